@@ -1,0 +1,12 @@
+// Command git-loop is git loop: run it as "git loop …" once it is on PATH.
+package main
+
+import (
+	"os"
+
+	"github.com/gitloop-dev/git-loop/cmd/internal/root"
+)
+
+func main() {
+	os.Exit(root.Main(os.Args[1:]))
+}

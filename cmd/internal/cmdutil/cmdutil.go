@@ -1,0 +1,51 @@
+package cmdutil
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// ExactLoopName accepts exactly one argument, a loop name.
+func ExactLoopName(cmd *cobra.Command, args []string) error {
+	if len(args) != 1 {
+		return FlagErrorf("%s needs exactly one loop NAME (see \"git loop ls\")", cmd.CommandPath())
+	}
+	return nil
+}
+
+// CompleteLoopNames completes the first argument with existing loops.
+func CompleteLoopNames(f *Factory) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		if len(args) > 0 {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		svc, err := f.Service(context.Background())
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		var out []string
+		for _, n := range svc.Names() {
+			if strings.HasPrefix(n, toComplete) {
+				out = append(out, n)
+			}
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+// WriteJSON writes v as indented JSON followed by a newline: the stable
+// form scripts read.
+func WriteJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("write json: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,108 @@
+// Package ls implements "git loop ls".
+package ls
+
+import (
+	"context"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
+	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
+	"github.com/gitloop-dev/git-loop/gitloop"
+)
+
+// LsOptions are the inputs of "git loop ls".
+type LsOptions struct {
+	IO      *iostreams.IOStreams
+	Service func(context.Context) (*gitloop.Service, error)
+	Now     func() time.Time
+	JSON    bool
+}
+
+// NewCmdLs builds the command; runF replaces lsRun in tests.
+func NewCmdLs(f *cmdutil.Factory, runF func(context.Context, *LsOptions) error) *cobra.Command {
+	opts := &LsOptions{IO: f.IOStreams, Service: f.Service, Now: time.Now}
+	cmd := &cobra.Command{
+		Use:     "ls",
+		Aliases: []string{"list"},
+		Short:   "List loops with their state, sandbox, ahead/behind, changes and age",
+		Long: `List every loop of this repository: its state, sandbox, how far its branch is
+ahead of and behind its base, whether its worktree has uncommitted changes, and
+its age. --json prints the same as a stable JSON array.`,
+		Example: `  git loop ls
+  git loop ls --json | jq -r '.[] | select(.dirty) | .name'`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return lsRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print loops as a JSON array")
+	return cmd
+}
+
+func lsRun(ctx context.Context, opts *LsOptions) error {
+	svc, err := opts.Service(ctx)
+	if err != nil {
+		return err
+	}
+	loops, err := svc.List(ctx)
+	if err != nil {
+		return err
+	}
+	if opts.JSON {
+		return cmdutil.WriteJSON(opts.IO.Out, loops)
+	}
+	if len(loops) == 0 {
+		if opts.IO.IsStdoutTTY() {
+			fmt.Fprintln(opts.IO.ErrOut, "No loops yet. Start one with: git loop new NAME")
+		}
+		return nil
+	}
+	cs := opts.IO.Colors()
+	tw := tabwriter.NewWriter(opts.IO.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tSTATE\tSANDBOX\tBASE\tAHEAD/BEHIND\tCHANGES\tAGE")
+	for _, l := range loops {
+		st := l.State
+		if st != gitloop.StateReady {
+			st = cs.Red(st)
+		}
+		changes := "clean"
+		if l.Dirty {
+			changes = cs.Yellow(fmt.Sprintf("%d changed", l.Changes))
+		}
+		if l.State != gitloop.StateReady {
+			changes = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cs.Bold(l.Name), st, SandboxText(l), l.Base,
+			fmt.Sprintf("+%d/-%d", l.Ahead, l.Behind), changes, Age(opts.Now().Sub(l.Created)))
+	}
+	return tw.Flush()
+}
+
+// SandboxText renders a loop's sandbox as "docker running" or "none".
+func SandboxText(l gitloop.LoopStatus) string {
+	if l.Driver == "none" {
+		return "none"
+	}
+	return fmt.Sprintf("%s %s", l.Driver, l.Sandbox)
+}
+
+// Age renders a duration the way people say it: 45s, 12m, 3h, 5d.
+func Age(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh", int(d.Hours()))
+	default:
+		return fmt.Sprintf("%dd", int(d.Hours()/24))
+	}
+}

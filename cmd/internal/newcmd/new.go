@@ -1,0 +1,128 @@
+// Package newcmd implements "git loop new".
+package newcmd
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
+	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
+	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/state"
+)
+
+// NewOptions are the inputs of "git loop new".
+type NewOptions struct {
+	IO      *iostreams.IOStreams
+	Service func(context.Context) (*gitloop.Service, error)
+
+	Name   string
+	Base   string
+	Driver string
+	Detach bool
+	DryRun bool
+	JSON   bool
+}
+
+// NewCmdNew builds the command; runF replaces newRun in tests.
+func NewCmdNew(f *cmdutil.Factory, runF func(context.Context, *NewOptions) error) *cobra.Command {
+	opts := &NewOptions{IO: f.IOStreams, Service: f.Service}
+	cmd := &cobra.Command{
+		Use:   "new NAME",
+		Short: "Start a loop: branch, worktree, sandbox",
+		Long: `Start a loop: create branch loop/NAME from the base, a worktree for it, copy the
+gitignored files listed in .worktreeinclude (such as .env), start its sandbox
+and record it.
+
+On a terminal, without --detach, git loop then opens the loop: the agent
+session, or a shell in the sandbox while no agent is set up. With --detach
+(or when not on a terminal) it prints the worktree path on stdout, so
+'cd "$(git loop new x --detach)"' works.
+
+If anything fails, or the command is killed, nothing is left half made: the
+next git loop command (or "git loop doctor --fix") undoes the partial loop.`,
+		Example: `  git loop new fix-login
+  git loop new spike --base origin/main --detach
+  git loop new try --driver none --dry-run`,
+		Args:              cmdutil.ExactLoopName,
+		ValidArgsFunction: cobra.NoFileCompletions,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Name = args[0]
+			if cmd.Flags().Changed("driver") {
+				f.SetFlag("sandbox.driver", "driver", opts.Driver)
+			}
+			if cmd.Flags().Changed("base") {
+				f.SetFlag("base", "base", opts.Base)
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return newRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Base, "base", "", "branch, tag or commit to start from (default: the current branch)")
+	cmd.Flags().StringVar(&opts.Driver, "driver", "", "sandbox driver: auto, docker, bwrap or none (default: sandbox.driver)")
+	cmd.Flags().BoolVarP(&opts.Detach, "detach", "d", false, "create the loop without opening it")
+	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "print the git commands that would run, and run nothing")
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the loop's record as JSON")
+	_ = cmd.RegisterFlagCompletionFunc("driver", cobra.FixedCompletions([]string{"auto", "docker", "bwrap", "none"}, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+func newRun(ctx context.Context, opts *NewOptions) error {
+	svc, err := opts.Service(ctx)
+	if err != nil {
+		return err
+	}
+	m, err := svc.New(ctx, gitloop.NewOptions{Name: opts.Name, Base: opts.Base, Driver: opts.Driver, DryRun: opts.DryRun})
+	if err != nil {
+		return err
+	}
+	if opts.DryRun {
+		return nil
+	}
+	if opts.JSON {
+		return cmdutil.WriteJSON(opts.IO.Out, m)
+	}
+	cs := opts.IO.ErrColors()
+	if !opts.IO.Quiet() {
+		fmt.Fprintf(opts.IO.ErrOut, "%s loop %s on %s from %s (%s), sandbox %s\n",
+			cs.Green("Created"), cs.Bold(m.Name), m.ShortBranch(), m.Base, m.BaseSHA[:7], m.Sandbox.Driver)
+	}
+	if opts.Detach || !opts.IO.Interactive() {
+		fmt.Fprintln(opts.IO.Out, m.Worktree)
+		if !opts.IO.Quiet() && opts.IO.IsStderrTTY() {
+			fmt.Fprintf(opts.IO.ErrOut, "Enter it with: cd %q   or   git loop exec %s -- $SHELL\n", m.Worktree, m.Name)
+		}
+		return nil
+	}
+	return openShell(ctx, opts, svc, m)
+}
+
+// openShell is what "new" opens until agents are wired in: an interactive
+// shell in the loop's sandbox, with a word on how to add an agent.
+func openShell(ctx context.Context, opts *NewOptions, svc *gitloop.Service, m *state.Meta) error {
+	if _, err := exec.LookPath(m.Agent); err != nil {
+		fmt.Fprintf(opts.IO.ErrOut, "Agent %q is not installed; opening a shell in the loop instead.\n"+
+			"Install it (e.g. npm install -g @anthropic-ai/claude-code) or pick another: git loop config set agent CMD\n", m.Agent)
+	} else {
+		fmt.Fprintf(opts.IO.ErrOut, "Opening a shell in the loop (agent sessions come with \"git loop attach\").\n")
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "Worktree: %s   (exit the shell to leave; the loop stays)\n", m.Worktree)
+	shell := os.Getenv("SHELL")
+	if shell == "" {
+		shell = "/bin/sh"
+	}
+	code, err := svc.Exec(context.WithoutCancel(ctx), gitloop.ExecOptions{Name: m.Name, Cmd: []string{shell}, TTY: true, Stdin: opts.IO.In, Stdout: opts.IO.Out, Stderr: opts.IO.ErrOut})
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		return &cmdutil.ExitCodeError{Code: code}
+	}
+	return nil
+}

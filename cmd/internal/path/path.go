@@ -1,0 +1,53 @@
+// Package path implements "git loop path".
+package path
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
+	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
+	"github.com/gitloop-dev/git-loop/gitloop"
+)
+
+// PathOptions are the inputs of "git loop path".
+type PathOptions struct {
+	IO      *iostreams.IOStreams
+	Service func(context.Context) (*gitloop.Service, error)
+	Name    string
+}
+
+// NewCmdPath builds the command; runF replaces pathRun in tests.
+func NewCmdPath(f *cmdutil.Factory, runF func(context.Context, *PathOptions) error) *cobra.Command {
+	opts := &PathOptions{IO: f.IOStreams, Service: f.Service}
+	cmd := &cobra.Command{
+		Use:               "path NAME",
+		Short:             "Print a loop's worktree path",
+		Example:           `  cd "$(git loop path fix-login)"`,
+		Args:              cmdutil.ExactLoopName,
+		ValidArgsFunction: cmdutil.CompleteLoopNames(f),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Name = args[0]
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return pathRun(cmd.Context(), opts)
+		},
+	}
+	return cmd
+}
+
+func pathRun(ctx context.Context, opts *PathOptions) error {
+	svc, err := opts.Service(ctx)
+	if err != nil {
+		return err
+	}
+	m, err := svc.Get(opts.Name)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(opts.IO.Out, m.Worktree)
+	return err
+}

@@ -1,0 +1,77 @@
+// Package prune implements "git loop prune".
+package prune
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
+	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
+	"github.com/gitloop-dev/git-loop/gitloop"
+)
+
+// PruneOptions are the inputs of "git loop prune".
+type PruneOptions struct {
+	IO      *iostreams.IOStreams
+	Service func(context.Context) (*gitloop.Service, error)
+	DryRun  bool
+	JSON    bool
+}
+
+// NewCmdPrune builds the command; runF replaces pruneRun in tests.
+func NewCmdPrune(f *cmdutil.Factory, runF func(context.Context, *PruneOptions) error) *cobra.Command {
+	opts := &PruneOptions{IO: f.IOStreams, Service: f.Service}
+	cmd := &cobra.Command{
+		Use:   "prune",
+		Short: "Remove loops whose worktree or branch vanished",
+		Long: `Remove the records and sandboxes of loops whose worktree or branch was deleted
+behind git loop's back. What may hold work is kept: the branch of a loop whose
+worktree is gone, and the files of a worktree with uncommitted changes.`,
+		Example: `  git loop prune --dry-run
+  git loop prune`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return pruneRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "list what would be pruned, and prune nothing")
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print pruned loops as JSON")
+	return cmd
+}
+
+func pruneRun(ctx context.Context, opts *PruneOptions) error {
+	svc, err := opts.Service(ctx)
+	if err != nil {
+		return err
+	}
+	pruned, err := svc.Prune(ctx, opts.DryRun)
+	if err != nil {
+		return err
+	}
+	if opts.JSON {
+		if pruned == nil {
+			pruned = []gitloop.Pruned{}
+		}
+		return cmdutil.WriteJSON(opts.IO.Out, pruned)
+	}
+	verb := "Pruned"
+	if opts.DryRun {
+		verb = "Would prune"
+	}
+	for _, p := range pruned {
+		fmt.Fprintf(opts.IO.Out, "%s %s: %s", verb, p.Name, p.Reason)
+		if p.Kept != "" {
+			fmt.Fprintf(opts.IO.Out, "; kept %s", p.Kept)
+		}
+		fmt.Fprintln(opts.IO.Out)
+	}
+	if len(pruned) == 0 && opts.IO.IsStdoutTTY() {
+		fmt.Fprintln(opts.IO.ErrOut, "Nothing to prune.")
+	}
+	return nil
+}

@@ -1,0 +1,356 @@
+// Package config resolves git loop's settings from every layer of
+// DESIGN.md §2, lowest precedence first:
+//
+//	default < knowledge .gitloop/config.toml < .gitloop.toml < personal config.toml
+//	< user config.toml < git config loop.* < GIT_LOOP_* env < flags
+//
+// Each layer is a viper instance; a lookup walks them from the strongest
+// down, so every value knows where it came from (config --show-origin).
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+
+	toml "github.com/pelletier/go-toml/v2"
+	"github.com/spf13/viper"
+)
+
+// Key describes one setting.
+type Key struct {
+	Name    string // canonical spelling, e.g. "sandbox.driver"
+	Default string
+	Help    string
+	// Validate returns an error describing what is wrong with v.
+	Validate func(v string) error
+}
+
+// EnvName is the environment variable that sets k:
+// sandbox.driver → GIT_LOOP_SANDBOX_DRIVER, branchPrefix → GIT_LOOP_BRANCH_PREFIX.
+func (k Key) EnvName() string {
+	var b strings.Builder
+	b.WriteString("GIT_LOOP_")
+	for i, r := range k.Name {
+		switch {
+		case r == '.' || r == '-':
+			b.WriteByte('_')
+		case r >= 'A' && r <= 'Z':
+			if i > 0 {
+				b.WriteByte('_')
+			}
+			b.WriteRune(r)
+		default:
+			b.WriteString(strings.ToUpper(string(r)))
+		}
+	}
+	return b.String()
+}
+
+// GitName is the git config variable that sets k: loop.<name>.
+func (k Key) GitName() string { return "loop." + k.Name }
+
+var drivers = []string{"auto", "docker", "bwrap", "none"}
+
+// Keys are every setting git loop knows, in the order they are listed.
+var Keys = []Key{
+	{Name: "branchPrefix", Default: "loop/", Help: "prefix of loop branches", Validate: validPrefix},
+	{Name: "worktreeDir", Default: "", Help: "directory holding loop worktrees (default: $GIT_COMMON_DIR/loop/loops/NAME/workdir); relative to the main worktree", Validate: nil},
+	{Name: "base", Default: "", Help: "ref new loops start from (default: the current branch)"},
+	{Name: "agent", Default: "claude", Help: "agent a loop runs: claude, codex or any command", Validate: nonEmpty},
+	{Name: "sandbox.driver", Default: "auto", Help: "sandbox driver: " + strings.Join(drivers, ", "), Validate: oneOf(drivers)},
+	{Name: "sandbox.image", Default: "gitloop/sandbox:latest", Help: "sandbox image (docker driver)", Validate: nonEmpty},
+}
+
+// Lookup finds the key whose name matches name case-insensitively, as git
+// and viper both fold case.
+func Lookup(name string) (Key, bool) {
+	for _, k := range Keys {
+		if strings.EqualFold(k.Name, name) {
+			return k, true
+		}
+	}
+	return Key{}, false
+}
+
+func nonEmpty(v string) error {
+	if strings.TrimSpace(v) == "" {
+		return errors.New("must not be empty")
+	}
+	return nil
+}
+
+func oneOf(allowed []string) func(string) error {
+	return func(v string) error {
+		for _, a := range allowed {
+			if v == a {
+				return nil
+			}
+		}
+		return fmt.Errorf("must be one of %s", strings.Join(allowed, ", "))
+	}
+}
+
+var prefixRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*/?$`)
+
+// validPrefix keeps branch prefixes to simple ref components; "loop/" and
+// "agents/loop-" are fine, "../x" or "refs/" are not.
+func validPrefix(v string) error {
+	if !prefixRE.MatchString(v) || strings.Contains(v, "..") || strings.Contains(v, ".lock/") || strings.HasPrefix(v, "refs/") {
+		return errors.New(`must be a simple branch prefix such as "loop/"`)
+	}
+	return nil
+}
+
+// Origin names where a value came from.
+type Origin struct {
+	Kind string // default, knowledge, repo, personal, user, git, env, flag
+	Name string // file path, "git config (local): .git/config", variable or flag name
+}
+
+func (o Origin) String() string {
+	if o.Name == "" {
+		return o.Kind
+	}
+	return o.Kind + ":" + o.Name
+}
+
+// File is a TOML settings file of one layer.
+type File struct {
+	Kind string // knowledge, repo, personal, user
+	Path string
+}
+
+// GitEntry is one loop.* variable as git reports it.
+type GitEntry struct {
+	Scope string // system, global, local, worktree, command
+	Where string // git's origin, e.g. "file:.git/config", "command line:"
+	Key   string // as git prints it: lower-case section and key
+	Value string
+}
+
+// Sources are the inputs of Load, weakest layer first within each kind.
+type Sources struct {
+	Files  []File            // in precedence order, weakest first; missing files are skipped
+	Git    []GitEntry        // git config --get-regexp order: later wins
+	Env    func(string) (string, bool)
+	Flags  map[string]string // key → value set by a command-line flag
+	FlagOf map[string]string // key → flag name, for origins
+}
+
+type layer struct {
+	origin func(key string) Origin
+	v      *viper.Viper
+}
+
+// Config is the resolved settings.
+type Config struct {
+	layers   []layer // strongest first
+	Warnings []string
+}
+
+// Load reads every layer. A malformed file or a bad value is an error
+// naming the file (and line) and the key.
+func Load(src Sources) (*Config, error) {
+	c := &Config{}
+	// Build weakest first, then reverse.
+	def := viper.New()
+	for _, k := range Keys {
+		def.Set(k.Name, k.Default)
+	}
+	layers := []layer{{origin: fixed(Origin{Kind: "default"}), v: def}}
+
+	for _, f := range src.Files {
+		v, err := readFile(f.Path)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		c.Warnings = append(c.Warnings, unknownKeys(v, f.Path)...)
+		layers = append(layers, layer{origin: fixed(Origin{Kind: f.Kind, Name: f.Path}), v: v})
+	}
+
+	if len(src.Git) > 0 {
+		v := viper.New()
+		origins := map[string]Origin{}
+		for _, e := range src.Git {
+			name := strings.TrimPrefix(strings.ToLower(e.Key), "loop.")
+			k, ok := Lookup(name)
+			if !ok {
+				c.Warnings = append(c.Warnings, fmt.Sprintf("unknown setting %s in git config (%s); see \"git loop config --show-origin\"", e.Key, where(e)))
+				continue
+			}
+			v.Set(k.Name, e.Value)
+			origins[strings.ToLower(k.Name)] = Origin{Kind: "git", Name: where(e)}
+		}
+		layers = append(layers, layer{origin: func(key string) Origin { return origins[strings.ToLower(key)] }, v: v})
+	}
+
+	if src.Env != nil {
+		// Sources.Env (os.LookupEnv in the binary) rather than viper's own
+		// env binding, so in-process tests can run in parallel.
+		envv := viper.New()
+		for _, k := range Keys {
+			if val, ok := src.Env(k.EnvName()); ok {
+				envv.Set(k.Name, val)
+			}
+		}
+		layers = append(layers, layer{origin: func(key string) Origin {
+			k, _ := Lookup(key)
+			return Origin{Kind: "env", Name: k.EnvName()}
+		}, v: envv})
+	}
+
+	if len(src.Flags) > 0 {
+		v := viper.New()
+		for key, val := range src.Flags {
+			v.Set(key, val)
+		}
+		layers = append(layers, layer{origin: func(key string) Origin {
+			return Origin{Kind: "flag", Name: "--" + src.FlagOf[key]}
+		}, v: v})
+	}
+
+	for i := len(layers) - 1; i >= 0; i-- {
+		c.layers = append(c.layers, layers[i])
+	}
+	for _, k := range Keys {
+		val, origin, err := c.resolve(k.Name)
+		if err != nil {
+			return nil, err
+		}
+		if k.Validate != nil {
+			if err := k.Validate(val); err != nil {
+				return nil, fmt.Errorf("setting %s = %q (from %s): %w", k.Name, val, origin, err)
+			}
+		}
+	}
+	return c, nil
+}
+
+func fixed(o Origin) func(string) Origin { return func(string) Origin { return o } }
+
+func where(e GitEntry) string {
+	w := strings.TrimPrefix(e.Where, "file:")
+	if e.Scope == "command" {
+		return "git -c"
+	}
+	if w == "" {
+		return e.Scope
+	}
+	return fmt.Sprintf("%s %s", e.Scope, w)
+}
+
+// readFile parses one TOML file with viper; parse errors carry file:line.
+func readFile(path string) (*viper.Viper, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("read config %s: %w", path, err)
+	}
+	v := viper.New()
+	v.SetConfigType("toml")
+	if err := v.ReadConfig(bytes.NewReader(data)); err != nil {
+		var de *toml.DecodeError
+		if errors.As(err, &de) {
+			row, col := de.Position()
+			return nil, fmt.Errorf("config %s:%d:%d: %s", path, row, col, de.Error())
+		}
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return v, nil
+}
+
+// unknownKeys warns about settings this version does not know: a typo, or
+// a key from a newer git loop. Sections owned by other features (repos,
+// layer URLs) are left to them.
+func unknownKeys(v *viper.Viper, path string) []string {
+	var out []string
+	for _, key := range v.AllKeys() {
+		if _, ok := Lookup(key); !ok && !reservedSection(key) {
+			out = append(out, fmt.Sprintf("%s: unknown setting %q (ignored)", path, key))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// reservedSection reports keys of tables that later features read
+// directly (context layer URLs, repos roster, setup, ports, gates).
+func reservedSection(key string) bool {
+	for _, p := range []string{"knowledge", "notes", "personal", "repos", "setup", "ports", "layers", "vault", "profiles", "default_profiles"} {
+		if key == p || strings.HasPrefix(key, p+".") {
+			return true
+		}
+	}
+	return false
+}
+
+// resolve returns the value of key from the strongest layer setting it.
+func (c *Config) resolve(key string) (string, Origin, error) {
+	for _, l := range c.layers {
+		if !l.v.IsSet(key) {
+			continue
+		}
+		raw := l.v.Get(key)
+		switch val := raw.(type) {
+		case string:
+			return val, l.origin(key), nil
+		case bool, int, int64, float64:
+			return fmt.Sprint(val), l.origin(key), nil
+		default:
+			return "", l.origin(key), fmt.Errorf("setting %s (from %s) must be a single value, not %T", key, l.origin(key), raw)
+		}
+	}
+	return "", Origin{}, fmt.Errorf("unknown setting %q", key)
+}
+
+// Get returns the value of a known key (panics on an unknown key: that is a
+// programming error, not user input).
+func (c *Config) Get(key string) string {
+	v, _, err := c.resolve(key)
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// Value is one resolved setting with its origin.
+type Value struct {
+	Key    string `json:"key"`
+	Value  string `json:"value"`
+	Origin string `json:"origin"`
+}
+
+// All returns every known setting with its value and origin.
+func (c *Config) All() []Value {
+	out := make([]Value, 0, len(Keys))
+	for _, k := range Keys {
+		v, o, _ := c.resolve(k.Name)
+		out = append(out, Value{Key: k.Name, Value: v, Origin: o.String()})
+	}
+	return out
+}
+
+// Origin returns where key's value came from.
+func (c *Config) Origin(key string) Origin {
+	_, o, _ := c.resolve(key)
+	return o
+}
+
+// Typed accessors.
+
+func (c *Config) BranchPrefix() string  { return c.Get("branchPrefix") }
+func (c *Config) WorktreeDir() string   { return c.Get("worktreeDir") }
+func (c *Config) Base() string          { return c.Get("base") }
+func (c *Config) Agent() string         { return c.Get("agent") }
+func (c *Config) SandboxDriver() string { return c.Get("sandbox.driver") }
+func (c *Config) SandboxImage() string  { return c.Get("sandbox.image") }

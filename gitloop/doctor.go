@@ -1,0 +1,116 @@
+package gitloop
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"strconv"
+	"strings"
+
+	"github.com/gitloop-dev/git-loop/gitloop/git"
+)
+
+// Check severities.
+const (
+	CheckOK   = "ok"
+	CheckWarn = "warn"
+	CheckFail = "fail"
+)
+
+// Check is one finding of Doctor.
+type Check struct {
+	Name   string `json:"name"`
+	Status string `json:"status"`
+	Detail string `json:"detail"`
+	Fixed  bool   `json:"fixed,omitempty"`
+}
+
+// MinGit is the oldest git git loop supports: worktree porcelain -z and
+// rev-parse --path-format need 2.36.
+var MinGit = [2]int{2, 36}
+
+// Doctor checks the tools and state git loop depends on; with fix, it
+// finishes interrupted operations and prunes dead loops.
+func (s *Service) Doctor(ctx context.Context, fix bool, driverReport func(context.Context) Check) []Check {
+	var checks []Check
+	checks = append(checks, s.checkGit(ctx))
+	if s.Config != nil {
+		for _, w := range s.Config.Warnings {
+			checks = append(checks, Check{Name: "config", Status: CheckWarn, Detail: w})
+		}
+	}
+	if driverReport != nil {
+		checks = append(checks, driverReport(ctx))
+	}
+	checks = append(checks, s.checkAgent())
+	if s.Repo == nil {
+		return checks
+	}
+	intents, err := s.store().Intents()
+	switch {
+	case err != nil:
+		checks = append(checks, Check{Name: "state", Status: CheckFail, Detail: err.Error()})
+	case len(intents) > 0 && fix:
+		l, err := s.lock(ctx) // recovers
+		if err != nil {
+			checks = append(checks, Check{Name: "state", Status: CheckFail, Detail: err.Error()})
+		} else {
+			l.Unlock()
+			checks = append(checks, Check{Name: "state", Status: CheckOK, Detail: fmt.Sprintf("finished %d interrupted %s", len(intents), plural(len(intents), "operation", "operations")), Fixed: true})
+		}
+	case len(intents) > 0:
+		checks = append(checks, Check{Name: "state", Status: CheckWarn, Detail: fmt.Sprintf("%d interrupted %s (run \"git loop doctor --fix\")", len(intents), plural(len(intents), "operation", "operations"))})
+	default:
+		checks = append(checks, Check{Name: "state", Status: CheckOK, Detail: "no interrupted operations"})
+	}
+	if fix {
+		pruned, err := s.Prune(ctx, false)
+		if err != nil {
+			checks = append(checks, Check{Name: "loops", Status: CheckFail, Detail: err.Error()})
+		} else if len(pruned) > 0 {
+			checks = append(checks, Check{Name: "loops", Status: CheckOK, Detail: fmt.Sprintf("pruned %d dead %s", len(pruned), plural(len(pruned), "loop", "loops")), Fixed: true})
+		}
+	} else if st, err := s.List(ctx); err == nil {
+		broken := 0
+		for _, l := range st {
+			if l.State == StateBroken {
+				broken++
+			}
+		}
+		if broken > 0 {
+			checks = append(checks, Check{Name: "loops", Status: CheckWarn, Detail: fmt.Sprintf("%d %s lost a worktree or branch (run \"git loop prune\")", broken, plural(broken, "loop", "loops"))})
+		} else {
+			checks = append(checks, Check{Name: "loops", Status: CheckOK, Detail: fmt.Sprintf("%d %s", len(st), plural(len(st), "loop", "loops"))})
+		}
+	}
+	return checks
+}
+
+func (s *Service) checkGit(ctx context.Context) Check {
+	out, err := s.Query.Line(ctx, git.Cmd{Args: []string{"version"}})
+	if err != nil {
+		return Check{Name: "git", Status: CheckFail, Detail: "git not found: install git " + fmt.Sprintf("%d.%d", MinGit[0], MinGit[1]) + " or newer"}
+	}
+	v := strings.TrimPrefix(out, "git version ")
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) >= 2 {
+		major, _ := strconv.Atoi(parts[0])
+		minor, _ := strconv.Atoi(parts[1])
+		if major < MinGit[0] || major == MinGit[0] && minor < MinGit[1] {
+			return Check{Name: "git", Status: CheckFail, Detail: fmt.Sprintf("git %s is too old: git loop needs %d.%d or newer", v, MinGit[0], MinGit[1])}
+		}
+	}
+	return Check{Name: "git", Status: CheckOK, Detail: "git " + v}
+}
+
+func (s *Service) checkAgent() Check {
+	if s.Config == nil {
+		return Check{Name: "agent", Status: CheckWarn, Detail: "no configuration"}
+	}
+	agent := s.Config.Agent()
+	bin := strings.Fields(agent)[0]
+	if path, err := exec.LookPath(bin); err == nil {
+		return Check{Name: "agent", Status: CheckOK, Detail: fmt.Sprintf("%s (%s)", agent, path)}
+	}
+	return Check{Name: "agent", Status: CheckWarn, Detail: fmt.Sprintf("agent %q is not installed: install it, or choose another with \"git loop config set agent CMD\"; loops open a shell until then", agent)}
+}

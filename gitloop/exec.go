@@ -1,0 +1,78 @@
+package gitloop
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/gitloop-dev/git-loop/gitloop/git"
+	"github.com/gitloop-dev/git-loop/sandbox"
+)
+
+// ExecOptions are the inputs of Service.Exec.
+type ExecOptions struct {
+	Name   string
+	Cmd    []string
+	TTY    bool
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+// Exec runs a command in a loop's sandbox (with the none driver: in its
+// worktree, with the loop's env) and returns the command's exit code.
+func (s *Service) Exec(ctx context.Context, opts ExecOptions) (int, error) {
+	m, err := s.Get(opts.Name)
+	if err != nil {
+		return 0, err
+	}
+	if !exists(m.Worktree) {
+		return 0, fmt.Errorf("exec in %s: worktree %s is gone (run \"git loop prune\")", m.Name, m.Worktree)
+	}
+	eng, err := s.engine(ctx, m.Sandbox.Driver)
+	if err != nil {
+		return 0, fmt.Errorf("exec in %s: %w", m.Name, err)
+	}
+	spec, err := s.Spec(m)
+	if err != nil {
+		return 0, err
+	}
+	code, err := eng.Exec(ctx, spec, sandbox.Exec{Cmd: opts.Cmd, TTY: opts.TTY, Stdin: opts.Stdin, Stdout: opts.Stdout, Stderr: opts.Stderr})
+	if err != nil {
+		return code, fmt.Errorf("exec in %s: %w", m.Name, err)
+	}
+	return code, nil
+}
+
+// Diff writes the loop's changes against the merge base of its branch and
+// its base's current commit (uncommitted work included) to stdout, as git
+// diff prints them; extra args go to git diff.
+func (s *Service) Diff(ctx context.Context, name string, extra []string, stdout, stderr io.Writer) error {
+	m, err := s.Get(name)
+	if err != nil {
+		return err
+	}
+	refs, err := s.refs(ctx)
+	if err != nil {
+		return err
+	}
+	base := m.BaseSHA
+	if sha := refs[m.BaseRef]; m.BaseRef != "" && sha != "" {
+		base = sha
+	}
+	head := refs[m.Branch]
+	if head == "" {
+		return fmt.Errorf("diff %s: branch %s is gone", name, m.ShortBranch())
+	}
+	mb, err := s.Query.Line(ctx, git.Cmd{Dir: s.Repo.CommonDir, Args: []string{"merge-base", base, head}})
+	if err != nil {
+		mb = m.BaseSHA // unrelated histories: diff against where it started
+	}
+	dir := m.Worktree
+	args := append([]string{"diff", mb}, extra...)
+	if !exists(dir) {
+		dir = s.Repo.CommonDir
+		args = append([]string{"diff", mb, head}, extra...)
+	}
+	return s.Query.Stream(ctx, git.Cmd{Dir: dir, Args: args}, stdout, stderr)
+}

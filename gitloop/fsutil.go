@@ -1,0 +1,8 @@
+package gitloop
+
+import "os"
+
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
+}

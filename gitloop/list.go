@@ -1,0 +1,269 @@
+package gitloop
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gitloop-dev/git-loop/gitloop/git"
+	"github.com/gitloop-dev/git-loop/gitloop/state"
+	"github.com/gitloop-dev/git-loop/sandbox"
+)
+
+// Loop states.
+const (
+	StateReady  = "ready"
+	StateBroken = "broken" // worktree or branch vanished; "git loop prune" cleans up
+)
+
+// LoopStatus is one loop as ls and status show it. Its JSON form is the
+// stable --json output.
+type LoopStatus struct {
+	Name      string            `json:"name"`
+	Branch    string            `json:"branch"`
+	Base      string            `json:"base"`
+	BaseSHA   string            `json:"baseSha"`
+	Head      string            `json:"head"`
+	Worktree  string            `json:"worktree"`
+	State     string            `json:"state"`
+	Problems  []string          `json:"problems,omitempty"`
+	Agent     string            `json:"agent"`
+	Driver    string            `json:"driver"`
+	Sandbox   sandbox.State     `json:"sandbox"`
+	SandboxID string            `json:"sandboxId,omitempty"`
+	Ports     []sandbox.Port    `json:"ports,omitempty"`
+	Ahead     int               `json:"ahead"`
+	Behind    int               `json:"behind"`
+	Dirty     bool              `json:"dirty"`
+	Changes   int               `json:"changes"`
+	Created   time.Time         `json:"created"`
+	Versions  map[string]string `json:"versions,omitempty"`
+}
+
+// List returns the status of every loop, sorted by name. It stays fast
+// with hundreds of loops: refs come from one for-each-ref, sandboxes from
+// one list call per driver, and per-loop git work runs in parallel and is
+// skipped entirely when a loop's cached answer is provably current.
+func (s *Service) List(ctx context.Context) ([]LoopStatus, error) {
+	metas, errs := s.store().List()
+	for _, err := range errs {
+		s.progress().Warn(err.Error())
+	}
+	return s.statuses(ctx, metas)
+}
+
+// Status returns one loop's status.
+func (s *Service) Status(ctx context.Context, name string) (LoopStatus, error) {
+	m, err := s.Get(name)
+	if err != nil {
+		return LoopStatus{}, err
+	}
+	st, err := s.statuses(ctx, []*state.Meta{m})
+	if err != nil {
+		return LoopStatus{}, err
+	}
+	return st[0], nil
+}
+
+func (s *Service) statuses(ctx context.Context, metas []*state.Meta) ([]LoopStatus, error) {
+	if len(metas) == 0 {
+		return []LoopStatus{}, nil
+	}
+	refs, err := s.refs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sandboxes := s.sandboxStates(ctx, metas)
+	out := make([]LoopStatus, len(metas))
+	for i, m := range metas {
+		st := LoopStatus{
+			Name: m.Name, Branch: m.ShortBranch(), Base: m.Base, BaseSHA: m.BaseSHA,
+			Worktree: m.Worktree, State: StateReady, Agent: m.Agent, Driver: m.Sandbox.Driver,
+			Created: m.Created, Versions: m.Versions, SandboxID: m.Sandbox.ID,
+		}
+		st.Head = refs[m.Branch]
+		if st.Head == "" {
+			st.State = StateBroken
+			st.Problems = append(st.Problems, "branch "+m.ShortBranch()+" is gone")
+		}
+		if !exists(m.Worktree) {
+			st.State = StateBroken
+			st.Problems = append(st.Problems, "worktree "+m.Worktree+" is gone")
+		}
+		if sb, ok := sandboxes[m.Name]; ok {
+			st.Sandbox, st.Ports = sb.State, sb.Ports
+			if sb.ID != "" {
+				st.SandboxID = sb.ID
+			}
+		} else {
+			st.Sandbox = sandbox.StateMissing
+		}
+		out[i] = st
+	}
+
+	// Per-loop git work, bounded: more workers than cores, since each
+	// mostly waits on a git process.
+	workers := 2 * runtime.NumCPU()
+	sem := make(chan struct{}, workers)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var firstErr error
+	for i, m := range metas {
+		if out[i].State != StateReady {
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(st *LoopStatus, m *state.Meta) {
+			defer func() { <-sem; wg.Done() }()
+			baseNow := m.BaseSHA
+			if m.BaseRef != "" && refs[m.BaseRef] != "" {
+				baseNow = refs[m.BaseRef]
+			}
+			err := s.fillWorkState(ctx, st, m, baseNow)
+			if err != nil {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = err
+				}
+				mu.Unlock()
+			}
+		}(&out[i], m)
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	return out, nil
+}
+
+// fillWorkState sets ahead/behind and dirty state.
+func (s *Service) fillWorkState(ctx context.Context, st *LoopStatus, m *state.Meta, baseNow string) error {
+	cache := s.readStatusCache(m.Name)
+	ahead, behind, ok := cache.aheadBehind(st.Head, baseNow)
+	if !ok {
+		var err error
+		ahead, behind, err = s.countAheadBehind(ctx, st.Head, baseNow)
+		if err != nil {
+			return fmt.Errorf("status of %s: %w", m.Name, err)
+		}
+		cache.setAheadBehind(st.Head, baseNow, ahead, behind)
+	}
+	st.Ahead, st.Behind = ahead, behind
+	changes, ok := cache.dirtyCount(s.Repo, m.Worktree)
+	if !ok {
+		var err error
+		changes, err = s.refreshDirty(ctx, cache, m.Worktree)
+		if err != nil {
+			return fmt.Errorf("status of %s: %w", m.Name, err)
+		}
+	}
+	st.Changes, st.Dirty = changes, changes > 0
+	s.writeStatusCache(m.Name, cache)
+	return nil
+}
+
+func (s *Service) countAheadBehind(ctx context.Context, head, base string) (int, int, error) {
+	if head == base {
+		return 0, 0, nil
+	}
+	out, err := s.Query.Line(ctx, git.Cmd{Dir: s.Repo.CommonDir, Args: []string{"rev-list", "--left-right", "--count", head + "..." + base}})
+	if err != nil {
+		return 0, 0, err
+	}
+	a, b, _ := strings.Cut(out, "\t")
+	ahead, err1 := strconv.Atoi(a)
+	behind, err2 := strconv.Atoi(b)
+	if err1 != nil || err2 != nil {
+		return 0, 0, fmt.Errorf("unexpected rev-list output %q", out)
+	}
+	return ahead, behind, nil
+}
+
+// countChanges counts changed, staged and untracked entries of a worktree,
+// exactly as git status reports them.
+func (s *Service) countChanges(ctx context.Context, wt string) (int, error) {
+	out, err := s.Query.Output(ctx, git.Cmd{Dir: wt, Args: []string{"status", "--porcelain=v2", "-z", "--ignore-submodules=none"}})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, rec := range bytes.Split(out, []byte{0}) {
+		if len(rec) > 2 && rec[1] == ' ' && bytes.IndexByte([]byte("12u?"), rec[0]) >= 0 {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// refs maps every branch, remote-tracking branch and tag to the commit it
+// names, in one git call.
+func (s *Service) refs(ctx context.Context) (map[string]string, error) {
+	out, err := s.Query.Output(ctx, git.Cmd{Dir: s.Repo.CommonDir, Args: []string{"for-each-ref", "--format=%(refname)%00%(objectname)%00%(*objectname)", "refs/heads", "refs/remotes", "refs/tags"}})
+	if err != nil {
+		return nil, fmt.Errorf("list refs: %w", err)
+	}
+	refs := map[string]string{}
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Split(line, "\x00")
+		if len(f) != 3 {
+			continue
+		}
+		sha := f[1]
+		if f[2] != "" {
+			sha = f[2] // annotated tag: the commit it points at
+		}
+		refs[f[0]] = sha
+	}
+	return refs, nil
+}
+
+// sandboxStates asks each driver in use for its sandboxes once.
+func (s *Service) sandboxStates(ctx context.Context, metas []*state.Meta) map[string]sandbox.Status {
+	out := map[string]sandbox.Status{}
+	drivers := map[string]bool{}
+	for _, m := range metas {
+		if m.Sandbox.Driver == "none" {
+			out[m.Name] = sandbox.Status{Driver: "none", State: sandbox.StateRunning}
+			continue
+		}
+		drivers[m.Sandbox.Driver] = true
+	}
+	if len(drivers) == 0 {
+		return out
+	}
+	id, err := s.Repo.WorkspaceID()
+	if err != nil {
+		return out
+	}
+	for d := range drivers {
+		eng, err := s.engine(ctx, d)
+		if err != nil {
+			s.progress().Warn(fmt.Sprintf("sandbox state unknown: %v", err))
+			continue
+		}
+		list, err := eng.List(ctx, map[string]string{sandbox.LabelWorkspace: id})
+		if err != nil {
+			s.progress().Warn(fmt.Sprintf("sandbox state unknown: %v", err))
+			continue
+		}
+		for _, st := range list {
+			out[st.Labels[sandbox.LabelLoop]] = st
+		}
+		if d == "bwrap" {
+			// bwrap has no long-lived sandbox: one exists whenever the
+			// worktree does.
+			for _, m := range metas {
+				if m.Sandbox.Driver == d && exists(m.Worktree) {
+					out[m.Name] = sandbox.Status{Driver: d, State: sandbox.StateRunning}
+				}
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,216 @@
+package gitloop
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/gitloop-dev/git-loop/gitloop/git"
+	"github.com/gitloop-dev/git-loop/gitloop/state"
+)
+
+// NewOptions are the inputs of Service.New.
+type NewOptions struct {
+	Name   string
+	Base   string // ref or sha; empty: config "base", then the current branch
+	Driver string // sandbox driver; empty: config sandbox.driver
+	DryRun bool
+}
+
+// New creates a loop: branch, worktree, .worktreeinclude copies, sandbox,
+// record. It is all or nothing: a failure (or a kill, found by the next
+// command) undoes every step.
+func (s *Service) New(ctx context.Context, opts NewOptions) (*state.Meta, error) {
+	name := opts.Name
+	if err := ValidateName(name, s.Config.BranchPrefix()); err != nil {
+		return nil, err
+	}
+	driver := opts.Driver
+	if driver == "" {
+		driver = s.Config.SandboxDriver()
+	}
+	if opts.DryRun {
+		return s.planNew(ctx, name, opts)
+	}
+	l, err := s.lock(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("new %s: %w", name, err)
+	}
+	defer l.Unlock()
+
+	m, intent, err := s.prepareNew(ctx, name, opts.Base)
+	if err != nil {
+		return nil, err
+	}
+	p := s.progress()
+	eng, err := s.engine(ctx, driver)
+	if err != nil {
+		return nil, fmt.Errorf("new %s: %w", name, err)
+	}
+	if driver == "auto" && eng.Name() == "none" {
+		p.Warn(fmt.Sprintf("no sandbox engine found: loop %s runs on the host, without isolation (see \"git loop doctor\")", name))
+	}
+	intent.Driver = eng.Name()
+	m.Sandbox.Driver = eng.Name()
+	if eng.Name() == "docker" {
+		m.Sandbox.Image = s.Config.SandboxImage()
+	}
+	if err := s.store().BeginIntent(intent); err != nil {
+		return nil, fmt.Errorf("new %s: %w", name, err)
+	}
+	err = func() error {
+		p.Step(fmt.Sprintf("creating worktree %s on %s", m.Worktree, m.ShortBranch()))
+		args := []string{"worktree", "add", "--no-track"}
+		if intent.BranchCreated {
+			args = append(args, "-b", m.ShortBranch(), m.Worktree, m.BaseSHA)
+		} else {
+			args = append(args, m.Worktree, m.ShortBranch())
+		}
+		if err := s.Git.Run(ctx, git.Cmd{Dir: s.Repo.CommonDir, Label: m.ShortBranch(), Args: args}); err != nil {
+			return err
+		}
+		if err := s.copyWorktreeIncludes(ctx, m.Worktree); err != nil {
+			return err
+		}
+		if err := os.MkdirAll(s.store().LoopDir(name)+"/home", 0o755); err != nil {
+			return err
+		}
+		spec, err := s.Spec(m)
+		if err != nil {
+			return err
+		}
+		p.Step(fmt.Sprintf("starting %s sandbox", eng.Name()))
+		st, err := eng.Ensure(ctx, spec)
+		if err != nil {
+			return err
+		}
+		m.Sandbox.ID, m.Sandbox.ConfigHash = st.ID, spec.ConfigHash()
+		return s.store().WriteMeta(m)
+	}()
+	if err != nil {
+		// Undo with a fresh context: the original may be the one that
+		// was cancelled (Ctrl-C), and the undo must still run.
+		if uerr := s.undoNew(context.WithoutCancel(ctx), intent); uerr != nil {
+			p.Warn(fmt.Sprintf("could not undo loop %q: %v (run \"git loop doctor --fix\")", name, uerr))
+		}
+		return nil, fmt.Errorf("new %s: %w", name, err)
+	}
+	if err := s.store().EndIntent(name); err != nil {
+		return nil, fmt.Errorf("new %s: %w", name, err)
+	}
+	return m, nil
+}
+
+// prepareNew checks everything that can be checked before any change and
+// returns the record and intent New will write.
+func (s *Service) prepareNew(ctx context.Context, name, base string) (*state.Meta, state.Intent, error) {
+	if _, err := s.store().ReadMeta(name); err == nil {
+		return nil, state.Intent{}, &UsageError{Err: fmt.Errorf("loop %q already exists (see \"git loop status %s\")", name, name)}
+	} else if !isNoLoop(err) {
+		return nil, state.Intent{}, err
+	}
+	baseName, baseRef, baseSHA, err := s.resolveBase(ctx, base)
+	if err != nil {
+		return nil, state.Intent{}, err
+	}
+	branch := s.BranchRef(name)
+	_, exists, err := s.refSHA(ctx, branch)
+	if err != nil {
+		return nil, state.Intent{}, err
+	}
+	wt := s.WorktreePath(name)
+	if entries, err := os.ReadDir(wt); err == nil && len(entries) > 0 {
+		return nil, state.Intent{}, &UsageError{Err: fmt.Errorf("loop %q: worktree path %s already exists and is not empty; move it away or set loop.worktreeDir", name, wt)}
+	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
+		if _, lerr := os.Lstat(wt); lerr == nil {
+			return nil, state.Intent{}, &UsageError{Err: fmt.Errorf("loop %q: worktree path %s exists and is not a directory", name, wt)}
+		}
+	}
+	m := &state.Meta{
+		Name:     name,
+		Branch:   branch,
+		Base:     baseName,
+		BaseRef:  baseRef,
+		BaseSHA:  baseSHA,
+		Created:  s.now().UTC().Truncate(1e9),
+		Worktree: wt,
+		Agent:    s.Config.Agent(),
+	}
+	in := state.Intent{Op: "new", Loop: name, Branch: branch, BranchCreated: !exists, BaseSHA: baseSHA, Worktree: wt}
+	return m, in, nil
+}
+
+// planNew prints (through the runner's log) what New would run.
+func (s *Service) planNew(ctx context.Context, name string, opts NewOptions) (*state.Meta, error) {
+	m, in, err := s.prepareNew(ctx, name, opts.Base)
+	if err != nil {
+		return nil, err
+	}
+	dry := &git.Runner{Log: s.Git.Log, DryRun: true}
+	args := []string{"worktree", "add", "--no-track"}
+	if in.BranchCreated {
+		args = append(args, "-b", m.ShortBranch(), m.Worktree, m.BaseSHA)
+	} else {
+		args = append(args, m.Worktree, m.ShortBranch())
+	}
+	_ = dry.Run(ctx, git.Cmd{Dir: s.Repo.CommonDir, Label: m.ShortBranch(), Args: args})
+	return m, nil
+}
+
+// resolveBase turns what the user asked for into (display name, full ref,
+// commit sha). An empty base means config "base", else the current branch
+// (or commit, when detached).
+func (s *Service) resolveBase(ctx context.Context, base string) (string, string, string, error) {
+	if base == "" {
+		base = s.Config.Base()
+	}
+	dir := s.Repo.TopLevel
+	if dir == "" {
+		dir = s.Repo.CommonDir
+	}
+	if base == "" {
+		base = "HEAD"
+	}
+	if strings.HasPrefix(base, "-") {
+		return "", "", "", &UsageError{Err: fmt.Errorf("base %q is not a valid ref", base)}
+	}
+	sha, err := s.Query.Line(ctx, git.Cmd{Dir: dir, Args: []string{"rev-parse", "--verify", "--quiet", "--end-of-options", base + "^{commit}"}})
+	if err != nil || sha == "" {
+		return "", "", "", &UsageError{Err: fmt.Errorf("base %q is not a commit in this repository (use --base REF)", base)}
+	}
+	ref, _ := s.Query.Line(ctx, git.Cmd{Dir: dir, Args: []string{"rev-parse", "--symbolic-full-name", base}})
+	if !strings.HasPrefix(ref, "refs/") {
+		ref = ""
+	}
+	name := base
+	if ref != "" {
+		name = shortRef(ref)
+	}
+	return name, ref, sha, nil
+}
+
+func shortRef(ref string) string {
+	for _, p := range []string{"refs/heads/", "refs/tags/", "refs/remotes/"} {
+		if strings.HasPrefix(ref, p) {
+			return strings.TrimPrefix(ref, p)
+		}
+	}
+	return ref
+}
+
+// refSHA returns the sha a ref points at and whether it exists.
+func (s *Service) refSHA(ctx context.Context, ref string) (string, bool, error) {
+	sha, err := s.Query.Line(ctx, git.Cmd{Dir: s.Repo.CommonDir, Args: []string{"rev-parse", "--verify", "--quiet", ref}})
+	var ge *git.Error
+	if errors.As(err, &ge) && ge.Code == 1 {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	return sha, true, nil
+}
+
+func isNoLoop(err error) bool { return errors.Is(err, state.ErrNoLoop) }

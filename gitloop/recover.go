@@ -1,0 +1,190 @@
+package gitloop
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/gitloop-dev/git-loop/gitloop/git"
+	"github.com/gitloop-dev/git-loop/gitloop/state"
+	"github.com/gitloop-dev/git-loop/sandbox"
+)
+
+// recoverLocked finishes or undoes operations an earlier command left
+// unfinished. The caller holds the lock, so every intent found belongs to
+// a command that died: its lock went with it.
+func (s *Service) recoverLocked(ctx context.Context) error {
+	intents, err := s.store().Intents()
+	if err != nil {
+		return fmt.Errorf("recover: %w", err)
+	}
+	for _, in := range intents {
+		var err error
+		switch in.Op {
+		case "new":
+			s.progress().Warn(fmt.Sprintf("undoing loop %q: its creation was interrupted", in.Loop))
+			err = s.undoNew(ctx, in)
+		case "rm":
+			s.progress().Warn(fmt.Sprintf("finishing removal of loop %q, which was interrupted", in.Loop))
+			err = s.finishRemove(ctx, in)
+		default:
+			err = s.store().EndIntent(in.Loop)
+		}
+		if err != nil {
+			return fmt.Errorf("recover loop %q: %w (run \"git loop doctor\")", in.Loop, err)
+		}
+	}
+	return nil
+}
+
+// undoNew removes whatever an interrupted New created: sandbox, worktree,
+// branch (only if New created it and nothing was committed on it), state.
+func (s *Service) undoNew(ctx context.Context, in state.Intent) error {
+	if _, err := s.store().ReadMeta(in.Loop); err == nil {
+		// The record is New's last step: the loop was complete when the
+		// command died, so only the intent is left to clear.
+		return s.store().EndIntent(in.Loop)
+	}
+	if err := s.removeSandbox(ctx, in.Driver, in.Loop, in.Worktree); err != nil {
+		return err
+	}
+	if err := s.removeWorktree(ctx, in.Worktree, in.Branch); err != nil {
+		return err
+	}
+	if in.BranchCreated {
+		// Delete only if it still points where New put it: a commit made
+		// on it since is work, and work is never deleted by an undo.
+		sha, exists, err := s.refSHA(ctx, in.Branch)
+		if err != nil {
+			return err
+		}
+		if exists && sha == in.BaseSHA {
+			if err := s.Git.Run(ctx, git.Cmd{Dir: s.Repo.CommonDir, Label: shortRef(in.Branch), Args: []string{"update-ref", "-d", in.Branch, in.BaseSHA}}); err != nil {
+				return err
+			}
+		}
+	}
+	if err := s.store().RemoveLoopDir(in.Loop); err != nil {
+		return err
+	}
+	return s.store().EndIntent(in.Loop)
+}
+
+// finishRemove completes an interrupted Remove: every step is idempotent.
+func (s *Service) finishRemove(ctx context.Context, in state.Intent) error {
+	if err := s.removeSandbox(ctx, in.Driver, in.Loop, in.Worktree); err != nil {
+		return err
+	}
+	if err := s.removeWorktree(ctx, in.Worktree, in.Branch); err != nil {
+		return err
+	}
+	if in.Branch != "" {
+		if _, exists, err := s.refSHA(ctx, in.Branch); err != nil {
+			return err
+		} else if exists {
+			if err := s.Git.Run(ctx, git.Cmd{Dir: s.Repo.CommonDir, Label: shortRef(in.Branch), Args: []string{"branch", "-D", shortRef(in.Branch)}}); err != nil {
+				return err
+			}
+		}
+	}
+	if err := s.store().RemoveLoopDir(in.Loop); err != nil {
+		return err
+	}
+	return s.store().EndIntent(in.Loop)
+}
+
+// removeSandbox removes a loop's sandbox, if the driver is known.
+func (s *Service) removeSandbox(ctx context.Context, driver, loop, worktree string) error {
+	if driver == "" || driver == "none" {
+		return nil
+	}
+	eng, err := s.engine(ctx, driver)
+	if err != nil {
+		return err
+	}
+	spec, err := s.Spec(&state.Meta{Name: loop, Worktree: worktree})
+	if err != nil {
+		return err
+	}
+	if err := eng.Remove(ctx, spec); err != nil && !errors.Is(err, sandbox.ErrNotFound) {
+		return fmt.Errorf("remove sandbox: %w", err)
+	}
+	return nil
+}
+
+// removeWorktree unregisters and deletes a loop worktree, whatever state an
+// interruption left it in (registered or not, locked while initialising,
+// directory present or not).
+func (s *Service) removeWorktree(ctx context.Context, path, branch string) error {
+	registered, err := s.worktreeRegistered(ctx, path)
+	if err != nil {
+		return err
+	}
+	if registered {
+		if _, err := os.Stat(path); err == nil {
+			// --force twice: also when git left it locked mid-"add".
+			if err := s.Git.Run(ctx, git.Cmd{Dir: s.Repo.CommonDir, Label: shortRef(branch), Args: []string{"worktree", "remove", "--force", "--force", path}}); err != nil {
+				return err
+			}
+		}
+	}
+	if _, err := os.Lstat(path); err == nil {
+		if err := os.RemoveAll(path); err != nil {
+			return fmt.Errorf("remove worktree %s: %w", path, err)
+		}
+	}
+	return s.pruneWorktrees(ctx, branch)
+}
+
+// pruneWorktrees drops git's records of worktrees whose directory is gone,
+// including one "git worktree add" left locked when it was killed.
+func (s *Service) pruneWorktrees(ctx context.Context, branch string) error {
+	admin := filepath.Join(s.Repo.CommonDir, "worktrees")
+	entries, _ := os.ReadDir(admin)
+	for _, e := range entries {
+		dir := filepath.Join(admin, e.Name())
+		gitdir, err := os.ReadFile(filepath.Join(dir, "gitdir"))
+		if err != nil {
+			continue
+		}
+		wt := filepath.Dir(strings.TrimSpace(string(gitdir)))
+		if _, err := os.Stat(wt); errors.Is(err, os.ErrNotExist) {
+			_ = os.Remove(filepath.Join(dir, "locked"))
+		}
+	}
+	return s.Git.Run(ctx, git.Cmd{Dir: s.Repo.CommonDir, Label: shortRef(branch), Args: []string{"worktree", "prune"}})
+}
+
+// worktreeRegistered reports whether git lists path as a worktree.
+func (s *Service) worktreeRegistered(ctx context.Context, path string) (bool, error) {
+	wts, err := s.worktrees(ctx)
+	if err != nil {
+		return false, err
+	}
+	_, ok := wts[filepath.Clean(path)]
+	return ok, nil
+}
+
+// worktrees maps each worktree path git knows to its branch ref (empty
+// when detached).
+func (s *Service) worktrees(ctx context.Context) (map[string]string, error) {
+	out, err := s.Query.Output(ctx, git.Cmd{Dir: s.Repo.CommonDir, Args: []string{"worktree", "list", "--porcelain", "-z"}})
+	if err != nil {
+		return nil, fmt.Errorf("list worktrees: %w", err)
+	}
+	wts := map[string]string{}
+	var cur string
+	for _, f := range strings.Split(string(out), "\x00") {
+		switch {
+		case strings.HasPrefix(f, "worktree "):
+			cur = filepath.Clean(strings.TrimPrefix(f, "worktree "))
+			wts[cur] = ""
+		case strings.HasPrefix(f, "branch "):
+			wts[cur] = strings.TrimPrefix(f, "branch ")
+		}
+	}
+	return wts, nil
+}

@@ -1,0 +1,167 @@
+// Package gitloop is the domain of git loop: loops as branches, worktrees,
+// state and sandboxes, and the operations on them. It never touches the
+// terminal: progress goes through the Progress interface and mutating git
+// commands through a git.Runner whose log the caller chooses.
+package gitloop
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/gitloop-dev/git-loop/gitloop/config"
+	"github.com/gitloop-dev/git-loop/gitloop/git"
+	"github.com/gitloop-dev/git-loop/gitloop/state"
+	"github.com/gitloop-dev/git-loop/sandbox"
+)
+
+// Progress receives what a long operation is doing. Implementations render
+// it (the command line: on stderr, on a TTY); the zero Service uses
+// NoProgress.
+type Progress interface {
+	Step(msg string)
+	Warn(msg string)
+}
+
+// NoProgress discards progress.
+type NoProgress struct{}
+
+func (NoProgress) Step(string) {}
+func (NoProgress) Warn(string) {}
+
+// EngineFor returns the sandbox driver named driver ("auto" resolves to
+// the best available one; the returned name is the resolved driver).
+type EngineFor func(ctx context.Context, driver string) (sandbox.Engine, error)
+
+// Service runs loop operations on one repository.
+type Service struct {
+	Repo     *Repo
+	Config   *config.Config
+	Git      *git.Runner // mutating git, logged
+	Query    git.Querier // read-only git
+	Engine   EngineFor
+	Progress Progress
+	// LockWait bounds how long a command waits for another to finish.
+	LockWait time.Duration
+	// Now is the clock (tests pin it).
+	Now func() time.Time
+}
+
+func (s *Service) progress() Progress {
+	if s.Progress == nil {
+		return NoProgress{}
+	}
+	return s.Progress
+}
+
+func (s *Service) now() time.Time {
+	if s.Now == nil {
+		return time.Now()
+	}
+	return s.Now()
+}
+
+func (s *Service) store() state.Store { return s.Repo.Store() }
+
+// lock takes the state lock and finishes or undoes whatever an earlier,
+// interrupted command left behind.
+func (s *Service) lock(ctx context.Context) (*state.Lock, error) {
+	wait := s.LockWait
+	if wait == 0 {
+		wait = 2 * time.Minute
+	}
+	l, err := s.store().Lock(ctx, wait)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.recoverLocked(ctx); err != nil {
+		l.Unlock()
+		return nil, err
+	}
+	return l, nil
+}
+
+// BranchRef is the full ref of a loop's branch.
+func (s *Service) BranchRef(name string) string {
+	return "refs/heads/" + s.Config.BranchPrefix() + name
+}
+
+// WorktreePath is where a new loop's worktree goes: loop.worktreeDir/NAME
+// (relative to the main worktree) or the loop's state dir.
+func (s *Service) WorktreePath(name string) string {
+	dir := s.Config.WorktreeDir()
+	if dir == "" {
+		return filepath.Join(s.store().LoopDir(name), "workdir")
+	}
+	if !filepath.IsAbs(dir) {
+		root := s.Repo.MainWorktree
+		if root == "" {
+			root = s.Repo.CommonDir
+		}
+		dir = filepath.Join(root, dir)
+	}
+	return filepath.Join(dir, name)
+}
+
+// Get returns a loop's record.
+func (s *Service) Get(name string) (*state.Meta, error) {
+	m, err := s.store().ReadMeta(name)
+	if err != nil {
+		if isNoLoop(err) {
+			return nil, &NotFoundError{Loop: name}
+		}
+		return nil, err
+	}
+	return m, nil
+}
+
+// Names lists the loops' names (for completion).
+func (s *Service) Names() []string {
+	metas, _ := s.store().List()
+	names := make([]string, len(metas))
+	for i, m := range metas {
+		names[i] = m.Name
+	}
+	return names
+}
+
+// Spec is the sandbox spec of a loop, with the mount table of DESIGN.md §5.
+func (s *Service) Spec(m *state.Meta) (sandbox.Spec, error) {
+	id, err := s.Repo.WorkspaceID()
+	if err != nil {
+		return sandbox.Spec{}, err
+	}
+	loopDir := s.store().LoopDir(m.Name)
+	home := filepath.Join(loopDir, "home")
+	spec := sandbox.Spec{
+		Workspace: id,
+		Loop:      m.Name,
+		Image:     m.Sandbox.Image,
+		Workdir:   m.Worktree,
+		Home:      home,
+		Vault:     m.Vault,
+		Mounts: []sandbox.Mount{
+			{Source: m.Worktree, Target: m.Worktree},
+			// The common git dir, so git works inside; every other loop's
+			// state is hidden under a tmpfs, and this loop's own entries
+			// are bound back on top of it.
+			{Source: s.Repo.CommonDir, Target: s.Repo.CommonDir},
+			{Target: s.Repo.StateDir(), Tmpfs: true},
+			{Source: loopDir, Target: loopDir},
+		},
+		Env: map[string]string{
+			"GIT_LOOP_NAME":    m.Name,
+			"GIT_LOOP_WORKDIR": m.Worktree,
+			"GIT_LOOP_BRANCH":  m.ShortBranch(),
+		},
+	}
+	return spec, nil
+}
+
+func (s *Service) engine(ctx context.Context, driver string) (sandbox.Engine, error) {
+	if s.Engine == nil {
+		return nil, fmt.Errorf("no sandbox drivers configured")
+	}
+	return s.Engine(ctx, driver)
+}

@@ -1,0 +1,114 @@
+package gitloop
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	"github.com/gitloop-dev/git-loop/gitloop/config"
+	"github.com/gitloop-dev/git-loop/gitloop/git"
+)
+
+// RepoConfigFile is the team settings file committed with the code.
+const RepoConfigFile = ".gitloop.toml"
+
+// ConfigInputs are what LoadConfig reads beyond the repository.
+type ConfigInputs struct {
+	Dirs   UserDirs
+	Env    func(string) (string, bool)
+	Flags  map[string]string
+	FlagOf map[string]string
+}
+
+// LoadConfig resolves settings for repo (nil outside a repository: only
+// defaults, the user file, env and flags apply).
+func LoadConfig(ctx context.Context, repo *Repo, in ConfigInputs) (*config.Config, error) {
+	src := config.Sources{Env: in.Env, Flags: in.Flags, FlagOf: in.FlagOf}
+	// Context layers (knowledge, personal) slot in here, weakest first:
+	// knowledge < repo < personal < user.
+	if repo != nil {
+		if root := repo.TopLevel; root != "" {
+			src.Files = append(src.Files, config.File{Kind: "repo", Path: filepath.Join(root, RepoConfigFile)})
+		} else if repo.MainWorktree != "" {
+			src.Files = append(src.Files, config.File{Kind: "repo", Path: filepath.Join(repo.MainWorktree, RepoConfigFile)})
+		}
+	}
+	src.Files = append(src.Files, config.File{Kind: "user", Path: in.Dirs.ConfigFile()})
+	entries, err := gitConfigEntries(ctx, repo)
+	if err != nil {
+		return nil, err
+	}
+	src.Git = entries
+	return config.Load(src)
+}
+
+// gitConfigEntries reads loop.* from every git config scope, including
+// "git -c loop.x=…", which reaches us only through git's own config
+// reading (GIT_CONFIG_PARAMETERS).
+func gitConfigEntries(ctx context.Context, repo *Repo) ([]config.GitEntry, error) {
+	dir := ""
+	if repo != nil {
+		dir = repo.GitDir
+		if repo.TopLevel != "" {
+			dir = repo.TopLevel
+		}
+	}
+	var q git.Querier
+	out, err := q.Output(ctx, git.Cmd{Dir: dir, Args: []string{"config", "-z", "--show-origin", "--show-scope", "--get-regexp", `^loop\.`}})
+	var ge *git.Error
+	if errors.As(err, &ge) && ge.Code == 1 {
+		return nil, nil // no loop.* set anywhere
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read git config: %w", err)
+	}
+	// Records: scope NUL origin NUL key LF value NUL.
+	var entries []config.GitEntry
+	fields := bytes.Split(out, []byte{0})
+	for i := 0; i+2 < len(fields); i += 3 {
+		kv := fields[i+2]
+		key, value, _ := bytes.Cut(kv, []byte{'\n'})
+		entries = append(entries, config.GitEntry{Scope: string(fields[i]), Where: string(fields[i+1]), Key: string(key), Value: string(value)})
+	}
+	return entries, nil
+}
+
+// SetConfig writes loop.KEY to git config in scope ("local", "global",
+// "worktree"); an empty value with unset removes it.
+func SetConfig(ctx context.Context, r *git.Runner, repo *Repo, key, value, scope string, unset bool) error {
+	k, ok := config.Lookup(key)
+	if !ok {
+		return &UsageError{Err: fmt.Errorf("unknown setting %q (see \"git loop config --show-origin\")", key)}
+	}
+	if !unset && k.Validate != nil {
+		if err := k.Validate(value); err != nil {
+			return &UsageError{Err: fmt.Errorf("setting %s = %q: %w", k.Name, value, err)}
+		}
+	}
+	dir := ""
+	if repo != nil {
+		dir = repo.GitDir
+		if repo.TopLevel != "" {
+			dir = repo.TopLevel
+		}
+	} else if scope != "global" {
+		return ErrNotARepo
+	}
+	args := []string{"config", "--" + scope}
+	if unset {
+		args = append(args, "--unset-all", k.GitName())
+	} else {
+		args = append(args, k.GitName(), value)
+	}
+	err := r.Run(ctx, git.Cmd{Dir: dir, Args: args})
+	var ge *git.Error
+	if unset && errors.As(err, &ge) && ge.Code == 5 {
+		return nil // was not set: nothing to do
+	}
+	if err != nil {
+		return fmt.Errorf("config %s: %w", k.Name, err)
+	}
+	return nil
+}

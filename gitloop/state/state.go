@@ -1,0 +1,259 @@
+// Package state keeps git loop's records under $GIT_COMMON_DIR/loop/: each
+// loop's meta.json, the lock that serialises state changes, and intents
+// (journal entries) that let the next command finish or undo an operation
+// a crash or a kill interrupted.
+package state
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// SchemaVersion of meta.json. Readers refuse a newer schema rather than
+// misread it.
+const SchemaVersion = 1
+
+// SandboxMeta records the loop's sandbox.
+type SandboxMeta struct {
+	Driver     string `json:"driver"`
+	ID         string `json:"id,omitempty"`
+	Image      string `json:"image,omitempty"`
+	ConfigHash string `json:"configHash,omitempty"`
+}
+
+// Meta is a loop's record.
+type Meta struct {
+	Schema   int       `json:"schema"`
+	Name     string    `json:"name"`
+	Branch   string    `json:"branch"`  // full ref name, refs/heads/loop/NAME
+	Base     string    `json:"base"`    // what the user asked for: a branch, tag or sha
+	BaseRef  string    `json:"baseRef"` // full ref the base resolved to; empty for a bare sha
+	BaseSHA  string    `json:"baseSha"` // commit the loop started from
+	Created  time.Time `json:"created"`
+	Worktree string    `json:"worktree"`
+	Agent    string    `json:"agent"`
+	Vault    string    `json:"vault,omitempty"`
+	Profiles []string  `json:"profiles,omitempty"`
+	// Versions are the commits each context layer started from.
+	Versions map[string]string `json:"versions,omitempty"`
+	Sandbox  SandboxMeta       `json:"sandbox"`
+}
+
+// ShortBranch is the branch name without refs/heads/.
+func (m *Meta) ShortBranch() string { return strings.TrimPrefix(m.Branch, "refs/heads/") }
+
+// Store is the loop state directory of one repository.
+type Store struct {
+	Root string // $GIT_COMMON_DIR/loop
+}
+
+func (s Store) LoopsDir() string            { return filepath.Join(s.Root, "loops") }
+func (s Store) LoopDir(name string) string  { return filepath.Join(s.Root, "loops", name) }
+func (s Store) MetaPath(name string) string { return filepath.Join(s.LoopDir(name), "meta.json") }
+func (s Store) intentsDir() string          { return filepath.Join(s.Root, "intents") }
+
+// ErrNoLoop is returned when a loop has no record.
+var ErrNoLoop = errors.New("no such loop")
+
+// ReadMeta reads one loop's record.
+func (s Store) ReadMeta(name string) (*Meta, error) {
+	data, err := os.ReadFile(s.MetaPath(name))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("loop %q: %w", name, ErrNoLoop)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read loop %q: %w", name, err)
+	}
+	return decodeMeta(s.MetaPath(name), data)
+}
+
+func decodeMeta(path string, data []byte) (*Meta, error) {
+	var m Meta
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("read %s: %w (run \"git loop doctor --fix\")", path, err)
+	}
+	if m.Schema > SchemaVersion {
+		return nil, fmt.Errorf("read %s: schema %d is newer than this git loop understands (%d); upgrade git loop", path, m.Schema, SchemaVersion)
+	}
+	return &m, nil
+}
+
+// WriteMeta writes a loop's record atomically: readers see the old record
+// or the new one, never a torn file.
+func (s Store) WriteMeta(m *Meta) error {
+	m.Schema = SchemaVersion
+	data, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(s.LoopDir(m.Name), 0o755); err != nil {
+		return fmt.Errorf("write loop %q: %w", m.Name, err)
+	}
+	return WriteFileAtomic(s.MetaPath(m.Name), append(data, '\n'), 0o644)
+}
+
+// List reads every loop's record, sorted by name. Records that cannot be
+// read are returned as errors alongside the good ones, so one bad file
+// does not hide every other loop.
+func (s Store) List() ([]*Meta, []error) {
+	entries, err := os.ReadDir(s.LoopsDir())
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, []error{fmt.Errorf("list loops: %w", err)}
+	}
+	var metas []*Meta
+	var errs []error
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		path := s.MetaPath(e.Name())
+		data, err := os.ReadFile(path)
+		if errors.Is(err, os.ErrNotExist) {
+			continue // an intent's leftovers; recovery handles it
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		m, err := decodeMeta(path, data)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		metas = append(metas, m)
+	}
+	sort.Slice(metas, func(i, j int) bool { return metas[i].Name < metas[j].Name })
+	return metas, errs
+}
+
+// RemoveLoopDir deletes a loop's state directory.
+func (s Store) RemoveLoopDir(name string) error {
+	if name == "" || strings.ContainsAny(name, `/\`) || name == "." || name == ".." {
+		return fmt.Errorf("refusing to remove state of loop %q", name)
+	}
+	return os.RemoveAll(s.LoopDir(name))
+}
+
+// Intent is a journal entry written before a multi-step operation starts
+// and removed when it ends. One left behind means the operation was cut
+// short: the next command holding the lock undoes ("new") or finishes
+// ("rm") it.
+type Intent struct {
+	Op            string    `json:"op"` // "new" or "rm"
+	Loop          string    `json:"loop"`
+	Branch        string    `json:"branch"`
+	BranchCreated bool      `json:"branchCreated"` // "new" created the branch, so undo may delete it
+	BaseSHA       string    `json:"baseSha,omitempty"`
+	Worktree      string    `json:"worktree"`
+	Driver        string    `json:"driver,omitempty"` // sandbox driver, so undo can remove the sandbox
+	PID           int       `json:"pid"`
+	Started       time.Time `json:"started"`
+}
+
+func (s Store) intentPath(loop string) string { return filepath.Join(s.intentsDir(), loop+".json") }
+
+// BeginIntent records an operation before its first step.
+func (s Store) BeginIntent(in Intent) error {
+	if err := os.MkdirAll(s.intentsDir(), 0o755); err != nil {
+		return fmt.Errorf("record %s %s: %w", in.Op, in.Loop, err)
+	}
+	in.PID = os.Getpid()
+	in.Started = time.Now().UTC()
+	data, _ := json.Marshal(in)
+	return WriteFileAtomic(s.intentPath(in.Loop), data, 0o644)
+}
+
+// EndIntent marks the operation done.
+func (s Store) EndIntent(loop string) error {
+	err := os.Remove(s.intentPath(loop))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+// Intents lists unfinished operations.
+func (s Store) Intents() ([]Intent, error) {
+	entries, err := os.ReadDir(s.intentsDir())
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []Intent
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".json") {
+			// A temp file from an interrupted atomic write.
+			_ = os.Remove(filepath.Join(s.intentsDir(), e.Name()))
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(s.intentsDir(), e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		var in Intent
+		if err := json.Unmarshal(data, &in); err != nil || in.Loop == "" {
+			// Torn or empty: written atomically, so this can only be
+			// tampering; drop it rather than act on garbage.
+			_ = os.Remove(filepath.Join(s.intentsDir(), e.Name()))
+			continue
+		}
+		out = append(out, in)
+	}
+	return out, nil
+}
+
+// WriteFileAtomic writes data to a temp file beside path and renames it
+// into place.
+func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, werr := f.Write(data)
+	cerr := f.Close()
+	if werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = os.Chmod(tmp, perm)
+	}
+	if werr == nil {
+		werr = os.Rename(tmp, path)
+	}
+	if werr != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", path, werr)
+	}
+	return nil
+}
+
+// RemoveLoopDirKeeping deletes a loop's state directory but keeps keep (a
+// worktree inside it that still holds work) by moving it out beside the
+// loops directory first.
+func (s Store) RemoveLoopDirKeeping(name, keep string) error {
+	dir := s.LoopDir(name)
+	if rel, err := filepath.Rel(dir, keep); err == nil && !strings.HasPrefix(rel, "..") && rel != "." {
+		if _, err := os.Lstat(keep); err == nil {
+			kept := filepath.Join(s.Root, "kept", name+"-"+time.Now().UTC().Format("20060102T150405"))
+			if err := os.MkdirAll(filepath.Dir(kept), 0o755); err != nil {
+				return err
+			}
+			if err := os.Rename(keep, kept); err != nil {
+				return fmt.Errorf("keep %s: %w", keep, err)
+			}
+		}
+	}
+	return s.RemoveLoopDir(name)
+}

@@ -1,0 +1,476 @@
+// Package bwrap is the sandbox driver on bubblewrap. There is no daemon
+// and nothing long-lived: every exec builds a fresh set of namespaces
+// (all but the network's) over a read-only view of the host's system dirs
+// plus the loop's mount table, at identical paths. A loop's "sandbox"
+// therefore exists exactly when its workdir does; stop and remove have
+// nothing to do.
+//
+// What differs from the docker driver: the process runs the host's
+// binaries (there is no image); ports need no publishing since the network
+// is the host's; spec.User only changes the ids the process sees (with a
+// user namespace), files written to binds always belong to the invoking
+// user; the caller's terminal is handed to the process as is, so there is
+// no resize to forward.
+package bwrap
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gitloop-dev/git-loop/sandbox"
+)
+
+// DriverName is what Name returns and what Status.Driver carries.
+const DriverName = "bwrap"
+
+// install says how to get bubblewrap, for error messages.
+const install = "install bubblewrap (\"sudo apt-get install bubblewrap\", \"sudo dnf install bubblewrap\") or choose another driver (--driver docker|none)"
+
+// Engine is the bwrap driver.
+type Engine struct {
+	// Path is the bwrap binary.
+	Path string
+}
+
+var _ sandbox.Engine = (*Engine)(nil)
+
+// New finds bwrap on PATH. Its error wraps sandbox.ErrEngineUnreachable.
+func New() (*Engine, error) {
+	p, err := exec.LookPath("bwrap")
+	if err != nil {
+		return nil, fmt.Errorf("bwrap: %w: %v; %s", sandbox.ErrEngineUnreachable, err, install)
+	}
+	return &Engine{Path: p}, nil
+}
+
+// Open is New followed by a trial sandbox, since bwrap may be installed
+// where it cannot create namespaces (a container without privileges, a
+// kernel or AppArmor policy forbidding user namespaces). It fits
+// sandbox.Candidate.Open.
+func Open(ctx context.Context) (sandbox.Engine, error) {
+	e, err := New()
+	if err != nil {
+		return nil, err
+	}
+	if err := e.Probe(ctx); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// Candidate is the bwrap entry for sandbox.Auto.
+func Candidate() sandbox.Candidate {
+	return sandbox.Candidate{Name: DriverName, Open: Open}
+}
+
+// Probe runs "true" in a sandbox shaped like the real ones and reports
+// why it failed, wrapping sandbox.ErrEngineUnreachable.
+func (e *Engine) Probe(ctx context.Context) error {
+	truePath, err := exec.LookPath("true")
+	if err != nil {
+		return fmt.Errorf("bwrap probe: %w", err)
+	}
+	var stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, e.Path, "--unshare-all", "--share-net", "--die-with-parent",
+		"--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "--", truePath)
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if msg == "" {
+			msg = err.Error()
+		}
+		return fmt.Errorf("bwrap probe: %w: %s cannot create a sandbox here: %s", sandbox.ErrEngineUnreachable, e.Path, msg)
+	}
+	return nil
+}
+
+func (*Engine) Name() string { return DriverName }
+
+// Ensure checks that bwrap and the loop's workdir exist; there is nothing
+// to start.
+func (e *Engine) Ensure(ctx context.Context, spec sandbox.Spec) (sandbox.Status, error) {
+	if _, err := os.Stat(e.Path); err != nil {
+		return sandbox.Status{Driver: DriverName}, fmt.Errorf("bwrap: %w: %v; %s", sandbox.ErrEngineUnreachable, err, install)
+	}
+	st, err := e.Status(ctx, spec)
+	if err != nil {
+		return st, fmt.Errorf("bwrap ensure %s: workdir %s: %w", spec.Name(), spec.Workdir, err)
+	}
+	return st, nil
+}
+
+// Status reports a loop's sandbox as running whenever its workdir exists,
+// and as missing, with an error wrapping sandbox.ErrNotFound, otherwise.
+func (*Engine) Status(_ context.Context, spec sandbox.Spec) (sandbox.Status, error) {
+	st := sandbox.Status{
+		Driver:     DriverName,
+		ID:         spec.Name(),
+		State:      sandbox.StateRunning,
+		ConfigHash: spec.ConfigHash(),
+		Labels:     spec.Labels(),
+		Ports:      spec.Ports,
+	}
+	if fi, err := os.Stat(spec.Workdir); err != nil || !fi.IsDir() || spec.Workdir == "" {
+		return sandbox.Status{Driver: DriverName, State: sandbox.StateMissing}, sandbox.ErrNotFound
+	}
+	return st, nil
+}
+
+// Stop has nothing to stop: each exec's namespaces die with its process.
+func (*Engine) Stop(context.Context, sandbox.Spec) error { return nil }
+
+// Remove has nothing to remove; the workdir and $HOME are the caller's.
+func (*Engine) Remove(context.Context, sandbox.Spec) error { return nil }
+
+// List finds nothing: no sandbox outlives its exec, so none carries labels.
+func (*Engine) List(context.Context, map[string]string) ([]sandbox.Status, error) {
+	return nil, nil
+}
+
+// Exec runs one process in a new sandbox and returns its exit code (127
+// with an error when bwrap could not set the sandbox up).
+//
+// The environment is built from scratch: PATH, TERM, TZ, COLORTERM, LANG
+// and LC_* of the caller, then HOME (spec.Home), USER and LOGNAME, then
+// spec.Env, then x.Env. Nothing else of the caller's environment leaks in.
+// It reaches bwrap through its process environment, which bwrap hands on
+// to the child; --setenv would put the values in argv, readable by every
+// user through /proc.
+//
+// Without a TTY the process gets its own session (--new-session), so it
+// cannot push input into the caller's terminal; with one it keeps the
+// caller's, and the caller handles raw mode and signals.
+func (e *Engine) Exec(ctx context.Context, spec sandbox.Spec, x sandbox.Exec) (int, error) {
+	if len(x.Cmd) == 0 {
+		return 127, errors.New("bwrap exec: no command given")
+	}
+	if _, err := e.Ensure(ctx, spec); err != nil {
+		return 127, err
+	}
+	if x.Resize != nil {
+		// The process has the caller's terminal itself; drain the sizes
+		// so a sender that blocks anyway is not stuck.
+		stop := make(chan struct{})
+		defer close(stop)
+		go drain(x.Resize, stop)
+	}
+	what := fmt.Sprintf("bwrap exec %s in %s", x.Cmd[0], spec.Name())
+	args, err := buildArgs(spec, x)
+	if err != nil {
+		return 127, fmt.Errorf("%s: %w", what, err)
+	}
+	statusR, statusW, err := os.Pipe()
+	if err != nil {
+		return 127, fmt.Errorf("%s: %w", what, err)
+	}
+	defer statusR.Close()
+
+	cmd := exec.CommandContext(ctx, e.Path, args...)
+	cmd.Env = environ(spec, x)
+	cmd.Stdout = x.Stdout
+	var stdin io.WriteCloser
+	switch in := x.Stdin.(type) {
+	case nil:
+	case *os.File:
+		cmd.Stdin = in
+	default:
+		// Copy it ourselves: exec.Cmd's own copy would hold Wait until the
+		// reader ends, which for an interactive reader is never.
+		if stdin, err = cmd.StdinPipe(); err != nil {
+			return 127, fmt.Errorf("%s: %w", what, err)
+		}
+	}
+	// bwrap reports its own setup errors on stderr; keep the last of them
+	// for the returned error unless stderr is a file we must hand on as is.
+	tail := &tailWriter{max: 2048}
+	cmd.Stderr = x.Stderr
+	if _, isFile := x.Stderr.(*os.File); !isFile {
+		cmd.Stderr = io.MultiWriter(orDiscard(x.Stderr), tail)
+	}
+	cmd.ExtraFiles = []*os.File{statusW} // fd 3, see --json-status-fd in buildArgs
+	cmd.WaitDelay = 2 * time.Second
+
+	if err := cmd.Start(); err != nil {
+		statusW.Close()
+		return 127, fmt.Errorf("%s: %w", what, err)
+	}
+	statusW.Close()
+	if stdin != nil {
+		go func() {
+			_, _ = io.Copy(stdin, x.Stdin)
+			_ = stdin.Close()
+		}()
+	}
+	status := make(chan bwrapStatus, 1)
+	go func() { status <- readStatus(statusR) }()
+	runErr := cmd.Wait()
+	st := <-status
+
+	switch {
+	case st.ExitCode != nil:
+		return *st.ExitCode, nil
+	case ctx.Err() != nil:
+		return 130, fmt.Errorf("%s: %w", what, ctx.Err())
+	}
+	// bwrap reports the exit code of every child that ran, so without one
+	// it failed while setting up (a mount source missing, say) or died.
+	msg := strings.TrimSpace(tail.String())
+	if msg == "" {
+		msg = "see its message above"
+		if runErr != nil {
+			msg = runErr.Error() + "; " + msg
+		}
+	}
+	return 127, fmt.Errorf("%s: sandbox setup failed: %s", what, msg)
+}
+
+// statusFD is the fd number the child of exec.Cmd sees its first
+// ExtraFiles entry as.
+const statusFD = "3"
+
+// buildArgs is bwrap's argv. It must never hold a secret: argv is world-
+// readable in /proc, which is why env travels in the process environment.
+func buildArgs(spec sandbox.Spec, x sandbox.Exec) ([]string, error) {
+	dir := x.Dir
+	if dir == "" {
+		dir = spec.Workdir
+	}
+	a := []string{
+		"--unshare-all", "--share-net", "--die-with-parent",
+		"--json-status-fd", statusFD,
+		"--hostname", hostname(spec.Loop),
+	}
+	if !x.TTY {
+		a = append(a, "--new-session")
+	}
+	if spec.User != "" && spec.User != invokingUser() {
+		uid, gid, _ := strings.Cut(spec.User, ":")
+		if _, err := strconv.Atoi(uid); err != nil {
+			return nil, fmt.Errorf("user %q: bwrap needs numeric uid:gid", spec.User)
+		}
+		a = append(a, "--unshare-user", "--uid", uid)
+		if gid != "" {
+			if _, err := strconv.Atoi(gid); err != nil {
+				return nil, fmt.Errorf("user %q: bwrap needs numeric uid:gid", spec.User)
+			}
+			a = append(a, "--gid", gid)
+		}
+	}
+	a = append(a, systemMounts()...)
+	mounts, err := mountArgs(spec)
+	if err != nil {
+		return nil, err
+	}
+	a = append(a, mounts...)
+	a = append(a, "--chdir", dir, "--")
+	return append(a, x.Cmd...), nil
+}
+
+// systemMounts is the read-only host system the process runs on: /usr and
+// the top-level dirs that merged-/usr hosts make symlinks into it, /etc
+// (users, groups, certificates, resolver), a private /dev, /proc and /tmp.
+func systemMounts() []string {
+	a := []string{"--ro-bind", "/usr", "/usr"}
+	for _, d := range []string{"/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"} {
+		fi, err := os.Lstat(d)
+		switch {
+		case err != nil:
+		case fi.Mode()&os.ModeSymlink != 0:
+			if target, err := os.Readlink(d); err == nil {
+				a = append(a, "--symlink", target, d)
+			}
+		case fi.IsDir():
+			a = append(a, "--ro-bind", d, d)
+		}
+	}
+	a = append(a, "--ro-bind", "/etc", "/etc")
+	// resolv.conf is often a symlink out of /etc (systemd-resolved); bind
+	// what it points at too, or name resolution breaks.
+	if real, err := filepath.EvalSymlinks("/etc/resolv.conf"); err == nil && !strings.HasPrefix(real, "/etc/") && !strings.HasPrefix(real, "/usr/") {
+		a = append(a, "--ro-bind", real, real)
+	}
+	return append(a, "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp")
+}
+
+// mountArgs is the loop's mount table, plus the workdir and $HOME as
+// read-write binds when the spec mounts nothing at exactly their paths,
+// parents before children so a tmpfs hiding a dir comes before the binds
+// reopening parts of it.
+func mountArgs(spec sandbox.Spec) ([]string, error) {
+	ms := append([]sandbox.Mount(nil), spec.Mounts...)
+	for _, p := range []string{spec.Workdir, spec.Home} {
+		if p == "" {
+			continue
+		}
+		found := false
+		for _, m := range ms {
+			found = found || filepath.Clean(m.Target) == filepath.Clean(p)
+		}
+		if !found {
+			ms = append(ms, sandbox.Mount{Source: p, Target: p})
+		}
+	}
+	sort.SliceStable(ms, func(i, j int) bool {
+		return strings.Count(filepath.Clean(ms[i].Target), "/") < strings.Count(filepath.Clean(ms[j].Target), "/")
+	})
+	var a []string
+	for _, m := range ms {
+		if !filepath.IsAbs(m.Target) {
+			return nil, fmt.Errorf("mount target %q is not an absolute path", m.Target)
+		}
+		target := filepath.Clean(m.Target)
+		switch {
+		case m.Tmpfs:
+			a = append(a, "--tmpfs", target)
+		case !filepath.IsAbs(m.Source):
+			return nil, fmt.Errorf("mount source %q is not an absolute path", m.Source)
+		case m.ReadOnly:
+			a = append(a, "--ro-bind", filepath.Clean(m.Source), target)
+		default:
+			a = append(a, "--bind", filepath.Clean(m.Source), target)
+		}
+	}
+	return a, nil
+}
+
+func environ(spec sandbox.Spec, x sandbox.Exec) []string {
+	base := map[string]string{}
+	// Of the caller's variables, the sandbox gets what terminals and
+	// locales need and the PATH that finds the host binaries it shows.
+	// Anything else (tokens in the user's shell above all) stays out.
+	for _, k := range []string{"PATH", "TERM", "COLORTERM", "TZ", "LANG", "LANGUAGE"} {
+		if v, ok := os.LookupEnv(k); ok {
+			base[k] = v
+		}
+	}
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "LC_") {
+			k, v, _ := strings.Cut(kv, "=")
+			base[k] = v
+		}
+	}
+	if _, ok := base["PATH"]; !ok {
+		base["PATH"] = "/usr/local/bin:/usr/bin:/bin"
+	}
+	name := userName(spec.User)
+	base["USER"], base["LOGNAME"] = name, name
+	if spec.Home != "" {
+		base["HOME"] = spec.Home
+	}
+	for k, v := range spec.Env {
+		base[k] = v
+	}
+	return sandbox.MergeEnv(base, x.Env)
+}
+
+func invokingUser() string {
+	return strconv.Itoa(os.Getuid()) + ":" + strconv.Itoa(os.Getgid())
+}
+
+// userName names the uid of userSpec ("" is the invoking user) after the
+// host's passwd entry, or after its number when the host has none.
+func userName(userSpec string) string {
+	if userSpec == "" {
+		userSpec = invokingUser()
+	}
+	uid, _, _ := strings.Cut(userSpec, ":")
+	if u, err := user.LookupId(uid); err == nil {
+		return u.Username
+	}
+	return "uid" + uid
+}
+
+func hostname(loop string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(loop) {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('-')
+		}
+	}
+	h := strings.Trim(b.String(), "-")
+	if len(h) > 63 {
+		h = strings.TrimRight(h[:63], "-")
+	}
+	if h == "" {
+		return "loop"
+	}
+	return h
+}
+
+// bwrapStatus is the part of --json-status-fd's reports we need: the
+// child's exit code, reported once it ends.
+type bwrapStatus struct {
+	ExitCode *int `json:"exit-code"`
+}
+
+func readStatus(r io.Reader) bwrapStatus {
+	var st bwrapStatus
+	dec := json.NewDecoder(r)
+	for {
+		var m bwrapStatus
+		if err := dec.Decode(&m); err != nil {
+			return st
+		}
+		if m.ExitCode != nil {
+			st.ExitCode = m.ExitCode
+		}
+	}
+}
+
+func drain(c <-chan sandbox.TermSize, stop <-chan struct{}) {
+	for {
+		select {
+		case _, ok := <-c:
+			if !ok {
+				return
+			}
+		case <-stop:
+			return
+		}
+	}
+}
+
+// tailWriter keeps the last max bytes written to it.
+type tailWriter struct {
+	mu  sync.Mutex
+	max int
+	buf []byte
+}
+
+func (w *tailWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf = append(w.buf, p...)
+	if len(w.buf) > w.max {
+		w.buf = append([]byte(nil), w.buf[len(w.buf)-w.max:]...)
+	}
+	return len(p), nil
+}
+
+func (w *tailWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return string(w.buf)
+}
+
+func orDiscard(w io.Writer) io.Writer {
+	if w == nil {
+		return io.Discard
+	}
+	return w
+}

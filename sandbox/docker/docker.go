@@ -1,0 +1,127 @@
+// Package docker is the sandbox driver on the Docker Engine API. Each loop
+// gets one long-lived container (sleep infinity under the engine's init)
+// named after the loop and labelled with its workspace, loop and config
+// hash; every agent run and shell is an exec in it, so per-run secrets reach
+// only the exec and never the stored container config.
+//
+// This is the only package that imports the Docker client. It talks to
+// whatever DOCKER_HOST (and DOCKER_TLS_VERIFY, DOCKER_CERT_PATH,
+// DOCKER_API_VERSION) names, negotiating the API version down to the
+// engine's, so podman sockets and old engines (API 1.40+) work.
+package docker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"strconv"
+	"strings"
+
+	"github.com/moby/moby/client"
+
+	"github.com/gitloop-dev/git-loop/sandbox"
+)
+
+// DriverName is what Name returns and what Status.Driver carries.
+const DriverName = "docker"
+
+// ErrImageNotFound is wrapped when a loop's image is not on the engine;
+// git loop never pulls, since sandbox images are built locally.
+var ErrImageNotFound = errors.New("sandbox image not found")
+
+// Engine is the docker driver. It holds one API client, safe for
+// concurrent use; Close releases it.
+type Engine struct {
+	cli *client.Client
+}
+
+var _ sandbox.Engine = (*Engine)(nil)
+
+// New returns a driver for the engine the environment names (DOCKER_HOST,
+// else the local socket). It does not contact the engine: the first call
+// does, so constructing it stays free for commands that never need it.
+func New() (*Engine, error) {
+	cli, err := client.New(client.FromEnv)
+	if err != nil {
+		// Only a malformed DOCKER_HOST or TLS setting gets here.
+		return nil, fmt.Errorf("docker client: %w", err)
+	}
+	return &Engine{cli: cli}, nil
+}
+
+// Open is New followed by Ping: it returns an engine only when one answers
+// before ctx ends, and otherwise an error wrapping
+// sandbox.ErrEngineUnreachable. It fits sandbox.Candidate.Open.
+func Open(ctx context.Context) (sandbox.Engine, error) {
+	e, err := New()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", sandbox.ErrEngineUnreachable, err)
+	}
+	if err := e.Ping(ctx); err != nil {
+		_ = e.Close()
+		return nil, err
+	}
+	return e, nil
+}
+
+// Candidate is the docker entry for sandbox.Auto.
+func Candidate() sandbox.Candidate {
+	return sandbox.Candidate{Name: DriverName, Open: Open}
+}
+
+func (*Engine) Name() string { return DriverName }
+
+// Close releases the client's connections.
+func (e *Engine) Close() error { return e.cli.Close() }
+
+// Host is the engine address in use, for doctor and error messages.
+func (e *Engine) Host() string { return e.cli.DaemonHost() }
+
+// Ping checks that the engine answers and settles the API version.
+func (e *Engine) Ping(ctx context.Context) error {
+	_, err := e.cli.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true})
+	if err != nil && ctx.Err() != nil {
+		// An engine too slow for auto's short probe is as good as none.
+		return fmt.Errorf("docker ping: %w: no answer from %s: %v", sandbox.ErrEngineUnreachable, e.cli.DaemonHost(), ctx.Err())
+	}
+	return e.wrap("docker ping", err)
+}
+
+// APIVersion is the API version in use after negotiation (after Ping or
+// any other call).
+func (e *Engine) APIVersion() string { return e.cli.ClientVersion() }
+
+// wrap adds context to an engine error, turning every way of not reaching
+// the engine into sandbox.ErrEngineUnreachable with the remedy spelled out.
+func (e *Engine) wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if client.IsErrConnectionFailed(err) {
+		return fmt.Errorf("%s: %w at %s: %v; start it (\"sudo systemctl start docker\" or \"dockerd\"), set DOCKER_HOST to a running engine, or choose another driver (--driver bwrap|none)",
+			op, sandbox.ErrEngineUnreachable, e.cli.DaemonHost(), err)
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// defaultUser is the invoking user's uid:gid, so that files the sandbox
+// writes in bind-mounted dirs stay the user's.
+func defaultUser() string {
+	return strconv.Itoa(os.Getuid()) + ":" + strconv.Itoa(os.Getgid())
+}
+
+// userName names uid for USER and LOGNAME. The image usually has no passwd
+// entry for the uid, so the host's name is the best guess; a uid the host
+// does not know either is named after its number.
+func userName(userSpec string) string {
+	uid, _, _ := strings.Cut(userSpec, ":")
+	if _, err := strconv.Atoi(uid); err != nil {
+		return uid // already a name
+	}
+	if u, err := user.LookupId(uid); err == nil {
+		return u.Username
+	}
+	return "uid" + uid
+}

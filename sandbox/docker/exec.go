@@ -1,0 +1,177 @@
+package docker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/api/pkg/stdcopy"
+	"github.com/moby/moby/client"
+
+	"github.com/gitloop-dev/git-loop/sandbox"
+)
+
+// Exec runs one process in the loop's container, ensuring it first so that
+// a stopped container, or one removed behind git loop's back, comes back.
+//
+// The process gets the image's environment, then HOME (spec.Home), USER and
+// LOGNAME (the image rarely has a passwd entry for the uid, and tools that
+// look up the user fall back on these), then spec.Env, then x.Env. All of
+// it goes in the exec request only, never the container config, so docker
+// inspect shows none of it.
+//
+// With x.TTY the engine allocates the terminal: the caller puts its own in
+// raw mode and sends sizes on x.Resize. Without it, stdout and stderr come
+// back separately. Cancelling ctx detaches and returns; the engine has no
+// way to signal an exec, so the process runs on until the container stops.
+// The returned code is the process's exit status; it is 127 with an error
+// when the process could not be run at all.
+func (e *Engine) Exec(ctx context.Context, spec sandbox.Spec, x sandbox.Exec) (int, error) {
+	if len(x.Cmd) == 0 {
+		return 127, errors.New("docker exec: no command given")
+	}
+	if _, err := e.Ensure(ctx, spec); err != nil {
+		return 127, err
+	}
+	opts := execOptions(spec, x)
+	created, err := e.cli.ExecCreate(ctx, spec.Name(), opts)
+	if cerrdefs.IsConflict(err) || cerrdefs.IsNotFound(err) {
+		// Stopped or removed between Ensure and now: once more.
+		if _, err := e.Ensure(ctx, spec); err != nil {
+			return 127, err
+		}
+		created, err = e.cli.ExecCreate(ctx, spec.Name(), opts)
+	}
+	if err != nil {
+		return 127, e.wrap(fmt.Sprintf("docker exec %s in %s", x.Cmd[0], spec.Name()), err)
+	}
+	return e.run(ctx, spec, x, created.ID, opts.ConsoleSize)
+}
+
+func execOptions(spec sandbox.Spec, x sandbox.Exec) client.ExecCreateOptions {
+	usr := spec.User
+	if usr == "" {
+		usr = defaultUser()
+	}
+	base := map[string]string{"USER": userName(usr), "LOGNAME": userName(usr)}
+	if spec.Home != "" {
+		base["HOME"] = spec.Home
+	}
+	for k, v := range spec.Env {
+		base[k] = v
+	}
+	dir := x.Dir
+	if dir == "" {
+		dir = spec.Workdir
+	}
+	opts := client.ExecCreateOptions{
+		User:         usr,
+		TTY:          x.TTY,
+		AttachStdin:  x.Stdin != nil,
+		AttachStdout: true,
+		AttachStderr: true,
+		Env:          sandbox.MergeEnv(base, x.Env),
+		WorkingDir:   dir,
+		Cmd:          x.Cmd,
+	}
+	if x.TTY && x.Resize != nil {
+		select {
+		case sz := <-x.Resize:
+			opts.ConsoleSize = client.ConsoleSize{Height: sz.Height, Width: sz.Width}
+		default:
+		}
+	}
+	return opts
+}
+
+func (e *Engine) run(ctx context.Context, spec sandbox.Spec, x sandbox.Exec, id string, size client.ConsoleSize) (int, error) {
+	what := fmt.Sprintf("docker exec %s in %s", x.Cmd[0], spec.Name())
+	att, err := e.cli.ExecAttach(ctx, id, client.ExecAttachOptions{TTY: x.TTY, ConsoleSize: size})
+	if err != nil {
+		return 127, e.wrap(what, err)
+	}
+	defer att.Close()
+
+	stdout, stderr := orDiscard(x.Stdout), orDiscard(x.Stderr)
+	if x.Stdin != nil {
+		go func() {
+			// The process sees EOF only when we half-close the connection.
+			_, _ = io.Copy(att.Conn, x.Stdin)
+			_ = att.CloseWrite()
+		}()
+	}
+	outDone := make(chan error, 1)
+	go func() {
+		var err error
+		if x.TTY {
+			_, err = io.Copy(stdout, att.Reader)
+		} else {
+			_, err = stdcopy.StdCopy(stdout, stderr, att.Reader)
+		}
+		outDone <- err
+	}()
+	if x.TTY && x.Resize != nil {
+		stop := make(chan struct{})
+		defer close(stop)
+		go e.forwardResizes(ctx, id, x.Resize, stop)
+	}
+
+	select {
+	case err := <-outDone:
+		if err != nil && ctx.Err() == nil {
+			return 127, fmt.Errorf("%s: read output: %w", what, err)
+		}
+	case <-ctx.Done():
+		return 130, fmt.Errorf("%s: %w", what, ctx.Err())
+	}
+	return e.exitCode(ctx, id, what)
+}
+
+func (e *Engine) forwardResizes(ctx context.Context, id string, sizes <-chan sandbox.TermSize, stop <-chan struct{}) {
+	for {
+		select {
+		case sz, ok := <-sizes:
+			if !ok {
+				return
+			}
+			// A resize racing the process's exit fails harmlessly.
+			_, _ = e.cli.ExecResize(ctx, id, client.ExecResizeOptions{Height: sz.Height, Width: sz.Width})
+		case <-stop:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// exitCode waits briefly for the engine to record the exit: the output
+// stream can close a moment before the exec is marked finished.
+func (e *Engine) exitCode(ctx context.Context, id, what string) (int, error) {
+	for wait := 5 * time.Millisecond; ; wait *= 2 {
+		res, err := e.cli.ExecInspect(ctx, id, client.ExecInspectOptions{})
+		if err != nil {
+			return 127, e.wrap(what, err)
+		}
+		if !res.Running {
+			return res.ExitCode, nil
+		}
+		if wait > time.Second {
+			return 127, fmt.Errorf("%s: output ended but the process is still running", what)
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return 130, fmt.Errorf("%s: %w", what, ctx.Err())
+		}
+	}
+}
+
+func orDiscard(w io.Writer) io.Writer {
+	if w == nil {
+		return io.Discard
+	}
+	return w
+}

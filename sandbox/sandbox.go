@@ -1,0 +1,199 @@
+// Package sandbox defines the small interface every sandbox driver implements
+// and the Spec that describes one loop's sandbox. Drivers live in
+// subpackages (none, docker, bwrap); nothing here talks to an engine.
+package sandbox
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+)
+
+// Labels put on every container, image and network git loop creates, so
+// that list, prune and uninstall can find exactly what belongs to a
+// workspace and never touch anything else.
+const (
+	LabelWorkspace  = "dev.gitloop.workspace"
+	LabelLoop       = "dev.gitloop.loop"
+	LabelConfigHash = "dev.gitloop.config-hash"
+)
+
+// ErrEngineUnreachable is wrapped by drivers when their engine (daemon,
+// binary) cannot be reached; the command line maps it to exit code 3.
+var ErrEngineUnreachable = errors.New("sandbox engine unreachable")
+
+// ErrNotFound is returned by Status when the loop has no sandbox yet.
+var ErrNotFound = errors.New("sandbox not found")
+
+// Mount binds Source on the host at Target in the sandbox. git loop uses
+// identical paths inside and out, so Target is usually Source.
+type Mount struct {
+	Source   string `json:"source"`
+	Target   string `json:"target"`
+	ReadOnly bool   `json:"readOnly,omitempty"`
+	// Tmpfs mounts an empty, private tmpfs at Target (Source is ignored);
+	// used to hide a directory, e.g. other loops' state.
+	Tmpfs bool `json:"tmpfs,omitempty"`
+}
+
+// Port publishes a sandbox port on the host's loopback.
+type Port struct {
+	Host      int `json:"host"`
+	Container int `json:"container"`
+}
+
+// Spec is everything a driver needs to create (or find) one loop's sandbox.
+// Its ConfigHash covers what requires a new sandbox when it changes; Env is
+// deliberately excluded, since env reaches each exec, not the stored config.
+type Spec struct {
+	Workspace string            `json:"workspace"` // workspace id, e.g. "3fa2c9d1"
+	Loop      string            `json:"loop"`      // loop name
+	Image     string            `json:"image,omitempty"`
+	Workdir   string            `json:"workdir"` // the loop's worktree; default cwd of every exec
+	Home      string            `json:"home,omitempty"`
+	User      string            `json:"user,omitempty"` // "uid:gid"; empty means the invoking user
+	Mounts    []Mount           `json:"mounts,omitempty"`
+	Ports     []Port            `json:"ports,omitempty"`
+	Vault     string            `json:"vault,omitempty"`
+	Env       map[string]string `json:"-"` // per-exec env every exec gets (not hashed, not stored)
+}
+
+// Name is the sandbox's name on engines that name things:
+// gitloop-<workspace>-<loop>.
+func (s Spec) Name() string {
+	return "gitloop-" + s.Workspace + "-" + s.Loop
+}
+
+// Labels are the labels (or equivalent tags) of this sandbox.
+func (s Spec) Labels() map[string]string {
+	return map[string]string{
+		LabelWorkspace:  s.Workspace,
+		LabelLoop:       s.Loop,
+		LabelConfigHash: s.ConfigHash(),
+	}
+}
+
+// ConfigHash is a short stable hash of the parts of the spec whose change
+// means the sandbox must be recreated: image, mounts, ports, vault, user,
+// home and workdir. Env is not part of it.
+func (s Spec) ConfigHash() string {
+	h := sha256.New()
+	fmt.Fprintf(h, "image=%s\nworkdir=%s\nhome=%s\nuser=%s\nvault=%s\n", s.Image, s.Workdir, s.Home, s.User, s.Vault)
+	mounts := append([]Mount(nil), s.Mounts...)
+	sort.Slice(mounts, func(i, j int) bool { return mounts[i].Target < mounts[j].Target })
+	for _, m := range mounts {
+		fmt.Fprintf(h, "mount=%s:%s:%t:%t\n", m.Source, m.Target, m.ReadOnly, m.Tmpfs)
+	}
+	ports := append([]Port(nil), s.Ports...)
+	sort.Slice(ports, func(i, j int) bool { return ports[i].Container < ports[j].Container })
+	for _, p := range ports {
+		fmt.Fprintf(h, "port=%d:%d\n", p.Host, p.Container)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// Exec is one process to run in a sandbox.
+type Exec struct {
+	Cmd []string
+	// Env is added to the spec's Env for this exec only (vault secrets go
+	// here: never into a stored container config, never into argv).
+	Env    map[string]string
+	Dir    string // defaults to Spec.Workdir
+	TTY    bool
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	// Resize matters only with TTY on drivers that allocate the terminal
+	// themselves (docker): a size already waiting when Exec starts is the
+	// initial size, each later one resizes. Drivers that hand the caller's
+	// terminal straight to the process (bwrap, none) may never read it, so
+	// send without blocking (a buffered channel and select with default).
+	Resize <-chan TermSize
+}
+
+// TermSize is a terminal's size in character cells.
+type TermSize struct{ Height, Width uint }
+
+// State of a sandbox.
+type State string
+
+const (
+	StateRunning State = "running"
+	StateStopped State = "stopped"
+	StateMissing State = "missing"
+)
+
+// Status describes one sandbox as its engine sees it.
+type Status struct {
+	Driver     string            `json:"driver"`
+	ID         string            `json:"id,omitempty"`
+	State      State             `json:"state"`
+	Image      string            `json:"image,omitempty"`
+	ConfigHash string            `json:"configHash,omitempty"`
+	Labels     map[string]string `json:"labels,omitempty"`
+	Ports      []Port            `json:"ports,omitempty"`
+}
+
+// Engine is a sandbox driver. Every method is idempotent: Ensure on a
+// running sandbox with the same config hash does nothing, Stop on a stopped
+// one and Remove on a missing one succeed.
+type Engine interface {
+	// Name is the driver's name: "docker", "bwrap", "none".
+	Name() string
+	// Ensure makes the sandbox exist and run with this spec, recreating it
+	// when its config hash differs, and returns its status.
+	Ensure(ctx context.Context, spec Spec) (Status, error)
+	// Exec runs one process, ensuring the sandbox first (a stopped or
+	// vanished sandbox comes back). It returns the process's exit code.
+	Exec(ctx context.Context, spec Spec, e Exec) (int, error)
+	Stop(ctx context.Context, spec Spec) error
+	Remove(ctx context.Context, spec Spec) error
+	Status(ctx context.Context, spec Spec) (Status, error)
+	// List returns the sandboxes carrying all the given labels.
+	List(ctx context.Context, labels map[string]string) ([]Status, error)
+}
+
+// MergeEnv returns KEY=VALUE pairs of base overlaid with extra, sorted so
+// that the result is stable.
+func MergeEnv(base, extra map[string]string) []string {
+	m := make(map[string]string, len(base)+len(extra))
+	for k, v := range base {
+		m[k] = v
+	}
+	for k, v := range extra {
+		m[k] = v
+	}
+	out := make([]string, 0, len(m))
+	for k, v := range m {
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ExitError reports a non-zero exit of the process run by Exec when the
+// caller wants an error rather than a code.
+type ExitError struct{ Code int }
+
+func (e *ExitError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
+
+// ShellQuote quotes args for display only (never for execution).
+func ShellQuote(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		if a != "" && strings.IndexFunc(a, func(r rune) bool {
+			return !(r == '-' || r == '_' || r == '.' || r == '/' || r == ':' || r == '=' || r == '@' || r == ',' || r == '+' ||
+				(r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9'))
+		}) < 0 {
+			q[i] = a
+			continue
+		}
+		q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+	}
+	return strings.Join(q, " ")
+}
