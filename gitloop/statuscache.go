@@ -10,7 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-		"time"
+	"time"
 
 	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/state"

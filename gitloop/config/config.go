@@ -135,8 +135,8 @@ type GitEntry struct {
 
 // Sources are the inputs of Load, weakest layer first within each kind.
 type Sources struct {
-	Files  []File            // in precedence order, weakest first; missing files are skipped
-	Git    []GitEntry        // git config --get-regexp order: later wins
+	Files  []File     // in precedence order, weakest first; missing files are skipped
+	Git    []GitEntry // git config --get-regexp order: later wins
 	Env    func(string) (string, bool)
 	Flags  map[string]string // key → value set by a command-line flag
 	FlagOf map[string]string // key → flag name, for origins
