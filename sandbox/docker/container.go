@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
@@ -25,8 +26,10 @@ import (
 const stopTimeout = 2
 
 // ensureAttempts bounds the retries when another git loop process creates
-// or removes the same container between our inspect and our create.
-const ensureAttempts = 3
+// or removes the same container between our inspect and our create. The
+// engine reserves a name a while before the container can be inspected,
+// so a lost race needs a short wait, not just another look.
+const ensureAttempts = 8
 
 // Ensure makes the loop's container exist, run, and match spec's config
 // hash: a missing one is created, a stopped one started, and one whose
@@ -38,6 +41,7 @@ func (e *Engine) Ensure(ctx context.Context, spec sandbox.Spec) (sandbox.Status,
 	}
 	name := spec.Name()
 	var lastErr error
+	backoff := 25 * time.Millisecond
 	for range ensureAttempts {
 		res, err := e.cli.ContainerInspect(ctx, name, client.ContainerInspectOptions{})
 		switch {
@@ -60,8 +64,15 @@ func (e *Engine) Ensure(ctx context.Context, spec sandbox.Spec) (sandbox.Status,
 		if !cerrdefs.IsConflict(err) && !cerrdefs.IsNotFound(err) {
 			return sandbox.Status{Driver: DriverName}, err
 		}
-		// Someone else created, removed or started it meanwhile: look again.
+		// Someone else created, removed or started it meanwhile: look again
+		// once they are done.
 		lastErr = err
+		select {
+		case <-time.After(backoff):
+		case <-ctx.Done():
+			return sandbox.Status{Driver: DriverName}, fmt.Errorf("docker ensure %s: %w", name, ctx.Err())
+		}
+		backoff = min(2*backoff, 500*time.Millisecond)
 	}
 	res, err := e.cli.ContainerInspect(ctx, name, client.ContainerInspectOptions{})
 	if err == nil && res.Container.State != nil && res.Container.State.Running &&

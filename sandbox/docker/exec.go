@@ -95,12 +95,21 @@ func (e *Engine) run(ctx context.Context, spec sandbox.Spec, x sandbox.Exec, id 
 	}
 	defer att.Close()
 
+	if size != (client.ConsoleSize{}) {
+		// Engines before API 1.42 ignore the size given at create; resize
+		// before any input flows, so a process that reads first sees it.
+		e.resize(ctx, id, size)
+	}
 	stdout, stderr := orDiscard(x.Stdout), orDiscard(x.Stderr)
 	if x.Stdin != nil {
 		go func() {
-			// The process sees EOF only when we half-close the connection.
 			_, _ = io.Copy(att.Conn, x.Stdin)
-			_ = att.CloseWrite()
+			// Without a TTY the process sees EOF only when we half-close
+			// the connection. With one, a half-close makes the engine drop
+			// the rest of the output; the terminal's own ^D is the EOF.
+			if !x.TTY {
+				_ = att.CloseWrite()
+			}
 		}()
 	}
 	outDone := make(chan error, 1)
@@ -137,13 +146,25 @@ func (e *Engine) forwardResizes(ctx context.Context, id string, sizes <-chan san
 			if !ok {
 				return
 			}
-			// A resize racing the process's exit fails harmlessly.
-			_, _ = e.cli.ExecResize(ctx, id, client.ExecResizeOptions{Height: sz.Height, Width: sz.Width})
+			e.resize(ctx, id, client.ConsoleSize{Height: sz.Height, Width: sz.Width})
 		case <-stop:
 			return
 		case <-ctx.Done():
 			return
 		}
+	}
+}
+
+// resize sets the exec's terminal size. Right after the start the engine
+// may not have the terminal yet, so a failure is retried briefly; one
+// racing the process's exit fails harmlessly.
+func (e *Engine) resize(ctx context.Context, id string, size client.ConsoleSize) {
+	for i := range 5 {
+		_, err := e.cli.ExecResize(ctx, id, client.ExecResizeOptions(size))
+		if err == nil || ctx.Err() != nil {
+			return
+		}
+		time.Sleep(time.Duration(i+1) * 10 * time.Millisecond)
 	}
 }
 

@@ -276,10 +276,10 @@ func (s *suite) exec(t *testing.T) {
 		t.Errorf("exit code %d, want 3", r.code)
 	}
 	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
-	if len(lines) != 6 {
-		t.Fatalf("stdout %q: want 6 lines", r.stdout)
+	if len(lines) != 5 {
+		t.Fatalf("stdout %q: want 5 lines", r.stdout)
 	}
-	if lines[0] != "out" || lines[1] != "hello exec x" || lines[2] != "home="+l.Home || lines[5] != l.Work {
+	if lines[0] != "out" || lines[1] != "hello exec x" || lines[2] != "home="+l.Home || lines[4] != l.Work {
 		t.Errorf("stdout %q: want out, spec env overridden by exec env, HOME=%s, cwd %s", r.stdout, l.Home, l.Work)
 	}
 	for _, kv := range strings.Fields(lines[3]) {
@@ -361,12 +361,15 @@ func (s *suite) execTTY(t *testing.T) {
 	}
 	sizes := make(chan sandbox.TermSize, 1)
 	sizes <- sandbox.TermSize{Height: 30, Width: 100}
+	// Reading a line first lets the process start before its size is set,
+	// as a real shell does; the size must be there by the time input is.
 	r = run(t, eng, spec, sandbox.Exec{
-		Cmd:    []string{"sh", "-c", "test -t 0 && test -t 1 && stty size"},
+		Cmd:    []string{"sh", "-c", "read x; test -t 0 && test -t 1 && stty size"},
 		TTY:    true,
+		Stdin:  strings.NewReader("go\n"),
 		Resize: sizes,
 	})
-	if r.code != 0 || strings.TrimSpace(r.stdout) != "30 100" {
+	if r.code != 0 || !strings.Contains(r.stdout, "30 100") {
 		t.Errorf("tty exec: exit %d, stdout %q, want a terminal of 30 rows, 100 columns", r.code, r.stdout)
 	}
 }

@@ -1,0 +1,317 @@
+package docker_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/gitloop-dev/git-loop/sandbox"
+	"github.com/gitloop-dev/git-loop/sandbox/docker"
+	"github.com/gitloop-dev/git-loop/sandbox/docker/dockertest"
+	"github.com/gitloop-dev/git-loop/sandbox/sandboxtest"
+)
+
+func TestSuite(t *testing.T) {
+	e := dockertest.Engine(t)
+	img := dockertest.BusyboxImage(t, e)
+	// As root, run the sandboxes as someone else, so that the suite proves
+	// files land with the sandbox user's uid rather than root's.
+	usr := ""
+	if os.Getuid() == 0 {
+		usr = "4242:4242"
+	}
+	sandboxtest.Run(t, func(t *testing.T) sandbox.Engine {
+		eng, err := docker.New()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = eng.Close() })
+		return eng
+	}, sandboxtest.Options{
+		Image:          img,
+		User:           usr,
+		Persistent:     true,
+		AllocatesTTY:   true,
+		PublishesPorts: true,
+		Inspect: func(t *testing.T, name string) string {
+			raw, err := e.InspectRaw(t.Context(), name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return raw
+		},
+		Vanish: func(t *testing.T, name string) {
+			if err := e.RemoveBehindBack(t.Context(), name); err != nil {
+				t.Fatal(err)
+			}
+		},
+	})
+}
+
+func newSpec(t *testing.T, image string) sandbox.Spec {
+	t.Helper()
+	root := t.TempDir()
+	spec := sandbox.Spec{
+		Workspace: randomID(t),
+		Loop:      "solo",
+		Image:     image,
+		Workdir:   filepath.Join(root, "work"),
+		Home:      filepath.Join(root, "home"),
+	}
+	for _, d := range []string{spec.Workdir, spec.Home} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return spec
+}
+
+func removeAfter(t *testing.T, e sandbox.Engine, spec sandbox.Spec) {
+	t.Cleanup(func() {
+		if err := e.Remove(context.Background(), spec); err != nil {
+			t.Error(err)
+		}
+	})
+}
+
+func TestDefaultUserIsInvokingUser(t *testing.T) {
+	t.Parallel()
+	e := dockertest.Engine(t)
+	spec := newSpec(t, dockertest.BusyboxImage(t, e))
+	removeAfter(t, e, spec)
+	var out strings.Builder
+	code, err := e.Exec(t.Context(), spec, sandbox.Exec{Cmd: []string{"sh", "-c", "id -u; id -g"}, Stdout: &out})
+	if err != nil || code != 0 {
+		t.Fatalf("exit %d, %v", code, err)
+	}
+	if want := strconv.Itoa(os.Getuid()) + "\n" + strconv.Itoa(os.Getgid()) + "\n"; out.String() != want {
+		t.Errorf("ids %q, want %q", out.String(), want)
+	}
+}
+
+// TestStoredConfig checks the container's stored config for what the
+// suite cannot see from inside: not privileged, under an init, ports on
+// loopback only, no Docker socket, no env of ours.
+func TestStoredConfig(t *testing.T) {
+	t.Parallel()
+	e := dockertest.Engine(t)
+	spec := newSpec(t, dockertest.BusyboxImage(t, e))
+	spec.Env = map[string]string{"SPEC_ONLY": "per-exec"}
+	spec.Ports = []sandbox.Port{{Host: 0, Container: 3000}}
+	removeAfter(t, e, spec)
+	st, err := e.Ensure(t.Context(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Ports) != 1 || st.Ports[0].Container != 3000 || st.Ports[0].Host == 0 {
+		t.Errorf("ports %+v: want 3000 published on the port the engine picked", st.Ports)
+	}
+	raw, err := e.InspectRaw(t.Context(), spec.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct {
+		Config struct {
+			Env    []string
+			Labels map[string]string
+		}
+		HostConfig struct {
+			Init         *bool
+			Privileged   bool
+			CapAdd       []string
+			PortBindings map[string][]struct{ HostIp, HostPort string }
+		}
+		Mounts []struct{ Source, Destination string }
+	}
+	if err := json.Unmarshal([]byte(raw), &c); err != nil {
+		t.Fatal(err)
+	}
+	if c.HostConfig.Init == nil || !*c.HostConfig.Init {
+		t.Error("container runs without an init")
+	}
+	if c.HostConfig.Privileged || len(c.HostConfig.CapAdd) > 0 {
+		t.Errorf("container privileged %v, extra capabilities %v", c.HostConfig.Privileged, c.HostConfig.CapAdd)
+	}
+	for port, bs := range c.HostConfig.PortBindings {
+		for _, b := range bs {
+			if b.HostIp != "127.0.0.1" {
+				t.Errorf("port %s bound on %q, want 127.0.0.1 only", port, b.HostIp)
+			}
+		}
+	}
+	for _, m := range c.Mounts {
+		if strings.Contains(m.Source, "docker.sock") {
+			t.Errorf("the Docker socket is mounted: %+v", m)
+		}
+	}
+	if strings.Contains(strings.Join(c.Config.Env, " "), "SPEC_ONLY") {
+		t.Errorf("spec env stored in the container config: %v", c.Config.Env)
+	}
+	for k, v := range spec.Labels() {
+		if c.Config.Labels[k] != v {
+			t.Errorf("label %s = %q, want %q", k, c.Config.Labels[k], v)
+		}
+	}
+}
+
+func TestMissingImage(t *testing.T) {
+	t.Parallel()
+	e := dockertest.Engine(t)
+	spec := newSpec(t, "gitloop-test/no-such-image:0")
+	removeAfter(t, e, spec)
+	_, err := e.Ensure(t.Context(), spec)
+	if !errors.Is(err, docker.ErrImageNotFound) {
+		t.Fatalf("ensure with a missing image: %v, want ErrImageNotFound", err)
+	}
+	for _, want := range []string{"gitloop-test/no-such-image:0", "git loop image build", "sandbox.image"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+	code, err := e.Exec(t.Context(), spec, sandbox.Exec{Cmd: []string{"true"}})
+	if !errors.Is(err, docker.ErrImageNotFound) || code == 0 {
+		t.Errorf("exec with a missing image: %d, %v", code, err)
+	}
+}
+
+func TestUnreachableEngine(t *testing.T) {
+	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "no-docker.sock"))
+	e, err := docker.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	ctx := t.Context()
+	err = e.Ping(ctx)
+	if !errors.Is(err, sandbox.ErrEngineUnreachable) {
+		t.Fatalf("ping: %v, want ErrEngineUnreachable", err)
+	}
+	for _, want := range []string{"sudo systemctl start docker", "dockerd", "DOCKER_HOST", "no-docker.sock"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+	spec := newSpec(t, "any")
+	if _, err := e.Ensure(ctx, spec); !errors.Is(err, sandbox.ErrEngineUnreachable) {
+		t.Errorf("ensure: %v, want ErrEngineUnreachable", err)
+	}
+	if _, err := e.Exec(ctx, spec, sandbox.Exec{Cmd: []string{"true"}}); !errors.Is(err, sandbox.ErrEngineUnreachable) {
+		t.Errorf("exec: %v, want ErrEngineUnreachable", err)
+	}
+	if err := e.Remove(ctx, spec); !errors.Is(err, sandbox.ErrEngineUnreachable) {
+		t.Errorf("remove: %v, want ErrEngineUnreachable", err)
+	}
+
+	// auto falls through to the next driver and says why.
+	fallback := &sandboxtest.Fake{NameFunc: func() string { return "next" }}
+	eng, reason, err := sandbox.Auto(ctx, 0, docker.Candidate(), sandbox.Candidate{
+		Name: "next",
+		Open: func(context.Context) (sandbox.Engine, error) { return fallback, nil },
+	})
+	if err != nil || eng != fallback {
+		t.Fatalf("auto: %v, %v; want the fallback", eng, err)
+	}
+	if !strings.Contains(reason, "docker unavailable") || !strings.Contains(reason, "next") {
+		t.Errorf("auto reason %q", reason)
+	}
+}
+
+func TestAutoPicksARunningEngine(t *testing.T) {
+	t.Parallel()
+	dockertest.Engine(t)
+	eng, reason, err := sandbox.Auto(t.Context(), 0, docker.Candidate())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if eng.Name() != "docker" || reason != "" {
+		t.Errorf("auto picked %s (reason %q), want docker", eng.Name(), reason)
+	}
+	_ = eng.(*docker.Engine).Close()
+}
+
+func TestBuildImageAndRemoveByLabels(t *testing.T) {
+	t.Parallel()
+	e := dockertest.Engine(t)
+	base := dockertest.BusyboxImage(t, e)
+	ws := randomID(t)
+	labels := map[string]string{sandbox.LabelWorkspace: ws}
+	tag := "gitloop-test/built-" + ws + ":1"
+	var progress strings.Builder
+	id, err := e.BuildImage(t.Context(), docker.BuildOptions{
+		Context: fstest.MapFS{
+			"Dockerfile": {Data: []byte("FROM " + base + "\nCOPY hello /hello\n")},
+			"hello":      {Data: []byte("hi\n")},
+		},
+		Tag:      tag,
+		Labels:   labels,
+		Progress: &progress,
+	})
+	if err != nil {
+		t.Fatalf("build: %v\n%s", err, progress.String())
+	}
+	if id == "" || !strings.Contains(progress.String(), "COPY hello /hello") {
+		t.Errorf("build returned id %q, progress %q", id, progress.String())
+	}
+
+	spec := newSpec(t, tag)
+	spec.Workspace = ws
+	removeAfter(t, e, spec)
+	var out strings.Builder
+	if code, err := e.Exec(t.Context(), spec, sandbox.Exec{Cmd: []string{"cat", "/hello"}, Stdout: &out}); err != nil || code != 0 || out.String() != "hi\n" {
+		t.Fatalf("exec in the built image: %d, %v, %q", code, err, out.String())
+	}
+	if err := e.CreateNetwork(t.Context(), "gitloop-test-"+ws, labels); err != nil {
+		t.Fatal(err)
+	}
+
+	removed, err := e.RemoveByLabels(t.Context(), labels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(removed.Containers) != 1 || removed.Containers[0] != spec.Name() ||
+		len(removed.Images) != 1 || removed.Images[0] != tag ||
+		len(removed.Networks) != 1 || removed.Networks[0] != "gitloop-test-"+ws {
+		t.Errorf("removed %+v", removed)
+	}
+	if ok, err := e.ImageExists(t.Context(), tag); ok || err != nil {
+		t.Errorf("image still there after remove by labels (%v)", err)
+	}
+	if ok, err := e.ImageExists(t.Context(), base); !ok || err != nil {
+		t.Errorf("the base image went too (%v)", err)
+	}
+	if _, err := e.RemoveByLabels(t.Context(), nil); err == nil {
+		t.Error("remove by no labels at all did not refuse")
+	}
+}
+
+func TestBuildFailureIsReported(t *testing.T) {
+	t.Parallel()
+	e := dockertest.Engine(t)
+	base := dockertest.BusyboxImage(t, e)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	_, err := e.BuildImage(ctx, docker.BuildOptions{
+		Context: fstest.MapFS{"Dockerfile": {Data: []byte("FROM " + base + "\nCOPY missing /missing\n")}},
+		Tag:     "gitloop-test/broken-" + randomID(t) + ":1",
+	})
+	if err == nil || !strings.Contains(err.Error(), "missing") {
+		t.Errorf("build of a broken Dockerfile: %v", err)
+	}
+}
+
+func randomID(t *testing.T) string {
+	b := make([]byte, 4)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return "t" + hex.EncodeToString(b)
+}
