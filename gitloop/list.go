@@ -50,6 +50,9 @@ type LoopStatus struct {
 // one list call per driver, and per-loop git work runs in parallel and is
 // skipped entirely when a loop's cached answer is provably current.
 func (s *Service) List(ctx context.Context) ([]LoopStatus, error) {
+	if err := s.recoverIfIdle(ctx); err != nil {
+		return nil, err
+	}
 	metas, errs := s.store().List()
 	for _, err := range errs {
 		s.progress().Warn(err.Error())

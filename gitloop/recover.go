@@ -40,6 +40,21 @@ func (s *Service) recoverLocked(ctx context.Context) error {
 	return nil
 }
 
+// recoverIfIdle is recovery for read-only commands: when an operation was
+// left unfinished and no other command holds the lock, finish or undo it
+// first, so listings never show half a loop. It never waits.
+func (s *Service) recoverIfIdle(ctx context.Context) error {
+	if intents, err := s.store().Intents(); err != nil || len(intents) == 0 {
+		return err
+	}
+	l, err := s.store().TryLock()
+	if err != nil || l == nil {
+		return err // busy: the operation is live, not interrupted
+	}
+	defer l.Unlock()
+	return s.recoverLocked(ctx)
+}
+
 // undoNew removes whatever an interrupted New created: sandbox, worktree,
 // branch (only if New created it and nothing was committed on it), state.
 func (s *Service) undoNew(ctx context.Context, in state.Intent) error {

@@ -28,7 +28,6 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/status"
 	"github.com/gitloop-dev/git-loop/cmd/internal/version"
 	"github.com/gitloop-dev/git-loop/gitloop"
-	"github.com/gitloop-dev/git-loop/gitloop/state"
 	"github.com/gitloop-dev/git-loop/sandbox"
 )
 
@@ -163,10 +162,10 @@ func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
 	if err == nil {
 		return ExitOK
 	}
-	return handleError(f, cmd, err, ctx.Err() != nil)
+	return handleError(f, cmd, args, err, ctx.Err() != nil)
 }
 
-func handleError(f *cmdutil.Factory, root *cobra.Command, err error, interrupted bool) int {
+func handleError(f *cmdutil.Factory, root *cobra.Command, args []string, err error, interrupted bool) int {
 	w := f.IOStreams.ErrOut
 	cs := f.IOStreams.ErrColors()
 	var exitErr *cmdutil.ExitCodeError
@@ -183,7 +182,7 @@ func handleError(f *cmdutil.Factory, root *cobra.Command, err error, interrupted
 		return ExitInterrupted
 	case errors.As(err, &flagErr), errors.As(err, &usageErr), isCobraUsage(err):
 		fmt.Fprintln(w, cs.Red("error:")+" "+err.Error())
-		sub, _, _ := root.Find(os.Args[1:])
+		sub, _, _ := root.Find(args)
 		name := "git loop"
 		if sub != nil {
 			name = sub.CommandPath()
@@ -196,15 +195,7 @@ func handleError(f *cmdutil.Factory, root *cobra.Command, err error, interrupted
 	case errors.As(err, &riskErr):
 		fmt.Fprintln(w, cs.Red("error:")+" "+err.Error())
 		return ExitWorkAtRisk
-	case errors.Is(err, state.ErrLockTimeout):
-		fmt.Fprintln(w, cs.Red("error:")+" "+err.Error())
-		return ExitError
 	default:
-		var nf *gitloop.NotFoundError
-		if errors.As(err, &nf) {
-			fmt.Fprintln(w, cs.Red("error:")+" "+err.Error())
-			return ExitError
-		}
 		fmt.Fprintln(w, cs.Red("error:")+" "+err.Error())
 		return ExitError
 	}

@@ -1,0 +1,307 @@
+package root_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gitloop-dev/git-loop/cmd/internal/cmdtest"
+	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/gittest"
+)
+
+func lsJSON(t *testing.T, dir string) []gitloop.LoopStatus {
+	t.Helper()
+	r := cmdtest.MustRun(t, dir, "ls", "--json")
+	var out []gitloop.LoopStatus
+	if err := json.Unmarshal([]byte(r.Stdout), &out); err != nil {
+		t.Fatalf("ls --json: %v\n%s", err, r.Stdout)
+	}
+	return out
+}
+
+func loopBranches(t *testing.T, repo string) []string {
+	t.Helper()
+	out := gittest.Git(t, repo, "for-each-ref", "--format=%(refname)", "refs/heads/loop/")
+	if out == "" {
+		return nil
+	}
+	return strings.Split(out, "\n")
+}
+
+func worktreePaths(t *testing.T, repo string) []string {
+	t.Helper()
+	var paths []string
+	for _, f := range strings.Split(gittest.Git(t, repo, "worktree", "list", "--porcelain", "-z"), "\x00") {
+		if p, ok := strings.CutPrefix(f, "worktree "); ok {
+			paths = append(paths, p)
+		}
+	}
+	return paths
+}
+
+func TestLoopLifecycle(t *testing.T) {
+	t.Parallel()
+	repo := gittest.Repo(t)
+	r := cmdtest.MustRun(t, repo, "new", "feature-x", "--driver", "none", "--detach")
+	wt := strings.TrimSpace(r.Stdout)
+	commonDir := filepath.Join(repo, ".git")
+	if want := filepath.Join(commonDir, "loop", "loops", "feature-x", "workdir"); wt != want {
+		t.Fatalf("worktree path = %q, want %q", wt, want)
+	}
+	if !strings.Contains(r.Stderr, "git worktree add") {
+		t.Errorf("mutating git commands are not logged on stderr:\n%s", r.Stderr)
+	}
+	if got := loopBranches(t, repo); len(got) != 1 || got[0] != "refs/heads/loop/feature-x" {
+		t.Fatalf("loop branches = %v", got)
+	}
+	if wts := worktreePaths(t, repo); len(wts) != 2 || wts[1] != wt {
+		t.Fatalf("worktrees = %v", wts)
+	}
+	var meta map[string]any
+	data, err := os.ReadFile(filepath.Join(commonDir, "loop", "loops", "feature-x", "meta.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &meta); err != nil {
+		t.Fatal(err)
+	}
+	if meta["base"] != "main" || meta["baseRef"] != "refs/heads/main" || meta["schema"] != float64(1) {
+		t.Errorf("meta = %v", meta)
+	}
+
+	loops := lsJSON(t, repo)
+	if len(loops) != 1 || loops[0].Name != "feature-x" || loops[0].Dirty || loops[0].State != "ready" || loops[0].Driver != "none" {
+		t.Fatalf("ls = %+v", loops)
+	}
+
+	// Work in the loop: a commit and an uncommitted file.
+	cmdtest.MustRun(t, repo, "exec", "feature-x", "--", "sh", "-c", `test "$GIT_LOOP_NAME" = feature-x && echo change > new.txt && git add new.txt && git commit -qm "add new" && echo wip > wip.txt`)
+	loops = lsJSON(t, repo)
+	if !loops[0].Dirty || loops[0].Changes != 1 || loops[0].Ahead != 1 || loops[0].Behind != 0 {
+		t.Fatalf("after work: %+v", loops[0])
+	}
+	// The base moves on: the loop is behind it.
+	gittest.WriteFile(t, repo, "base.txt", "base\n")
+	gittest.Commit(t, repo, "base moves")
+	loops = lsJSON(t, repo)
+	if loops[0].Behind != 1 || loops[0].Ahead != 1 {
+		t.Fatalf("after base moved: %+v", loops[0])
+	}
+
+	diff := cmdtest.MustRun(t, repo, "diff", "feature-x", "--", "--stat")
+	if !strings.Contains(diff.Stdout, "new.txt") || strings.Contains(diff.Stdout, "base.txt") {
+		t.Errorf("diff against merge base:\n%s", diff.Stdout)
+	}
+
+	// rm refuses: uncommitted work, then unmerged commits.
+	rm := cmdtest.Run(t, repo, "rm", "feature-x")
+	if rm.Code != 5 || !strings.Contains(rm.Stderr, "commit") {
+		t.Fatalf("rm with unmerged work: exit %d\n%s", rm.Code, rm.Stderr)
+	}
+	if err := os.Remove(filepath.Join(wt, "wip.txt")); err != nil {
+		t.Fatal(err)
+	}
+	rm = cmdtest.Run(t, repo, "rm", "feature-x")
+	if rm.Code != 5 || !strings.Contains(rm.Stderr, "1 commit not on main or any remote") {
+		t.Fatalf("rm with an unmerged commit: exit %d\n%s", rm.Code, rm.Stderr)
+	}
+	// Once the work is on a remote, nothing is at risk.
+	gittest.Git(t, repo, "push", "-q", "origin", "loop/feature-x")
+	cmdtest.MustRun(t, repo, "rm", "feature-x")
+	if got := loopBranches(t, repo); len(got) != 0 {
+		t.Fatalf("branches after rm: %v", got)
+	}
+	if wts := worktreePaths(t, repo); len(wts) != 1 {
+		t.Fatalf("worktrees after rm: %v", wts)
+	}
+	if _, err := os.Stat(filepath.Join(commonDir, "loop", "loops", "feature-x")); !os.IsNotExist(err) {
+		t.Fatalf("loop state left after rm: %v", err)
+	}
+	if r := cmdtest.Run(t, repo, "rm", "feature-x"); r.Code != 1 || !strings.Contains(r.Stderr, `no loop named "feature-x"`) {
+		t.Fatalf("rm of a removed loop: %d %s", r.Code, r.Stderr)
+	}
+}
+
+func TestRmForce(t *testing.T) {
+	t.Parallel()
+	repo := gittest.Repo(t)
+	cmdtest.MustRun(t, repo, "new", "spike", "--driver", "none", "-d")
+	cmdtest.MustRun(t, repo, "exec", "spike", "--", "sh", "-c", "echo x > f && git add f && git commit -qm f && echo y > g")
+	cmdtest.MustRun(t, repo, "rm", "--force", "spike")
+	if got := loopBranches(t, repo); len(got) != 0 {
+		t.Fatalf("branches after rm --force: %v", got)
+	}
+}
+
+func TestInvalidNamesChangeNothing(t *testing.T) {
+	t.Parallel()
+	repo := gittest.Repo(t)
+	for _, name := range []string{"", ".hidden", "-flag", "a..b", "x.lock", "has space", "slash/name", "ünï", strings.Repeat("a", 65), "semi;colon", "end.", "@{", "back\\slash"} {
+		r := cmdtest.Run(t, repo, "new", name, "--driver", "none", "-d")
+		if r.Code != 2 {
+			t.Errorf("new %q: exit %d, want 2\n%s", name, r.Code, r.Stderr)
+		}
+		if !strings.Contains(r.Stderr, "error:") {
+			t.Errorf("new %q: no error message: %q", name, r.Stderr)
+		}
+	}
+	if got := loopBranches(t, repo); len(got) != 0 {
+		t.Fatalf("branches created by refused names: %v", got)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(repo, ".git", "loop", "loops")); len(entries) != 0 {
+		t.Fatalf("state created by refused names: %v", entries)
+	}
+}
+
+func TestNewRefusals(t *testing.T) {
+	t.Parallel()
+	repo := gittest.Repo(t)
+	cmdtest.MustRun(t, repo, "new", "dup", "--driver", "none", "-d")
+	if r := cmdtest.Run(t, repo, "new", "dup", "--driver", "none", "-d"); r.Code != 2 || !strings.Contains(r.Stderr, "already exists") {
+		t.Errorf("second new dup: %d %s", r.Code, r.Stderr)
+	}
+	if r := cmdtest.Run(t, repo, "new", "nobase", "--base", "no-such-ref", "--driver", "none", "-d"); r.Code != 2 || !strings.Contains(r.Stderr, "no-such-ref") {
+		t.Errorf("bad base: %d %s", r.Code, r.Stderr)
+	}
+	if r := cmdtest.Run(t, repo, "new", "x", "--driver", "warp", "-d"); r.Code == 0 || !strings.Contains(r.Stderr, "warp") {
+		t.Errorf("bad driver: %d %s", r.Code, r.Stderr)
+	}
+	if r := cmdtest.Run(t, t.TempDir(), "ls"); r.Code != 1 || !strings.Contains(r.Stderr, "not a git repository") {
+		t.Errorf("outside a repo: %d %s", r.Code, r.Stderr)
+	}
+	if got := loopBranches(t, repo); len(got) != 1 {
+		t.Fatalf("branches: %v", got)
+	}
+}
+
+func TestSubdirectoriesWorktreesAndDashC(t *testing.T) {
+	t.Parallel()
+	repo := gittest.Repo(t)
+	cmdtest.MustRun(t, filepath.Join(repo, "src"), "new", "from-sub", "--driver", "none", "-d")
+	cmdtest.MustRun(t, t.TempDir(), "-C", repo, "new", "from-c", "--driver", "none", "-d", "--base", "main")
+	// From inside a loop's worktree, the same repository's loops.
+	wt := strings.TrimSpace(cmdtest.MustRun(t, repo, "path", "from-sub").Stdout)
+	r := cmdtest.MustRun(t, filepath.Join(wt, "src"), "new", "nested", "--driver", "none", "-d")
+	if !strings.HasPrefix(strings.TrimSpace(r.Stdout), filepath.Join(repo, ".git", "loop", "loops")) {
+		t.Errorf("loop made from a worktree lives at %s", r.Stdout)
+	}
+	names := []string{}
+	for _, l := range lsJSON(t, wt) {
+		names = append(names, l.Name+"@"+l.Base)
+	}
+	if got := strings.Join(names, " "); got != "from-c@main from-sub@main nested@loop/from-sub" {
+		t.Errorf("loops = %s", got)
+	}
+	// status without a name: the loop you are in.
+	st := cmdtest.MustRun(t, filepath.Join(wt, "src"), "status")
+	if !strings.Contains(st.Stdout, "loop from-sub") {
+		t.Errorf("status inside worktree:\n%s", st.Stdout)
+	}
+}
+
+func TestWorktreeInclude(t *testing.T) {
+	t.Parallel()
+	repo := gittest.Repo(t)
+	gittest.WriteFile(t, repo, ".worktreeinclude", ".env\nconfig/*.local\nREADME.md\n")
+	gittest.Commit(t, repo, "include list")
+	gittest.WriteFile(t, repo, ".env", "TOKEN=abc\n")
+	gittest.WriteFile(t, repo, "config/db.local", "db\n")
+	gittest.WriteFile(t, repo, "config/.gitignore", "*.local\n")
+	gittest.Commit(t, repo, "ignore locals")
+	gittest.WriteFile(t, repo, "config/db.local", "db\n")
+	gittest.WriteFile(t, repo, "app.log", "not listed\n")
+	if err := os.Symlink("/etc/passwd", filepath.Join(repo, "config", "link.local")); err != nil {
+		t.Fatal(err)
+	}
+	wt := strings.TrimSpace(cmdtest.MustRun(t, repo, "new", "inc", "--driver", "none", "-d").Stdout)
+	if b, err := os.ReadFile(filepath.Join(wt, ".env")); err != nil || string(b) != "TOKEN=abc\n" {
+		t.Errorf(".env not copied: %q %v", b, err)
+	}
+	if b, err := os.ReadFile(filepath.Join(wt, "config", "db.local")); err != nil || string(b) != "db\n" {
+		t.Errorf("config/db.local not copied: %q %v", b, err)
+	}
+	if target, err := os.Readlink(filepath.Join(wt, "config", "link.local")); err != nil || target != "/etc/passwd" {
+		t.Errorf("symlink should be copied as a link: %q %v", target, err)
+	}
+	if _, err := os.Stat(filepath.Join(wt, "app.log")); !os.IsNotExist(err) {
+		t.Errorf("app.log is not listed in .worktreeinclude but was copied")
+	}
+	// Copies are ignored files: the new worktree is clean.
+	if l := lsJSON(t, repo); l[0].Dirty {
+		t.Errorf("worktree dirty after include copy: %+v", l[0])
+	}
+}
+
+func TestDryRun(t *testing.T) {
+	t.Parallel()
+	repo := gittest.Repo(t)
+	r := cmdtest.MustRun(t, repo, "new", "dry", "--driver", "none", "--dry-run")
+	if !strings.Contains(r.Stderr, "git worktree add --no-track -b loop/dry") {
+		t.Errorf("dry run does not print the command:\n%s", r.Stderr)
+	}
+	if got := loopBranches(t, repo); len(got) != 0 {
+		t.Fatalf("dry run created %v", got)
+	}
+	cmdtest.MustRun(t, repo, "new", "real", "--driver", "none", "-d")
+	r = cmdtest.MustRun(t, repo, "rm", "real", "--dry-run")
+	if !strings.Contains(r.Stderr, "git branch -D loop/real") {
+		t.Errorf("rm --dry-run output:\n%s", r.Stderr)
+	}
+	if got := loopBranches(t, repo); len(got) != 1 {
+		t.Fatalf("rm --dry-run removed: %v", got)
+	}
+}
+
+func TestPrune(t *testing.T) {
+	t.Parallel()
+	repo := gittest.Repo(t)
+	wt := strings.TrimSpace(cmdtest.MustRun(t, repo, "new", "gone", "--driver", "none", "-d").Stdout)
+	cmdtest.MustRun(t, repo, "new", "fine", "--driver", "none", "-d")
+	cmdtest.MustRun(t, repo, "exec", "gone", "--", "sh", "-c", "echo 1 > w && git add w && git commit -qm w")
+	if err := os.RemoveAll(wt); err != nil {
+		t.Fatal(err)
+	}
+	loops := lsJSON(t, repo)
+	if loops[1].Name != "gone" || loops[1].State != "broken" {
+		t.Fatalf("ls after worktree deleted: %+v", loops)
+	}
+	r := cmdtest.MustRun(t, repo, "prune", "--dry-run")
+	if !strings.Contains(r.Stdout, "Would prune gone: worktree is gone; kept branch loop/gone") {
+		t.Errorf("prune --dry-run:\n%s", r.Stdout)
+	}
+	cmdtest.MustRun(t, repo, "prune")
+	loops = lsJSON(t, repo)
+	if len(loops) != 1 || loops[0].Name != "fine" {
+		t.Fatalf("after prune: %+v", loops)
+	}
+	if got := loopBranches(t, repo); len(got) != 2 {
+		t.Fatalf("prune must keep the branch with work: %v", got)
+	}
+	if wts := worktreePaths(t, repo); len(wts) != 2 {
+		t.Fatalf("git still lists the deleted worktree: %v", wts)
+	}
+}
+
+func TestExecExitCodeAndUsage(t *testing.T) {
+	t.Parallel()
+	repo := gittest.Repo(t)
+	cmdtest.MustRun(t, repo, "new", "ex", "--driver", "none", "-d")
+	if r := cmdtest.Run(t, repo, "exec", "ex", "--", "sh", "-c", "exit 7"); r.Code != 7 || r.Stderr != "" {
+		t.Errorf("exec exit code: %d, stderr %q", r.Code, r.Stderr)
+	}
+	if r := cmdtest.Run(t, repo, "exec", "ex"); r.Code != 2 {
+		t.Errorf("exec without a command: %d %s", r.Code, r.Stderr)
+	}
+	if r := cmdtest.Run(t, repo, "exec", "nope", "--", "true"); r.Code != 1 || !strings.Contains(r.Stderr, `no loop named "nope"`) {
+		t.Errorf("exec in a missing loop: %d %s", r.Code, r.Stderr)
+	}
+	if r := cmdtest.Run(t, repo, "frobnicate"); r.Code != 2 {
+		t.Errorf("unknown command: %d %s", r.Code, r.Stderr)
+	}
+	if r := cmdtest.Run(t, repo, "ls", "--bogus"); r.Code != 2 || !strings.Contains(r.Stderr, "git loop ls --help") {
+		t.Errorf("unknown flag: %d %s", r.Code, r.Stderr)
+	}
+}
