@@ -55,7 +55,7 @@ func (s *Service) Doctor(ctx context.Context, fix bool, driverReport func(contex
 		if err != nil {
 			checks = append(checks, Check{Name: "state", Status: CheckFail, Detail: err.Error()})
 		} else {
-			l.Unlock()
+			s.unlock(l)
 			checks = append(checks, Check{Name: "state", Status: CheckOK, Detail: fmt.Sprintf("finished %d interrupted %s", len(intents), plural(len(intents), "operation", "operations")), Fixed: true})
 		}
 	case len(intents) > 0:

@@ -38,7 +38,7 @@ func (s *Service) New(ctx context.Context, opts NewOptions) (*state.Meta, error)
 	if err != nil {
 		return nil, fmt.Errorf("new %s: %w", name, err)
 	}
-	defer l.Unlock()
+	defer s.unlock(l)
 
 	m, intent, err := s.prepareNew(ctx, name, opts.Base)
 	if err != nil {

@@ -24,7 +24,7 @@ func (s *Service) Prune(ctx context.Context, dryRun bool) ([]Pruned, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prune: %w", err)
 	}
-	defer l.Unlock()
+	defer s.unlock(l)
 	metas, _ := s.store().List()
 	refs, err := s.refs(ctx)
 	if err != nil {

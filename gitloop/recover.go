@@ -51,7 +51,8 @@ func (s *Service) recoverIfIdle(ctx context.Context) error {
 	if err != nil || l == nil {
 		return err // busy: the operation is live, not interrupted
 	}
-	defer l.Unlock()
+	s.Git.Inherit = []*os.File{l.File()}
+	defer s.unlock(l)
 	return s.recoverLocked(ctx)
 }
 

@@ -24,7 +24,7 @@ func (s *Service) Remove(ctx context.Context, opts RemoveOptions) error {
 	if err != nil {
 		return fmt.Errorf("rm %s: %w", opts.Name, err)
 	}
-	defer l.Unlock()
+	defer s.unlock(l)
 	m, err := s.Get(opts.Name)
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ package gitloop
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -75,11 +76,17 @@ func (s *Service) lock(ctx context.Context) (*state.Lock, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.Git.Inherit = []*os.File{l.File()}
 	if err := s.recoverLocked(ctx); err != nil {
-		l.Unlock()
+		s.unlock(l)
 		return nil, err
 	}
 	return l, nil
+}
+
+func (s *Service) unlock(l *state.Lock) {
+	s.Git.Inherit = nil
+	l.Unlock()
 }
 
 // BranchRef is the full ref of a loop's branch.

@@ -86,8 +86,9 @@ func Env(extra ...string) []string {
 	return append(out, extra...)
 }
 
-func run(ctx context.Context, c Cmd, stdout io.Writer, extraEnv ...string) error {
+func run(ctx context.Context, c Cmd, stdout io.Writer, inherit []*os.File, extraEnv ...string) error {
 	cmd := exec.CommandContext(ctx, "git", c.Args...)
+	cmd.ExtraFiles = inherit
 	cmd.Dir = c.Dir
 	cmd.Env = Env(extraEnv...)
 	cmd.Stdin = c.Stdin
@@ -118,7 +119,7 @@ type Querier struct{}
 // Output runs c and returns its stdout.
 func (Querier) Output(ctx context.Context, c Cmd) ([]byte, error) {
 	var out bytes.Buffer
-	err := run(ctx, c, &out, "GIT_OPTIONAL_LOCKS=0")
+	err := run(ctx, c, &out, nil, "GIT_OPTIONAL_LOCKS=0")
 	return out.Bytes(), err
 }
 
@@ -145,6 +146,11 @@ func (q Querier) Succeeds(ctx context.Context, c Cmd) (bool, error) {
 type Runner struct {
 	Log    io.Writer
 	DryRun bool
+	// Inherit are files every git process inherits. The state lock is
+	// passed this way: a flock is held while any process holding its file
+	// lives, so if git loop is killed, the git it started (which runs on,
+	// orphaned) keeps the lock until it ends, and recovery never races it.
+	Inherit []*os.File
 }
 
 // Run runs c, discarding its stdout.
@@ -162,7 +168,7 @@ func (r *Runner) Output(ctx context.Context, c Cmd) ([]byte, error) {
 		return nil, nil
 	}
 	var out bytes.Buffer
-	err := run(ctx, c, &out)
+	err := run(ctx, c, &out, r.Inherit)
 	return out.Bytes(), err
 }
 

@@ -80,3 +80,6 @@ func (l *Lock) Unlock() {
 	l.f.Close()
 	l.f = nil
 }
+
+// File is the open lock file (to be inherited by child processes).
+func (l *Lock) File() *os.File { return l.f }

@@ -1,0 +1,150 @@
+package root_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gitloop-dev/git-loop/cmd/internal/cmdtest"
+	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/gittest"
+)
+
+// gitLoop runs "git loop args…" through git's own dispatch, as a user
+// does.
+func gitLoop(dir string, args ...string) *exec.Cmd {
+	cmd := exec.Command("git", append([]string{"loop"}, args...)...)
+	cmd.Dir = dir
+	return cmd
+}
+
+func TestConcurrentNew(t *testing.T) {
+	t.Parallel()
+	repo := gittest.Repo(t)
+	const n = 20
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	outs := make([][]byte, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outs[i], errs[i] = gitLoop(repo, "new", fmt.Sprintf("c%02d", i), "--driver", "none", "--detach", "-q").CombinedOutput()
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("new c%02d: %v\n%s", i, err, outs[i])
+		}
+	}
+	loops := lsJSON(t, repo)
+	if len(loops) != n {
+		t.Fatalf("%d loops, want %d", len(loops), n)
+	}
+	for _, l := range loops {
+		if l.State != gitloop.StateReady || l.Dirty {
+			t.Errorf("loop %s: %+v", l.Name, l)
+		}
+	}
+	if got := len(worktreePaths(t, repo)); got != n+1 {
+		t.Errorf("%d worktrees, want %d", got, n+1)
+	}
+	if got := len(loopBranches(t, repo)); got != n {
+		t.Errorf("%d branches, want %d", got, n)
+	}
+}
+
+// TestKillDuringNew kills "git loop new" at random points and checks that
+// the next command leaves the repository consistent: every loop either
+// exists whole (record, branch, worktree) or not at all.
+func TestKillDuringNew(t *testing.T) {
+	t.Parallel()
+	repo := gittest.Repo(t)
+	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
+	const rounds = 20
+	for i := range rounds {
+		name := fmt.Sprintf("k%02d", i)
+		cmd := exec.Command(filepath.Join(binDir, "git-loop"), "new", name, "--driver", "none", "--detach", "-q")
+		cmd.Dir = repo
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(rng.Intn(150_000)) * time.Microsecond)
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		_ = cmd.Wait()
+	}
+	// The next command recovers.
+	r := cmdtest.MustRun(t, repo, "ls", "--json")
+	var loops []gitloop.LoopStatus
+	if err := json.Unmarshal([]byte(r.Stdout), &loops); err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]bool{}
+	for _, l := range loops {
+		listed[l.Name] = true
+		if l.State != gitloop.StateReady {
+			t.Errorf("loop %s survived half made: %+v", l.Name, l)
+		}
+	}
+	branches := map[string]bool{}
+	for _, b := range loopBranches(t, repo) {
+		branches[strings.TrimPrefix(b, "refs/heads/loop/")] = true
+	}
+	worktrees := map[string]bool{}
+	for _, p := range worktreePaths(t, repo) {
+		if strings.HasSuffix(p, "/workdir") {
+			worktrees[filepath.Base(filepath.Dir(p))] = true
+		}
+	}
+	for i := range rounds {
+		name := fmt.Sprintf("k%02d", i)
+		_, dirErr := os.Stat(filepath.Join(repo, ".git", "loop", "loops", name))
+		whole := listed[name] && branches[name] && worktrees[name]
+		none := !listed[name] && !branches[name] && !worktrees[name] && os.IsNotExist(dirErr)
+		if !whole && !none {
+			t.Errorf("loop %s is half made: listed=%v branch=%v worktree=%v dir=%v", name, listed[name], branches[name], worktrees[name], dirErr)
+		}
+	}
+	if intents, _ := os.ReadDir(filepath.Join(repo, ".git", "loop", "intents")); len(intents) != 0 {
+		t.Errorf("intents left after recovery: %v", intents)
+	}
+	// Every name can be used again, whatever happened to it.
+	for i := range rounds {
+		name := fmt.Sprintf("k%02d", i)
+		if !listed[name] {
+			cmdtest.MustRun(t, repo, "new", name, "--driver", "none", "-d", "-q")
+		}
+	}
+	if got := len(lsJSON(t, repo)); got != rounds {
+		t.Errorf("%d loops after re-running new, want %d", got, rounds)
+	}
+	t.Logf("%d of %d killed loops had completed", len(listed), rounds)
+}
+
+// TestGitDispatch runs through "git loop" and "git -c loop.x=… loop", which
+// only git's own config reading delivers.
+func TestGitDispatch(t *testing.T) {
+	t.Parallel()
+	repo := gittest.Repo(t)
+	out, err := exec.Command("git", "-C", repo, "-c", "loop.agent=codex", "loop", "config", "get", "agent", "--show-origin").CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "git:git -c\tcodex" {
+		t.Fatalf("git -c loop.agent: %v %q", err, out)
+	}
+	out, err = exec.Command("git", "-C", filepath.Join(repo, "src"), "loop", "new", "via-git", "--driver", "none", "-d", "-q").CombinedOutput()
+	if err != nil {
+		t.Fatalf("git loop new: %v %s", err, out)
+	}
+	out, err = exec.Command("git", "-C", repo, "loop", "-h").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "git loop new") {
+		t.Fatalf("git loop -h: %v %s", err, out)
+	}
+}
