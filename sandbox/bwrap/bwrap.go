@@ -24,6 +24,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -199,6 +200,11 @@ func (e *Engine) Exec(ctx context.Context, spec sandbox.Spec, x sandbox.Exec) (i
 	cmd.Stderr = x.Stderr
 	if _, isFile := x.Stderr.(*os.File); !isFile {
 		cmd.Stderr = io.MultiWriter(orDiscard(x.Stderr), tail)
+		if sameWriter(x.Stdout, x.Stderr) {
+			// One writer for both: exec.Cmd then writes it from a single
+			// goroutine, which a bytes.Buffer needs.
+			cmd.Stdout = cmd.Stderr
+		}
 	}
 	cmd.ExtraFiles = []*os.File{statusW} // fd 3, see --json-status-fd in buildArgs
 	cmd.WaitDelay = 2 * time.Second
@@ -466,6 +472,15 @@ func (w *tailWriter) String() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return string(w.buf)
+}
+
+// sameWriter is a == b without the panic == has for uncomparable types.
+func sameWriter(a, b io.Writer) bool {
+	if a == nil || b == nil {
+		return false
+	}
+	ta := reflect.TypeOf(a)
+	return ta == reflect.TypeOf(b) && ta.Comparable() && a == b
 }
 
 func orDiscard(w io.Writer) io.Writer {
