@@ -1,0 +1,133 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func write(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestPrecedence(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	repoFile := write(t, dir, "repo.toml", "agent = \"from-repo\"\nbranchPrefix = \"team/\"\n[sandbox]\ndriver = \"docker\"\nimage = \"team:1\"\n")
+	userFile := write(t, dir, "user.toml", "agent = \"from-user\"\n[sandbox]\ndriver = \"bwrap\"\n")
+	env := map[string]string{"GIT_LOOP_SANDBOX_DRIVER": "none"}
+	c, err := Load(Sources{
+		Files: []File{{Kind: "repo", Path: repoFile}, {Kind: "user", Path: userFile}, {Kind: "personal", Path: filepath.Join(dir, "missing.toml")}},
+		Git:   []GitEntry{{Scope: "local", Where: "file:.git/config", Key: "loop.agent", Value: "from-git"}, {Scope: "command", Where: "command line:", Key: "loop.branchprefix", Value: "cli/"}},
+		Env:   func(k string) (string, bool) { v, ok := env[k]; return v, ok },
+		Flags: map[string]string{"sandbox.image": "flag:2"}, FlagOf: map[string]string{"sandbox.image": "image"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][2]string{
+		"agent":          {"from-git", "git:local .git/config"},
+		"branchPrefix":   {"cli/", "git:git -c"},
+		"sandbox.driver": {"none", "env:GIT_LOOP_SANDBOX_DRIVER"},
+		"sandbox.image":  {"flag:2", "flag:--image"},
+		"worktreeDir":    {"", "default"},
+	}
+	for key, w := range want {
+		if got, origin := c.Get(key), c.Origin(key).String(); got != w[0] || origin != w[1] {
+			t.Errorf("%s = %q from %s, want %q from %s", key, got, origin, w[0], w[1])
+		}
+	}
+	// Each file layer beats the one below it.
+	c, err = Load(Sources{Files: []File{{Kind: "repo", Path: repoFile}, {Kind: "user", Path: userFile}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Agent() != "from-user" || c.SandboxImage() != "team:1" || c.Origin("sandbox.image").Kind != "repo" {
+		t.Errorf("file layers: agent=%s image=%s (%s)", c.Agent(), c.SandboxImage(), c.Origin("sandbox.image"))
+	}
+}
+
+func TestMalformedFileNamesFileAndLine(t *testing.T) {
+	t.Parallel()
+	p := write(t, t.TempDir(), ".gitloop.toml", "agent = \"ok\"\n[sandbox\ndriver = \"docker\"\n")
+	_, err := Load(Sources{Files: []File{{Kind: "repo", Path: p}}})
+	if err == nil || !strings.Contains(err.Error(), p+":2:") {
+		t.Fatalf("error %v should name %s:2", err, p)
+	}
+}
+
+func TestBadValues(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cases := map[string]string{
+		"driver":     "[sandbox]\ndriver = \"vm\"\n",
+		"prefix":     "branchPrefix = \"../x/\"\n",
+		"table":      "agent = { a = 1 }\n",
+		"emptyAgent": "agent = \"\"\n",
+	}
+	for name, content := range cases {
+		p := write(t, dir, name+".toml", content)
+		if _, err := Load(Sources{Files: []File{{Kind: "repo", Path: p}}}); err == nil || !strings.Contains(err.Error(), p) {
+			t.Errorf("%s: error %v should name %s", name, err, p)
+		}
+	}
+	if _, err := Load(Sources{Git: []GitEntry{{Scope: "local", Where: "file:.git/config", Key: "loop.sandbox.driver", Value: "vm"}}}); err == nil || !strings.Contains(err.Error(), "git:local .git/config") {
+		t.Errorf("bad git value: %v", err)
+	}
+}
+
+func TestUnknownKeysWarn(t *testing.T) {
+	t.Parallel()
+	p := write(t, t.TempDir(), "c.toml", "agnet = \"typo\"\n[knowledge]\nurl = \"x\"\n")
+	c, err := Load(Sources{Files: []File{{Kind: "user", Path: p}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], `"agnet"`) {
+		t.Errorf("warnings = %v", c.Warnings)
+	}
+}
+
+func TestEnvNames(t *testing.T) {
+	t.Parallel()
+	for key, want := range map[string]string{"branchPrefix": "GIT_LOOP_BRANCH_PREFIX", "sandbox.driver": "GIT_LOOP_SANDBOX_DRIVER", "worktreeDir": "GIT_LOOP_WORKTREE_DIR"} {
+		k, _ := Lookup(key)
+		if got := k.EnvName(); got != want {
+			t.Errorf("%s → %s, want %s", key, got, want)
+		}
+	}
+}
+
+// FuzzLoad feeds arbitrary bytes as a settings file: Load must return a
+// config or an error naming the file, never panic.
+func FuzzLoad(f *testing.F) {
+	f.Add([]byte("agent = \"claude\"\n[sandbox]\ndriver = \"none\"\n"))
+	f.Add([]byte("[sandbox\n"))
+	f.Add([]byte("agent = [1, 2]\n"))
+	f.Add([]byte("branchPrefix = \"a/b/\"\nworktreeDir = \"../wt\"\n"))
+	f.Add([]byte("\x00\xff"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p := filepath.Join(t.TempDir(), "f.toml")
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		c, err := Load(Sources{Files: []File{{Kind: "repo", Path: p}}})
+		if err != nil {
+			if !strings.Contains(err.Error(), p) {
+				t.Fatalf("error does not name the file: %v", err)
+			}
+			return
+		}
+		for _, v := range c.All() {
+			if k, _ := Lookup(v.Key); k.Validate != nil && k.Validate(v.Value) != nil {
+				t.Fatalf("accepted invalid %s = %q", v.Key, v.Value)
+			}
+		}
+	})
+}
