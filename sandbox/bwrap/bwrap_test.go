@@ -131,3 +131,16 @@ func TestNoBinary(t *testing.T) {
 		t.Errorf("auto without bwrap: %v, %q, %v", eng, reason, err)
 	}
 }
+
+// BenchmarkExec is the cost of one command in a fresh bwrap sandbox.
+func BenchmarkExec(b *testing.B) {
+	e, err := bwrap.New()
+	sandboxtest.Require(b, err, "bwrap", installBwrap)
+	root := b.TempDir()
+	spec := sandbox.Spec{Workspace: "tbench", Loop: "bench", Workdir: root, Home: root}
+	for b.Loop() {
+		if code, err := e.Exec(b.Context(), spec, sandbox.Exec{Cmd: []string{"true"}}); err != nil || code != 0 {
+			b.Fatalf("exec: %d, %v", code, err)
+		}
+	}
+}

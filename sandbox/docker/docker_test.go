@@ -315,3 +315,23 @@ func randomID(t *testing.T) string {
 	}
 	return "t" + hex.EncodeToString(b)
 }
+
+// BenchmarkExec is the cost git loop adds to every command in a running
+// sandbox: ensure (one inspect) plus one exec of "true". Compare it with
+// the floor, "docker exec CONTAINER true" (see bench/sandbox.sh).
+func BenchmarkExec(b *testing.B) {
+	e := dockertest.Engine(b)
+	img := dockertest.BusyboxImage(b, e)
+	root := b.TempDir()
+	spec := sandbox.Spec{Workspace: "tbench", Loop: "bench", Image: img, Workdir: root, Home: root}
+	b.Cleanup(func() { _ = e.Remove(context.Background(), spec) })
+	if _, err := e.Ensure(b.Context(), spec); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if code, err := e.Exec(b.Context(), spec, sandbox.Exec{Cmd: []string{"true"}}); err != nil || code != 0 {
+			b.Fatalf("exec: %d, %v", code, err)
+		}
+	}
+}

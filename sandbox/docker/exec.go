@@ -27,6 +27,9 @@ import (
 // raw mode and sends sizes on x.Resize. Without it, stdout and stderr come
 // back separately. Cancelling ctx detaches and returns; the engine has no
 // way to signal an exec, so the process runs on until the container stops.
+// Exec returns when the process's output ends, without waiting for Stdin:
+// the copy from it may outlive Exec until its next read returns, so an
+// interactive caller should hand over a reader it can close.
 // The returned code is the process's exit status; it is 127 with an error
 // when the process could not be run at all.
 func (e *Engine) Exec(ctx context.Context, spec sandbox.Spec, x sandbox.Exec) (int, error) {
