@@ -82,7 +82,10 @@ func TestKillDuringNew(t *testing.T) {
 		_ = cmd.Process.Signal(syscall.SIGKILL)
 		_ = cmd.Wait()
 	}
-	// The next command recovers.
+	// The next command that changes state recovers. (A git that the killed
+	// command started may still be running, orphaned: it holds the lock,
+	// so the recovery waits for it rather than racing it.)
+	cmdtest.MustRun(t, repo, "prune")
 	r := cmdtest.MustRun(t, repo, "ls", "--json")
 	var loops []gitloop.LoopStatus
 	if err := json.Unmarshal([]byte(r.Stdout), &loops); err != nil {
