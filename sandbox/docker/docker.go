@@ -100,8 +100,12 @@ func (e *Engine) wrap(op string, err error) error {
 		return nil
 	}
 	if client.IsErrConnectionFailed(err) {
-		return fmt.Errorf("%s: %w at %s: %v; start it (\"sudo systemctl start docker\" or \"dockerd\"), set DOCKER_HOST to a running engine, or choose another driver (--driver bwrap|none)",
-			op, sandbox.ErrEngineUnreachable, e.cli.DaemonHost(), err)
+		remedy := `start it ("sudo systemctl start docker" or "dockerd")`
+		if errors.Is(err, os.ErrPermission) || strings.Contains(err.Error(), "permission denied") {
+			remedy = `add your user to the "docker" group ("sudo usermod -aG docker $USER", then log in again)`
+		}
+		return fmt.Errorf("%s: %w at %s: %v; %s, set DOCKER_HOST to a running engine, or choose another driver (--driver bwrap|none)",
+			op, sandbox.ErrEngineUnreachable, e.cli.DaemonHost(), err, remedy)
 	}
 	return fmt.Errorf("%s: %w", op, err)
 }
