@@ -7,6 +7,8 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/root"
 )
 
+//go:generate go run ../gen-docs -out ../../man
+
 func main() {
 	os.Exit(root.Main(os.Args[1:]))
 }

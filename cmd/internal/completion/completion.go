@@ -11,18 +11,33 @@ import (
 )
 
 // BashGitGlue makes "git loop <TAB>" complete: git's bash completion calls
-// _git_loop for the "loop" subcommand, which hands over to cobra's
-// completion of git-loop.
+// _git_loop for the "loop" subcommand (loading this file as the completion
+// of "git-loop" if needed), which hands over to cobra's completion of
+// git-loop. It reads the words git's completion has already split (words,
+// cword, cur, and __git_cmd_idx: where "loop" is), so "git -C DIR loop"
+// and options before "loop" work; "git -C DIR" becomes git-loop's own -C.
 const BashGitGlue = `
-# git's completion calls _git_<subcommand> for "git <subcommand>".
+# git's completion calls _git_<subcommand> for "git <subcommand>": complete
+# "git [OPTIONS] loop ARGS" as "git-loop [-C DIR] ARGS".
 _git_loop() {
-	local cur prev words cword
-	_get_comp_words_by_ref -n =: cur prev words cword 2>/dev/null || true
-	# Rewrite "git loop ..." as "git-loop ..." and reuse git-loop's completion.
-	COMP_WORDS=("git-loop" "${COMP_WORDS[@]:2}")
-	COMP_CWORD=$((COMP_CWORD - 1))
-	COMP_LINE="git-loop ${COMP_LINE#*loop}"
-	COMP_POINT=${#COMP_LINE}
+	local i idx=${__git_cmd_idx-}
+	if [ -z "$idx" ]; then
+		# git before 2.30 does not say where the subcommand is.
+		for ((i = 1; i < cword; i++)); do
+			if [ "${words[i]}" = loop ]; then idx=$i; break; fi
+		done
+	fi
+	[ -n "$idx" ] || return
+	local -a COMP_WORDS=(git-loop ${__git_C_args[@]+"${__git_C_args[@]}"}
+		"${words[@]:idx+1:cword-idx-1}" "$cur")
+	local COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+	local COMP_LINE
+	printf -v COMP_LINE '%s ' "${COMP_WORDS[@]}"
+	COMP_LINE=${COMP_LINE% }
+	local COMP_POINT=${#COMP_LINE}
+	# git registers its completion with -o nospace; git-loop's own
+	# completion asks for nospace when it needs it.
+	compopt +o nospace 2>/dev/null
 	__start_git-loop
 }
 `
