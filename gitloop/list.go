@@ -189,19 +189,27 @@ func (s *Service) countAheadBehind(ctx context.Context, head, base string) (int,
 }
 
 // countChanges counts changed, staged and untracked entries of a worktree,
-// exactly as git status reports them.
-func (s *Service) countChanges(ctx context.Context, wt string) (int, error) {
-	out, err := s.Query.Output(ctx, git.Cmd{Dir: wt, Args: []string{"status", "--porcelain=v2", "-z", "--ignore-submodules=none"}})
+// exactly as git status reports them, and lists what git ignores there
+// (the status cache's walk skips those).
+func (s *Service) countChanges(ctx context.Context, wt string) (int, []string, error) {
+	out, err := s.Query.Output(ctx, git.Cmd{Dir: wt, Args: []string{"status", "--porcelain=v2", "-z", "--ignored", "--ignore-submodules=none"}})
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	n := 0
+	var ignored []string
 	for _, rec := range bytes.Split(out, []byte{0}) {
-		if len(rec) > 2 && rec[1] == ' ' && bytes.IndexByte([]byte("12u?"), rec[0]) >= 0 {
+		if len(rec) < 3 || rec[1] != ' ' {
+			continue
+		}
+		switch rec[0] {
+		case '1', '2', 'u', '?':
 			n++
+		case '!':
+			ignored = append(ignored, string(rec[2:]))
 		}
 	}
-	return n, nil
+	return n, ignored, nil
 }
 
 // refs maps every branch, remote-tracking branch and tag to the commit it

@@ -111,12 +111,8 @@ func (s *Service) prepareNew(ctx context.Context, name, base string) (*state.Met
 	} else if !isNoLoop(err) {
 		return nil, state.Intent{}, err
 	}
-	baseName, baseRef, baseSHA, err := s.resolveBase(ctx, base)
-	if err != nil {
-		return nil, state.Intent{}, err
-	}
 	branch := s.BranchRef(name)
-	_, exists, err := s.refSHA(ctx, branch)
+	baseName, baseRef, baseSHA, exists, err := s.resolveBase(ctx, base, branch)
 	if err != nil {
 		return nil, state.Intent{}, err
 	}
@@ -160,9 +156,10 @@ func (s *Service) planNew(ctx context.Context, name string, opts NewOptions) (*s
 }
 
 // resolveBase turns what the user asked for into (display name, full ref,
-// commit sha). An empty base means config "base", else the current branch
-// (or commit, when detached).
-func (s *Service) resolveBase(ctx context.Context, base string) (string, string, string, error) {
+// commit sha) and reports whether branch exists, in one git call. An empty
+// base means config "base", else the current branch (or commit, when
+// detached).
+func (s *Service) resolveBase(ctx context.Context, base, branch string) (name, ref, sha string, branchExists bool, err error) {
 	if base == "" {
 		base = s.Config.Base()
 	}
@@ -173,22 +170,43 @@ func (s *Service) resolveBase(ctx context.Context, base string) (string, string,
 	if base == "" {
 		base = "HEAD"
 	}
+	bad := &UsageError{Err: fmt.Errorf("base %q is not a commit in this repository (use --base REF)", base)}
 	if strings.HasPrefix(base, "-") {
-		return "", "", "", &UsageError{Err: fmt.Errorf("base %q is not a valid ref", base)}
+		return "", "", "", false, bad
 	}
-	sha, err := s.Query.Line(ctx, git.Cmd{Dir: dir, Args: []string{"rev-parse", "--verify", "--quiet", "--end-of-options", base + "^{commit}"}})
-	if err != nil || sha == "" {
-		return "", "", "", &UsageError{Err: fmt.Errorf("base %q is not a commit in this repository (use --base REF)", base)}
+	// Loop names hold no glob characters, so bracketing the last one makes
+	// --branches match exactly this branch (a plain pattern would match
+	// only branches below it).
+	short := strings.TrimPrefix(branch, "refs/heads/")
+	pattern := short[:len(short)-1] + "[" + short[len(short)-1:] + "]"
+	out, err := s.Query.Output(ctx, git.Cmd{Dir: dir, Args: []string{"rev-parse", base + "^{commit}", "--symbolic-full-name", base, "--branches=" + pattern}})
+	var ge *git.Error
+	if errors.As(err, &ge) {
+		return "", "", "", false, bad
 	}
-	ref, _ := s.Query.Line(ctx, git.Cmd{Dir: dir, Args: []string{"rev-parse", "--symbolic-full-name", base}})
+	if err != nil {
+		return "", "", "", false, err
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	sha, rest := lines[0], lines[1:]
+	// rest is [symbolic base] [branch]; a base that is a bare sha prints no
+	// symbolic line, and a base that is the branch itself prints it twice.
+	switch {
+	case len(rest) == 2:
+		ref, branchExists = rest[0], true
+	case len(rest) == 1 && rest[0] == branch:
+		branchExists = true
+	case len(rest) == 1:
+		ref = rest[0]
+	}
 	if !strings.HasPrefix(ref, "refs/") {
 		ref = ""
 	}
-	name := base
+	name = base
 	if ref != "" {
 		name = shortRef(ref)
 	}
-	return name, ref, sha, nil
+	return name, ref, sha, branchExists, nil
 }
 
 func shortRef(ref string) string {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/gitloop-dev/git-loop/gitloop/config"
@@ -47,6 +48,10 @@ type Service struct {
 	LockWait time.Duration
 	// Now is the clock (tests pin it).
 	Now func() time.Time
+
+	excludesOnce     sync.Once
+	excludes         string
+	statusRacyWindow time.Duration // tests shorten it
 }
 
 func (s *Service) progress() Progress {

@@ -20,6 +20,9 @@ type ConfigInputs struct {
 	Env    func(string) (string, bool)
 	Flags  map[string]string
 	FlagOf map[string]string
+	// Git are loop.* entries from git config (GitConfigEntries), read by
+	// the caller so it can overlap that git call with other work.
+	Git []config.GitEntry
 }
 
 // LoadConfig resolves settings for repo (nil outside a repository: only
@@ -36,25 +39,15 @@ func LoadConfig(ctx context.Context, repo *Repo, in ConfigInputs) (*config.Confi
 		}
 	}
 	src.Files = append(src.Files, config.File{Kind: "user", Path: in.Dirs.ConfigFile()})
-	entries, err := gitConfigEntries(ctx, repo)
-	if err != nil {
-		return nil, err
-	}
-	src.Git = entries
+	src.Git = in.Git
 	return config.Load(src)
 }
 
-// gitConfigEntries reads loop.* from every git config scope, including
+// GitConfigEntries reads loop.* from every git config scope, including
 // "git -c loop.x=…", which reaches us only through git's own config
 // reading (GIT_CONFIG_PARAMETERS).
-func gitConfigEntries(ctx context.Context, repo *Repo) ([]config.GitEntry, error) {
-	dir := ""
-	if repo != nil {
-		dir = repo.GitDir
-		if repo.TopLevel != "" {
-			dir = repo.TopLevel
-		}
-	}
+// It runs git in dir, which need not be a repository.
+func GitConfigEntries(ctx context.Context, dir string) ([]config.GitEntry, error) {
 	var q git.Querier
 	out, err := q.Output(ctx, git.Cmd{Dir: dir, Args: []string{"config", "-z", "--show-origin", "--show-scope", "--get-regexp", `^loop\.`}})
 	var ge *git.Error

@@ -92,7 +92,7 @@ func (c *statusCache) dirtyCount(repo *Repo, wt string) (int, bool) {
 	if c.Dirty == nil {
 		return 0, false
 	}
-	fp, _, ok := fingerprint(repo, wt, c.Dirty.Paths, c.Dirty.Excludes, time.Time{})
+	fp, _, ok := fingerprint(repo, wt, c.Dirty.Paths, c.Dirty.Excludes, time.Time{}, 0)
 	if !ok || fp != c.Dirty.Fingerprint {
 		return 0, false
 	}
@@ -103,16 +103,17 @@ func (c *statusCache) dirtyCount(repo *Repo, wt string) (int, bool) {
 // it is safe to.
 func (s *Service) refreshDirty(ctx context.Context, c *statusCache, wt string) (int, error) {
 	start := time.Now()
-	changes, err := s.countChanges(ctx, wt)
+	changes, ignored, err := s.countChanges(ctx, wt)
 	if err != nil {
 		return 0, err
 	}
 	c.Dirty, c.dirty = nil, true
-	paths, excludes, err := s.fingerprintPaths(ctx, wt)
+	excludes := s.excludesFile(ctx)
+	paths, err := fingerprintPaths(wt, ignored)
 	if err != nil {
 		return changes, nil // no cache, still a correct answer
 	}
-	fp, racy, ok := fingerprint(s.Repo, wt, paths, excludes, start)
+	fp, racy, ok := fingerprint(s.Repo, wt, paths, excludes, start, s.racyWindow())
 	if ok && !racy {
 		c.Dirty = &dirtyEntry{Fingerprint: fp, Changes: changes, Paths: paths, Excludes: excludes}
 	}
@@ -121,18 +122,13 @@ func (s *Service) refreshDirty(ctx context.Context, c *statusCache, wt string) (
 
 // fingerprintPaths walks the worktree and lists every file and directory
 // git status would look at: all but .git and what git ignores.
-func (s *Service) fingerprintPaths(ctx context.Context, wt string) ([]string, string, error) {
-	out, err := s.Query.Output(ctx, git.Cmd{Dir: wt, Args: []string{"ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory"}})
-	if err != nil {
-		return nil, "", err
-	}
+func fingerprintPaths(wt string, ignoredPaths []string) ([]string, error) {
 	ignored := map[string]bool{}
-	for _, p := range splitZ(out) {
+	for _, p := range ignoredPaths {
 		ignored[strings.TrimSuffix(p, "/")] = true
 	}
-	excludes, _ := s.Query.Line(ctx, git.Cmd{Dir: wt, Args: []string{"config", "--path", "core.excludesFile"}})
 	var paths []string
-	err = filepath.WalkDir(wt, func(path string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(wt, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -149,13 +145,22 @@ func (s *Service) fingerprintPaths(ctx context.Context, wt string) ([]string, st
 		paths = append(paths, rel)
 		return nil
 	})
-	return paths, excludes, err
+	return paths, err
+}
+
+// excludesFile is core.excludesFile as git resolves it, asked once per
+// Service (it is user-wide, not per worktree).
+func (s *Service) excludesFile(ctx context.Context) string {
+	s.excludesOnce.Do(func() {
+		s.excludes, _ = s.Query.Line(ctx, git.Cmd{Dir: s.Repo.CommonDir, Args: []string{"config", "--path", "core.excludesFile"}})
+	})
+	return s.excludes
 }
 
 // fingerprint hashes the stat data of everything git status depends on.
 // racy is true when a timestamp is not older than since (then the
 // fingerprint could miss a change made in the same clock tick).
-func fingerprint(repo *Repo, wt string, paths []string, excludes string, since time.Time) (string, bool, bool) {
+func fingerprint(repo *Repo, wt string, paths []string, excludes string, since time.Time, window time.Duration) (string, bool, bool) {
 	h := sha256.New()
 	racy := false
 	add := func(path string, must bool) bool {
@@ -166,7 +171,7 @@ func fingerprint(repo *Repo, wt string, paths []string, excludes string, since t
 		}
 		mt := time.Unix(st.Mtim.Sec, st.Mtim.Nsec)
 		ct := time.Unix(st.Ctim.Sec, st.Ctim.Nsec)
-		if !since.IsZero() && (!mt.Before(since.Add(-time.Second)) || !ct.Before(since.Add(-time.Second))) {
+		if !since.IsZero() && (!mt.Before(since.Add(-window)) || !ct.Before(since.Add(-window))) {
 			racy = true
 		}
 		fmt.Fprintf(h, "%s %d %d %d %d %d %o\n", path, st.Ino, st.Size, mt.UnixNano(), ct.UnixNano(), st.Uid, st.Mode)
@@ -219,4 +224,14 @@ func globalFile(rel string) string {
 		dir = filepath.Join(os.Getenv("HOME"), ".config")
 	}
 	return filepath.Join(dir, rel)
+}
+
+// racyWindow is how recent a timestamp may be before a fingerprint is not
+// trusted: file timestamps come from a coarse clock, so a change in the
+// same tick as the last look could leave them unchanged.
+func (s *Service) racyWindow() time.Duration {
+	if s.statusRacyWindow > 0 {
+		return s.statusRacyWindow
+	}
+	return time.Second
 }

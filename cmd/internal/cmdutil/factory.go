@@ -62,13 +62,27 @@ func (f *Factory) Repo(ctx context.Context) (*gitloop.Repo, error) {
 // apply.
 func (f *Factory) Config(ctx context.Context) (*config.Config, error) {
 	f.cfgOnce.Do(func() {
+		// git config and repository discovery overlap: both are on the
+		// path of every command.
+		var entries []config.GitEntry
+		var entriesErr error
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			entries, entriesErr = gitloop.GitConfigEntries(ctx, f.Dir)
+		}()
 		repo, err := f.Repo(ctx)
 		if err != nil {
 			repo = nil
 		}
+		<-done
+		if entriesErr != nil {
+			f.cfgErr = entriesErr
+			return
+		}
 		getenv := func(k string) string { v, _ := f.LookupEnv(k); return v }
 		f.cfg, f.cfgErr = gitloop.LoadConfig(ctx, repo, gitloop.ConfigInputs{
-			Dirs: gitloop.UserDirsFromEnv(getenv), Env: f.LookupEnv, Flags: f.flags, FlagOf: f.flagOf,
+			Dirs: gitloop.UserDirsFromEnv(getenv), Env: f.LookupEnv, Flags: f.flags, FlagOf: f.flagOf, Git: entries,
 		})
 		if f.cfgErr == nil {
 			for _, w := range f.cfg.Warnings {
