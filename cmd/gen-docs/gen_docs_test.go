@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -222,5 +224,89 @@ func TestPlainToMarkdown(t *testing.T) {
 	want := "First line with \\*stars\\* and \\<name\\>\nsecond line.\n\nCodes:\n\n```\n  0  ok\n\n  1  error\n```\n\nAfter."
 	if got := plainToMarkdown(in); got != want {
 		t.Errorf("plainToMarkdown:\n got %q\nwant %q", got, want)
+	}
+}
+
+// bashDriver completes each line given as an argument the way bash would
+// on TAB: it calls the function registered with "complete" for the command
+// and prints "LINE|CANDIDATES".
+const bashDriver = `
+source "$GIT_COMPLETION"
+source "$GIT_LOOP_COMPLETION"
+for line in "$@"; do
+	read -ra COMP_WORDS <<<"$line"
+	[[ "$line" == *" " ]] && COMP_WORDS+=("")
+	COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 ))
+	COMP_LINE="$line"; COMP_POINT=${#COMP_LINE}
+	COMPREPLY=()
+	fn=$(complete -p "${COMP_WORDS[0]}" | sed -n 's/.* -F \([^ ]*\).*/\1/p')
+	"$fn" "${COMP_WORDS[0]}" "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}" 2>/dev/null
+	echo "$line|${COMPREPLY[*]}"
+done
+`
+
+// TestBashCompletesGitLoop runs the committed bash completion with git's
+// own: "git loop <TAB>" only works through the _git_loop glue.
+func TestBashCompletesGitLoop(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds git-loop")
+	}
+	const gitCompletion = "/usr/share/bash-completion/completions/git"
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash")
+	}
+	if _, err := os.Stat(gitCompletion); err != nil {
+		t.Skip("no git bash completion at " + gitCompletion)
+	}
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go tool to build git-loop")
+	}
+	bin := t.TempDir()
+	build := exec.Command(goTool, "build", "-o", filepath.Join(bin, "git-loop"), "../git-loop")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	comp, err := filepath.Abs(filepath.Join(committed, "completions", "git-loop.bash"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cases := map[string]string{
+		"git loop n":                 "new",
+		"git loop ":                  "ls",
+		"git -C " + dir + " loop st": "status",
+		"git loop completion z":      "zsh",
+		"git-loop n":                 "new",
+		"git-loop ":                  "ls",
+	}
+	args := []string{"--norc", "--noprofile", "-c", bashDriver, "bash"}
+	for line := range cases {
+		args = append(args, line)
+	}
+	cmd := exec.Command(bash, args...)
+	cmd.Dir = dir
+	cmd.Env = []string{
+		"PATH=" + bin + string(os.PathListSeparator) + os.Getenv("PATH"),
+		"HOME=" + dir,
+		"GIT_CONFIG_NOSYSTEM=1",
+		"GIT_COMPLETION=" + gitCompletion,
+		"GIT_LOOP_COMPLETION=" + comp,
+	}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("bash: %v\n%s", err, out)
+	}
+	got := map[string][]string{}
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if line, cands, ok := strings.Cut(l, "|"); ok {
+			got[line] = strings.Fields(cands)
+		}
+	}
+	for line, want := range cases {
+		if !slices.Contains(got[line], want) {
+			t.Errorf("%q<TAB> offers %q, want %q among them\n%s", line, got[line], want, out)
+		}
 	}
 }
