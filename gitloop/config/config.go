@@ -15,6 +15,7 @@ import (
 	"os"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	toml "github.com/pelletier/go-toml/v2"
@@ -26,8 +27,12 @@ type Key struct {
 	Name    string // canonical spelling, e.g. "sandbox.driver"
 	Default string
 	Help    string
-	// Validate returns an error describing what is wrong with v.
+	// Validate returns an error describing what is wrong with v (each
+	// item, for a list).
 	Validate func(v string) error
+	// List keys take several values: a TOML array, or a multi-valued git
+	// config variable (git config --add).
+	List bool
 }
 
 // EnvName is the environment variable that sets k:
@@ -64,6 +69,29 @@ var Keys = []Key{
 	{Name: "agent", Default: "claude", Help: "agent a loop runs: claude, codex or any command", Validate: nonEmpty},
 	{Name: "sandbox.driver", Default: "auto", Help: "sandbox driver: " + strings.Join(drivers, ", "), Validate: oneOf(drivers)},
 	{Name: "sandbox.image", Default: "gitloop/sandbox:latest", Help: "sandbox image (docker driver)", Validate: nonEmpty},
+	{Name: "setup", List: true, Help: "commands run once in a new loop's sandbox (sh -c), in order", Validate: nonEmpty},
+	{Name: "ports", List: true, Help: `container ports published on 127.0.0.1: "3000" or "HOST:CONTAINER"`, Validate: validPort},
+}
+
+// ParsePort reads "3000" (same port outside) or "8080:3000" (host 8080 to
+// container 3000).
+func ParsePort(v string) (host, ctr int, err error) {
+	h, c, found := strings.Cut(strings.TrimSpace(v), ":")
+	if !found {
+		c = h
+	}
+	if host, err = strconv.Atoi(h); err == nil {
+		ctr, err = strconv.Atoi(c)
+	}
+	if err != nil || host < 1 || host > 65535 || ctr < 1 || ctr > 65535 {
+		return 0, 0, fmt.Errorf(`%q is not a port or "HOST:CONTAINER" pair of ports (1-65535)`, v)
+	}
+	return host, ctr, nil
+}
+
+func validPort(v string) error {
+	_, _, err := ParsePort(v)
+	return err
 }
 
 // Lookup finds the key whose name matches name case-insensitively, as git
@@ -160,6 +188,10 @@ func Load(src Sources) (*Config, error) {
 	// Build weakest first, then reverse.
 	def := viper.New()
 	for _, k := range Keys {
+		if k.List {
+			def.Set(k.Name, []any{})
+			continue
+		}
 		def.Set(k.Name, k.Default)
 	}
 	layers := []layer{{origin: fixed(Origin{Kind: "default"}), v: def}}
@@ -186,7 +218,17 @@ func Load(src Sources) (*Config, error) {
 				c.Warnings = append(c.Warnings, fmt.Sprintf("unknown setting %s in git config (%s); see \"git loop config --show-origin\"", e.Key, where(e)))
 				continue
 			}
-			v.Set(k.Name, e.Value)
+			if k.List {
+				// Multi-valued: the values of the strongest scope that
+				// sets the key win, as one list.
+				prev, _ := v.Get(k.Name).([]any)
+				if o := origins[strings.ToLower(k.Name)]; o.Name != "" && !strings.HasPrefix(o.Name, e.Scope) {
+					prev = nil
+				}
+				v.Set(k.Name, append(prev, e.Value))
+			} else {
+				v.Set(k.Name, e.Value)
+			}
 			origins[strings.ToLower(k.Name)] = Origin{Kind: "git", Name: where(e)}
 		}
 		layers = append(layers, layer{origin: func(key string) Origin { return origins[strings.ToLower(key)] }, v: v})
@@ -197,6 +239,9 @@ func Load(src Sources) (*Config, error) {
 		// env binding, so in-process tests can run in parallel.
 		envv := viper.New()
 		for _, k := range Keys {
+			if k.List {
+				continue // lists come from files and git config only
+			}
 			if val, ok := src.Env(k.EnvName()); ok {
 				envv.Set(k.Name, val)
 			}
@@ -221,6 +266,18 @@ func Load(src Sources) (*Config, error) {
 		c.layers = append(c.layers, layers[i])
 	}
 	for _, k := range Keys {
+		if k.List {
+			vals, origin, err := c.resolveList(k.Name)
+			if err != nil {
+				return nil, err
+			}
+			for _, val := range vals {
+				if err := k.Validate(val); err != nil {
+					return nil, fmt.Errorf("setting %s item %q (from %s): %w", k.Name, val, origin, err)
+				}
+			}
+			continue
+		}
 		val, origin, err := c.resolve(k.Name)
 		if err != nil {
 			return nil, err
@@ -286,7 +343,7 @@ func unknownKeys(v *viper.Viper, path string) []string {
 // reservedSection reports keys of tables that later features read
 // directly (context layer URLs, repos roster, setup, ports, gates).
 func reservedSection(key string) bool {
-	for _, p := range []string{"knowledge", "notes", "personal", "repos", "setup", "ports", "layers", "vault", "profiles", "default_profiles"} {
+	for _, p := range []string{"knowledge", "notes", "personal", "repos", "layers", "vault", "profiles", "default_profiles"} {
 		if key == p || strings.HasPrefix(key, p+".") {
 			return true
 		}
@@ -313,9 +370,50 @@ func (c *Config) resolve(key string) (string, Origin, error) {
 	return "", Origin{}, fmt.Errorf("unknown setting %q", key)
 }
 
+// resolveList returns the list value of key from the strongest layer
+// setting it; a single string counts as a one-item list.
+func (c *Config) resolveList(key string) ([]string, Origin, error) {
+	for _, l := range c.layers {
+		if !l.v.IsSet(key) {
+			continue
+		}
+		switch val := l.v.Get(key).(type) {
+		case string:
+			return []string{val}, l.origin(key), nil
+		case []any:
+			out := make([]string, 0, len(val))
+			for _, item := range val {
+				switch it := item.(type) {
+				case string:
+					out = append(out, it)
+				case int64, int, float64:
+					out = append(out, fmt.Sprint(it))
+				default:
+					return nil, l.origin(key), fmt.Errorf("setting %s (from %s) must be a list of strings", key, l.origin(key))
+				}
+			}
+			return out, l.origin(key), nil
+		case []string:
+			return val, l.origin(key), nil
+		default:
+			return nil, l.origin(key), fmt.Errorf("setting %s (from %s) must be a list of strings, not %T", key, l.origin(key), val)
+		}
+	}
+	return nil, Origin{Kind: "default"}, nil
+}
+
+// GetList returns the items of a list key.
+func (c *Config) GetList(key string) []string {
+	v, _, _ := c.resolveList(key)
+	return v
+}
+
 // Get returns the value of a known key (panics on an unknown key: that is a
 // programming error, not user input).
 func (c *Config) Get(key string) string {
+	if k, ok := Lookup(key); ok && k.List {
+		return strings.Join(c.GetList(key), "; ")
+	}
 	v, _, err := c.resolve(key)
 	if err != nil {
 		panic(err)
@@ -325,15 +423,21 @@ func (c *Config) Get(key string) string {
 
 // Value is one resolved setting with its origin.
 type Value struct {
-	Key    string `json:"key"`
-	Value  string `json:"value"`
-	Origin string `json:"origin"`
+	Key    string   `json:"key"`
+	Value  string   `json:"value"`
+	Origin string   `json:"origin"`
+	List   []string `json:"list,omitempty"`
 }
 
 // All returns every known setting with its value and origin.
 func (c *Config) All() []Value {
 	out := make([]Value, 0, len(Keys))
 	for _, k := range Keys {
+		if k.List {
+			v, o, _ := c.resolveList(k.Name)
+			out = append(out, Value{Key: k.Name, Value: strings.Join(v, "; "), Origin: o.String(), List: v})
+			continue
+		}
 		v, o, _ := c.resolve(k.Name)
 		out = append(out, Value{Key: k.Name, Value: v, Origin: o.String()})
 	}
@@ -342,6 +446,10 @@ func (c *Config) All() []Value {
 
 // Origin returns where key's value came from.
 func (c *Config) Origin(key string) Origin {
+	if k, ok := Lookup(key); ok && k.List {
+		_, o, _ := c.resolveList(key)
+		return o
+	}
 	_, o, _ := c.resolve(key)
 	return o
 }
@@ -354,3 +462,14 @@ func (c *Config) Base() string          { return c.Get("base") }
 func (c *Config) Agent() string         { return c.Get("agent") }
 func (c *Config) SandboxDriver() string { return c.Get("sandbox.driver") }
 func (c *Config) SandboxImage() string  { return c.Get("sandbox.image") }
+func (c *Config) Setup() []string       { return c.GetList("setup") }
+
+// Ports are the published ports.
+func (c *Config) Ports() [][2]int {
+	var out [][2]int
+	for _, p := range c.GetList("ports") {
+		h, ctr, _ := ParsePort(p) // validated at Load
+		out = append(out, [2]int{h, ctr})
+	}
+	return out
+}

@@ -125,9 +125,48 @@ func FuzzLoad(f *testing.F) {
 			return
 		}
 		for _, v := range c.All() {
-			if k, _ := Lookup(v.Key); k.Validate != nil && k.Validate(v.Value) != nil {
+			if k, _ := Lookup(v.Key); k.List {
+				for _, item := range v.List {
+					if k.Validate(item) != nil {
+						t.Fatalf("accepted invalid %s item %q", v.Key, item)
+					}
+				}
+			} else if k.Validate != nil && k.Validate(v.Value) != nil {
 				t.Fatalf("accepted invalid %s = %q", v.Key, v.Value)
 			}
 		}
 	})
+}
+
+func TestLists(t *testing.T) {
+	t.Parallel()
+	p := write(t, t.TempDir(), "r.toml", "setup = [\"make deps\", \"echo ready\"]\nports = [\"3000\", \"8080:80\"]\n")
+	c, err := Load(Sources{Files: []File{{Kind: "repo", Path: p}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(c.Setup(), "|"); got != "make deps|echo ready" {
+		t.Errorf("setup = %q", got)
+	}
+	if got := c.Ports(); len(got) != 2 || got[0] != [2]int{3000, 3000} || got[1] != [2]int{8080, 80} {
+		t.Errorf("ports = %v", got)
+	}
+	// git config, multi-valued, beats the file as a whole list.
+	c, err = Load(Sources{Files: []File{{Kind: "repo", Path: p}}, Git: []GitEntry{
+		{Scope: "local", Where: "file:.git/config", Key: "loop.setup", Value: "a"},
+		{Scope: "local", Where: "file:.git/config", Key: "loop.setup", Value: "b"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(c.Setup(), "|"); got != "a|b" {
+		t.Errorf("setup from git = %q", got)
+	}
+	bad := write(t, t.TempDir(), "b.toml", "ports = [\"http\"]\n")
+	if _, err := Load(Sources{Files: []File{{Kind: "repo", Path: bad}}}); err == nil || !strings.Contains(err.Error(), "http") {
+		t.Errorf("bad port: %v", err)
+	}
+	if c, _ := Load(Sources{}); len(c.Setup()) != 0 || len(c.Ports()) != 0 {
+		t.Errorf("defaults: %v %v", c.Setup(), c.Ports())
+	}
 }

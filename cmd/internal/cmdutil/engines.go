@@ -7,12 +7,14 @@ import (
 
 	"github.com/gitloop-dev/git-loop/gitloop"
 	"github.com/gitloop-dev/git-loop/sandbox"
+	"github.com/gitloop-dev/git-loop/sandbox/bwrap"
+	"github.com/gitloop-dev/git-loop/sandbox/docker"
 	"github.com/gitloop-dev/git-loop/sandbox/none"
 )
 
-// Engines constructs sandbox drivers on first use and remembers them.
+// Engines constructs sandbox drivers on first use and remembers them, so a
+// command that never needs an engine never contacts one.
 type Engines struct {
-	f       *Factory
 	mu      sync.Mutex
 	engines map[string]sandbox.Engine
 	// AutoReason says why "auto" picked what it picked (for doctor).
@@ -20,11 +22,15 @@ type Engines struct {
 }
 
 // NewEngines returns the driver registry of f.
-func NewEngines(f *Factory) *Engines {
-	return &Engines{f: f, engines: map[string]sandbox.Engine{}}
+func NewEngines(*Factory) *Engines {
+	return &Engines{engines: map[string]sandbox.Engine{}}
 }
 
-// For returns the driver named driver; "auto" picks the best available.
+// Drivers are the names a user may choose.
+var Drivers = []string{"auto", "docker", "bwrap", "none"}
+
+// For returns the driver named driver; "auto" picks docker if an engine
+// answers quickly, else bwrap if it works here, else none.
 func (e *Engines) For(ctx context.Context, driver string) (sandbox.Engine, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -32,16 +38,28 @@ func (e *Engines) For(ctx context.Context, driver string) (sandbox.Engine, error
 		return eng, nil
 	}
 	var eng sandbox.Engine
+	var err error
 	switch driver {
 	case "none":
 		eng = none.New()
+	case "docker":
+		eng, err = docker.New()
+	case "bwrap":
+		eng, err = bwrap.New()
 	case "auto":
-		eng = none.New()
-		e.AutoReason = "no container engine or bubblewrap driver is available in this build; running on the host"
+		var reason string
+		eng, reason, err = sandbox.Auto(ctx, sandbox.DefaultProbeTimeout,
+			docker.Candidate(), bwrap.Candidate(),
+			sandbox.Candidate{Name: "none", Open: func(context.Context) (sandbox.Engine, error) { return none.New(), nil }})
+		e.AutoReason = reason
 	default:
-		return nil, fmt.Errorf("sandbox driver %q is not available (choose auto, docker, bwrap or none)", driver)
+		return nil, &gitloop.UsageError{Err: fmt.Errorf("sandbox driver %q does not exist (choose auto, docker, bwrap or none)", driver)}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sandbox driver %s: %w", driver, err)
 	}
 	e.engines[driver] = eng
+	e.engines[eng.Name()] = eng
 	return eng, nil
 }
 
@@ -52,15 +70,23 @@ func (e *Engines) Report(ctx context.Context, driver string) gitloop.Check {
 		return gitloop.Check{Name: "sandbox", Status: gitloop.CheckFail, Detail: err.Error()}
 	}
 	detail := fmt.Sprintf("driver %s", eng.Name())
-	if driver == "auto" && e.AutoReason != "" {
-		detail += ": " + e.AutoReason
+	if d, ok := eng.(*docker.Engine); ok {
+		if perr := d.Ping(ctx); perr != nil {
+			return gitloop.Check{Name: "sandbox", Status: gitloop.CheckFail, Detail: perr.Error()}
+		}
+		detail += fmt.Sprintf(" (engine %s, API %s)", d.Host(), d.APIVersion())
+	}
+	if driver == "auto" {
+		if e.AutoReason != "" {
+			detail += ": " + e.AutoReason
+		} else {
+			detail += ": picked by auto"
+		}
 	}
 	status := gitloop.CheckOK
 	if eng.Name() == "none" {
 		status = gitloop.CheckWarn
-		if driver == "none" {
-			detail += " (chosen: loops run on the host, without isolation)"
-		}
+		detail += " (loops run on the host, without isolation)"
 	}
 	return gitloop.Check{Name: "sandbox", Status: status, Detail: detail}
 }

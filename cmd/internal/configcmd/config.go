@@ -102,6 +102,10 @@ Settings:
 func keyHelp() string {
 	s := ""
 	for _, k := range config.Keys {
+		if k.List {
+			s += fmt.Sprintf("  %-16s %s (a list: TOML array, or git config --add)\n", k.Name, k.Help)
+			continue
+		}
 		def := k.Default
 		if def == "" {
 			def = `""`
