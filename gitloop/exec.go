@@ -17,6 +17,10 @@ type ExecOptions struct {
 	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
+	// RawTerminal, when set, is called for a TTY exec on a driver whose
+	// engine owns the terminal: it sets the caller's terminal raw and
+	// reports its sizes; Exec calls restore when the command ends.
+	RawTerminal func() (restore func(), sizes <-chan sandbox.TermSize)
 }
 
 // Exec runs a command in a loop's sandbox (with the none driver: in its
@@ -37,7 +41,13 @@ func (s *Service) Exec(ctx context.Context, opts ExecOptions) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	code, err := eng.Exec(ctx, spec, sandbox.Exec{Cmd: opts.Cmd, TTY: opts.TTY, Stdin: opts.Stdin, Stdout: opts.Stdout, Stderr: opts.Stderr})
+	x := sandbox.Exec{Cmd: opts.Cmd, TTY: opts.TTY, Stdin: opts.Stdin, Stdout: opts.Stdout, Stderr: opts.Stderr}
+	if to, ok := eng.(sandbox.TerminalOwner); ok && opts.TTY && to.AllocatesTTY() && opts.RawTerminal != nil {
+		restore, sizes := opts.RawTerminal()
+		defer restore()
+		x.Resize = sizes
+	}
+	code, err := eng.Exec(ctx, spec, x)
 	if err != nil {
 		return code, fmt.Errorf("exec in %s: %w", m.Name, err)
 	}

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
 	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
+	"github.com/gitloop-dev/git-loop/sandbox"
 )
 
 // NewOptions are the inputs of Service.New.
@@ -17,6 +19,8 @@ type NewOptions struct {
 	Base   string // ref or sha; empty: config "base", then the current branch
 	Driver string // sandbox driver; empty: config sandbox.driver
 	DryRun bool
+	// SetupOutput receives the output of the setup commands (nil: discard).
+	SetupOutput io.Writer
 }
 
 // New creates a loop: branch, worktree, .worktreeinclude copies, sandbox,
@@ -56,6 +60,18 @@ func (s *Service) New(ctx context.Context, opts NewOptions) (*state.Meta, error)
 	m.Sandbox.Driver = eng.Name()
 	if eng.Name() == "docker" {
 		m.Sandbox.Image = s.Config.SandboxImage()
+		m.Sandbox.Ports = s.Config.Ports()
+	}
+	if pf, ok := eng.(sandbox.Preflighter); ok {
+		// Fail before any change: a missing image must not cost a
+		// worktree made and undone.
+		spec, err := s.Spec(m)
+		if err != nil {
+			return nil, err
+		}
+		if err := pf.Preflight(ctx, spec); err != nil {
+			return nil, fmt.Errorf("new %s: %w", name, err)
+		}
 	}
 	if err := s.store().BeginIntent(intent); err != nil {
 		return nil, fmt.Errorf("new %s: %w", name, err)
@@ -100,7 +116,48 @@ func (s *Service) New(ctx context.Context, opts NewOptions) (*state.Meta, error)
 	if err := s.store().EndIntent(name); err != nil {
 		return nil, fmt.Errorf("new %s: %w", name, err)
 	}
+	if err := s.runSetup(ctx, eng, m, opts.SetupOutput); err != nil {
+		return m, err
+	}
 	return m, nil
+}
+
+// SetupError is a failed setup command: the loop exists, its setup did
+// not finish.
+type SetupError struct {
+	Loop, Command string
+	Code          int
+}
+
+func (e *SetupError) Error() string {
+	return fmt.Sprintf("loop %s was created, but its setup command %q failed (exit %d); fix it and run: git loop exec %s -- sh -c %q", e.Loop, e.Command, e.Code, e.Loop, e.Command)
+}
+
+// runSetup runs the configured setup commands once in the new loop's
+// sandbox, in order, stopping at the first failure.
+func (s *Service) runSetup(ctx context.Context, eng sandbox.Engine, m *state.Meta, out io.Writer) error {
+	cmds := s.Config.Setup()
+	if len(cmds) == 0 {
+		return nil
+	}
+	if out == nil {
+		out = io.Discard
+	}
+	spec, err := s.Spec(m)
+	if err != nil {
+		return err
+	}
+	for _, c := range cmds {
+		s.progress().Step("setup: " + c)
+		code, err := eng.Exec(ctx, spec, sandbox.Exec{Cmd: []string{"sh", "-c", c}, Stdout: out, Stderr: out})
+		if err != nil {
+			return fmt.Errorf("setup of %s: %w", m.Name, err)
+		}
+		if code != 0 {
+			return &SetupError{Loop: m.Name, Command: c, Code: code}
+		}
+	}
+	return nil
 }
 
 // prepareNew checks everything that can be checked before any change and

@@ -162,11 +162,15 @@ func (s *Service) Spec(m *state.Meta) (sandbox.Spec, error) {
 			{Target: s.Repo.StateDir(), Tmpfs: true},
 			{Source: loopDir, Target: loopDir},
 		},
+		User: fmt.Sprintf("%d:%d", os.Getuid(), os.Getgid()),
 		Env: map[string]string{
 			"GIT_LOOP_NAME":    m.Name,
 			"GIT_LOOP_WORKDIR": m.Worktree,
 			"GIT_LOOP_BRANCH":  m.ShortBranch(),
 		},
+	}
+	for _, p := range m.Sandbox.Ports {
+		spec.Ports = append(spec.Ports, sandbox.Port{Host: p[0], Container: p[1]})
 	}
 	return spec, nil
 }

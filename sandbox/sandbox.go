@@ -158,6 +158,12 @@ type Engine interface {
 	List(ctx context.Context, labels map[string]string) ([]Status, error)
 }
 
+// Preflighter is implemented by drivers that can tell, before anything is
+// created, that Ensure would fail (a missing image).
+type Preflighter interface {
+	Preflight(ctx context.Context, spec Spec) error
+}
+
 // MergeEnv returns KEY=VALUE pairs of base overlaid with extra, sorted so
 // that the result is stable.
 func MergeEnv(base, extra map[string]string) []string {
@@ -196,4 +202,32 @@ func ShellQuote(args []string) string {
 		q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
 	}
 	return strings.Join(q, " ")
+}
+
+// Resources are what a driver keeps on its engine beyond one exec, by
+// kind, named as the engine names them.
+type Resources struct {
+	Containers []string `json:"containers"`
+	Images     []string `json:"images"`
+	Networks   []string `json:"networks"`
+}
+
+// Empty reports whether there is nothing.
+func (r Resources) Empty() bool {
+	return len(r.Containers) == 0 && len(r.Images) == 0 && len(r.Networks) == 0
+}
+
+// Purger is implemented by drivers that keep resources: uninstall lists
+// them first, then removes exactly those carrying the labels.
+type Purger interface {
+	Resources(ctx context.Context, labels map[string]string) (Resources, error)
+	Purge(ctx context.Context, labels map[string]string) (Resources, error)
+}
+
+// TerminalOwner is implemented by drivers whose engine allocates the TTY
+// (docker): the caller must put its own terminal in raw mode and forward
+// size changes. Drivers that run a local process share the caller's
+// terminal as it is.
+type TerminalOwner interface {
+	AllocatesTTY() bool
 }

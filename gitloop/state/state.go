@@ -25,6 +25,8 @@ type SandboxMeta struct {
 	ID         string `json:"id,omitempty"`
 	Image      string `json:"image,omitempty"`
 	ConfigHash string `json:"configHash,omitempty"`
+	// Ports are "HOST:CONTAINER" pairs published on 127.0.0.1.
+	Ports [][2]int `json:"ports,omitempty"`
 }
 
 // Meta is a loop's record.

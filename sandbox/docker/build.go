@@ -13,6 +13,8 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/jsonstream"
 	"github.com/moby/moby/client"
+
+	"github.com/gitloop-dev/git-loop/sandbox"
 )
 
 // BuildOptions describe one image build.
@@ -124,4 +126,17 @@ func (e *Engine) ImageExists(ctx context.Context, ref string) (bool, error) {
 	default:
 		return false, e.wrap("docker image inspect "+ref, err)
 	}
+}
+
+// Preflight fails early when the spec's image is not on the engine, with
+// the same message Ensure would give.
+func (e *Engine) Preflight(ctx context.Context, spec sandbox.Spec) error {
+	ok, err := e.ImageExists(ctx, spec.Image)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("%w: image %q is not on the engine at %s: run \"git loop image build\" or set sandbox.image to an image you have", ErrImageNotFound, spec.Image, e.Host())
+	}
+	return nil
 }

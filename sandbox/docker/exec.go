@@ -199,3 +199,7 @@ func orDiscard(w io.Writer) io.Writer {
 	}
 	return w
 }
+
+// AllocatesTTY: the engine owns a TTY exec's terminal, so the caller puts
+// its own in raw mode and forwards resizes.
+func (*Engine) AllocatesTTY() bool { return true }

@@ -7,6 +7,8 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
+
+	"github.com/gitloop-dev/git-loop/sandbox"
 )
 
 // Removed lists what a RemoveByLabels call removed, for the caller to
@@ -123,4 +125,49 @@ func trimSlash(s string) string {
 		return s[1:]
 	}
 	return s
+}
+
+// Resources lists the containers, images and networks carrying all labels,
+// removing nothing (what uninstall shows before it asks).
+func (e *Engine) Resources(ctx context.Context, labels map[string]string) (sandbox.Resources, error) {
+	var out sandbox.Resources
+	if len(labels) == 0 {
+		return out, errors.New("docker list by labels: no labels given")
+	}
+	cs, err := e.cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: labelFilters(labels)})
+	if err != nil {
+		return out, e.wrap("docker list containers", err)
+	}
+	for _, c := range cs.Items {
+		name := c.ID
+		if len(c.Names) > 0 {
+			name = trimSlash(c.Names[0])
+		}
+		out.Containers = append(out.Containers, name)
+	}
+	imgs, err := e.cli.ImageList(ctx, client.ImageListOptions{Filters: labelFilters(labels)})
+	if err != nil {
+		return out, e.wrap("docker list images", err)
+	}
+	for _, img := range imgs.Items {
+		name := img.ID
+		if len(img.RepoTags) > 0 {
+			name = img.RepoTags[0]
+		}
+		out.Images = append(out.Images, name)
+	}
+	nets, err := e.cli.NetworkList(ctx, client.NetworkListOptions{Filters: labelFilters(labels)})
+	if err != nil {
+		return out, e.wrap("docker list networks", err)
+	}
+	for _, n := range nets.Items {
+		out.Networks = append(out.Networks, n.Name)
+	}
+	return out, nil
+}
+
+// Purge removes what Resources lists.
+func (e *Engine) Purge(ctx context.Context, labels map[string]string) (sandbox.Resources, error) {
+	r, err := e.RemoveByLabels(ctx, labels)
+	return sandbox.Resources{Containers: r.Containers, Images: r.Images, Networks: r.Networks}, err
 }

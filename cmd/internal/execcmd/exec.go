@@ -81,7 +81,7 @@ func execRun(ctx context.Context, opts *ExecOptions) error {
 	// loop waits for it rather than killing it.
 	code, err := svc.Exec(context.WithoutCancel(ctx), gitloop.ExecOptions{
 		Name: opts.Name, Cmd: opts.Cmd, TTY: tty,
-		Stdin: opts.IO.In, Stdout: opts.IO.Out, Stderr: opts.IO.ErrOut,
+		Stdin: opts.IO.In, Stdout: opts.IO.Out, Stderr: opts.IO.ErrOut, RawTerminal: cmdutil.RawTerminal,
 	})
 	if err != nil {
 		return err

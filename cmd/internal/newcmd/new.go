@@ -4,13 +4,13 @@ package newcmd
 import (
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 
 	"github.com/spf13/cobra"
 
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
+	"github.com/gitloop-dev/git-loop/cmd/internal/shell"
 	"github.com/gitloop-dev/git-loop/gitloop"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
 )
@@ -78,7 +78,7 @@ func newRun(ctx context.Context, opts *NewOptions) error {
 	if err != nil {
 		return err
 	}
-	m, err := svc.New(ctx, gitloop.NewOptions{Name: opts.Name, Base: opts.Base, Driver: opts.Driver, DryRun: opts.DryRun})
+	m, err := svc.New(ctx, gitloop.NewOptions{Name: opts.Name, Base: opts.Base, Driver: opts.Driver, DryRun: opts.DryRun, SetupOutput: opts.IO.ErrOut})
 	if err != nil {
 		return err
 	}
@@ -113,11 +113,8 @@ func openShell(ctx context.Context, opts *NewOptions, svc *gitloop.Service, m *s
 		fmt.Fprintf(opts.IO.ErrOut, "Opening a shell in the loop (agent sessions come with \"git loop attach\").\n")
 	}
 	fmt.Fprintf(opts.IO.ErrOut, "Worktree: %s   (exit the shell to leave; the loop stays)\n", m.Worktree)
-	shell := os.Getenv("SHELL")
-	if shell == "" {
-		shell = "/bin/sh"
-	}
-	code, err := svc.Exec(context.WithoutCancel(ctx), gitloop.ExecOptions{Name: m.Name, Cmd: []string{shell}, TTY: true, Stdin: opts.IO.In, Stdout: opts.IO.Out, Stderr: opts.IO.ErrOut})
+	code, err := svc.Exec(context.WithoutCancel(ctx), gitloop.ExecOptions{Name: m.Name, Cmd: shell.ShellCommand(m.Sandbox.Driver), TTY: true,
+		Stdin: opts.IO.In, Stdout: opts.IO.Out, Stderr: opts.IO.ErrOut, RawTerminal: cmdutil.RawTerminal})
 	if err != nil {
 		return err
 	}

@@ -19,13 +19,17 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/diff"
 	"github.com/gitloop-dev/git-loop/cmd/internal/doctor"
 	"github.com/gitloop-dev/git-loop/cmd/internal/execcmd"
+	"github.com/gitloop-dev/git-loop/cmd/internal/image"
 	"github.com/gitloop-dev/git-loop/cmd/internal/initcmd"
+	"github.com/gitloop-dev/git-loop/cmd/internal/lifecycle"
 	"github.com/gitloop-dev/git-loop/cmd/internal/ls"
 	"github.com/gitloop-dev/git-loop/cmd/internal/newcmd"
 	"github.com/gitloop-dev/git-loop/cmd/internal/path"
 	"github.com/gitloop-dev/git-loop/cmd/internal/prune"
 	"github.com/gitloop-dev/git-loop/cmd/internal/rm"
+	"github.com/gitloop-dev/git-loop/cmd/internal/shell"
 	"github.com/gitloop-dev/git-loop/cmd/internal/status"
+	"github.com/gitloop-dev/git-loop/cmd/internal/uninstall"
 	"github.com/gitloop-dev/git-loop/cmd/internal/version"
 	"github.com/gitloop-dev/git-loop/gitloop"
 	"github.com/gitloop-dev/git-loop/sandbox"
@@ -107,6 +111,9 @@ commands in one with "git loop exec NAME -- CMD", and remove it with
 		path.NewCmdPath(f, nil),
 		diff.NewCmdDiff(f, nil),
 		execcmd.NewCmdExec(f, nil),
+		shell.NewCmdShell(f, nil),
+		lifecycle.NewCmdStop(f, nil),
+		lifecycle.NewCmdStart(f, nil),
 		rm.NewCmdRm(f, nil),
 		prune.NewCmdPrune(f, nil),
 	} {
@@ -116,6 +123,8 @@ commands in one with "git loop exec NAME -- CMD", and remove it with
 	for _, c := range []*cobra.Command{
 		initcmd.NewCmdInit(f, nil),
 		configcmd.NewCmdConfig(f, nil),
+		image.NewCmdImage(f, nil),
+		uninstall.NewCmdUninstall(f, nil),
 		doctor.NewCmdDoctor(f, nil),
 		completion.NewCmdCompletion(f),
 		version.NewCmdVersion(f),

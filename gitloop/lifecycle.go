@@ -1,0 +1,150 @@
+package gitloop
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+
+	"github.com/gitloop-dev/git-loop/gitloop/state"
+	"github.com/gitloop-dev/git-loop/sandbox"
+)
+
+// Stop stops a loop's sandbox; the loop, its worktree and $HOME stay. The
+// next exec (or Start) brings it back.
+func (s *Service) Stop(ctx context.Context, name string) error {
+	m, eng, spec, err := s.loopSandbox(ctx, name)
+	if err != nil {
+		return err
+	}
+	if err := eng.Stop(ctx, spec); err != nil {
+		return fmt.Errorf("stop %s: %w", m.Name, err)
+	}
+	return nil
+}
+
+// Start makes a loop's sandbox run (creating it again if it vanished, or if
+// its configuration changed) and returns its status.
+func (s *Service) Start(ctx context.Context, name string) (sandbox.Status, error) {
+	m, eng, spec, err := s.loopSandbox(ctx, name)
+	if err != nil {
+		return sandbox.Status{}, err
+	}
+	st, err := eng.Ensure(ctx, spec)
+	if err != nil {
+		return st, fmt.Errorf("start %s: %w", m.Name, err)
+	}
+	if st.ID != m.Sandbox.ID || spec.ConfigHash() != m.Sandbox.ConfigHash {
+		m.Sandbox.ID, m.Sandbox.ConfigHash = st.ID, spec.ConfigHash()
+		if err := s.store().WriteMeta(m); err != nil {
+			return st, err
+		}
+	}
+	return st, nil
+}
+
+func (s *Service) loopSandbox(ctx context.Context, name string) (*state.Meta, sandbox.Engine, sandbox.Spec, error) {
+	m, err := s.Get(name)
+	if err != nil {
+		return nil, nil, sandbox.Spec{}, err
+	}
+	if !exists(m.Worktree) {
+		return nil, nil, sandbox.Spec{}, fmt.Errorf("loop %s: worktree %s is gone (run \"git loop prune\")", m.Name, m.Worktree)
+	}
+	eng, err := s.engine(ctx, m.Sandbox.Driver)
+	if err != nil {
+		return nil, nil, sandbox.Spec{}, fmt.Errorf("loop %s: %w", m.Name, err)
+	}
+	spec, err := s.Spec(m)
+	if err != nil {
+		return nil, nil, sandbox.Spec{}, err
+	}
+	return m, eng, spec, nil
+}
+
+// UninstallPlan is everything Uninstall would remove from this workspace.
+type UninstallPlan struct {
+	Loops     []string          `json:"loops"`
+	AtRisk    []string          `json:"atRisk,omitempty"` // loops refused without force, with why
+	Resources sandbox.Resources `json:"resources"`
+	StateDir  string            `json:"stateDir"`
+	Workspace string            `json:"workspace"`
+	Warnings  []string          `json:"warnings,omitempty"`
+
+	atRisk []*WorkAtRiskError
+}
+
+// PlanUninstall lists what Uninstall removes: every loop (as rm does), the
+// containers, images and networks labelled with this workspace on every
+// driver that keeps any, and $GIT_COMMON_DIR/loop. It changes nothing.
+func (s *Service) PlanUninstall(ctx context.Context, drivers []string) (*UninstallPlan, error) {
+	id, err := s.Repo.WorkspaceID()
+	if err != nil {
+		return nil, err
+	}
+	p := &UninstallPlan{StateDir: s.Repo.StateDir(), Workspace: id}
+	metas, _ := s.store().List()
+	for _, m := range metas {
+		p.Loops = append(p.Loops, m.Name)
+		err := s.checkNoWorkAtRisk(ctx, m)
+		var risk *WorkAtRiskError
+		if errors.As(err, &risk) {
+			p.atRisk = append(p.atRisk, risk)
+			p.AtRisk = append(p.AtRisk, err.Error())
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	for _, d := range drivers {
+		eng, err := s.engine(ctx, d)
+		if err != nil {
+			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: %v", d, err))
+			continue
+		}
+		pg, ok := eng.(sandbox.Purger)
+		if !ok {
+			continue
+		}
+		r, err := pg.Resources(ctx, map[string]string{sandbox.LabelWorkspace: id})
+		if err != nil {
+			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: %v", d, err))
+			continue
+		}
+		p.Resources.Containers = append(p.Resources.Containers, r.Containers...)
+		p.Resources.Images = append(p.Resources.Images, r.Images...)
+		p.Resources.Networks = append(p.Resources.Networks, r.Networks...)
+	}
+	sort.Strings(p.Resources.Containers)
+	return p, nil
+}
+
+// Uninstall removes what plan lists. Loops with work at risk make it
+// refuse unless force is set.
+func (s *Service) Uninstall(ctx context.Context, plan *UninstallPlan, drivers []string, force bool) error {
+	if len(plan.atRisk) > 0 && !force {
+		e := *plan.atRisk[0]
+		e.Hint = fmt.Sprintf("uninstall would delete it (%d %s at risk); land the work or use --force", len(plan.atRisk), plural(len(plan.atRisk), "loop", "loops"))
+		return &e
+	}
+	for _, name := range plan.Loops {
+		if err := s.Remove(ctx, RemoveOptions{Name: name, Force: force}); err != nil {
+			return fmt.Errorf("uninstall: %w", err)
+		}
+	}
+	for _, d := range drivers {
+		eng, err := s.engine(ctx, d)
+		if err != nil {
+			continue // nothing of it can exist if it cannot be reached
+		}
+		if pg, ok := eng.(sandbox.Purger); ok {
+			if _, err := pg.Purge(ctx, map[string]string{sandbox.LabelWorkspace: plan.Workspace}); err != nil {
+				return fmt.Errorf("uninstall: %w", err)
+			}
+		}
+	}
+	if err := os.RemoveAll(plan.StateDir); err != nil {
+		return fmt.Errorf("uninstall: %w", err)
+	}
+	return nil
+}
