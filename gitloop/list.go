@@ -190,9 +190,12 @@ func (s *Service) countAheadBehind(ctx context.Context, head, base string) (int,
 
 // countChanges counts changed, staged and untracked entries of a worktree,
 // exactly as git status reports them, and lists what git ignores there
-// (the status cache's walk skips those).
+// (the status cache's walk skips those). "matching" lists a directory only
+// when a pattern matches the directory itself: a directory that merely
+// holds ignored files can still gain an untracked one, so it must be
+// walked.
 func (s *Service) countChanges(ctx context.Context, wt string) (int, []string, error) {
-	out, err := s.Query.Output(ctx, git.Cmd{Dir: wt, Args: []string{"status", "--porcelain=v2", "-z", "--ignored", "--ignore-submodules=none"}})
+	out, err := s.Query.Output(ctx, git.Cmd{Dir: wt, Args: []string{"status", "--porcelain=v2", "-z", "--ignored=matching", "--ignore-submodules=none"}})
 	if err != nil {
 		return 0, nil, err
 	}

@@ -77,7 +77,7 @@ func TestStatusCacheExact(t *testing.T) {
 			if got.Changes != want {
 				t.Fatalf("after %q (pass %d): ls says %d changes, git status %d", st.name, pass, got.Changes, want)
 			}
-			time.Sleep(40 * time.Millisecond) // past the racy window, so the next look can use the cache
+			time.Sleep(60 * time.Millisecond) // past the racy window, so the next look can use the cache
 		}
 		if c := svc.readStatusCache("c"); c.Dirty != nil {
 			cached++
