@@ -227,6 +227,18 @@ func (s *Service) resolveBase(ctx context.Context, base, branch string) (name, r
 	if base == "" {
 		base = "HEAD"
 	}
+	if base == "HEAD" {
+		// The default: answered from the ref files when they can answer.
+		if ref, sha, ok := readHead(s.Repo.GitDir, s.Repo.CommonDir); ok {
+			if _, found, ok := readRef(s.Repo.CommonDir, branch); ok {
+				name := "HEAD"
+				if ref != "" {
+					name = shortRef(ref)
+				}
+				return name, ref, sha, found, nil
+			}
+		}
+	}
 	bad := &UsageError{Err: fmt.Errorf("base %q is not a commit in this repository (use --base REF)", base)}
 	if strings.HasPrefix(base, "-") {
 		return "", "", "", false, bad

@@ -90,7 +90,11 @@ func SandboxText(l gitloop.LoopStatus) string {
 	if l.Driver == "none" {
 		return "none"
 	}
-	return fmt.Sprintf("%s %s", l.Driver, l.Sandbox)
+	s := fmt.Sprintf("%s %s", l.Driver, l.Sandbox)
+	for _, p := range l.Ports {
+		s += fmt.Sprintf(" :%d", p.Host)
+	}
+	return s
 }
 
 // Age renders a duration the way people say it: 45s, 12m, 3h, 5d.
