@@ -115,6 +115,26 @@ func streamProgress(r io.Reader, w io.Writer) (string, error) {
 	}
 }
 
+// ImportImage makes an image of a root filesystem tarball, as "docker
+// import" does, tags it ref and applies Dockerfile-style changes to its
+// config ("LABEL k=v", "ENV K=V", "CMD [...]"). It returns the image id.
+func (e *Engine) ImportImage(ctx context.Context, rootfs io.Reader, ref string, changes []string) (string, error) {
+	what := "docker import " + ref
+	res, err := e.cli.ImageImport(ctx, client.ImageImportSource{Source: rootfs, SourceName: "-"}, ref, client.ImageImportOptions{Changes: changes})
+	if err != nil {
+		return "", e.wrap(what, err)
+	}
+	defer res.Close()
+	if _, err := streamProgress(res, io.Discard); err != nil {
+		return "", fmt.Errorf("%s: %w", what, err)
+	}
+	img, err := e.cli.ImageInspect(ctx, ref)
+	if err != nil {
+		return "", e.wrap(what, err)
+	}
+	return img.ID, nil
+}
+
 // ImageExists reports whether ref (a tag or id) is on the engine.
 func (e *Engine) ImageExists(ctx context.Context, ref string) (bool, error) {
 	_, err := e.cli.ImageInspect(ctx, ref)

@@ -145,6 +145,7 @@ func (e *Engine) create(ctx context.Context, spec sandbox.Spec) error {
 		}
 		return e.wrap("docker create "+spec.Name(), err)
 	}
+	e.addUser(ctx, res.ID, cfg.User, spec.Home)
 	if _, err := e.cli.ContainerStart(ctx, res.ID, client.ContainerStartOptions{}); err != nil {
 		// Leave no half-made container behind: the next Ensure would find it
 		// with the right hash and try to start the same broken config.

@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/user"
 	"strconv"
 	"strings"
 
@@ -114,18 +113,4 @@ func (e *Engine) wrap(op string, err error) error {
 // writes in bind-mounted dirs stay the user's.
 func defaultUser() string {
 	return strconv.Itoa(os.Getuid()) + ":" + strconv.Itoa(os.Getgid())
-}
-
-// userName names uid for USER and LOGNAME. The image usually has no passwd
-// entry for the uid, so the host's name is the best guess; a uid the host
-// does not know either is named after its number.
-func userName(userSpec string) string {
-	uid, _, _ := strings.Cut(userSpec, ":")
-	if _, err := strconv.Atoi(uid); err != nil {
-		return uid // already a name
-	}
-	if u, err := user.LookupId(uid); err == nil {
-		return u.Username
-	}
-	return "uid" + uid
 }

@@ -98,6 +98,39 @@ func TestDefaultUserIsInvokingUser(t *testing.T) {
 	}
 }
 
+// TestUserInDebianImage: in an image with a full /etc/passwd (and bash),
+// a uid the image does not know gets an entry with the loop's $HOME and
+// bash, and a group; git and whoami work as that user.
+func TestUserInDebianImage(t *testing.T) {
+	t.Parallel()
+	e := dockertest.Engine(t)
+	spec := newSpec(t, dockertest.DebianImage(t, e))
+	if os.Getuid() == 0 {
+		spec.User = "4242:4243"
+		for _, d := range []string{spec.Workdir, spec.Home} {
+			if err := os.Chown(d, 4242, 4243); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	removeAfter(t, e, spec)
+	var out, errOut strings.Builder
+	code, err := e.Exec(t.Context(), spec, sandbox.Exec{
+		Cmd:    []string{"sh", "-c", `whoami; id -gn; getent passwd "$(id -u)"; git init -q . && git -c user.name=n -c user.email=e@x commit -q --allow-empty -m m && git log --format=%s`},
+		Stdout: &out, Stderr: &errOut,
+	})
+	if err != nil || code != 0 {
+		t.Fatalf("exit %d, %v\n%s%s", code, err, out.String(), errOut.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 4 || lines[0] == "" || lines[1] == "" || lines[3] != "m" {
+		t.Fatalf("output %q", out.String())
+	}
+	if f := strings.Split(lines[2], ":"); len(f) != 7 || f[0] != lines[0] || f[5] != spec.Home || f[6] != "/bin/bash" {
+		t.Errorf("passwd entry %q: want %s with home %s and /bin/bash", lines[2], lines[0], spec.Home)
+	}
+}
+
 // TestStoredConfig checks the container's stored config for what the
 // suite cannot see from inside: not privileged, under an init, ports on
 // loopback only, no Docker socket, no env of ours.

@@ -18,8 +18,8 @@ import (
 // a stopped container, or one removed behind git loop's back, comes back.
 //
 // The process gets the image's environment, then HOME (spec.Home), USER and
-// LOGNAME (the image rarely has a passwd entry for the uid, and tools that
-// look up the user fall back on these), then spec.Env, then x.Env. All of
+// LOGNAME (named as the passwd entry create adds when the image has none
+// for the uid), then spec.Env, then x.Env. All of
 // it goes in the exec request only, never the container config, so docker
 // inspect shows none of it.
 //
@@ -59,7 +59,8 @@ func execOptions(spec sandbox.Spec, x sandbox.Exec) client.ExecCreateOptions {
 	if usr == "" {
 		usr = defaultUser()
 	}
-	base := map[string]string{"USER": userName(usr), "LOGNAME": userName(usr)}
+	name := loginName(usr)
+	base := map[string]string{"USER": name, "LOGNAME": name}
 	if spec.Home != "" {
 		base["HOME"] = spec.Home
 	}

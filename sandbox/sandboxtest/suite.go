@@ -62,6 +62,7 @@ func Run(t *testing.T, newEngine func(t *testing.T) sandbox.Engine, opts Options
 	t.Run("ExecStdin", s.execStdin)
 	t.Run("ExecTTY", s.execTTY)
 	t.Run("Mounts", s.mounts)
+	t.Run("UserKnown", s.userKnown)
 	t.Run("LabelsAndList", s.labelsAndList)
 	t.Run("StopThenExec", s.stopThenExec)
 	t.Run("VanishedThenExec", s.vanishedThenExec)
@@ -432,6 +433,32 @@ func (s *suite) labelsAndList(t *testing.T) {
 	list, err = eng.List(testCtx(t), map[string]string{sandbox.LabelWorkspace: s.ws + "-none"})
 	if err != nil || len(list) != 0 {
 		t.Errorf("list of an unknown workspace: %+v, %v", list, err)
+	}
+}
+
+// userKnown: the uid the sandbox runs as has a name, whatever the image's
+// /etc/passwd said, and it is the one USER and LOGNAME carry, with the
+// loop's $HOME as its home directory.
+func (s *suite) userKnown(t *testing.T) {
+	eng, spec, l := s.setup(t, "user")
+	r := run(t, eng, spec, sandbox.Exec{Cmd: []string{"sh", "-c", `whoami && id -un && id -u && echo "$USER" && echo "$LOGNAME"`}})
+	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+	if r.code != 0 || len(lines) != 5 {
+		t.Fatalf("whoami, id: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if lines[0] == "" || lines[0] != lines[1] || lines[0] != lines[3] || lines[0] != lines[4] {
+		t.Errorf("whoami %q, id -un %q, USER %q, LOGNAME %q: want one name", lines[0], lines[1], lines[3], lines[4])
+	}
+	if want := strconv.Itoa(s.wantOwner(t)); lines[2] != want {
+		t.Errorf("id -u %s, want %s", lines[2], want)
+	}
+	if s.opts.Image == "" || lines[2] == "0" {
+		return // bwrap shows the host's passwd; root's home is the image's
+	}
+	// getent is not in every image: read the entry straight from the file.
+	entry := sh(t, eng, spec, "grep '^"+lines[0]+":' /etc/passwd")
+	if f := strings.Split(strings.TrimSpace(entry), ":"); len(f) != 7 || f[2] != lines[2] || f[5] != l.Home {
+		t.Errorf("passwd entry %q: want uid %s, home %s", entry, lines[2], l.Home)
 	}
 }
 
