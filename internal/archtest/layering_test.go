@@ -1,0 +1,86 @@
+// Package archtest keeps the layering of DESIGN.md §9: imports point down
+// only (cmd → gitloop → sandbox, hooks, templates), and each third-party
+// dependency stays in the one place allowed to use it. (viper itself
+// depends on pflag, so pflag is checked as a direct import only.)
+package archtest
+
+import (
+	"encoding/json"
+	"io"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/gitloop-dev/git-loop"
+
+type pkg struct {
+	ImportPath string
+	Imports    []string
+	Deps       []string
+}
+
+func packages(t *testing.T) []pkg {
+	t.Helper()
+	cmd := exec.Command("go", "list", "-json", module+"/...")
+	cmd.Dir = "../.."
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var pkgs []pkg
+	dec := json.NewDecoder(out)
+	for {
+		var p pkg
+		if err := dec.Decode(&p); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	return pkgs
+}
+
+func under(path, dir string) bool {
+	full := module + "/" + dir
+	return path == full || strings.HasPrefix(path, full+"/")
+}
+
+func TestLayering(t *testing.T) {
+	for _, p := range packages(t) {
+		rel := strings.TrimPrefix(p.ImportPath, module+"/")
+		for _, imp := range p.Imports {
+			switch {
+			// Imports point down only.
+			case under(imp, "cmd") && !under(p.ImportPath, "cmd"):
+				t.Errorf("%s imports %s: only cmd/ may import cmd/", rel, imp)
+			case under(imp, "gitloop") && (under(p.ImportPath, "sandbox") || under(p.ImportPath, "templates") || under(p.ImportPath, "hooks")):
+				t.Errorf("%s imports %s: sandbox, hooks and templates sit below gitloop", rel, imp)
+			// The Docker client only in sandbox/docker.
+			case strings.HasPrefix(imp, "github.com/moby/moby/") && !under(p.ImportPath, "sandbox/docker"):
+				t.Errorf("%s imports %s: the Docker client belongs to sandbox/docker", rel, imp)
+			// viper only in gitloop/config.
+			case strings.HasPrefix(imp, "github.com/spf13/viper") && !under(p.ImportPath, "gitloop/config"):
+				t.Errorf("%s imports %s: viper belongs to gitloop/config", rel, imp)
+			// pflag reaches gitloop/config only through viper.
+			case strings.HasPrefix(imp, "github.com/spf13/pflag") && !under(p.ImportPath, "cmd"):
+				t.Errorf("%s imports %s: flags belong to cmd/", rel, imp)
+			}
+		}
+		// cobra and go-isatty only under cmd/, even indirectly.
+		if !under(p.ImportPath, "cmd") {
+			for _, d := range p.Deps {
+				if strings.HasPrefix(d, "github.com/spf13/cobra") || strings.HasPrefix(d, "github.com/mattn/go-isatty") {
+					t.Errorf("%s depends on %s: terminal and flag libraries belong to cmd/", rel, d)
+				}
+			}
+		}
+	}
+}
