@@ -8,6 +8,9 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
+	"github.com/gitloop-dev/git-loop/gitloop"
 )
 
 // ExactLoopName accepts exactly one argument, a loop name.
@@ -46,6 +49,24 @@ func WriteJSON(w io.Writer, v any) error {
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
 		return fmt.Errorf("write json: %w", err)
+	}
+	return nil
+}
+
+// RunInLoop runs cmd in a loop's sandbox attached to the command's
+// streams, the way exec, shell and new do: the command owns the terminal
+// (Ctrl-C reaches it, and git loop waits rather than kill it), and its
+// exit code becomes git loop's.
+func RunInLoop(ctx context.Context, svc *gitloop.Service, ios *iostreams.IOStreams, name string, cmd []string, tty bool) error {
+	code, err := svc.Exec(context.WithoutCancel(ctx), gitloop.ExecOptions{
+		Name: name, Cmd: cmd, TTY: tty,
+		Stdin: ios.In, Stdout: ios.Out, Stderr: ios.ErrOut, RawTerminal: RawTerminal,
+	})
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		return &ExitCodeError{Code: code}
 	}
 	return nil
 }

@@ -77,17 +77,5 @@ func execRun(ctx context.Context, opts *ExecOptions) error {
 		return err
 	}
 	tty := opts.TTY || (!opts.NoTTY && opts.IO.Interactive())
-	// The command owns the terminal: Ctrl-C reaches it directly, and git
-	// loop waits for it rather than killing it.
-	code, err := svc.Exec(context.WithoutCancel(ctx), gitloop.ExecOptions{
-		Name: opts.Name, Cmd: opts.Cmd, TTY: tty,
-		Stdin: opts.IO.In, Stdout: opts.IO.Out, Stderr: opts.IO.ErrOut, RawTerminal: cmdutil.RawTerminal,
-	})
-	if err != nil {
-		return err
-	}
-	if code != 0 {
-		return &cmdutil.ExitCodeError{Code: code}
-	}
-	return nil
+	return cmdutil.RunInLoop(ctx, svc, opts.IO, opts.Name, opts.Cmd, tty)
 }

@@ -113,13 +113,5 @@ func openShell(ctx context.Context, opts *NewOptions, svc *gitloop.Service, m *s
 		fmt.Fprintf(opts.IO.ErrOut, "Opening a shell in the loop (agent sessions come with \"git loop attach\").\n")
 	}
 	fmt.Fprintf(opts.IO.ErrOut, "Worktree: %s   (exit the shell to leave; the loop stays)\n", m.Worktree)
-	code, err := svc.Exec(context.WithoutCancel(ctx), gitloop.ExecOptions{Name: m.Name, Cmd: shell.ShellCommand(m.Sandbox.Driver), TTY: true,
-		Stdin: opts.IO.In, Stdout: opts.IO.Out, Stderr: opts.IO.ErrOut, RawTerminal: cmdutil.RawTerminal})
-	if err != nil {
-		return err
-	}
-	if code != 0 {
-		return &cmdutil.ExitCodeError{Code: code}
-	}
-	return nil
+	return cmdutil.RunInLoop(ctx, svc, opts.IO, m.Name, shell.ShellCommand(m.Sandbox.Driver), true)
 }

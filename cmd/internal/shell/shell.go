@@ -61,15 +61,5 @@ func shellRun(ctx context.Context, opts *ShellOptions) error {
 	if err != nil {
 		return err
 	}
-	code, err := svc.Exec(context.WithoutCancel(ctx), gitloop.ExecOptions{
-		Name: m.Name, Cmd: ShellCommand(m.Sandbox.Driver), TTY: opts.IO.IsStdinTTY(),
-		Stdin: opts.IO.In, Stdout: opts.IO.Out, Stderr: opts.IO.ErrOut, RawTerminal: cmdutil.RawTerminal,
-	})
-	if err != nil {
-		return err
-	}
-	if code != 0 {
-		return &cmdutil.ExitCodeError{Code: code}
-	}
-	return nil
+	return cmdutil.RunInLoop(ctx, svc, opts.IO, m.Name, ShellCommand(m.Sandbox.Driver), opts.IO.IsStdinTTY())
 }
