@@ -145,7 +145,7 @@ func (s *Service) Spec(m *state.Meta) (sandbox.Spec, error) {
 		return sandbox.Spec{}, err
 	}
 	loopDir := s.store().LoopDir(m.Name)
-	home := filepath.Join(loopDir, "home")
+	home := s.HomeDir(m.Name)
 	spec := sandbox.Spec{
 		Workspace: id,
 		Loop:      m.Name,
