@@ -39,6 +39,7 @@ type EngineFor func(ctx context.Context, driver string) (sandbox.Engine, error)
 // Service runs loop operations on one repository.
 type Service struct {
 	Repo     *Repo
+	Dirs     UserDirs // the user's config and data dirs
 	Config   *config.Config
 	Git      *git.Runner // mutating git, logged
 	Query    git.Querier // read-only git

@@ -103,8 +103,10 @@ func (f *Factory) Service(ctx context.Context) (*gitloop.Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	getenv := func(k string) string { v, _ := f.LookupEnv(k); return v }
 	return &gitloop.Service{
 		Repo:     repo,
+		Dirs:     gitloop.UserDirsFromEnv(getenv),
 		Config:   cfg,
 		Git:      &git.Runner{Log: f.IOStreams.GitLog()},
 		Engine:   f.Engines.For,
