@@ -40,7 +40,50 @@ func LoadConfig(ctx context.Context, repo *Repo, in ConfigInputs) (*config.Confi
 	}
 	src.Files = append(src.Files, config.File{Kind: "user", Path: in.Dirs.ConfigFile()})
 	src.Git = in.Git
+	cfg, err := config.Load(src)
+	if err != nil {
+		return nil, err
+	}
+	// The context layers' own settings files come from their clones, whose
+	// place depends on the layers' URLs: known only now. Knowledge is the
+	// weakest file layer, personal sits between the repository and the
+	// machine.
+	var files []config.File
+	if f := knowledgeConfigFile(in.Dirs.ClonePath(Knowledge, LayerRemote(cfg, in.Dirs, Knowledge))); f != "" {
+		files = append(files, config.File{Kind: "knowledge", Path: f})
+	}
+	personal := filepath.Join(in.Dirs.ClonePath(Personal, ""), "config.toml")
+	if len(files) == 0 && !exists(personal) {
+		return cfg, nil
+	}
+	for _, f := range src.Files {
+		if f.Kind == "user" && exists(personal) {
+			files = append(files, config.File{Kind: "personal", Path: personal})
+		}
+		files = append(files, f)
+	}
+	src.Files = files
 	return config.Load(src)
+}
+
+// LayerRemote is where a layer's main clone fetches from: its configured
+// URL, or the local bare origin of solo mode.
+func LayerRemote(cfg *config.Config, dirs UserDirs, l Layer) string {
+	if u := cfg.LayerURL(string(l)); u != "" {
+		return u
+	}
+	return dirs.OriginPath(l)
+}
+
+// knowledgeConfigFile is the team settings file of a knowledge clone: in
+// .gitloop/, or .loopat/ for a repository laid out for loopat.
+func knowledgeConfigFile(clone string) string {
+	for _, d := range []string{".gitloop", ".loopat"} {
+		if p := filepath.Join(clone, d, "config.toml"); exists(p) {
+			return p
+		}
+	}
+	return ""
 }
 
 // GitConfigEntries reads loop.* from every git config scope, including

@@ -69,6 +69,9 @@ var Keys = []Key{
 	{Name: "agent", Default: "claude", Help: "agent a loop runs: claude, codex or any command", Validate: nonEmpty},
 	{Name: "sandbox.driver", Default: "auto", Help: "sandbox driver: " + strings.Join(drivers, ", "), Validate: oneOf(drivers)},
 	{Name: "sandbox.image", Default: "gitloop/sandbox:latest", Help: "sandbox image (docker driver)", Validate: nonEmpty},
+	{Name: "knowledge.url", Default: "", Help: "remote of the team knowledge repo (default: a local bare origin, solo mode)"},
+	{Name: "notes.url", Default: "", Help: "remote of the team notes repo (default: a local bare origin, solo mode)"},
+	{Name: "personal.url", Default: "", Help: "remote of your personal repo (default: a local bare origin, solo mode)"},
 	{Name: "setup", List: true, Help: "commands run once in a new loop's sandbox (sh -c), in order", Validate: nonEmpty},
 	{Name: "ports", List: true, Help: `container ports published on 127.0.0.1: "3000" or "HOST:CONTAINER"`, Validate: validPort},
 }
@@ -340,10 +343,10 @@ func unknownKeys(v *viper.Viper, path string) []string {
 	return out
 }
 
-// reservedSection reports keys of tables that later features read
-// directly (context layer URLs, repos roster, setup, ports, gates).
+// reservedSection reports keys of tables that other features read
+// directly (repos roster, vaults, profiles, per-layer gates).
 func reservedSection(key string) bool {
-	for _, p := range []string{"knowledge", "notes", "personal", "repos", "layers", "vault", "profiles", "default_profiles"} {
+	for _, p := range []string{"repos", "layers", "vault", "profiles", "default_profiles", "knowledge", "notes", "personal"} {
 		if key == p || strings.HasPrefix(key, p+".") {
 			return true
 		}
@@ -473,3 +476,6 @@ func (c *Config) Ports() [][2]int {
 	}
 	return out
 }
+
+// LayerURL is the configured remote of a context layer ("" in solo mode).
+func (c *Config) LayerURL(layer string) string { return c.Get(layer + ".url") }

@@ -36,10 +36,11 @@ func NewCmdConfig(f *cmdutil.Factory, runF func(context.Context, *ConfigOptions)
 		Use:   "config [get KEY | set KEY VALUE | unset KEY]",
 		Short: "Show or change settings",
 		Long: `Show or change git loop's settings. Settings come from, weakest first:
-built-in defaults, .gitloop.toml committed at the repository root, the user
-file $XDG_CONFIG_HOME/git-loop/config.toml, git config loop.* (system, global,
-local, worktree, and "git -c loop.KEY=VALUE loop ..."), GIT_LOOP_* environment
-variables, and command-line flags.
+built-in defaults, the team knowledge repo's .gitloop/config.toml,
+.gitloop.toml committed at the repository root, your personal repo's
+config.toml, this machine's $XDG_CONFIG_HOME/git-loop/config.toml, git config
+loop.* (system, global, local, worktree, and "git -c loop.KEY=VALUE loop ..."),
+GIT_LOOP_* environment variables, and command-line flags.
 
 Without arguments, every setting is listed; --show-origin names where each
 value came from. "set" writes loop.KEY to this repository's git config

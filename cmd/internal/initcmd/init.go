@@ -16,26 +16,49 @@ import (
 type InitOptions struct {
 	IO      *iostreams.IOStreams
 	Service func(context.Context) (*gitloop.Service, error)
+	URLs    map[gitloop.Layer]string
+	JSON    bool
 }
 
 // NewCmdInit builds the command; runF replaces initRun in tests.
 func NewCmdInit(f *cmdutil.Factory, runF func(context.Context, *InitOptions) error) *cobra.Command {
-	opts := &InitOptions{IO: f.IOStreams, Service: f.Service}
+	opts := &InitOptions{IO: f.IOStreams, Service: f.Service, URLs: map[gitloop.Layer]string{}}
+	var knowledge, notes, personal string
 	cmd := &cobra.Command{
 		Use:   "init",
-		Short: "Set up git loop in this repository",
-		Long: `Set up git loop in this repository: create its state directory
-($GIT_COMMON_DIR/loop) and workspace id. Running it again changes nothing.
-"git loop new" runs it for you when needed.`,
-		Example: `  git loop init`,
-		Args:    cobra.NoArgs,
+		Short: "Set up git loop here: state dir and the knowledge, notes and personal layers",
+		Long: `Set up git loop in this repository and the context layers around it.
+
+Each layer — knowledge (team docs and the team's agent config), notes (inbox,
+focus, team memory) and personal (your own agent tier, memory and vaults) —
+gets a main clone under $XDG_DATA_HOME/git-loop. A layer with a remote
+(--knowledge URL, or knowledge.url / notes.url / personal.url in settings) is
+cloned from it; one without gets a local bare origin seeded with the layer's
+layout (solo mode). Going from solo to team later is a push to a shared remote
+and a URL setting.
+
+URLs given here are saved: knowledge and notes in this repository's git
+config, personal in your global git config. Running init again changes
+nothing that exists.`,
+		Example: `  git loop init
+  git loop init --knowledge git@github.com:acme/knowledge.git --notes git@github.com:acme/notes.git`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			for l, v := range map[gitloop.Layer]string{gitloop.Knowledge: knowledge, gitloop.Notes: notes, gitloop.Personal: personal} {
+				if v != "" {
+					opts.URLs[l] = v
+				}
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
 			return initRun(cmd.Context(), opts)
 		},
 	}
+	cmd.Flags().StringVar(&knowledge, "knowledge", "", "remote `URL` of the team knowledge repo")
+	cmd.Flags().StringVar(&notes, "notes", "", "remote `URL` of the team notes repo")
+	cmd.Flags().StringVar(&personal, "personal", "", "remote `URL` of your personal repo")
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the layers as JSON")
 	return cmd
 }
 
@@ -48,13 +71,36 @@ func initRun(ctx context.Context, opts *InitOptions) error {
 	if err != nil {
 		return err
 	}
+	for l, url := range opts.URLs {
+		scope := "local"
+		if l == gitloop.Personal {
+			scope = "global"
+		}
+		if err := gitloop.SetConfig(ctx, svc.Git, svc.Repo, string(l)+".url", url, scope, false); err != nil {
+			return err
+		}
+	}
+	layers, err := svc.InitContext(ctx, opts.URLs)
+	if err != nil {
+		return err
+	}
+	if opts.JSON {
+		return cmdutil.WriteJSON(opts.IO.Out, layers)
+	}
 	if opts.IO.Quiet() {
 		return nil
 	}
 	if created {
 		fmt.Fprintf(opts.IO.ErrOut, "Initialized git loop in %s\n", svc.Repo.StateDir())
 	} else {
-		fmt.Fprintf(opts.IO.ErrOut, "git loop is already set up in %s\n", svc.Repo.StateDir())
+		fmt.Fprintf(opts.IO.ErrOut, "git loop is set up in %s\n", svc.Repo.StateDir())
+	}
+	for _, l := range layers {
+		mode := "remote " + l.Remote
+		if l.Solo {
+			mode = "solo (local origin " + l.Remote + ")"
+		}
+		fmt.Fprintf(opts.IO.ErrOut, "  %-9s %s, clone %s\n", l.Layer, mode, l.Clone)
 	}
 	return nil
 }
