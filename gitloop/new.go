@@ -18,7 +18,10 @@ type NewOptions struct {
 	Name   string
 	Base   string // ref or sha; empty: config "base", then the current branch
 	Driver string // sandbox driver; empty: config sandbox.driver
-	DryRun bool
+	// Context is where context worktrees start: "latest" (default),
+	// "cached", or a commit.
+	Context string
+	DryRun  bool
 	// SetupOutput receives the output of the setup commands (nil: discard).
 	SetupOutput io.Writer
 }
@@ -73,6 +76,12 @@ func (s *Service) New(ctx context.Context, opts NewOptions) (*state.Meta, error)
 			return nil, fmt.Errorf("new %s: %w", name, err)
 		}
 	}
+	cws, err := s.planContexts(ctx, name, opts.Context)
+	if err != nil {
+		return nil, fmt.Errorf("new %s: %w", name, err)
+	}
+	intent.Contexts, m.Contexts = cws, cws
+	m.Versions = s.versions(cws)
 	if err := s.store().BeginIntent(intent); err != nil {
 		return nil, fmt.Errorf("new %s: %w", name, err)
 	}
@@ -88,6 +97,9 @@ func (s *Service) New(ctx context.Context, opts NewOptions) (*state.Meta, error)
 			return err
 		}
 		if err := s.copyWorktreeIncludes(ctx, m.Worktree); err != nil {
+			return err
+		}
+		if err := s.addContexts(ctx, cws); err != nil {
 			return err
 		}
 		if err := os.MkdirAll(s.store().LoopDir(name)+"/home", 0o755); err != nil {
@@ -298,6 +310,24 @@ func (s *Service) refSHA(ctx context.Context, ref string) (string, bool, error) 
 		return "", false, err
 	}
 	return sha, true, nil
+}
+
+// versions records the commit each context layer starts from; the
+// personal repo is used live from its clone, so its current commit.
+func (s *Service) versions(cws []state.ContextWorktree) map[string]string {
+	if len(cws) == 0 {
+		return nil
+	}
+	v := map[string]string{}
+	for _, c := range cws {
+		v[c.Layer] = c.SHA
+	}
+	if clone, err := s.LayerClone(Personal); err == nil {
+		if _, sha, ok := readHead(clone+"/.git", clone+"/.git"); ok {
+			v[string(Personal)] = sha
+		}
+	}
+	return v
 }
 
 func isNoLoop(err error) bool { return errors.Is(err, state.ErrNoLoop) }

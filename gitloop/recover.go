@@ -67,6 +67,9 @@ func (s *Service) undoNew(ctx context.Context, in state.Intent) error {
 	if err := s.removeSandbox(ctx, in.Driver, in.Loop, in.Worktree); err != nil {
 		return err
 	}
+	if err := s.removeContexts(ctx, in.Contexts, true); err != nil {
+		return err
+	}
 	if err := s.removeWorktree(ctx, in.Worktree, in.Branch); err != nil {
 		return err
 	}
@@ -92,6 +95,9 @@ func (s *Service) undoNew(ctx context.Context, in state.Intent) error {
 // finishRemove completes an interrupted Remove: every step is idempotent.
 func (s *Service) finishRemove(ctx context.Context, in state.Intent) error {
 	if err := s.removeSandbox(ctx, in.Driver, in.Loop, in.Worktree); err != nil {
+		return err
+	}
+	if err := s.removeContexts(ctx, in.Contexts, false); err != nil {
 		return err
 	}
 	if err := s.removeWorktree(ctx, in.Worktree, in.Branch); err != nil {

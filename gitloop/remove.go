@@ -34,7 +34,7 @@ func (s *Service) Remove(ctx context.Context, opts RemoveOptions) error {
 			return err
 		}
 	}
-	in := state.Intent{Op: "rm", Loop: m.Name, Branch: m.Branch, Worktree: m.Worktree, Driver: m.Sandbox.Driver}
+	in := state.Intent{Op: "rm", Loop: m.Name, Branch: m.Branch, Worktree: m.Worktree, Driver: m.Sandbox.Driver, Contexts: m.Contexts}
 	if opts.DryRun {
 		dry := &git.Runner{Log: s.Git.Log, DryRun: true}
 		_ = dry.Run(ctx, git.Cmd{Label: m.ShortBranch(), Args: []string{"worktree", "remove", "--force", m.Worktree}})
@@ -79,7 +79,7 @@ func (s *Service) checkNoWorkAtRisk(ctx context.Context, m *state.Meta) error {
 	if len(dirty) > 0 {
 		return &WorkAtRiskError{Loop: m.Name, Reason: fmt.Sprintf("has uncommitted changes (%s)", summarize(dirty, 3)), Hint: "commit or stash them, or use --force"}
 	}
-	return nil
+	return s.contextWorkAtRisk(ctx, m)
 }
 
 // dirtyFiles lists changed and untracked paths of a worktree (nothing when

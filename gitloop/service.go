@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -169,6 +170,21 @@ func (s *Service) Spec(m *state.Meta) (sandbox.Spec, error) {
 			"GIT_LOOP_WORKDIR": m.Worktree,
 			"GIT_LOOP_BRANCH":  m.ShortBranch(),
 		},
+	}
+	spec.Env["GIT_LOOP_AGENT_DIR"] = s.AgentDir(m.Name)
+	for _, c := range m.Contexts {
+		// The context worktree lives in the loop dir; git inside it needs
+		// its clone's git dir.
+		spec.Mounts = append(spec.Mounts, sandbox.Mount{Source: c.Clone + "/.git", Target: c.Clone + "/.git"})
+		spec.Env["GIT_LOOP_"+strings.ToUpper(c.Layer)] = c.Dir
+	}
+	if clone, err := s.LayerClone(Personal); err == nil && len(m.Contexts) > 0 {
+		spec.Env["GIT_LOOP_PERSONAL"] = clone
+		if mem := clone + "/memory"; exists(mem) {
+			// Only memory/: never the personal repo's .git, git-crypt key
+			// or vaults.
+			spec.Mounts = append(spec.Mounts, sandbox.Mount{Source: mem, Target: mem})
+		}
 	}
 	for _, p := range m.Sandbox.Ports {
 		spec.Ports = append(spec.Ports, sandbox.Port{Host: p[0], Container: p[1]})

@@ -44,11 +44,24 @@ type Meta struct {
 	Profiles []string  `json:"profiles,omitempty"`
 	// Versions are the commits each context layer started from.
 	Versions map[string]string `json:"versions,omitempty"`
+	// Contexts are the loop's worktrees of context layers.
+	Contexts []ContextWorktree `json:"contexts,omitempty"`
 	Sandbox  SandboxMeta       `json:"sandbox"`
 }
 
 // ShortBranch is the branch name without refs/heads/.
 func (m *Meta) ShortBranch() string { return strings.TrimPrefix(m.Branch, "refs/heads/") }
+
+// ContextWorktree is a loop's worktree of a context layer's main clone,
+// on its own branch.
+type ContextWorktree struct {
+	Layer         string `json:"layer"`
+	Clone         string `json:"clone"`
+	Dir           string `json:"dir"`
+	Branch        string `json:"branch"` // full ref in the clone
+	SHA           string `json:"sha"`    // where it started
+	BranchCreated bool   `json:"branchCreated,omitempty"`
+}
 
 // Store is the loop state directory of one repository.
 type Store struct {
@@ -150,15 +163,18 @@ func (s Store) RemoveLoopDir(name string) error {
 // short: the next command holding the lock undoes ("new") or finishes
 // ("rm") it.
 type Intent struct {
-	Op            string    `json:"op"` // "new" or "rm"
-	Loop          string    `json:"loop"`
-	Branch        string    `json:"branch"`
-	BranchCreated bool      `json:"branchCreated"` // "new" created the branch, so undo may delete it
-	BaseSHA       string    `json:"baseSha,omitempty"`
-	Worktree      string    `json:"worktree"`
-	Driver        string    `json:"driver,omitempty"` // sandbox driver, so undo can remove the sandbox
-	PID           int       `json:"pid"`
-	Started       time.Time `json:"started"`
+	Op            string `json:"op"` // "new" or "rm"
+	Loop          string `json:"loop"`
+	Branch        string `json:"branch"`
+	BranchCreated bool   `json:"branchCreated"` // "new" created the branch, so undo may delete it
+	BaseSHA       string `json:"baseSha,omitempty"`
+	Worktree      string `json:"worktree"`
+	Driver        string `json:"driver,omitempty"` // sandbox driver, so undo can remove the sandbox
+	// Contexts are the per-loop context worktrees the operation makes or
+	// removes.
+	Contexts []ContextWorktree `json:"contexts,omitempty"`
+	PID      int               `json:"pid"`
+	Started  time.Time         `json:"started"`
 }
 
 func (s Store) intentPath(loop string) string { return filepath.Join(s.intentsDir(), loop+".json") }

@@ -20,12 +20,13 @@ type NewOptions struct {
 	IO      *iostreams.IOStreams
 	Service func(context.Context) (*gitloop.Service, error)
 
-	Name   string
-	Base   string
-	Driver string
-	Detach bool
-	DryRun bool
-	JSON   bool
+	Name    string
+	Base    string
+	Driver  string
+	Context string
+	Detach  bool
+	DryRun  bool
+	JSON    bool
 }
 
 // NewCmdNew builds the command; runF replaces newRun in tests.
@@ -66,6 +67,7 @@ next git loop command (or "git loop doctor --fix") undoes the partial loop.`,
 	}
 	cmd.Flags().StringVar(&opts.Base, "base", "", "branch, tag or commit to start from (default: the current branch)")
 	cmd.Flags().StringVar(&opts.Driver, "driver", "", "sandbox driver: auto, docker, bwrap or none (default: sandbox.driver)")
+	cmd.Flags().StringVar(&opts.Context, "context", "", "where context worktrees start: latest (fetch first; default), cached (no network), or a commit")
 	cmd.Flags().BoolVarP(&opts.Detach, "detach", "d", false, "create the loop without opening it")
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "print the git commands that would run, and run nothing")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the loop's record as JSON")
@@ -78,7 +80,7 @@ func newRun(ctx context.Context, opts *NewOptions) error {
 	if err != nil {
 		return err
 	}
-	m, err := svc.New(ctx, gitloop.NewOptions{Name: opts.Name, Base: opts.Base, Driver: opts.Driver, DryRun: opts.DryRun, SetupOutput: opts.IO.ErrOut})
+	m, err := svc.New(ctx, gitloop.NewOptions{Name: opts.Name, Base: opts.Base, Driver: opts.Driver, DryRun: opts.DryRun, Context: opts.Context, SetupOutput: opts.IO.ErrOut})
 	if err != nil {
 		return err
 	}
