@@ -1,30 +1,90 @@
 #!/usr/bin/env bash
-# Exec latency of the sandbox drivers against the raw floor: git loop's
-# docker driver (ensure + exec through the API) beside "docker exec" from
-# the CLI, and the bwrap driver beside a bare bwrap run. Needs a running
-# engine, bwrap, and busybox-static for the test image.
+# Sandbox benchmarks against the raw floor, in one run on this machine, as
+# medians and ratios:
+#   new  : git loop new --driver docker --detach
+#          vs  git worktree add -b + docker create + docker start (CLI)
+#   exec : git loop exec LOOP -- true   vs  docker exec CONTAINER true
+#          git loop exec LOOP -- true   vs  bare bwrap true   (bwrap driver)
+# Targets: new <= 1.3x, exec <= 1.2x.
+# Usage: bench/sandbox.sh [REPS]   (default 15; needs git, go, a running
+# Docker engine with its CLI, busybox-static, and bubblewrap for its row)
 set -euo pipefail
-cd "$(dirname "$0")/.."
-n=${N:-50}
-
-echo "== git loop drivers ($n execs of true)"
-go test -run '^$' -bench BenchmarkExec -benchtime "${n}x" ./sandbox/docker ./sandbox/bwrap | grep -E '^(Benchmark|ok)'
-
-floor() { # label, command...
-	local label=$1; shift
-	local start end
-	start=$(date +%s%N)
-	for _ in $(seq "$n"); do "$@" >/dev/null; done
-	end=$(date +%s%N)
-	awk -v l="$label" -v d=$((end - start)) -v n="$n" 'BEGIN { printf "%-28s %8.2f ms/op\n", l, d / n / 1e6 }'
+reps=${1:-15}
+here=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d)
+img=gitloop-test/busybox:1
+cleanup() {
+	git -C "$work/repo" loop uninstall --yes --force >/dev/null 2>&1 || true
+	docker ps -aq --filter label=dev.gitloop.bench="$$" | xargs -r docker rm -f >/dev/null
+	rm -rf "$work"
 }
+trap cleanup EXIT
 
-echo "== raw floor"
-if docker image inspect gitloop-test/busybox:1 >/dev/null 2>&1; then
-	c=$(docker run -d --init --label dev.gitloop.test=1 gitloop-test/busybox:1 sleep infinity)
-	trap 'docker rm -f "$c" >/dev/null' EXIT
-	floor "docker exec (CLI)" docker exec "$c" true
+# The test image (FROM scratch + static busybox), built by the Go helper
+# the tests use when the engine does not have it yet.
+if ! docker image inspect "$img" >/dev/null 2>&1; then
+	(cd "$here" && go test -count=1 -run '^TestDefaultUserIsInvokingUser$' ./sandbox/docker >/dev/null)
 fi
-if command -v bwrap >/dev/null; then
-	floor "bwrap (bare)" bwrap --unshare-all --share-net --die-with-parent --ro-bind / / --proc /proc --dev /dev true
+
+# Build with the caller's Go caches, then run hermetically.
+mkdir -p "$work/bin"
+(cd "$here" && go build -trimpath -o "$work/bin/git-loop" ./cmd/git-loop)
+export HOME="$work/home" XDG_CONFIG_HOME="$work/xdg" XDG_DATA_HOME="$work/xdg-data" GIT_CONFIG_NOSYSTEM=1
+export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.com GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.com
+mkdir -p "$HOME"
+export PATH="$work/bin:$PATH"
+
+now() { date +%s%N; }
+# median of the numbers on stdin (nanoseconds) in milliseconds
+median_ms() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.1f", m/1e6}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a/b}'; }
+
+repo="$work/repo"
+git init -q -b main "$repo"
+for i in $(seq 1 50); do mkdir -p "$repo/d$((i % 5))"; echo "$i" > "$repo/d$((i % 5))/f$i.txt"; done
+git -C "$repo" add -A && git -C "$repo" commit -qm init
+git -C "$repo" config loop.sandbox.image "$img"
+git -C "$repo" loop new warm --driver docker --detach -q >/dev/null # workspace id, engine warm
+ws=$(cat "$repo/.git/loop/id")
+user="$(id -u):$(id -g)"
+
+# new vs the floor, alternating so both see the same machine state; the
+# containers go between rounds (untimed) so the engine's load stays flat.
+: > "$work/new.t"; : > "$work/floor.t"
+for i in $(seq 1 "$reps"); do
+	wt="$work/floor-$i"
+	t0=$(now)
+	git -C "$repo" worktree add -q -b "floor/$i" "$wt" main
+	c=$(docker create --init --label dev.gitloop.bench=$$ --user "$user" -v "$wt:$wt" -w "$wt" "$img" sleep infinity)
+	docker start "$c" >/dev/null
+	t1=$(now)
+	echo $((t1 - t0)) >> "$work/floor.t"
+	t0=$(now); git -C "$repo" loop new "n$i" --driver docker --detach -q >/dev/null; t1=$(now)
+	echo $((t1 - t0)) >> "$work/new.t"
+	docker rm -f "$c" "gitloop-$ws-n$i" >/dev/null
+done
+new_ms=$(median_ms < "$work/new.t"); floor_ms=$(median_ms < "$work/floor.t")
+
+# exec vs docker exec, in the loop's own container and a plain one.
+c=$(docker run -d --init --label dev.gitloop.bench=$$ --user "$user" "$img" sleep infinity)
+: > "$work/exec.t"; : > "$work/dexec.t"
+for i in $(seq 1 "$reps"); do
+	t0=$(now); docker exec "$c" true; t1=$(now); echo $((t1 - t0)) >> "$work/dexec.t"
+	t0=$(now); git -C "$repo" loop exec warm -- true; t1=$(now); echo $((t1 - t0)) >> "$work/exec.t"
+done
+exec_ms=$(median_ms < "$work/exec.t"); dexec_ms=$(median_ms < "$work/dexec.t")
+
+printf '%-48s %10s %10s %7s\n' "benchmark (median of $reps, $(nproc) cores)" "git loop" "floor" "ratio"
+printf '%-48s %8sms %8sms %6sx\n' "new --driver docker vs worktree+create+start" "$new_ms" "$floor_ms" "$(ratio "$new_ms" "$floor_ms")"
+printf '%-48s %8sms %8sms %6sx\n' "exec -- true (docker) vs docker exec" "$exec_ms" "$dexec_ms" "$(ratio "$exec_ms" "$dexec_ms")"
+
+if command -v bwrap >/dev/null && bwrap --unshare-all --share-net --ro-bind / / true 2>/dev/null; then
+	git -C "$repo" loop new bw --driver bwrap --detach -q >/dev/null
+	: > "$work/bexec.t"; : > "$work/bare.t"
+	for i in $(seq 1 "$reps"); do
+		t0=$(now); bwrap --unshare-all --share-net --die-with-parent --ro-bind / / --proc /proc --dev /dev true; t1=$(now); echo $((t1 - t0)) >> "$work/bare.t"
+		t0=$(now); git -C "$repo" loop exec bw -- true; t1=$(now); echo $((t1 - t0)) >> "$work/bexec.t"
+	done
+	bexec_ms=$(median_ms < "$work/bexec.t"); bare_ms=$(median_ms < "$work/bare.t")
+	printf '%-48s %8sms %8sms %6sx\n' "exec -- true (bwrap) vs bare bwrap" "$bexec_ms" "$bare_ms" "$(ratio "$bexec_ms" "$bare_ms")"
 fi

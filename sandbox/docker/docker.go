@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -34,6 +35,9 @@ var ErrImageNotFound = errors.New("sandbox image not found")
 // concurrent use; Close releases it.
 type Engine struct {
 	cli *client.Client
+	// cacheDir keeps what the driver learnt of images (see addUser);
+	// empty for none.
+	cacheDir string
 }
 
 var _ sandbox.Engine = (*Engine)(nil)
@@ -47,7 +51,11 @@ func New() (*Engine, error) {
 		// Only a malformed DOCKER_HOST or TLS setting gets here.
 		return nil, fmt.Errorf("docker client: %w", err)
 	}
-	return &Engine{cli: cli}, nil
+	e := &Engine{cli: cli}
+	if dir, err := os.UserCacheDir(); err == nil {
+		e.cacheDir = filepath.Join(dir, "git-loop", "docker")
+	}
+	return e, nil
 }
 
 // Open is New followed by Ping: it returns an engine only when one answers

@@ -131,6 +131,47 @@ func TestUserInDebianImage(t *testing.T) {
 	}
 }
 
+// TestImageUsersCached: what the driver reads of an image's users is
+// cached by image id, and the next container of that image is made from
+// the cache (here doctored to say the image has bash, which busybox has
+// not, so that the entry shows where it came from).
+func TestImageUsersCached(t *testing.T) {
+	t.Parallel()
+	e := dockertest.Engine(t)
+	img := dockertest.BusyboxImage(t, e)
+	cache := t.TempDir()
+	e.SetCacheDir(cache)
+	for i, shell := range []string{"/bin/sh", "/bin/bash"} {
+		spec := newSpec(t, img)
+		spec.User = "4242:4242"
+		removeAfter(t, e, spec)
+		var out strings.Builder
+		code, err := e.Exec(t.Context(), spec, sandbox.Exec{Cmd: []string{"sh", "-c", "whoami; grep ^loop: /etc/passwd"}, Stdout: &out})
+		if want := "loop\nloop:x:4242:4242::" + spec.Home + ":" + shell + "\n"; err != nil || code != 0 || out.String() != want {
+			t.Errorf("container %d: exit %d, %v, output %q, want %q", i+1, code, err, out.String(), want)
+		}
+		cached, _ := filepath.Glob(filepath.Join(cache, "image-users", "*.json"))
+		if len(cached) != 1 {
+			t.Fatalf("after container %d: cache holds %v, want one image", i+1, cached)
+		}
+		data, err := os.ReadFile(cached[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc map[string]any
+		if err := json.Unmarshal(data, &doc); err != nil || doc["bash"] != false && i == 0 {
+			t.Fatalf("cache %s: %s (%v)", cached[0], data, err)
+		}
+		doc["bash"] = true
+		if data, err = json.Marshal(doc); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(cached[0], data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // TestStoredConfig checks the container's stored config for what the
 // suite cannot see from inside: not privileged, under an init, ports on
 // loopback only, no Docker socket, no env of ours.

@@ -23,3 +23,6 @@ func (e *Engine) CreateNetwork(ctx context.Context, name string, labels map[stri
 	_, err := e.cli.NetworkCreate(ctx, name, client.NetworkCreateOptions{Labels: labels})
 	return err
 }
+
+// SetCacheDir points the driver's image cache somewhere else.
+func (e *Engine) SetCacheDir(dir string) { e.cacheDir = dir }

@@ -7,8 +7,8 @@ import (
 )
 
 func TestPlanUser(t *testing.T) {
-	debian := etcFile{exists: true, mode: 0o644, data: []byte("root:x:0:0:root:/root:/bin/bash\ndev:x:1000:1000::/home/dev:/bin/bash")}
-	debianGroup := etcFile{exists: true, mode: 0o644, data: []byte("root:x:0:\ndev:x:1000:\n")}
+	debian := etcFile{Exists: true, Mode: 0o644, Data: []byte("root:x:0:0:root:/root:/bin/bash\ndev:x:1000:1000::/home/dev:/bin/bash")}
+	debianGroup := etcFile{Exists: true, Mode: 0o644, Data: []byte("root:x:0:\ndev:x:1000:\n")}
 	for _, tc := range []struct {
 		name          string
 		passwd, group etcFile
@@ -21,20 +21,20 @@ func TestPlanUser(t *testing.T) {
 	}, {
 		name: "new uid and gid", passwd: debian, group: debianGroup,
 		u:          userEntry{uid: 1001, gid: 1001, hasGID: true, name: "alice", home: "/h"},
-		wantPasswd: string(debian.data) + "\nalice:x:1001:1001::/h:/bin/bash\n",
-		wantGroup:  string(debianGroup.data) + "alice:x:1001:\n",
+		wantPasswd: string(debian.Data) + "\nalice:x:1001:1001::/h:/bin/bash\n",
+		wantGroup:  string(debianGroup.Data) + "alice:x:1001:\n",
 	}, {
 		name: "name taken by another uid", passwd: debian, group: debianGroup,
 		u:          userEntry{uid: 1001, gid: 1000, hasGID: true, name: "dev", home: "/h"},
-		wantPasswd: string(debian.data) + "\nloop:x:1001:1000::/h:/bin/bash\n",
+		wantPasswd: string(debian.Data) + "\nloop:x:1001:1000::/h:/bin/bash\n",
 	}, {
-		name: "known uid, new gid named after it", passwd: debian, group: etcFile{exists: true, data: []byte("root:x:0:\n")},
+		name: "known uid, new gid named after it", passwd: debian, group: etcFile{Exists: true, Data: []byte("root:x:0:\n")},
 		u:         userEntry{uid: 1000, gid: 4243, hasGID: true, name: "alice", home: "/h"},
 		wantGroup: "root:x:0:\ndev:x:4243:\n",
 	}, {
 		name: "group name taken", passwd: debian, group: debianGroup,
 		u:         userEntry{uid: 1000, gid: 4243, hasGID: true, name: "alice", home: "/h"},
-		wantGroup: string(debianGroup.data) + "loop:x:4243:\n",
+		wantGroup: string(debianGroup.Data) + "loop:x:4243:\n",
 	}, {
 		name:       "no files at all (FROM scratch)",
 		u:          userEntry{uid: 4242, gid: 4242, hasGID: true, name: "loop", home: "/h"},
@@ -43,7 +43,7 @@ func TestPlanUser(t *testing.T) {
 	}, {
 		name: "no gid given", passwd: debian, group: debianGroup,
 		u:          userEntry{uid: 1001, name: "alice", home: "/h"},
-		wantPasswd: string(debian.data) + "\nalice:x:1001:1001::/h:/bin/bash\n",
+		wantPasswd: string(debian.Data) + "\nalice:x:1001:1001::/h:/bin/bash\n",
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			edit := planUser(tc.passwd, tc.group, tc.u, "/bin/bash")

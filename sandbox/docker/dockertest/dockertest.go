@@ -1,7 +1,9 @@
-// Package dockertest gives tests a real Docker engine and a tiny local
-// image, or skips them (fails under GIT_LOOP_TEST_REQUIRE) with what to
-// install. No registry is needed: the image is built FROM scratch out of
-// the host's static busybox.
+// Package dockertest gives tests a real Docker engine and local images, or
+// skips them (fails under GIT_LOOP_TEST_REQUIRE) with what to install. No
+// registry is needed: BusyboxImage is built FROM scratch out of the host's
+// static busybox, DebianImage (with git) is debootstrapped from the
+// machine's Debian mirror and imported. API looks at the engine directly,
+// as a user's docker CLI would, to check what the driver did.
 package dockertest
 
 import (
