@@ -186,6 +186,8 @@ func (s *Service) Spec(m *state.Meta) (sandbox.Spec, error) {
 			spec.Mounts = append(spec.Mounts, sandbox.Mount{Source: mem, Target: mem})
 		}
 	}
+	// The agent program, read-only at its host path (see agentMounts).
+	spec.Mounts = append(spec.Mounts, s.agentMounts(m)...)
 	for _, p := range m.Sandbox.Ports {
 		spec.Ports = append(spec.Ports, sandbox.Port{Host: p[0], Container: p[1]})
 	}
