@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gitloop-dev/git-loop/cmd/internal/attach"
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/completion"
 	"github.com/gitloop-dev/git-loop/cmd/internal/configcmd"
@@ -22,11 +23,13 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/image"
 	"github.com/gitloop-dev/git-loop/cmd/internal/initcmd"
 	"github.com/gitloop-dev/git-loop/cmd/internal/lifecycle"
+	"github.com/gitloop-dev/git-loop/cmd/internal/logcmd"
 	"github.com/gitloop-dev/git-loop/cmd/internal/ls"
 	"github.com/gitloop-dev/git-loop/cmd/internal/newcmd"
 	"github.com/gitloop-dev/git-loop/cmd/internal/path"
 	"github.com/gitloop-dev/git-loop/cmd/internal/prune"
 	"github.com/gitloop-dev/git-loop/cmd/internal/rm"
+	"github.com/gitloop-dev/git-loop/cmd/internal/run"
 	"github.com/gitloop-dev/git-loop/cmd/internal/shell"
 	"github.com/gitloop-dev/git-loop/cmd/internal/status"
 	"github.com/gitloop-dev/git-loop/cmd/internal/uninstall"
@@ -112,6 +115,9 @@ commands in one with "git loop exec NAME -- CMD", and remove it with
 		diff.NewCmdDiff(f, nil),
 		execcmd.NewCmdExec(f, nil),
 		shell.NewCmdShell(f, nil),
+		attach.NewCmdAttach(f, nil),
+		run.NewCmdRun(f, nil),
+		logcmd.NewCmdLog(f, nil),
 		lifecycle.NewCmdStop(f, nil),
 		lifecycle.NewCmdStart(f, nil),
 		rm.NewCmdRm(f, nil),
