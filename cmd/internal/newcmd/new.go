@@ -3,13 +3,16 @@ package newcmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"os/exec"
+	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/gitloop-dev/git-loop/cmd/internal/attach"
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
+	"github.com/gitloop-dev/git-loop/cmd/internal/run"
 	"github.com/gitloop-dev/git-loop/cmd/internal/shell"
 	"github.com/gitloop-dev/git-loop/gitloop"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
@@ -27,6 +30,8 @@ type NewOptions struct {
 	Detach  bool
 	DryRun  bool
 	JSON    bool
+	// Message runs one headless agent turn after creating the loop.
+	Message string
 }
 
 // NewCmdNew builds the command; runF replaces newRun in tests.
@@ -42,12 +47,15 @@ and record it.
 On a terminal, without --detach, git loop then opens the loop: the agent
 session, or a shell in the sandbox while no agent is set up. With --detach
 (or when not on a terminal) it prints the worktree path on stdout, so
-'cd "$(git loop new x --detach)"' works.
+'cd "$(git loop new x --detach)"' works. With -m PROMPT it runs one headless
+agent turn instead (as "git loop run" does) and exits with the agent's exit
+code.
 
 If anything fails, or the command is killed, nothing is left half made: the
 next git loop command (or "git loop doctor --fix") undoes the partial loop.`,
 		Example: `  git loop new fix-login
   git loop new spike --base origin/main --detach
+  git loop new fix-login -m "make the login test pass"
   git loop new try --driver none --dry-run`,
 		Args:              cmdutil.ExactLoopName,
 		ValidArgsFunction: cobra.NoFileCompletions,
@@ -59,6 +67,12 @@ next git loop command (or "git loop doctor --fix") undoes the partial loop.`,
 			if cmd.Flags().Changed("base") {
 				f.SetFlag("base", "base", opts.Base)
 			}
+			if cmd.Flags().Changed("message") && strings.TrimSpace(opts.Message) == "" {
+				return cmdutil.FlagErrorf("-m needs a non-empty PROMPT")
+			}
+			if opts.Message != "" && opts.JSON {
+				return cmdutil.FlagErrorf("-m and --json cannot be used together")
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -69,6 +83,7 @@ next git loop command (or "git loop doctor --fix") undoes the partial loop.`,
 	cmd.Flags().StringVar(&opts.Driver, "driver", "", "sandbox driver: auto, docker, bwrap or none (default: sandbox.driver)")
 	cmd.Flags().StringVar(&opts.Context, "context", "", "where context worktrees start: latest (fetch first; default), cached (no network), or a commit")
 	cmd.Flags().BoolVarP(&opts.Detach, "detach", "d", false, "create the loop without opening it")
+	cmd.Flags().StringVarP(&opts.Message, "message", "m", "", "then run one headless agent turn with this PROMPT (see git loop run)")
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "print the git commands that would run, and run nothing")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the loop's record as JSON")
 	_ = cmd.RegisterFlagCompletionFunc("driver", cobra.FixedCompletions([]string{"auto", "docker", "bwrap", "none"}, cobra.ShellCompDirectiveNoFileComp))
@@ -95,6 +110,9 @@ func newRun(ctx context.Context, opts *NewOptions) error {
 		fmt.Fprintf(opts.IO.ErrOut, "%s loop %s on %s from %s (%s), sandbox %s\n",
 			cs.Green("Created"), cs.Bold(m.Name), m.ShortBranch(), m.Base, m.BaseSHA[:7], m.Sandbox.Driver)
 	}
+	if opts.Message != "" {
+		return run.Turn(ctx, svc, opts.IO, gitloop.RunOptions{Name: m.Name, Prompt: opts.Message}, false)
+	}
 	if opts.Detach || !opts.IO.Interactive() {
 		fmt.Fprintln(opts.IO.Out, m.Worktree)
 		if !opts.IO.Quiet() && opts.IO.IsStderrTTY() {
@@ -102,18 +120,23 @@ func newRun(ctx context.Context, opts *NewOptions) error {
 		}
 		return nil
 	}
+	return openAgent(ctx, opts, svc, m)
+}
+
+// openAgent attaches the loop's agent; when the agent is not installed it
+// says how to get one and opens a shell in the loop instead.
+func openAgent(ctx context.Context, opts *NewOptions, svc *gitloop.Service, m *state.Meta) error {
+	err := attach.Session(ctx, svc, opts.IO, m.Name, gitloop.AttachOptions{})
+	var missing *gitloop.AgentMissingError
+	if !errors.As(err, &missing) {
+		return err
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "%v\nOpening a shell in the loop instead; start the agent later with \"git loop attach %s\".\n", err, m.Name)
 	return openShell(ctx, opts, svc, m)
 }
 
-// openShell is what "new" opens until agents are wired in: an interactive
-// shell in the loop's sandbox, with a word on how to add an agent.
+// openShell opens an interactive shell in the loop's sandbox.
 func openShell(ctx context.Context, opts *NewOptions, svc *gitloop.Service, m *state.Meta) error {
-	if _, err := exec.LookPath(m.Agent); err != nil {
-		fmt.Fprintf(opts.IO.ErrOut, "Agent %q is not installed; opening a shell in the loop instead.\n"+
-			"Install it (e.g. npm install -g @anthropic-ai/claude-code) or pick another: git loop config set agent CMD\n", m.Agent)
-	} else {
-		fmt.Fprintf(opts.IO.ErrOut, "Opening a shell in the loop (agent sessions come with \"git loop attach\").\n")
-	}
 	fmt.Fprintf(opts.IO.ErrOut, "Worktree: %s   (exit the shell to leave; the loop stays)\n", m.Worktree)
 	return cmdutil.RunInLoop(ctx, svc, opts.IO, m.Name, shell.ShellCommand(m.Sandbox.Driver), true)
 }
