@@ -17,10 +17,13 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/completion"
 	"github.com/gitloop-dev/git-loop/cmd/internal/configcmd"
+	"github.com/gitloop-dev/git-loop/cmd/internal/contextcmd"
 	"github.com/gitloop-dev/git-loop/cmd/internal/diff"
 	"github.com/gitloop-dev/git-loop/cmd/internal/doctor"
 	"github.com/gitloop-dev/git-loop/cmd/internal/execcmd"
+	"github.com/gitloop-dev/git-loop/cmd/internal/focus"
 	"github.com/gitloop-dev/git-loop/cmd/internal/image"
+	"github.com/gitloop-dev/git-loop/cmd/internal/inbox"
 	"github.com/gitloop-dev/git-loop/cmd/internal/initcmd"
 	"github.com/gitloop-dev/git-loop/cmd/internal/lifecycle"
 	"github.com/gitloop-dev/git-loop/cmd/internal/logcmd"
@@ -106,7 +109,7 @@ commands in one with "git loop exec NAME -- CMD", and remove it with
 	cmd.SetIn(f.IOStreams.In)
 	cmd.CompletionOptions.DisableDefaultCmd = true
 
-	cmd.AddGroup(&cobra.Group{ID: "loop", Title: "Loops:"}, &cobra.Group{ID: "setup", Title: "Setup:"})
+	cmd.AddGroup(&cobra.Group{ID: "loop", Title: "Loops:"}, &cobra.Group{ID: "context", Title: "Context:"}, &cobra.Group{ID: "setup", Title: "Setup:"})
 	for _, c := range []*cobra.Command{
 		newcmd.NewCmdNew(f, nil),
 		ls.NewCmdLs(f, nil),
@@ -124,6 +127,14 @@ commands in one with "git loop exec NAME -- CMD", and remove it with
 		prune.NewCmdPrune(f, nil),
 	} {
 		c.GroupID = "loop"
+		cmd.AddCommand(c)
+	}
+	for _, c := range []*cobra.Command{
+		contextcmd.NewCmdContext(f, nil, nil),
+		inbox.NewCmdInbox(f, nil),
+		focus.NewCmdFocus(f, nil),
+	} {
+		c.GroupID = "context"
 		cmd.AddCommand(c)
 	}
 	for _, c := range []*cobra.Command{
