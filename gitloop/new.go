@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
 	"github.com/gitloop-dev/git-loop/sandbox"
+	"github.com/gitloop-dev/git-loop/templates"
 )
 
 // NewOptions are the inputs of Service.New.
@@ -21,7 +23,14 @@ type NewOptions struct {
 	// Context is where context worktrees start: "latest" (default),
 	// "cached", or a commit.
 	Context string
-	DryRun  bool
+	// Profiles are opt-in tiers from the knowledge repo, after the
+	// default_profiles setting, in order.
+	Profiles []string
+	// DistillFrom makes a distill loop over that loop's transcript.
+	DistillFrom string
+	// Repos are roster repositories to mount read-only.
+	Repos  []string
+	DryRun bool
 	// SetupOutput receives the output of the setup commands (nil: discard).
 	SetupOutput io.Writer
 }
@@ -82,6 +91,10 @@ func (s *Service) New(ctx context.Context, opts NewOptions) (*state.Meta, error)
 	}
 	intent.Contexts, m.Contexts = cws, cws
 	m.Versions = s.versions(cws)
+	m.Profiles = dedup(append(s.Config.GetList("default_profiles"), opts.Profiles...))
+	if m.Repos, err = s.prepareRepos(ctx, dedup(opts.Repos)); err != nil {
+		return nil, fmt.Errorf("new %s: %w", name, err)
+	}
 	if err := s.store().BeginIntent(intent); err != nil {
 		return nil, fmt.Errorf("new %s: %w", name, err)
 	}
@@ -102,7 +115,20 @@ func (s *Service) New(ctx context.Context, opts NewOptions) (*state.Meta, error)
 		if err := s.addContexts(ctx, cws); err != nil {
 			return err
 		}
-		if err := os.MkdirAll(s.store().LoopDir(name)+"/home", 0o755); err != nil {
+		project := ""
+		if opts.DistillFrom != "" {
+			if err := s.snapshotTranscript(opts.DistillFrom, m.Worktree); err != nil {
+				return err
+			}
+			project = templates.DistillDoctrine()
+		}
+		if err := s.composeAgent(m, project); err != nil {
+			return err
+		}
+		if err := s.writeReposFile(s.AgentDir(m.Name), m.Repos); err != nil {
+			return err
+		}
+		if err := s.makeHome(name); err != nil {
 			return err
 		}
 		spec, err := s.Spec(m)
@@ -330,4 +356,46 @@ func (s *Service) versions(cws []state.ContextWorktree) map[string]string {
 	return v
 }
 
+func dedup(items []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, it := range items {
+		if !seen[it] {
+			seen[it] = true
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
 func isNoLoop(err error) bool { return errors.Is(err, state.ErrNoLoop) }
+
+// makeHome creates the sandbox's $HOME with a .gitconfig carrying the
+// user's git identity: the sandbox does not see the user's own ~/.gitconfig,
+// and commits made there must still be the user's.
+func (s *Service) makeHome(name string) error {
+	home := s.HomeDir(name)
+	if err := os.MkdirAll(home, 0o755); err != nil {
+		return err
+	}
+	gitconfig := filepath.Join(home, ".gitconfig")
+	userName, email := s.Config.GitIdentity()
+	if exists(gitconfig) || (userName == "" && email == "") {
+		return nil
+	}
+	var b strings.Builder
+	b.WriteString("# Written by git loop: your git identity, for commits made in this loop's sandbox.\n[user]\n")
+	if userName != "" {
+		fmt.Fprintf(&b, "\tname = %s\n", gitConfigQuote(userName))
+	}
+	if email != "" {
+		fmt.Fprintf(&b, "\temail = %s\n", gitConfigQuote(email))
+	}
+	return os.WriteFile(gitconfig, []byte(b.String()), 0o644)
+}
+
+// gitConfigQuote writes a value so git config reads it back unchanged.
+func gitConfigQuote(v string) string {
+	v = strings.NewReplacer("\\", "\\\\", "\"", "\\\"", "\n", " ").Replace(v)
+	return "\"" + v + "\""
+}

@@ -86,13 +86,14 @@ func knowledgeConfigFile(clone string) string {
 	return ""
 }
 
-// GitConfigEntries reads loop.* from every git config scope, including
+// GitConfigEntries reads loop.* (and the user's git identity) from every
+// git config scope, including
 // "git -c loop.x=…", which reaches us only through git's own config
 // reading (GIT_CONFIG_PARAMETERS).
 // It runs git in dir, which need not be a repository.
 func GitConfigEntries(ctx context.Context, dir string) ([]config.GitEntry, error) {
 	var q git.Querier
-	out, err := q.Output(ctx, git.Cmd{Dir: dir, Args: []string{"config", "-z", "--show-origin", "--show-scope", "--get-regexp", `^loop\.`}})
+	out, err := q.Output(ctx, git.Cmd{Dir: dir, Args: []string{"config", "-z", "--show-origin", "--show-scope", "--get-regexp", `^(loop\.|user\.(name|email)$)`}})
 	var ge *git.Error
 	if errors.As(err, &ge) && ge.Code == 1 {
 		return nil, nil // no loop.* set anywhere

@@ -72,6 +72,7 @@ var Keys = []Key{
 	{Name: "knowledge.url", Default: "", Help: "remote of the team knowledge repo (default: a local bare origin, solo mode)"},
 	{Name: "notes.url", Default: "", Help: "remote of the team notes repo (default: a local bare origin, solo mode)"},
 	{Name: "personal.url", Default: "", Help: "remote of your personal repo (default: a local bare origin, solo mode)"},
+	{Name: "default_profiles", List: true, Help: "profiles every new loop gets (usually set in your personal config.toml)", Validate: nonEmpty},
 	{Name: "setup", List: true, Help: "commands run once in a new loop's sandbox (sh -c), in order", Validate: nonEmpty},
 	{Name: "ports", List: true, Help: `container ports published on 127.0.0.1: "3000" or "HOST:CONTAINER"`, Validate: validPort},
 }
@@ -182,7 +183,12 @@ type layer struct {
 type Config struct {
 	layers   []layer // strongest first
 	Warnings []string
+	identity [2]string // git's user.name and user.email
 }
+
+// GitIdentity is the user's git identity (user.name, user.email), so
+// commits made in a sandbox, whose $HOME is its own, carry it.
+func (c *Config) GitIdentity() (name, email string) { return c.identity[0], c.identity[1] }
 
 // Load reads every layer. A malformed file or a bad value is an error
 // naming the file (and line) and the key.
@@ -215,6 +221,14 @@ func Load(src Sources) (*Config, error) {
 		v := viper.New()
 		origins := map[string]Origin{}
 		for _, e := range src.Git {
+			switch strings.ToLower(e.Key) {
+			case "user.name":
+				c.identity[0] = e.Value
+				continue
+			case "user.email":
+				c.identity[1] = e.Value
+				continue
+			}
 			name := strings.TrimPrefix(strings.ToLower(e.Key), "loop.")
 			k, ok := Lookup(name)
 			if !ok {
@@ -346,7 +360,7 @@ func unknownKeys(v *viper.Viper, path string) []string {
 // reservedSection reports keys of tables that other features read
 // directly (repos roster, vaults, profiles, per-layer gates).
 func reservedSection(key string) bool {
-	for _, p := range []string{"repos", "layers", "vault", "profiles", "default_profiles", "knowledge", "notes", "personal"} {
+	for _, p := range []string{"repos", "layers", "vault", "profiles", "knowledge", "notes", "personal"} {
 		if key == p || strings.HasPrefix(key, p+".") {
 			return true
 		}
@@ -479,3 +493,41 @@ func (c *Config) Ports() [][2]int {
 
 // LayerURL is the configured remote of a context layer ("" in solo mode).
 func (c *Config) LayerURL(layer string) string { return c.Get(layer + ".url") }
+
+// RepoEntry is one repository of the roster: other code a loop may read.
+type RepoEntry struct {
+	Name string `json:"name"`
+	URL  string `json:"url"`
+}
+
+// Repos is the roster ("repos = [{name = …, url = …}]", a TOML array of
+// tables) from the strongest layer that has one.
+func (c *Config) Repos() ([]RepoEntry, error) {
+	for _, l := range c.layers {
+		if !l.v.IsSet("repos") {
+			continue
+		}
+		items, ok := l.v.Get("repos").([]any)
+		if !ok {
+			if m, isMaps := l.v.Get("repos").([]map[string]any); isMaps {
+				for _, x := range m {
+					items = append(items, x)
+				}
+			} else {
+				return nil, fmt.Errorf("setting repos (from %s) must be a list of {name, url} tables", l.origin("repos"))
+			}
+		}
+		var out []RepoEntry
+		for _, it := range items {
+			m, ok := it.(map[string]any)
+			name, _ := m["name"].(string)
+			url, _ := m["url"].(string)
+			if !ok || name == "" || url == "" || strings.ContainsAny(name, "/\\") || strings.HasPrefix(name, ".") {
+				return nil, fmt.Errorf("setting repos (from %s): every entry needs a plain name and a url", l.origin("repos"))
+			}
+			out = append(out, RepoEntry{Name: name, URL: url})
+		}
+		return out, nil
+	}
+	return nil, nil
+}

@@ -86,8 +86,14 @@ func Env(extra ...string) []string {
 	return append(out, extra...)
 }
 
+// hostSafety is prepended to every git git loop runs. Loop worktrees and
+// their git dirs are writable from sandboxes; git on the host must not run
+// a command planted there (an fsmonitor hook set in a submodule's config,
+// say). Command-line config beats every file and reaches child gits.
+var hostSafety = []string{"-c", "core.fsmonitor=false"}
+
 func run(ctx context.Context, c Cmd, stdout io.Writer, inherit []*os.File, extraEnv ...string) error {
-	cmd := exec.CommandContext(ctx, "git", c.Args...)
+	cmd := exec.CommandContext(ctx, "git", append(hostSafety[:len(hostSafety):len(hostSafety)], c.Args...)...)
 	cmd.ExtraFiles = inherit
 	cmd.Dir = c.Dir
 	cmd.Env = Env(extraEnv...)
@@ -175,7 +181,7 @@ func (r *Runner) Output(ctx context.Context, c Cmd) ([]byte, error) {
 // Stream runs c with its output going straight to stdout and stderr (git
 // then colours and pages as it would for the user).
 func (Querier) Stream(ctx context.Context, c Cmd, stdout, stderr io.Writer) error {
-	cmd := exec.CommandContext(ctx, "git", c.Args...)
+	cmd := exec.CommandContext(ctx, "git", append(hostSafety[:len(hostSafety):len(hostSafety)], c.Args...)...)
 	cmd.Dir = c.Dir
 	cmd.Env = Env("GIT_OPTIONAL_LOCKS=0")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Stdin, stdout, stderr

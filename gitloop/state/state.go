@@ -46,7 +46,9 @@ type Meta struct {
 	Versions map[string]string `json:"versions,omitempty"`
 	// Contexts are the loop's worktrees of context layers.
 	Contexts []ContextWorktree `json:"contexts,omitempty"`
-	Sandbox  SandboxMeta       `json:"sandbox"`
+	// Repos are roster repositories mounted read-only: name → clone.
+	Repos   map[string]string `json:"repos,omitempty"`
+	Sandbox SandboxMeta       `json:"sandbox"`
 }
 
 // ShortBranch is the branch name without refs/heads/.

@@ -23,13 +23,15 @@ type NewOptions struct {
 	IO      *iostreams.IOStreams
 	Service func(context.Context) (*gitloop.Service, error)
 
-	Name    string
-	Base    string
-	Driver  string
-	Context string
-	Detach  bool
-	DryRun  bool
-	JSON    bool
+	Name     string
+	Base     string
+	Driver   string
+	Context  string
+	Profiles []string
+	Repos    []string
+	Detach   bool
+	DryRun   bool
+	JSON     bool
 	// Message runs one headless agent turn after creating the loop.
 	Message string
 }
@@ -82,6 +84,8 @@ next git loop command (or "git loop doctor --fix") undoes the partial loop.`,
 	cmd.Flags().StringVar(&opts.Base, "base", "", "branch, tag or commit to start from (default: the current branch)")
 	cmd.Flags().StringVar(&opts.Driver, "driver", "", "sandbox driver: auto, docker, bwrap or none (default: sandbox.driver)")
 	cmd.Flags().StringVar(&opts.Context, "context", "", "where context worktrees start: latest (fetch first; default), cached (no network), or a commit")
+	cmd.Flags().StringArrayVarP(&opts.Profiles, "profile", "p", nil, "add a profile tier from the knowledge repo (repeatable, in order)")
+	cmd.Flags().StringArrayVar(&opts.Repos, "repo", nil, "mount a repository of the roster (repos setting) read-only (repeatable)")
 	cmd.Flags().BoolVarP(&opts.Detach, "detach", "d", false, "create the loop without opening it")
 	cmd.Flags().StringVarP(&opts.Message, "message", "m", "", "then run one headless agent turn with this PROMPT (see git loop run)")
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "print the git commands that would run, and run nothing")
@@ -95,7 +99,7 @@ func newRun(ctx context.Context, opts *NewOptions) error {
 	if err != nil {
 		return err
 	}
-	m, err := svc.New(ctx, gitloop.NewOptions{Name: opts.Name, Base: opts.Base, Driver: opts.Driver, DryRun: opts.DryRun, Context: opts.Context, SetupOutput: opts.IO.ErrOut})
+	m, err := svc.New(ctx, gitloop.NewOptions{Name: opts.Name, Base: opts.Base, Driver: opts.Driver, DryRun: opts.DryRun, Context: opts.Context, Profiles: opts.Profiles, Repos: opts.Repos, SetupOutput: opts.IO.ErrOut})
 	if err != nil {
 		return err
 	}

@@ -136,3 +136,133 @@ func TestContextWorkIsNotLost(t *testing.T) {
 	mustRunWith(t, repo, o, "exec", "n1", "--", "sh", "-c", `cd "$GIT_LOOP_NOTES" && git push -q origin HEAD:main`)
 	mustRunWith(t, repo, o, "rm", "n1")
 }
+
+func TestComposeAtNew(t *testing.T) {
+	t.Parallel()
+	repo := gittest.Repo(t)
+	o, home := withHome(t)
+	mustRunWith(t, repo, o, "init", "-q")
+	// The team adds a profile and a settings file to knowledge.
+	team := filepath.Join(t.TempDir(), "team")
+	gittest.Git(t, filepath.Dir(team), "clone", "-q", filepath.Join(home, "data", "origins", "knowledge.git"), team)
+	gittest.WriteFile(t, team, ".gitloop/.claude/settings.json", `{"mcpServers": {"docs": {"command": "team-docs"}}, "model": "team-model"}`)
+	gittest.WriteFile(t, team, ".gitloop/profiles/go/.claude/CLAUDE.md", "Use Go idioms.\n")
+	gittest.WriteFile(t, team, ".gitloop/profiles/go/.claude/settings.json", `{"model": "go-model"}`)
+	gittest.WriteFile(t, team, ".gitloop/profiles/go/.claude/skills/gofmt/SKILL.md", "run gofmt\n")
+	gittest.Commit(t, team, "profile go")
+	gittest.Git(t, team, "push", "-q", "origin", "HEAD:main")
+
+	mustRunWith(t, repo, o, "new", "c1", "--driver", "none", "-d", "--profile", "go")
+	agent := filepath.Join(repo, ".git", "loop", "loops", "c1", "agent")
+	claude, err := os.ReadFile(filepath.Join(agent, "CLAUDE.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wt := filepath.Join(repo, ".git", "loop", "loops", "c1", "workdir")
+	for _, want := range []string{"loop `c1`", wt, "Team instructions", "Use Go idioms.", "Personal instructions"} {
+		if !strings.Contains(string(claude), want) {
+			t.Errorf("composed CLAUDE.md lacks %q:\n%s", want, claude)
+		}
+	}
+	if i, j := strings.Index(string(claude), "Team instructions"), strings.Index(string(claude), "Use Go idioms."); i < 0 || j < i {
+		t.Errorf("tiers out of order")
+	}
+	r := mustRunWith(t, repo, o, "compose", "c1", "--print", "--json")
+	if !strings.Contains(r.Stdout, `"profile:go"`) || !strings.Contains(r.Stdout, "skills/gofmt") {
+		t.Errorf("compose --print --json:\n%s", r.Stdout)
+	}
+	settings, _ := os.ReadFile(filepath.Join(agent, "settings.json"))
+	if !strings.Contains(string(settings), `"go-model"`) || !strings.Contains(string(settings), "team-docs") {
+		t.Errorf("merged settings.json:\n%s", settings)
+	}
+	human := mustRunWith(t, repo, o, "compose", "c1", "--print")
+	if !strings.Contains(human.Stdout, "profile:go") {
+		t.Errorf("compose --print:\n%s", human.Stdout)
+	}
+
+	// Frozen: a team change after new is not in c1, and is in the next loop.
+	gittest.WriteFile(t, team, ".gitloop/.claude/CLAUDE.md", "# Team instructions v2\n")
+	gittest.Commit(t, team, "v2")
+	gittest.Git(t, team, "push", "-q", "origin", "HEAD:main")
+	mustRunWith(t, repo, o, "new", "c2", "--driver", "none", "-d")
+	c1, _ := os.ReadFile(filepath.Join(agent, "CLAUDE.md"))
+	c2, _ := os.ReadFile(filepath.Join(repo, ".git", "loop", "loops", "c2", "agent", "CLAUDE.md"))
+	if strings.Contains(string(c1), "v2") || !strings.Contains(string(c2), "Team instructions v2") {
+		t.Errorf("frozen snapshot broken: c1 has v2=%v, c2 has v2=%v", strings.Contains(string(c1), "v2"), strings.Contains(string(c2), "v2"))
+	}
+
+	// A missing profile is an error naming the ones that exist, and
+	// leaves nothing behind.
+	r2 := cmdtest.RunWith(t, repo, o, "new", "c3", "--driver", "none", "-d", "--profile", "rust")
+	if r2.Code != 2 || !strings.Contains(r2.Stderr, `no profile "rust"`) || !strings.Contains(r2.Stderr, "go") {
+		t.Fatalf("missing profile: %d %s", r2.Code, r2.Stderr)
+	}
+	if _, err := os.Stat(filepath.Join(repo, ".git", "loop", "loops", "c3")); !os.IsNotExist(err) {
+		t.Errorf("a refused loop left state: %v", err)
+	}
+}
+
+func TestDistill(t *testing.T) {
+	t.Parallel()
+	repo := gittest.Repo(t)
+	o, _ := withHome(t)
+	mustRunWith(t, repo, o, "init", "-q")
+	mustRunWith(t, repo, o, "new", "work", "--driver", "none", "-d")
+	// A transcript, as an agent would leave it.
+	agent := filepath.Join(repo, ".git", "loop", "loops", "work", "agent")
+	gittest.WriteFile(t, agent, "projects/-ws/s1.jsonl", `{"type":"user","message":{"content":"fix it"}}`+"\n")
+	gittest.WriteFile(t, filepath.Join(repo, ".git", "loop", "loops", "work", "log"), "20260101-run.log", "run log\n")
+	if err := os.Symlink("/etc/passwd", filepath.Join(agent, "projects", "-ws", "leak.jsonl")); err != nil {
+		t.Fatal(err)
+	}
+	r := mustRunWith(t, repo, o, "distill", "work")
+	wt := strings.TrimSpace(r.Stdout)
+	if filepath.Base(filepath.Dir(wt)) != "distill-work" {
+		t.Fatalf("distill loop at %s", wt)
+	}
+	if b, err := os.ReadFile(filepath.Join(wt, "source", "agent", "projects", "-ws", "s1.jsonl")); err != nil || !strings.Contains(string(b), "fix it") {
+		t.Errorf("session not snapshotted: %v", err)
+	}
+	if _, err := os.ReadFile(filepath.Join(wt, "source", "log", "20260101-run.log")); err != nil {
+		t.Errorf("run log not snapshotted: %v", err)
+	}
+	if _, err := os.Lstat(filepath.Join(wt, "source", "agent", "projects", "-ws", "leak.jsonl")); !os.IsNotExist(err) {
+		t.Errorf("a symlink in the agent dir was followed or copied")
+	}
+	claude, _ := os.ReadFile(filepath.Join(repo, ".git", "loop", "loops", "distill-work", "agent", "CLAUDE.md"))
+	if !strings.Contains(string(claude), "Distill loop") || !strings.Contains(string(claude), wt+"/source") {
+		t.Errorf("distill doctrine missing:\n%s", claude)
+	}
+	if l := lsJSON(t, repo); len(l) != 2 || l[0].Dirty {
+		t.Errorf("distill worktree should be clean: %+v", l)
+	}
+	if r := cmdtest.RunWith(t, repo, o, "distill", "nope"); r.Code != 1 {
+		t.Errorf("distill of a missing loop: %d %s", r.Code, r.Stderr)
+	}
+}
+
+func TestReposRoster(t *testing.T) {
+	t.Parallel()
+	repo := gittest.Repo(t)
+	o, _ := withHome(t)
+	other := filepath.Join(t.TempDir(), "api")
+	gittest.Git(t, filepath.Dir(other), "init", "-q", "-b", "main", other)
+	gittest.WriteFile(t, other, "API.md", "the api\n")
+	gittest.Commit(t, other, "api")
+	gittest.WriteFile(t, repo, ".gitloop.toml", "repos = [{name = \"api\", url = \""+other+"\"}, {name = \"web\", url = \"/nowhere\"}]\n")
+	gittest.Commit(t, repo, "roster")
+	mustRunWith(t, repo, o, "init", "-q")
+	mustRunWith(t, repo, o, "new", "r1", "--driver", "none", "-d", "--repo", "api")
+	m := readMeta(t, repo, "r1")
+	clone := m.Repos["api"]
+	if b, err := os.ReadFile(filepath.Join(clone, "API.md")); err != nil || string(b) != "the api\n" {
+		t.Fatalf("api not cloned at %q: %v", clone, err)
+	}
+	reposMD, _ := os.ReadFile(filepath.Join(repo, ".git", "loop", "loops", "r1", "agent", "REPOS.md"))
+	if !strings.Contains(string(reposMD), "| api |") || !strings.Contains(string(reposMD), clone) || !strings.Contains(string(reposMD), "| web |") {
+		t.Errorf("REPOS.md:\n%s", reposMD)
+	}
+	if r := cmdtest.RunWith(t, repo, o, "new", "r2", "--driver", "none", "-d", "--repo", "nope"); r.Code != 2 || !strings.Contains(r.Stderr, "api, web") {
+		t.Errorf("unknown repo: %d %s", r.Code, r.Stderr)
+	}
+}

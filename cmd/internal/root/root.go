@@ -16,9 +16,11 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/attach"
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/completion"
+	"github.com/gitloop-dev/git-loop/cmd/internal/composecmd"
 	"github.com/gitloop-dev/git-loop/cmd/internal/configcmd"
 	"github.com/gitloop-dev/git-loop/cmd/internal/contextcmd"
 	"github.com/gitloop-dev/git-loop/cmd/internal/diff"
+	"github.com/gitloop-dev/git-loop/cmd/internal/distill"
 	"github.com/gitloop-dev/git-loop/cmd/internal/doctor"
 	"github.com/gitloop-dev/git-loop/cmd/internal/execcmd"
 	"github.com/gitloop-dev/git-loop/cmd/internal/focus"
@@ -125,6 +127,7 @@ commands in one with "git loop exec NAME -- CMD", and remove it with
 		lifecycle.NewCmdStart(f, nil),
 		rm.NewCmdRm(f, nil),
 		prune.NewCmdPrune(f, nil),
+		distill.NewCmdDistill(f, nil),
 	} {
 		c.GroupID = "loop"
 		cmd.AddCommand(c)
@@ -139,6 +142,7 @@ commands in one with "git loop exec NAME -- CMD", and remove it with
 	}
 	for _, c := range []*cobra.Command{
 		initcmd.NewCmdInit(f, nil),
+		composecmd.NewCmdCompose(f, nil),
 		configcmd.NewCmdConfig(f, nil),
 		image.NewCmdImage(f, nil),
 		uninstall.NewCmdUninstall(f, nil),

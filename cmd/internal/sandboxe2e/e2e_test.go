@@ -51,15 +51,13 @@ var (
 )
 
 // newRepo returns a fresh repository set up for d, whose loops, containers
-// and images are uninstalled when the test ends. It has a git identity of
-// its own: inside the sandbox $HOME is the loop's, so the user's global
-// git config is not there.
+// and images are uninstalled when the test ends. Its git identity is the
+// user's global one (from the hermetic ~/.gitconfig): git loop carries it
+// into the sandbox's own $HOME.
 func newRepo(t *testing.T, d driver) string {
 	t.Helper()
 	repo := gittest.Repo(t)
 	d.prepare(t, repo)
-	gittest.Git(t, repo, "config", "user.name", "Loop Tester")
-	gittest.Git(t, repo, "config", "user.email", "tester@example.com")
 	t.Cleanup(func() { uninstall(t, repo) })
 	return repo
 }
@@ -580,6 +578,51 @@ func TestSetup(t *testing.T) {
 			}
 			if st := status(t, failing, "f"); st.Name != "f" || st.Driver != d.name {
 				t.Errorf("the loop after a failed setup: %+v", st)
+			}
+		})
+	}
+}
+
+// TestSandboxCannotCommandTheHost: git on the host reads the repository's
+// config and runs its hooks, so a sandbox must not be able to change
+// either; nor may it see other worktrees' admin dirs. Commits inside carry
+// the user's identity although the sandbox's $HOME is its own.
+func TestSandboxCannotCommandTheHost(t *testing.T) {
+	t.Parallel()
+	for _, d := range drivers {
+		t.Run(d.name, func(t *testing.T) {
+			t.Parallel()
+			repo := newRepo(t, d)
+			newLoop(t, repo, d, "a")
+			newLoop(t, repo, d, "b")
+			common := filepath.Join(repo, ".git")
+			marker := filepath.Join(t.TempDir(), "pwned")
+			for _, script := range []string{
+				"git config core.fsmonitor " + quote("touch "+marker),
+				"printf '#!/bin/sh\\ntouch " + marker + "\\n' > " + quote(filepath.Join(common, "hooks", "post-checkout")),
+				"chmod +x " + quote(filepath.Join(common, "hooks")),
+			} {
+				if r := cmdtest.Run(t, repo, "exec", "a", "--", "sh", "-c", script); r.Code == 0 {
+					t.Errorf("sandbox could run %q", script)
+				}
+			}
+			// The host has one admin dir per loop; loop a sees only its own.
+			if host, _ := os.ReadDir(filepath.Join(common, "worktrees")); len(host) != 2 {
+				t.Fatalf("host worktree admin dirs: %v", host)
+			}
+			out := strings.Fields(sh(t, repo, "a", "ls "+quote(filepath.Join(common, "worktrees"))))
+			if len(out) != 1 {
+				t.Errorf("worktree admin dirs visible from loop a: %q", out)
+			}
+			// The host's own git still works and runs nothing planted.
+			cmdtest.MustRun(t, repo, "ls")
+			gittest.Git(t, repo, "status")
+			if _, err := os.Stat(marker); err == nil {
+				t.Fatal("a command planted from the sandbox ran on the host")
+			}
+			sh(t, repo, "a", "echo x > f && git add f && git commit -qm inside")
+			if author := gittest.Git(t, repo, "log", "-1", "--format=%an <%ae>", "loop/a"); author != "Loop Tester <tester@example.com>" {
+				t.Errorf("commit made inside has author %q", author)
 			}
 		})
 	}
