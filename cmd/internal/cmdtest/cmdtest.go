@@ -4,12 +4,16 @@ package cmdtest
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
 	"github.com/gitloop-dev/git-loop/cmd/internal/root"
+	"github.com/gitloop-dev/git-loop/gitloop/gittest"
 )
 
 // Result is what one command run produced.
@@ -59,3 +63,36 @@ func MustRun(t testing.TB, dir string, args ...string) Result {
 	}
 	return r
 }
+
+// Main is the TestMain of packages that run git loop end to end: it makes
+// the environment hermetic (gittest.Hermetic), builds a git-loop binary
+// once and puts it first on PATH, so "git loop …" goes through git's own
+// dispatch to it, runs the tests and exits. setup, when given, runs before
+// the tests with the binary's directory.
+func Main(m *testing.M, setup func(binDir string)) {
+	root, err := os.MkdirTemp("", "gitloop-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binDir := filepath.Join(root, "bin")
+	build := exec.Command("go", "build", "-o", filepath.Join(binDir, "git-loop"), module+"/cmd/git-loop")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build git-loop:", err)
+		os.Exit(1)
+	}
+	if err := gittest.Hermetic(root); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Setenv("PATH", binDir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	if setup != nil {
+		setup(binDir)
+	}
+	code := m.Run()
+	os.RemoveAll(root)
+	os.Exit(code)
+}
+
+const module = "github.com/gitloop-dev/git-loop"
