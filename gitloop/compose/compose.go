@@ -52,6 +52,10 @@ const Injected = "git loop (injected)"
 // long after the tiers have moved on.
 const ProvenanceFile = "git-loop-compose.json"
 
+// MCPConfigFile is written in the Claude layout when the tiers define MCP
+// servers: {"mcpServers": …} as merged, for "claude --mcp-config".
+const MCPConfigFile = "mcp.json"
+
 // Tier is one .claude-format config dir.
 type Tier struct {
 	// Name is shown in provenance: "doctrine", "team", "profile:NAME",
@@ -162,12 +166,15 @@ type TierInfo struct {
 
 // Result is what was composed and where each piece came from.
 type Result struct {
-	Format   Format     `json:"format"`
-	Dir      string     `json:"dir"`
-	Tiers    []TierInfo `json:"tiers"`
-	Files    []File     `json:"files"`
-	Units    []Unit     `json:"units,omitempty"`
-	Warnings []string   `json:"warnings,omitempty"`
+	Format Format     `json:"format"`
+	Dir    string     `json:"dir"`
+	Tiers  []TierInfo `json:"tiers"`
+	Files  []File     `json:"files"`
+	Units  []Unit     `json:"units,omitempty"`
+	// MCPConfig is the agent-dir-relative file to pass to
+	// "claude --mcp-config", or "" when there are no MCP servers.
+	MCPConfig string   `json:"mcpConfig,omitempty"`
+	Warnings  []string `json:"warnings,omitempty"`
 }
 
 // File returns the provenance of the file at path (slash-separated).
@@ -196,7 +203,9 @@ func (r *Result) Unit(path string) (*Unit, bool) {
 var ErrTargetNotEmpty = errors.New("agent dir is not empty")
 
 // Compose merges the tiers into opts.Target, atomically: the agent dir
-// appears complete or not at all.
+// appears complete or not at all. It is made private (0700), since the
+// agent later writes its transcripts there. Warnings in the Result are
+// things the format could not carry (an SSE server for Codex, …).
 func Compose(opts Options) (*Result, error) {
 	target, err := checkTarget(opts.Target)
 	if err != nil {

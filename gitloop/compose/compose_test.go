@@ -157,6 +157,45 @@ func TestSettingsMergeOneLevelLaterWins(t *testing.T) {
 	if _, ok := f.Key("statusLine.command"); ok {
 		t.Error("a replaced object keeps its old sub-keys' provenance")
 	}
+
+	// Claude reads MCP servers from --mcp-config, not settings.json.
+	if res.MCPConfig != MCPConfigFile {
+		t.Fatalf("MCPConfig = %q", res.MCPConfig)
+	}
+	var mcp struct {
+		MCPServers map[string]map[string]any `json:"mcpServers"`
+	}
+	mraw := read(t, filepath.Join(dir, MCPConfigFile))
+	if err := json.Unmarshal([]byte(mraw), &mcp); err != nil {
+		t.Fatal(err)
+	}
+	if len(mcp.MCPServers) != 2 || mcp.MCPServers["github"]["command"] != "gh-mcp-personal" || !strings.Contains(mraw, "Bearer ${DOCS_TOKEN}") {
+		t.Errorf("%s = %s", MCPConfigFile, mraw)
+	}
+	mf := fileOf(t, res, MCPConfigFile)
+	eq(t, "mcp.json tiers", mf.Tiers, []string{"team", "personal"})
+	eq(t, "mcp.json github", keyOf(t, mf, "mcpServers.github").Tiers, []string{"personal"})
+}
+
+func TestGeneratedFilesWinOverTierFiles(t *testing.T) {
+	base := t.TempDir()
+	team := tier(t, base, "team", map[string]string{
+		"settings.json": `{"mcpServers": {"a": {"command": "a"}}}`,
+		"mcp.json":      `{"mcpServers": {"stale": {"command": "x"}}}`,
+	})
+	res, dir := mustCompose(t, Options{Tiers: []Tier{team}})
+	if strings.Contains(read(t, filepath.Join(dir, "mcp.json")), "stale") {
+		t.Error("tier's mcp.json copied over the composed one")
+	}
+	if len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "mcp.json from tier team") {
+		t.Errorf("warnings = %v", res.Warnings)
+	}
+	// Without servers there is no mcp.json, and the tier's is copied.
+	team2 := tier(t, t.TempDir(), "team", map[string]string{"mcp.json": `{}`})
+	res, _ = mustCompose(t, Options{Tiers: []Tier{team2}})
+	if res.MCPConfig != "" || fileOf(t, res, "mcp.json").Tier() != "team" {
+		t.Errorf("MCPConfig = %q", res.MCPConfig)
+	}
 }
 
 func TestSettingsInvalidJSONNamesFileAndPosition(t *testing.T) {

@@ -56,7 +56,6 @@ type outEntry struct {
 	leaf
 	src  *source // nil for generated content
 	data []byte
-	unit string // the skill or agent it belongs to
 }
 
 func newPlan(opts Options) (*plan, error) {
@@ -402,6 +401,20 @@ func (p *plan) build(memory string) error {
 			Sources: p.settingsSources,
 			Keys:    p.settings.provenance(),
 		}, data)
+		// Claude Code reads no mcpServers from settings.json (user-scope
+		// servers live in its own state file, .claude.json), so the
+		// merged servers also go to a file for "claude --mcp-config".
+		if k := p.settings.keys["mcpServers"]; k != nil && len(k.obj) > 0 {
+			m := newMerger(jsonObject)
+			m.keys["mcpServers"] = k
+			data, err := m.encodeJSON()
+			if err != nil {
+				return fmt.Errorf("compose: %s: %w", MCPConfigFile, err)
+			}
+			f := File{Path: MCPConfigFile, Origin: k.origin, Sources: p.settingsSources, Keys: m.provenance()}
+			gen(f, data)
+			res.MCPConfig = MCPConfigFile
+		}
 	case Codex:
 		var servers map[string]json.RawMessage
 		var subs map[string]*Origin
@@ -463,7 +476,7 @@ func (p *plan) build(memory string) error {
 		}
 		res.Units = append(res.Units, Unit{Path: up, Kind: u.kind, Source: u.src.display(up), Origin: u.origin})
 		for _, l := range u.leaves {
-			p.out = append(p.out, outEntry{leaf: l, src: u.src, unit: up})
+			p.out = append(p.out, outEntry{leaf: l, src: u.src})
 			if l.kind != leafDir {
 				res.Files = append(res.Files, File{
 					Path:    l.name,
@@ -479,8 +492,16 @@ func (p *plan) build(memory string) error {
 	// Other files (hooks, commands, output styles, files CLAUDE.md
 	// imports) only mean something to Claude.
 	if p.format == Claude {
+		generated := map[string]bool{}
+		for _, f := range res.Files {
+			generated[f.Path] = true
+		}
 		for _, name := range sortedKeys(p.others) {
 			o := p.others[name]
+			if generated[name] {
+				res.Warnings = append(res.Warnings, fmt.Sprintf("%s from tier %s is not copied: git loop writes its own", name, o.src.name))
+				continue
+			}
 			p.out = append(p.out, outEntry{leaf: o.leaf, src: o.src})
 			if o.kind != leafDir {
 				res.Files = append(res.Files, File{

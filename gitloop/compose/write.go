@@ -49,7 +49,7 @@ func (p *plan) write(target string) error {
 	if err := p.writeTree(tmp); err != nil {
 		return err
 	}
-	prov, err := json.MarshalIndent(p.res, "", "  ")
+	prov, err := json.Marshal(p.res)
 	if err != nil {
 		return fmt.Errorf("compose: %w", err)
 	}
@@ -85,52 +85,31 @@ func removeStale(parent, base string) {
 	}
 }
 
-// job is a unit of parallel writing: a skill's dirs and files, or one
-// other file. Creating a skill's dir in the same job as its files lets
-// the mkdirs overlap with other skills' copies instead of all going
-// first.
-type job struct {
-	dirs  []string
-	files []outEntry
-}
-
 func (p *plan) writeTree(tmp string) error {
-	top := map[string]bool{}
-	var jobs []*job
-	units := map[string]*job{}
-	var links []outEntry
+	dirs := map[string]bool{}
+	var files, links []outEntry
 	for _, e := range p.out {
 		for d := path.Dir(e.name); d != "."; d = path.Dir(d) {
-			if e.unit == "" || !strings.HasPrefix(d+"/", e.unit+"/") {
-				top[d] = true
-			}
+			dirs[d] = true
 		}
-		j := units[e.unit]
-		if e.unit != "" && j == nil {
-			j = &job{}
-			units[e.unit] = j
-			jobs = append(jobs, j)
-		}
-		switch {
-		case e.kind == leafLink:
+		switch e.kind {
+		case leafDir:
+			dirs[e.name] = true
+		case leafLink:
 			links = append(links, e)
-		case e.kind == leafDir && j != nil:
-			j.dirs = append(j.dirs, e.name)
-		case e.kind == leafDir:
-			top[e.name] = true
-		case j != nil:
-			j.files = append(j.files, e)
 		default:
-			jobs = append(jobs, &job{files: []outEntry{e}})
+			files = append(files, e)
 		}
 	}
-	// Sorted, a parent always comes before its children.
-	for _, d := range sortedKeys(top) {
+	// Sorted, a parent always comes before its children. (Making each
+	// skill's dir in the copy workers instead measured no faster: the
+	// mkdirs all lock the same parent.)
+	for _, d := range sortedKeys(dirs) {
 		if err := os.Mkdir(filepath.Join(tmp, filepath.FromSlash(d)), 0o755); err != nil {
 			return fmt.Errorf("compose: %w", err)
 		}
 	}
-	if err := runJobs(tmp, jobs); err != nil {
+	if err := copyAll(tmp, files); err != nil {
 		return err
 	}
 	for _, l := range links {
@@ -163,11 +142,11 @@ func verifyLinks(tmp string, links []outEntry) error {
 }
 
 // copyWorkers: the copies are small files bound by syscalls, which
-// overlap well; measured on 2 cores, 4 workers beat 1 and 8 bought
-// nothing more.
+// overlap; on 2 cores 4 workers measured 10–20% faster than 1, and 8 no
+// faster than 4.
 var copyWorkers = min(4, 2*runtime.GOMAXPROCS(0))
 
-func runJobs(tmp string, jobs []*job) error {
+func copyAll(tmp string, files []outEntry) error {
 	var (
 		next   atomic.Int64
 		failed atomic.Bool
@@ -175,27 +154,14 @@ func runJobs(tmp string, jobs []*job) error {
 		first  error
 		wg     sync.WaitGroup
 	)
-	do := func(j *job) error {
-		for _, d := range j.dirs {
-			if err := os.Mkdir(filepath.Join(tmp, filepath.FromSlash(d)), 0o755); err != nil {
-				return fmt.Errorf("compose: %w", err)
-			}
-		}
-		for _, f := range j.files {
-			if err := writeOne(tmp, f); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	for range min(copyWorkers, len(jobs)) {
+	for range min(copyWorkers, len(files)) {
 		wg.Go(func() {
 			for !failed.Load() {
 				i := int(next.Add(1)) - 1
-				if i >= len(jobs) {
+				if i >= len(files) {
 					return
 				}
-				if err := do(jobs[i]); err != nil {
+				if err := writeOne(tmp, files[i]); err != nil {
 					mu.Lock()
 					if first == nil {
 						first = err
