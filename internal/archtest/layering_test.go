@@ -69,6 +69,15 @@ func TestLayering(t *testing.T) {
 			// viper only in gitloop/config.
 			case strings.HasPrefix(imp, "github.com/spf13/viper") && !under(p.ImportPath, "gitloop/config"):
 				t.Errorf("%s imports %s: viper belongs to gitloop/config", rel, imp)
+			// Markdown rendering belongs to the web viewer; the browser
+			// driver to its tests.
+			case strings.HasPrefix(imp, "github.com/yuin/goldmark") && !under(p.ImportPath, "cmd/internal/web/server"):
+				t.Errorf("%s imports %s: markdown rendering belongs to cmd/internal/web/server", rel, imp)
+			case strings.HasPrefix(imp, "github.com/chromedp/"):
+				t.Errorf("%s imports %s: the browser driver belongs to tests", rel, imp)
+			// The web viewer's handlers only behind its command.
+			case under(imp, "cmd/internal/web/server") && !under(p.ImportPath, "cmd/internal/web"):
+				t.Errorf("%s imports %s: only the web command serves the viewer", rel, imp)
 			// pflag reaches gitloop/config only through viper.
 			case strings.HasPrefix(imp, "github.com/spf13/pflag") && !under(p.ImportPath, "cmd"):
 				t.Errorf("%s imports %s: flags belong to cmd/", rel, imp)

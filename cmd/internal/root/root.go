@@ -39,6 +39,7 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/status"
 	"github.com/gitloop-dev/git-loop/cmd/internal/uninstall"
 	"github.com/gitloop-dev/git-loop/cmd/internal/version"
+	"github.com/gitloop-dev/git-loop/cmd/internal/web"
 	"github.com/gitloop-dev/git-loop/gitloop"
 	"github.com/gitloop-dev/git-loop/sandbox"
 )
@@ -128,6 +129,7 @@ commands in one with "git loop exec NAME -- CMD", and remove it with
 		rm.NewCmdRm(f, nil),
 		prune.NewCmdPrune(f, nil),
 		distill.NewCmdDistill(f, nil),
+		web.NewCmdWeb(f, nil),
 	} {
 		c.GroupID = "loop"
 		cmd.AddCommand(c)

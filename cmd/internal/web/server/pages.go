@@ -1,0 +1,521 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/state"
+)
+
+// pages are the parsed templates: one set per page, each with the layout.
+type pages struct {
+	sets map[string]*template.Template
+}
+
+var funcs = template.FuncMap{
+	"short": func(s string) string {
+		if len(s) > 10 {
+			return s[:10]
+		}
+		return s
+	},
+	"ago":     ago,
+	"pathesc": pathEscape,
+	"add":     func(a, b int) int { return a + b },
+	"join":    strings.Join,
+	"rfc3339": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+}
+
+func loadPages() (*pages, error) {
+	p := &pages{sets: map[string]*template.Template{}}
+	names, err := fs.Glob(embedded, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range names {
+		base := strings.TrimSuffix(path.Base(n), ".html")
+		if base == "layout" || base == "partials" {
+			continue
+		}
+		t, err := template.New(base).Funcs(funcs).ParseFS(embedded, "templates/layout.html", "templates/partials.html", n)
+		if err != nil {
+			return nil, err
+		}
+		p.sets[base] = t
+	}
+	return p, nil
+}
+
+// view is what the layout renders around a page's data.
+type view struct {
+	Title   string
+	Nav     string
+	Actions bool
+	CSRF    string
+	D       any
+}
+
+func (s *Server) base(_ *http.Request, title, nav string) view {
+	return view{Title: title, Nav: nav, Actions: s.opts.AllowActions, CSRF: s.csrf}
+}
+
+// render executes a page into a buffer first, so a template error is a
+// clean 500 and not half a page.
+func (p *pages) render(w io.Writer, page string, v view, data any) error {
+	v.D = data
+	t, ok := p.sets[page]
+	if !ok {
+		return fmt.Errorf("no page %s", page)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
+		return err
+	}
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+func (s *Server) page(w http.ResponseWriter, r *http.Request, page, title, nav string, data any) {
+	var buf bytes.Buffer
+	if err := s.pages.render(&buf, page, s.base(r, title, nav), data); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, _ = buf.WriteTo(w)
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func ago(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	d := time.Since(t)
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return fmt.Sprintf("%dm ago", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh ago", int(d.Hours()))
+	default:
+		return fmt.Sprintf("%dd ago", int(d.Hours()/24))
+	}
+}
+
+// loopRow is one line of the loops page.
+type loopRow struct {
+	gitloop.LoopStatus
+	Activity time.Time
+	// Unpromoted names the layers with work not yet landed (code: commits
+	// ahead of base or uncommitted changes).
+	Unpromoted []string
+}
+
+// activity is when the loop last did something: its newest transcript or
+// run log, else its creation.
+func (s *Server) activity(l gitloop.LoopStatus) time.Time {
+	t := l.Created
+	_, files, err := s.svc.TranscriptFiles(l.Name, gitloop.TranscriptOptions{})
+	if err == nil && len(files) > 0 {
+		if fi, err := os.Stat(files[len(files)-1]); err == nil && fi.ModTime().After(t) {
+			t = fi.ModTime()
+		}
+	}
+	return t
+}
+
+func (s *Server) rows(r *http.Request) ([]loopRow, error) {
+	loops, err := s.svc.List(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]loopRow, len(loops))
+	for i, l := range loops {
+		rows[i] = loopRow{LoopStatus: l, Activity: s.activity(l)}
+		if l.Ahead > 0 || l.Dirty {
+			rows[i].Unpromoted = append(rows[i].Unpromoted, "code")
+		}
+	}
+	return rows, nil
+}
+
+func (s *Server) loopsPage(w http.ResponseWriter, r *http.Request) {
+	rows, err := s.rows(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.page(w, r, "loops", "Loops", "loops", rows)
+}
+
+// loopsRows is the loops table's body alone, polled by app.js.
+func (s *Server) loopsRows(w http.ResponseWriter, r *http.Request) {
+	rows, err := s.rows(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var buf bytes.Buffer
+	if err := s.pages.sets["loops"].ExecuteTemplate(&buf, "rows", rows); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, _ = buf.WriteTo(w)
+}
+
+// loopView is the loop page.
+type loopView struct {
+	Status     gitloop.LoopStatus
+	Meta       *state.Meta
+	Paths      [][2]string
+	Versions   [][2]string
+	Diff       *diffPage
+	DiffErr    string
+	Transcript *transcriptPage
+}
+
+func intParam(r *http.Request, key string) int {
+	n, err := strconv.Atoi(r.URL.Query().Get(key))
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
+}
+
+func (s *Server) loopPage(w http.ResponseWriter, r *http.Request) {
+	name, ok := s.loopName(w, r)
+	if !ok {
+		return
+	}
+	m, err := s.svc.Get(name)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	st, err := s.svc.Status(r.Context(), name)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v := loopView{Status: st, Meta: m}
+	v.Paths = [][2]string{{"worktree", m.Worktree}, {"agent config", s.svc.AgentDir(name)}, {"run logs", s.svc.LogDir(name)}, {"sandbox home", s.svc.HomeDir(name)}}
+	for _, c := range m.Contexts {
+		v.Paths = append(v.Paths, [2]string{c.Layer + " context", s.svc.ContextDir(name, gitloop.Layer(c.Layer))})
+	}
+	for k, sha := range st.Versions {
+		v.Versions = append(v.Versions, [2]string{k, sha})
+	}
+	sort.Slice(v.Versions, func(i, j int) bool { return v.Versions[i][0] < v.Versions[j][0] })
+	v.Diff, err = s.diff(r, name, intParam(r, "dpage"))
+	if err != nil {
+		v.DiffErr = err.Error()
+	}
+	v.Transcript, err = s.transcript(name, intParam(r, "page"), transcriptPreview)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.page(w, r, "loop", name, "loops", v)
+}
+
+func (s *Server) transcriptPage(w http.ResponseWriter, r *http.Request) {
+	name, ok := s.loopName(w, r)
+	if !ok {
+		return
+	}
+	t, err := s.transcript(name, intParam(r, "page"), transcriptPageSize)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.page(w, r, "transcript", name+" · transcript", "loops", t)
+}
+
+func (s *Server) composePage(w http.ResponseWriter, r *http.Request) {
+	name, ok := s.loopName(w, r)
+	if !ok {
+		return
+	}
+	res, err := s.svc.Composition(name)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.page(w, r, "compose", name+" · compose", "loops", map[string]any{"Name": name, "R": res})
+}
+
+// contextView is a context directory listing or one file.
+type contextView struct {
+	Path    string
+	Crumbs  [][2]string
+	Layers  []layerList
+	Doc     *gitloop.ContextDoc
+	HTML    template.HTML
+	Text    string
+	Binary  bool
+	Missing []string
+}
+
+type layerList struct {
+	Layer string
+	Files []gitloop.ContextFile
+	Err   string
+}
+
+func crumbs(p string) [][2]string {
+	var out [][2]string
+	parts := strings.Split(p, "/")
+	for i := range parts {
+		out = append(out, [2]string{parts[i], strings.Join(parts[:i+1], "/")})
+	}
+	return out
+}
+
+// contextTarget resolves a context path: the whole tree (""), a directory
+// (listed) or a file (shown). Every path goes through the domain's checks
+// (no "..", no .git, no symlink escape, vault values never read).
+func (s *Server) contextTarget(r *http.Request) (*contextView, error) {
+	p := strings.Trim(r.PathValue("path"), "/")
+	t, err := s.svc.ContextTree()
+	if err != nil {
+		return nil, err
+	}
+	v := &contextView{Path: p}
+	if p == "" {
+		for _, l := range gitloop.Layers {
+			ll := layerList{Layer: string(l)}
+			ll.Files, err = t.List(string(l))
+			if err != nil {
+				ll.Err = err.Error()
+			}
+			v.Layers = append(v.Layers, ll)
+		}
+		return v, nil
+	}
+	v.Crumbs = crumbs(p)
+	l, rel, err := gitloop.ParseContextPath(p)
+	if err != nil {
+		return nil, err
+	}
+	dir := rel == "."
+	if !dir {
+		root, err := os.OpenRoot(t.Roots[l])
+		if err != nil {
+			return nil, err
+		}
+		fi, err := root.Stat(rel)
+		root.Close()
+		if err != nil {
+			var pe *fs.PathError
+			if errors.As(err, &pe) && !errors.Is(err, fs.ErrNotExist) {
+				return nil, &gitloop.UsageError{Err: fmt.Errorf("%s: refused", p)}
+			}
+			return nil, err
+		}
+		dir = fi.IsDir()
+	}
+	if dir {
+		files, err := t.List(p)
+		if err != nil {
+			return nil, err
+		}
+		v.Layers = []layerList{{Layer: string(l), Files: files}}
+		return v, nil
+	}
+	doc, err := t.Show(p, true)
+	if err != nil {
+		return nil, err
+	}
+	v.Doc = doc
+	return v, nil
+}
+
+func (s *Server) contextPage(w http.ResponseWriter, r *http.Request) {
+	v, err := s.contextTarget(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if v.Doc != nil {
+		switch {
+		case !utf8.ValidString(v.Doc.Content) || strings.ContainsRune(v.Doc.Content, 0):
+			v.Binary = true
+		case strings.EqualFold(path.Ext(v.Doc.Path), ".md"):
+			v.HTML = renderMarkdown([]byte(v.Doc.Content), v.Doc.Links)
+		default:
+			v.Text = v.Doc.Content
+		}
+		for _, l := range v.Doc.Links {
+			if l.Target == "" && len(l.Candidates) == 0 {
+				v.Missing = append(v.Missing, l.Name)
+			}
+		}
+	}
+	title := "Context"
+	if v.Path != "" {
+		title = v.Path
+	}
+	s.page(w, r, "context", title, "context", v)
+}
+
+func (s *Server) focusPage(w http.ResponseWriter, r *http.Request) {
+	focus, err := s.svc.Focus()
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	inbox, err := s.svc.Inbox()
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.page(w, r, "focus", "Focus", "focus", map[string]any{"Focus": focus, "Inbox": inbox})
+}
+
+// JSON endpoints.
+
+func (s *Server) apiLoops(w http.ResponseWriter, r *http.Request) {
+	loops, err := s.svc.List(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, loops)
+}
+
+func (s *Server) apiLoop(w http.ResponseWriter, r *http.Request) {
+	name, ok := s.loopName(w, r)
+	if !ok {
+		return
+	}
+	st, err := s.svc.Status(r.Context(), name)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+// apiDiff streams the loop's diff as git prints it.
+func (s *Server) apiDiff(w http.ResponseWriter, r *http.Request) {
+	name, ok := s.loopName(w, r)
+	if !ok {
+		return
+	}
+	if _, err := s.svc.Get(name); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	var stderr bytes.Buffer
+	if err := s.svc.Diff(r.Context(), name, diffArgs, w, &stderr); err != nil {
+		fmt.Fprintf(w, "\n[git loop web: %v %s]\n", err, strings.TrimSpace(stderr.String()))
+	}
+}
+
+// apiTranscript streams the transcript as JSON lines ("git loop log
+// --json"), one entry at a time; offset and limit select a window.
+func (s *Server) apiTranscript(w http.ResponseWriter, r *http.Request) {
+	name, ok := s.loopName(w, r)
+	if !ok {
+		return
+	}
+	if _, err := s.svc.Get(name); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	offset, limit := intParam(r, "offset"), intParam(r, "limit")
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	enc := json.NewEncoder(w)
+	flusher, _ := w.(http.Flusher)
+	i, n := 0, 0
+	for e, err := range s.svc.Transcript(name) {
+		if err != nil {
+			_ = enc.Encode(map[string]string{"error": err.Error()})
+			return
+		}
+		if i++; i <= offset {
+			continue
+		}
+		if err := enc.Encode(e); err != nil {
+			return // the client went away
+		}
+		if n++; limit > 0 && n >= limit {
+			break
+		}
+		if flusher != nil && n%256 == 0 {
+			flusher.Flush()
+		}
+	}
+}
+
+func (s *Server) apiCompose(w http.ResponseWriter, r *http.Request) {
+	name, ok := s.loopName(w, r)
+	if !ok {
+		return
+	}
+	res, err := s.svc.Composition(name)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func (s *Server) apiContext(w http.ResponseWriter, r *http.Request) {
+	v, err := s.contextTarget(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if v.Doc != nil {
+		writeJSON(w, http.StatusOK, v.Doc)
+		return
+	}
+	out := map[string][]gitloop.ContextFile{}
+	for _, l := range v.Layers {
+		out[l.Layer] = l.Files
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) apiFocus(w http.ResponseWriter, r *http.Request) {
+	f, err := s.svc.Focus()
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, f)
+}
+
+func (s *Server) apiInbox(w http.ResponseWriter, r *http.Request) {
+	items, err := s.svc.Inbox()
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, items)
+}

@@ -1,0 +1,257 @@
+// Package server is the HTTP side of "git loop web": a read-only viewer of
+// loops, diffs, transcripts, context and composition, served from
+// html/template pages and embedded assets. It only reads through
+// gitloop.Service; the optional actions (stop, start) are POSTs guarded by
+// a same-origin check and a token.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"io/fs"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/gitloop-dev/git-loop/gitloop"
+)
+
+//go:embed assets templates
+var embedded embed.FS
+
+// CookieName holds the access token after the first visit with ?token=.
+const CookieName = "gitloop_token"
+
+// Options configure a Server.
+type Options struct {
+	Service *gitloop.Service
+	// Token, when set, is required on every request: as ?token= (which
+	// sets a cookie and redirects to the same URL without it), as the
+	// cookie, or as "Authorization: Bearer". Empty means loopback-only
+	// serving, where the Host header must name a loopback host.
+	Token string
+	// AllowActions enables the stop and start buttons.
+	AllowActions bool
+}
+
+// Server serves the viewer.
+type Server struct {
+	opts Options
+	svc  *gitloop.Service
+	mux  *http.ServeMux
+	// csrf is the token every action form carries.
+	csrf  string
+	pages *pages
+}
+
+// NewToken returns a random token for a non-loopback listener.
+func NewToken() string {
+	b := make([]byte, 20)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// New builds the server.
+func New(opts Options) (*Server, error) {
+	if opts.Service == nil {
+		return nil, errors.New("web: no service")
+	}
+	p, err := loadPages()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{opts: opts, svc: opts.Service, mux: http.NewServeMux(), csrf: NewToken(), pages: p}
+	s.routes()
+	return s, nil
+}
+
+// IsLoopback reports whether a listen address (host:port) only accepts
+// connections from this machine.
+func IsLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func (s *Server) routes() {
+	static, _ := fs.Sub(embedded, "assets")
+	fileServer := http.StripPrefix("/assets/", http.FileServerFS(static))
+	s.mux.Handle("GET /assets/", fileServer)
+
+	s.mux.HandleFunc("GET /{$}", s.loopsPage)
+	s.mux.HandleFunc("GET /loops/rows", s.loopsRows)
+	s.mux.HandleFunc("GET /loops/{name}", s.loopPage)
+	s.mux.HandleFunc("GET /loops/{name}/transcript", s.transcriptPage)
+	s.mux.HandleFunc("GET /loops/{name}/compose", s.composePage)
+	s.mux.HandleFunc("POST /loops/{name}/{action}", s.action)
+	s.mux.HandleFunc("GET /context", s.contextPage)
+	s.mux.HandleFunc("GET /context/{path...}", s.contextPage)
+	s.mux.HandleFunc("GET /focus", s.focusPage)
+
+	s.mux.HandleFunc("GET /api/loops", s.apiLoops)
+	s.mux.HandleFunc("GET /api/loops/{name}", s.apiLoop)
+	s.mux.HandleFunc("GET /api/loops/{name}/diff", s.apiDiff)
+	s.mux.HandleFunc("GET /api/loops/{name}/transcript", s.apiTranscript)
+	s.mux.HandleFunc("GET /api/loops/{name}/compose", s.apiCompose)
+	s.mux.HandleFunc("GET /api/context", s.apiContext)
+	s.mux.HandleFunc("GET /api/context/{path...}", s.apiContext)
+	s.mux.HandleFunc("GET /api/focus", s.apiFocus)
+	s.mux.HandleFunc("GET /api/inbox", s.apiInbox)
+}
+
+// csp forbids everything but this origin's own scripts, styles and images:
+// no inline script, no framing, forms post only here.
+const csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// ServeHTTP checks the host and token, sets the security headers, and
+// routes.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", csp)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Cache-Control", "no-store")
+	if s.opts.Token == "" {
+		// Loopback: refuse other host names, so a DNS-rebinding page
+		// cannot read the viewer.
+		host := r.Host
+		if hh, _, err := net.SplitHostPort(host); err == nil {
+			host = hh
+		}
+		if !IsLoopback(net.JoinHostPort(host, "0")) && host != "localhost" {
+			http.Error(w, "git loop web: unexpected Host header "+r.Host+"; open the printed URL", http.StatusMisdirectedRequest)
+			return
+		}
+	} else if !s.authorized(w, r) {
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+func (s *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
+	same := func(got string) bool {
+		return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(s.opts.Token)) == 1
+	}
+	if q := r.URL.Query().Get("token"); q != "" {
+		if !same(q) {
+			http.Error(w, "git loop web: wrong token; open the URL git loop web printed", http.StatusUnauthorized)
+			return false
+		}
+		http.SetCookie(w, &http.Cookie{Name: CookieName, Value: s.opts.Token, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
+		if r.Method == http.MethodGet {
+			u := *r.URL
+			q := u.Query()
+			q.Del("token")
+			u.RawQuery = q.Encode()
+			http.Redirect(w, r, u.RequestURI(), http.StatusSeeOther)
+			return false
+		}
+		return true
+	}
+	if c, err := r.Cookie(CookieName); err == nil && same(c.Value) {
+		return true
+	}
+	if a, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && same(a) {
+		return true
+	}
+	http.Error(w, "git loop web: a token is required; open the URL git loop web printed", http.StatusUnauthorized)
+	return false
+}
+
+// sameOrigin accepts a state-changing request only from this server's own
+// pages: Sec-Fetch-Site (when sent) must be same-origin, and Origin or
+// Referer (one is required) must name this host.
+func sameOrigin(r *http.Request) bool {
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" {
+		return false
+	}
+	src := r.Header.Get("Origin")
+	if src == "" {
+		src = r.Header.Get("Referer")
+	}
+	if src == "" {
+		return false
+	}
+	u, err := url.Parse(src)
+	return err == nil && u.Host == r.Host
+}
+
+func (s *Server) action(w http.ResponseWriter, r *http.Request) {
+	if !s.opts.AllowActions {
+		http.Error(w, "actions are disabled; start git loop web with --allow-actions", http.StatusForbidden)
+		return
+	}
+	if !sameOrigin(r) || subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(s.csrf)) != 1 {
+		http.Error(w, "cross-site request refused", http.StatusForbidden)
+		return
+	}
+	name, ok := s.loopName(w, r)
+	if !ok {
+		return
+	}
+	var err error
+	switch r.PathValue("action") {
+	case "stop":
+		err = s.svc.Stop(r.Context(), name)
+	case "start":
+		_, err = s.svc.Start(r.Context(), name)
+	default:
+		http.NotFound(w, r)
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/loops/"+url.PathEscape(name), http.StatusSeeOther)
+}
+
+// loopName is the {name} path value, checked to be a loop name (so it can
+// never reach the file system as a path).
+func (s *Server) loopName(w http.ResponseWriter, r *http.Request) (string, bool) {
+	name := r.PathValue("name")
+	if err := gitloop.ValidateName(name, ""); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return "", false
+	}
+	return name, true
+}
+
+// status maps a domain error to an HTTP status.
+func status(err error) int {
+	var nf *gitloop.NotFoundError
+	var lnf *gitloop.LinkNotFoundError
+	var ue *gitloop.UsageError
+	switch {
+	case errors.As(err, &nf), errors.As(err, &lnf), errors.Is(err, fs.ErrNotExist):
+		return http.StatusNotFound
+	case errors.As(err, &ue):
+		return http.StatusBadRequest
+	case errors.Is(err, context.Canceled):
+		return 499
+	}
+	return http.StatusInternalServerError
+}
+
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	code := status(err)
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		writeJSON(w, code, map[string]string{"error": err.Error()})
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(code)
+	_ = s.pages.render(w, "error", s.base(r, "Error", ""), map[string]any{"Code": code, "Status": http.StatusText(code), "Err": err.Error()})
+}

@@ -1,0 +1,277 @@
+package server_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/gitloop-dev/git-loop/cmd/internal/web/server"
+	"github.com/gitloop-dev/git-loop/gitloop"
+)
+
+func TestPagesAndEndpoints(t *testing.T) {
+	t.Parallel()
+	fx := newFixture(t)
+	h := fx.handler(t, server.Options{})
+
+	for _, tc := range []struct {
+		path string
+		want []string
+	}{
+		{"/", []string{"alpha", "beta", "gamma", `href="/loops/alpha"`, "uncommitted"}},
+		{"/loops/rows", []string{`data-loop="alpha"`, `data-loop="gamma"`}},
+		{"/loops/alpha", []string{"src/hello.go", `class="add"`, `<span class="add">&#43;func Hello()`, "I will add it in src/hello.go.", "tool call", "Write", "uncommitted line", "loop/alpha"}},
+		{"/loops/alpha?dpage=0", []string{"src/hello.go"}},
+		{"/loops/alpha/transcript", []string{"Please add a hello function", "Done: Hello()"}},
+		{"/loops/beta", []string{"No changes against the base", "No transcript yet"}},
+		{"/loops/alpha/compose", []string{"CLAUDE.md", "doctrine"}},
+		{"/context", []string{"knowledge", "notes", "personal", "guides/setup.md", "vaults/work"}},
+		{"/context/knowledge", []string{"guides/setup.md", "style.md"}},
+		{"/context/knowledge/guides", []string{"guides/setup.md"}},
+		{"/context/knowledge/guides/setup.md", []string{"<h1>Setup</h1>", `href="/context/knowledge/style.md"`, "wikilink missing"}},
+		{"/context/knowledge/style.md", []string{"<strong>simple</strong>", "the setup guide", `href="/context/knowledge/guides/setup.md"`}},
+		{"/focus", []string{"alpha hello function", `href="/loops/alpha"`, "beta cleanup", "look at gamma"}},
+	} {
+		r := get(t, h, tc.path)
+		if r.code != http.StatusOK {
+			t.Errorf("GET %s = %d\n%s", tc.path, r.code, r.body)
+			continue
+		}
+		if ct := r.hdr.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
+			t.Errorf("GET %s: Content-Type %q", tc.path, ct)
+		}
+		csp := r.hdr.Get("Content-Security-Policy")
+		if !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") {
+			t.Errorf("GET %s: CSP %q", tc.path, csp)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(r.body, w) {
+				t.Errorf("GET %s: no %q in\n%s", tc.path, w, r.body)
+			}
+		}
+		// Nothing rendered ever runs: no live script tag, no handler
+		// attribute, no inline script, no vault value, no thinking.
+		if strings.Contains(r.body, "<script>") || strings.Contains(r.body, "<img src=x") || strings.Contains(r.body, "javascript:") {
+			t.Errorf("GET %s: live payload in\n%s", tc.path, r.body)
+		}
+		if tc.path != "/loops/rows" && (strings.Count(r.body, "<script") != 1 || !strings.Contains(r.body, `<script src="/assets/app.js" defer></script>`)) {
+			t.Errorf("GET %s: a script other than /assets/app.js", tc.path)
+		}
+		if strings.Contains(r.body, "VAULT-SECRET-VALUE") || strings.Contains(r.body, "SECRET-THOUGHT") {
+			t.Errorf("GET %s: shows a vault value or thinking", tc.path)
+		}
+	}
+	// The payloads are there, as text.
+	for _, p := range []string{"/loops/alpha/transcript", "/context/knowledge/guides/setup.md", "/focus", "/loops/alpha"} {
+		if r := get(t, h, p); !strings.Contains(r.body, "&lt;script&gt;") && !strings.Contains(r.body, "raw HTML omitted") {
+			t.Errorf("GET %s: payload not shown as text\n%s", p, r.body)
+		}
+	}
+
+	// Assets.
+	for _, p := range []string{"/assets/app.js", "/assets/style.css", "/assets/favicon.svg"} {
+		if r := get(t, h, p); r.code != http.StatusOK || r.body == "" {
+			t.Errorf("GET %s = %d", p, r.code)
+		}
+	}
+
+	// JSON endpoints.
+	var loops []gitloop.LoopStatus
+	r := get(t, h, "/api/loops")
+	if err := json.Unmarshal([]byte(r.body), &loops); err != nil || len(loops) != 3 || loops[0].Name != "alpha" || !loops[0].Dirty || loops[0].Ahead != 1 {
+		t.Errorf("/api/loops: %v %+v", err, loops)
+	}
+	ls := fx.run(t, "ls", "--json")
+	var fromLs []gitloop.LoopStatus
+	_ = json.Unmarshal([]byte(ls), &fromLs)
+	a, _ := json.Marshal(loops)
+	b, _ := json.Marshal(fromLs)
+	if string(a) != string(b) {
+		t.Errorf("/api/loops differs from ls --json:\n%s\n%s", a, b)
+	}
+	var one gitloop.LoopStatus
+	if r := get(t, h, "/api/loops/beta"); json.Unmarshal([]byte(r.body), &one) != nil || one.Name != "beta" {
+		t.Errorf("/api/loops/beta: %s", r.body)
+	}
+	if r := get(t, h, "/api/loops/alpha/diff"); !strings.Contains(r.body, "diff --git a/src/hello.go b/src/hello.go") {
+		t.Errorf("/api/loops/alpha/diff: %s", r.body)
+	}
+	r = get(t, h, "/api/loops/alpha/transcript")
+	lines := strings.Split(strings.TrimSpace(r.body), "\n")
+	if len(lines) < 4 || !strings.Contains(lines[0], `"role":"user"`) {
+		t.Errorf("/api/loops/alpha/transcript: %s", r.body)
+	}
+	if r := get(t, h, "/api/loops/alpha/transcript?offset=1&limit=1"); strings.Count(strings.TrimSpace(r.body), "\n") != 0 || !strings.Contains(r.body, "I will add it") {
+		t.Errorf("transcript window: %s", r.body)
+	}
+	if r := get(t, h, "/api/loops/alpha/compose"); !strings.Contains(r.body, `"files"`) {
+		t.Errorf("/api/loops/alpha/compose: %s", r.body)
+	}
+	if r := get(t, h, "/api/context"); !strings.Contains(r.body, `"knowledge"`) || strings.Contains(r.body, "VAULT-SECRET") {
+		t.Errorf("/api/context: %s", r.body)
+	}
+	if r := get(t, h, "/api/context/knowledge/guides/setup.md"); !strings.Contains(r.body, `"backlinks"`) || !strings.Contains(r.body, `"target": "knowledge/style.md"`) {
+		t.Errorf("/api/context/knowledge/guides/setup.md: %s", r.body)
+	}
+	if r := get(t, h, "/api/focus"); !strings.Contains(r.body, `"pinned"`) {
+		t.Errorf("/api/focus: %s", r.body)
+	}
+	if r := get(t, h, "/api/inbox"); !strings.Contains(r.body, "look at gamma") {
+		t.Errorf("/api/inbox: %s", r.body)
+	}
+
+	// Not found, bad names and traversal.
+	for _, tc := range []struct {
+		path string
+		code int
+	}{
+		{"/loops/nope", 404},
+		{"/api/loops/nope", 404},
+		{"/loops/nope/transcript", 404},
+		{"/nope", 404},
+		{"/loops/..%2F..%2Fetc", 400},
+		{"/loops/.hidden", 400},
+		{"/api/loops/%2E%2E/diff", 400},
+		{"/context/knowledge/..%2F..%2F..%2Fetc%2Fpasswd", 400},
+		{"/context/knowledge/%2E%2E/notes/inbox.md", 400},
+		{"/context/notes/.git/config", 400},
+		{"/context/etc/passwd", 400},
+		{"/context/personal/vaults/work/envs/API_TOKEN", 400},
+		{"/api/context/personal/vaults/work/envs/API_TOKEN", 400},
+		{"/context/knowledge/missing.md", 404},
+	} {
+		r := get(t, h, tc.path)
+		if r.code != tc.code {
+			t.Errorf("GET %s = %d, want %d\n%s", tc.path, r.code, tc.code, r.body)
+		}
+		if strings.Contains(r.body, "root:") || strings.Contains(r.body, "VAULT-SECRET") || strings.Contains(r.body, "[core]") {
+			t.Errorf("GET %s leaked a file", tc.path)
+		}
+	}
+	// A cleaned path redirects, and then finds nothing.
+	if r := get(t, h, "/assets/../server.go"); r.code != http.StatusTemporaryRedirect && r.code != http.StatusNotFound {
+		t.Errorf("GET /assets/../server.go = %d", r.code)
+	}
+	// Another Host on the loopback server (DNS rebinding) is refused.
+	if r := get(t, h, "/", func(r *http.Request) { r.Host = "evil.example:8080" }); r.code != http.StatusMisdirectedRequest {
+		t.Errorf("foreign Host = %d", r.code)
+	}
+	// Read-only: actions are refused.
+	if r := post(t, h, "/loops/alpha/stop", url.Values{}, nil); r.code != http.StatusForbidden {
+		t.Errorf("POST stop read-only = %d", r.code)
+	}
+}
+
+// A symlink out of a layer is refused.
+func TestContextSymlinkEscape(t *testing.T) {
+	t.Parallel()
+	fx := newFixture(t)
+	know, _ := fx.svc.LayerClone(gitloop.Knowledge)
+	if err := symlink("/etc", know+"/etc"); err != nil {
+		t.Fatal(err)
+	}
+	h := fx.handler(t, server.Options{})
+	for _, p := range []string{"/context/knowledge/etc/passwd", "/context/knowledge/etc", "/api/context/knowledge/etc/passwd"} {
+		r := get(t, h, p)
+		if r.code != 400 && r.code != 404 {
+			t.Errorf("GET %s = %d", p, r.code)
+		}
+		if strings.Contains(r.body, "root:") {
+			t.Errorf("GET %s leaked /etc/passwd", p)
+		}
+	}
+}
+
+func TestToken(t *testing.T) {
+	t.Parallel()
+	fx := newFixture(t)
+	token := server.NewToken()
+	h := fx.handler(t, server.Options{Token: token})
+	for _, p := range []string{"/", "/api/loops", "/loops/alpha", "/assets/app.js", "/context"} {
+		if r := get(t, h, p); r.code != http.StatusUnauthorized {
+			t.Errorf("GET %s without token = %d", p, r.code)
+		}
+	}
+	if r := get(t, h, "/?token=wrong"); r.code != http.StatusUnauthorized {
+		t.Errorf("wrong token = %d", r.code)
+	}
+	r := get(t, h, "/loops/alpha?token="+token)
+	if r.code != http.StatusSeeOther || r.hdr.Get("Location") != "/loops/alpha" {
+		t.Fatalf("token visit = %d %q", r.code, r.hdr.Get("Location"))
+	}
+	cookie := r.hdr.Get("Set-Cookie")
+	if !strings.Contains(cookie, server.CookieName+"="+token) || !strings.Contains(cookie, "HttpOnly") || !strings.Contains(cookie, "SameSite=Strict") {
+		t.Errorf("cookie %q", cookie)
+	}
+	withCookie := func(r *http.Request) { r.AddCookie(&http.Cookie{Name: server.CookieName, Value: token}) }
+	// A token server answers any Host (it is reached by name or address).
+	for _, p := range []string{"/", "/api/loops", "/loops/alpha"} {
+		if r := get(t, h, p, withCookie, func(r *http.Request) { r.Host = "devbox:8080" }); r.code != http.StatusOK {
+			t.Errorf("GET %s with cookie = %d", p, r.code)
+		}
+	}
+	if r := get(t, h, "/api/loops", func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+token) }); r.code != http.StatusOK {
+		t.Errorf("bearer = %d", r.code)
+	}
+	if r := get(t, h, "/", func(r *http.Request) { r.AddCookie(&http.Cookie{Name: server.CookieName, Value: "x" + token}) }); r.code != http.StatusUnauthorized {
+		t.Errorf("bad cookie = %d", r.code)
+	}
+}
+
+func post(t testing.TB, h http.Handler, target string, form url.Values, mod func(*http.Request)) response {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodPost, "http://127.0.0.1:8080"+target, strings.NewReader(form.Encode()))
+	req.Host = "127.0.0.1:8080"
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if mod != nil {
+		mod(req)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return response{rec.Code, rec.Body.String(), rec.Header()}
+}
+
+func TestActions(t *testing.T) {
+	t.Parallel()
+	fx := newFixture(t)
+	h := fx.handler(t, server.Options{AllowActions: true})
+	page := get(t, h, "/loops/alpha").body
+	i := strings.Index(page, `name="csrf" value="`)
+	if i < 0 {
+		t.Fatalf("no action form on the loop page:\n%s", page)
+	}
+	csrf := page[i+len(`name="csrf" value="`):]
+	csrf = csrf[:strings.Index(csrf, `"`)]
+	same := func(r *http.Request) {
+		r.Header.Set("Origin", "http://127.0.0.1:8080")
+		r.Header.Set("Sec-Fetch-Site", "same-origin")
+	}
+	for _, tc := range []struct {
+		name string
+		form url.Values
+		mod  func(*http.Request)
+		code int
+	}{
+		{"no origin", url.Values{"csrf": {csrf}}, nil, 403},
+		{"cross-site origin", url.Values{"csrf": {csrf}}, func(r *http.Request) { r.Header.Set("Origin", "http://evil.example") }, 403},
+		{"cross-site fetch", url.Values{"csrf": {csrf}}, func(r *http.Request) { same(r); r.Header.Set("Sec-Fetch-Site", "cross-site") }, 403},
+		{"no csrf token", url.Values{}, same, 403},
+		{"wrong csrf token", url.Values{"csrf": {"x"}}, same, 403},
+		{"stop", url.Values{"csrf": {csrf}}, same, 303},
+		{"start", url.Values{"csrf": {csrf}}, same, 303},
+	} {
+		target := "/loops/alpha/stop"
+		if tc.name == "start" {
+			target = "/loops/alpha/start"
+		}
+		if r := post(t, h, target, tc.form, tc.mod); r.code != tc.code {
+			t.Errorf("%s: POST %s = %d, want %d\n%s", tc.name, target, r.code, tc.code, r.body)
+		}
+	}
+	if r := post(t, h, "/loops/alpha/explode", url.Values{"csrf": {csrf}}, same); r.code != 404 {
+		t.Errorf("unknown action = %d", r.code)
+	}
+}

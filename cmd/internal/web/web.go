@@ -1,0 +1,159 @@
+// Package web implements "git loop web": a local, read-only viewer of the
+// loops, their diffs and transcripts, the context layers and composition.
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"runtime"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
+	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
+	"github.com/gitloop-dev/git-loop/cmd/internal/web/server"
+	"github.com/gitloop-dev/git-loop/gitloop"
+)
+
+// WebOptions are the inputs of "git loop web".
+type WebOptions struct {
+	IO           *iostreams.IOStreams
+	Service      func(context.Context) (*gitloop.Service, error)
+	Listen       string
+	Open         bool
+	AllowActions bool
+	// Ready, when set, is called with the URL once the server listens
+	// (tests use it to find the port).
+	Ready func(url string)
+	// Browse opens a URL in the user's browser.
+	Browse func(url string) error
+}
+
+// NewCmdWeb builds the command; runF replaces webRun in tests.
+func NewCmdWeb(f *cmdutil.Factory, runF func(context.Context, *WebOptions) error) *cobra.Command {
+	opts := &WebOptions{IO: f.IOStreams, Service: f.Service, Browse: browse}
+	cmd := &cobra.Command{
+		Use:   "web",
+		Short: "Serve a local, read-only web viewer of loops, diffs, transcripts and context",
+		Long: `Serve a web viewer of this repository's loops: every loop with its state
+(updating live), each loop's diff against its base and its transcript as a
+conversation, the knowledge, notes and personal layers with [[wikilinks]] and
+backlinks, the focus board and inbox, and each loop's composed agent config
+with the tier every piece came from. Vault values are never shown, only names.
+
+It listens on 127.0.0.1 on a free port unless --listen says otherwise and
+prints the URL. A listen address that is not loopback requires a token: a
+random one is put in the printed URL, and requests without it get 401 (a
+cookie keeps it after the first visit). The viewer is read-only unless
+--allow-actions adds stop and start buttons, which accept requests from the
+viewer's own pages only.`,
+		Example: `  git loop web
+  git loop web --open
+  git loop web --listen 0.0.0.0:8080 --allow-actions`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return webRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Listen, "listen", "127.0.0.1:0", "address to listen on, HOST:PORT (port 0 picks a free one)")
+	cmd.Flags().BoolVar(&opts.Open, "open", false, "open the viewer in the default browser")
+	cmd.Flags().BoolVar(&opts.AllowActions, "allow-actions", false, "enable the stop and start buttons")
+	return cmd
+}
+
+func webRun(ctx context.Context, opts *WebOptions) error {
+	if _, _, err := net.SplitHostPort(opts.Listen); err != nil {
+		return cmdutil.FlagErrorf("--listen %q: want HOST:PORT, e.g. 127.0.0.1:8080", opts.Listen)
+	}
+	svc, err := opts.Service(ctx)
+	if err != nil {
+		return err
+	}
+	token := ""
+	if !server.IsLoopback(opts.Listen) {
+		token = server.NewToken()
+	}
+	h, err := server.New(server.Options{Service: svc, Token: token, AllowActions: opts.AllowActions})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", opts.Listen)
+	if err != nil {
+		return fmt.Errorf("git loop web: %w", err)
+	}
+	url := "http://" + displayAddr(ln.Addr().(*net.TCPAddr)) + "/"
+	if token != "" {
+		url += "?token=" + token
+	}
+	fmt.Fprintln(opts.IO.Out, url)
+	if !opts.IO.Quiet() {
+		mode := "read-only"
+		if opts.AllowActions {
+			mode = "stop and start enabled"
+		}
+		fmt.Fprintf(opts.IO.ErrOut, "Serving git loop web (%s); press Ctrl-C to stop\n", mode)
+		if token != "" {
+			fmt.Fprintf(opts.IO.ErrOut, "Listening beyond this machine: the URL carries the access token; keep it private\n")
+		}
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	if opts.Ready != nil {
+		opts.Ready(url)
+	}
+	if opts.Open && opts.Browse != nil {
+		if err := opts.Browse(url); err != nil {
+			opts.IO.Progress().Warn(fmt.Sprintf("could not open a browser (%v); open %s", err, url))
+		}
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return nil
+}
+
+// displayAddr is the address to print: an unspecified host (0.0.0.0, ::)
+// is shown as this machine's name, which others can reach.
+func displayAddr(a *net.TCPAddr) string {
+	host := a.IP.String()
+	if a.IP.IsUnspecified() {
+		host = "localhost"
+		if h, err := os.Hostname(); err == nil && h != "" {
+			host = h
+		}
+	}
+	return net.JoinHostPort(host, fmt.Sprint(a.Port))
+}
+
+func browse(url string) error {
+	name, args := "xdg-open", []string{url}
+	switch runtime.GOOS {
+	case "darwin":
+		name = "open"
+	case "windows":
+		name, args = "rundll32", []string{"url.dll,FileProtocolHandler", url}
+	}
+	cmd := exec.Command(name, args...)
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	go func() { _ = cmd.Wait() }()
+	return nil
+}
