@@ -2,6 +2,8 @@ package compose
 
 import (
 	"fmt"
+	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -98,6 +100,55 @@ func BenchmarkCompose(b *testing.B) {
 					}
 					b.ReportMetric(float64(skills), "skills")
 				}
+			}
+			slices.Sort(durs)
+			b.ReportMetric(float64(durs[len(durs)/2].Microseconds())/1000, "ms-median")
+		})
+	}
+}
+
+// BenchmarkComposeFloor is the raw cost of the same output on the same
+// disk: making the agent dir's dirs and writing its files from memory,
+// one after another, with no reading, merging or checking. Compose can
+// only approach it; on a busy disk both move together.
+func BenchmarkComposeFloor(b *testing.B) {
+	for _, c := range []struct {
+		name     string
+		profiles int
+	}{{"5tiers", 2}, {"20profiles", 20}} {
+		b.Run(c.name, func(b *testing.B) {
+			res, err := Plan(Options{Tiers: benchTiers(b, c.profiles)})
+			if err != nil {
+				b.Fatal(err)
+			}
+			dirs := map[string]bool{}
+			for _, f := range res.Files {
+				for d := path.Dir(f.Path); d != "."; d = path.Dir(d) {
+					dirs[d] = true
+				}
+			}
+			sorted := sortedKeys(dirs)
+			data := []byte(strings.Repeat("x", 700))
+			out := b.TempDir()
+			durs := make([]time.Duration, 0, b.N)
+			b.ResetTimer()
+			for i := range b.N {
+				start := time.Now()
+				root := filepath.Join(out, fmt.Sprint(i))
+				if err := os.Mkdir(root, 0o755); err != nil {
+					b.Fatal(err)
+				}
+				for _, d := range sorted {
+					if err := os.Mkdir(filepath.Join(root, d), 0o755); err != nil {
+						b.Fatal(err)
+					}
+				}
+				for _, f := range res.Files {
+					if err := os.WriteFile(filepath.Join(root, f.Path), data, 0o644); err != nil {
+						b.Fatal(err)
+					}
+				}
+				durs = append(durs, time.Since(start))
 			}
 			slices.Sort(durs)
 			b.ReportMetric(float64(durs[len(durs)/2].Microseconds())/1000, "ms-median")
