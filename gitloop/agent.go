@@ -640,7 +640,7 @@ func (s *Service) execAgent(ctx context.Context, inv *AgentInvocation, extra map
 	if err != nil {
 		return 0, fmt.Errorf("loop %s: %w", m.Name, err)
 	}
-	spec, err := s.Spec(m)
+	spec, err := s.runSpec(ctx, m)
 	if err != nil {
 		return 0, err
 	}

@@ -37,7 +37,7 @@ func (s *Service) Exec(ctx context.Context, opts ExecOptions) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("exec in %s: %w", m.Name, err)
 	}
-	spec, err := s.Spec(m)
+	spec, err := s.runSpec(ctx, m)
 	if err != nil {
 		return 0, err
 	}

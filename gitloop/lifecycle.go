@@ -31,6 +31,9 @@ func (s *Service) Start(ctx context.Context, name string) (sandbox.Status, error
 	if err != nil {
 		return sandbox.Status{}, err
 	}
+	if err := s.deliverVault(ctx, m, &spec); err != nil {
+		return sandbox.Status{}, err
+	}
 	st, err := eng.Ensure(ctx, spec)
 	if err != nil {
 		return st, fmt.Errorf("start %s: %w", m.Name, err)

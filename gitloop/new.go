@@ -29,7 +29,10 @@ type NewOptions struct {
 	// DistillFrom makes a distill loop over that loop's transcript.
 	DistillFrom string
 	// Repos are roster repositories to mount read-only.
-	Repos  []string
+	Repos []string
+	// Vault is the personal vault the loop gets (empty: config
+	// vault.default, else none).
+	Vault  string
 	DryRun bool
 	// SetupOutput receives the output of the setup commands (nil: discard).
 	SetupOutput io.Writer
@@ -47,6 +50,14 @@ func (s *Service) New(ctx context.Context, opts NewOptions) (*state.Meta, error)
 	if driver == "" {
 		driver = s.Config.SandboxDriver()
 	}
+	vaultName := opts.Vault
+	if vaultName == "" {
+		vaultName = s.Config.VaultDefault()
+	}
+	// A vault that cannot be delivered stops the loop before any change.
+	if err := s.checkVault(ctx, vaultName); err != nil {
+		return nil, fmt.Errorf("new %s: %w", name, err)
+	}
 	if opts.DryRun {
 		return s.planNew(ctx, name, opts)
 	}
@@ -60,6 +71,7 @@ func (s *Service) New(ctx context.Context, opts NewOptions) (*state.Meta, error)
 	if err != nil {
 		return nil, err
 	}
+	m.Vault = vaultName
 	p := s.progress()
 	eng, err := s.engine(ctx, driver)
 	if err != nil {
@@ -131,7 +143,7 @@ func (s *Service) New(ctx context.Context, opts NewOptions) (*state.Meta, error)
 		if err := s.makeHome(name); err != nil {
 			return err
 		}
-		spec, err := s.Spec(m)
+		spec, err := s.runSpec(ctx, m)
 		if err != nil {
 			return err
 		}
@@ -181,7 +193,7 @@ func (s *Service) runSetup(ctx context.Context, eng sandbox.Engine, m *state.Met
 	if out == nil {
 		out = io.Discard
 	}
-	spec, err := s.Spec(m)
+	spec, err := s.runSpec(ctx, m)
 	if err != nil {
 		return err
 	}

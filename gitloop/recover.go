@@ -112,6 +112,7 @@ func (s *Service) finishRemove(ctx context.Context, in state.Intent) error {
 			}
 		}
 	}
+	s.removeVaultCopy(in.Loop)
 	if err := s.store().RemoveLoopDir(in.Loop); err != nil {
 		return err
 	}

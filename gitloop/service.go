@@ -192,6 +192,9 @@ func (s *Service) Spec(m *state.Meta) (sandbox.Spec, error) {
 	for _, p := range m.Sandbox.Ports {
 		spec.Ports = append(spec.Ports, sandbox.Port{Host: p[0], Container: p[1]})
 	}
+	// The selected vault's mounts/home entries, read-only at $HOME (see
+	// vaultloop.go; values and env come per exec from deliverVault).
+	s.vaultMounts(m, &spec)
 	return spec, nil
 }
 

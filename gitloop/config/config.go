@@ -71,6 +71,7 @@ var Keys = []Key{
 	{Name: "sandbox.image", Default: "gitloop/sandbox:latest", Help: "sandbox image (docker driver)", Validate: nonEmpty},
 	{Name: "knowledge.url", Default: "", Help: "remote of the team knowledge repo (default: a local bare origin, solo mode)"},
 	{Name: "notes.url", Default: "", Help: "remote of the team notes repo (default: a local bare origin, solo mode)"},
+	{Name: "vault.default", Default: "", Help: "vault of your personal repo that vault commands and new loops use when --vault is not given", Validate: validVaultName},
 	{Name: "personal.url", Default: "", Help: "remote of your personal repo (default: a local bare origin, solo mode)"},
 	{Name: "default_profiles", List: true, Help: "profiles every new loop gets (usually set in your personal config.toml)", Validate: nonEmpty},
 	{Name: "setup", List: true, Help: "commands run once in a new loop's sandbox (sh -c), in order", Validate: nonEmpty},
@@ -92,6 +93,18 @@ func ParsePort(v string) (host, ctr int, err error) {
 	}
 	return host, ctr, nil
 }
+
+var vaultNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+
+func validVaultName(v string) error {
+	if v != "" && (!vaultNameRE.MatchString(v) || strings.Contains(v, "..")) {
+		return errors.New("must be a vault name: letters, digits, '_', '.' and '-', starting with a letter or digit")
+	}
+	return nil
+}
+
+// VaultDefault is the vault used when none is named.
+func (c *Config) VaultDefault() string { return c.Get("vault.default") }
 
 func validPort(v string) error {
 	_, _, err := ParsePort(v)

@@ -358,6 +358,25 @@ func (r *Repo) List(ctx context.Context, name string) (Entries, error) {
 	return e, nil
 }
 
+// MountDirs reports which of a vault's mounts are directories (from git,
+// so it works while locked).
+func (r *Repo) MountDirs(ctx context.Context, name string) (map[string]bool, error) {
+	if err := ValidName(name); err != nil {
+		return nil, err
+	}
+	prefix := path.Join(Dir, name, "mounts", "home") + "/"
+	files, err := r.tracked(ctx, prefix)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for _, f := range files {
+		top, rest, _ := strings.Cut(strings.TrimPrefix(f, prefix), "/")
+		out[top] = out[top] || rest != ""
+	}
+	return out, nil
+}
+
 // Exists reports whether the vault has any tracked entry.
 func (r *Repo) Exists(ctx context.Context, name string) (bool, error) {
 	e, err := r.List(ctx, name)

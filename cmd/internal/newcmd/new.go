@@ -29,6 +29,7 @@ type NewOptions struct {
 	Context  string
 	Profiles []string
 	Repos    []string
+	Vault    string
 	Detach   bool
 	DryRun   bool
 	JSON     bool
@@ -86,6 +87,7 @@ next git loop command (or "git loop doctor --fix") undoes the partial loop.`,
 	cmd.Flags().StringVar(&opts.Context, "context", "", "where context worktrees start: latest (fetch first; default), cached (no network), or a commit")
 	cmd.Flags().StringArrayVarP(&opts.Profiles, "profile", "p", nil, "add a profile tier from the knowledge repo (repeatable, in order)")
 	cmd.Flags().StringArrayVar(&opts.Repos, "repo", nil, "mount a repository of the roster (repos setting) read-only (repeatable)")
+	cmd.Flags().StringVar(&opts.Vault, "vault", "", "give the loop this vault of your personal repo: its env vars and $HOME files (default: vault.default)")
 	cmd.Flags().BoolVarP(&opts.Detach, "detach", "d", false, "create the loop without opening it")
 	cmd.Flags().StringVarP(&opts.Message, "message", "m", "", "then run one headless agent turn with this PROMPT (see git loop run)")
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "print the git commands that would run, and run nothing")
@@ -99,7 +101,7 @@ func newRun(ctx context.Context, opts *NewOptions) error {
 	if err != nil {
 		return err
 	}
-	m, err := svc.New(ctx, gitloop.NewOptions{Name: opts.Name, Base: opts.Base, Driver: opts.Driver, DryRun: opts.DryRun, Context: opts.Context, Profiles: opts.Profiles, Repos: opts.Repos, SetupOutput: opts.IO.ErrOut})
+	m, err := svc.New(ctx, gitloop.NewOptions{Name: opts.Name, Base: opts.Base, Driver: opts.Driver, DryRun: opts.DryRun, Context: opts.Context, Profiles: opts.Profiles, Repos: opts.Repos, Vault: opts.Vault, SetupOutput: opts.IO.ErrOut})
 	if err != nil {
 		return err
 	}

@@ -38,6 +38,7 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/shell"
 	"github.com/gitloop-dev/git-loop/cmd/internal/status"
 	"github.com/gitloop-dev/git-loop/cmd/internal/uninstall"
+	"github.com/gitloop-dev/git-loop/cmd/internal/vault"
 	"github.com/gitloop-dev/git-loop/cmd/internal/version"
 	"github.com/gitloop-dev/git-loop/cmd/internal/web"
 	"github.com/gitloop-dev/git-loop/gitloop"
@@ -138,6 +139,7 @@ commands in one with "git loop exec NAME -- CMD", and remove it with
 		contextcmd.NewCmdContext(f, nil, nil),
 		inbox.NewCmdInbox(f, nil),
 		focus.NewCmdFocus(f, nil),
+		vault.NewCmdVault(f, nil),
 	} {
 		c.GroupID = "context"
 		cmd.AddCommand(c)
