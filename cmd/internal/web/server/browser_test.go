@@ -1,0 +1,179 @@
+package server_test
+
+import (
+	"context"
+	"errors"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+
+	"github.com/gitloop-dev/git-loop/cmd/internal/web/server"
+	"github.com/gitloop-dev/git-loop/sandbox/sandboxtest"
+)
+
+// chromium finds Debian's chromium (or another Chromium or Chrome).
+func chromium() (string, error) {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p, nil
+		}
+	}
+	return "", errors.New("no chromium on PATH")
+}
+
+// outDir is where screenshots go: $GIT_LOOP_TEST_OUT/<test> when set, so
+// they outlive the run, else the test's temp dir.
+func outDir(t *testing.T) string {
+	if d := os.Getenv("GIT_LOOP_TEST_OUT"); d != "" {
+		dir := filepath.Join(d, t.Name())
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	return t.TempDir()
+}
+
+// browser starts headless Chromium with a fresh profile and no network
+// chatter of its own (without those flags it hangs on a closed network).
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	exe, err := chromium()
+	sandboxtest.Require(t, err, "chromium", "install it with: sudo apt-get install chromium")
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(exe),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("no-default-browser-check", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("hide-scrollbars", true),
+		chromedp.WindowSize(1280, 900),
+	}
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelB := chromedp.NewContext(actx)
+	ctx, cancelC := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(func() { cancelC(); cancelB(); cancelA() })
+	return ctx
+}
+
+func shot(t *testing.T, ctx context.Context, dir, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", p)
+}
+
+func text(t *testing.T, ctx context.Context, sel string) string {
+	t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.Text(sel))
+	if err != nil {
+		t.Fatalf("text of %s: %v", sel, err)
+	}
+	return s
+}
+
+// TestBrowser opens the viewer in real headless Chromium: the loops page
+// lists the three loops, a click leads to a loop with its diff and
+// transcript, and the XSS payloads never run.
+func TestBrowser(t *testing.T) {
+	t.Parallel()
+	ctx := browser(t)
+	fx := newFixture(t)
+	srv := httptest.NewServer(fx.handler(t, server.Options{}))
+	t.Cleanup(srv.Close)
+	dir := outDir(t)
+
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible(`tr[data-loop="gamma"]`)); err != nil {
+		t.Fatal(err)
+	}
+	rows := text(t, ctx, `#rows`)
+	for _, n := range []string{"alpha", "beta", "gamma"} {
+		if !strings.Contains(rows, n) {
+			t.Errorf("loops page does not list %s:\n%s", n, rows)
+		}
+	}
+	shot(t, ctx, dir, "loops.png")
+
+	if err := chromedp.Do(ctx, chromedp.Click(`a[href="/loops/alpha"]`), chromedp.WaitVisible(`#diff details.file`)); err != nil {
+		t.Fatal(err)
+	}
+	location, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff, convo := text(t, ctx, `#diff`), text(t, ctx, `#transcript`)
+	scripts, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("main script, main img").length`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pwned, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.pwned === true`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(location, "/loops/alpha") {
+		t.Errorf("clicked to %s", location)
+	}
+	for _, w := range []string{"src/hello.go", "func Hello()", "uncommitted line"} {
+		if !strings.Contains(diff, w) {
+			t.Errorf("diff lacks %q:\n%s", w, diff)
+		}
+	}
+	for _, w := range []string{"Please add a hello function", "<script>window.pwned=true</script>", "I will add it in src/hello.go.", "Done: Hello()"} {
+		if !strings.Contains(convo, w) {
+			t.Errorf("transcript lacks %q:\n%s", w, convo)
+		}
+	}
+	if strings.Contains(convo, "SECRET-THOUGHT") {
+		t.Errorf("thinking shown")
+	}
+	if scripts != 0 || pwned {
+		t.Errorf("payload became live: %d script/img elements in main, pwned=%v", scripts, pwned)
+	}
+	shot(t, ctx, dir, "loop.png")
+
+	// The other pages, for the record and for a look.
+	for _, p := range []struct{ path, wait, file string }{
+		{"/context", `.trees`, "context.png"},
+		{"/context/knowledge/guides/setup.md", `.markdown`, "markdown.png"},
+		{"/focus", `.board`, "focus.png"},
+		{"/loops/alpha/compose", `table.prov`, "compose.png"},
+	} {
+		if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+p.path), chromedp.WaitVisible(p.wait)); err != nil {
+			t.Fatalf("%s: %v", p.path, err)
+		}
+		shot(t, ctx, dir, p.file)
+	}
+
+	// Dark mode follows prefers-color-scheme.
+	if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []struct{ path, wait, file string }{
+		{"/", `#rows`, "loops-dark.png"},
+		{"/loops/alpha", `#diff details.file`, "loop-dark.png"},
+	} {
+		if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+p.path), chromedp.WaitVisible(p.wait)); err != nil {
+			t.Fatalf("%s: %v", p.path, err)
+		}
+		shot(t, ctx, dir, p.file)
+	}
+}
