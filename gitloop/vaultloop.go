@@ -210,9 +210,11 @@ func vaultSSHKey(dir string) string {
 }
 
 // SSHCommand is the GIT_SSH_COMMAND that uses key and nothing else: no
-// agent, no other identity, no user ssh config.
+// agent, no other identity, no user ssh config, and the known_hosts next
+// to the key (ssh would otherwise read the passwd home's, not $HOME's).
 func SSHCommand(key string) string {
-	return "ssh -F /dev/null -i " + shellQuote(key) + " -o IdentitiesOnly=yes -o IdentityAgent=none -o PasswordAuthentication=no -o KbdInteractiveAuthentication=no -o BatchMode=yes"
+	known := filepath.Join(filepath.Dir(key), "known_hosts")
+	return "ssh -F /dev/null -i " + shellQuote(key) + " -o IdentitiesOnly=yes -o IdentityAgent=none -o PasswordAuthentication=no -o KbdInteractiveAuthentication=no -o BatchMode=yes -o UserKnownHostsFile=" + shellQuote(known)
 }
 
 func shellQuote(s string) string {
