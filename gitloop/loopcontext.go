@@ -107,7 +107,7 @@ func (s *Service) findCommit(ctx context.Context, l Layer, clone, rev string) (s
 	if sha := try(); sha != "" {
 		return sha, true
 	}
-	_ = s.Git.Run(ctx, git.Cmd{Dir: clone, Label: string(l), Args: []string{"fetch", "-q", "origin"}})
+	_ = s.Git.Run(ctx, git.Cmd{Dir: clone, Label: string(l), Args: []string{"fetch", "-q", "origin"}, Env: gitEnv(ctx)})
 	sha := try()
 	return sha, sha != ""
 }
@@ -123,7 +123,7 @@ func (s *Service) contextStart(ctx context.Context, l Layer, clone, mode string)
 	case ContextLatest:
 		fctx, cancel := context.WithTimeout(ctx, fetchTimeout)
 		defer cancel()
-		if err := s.Git.Run(fctx, git.Cmd{Dir: clone, Label: string(l), Args: []string{"fetch", "-q", "origin"}}); err != nil {
+		if err := s.Git.Run(fctx, git.Cmd{Dir: clone, Label: string(l), Args: []string{"fetch", "-q", "origin"}, Env: gitEnv(ctx)}); err != nil {
 			s.progress().Warn(fmt.Sprintf("%s: fetch failed, starting from the cached commit: %v", l, firstLine(err.Error())))
 			return rev("HEAD")
 		}
@@ -136,7 +136,7 @@ func (s *Service) contextStart(ctx context.Context, l Layer, clone, mode string)
 			return sha, nil
 		}
 		// A pinned sha the clone has not seen yet.
-		_ = s.Git.Run(ctx, git.Cmd{Dir: clone, Label: string(l), Args: []string{"fetch", "-q", "origin"}})
+		_ = s.Git.Run(ctx, git.Cmd{Dir: clone, Label: string(l), Args: []string{"fetch", "-q", "origin"}, Env: gitEnv(ctx)})
 		if sha, err := rev(mode); err == nil && sha != "" {
 			return sha, nil
 		}

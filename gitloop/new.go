@@ -97,7 +97,13 @@ func (s *Service) New(ctx context.Context, opts NewOptions) (*state.Meta, error)
 			return nil, fmt.Errorf("new %s: %w", name, err)
 		}
 	}
-	cws, err := s.planContexts(ctx, name, opts.Context)
+	// The context fetch goes with the vault's ssh key, never the host's.
+	gctx, cleanup, err := s.withVaultSSH(ctx, vaultName)
+	if err != nil {
+		return nil, fmt.Errorf("new %s: %w", name, err)
+	}
+	defer cleanup()
+	cws, err := s.planContexts(gctx, name, opts.Context)
 	if err != nil {
 		return nil, fmt.Errorf("new %s: %w", name, err)
 	}

@@ -319,3 +319,52 @@ func syncTree(src, dst string) error {
 		return errors.New(src + " is not a regular file or directory: refused")
 	}
 }
+
+type gitEnvKey struct{}
+
+// gitEnv is the extra environment of the git commands run for a loop's
+// context (set by withVaultSSH).
+func gitEnv(ctx context.Context) []string {
+	env, _ := ctx.Value(gitEnvKey{}).([]string)
+	return env
+}
+
+// withVaultSSH returns a context under which a loop's context fetches use
+// the named vault's ssh key alone (from a private temporary copy, removed
+// by cleanup). A vault without a key changes nothing.
+func (s *Service) withVaultSSH(ctx context.Context, name string) (context.Context, func(), error) {
+	nop := func() {}
+	if name == "" {
+		return ctx, nop, nil
+	}
+	v, err := s.PersonalVault()
+	if err != nil {
+		return ctx, nop, err
+	}
+	mounts, err := v.Mounts(ctx, name)
+	if err != nil {
+		return ctx, nop, err
+	}
+	for _, m := range mounts {
+		if m.Name != ".ssh" {
+			continue
+		}
+		tmp, err := os.MkdirTemp("", "gitloop-ssh-")
+		if err != nil {
+			return ctx, nop, err
+		}
+		cleanup := func() { _ = os.RemoveAll(tmp) }
+		dst := filepath.Join(tmp, ".ssh")
+		if err := syncTree(m.Path, dst); err != nil {
+			cleanup()
+			return ctx, nop, err
+		}
+		key := vaultSSHKey(tmp)
+		if key == "" {
+			cleanup()
+			return ctx, nop, nil
+		}
+		return context.WithValue(ctx, gitEnvKey{}, []string{"GIT_SSH_COMMAND=" + SSHCommand(key), "SSH_AUTH_SOCK="}), cleanup, nil
+	}
+	return ctx, nop, nil
+}

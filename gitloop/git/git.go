@@ -23,6 +23,8 @@ type Cmd struct {
 	Label string
 	// Stdin, when set, is fed to git.
 	Stdin io.Reader
+	// Env is added to git's environment (e.g. GIT_SSH_COMMAND).
+	Env []string
 }
 
 // String renders the command as a user would type it.
@@ -96,7 +98,7 @@ func run(ctx context.Context, c Cmd, stdout io.Writer, inherit []*os.File, extra
 	cmd := exec.CommandContext(ctx, "git", append(hostSafety[:len(hostSafety):len(hostSafety)], c.Args...)...)
 	cmd.ExtraFiles = inherit
 	cmd.Dir = c.Dir
-	cmd.Env = Env(extraEnv...)
+	cmd.Env = Env(append(append([]string(nil), extraEnv...), c.Env...)...)
 	cmd.Stdin = c.Stdin
 	var stderr bytes.Buffer
 	cmd.Stdout = stdout

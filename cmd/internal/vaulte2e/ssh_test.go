@@ -200,6 +200,22 @@ func TestLoopGitUsesVaultKey(t *testing.T) {
 	if r.Code == 0 {
 		t.Errorf("a loop without the vault key fetched over ssh:\n%s", r.Stdout)
 	}
+	// git loop's own context fetch for a new loop (--context latest) goes
+	// with the vault's key: the loop starts from the fresh commit. Without
+	// the key it falls back to the cached commit, with a warning.
+	run(t, repo, e.o, "new", "latest", "--vault", "work", "--driver", d.name, "--detach", "--context", "latest")
+	if got := gittest.Git(t, filepath.Join(repo, ".git", "loop", "loops", "latest", "context", "knowledge"), "rev-parse", "HEAD"); got != want {
+		t.Errorf("loop made with the vault's key starts knowledge at %s, want %s", got, want)
+	}
+	gittest.Git(t, clone, "update-ref", "-d", "refs/remotes/origin/main")
+	rn := run(t, repo, e.o, "new", "stale", "--vault", "plain", "--driver", d.name, "--detach", "--context", "latest")
+	if !strings.Contains(rn.Stderr, "fetch failed") {
+		t.Errorf("new without the key: no fetch warning\n%s", rn.Stderr)
+	}
+	if got := gittest.Git(t, filepath.Join(repo, ".git", "loop", "loops", "stale", "context", "knowledge"), "rev-parse", "HEAD"); got == want {
+		t.Errorf("a loop without the vault's key fetched the fresh commit")
+	}
+
 	// The host's own key (not authorized) is refused too: the server is
 	// key-only, and only the vault's key is on it.
 	host := exec.Command("git", "-C", clone, "fetch", "-q", "origin")
