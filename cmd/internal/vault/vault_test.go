@@ -185,3 +185,27 @@ func TestSetPromptsWithoutEcho(t *testing.T) {
 		t.Errorf("set with a value: %v", err)
 	}
 }
+
+// TestInitPrintsKeyOnTerminal: on a terminal the key is printed once as
+// base64 with a "store this now" message, and unlocks a locked clone.
+func TestInitPrintsKeyOnTerminal(t *testing.T) {
+	t.Parallel()
+	o, repo, _ := setup(t)
+	to := o
+	to.TTY = true
+	r := run(t, repo, to, "vault", "init")
+	if !strings.Contains(r.Stderr, "Store this vault key now") {
+		t.Errorf("no store-this message:\n%s", r.Stderr)
+	}
+	key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(r.Stdout))
+	if err != nil || !bytes.HasPrefix(key, []byte("\x00GITCRYPTKEY")) {
+		t.Fatalf("stdout is not a base64 git-crypt key: %q", r.Stdout)
+	}
+	run(t, repo, o, "vault", "lock")
+	uo := o
+	uo.Stdin = r.Stdout
+	run(t, repo, uo, "vault", "unlock", "-")
+	if r := run(t, repo, o, "vault", "status", "--json", "--no-fetch"); !strings.Contains(r.Stdout, `"unlocked": true`) {
+		t.Errorf("status after unlock: %s", r.Stdout)
+	}
+}

@@ -125,7 +125,18 @@ func TestVaultInSandbox(t *testing.T) {
 			t.Parallel()
 			repo, e := newRepo(t, d)
 			fillVaults(t, repo, e)
+			// A personal MCP server whose header names a vault variable:
+			// composed as the reference, resolved by the agent from its
+			// per-exec env.
+			gittest.WriteFile(t, e.personal(), ".claude/settings.json",
+				`{"mcpServers": {"api": {"type": "http", "url": "https://mcp.example.com", "headers": {"Authorization": "Bearer ${API_TOKEN}"}}}}`+"\n")
+			gittest.Git(t, e.personal(), "add", ".claude/settings.json")
+			gittest.Git(t, e.personal(), "commit", "-q", "-m", "mcp")
 			run(t, repo, e.o, "new", "x", "--vault", "work", "--driver", d.name, "--detach")
+			agentDir := filepath.Join(repo, ".git", "loop", "loops", "x", "agent")
+			if out, _ := exec.Command("grep", "-rl", "Bearer ${API_TOKEN}", agentDir).Output(); len(out) == 0 {
+				t.Errorf("the composed agent config lacks the ${API_TOKEN} reference")
+			}
 
 			script := `
 echo "token=$API_TOKEN"
@@ -251,3 +262,29 @@ func readFile(t *testing.T, p string) string {
 }
 
 func quote(s string) string { return sandbox.ShellQuote([]string{s}) }
+
+// TestAgentRunGetsVault: a headless agent run gets the vault's env like an
+// exec, and the run's log and record hold no value.
+func TestAgentRunGetsVault(t *testing.T) {
+	t.Parallel()
+	d := bwrapDriver
+	repo, e := newRepo(t, d)
+	fillVaults(t, repo, e)
+	agent := filepath.Join(t.TempDir(), "fake-agent")
+	script := "#!/bin/sh\n" +
+		`if [ "$API_TOKEN" = "` + token + `" ]; then echo agent-token-ok; else echo agent-token-missing; fi` + "\n" +
+		`echo "other=${OTHER_TOKEN:-absent}"` + "\n" +
+		`[ -r "$HOME/.ssh/id_ed25519" ] && echo agent-key-ok` + "\n"
+	if err := os.WriteFile(agent, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	gittest.Git(t, repo, "config", "loop.agent", agent)
+	run(t, repo, e.o, "new", "x", "--vault", "work", "--driver", d.name, "--detach")
+	r := run(t, repo, e.o, "run", "x", "do it")
+	for _, want := range []string{"agent-token-ok", "other=absent", "agent-key-ok"} {
+		if !strings.Contains(r.Stdout, want) {
+			t.Errorf("agent output lacks %q:\n%s\n%s", want, r.Stdout, r.Stderr)
+		}
+	}
+	noSecretUnder(t, filepath.Join(repo, ".git", "loop"))
+}
