@@ -35,7 +35,7 @@ type WebOptions struct {
 	Browse func(url string) error
 }
 
-// NewCmdWeb builds the command; runF replaces webRun in tests.
+// NewCmdWeb builds the command; runF replaces Run in tests.
 func NewCmdWeb(f *cmdutil.Factory, runF func(context.Context, *WebOptions) error) *cobra.Command {
 	opts := &WebOptions{IO: f.IOStreams, Service: f.Service, Browse: browse}
 	cmd := &cobra.Command{
@@ -61,7 +61,7 @@ viewer's own pages only.`,
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
-			return webRun(cmd.Context(), opts)
+			return Run(cmd.Context(), opts)
 		},
 	}
 	cmd.Flags().StringVar(&opts.Listen, "listen", "127.0.0.1:0", "address to listen on, HOST:PORT (port 0 picks a free one)")
@@ -70,7 +70,8 @@ viewer's own pages only.`,
 	return cmd
 }
 
-func webRun(ctx context.Context, opts *WebOptions) error {
+// Run serves until ctx is done.
+func Run(ctx context.Context, opts *WebOptions) error {
 	if _, _, err := net.SplitHostPort(opts.Listen); err != nil {
 		return cmdutil.FlagErrorf("--listen %q: want HOST:PORT, e.g. 127.0.0.1:8080", opts.Listen)
 	}

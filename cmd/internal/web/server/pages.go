@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -124,13 +125,19 @@ func ago(t time.Time) string {
 	}
 }
 
-// loopRow is one line of the loops page.
+// loopRow is one line of the loops page, flat and preformatted: the
+// template engine's reflection over embedded structs and its function
+// calls are most of the cost of a page of hundreds of loops.
 type loopRow struct {
-	gitloop.LoopStatus
-	Activity time.Time
+	Name, Base, State, Sandbox, Driver, Agent string
+	Problems                                  []string
+	Ahead, Behind, Changes                    int
+	Dirty                                     bool
 	// Unpromoted names the layers with work not yet landed (code: commits
 	// ahead of base or uncommitted changes).
-	Unpromoted []string
+	Unpromoted              []string
+	Activity, ActivityTitle string
+	Created, CreatedTitle   string
 }
 
 // activity is when the loop last did something: its newest transcript or
@@ -152,8 +159,30 @@ func (s *Server) rows(r *http.Request) ([]loopRow, error) {
 		return nil, err
 	}
 	rows := make([]loopRow, len(loops))
+	stamp := func(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+	// Activity is a few stats per loop: look in parallel.
+	acts := make([]time.Time, len(loops))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range min(8, len(loops)) {
+		wg.Go(func() {
+			for i := range next {
+				acts[i] = s.activity(loops[i])
+			}
+		})
+	}
+	for i := range loops {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 	for i, l := range loops {
-		rows[i] = loopRow{LoopStatus: l, Activity: s.activity(l)}
+		act := acts[i]
+		rows[i] = loopRow{
+			Name: l.Name, Base: l.Base, State: l.State, Sandbox: string(l.Sandbox), Driver: l.Driver, Agent: l.Agent,
+			Problems: l.Problems, Ahead: l.Ahead, Behind: l.Behind, Changes: l.Changes, Dirty: l.Dirty,
+			Activity: ago(act), ActivityTitle: stamp(act), Created: ago(l.Created), CreatedTitle: stamp(l.Created),
+		}
 		if l.Ahead > 0 || l.Dirty {
 			rows[i].Unpromoted = append(rows[i].Unpromoted, "code")
 		}

@@ -2,14 +2,17 @@ package server_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/gitloop-dev/git-loop/cmd/internal/web/server"
 	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/gittest"
 )
 
 func TestPagesAndEndpoints(t *testing.T) {
@@ -273,5 +276,55 @@ func TestActions(t *testing.T) {
 	}
 	if r := post(t, h, "/loops/alpha/explode", url.Values{"csrf": {csrf}}, same); r.code != 404 {
 		t.Errorf("unknown action = %d", r.code)
+	}
+}
+
+func TestPaging(t *testing.T) {
+	t.Parallel()
+	fx := newFixture(t)
+	m, err := fx.svc.Get("beta")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 60 {
+		gittest.WriteFile(t, m.Worktree, fmt.Sprintf("gen/f%02d.txt", i), fmt.Sprintf("file %d\n", i))
+	}
+	var big strings.Builder
+	for i := range 5000 {
+		fmt.Fprintf(&big, "line %d\n", i)
+	}
+	gittest.WriteFile(t, m.Worktree, "gen/zz-big.txt", big.String())
+	gittest.Commit(t, m.Worktree, "beta: many files")
+	var lines []string
+	for i := range 250 {
+		lines = append(lines, claudeLine("user", fmt.Sprintf(`"turn %03d"`, i)))
+	}
+	gittest.WriteFile(t, filepath.Join(fx.svc.AgentDir("beta"), "projects", "-work"), "s.jsonl", strings.Join(lines, "\n")+"\n")
+	h := fx.handler(t, server.Options{})
+
+	r := get(t, h, "/loops/beta")
+	if n := strings.Count(r.body, `<details class="file"`); n != 25 {
+		t.Errorf("page 1 shows %d files, want 25", n)
+	}
+	if n := strings.Count(r.body, `<li><a href="?dpage=`); n != 61 {
+		t.Errorf("files list has %d entries, want 61", n)
+	}
+	if !strings.Contains(r.body, `href="?dpage=2#diff"`) || !strings.Contains(r.body, "turn 029") || strings.Contains(r.body, "turn 030") {
+		t.Errorf("page 1: no pager or wrong transcript preview")
+	}
+	r = get(t, h, "/loops/beta?dpage=2")
+	if n := strings.Count(r.body, `<details class="file"`); n != 11 || !strings.Contains(r.body, `id="f60"`) || strings.Contains(r.body, `id="f0"`) {
+		t.Errorf("page 3 shows %d files", n)
+	}
+	if !strings.Contains(r.body, "2002 more lines not shown") || strings.Contains(r.body, "line 4999") {
+		t.Errorf("the big file is not cut")
+	}
+	r = get(t, h, "/loops/beta/transcript")
+	if !strings.Contains(r.body, "turn 099") || strings.Contains(r.body, "turn 100") || !strings.Contains(r.body, `href="?page=1"`) || strings.Contains(r.body, "Earlier") {
+		t.Errorf("transcript page 1 wrong")
+	}
+	r = get(t, h, "/loops/beta/transcript?page=2")
+	if !strings.Contains(r.body, "turn 200") || !strings.Contains(r.body, "turn 249") || strings.Contains(r.body, "turn 199") || strings.Contains(r.body, "Later") || !strings.Contains(r.body, "Earlier") {
+		t.Errorf("transcript page 3 wrong")
 	}
 }
