@@ -553,6 +553,10 @@ func (s *Service) RunWith(ctx context.Context, opts RunOptions) (RunResult, erro
 	if err != nil {
 		return RunResult{}, err
 	}
+	// A vault that cannot be delivered stops the run before its log.
+	if err := s.checkVault(ctx, m.Vault); err != nil {
+		return RunResult{}, fmt.Errorf("run in %s: %w", m.Name, err)
+	}
 	release, err := s.holdAgent(m.Name, "run")
 	if err != nil {
 		return RunResult{}, err
