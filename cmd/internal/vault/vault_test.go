@@ -147,6 +147,9 @@ func TestVaultCommands(t *testing.T) {
 	if b, _ := os.ReadFile(k2); !bytes.Equal(b, raw) {
 		t.Errorf("export-key differs from the init key")
 	}
+	// A raw key file unlocks too.
+	run(t, repo, o, "vault", "lock")
+	run(t, repo, o, "vault", "unlock", k2)
 	run(t, repo, o, "vault", "rm", "API_TOKEN", "--vault", "work")
 	run(t, repo, o, "vault", "mount", "rm", ".gitconfig", "--vault", "work")
 	if r := run(t, repo, o, "vault", "ls", "--vault", "work", "--json"); strings.Contains(r.Stdout, "API_TOKEN") || strings.Contains(r.Stdout, ".gitconfig") {

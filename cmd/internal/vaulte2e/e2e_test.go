@@ -133,6 +133,11 @@ func TestVaultInSandbox(t *testing.T) {
 			gittest.Git(t, e.personal(), "add", ".claude/settings.json")
 			gittest.Git(t, e.personal(), "commit", "-q", "-m", "mcp")
 			run(t, repo, e.o, "new", "x", "--vault", "work", "--driver", d.name, "--detach")
+			// git-crypt and linked worktrees do not mix (git-crypt #105):
+			// the personal repo stays a single main clone.
+			if wts := gittest.Git(t, e.personal(), "worktree", "list", "--porcelain"); strings.Count(wts, "worktree ") != 1 {
+				t.Errorf("the personal repo has linked worktrees:\n%s", wts)
+			}
 			agentDir := filepath.Join(repo, ".git", "loop", "loops", "x", "agent")
 			if out, _ := exec.Command("grep", "-rl", "Bearer ${API_TOKEN}", agentDir).Output(); len(out) == 0 {
 				t.Errorf("the composed agent config lacks the ${API_TOKEN} reference")
