@@ -113,6 +113,12 @@ func TestBrowser(t *testing.T) {
 	}
 	shot(t, ctx, dir, "loops.png")
 
+	// Live: a loop created meanwhile appears without a reload.
+	fx.run(t, "new", "delta", "--driver", "none", "--detach")
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(`tr[data-loop="delta"]`)); err != nil {
+		t.Fatalf("new loop never appeared: %v", err)
+	}
+
 	if err := chromedp.Do(ctx, chromedp.Click(`a[href="/loops/alpha"]`), chromedp.WaitVisible(`#diff details.file`)); err != nil {
 		t.Fatal(err)
 	}

@@ -130,7 +130,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if hh, _, err := net.SplitHostPort(host); err == nil {
 			host = hh
 		}
-		if !IsLoopback(net.JoinHostPort(host, "0")) && host != "localhost" {
+		if !IsLoopback(net.JoinHostPort(host, "0")) {
 			http.Error(w, "git loop web: unexpected Host header "+r.Host+"; open the printed URL", http.StatusMisdirectedRequest)
 			return
 		}
@@ -235,7 +235,7 @@ func status(err error) int {
 	var lnf *gitloop.LinkNotFoundError
 	var ue *gitloop.UsageError
 	switch {
-	case errors.As(err, &nf), errors.As(err, &lnf), errors.Is(err, fs.ErrNotExist):
+	case errors.As(err, &nf), errors.As(err, &lnf), errors.Is(err, fs.ErrNotExist), errors.Is(err, gitloop.ErrNoContext):
 		return http.StatusNotFound
 	case errors.As(err, &ue):
 		return http.StatusBadRequest

@@ -2,6 +2,7 @@ package server
 
 import (
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gitloop-dev/git-loop/gitloop"
 )
@@ -32,7 +33,11 @@ func (e transcriptEntry) Summary() string {
 		}
 	}
 	if len(s) > 120 {
-		s = s[:120] + "…"
+		cut := 120
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
 	}
 	return s
 }
@@ -71,8 +76,12 @@ func (s *Server) transcript(name string, page, size int) (*transcriptPage, error
 		}
 		te := transcriptEntry{TranscriptEntry: e, Index: i, Call: e.Role == gitloop.RoleAssistant && e.Tool != ""}
 		if len(te.Text) > maxEntryText {
-			te.Cut = len(te.Text) - maxEntryText
-			te.Text = strings.Clone(te.Text[:maxEntryText])
+			cut := maxEntryText
+			for cut > 0 && !utf8.RuneStart(te.Text[cut]) {
+				cut--
+			}
+			te.Cut = len(te.Text) - cut
+			te.Text = strings.Clone(te.Text[:cut])
 		}
 		t.Entries = append(t.Entries, te)
 		i++
