@@ -3,6 +3,7 @@ package gitloop
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // UsageError is bad input from the user: a bad name, flag or argument.
@@ -22,6 +23,23 @@ type WorkAtRiskError struct {
 
 func (e *WorkAtRiskError) Error() string {
 	return fmt.Sprintf("loop %q %s; %s", e.Loop, e.Reason, e.Hint)
+}
+
+// ConflictError stops a promote or sync on a merge conflict, with the
+// merge left in progress in Dir. The command line exits 4 for it.
+type ConflictError struct {
+	Loop  string
+	Op    string // "promote" or "sync"
+	Layer Layer
+	Dir   string
+	Files []string
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("%s of %s stopped on a merge conflict in %s (%s):\n  %s\n"+
+		"resolve the files by hand (or run: git loop run %s \"resolve the merge conflicts, keep both sides' intent\"),\n"+
+		"then run \"git loop %s --continue %s\"; \"git loop %s --abort %s\" restores the loop as it was",
+		e.Op, e.Loop, e.Layer, e.Dir, strings.Join(e.Files, "\n  "), e.Loop, e.Op, e.Loop, e.Op, e.Loop)
 }
 
 // NotFoundError is a loop that does not exist.

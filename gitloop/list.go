@@ -43,6 +43,8 @@ type LoopStatus struct {
 	Changes   int               `json:"changes"`
 	Created   time.Time         `json:"created"`
 	Versions  map[string]string `json:"versions,omitempty"`
+	// Unpromoted are the layers with commits not yet promoted.
+	Unpromoted []string `json:"unpromoted,omitempty"`
 }
 
 // List returns the status of every loop, sorted by name. It stays fast
@@ -129,6 +131,9 @@ func (s *Service) statuses(ctx context.Context, metas []*state.Meta) ([]LoopStat
 				baseNow = refs[m.BaseRef]
 			}
 			err := s.fillWorkState(ctx, st, m, baseNow)
+			if err == nil {
+				st.Unpromoted, err = s.unpromoted(ctx, st, m)
+			}
 			if err != nil {
 				mu.Lock()
 				if firstErr == nil {

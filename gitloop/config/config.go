@@ -61,6 +61,9 @@ func (k Key) GitName() string { return "loop." + k.Name }
 
 var drivers = []string{"auto", "docker", "bwrap", "none"}
 
+// gates are the ways promote lands a layer (DESIGN.md §6).
+var gates = []string{"review", "direct"}
+
 // Keys are every setting git loop knows, in the order they are listed.
 var Keys = []Key{
 	{Name: "branchPrefix", Default: "loop/", Help: "prefix of loop branches", Validate: validPrefix},
@@ -73,6 +76,10 @@ var Keys = []Key{
 	{Name: "notes.url", Default: "", Help: "remote of the team notes repo (default: a local bare origin, solo mode)"},
 	{Name: "vault.default", Default: "", Help: "vault of your personal repo that vault commands and new loops use when --vault is not given", Validate: validVaultName},
 	{Name: "personal.url", Default: "", Help: "remote of your personal repo (default: a local bare origin, solo mode)"},
+	{Name: "code.gate", Default: "review", Help: `how promote lands code: "review" (a proposal: pull request or local branch) or "direct" (pushed to the base)`, Validate: oneOf(gates)},
+	{Name: "knowledge.gate", Default: "review", Help: `how promote lands knowledge: "review" or "direct"`, Validate: oneOf(gates)},
+	{Name: "notes.gate", Default: "direct", Help: `how promote lands notes: "review" or "direct"`, Validate: oneOf(gates)},
+	{Name: "personal.gate", Default: "direct", Help: `how promote lands your personal repo: "review" or "direct"`, Validate: oneOf(gates)},
 	{Name: "default_profiles", List: true, Help: "profiles every new loop gets (usually set in your personal config.toml)", Validate: nonEmpty},
 	{Name: "setup", List: true, Help: "commands run once in a new loop's sandbox (sh -c), in order", Validate: nonEmpty},
 	{Name: "ports", List: true, Help: `container ports published on 127.0.0.1: "3000" or "HOST:CONTAINER"`, Validate: validPort},

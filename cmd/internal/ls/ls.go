@@ -4,6 +4,7 @@ package ls
 import (
 	"context"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -66,7 +67,7 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 	}
 	cs := opts.IO.Colors()
 	tw := tabwriter.NewWriter(opts.IO.Out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSTATE\tSANDBOX\tBASE\tAHEAD/BEHIND\tCHANGES\tAGE")
+	fmt.Fprintln(tw, "NAME\tSTATE\tSANDBOX\tBASE\tAHEAD/BEHIND\tUNPROMOTED\tCHANGES\tAGE")
 	for _, l := range loops {
 		st := l.State
 		if st != gitloop.StateReady {
@@ -79,10 +80,18 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 		if l.State != gitloop.StateReady {
 			changes = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cs.Bold(l.Name), st, SandboxText(l), l.Base,
-			fmt.Sprintf("+%d/-%d", l.Ahead, l.Behind), changes, Age(opts.Now().Sub(l.Created)))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cs.Bold(l.Name), st, SandboxText(l), l.Base,
+			fmt.Sprintf("+%d/-%d", l.Ahead, l.Behind), UnpromotedText(l), changes, Age(opts.Now().Sub(l.Created)))
 	}
 	return tw.Flush()
+}
+
+// UnpromotedText names the layers with commits not yet promoted, or "-".
+func UnpromotedText(l gitloop.LoopStatus) string {
+	if len(l.Unpromoted) == 0 {
+		return "-"
+	}
+	return strings.Join(l.Unpromoted, ",")
 }
 
 // SandboxText renders a loop's sandbox as "docker running" or "none".

@@ -32,11 +32,14 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/ls"
 	"github.com/gitloop-dev/git-loop/cmd/internal/newcmd"
 	"github.com/gitloop-dev/git-loop/cmd/internal/path"
+	"github.com/gitloop-dev/git-loop/cmd/internal/promote"
 	"github.com/gitloop-dev/git-loop/cmd/internal/prune"
+	"github.com/gitloop-dev/git-loop/cmd/internal/review"
 	"github.com/gitloop-dev/git-loop/cmd/internal/rm"
 	"github.com/gitloop-dev/git-loop/cmd/internal/run"
 	"github.com/gitloop-dev/git-loop/cmd/internal/shell"
 	"github.com/gitloop-dev/git-loop/cmd/internal/status"
+	synccmd "github.com/gitloop-dev/git-loop/cmd/internal/sync"
 	"github.com/gitloop-dev/git-loop/cmd/internal/uninstall"
 	"github.com/gitloop-dev/git-loop/cmd/internal/vault"
 	"github.com/gitloop-dev/git-loop/cmd/internal/version"
@@ -128,6 +131,9 @@ commands in one with "git loop exec NAME -- CMD", and remove it with
 		lifecycle.NewCmdStop(f, nil),
 		lifecycle.NewCmdStart(f, nil),
 		rm.NewCmdRm(f, nil),
+		promote.NewCmdPromote(f, nil),
+		synccmd.NewCmdSync(f, nil),
+		review.NewCmdReview(f, nil),
 		prune.NewCmdPrune(f, nil),
 		distill.NewCmdDistill(f, nil),
 		web.NewCmdWeb(f, nil),
@@ -206,6 +212,7 @@ func handleError(f *cmdutil.Factory, root *cobra.Command, args []string, err err
 	var flagErr *cmdutil.FlagError
 	var usageErr *gitloop.UsageError
 	var riskErr *gitloop.WorkAtRiskError
+	var conflictErr *gitloop.ConflictError
 	switch {
 	case errors.As(err, &exitErr):
 		return exitErr.Code
@@ -226,6 +233,9 @@ func handleError(f *cmdutil.Factory, root *cobra.Command, args []string, err err
 	case errors.Is(err, sandbox.ErrEngineUnreachable):
 		fmt.Fprintln(w, cs.Red("error:")+" "+err.Error())
 		return ExitEngine
+	case errors.As(err, &conflictErr):
+		fmt.Fprintln(w, cs.Red("error:")+" "+err.Error())
+		return ExitConflict
 	case errors.As(err, &riskErr):
 		fmt.Fprintln(w, cs.Red("error:")+" "+err.Error())
 		return ExitWorkAtRisk

@@ -89,6 +89,11 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 			row("changes", "clean")
 		}
 	}
+	if len(l.Unpromoted) > 0 {
+		row("promote", ls.UnpromotedText(l)+` not promoted (run "git loop promote `+l.Name+`")`)
+	} else if l.State == gitloop.StateReady {
+		row("promote", "nothing to promote")
+	}
 	sb := ls.SandboxText(l)
 	if l.SandboxID != "" {
 		sb += " (" + short(l.SandboxID) + ")"

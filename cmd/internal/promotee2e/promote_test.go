@@ -1,0 +1,476 @@
+package promotee2e
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
+	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
+	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/gittest"
+	"github.com/gitloop-dev/git-loop/gitloop/state"
+)
+
+func (e *env) ls() map[string]gitloop.LoopStatus {
+	e.t.Helper()
+	var loops []gitloop.LoopStatus
+	if err := json.Unmarshal([]byte(e.ok("ls", "--json").Stdout), &loops); err != nil {
+		e.t.Fatal(err)
+	}
+	out := map[string]gitloop.LoopStatus{}
+	for _, l := range loops {
+		out[l.Name] = l
+	}
+	return out
+}
+
+func (e *env) meta(name string) state.Meta {
+	e.t.Helper()
+	data, err := os.ReadFile(filepath.Join(e.repo, ".git", "loop", "loops", name, "meta.json"))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var m state.Meta
+	if err := json.Unmarshal(data, &m); err != nil {
+		e.t.Fatal(err)
+	}
+	return m
+}
+
+func TestPromoteAbsorbsRemoteChange(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.newLoop("n1")
+	origin := e.origin("notes")
+	// A teammate pushes after the loop started.
+	mate := teammate(t, origin)
+	gittest.WriteFile(t, mate, "team.md", "from the team\n")
+	gittest.Commit(t, mate, "team")
+	push(t, mate)
+
+	gittest.WriteFile(t, e.ctx("n1", "notes"), "mine.md", "from the loop\n")
+	mine := gittest.Commit(t, e.ctx("n1", "notes"), "mine")
+	if got := e.ls()["n1"].Unpromoted; !reflect.DeepEqual(got, []string{"notes"}) {
+		t.Errorf("unpromoted before promote = %v", got)
+	}
+	r := e.ok("promote", "n1", "--layer", "notes")
+	if !strings.Contains(r.Stdout, "notes") || !strings.Contains(r.Stdout, "landed on origin/main") {
+		t.Errorf("promote output:\n%s", r.Stdout)
+	}
+	if !strings.Contains(r.Stderr, "git merge") || !strings.Contains(r.Stderr, "git push") {
+		t.Errorf("mutating git not logged:\n%s", r.Stderr)
+	}
+	if show(t, origin, "team.md") == "" || show(t, origin, "mine.md") == "" {
+		t.Errorf("origin main lacks one side")
+	}
+	if !isAncestor(t, origin, mine, "main") {
+		t.Errorf("the loop's commit is not on origin main")
+	}
+	if b := branches(t, origin); !reflect.DeepEqual(b, []string{"refs/heads/main"}) {
+		t.Errorf("origin branches %v", b)
+	}
+	if got := e.ls()["n1"].Unpromoted; len(got) != 0 {
+		t.Errorf("unpromoted after promote = %v", got)
+	}
+	// Again: nothing left to do.
+	if r := e.ok("promote", "n1", "--layer", "notes"); !strings.Contains(r.Stdout, "nothing to promote") {
+		t.Errorf("second promote:\n%s", r.Stdout)
+	}
+}
+
+func TestPromoteDeletionPropagates(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.newLoop("d1")
+	origin := e.origin("notes")
+	if show(t, origin, "memory/MEMORY.md") == "" {
+		t.Fatal("seed lacks memory/MEMORY.md")
+	}
+	mate := teammate(t, origin)
+	gittest.WriteFile(t, mate, "other.md", "x\n")
+	gittest.Commit(t, mate, "other")
+	push(t, mate)
+	if err := os.Remove(filepath.Join(e.ctx("d1", "notes"), "memory", "MEMORY.md")); err != nil {
+		t.Fatal(err)
+	}
+	// -a commits the deletion.
+	e.ok("promote", "d1", "--layer", "notes", "-a", "-m", "drop team memory")
+	if show(t, origin, "memory/MEMORY.md") != "" {
+		t.Errorf("deleted file still on origin main")
+	}
+	if show(t, origin, "other.md") == "" {
+		t.Errorf("the teammate's file was lost")
+	}
+}
+
+func TestPromoteTwoLoopsAndConflict(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	origin := e.origin("notes")
+	mate := teammate(t, origin)
+	gittest.WriteFile(t, mate, "shared.md", "line one\nline two\n")
+	gittest.Commit(t, mate, "shared")
+	push(t, mate)
+	for _, n := range []string{"a", "b"} {
+		e.newLoop(n)
+	}
+	// Different files: both land.
+	gittest.WriteFile(t, e.ctx("a", "notes"), "a.md", "a\n")
+	ca := gittest.Commit(t, e.ctx("a", "notes"), "a")
+	gittest.WriteFile(t, e.ctx("b", "notes"), "b.md", "b\n")
+	cb := gittest.Commit(t, e.ctx("b", "notes"), "b")
+	e.ok("promote", "a", "--layer", "notes")
+	e.ok("promote", "b", "--layer", "notes")
+	if !isAncestor(t, origin, ca, "main") || !isAncestor(t, origin, cb, "main") {
+		t.Fatalf("one of two loops lost")
+	}
+
+	// Same lines: the second stops on the conflict.
+	gittest.WriteFile(t, e.ctx("a", "notes"), "shared.md", "line one by a\nline two\n")
+	ca = gittest.Commit(t, e.ctx("a", "notes"), "a edits")
+	e.ok("promote", "a", "--layer", "notes")
+	bdir := e.ctx("b", "notes")
+	before := gittest.Git(t, bdir, "rev-parse", "HEAD")
+	gittest.WriteFile(t, bdir, "shared.md", "line one by b\nline two\n")
+	r := e.run("promote", "b", "--layer", "notes", "-a", "-m", "b edits")
+	if r.Code != 4 || !strings.Contains(r.Stderr, "shared.md") || !strings.Contains(r.Stderr, "--continue") {
+		t.Fatalf("conflict: exit %d\n%s", r.Code, r.Stderr)
+	}
+	if gittest.Git(t, bdir, "rev-parse", "-q", "--verify", "MERGE_HEAD") == "" {
+		t.Errorf("no merge in progress in %s", bdir)
+	}
+	if _, err := os.Stat(filepath.Join(e.repo, ".git", "loop", "loops", "b", "run.json")); err != nil {
+		t.Errorf("run state not saved: %v", err)
+	}
+	// Another promote refuses while one is stopped.
+	if r := e.run("promote", "b"); r.Code != 2 {
+		t.Errorf("promote over a stopped one: %d %s", r.Code, r.Stderr)
+	}
+	// --abort restores the loop exactly: HEAD, and the uncommitted edit.
+	e.ok("promote", "b", "--abort")
+	if got := gittest.Git(t, bdir, "rev-parse", "HEAD"); got != before {
+		t.Errorf("HEAD after abort %s, want %s", got, before)
+	}
+	if st := strings.TrimSpace(gittest.Git(t, bdir, "status", "--porcelain")); st != "M shared.md" {
+		t.Errorf("status after abort %q", st)
+	}
+	if data, _ := os.ReadFile(filepath.Join(bdir, "shared.md")); string(data) != "line one by b\nline two\n" {
+		t.Errorf("shared.md after abort %q", data)
+	}
+
+	// Again, then resolve (without git add) and --continue: both sides land.
+	if r := e.run("promote", "b", "--layer", "notes", "-a", "-m", "b edits"); r.Code != 4 {
+		t.Fatalf("second conflict: %d %s", r.Code, r.Stderr)
+	}
+	if r := e.run("promote", "b", "--continue"); r.Code != 4 || !strings.Contains(r.Stderr, "shared.md") {
+		t.Errorf("continue with markers left: %d %s", r.Code, r.Stderr)
+	}
+	gittest.WriteFile(t, bdir, "shared.md", "line one by a and b\nline two\n")
+	e.ok("promote", "b", "--continue")
+	if got := show(t, origin, "shared.md"); got != "line one by a and b\nline two\n" {
+		t.Errorf("origin shared.md %q", got)
+	}
+	if !isAncestor(t, origin, ca, "main") || !isAncestor(t, origin, gittest.Git(t, bdir, "rev-parse", "HEAD"), "main") {
+		t.Errorf("a side is missing from origin main")
+	}
+	if _, err := os.Stat(filepath.Join(e.repo, ".git", "loop", "loops", "b", "run.json")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("run state left behind: %v", err)
+	}
+}
+
+func TestConcurrentPromotesOfNotes(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	const n = 10
+	heads := make([]string, n)
+	for i := range n {
+		name := fmt.Sprintf("c%02d", i)
+		e.newLoop(name)
+		dir := e.ctx(name, "notes")
+		gittest.WriteFile(t, dir, name+".md", name+"\n")
+		heads[i] = gittest.Commit(t, dir, name)
+	}
+	var wg sync.WaitGroup
+	outs := make([][]byte, n)
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outs[i], errs[i] = e.proc("", "promote", fmt.Sprintf("c%02d", i), "--layer", "notes", "-q").CombinedOutput()
+		}()
+	}
+	wg.Wait()
+	origin := e.origin("notes")
+	for i := range n {
+		if errs[i] != nil {
+			t.Errorf("promote c%02d: %v\n%s", i, errs[i], outs[i])
+		}
+		if !isAncestor(t, origin, heads[i], "main") {
+			t.Errorf("c%02d's commit is not on origin main", i)
+		}
+		if show(t, origin, fmt.Sprintf("c%02d.md", i)) == "" {
+			t.Errorf("c%02d.md missing on origin main", i)
+		}
+	}
+	if b := branches(t, origin); !reflect.DeepEqual(b, []string{"refs/heads/main"}) {
+		t.Errorf("stray branches on origin: %v", b)
+	}
+}
+
+func TestGatedKnowledgeReview(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	origin := e.origin("knowledge")
+	clone := e.clone("knowledge")
+	e.newLoop("k1")
+	e.newLoop("k2")
+	gittest.WriteFile(t, e.ctx("k1", "knowledge"), "page.md", "# k1\n")
+	k1 := gittest.Commit(t, e.ctx("k1", "knowledge"), "k1 page")
+	gittest.WriteFile(t, e.ctx("k2", "knowledge"), "other.md", "# k2\n")
+	gittest.Commit(t, e.ctx("k2", "knowledge"), "k2 page")
+	// A teammate moves main meanwhile: the merge must keep it.
+	mate := teammate(t, origin)
+	gittest.WriteFile(t, mate, "team.md", "team\n")
+	gittest.Commit(t, mate, "team")
+	push(t, mate)
+	mainBefore := gittest.Git(t, origin, "rev-parse", "main")
+
+	r := e.ok("promote", "k1") // all layers: only knowledge has work
+	if !strings.Contains(r.Stdout, "review merge knowledge/k1") {
+		t.Errorf("promote output:\n%s", r.Stdout)
+	}
+	e.ok("promote", "k2", "--layer", "knowledge")
+	if got := gittest.Git(t, origin, "rev-parse", "main"); got != mainBefore {
+		t.Fatalf("a gated promote moved origin main")
+	}
+	if b := branches(t, origin); !reflect.DeepEqual(b, []string{"refs/heads/main"}) {
+		t.Errorf("solo proposals were pushed: %v", b)
+	}
+	var ps []gitloop.Proposal
+	if err := json.Unmarshal([]byte(e.ok("review", "ls", "--json").Stdout), &ps); err != nil || len(ps) != 2 || ps[0].ID != "knowledge/k1" || ps[1].ID != "knowledge/k2" {
+		t.Fatalf("review ls: %+v %v", ps, err)
+	}
+	if r := e.ok("review", "show", "k1"); !strings.Contains(r.Stdout, "+# k1") {
+		t.Errorf("review show:\n%s", r.Stdout)
+	}
+
+	// The clone has main checked out: merging must not need it.
+	cloneHead := gittest.Git(t, clone, "rev-parse", "HEAD")
+	e.ok("review", "merge", "knowledge/k1")
+	if !isAncestor(t, origin, k1, "main") || !isAncestor(t, origin, mainBefore, "main") {
+		t.Errorf("review merge lost a side")
+	}
+	if parents := strings.Fields(gittest.Git(t, origin, "log", "-1", "--format=%P", "main")); len(parents) != 2 {
+		t.Errorf("not a merge commit: %v", parents)
+	}
+	if got := gittest.Git(t, clone, "rev-parse", "HEAD"); got != cloneHead {
+		t.Errorf("the clone's checked-out main moved")
+	}
+	if st := gittest.Git(t, clone, "status", "--porcelain"); st != "" {
+		t.Errorf("clone worktree touched:\n%s", st)
+	}
+
+	// Discard: gone from the list, kept under refs/loop-discarded/.
+	r = e.ok("review", "discard", "knowledge/k2")
+	if !strings.Contains(r.Stdout, "refs/loop-discarded/knowledge/k2-") {
+		t.Errorf("discard output:\n%s", r.Stdout)
+	}
+	if r := e.run("review", "ls"); strings.TrimSpace(r.Stdout) != "" {
+		t.Errorf("proposals left:\n%s", r.Stdout)
+	}
+	if got := gittest.Git(t, clone, "for-each-ref", "--format=%(refname)", "refs/loop-discarded"); !strings.HasPrefix(got, "refs/loop-discarded/knowledge/k2-") {
+		t.Errorf("no backup ref: %q", got)
+	}
+	if _, err := os.Stat(filepath.Join(e.ctx("k2", "knowledge"), "other.md")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("discarded change still in k2's worktree")
+	}
+}
+
+// fakeGH writes a gh that records its arguments and opens a "pull
+// request".
+func fakeGH(t *testing.T) (dir, log string) {
+	dir = t.TempDir()
+	log = filepath.Join(dir, "gh.log")
+	script := fmt.Sprintf("#!/bin/sh\necho \"$*\" >> %s\ncase \"$1\" in pr) echo https://github.com/acme/demo/pull/7;; esac\nexit 0\n", log)
+	if err := os.WriteFile(filepath.Join(dir, "gh"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir, log
+}
+
+func TestCodePromotePullRequest(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	bare := gittest.Git(t, e.repo, "remote", "get-url", "origin")
+	// The remote is on a known host; git reaches it at the local bare.
+	const url = "https://github.com/acme/demo.git"
+	gittest.Git(t, e.repo, "remote", "set-url", "origin", url)
+	gittest.Git(t, e.repo, "config", "url."+bare+".insteadOf", url)
+	e.newLoop("c1")
+	e.newLoop("c2")
+	for _, n := range []string{"c1", "c2"} {
+		gittest.WriteFile(t, e.worktree(n), n+".go", "package main\n")
+		gittest.Commit(t, e.worktree(n), n)
+	}
+	mainBefore := gittest.Git(t, bare, "rev-parse", "main")
+
+	ghDir, log := fakeGH(t)
+	out, err := e.proc(ghDir+string(os.PathListSeparator)+os.Getenv("PATH"), "promote", "c1", "--layer", "code").CombinedOutput()
+	if err != nil {
+		t.Fatalf("promote c1: %v\n%s", err, out)
+	}
+	calls, _ := os.ReadFile(log)
+	if !strings.Contains(string(calls), "pr create --repo github.com/acme/demo --head loop/c1 --base main --fill") {
+		t.Errorf("gh calls:\n%s", calls)
+	}
+	if !strings.Contains(string(out), "https://github.com/acme/demo/pull/7") {
+		t.Errorf("promote output:\n%s", out)
+	}
+	if got := gittest.Git(t, bare, "rev-parse", "refs/heads/loop/c1"); got != gittest.Git(t, e.worktree("c1"), "rev-parse", "HEAD") {
+		t.Errorf("loop/c1 not pushed")
+	}
+	// Without gh: the URL to open one.
+	out, err = e.proc("", "promote", "c2", "--layer", "code").CombinedOutput()
+	if err != nil {
+		t.Fatalf("promote c2: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "https://github.com/acme/demo/compare/main...loop/c2?expand=1") {
+		t.Errorf("no URL printed:\n%s", out)
+	}
+	if got := gittest.Git(t, bare, "rev-parse", "main"); got != mainBefore {
+		t.Errorf("a gated code promote moved main")
+	}
+}
+
+func TestCodeSoloProposal(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	gittest.Git(t, e.repo, "remote", "remove", "origin")
+	e.newLoop("s1")
+	gittest.WriteFile(t, e.worktree("s1"), "feature.go", "package main\n")
+	c := gittest.Commit(t, e.worktree("s1"), "feature")
+	before := gittest.Git(t, e.repo, "rev-parse", "main")
+	e.ok("promote", "s1", "--layer", "code")
+	if gittest.Git(t, e.repo, "rev-parse", "main") != before {
+		t.Fatal("proposal moved main")
+	}
+	if got := e.ls()["s1"].Unpromoted; !reflect.DeepEqual(got, []string{"code"}) {
+		t.Errorf("unpromoted = %v", got)
+	}
+	// main is checked out in the repo's main worktree.
+	e.ok("review", "merge", "code/s1")
+	if !isAncestor(t, e.repo, c, "main") || !isAncestor(t, e.repo, before, "main") {
+		t.Errorf("review merge lost a side")
+	}
+	if gittest.Git(t, e.repo, "symbolic-ref", "HEAD") != "refs/heads/main" {
+		t.Errorf("main worktree switched branch")
+	}
+	if r := e.run("review", "ls"); strings.TrimSpace(r.Stdout) != "" {
+		t.Errorf("proposal still listed:\n%s", r.Stdout)
+	}
+}
+
+func TestSyncClones(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	for _, l := range []string{"knowledge", "notes"} {
+		mate := teammate(t, e.origin(l))
+		gittest.WriteFile(t, mate, "new.md", l+"\n")
+		gittest.Commit(t, mate, "new")
+		push(t, mate)
+	}
+	// The personal clone has an unpushed commit, and its remote moved.
+	personal := e.clone("personal")
+	gittest.WriteFile(t, personal, "local.md", "mine\n")
+	local := gittest.Commit(t, personal, "local")
+	mate := teammate(t, e.origin("personal"))
+	gittest.WriteFile(t, mate, "elsewhere.md", "x\n")
+	gittest.Commit(t, mate, "from another machine")
+	push(t, mate)
+
+	r := e.ok("sync")
+	for _, l := range []string{"knowledge", "notes"} {
+		if got, want := gittest.Git(t, e.clone(l), "rev-parse", "HEAD"), gittest.Git(t, e.origin(l), "rev-parse", "main"); got != want {
+			t.Errorf("%s clone at %s, want %s", l, got, want)
+		}
+	}
+	if got := gittest.Git(t, personal, "rev-parse", "HEAD"); got != local {
+		t.Errorf("personal clone moved")
+	}
+	if !strings.Contains(r.Stdout, "personal  diverged") || !strings.Contains(r.Stdout, "knowledge updated") {
+		t.Errorf("sync report:\n%s", r.Stdout)
+	}
+}
+
+func TestSyncLoop(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.newLoop("l1")
+	gittest.WriteFile(t, e.worktree("l1"), "loop.go", "package main\n")
+	gittest.Commit(t, e.worktree("l1"), "loop work")
+	// The base and knowledge move on after the loop started.
+	gittest.WriteFile(t, e.repo, "base.go", "package main\n")
+	base := gittest.Commit(t, e.repo, "base moves")
+	mate := teammate(t, e.origin("knowledge"))
+	gittest.WriteFile(t, mate, "k.md", "k\n")
+	k := gittest.Commit(t, mate, "knowledge moves")
+	push(t, mate)
+
+	e.ok("sync", "l1")
+	if !isAncestor(t, e.repo, base, "refs/heads/loop/l1") {
+		t.Errorf("base not merged into the loop")
+	}
+	if got := gittest.Git(t, e.worktree("l1"), "log", "-1", "--format=%P"); len(strings.Fields(got)) != 2 {
+		t.Errorf("not a merge: %s", got)
+	}
+	kdir := e.ctx("l1", "knowledge")
+	if !isAncestor(t, kdir, k, "HEAD") {
+		t.Errorf("knowledge not merged into the loop's context")
+	}
+	if v := e.meta("l1").Versions["knowledge"]; v != k {
+		t.Errorf("knowledge version %s, want %s", v, k)
+	}
+}
+
+func TestPrePushGuard(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.newLoop("g1")
+	ios, _, _, _ := iostreams.Test()
+	f := &cmdutil.Factory{IOStreams: ios, Dir: e.repo, LookupEnv: func(k string) (string, bool) {
+		if k == "GIT_LOOP_HOME" {
+			return e.home, true
+		}
+		return os.LookupEnv(k)
+	}}
+	svc, err := f.Service(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var gated *gitloop.GatedPushError
+	if err := svc.CheckPush(ctx, e.worktree("g1"), []string{"refs/heads/main"}); !errors.As(err, &gated) || gated.Layer != gitloop.Code {
+		t.Errorf("code push to main: %v", err)
+	}
+	if err := svc.CheckPush(ctx, e.ctx("g1", "knowledge"), []string{"refs/heads/main"}); !errors.As(err, &gated) || gated.Layer != gitloop.Knowledge {
+		t.Errorf("knowledge push to main: %v", err)
+	}
+	for _, c := range []struct{ dir, ref string }{
+		{e.ctx("g1", "notes"), "refs/heads/main"},
+		{e.worktree("g1"), "refs/heads/loop/g1"},
+		{e.repo, "refs/heads/main"},
+	} {
+		if err := svc.CheckPush(ctx, c.dir, []string{c.ref}); err != nil {
+			t.Errorf("push from %s to %s refused: %v", c.dir, c.ref, err)
+		}
+	}
+}

@@ -1,0 +1,197 @@
+package gitloop
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/gitloop-dev/git-loop/gitloop/git"
+)
+
+// CloneSync is what sync did with one of the user's layer clones.
+type CloneSync struct {
+	Layer  Layer  `json:"layer"`
+	Clone  string `json:"clone"`
+	Action string `json:"action"` // updated, current, ahead, diverged, failed
+	From   string `json:"from,omitempty"`
+	To     string `json:"to,omitempty"`
+	Note   string `json:"note,omitempty"`
+}
+
+// SyncClones fast-forwards the user's layer clones from their remotes. A
+// clone that cannot fast-forward (local commits, or changes in the way)
+// is left exactly as it is and reported: sync never resets work away.
+func (s *Service) SyncClones(ctx context.Context) ([]CloneSync, error) {
+	var out []CloneSync
+	for _, l := range Layers {
+		clone, err := s.LayerClone(l)
+		if errors.Is(err, ErrNoContext) {
+			continue
+		}
+		if err != nil {
+			return out, err
+		}
+		r := CloneSync{Layer: l, Clone: clone}
+		head, _ := s.Query.Line(ctx, git.Cmd{Dir: clone, Args: []string{"symbolic-ref", "-q", "HEAD"}})
+		if head == "" {
+			r.Action, r.Note = "failed", "not on a branch; left alone"
+			out = append(out, r)
+			continue
+		}
+		t := target{layer: l, dir: clone, branch: head, main: head}
+		if err := s.fillRemote(ctx, &t, clone); err != nil {
+			return out, err
+		}
+		if err := s.fetch(ctx, t); err != nil {
+			r.Action, r.Note = "failed", firstLine(err.Error())
+			out = append(out, r)
+			continue
+		}
+		r.From, r.To = s.revParse(ctx, clone, "HEAD"), s.revParse(ctx, clone, t.track)
+		behind, _ := s.isAncestor(ctx, clone, "HEAD", t.track)
+		ahead, _ := s.isAncestor(ctx, clone, t.track, "HEAD")
+		switch {
+		case r.From == r.To || r.To == "":
+			r.Action = "current"
+		case behind:
+			if err := s.Git.Run(ctx, git.Cmd{Dir: clone, Label: string(l), Args: []string{"merge", "-q", "--ff-only", t.track}}); err != nil {
+				r.Action, r.Note = "failed", "cannot fast-forward over local changes; left alone: "+firstLine(err.Error())
+			} else {
+				r.Action = "updated"
+			}
+		case ahead:
+			n, _ := s.countRange(ctx, clone, t.track, "HEAD")
+			r.Action, r.Note = "ahead", fmt.Sprintf("%d local %s not pushed; left alone (push them: git -C %s push)", n, plural(n, "commit", "commits"), clone)
+		default:
+			n, _ := s.countRange(ctx, clone, t.track, "HEAD")
+			r.Action, r.Note = "diverged", fmt.Sprintf("%d local %s and the remote moved; left alone (merge by hand: git -C %s merge %s)", n, plural(n, "commit", "commits"), clone, strings.TrimPrefix(t.track, "refs/remotes/"))
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// SyncOptions are the inputs of SyncLoop.
+type SyncOptions struct {
+	Name     string
+	Continue bool
+	Abort    bool
+}
+
+// LoopSync is what sync did with one layer of a loop.
+type LoopSync struct {
+	Layer  Layer  `json:"layer"`
+	Merged string `json:"merged,omitempty"` // the commit of main brought in; "" when already there
+	Head   string `json:"head"`
+}
+
+// SyncLoop brings the latest base into the loop's branch and the latest
+// context main into its context worktrees, by merging (never rebasing),
+// and records the context versions. A conflict stops it like promote.
+func (s *Service) SyncLoop(ctx context.Context, opts SyncOptions) ([]LoopSync, error) {
+	m, err := s.Get(opts.Name)
+	if err != nil {
+		return nil, err
+	}
+	lk, err := s.loopLock(ctx, m.Name)
+	if err != nil {
+		return nil, err
+	}
+	defer lk.Unlock()
+	rs, err := s.readRunState(m.Name)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case opts.Abort || opts.Continue:
+		if rs == nil || rs.Op != "sync" {
+			return nil, &UsageError{Err: fmt.Errorf("loop %q has no stopped sync", m.Name)}
+		}
+		if opts.Abort {
+			return nil, s.abortRun(ctx, rs)
+		}
+		if err := s.concludeMerge(ctx, rs); err != nil {
+			return nil, err
+		}
+	case rs != nil:
+		return nil, &UsageError{Err: fmt.Errorf("a %s of %q is stopped on a conflict in %s; run \"git loop %s --continue %s\" or \"--abort\"", rs.Op, m.Name, rs.Stopped, rs.Op, m.Name)}
+	default:
+		rs = &RunState{Op: "sync", Loop: m.Name, Layers: []Layer{Code, Knowledge, Notes}, OrigHeads: map[string]string{}}
+	}
+	ts, err := s.targets(ctx, m, rs.Layers)
+	if err != nil {
+		return nil, err
+	}
+	var out []LoopSync
+	versions := map[string]string{}
+	for i, t := range ts {
+		r := LoopSync{Layer: t.layer}
+		if !(opts.Continue && i == 0) {
+			rs.OrigHeads[string(t.layer)] = s.revParse(ctx, t.dir, "HEAD")
+			if err := s.fetch(ctx, t); err != nil {
+				return out, err
+			}
+		}
+		// The code's base may have moved on the remote and locally (the
+		// user's own commits on main): both come in. Each merge is skipped
+		// once done, so a resumed sync just goes on with the next.
+		steps := []target{t}
+		if t.layer == Code && t.remote != "" {
+			local := t
+			local.remote, local.track = "", t.main
+			steps = append(steps, local)
+		}
+		for _, st := range steps {
+			if ok, _ := s.isAncestor(ctx, t.dir, st.track, "HEAD"); ok {
+				continue
+			}
+			files, err := s.mergeMain(ctx, st)
+			if err != nil {
+				return out, err
+			}
+			if files != nil {
+				rs.Layers, rs.Stopped = layerNames(ts[i:]), t.dir
+				if werr := s.writeRunState(rs); werr != nil {
+					return out, werr
+				}
+				return out, &ConflictError{Loop: m.Name, Op: "sync", Layer: t.layer, Dir: t.dir, Files: files}
+			}
+			r.Merged = s.revParse(ctx, t.dir, st.track)
+		}
+		r.Head = s.revParse(ctx, t.dir, "HEAD")
+		if t.layer != Code {
+			versions[string(t.layer)] = s.revParse(ctx, t.dir, t.track)
+		}
+		out = append(out, r)
+	}
+	s.clearRunState(m.Name)
+	if len(versions) > 0 && !s.Git.DryRun {
+		if err := s.recordVersions(ctx, m.Name, versions); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// recordVersions writes the context versions a loop now includes.
+func (s *Service) recordVersions(ctx context.Context, name string, versions map[string]string) error {
+	l, err := s.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.unlock(l)
+	m, err := s.Get(name)
+	if err != nil {
+		return err
+	}
+	if m.Versions == nil {
+		m.Versions = map[string]string{}
+	}
+	for k, v := range versions {
+		if v != "" {
+			m.Versions[k] = v
+		}
+	}
+	return s.store().WriteMeta(m)
+}
