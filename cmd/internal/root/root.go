@@ -178,8 +178,12 @@ func newCmdHook(f *cmdutil.Factory) *cobra.Command {
 		Hidden: true,
 		Args:   cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			// No hooks are installed yet; an unknown event is a no-op so
-			// a newer hook shim never blocks an older binary's git.
+			if args[0] == "pre-commit" {
+				// The personal repo's vault guard.
+				return vault.PreCommitHook(cmd.Context(), f)
+			}
+			// An unknown event is a no-op so a newer hook shim never
+			// blocks an older binary's git.
 			return nil
 		},
 	}

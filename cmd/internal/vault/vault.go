@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 
@@ -489,4 +490,28 @@ func printStatus(ios *iostreams.IOStreams, st gvault.Status) {
 	default:
 		fmt.Fprintf(w, "remote: %s: UNENCRYPTED vault files: %s\n", st.Remote, strings.Join(st.RemotePlaintext, ", "))
 	}
+}
+
+// PreCommitHook is the personal repo's pre-commit guard ("git loop hook
+// pre-commit", installed by "git loop hooks install"): in the personal
+// repo's main clone it refuses staged vault files that are not git-crypt
+// ciphertext; anywhere else it does nothing.
+func PreCommitHook(ctx context.Context, f *cmdutil.Factory) error {
+	v, _, err := openFor(f)(ctx)
+	if err != nil {
+		return nil // no personal repo: nothing to guard
+	}
+	top, err := exec.CommandContext(ctx, "git", "-C", f.Dir, "rev-parse", "--show-toplevel").Output()
+	if err != nil {
+		return nil
+	}
+	same := func(a, b string) bool {
+		ra, err1 := filepath.EvalSymlinks(a)
+		rb, err2 := filepath.EvalSymlinks(b)
+		return err1 == nil && err2 == nil && ra == rb
+	}
+	if !same(strings.TrimSpace(string(top)), v.Dir) {
+		return nil
+	}
+	return gvault.CheckStaged(ctx, v.Dir)
 }

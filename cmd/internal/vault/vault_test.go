@@ -212,3 +212,26 @@ func TestInitPrintsKeyOnTerminal(t *testing.T) {
 		t.Errorf("status after unlock: %s", r.Stdout)
 	}
 }
+
+// TestPreCommitHook: "git loop hook pre-commit" in the personal repo
+// refuses a vault file staged without encryption (the filter not active),
+// passes encrypted ones, and ignores other repositories.
+func TestPreCommitHook(t *testing.T) {
+	t.Parallel()
+	o, repo, _ := setup(t)
+	run(t, repo, o, "vault", "init", "--export-key", filepath.Join(t.TempDir(), "k"))
+	personal := filepath.Join(o.Env["GIT_LOOP_HOME"], "data", "personal")
+	gittest.WriteFile(t, personal, "vaults/work/envs/OK", "fine")
+	gittest.Git(t, personal, "add", "vaults/work/envs/OK")
+	run(t, personal, o, "hook", "pre-commit")
+	gittest.WriteFile(t, personal, "vaults/work/envs/LEAK", secret)
+	gittest.Git(t, personal, "-c", "filter.git-crypt.clean=cat", "-c", "filter.git-crypt.required=false", "add", "vaults/work/envs/LEAK")
+	r := cmdtest.RunWith(t, personal, o, "hook", "pre-commit")
+	if r.Code == 0 || !strings.Contains(r.Stderr, "vaults/work/envs/LEAK") || strings.Contains(r.Stderr, "vaults/work/envs/OK") {
+		t.Errorf("hook pre-commit with a plaintext vault file: exit %d\n%s", r.Code, r.Stderr)
+	}
+	// A code repo with its own vaults/ dir is not the personal repo.
+	gittest.WriteFile(t, repo, "vaults/x", "not a secret")
+	gittest.Git(t, repo, "add", "vaults/x")
+	run(t, repo, o, "hook", "pre-commit")
+}
