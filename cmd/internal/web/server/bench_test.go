@@ -139,7 +139,7 @@ func TestHugeTranscriptMemory(t *testing.T) {
 	fx := newFixture(t)
 	hugeTranscript(t, fx, 50<<20)
 	h := fx.handler(t, server.Options{})
-	for _, target := range []string{"/api/loops/alpha/transcript", "/loops/alpha/transcript?page=200", "/loops/alpha"} {
+	for _, target := range []string{"/api/loops/alpha/transcript", "/loops/alpha/transcript?page=200", "/loops/alpha/transcript?page=last", "/loops/alpha"} {
 		start := time.Now()
 		growth, served := peakHeap(t, h, target)
 		t.Logf("%s: served %.1f MB in %v, peak heap growth %.1f MB", target, float64(served)/(1<<20), time.Since(start).Round(time.Millisecond), float64(growth)/(1<<20))

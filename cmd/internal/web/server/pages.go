@@ -275,7 +275,11 @@ func (s *Server) transcriptPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	t, err := s.transcript(name, intParam(r, "page"), transcriptPageSize)
+	page := intParam(r, "page")
+	if r.URL.Query().Get("page") == "last" {
+		page = lastPage
+	}
+	t, err := s.transcript(name, page, transcriptPageSize)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -323,6 +323,12 @@ func TestPaging(t *testing.T) {
 	if !strings.Contains(r.body, "turn 099") || strings.Contains(r.body, "turn 100") || !strings.Contains(r.body, `href="?page=1"`) || strings.Contains(r.body, "Earlier") {
 		t.Errorf("transcript page 1 wrong")
 	}
+	for _, p := range []string{"?page=2", "?page=last"} {
+		r = get(t, h, "/loops/beta/transcript"+p)
+		if !strings.Contains(r.body, "turn 200") || !strings.Contains(r.body, "turn 249") || strings.Contains(r.body, "turn 199") || strings.Contains(r.body, "Later") || !strings.Contains(r.body, "Earlier") || !strings.Contains(r.body, "page 3") {
+			t.Errorf("transcript %s wrong", p)
+		}
+	}
 	r = get(t, h, "/loops/beta/transcript?page=2")
 	if !strings.Contains(r.body, "turn 200") || !strings.Contains(r.body, "turn 249") || strings.Contains(r.body, "turn 199") || strings.Contains(r.body, "Later") || !strings.Contains(r.body, "Earlier") {
 		t.Errorf("transcript page 3 wrong")

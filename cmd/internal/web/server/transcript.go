@@ -53,14 +53,24 @@ type transcriptPage struct {
 	HasPrev bool
 }
 
+// lastPage asks transcript for the newest page.
+const lastPage = -1
+
 // transcript reads one page of a loop's transcript, streaming past the
 // entries before it and stopping after it: only one page is ever held.
+// The last page (lastPage) streams the whole file, keeping the newest
+// size entries only.
 func (s *Server) transcript(name string, page, size int) (*transcriptPage, error) {
 	if _, err := s.svc.Get(name); err != nil {
 		return nil, err
 	}
-	t := &transcriptPage{Name: name, Page: page, Size: size, Prev: page - 1, Next: page + 1, HasPrev: page > 0}
+	last := page == lastPage
 	start := page * size
+	if last {
+		start = 0
+	}
+	var kept []transcriptEntry
+	more := false
 	i := 0
 	for e, err := range s.svc.Transcript(name) {
 		if err != nil {
@@ -70,8 +80,8 @@ func (s *Server) transcript(name string, page, size int) (*transcriptPage, error
 			i++
 			continue
 		}
-		if len(t.Entries) == size {
-			t.More = true
+		if !last && len(kept) == size {
+			more = true
 			break
 		}
 		te := transcriptEntry{TranscriptEntry: e, Index: i, Call: e.Role == gitloop.RoleAssistant && e.Tool != ""}
@@ -83,8 +93,21 @@ func (s *Server) transcript(name string, page, size int) (*transcriptPage, error
 			te.Cut = len(te.Text) - cut
 			te.Text = strings.Clone(te.Text[:cut])
 		}
-		t.Entries = append(t.Entries, te)
+		if last && len(kept) == size {
+			copy(kept, kept[1:])
+			kept = kept[:size-1]
+		}
+		kept = append(kept, te)
 		i++
 	}
-	return t, nil
+	if last {
+		page = 0
+		if i > 0 {
+			page = (i - 1) / size
+		}
+		for len(kept) > 0 && kept[0].Index < page*size {
+			kept = kept[1:]
+		}
+	}
+	return &transcriptPage{Name: name, Page: page, Size: size, Entries: kept, More: more, Prev: page - 1, Next: page + 1, HasPrev: page > 0}, nil
 }
