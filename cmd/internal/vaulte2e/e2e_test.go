@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdtest"
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
@@ -194,6 +195,22 @@ case "$GIT_SSH_COMMAND" in *"$HOME/.ssh/id_ed25519"*IdentitiesOnly=yes*) echo ss
 				}
 			}
 
+			// While an exec runs, no host process carries a value in its
+			// argv (what ps shows).
+			done := make(chan cmdtest.Result, 1)
+			go func() { done <- cmdtest.RunWith(t, repo, e.o, "exec", "x", "--", "sleep", "2") }()
+			deadline := time.Now().Add(1500 * time.Millisecond)
+			for time.Now().Before(deadline) {
+				if p := argvWith(token); p != "" {
+					t.Errorf("host process %s has a vault value in its argv", p)
+					break
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			if r := <-done; r.Code != 0 {
+				t.Errorf("exec sleep: exit %d\n%s", r.Code, r.Stderr)
+			}
+
 			// A locked vault: exec and new stop and say how to unlock.
 			run(t, repo, e.o, "vault", "lock")
 			rx := cmdtest.RunWith(t, repo, e.o, "exec", "x", "--", "true")
@@ -255,6 +272,18 @@ func noSecretUnder(t *testing.T, dir string) {
 		}
 		return nil
 	})
+}
+
+// argvWith returns the pid of a host process whose command line holds s.
+func argvWith(s string) string {
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err == nil && strings.Contains(string(b), s) {
+			return filepath.Base(filepath.Dir(p))
+		}
+	}
+	return ""
 }
 
 func readFile(t *testing.T, p string) string {
