@@ -280,7 +280,23 @@ func (r *Repo) Unlock(ctx context.Context, key []byte) error {
 		return err
 	}
 	_, err = r.run(ctx, true, nil, "git-crypt", "unlock", f)
-	return err
+	return r.explainDirty(ctx, "unlock", err)
+}
+
+// explainDirty turns git-crypt's refusal of a dirty checkout into what to
+// do (loops write memory/ in the personal repo, so it is often dirty).
+func (r *Repo) explainDirty(ctx context.Context, verb string, err error) error {
+	if err == nil || !strings.Contains(err.Error(), "not clean") {
+		return err
+	}
+	out, _ := r.run(ctx, false, nil, "git", "status", "--porcelain", "-uno")
+	var files []string
+	for _, l := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
+		if len(l) > 3 {
+			files = append(files, l[3:])
+		}
+	}
+	return fmt.Errorf("git-crypt %s needs a clean personal repo, and %s has uncommitted changes (%s): commit them (git -C %s commit -am \"memory\") and run it again", verb, r.Dir, strings.Join(files, ", "), r.Dir)
 }
 
 // Lock removes the key from this clone and re-encrypts the checkout.
@@ -292,7 +308,7 @@ func (r *Repo) Lock(ctx context.Context) error {
 		return nil
 	}
 	_, err := r.run(ctx, true, nil, "git-crypt", "lock")
-	return err
+	return r.explainDirty(ctx, "lock", err)
 }
 
 // Entries lists a vault's variable and mount names (from git, so it works

@@ -184,6 +184,12 @@ func TestInitSetPushNoPlaintextOnRemote(t *testing.T) {
 	if err := o.MountRm(ctx, "work", ".ssh"); err != nil {
 		t.Fatal(err)
 	}
+	// A dirty checkout (loops write memory/): lock says what to do.
+	gittest.WriteFile(t, other, "config.toml", "dirty = true\n")
+	if err := o.Lock(ctx); err == nil || !strings.Contains(err.Error(), "config.toml") || !strings.Contains(err.Error(), "commit") {
+		t.Errorf("lock with a dirty checkout: %v", err)
+	}
+	gittest.Git(t, other, "checkout", "--", "config.toml")
 	if err := o.Lock(ctx); err != nil {
 		t.Fatal(err)
 	}
