@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gitloop-dev/git-loop/gitloop/compose"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
 	"github.com/gitloop-dev/git-loop/sandbox"
 )
@@ -409,6 +410,11 @@ func (s *Service) PrepareAgent(m *state.Meta, override string, mode AgentMode, p
 		mode = AgentInteractive
 	}
 	argv := a.Command(mode, prompt)
+	if mcp := filepath.Join(s.AgentDir(m.Name), compose.MCPConfigFile); a.Kind == AgentClaude && exists(mcp) {
+		// Claude Code reads MCP servers from --mcp-config, not from the
+		// settings.json in its config dir: pass the composed ones.
+		argv = append([]string{argv[0], "--mcp-config", mcp}, argv[1:]...)
+	}
 	inv := &AgentInvocation{
 		Agent:  a,
 		Mode:   mode,

@@ -48,7 +48,7 @@ func (s *Service) composeOptions(m *state.Meta, extraProject string) (compose.Op
 	} else {
 		personal = ""
 	}
-	tiers := []compose.Tier{{Name: "doctrine", Dir: "(bundled)", Template: templates.Doctrine()}}
+	tiers := []compose.Tier{{Name: "doctrine", Template: templates.Doctrine()}}
 	if knowledge != "" {
 		meta := knowledgeMeta(knowledge)
 		tiers = append(tiers, compose.Tier{Name: "team", Dir: filepath.Join(meta, ".claude")})
@@ -66,7 +66,7 @@ func (s *Service) composeOptions(m *state.Meta, extraProject string) (compose.Op
 		tiers = append(tiers, compose.Tier{Name: "personal", Dir: filepath.Join(personal, ".claude")})
 	}
 	if extraProject != "" {
-		tiers = append(tiers, compose.Tier{Name: "distill", Dir: "(bundled)", Template: extraProject})
+		tiers = append(tiers, compose.Tier{Name: "distill", Template: extraProject})
 	}
 	return compose.Options{
 		Tiers:  tiers,

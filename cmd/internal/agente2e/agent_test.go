@@ -426,3 +426,33 @@ func TestBwrap(t *testing.T) {
 		t.Errorf("attach: exit %d, args %q\n%s", r.Code, args, r.Stderr)
 	}
 }
+
+// TestClaudeGetsComposedMCPServers: Claude Code reads MCP servers from
+// --mcp-config, so a loop whose tiers define some passes the composed file.
+func TestClaudeGetsComposedMCPServers(t *testing.T) {
+	t.Parallel()
+	repo := gittest.Repo(t)
+	gittest.Git(t, repo, "config", "loop.agent", "claude")
+	home := t.TempDir()
+	o := cmdtest.Options{Env: map[string]string{"GIT_LOOP_HOME": home}}
+	if r := cmdtest.RunWith(t, repo, o, "init", "-q"); r.Code != 0 {
+		t.Fatalf("init: %s", r.Stderr)
+	}
+	gittest.WriteFile(t, filepath.Join(home, "data", "personal"), ".claude/settings.json", `{"mcpServers": {"docs": {"command": "docs-server", "env": {"TOKEN": "${DOCS_TOKEN}"}}}}`)
+	gittest.Commit(t, filepath.Join(home, "data", "personal"), "mcp")
+	if r := cmdtest.RunWith(t, repo, o, "new", "m", "--driver", "none", "-d"); r.Code != 0 {
+		t.Fatalf("new: %s", r.Stderr)
+	}
+	mcp := filepath.Join(agentDir(repo, "m"), "mcp.json")
+	data, err := os.ReadFile(mcp)
+	if err != nil || !strings.Contains(string(data), "docs-server") || !strings.Contains(string(data), "${DOCS_TOKEN}") {
+		t.Fatalf("mcp.json: %v\n%s", err, data)
+	}
+	if r := cmdtest.RunWith(t, repo, o, "run", "m", "hello"); r.Code != 0 {
+		t.Fatalf("run: %s", r.Stderr)
+	}
+	args, _, _ := record(t, filepath.Join(agentDir(repo, "m"), "fake-claude.record"))
+	if len(args) < 2 || args[0] != "--mcp-config" || args[1] != mcp {
+		t.Errorf("claude argv %q lacks --mcp-config %s", args, mcp)
+	}
+}
