@@ -14,6 +14,7 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
 	"github.com/gitloop-dev/git-loop/cmd/internal/run"
 	"github.com/gitloop-dev/git-loop/cmd/internal/shell"
+	"github.com/gitloop-dev/git-loop/cmd/internal/vault"
 	"github.com/gitloop-dev/git-loop/gitloop"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
 )
@@ -88,6 +89,7 @@ next git loop command (or "git loop doctor --fix") undoes the partial loop.`,
 	cmd.Flags().StringArrayVarP(&opts.Profiles, "profile", "p", nil, "add a profile tier from the knowledge repo (repeatable, in order)")
 	cmd.Flags().StringArrayVar(&opts.Repos, "repo", nil, "mount a repository of the roster (repos setting) read-only (repeatable)")
 	cmd.Flags().StringVar(&opts.Vault, "vault", "", "give the loop this vault of your personal repo: its env vars and $HOME files (default: vault.default)")
+	_ = cmd.RegisterFlagCompletionFunc("vault", vault.CompleteVaultNames(f))
 	cmd.Flags().BoolVarP(&opts.Detach, "detach", "d", false, "create the loop without opening it")
 	cmd.Flags().StringVarP(&opts.Message, "message", "m", "", "then run one headless agent turn with this PROMPT (see git loop run)")
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "print the git commands that would run, and run nothing")

@@ -84,6 +84,7 @@ git-crypt ciphertext is refused.`,
   git loop new fix-login --vault work`,
 	}
 	cmd.PersistentFlags().StringVar(&vaultFlag, "vault", "", "vault to use (default: vault.default)")
+	_ = cmd.RegisterFlagCompletionFunc("vault", CompleteVaultNames(f))
 
 	initCmd := &cobra.Command{
 		Use:   "init",
@@ -514,4 +515,16 @@ func PreCommitHook(ctx context.Context, f *cmdutil.Factory) error {
 		return nil
 	}
 	return gvault.CheckStaged(ctx, v.Dir)
+}
+
+// CompleteVaultNames completes --vault with the personal repo's vaults.
+func CompleteVaultNames(f *cmdutil.Factory) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	return func(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
+		v, _, err := openFor(f)(cmd.Context())
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		names, _ := v.Vaults(cmd.Context())
+		return names, cobra.ShellCompDirectiveNoFileComp
+	}
 }

@@ -125,6 +125,12 @@ func TestVaultCommands(t *testing.T) {
 		t.Fatalf("plaintext on the remote")
 	}
 
+	// --vault completes the vault names, for vault commands and new.
+	for _, args := range [][]string{{"__complete", "vault", "ls", "--vault", ""}, {"__complete", "new", "x", "--vault", ""}} {
+		if r := run(t, repo, o, args...); !strings.HasPrefix(r.Stdout, "work\n") {
+			t.Errorf("%v: %q", args, r.Stdout)
+		}
+	}
 	// Locked: names still listed, values refused with how to unlock.
 	run(t, repo, o, "vault", "lock")
 	if r := run(t, repo, o, "vault", "ls", "--vault", "work"); !strings.Contains(r.Stdout, "API_TOKEN") || !strings.Contains(r.Stdout, "$HOME/.gitconfig") {
