@@ -169,6 +169,24 @@ func TestBrowser(t *testing.T) {
 		shot(t, ctx, dir, p.file)
 	}
 
+	// With --allow-actions, the stop button posts from the page itself and
+	// passes the same-origin and token checks.
+	act := httptest.NewServer(fx.handler(t, server.Options{AllowActions: true}))
+	t.Cleanup(act.Close)
+	if err := chromedp.Do(ctx, chromedp.Navigate(act.URL+"/loops/gamma"), chromedp.WaitVisible(`form[action="/loops/gamma/stop"] button`)); err != nil {
+		t.Fatal(err)
+	}
+	shot(t, ctx, dir, "actions.png")
+	if err := chromedp.Do(ctx, chromedp.Click(`form[action="/loops/gamma/stop"] button`), chromedp.WaitVisible(`#diff`)); err != nil {
+		t.Fatal(err)
+	}
+	if loc, err := chromedp.Run(ctx, chromedp.Location()); err != nil || !strings.HasSuffix(loc, "/loops/gamma") {
+		t.Errorf("after stop: %s %v", loc, err)
+	}
+	if title, err := chromedp.Run(ctx, chromedp.Title()); err != nil || strings.Contains(title, "Error") {
+		t.Errorf("stop failed: %q %v", title, err)
+	}
+
 	// Dark mode follows prefers-color-scheme.
 	if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}}); err != nil {
 		t.Fatal(err)
