@@ -89,8 +89,8 @@ func CheckStaged(ctx context.Context, dir string) error {
 		if err != nil {
 			return err
 		}
-		if !bytes.HasPrefix(blob, []byte(Header)) {
-			bad = append(bad, p)
+		if len(blob) > 0 && !bytes.HasPrefix(blob, []byte(Header)) {
+			bad = append(bad, p) // (git-crypt leaves empty files empty)
 		}
 	}
 	if len(bad) > 0 {
@@ -187,7 +187,7 @@ func (r *Repo) plaintextAt(ctx context.Context, rev string) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		if !bytes.HasPrefix(blob, []byte(Header)) {
+		if len(blob) > 0 && !bytes.HasPrefix(blob, []byte(Header)) {
 			bad = append(bad, path.Clean(p))
 		}
 	}

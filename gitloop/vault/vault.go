@@ -60,6 +60,20 @@ func ValidVar(v string) error {
 	return nil
 }
 
+// ValidMountPath checks a path under mounts/home (and $HOME): relative,
+// clean, each component a valid entry name, e.g. ".ssh/id_ed25519".
+func ValidMountPath(p string) error {
+	if p == "" || strings.HasPrefix(p, "/") || path.Clean(p) != p {
+		return fmt.Errorf("invalid mount name %q: a clean path under $HOME such as .gitconfig or .ssh/id_ed25519", p)
+	}
+	for _, c := range strings.Split(p, "/") {
+		if err := ValidEntry(c); err != nil {
+			return fmt.Errorf("invalid mount name %q: a clean path under $HOME such as .gitconfig or .ssh/id_ed25519", p)
+		}
+	}
+	return nil
+}
+
 // ValidEntry checks a mounts/home entry name: one path component, not a
 // dot entry that would escape.
 func ValidEntry(e string) error {
@@ -469,9 +483,10 @@ func (r *Repo) Rm(ctx context.Context, name, v string) error {
 	if _, err := os.Lstat(filepath.Join(r.Dir, rel)); err != nil {
 		return &NotFoundError{What: fmt.Sprintf("variable %s in vault %s", v, name)}
 	}
-	if _, err := r.run(ctx, true, nil, "git", "rm", "-q", "--", rel); err != nil {
+	if _, err := r.run(ctx, true, nil, "git", "rm", "-q", "--cached", "--", rel); err != nil {
 		return err
 	}
+	_ = os.Remove(filepath.Join(r.Dir, rel))
 	return r.commit(ctx, fmt.Sprintf("vault %s: rm %s", name, v), rel)
 }
 
@@ -484,7 +499,7 @@ func (r *Repo) MountAdd(ctx context.Context, name, src, as string) error {
 	if as == "" {
 		as = filepath.Base(src)
 	}
-	if err := ValidEntry(as); err != nil {
+	if err := ValidMountPath(as); err != nil {
 		return err
 	}
 	if err := r.requireUnlocked(); err != nil {
@@ -494,7 +509,10 @@ func (r *Repo) MountAdd(ctx context.Context, name, src, as string) error {
 	if err := r.safeDir(home); err != nil {
 		return err
 	}
-	dst := filepath.Join(home, as)
+	dst := filepath.Join(home, filepath.FromSlash(as))
+	if err := r.safeDir(filepath.Dir(dst)); err != nil {
+		return err
+	}
 	if _, err := os.Lstat(dst); err == nil {
 		return fmt.Errorf("vault %s already mounts %s: run \"git loop vault mount rm %s --vault %s\" first", name, as, as, name)
 	}
@@ -515,17 +533,20 @@ func (r *Repo) MountRm(ctx context.Context, name, entry string) error {
 	if err := ValidName(name); err != nil {
 		return err
 	}
-	if err := ValidEntry(entry); err != nil {
+	if err := ValidMountPath(entry); err != nil {
 		return err
 	}
 	if err := r.requireUnlocked(); err != nil {
 		return err
 	}
 	rel := path.Join(Dir, name, "mounts", "home", entry)
+	if err := r.inside(filepath.Join(r.Dir, rel)); err != nil {
+		return err
+	}
 	if _, err := os.Lstat(filepath.Join(r.Dir, rel)); err != nil {
 		return &NotFoundError{What: fmt.Sprintf("mount %s in vault %s", entry, name)}
 	}
-	if _, err := r.run(ctx, true, nil, "git", "rm", "-r", "-q", "--", rel); err != nil {
+	if _, err := r.run(ctx, true, nil, "git", "rm", "-r", "-q", "--cached", "--", rel); err != nil {
 		return err
 	}
 	_ = os.RemoveAll(filepath.Join(r.Dir, rel))

@@ -237,10 +237,20 @@ func TestNamesAndEscapesRefused(t *testing.T) {
 			t.Errorf("variable %q accepted", v)
 		}
 	}
-	for _, as := range []string{"../x", "..", "a/b"} {
+	for _, as := range []string{"../x", "..", "a//b", "/abs", "a/../b", "a/", ".ssh/.."} {
 		if err := r.MountAdd(ctx, "work", clone+"/config.toml", as); err == nil {
 			t.Errorf("mount name %q accepted", as)
 		}
+	}
+	// A nested name lands in a top-level entry.
+	if err := r.MountAdd(ctx, "work", clone+"/config.toml", ".ssh/id_ed25519"); err != nil {
+		t.Fatal(err)
+	}
+	if e, _ := r.List(ctx, "work"); strings.Join(e.Mounts, ",") != ".ssh" {
+		t.Errorf("mounts after a nested add: %v", e.Mounts)
+	}
+	if err := r.MountRm(ctx, "work", ".ssh/id_ed25519"); err != nil {
+		t.Fatal(err)
 	}
 	// A symlink in the source is refused at add.
 	src := t.TempDir()

@@ -172,19 +172,23 @@ process on the host.`,
 		Use:   "add PATH",
 		Short: "Copy a file or directory into the vault, mounted at $HOME/NAME",
 		Long: `Copy a file or directory (symlinks refused) into the vault's mounts/home/,
-mounted read-only at $HOME/NAME (NAME: --as, default the base name of
-PATH) in the sandbox of every loop with this vault. ssh keys get 0600 and
-their directories 0700 at the point of use.`,
-		Example: `  git loop vault mount add ~/.ssh --as .ssh
-  git loop vault mount add ~/.gitconfig`,
+mounted read-only at $HOME/NAME in the sandbox of every loop with this
+vault. NAME is --as, else PATH relative to your home when it is in it
+(~/.ssh/id_ed25519 lands at $HOME/.ssh/id_ed25519), else PATH's base name.
+Each top-level entry (.ssh, .gitconfig) is one read-only bind; ssh keys get
+0600 and their directories 0700 at the point of use. With .ssh/id_ed25519
+(or .ssh/id) in the vault, the loop's git over ssh uses that key alone.`,
+		Example: `  git loop vault mount add ~/.ssh/id_ed25519
+  git loop vault mount add ~/.ssh/known_hosts
+  git loop vault mount add ./work.gitconfig --as .gitconfig`,
 		Args: cobra.ExactArgs(1),
 		RunE: run("mount-add", first),
 	}
-	addCmd.Flags().StringVar(&base.As, "as", "", "name under $HOME (default: the base name of PATH)")
+	addCmd.Flags().StringVar(&base.As, "as", "", "path under $HOME, e.g. .ssh/id_ed25519 (default: PATH relative to your home, else its base name)")
 	mount.AddCommand(addCmd)
 	mount.AddCommand(&cobra.Command{
 		Use:   "rm NAME",
-		Short: "Remove a mounted entry from the vault",
+		Short: "Remove a mounted entry (e.g. .gitconfig or .ssh/id_ed25519) from the vault",
 		Args:  cobra.ExactArgs(1),
 		RunE:  run("mount-rm", first),
 	})
@@ -395,7 +399,7 @@ func vaultRun(ctx context.Context, opts *Options) error {
 		}
 		as := opts.As
 		if as == "" {
-			as = filepath.Base(src)
+			as = defaultMountName(src)
 		}
 		if err := v.MountAdd(ctx, name, src, as); err != nil {
 			return err
@@ -417,6 +421,25 @@ func vaultRun(ctx context.Context, opts *Options) error {
 		return nil
 	}
 	return fmt.Errorf("vault: unknown command %q", opts.Verb)
+}
+
+// defaultMountName is where a mounted PATH lands under $HOME: its path
+// relative to the user's home when it is in it (~/.ssh/id_ed25519 →
+// .ssh/id_ed25519), else its base name.
+func defaultMountName(src string) string {
+	if home, err := os.UserHomeDir(); err == nil {
+		if real, err := filepath.EvalSymlinks(home); err == nil {
+			home = real
+		}
+		s := src
+		if real, err := filepath.EvalSymlinks(filepath.Dir(src)); err == nil {
+			s = filepath.Join(real, filepath.Base(src))
+		}
+		if rel, err := filepath.Rel(home, s); err == nil && rel != "." && !strings.HasPrefix(rel, "..") {
+			return filepath.ToSlash(rel)
+		}
+	}
+	return filepath.Base(src)
 }
 
 // readValue reads a secret: a no-echo prompt on a terminal, else stdin

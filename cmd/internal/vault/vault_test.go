@@ -91,6 +91,15 @@ func TestVaultCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	run(t, repo, o, "vault", "mount", "add", dot, "--vault", "work")
+	// A path in the user's home keeps its place under $HOME.
+	home, _ := os.UserHomeDir()
+	key := filepath.Join(home, ".ssh", "id_"+filepath.Base(t.TempDir()))
+	gittest.WriteFile(t, filepath.Dir(key), filepath.Base(key), "key")
+	run(t, repo, o, "vault", "mount", "add", key, "--vault", "work")
+	if r := run(t, repo, o, "vault", "ls", "--vault", "work"); !strings.Contains(r.Stdout, "$HOME/.ssh\n") {
+		t.Errorf("ls after mount add ~/.ssh/KEY: %s", r.Stdout)
+	}
+	run(t, repo, o, "vault", "mount", "rm", ".ssh/"+filepath.Base(key), "--vault", "work")
 
 	// Names, never values.
 	for _, args := range [][]string{

@@ -165,21 +165,13 @@ func TestLoopGitUsesVaultKey(t *testing.T) {
 
 	// The vault: the key and the server's host key.
 	run(t, repo, e.o, "vault", "init", "--export-key", filepath.Join(t.TempDir(), "key"))
-	ssh := filepath.Join(t.TempDir(), ".ssh")
-	if err := os.MkdirAll(ssh, 0o700); err != nil {
+	known := filepath.Join(t.TempDir(), "known_hosts")
+	if err := os.WriteFile(known, []byte(fmt.Sprintf("[127.0.0.1]:%d %s\n", port, hostKey)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	priv, _ := os.ReadFile(filepath.Join(keys, "id_ed25519"))
-	for name, data := range map[string]string{
-		"id_ed25519":  string(priv),
-		"known_hosts": fmt.Sprintf("[127.0.0.1]:%d %s\n", port, hostKey),
-	} {
-		if err := os.WriteFile(filepath.Join(ssh, name), []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	run(t, repo, e.o, "vault", "mount", "add", ssh, "--vault", "work")
-	run(t, repo, e.o, "vault", "mount", "add", filepath.Join(ssh, "known_hosts"), "--as", "known_hosts_only", "--vault", "plain")
+	run(t, repo, e.o, "vault", "mount", "add", filepath.Join(keys, "id_ed25519"), "--as", ".ssh/id_ed25519", "--vault", "work")
+	run(t, repo, e.o, "vault", "mount", "add", known, "--as", ".ssh/known_hosts", "--vault", "work")
+	run(t, repo, e.o, "vault", "mount", "add", known, "--as", ".ssh/known_hosts", "--vault", "plain")
 
 	// A new commit on the knowledge remote for the loops to fetch.
 	work := filepath.Join(t.TempDir(), "k")
