@@ -62,8 +62,6 @@ type target struct {
 	// track is where main is looked for: the remote-tracking ref, or the
 	// local main without a remote.
 	track string
-	url   string // the remote's URL as configured
-	solo  bool   // the remote is a local solo-mode origin
 }
 
 func (t target) label() string {
@@ -99,7 +97,6 @@ func (s *Service) targets(ctx context.Context, m *state.Meta, layers []Layer) ([
 			if err := s.fillRemote(ctx, &t, c.Clone); err != nil {
 				return nil, err
 			}
-			t.solo = t.url == s.Dirs.OriginPath(l)
 			out = append(out, t)
 		case Personal:
 			clone, err := s.LayerClone(Personal)
@@ -117,7 +114,6 @@ func (s *Service) targets(ctx context.Context, m *state.Meta, layers []Layer) ([
 			if err := s.fillRemote(ctx, &t, clone); err != nil {
 				return nil, err
 			}
-			t.solo = t.url == s.Dirs.OriginPath(Personal)
 			out = append(out, t)
 		}
 	}
@@ -142,8 +138,27 @@ func (s *Service) fillRemote(ctx context.Context, t *target, repo string) error 
 		t.track = t.main
 		return nil
 	}
-	t.url, _ = s.Query.Line(ctx, git.Cmd{Dir: repo, Args: []string{"config", "--get", "remote." + t.remote + ".url"}})
 	return nil
+}
+
+// remoteURL is the URL of t's remote as configured (before insteadOf
+// rewriting, so a known host is recognised whatever transport reaches
+// it). Only proposals need it: landing directly does not pay for it.
+func (s *Service) remoteURL(ctx context.Context, t target) string {
+	if t.remote == "" {
+		return ""
+	}
+	u, _ := s.Query.Line(ctx, git.Cmd{Dir: t.dir, Args: []string{"config", "--get", "remote." + t.remote + ".url"}})
+	return u
+}
+
+// solo reports whether t's remote is the layer's local solo-mode origin:
+// a proposal there stays a local branch.
+func (s *Service) solo(ctx context.Context, t target) bool {
+	if t.layer == Code || t.remote == "" {
+		return false
+	}
+	return s.remoteURL(ctx, t) == s.Dirs.OriginPath(t.layer)
 }
 
 // fetch updates t.track. Concurrent fetches into one clone can race for
@@ -543,13 +558,14 @@ func (s *Service) land(ctx context.Context, m *state.Meta, t target, res Landed)
 // opened with gh, or its URL printed.
 func (s *Service) propose(ctx context.Context, m *state.Meta, t target, res Landed, opts PromoteOptions) (Landed, error) {
 	res.Action, res.Ref = "proposed", strings.TrimPrefix(t.branch, "refs/heads/")
-	if t.remote == "" || t.solo {
+	url := s.remoteURL(ctx, t)
+	if t.remote == "" || (t.layer != Code && url == s.Dirs.OriginPath(t.layer)) {
 		return res, nil // solo: the local branch ahead of main is the proposal
 	}
 	if err := s.Git.Run(ctx, git.Cmd{Dir: t.dir, Label: t.label(), Args: []string{"push", "-q", "--force-with-lease", t.remote, "HEAD:" + t.branch}}); err != nil {
 		return res, fmt.Errorf("%s: pushing the proposal: %w", t.layer, err)
 	}
-	web := hostRepoURL(t.url)
+	web := hostRepoURL(url)
 	if web == "" {
 		return res, nil
 	}

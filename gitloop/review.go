@@ -62,7 +62,6 @@ func (s *Service) knowledgeProposals(ctx context.Context) ([]Proposal, error) {
 	if err := s.fillRemote(ctx, &t, clone); err != nil {
 		return nil, err
 	}
-	t.solo = t.url == s.Dirs.OriginPath(Knowledge)
 	prefix := "refs/heads/" + s.Config.BranchPrefix()
 	refs, err := s.Query.Line(ctx, git.Cmd{Dir: clone, Args: []string{"for-each-ref", "--format=%(refname)", strings.TrimSuffix(prefix, "/")}})
 	if err != nil {
@@ -210,7 +209,7 @@ func (s *Service) MergeProposal(ctx context.Context, id string) (Landed, error) 
 		}
 		res.Ref = t.remote + "/" + strings.TrimPrefix(t.remoteMain, "refs/heads/")
 		_ = s.Git.Run(ctx, git.Cmd{Dir: repo, Label: label, Args: []string{"fetch", "-q", t.remote, "+" + t.remoteMain + ":" + t.track}})
-		if !t.solo {
+		if !s.solo(ctx, t) {
 			// The pushed proposal branch has served its purpose.
 			_ = s.Git.Run(ctx, git.Cmd{Dir: repo, Label: label, Args: []string{"push", "-q", t.remote, "--delete", p.Branch}})
 		}
@@ -243,7 +242,7 @@ func (s *Service) DiscardProposal(ctx context.Context, id string) (backup string
 	} else if err := s.Git.Run(ctx, git.Cmd{Dir: p.Repo, Label: label, Args: []string{"branch", "-D", strings.TrimPrefix(p.Branch, "refs/heads/")}}); err != nil {
 		return "", err
 	}
-	if p.t.remote != "" && !p.t.solo {
+	if p.t.remote != "" && !s.solo(ctx, p.t) {
 		if ok, _ := s.Query.Succeeds(ctx, git.Cmd{Dir: p.Repo, Args: []string{"ls-remote", "--exit-code", "--heads", p.t.remote, p.Branch}}); ok {
 			if err := s.Git.Run(ctx, git.Cmd{Dir: p.Repo, Label: label, Args: []string{"push", "-q", p.t.remote, "--delete", p.Branch}}); err != nil {
 				return backup, err

@@ -144,3 +144,9 @@ func isAncestor(t *testing.T, repo, a, b string) bool {
 	t.Helper()
 	return exec.Command("git", "-C", repo, "merge-base", "--is-ancestor", a, b).Run() == nil
 }
+
+// cmdtestRunIn runs git loop in another directory with e's user dirs.
+func cmdtestRunIn(t *testing.T, e *env, dir string, args ...string) cmdtest.Result {
+	t.Helper()
+	return cmdtest.RunWith(t, dir, e.o, args...)
+}

@@ -474,3 +474,59 @@ func TestPrePushGuard(t *testing.T) {
 		}
 	}
 }
+
+func TestPromotePersonalAndDirectGate(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.newLoop("p1")
+	// Personal: the main clone, pushed straight to its origin, merging a
+	// commit made on another machine.
+	mate := teammate(t, e.origin("personal"))
+	gittest.WriteFile(t, mate, "other-machine.md", "x\n")
+	gittest.Commit(t, mate, "other machine")
+	push(t, mate)
+	gittest.WriteFile(t, e.clone("personal"), "memory/today.md", "learned\n")
+	e.ok("promote", "p1", "--layer", "personal", "-a", "-m", "memory")
+	if show(t, e.origin("personal"), "memory/today.md") == "" || show(t, e.origin("personal"), "other-machine.md") == "" {
+		t.Errorf("personal origin lacks a side")
+	}
+	// knowledge.gate = direct: knowledge lands like notes.
+	gittest.WriteFile(t, e.ctx("p1", "knowledge"), "direct.md", "d\n")
+	gittest.Commit(t, e.ctx("p1", "knowledge"), "direct")
+	gittest.Git(t, e.repo, "config", "loop.knowledge.gate", "direct")
+	e.ok("promote", "p1", "--layer", "knowledge")
+	if show(t, e.origin("knowledge"), "direct.md") == "" {
+		t.Errorf("direct knowledge did not land")
+	}
+	if r := e.run("review", "ls"); strings.TrimSpace(r.Stdout) != "" {
+		t.Errorf("a direct layer listed a proposal:\n%s", r.Stdout)
+	}
+}
+
+func TestPromoteDryRun(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.newLoop("dr")
+	dir := e.ctx("dr", "notes")
+	gittest.WriteFile(t, dir, "x.md", "x\n")
+	head := gittest.Commit(t, dir, "x")
+	before := gittest.Git(t, e.origin("notes"), "rev-parse", "main")
+	r := e.ok("promote", "dr", "--layer", "notes", "--dry-run")
+	if !strings.Contains(r.Stderr, "git push -q origin HEAD:refs/heads/main") {
+		t.Errorf("dry run does not show the push:\n%s", r.Stderr)
+	}
+	if gittest.Git(t, e.origin("notes"), "rev-parse", "main") != before || gittest.Git(t, dir, "rev-parse", "HEAD") != head {
+		t.Errorf("dry run changed something")
+	}
+	// Flag combinations.
+	for _, args := range [][]string{{"promote", "dr", "-a"}, {"promote", "dr", "-m", "x"}, {"promote", "dr", "--continue", "--abort"}, {"promote", "dr", "--layer", "vault"}, {"promote", "dr", "--continue"}} {
+		if r := e.run(args...); r.Code != 2 {
+			t.Errorf("%v: exit %d %s", args, r.Code, r.Stderr)
+		}
+	}
+	// From inside the loop's worktree, NAME is implied.
+	r = cmdtestRunIn(t, e, e.worktree("dr"), "promote", "--layer", "notes")
+	if r.Code != 0 || !isAncestor(t, e.origin("notes"), head, "main") {
+		t.Errorf("promote without NAME: %d %s", r.Code, r.Stderr)
+	}
+}
