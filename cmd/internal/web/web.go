@@ -51,8 +51,8 @@ It listens on 127.0.0.1 on a free port unless --listen says otherwise and
 prints the URL. A listen address that is not loopback requires a token: a
 random one is put in the printed URL, and requests without it get 401 (a
 cookie keeps it after the first visit). The viewer is read-only unless
---allow-actions adds stop and start buttons, which accept requests from the
-viewer's own pages only.`,
+--allow-actions adds stop, start and promote buttons, which accept requests
+from the viewer's own pages only.`,
 		Example: `  git loop web
   git loop web --open
   git loop web --listen 0.0.0.0:8080 --allow-actions`,
@@ -66,7 +66,7 @@ viewer's own pages only.`,
 	}
 	cmd.Flags().StringVar(&opts.Listen, "listen", "127.0.0.1:0", "address to listen on, HOST:PORT (port 0 picks a free one)")
 	cmd.Flags().BoolVar(&opts.Open, "open", false, "open the viewer in the default browser")
-	cmd.Flags().BoolVar(&opts.AllowActions, "allow-actions", false, "enable the stop and start buttons")
+	cmd.Flags().BoolVar(&opts.AllowActions, "allow-actions", false, "enable the stop, start and promote buttons")
 	return cmd
 }
 
@@ -99,7 +99,7 @@ func Run(ctx context.Context, opts *WebOptions) error {
 	if !opts.IO.Quiet() {
 		mode := "read-only"
 		if opts.AllowActions {
-			mode = "stop and start enabled"
+			mode = "stop, start and promote enabled"
 		}
 		fmt.Fprintf(opts.IO.ErrOut, "Serving git loop web (%s); press Ctrl-C to stop\n", mode)
 		if token != "" {

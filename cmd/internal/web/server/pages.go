@@ -133,8 +133,7 @@ type loopRow struct {
 	Problems                                  []string
 	Ahead, Behind, Changes                    int
 	Dirty                                     bool
-	// Unpromoted names the layers with work not yet landed (code: commits
-	// ahead of base or uncommitted changes).
+	// Unpromoted names the layers with commits not yet promoted.
 	Unpromoted              []string
 	Activity, ActivityTitle string
 	Created, CreatedTitle   string
@@ -183,9 +182,7 @@ func (s *Server) rows(r *http.Request) ([]loopRow, error) {
 			Problems: l.Problems, Ahead: l.Ahead, Behind: l.Behind, Changes: l.Changes, Dirty: l.Dirty,
 			Activity: ago(act), ActivityTitle: stamp(act), Created: ago(l.Created), CreatedTitle: stamp(l.Created),
 		}
-		if l.Ahead > 0 || l.Dirty {
-			rows[i].Unpromoted = append(rows[i].Unpromoted, "code")
-		}
+		rows[i].Unpromoted = l.Unpromoted
 	}
 	return rows, nil
 }

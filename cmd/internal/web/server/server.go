@@ -35,7 +35,7 @@ type Options struct {
 	// cookie, or as "Authorization: Bearer". Empty means loopback-only
 	// serving, where the Host header must name a loopback host.
 	Token string
-	// AllowActions enables the stop and start buttons.
+	// AllowActions enables the stop, start and promote buttons.
 	AllowActions bool
 }
 
@@ -207,6 +207,13 @@ func (s *Server) action(w http.ResponseWriter, r *http.Request) {
 		err = s.svc.Stop(r.Context(), name)
 	case "start":
 		_, err = s.svc.Start(r.Context(), name)
+	case "promote":
+		var landed []gitloop.Landed
+		landed, err = s.svc.Promote(r.Context(), gitloop.PromoteOptions{Name: name})
+		if err == nil {
+			s.page(w, r, "promoted", name+" · promoted", "loops", map[string]any{"Name": name, "Landed": landed})
+			return
+		}
 	default:
 		http.NotFound(w, r)
 		return

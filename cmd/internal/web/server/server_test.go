@@ -24,7 +24,7 @@ func TestPagesAndEndpoints(t *testing.T) {
 		path string
 		want []string
 	}{
-		{"/", []string{"alpha", "beta", "gamma", `href="/loops/alpha"`, "uncommitted"}},
+		{"/", []string{"alpha", "beta", "gamma", `href="/loops/alpha"`, "uncommitted", `<span class="badge layer">code</span>`}},
 		{"/loops/rows", []string{`data-loop="alpha"`, `data-loop="gamma"`}},
 		{"/loops/alpha", []string{"src/hello.go", `class="add"`, `<span class="add">&#43;func Hello()`, "I will add it in src/hello.go.", "tool call", "Write", "uncommitted line", "loop/alpha"}},
 		{"/loops/alpha?dpage=0", []string{"src/hello.go"}},
@@ -273,6 +273,10 @@ func TestActions(t *testing.T) {
 		if r := post(t, h, target, tc.form, tc.mod); r.code != tc.code {
 			t.Errorf("%s: POST %s = %d, want %d\n%s", tc.name, target, r.code, tc.code, r.body)
 		}
+	}
+	r := post(t, h, "/loops/alpha/promote", url.Values{"csrf": {csrf}}, same)
+	if r.code != 200 || !strings.Contains(r.body, `<span class="badge layer">code</span></td><td>proposed</td>`) || !strings.Contains(r.body, "<code>loop/alpha</code>") {
+		t.Errorf("promote = %d\n%s", r.code, r.body)
 	}
 	if r := post(t, h, "/loops/alpha/explode", url.Values{"csrf": {csrf}}, same); r.code != 404 {
 		t.Errorf("unknown action = %d", r.code)
