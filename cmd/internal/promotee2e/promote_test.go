@@ -530,3 +530,68 @@ func TestPromoteDryRun(t *testing.T) {
 		t.Errorf("promote without NAME: %d %s", r.Code, r.Stderr)
 	}
 }
+
+func TestSyncLoopConflict(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.newLoop("s2")
+	kdir := e.ctx("s2", "knowledge")
+	gittest.WriteFile(t, kdir, "page.md", "loop's version\n")
+	mine := gittest.Commit(t, kdir, "loop page")
+	mate := teammate(t, e.origin("knowledge"))
+	gittest.WriteFile(t, mate, "page.md", "team's version\n")
+	team := gittest.Commit(t, mate, "team page")
+	push(t, mate)
+
+	r := e.run("sync", "s2")
+	if r.Code != 4 || !strings.Contains(r.Stderr, "page.md") || !strings.Contains(r.Stderr, "git loop sync --continue s2") {
+		t.Fatalf("sync conflict: %d\n%s", r.Code, r.Stderr)
+	}
+	e.ok("sync", "s2", "--abort")
+	if got := gittest.Git(t, kdir, "rev-parse", "HEAD"); got != mine {
+		t.Errorf("abort left HEAD at %s", got)
+	}
+	if st := gittest.Git(t, kdir, "status", "--porcelain"); st != "" {
+		t.Errorf("abort left changes: %q", st)
+	}
+	if r := e.run("sync", "s2"); r.Code != 4 {
+		t.Fatalf("second sync: %d %s", r.Code, r.Stderr)
+	}
+	gittest.WriteFile(t, kdir, "page.md", "both versions\n")
+	e.ok("sync", "s2", "--continue")
+	if !isAncestor(t, kdir, team, "HEAD") || !isAncestor(t, kdir, mine, "HEAD") {
+		t.Errorf("a side is missing after continue")
+	}
+	if v := e.meta("s2").Versions["knowledge"]; v != team {
+		t.Errorf("knowledge version %s, want %s", v, team)
+	}
+}
+
+func TestCodeReviewMergeOnRemote(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	bare := gittest.Git(t, e.repo, "remote", "get-url", "origin")
+	e.newLoop("r1")
+	gittest.WriteFile(t, e.worktree("r1"), "r1.go", "package main\n")
+	c := gittest.Commit(t, e.worktree("r1"), "r1")
+	// Someone else lands on the remote's main meanwhile.
+	mate := teammate(t, bare)
+	gittest.WriteFile(t, mate, "mate.go", "package main\n")
+	other := gittest.Commit(t, mate, "mate")
+	push(t, mate)
+
+	e.ok("promote", "r1", "--layer", "code")
+	if got := gittest.Git(t, bare, "rev-parse", "refs/heads/loop/r1"); got == "" {
+		t.Fatal("proposal not pushed")
+	}
+	e.ok("review", "merge", "code/r1")
+	if !isAncestor(t, bare, c, "main") || !isAncestor(t, bare, other, "main") {
+		t.Errorf("review merge lost a side on the remote")
+	}
+	if b := branches(t, bare); !reflect.DeepEqual(b, []string{"refs/heads/main"}) {
+		t.Errorf("remote branches after merge: %v", b)
+	}
+	if gittest.Git(t, e.repo, "status", "--porcelain") != "" {
+		t.Errorf("the main worktree was touched")
+	}
+}
