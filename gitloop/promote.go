@@ -130,9 +130,10 @@ func (s *Service) fillRemote(ctx context.Context, t *target, repo string) error 
 	}
 	if p := strings.Split(out, "\x00"); len(p) == 3 && p[0] != "" && p[1] != "" && p[2] != "" {
 		t.remote, t.remoteMain, t.track = p[0], p[1], p[2]
-	} else if u, _ := s.Query.Line(ctx, git.Cmd{Dir: repo, Args: []string{"config", "--get", "remote.origin.url"}}); u != "" {
-		t.remote, t.remoteMain = "origin", t.main
-		t.track = "refs/remotes/origin/" + strings.TrimPrefix(t.main, "refs/heads/")
+	} else if track := "refs/remotes/origin/" + strings.TrimPrefix(t.main, "refs/heads/"); s.revParse(ctx, repo, track) != "" {
+		// No upstream configured, but origin has the branch: that is
+		// where it is shared. A branch only this clone has stays local.
+		t.remote, t.remoteMain, t.track = "origin", t.main, track
 	}
 	if t.remote == "" {
 		t.track = t.main

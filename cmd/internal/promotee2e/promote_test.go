@@ -595,3 +595,21 @@ func TestCodeReviewMergeOnRemote(t *testing.T) {
 		t.Errorf("the main worktree was touched")
 	}
 }
+
+func TestCodeLocalOnlyBase(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	// A base branch origin does not have: its proposal is local.
+	gittest.Git(t, e.repo, "branch", "feature")
+	e.ok("new", "f1", "--driver", "none", "-d", "-q", "--base", "feature")
+	gittest.WriteFile(t, e.worktree("f1"), "f.go", "package main\n")
+	c := gittest.Commit(t, e.worktree("f1"), "f")
+	e.ok("promote", "f1", "--layer", "code")
+	e.ok("review", "merge", "code/f1")
+	if !isAncestor(t, e.repo, c, "refs/heads/feature") {
+		t.Errorf("not merged into the local base")
+	}
+	if gittest.Git(t, e.repo, "rev-parse", "main") != gittest.Git(t, e.repo, "rev-parse", "origin/main") {
+		t.Errorf("main moved")
+	}
+}
