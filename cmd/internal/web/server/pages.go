@@ -140,12 +140,26 @@ type loopRow struct {
 }
 
 // activity is when the loop last did something: its newest transcript or
-// run log, else its creation.
+// run log, else its creation. Which file is newest is looked up at most
+// every activityTTL per loop (it takes globs and a meta read); its time
+// is a stat on every call.
 func (s *Server) activity(l gitloop.LoopStatus) time.Time {
 	t := l.Created
-	_, files, err := s.svc.TranscriptFiles(l.Name, gitloop.TranscriptOptions{})
-	if err == nil && len(files) > 0 {
-		if fi, err := os.Stat(files[len(files)-1]); err == nil && fi.ModTime().After(t) {
+	now := time.Now()
+	s.actMu.Lock()
+	c, ok := s.actCache[l.Name]
+	s.actMu.Unlock()
+	if !ok || now.Sub(c.at) > activityTTL {
+		c = activityFile{at: now}
+		if _, files, err := s.svc.TranscriptFiles(l.Name, gitloop.TranscriptOptions{}); err == nil && len(files) > 0 {
+			c.path = files[len(files)-1]
+		}
+		s.actMu.Lock()
+		s.actCache[l.Name] = c
+		s.actMu.Unlock()
+	}
+	if c.path != "" {
+		if fi, err := os.Stat(c.path); err == nil && fi.ModTime().After(t) {
 			t = fi.ModTime()
 		}
 	}

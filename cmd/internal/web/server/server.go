@@ -17,6 +17,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/gitloop-dev/git-loop/gitloop"
 )
@@ -47,6 +49,17 @@ type Server struct {
 	// csrf is the token every action form carries.
 	csrf  string
 	pages *pages
+
+	actMu    sync.Mutex
+	actCache map[string]activityFile
+}
+
+// activityTTL bounds how long a loop's newest transcript file is trusted.
+const activityTTL = 10 * time.Second
+
+type activityFile struct {
+	path string
+	at   time.Time
 }
 
 // NewToken returns a random token for a non-loopback listener.
@@ -65,7 +78,7 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, svc: opts.Service, mux: http.NewServeMux(), csrf: NewToken(), pages: p}
+	s := &Server{opts: opts, svc: opts.Service, mux: http.NewServeMux(), csrf: NewToken(), pages: p, actCache: map[string]activityFile{}}
 	s.routes()
 	return s, nil
 }
