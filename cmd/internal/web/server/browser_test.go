@@ -169,24 +169,6 @@ func TestBrowser(t *testing.T) {
 		shot(t, ctx, dir, p.file)
 	}
 
-	// With --allow-actions, the stop button posts from the page itself and
-	// passes the same-origin and token checks.
-	act := httptest.NewServer(fx.handler(t, server.Options{AllowActions: true}))
-	t.Cleanup(act.Close)
-	if err := chromedp.Do(ctx, chromedp.Navigate(act.URL+"/loops/gamma"), chromedp.WaitVisible(`form[action="/loops/gamma/stop"] button`)); err != nil {
-		t.Fatal(err)
-	}
-	shot(t, ctx, dir, "actions.png")
-	if err := chromedp.Do(ctx, chromedp.Click(`form[action="/loops/gamma/stop"] button`), chromedp.WaitVisible(`#diff`)); err != nil {
-		t.Fatal(err)
-	}
-	if loc, err := chromedp.Run(ctx, chromedp.Location()); err != nil || !strings.HasSuffix(loc, "/loops/gamma") {
-		t.Errorf("after stop: %s %v", loc, err)
-	}
-	if title, err := chromedp.Run(ctx, chromedp.Title()); err != nil || strings.Contains(title, "Error") {
-		t.Errorf("stop failed: %q %v", title, err)
-	}
-
 	// Dark mode follows prefers-color-scheme.
 	if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}}); err != nil {
 		t.Fatal(err)
@@ -199,5 +181,39 @@ func TestBrowser(t *testing.T) {
 			t.Fatalf("%s: %v", p.path, err)
 		}
 		shot(t, ctx, dir, p.file)
+	}
+
+	// With --allow-actions, the stop button posts from the page itself and
+	// passes the same-origin and token checks.
+	act := httptest.NewServer(fx.handler(t, server.Options{AllowActions: true}))
+	t.Cleanup(act.Close)
+	if err := chromedp.Do(ctx, chromedp.Navigate(act.URL+"/loops/gamma"), chromedp.WaitVisible(`form[action="/loops/gamma/stop"] button`)); err != nil {
+		t.Fatal(err)
+	}
+	shot(t, ctx, dir, "actions.png")
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.before = true`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(`form[action="/loops/gamma/stop"] button`)); err != nil {
+		t.Fatal(err)
+	}
+	// A new document has loaded once the marker is gone.
+	// (Evaluating during the navigation fails; try again.)
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		done, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!window.before && document.readyState === "complete"`))
+		if err == nil && done {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no new page after stop: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if loc, err := chromedp.Run(ctx, chromedp.Location()); err != nil || !strings.HasSuffix(loc, "/loops/gamma") {
+		body, _ := chromedp.Run(ctx, chromedp.Text(`body`))
+		t.Errorf("after stop: at %s (%v): %s", loc, err, body)
+	}
+	if title, err := chromedp.Run(ctx, chromedp.Title()); err != nil || strings.Contains(title, "Error") {
+		t.Errorf("stop failed: %q %v", title, err)
 	}
 }
