@@ -54,6 +54,7 @@ func (s *Service) Gate(l Layer) string {
 type target struct {
 	layer  Layer
 	dir    string // worktree with the loop's branch checked out
+	common string // the repository's common git dir (refs are read there)
 	branch string // full ref of the loop's branch in that repository
 	main   string // full ref of the local main (code: the loop's base)
 	remote string // remote holding main, "" when none
@@ -78,7 +79,7 @@ func (s *Service) targets(ctx context.Context, m *state.Meta, layers []Layer) ([
 				s.progress().Warn(fmt.Sprintf("code: loop %s started from %s, not a branch; nothing to promote the code onto", m.Name, m.Base))
 				continue
 			}
-			t := target{layer: Code, dir: m.Worktree, branch: m.Branch, main: m.BaseRef}
+			t := target{layer: Code, dir: m.Worktree, common: s.Repo.CommonDir, branch: m.Branch, main: m.BaseRef}
 			if err := s.fillRemote(ctx, &t, s.Repo.CommonDir); err != nil {
 				return nil, err
 			}
@@ -93,7 +94,7 @@ func (s *Service) targets(ctx context.Context, m *state.Meta, layers []Layer) ([
 			if c == nil {
 				continue // the loop has no worktree of this layer
 			}
-			t := target{layer: l, dir: c.Dir, branch: c.Branch, main: "refs/heads/main"}
+			t := target{layer: l, dir: c.Dir, common: filepath.Join(c.Clone, ".git"), branch: c.Branch, main: "refs/heads/main"}
 			if err := s.fillRemote(ctx, &t, c.Clone); err != nil {
 				return nil, err
 			}
@@ -110,7 +111,7 @@ func (s *Service) targets(ctx context.Context, m *state.Meta, layers []Layer) ([
 			if err != nil || head == "" {
 				return nil, fmt.Errorf("personal: the clone %s is not on a branch; check out main first (git -C %s switch main)", clone, clone)
 			}
-			t := target{layer: Personal, dir: clone, branch: head, main: head}
+			t := target{layer: Personal, dir: clone, common: filepath.Join(clone, ".git"), branch: head, main: head}
 			if err := s.fillRemote(ctx, &t, clone); err != nil {
 				return nil, err
 			}
@@ -227,16 +228,22 @@ func (s *Service) countRange(ctx context.Context, dir, from, to string) (int, er
 	return strconv.Atoi(out)
 }
 
-// mergeMain merges t.track into the loop's branch in its worktree. On a
+// head is the commit of the loop's branch (checked out in t.dir), read
+// from the ref store without a git process when it can be.
+func (s *Service) head(ctx context.Context, t target) string {
+	if t.common != "" {
+		if sha, found, ok := readRef(t.common, t.branch); ok && found {
+			return sha
+		}
+	}
+	return s.revParse(ctx, t.dir, "HEAD")
+}
+
+// mergeMain merges t.track into the loop's branch in its worktree; the
+// callers have checked that main has commits the branch lacks. On a
 // conflict the merge stays in progress and the conflicted files are
 // returned.
 func (s *Service) mergeMain(ctx context.Context, t target) (conflicts []string, err error) {
-	if s.revParse(ctx, t.dir, t.track) == "" {
-		return nil, nil // the remote has no main yet
-	}
-	if ok, err := s.isAncestor(ctx, t.dir, t.track, "HEAD"); err != nil || ok {
-		return nil, err
-	}
 	merr := s.Git.Run(ctx, git.Cmd{Dir: t.dir, Label: t.label(), Args: []string{"merge", "-q", "--no-edit", t.track}})
 	if merr == nil || s.Git.DryRun {
 		return nil, nil
@@ -420,7 +427,7 @@ func (s *Service) Promote(ctx context.Context, opts PromoteOptions) ([]Landed, e
 		}
 		resumed := opts.Continue && i == 0
 		if !resumed {
-			rs.OrigHeads[string(t.layer)] = s.revParse(ctx, t.dir, "HEAD")
+			rs.OrigHeads[string(t.layer)] = s.head(ctx, t)
 		}
 		res, err := s.promoteTarget(ctx, m, t, rs, resumed, opts)
 		if err != nil {
@@ -480,7 +487,7 @@ func (s *Service) promoteTarget(ctx context.Context, m *state.Meta, t target, rs
 			}
 		}
 	}
-	res.Commit = s.revParse(ctx, t.dir, "HEAD")
+	res.Commit = s.head(ctx, t)
 	if s.Gate(t.layer) == GateReview {
 		return s.propose(ctx, m, t, res, opts)
 	}
@@ -519,7 +526,7 @@ func (s *Service) land(ctx context.Context, m *state.Meta, t target, res Landed)
 		if perr == nil || s.Git.DryRun {
 			res.Action, res.Ref = "pushed", t.remote+"/"+strings.TrimPrefix(t.remoteMain, "refs/heads/")
 			if attempt > 1 {
-				res.Commit = s.revParse(ctx, t.dir, "HEAD") // merged again since
+				res.Commit = s.head(ctx, t) // merged again since
 			}
 			return res, nil
 		}

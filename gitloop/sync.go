@@ -128,7 +128,7 @@ func (s *Service) SyncLoop(ctx context.Context, opts SyncOptions) ([]LoopSync, e
 	for i, t := range ts {
 		r := LoopSync{Layer: t.layer}
 		if !(opts.Continue && i == 0) {
-			rs.OrigHeads[string(t.layer)] = s.revParse(ctx, t.dir, "HEAD")
+			rs.OrigHeads[string(t.layer)] = s.head(ctx, t)
 			if err := s.fetch(ctx, t); err != nil {
 				return out, err
 			}
@@ -143,6 +143,9 @@ func (s *Service) SyncLoop(ctx context.Context, opts SyncOptions) ([]LoopSync, e
 			steps = append(steps, local)
 		}
 		for _, st := range steps {
+			if s.revParse(ctx, t.dir, st.track) == "" {
+				continue // the remote has no main yet
+			}
 			if ok, _ := s.isAncestor(ctx, t.dir, st.track, "HEAD"); ok {
 				continue
 			}
