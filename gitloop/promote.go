@@ -63,6 +63,9 @@ type target struct {
 	// track is where main is looked for: the remote-tracking ref, or the
 	// local main without a remote.
 	track string
+	// env is added to the fetches and pushes of context layers: the loop
+	// vault's ssh key, so a loop never borrows the host's access.
+	env []string
 }
 
 func (t target) label() string {
@@ -71,6 +74,10 @@ func (t target) label() string {
 
 // targets builds the targets of a loop for layers.
 func (s *Service) targets(ctx context.Context, m *state.Meta, layers []Layer) ([]target, error) {
+	sshEnv, err := s.LoopSSHEnv(ctx, m)
+	if err != nil {
+		return nil, err
+	}
 	var out []target
 	for _, l := range layers {
 		switch l {
@@ -94,7 +101,7 @@ func (s *Service) targets(ctx context.Context, m *state.Meta, layers []Layer) ([
 			if c == nil {
 				continue // the loop has no worktree of this layer
 			}
-			t := target{layer: l, dir: c.Dir, common: filepath.Join(c.Clone, ".git"), branch: c.Branch, main: "refs/heads/main"}
+			t := target{layer: l, dir: c.Dir, common: filepath.Join(c.Clone, ".git"), branch: c.Branch, main: "refs/heads/main", env: sshEnv}
 			if err := s.fillRemote(ctx, &t, c.Clone); err != nil {
 				return nil, err
 			}
@@ -111,7 +118,7 @@ func (s *Service) targets(ctx context.Context, m *state.Meta, layers []Layer) ([
 			if err != nil || head == "" {
 				return nil, fmt.Errorf("personal: the clone %s is not on a branch; check out main first (git -C %s switch main)", clone, clone)
 			}
-			t := target{layer: Personal, dir: clone, common: filepath.Join(clone, ".git"), branch: head, main: head}
+			t := target{layer: Personal, dir: clone, common: filepath.Join(clone, ".git"), branch: head, main: head, env: sshEnv}
 			if err := s.fillRemote(ctx, &t, clone); err != nil {
 				return nil, err
 			}
@@ -171,7 +178,7 @@ func (s *Service) fetch(ctx context.Context, t target) error {
 	}
 	var err error
 	for i := range 4 {
-		if err = s.Git.Run(ctx, git.Cmd{Dir: t.dir, Label: t.label(), Args: []string{"fetch", "-q", t.remote, "+" + t.remoteMain + ":" + t.track}}); err == nil {
+		if err = s.Git.Run(ctx, git.Cmd{Dir: t.dir, Label: t.label(), Env: t.env, Args: []string{"fetch", "-q", t.remote, "+" + t.remoteMain + ":" + t.track}}); err == nil {
 			return nil
 		}
 		if !sleepCtx(ctx, time.Duration(20*(i+1)+rand.IntN(50))*time.Millisecond) {
@@ -522,7 +529,7 @@ func (s *Service) land(ctx context.Context, m *state.Meta, t target, res Landed)
 	}
 	for attempt := 1; ; attempt++ {
 		res.Pushes = attempt
-		perr := s.Git.Run(ctx, git.Cmd{Dir: t.dir, Label: t.label(), Args: []string{"push", "-q", t.remote, "HEAD:" + t.remoteMain}})
+		perr := s.Git.Run(ctx, git.Cmd{Dir: t.dir, Label: t.label(), Env: t.env, Args: []string{"push", "-q", t.remote, "HEAD:" + t.remoteMain}})
 		if perr == nil || s.Git.DryRun {
 			res.Action, res.Ref = "pushed", t.remote+"/"+strings.TrimPrefix(t.remoteMain, "refs/heads/")
 			if attempt > 1 {
@@ -570,7 +577,7 @@ func (s *Service) propose(ctx context.Context, m *state.Meta, t target, res Land
 	if t.remote == "" || (t.layer != Code && url == s.Dirs.OriginPath(t.layer)) {
 		return res, nil // solo: the local branch ahead of main is the proposal
 	}
-	if err := s.Git.Run(ctx, git.Cmd{Dir: t.dir, Label: t.label(), Args: []string{"push", "-q", "--force-with-lease", t.remote, "HEAD:" + t.branch}}); err != nil {
+	if err := s.Git.Run(ctx, git.Cmd{Dir: t.dir, Label: t.label(), Env: t.env, Args: []string{"push", "-q", "--force-with-lease", t.remote, "HEAD:" + t.branch}}); err != nil {
 		return res, fmt.Errorf("%s: pushing the proposal: %w", t.layer, err)
 	}
 	web := hostRepoURL(url)
