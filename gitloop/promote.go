@@ -348,6 +348,46 @@ func (s *Service) clearRunState(name string) {
 
 // loopLock serialises promote and sync of one loop without blocking other
 // loops: concurrent promotes of different loops must race for real.
+// openRun starts or resumes a loop's multi-step run (promote, sync) under
+// the loop's run lock: --abort undoes a stopped run (rs is then nil: there
+// is nothing more to do), --continue concludes its merge and hands back its
+// state, and with neither a stopped run is refused and fresh makes the state
+// of a new one. unlock releases the lock once the run is done.
+func (s *Service) openRun(ctx context.Context, name, op string, abort, cont bool, fresh func(*state.Meta) *RunState) (m *state.Meta, rs *RunState, unlock func(), err error) {
+	if m, err = s.Get(name); err != nil {
+		return nil, nil, nil, err
+	}
+	l, err := s.loopLock(ctx, m.Name)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	defer func() {
+		if rs == nil {
+			l.Unlock()
+		}
+	}()
+	stopped, err := s.readRunState(m.Name)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	switch {
+	case abort || cont:
+		if stopped == nil || stopped.Op != op {
+			return nil, nil, nil, &UsageError{Err: fmt.Errorf("loop %q has no stopped %s to %s", m.Name, op, map[bool]string{true: "abort", false: "continue"}[abort])}
+		}
+		if abort {
+			return nil, nil, nil, s.abortRun(ctx, stopped)
+		}
+		if err := s.concludeMerge(ctx, stopped); err != nil {
+			return nil, nil, nil, err
+		}
+		return m, stopped, l.Unlock, nil
+	case stopped != nil:
+		return nil, nil, nil, &UsageError{Err: fmt.Errorf("a %s of %q is stopped on a conflict in %s; run \"git loop %s --continue %s\" or \"--abort\"", stopped.Op, m.Name, stopped.Stopped, stopped.Op, m.Name)}
+	}
+	return m, fresh(m), l.Unlock, nil
+}
+
 func (s *Service) loopLock(ctx context.Context, name string) (*state.Lock, error) {
 	return state.Store{Root: filepath.Join(s.store().LoopDir(name), "run")}.Lock(ctx, s.lockWait())
 }
@@ -390,39 +430,17 @@ func ParseLayers(vals []string) ([]Layer, error) {
 // fetch, merge the latest main into the loop's branch (never rebase), then
 // push main (ungated) or make a proposal (gated).
 func (s *Service) Promote(ctx context.Context, opts PromoteOptions) ([]Landed, error) {
-	m, err := s.Get(opts.Name)
-	if err != nil {
-		return nil, err
-	}
-	l, err := s.loopLock(ctx, m.Name)
-	if err != nil {
-		return nil, err
-	}
-	defer l.Unlock()
-	rs, err := s.readRunState(m.Name)
-	if err != nil {
-		return nil, err
-	}
-	switch {
-	case opts.Abort || opts.Continue:
-		if rs == nil || rs.Op != "promote" {
-			return nil, &UsageError{Err: fmt.Errorf("loop %q has no stopped promote to %s", m.Name, map[bool]string{true: "abort", false: "continue"}[opts.Abort])}
-		}
-		if opts.Abort {
-			return nil, s.abortRun(ctx, rs)
-		}
-		if err := s.concludeMerge(ctx, rs); err != nil {
-			return nil, err
-		}
-	case rs != nil:
-		return nil, &UsageError{Err: fmt.Errorf("a %s of %q is stopped on a conflict in %s; run \"git loop %s --continue %s\" or \"--abort\"", rs.Op, m.Name, rs.Stopped, rs.Op, m.Name)}
-	default:
+	m, rs, unlock, err := s.openRun(ctx, opts.Name, "promote", opts.Abort, opts.Continue, func(m *state.Meta) *RunState {
 		layers := opts.Layers
 		if len(layers) == 0 {
 			layers = PromoteLayers
 		}
-		rs = &RunState{Op: "promote", Loop: m.Name, Layers: layers, OrigHeads: map[string]string{}, CommitAll: opts.CommitAll, Message: opts.Message}
+		return &RunState{Op: "promote", Loop: m.Name, Layers: layers, OrigHeads: map[string]string{}, CommitAll: opts.CommitAll, Message: opts.Message}
+	})
+	if err != nil || rs == nil {
+		return nil, err
 	}
+	defer unlock()
 	ts, err := s.targets(ctx, m, rs.Layers)
 	if err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/gitloop-dev/git-loop/gitloop/git"
+	"github.com/gitloop-dev/git-loop/gitloop/state"
 )
 
 // CloneSync is what sync did with one of the user's layer clones.
@@ -90,35 +91,13 @@ type LoopSync struct {
 // context main into its context worktrees, by merging (never rebasing),
 // and records the context versions. A conflict stops it like promote.
 func (s *Service) SyncLoop(ctx context.Context, opts SyncOptions) ([]LoopSync, error) {
-	m, err := s.Get(opts.Name)
-	if err != nil {
+	m, rs, unlock, err := s.openRun(ctx, opts.Name, "sync", opts.Abort, opts.Continue, func(m *state.Meta) *RunState {
+		return &RunState{Op: "sync", Loop: m.Name, Layers: []Layer{Code, Knowledge, Notes}, OrigHeads: map[string]string{}}
+	})
+	if err != nil || rs == nil {
 		return nil, err
 	}
-	lk, err := s.loopLock(ctx, m.Name)
-	if err != nil {
-		return nil, err
-	}
-	defer lk.Unlock()
-	rs, err := s.readRunState(m.Name)
-	if err != nil {
-		return nil, err
-	}
-	switch {
-	case opts.Abort || opts.Continue:
-		if rs == nil || rs.Op != "sync" {
-			return nil, &UsageError{Err: fmt.Errorf("loop %q has no stopped sync", m.Name)}
-		}
-		if opts.Abort {
-			return nil, s.abortRun(ctx, rs)
-		}
-		if err := s.concludeMerge(ctx, rs); err != nil {
-			return nil, err
-		}
-	case rs != nil:
-		return nil, &UsageError{Err: fmt.Errorf("a %s of %q is stopped on a conflict in %s; run \"git loop %s --continue %s\" or \"--abort\"", rs.Op, m.Name, rs.Stopped, rs.Op, m.Name)}
-	default:
-		rs = &RunState{Op: "sync", Loop: m.Name, Layers: []Layer{Code, Knowledge, Notes}, OrigHeads: map[string]string{}}
-	}
+	defer unlock()
 	ts, err := s.targets(ctx, m, rs.Layers)
 	if err != nil {
 		return nil, err
