@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // VaultsDir is the personal repo's vault directory: git loop lists the
@@ -314,7 +315,7 @@ func (t *ContextTree) index() ([]ContextFile, error) {
 
 // wikiLinkRE finds [[name]], [[name|alias]], [[name#heading]] (and the
 // ![[embed]] form).
-var wikiLinkRE = regexp.MustCompile(`\[\[([^\[\]\n]+)\]\]`)
+var wikiLinkRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\[\[([^\[\]\n]+)\]\]`) })
 
 // wikiName is the file name a link's text names: alias and heading cut.
 func wikiName(text string) string {
@@ -327,7 +328,7 @@ func wikiName(text string) string {
 func WikiLinks(content []byte) []string {
 	var out []string
 	seen := map[string]bool{}
-	for _, m := range wikiLinkRE.FindAllSubmatch(content, -1) {
+	for _, m := range wikiLinkRE().FindAllSubmatch(content, -1) {
 		name := wikiName(string(m[1]))
 		if name == "" || seen[strings.ToLower(name)] {
 			continue

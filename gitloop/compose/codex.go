@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/pelletier/go-toml/v2"
 )
@@ -38,8 +39,8 @@ type claudeServer struct {
 }
 
 var (
-	wholeRef  = regexp.MustCompile(`^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$`)
-	bearerRef = regexp.MustCompile(`^Bearer \$\{([A-Za-z_][A-Za-z0-9_]*)\}$`)
+	wholeRef  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$`) })
+	bearerRef = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^Bearer \$\{([A-Za-z_][A-Za-z0-9_]*)\}$`) })
 )
 
 // codexConfig converts the merged mcpServers to Codex's config.toml.
@@ -66,7 +67,7 @@ func codexConfig(servers map[string]json.RawMessage) (body []byte, written, warn
 		case s.Command != "" && (s.Type == "" || s.Type == "stdio"):
 			c.Command, c.Args = s.Command, s.Args
 			for k, v := range s.Env {
-				if m := wholeRef.FindStringSubmatch(v); m != nil && m[1] == k {
+				if m := wholeRef().FindStringSubmatch(v); m != nil && m[1] == k {
 					c.EnvVars = append(c.EnvVars, k)
 					continue
 				}
@@ -82,11 +83,11 @@ func codexConfig(servers map[string]json.RawMessage) (body []byte, written, warn
 		case s.URL != "" && (s.Type == "" || s.Type == "http" || s.Type == "streamable-http"):
 			c.URL = s.URL
 			for h, v := range s.Headers {
-				if m := bearerRef.FindStringSubmatch(v); m != nil && strings.EqualFold(h, "Authorization") {
+				if m := bearerRef().FindStringSubmatch(v); m != nil && strings.EqualFold(h, "Authorization") {
 					c.BearerTokenEnvVar = m[1]
 					continue
 				}
-				if m := wholeRef.FindStringSubmatch(v); m != nil {
+				if m := wholeRef().FindStringSubmatch(v); m != nil {
 					if c.EnvHTTPHeaders == nil {
 						c.EnvHTTPHeaders = map[string]string{}
 					}

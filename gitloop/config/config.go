@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	toml "github.com/pelletier/go-toml/v2"
 	"github.com/spf13/viper"
@@ -101,10 +102,12 @@ func ParsePort(v string) (host, ctr int, err error) {
 	return host, ctr, nil
 }
 
-var vaultNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+// Compiled on first use: start-up of every command pays no regexp it does
+// not need.
+var vaultNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`) })
 
 func validVaultName(v string) error {
-	if v != "" && (!vaultNameRE.MatchString(v) || strings.Contains(v, "..")) {
+	if v != "" && (!vaultNameRE().MatchString(v) || strings.Contains(v, "..")) {
 		return errors.New("must be a vault name: letters, digits, '_', '.' and '-', starting with a letter or digit")
 	}
 	return nil
@@ -147,12 +150,14 @@ func oneOf(allowed []string) func(string) error {
 	}
 }
 
-var prefixRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*/?$`)
+var prefixRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*/?$`)
+})
 
 // validPrefix keeps branch prefixes to simple ref components; "loop/" and
 // "agents/loop-" are fine, "../x" or "refs/" are not.
 func validPrefix(v string) error {
-	if !prefixRE.MatchString(v) || strings.Contains(v, "..") || strings.Contains(v, ".lock/") || strings.HasPrefix(v, "refs/") {
+	if !prefixRE().MatchString(v) || strings.Contains(v, "..") || strings.Contains(v, ".lock/") || strings.HasPrefix(v, "refs/") {
 		return errors.New(`must be a simple branch prefix such as "loop/"`)
 	}
 	return nil

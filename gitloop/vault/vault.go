@@ -23,6 +23,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/gitloop-dev/git-loop/gitloop/git"
 )
@@ -39,14 +40,16 @@ const keyHeader = "\x00GITCRYPTKEY"
 // attrLine is the .gitattributes rule vault init adds.
 const attrLine = "vaults/** filter=git-crypt diff=git-crypt"
 
+// The patterns are compiled on first use, not at start-up: every git loop
+// command links this package, few validate a vault name.
 var (
-	nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
-	varRE  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	nameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`) })
+	varRE  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`) })
 )
 
 // ValidName checks a vault name.
 func ValidName(name string) error {
-	if !nameRE.MatchString(name) || strings.Contains(name, "..") {
+	if !nameRE().MatchString(name) || strings.Contains(name, "..") {
 		return fmt.Errorf("invalid vault name %q: use letters, digits, '_', '.' and '-' (at most 64, starting with a letter or digit)", name)
 	}
 	return nil
@@ -54,7 +57,7 @@ func ValidName(name string) error {
 
 // ValidVar checks an environment variable name.
 func ValidVar(v string) error {
-	if !varRE.MatchString(v) || len(v) > 255 {
+	if !varRE().MatchString(v) || len(v) > 255 {
 		return fmt.Errorf("invalid variable name %q: use letters, digits and '_', not starting with a digit", v)
 	}
 	return nil

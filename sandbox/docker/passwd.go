@@ -322,7 +322,7 @@ func (e *Engine) writeEtc(ctx context.Context, id string, edit passwdEdit, withD
 
 // validLogin is what useradd accepts, more or less: no colons or newlines
 // can slip into /etc/passwd through it.
-var validLogin = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9._-]{0,31}$`)
+var validLogin = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9._-]{0,31}$`) })
 
 // loginName names the sandbox user for its passwd entry and for USER and
 // LOGNAME: the invoking user's $USER when the sandbox runs as them, else
@@ -334,11 +334,11 @@ func loginName(userSpec string) string {
 		return uid
 	}
 	if uid == strconv.Itoa(os.Getuid()) {
-		if name := os.Getenv("USER"); validLogin.MatchString(name) {
+		if name := os.Getenv("USER"); validLogin().MatchString(name) {
 			return name
 		}
 	}
-	if u, err := user.LookupId(uid); err == nil && validLogin.MatchString(u.Username) {
+	if u, err := user.LookupId(uid); err == nil && validLogin().MatchString(u.Username) {
 		return u.Username
 	}
 	return "loop"

@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/extension"
@@ -16,23 +17,25 @@ import (
 // md renders CommonMark with GitHub tables, strikethrough and task lists.
 // Raw HTML in a document is not passed through (goldmark's default: it
 // is replaced by a comment), and dangerous link schemes are dropped.
-var md = goldmark.New(goldmark.WithExtensions(extension.Table, extension.Strikethrough, extension.TaskList, extension.Linkify))
+var md = sync.OnceValue(func() goldmark.Markdown {
+	return goldmark.New(goldmark.WithExtensions(extension.Table, extension.Strikethrough, extension.TaskList, extension.Linkify))
+})
 
 // wikiRE finds a [[link]] in rendered HTML, where its text is escaped.
-var wikiRE = regexp.MustCompile(`\[\[([^\[\]<>\n]+)\]\]`)
+var wikiRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\[\[([^\[\]<>\n]+)\]\]`) })
 
 // renderMarkdown renders a context document, turning each [[link]] that
 // resolves into a link to its target's page and marking the others.
 func renderMarkdown(src []byte, links []gitloop.WikiLink) template.HTML {
 	var buf bytes.Buffer
-	if err := md.Convert(src, &buf); err != nil {
+	if err := md().Convert(src, &buf); err != nil {
 		return template.HTML("<pre>" + template.HTMLEscapeString(string(src)) + "</pre>")
 	}
 	targets := map[string]gitloop.WikiLink{}
 	for _, l := range links {
 		targets[strings.ToLower(l.Name)] = l
 	}
-	out := wikiRE.ReplaceAllStringFunc(buf.String(), func(m string) string {
+	out := wikiRE().ReplaceAllStringFunc(buf.String(), func(m string) string {
 		inner := html.UnescapeString(m[2 : len(m)-2])
 		label := inner
 		name, alias, ok := strings.Cut(inner, "|")
