@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/gitloop-dev/git-loop/gitloop/config"
@@ -90,10 +91,14 @@ func knowledgeConfigFile(clone string) string {
 // git config scope, including
 // "git -c loop.x=…", which reaches us only through git's own config
 // reading (GIT_CONFIG_PARAMETERS).
-// It runs git in dir, which need not be a repository.
+// It reads git's files itself when it can promise git's answer, and
+// otherwise runs git in dir, which need not be a repository.
 func GitConfigEntries(ctx context.Context, dir string) ([]config.GitEntry, error) {
+	if entries, ok := gitConfigInProcess(ctx, dir, os.LookupEnv, UserDirsFromEnv(os.Getenv).Cache); ok {
+		return entries, nil
+	}
 	var q git.Querier
-	out, err := q.Output(ctx, git.Cmd{Dir: dir, Args: []string{"config", "-z", "--show-origin", "--show-scope", "--get-regexp", `^(loop\.|user\.(name|email)$)`}})
+	out, err := q.Output(ctx, git.Cmd{Dir: dir, Args: gitConfigArgs})
 	var ge *git.Error
 	if errors.As(err, &ge) && ge.Code == 1 {
 		return nil, nil // no loop.* set anywhere
@@ -101,7 +106,15 @@ func GitConfigEntries(ctx context.Context, dir string) ([]config.GitEntry, error
 	if err != nil {
 		return nil, fmt.Errorf("read git config: %w", err)
 	}
-	// Records: scope NUL origin NUL key LF value NUL.
+	return parseConfigEntries(out), nil
+}
+
+// gitConfigArgs ask git for the variables GitConfigEntries returns.
+var gitConfigArgs = []string{"config", "-z", "--show-origin", "--show-scope", "--get-regexp", `^(loop\.|user\.(name|email)$)`}
+
+// parseConfigEntries reads the records of "git config -z --show-scope
+// --show-origin --get-regexp": scope NUL origin NUL key LF value NUL.
+func parseConfigEntries(out []byte) []config.GitEntry {
 	var entries []config.GitEntry
 	fields := bytes.Split(out, []byte{0})
 	for i := 0; i+2 < len(fields); i += 3 {
@@ -109,7 +122,7 @@ func GitConfigEntries(ctx context.Context, dir string) ([]config.GitEntry, error
 		key, value, _ := bytes.Cut(kv, []byte{'\n'})
 		entries = append(entries, config.GitEntry{Scope: string(fields[i]), Where: string(fields[i+1]), Key: string(key), Value: string(value)})
 	}
-	return entries, nil
+	return entries
 }
 
 // SetConfig writes loop.KEY to git config in scope ("local", "global",
