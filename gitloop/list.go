@@ -45,6 +45,9 @@ type LoopStatus struct {
 	Versions  map[string]string `json:"versions,omitempty"`
 	// Unpromoted are the layers with commits not yet promoted.
 	Unpromoted []string `json:"unpromoted,omitempty"`
+	// ContextBehind are the context layers whose clone moved on after the
+	// loop took its version ("git loop sync NAME" brings it in).
+	ContextBehind []string `json:"contextBehind,omitempty"`
 }
 
 // List returns the status of every loop, sorted by name. It stays fast
@@ -84,6 +87,7 @@ func (s *Service) statuses(ctx context.Context, metas []*state.Meta) ([]LoopStat
 		return nil, err
 	}
 	sandboxes := s.sandboxStates(ctx, metas)
+	moves := s.cloneMoves()
 	out := make([]LoopStatus, len(metas))
 	for i, m := range metas {
 		st := LoopStatus{
@@ -91,6 +95,7 @@ func (s *Service) statuses(ctx context.Context, metas []*state.Meta) ([]LoopStat
 			Worktree: m.Worktree, State: StateReady, Agent: m.Agent, Driver: m.Sandbox.Driver,
 			Created: m.Created, Versions: m.Versions, SandboxID: m.Sandbox.ID,
 		}
+		st.ContextBehind = contextBehind(m, moves)
 		st.Head = refs[m.Branch]
 		if st.Head == "" {
 			st.State = StateBroken

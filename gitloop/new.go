@@ -127,12 +127,6 @@ func (s *Service) New(ctx context.Context, opts NewOptions) (*state.Meta, error)
 		if err := s.Git.Run(ctx, git.Cmd{Dir: s.Repo.CommonDir, Label: m.ShortBranch(), Args: args}); err != nil {
 			return err
 		}
-		if err := s.copyWorktreeIncludes(ctx, m.Worktree); err != nil {
-			return err
-		}
-		if err := s.addContexts(ctx, cws); err != nil {
-			return err
-		}
 		project := ""
 		if opts.DistillFrom != "" {
 			if err := s.snapshotTranscript(opts.DistillFrom, m.Worktree); err != nil {
@@ -140,13 +134,7 @@ func (s *Service) New(ctx context.Context, opts NewOptions) (*state.Meta, error)
 			}
 			project = templates.DistillDoctrine()
 		}
-		if err := s.composeAgent(m, project); err != nil {
-			return err
-		}
-		if err := s.writeReposFile(s.AgentDir(m.Name), m.Repos); err != nil {
-			return err
-		}
-		if err := s.makeHome(name); err != nil {
+		if err := s.furnish(ctx, m, project); err != nil {
 			return err
 		}
 		spec, err := s.runSpec(ctx, m)
@@ -176,6 +164,25 @@ func (s *Service) New(ctx context.Context, opts NewOptions) (*state.Meta, error)
 		return m, err
 	}
 	return m, nil
+}
+
+// furnish gives a loop whose worktree exists everything around it: the
+// .worktreeinclude copies, its context worktrees, the composed agent dir,
+// the roster file and the sandbox home.
+func (s *Service) furnish(ctx context.Context, m *state.Meta, project string) error {
+	if err := s.copyWorktreeIncludes(ctx, m.Worktree); err != nil {
+		return err
+	}
+	if err := s.addContexts(ctx, m.Contexts); err != nil {
+		return err
+	}
+	if err := s.composeAgent(m, project); err != nil {
+		return err
+	}
+	if err := s.writeReposFile(s.AgentDir(m.Name), m.Repos); err != nil {
+		return err
+	}
+	return s.makeHome(m.Name)
 }
 
 // SetupError is a failed setup command: the loop exists, its setup did

@@ -27,6 +27,9 @@ func (s *Service) recoverLocked(ctx context.Context) error {
 		case "new":
 			s.progress().Warn(fmt.Sprintf("undoing loop %q: its creation was interrupted", in.Loop))
 			err = s.undoNew(ctx, in)
+		case "adopt":
+			s.progress().Warn(fmt.Sprintf("undoing the adoption of loop %q: it was interrupted (\"git loop doctor --fix\" adopts it again)", in.Loop))
+			err = s.undoAdopt(ctx, in)
 		case "rm":
 			s.progress().Warn(fmt.Sprintf("finishing removal of loop %q, which was interrupted", in.Loop))
 			err = s.finishRemove(ctx, in)

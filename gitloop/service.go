@@ -46,6 +46,9 @@ type Service struct {
 	Query    git.Querier // read-only git
 	Engine   EngineFor
 	Progress Progress
+	// HookBin is the git-loop the hook shims call (empty: found by
+	// HookBinary).
+	HookBin string
 	// LockWait bounds how long a command waits for another to finish.
 	LockWait time.Duration
 	// Now is the clock (tests pin it).

@@ -60,6 +60,7 @@ func (s *Service) SyncClones(ctx context.Context) ([]CloneSync, error) {
 				r.Action, r.Note = "failed", "cannot fast-forward over local changes; left alone: "+firstLine(err.Error())
 			} else {
 				r.Action = "updated"
+				s.recordCloneMove(l, clone, r.To)
 			}
 		case ahead:
 			n, _ := s.countRange(ctx, clone, t.track, "HEAD")
@@ -175,5 +176,6 @@ func (s *Service) recordVersions(ctx context.Context, name string, versions map[
 			m.Versions[k] = v
 		}
 	}
+	m.VersionsAt = s.now().UTC()
 	return s.store().WriteMeta(m)
 }

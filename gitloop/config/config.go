@@ -83,6 +83,8 @@ var Keys = []Key{
 	{Name: "personal.gate", Default: "direct", Help: `how promote lands your personal repo: "review" or "direct"`, Validate: oneOf(gates)},
 	{Name: "default_profiles", List: true, Help: "profiles every new loop gets (usually set in your personal config.toml)", Validate: nonEmpty},
 	{Name: "setup", List: true, Help: "commands run once in a new loop's sandbox (sh -c), in order", Validate: nonEmpty},
+	{Name: "hooks", Default: "true", Help: `git hooks in this repository and the context clones: "true" (init installs them, doctor keeps them current) or "false" (set by "hooks uninstall" and "init --no-hooks")`, Validate: validBool},
+	{Name: "autostart", Default: "false", Help: `start the sandbox of a loop adopted from "git worktree add" (the post-checkout hook): "true" or "false"`, Validate: validBool},
 	{Name: "ports", List: true, Help: `container ports published on 127.0.0.1: "3000" or "HOST:CONTAINER"`, Validate: validPort},
 }
 
@@ -137,6 +139,31 @@ func nonEmpty(v string) error {
 		return errors.New("must not be empty")
 	}
 	return nil
+}
+
+// validBool accepts what git config accepts for a boolean.
+func validBool(v string) error {
+	if _, ok := ParseBool(v); !ok {
+		return errors.New(`must be "true" or "false"`)
+	}
+	return nil
+}
+
+// ParseBool reads a boolean as git config does (true/yes/on/1, false/no/off/0, empty).
+func ParseBool(v string) (value, ok bool) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "true", "yes", "on", "1":
+		return true, true
+	case "false", "no", "off", "0", "":
+		return false, true
+	}
+	return false, false
+}
+
+// Bool is a boolean setting (false when malformed: validation reports it).
+func (c *Config) Bool(key string) bool {
+	b, _ := ParseBool(c.Get(key))
+	return b
 }
 
 func oneOf(allowed []string) func(string) error {

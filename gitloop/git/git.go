@@ -66,7 +66,7 @@ func (e *Error) Error() string {
 // scrubbed are variables that would redirect git to another repository.
 // Code reached from git hooks inherits them, so they are removed before
 // every invocation (each Cmd names its Dir explicitly).
-var scrubbed = []string{"GIT_DIR=", "GIT_WORK_TREE=", "GIT_INDEX_FILE=", "GIT_PREFIX=", "GIT_OBJECT_DIRECTORY=", "GIT_ALTERNATE_OBJECT_DIRECTORIES=", "GIT_COMMON_DIR="}
+var scrubbed = []string{"GIT_LOOP_INTERNAL=", "GIT_DIR=", "GIT_WORK_TREE=", "GIT_INDEX_FILE=", "GIT_PREFIX=", "GIT_OBJECT_DIRECTORY=", "GIT_ALTERNATE_OBJECT_DIRECTORIES=", "GIT_COMMON_DIR="}
 
 // Env returns the environment git runs with: the process environment with
 // repository-redirecting variables removed, plus extra.
@@ -85,8 +85,15 @@ func Env(extra ...string) []string {
 			out = append(out, kv)
 		}
 	}
+	// Hooks git runs for git loop's own commands must not re-enter git
+	// loop (new holds the state lock while git adds the worktree); the
+	// shims stop at this after running the user's chained hooks.
+	out = append(out, InternalEnv)
 	return append(out, extra...)
 }
+
+// InternalEnv marks the git processes git loop runs itself.
+const InternalEnv = "GIT_LOOP_INTERNAL=1"
 
 // hostSafety is prepended to every git git loop runs. Loop worktrees and
 // their git dirs are writable from sandboxes; git on the host must not run

@@ -44,6 +44,8 @@ type Meta struct {
 	Profiles []string  `json:"profiles,omitempty"`
 	// Versions are the commits each context layer started from.
 	Versions map[string]string `json:"versions,omitempty"`
+	// VersionsAt is when sync last recorded Versions (zero: at Created).
+	VersionsAt time.Time `json:"versionsAt,omitzero"`
 	// Contexts are the loop's worktrees of context layers.
 	Contexts []ContextWorktree `json:"contexts,omitempty"`
 	// Repos are roster repositories mounted read-only: name → clone.

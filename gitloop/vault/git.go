@@ -76,9 +76,11 @@ func (r *Repo) push(ctx context.Context) error {
 
 // CheckStaged is the pre-commit guard of the personal repo: it refuses
 // any staged path under vaults/ whose blob is not git-crypt ciphertext
-// (the filter is not active, or the rule does not cover it).
-func CheckStaged(ctx context.Context, dir string) error {
-	r := &Repo{Dir: dir}
+// (the filter is not active, or the rule does not cover it). env reaches
+// git: a hook passes the GIT_INDEX_FILE of the commit it guards (a commit
+// of named paths stages them in a temporary index).
+func CheckStaged(ctx context.Context, dir string, env ...string) error {
+	r := &Repo{Dir: dir, GitEnv: env}
 	out, err := r.run(ctx, false, nil, "git", "diff", "--cached", "--name-only", "-z", "--diff-filter=ACMRT", "--", Dir)
 	if err != nil {
 		return err

@@ -109,6 +109,9 @@ type Repo struct {
 	// Remote is the remote changes are pushed to ("origin" when empty; none
 	// when the repo has no such remote).
 	Remote string
+	// GitEnv is added to the environment of every command (a hook's
+	// GIT_INDEX_FILE, say).
+	GitEnv []string
 }
 
 func (r *Repo) remote() string {
@@ -128,7 +131,7 @@ func (r *Repo) run(ctx context.Context, logged bool, stdin io.Reader, prog strin
 	}
 	cmd := exec.CommandContext(ctx, prog, args...)
 	cmd.Dir = r.Dir
-	cmd.Env = git.Env()
+	cmd.Env = git.Env(r.GitEnv...)
 	cmd.Stdin = stdin
 	var out, errb bytes.Buffer
 	cmd.Stdout = &out

@@ -4,6 +4,7 @@ package initcmd
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -17,6 +18,7 @@ type InitOptions struct {
 	IO      *iostreams.IOStreams
 	Service func(context.Context) (*gitloop.Service, error)
 	URLs    map[gitloop.Layer]string
+	NoHooks bool
 	JSON    bool
 }
 
@@ -38,8 +40,11 @@ layout (solo mode). Going from solo to team later is a push to a shared remote
 and a URL setting.
 
 URLs given here are saved: knowledge and notes in this repository's git
-config, personal in your global git config. Running init again changes
-nothing that exists.`,
+config, personal in your global git config.
+
+Init also installs git loop's git hooks in this repository and the layer
+clones (see "git loop hooks"), unless --no-hooks is given or loop.hooks is
+false. Running init again changes nothing that exists.`,
 		Example: `  git loop init
   git loop init --knowledge git@github.com:acme/knowledge.git --notes git@github.com:acme/notes.git`,
 		Args: cobra.NoArgs,
@@ -58,6 +63,7 @@ nothing that exists.`,
 	cmd.Flags().StringVar(&knowledge, "knowledge", "", "remote `URL` of the team knowledge repo")
 	cmd.Flags().StringVar(&notes, "notes", "", "remote `URL` of the team notes repo")
 	cmd.Flags().StringVar(&personal, "personal", "", "remote `URL` of your personal repo")
+	cmd.Flags().BoolVar(&opts.NoHooks, "no-hooks", false, "do not install git hooks (records loop.hooks=false)")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the layers as JSON")
 	return cmd
 }
@@ -84,6 +90,17 @@ func initRun(ctx context.Context, opts *InitOptions) error {
 	if err != nil {
 		return err
 	}
+	var hookDirs []gitloop.HookTarget
+	switch {
+	case opts.NoHooks:
+		if err := gitloop.SetConfig(ctx, svc.Git, svc.Repo, "hooks", "false", "local", false); err != nil {
+			return err
+		}
+	case svc.Config.Bool("hooks"):
+		if hookDirs, err = svc.InstallHooks(ctx, gitloop.HooksAll); err != nil {
+			return err
+		}
+	}
 	if opts.JSON {
 		return cmdutil.WriteJSON(opts.IO.Out, layers)
 	}
@@ -101,6 +118,9 @@ func initRun(ctx context.Context, opts *InitOptions) error {
 			mode = "solo (local origin " + l.Remote + ")"
 		}
 		fmt.Fprintf(opts.IO.ErrOut, "  %-9s %s, clone %s\n", l.Layer, mode, l.Clone)
+	}
+	for _, t := range hookDirs {
+		fmt.Fprintf(opts.IO.ErrOut, "  hooks     %s (%s)\n", t.Dir, strings.Join(t.Repos, ", "))
 	}
 	return nil
 }

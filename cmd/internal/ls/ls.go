@@ -67,7 +67,7 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 	}
 	cs := opts.IO.Colors()
 	tw := tabwriter.NewWriter(opts.IO.Out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSTATE\tSANDBOX\tBASE\tAHEAD/BEHIND\tUNPROMOTED\tCHANGES\tAGE")
+	fmt.Fprintln(tw, "NAME\tSTATE\tSANDBOX\tBASE\tAHEAD/BEHIND\tUNPROMOTED\tCONTEXT\tCHANGES\tAGE")
 	for _, l := range loops {
 		st := l.State
 		if st != gitloop.StateReady {
@@ -80,8 +80,12 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 		if l.State != gitloop.StateReady {
 			changes = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cs.Bold(l.Name), st, SandboxText(l), l.Base,
-			fmt.Sprintf("+%d/-%d", l.Ahead, l.Behind), UnpromotedText(l), changes, Age(opts.Now().Sub(l.Created)))
+		context := ContextText(l)
+		if len(l.ContextBehind) > 0 {
+			context = cs.Yellow(context)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cs.Bold(l.Name), st, SandboxText(l), l.Base,
+			fmt.Sprintf("+%d/-%d", l.Ahead, l.Behind), UnpromotedText(l), context, changes, Age(opts.Now().Sub(l.Created)))
 	}
 	return tw.Flush()
 }
@@ -92,6 +96,18 @@ func UnpromotedText(l gitloop.LoopStatus) string {
 		return "-"
 	}
 	return strings.Join(l.Unpromoted, ",")
+}
+
+// ContextText says whether a loop's context is behind its layers' clones:
+// "-" (no context), "current", or "behind: LAYER,…".
+func ContextText(l gitloop.LoopStatus) string {
+	switch {
+	case len(l.Versions) == 0:
+		return "-"
+	case len(l.ContextBehind) > 0:
+		return "behind: " + strings.Join(l.ContextBehind, ",")
+	}
+	return "current"
 }
 
 // SandboxText renders a loop's sandbox as "docker running" or "none".

@@ -441,6 +441,11 @@ func TestSyncLoop(t *testing.T) {
 	}
 }
 
+// pushLine is one pre-push input line pushing local to remote.
+func pushLine(local, remote string) []gitloop.PushUpdate {
+	return []gitloop.PushUpdate{{LocalRef: local, LocalSHA: strings.Repeat("1", 40), RemoteRef: remote, RemoteSHA: strings.Repeat("0", 40)}}
+}
+
 func TestPrePushGuard(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
@@ -458,18 +463,18 @@ func TestPrePushGuard(t *testing.T) {
 	}
 	ctx := context.Background()
 	var gated *gitloop.GatedPushError
-	if err := svc.CheckPush(ctx, e.worktree("g1"), []string{"refs/heads/main"}); !errors.As(err, &gated) || gated.Layer != gitloop.Code {
+	if err := svc.CheckPush(ctx, e.worktree("g1"), pushLine("refs/heads/loop/g1", "refs/heads/main")); !errors.As(err, &gated) || gated.Layer != gitloop.Code {
 		t.Errorf("code push to main: %v", err)
 	}
-	if err := svc.CheckPush(ctx, e.ctx("g1", "knowledge"), []string{"refs/heads/main"}); !errors.As(err, &gated) || gated.Layer != gitloop.Knowledge {
+	if err := svc.CheckPush(ctx, e.ctx("g1", "knowledge"), pushLine("refs/heads/loop/g1", "refs/heads/main")); !errors.As(err, &gated) || gated.Layer != gitloop.Knowledge {
 		t.Errorf("knowledge push to main: %v", err)
 	}
-	for _, c := range []struct{ dir, ref string }{
-		{e.ctx("g1", "notes"), "refs/heads/main"},
-		{e.worktree("g1"), "refs/heads/loop/g1"},
-		{e.repo, "refs/heads/main"},
+	for _, c := range []struct{ dir, local, ref string }{
+		{e.ctx("g1", "notes"), "refs/heads/loop/g1", "refs/heads/main"},
+		{e.worktree("g1"), "refs/heads/loop/g1", "refs/heads/loop/g1"},
+		{e.repo, "refs/heads/main", "refs/heads/main"},
 	} {
-		if err := svc.CheckPush(ctx, c.dir, []string{c.ref}); err != nil {
+		if err := svc.CheckPush(ctx, c.dir, pushLine(c.local, c.ref)); err != nil {
 			t.Errorf("push from %s to %s refused: %v", c.dir, c.ref, err)
 		}
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/doctor"
 	"github.com/gitloop-dev/git-loop/cmd/internal/execcmd"
 	"github.com/gitloop-dev/git-loop/cmd/internal/focus"
+	"github.com/gitloop-dev/git-loop/cmd/internal/hookscmd"
 	"github.com/gitloop-dev/git-loop/cmd/internal/image"
 	"github.com/gitloop-dev/git-loop/cmd/internal/inbox"
 	"github.com/gitloop-dev/git-loop/cmd/internal/initcmd"
@@ -154,6 +155,7 @@ commands in one with "git loop exec NAME -- CMD", and remove it with
 		initcmd.NewCmdInit(f, nil),
 		composecmd.NewCmdCompose(f, nil),
 		configcmd.NewCmdConfig(f, nil),
+		hookscmd.NewCmdHooks(f, nil),
 		image.NewCmdImage(f, nil),
 		uninstall.NewCmdUninstall(f, nil),
 		doctor.NewCmdDoctor(f, nil),
@@ -163,30 +165,11 @@ commands in one with "git loop exec NAME -- CMD", and remove it with
 		c.GroupID = "setup"
 		cmd.AddCommand(c)
 	}
-	cmd.AddCommand(newCmdHook(f))
+	cmd.AddCommand(hookscmd.NewCmdHook(f))
 	cmd.SetHelpCommandGroupID("setup")
 	cmd.Version = version.String()
 	cmd.SetVersionTemplate("{{.Version}}\n")
 	return cmd
-}
-
-// newCmdHook is the hidden entry point of installed git hooks.
-func newCmdHook(f *cmdutil.Factory) *cobra.Command {
-	return &cobra.Command{
-		Use:    "hook EVENT [ARGS...]",
-		Short:  "Entry point of git loop's git hooks",
-		Hidden: true,
-		Args:   cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if args[0] == "pre-commit" {
-				// The personal repo's vault guard.
-				return vault.PreCommitHook(cmd.Context(), f)
-			}
-			// An unknown event is a no-op so a newer hook shim never
-			// blocks an older binary's git.
-			return nil
-		},
-	}
 }
 
 // Main runs git loop with args and returns the exit code.

@@ -109,7 +109,13 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		row(k, short(l.Versions[k]))
+		v := short(l.Versions[k])
+		for _, b := range l.ContextBehind {
+			if b == k {
+				v += cs.Yellow(` (its clone moved on: "git loop sync ` + l.Name + `" brings it in)`)
+			}
+		}
+		row(k, v)
 	}
 	row("created", fmt.Sprintf("%s (%s ago)", l.Created.Local().Format("2006-01-02 15:04"), ls.Age(opts.Now().Sub(l.Created))))
 	return nil

@@ -519,13 +519,14 @@ func printStatus(ios *iostreams.IOStreams, st gvault.Status) {
 // PreCommitHook is the personal repo's pre-commit guard ("git loop hook
 // pre-commit", installed by "git loop hooks install"): in the personal
 // repo's main clone it refuses staged vault files that are not git-crypt
-// ciphertext; anywhere else it does nothing.
-func PreCommitHook(ctx context.Context, f *cmdutil.Factory) error {
+// ciphertext; anywhere else it does nothing. indexFile is the index the
+// commit is made from (git's GIT_INDEX_FILE; empty: the default).
+func PreCommitHook(ctx context.Context, f *cmdutil.Factory, indexFile string) error {
 	v, _, err := openFor(f)(ctx)
 	if err != nil {
 		return nil // no personal repo: nothing to guard
 	}
-	top, err := exec.CommandContext(ctx, "git", "-C", f.Dir, "rev-parse", "--show-toplevel").Output()
+	top, err := exec.CommandContext(ctx, "git", "-C", f.Dir, "rev-parse", "--show-toplevel").Output() // (GIT_DIR was scrubbed by the hook command)
 	if err != nil {
 		return nil
 	}
@@ -537,7 +538,11 @@ func PreCommitHook(ctx context.Context, f *cmdutil.Factory) error {
 	if !same(strings.TrimSpace(string(top)), v.Dir) {
 		return nil
 	}
-	return gvault.CheckStaged(ctx, v.Dir)
+	var env []string
+	if indexFile != "" {
+		env = append(env, "GIT_INDEX_FILE="+indexFile)
+	}
+	return gvault.CheckStaged(ctx, v.Dir, env...)
 }
 
 // CompleteVaultNames completes --vault with the personal repo's vaults.

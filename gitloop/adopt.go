@@ -1,0 +1,195 @@
+package gitloop
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/gitloop-dev/git-loop/gitloop/git"
+	"github.com/gitloop-dev/git-loop/gitloop/state"
+)
+
+// adoptLockWait bounds how long the post-checkout hook waits for another
+// git loop command: a checkout must not hang on it (doctor --fix adopts
+// later).
+const adoptLockWait = 10 * time.Second
+
+// Adopt makes the worktree at dir, created by plain git on a loop branch
+// ("git worktree add -b loop/x PATH"), a loop: the record, the context
+// (from the cached clones: no network in a checkout), the agent dir and
+// the sandbox home; and, when loop.autostart is true, its sandbox. A
+// worktree that is not on a loop branch, or already a loop, is left alone
+// (nil, nil). The worktree and branch are the user's: an interrupted or
+// failed adoption undoes only what it added.
+func (s *Service) Adopt(ctx context.Context, dir string) (*state.Meta, error) {
+	top, err := s.Query.Line(ctx, git.Cmd{Dir: dir, Args: []string{"rev-parse", "--show-toplevel", "--symbolic-full-name", "HEAD"}})
+	if err != nil {
+		return nil, fmt.Errorf("adopt %s: %w", dir, err)
+	}
+	wt, ref, _ := strings.Cut(top, "\n")
+	prefix := "refs/heads/" + s.Config.BranchPrefix()
+	name, ok := strings.CutPrefix(ref, prefix)
+	if !ok {
+		return nil, nil
+	}
+	if err := ValidateName(name, s.Config.BranchPrefix()); err != nil {
+		return nil, fmt.Errorf("adopt %s: %w", ref, err)
+	}
+	if s.LockWait == 0 {
+		s.LockWait = adoptLockWait
+	}
+	l, err := s.lock(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("adopt %s: %w", name, err)
+	}
+	defer s.unlock(l)
+	if m, err := s.store().ReadMeta(name); err == nil {
+		if canonical(m.Worktree) == canonical(wt) {
+			return nil, nil // git loop's own, or adopted before
+		}
+		return nil, fmt.Errorf("adopt %s: loop %q already exists with its worktree at %s", wt, name, m.Worktree)
+	} else if !isNoLoop(err) {
+		return nil, err
+	}
+
+	baseName, baseRef, baseSHA := s.adoptBase(ctx, ref)
+	m := &state.Meta{
+		Name: name, Branch: ref, Base: baseName, BaseRef: baseRef, BaseSHA: baseSHA,
+		Created: s.now().UTC().Truncate(time.Second), Worktree: filepath.Clean(wt),
+		Agent: s.Config.Agent(), Vault: s.Config.VaultDefault(),
+		Profiles: dedup(s.Config.GetList("default_profiles")),
+	}
+	eng, err := s.engine(ctx, s.Config.SandboxDriver())
+	if err != nil {
+		return nil, fmt.Errorf("adopt %s: %w", name, err)
+	}
+	m.Sandbox.Driver = eng.Name()
+	if m.Sandbox.Driver == "docker" {
+		m.Sandbox.Image = s.Config.SandboxImage()
+		m.Sandbox.Ports = s.Config.Ports()
+	}
+	cws, err := s.planContexts(ctx, name, ContextCached)
+	if err != nil {
+		return nil, fmt.Errorf("adopt %s: %w", name, err)
+	}
+	m.Contexts, m.Versions = cws, s.versions(cws)
+	intent := state.Intent{Op: "adopt", Loop: name, Branch: ref, Worktree: m.Worktree, Driver: m.Sandbox.Driver, Contexts: cws}
+	if err := s.store().BeginIntent(intent); err != nil {
+		return nil, fmt.Errorf("adopt %s: %w", name, err)
+	}
+	if err := s.furnish(ctx, m, ""); err == nil {
+		err = s.store().WriteMeta(m)
+	} else {
+		if uerr := s.undoAdopt(context.WithoutCancel(ctx), intent); uerr != nil {
+			s.progress().Warn(fmt.Sprintf("could not undo the adoption of %q: %v (run \"git loop doctor --fix\")", name, uerr))
+		}
+		return nil, fmt.Errorf("adopt %s: %w", name, err)
+	}
+	if err := s.store().EndIntent(name); err != nil {
+		return nil, fmt.Errorf("adopt %s: %w", name, err)
+	}
+	if s.Config.Bool("autostart") {
+		if _, err := s.Start(ctx, name); err != nil {
+			return m, fmt.Errorf("loop %s was adopted, but its sandbox did not start: %w (run \"git loop start %s\")", name, err, name)
+		}
+	}
+	return m, nil
+}
+
+// adoptBase picks the base of an adopted loop: the base setting, else the
+// main worktree's branch (where "git worktree add" was most likely typed),
+// else main or master; the loop starts at its merge base with the branch.
+func (s *Service) adoptBase(ctx context.Context, branch string) (name, ref, sha string) {
+	ref = s.Config.Base()
+	if ref != "" && !strings.HasPrefix(ref, "refs/") {
+		if _, found, _ := readRef(s.Repo.CommonDir, "refs/heads/"+ref); found {
+			ref = "refs/heads/" + ref
+		}
+	}
+	if ref == "" {
+		if head, _, ok := readHead(s.Repo.CommonDir, s.Repo.CommonDir); ok && head != branch && !strings.HasPrefix(head, "refs/heads/"+s.Config.BranchPrefix()) {
+			ref = head
+		}
+	}
+	for _, c := range []string{"refs/heads/main", "refs/heads/master"} {
+		if ref != "" {
+			break
+		}
+		if _, found, _ := readRef(s.Repo.CommonDir, c); found {
+			ref = c
+		}
+	}
+	if ref == "" {
+		sha, _ = s.Query.Line(ctx, git.Cmd{Dir: s.Repo.CommonDir, Args: []string{"rev-parse", "--verify", "--quiet", branch}})
+		return "HEAD", "", sha
+	}
+	sha, err := s.Query.Line(ctx, git.Cmd{Dir: s.Repo.CommonDir, Args: []string{"merge-base", branch, ref}})
+	if err != nil || sha == "" {
+		sha, _ = s.Query.Line(ctx, git.Cmd{Dir: s.Repo.CommonDir, Args: []string{"rev-parse", "--verify", "--quiet", branch}})
+	}
+	if !strings.HasPrefix(ref, "refs/") {
+		return ref, "", sha // a tag or sha from the base setting, taken as is
+	}
+	return shortRef(ref), ref, sha
+}
+
+// undoAdopt removes what an interrupted Adopt added; the worktree and the
+// branch were there before it and stay.
+func (s *Service) undoAdopt(ctx context.Context, in state.Intent) error {
+	if _, err := s.store().ReadMeta(in.Loop); err == nil {
+		return s.store().EndIntent(in.Loop)
+	}
+	if err := s.removeContexts(ctx, in.Contexts, true); err != nil {
+		return err
+	}
+	if err := s.store().RemoveLoopDir(in.Loop); err != nil {
+		return err
+	}
+	return s.store().EndIntent(in.Loop)
+}
+
+// Unadopted lists the worktrees on loop branches that are not loops: made
+// by plain git while the hooks were off, or whose adoption failed.
+func (s *Service) Unadopted(ctx context.Context) ([]string, error) {
+	out, err := s.Query.Output(ctx, git.Cmd{Dir: s.Repo.CommonDir, Args: []string{"worktree", "list", "--porcelain", "-z"}})
+	if err != nil {
+		return nil, err
+	}
+	prefix := "refs/heads/" + s.Config.BranchPrefix()
+	var found []string
+	wt := ""
+	for _, f := range strings.Split(string(out), "\x00") {
+		switch {
+		case strings.HasPrefix(f, "worktree "):
+			wt = strings.TrimPrefix(f, "worktree ")
+		case strings.HasPrefix(f, "branch "+prefix):
+			name := strings.TrimPrefix(f, "branch "+prefix)
+			if ValidateName(name, s.Config.BranchPrefix()) != nil {
+				continue
+			}
+			if _, err := s.store().ReadMeta(name); isNoLoop(err) && exists(wt) {
+				found = append(found, wt)
+			}
+		}
+	}
+	return found, nil
+}
+
+// adoptAll is doctor --fix's half of adoption.
+func (s *Service) adoptAll(ctx context.Context, dirs []string) (int, error) {
+	n := 0
+	var errs []error
+	for _, d := range dirs {
+		m, err := s.Adopt(ctx, d)
+		if m != nil {
+			n++
+		}
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return n, errors.Join(errs...)
+}

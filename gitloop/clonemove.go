@@ -1,0 +1,96 @@
+package gitloop
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/gitloop-dev/git-loop/gitloop/git"
+	"github.com/gitloop-dev/git-loop/gitloop/state"
+)
+
+// cloneMoveFile, in a layer clone's git dir, records the clone's last move
+// (a merge, pull, rebase or sync). Loops keep the context they started
+// with; ls compares their versions with this record to say a loop's
+// context is behind without running git in the clones.
+const cloneMoveFile = "gitloop-moved.json"
+
+// CloneMove is a layer clone's last recorded move.
+type CloneMove struct {
+	Head string    `json:"head"`
+	At   time.Time `json:"at"`
+}
+
+// RecordCloneMove is the post-merge and post-rewrite hook: when dir is a
+// layer's main clone, it records the commit the clone moved to. It returns
+// the layer, or "" when dir is no layer clone.
+func (s *Service) RecordCloneMove(ctx context.Context, dir string) (Layer, error) {
+	top, err := s.Query.Line(ctx, git.Cmd{Dir: dir, Args: []string{"rev-parse", "--show-toplevel", "HEAD"}})
+	if err != nil {
+		return "", err
+	}
+	top, head, _ := strings.Cut(top, "\n")
+	for _, l := range Layers {
+		if clone, err := s.LayerClone(l); err == nil && canonical(clone) == canonical(top) {
+			return l, s.writeCloneMove(clone, head)
+		}
+	}
+	return "", nil
+}
+
+// recordCloneMove records a move git loop made itself (sync); its own
+// git runs skip the hooks.
+func (s *Service) recordCloneMove(l Layer, clone, head string) {
+	if err := s.writeCloneMove(clone, head); err != nil {
+		s.progress().Warn(string(l) + ": " + err.Error())
+	}
+}
+
+func (s *Service) writeCloneMove(clone, head string) error {
+	data, _ := json.Marshal(CloneMove{Head: head, At: s.now().UTC()})
+	return state.WriteFileAtomic(filepath.Join(clone, ".git", cloneMoveFile), data, 0o644)
+}
+
+func readCloneMove(clone string) (CloneMove, bool) {
+	var mv CloneMove
+	data, err := os.ReadFile(filepath.Join(clone, ".git", cloneMoveFile))
+	if err != nil || json.Unmarshal(data, &mv) != nil || mv.Head == "" {
+		return CloneMove{}, false
+	}
+	return mv, true
+}
+
+// cloneMoves reads the move record of each loop layer's clone, once per
+// listing.
+func (s *Service) cloneMoves() map[Layer]CloneMove {
+	out := map[Layer]CloneMove{}
+	for _, l := range LoopLayers {
+		if clone, err := s.LayerClone(l); err == nil {
+			if mv, ok := readCloneMove(clone); ok {
+				out[l] = mv
+			}
+		}
+	}
+	return out
+}
+
+// contextBehind lists the layers whose clone moved past the version the
+// loop has, after the loop recorded it.
+func contextBehind(m *state.Meta, moves map[Layer]CloneMove) []string {
+	since := m.VersionsAt
+	if since.IsZero() {
+		since = m.Created
+	}
+	var out []string
+	for _, l := range LoopLayers {
+		mv, ok := moves[l]
+		v := m.Versions[string(l)]
+		if ok && v != "" && mv.Head != v && mv.At.After(since) {
+			out = append(out, string(l))
+		}
+	}
+	return out
+}

@@ -1,0 +1,263 @@
+package gitloop
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/gitloop-dev/git-loop/gitloop/git"
+	"github.com/gitloop-dev/git-loop/gitloop/state"
+	"github.com/gitloop-dev/git-loop/hooks"
+)
+
+// HookScope selects the repositories "hooks install" and "uninstall" touch.
+type HookScope int
+
+const (
+	HooksRepo    HookScope = 1 << iota // this code repository
+	HooksContext                       // the context layers' main clones
+	HooksAll     = HooksRepo | HooksContext
+)
+
+// repoHookEvents are the hooks of a code repository: a new worktree on a
+// loop branch becomes a loop; loop work never goes straight to a gated
+// base.
+var repoHookEvents = []string{hooks.PostCheckout, hooks.PrePush}
+
+// layerHookEvents are the hooks of each layer's main clone (whose hooks
+// also run in the loops' worktrees of it).
+var layerHookEvents = map[Layer][]string{
+	Knowledge: {hooks.PrePush, hooks.PostMerge, hooks.PostRewrite},
+	Notes:     {hooks.PrePush, hooks.PostMerge, hooks.PostRewrite},
+	Personal:  {hooks.PreCommit, hooks.PostMerge, hooks.PostRewrite},
+}
+
+// HookTarget is one hooks directory and the events git loop installs there.
+type HookTarget struct {
+	Repos  []string       `json:"repos"` // "repo", or the layers whose clone uses Dir
+	Dir    string         `json:"dir"`   // the hooks dir git uses (core.hooksPath respected)
+	Events []string       `json:"events"`
+	Result []hooks.Change `json:"changes,omitempty"`
+}
+
+// HookTargets lists the hooks directories of scope. Repositories sharing
+// one hooks dir (core.hooksPath) make one target with the union of events.
+func (s *Service) HookTargets(ctx context.Context, scope HookScope) ([]HookTarget, error) {
+	var out []HookTarget
+	add := func(name, repo string, events []string) error {
+		dir, err := s.Query.Line(ctx, git.Cmd{Dir: repo, Args: []string{"rev-parse", "--path-format=absolute", "--git-path", "hooks"}})
+		if err != nil {
+			return fmt.Errorf("hooks dir of %s: %w", name, err)
+		}
+		dir = filepath.Clean(dir)
+		for i := range out {
+			if out[i].Dir == dir {
+				out[i].Repos = append(out[i].Repos, name)
+				for _, e := range events {
+					if !contains(out[i].Events, e) {
+						out[i].Events = append(out[i].Events, e)
+					}
+				}
+				return nil
+			}
+		}
+		out = append(out, HookTarget{Repos: []string{name}, Dir: dir, Events: append([]string(nil), events...)})
+		return nil
+	}
+	if scope&HooksRepo != 0 {
+		if s.Repo == nil {
+			return nil, ErrNotARepo
+		}
+		dir := s.Repo.TopLevel
+		if dir == "" {
+			dir = s.Repo.CommonDir
+		}
+		if err := add("repo", dir, repoHookEvents); err != nil {
+			return nil, err
+		}
+	}
+	if scope&HooksContext != 0 {
+		for _, l := range Layers {
+			clone, err := s.LayerClone(l)
+			if errors.Is(err, ErrNoContext) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			if err := add(string(l), clone, layerHookEvents[l]); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for i := range out {
+		// Install order is the order of hooks.Events, whatever the merge.
+		var ordered []string
+		for _, e := range hooks.Events {
+			if contains(out[i].Events, e) {
+				ordered = append(ordered, e)
+			}
+		}
+		out[i].Events = ordered
+	}
+	return out, nil
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// HookBinary is the git-loop the shims call: the one on PATH when it is
+// this program (its PATH name survives upgrades that replace the file
+// behind a symlink), else this program.
+func (s *Service) HookBinary() (string, error) {
+	if s.HookBin != "" {
+		return s.HookBin, nil
+	}
+	if p, err := exec.LookPath("git-loop"); err == nil {
+		if abs, err := filepath.Abs(p); err == nil {
+			return abs, nil
+		}
+	}
+	p, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("cannot find the git-loop binary for the hooks: %w", err)
+	}
+	return p, nil
+}
+
+// InstallHooks writes the shims of scope; it is idempotent. Installing the
+// code repository's hooks also clears an earlier opt-out (loop.hooks=false).
+func (s *Service) InstallHooks(ctx context.Context, scope HookScope) ([]HookTarget, error) {
+	bin, err := s.HookBinary()
+	if err != nil {
+		return nil, err
+	}
+	targets, err := s.HookTargets(ctx, scope)
+	if err != nil {
+		return nil, err
+	}
+	for i := range targets {
+		ch, err := hooks.Install(targets[i].Dir, targets[i].Events, bin)
+		targets[i].Result = ch
+		if err != nil {
+			return targets, fmt.Errorf("hooks install: %w", err)
+		}
+	}
+	if scope&HooksRepo != 0 && !s.Config.Bool("hooks") {
+		if err := SetConfig(ctx, s.Git, s.Repo, "hooks", "", "local", true); err != nil {
+			return targets, err
+		}
+	}
+	return targets, nil
+}
+
+// UninstallHooks removes the shims of scope and restores the hooks they
+// replaced. Uninstalling the code repository's hooks records the choice
+// (loop.hooks=false), so doctor --fix does not put them back.
+func (s *Service) UninstallHooks(ctx context.Context, scope HookScope) ([]HookTarget, error) {
+	targets, err := s.HookTargets(ctx, scope)
+	if err != nil {
+		return nil, err
+	}
+	for i := range targets {
+		ch, err := hooks.Uninstall(targets[i].Dir, targets[i].Events)
+		targets[i].Result = ch
+		if err != nil {
+			return targets, fmt.Errorf("hooks uninstall: %w", err)
+		}
+	}
+	if scope&HooksRepo != 0 {
+		if err := SetConfig(ctx, s.Git, s.Repo, "hooks", "false", "local", false); err != nil {
+			return targets, err
+		}
+	}
+	return targets, nil
+}
+
+// checkHooks is doctor's view of the hooks; with fix it installs what is
+// missing or outdated.
+func (s *Service) checkHooks(ctx context.Context, fix bool) Check {
+	if !s.Config.Bool("hooks") {
+		return Check{Name: "hooks", Status: CheckOK, Detail: "off (loop.hooks=false; \"git loop hooks install\" turns them on)"}
+	}
+	bin, err := s.HookBinary()
+	if err != nil {
+		return Check{Name: "hooks", Status: CheckWarn, Detail: err.Error()}
+	}
+	targets, err := s.HookTargets(ctx, HooksAll)
+	if err != nil {
+		return Check{Name: "hooks", Status: CheckFail, Detail: err.Error()}
+	}
+	var problems []string
+	for _, t := range targets {
+		for _, c := range hooks.Check(t.Dir, t.Events, bin) {
+			problems = append(problems, fmt.Sprintf("%s %s (%s)", c.Path, c.Action, strings.Join(t.Repos, ", ")))
+		}
+	}
+	if len(problems) == 0 {
+		return Check{Name: "hooks", Status: CheckOK, Detail: fmt.Sprintf("installed in %d %s", len(targets), plural(len(targets), "hooks dir", "hooks dirs"))}
+	}
+	if fix {
+		if _, err := s.InstallHooks(ctx, HooksAll); err != nil {
+			return Check{Name: "hooks", Status: CheckFail, Detail: err.Error()}
+		}
+		return Check{Name: "hooks", Status: CheckOK, Detail: fmt.Sprintf("reinstalled %d %s", len(problems), plural(len(problems), "hook", "hooks")), Fixed: true}
+	}
+	return Check{Name: "hooks", Status: CheckWarn, Detail: fmt.Sprintf("%d %s not current: %s (run \"git loop doctor --fix\" or \"git loop hooks install\")", len(problems), plural(len(problems), "hook", "hooks"), summarize(problems, 3))}
+}
+
+// HookStatus reports every hook of scope: current, outdated or missing.
+func (s *Service) HookStatus(ctx context.Context, scope HookScope) ([]HookTarget, error) {
+	bin, err := s.HookBinary()
+	if err != nil {
+		return nil, err
+	}
+	targets, err := s.HookTargets(ctx, scope)
+	if err != nil {
+		return nil, err
+	}
+	for i, t := range targets {
+		bad := map[string]hooks.Change{}
+		for _, c := range hooks.Check(t.Dir, t.Events, bin) {
+			bad[c.Event] = c
+		}
+		for _, ev := range t.Events {
+			c, ok := bad[ev]
+			if !ok {
+				c = hooks.Change{Event: ev, Path: filepath.Join(t.Dir, ev), Action: hooks.Unchanged}
+			}
+			targets[i].Result = append(targets[i].Result, c)
+		}
+	}
+	return targets, nil
+}
+
+// OwnerWorktree returns the code worktree of the loop whose context
+// worktree holds dir ($GIT_COMMON_DIR/loop/loops/NAME/context/LAYER), or
+// "" when dir is not in one.
+func OwnerWorktree(dir string) string {
+	d := canonical(dir)
+	for p := d; p != filepath.Dir(p); p = filepath.Dir(p) {
+		layerDir := p
+		ctxDir := filepath.Dir(layerDir)
+		loopDir := filepath.Dir(ctxDir)
+		if filepath.Base(ctxDir) != "context" || filepath.Base(filepath.Dir(loopDir)) != "loops" {
+			continue
+		}
+		m, err := state.Store{Root: filepath.Dir(filepath.Dir(loopDir))}.ReadMeta(filepath.Base(loopDir))
+		if err == nil && m.Worktree != "" {
+			return m.Worktree
+		}
+	}
+	return ""
+}
