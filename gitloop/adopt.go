@@ -170,7 +170,9 @@ func (s *Service) Unadopted(ctx context.Context) ([]string, error) {
 			if ValidateName(name, s.Config.BranchPrefix()) != nil {
 				continue
 			}
-			if _, err := s.store().ReadMeta(name); isNoLoop(err) && exists(wt) {
+			// Anything but a readable record is unfinished (an adoption
+			// that failed may have left a broken one).
+			if _, err := s.store().ReadMeta(name); err != nil && exists(wt) {
 				found = append(found, wt)
 			}
 		}

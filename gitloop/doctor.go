@@ -68,13 +68,13 @@ func (s *Service) Doctor(ctx context.Context, fix bool, driverReport func(contex
 		checks = append(checks, Check{Name: "adopt", Status: CheckFail, Detail: err.Error()})
 	} else if len(dirs) > 0 && fix {
 		n, err := s.adoptAll(ctx, dirs)
-		c := Check{Name: "adopt", Status: CheckOK, Detail: fmt.Sprintf("made %d %s on loop branches loops", n, plural(n, "worktree", "worktrees")), Fixed: n > 0}
+		c := Check{Name: "adopt", Status: CheckOK, Detail: fmt.Sprintf("made %d %s", n, plural(n, "worktree on a loop branch a loop", "worktrees on loop branches loops")), Fixed: n > 0}
 		if err != nil {
 			c.Status, c.Detail = CheckFail, c.Detail+"; "+err.Error()
 		}
 		checks = append(checks, c)
 	} else if len(dirs) > 0 {
-		checks = append(checks, Check{Name: "adopt", Status: CheckWarn, Detail: fmt.Sprintf("%d %s on loop branches %s not loops: %s (run \"git loop doctor --fix\")", len(dirs), plural(len(dirs), "worktree", "worktrees"), plural(len(dirs), "is", "are"), summarize(dirs, 3))})
+		checks = append(checks, Check{Name: "adopt", Status: CheckWarn, Detail: fmt.Sprintf("%d %s: %s (run \"git loop doctor --fix\")", len(dirs), plural(len(dirs), "worktree on a loop branch is not a loop", "worktrees on loop branches are not loops"), summarize(dirs, 3))})
 	}
 	if fix {
 		pruned, err := s.Prune(ctx, false)

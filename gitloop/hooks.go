@@ -199,21 +199,29 @@ func (s *Service) checkHooks(ctx context.Context, fix bool) Check {
 		return Check{Name: "hooks", Status: CheckFail, Detail: err.Error()}
 	}
 	var problems []string
+	n := 0
 	for _, t := range targets {
+		byAction := map[hooks.Action][]string{}
 		for _, c := range hooks.Check(t.Dir, t.Events, bin) {
-			problems = append(problems, fmt.Sprintf("%s %s (%s)", c.Path, c.Action, strings.Join(t.Repos, ", ")))
+			byAction[c.Action] = append(byAction[c.Action], c.Event)
+			n++
+		}
+		for _, a := range []hooks.Action{hooks.Missing, hooks.Outdated} {
+			if evs := byAction[a]; len(evs) > 0 {
+				problems = append(problems, fmt.Sprintf("%s: %s %s", strings.Join(t.Repos, ", "), strings.Join(evs, ", "), a))
+			}
 		}
 	}
-	if len(problems) == 0 {
+	if n == 0 {
 		return Check{Name: "hooks", Status: CheckOK, Detail: fmt.Sprintf("installed in %d %s", len(targets), plural(len(targets), "hooks dir", "hooks dirs"))}
 	}
 	if fix {
 		if _, err := s.InstallHooks(ctx, HooksAll); err != nil {
 			return Check{Name: "hooks", Status: CheckFail, Detail: err.Error()}
 		}
-		return Check{Name: "hooks", Status: CheckOK, Detail: fmt.Sprintf("reinstalled %d %s", len(problems), plural(len(problems), "hook", "hooks")), Fixed: true}
+		return Check{Name: "hooks", Status: CheckOK, Detail: fmt.Sprintf("reinstalled %d %s", n, plural(n, "hook", "hooks")), Fixed: true}
 	}
-	return Check{Name: "hooks", Status: CheckWarn, Detail: fmt.Sprintf("%d %s not current: %s (run \"git loop doctor --fix\" or \"git loop hooks install\")", len(problems), plural(len(problems), "hook", "hooks"), summarize(problems, 3))}
+	return Check{Name: "hooks", Status: CheckWarn, Detail: fmt.Sprintf("%d %s not current: %s (run \"git loop doctor --fix\" or \"git loop hooks install\")", n, plural(n, "hook", "hooks"), strings.Join(problems, "; "))}
 }
 
 // HookStatus reports every hook of scope: current, outdated or missing.
