@@ -80,9 +80,11 @@ func (s *Service) Adopt(ctx context.Context, dir string) (*state.Meta, error) {
 	if err := s.store().BeginIntent(intent); err != nil {
 		return nil, fmt.Errorf("adopt %s: %w", name, err)
 	}
-	if err := s.furnish(ctx, m, ""); err == nil {
+	err = s.furnish(ctx, m, "")
+	if err == nil {
 		err = s.store().WriteMeta(m)
-	} else {
+	}
+	if err != nil {
 		if uerr := s.undoAdopt(context.WithoutCancel(ctx), intent); uerr != nil {
 			s.progress().Warn(fmt.Sprintf("could not undo the adoption of %q: %v (run \"git loop doctor --fix\")", name, uerr))
 		}
