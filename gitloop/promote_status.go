@@ -69,13 +69,10 @@ func ParsePushUpdates(input string) []PushUpdate {
 // of a gated layer is refused, so review cannot be skipped by accident.
 // Loop work is a loop branch (pushed from anywhere) or anything pushed
 // from a loop's worktree (code or context). dir is where git runs the
-// hook; deleting a remote ref is never refused.
+// hook: the top of the worktree pushed from (git runs hooks there);
+// deleting a remote ref is never refused.
 func (s *Service) CheckPush(ctx context.Context, dir string, updates []PushUpdate) error {
-	top, err := s.Query.Line(ctx, git.Cmd{Dir: dir, Args: []string{"rev-parse", "--show-toplevel"}})
-	if err != nil {
-		return err
-	}
-	top = canonical(top)
+	top := canonical(dir)
 	metas, _ := s.store().List()
 	// Which layer this repository is, and the loop whose worktree it is.
 	layer := Code

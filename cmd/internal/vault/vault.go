@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 
@@ -522,27 +521,26 @@ func printStatus(ios *iostreams.IOStreams, st gvault.Status) {
 // ciphertext; anywhere else it does nothing. indexFile is the index the
 // commit is made from (git's GIT_INDEX_FILE; empty: the default).
 func PreCommitHook(ctx context.Context, f *cmdutil.Factory, indexFile string) error {
-	v, _, err := openFor(f)(ctx)
-	if err != nil {
-		return nil // no personal repo: nothing to guard
-	}
-	top, err := exec.CommandContext(ctx, "git", "-C", f.Dir, "rev-parse", "--show-toplevel").Output() // (GIT_DIR was scrubbed by the hook command)
-	if err != nil {
-		return nil
-	}
-	same := func(a, b string) bool {
-		ra, err1 := filepath.EvalSymlinks(a)
-		rb, err2 := filepath.EvalSymlinks(b)
-		return err1 == nil && err2 == nil && ra == rb
-	}
-	if !same(strings.TrimSpace(string(top)), v.Dir) {
+	// The personal clone's place does not depend on any setting, so the
+	// guard needs no configuration: it runs on every commit there, and
+	// costs one git process when no vault file is staged.
+	getenv := func(k string) string { v, _ := f.LookupEnv(k); return v }
+	personal := gitloop.UserDirsFromEnv(getenv).ClonePath(gitloop.Personal, "")
+	// git runs pre-commit at the top of the worktree being committed.
+	if !sameDir(f.Dir, personal) {
 		return nil
 	}
 	var env []string
 	if indexFile != "" {
 		env = append(env, "GIT_INDEX_FILE="+indexFile)
 	}
-	return gvault.CheckStaged(ctx, v.Dir, env...)
+	return gvault.CheckStaged(ctx, personal, env...)
+}
+
+func sameDir(a, b string) bool {
+	ra, err1 := filepath.EvalSymlinks(a)
+	rb, err2 := filepath.EvalSymlinks(b)
+	return err1 == nil && err2 == nil && ra == rb
 }
 
 // CompleteVaultNames completes --vault with the personal repo's vaults.
