@@ -627,3 +627,27 @@ func TestSandboxCannotCommandTheHost(t *testing.T) {
 		})
 	}
 }
+
+// TestAutostartAdoptedLoop: with loop.autostart, a worktree made by plain
+// "git worktree add -b loop/NAME" gets its running container from the
+// post-checkout hook.
+func TestAutostartAdoptedLoop(t *testing.T) {
+	t.Parallel()
+	repo := newRepo(t, dockerDriver)
+	api := dockertest.NewAPI(t)
+	cmdtest.MustRun(t, repo, "config", "set", "sandbox.driver", "docker")
+	cmdtest.MustRun(t, repo, "config", "set", "autostart", "true")
+	cmdtest.MustRun(t, repo, "hooks", "install", "--repo")
+	wt := filepath.Join(t.TempDir(), "auto")
+	out, err := exec.Command("git", "-C", repo, "worktree", "add", "-b", "loop/auto", wt).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), `is loop "auto"`) {
+		t.Fatalf("git worktree add: %v\n%s", err, out)
+	}
+	c, ok := api.Inspect(t, "gitloop-"+workspaceID(t, repo)+"-auto")
+	if !ok || !c.Running {
+		t.Fatalf("adopted loop's container: exists %v, running %v", ok, c.Running)
+	}
+	if got := strings.TrimSpace(sh(t, repo, "auto", `cat README.md >/dev/null && git rev-parse --abbrev-ref HEAD`)); got != "loop/auto" {
+		t.Errorf("in the adopted loop's sandbox HEAD is %q", got)
+	}
+}
