@@ -116,9 +116,13 @@ func contains(list []string, v string) bool {
 	return false
 }
 
-// HookBinary is the git-loop the shims call: the one on PATH when it is
-// this program (its PATH name survives upgrades that replace the file
-// behind a symlink), else this program.
+// ErrNoHookBinary means no git-loop binary was found for the hooks to call.
+var ErrNoHookBinary = errors.New("no git-loop binary on PATH for the hooks to call: put git-loop on PATH, then run \"git loop hooks install\"")
+
+// HookBinary is the git-loop the shims call: the one on PATH (its PATH
+// name survives upgrades that replace the file behind a symlink), else
+// this program when it is git-loop. Any other program (a test binary
+// embedding the commands, say) is never recorded: a hook would run it.
 func (s *Service) HookBinary() (string, error) {
 	if s.HookBin != "" {
 		return s.HookBin, nil
@@ -128,11 +132,10 @@ func (s *Service) HookBinary() (string, error) {
 			return abs, nil
 		}
 	}
-	p, err := os.Executable()
-	if err != nil {
-		return "", fmt.Errorf("cannot find the git-loop binary for the hooks: %w", err)
+	if p, err := os.Executable(); err == nil && filepath.Base(p) == "git-loop" {
+		return p, nil
 	}
-	return p, nil
+	return "", ErrNoHookBinary
 }
 
 // InstallHooks writes the shims of scope; it is idempotent. Installing the

@@ -3,6 +3,7 @@ package initcmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -97,7 +98,11 @@ func initRun(ctx context.Context, opts *InitOptions) error {
 			return err
 		}
 	case svc.Config.Bool("hooks"):
-		if hookDirs, err = svc.InstallHooks(ctx, gitloop.HooksAll); err != nil {
+		hookDirs, err = svc.InstallHooks(ctx, gitloop.HooksAll)
+		if errors.Is(err, gitloop.ErrNoHookBinary) {
+			// Init's job is done; the hooks can come later.
+			fmt.Fprintf(opts.IO.ErrOut, "warning: hooks not installed: %v\n", err)
+		} else if err != nil {
 			return err
 		}
 	}
