@@ -5,6 +5,7 @@ package hookse2e
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,14 +26,14 @@ func TestMain(m *testing.M) {
 
 // env is one user: a code repo (with an origin) and user dirs of its own.
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	repo string
 	home string
 	o    cmdtest.Options
 	path string // PATH for git (and so for the hooks it runs)
 }
 
-func setup(t *testing.T, initArgs ...string) *env {
+func setup(t testing.TB, initArgs ...string) *env {
 	t.Helper()
 	e := &env{t: t, repo: gittest.Repo(t), home: t.TempDir(), path: os.Getenv("PATH")}
 	e.o = cmdtest.Options{Env: map[string]string{"GIT_LOOP_HOME": e.home}}
@@ -495,5 +496,37 @@ func TestDoctorKeepsHooksCurrent(t *testing.T) {
 	}
 	if r := e.ok("hooks", "status"); strings.Contains(r.Stdout, "missing") || strings.Contains(r.Stdout, "outdated") {
 		t.Errorf("hooks status after fix:\n%s", r.Stdout)
+	}
+}
+
+// BenchmarkCommit measures git commit in the personal repo (the pre-commit
+// vault guard runs) and in the code repo (no commit hook), with the hooks
+// installed and without. bench/hooks.sh compares more hooks side by side.
+func BenchmarkCommit(b *testing.B) {
+	for _, c := range []struct {
+		name     string
+		initArgs []string
+		personal bool
+	}{
+		{"personal/hooks", nil, true},
+		{"personal/no-hooks", []string{"--no-hooks"}, true},
+		{"code/hooks", nil, false},
+		{"code/no-hooks", []string{"--no-hooks"}, false},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			e := setup(b, c.initArgs...)
+			dir := e.repo
+			if c.personal {
+				dir = e.clone("personal")
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				gittest.WriteFile(b, dir, "bench.md", fmt.Sprintf("%d\n", i))
+				e.gitOK(dir, "add", "bench.md")
+				b.StartTimer()
+				e.gitOK(dir, "commit", "-q", "-m", "bench")
+			}
+		})
 	}
 }
