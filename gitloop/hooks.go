@@ -38,10 +38,22 @@ var layerHookEvents = map[Layer][]string{
 
 // HookTarget is one hooks directory and the events git loop installs there.
 type HookTarget struct {
-	Repos  []string       `json:"repos"` // "repo", or the layers whose clone uses Dir
-	Dir    string         `json:"dir"`   // the hooks dir git uses (core.hooksPath respected)
-	Events []string       `json:"events"`
+	Repos  []string `json:"repos"` // "repo", or the layers whose clone uses Dir
+	Dir    string   `json:"dir"`   // the hooks dir git uses (core.hooksPath respected)
+	Events []string `json:"events"`
+	// InTree marks a hooks dir inside the working tree (core.hooksPath
+	// pointing at committed hooks): git loop never writes there.
+	InTree bool           `json:"inTree,omitempty"`
 	Result []hooks.Change `json:"changes,omitempty"`
+}
+
+// HooksInTreeError is a hooks dir git loop will not write to, because it
+// is part of the working tree: the shims would show up as changes to the
+// team's committed hooks.
+type HooksInTreeError struct{ Dir string }
+
+func (e *HooksInTreeError) Error() string {
+	return fmt.Sprintf("core.hooksPath %s is inside the working tree, so git loop does not write its hooks there; to use them, add `git-loop hook EVENT \"$@\"` to your post-checkout and pre-push hooks (see \"git loop hooks -h\")", e.Dir)
 }
 
 // HookTargets lists the hooks directories of scope. Repositories sharing
@@ -65,7 +77,11 @@ func (s *Service) HookTargets(ctx context.Context, scope HookScope) ([]HookTarge
 				return nil
 			}
 		}
-		out = append(out, HookTarget{Repos: []string{name}, Dir: dir, Events: append([]string(nil), events...)})
+		t := HookTarget{Repos: []string{name}, Dir: dir, Events: append([]string(nil), events...)}
+		if top := canonical(repo); !strings.HasPrefix(canonical(dir)+string(filepath.Separator), canonical(filepath.Join(repo, ".git"))+string(filepath.Separator)) {
+			t.InTree = strings.HasPrefix(canonical(dir)+string(filepath.Separator), top+string(filepath.Separator))
+		}
+		out = append(out, t)
 		return nil
 	}
 	if scope&HooksRepo != 0 {
@@ -149,7 +165,12 @@ func (s *Service) InstallHooks(ctx context.Context, scope HookScope) ([]HookTarg
 	if err != nil {
 		return nil, err
 	}
+	var inTree error
 	for i := range targets {
+		if targets[i].InTree {
+			inTree = &HooksInTreeError{Dir: targets[i].Dir}
+			continue
+		}
 		ch, err := hooks.Install(targets[i].Dir, targets[i].Events, bin)
 		targets[i].Result = ch
 		if err != nil {
@@ -161,7 +182,7 @@ func (s *Service) InstallHooks(ctx context.Context, scope HookScope) ([]HookTarg
 			return targets, err
 		}
 	}
-	return targets, nil
+	return targets, inTree
 }
 
 // UninstallHooks removes the shims of scope and restores the hooks they
@@ -203,7 +224,12 @@ func (s *Service) checkHooks(ctx context.Context, fix bool) Check {
 	}
 	var problems []string
 	n := 0
+	var notes []string
 	for _, t := range targets {
+		if t.InTree {
+			notes = append(notes, (&HooksInTreeError{Dir: t.Dir}).Error())
+			continue
+		}
 		byAction := map[hooks.Action][]string{}
 		for _, c := range hooks.Check(t.Dir, t.Events, bin) {
 			byAction[c.Action] = append(byAction[c.Action], c.Event)
@@ -215,11 +241,15 @@ func (s *Service) checkHooks(ctx context.Context, fix bool) Check {
 			}
 		}
 	}
+	if n == 0 && len(notes) > 0 {
+		return Check{Name: "hooks", Status: CheckWarn, Detail: strings.Join(notes, "; ")}
+	}
 	if n == 0 {
 		return Check{Name: "hooks", Status: CheckOK, Detail: fmt.Sprintf("installed in %d %s", len(targets), plural(len(targets), "hooks dir", "hooks dirs"))}
 	}
 	if fix {
-		if _, err := s.InstallHooks(ctx, HooksAll); err != nil {
+		var inTree *HooksInTreeError
+		if _, err := s.InstallHooks(ctx, HooksAll); err != nil && !errors.As(err, &inTree) {
 			return Check{Name: "hooks", Status: CheckFail, Detail: err.Error()}
 		}
 		return Check{Name: "hooks", Status: CheckOK, Detail: fmt.Sprintf("reinstalled %d %s", n, plural(n, "hook", "hooks")), Fixed: true}

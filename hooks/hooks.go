@@ -48,7 +48,7 @@ func Shim(event, bin string) []byte {
 	fmt.Fprintf(&b, "# Runs %s%s (the hook it replaced, if any), then \"git loop hook %s\".\n", event, origSuffix, event)
 	b.WriteString("# Written by \"git loop hooks install\"; \"git loop hooks uninstall\" removes it.\n")
 	fmt.Fprintf(&b, "bin=%s\n", shQuote(bin))
-	fmt.Fprintf(&b, "orig=\"${0%%/*}/%s%s\"\n", event, origSuffix)
+	fmt.Fprintf(&b, "case $0 in */*) orig=\"${0%%/*}/%s%s\" ;; *) orig=\"./%s%s\" ;; esac\n", event, origSuffix, event, origSuffix)
 	if stdinEvents[event] {
 		// $(…) drops trailing newlines; the sentinel keeps them.
 		b.WriteString("input=$(cat; echo x); input=${input%x}\n")

@@ -530,3 +530,27 @@ func BenchmarkCommit(b *testing.B) {
 		})
 	}
 }
+
+// TestCommittedHooksPathLeftAlone: core.hooksPath pointing at hooks
+// committed in the working tree is never written to (the shims would show
+// up as changes to the team's hooks); init says how to call git loop.
+func TestCommittedHooksPathLeftAlone(t *testing.T) {
+	t.Parallel()
+	e := &env{t: t, repo: gittest.Repo(t), home: t.TempDir(), path: os.Getenv("PATH")}
+	e.o = cmdtest.Options{Env: map[string]string{"GIT_LOOP_HOME": e.home}}
+	gittest.WriteFile(t, e.repo, ".githooks/pre-push", "#!/bin/sh\nexit 0\n")
+	gittest.Commit(t, e.repo, "team hooks")
+	gittest.Git(t, e.repo, "config", "core.hooksPath", ".githooks")
+	e.ok("config", "set", "sandbox.driver", "none")
+	r := e.ok("init")
+	if !strings.Contains(r.Stderr, "inside the working tree") || !strings.Contains(r.Stderr, "git-loop hook EVENT") {
+		t.Errorf("init said:\n%s", r.Stderr)
+	}
+	if st := gittest.Git(t, e.repo, "status", "--porcelain"); st != "" {
+		t.Errorf("the committed hooks changed:\n%s", st)
+	}
+	// The context clones still got theirs.
+	if _, err := os.Stat(filepath.Join(e.clone("knowledge"), ".git", "hooks", "pre-push")); err != nil {
+		t.Error(err)
+	}
+}

@@ -99,7 +99,8 @@ func initRun(ctx context.Context, opts *InitOptions) error {
 		}
 	case svc.Config.Bool("hooks"):
 		hookDirs, err = svc.InstallHooks(ctx, gitloop.HooksAll)
-		if errors.Is(err, gitloop.ErrNoHookBinary) {
+		var inTree *gitloop.HooksInTreeError
+		if errors.Is(err, gitloop.ErrNoHookBinary) || errors.As(err, &inTree) {
 			// Init's job is done; the hooks can come later.
 			fmt.Fprintf(opts.IO.ErrOut, "warning: hooks not installed: %v\n", err)
 		} else if err != nil {
@@ -125,6 +126,9 @@ func initRun(ctx context.Context, opts *InitOptions) error {
 		fmt.Fprintf(opts.IO.ErrOut, "  %-9s %s, clone %s\n", l.Layer, mode, l.Clone)
 	}
 	for _, t := range hookDirs {
+		if t.InTree {
+			continue
+		}
 		fmt.Fprintf(opts.IO.ErrOut, "  hooks     %s (%s)\n", t.Dir, strings.Join(t.Repos, ", "))
 	}
 	return nil
