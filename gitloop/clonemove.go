@@ -63,15 +63,26 @@ func readCloneMove(clone string) (CloneMove, bool) {
 	return mv, true
 }
 
-// cloneMoves reads the move record of each loop layer's clone, once per
-// listing.
+// cloneMoves reads the last move of each loop layer's clone, once per
+// listing: the hooks' record, or, when the clone's HEAD is elsewhere (it
+// moved without a hook: a fast-forward "pull --rebase", hooks off), the
+// time its HEAD reflog was last written. No git process runs.
 func (s *Service) cloneMoves() map[Layer]CloneMove {
 	out := map[Layer]CloneMove{}
 	for _, l := range LoopLayers {
-		if clone, err := s.LayerClone(l); err == nil {
-			if mv, ok := readCloneMove(clone); ok {
-				out[l] = mv
+		clone, err := s.LayerClone(l)
+		if err != nil {
+			continue
+		}
+		gitDir := filepath.Join(clone, ".git")
+		mv, ok := readCloneMove(clone)
+		if _, head, found := readHead(gitDir, gitDir); found && head != mv.Head {
+			if fi, err := os.Stat(filepath.Join(gitDir, "logs", "HEAD")); err == nil {
+				mv, ok = CloneMove{Head: head, At: fi.ModTime()}, true
 			}
+		}
+		if ok {
+			out[l] = mv
 		}
 	}
 	return out

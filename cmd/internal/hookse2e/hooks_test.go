@@ -474,6 +474,14 @@ func TestCloneMoveMarksContextBehind(t *testing.T) {
 	if l := e.loops()["c"]; strings.Join(l.ContextBehind, ",") != "knowledge" {
 		t.Errorf("after git loop sync: behind %v", l.ContextBehind)
 	}
+	// A move no hook sees (pull --rebase fast-forwards without post-merge)
+	// is found from the clone's HEAD.
+	e.ok("sync", "c")
+	teammate("three.md")
+	e.gitOK(e.clone("knowledge"), "pull", "-q", "--rebase")
+	if l := e.loops()["c"]; strings.Join(l.ContextBehind, ",") != "knowledge" {
+		t.Errorf("after pull --rebase: behind %v", l.ContextBehind)
+	}
 }
 
 // TestDoctorKeepsHooksCurrent: a deleted shim and one for another binary
