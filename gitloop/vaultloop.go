@@ -182,8 +182,26 @@ func (s *Service) deliverVault(ctx context.Context, m *state.Meta, spec *sandbox
 			}
 		}
 	}
+	onHost := m.Sandbox.Driver == "none"
 	if key := vaultSSHKey(dir); key != "" {
-		spec.Env["GIT_SSH_COMMAND"] = SSHCommand(filepath.Join(spec.Home, ".ssh", filepath.Base(key)))
+		keyPath := filepath.Join(spec.Home, ".ssh", filepath.Base(key))
+		if onHost {
+			// No sandbox to mount $HOME/.ssh in: ssh reads the private
+			// copy itself.
+			keyPath = key
+		}
+		spec.Env["GIT_SSH_COMMAND"] = SSHCommand(keyPath)
+	}
+	if onHost {
+		var unmounted []string
+		for _, mt := range mounts {
+			if mt.Name != ".ssh" {
+				unmounted = append(unmounted, "~/"+mt.Name)
+			}
+		}
+		if len(unmounted) > 0 {
+			s.progress().Warn(fmt.Sprintf("loop %s runs on the host (driver none): vault %s's home files %s are not mounted (its env and ssh key are delivered); use a sandbox driver for them", m.Name, m.Vault, strings.Join(unmounted, ", ")))
+		}
 	}
 	return nil
 }

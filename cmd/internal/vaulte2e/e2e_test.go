@@ -333,3 +333,25 @@ func TestAgentRunGetsVault(t *testing.T) {
 		t.Errorf("run with a locked vault left a log: %v", after)
 	}
 }
+
+// TestVaultOnHost: with the none driver there is no sandbox to mount home
+// files in: the env arrives, git's ssh uses the vault key's private copy
+// (which exists on the host), and a warning names the files not mounted.
+func TestVaultOnHost(t *testing.T) {
+	t.Parallel()
+	repo, e := newRepo(t, driver{name: "none", prepare: func(*testing.T, string) {}})
+	fillVaults(t, repo, e)
+	run(t, repo, e.o, "new", "h", "--vault", "work", "--driver", "none", "--detach", "-q")
+	script := `echo "token=$API_TOKEN"
+key=$(printf '%s\n' "$GIT_SSH_COMMAND" | sed -n 's/.* -i \([^ ]*\) .*/\1/p' | tr -d "'")
+if [ -f "$key" ] && grep -q -- ` + quote(keyBody) + ` "$key"; then echo key=present; else echo "key=missing ($GIT_SSH_COMMAND)"; fi`
+	r := run(t, repo, e.o, "exec", "h", "--", "sh", "-c", script)
+	for _, want := range []string{"token=" + token, "key=present"} {
+		if !strings.Contains(r.Stdout, want+"\n") {
+			t.Errorf("output lacks %q:\n%s", want, r.Stdout)
+		}
+	}
+	if !strings.Contains(r.Stderr, "~/.netrc") || strings.Contains(r.Stderr, "~/.ssh") {
+		t.Errorf("warning about home files:\n%s", r.Stderr)
+	}
+}
