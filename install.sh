@@ -54,6 +54,8 @@ if docker info >/dev/null 2>&1; then
     git loop image build || { echo "Image build failed; using bubblewrap or the host instead."; driver=bwrap; command -v bwrap >/dev/null || driver=none; }
   fi
 fi
+# Context layers (solo: local origins) and the git hooks; idempotent.
+git loop init -q
 git loop doctor || true
 if git loop status hello >/dev/null 2>&1; then
   exec git loop shell hello
