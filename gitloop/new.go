@@ -124,18 +124,28 @@ func (s *Service) New(ctx context.Context, opts NewOptions) (*state.Meta, error)
 		} else {
 			args = append(args, m.Worktree, m.ShortBranch())
 		}
-		if err := s.Git.Run(ctx, git.Cmd{Dir: s.Repo.CommonDir, Label: m.ShortBranch(), Args: args}); err != nil {
+		project := ""
+		if opts.DistillFrom != "" {
+			project = templates.DistillDoctrine()
+		}
+		// What does not need the code worktree (the context worktrees,
+		// the agent dir, $HOME) is made while git checks it out: on a
+		// loaded machine that is most of new's own time.
+		wait := s.Git.Start(ctx, git.Cmd{Dir: s.Repo.CommonDir, Label: m.ShortBranch(), Args: args})
+		err := s.furnishBeside(ctx, m, project)
+		if werr := wait(); werr != nil {
+			return werr
+		}
+		if err != nil {
 			return err
 		}
-		project := ""
+		if err := s.copyWorktreeIncludes(ctx, m.Worktree); err != nil {
+			return err
+		}
 		if opts.DistillFrom != "" {
 			if err := s.snapshotTranscript(opts.DistillFrom, m.Worktree); err != nil {
 				return err
 			}
-			project = templates.DistillDoctrine()
-		}
-		if err := s.furnish(ctx, m, project); err != nil {
-			return err
 		}
 		spec, err := s.runSpec(ctx, m)
 		if err != nil {
@@ -173,6 +183,15 @@ func (s *Service) furnish(ctx context.Context, m *state.Meta, project string) er
 	if err := s.copyWorktreeIncludes(ctx, m.Worktree); err != nil {
 		return err
 	}
+	return s.furnishBeside(ctx, m, project)
+}
+
+// furnishBeside makes what a loop needs beside its code worktree: its
+// context worktrees, the composed agent dir (whose team and profile tiers
+// are read from the knowledge worktree), the roster file and the sandbox
+// home. It reads and writes nothing of the code worktree, so new runs it
+// while git creates that.
+func (s *Service) furnishBeside(ctx context.Context, m *state.Meta, project string) error {
 	if err := s.addContexts(ctx, m.Contexts); err != nil {
 		return err
 	}

@@ -187,6 +187,22 @@ func (r *Runner) Output(ctx context.Context, c Cmd) ([]byte, error) {
 	return out.Bytes(), err
 }
 
+// Start runs c in the background, so the caller can do other work while
+// git runs; wait returns what Run would have. The command is logged now,
+// keeping the log in the order the caller started things.
+func (r *Runner) Start(ctx context.Context, c Cmd) (wait func() error) {
+	if r.Log != nil {
+		fmt.Fprintln(r.Log, c.String())
+	}
+	if r.DryRun {
+		return func() error { return nil }
+	}
+	done := make(chan error, 1)
+	inherit := r.Inherit
+	go func() { done <- run(ctx, c, io.Discard, inherit) }()
+	return func() error { return <-done }
+}
+
 // Stream runs c with its output going straight to stdout and stderr (git
 // then colours and pages as it would for the user).
 func (Querier) Stream(ctx context.Context, c Cmd, stdout, stderr io.Writer) error {
