@@ -102,6 +102,11 @@ const InternalEnv = "GIT_LOOP_INTERNAL=1"
 var hostSafety = []string{"-c", "core.fsmonitor=false"}
 
 func run(ctx context.Context, c Cmd, stdout io.Writer, inherit []*os.File, extraEnv ...string) error {
+	return start(ctx, c, stdout, inherit, extraEnv...)()
+}
+
+// start starts git for c and returns the wait for its outcome.
+func start(ctx context.Context, c Cmd, stdout io.Writer, inherit []*os.File, extraEnv ...string) (wait func() error) {
 	cmd := exec.CommandContext(ctx, "git", append(hostSafety[:len(hostSafety):len(hostSafety)], c.Args...)...)
 	cmd.ExtraFiles = inherit
 	cmd.Dir = c.Dir
@@ -110,21 +115,26 @@ func run(ctx context.Context, c Cmd, stdout io.Writer, inherit []*os.File, extra
 	var stderr bytes.Buffer
 	cmd.Stdout = stdout
 	cmd.Stderr = &stderr
-	err := cmd.Run()
-	if err == nil {
-		return nil
-	}
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		if ctx.Err() != nil {
-			return ctx.Err()
+	outcome := func(err error) error {
+		if err == nil {
+			return nil
 		}
-		return &Error{Cmd: c, Code: ee.ExitCode(), Stderr: stderr.String()}
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return &Error{Cmd: c, Code: ee.ExitCode(), Stderr: stderr.String()}
+		}
+		if errors.Is(err, exec.ErrNotFound) {
+			return fmt.Errorf("git is not installed or not on PATH: %w", err)
+		}
+		return fmt.Errorf("%s: %w", c, err)
 	}
-	if errors.Is(err, exec.ErrNotFound) {
-		return fmt.Errorf("git is not installed or not on PATH: %w", err)
+	if err := cmd.Start(); err != nil {
+		return func() error { return outcome(err) }
 	}
-	return fmt.Errorf("%s: %w", c, err)
+	return func() error { return outcome(cmd.Wait()) }
 }
 
 // Querier runs read-only git commands. It never writes optional locks
@@ -188,8 +198,9 @@ func (r *Runner) Output(ctx context.Context, c Cmd) ([]byte, error) {
 }
 
 // Start runs c in the background, so the caller can do other work while
-// git runs; wait returns what Run would have. The command is logged now,
-// keeping the log in the order the caller started things.
+// git runs; wait, which must be called, returns what Run would have. The
+// command is logged now, keeping the log in the order the caller started
+// things.
 func (r *Runner) Start(ctx context.Context, c Cmd) (wait func() error) {
 	if r.Log != nil {
 		fmt.Fprintln(r.Log, c.String())
@@ -197,10 +208,7 @@ func (r *Runner) Start(ctx context.Context, c Cmd) (wait func() error) {
 	if r.DryRun {
 		return func() error { return nil }
 	}
-	done := make(chan error, 1)
-	inherit := r.Inherit
-	go func() { done <- run(ctx, c, io.Discard, inherit) }()
-	return func() error { return <-done }
+	return start(ctx, c, io.Discard, r.Inherit)
 }
 
 // Stream runs c with its output going straight to stdout and stderr (git
