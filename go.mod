@@ -55,3 +55,5 @@ require (
 replace github.com/distribution/reference => ./third_party/github.com/distribution/reference
 
 replace github.com/opencontainers/go-digest => ./third_party/github.com/opencontainers/go-digest
+
+replace github.com/yuin/goldmark => ./third_party/github.com/yuin/goldmark
