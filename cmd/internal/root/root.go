@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -70,7 +71,11 @@ const exitCodesHelp = `Exit codes:
   130  interrupted`
 
 // NewCmdRoot builds the whole command tree.
-func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
+func NewCmdRoot(f *cmdutil.Factory) *cobra.Command { return newCmdRoot(f, "") }
+
+// newCmdRoot builds the root command with every subcommand, or with only
+// the one named only (a name or an alias).
+func newCmdRoot(f *cmdutil.Factory, only string) *cobra.Command {
 	var dir string
 	var quiet bool
 	cmd := &cobra.Command{
@@ -118,58 +123,90 @@ commands in one with "git loop exec NAME -- CMD", and remove it with
 	cmd.CompletionOptions.DisableDefaultCmd = true
 
 	cmd.AddGroup(&cobra.Group{ID: "loop", Title: "Loops:"}, &cobra.Group{ID: "context", Title: "Context:"}, &cobra.Group{ID: "setup", Title: "Setup:"})
-	for _, c := range []*cobra.Command{
-		newcmd.NewCmdNew(f, nil),
-		ls.NewCmdLs(f, nil),
-		status.NewCmdStatus(f, nil),
-		path.NewCmdPath(f, nil),
-		diff.NewCmdDiff(f, nil),
-		execcmd.NewCmdExec(f, nil),
-		shell.NewCmdShell(f, nil),
-		attach.NewCmdAttach(f, nil),
-		run.NewCmdRun(f, nil),
-		logcmd.NewCmdLog(f, nil),
-		lifecycle.NewCmdStop(f, nil),
-		lifecycle.NewCmdStart(f, nil),
-		rm.NewCmdRm(f, nil),
-		promote.NewCmdPromote(f, nil),
-		synccmd.NewCmdSync(f, nil),
-		review.NewCmdReview(f, nil),
-		prune.NewCmdPrune(f, nil),
-		distill.NewCmdDistill(f, nil),
-		web.NewCmdWeb(f, nil),
-	} {
-		c.GroupID = "loop"
+	for _, sub := range subcommands(f) {
+		if only != "" && !slices.Contains(sub.names, only) {
+			continue
+		}
+		c := sub.make()
+		if sub.group != "" {
+			c.GroupID = sub.group
+		}
 		cmd.AddCommand(c)
 	}
-	for _, c := range []*cobra.Command{
-		contextcmd.NewCmdContext(f, nil, nil),
-		inbox.NewCmdInbox(f, nil),
-		focus.NewCmdFocus(f, nil),
-		vault.NewCmdVault(f, nil),
-	} {
-		c.GroupID = "context"
-		cmd.AddCommand(c)
-	}
-	for _, c := range []*cobra.Command{
-		initcmd.NewCmdInit(f, nil),
-		composecmd.NewCmdCompose(f, nil),
-		configcmd.NewCmdConfig(f, nil),
-		hookscmd.NewCmdHooks(f, nil),
-		image.NewCmdImage(f, nil),
-		uninstall.NewCmdUninstall(f, nil),
-		doctor.NewCmdDoctor(f, nil),
-		completion.NewCmdCompletion(f),
-		version.NewCmdVersion(f),
-	} {
-		c.GroupID = "setup"
-		cmd.AddCommand(c)
-	}
-	cmd.AddCommand(hookscmd.NewCmdHook(f))
 	cmd.SetHelpCommandGroupID("setup")
 	cmd.Version = version.String()
 	cmd.SetVersionTemplate("{{.Version}}\n")
 	return cmd
+}
+
+// subcommand is a command under the root: its help group, the names it
+// answers to (its name first, then its aliases), and how to build it.
+type subcommand struct {
+	group string
+	names []string
+	make  func() *cobra.Command
+}
+
+// subcommands lists the root's commands, in the order help shows them.
+// The names let Run build only the command it runs: building all of them
+// is most of what a command does before its own work.
+func subcommands(f *cmdutil.Factory) []subcommand {
+	return []subcommand{
+		{"loop", []string{"new"}, func() *cobra.Command { return newcmd.NewCmdNew(f, nil) }},
+		{"loop", []string{"ls", "list"}, func() *cobra.Command { return ls.NewCmdLs(f, nil) }},
+		{"loop", []string{"status"}, func() *cobra.Command { return status.NewCmdStatus(f, nil) }},
+		{"loop", []string{"path"}, func() *cobra.Command { return path.NewCmdPath(f, nil) }},
+		{"loop", []string{"diff"}, func() *cobra.Command { return diff.NewCmdDiff(f, nil) }},
+		{"loop", []string{"exec"}, func() *cobra.Command { return execcmd.NewCmdExec(f, nil) }},
+		{"loop", []string{"shell"}, func() *cobra.Command { return shell.NewCmdShell(f, nil) }},
+		{"loop", []string{"attach"}, func() *cobra.Command { return attach.NewCmdAttach(f, nil) }},
+		{"loop", []string{"run"}, func() *cobra.Command { return run.NewCmdRun(f, nil) }},
+		{"loop", []string{"log"}, func() *cobra.Command { return logcmd.NewCmdLog(f, nil) }},
+		{"loop", []string{"stop"}, func() *cobra.Command { return lifecycle.NewCmdStop(f, nil) }},
+		{"loop", []string{"start"}, func() *cobra.Command { return lifecycle.NewCmdStart(f, nil) }},
+		{"loop", []string{"rm"}, func() *cobra.Command { return rm.NewCmdRm(f, nil) }},
+		{"loop", []string{"promote"}, func() *cobra.Command { return promote.NewCmdPromote(f, nil) }},
+		{"loop", []string{"sync"}, func() *cobra.Command { return synccmd.NewCmdSync(f, nil) }},
+		{"loop", []string{"review"}, func() *cobra.Command { return review.NewCmdReview(f, nil) }},
+		{"loop", []string{"prune"}, func() *cobra.Command { return prune.NewCmdPrune(f, nil) }},
+		{"loop", []string{"distill"}, func() *cobra.Command { return distill.NewCmdDistill(f, nil) }},
+		{"loop", []string{"web"}, func() *cobra.Command { return web.NewCmdWeb(f, nil) }},
+		{"context", []string{"context"}, func() *cobra.Command { return contextcmd.NewCmdContext(f, nil, nil) }},
+		{"context", []string{"inbox"}, func() *cobra.Command { return inbox.NewCmdInbox(f, nil) }},
+		{"context", []string{"focus"}, func() *cobra.Command { return focus.NewCmdFocus(f, nil) }},
+		{"context", []string{"vault"}, func() *cobra.Command { return vault.NewCmdVault(f, nil) }},
+		{"setup", []string{"init"}, func() *cobra.Command { return initcmd.NewCmdInit(f, nil) }},
+		{"setup", []string{"compose"}, func() *cobra.Command { return composecmd.NewCmdCompose(f, nil) }},
+		{"setup", []string{"config"}, func() *cobra.Command { return configcmd.NewCmdConfig(f, nil) }},
+		{"setup", []string{"hooks"}, func() *cobra.Command { return hookscmd.NewCmdHooks(f, nil) }},
+		{"setup", []string{"image"}, func() *cobra.Command { return image.NewCmdImage(f, nil) }},
+		{"setup", []string{"uninstall"}, func() *cobra.Command { return uninstall.NewCmdUninstall(f, nil) }},
+		{"setup", []string{"doctor"}, func() *cobra.Command { return doctor.NewCmdDoctor(f, nil) }},
+		{"setup", []string{"completion"}, func() *cobra.Command { return completion.NewCmdCompletion(f) }},
+		{"setup", []string{"version"}, func() *cobra.Command { return version.NewCmdVersion(f) }},
+		{"", []string{"hook"}, func() *cobra.Command { return hookscmd.NewCmdHook(f) }},
+	}
+}
+
+// onlyCommand is the subcommand args run when Run may build it alone: the
+// first argument names it exactly. Anything else (flags before it, help,
+// completion, which walks the whole tree, a typo cobra offers suggestions
+// for) gets the whole tree.
+func onlyCommand(f *cmdutil.Factory, args []string) string {
+	if len(args) == 0 {
+		return ""
+	}
+	switch name := args[0]; name {
+	case "completion", "help", cobra.ShellCompRequestCmd, cobra.ShellCompNoDescRequestCmd:
+		return ""
+	default:
+		for _, sub := range subcommands(f) {
+			if slices.Contains(sub.names, name) {
+				return name
+			}
+		}
+		return ""
+	}
 }
 
 // Main runs git loop with args and returns the exit code.
@@ -183,7 +220,7 @@ func Main(args []string) int {
 func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	cmd := NewCmdRoot(f)
+	cmd := newCmdRoot(f, onlyCommand(f, args))
 	cmd.SetArgs(args)
 	err := cmd.ExecuteContext(ctx)
 	if err == nil {
