@@ -177,14 +177,32 @@ func oneOf(allowed []string) func(string) error {
 	}
 }
 
-var prefixRE = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*/?$`)
-})
+// simplePrefix reports whether v is slash-separated components, each a
+// letter or digit followed by letters, digits, '.', '_' or '-', with one
+// optional trailing slash: ^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*/?$
+// written out, since every command validates the prefix and a regexp
+// would be compiled for it each time.
+func simplePrefix(v string) bool {
+	v = strings.TrimSuffix(v, "/")
+	for comp := range strings.SplitSeq(v, "/") {
+		if comp == "" || !isAlnum(comp[0]) {
+			return false
+		}
+		for i := 1; i < len(comp); i++ {
+			if c := comp[i]; !isAlnum(c) && c != '.' && c != '_' && c != '-' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func isAlnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' }
 
 // validPrefix keeps branch prefixes to simple ref components; "loop/" and
 // "agents/loop-" are fine, "../x" or "refs/" are not.
 func validPrefix(v string) error {
-	if !prefixRE().MatchString(v) || strings.Contains(v, "..") || strings.Contains(v, ".lock/") || strings.HasPrefix(v, "refs/") {
+	if !simplePrefix(v) || strings.Contains(v, "..") || strings.Contains(v, ".lock/") || strings.HasPrefix(v, "refs/") {
 		return errors.New(`must be a simple branch prefix such as "loop/"`)
 	}
 	return nil

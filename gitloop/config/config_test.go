@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -169,4 +170,18 @@ func TestLists(t *testing.T) {
 	if c, _ := Load(Sources{}); len(c.Setup()) != 0 || len(c.Ports()) != 0 {
 		t.Errorf("defaults: %v %v", c.Setup(), c.Ports())
 	}
+}
+
+// FuzzSimplePrefix checks the written-out prefix check against the
+// pattern it spells out.
+func FuzzSimplePrefix(f *testing.F) {
+	re := regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*/?$`)
+	for _, s := range []string{"", "/", "loop/", "loop", "agents/loop-", "a//b", "a/b/", "a/b//", "../x", ".a", "a/.b", "a/b.c_d-e/", "é/", "a\n/", "A9/z", "-a", "a/-"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := simplePrefix(s), re.MatchString(s); got != want {
+			t.Errorf("simplePrefix(%q) = %v, the pattern says %v", s, got, want)
+		}
+	})
 }
