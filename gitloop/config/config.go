@@ -197,7 +197,9 @@ func simplePrefix(v string) bool {
 	return true
 }
 
-func isAlnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' }
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
 
 // validPrefix keeps branch prefixes to simple ref components; "loop/" and
 // "agents/loop-" are fine, "../x" or "refs/" are not.
