@@ -208,7 +208,9 @@ func (r *Runner) Start(ctx context.Context, c Cmd) (wait func() error) {
 	if r.DryRun {
 		return func() error { return nil }
 	}
-	return start(ctx, c, io.Discard, r.Inherit)
+	// A nil stdout is the null device: no pipe, and no goroutine (nor the
+	// thread it blocks) copying output nobody reads.
+	return start(ctx, c, nil, r.Inherit)
 }
 
 // Stream runs c with its output going straight to stdout and stderr (git
