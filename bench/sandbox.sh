@@ -29,6 +29,8 @@ fi
 # Build with the caller's Go caches, then run hermetically.
 mkdir -p "$work/bin"
 (cd "$here" && go build -trimpath -o "$work/bin/git-loop" ./cmd/git-loop)
+# The build keeps the caller's Go caches: HOME changes below.
+export GOMODCACHE="$(go env GOMODCACHE)" GOCACHE="$(go env GOCACHE)" GOPATH="$(go env GOPATH)"
 export HOME="$work/home" XDG_CONFIG_HOME="$work/xdg" XDG_DATA_HOME="$work/xdg-data" GIT_CONFIG_NOSYSTEM=1
 export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.com GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.com
 mkdir -p "$HOME"
