@@ -30,12 +30,12 @@ GO_SOURCES := $(shell find . -name '*.go' -not -path './bin/*') go.mod go.sum
 all: build
 
 build:
-	$(GO) build -trimpath -o bin/git-loop ./cmd/git-loop
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/git-loop ./cmd/git-loop
 
 # A file target too, so install rebuilds only when a source changed: after
 # "make build", "sudo make install" copies files and runs no go as root.
 bin/git-loop: $(GO_SOURCES)
-	$(GO) build -trimpath -o bin/git-loop ./cmd/git-loop
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/git-loop ./cmd/git-loop
 
 install: bin/git-loop
 	$(INSTALL) -d '$(DESTDIR)$(BINDIR)' '$(DESTDIR)$(MANDIR)/man1' \

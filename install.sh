@@ -21,7 +21,8 @@ command -v git >/dev/null || { echo "install.sh: git is required" >&2; exit 1; }
 
 echo "Building git-loop…"
 mkdir -p bin
-go build -trimpath -o bin/git-loop ./cmd/git-loop
+# Built like the release archives (.goreleaser.yaml): static, no cgo.
+CGO_ENABLED=0 go build -trimpath -o bin/git-loop ./cmd/git-loop
 install -d "$prefix/bin" "$prefix/share/man/man1" "$prefix/share/bash-completion/completions" \
   "$prefix/share/zsh/site-functions" "$prefix/share/fish/vendor_completions.d"
 install -m 0755 bin/git-loop "$prefix/bin/git-loop"

@@ -18,7 +18,7 @@ export HOME="$work/home" XDG_CONFIG_HOME="$work/xdg" XDG_DATA_HOME="$work/xdg-da
 export GIT_LOOP_HOME="$work/loophome"
 export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.com GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.com
 mkdir -p "$HOME" "$work/bin"
-(cd "$here" && go build -trimpath -o "$work/bin/git-loop" ./cmd/git-loop)
+(cd "$here" && CGO_ENABLED=0 go build -trimpath -o "$work/bin/git-loop" ./cmd/git-loop)
 export PATH="$work/bin:$PATH"
 
 now() { date +%s%N; }

@@ -28,7 +28,7 @@ fi
 
 # Build with the caller's Go caches, then run hermetically.
 mkdir -p "$work/bin"
-(cd "$here" && go build -trimpath -o "$work/bin/git-loop" ./cmd/git-loop)
+(cd "$here" && CGO_ENABLED=0 go build -trimpath -o "$work/bin/git-loop" ./cmd/git-loop)
 # The build keeps the caller's Go caches: HOME changes below.
 export GOMODCACHE="$(go env GOMODCACHE)" GOCACHE="$(go env GOCACHE)" GOPATH="$(go env GOPATH)"
 export HOME="$work/home" XDG_CONFIG_HOME="$work/xdg" XDG_DATA_HOME="$work/xdg-data" GIT_CONFIG_NOSYSTEM=1
