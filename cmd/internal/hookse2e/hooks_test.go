@@ -304,12 +304,10 @@ func TestHooksWithoutGitLoop(t *testing.T) {
 	e.ok("init", "-q", "--no-hooks")
 	// Install with a copy of git-loop that is then deleted.
 	tmpBin := t.TempDir()
-	data, err := os.ReadFile(filepath.Join(binDir, "git-loop"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(tmpBin, "git-loop"), data, 0o755); err != nil {
-		t.Fatal(err)
+	// cp, not os.WriteFile: a parallel test's fork could inherit our
+	// write descriptor and make the exec below fail with "text file busy".
+	if out, err := exec.Command("cp", filepath.Join(binDir, "git-loop"), filepath.Join(tmpBin, "git-loop")).CombinedOutput(); err != nil {
+		t.Fatalf("cp git-loop: %v\n%s", err, out)
 	}
 	install := exec.Command(filepath.Join(tmpBin, "git-loop"), "hooks", "install")
 	install.Dir = e.repo
