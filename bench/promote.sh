@@ -12,18 +12,8 @@ reps=${1:-15}
 here=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-# The build keeps the caller's Go caches: HOME changes below.
-export GOMODCACHE="$(go env GOMODCACHE)" GOCACHE="$(go env GOCACHE)" GOPATH="$(go env GOPATH)"
-export HOME="$work/home" XDG_CONFIG_HOME="$work/xdg" XDG_DATA_HOME="$work/xdg-data" GIT_CONFIG_NOSYSTEM=1
+. "$here/bench/lib.sh"   # git-loop built onto PATH, hermetic HOME and git identity, timing helpers
 export GIT_LOOP_HOME="$work/loophome"
-export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.com GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.com
-mkdir -p "$HOME" "$work/bin"
-(cd "$here" && CGO_ENABLED=0 go build -trimpath -o "$work/bin/git-loop" ./cmd/git-loop)
-export PATH="$work/bin:$PATH"
-
-now() { date +%s%N; }
-median_ms() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.1f", m/1e6}'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a/b}'; }
 
 repo="$work/repo"
 git init -q -b main "$repo"

@@ -26,20 +26,7 @@ if ! docker image inspect "$img" >/dev/null 2>&1; then
 	(cd "$here" && go test -count=1 -run '^TestDefaultUserIsInvokingUser$' ./sandbox/docker >/dev/null)
 fi
 
-# Build with the caller's Go caches, then run hermetically.
-mkdir -p "$work/bin"
-(cd "$here" && CGO_ENABLED=0 go build -trimpath -o "$work/bin/git-loop" ./cmd/git-loop)
-# The build keeps the caller's Go caches: HOME changes below.
-export GOMODCACHE="$(go env GOMODCACHE)" GOCACHE="$(go env GOCACHE)" GOPATH="$(go env GOPATH)"
-export HOME="$work/home" XDG_CONFIG_HOME="$work/xdg" XDG_DATA_HOME="$work/xdg-data" GIT_CONFIG_NOSYSTEM=1
-export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.com GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.com
-mkdir -p "$HOME"
-export PATH="$work/bin:$PATH"
-
-now() { date +%s%N; }
-# median of the numbers on stdin (nanoseconds) in milliseconds
-median_ms() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.1f", m/1e6}'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a/b}'; }
+. "$here/bench/lib.sh"   # git-loop built onto PATH, hermetic HOME and git identity, timing helpers
 
 repo="$work/repo"
 git init -q -b main "$repo"

@@ -1,0 +1,19 @@
+# Sourced by the bench scripts after they set $here (the repository root)
+# and $work (their temp dir, removed on exit): builds git-loop as the
+# release archives do, onto PATH, then makes the environment hermetic
+# (HOME, XDG dirs, git identity) so no user setting skews a run; and
+# defines the timing helpers.
+
+# Built with the caller's Go caches, before HOME moves.
+mkdir -p "$work/bin"
+(cd "$here" && CGO_ENABLED=0 go build -trimpath -o "$work/bin/git-loop" ./cmd/git-loop)
+export PATH="$work/bin:$PATH"
+export HOME="$work/home" XDG_CONFIG_HOME="$work/xdg" XDG_DATA_HOME="$work/xdg-data" GIT_CONFIG_NOSYSTEM=1
+export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.com GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.com
+mkdir -p "$HOME"
+
+now() { date +%s%N; }
+# median of the numbers on stdin (nanoseconds) in milliseconds
+median_ms() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.1f", m/1e6}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a/b}'; }
+diff_ms() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%+.1f", a-b}'; }
