@@ -78,9 +78,8 @@ func (s *Service) HookTargets(ctx context.Context, scope HookScope) ([]HookTarge
 			}
 		}
 		t := HookTarget{Repos: []string{name}, Dir: dir, Events: append([]string(nil), events...)}
-		if top := canonical(repo); !strings.HasPrefix(canonical(dir)+string(filepath.Separator), canonical(filepath.Join(repo, ".git"))+string(filepath.Separator)) {
-			t.InTree = strings.HasPrefix(canonical(dir)+string(filepath.Separator), top+string(filepath.Separator))
-		}
+		top, hooksDir := canonical(repo), canonical(dir)
+		t.InTree = within(top, hooksDir) && !within(filepath.Join(top, ".git"), hooksDir)
 		out = append(out, t)
 		return nil
 	}
@@ -214,26 +213,26 @@ func (s *Service) checkHooks(ctx context.Context, fix bool) Check {
 	if !s.Config.Bool("hooks") {
 		return Check{Name: "hooks", Status: CheckOK, Detail: "off (loop.hooks=false; \"git loop hooks install\" turns them on)"}
 	}
-	bin, err := s.HookBinary()
-	if err != nil {
+	targets, err := s.HookStatus(ctx, HooksAll)
+	if errors.Is(err, ErrNoHookBinary) {
 		return Check{Name: "hooks", Status: CheckWarn, Detail: err.Error()}
 	}
-	targets, err := s.HookTargets(ctx, HooksAll)
 	if err != nil {
 		return Check{Name: "hooks", Status: CheckFail, Detail: err.Error()}
 	}
-	var problems []string
+	var problems, notes []string
 	n := 0
-	var notes []string
 	for _, t := range targets {
 		if t.InTree {
 			notes = append(notes, (&HooksInTreeError{Dir: t.Dir}).Error())
 			continue
 		}
 		byAction := map[hooks.Action][]string{}
-		for _, c := range hooks.Check(t.Dir, t.Events, bin) {
-			byAction[c.Action] = append(byAction[c.Action], c.Event)
-			n++
+		for _, c := range t.Result {
+			if c.Action != hooks.Unchanged {
+				byAction[c.Action] = append(byAction[c.Action], c.Event)
+				n++
+			}
 		}
 		for _, a := range []hooks.Action{hooks.Missing, hooks.Outdated} {
 			if evs := byAction[a]; len(evs) > 0 {

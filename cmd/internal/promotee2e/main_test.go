@@ -3,7 +3,6 @@
 package promotee2e
 
 import (
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,26 +18,7 @@ import (
 var binDir string
 
 func TestMain(m *testing.M) {
-	root, err := os.MkdirTemp("", "gitloop-promote-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binDir = filepath.Join(root, "bin")
-	build := exec.Command("go", "build", "-o", filepath.Join(binDir, "git-loop"), "../../git-loop")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build git-loop:", err)
-		os.Exit(1)
-	}
-	if err := gittest.Hermetic(root); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	os.Setenv("PATH", binDir+string(os.PathListSeparator)+os.Getenv("PATH"))
-	code := m.Run()
-	os.RemoveAll(root)
-	os.Exit(code)
+	cmdtest.Main(m, func(dir string) { binDir = dir })
 }
 
 // env is one user's git loop: a code repo and user dirs of its own, with
