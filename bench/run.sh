@@ -47,7 +47,7 @@ done
 # A cold ls: every loop's cache invalidated (its index touched).
 : > "$work/cold.t"
 for i in 1 2 3; do
-  for n in $(seq 1 200); do touch "$repo/.git/worktrees/workdir$( [ "$n" -gt 1 ] && echo $((n - 1)) )/index" 2>/dev/null || true; done
+  for n in $(seq 1 200); do admin=$(sed 's/^gitdir: //' "$repo/.git/loop/loops/n$n/workdir/.git"); touch "$admin/index"; done
   find "$repo/.git/loop/loops" -name status-cache.json -delete
   t0=$(now); git -C "$repo" loop ls > /dev/null; t1=$(now); echo $((t1 - t0)) >> "$work/cold.t"
 done

@@ -24,6 +24,23 @@ import (
 // the settings. ok=false means only git can say (anything unusual in the
 // environment, the repository or the files); the caller then runs git.
 func gitConfigInProcess(ctx context.Context, dir string, lookupEnv func(string) (string, bool), cacheDir string) ([]config.GitEntry, bool) {
+	entries, ok := readGitConfigInProcess(ctx, dir, lookupEnv, cacheDir)
+	if !ok {
+		return nil, false
+	}
+	var out []config.GitEntry
+	for _, e := range entries {
+		if strings.HasPrefix(e.Key, "loop.") || e.Key == "user.name" || e.Key == "user.email" {
+			out = append(out, config.GitEntry{Scope: e.Scope, Where: e.Origin, Key: e.Key, Value: e.Value})
+		}
+	}
+	return out, true
+}
+
+// readGitConfigInProcess returns every variable git run in dir would
+// see, in git's order, read from git's files directly; ok=false when only
+// git can say (see gitConfigInProcess).
+func readGitConfigInProcess(ctx context.Context, dir string, lookupEnv func(string) (string, bool), cacheDir string) ([]git.ConfigEntry, bool) {
 	getenv := func(k string) string { v, _ := lookupEnv(k); return v }
 	// GIT_CONFIG redirects "git config" to another file; the test
 	// variable makes git distrust the repository's owner.
@@ -87,13 +104,7 @@ func gitConfigInProcess(ctx context.Context, dir string, lookupEnv func(string) 
 	if !ok || !plainRepoFormat(entries) {
 		return nil, false
 	}
-	var out []config.GitEntry
-	for _, e := range entries {
-		if strings.HasPrefix(e.Key, "loop.") || e.Key == "user.name" || e.Key == "user.email" {
-			out = append(out, config.GitEntry{Scope: e.Scope, Where: e.Origin, Key: e.Key, Value: e.Value})
-		}
-	}
-	return out, true
+	return entries, true
 }
 
 // ownedByUs mirrors git's safe.directory check (ensure_valid_ownership):

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -149,22 +150,40 @@ func firstLine(s string) string {
 	return line
 }
 
-// addContexts creates the planned context worktrees.
-func (s *Service) addContexts(ctx context.Context, cws []state.ContextWorktree) error {
+// addContexts creates the planned context worktrees of loop.
+func (s *Service) addContexts(ctx context.Context, loop string, cws []state.ContextWorktree) error {
+	var waits []func() error
 	for _, c := range cws {
 		s.progress().Step(fmt.Sprintf("creating %s worktree at %s", c.Layer, c.Dir))
 		short := strings.TrimPrefix(c.Branch, "refs/heads/")
-		args := []string{"worktree", "add", "--no-track", "-q"}
+		var wait func() error
 		if c.BranchCreated {
-			args = append(args, "-b", short, c.Dir, c.SHA)
+			wait = s.Git.StartWorktree(ctx, git.NewWorktree{
+				CommonDir: filepath.Join(c.Clone, ".git"),
+				Path:      c.Dir,
+				Branch:    short,
+				Start:     c.SHA,
+				Label:     c.Layer + ":" + short,
+				ID:        loop,
+				Direct:    directWorktrees(ctx, c.Clone),
+			})
 		} else {
-			args = append(args, c.Dir, short)
+			wait = s.Git.Start(ctx, git.Cmd{Dir: c.Clone, Label: c.Layer + ":" + short, Args: []string{"worktree", "add", "--no-track", "-q", c.Dir, short}})
 		}
-		if err := s.Git.Run(ctx, git.Cmd{Dir: c.Clone, Label: c.Layer + ":" + short, Args: args}); err != nil {
-			return fmt.Errorf("%s worktree: %w", c.Layer, err)
-		}
+		layer := c.Layer
+		waits = append(waits, func() error {
+			if err := wait(); err != nil {
+				return fmt.Errorf("%s worktree: %w", layer, err)
+			}
+			return nil
+		})
 	}
-	return nil
+	// Each layer is its own repository: their worktrees are made at once.
+	var errs []error
+	for _, wait := range waits {
+		errs = append(errs, wait())
+	}
+	return errors.Join(errs...)
 }
 
 // removeContexts removes context worktrees and, when deleteBranch allows,
@@ -183,6 +202,9 @@ func (s *Service) removeContexts(ctx context.Context, cws []state.ContextWorktre
 					return err
 				}
 			}
+		}
+		if err := git.DropUnfinishedWorktrees(filepath.Join(c.Clone, ".git"), c.Dir); err != nil {
+			return err
 		}
 		if err := s.Git.Run(ctx, git.Cmd{Dir: c.Clone, Label: label, Args: []string{"worktree", "prune"}}); err != nil {
 			return err

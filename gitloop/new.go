@@ -118,12 +118,6 @@ func (s *Service) New(ctx context.Context, opts NewOptions) (*state.Meta, error)
 	}
 	err = func() error {
 		p.Step(fmt.Sprintf("creating worktree %s on %s", m.Worktree, m.ShortBranch()))
-		args := []string{"worktree", "add", "--no-track"}
-		if intent.BranchCreated {
-			args = append(args, "-b", m.ShortBranch(), m.Worktree, m.BaseSHA)
-		} else {
-			args = append(args, m.Worktree, m.ShortBranch())
-		}
 		project := ""
 		if opts.DistillFrom != "" {
 			project = templates.DistillDoctrine()
@@ -131,7 +125,7 @@ func (s *Service) New(ctx context.Context, opts NewOptions) (*state.Meta, error)
 		// What does not need the code worktree (the context worktrees,
 		// the agent dir, $HOME) is made while git checks it out: on a
 		// loaded machine that is most of new's own time.
-		wait := s.Git.Start(ctx, git.Cmd{Dir: s.Repo.CommonDir, Label: m.ShortBranch(), Args: args})
+		wait := s.startLoopWorktree(ctx, m, intent.BranchCreated)
 		err := s.furnishBeside(ctx, m, project)
 		if werr := wait(); werr != nil {
 			return werr
@@ -192,7 +186,7 @@ func (s *Service) furnish(ctx context.Context, m *state.Meta, project string) er
 // home. It reads and writes nothing of the code worktree, so new runs it
 // while git creates that.
 func (s *Service) furnishBeside(ctx context.Context, m *state.Meta, project string) error {
-	if err := s.addContexts(ctx, m.Contexts); err != nil {
+	if err := s.addContexts(ctx, m.Name, m.Contexts); err != nil {
 		return err
 	}
 	if err := s.composeAgent(m, project); err != nil {
@@ -283,15 +277,26 @@ func (s *Service) planNew(ctx context.Context, name string, opts NewOptions) (*s
 	if err != nil {
 		return nil, err
 	}
-	dry := &git.Runner{Log: s.Git.Log, DryRun: true}
-	args := []string{"worktree", "add", "--no-track"}
-	if in.BranchCreated {
-		args = append(args, "-b", m.ShortBranch(), m.Worktree, m.BaseSHA)
-	} else {
-		args = append(args, m.Worktree, m.ShortBranch())
-	}
-	_ = dry.Run(ctx, git.Cmd{Dir: s.Repo.CommonDir, Label: m.ShortBranch(), Args: args})
+	dry := &Service{Repo: s.Repo, Git: &git.Runner{Log: s.Git.Log, DryRun: true}}
+	_ = dry.startLoopWorktree(ctx, m, in.BranchCreated)()
 	return m, nil
+}
+
+// startLoopWorktree starts making the loop's code worktree: on a new
+// branch at the base commit, or on its existing branch.
+func (s *Service) startLoopWorktree(ctx context.Context, m *state.Meta, newBranch bool) (wait func() error) {
+	if !newBranch {
+		return s.Git.Start(ctx, git.Cmd{Dir: s.Repo.CommonDir, Label: m.ShortBranch(), Args: []string{"worktree", "add", "--no-track", "-q", m.Worktree, m.ShortBranch()}})
+	}
+	return s.Git.StartWorktree(ctx, git.NewWorktree{
+		CommonDir: s.Repo.CommonDir,
+		Path:      m.Worktree,
+		Branch:    m.ShortBranch(),
+		Start:     m.BaseSHA,
+		Label:     m.ShortBranch(),
+		ID:        m.Name,
+		Direct:    !s.Git.DryRun && directWorktrees(ctx, s.Repo.MainWorktree),
+	})
 }
 
 // resolveBase turns what the user asked for into (display name, full ref,

@@ -162,6 +162,9 @@ func (s *Service) removeWorktree(ctx context.Context, path, branch string) error
 			return fmt.Errorf("remove worktree %s: %w", path, err)
 		}
 	}
+	if err := git.DropUnfinishedWorktrees(s.Repo.CommonDir, path); err != nil {
+		return err
+	}
 	return s.pruneWorktrees(ctx, branch)
 }
 

@@ -2,6 +2,7 @@ package root_test
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -303,5 +304,27 @@ func TestExecExitCodeAndUsage(t *testing.T) {
 	}
 	if r := cmdtest.Run(t, repo, "ls", "--bogus"); r.Code != 2 || !strings.Contains(r.Stderr, "git loop ls --help") {
 		t.Errorf("unknown flag: %d %s", r.Code, r.Stderr)
+	}
+}
+
+// TestNewSparseCheckout: in a sparse checkout git's own add copies the
+// patterns into the new worktree, so new leaves the add to git there and
+// the loop is as sparse as its repository.
+func TestNewSparseCheckout(t *testing.T) {
+	t.Parallel()
+	repo := gittest.Repo(t)
+	gittest.WriteFile(t, repo, "keep/a.txt", "a\n")
+	gittest.WriteFile(t, repo, "skip/b.txt", "b\n")
+	gittest.Commit(t, repo, "two dirs")
+	gittest.Git(t, repo, "sparse-checkout", "set", "keep")
+	wt := strings.TrimSpace(cmdtest.MustRun(t, repo, "new", "sparse", "--driver", "none", "-d").Stdout)
+	if _, err := os.Stat(filepath.Join(wt, "keep", "a.txt")); err != nil {
+		t.Errorf("sparse loop lacks keep/a.txt: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(wt, "skip")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("sparse loop has skip/: %v", err)
+	}
+	if got := gittest.Git(t, wt, "sparse-checkout", "list"); got != "keep" {
+		t.Errorf("loop's sparse patterns %q", got)
 	}
 }
