@@ -15,18 +15,7 @@ import (
 	"github.com/gitloop-dev/git-loop/sandbox/none"
 )
 
-func TestMain(m *testing.M) {
-	root, err := os.MkdirTemp("", "gitloop-test-")
-	if err != nil {
-		panic(err)
-	}
-	if err := gittest.Hermetic(root); err != nil {
-		panic(err)
-	}
-	code := m.Run()
-	os.RemoveAll(root)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { gittest.Main(m, nil) }
 
 func service(tb testing.TB, repo string) *gitloop.Service {
 	tb.Helper()

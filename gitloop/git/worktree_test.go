@@ -15,18 +15,7 @@ import (
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
 )
 
-func TestMain(m *testing.M) {
-	root, err := os.MkdirTemp("", "gitloop-git-test-")
-	if err != nil {
-		panic(err)
-	}
-	if err := gittest.Hermetic(root); err != nil {
-		panic(err)
-	}
-	code := m.Run()
-	os.RemoveAll(root)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { gittest.Main(m, nil) }
 
 // worktreeRepo is a repository with files in directories, an executable
 // and a symlink, a post-checkout hook that records its arguments and

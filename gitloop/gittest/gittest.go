@@ -63,6 +63,26 @@ func Hermetic(root string) error {
 	return os.WriteFile(gitconfig, []byte("[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n[user]\n\tname = Loop Tester\n\temail = tester@example.com\n"), 0o644)
 }
 
+// Main runs a package's tests in a hermetic environment (Hermetic) rooted
+// in a temp dir it removes afterwards; setup, when not nil, runs first
+// with that root. Call it from TestMain.
+func Main(m *testing.M, setup func(root string) error) {
+	root, err := os.MkdirTemp("", "gitloop-test-")
+	if err == nil {
+		err = Hermetic(root)
+	}
+	if err == nil && setup != nil {
+		err = setup(root)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "test setup:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(root)
+	os.Exit(code)
+}
+
 // Git runs git in dir and returns trimmed stdout, failing the test on error.
 func Git(t testing.TB, dir string, args ...string) string {
 	t.Helper()

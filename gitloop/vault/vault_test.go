@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,20 +15,7 @@ import (
 	"github.com/gitloop-dev/git-loop/sandbox/sandboxtest"
 )
 
-func TestMain(m *testing.M) {
-	root, err := os.MkdirTemp("", "gitloop-vault-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	if err := gittest.Hermetic(root); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(root)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { gittest.Main(m, nil) }
 
 // RequireGitCrypt skips (fails under GIT_LOOP_TEST_REQUIRE) without git-crypt.
 func requireGitCrypt(t *testing.T) {

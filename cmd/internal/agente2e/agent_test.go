@@ -10,7 +10,6 @@ package agente2e_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -26,33 +25,21 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	root, err := os.MkdirTemp("", "gitloop-agente2e-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	if err := gittest.Hermetic(root); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	// The fakes on PATH under the agents' names, through symlinks as
-	// installers leave them.
-	bin := filepath.Join(root, "bin")
-	if err := os.MkdirAll(bin, 0o755); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	for name, script := range map[string]string{"claude": "fake-claude", "codex": "fake-codex", "fake-generic": "fake-generic"} {
-		src, _ := filepath.Abs(filepath.Join("..", "..", "..", "testdata", "agents", script))
-		if err := os.Symlink(src, filepath.Join(bin, name)); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
+	gittest.Main(m, func(root string) error {
+		// The fakes on PATH under the agents' names, through symlinks as
+		// installers leave them.
+		bin := filepath.Join(root, "bin")
+		if err := os.MkdirAll(bin, 0o755); err != nil {
+			return err
 		}
-	}
-	os.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
-	code := m.Run()
-	os.RemoveAll(root)
-	os.Exit(code)
+		for name, script := range map[string]string{"claude": "fake-claude", "codex": "fake-codex", "fake-generic": "fake-generic"} {
+			src, _ := filepath.Abs(filepath.Join("..", "..", "..", "testdata", "agents", script))
+			if err := os.Symlink(src, filepath.Join(bin, name)); err != nil {
+				return err
+			}
+		}
+		return os.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	})
 }
 
 // newLoop makes a repository whose loops run agent, and a loop in it.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,20 +18,7 @@ import (
 	"github.com/gitloop-dev/git-loop/sandbox/sandboxtest"
 )
 
-func TestMain(m *testing.M) {
-	root, err := os.MkdirTemp("", "gitloop-vaultcmd-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	if err := gittest.Hermetic(root); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(root)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { gittest.Main(m, nil) }
 
 const secret = "tok-9f8e7d-never-printed"
 
