@@ -7,11 +7,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 
+	"github.com/gitloop-dev/git-loop/gitloop/config"
 	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
 	"github.com/gitloop-dev/git-loop/hooks"
+	"github.com/gitloop-dev/git-loop/sandbox"
 )
 
 // HookScope selects the repositories "hooks install" and "uninstall" touch.
@@ -300,4 +303,39 @@ func OwnerWorktree(dir string) string {
 		}
 	}
 	return ""
+}
+
+// SandboxEnv names the sandbox driver a command runs in (docker, bwrap);
+// unset on the host, and in a loop on the none driver, which is the host.
+const SandboxEnv = "GIT_LOOP_SANDBOX"
+
+// hookSandbox lets the hooks git runs inside a loop's sandbox do their
+// part there: the pre-push guard must stop the agent's own pushes, and
+// the sandbox runs git on the loop's worktree and context clones, whose
+// hooks dirs hold the shims. The shims call git-loop, so the host's binary
+// is mounted read-only at its host path (a static Linux binary, so only
+// from a Linux host); the settings the guard reads but the sandbox cannot
+// (the user's config file and the team's, outside the mount table) come
+// resolved in the environment, which the settings chain reads above
+// every file.
+func (s *Service) hookSandbox(m *state.Meta, spec *sandbox.Spec) {
+	if m.Sandbox.Driver != "docker" && m.Sandbox.Driver != "bwrap" {
+		return
+	}
+	spec.Env[SandboxEnv] = m.Sandbox.Driver
+	for _, key := range []string{"branchPrefix", "code.gate", "knowledge.gate", "notes.gate", "personal.gate"} {
+		if k, ok := config.Lookup(key); ok {
+			spec.Env[k.EnvName()] = s.Config.Get(key)
+		}
+	}
+	if runtime.GOOS != "linux" {
+		return
+	}
+	bin, err := s.HookBinary()
+	if err != nil {
+		return
+	}
+	if real, err := filepath.EvalSymlinks(bin); err == nil {
+		spec.Mounts = append(spec.Mounts, sandbox.Mount{Source: real, Target: bin, ReadOnly: true})
+	}
 }

@@ -192,6 +192,7 @@ func (s *Service) Spec(m *state.Meta) (sandbox.Spec, error) {
 	}
 	// The agent program, read-only at its host path (see agentMounts).
 	spec.Mounts = append(spec.Mounts, s.agentMounts(m)...)
+	s.hookSandbox(m, &spec)
 	for _, p := range m.Sandbox.Ports {
 		spec.Ports = append(spec.Ports, sandbox.Port{Host: p[0], Container: p[1]})
 	}

@@ -174,6 +174,12 @@ func hookRun(ctx context.Context, f *cmdutil.Factory, event string, args []strin
 	// A hook's output is one line or none: git's own output is the story.
 	f.IOStreams.SetQuiet(true)
 	errOut := f.IOStreams.ErrOut
+	if driver, _ := f.LookupEnv(gitloop.SandboxEnv); driver != "" && event != hooks.PrePush {
+		// In a loop's sandbox only the push guard has work: adopting a
+		// worktree and recording clone moves are the host's (the loop
+		// state they write is not mounted there).
+		return nil
+	}
 	switch event {
 	case hooks.PostCheckout:
 		// prev new flag: a branch checkout from nothing is a new worktree.

@@ -651,3 +651,45 @@ func TestAutostartAdoptedLoop(t *testing.T) {
 		t.Errorf("in the adopted loop's sandbox HEAD is %q", got)
 	}
 }
+
+// TestPushGuardInSandbox: the agent's own pushes meet the pre-push guard
+// inside the sandbox, with the user's settings (here a gate set in the
+// user's config file, which the sandbox cannot read): loop work pushed
+// straight to the base of a gated layer is refused, the loop branch is
+// not, and the other hooks stay quiet there.
+func TestPushGuardInSandbox(t *testing.T) {
+	t.Parallel()
+	for _, d := range drivers {
+		t.Run(d.name, func(t *testing.T) {
+			t.Parallel()
+			repo := newRepo(t, d)
+			cmdtest.MustRun(t, repo, "hooks", "install", "--repo")
+			newLoop(t, repo, d, "p")
+			push := func(ref string) cmdtest.Result {
+				t.Helper()
+				return cmdtest.Run(t, repo, "exec", "p", "--", "sh", "-c", `r="$HOME/remote.git"; [ -d "$r" ] || git init -q --bare "$r"; git commit -q --allow-empty -m work && git push -q "$r" `+ref)
+			}
+			r := push("HEAD:main")
+			if r.Code == 0 || !strings.Contains(r.Stderr, `refusing to push straight to refs/heads/main`) {
+				t.Errorf("push to main from the sandbox: exit %d\n%s", r.Code, r.Stderr)
+			}
+			r = push("HEAD:refs/heads/loop/p")
+			if r.Code != 0 || strings.Contains(r.Stderr, "git loop") {
+				t.Errorf("push of the loop branch from the sandbox: exit %d\n%s", r.Code, r.Stderr)
+			}
+			// The user's own setting, in a config file the sandbox cannot
+			// read, reaches the guard there: with code.gate = "direct"
+			// pushing to main is the user's way of landing.
+			xdg := t.TempDir()
+			gittest.WriteFile(t, xdg, "git-loop/config.toml", "[code]\ngate = \"direct\"\n")
+			r = cmdtest.RunWith(t, repo, cmdtest.Options{Env: map[string]string{"XDG_CONFIG_HOME": xdg}}, "exec", "p", "--", "sh", "-c", `git push -q "$HOME/remote.git" HEAD:main`)
+			if r.Code != 0 {
+				t.Errorf("push to main with code.gate=direct in the user's config: exit %d\n%s", r.Code, r.Stderr)
+			}
+			// A checkout inside runs post-checkout: nothing to say there.
+			if r := cmdtest.Run(t, repo, "exec", "p", "--", "sh", "-c", `git worktree add -q -b side "$HOME/side" 2>&1`); strings.Contains(r.Stdout, "git loop") {
+				t.Errorf("post-checkout in the sandbox spoke:\n%s", r.Stdout)
+			}
+		})
+	}
+}
