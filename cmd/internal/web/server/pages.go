@@ -246,15 +246,11 @@ func intParam(r *http.Request, key string) int {
 }
 
 func (s *Server) loopPage(w http.ResponseWriter, r *http.Request) {
-	name, ok := s.loopName(w, r)
+	m, ok := s.loopMeta(w, r)
 	if !ok {
 		return
 	}
-	m, err := s.svc.Get(name)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+	name := m.Name
 	st, err := s.svc.Status(r.Context(), name)
 	if err != nil {
 		s.fail(w, r, err)
@@ -465,14 +461,11 @@ func (s *Server) apiLoop(w http.ResponseWriter, r *http.Request) {
 
 // apiDiff streams the loop's diff as git prints it.
 func (s *Server) apiDiff(w http.ResponseWriter, r *http.Request) {
-	name, ok := s.loopName(w, r)
+	m, ok := s.loopMeta(w, r)
 	if !ok {
 		return
 	}
-	if _, err := s.svc.Get(name); err != nil {
-		s.fail(w, r, err)
-		return
-	}
+	name := m.Name
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	var stderr bytes.Buffer
 	if err := s.svc.Diff(r.Context(), name, diffArgs, w, &stderr); err != nil {
@@ -483,14 +476,11 @@ func (s *Server) apiDiff(w http.ResponseWriter, r *http.Request) {
 // apiTranscript streams the transcript as JSON lines ("git loop log
 // --json"), one entry at a time; offset and limit select a window.
 func (s *Server) apiTranscript(w http.ResponseWriter, r *http.Request) {
-	name, ok := s.loopName(w, r)
+	m, ok := s.loopMeta(w, r)
 	if !ok {
 		return
 	}
-	if _, err := s.svc.Get(name); err != nil {
-		s.fail(w, r, err)
-		return
-	}
+	name := m.Name
 	offset, limit := intParam(r, "offset"), intParam(r, "limit")
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	enc := json.NewEncoder(w)

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/state"
 )
 
 //go:embed assets templates
@@ -247,6 +248,21 @@ func (s *Server) loopName(w http.ResponseWriter, r *http.Request) (string, bool)
 		return "", false
 	}
 	return name, true
+}
+
+// loopMeta is the record of the loop the request names; on a bad name or
+// a missing loop it has answered the request and returns false.
+func (s *Server) loopMeta(w http.ResponseWriter, r *http.Request) (*state.Meta, bool) {
+	name, ok := s.loopName(w, r)
+	if !ok {
+		return nil, false
+	}
+	m, err := s.svc.Get(name)
+	if err != nil {
+		s.fail(w, r, err)
+		return nil, false
+	}
+	return m, true
 }
 
 // status maps a domain error to an HTTP status.
