@@ -4,7 +4,6 @@ package hookse2e
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -24,45 +23,28 @@ func TestMain(m *testing.M) {
 	cmdtest.Main(m, func(dir string) { binDir = dir })
 }
 
-// env is one user: a code repo (with an origin) and user dirs of its own.
+// env is one user (a code repo with an origin, user dirs of its own) and
+// the PATH git runs their hooks with.
 type env struct {
-	t    testing.TB
-	repo string
-	home string
-	o    cmdtest.Options
+	*cmdtest.User
 	path string // PATH for git (and so for the hooks it runs)
 }
 
 func setup(t testing.TB, initArgs ...string) *env {
 	t.Helper()
-	e := &env{t: t, repo: gittest.Repo(t), home: t.TempDir(), path: os.Getenv("PATH")}
-	e.o = cmdtest.Options{Env: map[string]string{"GIT_LOOP_HOME": e.home}}
-	e.ok("config", "set", "sandbox.driver", "none")
-	e.ok(append([]string{"init", "-q"}, initArgs...)...)
+	e := &env{User: cmdtest.NewUser(t, gittest.Repo(t)), path: os.Getenv("PATH")}
+	e.OK("config", "set", "sandbox.driver", "none")
+	e.OK(append([]string{"init", "-q"}, initArgs...)...)
 	return e
-}
-
-func (e *env) run(args ...string) cmdtest.Result {
-	e.t.Helper()
-	return cmdtest.RunWith(e.t, e.repo, e.o, args...)
-}
-
-func (e *env) ok(args ...string) cmdtest.Result {
-	e.t.Helper()
-	r := e.run(args...)
-	if r.Code != 0 {
-		e.t.Fatalf("git loop %v: exit %d\n%s%s", args, r.Code, r.Stdout, r.Stderr)
-	}
-	return r
 }
 
 // git runs real git in dir as this user, so the hooks git runs see the
 // user's git loop dirs; it returns the exit code and both outputs.
 func (e *env) git(dir string, args ...string) (int, string, string) {
-	e.t.Helper()
+	e.T.Helper()
 	cmd := exec.Command("git", args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GIT_LOOP_HOME="+e.home, "PATH="+e.path)
+	cmd.Env = append(os.Environ(), "GIT_LOOP_HOME="+e.Home, "PATH="+e.path)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -70,47 +52,18 @@ func (e *env) git(dir string, args ...string) (int, string, string) {
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
 	} else if err != nil {
-		e.t.Fatalf("git %v: %v", args, err)
+		e.T.Fatalf("git %v: %v", args, err)
 	}
 	return code, out.String(), errb.String()
 }
 
 func (e *env) gitOK(dir string, args ...string) string {
-	e.t.Helper()
+	e.T.Helper()
 	code, out, errs := e.git(dir, args...)
 	if code != 0 {
-		e.t.Fatalf("git %v in %s: exit %d\n%s%s", args, dir, code, out, errs)
+		e.T.Fatalf("git %v in %s: exit %d\n%s%s", args, dir, code, out, errs)
 	}
 	return errs
-}
-
-func (e *env) loops() map[string]gitloop.LoopStatus {
-	e.t.Helper()
-	var ls []gitloop.LoopStatus
-	if err := json.Unmarshal([]byte(e.ok("ls", "--json").Stdout), &ls); err != nil {
-		e.t.Fatal(err)
-	}
-	out := map[string]gitloop.LoopStatus{}
-	for _, l := range ls {
-		out[l.Name] = l
-	}
-	return out
-}
-
-func (e *env) clone(l string) string {
-	e.t.Helper()
-	if l == "personal" {
-		return filepath.Join(e.home, "data", "personal")
-	}
-	m, _ := filepath.Glob(filepath.Join(e.home, "data", "context", l+"-*"))
-	if len(m) != 1 {
-		e.t.Fatalf("%s clone: %v", l, m)
-	}
-	return m[0]
-}
-
-func (e *env) loopDir(name string) string {
-	return filepath.Join(e.repo, ".git", "loop", "loops", name)
 }
 
 // TestAdoptWorktreeFromPlainGit: "git worktree add -b loop/x" makes a loop
@@ -120,16 +73,16 @@ func TestAdoptWorktreeFromPlainGit(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	x := filepath.Join(t.TempDir(), "x")
-	stderr := e.gitOK(e.repo, "worktree", "add", "-b", "loop/x", x)
+	stderr := e.gitOK(e.Repo, "worktree", "add", "-b", "loop/x", x)
 	if !strings.Contains(stderr, `is loop "x"`) {
 		t.Errorf("post-checkout said:\n%s", stderr)
 	}
-	e.gitOK(e.repo, "branch", "loop/y", "main")
+	e.gitOK(e.Repo, "branch", "loop/y", "main")
 	y := filepath.Join(t.TempDir(), "y")
-	e.gitOK(e.repo, "worktree", "add", y, "loop/y")
-	e.gitOK(e.repo, "worktree", "add", "-b", "feature", filepath.Join(t.TempDir(), "f"))
+	e.gitOK(e.Repo, "worktree", "add", y, "loop/y")
+	e.gitOK(e.Repo, "worktree", "add", "-b", "feature", filepath.Join(t.TempDir(), "f"))
 
-	loops := e.loops()
+	loops := e.Loops()
 	if len(loops) != 2 {
 		t.Fatalf("loops %v, want x and y", loops)
 	}
@@ -142,20 +95,20 @@ func TestAdoptWorktreeFromPlainGit(t *testing.T) {
 			t.Errorf("loop %s has no context versions: %v", name, l.Versions)
 		}
 		for _, p := range []string{"meta.json", "context/knowledge/.git", "context/notes/.git", "agent/CLAUDE.md", "home/.gitconfig"} {
-			if _, err := os.Stat(filepath.Join(e.loopDir(name), p)); err != nil {
+			if _, err := os.Stat(filepath.Join(e.LoopDir(name), p)); err != nil {
 				t.Errorf("loop %s: %v", name, err)
 			}
 		}
 	}
 	// A loop adopted is a loop like any other: exec runs in it, rm removes it.
-	if r := e.ok("exec", "x", "--", "sh", "-c", "test \"$GIT_LOOP_NAME\" = x && pwd"); strings.TrimSpace(r.Stdout) != x {
+	if r := e.OK("exec", "x", "--", "sh", "-c", "test \"$GIT_LOOP_NAME\" = x && pwd"); strings.TrimSpace(r.Stdout) != x {
 		t.Errorf("exec in x ran in %q", r.Stdout)
 	}
-	e.ok("rm", "y")
+	e.OK("rm", "y")
 	if _, err := os.Stat(y); !os.IsNotExist(err) {
 		t.Errorf("rm y left its worktree: %v", err)
 	}
-	if r := e.ok("doctor"); strings.Contains(r.Stdout, "adopt") {
+	if r := e.OK("doctor"); strings.Contains(r.Stdout, "adopt") {
 		t.Errorf("doctor after adoption:\n%s", r.Stdout)
 	}
 }
@@ -167,15 +120,15 @@ func TestAdoptionNeverFailsTheCheckout(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	// A file where the loop's state dir must go: adoption fails.
-	if err := os.MkdirAll(filepath.Join(e.repo, ".git", "loop", "loops"), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(e.Repo, ".git", "loop", "loops"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	blocker := e.loopDir("bad")
+	blocker := e.LoopDir("bad")
 	if err := os.WriteFile(blocker, []byte("in the way\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	bad := filepath.Join(t.TempDir(), "bad")
-	stderr := e.gitOK(e.repo, "worktree", "add", "-b", "loop/bad", bad)
+	stderr := e.gitOK(e.Repo, "worktree", "add", "-b", "loop/bad", bad)
 	if !strings.Contains(stderr, "doctor --fix") {
 		t.Errorf("failed adoption said:\n%s", stderr)
 	}
@@ -183,15 +136,15 @@ func TestAdoptionNeverFailsTheCheckout(t *testing.T) {
 		t.Errorf("the worktree is not whole: %v", err)
 	}
 	off := filepath.Join(t.TempDir(), "off")
-	e.gitOK(e.repo, "-c", "core.hooksPath=/dev/null", "worktree", "add", "-b", "loop/off", off)
-	if r := e.ok("doctor"); !strings.Contains(r.Stdout, "2 worktrees on loop branches are not loops") {
+	e.gitOK(e.Repo, "-c", "core.hooksPath=/dev/null", "worktree", "add", "-b", "loop/off", off)
+	if r := e.OK("doctor"); !strings.Contains(r.Stdout, "2 worktrees on loop branches are not loops") {
 		t.Errorf("doctor:\n%s", r.Stdout)
 	}
 	os.Remove(blocker)
-	if r := e.ok("doctor", "--fix"); !strings.Contains(r.Stdout, "made 2 worktrees on loop branches loops") {
+	if r := e.OK("doctor", "--fix"); !strings.Contains(r.Stdout, "made 2 worktrees on loop branches loops") {
 		t.Errorf("doctor --fix:\n%s", r.Stdout)
 	}
-	if l := e.loops(); l["bad"].Worktree != bad || l["off"].Worktree != off {
+	if l := e.Loops(); l["bad"].Worktree != bad || l["off"].Worktree != off {
 		t.Errorf("after doctor --fix: %+v", l)
 	}
 }
@@ -201,38 +154,37 @@ func TestAdoptionNeverFailsTheCheckout(t *testing.T) {
 // the user's hook back byte for byte and records the opt-out.
 func TestChainedHookAndUninstall(t *testing.T) {
 	t.Parallel()
-	e := &env{t: t, repo: gittest.Repo(t), home: t.TempDir(), path: os.Getenv("PATH")}
-	e.o = cmdtest.Options{Env: map[string]string{"GIT_LOOP_HOME": e.home}}
+	e := &env{User: cmdtest.NewUser(t, gittest.Repo(t)), path: os.Getenv("PATH")}
 	userHook := "#!/bin/sh\n# the team's own pre-push\necho ran >> \"$(git rev-parse --git-dir)/user-hook-ran\"\ncat > \"$(git rev-parse --git-dir)/user-hook-input\"\nexit 1\n"
-	hookPath := filepath.Join(e.repo, ".git", "hooks", "pre-push")
+	hookPath := filepath.Join(e.Repo, ".git", "hooks", "pre-push")
 	if err := os.WriteFile(hookPath, []byte(userHook), 0o750); err != nil {
 		t.Fatal(err)
 	}
-	e.ok("config", "set", "sandbox.driver", "none")
-	e.ok("init", "-q")
-	before := snapshot(t, filepath.Join(e.repo, ".git", "hooks"))
-	r := e.ok("hooks", "install", "--json")
-	if after := snapshot(t, filepath.Join(e.repo, ".git", "hooks")); after != before {
+	e.OK("config", "set", "sandbox.driver", "none")
+	e.OK("init", "-q")
+	before := snapshot(t, filepath.Join(e.Repo, ".git", "hooks"))
+	r := e.OK("hooks", "install", "--json")
+	if after := snapshot(t, filepath.Join(e.Repo, ".git", "hooks")); after != before {
 		t.Errorf("a second install changed the hooks:\n%s\n---\n%s", before, after)
 	}
 	if strings.Contains(r.Stdout, `"installed"`) || strings.Contains(r.Stdout, `"chained"`) {
 		t.Errorf("second install reported changes: %s", r.Stdout)
 	}
 
-	gittest.WriteFile(t, e.repo, "new.txt", "x\n")
-	e.gitOK(e.repo, "add", "new.txt")
-	e.gitOK(e.repo, "commit", "-qm", "new")
-	code, _, stderr := e.git(e.repo, "push", "-q", "origin", "main")
+	gittest.WriteFile(t, e.Repo, "new.txt", "x\n")
+	e.gitOK(e.Repo, "add", "new.txt")
+	e.gitOK(e.Repo, "commit", "-qm", "new")
+	code, _, stderr := e.git(e.Repo, "push", "-q", "origin", "main")
 	if code == 0 {
 		t.Fatalf("push went through a failing user hook:\n%s", stderr)
 	}
-	ran, _ := os.ReadFile(filepath.Join(e.repo, ".git", "user-hook-ran"))
-	input, _ := os.ReadFile(filepath.Join(e.repo, ".git", "user-hook-input"))
+	ran, _ := os.ReadFile(filepath.Join(e.Repo, ".git", "user-hook-ran"))
+	input, _ := os.ReadFile(filepath.Join(e.Repo, ".git", "user-hook-input"))
 	if string(ran) != "ran\n" || !strings.HasPrefix(string(input), "refs/heads/main ") || !strings.HasSuffix(string(input), "\n") {
 		t.Errorf("user hook ran %q with input %q", ran, input)
 	}
 
-	r = e.ok("hooks", "uninstall")
+	r = e.OK("hooks", "uninstall")
 	if !strings.Contains(r.Stdout, "the hook it replaced is back") {
 		t.Errorf("uninstall said:\n%s", r.Stdout)
 	}
@@ -241,15 +193,15 @@ func TestChainedHookAndUninstall(t *testing.T) {
 	if err != nil || string(got) != userHook || fi.Mode().Perm() != 0o750 {
 		t.Errorf("user hook after uninstall: %q %v (mode %v)", got, err, fi.Mode())
 	}
-	if _, err := os.Stat(filepath.Join(e.repo, ".git", "hooks", "post-checkout")); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(e.Repo, ".git", "hooks", "post-checkout")); !os.IsNotExist(err) {
 		t.Errorf("post-checkout shim left behind: %v", err)
 	}
-	if r := e.ok("doctor"); !strings.Contains(r.Stdout, "off (loop.hooks=false") {
+	if r := e.OK("doctor"); !strings.Contains(r.Stdout, "off (loop.hooks=false") {
 		t.Errorf("doctor after uninstall:\n%s", r.Stdout)
 	}
 	// Installing again clears the opt-out.
-	e.ok("hooks", "install")
-	if r := e.ok("doctor"); !strings.Contains(r.Stdout, "ok   hooks") {
+	e.OK("hooks", "install")
+	if r := e.OK("doctor"); !strings.Contains(r.Stdout, "ok   hooks") {
 		t.Errorf("doctor after reinstall:\n%s", r.Stdout)
 	}
 }
@@ -274,22 +226,21 @@ func snapshot(t *testing.T, dir string) string {
 func TestSharedHooksPath(t *testing.T) {
 	t.Parallel()
 	shared := t.TempDir()
-	e := &env{t: t, repo: gittest.Repo(t), home: t.TempDir(), path: os.Getenv("PATH")}
-	e.o = cmdtest.Options{Env: map[string]string{"GIT_LOOP_HOME": e.home}}
-	gittest.Git(t, e.repo, "config", "core.hooksPath", shared)
-	e.ok("config", "set", "sandbox.driver", "none")
-	e.ok("init", "-q")
+	e := &env{User: cmdtest.NewUser(t, gittest.Repo(t)), path: os.Getenv("PATH")}
+	gittest.Git(t, e.Repo, "config", "core.hooksPath", shared)
+	e.OK("config", "set", "sandbox.driver", "none")
+	e.OK("init", "-q")
 	for _, ev := range []string{"post-checkout", "pre-push"} {
 		if _, err := os.Stat(filepath.Join(shared, ev)); err != nil {
 			t.Errorf("%s not in core.hooksPath: %v", ev, err)
 		}
-		if _, err := os.Stat(filepath.Join(e.repo, ".git", "hooks", ev)); err == nil {
+		if _, err := os.Stat(filepath.Join(e.Repo, ".git", "hooks", ev)); err == nil {
 			t.Errorf("%s written to .git/hooks although core.hooksPath is set", ev)
 		}
 	}
 	z := filepath.Join(t.TempDir(), "z")
-	e.gitOK(e.repo, "worktree", "add", "-b", "loop/z", z)
-	if l := e.loops()["z"]; l.Worktree != z {
+	e.gitOK(e.Repo, "worktree", "add", "-b", "loop/z", z)
+	if l := e.Loops()["z"]; l.Worktree != z {
 		t.Errorf("loop z not adopted through core.hooksPath: %+v", l)
 	}
 }
@@ -298,10 +249,9 @@ func TestSharedHooksPath(t *testing.T) {
 // from PATH, commits, pushes and worktrees still work; the hooks warn.
 func TestHooksWithoutGitLoop(t *testing.T) {
 	t.Parallel()
-	e := &env{t: t, repo: gittest.Repo(t), home: t.TempDir()}
-	e.o = cmdtest.Options{Env: map[string]string{"GIT_LOOP_HOME": e.home}}
-	e.ok("config", "set", "sandbox.driver", "none")
-	e.ok("init", "-q", "--no-hooks")
+	e := &env{User: cmdtest.NewUser(t, gittest.Repo(t))}
+	e.OK("config", "set", "sandbox.driver", "none")
+	e.OK("init", "-q", "--no-hooks")
 	// Install with a copy of git-loop that is then deleted.
 	tmpBin := t.TempDir()
 	// cp, not os.WriteFile: a parallel test's fork could inherit our
@@ -310,12 +260,12 @@ func TestHooksWithoutGitLoop(t *testing.T) {
 		t.Fatalf("cp git-loop: %v\n%s", err, out)
 	}
 	install := exec.Command(filepath.Join(tmpBin, "git-loop"), "hooks", "install")
-	install.Dir = e.repo
-	install.Env = append(os.Environ(), "GIT_LOOP_HOME="+e.home, "PATH="+tmpBin+":"+withoutDir(os.Getenv("PATH"), binDir))
+	install.Dir = e.Repo
+	install.Env = append(os.Environ(), "GIT_LOOP_HOME="+e.Home, "PATH="+tmpBin+":"+withoutDir(os.Getenv("PATH"), binDir))
 	if out, err := install.CombinedOutput(); err != nil {
 		t.Fatalf("hooks install: %v\n%s", err, out)
 	}
-	shim, _ := os.ReadFile(filepath.Join(e.repo, ".git", "hooks", "pre-push"))
+	shim, _ := os.ReadFile(filepath.Join(e.Repo, ".git", "hooks", "pre-push"))
 	if !strings.Contains(string(shim), tmpBin) {
 		t.Fatalf("shim does not record the binary it was installed with:\n%s", shim)
 	}
@@ -325,19 +275,19 @@ func TestHooksWithoutGitLoop(t *testing.T) {
 		t.Skip("a git-loop is installed on this machine's PATH")
 	}
 
-	personal := e.clone("personal")
+	personal := e.Clone("personal")
 	gittest.WriteFile(t, personal, "notes.md", "hello\n")
 	e.gitOK(personal, "add", "notes.md")
 	if stderr := e.gitOK(personal, "commit", "-qm", "notes"); !strings.Contains(stderr, "git-loop is not installed") {
 		t.Errorf("pre-commit without git-loop said %q", stderr)
 	}
-	gittest.WriteFile(t, e.repo, "c.txt", "c\n")
-	e.gitOK(e.repo, "add", "c.txt")
-	e.gitOK(e.repo, "commit", "-qm", "c")
-	if stderr := e.gitOK(e.repo, "push", "-q", "origin", "main"); !strings.Contains(stderr, "its pre-push hook did nothing") {
+	gittest.WriteFile(t, e.Repo, "c.txt", "c\n")
+	e.gitOK(e.Repo, "add", "c.txt")
+	e.gitOK(e.Repo, "commit", "-qm", "c")
+	if stderr := e.gitOK(e.Repo, "push", "-q", "origin", "main"); !strings.Contains(stderr, "its pre-push hook did nothing") {
 		t.Errorf("pre-push without git-loop said %q", stderr)
 	}
-	e.gitOK(e.repo, "worktree", "add", "-q", "-b", "loop/w", filepath.Join(t.TempDir(), "w"))
+	e.gitOK(e.Repo, "worktree", "add", "-q", "-b", "loop/w", filepath.Join(t.TempDir(), "w"))
 }
 
 func mustLook() string {
@@ -362,18 +312,18 @@ func withoutDir(path, dir string) string {
 func TestPrePushGuard(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
-	e.ok("new", "g", "--driver", "none", "-d", "-q")
-	wt := filepath.Join(e.loopDir("g"), "workdir")
+	e.OK("new", "g", "--driver", "none", "-d", "-q")
+	wt := filepath.Join(e.LoopDir("g"), "workdir")
 	gittest.WriteFile(t, wt, "work.txt", "work\n")
 	e.gitOK(wt, "add", "work.txt")
 	e.gitOK(wt, "commit", "-qm", "work")
-	originMain := func() string { return gittest.Git(t, e.repo, "ls-remote", "origin", "refs/heads/main") }
+	originMain := func() string { return gittest.Git(t, e.Repo, "ls-remote", "origin", "refs/heads/main") }
 	before := originMain()
 
 	for _, c := range []struct{ dir, refspec string }{
 		{wt, "HEAD:main"},
-		{e.repo, "loop/g:main"},
-		{e.repo, "loop/g:refs/heads/main"},
+		{e.Repo, "loop/g:main"},
+		{e.Repo, "loop/g:refs/heads/main"},
 	} {
 		code, _, stderr := e.git(c.dir, "push", "origin", c.refspec)
 		if code == 0 || !strings.Contains(stderr, `git loop promote g --layer code`) {
@@ -384,9 +334,9 @@ func TestPrePushGuard(t *testing.T) {
 		t.Fatal("origin's main moved")
 	}
 	e.gitOK(wt, "push", "-q", "origin", "HEAD:refs/heads/loop/g")
-	e.gitOK(e.repo, "push", "-q", "origin", "main")
+	e.gitOK(e.Repo, "push", "-q", "origin", "main")
 
-	k := filepath.Join(e.loopDir("g"), "context", "knowledge")
+	k := filepath.Join(e.LoopDir("g"), "context", "knowledge")
 	gittest.WriteFile(t, k, "k.md", "k\n")
 	e.gitOK(k, "add", "k.md")
 	e.gitOK(k, "commit", "-qm", "k")
@@ -395,14 +345,14 @@ func TestPrePushGuard(t *testing.T) {
 	}
 	e.gitOK(k, "push", "-q", "--no-verify", "origin", "HEAD:main")
 
-	n := filepath.Join(e.loopDir("g"), "context", "notes")
+	n := filepath.Join(e.LoopDir("g"), "context", "notes")
 	gittest.WriteFile(t, n, "n.md", "n\n")
 	e.gitOK(n, "add", "n.md")
 	e.gitOK(n, "commit", "-qm", "n")
 	e.gitOK(n, "push", "-q", "origin", "HEAD:main")
 
 	// With code's gate set to direct, the loop may push its base.
-	e.ok("config", "set", "code.gate", "direct")
+	e.OK("config", "set", "code.gate", "direct")
 	e.gitOK(wt, "push", "-q", "origin", "HEAD:main")
 }
 
@@ -412,7 +362,7 @@ func TestPrePushGuard(t *testing.T) {
 func TestPreCommitVaultGuard(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
-	p := e.clone("personal")
+	p := e.Clone("personal")
 	gittest.WriteFile(t, p, "vaults/work/env/API_TOKEN", "plaintext-secret\n")
 	e.gitOK(p, "add", "-f", "vaults/work/env/API_TOKEN")
 	code, _, stderr := e.git(p, "commit", "-qm", "token")
@@ -428,7 +378,7 @@ func TestPreCommitVaultGuard(t *testing.T) {
 
 	_, err := exec.LookPath("git-crypt")
 	sandboxtest.Require(t, err, "git-crypt", `install git-crypt ("sudo apt-get install git-crypt")`)
-	e.ok("vault", "init", "--export-key", filepath.Join(t.TempDir(), "key"))
+	e.OK("vault", "init", "--export-key", filepath.Join(t.TempDir(), "key"))
 	gittest.WriteFile(t, p, "vaults/work/env/OTHER", "secret-through-git-crypt\n")
 	e.gitOK(p, "add", "vaults/work/env/OTHER")
 	e.gitOK(p, "commit", "-qm", "encrypted")
@@ -444,40 +394,40 @@ func TestPreCommitVaultGuard(t *testing.T) {
 func TestCloneMoveMarksContextBehind(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
-	e.ok("new", "c", "--driver", "none", "-d", "-q")
-	if l := e.loops()["c"]; len(l.ContextBehind) != 0 {
+	e.OK("new", "c", "--driver", "none", "-d", "-q")
+	if l := e.Loops()["c"]; len(l.ContextBehind) != 0 {
 		t.Fatalf("a new loop is behind: %v", l.ContextBehind)
 	}
 	mate := filepath.Join(t.TempDir(), "mate")
-	gittest.Git(t, filepath.Dir(mate), "clone", "-q", filepath.Join(e.home, "data", "origins", "knowledge.git"), mate)
+	gittest.Git(t, filepath.Dir(mate), "clone", "-q", filepath.Join(e.Home, "data", "origins", "knowledge.git"), mate)
 	teammate := func(file string) {
 		gittest.WriteFile(t, mate, file, "news\n")
 		gittest.Commit(t, mate, file)
 		gittest.Git(t, mate, "push", "-q", "origin", "HEAD:main")
 	}
 	teammate("one.md")
-	e.gitOK(e.clone("knowledge"), "pull", "-q")
-	if l := e.loops()["c"]; strings.Join(l.ContextBehind, ",") != "knowledge" {
+	e.gitOK(e.Clone("knowledge"), "pull", "-q")
+	if l := e.Loops()["c"]; strings.Join(l.ContextBehind, ",") != "knowledge" {
 		t.Errorf("after a pull in the clone: behind %v", l.ContextBehind)
 	}
-	if r := e.ok("ls"); !strings.Contains(r.Stdout, "behind: knowledge") {
+	if r := e.OK("ls"); !strings.Contains(r.Stdout, "behind: knowledge") {
 		t.Errorf("ls:\n%s", r.Stdout)
 	}
-	e.ok("sync", "c")
-	if l := e.loops()["c"]; len(l.ContextBehind) != 0 {
+	e.OK("sync", "c")
+	if l := e.Loops()["c"]; len(l.ContextBehind) != 0 {
 		t.Errorf("after sync c: behind %v", l.ContextBehind)
 	}
 	teammate("two.md")
-	e.ok("sync")
-	if l := e.loops()["c"]; strings.Join(l.ContextBehind, ",") != "knowledge" {
+	e.OK("sync")
+	if l := e.Loops()["c"]; strings.Join(l.ContextBehind, ",") != "knowledge" {
 		t.Errorf("after git loop sync: behind %v", l.ContextBehind)
 	}
 	// A move no hook sees (pull --rebase fast-forwards without post-merge)
 	// is found from the clone's HEAD.
-	e.ok("sync", "c")
+	e.OK("sync", "c")
 	teammate("three.md")
-	e.gitOK(e.clone("knowledge"), "pull", "-q", "--rebase")
-	if l := e.loops()["c"]; strings.Join(l.ContextBehind, ",") != "knowledge" {
+	e.gitOK(e.Clone("knowledge"), "pull", "-q", "--rebase")
+	if l := e.Loops()["c"]; strings.Join(l.ContextBehind, ",") != "knowledge" {
 		t.Errorf("after pull --rebase: behind %v", l.ContextBehind)
 	}
 }
@@ -487,20 +437,20 @@ func TestCloneMoveMarksContextBehind(t *testing.T) {
 func TestDoctorKeepsHooksCurrent(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
-	os.Remove(filepath.Join(e.repo, ".git", "hooks", "pre-push"))
-	postMerge := filepath.Join(e.clone("notes"), ".git", "hooks", "post-merge")
+	os.Remove(filepath.Join(e.Repo, ".git", "hooks", "pre-push"))
+	postMerge := filepath.Join(e.Clone("notes"), ".git", "hooks", "post-merge")
 	data, _ := os.ReadFile(postMerge)
 	if err := os.WriteFile(postMerge, bytes.Replace(data, []byte(binDir), []byte("/old/place"), 1), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	r := e.ok("doctor")
+	r := e.OK("doctor")
 	if !strings.Contains(r.Stdout, "2 hooks not current: repo: pre-push missing; notes: post-merge outdated") {
 		t.Errorf("doctor:\n%s", r.Stdout)
 	}
-	if r := e.ok("doctor", "--fix"); !strings.Contains(r.Stdout, "reinstalled 2 hooks") {
+	if r := e.OK("doctor", "--fix"); !strings.Contains(r.Stdout, "reinstalled 2 hooks") {
 		t.Errorf("doctor --fix:\n%s", r.Stdout)
 	}
-	if r := e.ok("hooks", "status"); strings.Contains(r.Stdout, "missing") || strings.Contains(r.Stdout, "outdated") {
+	if r := e.OK("hooks", "status"); strings.Contains(r.Stdout, "missing") || strings.Contains(r.Stdout, "outdated") {
 		t.Errorf("hooks status after fix:\n%s", r.Stdout)
 	}
 }
@@ -521,9 +471,9 @@ func BenchmarkCommit(b *testing.B) {
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			e := setup(b, c.initArgs...)
-			dir := e.repo
+			dir := e.Repo
 			if c.personal {
-				dir = e.clone("personal")
+				dir = e.Clone("personal")
 			}
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
@@ -542,21 +492,20 @@ func BenchmarkCommit(b *testing.B) {
 // up as changes to the team's hooks); init says how to call git loop.
 func TestCommittedHooksPathLeftAlone(t *testing.T) {
 	t.Parallel()
-	e := &env{t: t, repo: gittest.Repo(t), home: t.TempDir(), path: os.Getenv("PATH")}
-	e.o = cmdtest.Options{Env: map[string]string{"GIT_LOOP_HOME": e.home}}
-	gittest.WriteFile(t, e.repo, ".githooks/pre-push", "#!/bin/sh\nexit 0\n")
-	gittest.Commit(t, e.repo, "team hooks")
-	gittest.Git(t, e.repo, "config", "core.hooksPath", ".githooks")
-	e.ok("config", "set", "sandbox.driver", "none")
-	r := e.ok("init")
+	e := &env{User: cmdtest.NewUser(t, gittest.Repo(t)), path: os.Getenv("PATH")}
+	gittest.WriteFile(t, e.Repo, ".githooks/pre-push", "#!/bin/sh\nexit 0\n")
+	gittest.Commit(t, e.Repo, "team hooks")
+	gittest.Git(t, e.Repo, "config", "core.hooksPath", ".githooks")
+	e.OK("config", "set", "sandbox.driver", "none")
+	r := e.OK("init")
 	if !strings.Contains(r.Stderr, "inside the working tree") || !strings.Contains(r.Stderr, "git-loop hook EVENT") {
 		t.Errorf("init said:\n%s", r.Stderr)
 	}
-	if st := gittest.Git(t, e.repo, "status", "--porcelain"); st != "" {
+	if st := gittest.Git(t, e.Repo, "status", "--porcelain"); st != "" {
 		t.Errorf("the committed hooks changed:\n%s", st)
 	}
 	// The context clones still got theirs.
-	if _, err := os.Stat(filepath.Join(e.clone("knowledge"), ".git", "hooks", "pre-push")); err != nil {
+	if _, err := os.Stat(filepath.Join(e.Clone("knowledge"), ".git", "hooks", "pre-push")); err != nil {
 		t.Error(err)
 	}
 }

@@ -21,42 +21,22 @@ func TestMain(m *testing.M) {
 	cmdtest.Main(m, func(dir string) { binDir = dir })
 }
 
-// env is one user's git loop: a code repo and user dirs of its own, with
-// the context layers set up in solo mode.
-type env struct {
-	t    *testing.T
-	repo string
-	home string
-	o    cmdtest.Options
-}
+// env is one user's git loop (cmdtest.User) with the context layers set
+// up in solo mode.
+type env struct{ *cmdtest.User }
 
 func setup(t *testing.T) *env {
 	t.Helper()
-	e := &env{t: t, repo: gittest.Repo(t), home: t.TempDir()}
-	e.o = cmdtest.Options{Env: map[string]string{"GIT_LOOP_HOME": e.home}}
-	e.ok("init", "-q")
+	e := &env{cmdtest.NewUser(t, gittest.Repo(t))}
+	e.OK("init", "-q")
 	return e
-}
-
-func (e *env) run(args ...string) cmdtest.Result {
-	e.t.Helper()
-	return cmdtest.RunWith(e.t, e.repo, e.o, args...)
-}
-
-func (e *env) ok(args ...string) cmdtest.Result {
-	e.t.Helper()
-	r := e.run(args...)
-	if r.Code != 0 {
-		e.t.Fatalf("git loop %v: exit %d\n%s%s", args, r.Code, r.Stdout, r.Stderr)
-	}
-	return r
 }
 
 // proc is "git-loop args…" as a real process with this user's dirs.
 func (e *env) proc(path string, args ...string) *exec.Cmd {
 	cmd := exec.Command(filepath.Join(binDir, "git-loop"), args...)
-	cmd.Dir = e.repo
-	cmd.Env = append(os.Environ(), "GIT_LOOP_HOME="+e.home)
+	cmd.Dir = e.Repo
+	cmd.Env = append(os.Environ(), "GIT_LOOP_HOME="+e.Home)
 	if path != "" {
 		cmd.Env = append(cmd.Env, "PATH="+path)
 	}
@@ -64,31 +44,8 @@ func (e *env) proc(path string, args ...string) *exec.Cmd {
 }
 
 func (e *env) newLoop(name string) {
-	e.t.Helper()
-	e.ok("new", name, "--driver", "none", "-d", "-q")
-}
-
-func (e *env) origin(l string) string { return filepath.Join(e.home, "data", "origins", l+".git") }
-
-func (e *env) clone(l string) string {
-	e.t.Helper()
-	if l == "personal" {
-		return filepath.Join(e.home, "data", "personal")
-	}
-	m, _ := filepath.Glob(filepath.Join(e.home, "data", "context", l+"-*"))
-	if len(m) != 1 {
-		e.t.Fatalf("%s clone: %v", l, m)
-	}
-	return m[0]
-}
-
-// ctx is a loop's worktree of a context layer.
-func (e *env) ctx(name, l string) string {
-	return filepath.Join(e.repo, ".git", "loop", "loops", name, "context", l)
-}
-
-func (e *env) worktree(name string) string {
-	return filepath.Join(e.repo, ".git", "loop", "loops", name, "workdir")
+	e.T.Helper()
+	e.OK("new", name, "--driver", "none", "-d", "-q")
 }
 
 // teammate clones a layer's origin elsewhere, as another user would.
@@ -128,5 +85,5 @@ func isAncestor(t *testing.T, repo, a, b string) bool {
 // cmdtestRunIn runs git loop in another directory with e's user dirs.
 func cmdtestRunIn(t *testing.T, e *env, dir string, args ...string) cmdtest.Result {
 	t.Helper()
-	return cmdtest.RunWith(t, dir, e.o, args...)
+	return cmdtest.RunWith(t, dir, e.Opts, args...)
 }

@@ -19,28 +19,15 @@ import (
 	"github.com/gitloop-dev/git-loop/gitloop/state"
 )
 
-func (e *env) ls() map[string]gitloop.LoopStatus {
-	e.t.Helper()
-	var loops []gitloop.LoopStatus
-	if err := json.Unmarshal([]byte(e.ok("ls", "--json").Stdout), &loops); err != nil {
-		e.t.Fatal(err)
-	}
-	out := map[string]gitloop.LoopStatus{}
-	for _, l := range loops {
-		out[l.Name] = l
-	}
-	return out
-}
-
 func (e *env) meta(name string) state.Meta {
-	e.t.Helper()
-	data, err := os.ReadFile(filepath.Join(e.repo, ".git", "loop", "loops", name, "meta.json"))
+	e.T.Helper()
+	data, err := os.ReadFile(filepath.Join(e.Repo, ".git", "loop", "loops", name, "meta.json"))
 	if err != nil {
-		e.t.Fatal(err)
+		e.T.Fatal(err)
 	}
 	var m state.Meta
 	if err := json.Unmarshal(data, &m); err != nil {
-		e.t.Fatal(err)
+		e.T.Fatal(err)
 	}
 	return m
 }
@@ -49,19 +36,19 @@ func TestPromoteAbsorbsRemoteChange(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	e.newLoop("n1")
-	origin := e.origin("notes")
+	origin := e.Origin("notes")
 	// A teammate pushes after the loop started.
 	mate := teammate(t, origin)
 	gittest.WriteFile(t, mate, "team.md", "from the team\n")
 	gittest.Commit(t, mate, "team")
 	push(t, mate)
 
-	gittest.WriteFile(t, e.ctx("n1", "notes"), "mine.md", "from the loop\n")
-	mine := gittest.Commit(t, e.ctx("n1", "notes"), "mine")
-	if got := e.ls()["n1"].Unpromoted; !reflect.DeepEqual(got, []string{"notes"}) {
+	gittest.WriteFile(t, e.Context("n1", "notes"), "mine.md", "from the loop\n")
+	mine := gittest.Commit(t, e.Context("n1", "notes"), "mine")
+	if got := e.Loops()["n1"].Unpromoted; !reflect.DeepEqual(got, []string{"notes"}) {
 		t.Errorf("unpromoted before promote = %v", got)
 	}
-	r := e.ok("promote", "n1", "--layer", "notes")
+	r := e.OK("promote", "n1", "--layer", "notes")
 	if !strings.Contains(r.Stdout, "notes") || !strings.Contains(r.Stdout, "landed on origin/main") {
 		t.Errorf("promote output:\n%s", r.Stdout)
 	}
@@ -77,11 +64,11 @@ func TestPromoteAbsorbsRemoteChange(t *testing.T) {
 	if b := branches(t, origin); !reflect.DeepEqual(b, []string{"refs/heads/main"}) {
 		t.Errorf("origin branches %v", b)
 	}
-	if got := e.ls()["n1"].Unpromoted; len(got) != 0 {
+	if got := e.Loops()["n1"].Unpromoted; len(got) != 0 {
 		t.Errorf("unpromoted after promote = %v", got)
 	}
 	// Again: nothing left to do.
-	if r := e.ok("promote", "n1", "--layer", "notes"); !strings.Contains(r.Stdout, "nothing to promote") {
+	if r := e.OK("promote", "n1", "--layer", "notes"); !strings.Contains(r.Stdout, "nothing to promote") {
 		t.Errorf("second promote:\n%s", r.Stdout)
 	}
 }
@@ -90,7 +77,7 @@ func TestPromoteDeletionPropagates(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	e.newLoop("d1")
-	origin := e.origin("notes")
+	origin := e.Origin("notes")
 	if show(t, origin, "memory/MEMORY.md") == "" {
 		t.Fatal("seed lacks memory/MEMORY.md")
 	}
@@ -98,11 +85,11 @@ func TestPromoteDeletionPropagates(t *testing.T) {
 	gittest.WriteFile(t, mate, "other.md", "x\n")
 	gittest.Commit(t, mate, "other")
 	push(t, mate)
-	if err := os.Remove(filepath.Join(e.ctx("d1", "notes"), "memory", "MEMORY.md")); err != nil {
+	if err := os.Remove(filepath.Join(e.Context("d1", "notes"), "memory", "MEMORY.md")); err != nil {
 		t.Fatal(err)
 	}
 	// -a commits the deletion.
-	e.ok("promote", "d1", "--layer", "notes", "-a", "-m", "drop team memory")
+	e.OK("promote", "d1", "--layer", "notes", "-a", "-m", "drop team memory")
 	if show(t, origin, "memory/MEMORY.md") != "" {
 		t.Errorf("deleted file still on origin main")
 	}
@@ -114,7 +101,7 @@ func TestPromoteDeletionPropagates(t *testing.T) {
 func TestPromoteTwoLoopsAndConflict(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
-	origin := e.origin("notes")
+	origin := e.Origin("notes")
 	mate := teammate(t, origin)
 	gittest.WriteFile(t, mate, "shared.md", "line one\nline two\n")
 	gittest.Commit(t, mate, "shared")
@@ -123,39 +110,39 @@ func TestPromoteTwoLoopsAndConflict(t *testing.T) {
 		e.newLoop(n)
 	}
 	// Different files: both land.
-	gittest.WriteFile(t, e.ctx("a", "notes"), "a.md", "a\n")
-	ca := gittest.Commit(t, e.ctx("a", "notes"), "a")
-	gittest.WriteFile(t, e.ctx("b", "notes"), "b.md", "b\n")
-	cb := gittest.Commit(t, e.ctx("b", "notes"), "b")
-	e.ok("promote", "a", "--layer", "notes")
-	e.ok("promote", "b", "--layer", "notes")
+	gittest.WriteFile(t, e.Context("a", "notes"), "a.md", "a\n")
+	ca := gittest.Commit(t, e.Context("a", "notes"), "a")
+	gittest.WriteFile(t, e.Context("b", "notes"), "b.md", "b\n")
+	cb := gittest.Commit(t, e.Context("b", "notes"), "b")
+	e.OK("promote", "a", "--layer", "notes")
+	e.OK("promote", "b", "--layer", "notes")
 	if !isAncestor(t, origin, ca, "main") || !isAncestor(t, origin, cb, "main") {
 		t.Fatalf("one of two loops lost")
 	}
 
 	// Same lines: the second stops on the conflict.
-	gittest.WriteFile(t, e.ctx("a", "notes"), "shared.md", "line one by a\nline two\n")
-	ca = gittest.Commit(t, e.ctx("a", "notes"), "a edits")
-	e.ok("promote", "a", "--layer", "notes")
-	bdir := e.ctx("b", "notes")
+	gittest.WriteFile(t, e.Context("a", "notes"), "shared.md", "line one by a\nline two\n")
+	ca = gittest.Commit(t, e.Context("a", "notes"), "a edits")
+	e.OK("promote", "a", "--layer", "notes")
+	bdir := e.Context("b", "notes")
 	before := gittest.Git(t, bdir, "rev-parse", "HEAD")
 	gittest.WriteFile(t, bdir, "shared.md", "line one by b\nline two\n")
-	r := e.run("promote", "b", "--layer", "notes", "-a", "-m", "b edits")
+	r := e.Run("promote", "b", "--layer", "notes", "-a", "-m", "b edits")
 	if r.Code != 4 || !strings.Contains(r.Stderr, "shared.md") || !strings.Contains(r.Stderr, "--continue") {
 		t.Fatalf("conflict: exit %d\n%s", r.Code, r.Stderr)
 	}
 	if gittest.Git(t, bdir, "rev-parse", "-q", "--verify", "MERGE_HEAD") == "" {
 		t.Errorf("no merge in progress in %s", bdir)
 	}
-	if _, err := os.Stat(filepath.Join(e.repo, ".git", "loop", "loops", "b", "run.json")); err != nil {
+	if _, err := os.Stat(filepath.Join(e.Repo, ".git", "loop", "loops", "b", "run.json")); err != nil {
 		t.Errorf("run state not saved: %v", err)
 	}
 	// Another promote refuses while one is stopped.
-	if r := e.run("promote", "b"); r.Code != 2 {
+	if r := e.Run("promote", "b"); r.Code != 2 {
 		t.Errorf("promote over a stopped one: %d %s", r.Code, r.Stderr)
 	}
 	// --abort restores the loop exactly: HEAD, and the uncommitted edit.
-	e.ok("promote", "b", "--abort")
+	e.OK("promote", "b", "--abort")
 	if got := gittest.Git(t, bdir, "rev-parse", "HEAD"); got != before {
 		t.Errorf("HEAD after abort %s, want %s", got, before)
 	}
@@ -167,21 +154,21 @@ func TestPromoteTwoLoopsAndConflict(t *testing.T) {
 	}
 
 	// Again, then resolve (without git add) and --continue: both sides land.
-	if r := e.run("promote", "b", "--layer", "notes", "-a", "-m", "b edits"); r.Code != 4 {
+	if r := e.Run("promote", "b", "--layer", "notes", "-a", "-m", "b edits"); r.Code != 4 {
 		t.Fatalf("second conflict: %d %s", r.Code, r.Stderr)
 	}
-	if r := e.run("promote", "b", "--continue"); r.Code != 4 || !strings.Contains(r.Stderr, "shared.md") {
+	if r := e.Run("promote", "b", "--continue"); r.Code != 4 || !strings.Contains(r.Stderr, "shared.md") {
 		t.Errorf("continue with markers left: %d %s", r.Code, r.Stderr)
 	}
 	gittest.WriteFile(t, bdir, "shared.md", "line one by a and b\nline two\n")
-	e.ok("promote", "b", "--continue")
+	e.OK("promote", "b", "--continue")
 	if got := show(t, origin, "shared.md"); got != "line one by a and b\nline two\n" {
 		t.Errorf("origin shared.md %q", got)
 	}
 	if !isAncestor(t, origin, ca, "main") || !isAncestor(t, origin, gittest.Git(t, bdir, "rev-parse", "HEAD"), "main") {
 		t.Errorf("a side is missing from origin main")
 	}
-	if _, err := os.Stat(filepath.Join(e.repo, ".git", "loop", "loops", "b", "run.json")); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(e.Repo, ".git", "loop", "loops", "b", "run.json")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("run state left behind: %v", err)
 	}
 }
@@ -194,7 +181,7 @@ func TestConcurrentPromotesOfNotes(t *testing.T) {
 	for i := range n {
 		name := fmt.Sprintf("c%02d", i)
 		e.newLoop(name)
-		dir := e.ctx(name, "notes")
+		dir := e.Context(name, "notes")
 		gittest.WriteFile(t, dir, name+".md", name+"\n")
 		heads[i] = gittest.Commit(t, dir, name)
 	}
@@ -209,7 +196,7 @@ func TestConcurrentPromotesOfNotes(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	origin := e.origin("notes")
+	origin := e.Origin("notes")
 	for i := range n {
 		if errs[i] != nil {
 			t.Errorf("promote c%02d: %v\n%s", i, errs[i], outs[i])
@@ -229,14 +216,14 @@ func TestConcurrentPromotesOfNotes(t *testing.T) {
 func TestGatedKnowledgeReview(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
-	origin := e.origin("knowledge")
-	clone := e.clone("knowledge")
+	origin := e.Origin("knowledge")
+	clone := e.Clone("knowledge")
 	e.newLoop("k1")
 	e.newLoop("k2")
-	gittest.WriteFile(t, e.ctx("k1", "knowledge"), "page.md", "# k1\n")
-	k1 := gittest.Commit(t, e.ctx("k1", "knowledge"), "k1 page")
-	gittest.WriteFile(t, e.ctx("k2", "knowledge"), "other.md", "# k2\n")
-	gittest.Commit(t, e.ctx("k2", "knowledge"), "k2 page")
+	gittest.WriteFile(t, e.Context("k1", "knowledge"), "page.md", "# k1\n")
+	k1 := gittest.Commit(t, e.Context("k1", "knowledge"), "k1 page")
+	gittest.WriteFile(t, e.Context("k2", "knowledge"), "other.md", "# k2\n")
+	gittest.Commit(t, e.Context("k2", "knowledge"), "k2 page")
 	// A teammate moves main meanwhile: the merge must keep it.
 	mate := teammate(t, origin)
 	gittest.WriteFile(t, mate, "team.md", "team\n")
@@ -244,11 +231,11 @@ func TestGatedKnowledgeReview(t *testing.T) {
 	push(t, mate)
 	mainBefore := gittest.Git(t, origin, "rev-parse", "main")
 
-	r := e.ok("promote", "k1") // all layers: only knowledge has work
+	r := e.OK("promote", "k1") // all layers: only knowledge has work
 	if !strings.Contains(r.Stdout, "review merge knowledge/k1") {
 		t.Errorf("promote output:\n%s", r.Stdout)
 	}
-	e.ok("promote", "k2", "--layer", "knowledge")
+	e.OK("promote", "k2", "--layer", "knowledge")
 	if got := gittest.Git(t, origin, "rev-parse", "main"); got != mainBefore {
 		t.Fatalf("a gated promote moved origin main")
 	}
@@ -256,16 +243,16 @@ func TestGatedKnowledgeReview(t *testing.T) {
 		t.Errorf("solo proposals were pushed: %v", b)
 	}
 	var ps []gitloop.Proposal
-	if err := json.Unmarshal([]byte(e.ok("review", "ls", "--json").Stdout), &ps); err != nil || len(ps) != 2 || ps[0].ID != "knowledge/k1" || ps[1].ID != "knowledge/k2" {
+	if err := json.Unmarshal([]byte(e.OK("review", "ls", "--json").Stdout), &ps); err != nil || len(ps) != 2 || ps[0].ID != "knowledge/k1" || ps[1].ID != "knowledge/k2" {
 		t.Fatalf("review ls: %+v %v", ps, err)
 	}
-	if r := e.ok("review", "show", "k1"); !strings.Contains(r.Stdout, "+# k1") {
+	if r := e.OK("review", "show", "k1"); !strings.Contains(r.Stdout, "+# k1") {
 		t.Errorf("review show:\n%s", r.Stdout)
 	}
 
 	// The clone has main checked out: merging must not need it.
 	cloneHead := gittest.Git(t, clone, "rev-parse", "HEAD")
-	e.ok("review", "merge", "knowledge/k1")
+	e.OK("review", "merge", "knowledge/k1")
 	if !isAncestor(t, origin, k1, "main") || !isAncestor(t, origin, mainBefore, "main") {
 		t.Errorf("review merge lost a side")
 	}
@@ -280,17 +267,17 @@ func TestGatedKnowledgeReview(t *testing.T) {
 	}
 
 	// Discard: gone from the list, kept under refs/loop-discarded/.
-	r = e.ok("review", "discard", "knowledge/k2")
+	r = e.OK("review", "discard", "knowledge/k2")
 	if !strings.Contains(r.Stdout, "refs/loop-discarded/knowledge/k2-") {
 		t.Errorf("discard output:\n%s", r.Stdout)
 	}
-	if r := e.run("review", "ls"); strings.TrimSpace(r.Stdout) != "" {
+	if r := e.Run("review", "ls"); strings.TrimSpace(r.Stdout) != "" {
 		t.Errorf("proposals left:\n%s", r.Stdout)
 	}
 	if got := gittest.Git(t, clone, "for-each-ref", "--format=%(refname)", "refs/loop-discarded"); !strings.HasPrefix(got, "refs/loop-discarded/knowledge/k2-") {
 		t.Errorf("no backup ref: %q", got)
 	}
-	if _, err := os.Stat(filepath.Join(e.ctx("k2", "knowledge"), "other.md")); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(e.Context("k2", "knowledge"), "other.md")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("discarded change still in k2's worktree")
 	}
 }
@@ -310,16 +297,16 @@ func fakeGH(t *testing.T) (dir, log string) {
 func TestCodePromotePullRequest(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
-	bare := gittest.Git(t, e.repo, "remote", "get-url", "origin")
+	bare := gittest.Git(t, e.Repo, "remote", "get-url", "origin")
 	// The remote is on a known host; git reaches it at the local bare.
 	const url = "https://github.com/acme/demo.git"
-	gittest.Git(t, e.repo, "remote", "set-url", "origin", url)
-	gittest.Git(t, e.repo, "config", "url."+bare+".insteadOf", url)
+	gittest.Git(t, e.Repo, "remote", "set-url", "origin", url)
+	gittest.Git(t, e.Repo, "config", "url."+bare+".insteadOf", url)
 	e.newLoop("c1")
 	e.newLoop("c2")
 	for _, n := range []string{"c1", "c2"} {
-		gittest.WriteFile(t, e.worktree(n), n+".go", "package main\n")
-		gittest.Commit(t, e.worktree(n), n)
+		gittest.WriteFile(t, e.Worktree(n), n+".go", "package main\n")
+		gittest.Commit(t, e.Worktree(n), n)
 	}
 	mainBefore := gittest.Git(t, bare, "rev-parse", "main")
 
@@ -335,7 +322,7 @@ func TestCodePromotePullRequest(t *testing.T) {
 	if !strings.Contains(string(out), "https://github.com/acme/demo/pull/7") {
 		t.Errorf("promote output:\n%s", out)
 	}
-	if got := gittest.Git(t, bare, "rev-parse", "refs/heads/loop/c1"); got != gittest.Git(t, e.worktree("c1"), "rev-parse", "HEAD") {
+	if got := gittest.Git(t, bare, "rev-parse", "refs/heads/loop/c1"); got != gittest.Git(t, e.Worktree("c1"), "rev-parse", "HEAD") {
 		t.Errorf("loop/c1 not pushed")
 	}
 	// Without gh: the URL to open one.
@@ -354,27 +341,27 @@ func TestCodePromotePullRequest(t *testing.T) {
 func TestCodeSoloProposal(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
-	gittest.Git(t, e.repo, "remote", "remove", "origin")
+	gittest.Git(t, e.Repo, "remote", "remove", "origin")
 	e.newLoop("s1")
-	gittest.WriteFile(t, e.worktree("s1"), "feature.go", "package main\n")
-	c := gittest.Commit(t, e.worktree("s1"), "feature")
-	before := gittest.Git(t, e.repo, "rev-parse", "main")
-	e.ok("promote", "s1", "--layer", "code")
-	if gittest.Git(t, e.repo, "rev-parse", "main") != before {
+	gittest.WriteFile(t, e.Worktree("s1"), "feature.go", "package main\n")
+	c := gittest.Commit(t, e.Worktree("s1"), "feature")
+	before := gittest.Git(t, e.Repo, "rev-parse", "main")
+	e.OK("promote", "s1", "--layer", "code")
+	if gittest.Git(t, e.Repo, "rev-parse", "main") != before {
 		t.Fatal("proposal moved main")
 	}
-	if got := e.ls()["s1"].Unpromoted; !reflect.DeepEqual(got, []string{"code"}) {
+	if got := e.Loops()["s1"].Unpromoted; !reflect.DeepEqual(got, []string{"code"}) {
 		t.Errorf("unpromoted = %v", got)
 	}
 	// main is checked out in the repo's main worktree.
-	e.ok("review", "merge", "code/s1")
-	if !isAncestor(t, e.repo, c, "main") || !isAncestor(t, e.repo, before, "main") {
+	e.OK("review", "merge", "code/s1")
+	if !isAncestor(t, e.Repo, c, "main") || !isAncestor(t, e.Repo, before, "main") {
 		t.Errorf("review merge lost a side")
 	}
-	if gittest.Git(t, e.repo, "symbolic-ref", "HEAD") != "refs/heads/main" {
+	if gittest.Git(t, e.Repo, "symbolic-ref", "HEAD") != "refs/heads/main" {
 		t.Errorf("main worktree switched branch")
 	}
-	if r := e.run("review", "ls"); strings.TrimSpace(r.Stdout) != "" {
+	if r := e.Run("review", "ls"); strings.TrimSpace(r.Stdout) != "" {
 		t.Errorf("proposal still listed:\n%s", r.Stdout)
 	}
 }
@@ -383,23 +370,23 @@ func TestSyncClones(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	for _, l := range []string{"knowledge", "notes"} {
-		mate := teammate(t, e.origin(l))
+		mate := teammate(t, e.Origin(l))
 		gittest.WriteFile(t, mate, "new.md", l+"\n")
 		gittest.Commit(t, mate, "new")
 		push(t, mate)
 	}
 	// The personal clone has an unpushed commit, and its remote moved.
-	personal := e.clone("personal")
+	personal := e.Clone("personal")
 	gittest.WriteFile(t, personal, "local.md", "mine\n")
 	local := gittest.Commit(t, personal, "local")
-	mate := teammate(t, e.origin("personal"))
+	mate := teammate(t, e.Origin("personal"))
 	gittest.WriteFile(t, mate, "elsewhere.md", "x\n")
 	gittest.Commit(t, mate, "from another machine")
 	push(t, mate)
 
-	r := e.ok("sync")
+	r := e.OK("sync")
 	for _, l := range []string{"knowledge", "notes"} {
-		if got, want := gittest.Git(t, e.clone(l), "rev-parse", "HEAD"), gittest.Git(t, e.origin(l), "rev-parse", "main"); got != want {
+		if got, want := gittest.Git(t, e.Clone(l), "rev-parse", "HEAD"), gittest.Git(t, e.Origin(l), "rev-parse", "main"); got != want {
 			t.Errorf("%s clone at %s, want %s", l, got, want)
 		}
 	}
@@ -415,24 +402,24 @@ func TestSyncLoop(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	e.newLoop("l1")
-	gittest.WriteFile(t, e.worktree("l1"), "loop.go", "package main\n")
-	gittest.Commit(t, e.worktree("l1"), "loop work")
+	gittest.WriteFile(t, e.Worktree("l1"), "loop.go", "package main\n")
+	gittest.Commit(t, e.Worktree("l1"), "loop work")
 	// The base and knowledge move on after the loop started.
-	gittest.WriteFile(t, e.repo, "base.go", "package main\n")
-	base := gittest.Commit(t, e.repo, "base moves")
-	mate := teammate(t, e.origin("knowledge"))
+	gittest.WriteFile(t, e.Repo, "base.go", "package main\n")
+	base := gittest.Commit(t, e.Repo, "base moves")
+	mate := teammate(t, e.Origin("knowledge"))
 	gittest.WriteFile(t, mate, "k.md", "k\n")
 	k := gittest.Commit(t, mate, "knowledge moves")
 	push(t, mate)
 
-	e.ok("sync", "l1")
-	if !isAncestor(t, e.repo, base, "refs/heads/loop/l1") {
+	e.OK("sync", "l1")
+	if !isAncestor(t, e.Repo, base, "refs/heads/loop/l1") {
 		t.Errorf("base not merged into the loop")
 	}
-	if got := gittest.Git(t, e.worktree("l1"), "log", "-1", "--format=%P"); len(strings.Fields(got)) != 2 {
+	if got := gittest.Git(t, e.Worktree("l1"), "log", "-1", "--format=%P"); len(strings.Fields(got)) != 2 {
 		t.Errorf("not a merge: %s", got)
 	}
-	kdir := e.ctx("l1", "knowledge")
+	kdir := e.Context("l1", "knowledge")
 	if !isAncestor(t, kdir, k, "HEAD") {
 		t.Errorf("knowledge not merged into the loop's context")
 	}
@@ -451,9 +438,9 @@ func TestPrePushGuard(t *testing.T) {
 	e := setup(t)
 	e.newLoop("g1")
 	ios, _, _, _ := iostreams.Test()
-	f := &cmdutil.Factory{IOStreams: ios, Dir: e.repo, LookupEnv: func(k string) (string, bool) {
+	f := &cmdutil.Factory{IOStreams: ios, Dir: e.Repo, LookupEnv: func(k string) (string, bool) {
 		if k == "GIT_LOOP_HOME" {
-			return e.home, true
+			return e.Home, true
 		}
 		return os.LookupEnv(k)
 	}}
@@ -463,16 +450,16 @@ func TestPrePushGuard(t *testing.T) {
 	}
 	ctx := context.Background()
 	var gated *gitloop.GatedPushError
-	if err := svc.CheckPush(ctx, e.worktree("g1"), pushLine("refs/heads/loop/g1", "refs/heads/main")); !errors.As(err, &gated) || gated.Layer != gitloop.Code {
+	if err := svc.CheckPush(ctx, e.Worktree("g1"), pushLine("refs/heads/loop/g1", "refs/heads/main")); !errors.As(err, &gated) || gated.Layer != gitloop.Code {
 		t.Errorf("code push to main: %v", err)
 	}
-	if err := svc.CheckPush(ctx, e.ctx("g1", "knowledge"), pushLine("refs/heads/loop/g1", "refs/heads/main")); !errors.As(err, &gated) || gated.Layer != gitloop.Knowledge {
+	if err := svc.CheckPush(ctx, e.Context("g1", "knowledge"), pushLine("refs/heads/loop/g1", "refs/heads/main")); !errors.As(err, &gated) || gated.Layer != gitloop.Knowledge {
 		t.Errorf("knowledge push to main: %v", err)
 	}
 	for _, c := range []struct{ dir, local, ref string }{
-		{e.ctx("g1", "notes"), "refs/heads/loop/g1", "refs/heads/main"},
-		{e.worktree("g1"), "refs/heads/loop/g1", "refs/heads/loop/g1"},
-		{e.repo, "refs/heads/main", "refs/heads/main"},
+		{e.Context("g1", "notes"), "refs/heads/loop/g1", "refs/heads/main"},
+		{e.Worktree("g1"), "refs/heads/loop/g1", "refs/heads/loop/g1"},
+		{e.Repo, "refs/heads/main", "refs/heads/main"},
 	} {
 		if err := svc.CheckPush(ctx, c.dir, pushLine(c.local, c.ref)); err != nil {
 			t.Errorf("push from %s to %s refused: %v", c.dir, c.ref, err)
@@ -486,24 +473,24 @@ func TestPromotePersonalAndDirectGate(t *testing.T) {
 	e.newLoop("p1")
 	// Personal: the main clone, pushed straight to its origin, merging a
 	// commit made on another machine.
-	mate := teammate(t, e.origin("personal"))
+	mate := teammate(t, e.Origin("personal"))
 	gittest.WriteFile(t, mate, "other-machine.md", "x\n")
 	gittest.Commit(t, mate, "other machine")
 	push(t, mate)
-	gittest.WriteFile(t, e.clone("personal"), "memory/today.md", "learned\n")
-	e.ok("promote", "p1", "--layer", "personal", "-a", "-m", "memory")
-	if show(t, e.origin("personal"), "memory/today.md") == "" || show(t, e.origin("personal"), "other-machine.md") == "" {
+	gittest.WriteFile(t, e.Clone("personal"), "memory/today.md", "learned\n")
+	e.OK("promote", "p1", "--layer", "personal", "-a", "-m", "memory")
+	if show(t, e.Origin("personal"), "memory/today.md") == "" || show(t, e.Origin("personal"), "other-machine.md") == "" {
 		t.Errorf("personal origin lacks a side")
 	}
 	// knowledge.gate = direct: knowledge lands like notes.
-	gittest.WriteFile(t, e.ctx("p1", "knowledge"), "direct.md", "d\n")
-	gittest.Commit(t, e.ctx("p1", "knowledge"), "direct")
-	gittest.Git(t, e.repo, "config", "loop.knowledge.gate", "direct")
-	e.ok("promote", "p1", "--layer", "knowledge")
-	if show(t, e.origin("knowledge"), "direct.md") == "" {
+	gittest.WriteFile(t, e.Context("p1", "knowledge"), "direct.md", "d\n")
+	gittest.Commit(t, e.Context("p1", "knowledge"), "direct")
+	gittest.Git(t, e.Repo, "config", "loop.knowledge.gate", "direct")
+	e.OK("promote", "p1", "--layer", "knowledge")
+	if show(t, e.Origin("knowledge"), "direct.md") == "" {
 		t.Errorf("direct knowledge did not land")
 	}
-	if r := e.run("review", "ls"); strings.TrimSpace(r.Stdout) != "" {
+	if r := e.Run("review", "ls"); strings.TrimSpace(r.Stdout) != "" {
 		t.Errorf("a direct layer listed a proposal:\n%s", r.Stdout)
 	}
 }
@@ -512,26 +499,26 @@ func TestPromoteDryRun(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	e.newLoop("dr")
-	dir := e.ctx("dr", "notes")
+	dir := e.Context("dr", "notes")
 	gittest.WriteFile(t, dir, "x.md", "x\n")
 	head := gittest.Commit(t, dir, "x")
-	before := gittest.Git(t, e.origin("notes"), "rev-parse", "main")
-	r := e.ok("promote", "dr", "--layer", "notes", "--dry-run")
+	before := gittest.Git(t, e.Origin("notes"), "rev-parse", "main")
+	r := e.OK("promote", "dr", "--layer", "notes", "--dry-run")
 	if !strings.Contains(r.Stderr, "git push -q origin HEAD:refs/heads/main") {
 		t.Errorf("dry run does not show the push:\n%s", r.Stderr)
 	}
-	if gittest.Git(t, e.origin("notes"), "rev-parse", "main") != before || gittest.Git(t, dir, "rev-parse", "HEAD") != head {
+	if gittest.Git(t, e.Origin("notes"), "rev-parse", "main") != before || gittest.Git(t, dir, "rev-parse", "HEAD") != head {
 		t.Errorf("dry run changed something")
 	}
 	// Flag combinations.
 	for _, args := range [][]string{{"promote", "dr", "-a"}, {"promote", "dr", "-m", "x"}, {"promote", "dr", "--continue", "--abort"}, {"promote", "dr", "--layer", "vault"}, {"promote", "dr", "--continue"}} {
-		if r := e.run(args...); r.Code != 2 {
+		if r := e.Run(args...); r.Code != 2 {
 			t.Errorf("%v: exit %d %s", args, r.Code, r.Stderr)
 		}
 	}
 	// From inside the loop's worktree, NAME is implied.
-	r = cmdtestRunIn(t, e, e.worktree("dr"), "promote", "--layer", "notes")
-	if r.Code != 0 || !isAncestor(t, e.origin("notes"), head, "main") {
+	r = cmdtestRunIn(t, e, e.Worktree("dr"), "promote", "--layer", "notes")
+	if r.Code != 0 || !isAncestor(t, e.Origin("notes"), head, "main") {
 		t.Errorf("promote without NAME: %d %s", r.Code, r.Stderr)
 	}
 }
@@ -540,30 +527,30 @@ func TestSyncLoopConflict(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	e.newLoop("s2")
-	kdir := e.ctx("s2", "knowledge")
+	kdir := e.Context("s2", "knowledge")
 	gittest.WriteFile(t, kdir, "page.md", "loop's version\n")
 	mine := gittest.Commit(t, kdir, "loop page")
-	mate := teammate(t, e.origin("knowledge"))
+	mate := teammate(t, e.Origin("knowledge"))
 	gittest.WriteFile(t, mate, "page.md", "team's version\n")
 	team := gittest.Commit(t, mate, "team page")
 	push(t, mate)
 
-	r := e.run("sync", "s2")
+	r := e.Run("sync", "s2")
 	if r.Code != 4 || !strings.Contains(r.Stderr, "page.md") || !strings.Contains(r.Stderr, "git loop sync --continue s2") {
 		t.Fatalf("sync conflict: %d\n%s", r.Code, r.Stderr)
 	}
-	e.ok("sync", "s2", "--abort")
+	e.OK("sync", "s2", "--abort")
 	if got := gittest.Git(t, kdir, "rev-parse", "HEAD"); got != mine {
 		t.Errorf("abort left HEAD at %s", got)
 	}
 	if st := gittest.Git(t, kdir, "status", "--porcelain"); st != "" {
 		t.Errorf("abort left changes: %q", st)
 	}
-	if r := e.run("sync", "s2"); r.Code != 4 {
+	if r := e.Run("sync", "s2"); r.Code != 4 {
 		t.Fatalf("second sync: %d %s", r.Code, r.Stderr)
 	}
 	gittest.WriteFile(t, kdir, "page.md", "both versions\n")
-	e.ok("sync", "s2", "--continue")
+	e.OK("sync", "s2", "--continue")
 	if !isAncestor(t, kdir, team, "HEAD") || !isAncestor(t, kdir, mine, "HEAD") {
 		t.Errorf("a side is missing after continue")
 	}
@@ -575,28 +562,28 @@ func TestSyncLoopConflict(t *testing.T) {
 func TestCodeReviewMergeOnRemote(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
-	bare := gittest.Git(t, e.repo, "remote", "get-url", "origin")
+	bare := gittest.Git(t, e.Repo, "remote", "get-url", "origin")
 	e.newLoop("r1")
-	gittest.WriteFile(t, e.worktree("r1"), "r1.go", "package main\n")
-	c := gittest.Commit(t, e.worktree("r1"), "r1")
+	gittest.WriteFile(t, e.Worktree("r1"), "r1.go", "package main\n")
+	c := gittest.Commit(t, e.Worktree("r1"), "r1")
 	// Someone else lands on the remote's main meanwhile.
 	mate := teammate(t, bare)
 	gittest.WriteFile(t, mate, "mate.go", "package main\n")
 	other := gittest.Commit(t, mate, "mate")
 	push(t, mate)
 
-	e.ok("promote", "r1", "--layer", "code")
+	e.OK("promote", "r1", "--layer", "code")
 	if got := gittest.Git(t, bare, "rev-parse", "refs/heads/loop/r1"); got == "" {
 		t.Fatal("proposal not pushed")
 	}
-	e.ok("review", "merge", "code/r1")
+	e.OK("review", "merge", "code/r1")
 	if !isAncestor(t, bare, c, "main") || !isAncestor(t, bare, other, "main") {
 		t.Errorf("review merge lost a side on the remote")
 	}
 	if b := branches(t, bare); !reflect.DeepEqual(b, []string{"refs/heads/main"}) {
 		t.Errorf("remote branches after merge: %v", b)
 	}
-	if gittest.Git(t, e.repo, "status", "--porcelain") != "" {
+	if gittest.Git(t, e.Repo, "status", "--porcelain") != "" {
 		t.Errorf("the main worktree was touched")
 	}
 }
@@ -605,16 +592,16 @@ func TestCodeLocalOnlyBase(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	// A base branch origin does not have: its proposal is local.
-	gittest.Git(t, e.repo, "branch", "feature")
-	e.ok("new", "f1", "--driver", "none", "-d", "-q", "--base", "feature")
-	gittest.WriteFile(t, e.worktree("f1"), "f.go", "package main\n")
-	c := gittest.Commit(t, e.worktree("f1"), "f")
-	e.ok("promote", "f1", "--layer", "code")
-	e.ok("review", "merge", "code/f1")
-	if !isAncestor(t, e.repo, c, "refs/heads/feature") {
+	gittest.Git(t, e.Repo, "branch", "feature")
+	e.OK("new", "f1", "--driver", "none", "-d", "-q", "--base", "feature")
+	gittest.WriteFile(t, e.Worktree("f1"), "f.go", "package main\n")
+	c := gittest.Commit(t, e.Worktree("f1"), "f")
+	e.OK("promote", "f1", "--layer", "code")
+	e.OK("review", "merge", "code/f1")
+	if !isAncestor(t, e.Repo, c, "refs/heads/feature") {
 		t.Errorf("not merged into the local base")
 	}
-	if gittest.Git(t, e.repo, "rev-parse", "main") != gittest.Git(t, e.repo, "rev-parse", "origin/main") {
+	if gittest.Git(t, e.Repo, "rev-parse", "main") != gittest.Git(t, e.Repo, "rev-parse", "origin/main") {
 		t.Errorf("main moved")
 	}
 }

@@ -2,7 +2,6 @@ package sandboxe2e_test
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -22,42 +21,17 @@ import (
 	"github.com/gitloop-dev/git-loop/gitloop"
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
 	"github.com/gitloop-dev/git-loop/sandbox"
-	"github.com/gitloop-dev/git-loop/sandbox/bwrap"
 	"github.com/gitloop-dev/git-loop/sandbox/docker/dockertest"
-	"github.com/gitloop-dev/git-loop/sandbox/sandboxtest"
-)
-
-const installBwrap = `install bubblewrap ("sudo apt-get install bubblewrap") on a kernel that allows user namespaces`
-
-// driver is one sandbox driver under test.
-type driver struct {
-	name string
-	// prepare skips the test (fails it under GIT_LOOP_TEST_REQUIRE) when
-	// the driver cannot run here, and configures repo for it.
-	prepare func(t *testing.T, repo string)
-}
-
-var (
-	dockerDriver = driver{name: "docker", prepare: func(t *testing.T, repo string) {
-		e := dockertest.Engine(t)
-		gittest.Git(t, repo, "config", "loop.sandbox.image", dockertest.DebianImage(t, e))
-	}}
-	bwrapDriver = driver{name: "bwrap", prepare: func(t *testing.T, repo string) {
-		e, err := bwrap.New()
-		sandboxtest.Require(t, err, "bwrap", installBwrap)
-		sandboxtest.Require(t, e.Probe(context.Background()), "bwrap", installBwrap)
-	}}
-	drivers = []driver{dockerDriver, bwrapDriver}
 )
 
 // newRepo returns a fresh repository set up for d, whose loops, containers
 // and images are uninstalled when the test ends. Its git identity is the
 // user's global one (from the hermetic ~/.gitconfig): git loop carries it
 // into the sandbox's own $HOME.
-func newRepo(t *testing.T, d driver) string {
+func newRepo(t *testing.T, d cmdtest.Driver) string {
 	t.Helper()
 	repo := gittest.Repo(t)
-	d.prepare(t, repo)
+	d.Prepare(t, repo)
 	t.Cleanup(func() { uninstall(t, repo) })
 	return repo
 }
@@ -80,9 +54,9 @@ func uninstall(t *testing.T, repo string) {
 
 // newLoop runs "git loop new NAME --driver D --detach" and returns the
 // loop's worktree.
-func newLoop(t *testing.T, repo string, d driver, name string) string {
+func newLoop(t *testing.T, repo string, d cmdtest.Driver, name string) string {
 	t.Helper()
-	r := cmdtest.MustRun(t, repo, "new", name, "--driver", d.name, "--detach")
+	r := cmdtest.MustRun(t, repo, "new", name, "--driver", d.Name, "--detach")
 	return strings.TrimSpace(r.Stdout)
 }
 
@@ -135,8 +109,8 @@ func TestGitInside(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, d := range drivers {
-		t.Run(d.name, func(t *testing.T) {
+	for _, d := range cmdtest.Drivers {
+		t.Run(d.Name, func(t *testing.T) {
 			t.Parallel()
 			repo := newRepo(t, d)
 			wt := newLoop(t, repo, d, "x")
@@ -180,8 +154,8 @@ func TestIsolation(t *testing.T) {
 	t.Parallel()
 	vault := filepath.Join(hostHome, "secret-vault")
 	gittest.WriteFile(t, vault, "x", "secret\n")
-	for _, d := range drivers {
-		t.Run(d.name, func(t *testing.T) {
+	for _, d := range cmdtest.Drivers {
+		t.Run(d.Name, func(t *testing.T) {
 			t.Parallel()
 			repo := newRepo(t, d)
 			newLoop(t, repo, d, "a")
@@ -236,9 +210,9 @@ func TestIsolation(t *testing.T) {
 // a changed config makes a new container, an unchanged one keeps it.
 func TestDockerLifecycle(t *testing.T) {
 	t.Parallel()
-	repo := newRepo(t, dockerDriver)
+	repo := newRepo(t, cmdtest.DockerDriver)
 	api := dockertest.NewAPI(t)
-	newLoop(t, repo, dockerDriver, "x")
+	newLoop(t, repo, cmdtest.DockerDriver, "x")
 	name := "gitloop-" + workspaceID(t, repo) + "-x"
 	inspect := func(wantRunning bool) dockertest.Container {
 		t.Helper()
@@ -339,8 +313,8 @@ func freePort(t *testing.T) int {
 // what the engine stores about the loop's container.
 func TestSecretsStayOut(t *testing.T) {
 	t.Parallel()
-	for _, d := range drivers {
-		t.Run(d.name, func(t *testing.T) {
+	for _, d := range cmdtest.Drivers {
+		t.Run(d.Name, func(t *testing.T) {
 			t.Parallel()
 			repo := newRepo(t, d)
 			newLoop(t, repo, d, "x")
@@ -354,7 +328,7 @@ func TestSecretsStayOut(t *testing.T) {
 			if err != nil || string(out) != "absent\n" {
 				t.Errorf("the caller's environment in the sandbox: %q, %v", out, err)
 			}
-			if d.name != "docker" {
+			if d.Name != "docker" {
 				return // bwrap stores nothing: each exec's env dies with it
 			}
 
@@ -437,8 +411,8 @@ func TestUninstallLeavesOtherWorkspace(t *testing.T) {
 	ids := map[string]string{}
 	images := map[string]string{}
 	for _, ws := range []string{"A", "B"} {
-		repo := newRepo(t, dockerDriver)
-		newLoop(t, repo, dockerDriver, strings.ToLower(ws))
+		repo := newRepo(t, cmdtest.DockerDriver)
+		newLoop(t, repo, cmdtest.DockerDriver, strings.ToLower(ws))
 		repos[ws], ids[ws] = repo, workspaceID(t, repo)
 		images[ws] = "gitloop-test/ws-" + strings.ToLower(ws) + "-" + ids[ws] + ":1"
 		cmdtest.MustRun(t, repo, "image", "build", "--dir", ctxDir, "--tag", images[ws])
@@ -489,7 +463,7 @@ func TestImageBuild(t *testing.T) {
 	t.Parallel()
 	t.Run("dir", func(t *testing.T) {
 		t.Parallel()
-		repo := newRepo(t, dockerDriver)
+		repo := newRepo(t, cmdtest.DockerDriver)
 		api := dockertest.NewAPI(t)
 		busybox := dockertest.BusyboxImage(t, dockertest.Engine(t))
 		ctxDir := t.TempDir()
@@ -510,7 +484,7 @@ func TestImageBuild(t *testing.T) {
 	})
 	t.Run("bundled", func(t *testing.T) {
 		t.Parallel()
-		repo := newRepo(t, dockerDriver)
+		repo := newRepo(t, cmdtest.DockerDriver)
 		base := dockertest.DebianImage(t, dockertest.Engine(t))
 		tag := "gitloop-test/bundled-" + workspaceIDOf(t, repo) + ":1"
 		gittest.Git(t, repo, "config", "loop.sandbox.image", tag)
@@ -518,7 +492,7 @@ func TestImageBuild(t *testing.T) {
 		if !strings.Contains(r.Stderr, "Building "+tag) {
 			t.Errorf("build of the default tag: stderr\n%s", r.Stderr)
 		}
-		newLoop(t, repo, dockerDriver, "x")
+		newLoop(t, repo, cmdtest.DockerDriver, "x")
 		if got := sh(t, repo, "x", "git --version >/dev/null && git config --system --get safe.directory && getent passwd dev | cut -d: -f3"); got != "*\n1000\n" {
 			t.Errorf("in the bundled image: %q, want safe.directory * and user dev (1000)", got)
 		}
@@ -545,13 +519,13 @@ func workspaceIDOf(t *testing.T, repo string) string {
 // leaves the loop for the user to fix.
 func TestSetup(t *testing.T) {
 	t.Parallel()
-	for _, d := range drivers {
-		t.Run(d.name, func(t *testing.T) {
+	for _, d := range cmdtest.Drivers {
+		t.Run(d.Name, func(t *testing.T) {
 			t.Parallel()
 			repo := newRepo(t, d)
 			gittest.Git(t, repo, "config", "--add", "loop.setup", "echo hello > setup.txt")
 			gittest.Git(t, repo, "config", "--add", "loop.setup", "uname -n >> runs.txt; echo setup-output-marker")
-			r := cmdtest.MustRun(t, repo, "new", "s", "--driver", d.name, "--detach")
+			r := cmdtest.MustRun(t, repo, "new", "s", "--driver", d.Name, "--detach")
 			wt := strings.TrimSpace(r.Stdout)
 			if !strings.Contains(r.Stderr, "setup-output-marker") {
 				t.Errorf("setup output not shown on stderr:\n%s", r.Stderr)
@@ -572,11 +546,11 @@ func TestSetup(t *testing.T) {
 
 			failing := newRepo(t, d)
 			gittest.Git(t, failing, "config", "--add", "loop.setup", "echo about-to-fail; exit 7")
-			r = cmdtest.Run(t, failing, "new", "f", "--driver", d.name, "--detach")
+			r = cmdtest.Run(t, failing, "new", "f", "--driver", d.Name, "--detach")
 			if r.Code == 0 || !strings.Contains(r.Stderr, "exit 7") || !strings.Contains(r.Stderr, "about-to-fail") {
 				t.Errorf("failing setup: exit %d, stderr:\n%s", r.Code, r.Stderr)
 			}
-			if st := status(t, failing, "f"); st.Name != "f" || st.Driver != d.name {
+			if st := status(t, failing, "f"); st.Name != "f" || st.Driver != d.Name {
 				t.Errorf("the loop after a failed setup: %+v", st)
 			}
 		})
@@ -589,8 +563,8 @@ func TestSetup(t *testing.T) {
 // the user's identity although the sandbox's $HOME is its own.
 func TestSandboxCannotCommandTheHost(t *testing.T) {
 	t.Parallel()
-	for _, d := range drivers {
-		t.Run(d.name, func(t *testing.T) {
+	for _, d := range cmdtest.Drivers {
+		t.Run(d.Name, func(t *testing.T) {
 			t.Parallel()
 			repo := newRepo(t, d)
 			newLoop(t, repo, d, "a")
@@ -633,7 +607,7 @@ func TestSandboxCannotCommandTheHost(t *testing.T) {
 // post-checkout hook.
 func TestAutostartAdoptedLoop(t *testing.T) {
 	t.Parallel()
-	repo := newRepo(t, dockerDriver)
+	repo := newRepo(t, cmdtest.DockerDriver)
 	api := dockertest.NewAPI(t)
 	cmdtest.MustRun(t, repo, "config", "set", "sandbox.driver", "docker")
 	cmdtest.MustRun(t, repo, "config", "set", "autostart", "true")
@@ -659,8 +633,8 @@ func TestAutostartAdoptedLoop(t *testing.T) {
 // not, and the other hooks stay quiet there.
 func TestPushGuardInSandbox(t *testing.T) {
 	t.Parallel()
-	for _, d := range drivers {
-		t.Run(d.name, func(t *testing.T) {
+	for _, d := range cmdtest.Drivers {
+		t.Run(d.Name, func(t *testing.T) {
 			t.Parallel()
 			repo := newRepo(t, d)
 			cmdtest.MustRun(t, repo, "hooks", "install", "--repo")

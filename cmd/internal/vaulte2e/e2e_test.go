@@ -1,7 +1,6 @@
 package vaulte2e_test
 
 import (
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,29 +11,8 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdtest"
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
 	"github.com/gitloop-dev/git-loop/sandbox"
-	"github.com/gitloop-dev/git-loop/sandbox/bwrap"
 	"github.com/gitloop-dev/git-loop/sandbox/docker/dockertest"
 	"github.com/gitloop-dev/git-loop/sandbox/sandboxtest"
-)
-
-const installBwrap = `install bubblewrap ("sudo apt-get install bubblewrap") on a kernel that allows user namespaces`
-
-type driver struct {
-	name    string
-	prepare func(t *testing.T, repo string)
-}
-
-var (
-	dockerDriver = driver{name: "docker", prepare: func(t *testing.T, repo string) {
-		e := dockertest.Engine(t)
-		gittest.Git(t, repo, "config", "loop.sandbox.image", dockertest.DebianImage(t, e))
-	}}
-	bwrapDriver = driver{name: "bwrap", prepare: func(t *testing.T, repo string) {
-		e, err := bwrap.New()
-		sandboxtest.Require(t, err, "bwrap", installBwrap)
-		sandboxtest.Require(t, e.Probe(context.Background()), "bwrap", installBwrap)
-	}}
-	drivers = []driver{dockerDriver, bwrapDriver}
 )
 
 func requireGitCrypt(t *testing.T) {
@@ -43,33 +21,17 @@ func requireGitCrypt(t *testing.T) {
 	sandboxtest.Require(t, err, "git-crypt", `install git-crypt ("sudo apt-get install git-crypt")`)
 }
 
-// env is one test's git loop environment: its own GIT_LOOP_HOME.
-type env struct {
-	o    cmdtest.Options
-	home string
-}
-
-func (e env) personal() string { return filepath.Join(e.home, "data", "personal") }
-func (e env) origin() string   { return filepath.Join(e.home, "data", "origins", "personal.git") }
-
-func (e env) with(stdin string) cmdtest.Options {
-	o := e.o
-	o.Stdin = stdin
-	return o
-}
-
 // newRepo returns a repo set up for d, with "git loop init" run in its own
 // GIT_LOOP_HOME, uninstalled when the test ends.
-func newRepo(t *testing.T, d driver) (string, env) {
+func newRepo(t *testing.T, d cmdtest.Driver) (string, *cmdtest.User) {
 	t.Helper()
 	requireGitCrypt(t)
 	repo := gittest.Repo(t)
-	d.prepare(t, repo)
-	home := t.TempDir()
-	e := env{o: cmdtest.Options{Env: map[string]string{"GIT_LOOP_HOME": home}}, home: home}
+	d.Prepare(t, repo)
+	e := cmdtest.NewUser(t, repo)
 	t.Cleanup(func() {
 		ws, _ := os.ReadFile(filepath.Join(repo, ".git", "loop", "id"))
-		if r := cmdtest.RunWith(t, repo, e.o, "uninstall", "--yes", "--force"); r.Code != 0 {
+		if r := e.Run("uninstall", "--yes", "--force"); r.Code != 0 {
 			t.Errorf("cleanup: git loop uninstall: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 		}
 		if id := strings.TrimSpace(string(ws)); id != "" {
@@ -79,7 +41,7 @@ func newRepo(t *testing.T, d driver) (string, env) {
 			}
 		}
 	})
-	run(t, repo, e.o, "init")
+	e.OK("init")
 	return repo, e
 }
 
@@ -100,18 +62,18 @@ const (
 
 // fillVaults sets up two vaults: work (a token, an ssh dir, a .netrc) and
 // other (another token and file).
-func fillVaults(t *testing.T, repo string, e env) {
+func fillVaults(t *testing.T, repo string, e *cmdtest.User) {
 	t.Helper()
-	run(t, repo, e.o, "vault", "init", "--export-key", filepath.Join(t.TempDir(), "key"))
-	run(t, repo, e.with(token+"\n"), "vault", "set", "API_TOKEN", "--vault", "work")
-	run(t, repo, e.with(otherToken), "vault", "set", "OTHER_TOKEN", "--vault", "other")
+	e.OK("vault", "init", "--export-key", filepath.Join(t.TempDir(), "key"))
+	run(t, repo, e.WithStdin(token+"\n"), "vault", "set", "API_TOKEN", "--vault", "work")
+	run(t, repo, e.WithStdin(otherToken), "vault", "set", "OTHER_TOKEN", "--vault", "other")
 	src := t.TempDir()
 	gittest.WriteFile(t, src, ".ssh/id_ed25519", keyBody+"\n") // 0644 on purpose
 	gittest.WriteFile(t, src, ".netrc", "machine example.com password "+token+"\n")
 	gittest.WriteFile(t, src, ".othercfg", otherToken+"\n")
-	run(t, repo, e.o, "vault", "mount", "add", filepath.Join(src, ".ssh"), "--vault", "work")
-	run(t, repo, e.o, "vault", "mount", "add", filepath.Join(src, ".netrc"), "--vault", "work")
-	run(t, repo, e.o, "vault", "mount", "add", filepath.Join(src, ".othercfg"), "--vault", "other")
+	e.OK("vault", "mount", "add", filepath.Join(src, ".ssh"), "--vault", "work")
+	e.OK("vault", "mount", "add", filepath.Join(src, ".netrc"), "--vault", "work")
+	e.OK("vault", "mount", "add", filepath.Join(src, ".othercfg"), "--vault", "other")
 }
 
 // TestVaultInSandbox: a loop made with --vault work sees work's env vars and
@@ -121,22 +83,22 @@ func fillVaults(t *testing.T, repo string, e env) {
 // planted in the vault is refused.
 func TestVaultInSandbox(t *testing.T) {
 	t.Parallel()
-	for _, d := range drivers {
-		t.Run(d.name, func(t *testing.T) {
+	for _, d := range cmdtest.Drivers {
+		t.Run(d.Name, func(t *testing.T) {
 			t.Parallel()
 			repo, e := newRepo(t, d)
 			fillVaults(t, repo, e)
 			// A personal MCP server whose header names a vault variable:
 			// composed as the reference, resolved by the agent from its
 			// per-exec env.
-			gittest.WriteFile(t, e.personal(), ".claude/settings.json",
+			gittest.WriteFile(t, e.Clone("personal"), ".claude/settings.json",
 				`{"mcpServers": {"api": {"type": "http", "url": "https://mcp.example.com", "headers": {"Authorization": "Bearer ${API_TOKEN}"}}}}`+"\n")
-			gittest.Git(t, e.personal(), "add", ".claude/settings.json")
-			gittest.Git(t, e.personal(), "commit", "-q", "-m", "mcp")
-			run(t, repo, e.o, "new", "x", "--vault", "work", "--driver", d.name, "--detach")
+			gittest.Git(t, e.Clone("personal"), "add", ".claude/settings.json")
+			gittest.Git(t, e.Clone("personal"), "commit", "-q", "-m", "mcp")
+			e.OK("new", "x", "--vault", "work", "--driver", d.Name, "--detach")
 			// git-crypt and linked worktrees do not mix (git-crypt #105):
 			// the personal repo stays a single main clone.
-			if wts := gittest.Git(t, e.personal(), "worktree", "list", "--porcelain"); strings.Count(wts, "worktree ") != 1 {
+			if wts := gittest.Git(t, e.Clone("personal"), "worktree", "list", "--porcelain"); strings.Count(wts, "worktree ") != 1 {
 				t.Errorf("the personal repo has linked worktrees:\n%s", wts)
 			}
 			agentDir := filepath.Join(repo, ".git", "loop", "loops", "x", "agent")
@@ -152,11 +114,11 @@ stat -c 'modes=%a' "$HOME/.ssh" "$HOME/.ssh/id_ed25519"
 cat "$HOME/.netrc"
 if [ -e "$HOME/.othercfg" ]; then echo othercfg=visible; else echo othercfg=absent; fi
 if touch "$HOME/.ssh/planted" 2>/dev/null; then echo ssh=writable; else echo ssh=readonly; fi
-if [ -e ` + quote(filepath.Join(e.personal(), "vaults")) + ` ]; then echo vaults=visible; else echo vaults=hidden; fi
-if [ -e ` + quote(filepath.Join(e.personal(), ".git")) + ` ]; then echo personalgit=visible; else echo personalgit=hidden; fi
+if [ -e ` + quote(filepath.Join(e.Clone("personal"), "vaults")) + ` ]; then echo vaults=visible; else echo vaults=hidden; fi
+if [ -e ` + quote(filepath.Join(e.Clone("personal"), ".git")) + ` ]; then echo personalgit=visible; else echo personalgit=hidden; fi
 case "$GIT_SSH_COMMAND" in *"$HOME/.ssh/id_ed25519"*IdentitiesOnly=yes*) echo sshcmd=ok;; *) echo "sshcmd=$GIT_SSH_COMMAND";; esac
 `
-			r := run(t, repo, e.o, "exec", "x", "--", "sh", "-c", script)
+			r := e.OK("exec", "x", "--", "sh", "-c", script)
 			for _, want := range []string{
 				"token=" + token, "other=absent", keyBody, "modes=700", "modes=600",
 				"password " + token, "othercfg=absent", "ssh=readonly", "vaults=hidden", "personalgit=hidden", "sshcmd=ok",
@@ -171,7 +133,7 @@ case "$GIT_SSH_COMMAND" in *"$HOME/.ssh/id_ed25519"*IdentitiesOnly=yes*) echo ss
 
 			// No value in any object of the personal remote, nor in the
 			// loop's state dir (agent config, home, meta).
-			out, err := exec.Command("git", "--git-dir", e.origin(), "cat-file", "--batch-all-objects", "--batch").Output()
+			out, err := exec.Command("git", "--git-dir", e.Origin("personal"), "cat-file", "--batch-all-objects", "--batch").Output()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -182,7 +144,7 @@ case "$GIT_SSH_COMMAND" in *"$HOME/.ssh/id_ed25519"*IdentitiesOnly=yes*) echo ss
 			}
 			noSecretUnder(t, filepath.Join(repo, ".git", "loop"))
 
-			if d.name == "docker" {
+			if d.Name == "docker" {
 				ws := strings.TrimSpace(readFile(t, filepath.Join(repo, ".git", "loop", "id")))
 				c, ok := dockertest.NewAPI(t).Inspect(t, "gitloop-"+ws+"-x")
 				if !ok {
@@ -198,7 +160,7 @@ case "$GIT_SSH_COMMAND" in *"$HOME/.ssh/id_ed25519"*IdentitiesOnly=yes*) echo ss
 			// While an exec runs, no host process carries a value in its
 			// argv (what ps shows).
 			done := make(chan cmdtest.Result, 1)
-			go func() { done <- cmdtest.RunWith(t, repo, e.o, "exec", "x", "--", "sleep", "2") }()
+			go func() { done <- e.Run("exec", "x", "--", "sleep", "2") }()
 			deadline := time.Now().Add(1500 * time.Millisecond)
 			for time.Now().Before(deadline) {
 				if p := argvWith(token); p != "" {
@@ -212,12 +174,12 @@ case "$GIT_SSH_COMMAND" in *"$HOME/.ssh/id_ed25519"*IdentitiesOnly=yes*) echo ss
 			}
 
 			// A locked vault: exec and new stop and say how to unlock.
-			run(t, repo, e.o, "vault", "lock")
-			rx := cmdtest.RunWith(t, repo, e.o, "exec", "x", "--", "true")
+			e.OK("vault", "lock")
+			rx := e.Run("exec", "x", "--", "true")
 			if rx.Code == 0 || !strings.Contains(rx.Stderr, "git loop vault unlock") {
 				t.Errorf("exec with a locked vault: exit %d\n%s", rx.Code, rx.Stderr)
 			}
-			rn := cmdtest.RunWith(t, repo, e.o, "new", "y", "--vault", "work", "--driver", d.name, "--detach")
+			rn := e.Run("new", "y", "--vault", "work", "--driver", d.Name, "--detach")
 			if rn.Code == 0 || !strings.Contains(rn.Stderr, "git loop vault unlock") {
 				t.Errorf("new with a locked vault: exit %d\n%s", rn.Code, rn.Stderr)
 			}
@@ -227,7 +189,7 @@ case "$GIT_SSH_COMMAND" in *"$HOME/.ssh/id_ed25519"*IdentitiesOnly=yes*) echo ss
 			if refs := gittest.Git(t, repo, "for-each-ref", "refs/heads/loop/y"); refs != "" {
 				t.Errorf("new with a locked vault left a branch: %s", refs)
 			}
-			if rm := cmdtest.RunWith(t, repo, e.o, "new", "z", "--vault", "../x", "--driver", d.name, "--detach"); rm.Code == 0 {
+			if rm := e.Run("new", "z", "--vault", "../x", "--driver", d.Name, "--detach"); rm.Code == 0 {
 				t.Errorf("new --vault ../x succeeded")
 			}
 		})
@@ -239,17 +201,17 @@ case "$GIT_SSH_COMMAND" in *"$HOME/.ssh/id_ed25519"*IdentitiesOnly=yes*) echo ss
 // host's files.
 func TestVaultEscapesRefused(t *testing.T) {
 	t.Parallel()
-	d := bwrapDriver
+	d := cmdtest.BwrapDriver
 	repo, e := newRepo(t, d)
 	fillVaults(t, repo, e)
-	run(t, repo, e.o, "new", "x", "--vault", "work", "--driver", d.name, "--detach")
-	home := filepath.Join(e.personal(), "vaults", "work", "mounts", "home")
+	e.OK("new", "x", "--vault", "work", "--driver", d.Name, "--detach")
+	home := filepath.Join(e.Clone("personal"), "vaults", "work", "mounts", "home")
 	if err := os.Symlink("/etc", filepath.Join(home, ".config")); err != nil {
 		t.Fatal(err)
 	}
-	gittest.Git(t, e.personal(), "add", "vaults")
-	gittest.Git(t, e.personal(), "commit", "-q", "-m", "planted")
-	r := cmdtest.RunWith(t, repo, e.o, "exec", "x", "--", "true")
+	gittest.Git(t, e.Clone("personal"), "add", "vaults")
+	gittest.Git(t, e.Clone("personal"), "commit", "-q", "-m", "planted")
+	r := e.Run("exec", "x", "--", "true")
 	if r.Code == 0 || !strings.Contains(r.Stderr, "leaves the vault") && !strings.Contains(r.Stderr, "symlink") {
 		t.Errorf("exec with a symlink in the vault: exit %d\n%s", r.Code, r.Stderr)
 	}
@@ -301,7 +263,7 @@ func quote(s string) string { return sandbox.ShellQuote([]string{s}) }
 // exec, and the run's log and record hold no value.
 func TestAgentRunGetsVault(t *testing.T) {
 	t.Parallel()
-	d := bwrapDriver
+	d := cmdtest.BwrapDriver
 	repo, e := newRepo(t, d)
 	fillVaults(t, repo, e)
 	agent := filepath.Join(t.TempDir(), "fake-agent")
@@ -313,8 +275,8 @@ func TestAgentRunGetsVault(t *testing.T) {
 		t.Fatal(err)
 	}
 	gittest.Git(t, repo, "config", "loop.agent", agent)
-	run(t, repo, e.o, "new", "x", "--vault", "work", "--driver", d.name, "--detach")
-	r := run(t, repo, e.o, "run", "x", "do it")
+	e.OK("new", "x", "--vault", "work", "--driver", d.Name, "--detach")
+	r := e.OK("run", "x", "do it")
 	for _, want := range []string{"agent-token-ok", "other=absent", "agent-key-ok"} {
 		if !strings.Contains(r.Stdout, want) {
 			t.Errorf("agent output lacks %q:\n%s\n%s", want, r.Stdout, r.Stderr)
@@ -324,8 +286,8 @@ func TestAgentRunGetsVault(t *testing.T) {
 
 	// Locked: the run stops before the agent starts, and leaves no log.
 	logs, _ := filepath.Glob(filepath.Join(repo, ".git", "loop", "loops", "x", "log", "*"))
-	run(t, repo, e.o, "vault", "lock")
-	rl := cmdtest.RunWith(t, repo, e.o, "run", "x", "again")
+	e.OK("vault", "lock")
+	rl := e.Run("run", "x", "again")
 	if rl.Code == 0 || !strings.Contains(rl.Stderr, "git loop vault unlock") || strings.Contains(rl.Stdout, "agent-token") {
 		t.Errorf("run with a locked vault: exit %d\n%s%s", rl.Code, rl.Stdout, rl.Stderr)
 	}
@@ -339,13 +301,13 @@ func TestAgentRunGetsVault(t *testing.T) {
 // (which exists on the host), and a warning names the files not mounted.
 func TestVaultOnHost(t *testing.T) {
 	t.Parallel()
-	repo, e := newRepo(t, driver{name: "none", prepare: func(*testing.T, string) {}})
+	repo, e := newRepo(t, cmdtest.Driver{Name: "none", Prepare: func(*testing.T, string) {}})
 	fillVaults(t, repo, e)
-	run(t, repo, e.o, "new", "h", "--vault", "work", "--driver", "none", "--detach", "-q")
+	e.OK("new", "h", "--vault", "work", "--driver", "none", "--detach", "-q")
 	script := `echo "token=$API_TOKEN"
 key=$(printf '%s\n' "$GIT_SSH_COMMAND" | sed -n 's/.* -i \([^ ]*\) .*/\1/p' | tr -d "'")
 if [ -f "$key" ] && grep -q -- ` + quote(keyBody) + ` "$key"; then echo key=present; else echo "key=missing ($GIT_SSH_COMMAND)"; fi`
-	r := run(t, repo, e.o, "exec", "h", "--", "sh", "-c", script)
+	r := e.OK("exec", "h", "--", "sh", "-c", script)
 	for _, want := range []string{"token=" + token, "key=present"} {
 		if !strings.Contains(r.Stdout, want+"\n") {
 			t.Errorf("output lacks %q:\n%s", want, r.Stdout)

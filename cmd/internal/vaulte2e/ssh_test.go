@@ -134,7 +134,7 @@ LogLevel VERBOSE
 // key, cannot.
 func TestLoopGitUsesVaultKey(t *testing.T) {
 	t.Parallel()
-	d := bwrapDriver // the host's ssh client, as the sandbox sees /usr
+	d := cmdtest.BwrapDriver // the host's ssh client, as the sandbox sees /usr
 	if _, err := exec.LookPath("ssh"); err != nil {
 		sandboxtest.Require(t, err, "sshd", `install openssh-client ("sudo apt-get install openssh-client")`)
 	}
@@ -150,28 +150,28 @@ func TestLoopGitUsesVaultKey(t *testing.T) {
 	port, hostKey := startSSHD(t, vaultPub)
 
 	// The knowledge clone's origin is the same bare repo, over ssh.
-	knowledgeOrigin := filepath.Join(e.home, "data", "origins", "knowledge.git")
+	knowledgeOrigin := filepath.Join(e.Home, "data", "origins", "knowledge.git")
 	url := fmt.Sprintf("ssh://%s@127.0.0.1:%d%s", me.Username, port, knowledgeOrigin)
 	clone := ""
-	matches, _ := filepath.Glob(filepath.Join(e.home, "data", "*", "knowledge*", ".git"))
-	matches2, _ := filepath.Glob(filepath.Join(e.home, "data", "knowledge*", ".git"))
+	matches, _ := filepath.Glob(filepath.Join(e.Home, "data", "*", "knowledge*", ".git"))
+	matches2, _ := filepath.Glob(filepath.Join(e.Home, "data", "knowledge*", ".git"))
 	for _, m := range append(matches, matches2...) {
 		clone = filepath.Dir(m)
 	}
 	if clone == "" {
-		t.Fatalf("no knowledge clone under %s", e.home)
+		t.Fatalf("no knowledge clone under %s", e.Home)
 	}
 	gittest.Git(t, clone, "remote", "set-url", "origin", url)
 
 	// The vault: the key and the server's host key.
-	run(t, repo, e.o, "vault", "init", "--export-key", filepath.Join(t.TempDir(), "key"))
+	e.OK("vault", "init", "--export-key", filepath.Join(t.TempDir(), "key"))
 	known := filepath.Join(t.TempDir(), "known_hosts")
 	if err := os.WriteFile(known, []byte(fmt.Sprintf("[127.0.0.1]:%d %s\n", port, hostKey)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	run(t, repo, e.o, "vault", "mount", "add", filepath.Join(keys, "id_ed25519"), "--as", ".ssh/id_ed25519", "--vault", "work")
-	run(t, repo, e.o, "vault", "mount", "add", known, "--as", ".ssh/known_hosts", "--vault", "work")
-	run(t, repo, e.o, "vault", "mount", "add", known, "--as", ".ssh/known_hosts", "--vault", "plain")
+	e.OK("vault", "mount", "add", filepath.Join(keys, "id_ed25519"), "--as", ".ssh/id_ed25519", "--vault", "work")
+	e.OK("vault", "mount", "add", known, "--as", ".ssh/known_hosts", "--vault", "work")
+	e.OK("vault", "mount", "add", known, "--as", ".ssh/known_hosts", "--vault", "plain")
 
 	// A new commit on the knowledge remote for the loops to fetch.
 	work := filepath.Join(t.TempDir(), "k")
@@ -180,27 +180,27 @@ func TestLoopGitUsesVaultKey(t *testing.T) {
 	want := gittest.Commit(t, work, "fresh")
 	gittest.Git(t, work, "push", "-q", "origin", "HEAD:main")
 
-	run(t, repo, e.o, "new", "withkey", "--vault", "work", "--driver", d.name, "--detach", "--context", "cached")
-	run(t, repo, e.o, "new", "nokey", "--vault", "plain", "--driver", d.name, "--detach", "--context", "cached")
+	e.OK("new", "withkey", "--vault", "work", "--driver", d.Name, "--detach", "--context", "cached")
+	e.OK("new", "nokey", "--vault", "plain", "--driver", d.Name, "--detach", "--context", "cached")
 
 	fetch := `git -C "$GIT_LOOP_KNOWLEDGE" fetch -q origin && git -C "$GIT_LOOP_KNOWLEDGE" rev-parse origin/main`
-	r := cmdtest.RunWith(t, repo, e.o, "exec", "withkey", "--", "sh", "-c", fetch)
+	r := e.Run("exec", "withkey", "--", "sh", "-c", fetch)
 	if r.Code != 0 || strings.TrimSpace(r.Stdout) != want {
 		t.Errorf("fetch with the vault key: exit %d, %q (want %s)\n%s", r.Code, r.Stdout, want, r.Stderr)
 	}
-	r = cmdtest.RunWith(t, repo, e.o, "exec", "nokey", "--", "sh", "-c", `GIT_SSH_COMMAND="ssh -o BatchMode=yes" `+fetch)
+	r = e.Run("exec", "nokey", "--", "sh", "-c", `GIT_SSH_COMMAND="ssh -o BatchMode=yes" `+fetch)
 	if r.Code == 0 {
 		t.Errorf("a loop without the vault key fetched over ssh:\n%s", r.Stdout)
 	}
 	// git loop's own context fetch for a new loop (--context latest) goes
 	// with the vault's key: the loop starts from the fresh commit. Without
 	// the key it falls back to the cached commit, with a warning.
-	run(t, repo, e.o, "new", "latest", "--vault", "work", "--driver", d.name, "--detach", "--context", "latest")
+	e.OK("new", "latest", "--vault", "work", "--driver", d.Name, "--detach", "--context", "latest")
 	if got := gittest.Git(t, filepath.Join(repo, ".git", "loop", "loops", "latest", "context", "knowledge"), "rev-parse", "HEAD"); got != want {
 		t.Errorf("loop made with the vault's key starts knowledge at %s, want %s", got, want)
 	}
 	gittest.Git(t, clone, "update-ref", "-d", "refs/remotes/origin/main")
-	rn := run(t, repo, e.o, "new", "stale", "--vault", "plain", "--driver", d.name, "--detach", "--context", "latest")
+	rn := e.OK("new", "stale", "--vault", "plain", "--driver", d.Name, "--detach", "--context", "latest")
 	if !strings.Contains(rn.Stderr, "fetch failed") {
 		t.Errorf("new without the key: no fetch warning\n%s", rn.Stderr)
 	}
