@@ -486,14 +486,20 @@ func (r *Repo) Rm(ctx context.Context, name, v string) error {
 		return err
 	}
 	rel := path.Join(Dir, name, "envs", v)
+	return r.remove(ctx, rel, fmt.Sprintf("variable %s in vault %s", v, name), fmt.Sprintf("vault %s: rm %s", name, v))
+}
+
+// remove deletes rel (a file or a tree) from the index and the disk,
+// commits and pushes; what names it when it is not there.
+func (r *Repo) remove(ctx context.Context, rel, what, message string) error {
 	if _, err := os.Lstat(filepath.Join(r.Dir, rel)); err != nil {
-		return &NotFoundError{What: fmt.Sprintf("variable %s in vault %s", v, name)}
+		return &NotFoundError{What: what}
 	}
-	if _, err := r.run(ctx, true, nil, "git", "rm", "-q", "--cached", "--", rel); err != nil {
+	if _, err := r.run(ctx, true, nil, "git", "rm", "-r", "-q", "--cached", "--", rel); err != nil {
 		return err
 	}
-	_ = os.Remove(filepath.Join(r.Dir, rel))
-	return r.commit(ctx, fmt.Sprintf("vault %s: rm %s", name, v), rel)
+	_ = os.RemoveAll(filepath.Join(r.Dir, rel))
+	return r.commit(ctx, message, rel)
 }
 
 // MountAdd copies a host file or directory into mounts/home/<as>.
@@ -549,14 +555,7 @@ func (r *Repo) MountRm(ctx context.Context, name, entry string) error {
 	if err := r.inside(filepath.Join(r.Dir, rel)); err != nil {
 		return err
 	}
-	if _, err := os.Lstat(filepath.Join(r.Dir, rel)); err != nil {
-		return &NotFoundError{What: fmt.Sprintf("mount %s in vault %s", entry, name)}
-	}
-	if _, err := r.run(ctx, true, nil, "git", "rm", "-r", "-q", "--cached", "--", rel); err != nil {
-		return err
-	}
-	_ = os.RemoveAll(filepath.Join(r.Dir, rel))
-	return r.commit(ctx, fmt.Sprintf("vault %s: unmount %s", name, entry), rel)
+	return r.remove(ctx, rel, fmt.Sprintf("mount %s in vault %s", entry, name), fmt.Sprintf("vault %s: unmount %s", name, entry))
 }
 
 // Env returns the vault's variables with their values.
