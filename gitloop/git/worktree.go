@@ -57,14 +57,21 @@ func (r *Runner) StartWorktree(ctx context.Context, w NewWorktree) (wait func() 
 	}
 	admin, err := w.register()
 	if err != nil {
+		if admin != "" {
+			_ = os.RemoveAll(admin)
+		}
+		_ = os.Remove(filepath.Join(w.Path, ".git"))
+		_ = os.Remove(w.Path) // only if empty: it was, or was not there
 		return func() error { return fmt.Errorf("worktree add %s: %w", w.Path, err) }
 	}
 	checkout := Cmd{Dir: w.Path, Label: w.Label, Args: []string{"checkout", "-q", "--no-track", "--no-recurse-submodules", "-b", w.Branch, w.Start}}
 	done := start(ctx, checkout, nil, r.Inherit)
 	return func() error {
 		if err := done(); err != nil {
-			// As git's add does with a failed checkout: nothing of the
-			// worktree is left (the branch is only made once it is in).
+			// As git's add does with a failed checkout, nothing of the
+			// worktree is left. (checkout makes the branch after the
+			// files; if only the post-checkout hook failed, the branch is
+			// there, and the caller's undo deletes it.)
 			_ = os.RemoveAll(w.Path)
 			_ = os.RemoveAll(admin)
 			return err
