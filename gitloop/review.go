@@ -163,6 +163,10 @@ func (p Proposal) ProposalDiff(stat bool) git.Cmd {
 // merge-tree and commit-tree so no worktree is touched, and pushed (or,
 // without a remote, moved into main by compare-and-swap). A proposal that
 // conflicts with main is refused: sync or promote the loop again first.
+//
+// With a dry-run runner (s.Git.DryRun) it fetches nothing and changes
+// nothing: it checks the merge against main as last fetched and prints
+// the git commands that would land it (Action "would merge").
 func (s *Service) MergeProposal(ctx context.Context, id string) (Landed, error) {
 	p, err := s.FindProposal(ctx, id)
 	if err != nil {
@@ -170,6 +174,9 @@ func (s *Service) MergeProposal(ctx context.Context, id string) (Landed, error) 
 	}
 	t, repo := p.t, p.Repo
 	res := Landed{Layer: p.Layer, Action: "merged"}
+	if s.Git.DryRun {
+		res.Action = "would merge"
+	}
 	label := string(p.Layer) + ":review"
 	for attempt := 1; ; attempt++ {
 		if t.remote != "" {
@@ -189,7 +196,11 @@ func (s *Service) MergeProposal(ctx context.Context, id string) (Landed, error) 
 			return res, err
 		}
 		sha := strings.TrimSpace(string(commit))
-		res.Commit = sha
+		if s.Git.DryRun {
+			sha = "MERGE" // what commit-tree would have printed
+		} else {
+			res.Commit = sha
+		}
 		if t.remote == "" {
 			if err := s.Git.Run(ctx, git.Cmd{Dir: repo, Label: label, Args: []string{"update-ref", "-m", "git loop review merge " + p.ID, t.main, sha, main}}); err != nil {
 				if attempt < 3 {

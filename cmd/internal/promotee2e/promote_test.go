@@ -266,6 +266,18 @@ func TestGatedKnowledgeReview(t *testing.T) {
 		t.Errorf("clone worktree touched:\n%s", st)
 	}
 
+	// A dry run of a discard prints what it would do and does nothing.
+	r = e.OK("review", "discard", "knowledge/k2", "--dry-run")
+	if !strings.Contains(r.Stdout, "would discard knowledge/k2") || !strings.Contains(r.Stderr, "git update-ref refs/loop-discarded/knowledge/k2-") {
+		t.Errorf("discard --dry-run:\n%s%s", r.Stdout, r.Stderr)
+	}
+	if got := gittest.Git(t, clone, "for-each-ref", "refs/loop-discarded"); got != "" {
+		t.Errorf("discard --dry-run made %s", got)
+	}
+	if _, err := os.Stat(filepath.Join(e.Context("k2", "knowledge"), "other.md")); err != nil {
+		t.Errorf("discard --dry-run touched k2's worktree: %v", err)
+	}
+
 	// Discard: gone from the list, kept under refs/loop-discarded/.
 	r = e.OK("review", "discard", "knowledge/k2")
 	if !strings.Contains(r.Stdout, "refs/loop-discarded/knowledge/k2-") {
@@ -576,6 +588,15 @@ func TestCodeReviewMergeOnRemote(t *testing.T) {
 	if got := gittest.Git(t, bare, "rev-parse", "refs/heads/loop/r1"); got == "" {
 		t.Fatal("proposal not pushed")
 	}
+	// A dry run checks the merge and prints the push; the remote is as it was.
+	mainBefore := gittest.Git(t, bare, "rev-parse", "main")
+	r := e.OK("review", "merge", "code/r1", "--dry-run")
+	if !strings.Contains(r.Stdout, "would merge code/r1 into origin/main") || !strings.Contains(r.Stderr, "git push -q origin MERGE:refs/heads/main") {
+		t.Errorf("merge --dry-run:\n%s%s", r.Stdout, r.Stderr)
+	}
+	if got := gittest.Git(t, bare, "rev-parse", "main"); got != mainBefore || len(branches(t, bare)) != 2 {
+		t.Errorf("merge --dry-run changed the remote: main %s, branches %v", got, branches(t, bare))
+	}
 	e.OK("review", "merge", "code/r1")
 	if !isAncestor(t, bare, c, "main") || !isAncestor(t, bare, other, "main") {
 		t.Errorf("review merge lost a side on the remote")
@@ -597,6 +618,10 @@ func TestCodeLocalOnlyBase(t *testing.T) {
 	gittest.WriteFile(t, e.Worktree("f1"), "f.go", "package main\n")
 	c := gittest.Commit(t, e.Worktree("f1"), "f")
 	e.OK("promote", "f1", "--layer", "code")
+	featureBefore := gittest.Git(t, e.Repo, "rev-parse", "feature")
+	if r := e.OK("review", "merge", "code/f1", "--dry-run", "--json"); !strings.Contains(r.Stdout, `"action": "would merge"`) || gittest.Git(t, e.Repo, "rev-parse", "feature") != featureBefore {
+		t.Errorf("merge --dry-run --json:\n%s", r.Stdout)
+	}
 	e.OK("review", "merge", "code/f1")
 	if !isAncestor(t, e.Repo, c, "refs/heads/feature") {
 		t.Errorf("not merged into the local base")

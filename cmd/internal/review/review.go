@@ -20,6 +20,7 @@ type ReviewOptions struct {
 	Proposal string
 	Stat     bool
 	JSON     bool
+	DryRun   bool
 }
 
 // NewCmdReview builds the command; runF replaces reviewRun in tests.
@@ -83,6 +84,9 @@ under refs/loop-discarded/ and moves the branch back to main.`,
 		if op == "merge" {
 			sub.Flags().BoolVar(&opts.JSON, "json", false, "print what landed as JSON")
 		}
+		if op == "merge" || op == "discard" {
+			sub.Flags().BoolVar(&opts.DryRun, "dry-run", false, "print the git commands that would run, and run nothing")
+		}
 		cmd.AddCommand(sub)
 	}
 	return cmd
@@ -94,6 +98,14 @@ func reviewRun(ctx context.Context, opts *ReviewOptions) error {
 		return err
 	}
 	w := opts.IO.Out
+	if opts.DryRun {
+		// Read-only git still runs (the merge is checked); every command
+		// that would change a ref or a remote is printed instead.
+		svc.Git.DryRun = true
+		if svc.Git.Log == nil {
+			svc.Git.Log = opts.IO.ErrOut
+		}
+	}
 	switch opts.Op {
 	case "show":
 		p, err := svc.FindProposal(ctx, opts.Proposal)
@@ -110,12 +122,20 @@ func reviewRun(ctx context.Context, opts *ReviewOptions) error {
 		if opts.JSON {
 			return cmdutil.WriteJSON(w, res)
 		}
+		if opts.DryRun {
+			fmt.Fprintf(w, "would merge %s into %s (it merges cleanly with main as last fetched)\n", opts.Proposal, res.Ref)
+			return nil
+		}
 		fmt.Fprintf(w, "merged %s into %s (%s)\n", opts.Proposal, res.Ref, short(res.Commit))
 		return nil
 	case "discard":
 		backup, err := svc.DiscardProposal(ctx, opts.Proposal)
 		if err != nil {
 			return err
+		}
+		if opts.DryRun {
+			fmt.Fprintf(w, "would discard %s, keeping its commits as %s\n", opts.Proposal, backup)
+			return nil
 		}
 		fmt.Fprintf(w, "discarded %s; its commits are kept as %s\n", opts.Proposal, backup)
 		return nil
