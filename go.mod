@@ -13,7 +13,6 @@ require (
 	github.com/rogpeppe/go-internal v1.16.0
 	github.com/spf13/cobra v1.10.2
 	github.com/spf13/viper v1.21.0
-	github.com/yuin/goldmark v1.8.7
 	golang.org/x/sys v0.34.0
 	golang.org/x/term v0.32.0
 )
@@ -51,9 +50,3 @@ require (
 	golang.org/x/text v0.28.0 // indirect
 	golang.org/x/tools v0.35.0 // indirect
 )
-
-replace github.com/distribution/reference => ./third_party/github.com/distribution/reference
-
-replace github.com/opencontainers/go-digest => ./third_party/github.com/opencontainers/go-digest
-
-replace github.com/yuin/goldmark => ./third_party/github.com/yuin/goldmark
