@@ -328,3 +328,25 @@ func TestNewSparseCheckout(t *testing.T) {
 		t.Errorf("loop's sparse patterns %q", got)
 	}
 }
+
+// TestRefusedInSandbox: inside a loop's sandbox (where git-loop is mounted
+// for the hooks) only the hook entry point and version run.
+func TestRefusedInSandbox(t *testing.T) {
+	t.Parallel()
+	repo := gittest.Repo(t)
+	in := cmdtest.Options{Env: map[string]string{"GIT_LOOP_SANDBOX": "docker", "GIT_LOOP_NAME": "x"}}
+	for _, args := range [][]string{{"ls"}, {"new", "y"}, {"vault", "ls"}, {"review", "merge", "p"}} {
+		r := cmdtest.RunWith(t, repo, in, args...)
+		if r.Code != 1 || !strings.Contains(r.Stderr, "git loop runs on the host; this is loop x's docker sandbox") {
+			t.Errorf("git loop %v in a sandbox: exit %d\n%s", args, r.Code, r.Stderr)
+		}
+	}
+	if got := loopBranches(t, repo); len(got) != 0 {
+		t.Errorf("branches made from a sandbox: %v", got)
+	}
+	for _, args := range [][]string{{"version"}, {"hook", "post-merge"}} {
+		if r := cmdtest.RunWith(t, repo, in, args...); r.Code != 0 {
+			t.Errorf("git loop %v in a sandbox: exit %d\n%s", args, r.Code, r.Stderr)
+		}
+	}
+}

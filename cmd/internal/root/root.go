@@ -111,7 +111,7 @@ commands in one with "git loop exec NAME -- CMD", and remove it with
 				f.Dir = abs
 			}
 			f.IOStreams.SetQuiet(quiet)
-			return nil
+			return refuseInSandbox(f, cmd)
 		},
 	}
 	cmd.PersistentFlags().StringVarP(&dir, "directory", "C", "", "run as if git loop was started in DIR")
@@ -227,6 +227,34 @@ func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
 		return ExitOK
 	}
 	return handleError(f, cmd, args, err, ctx.Err() != nil)
+}
+
+// inSandbox are the commands that run inside a loop's sandbox, where
+// git-loop is mounted for the hooks git runs there (see
+// gitloop.SandboxEnv).
+var inSandbox = []string{"hook", "version", "help"}
+
+// refuseInSandbox stops every other command there: the sandbox holds one
+// loop's files and hides the rest of git loop's state, so a command would
+// act on a partial view (a "new" would make a branch in the shared
+// repository and a worktree nobody keeps).
+func refuseInSandbox(f *cmdutil.Factory, cmd *cobra.Command) error {
+	driver, _ := f.LookupEnv(gitloop.SandboxEnv)
+	if driver == "" {
+		return nil
+	}
+	if !cmd.HasParent() {
+		return nil // "git loop" alone prints its help
+	}
+	top := cmd
+	for top.HasParent() && top.Parent().HasParent() {
+		top = top.Parent()
+	}
+	if slices.Contains(inSandbox, top.Name()) {
+		return nil
+	}
+	loop, _ := f.LookupEnv("GIT_LOOP_NAME")
+	return fmt.Errorf("%s: git loop runs on the host; this is loop %s's %s sandbox, which sees only that loop's files (run it from a terminal on the host)", cmd.CommandPath(), loop, driver)
 }
 
 func handleError(f *cmdutil.Factory, root *cobra.Command, args []string, err error, interrupted bool) int {
