@@ -1,8 +1,11 @@
-# Sourced by the bench scripts after they set $here (the repository root)
-# and $work (their temp dir, removed on exit): builds git-loop as the
-# release archives do, onto PATH, then makes the environment hermetic
-# (HOME, XDG dirs, git identity) so no user setting skews a run; and
-# defines the timing helpers.
+# Sourced by the bench scripts: sets $here (the repository root) and $work
+# (a temp dir, removed on exit unless the script sets its own EXIT trap),
+# builds git-loop as the release archives do, onto PATH, then makes the
+# environment hermetic (HOME, XDG dirs, git identity) so no user setting
+# skews a run; and defines the timing helpers.
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
 
 # Built with the caller's Go caches, before HOME moves.
 mkdir -p "$work/bin"

@@ -9,10 +9,7 @@
 # Usage: bench/promote.sh [REPS]   (default 15; needs git and go)
 set -euo pipefail
 reps=${1:-15}
-here=$(cd "$(dirname "$0")/.." && pwd)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-. "$here/bench/lib.sh"   # git-loop built onto PATH, hermetic HOME and git identity, timing helpers
+. "$(dirname "$0")/lib.sh"   # $here, $work (removed on exit), git-loop built onto PATH, hermetic HOME and git identity, timing helpers
 export GIT_LOOP_HOME="$work/loophome"
 
 repo="$work/repo"

@@ -10,23 +10,20 @@
 # Docker engine with its CLI, busybox-static, and bubblewrap for its row)
 set -euo pipefail
 reps=${1:-15}
-here=$(cd "$(dirname "$0")/.." && pwd)
-work=$(mktemp -d)
 img=gitloop-test/busybox:1
+# The test image (FROM scratch + static busybox), built by the Go helper
+# the tests use when the engine does not have it yet (with the caller's Go
+# caches: lib.sh moves HOME).
+if ! docker image inspect "$img" >/dev/null 2>&1; then
+	(cd "$(dirname "$0")/.." && go test -count=1 -run '^TestDefaultUserIsInvokingUser$' ./sandbox/docker >/dev/null)
+fi
+. "$(dirname "$0")/lib.sh"   # $here, $work, git-loop built onto PATH, hermetic HOME and git identity, timing helpers
 cleanup() {
 	git -C "$work/repo" loop uninstall --yes --force >/dev/null 2>&1 || true
 	docker ps -aq --filter label=dev.gitloop.bench="$$" | xargs -r docker rm -f >/dev/null
 	rm -rf "$work"
 }
 trap cleanup EXIT
-
-# The test image (FROM scratch + static busybox), built by the Go helper
-# the tests use when the engine does not have it yet.
-if ! docker image inspect "$img" >/dev/null 2>&1; then
-	(cd "$here" && go test -count=1 -run '^TestDefaultUserIsInvokingUser$' ./sandbox/docker >/dev/null)
-fi
-
-. "$here/bench/lib.sh"   # git-loop built onto PATH, hermetic HOME and git identity, timing helpers
 
 repo="$work/repo"
 git init -q -b main "$repo"

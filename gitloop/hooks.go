@@ -156,14 +156,21 @@ func (s *Service) HookBinary() (string, error) {
 	return "", ErrNoHookBinary
 }
 
+// hookPlan is the git-loop the shims of scope call and the hooks dirs
+// they go in.
+func (s *Service) hookPlan(ctx context.Context, scope HookScope) (string, []HookTarget, error) {
+	bin, err := s.HookBinary()
+	if err != nil {
+		return "", nil, err
+	}
+	targets, err := s.HookTargets(ctx, scope)
+	return bin, targets, err
+}
+
 // InstallHooks writes the shims of scope; it is idempotent. Installing the
 // code repository's hooks also clears an earlier opt-out (loop.hooks=false).
 func (s *Service) InstallHooks(ctx context.Context, scope HookScope) ([]HookTarget, error) {
-	bin, err := s.HookBinary()
-	if err != nil {
-		return nil, err
-	}
-	targets, err := s.HookTargets(ctx, scope)
+	bin, targets, err := s.hookPlan(ctx, scope)
 	if err != nil {
 		return nil, err
 	}
@@ -261,11 +268,7 @@ func (s *Service) checkHooks(ctx context.Context, fix bool) Check {
 
 // HookStatus reports every hook of scope: current, outdated or missing.
 func (s *Service) HookStatus(ctx context.Context, scope HookScope) ([]HookTarget, error) {
-	bin, err := s.HookBinary()
-	if err != nil {
-		return nil, err
-	}
-	targets, err := s.HookTargets(ctx, scope)
+	bin, targets, err := s.hookPlan(ctx, scope)
 	if err != nil {
 		return nil, err
 	}

@@ -203,7 +203,7 @@ func (s *Service) removeContexts(ctx context.Context, cws []state.ContextWorktre
 				}
 			}
 		}
-		if err := git.DropUnfinishedWorktrees(filepath.Join(c.Clone, ".git"), c.Dir); err != nil {
+		if err := git.UnlockAbandonedWorktrees(filepath.Join(c.Clone, ".git"), c.Dir); err != nil {
 			return err
 		}
 		if err := s.Git.Run(ctx, git.Cmd{Dir: c.Clone, Label: label, Args: []string{"worktree", "prune"}}); err != nil {

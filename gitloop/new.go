@@ -125,7 +125,7 @@ func (s *Service) New(ctx context.Context, opts NewOptions) (*state.Meta, error)
 		// What does not need the code worktree (the context worktrees,
 		// the agent dir, $HOME) is made while git checks it out: on a
 		// loaded machine that is most of new's own time.
-		wait := s.startLoopWorktree(ctx, m, intent.BranchCreated)
+		wait := s.startLoopWorktree(ctx, s.Git, m, intent.BranchCreated)
 		err := s.furnishBeside(ctx, m, project)
 		if werr := wait(); werr != nil {
 			return werr
@@ -277,25 +277,24 @@ func (s *Service) planNew(ctx context.Context, name string, opts NewOptions) (*s
 	if err != nil {
 		return nil, err
 	}
-	dry := &Service{Repo: s.Repo, Git: &git.Runner{Log: s.Git.Log, DryRun: true}}
-	_ = dry.startLoopWorktree(ctx, m, in.BranchCreated)()
+	_ = s.startLoopWorktree(ctx, &git.Runner{Log: s.Git.Log, DryRun: true}, m, in.BranchCreated)()
 	return m, nil
 }
 
-// startLoopWorktree starts making the loop's code worktree: on a new
-// branch at the base commit, or on its existing branch.
-func (s *Service) startLoopWorktree(ctx context.Context, m *state.Meta, newBranch bool) (wait func() error) {
+// startLoopWorktree starts making the loop's code worktree with r: on a
+// new branch at the base commit, or on its existing branch.
+func (s *Service) startLoopWorktree(ctx context.Context, r *git.Runner, m *state.Meta, newBranch bool) (wait func() error) {
 	if !newBranch {
-		return s.Git.Start(ctx, git.Cmd{Dir: s.Repo.CommonDir, Label: m.ShortBranch(), Args: []string{"worktree", "add", "--no-track", "-q", m.Worktree, m.ShortBranch()}})
+		return r.Start(ctx, git.Cmd{Dir: s.Repo.CommonDir, Label: m.ShortBranch(), Args: []string{"worktree", "add", "--no-track", "-q", m.Worktree, m.ShortBranch()}})
 	}
-	return s.Git.StartWorktree(ctx, git.NewWorktree{
+	return r.StartWorktree(ctx, git.NewWorktree{
 		CommonDir: s.Repo.CommonDir,
 		Path:      m.Worktree,
 		Branch:    m.ShortBranch(),
 		Start:     m.BaseSHA,
 		Label:     m.ShortBranch(),
 		ID:        m.Name,
-		Direct:    !s.Git.DryRun && directWorktrees(ctx, s.Repo.MainWorktree),
+		Direct:    !r.DryRun && directWorktrees(ctx, s.Repo.MainWorktree),
 	})
 }
 

@@ -162,27 +162,8 @@ func (s *Service) removeWorktree(ctx context.Context, path, branch string) error
 			return fmt.Errorf("remove worktree %s: %w", path, err)
 		}
 	}
-	if err := git.DropUnfinishedWorktrees(s.Repo.CommonDir, path); err != nil {
+	if err := git.UnlockAbandonedWorktrees(s.Repo.CommonDir, path); err != nil {
 		return err
-	}
-	return s.pruneWorktrees(ctx, branch)
-}
-
-// pruneWorktrees drops git's records of worktrees whose directory is gone,
-// including one "git worktree add" left locked when it was killed.
-func (s *Service) pruneWorktrees(ctx context.Context, branch string) error {
-	admin := filepath.Join(s.Repo.CommonDir, "worktrees")
-	entries, _ := os.ReadDir(admin)
-	for _, e := range entries {
-		dir := filepath.Join(admin, e.Name())
-		gitdir, err := os.ReadFile(filepath.Join(dir, "gitdir"))
-		if err != nil {
-			continue
-		}
-		wt := filepath.Dir(strings.TrimSpace(string(gitdir)))
-		if _, err := os.Stat(wt); errors.Is(err, os.ErrNotExist) {
-			_ = os.Remove(filepath.Join(dir, "locked"))
-		}
 	}
 	return s.Git.Run(ctx, git.Cmd{Dir: s.Repo.CommonDir, Label: shortRef(branch), Args: []string{"worktree", "prune"}})
 }

@@ -86,7 +86,7 @@ func (r *Runner) StartWorktree(ctx context.Context, w NewWorktree) (wait func() 
 // register writes the worktree's admin dir and .git file, in an order
 // where each point a kill can stop at is one an undo cleans: until the
 // gitdir file is written git does not see the worktree, and the admin dir
-// is known by its lock reason (DropUnfinishedWorktrees).
+// is known by its lock reason (UnlockAbandonedWorktrees).
 func (w NewWorktree) register() (admin string, err error) {
 	common, err := filepath.EvalSymlinks(w.CommonDir)
 	if err != nil {
@@ -171,11 +171,13 @@ func worktreeRegistered(commonDir, path string) (bool, error) {
 // writing: "git worktree list" shows it, and an undo finds it by it.
 func unfinishedReason(path string) string { return "initializing " + path }
 
-// DropUnfinishedWorktrees removes the admin dir a killed StartWorktree
-// left for path before git could see it: locked, no gitdir file. (Once
-// the gitdir file is written, "git worktree remove" and "prune" handle it
-// like any worktree.)
-func DropUnfinishedWorktrees(commonDir, path string) error {
+// UnlockAbandonedWorktrees readies the repository's worktree records for
+// "git worktree prune", which keeps every locked one: it unlocks the
+// records whose worktree directory is gone (a "git worktree add" killed
+// while it held its "initializing" lock leaves one), and removes the admin
+// dir a killed StartWorktree left for path before git could see it (locked
+// with its reason, no gitdir file).
+func UnlockAbandonedWorktrees(commonDir, path string) error {
 	dir := filepath.Join(commonDir, "worktrees")
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -187,11 +189,15 @@ func DropUnfinishedWorktrees(commonDir, path string) error {
 	reason := unfinishedReason(path)
 	for _, e := range entries {
 		admin := filepath.Join(dir, e.Name())
-		locked, err := os.ReadFile(filepath.Join(admin, "locked"))
-		if err != nil || string(locked) != reason {
+		gitdir, err := os.ReadFile(filepath.Join(admin, "gitdir"))
+		if err == nil {
+			wt := filepath.Dir(strings.TrimSpace(string(gitdir)))
+			if _, err := os.Stat(wt); errors.Is(err, fs.ErrNotExist) {
+				_ = os.Remove(filepath.Join(admin, "locked"))
+			}
 			continue
 		}
-		if _, err := os.Stat(filepath.Join(admin, "gitdir")); errors.Is(err, fs.ErrNotExist) {
+		if locked, err := os.ReadFile(filepath.Join(admin, "locked")); err == nil && string(locked) == reason {
 			if err := os.RemoveAll(admin); err != nil {
 				return fmt.Errorf("remove unfinished worktree %s: %w", admin, err)
 			}

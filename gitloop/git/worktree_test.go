@@ -216,9 +216,9 @@ func TestStartWorktreeStaleRegistration(t *testing.T) {
 	}
 }
 
-// TestDropUnfinishedWorktrees: an admin dir a kill left before git could
+// TestUnlockAbandonedWorktrees: an admin dir a kill left before git could
 // see it goes; a registered one, or another's, stays.
-func TestDropUnfinishedWorktrees(t *testing.T) {
+func TestUnlockAbandonedWorktrees(t *testing.T) {
 	repo, _ := worktreeRepo(t, "sha1")
 	common := filepath.Join(repo, ".git")
 	dir := t.TempDir()
@@ -233,7 +233,7 @@ func TestDropUnfinishedWorktrees(t *testing.T) {
 	write("others", map[string]string{"locked": "initializing " + other})
 	gittest.Git(t, repo, "worktree", "add", "-q", "-b", "whole", mine)
 	gittest.Git(t, repo, "worktree", "lock", "--reason", "initializing "+mine, mine)
-	if err := git.DropUnfinishedWorktrees(common, mine); err != nil {
+	if err := git.UnlockAbandonedWorktrees(common, mine); err != nil {
 		t.Fatal(err)
 	}
 	entries, _ := os.ReadDir(filepath.Join(common, "worktrees"))
