@@ -11,6 +11,23 @@ import (
 	"github.com/gitloop-dev/git-loop/sandbox/sandboxtest"
 )
 
+// TestZshCompletionFile checks the committed _git-loop without a zsh: the
+// lines zsh's completion system and its git completion read, and the
+// glue that makes "git loop <TAB>" ask git-loop.
+func TestZshCompletionFile(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(committed, "completions", "_git-loop"))
+	if err != nil {
+		t.Fatalf("%s: %v", staleMsg, err)
+	}
+	lines := strings.SplitN(string(b), "\n", 3)
+	if len(lines) < 3 || lines[0] != "#compdef git-loop" || !strings.HasPrefix(lines[1], "#description ") {
+		t.Errorf("_git-loop starts %q: want #compdef git-loop, then #description (read by compinit and by zsh's _git)", lines[:min(2, len(lines))])
+	}
+	if !strings.Contains(string(b), "if [[ $service == git ]]; then") {
+		t.Error("_git-loop lacks the glue for zsh's git completion: \"git loop <TAB>\" would complete file names")
+	}
+}
+
 // zshDriver types each line given as an argument into an interactive zsh
 // on a pseudo-terminal, presses TAB, and prints "LINE|CANDIDATES": the
 // candidates the completion system was given, as zshRC records them.
