@@ -31,6 +31,18 @@ install -m 0644 man/completions/git-loop.bash "$prefix/share/bash-completion/com
 install -m 0644 man/completions/_git-loop "$prefix/share/zsh/site-functions/_git-loop"
 install -m 0644 man/completions/git-loop.fish "$prefix/share/fish/vendor_completions.d/git-loop.fish"
 echo "Installed git-loop, its man pages and completions under $prefix"
+# zsh finds _git-loop only in a directory on its fpath, which Debian's
+# and most others' zsh set to include /usr/local/share/zsh/site-functions
+# but not ~/.local's. Ask the user's own interactive zsh.
+zshdir="$prefix/share/zsh/site-functions"
+if command -v zsh >/dev/null 2>&1; then
+  limit=(); command -v timeout >/dev/null 2>&1 && limit=(timeout 10)
+  zfpath=$("${limit[@]}" zsh -ic 'print -rl -- $fpath' </dev/null 2>/dev/null || true)
+  if ! grep -qxF "$zshdir" <<<"$zfpath"; then
+    echo "zsh does not look in $zshdir for completions; add this line to ~/.zshrc, before compinit runs:"
+    echo "  fpath=(${zshdir/#$HOME/\~} \$fpath)"
+  fi
+fi
 case ":$PATH:" in
   *":$prefix/bin:"*) ;;
   *) echo "Add $prefix/bin to your PATH:  export PATH=\"$prefix/bin:\$PATH\""; export PATH="$prefix/bin:$PATH" ;;

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -26,6 +27,15 @@ func CompleteLoopNames(f *Factory) func(*cobra.Command, []string, string) ([]str
 	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 		if len(args) > 0 {
 			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		// Completion runs no PersistentPreRunE, where -C takes effect:
+		// honour it here, so "git -C DIR loop rm <TAB>" and
+		// "git-loop -C DIR rm <TAB>" complete DIR's loops.
+		if dir, _ := cmd.Flags().GetString("directory"); dir != "" {
+			if !filepath.IsAbs(dir) {
+				dir = filepath.Join(f.Dir, dir)
+			}
+			f.Dir = dir
 		}
 		svc, err := f.Service(context.Background())
 		if err != nil {

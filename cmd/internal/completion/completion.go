@@ -2,8 +2,10 @@
 package completion
 
 import (
+	"bytes"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -42,6 +44,26 @@ _git_loop() {
 }
 `
 
+// zshDescription is the second line of the zsh script: zsh's git
+// completion (_git) reads it to describe "loop" among git's commands.
+const zshDescription = "#description run AI coding agents in loops"
+
+// zshRequest is where cobra's zsh script builds the command it asks for
+// completions: it runs the first word. zsh's git completion calls
+// _git-loop for "git [OPTIONS] loop ARGS" with the words from "loop" on
+// (and $service set to git), so the first word is "loop", which is no
+// command; zshGitGlue asks git-loop instead, passing on git's -C.
+const zshRequest = `    requestComp="${words[1]} __complete ${words[2,-1]}"`
+
+const zshGitGlue = `    if [[ $service == git ]]; then
+        # Called by zsh's git completion for "git [OPTIONS] loop ARGS":
+        # words start at "loop"; complete "git-loop [-C DIR] ARGS".
+        local -a gitC
+        (( ${+opt_args[-C]} )) && gitC=(-C "${opt_args[-C]}")
+        words=(git-loop "${gitC[@]}" "${(@)words[2,-1]}")
+    fi
+`
+
 // NewCmdCompletion builds the command.
 func NewCmdCompletion(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
@@ -77,11 +99,30 @@ func Write(root *cobra.Command, shell string, w io.Writer) error {
 		_, err := io.WriteString(w, BashGitGlue)
 		return err
 	case "zsh":
-		return root.GenZshCompletion(w)
+		return writeZsh(root, w)
 	case "fish":
 		return root.GenFishCompletion(w, true)
 	case "powershell":
 		return root.GenPowerShellCompletionWithDesc(w)
 	}
 	return fmt.Errorf("unknown shell %q", shell)
+}
+
+// writeZsh writes cobra's zsh completion with the glue that makes it
+// work for "git loop …" through zsh's git completion too.
+func writeZsh(root *cobra.Command, w io.Writer) error {
+	var buf bytes.Buffer
+	if err := root.GenZshCompletion(&buf); err != nil {
+		return err
+	}
+	script := buf.String()
+	// The file starts "#compdef git-loop" (compinit reads that line);
+	// the description goes on the line after it.
+	first, rest, ok := strings.Cut(script, "\n")
+	if !ok || !strings.HasPrefix(first, "#compdef ") || !strings.Contains(rest, zshRequest+"\n") {
+		return fmt.Errorf("zsh completion: cobra's script changed shape; update the git glue in %s", "cmd/internal/completion")
+	}
+	rest = strings.Replace(rest, zshRequest+"\n", zshGitGlue+zshRequest+"\n", 1)
+	_, err := io.WriteString(w, first+"\n"+zshDescription+"\n"+rest)
+	return err
 }

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/gitloop-dev/git-loop/third_party/goldmark"
-	"github.com/gitloop-dev/git-loop/third_party/goldmark/extension"
+	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/extension"
 
 	"github.com/gitloop-dev/git-loop/gitloop"
 )
