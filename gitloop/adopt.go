@@ -10,6 +10,7 @@ import (
 
 	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // adoptLockWait bounds how long the post-checkout hook waits for another
@@ -35,7 +36,7 @@ func (s *Service) Adopt(ctx context.Context, dir string) (*state.Meta, error) {
 	if !ok {
 		return nil, nil
 	}
-	if err := ValidateName(name, s.Config.BranchPrefix()); err != nil {
+	if err := workspace.ValidateName(name, s.Config.BranchPrefix()); err != nil {
 		return nil, fmt.Errorf("adopt %s: %w", ref, err)
 	}
 	if s.LockWait == 0 {
@@ -45,24 +46,24 @@ func (s *Service) Adopt(ctx context.Context, dir string) (*state.Meta, error) {
 	if err != nil {
 		return nil, fmt.Errorf("adopt %s: %w", name, err)
 	}
-	defer s.unlock(l)
-	if m, err := s.store().ReadMeta(name); err == nil {
-		if canonical(m.Worktree) == canonical(wt) {
+	defer s.Unlock(l)
+	if m, err := s.Store().ReadMeta(name); err == nil {
+		if workspace.Canonical(m.Worktree) == workspace.Canonical(wt) {
 			return nil, nil // git loop's own, or adopted before
 		}
 		return nil, fmt.Errorf("adopt %s: loop %q already exists with its worktree at %s", wt, name, m.Worktree)
-	} else if !isNoLoop(err) {
+	} else if !workspace.IsNoLoop(err) {
 		return nil, err
 	}
 
 	baseName, baseRef, baseSHA := s.adoptBase(ctx, ref)
 	m := &state.Meta{
 		Name: name, Branch: ref, Base: baseName, BaseRef: baseRef, BaseSHA: baseSHA,
-		Created: s.now().UTC().Truncate(time.Second), Worktree: filepath.Clean(wt),
+		Created: s.Clock().UTC().Truncate(time.Second), Worktree: filepath.Clean(wt),
 		Agent: s.Config.Agent(), Vault: s.Config.VaultDefault(),
 		Profiles: dedup(s.Config.GetList("default_profiles")),
 	}
-	eng, err := s.engine(ctx, s.Config.SandboxDriver())
+	eng, err := s.OpenEngine(ctx, s.Config.SandboxDriver())
 	if err != nil {
 		return nil, fmt.Errorf("adopt %s: %w", name, err)
 	}
@@ -77,20 +78,20 @@ func (s *Service) Adopt(ctx context.Context, dir string) (*state.Meta, error) {
 	}
 	m.Contexts, m.Versions = cws, s.versions(cws)
 	intent := state.Intent{Op: "adopt", Loop: name, Branch: ref, Worktree: m.Worktree, Driver: m.Sandbox.Driver, Contexts: cws}
-	if err := s.store().BeginIntent(intent); err != nil {
+	if err := s.Store().BeginIntent(intent); err != nil {
 		return nil, fmt.Errorf("adopt %s: %w", name, err)
 	}
 	err = s.furnish(ctx, m, "")
 	if err == nil {
-		err = s.store().WriteMeta(m)
+		err = s.Store().WriteMeta(m)
 	}
 	if err != nil {
 		if uerr := s.undoAdopt(context.WithoutCancel(ctx), intent); uerr != nil {
-			s.progress().Warn(fmt.Sprintf("could not undo the adoption of %q: %v (run \"git loop doctor --fix\")", name, uerr))
+			s.Reporter().Warn(fmt.Sprintf("could not undo the adoption of %q: %v (run \"git loop doctor --fix\")", name, uerr))
 		}
 		return nil, fmt.Errorf("adopt %s: %w", name, err)
 	}
-	if err := s.store().EndIntent(name); err != nil {
+	if err := s.Store().EndIntent(name); err != nil {
 		return nil, fmt.Errorf("adopt %s: %w", name, err)
 	}
 	if s.Config.Bool("autostart") {
@@ -107,12 +108,12 @@ func (s *Service) Adopt(ctx context.Context, dir string) (*state.Meta, error) {
 func (s *Service) adoptBase(ctx context.Context, branch string) (name, ref, sha string) {
 	ref = s.Config.Base()
 	if ref != "" && !strings.HasPrefix(ref, "refs/") {
-		if _, found, _ := readRef(s.Repo.CommonDir, "refs/heads/"+ref); found {
+		if _, found, _ := workspace.ReadRef(s.Repo.CommonDir, "refs/heads/"+ref); found {
 			ref = "refs/heads/" + ref
 		}
 	}
 	if ref == "" {
-		if head, _, ok := readHead(s.Repo.CommonDir, s.Repo.CommonDir); ok && head != branch && !strings.HasPrefix(head, "refs/heads/"+s.Config.BranchPrefix()) {
+		if head, _, ok := workspace.ReadHead(s.Repo.CommonDir, s.Repo.CommonDir); ok && head != branch && !strings.HasPrefix(head, "refs/heads/"+s.Config.BranchPrefix()) {
 			ref = head
 		}
 	}
@@ -120,7 +121,7 @@ func (s *Service) adoptBase(ctx context.Context, branch string) (name, ref, sha 
 		if ref != "" {
 			break
 		}
-		if _, found, _ := readRef(s.Repo.CommonDir, c); found {
+		if _, found, _ := workspace.ReadRef(s.Repo.CommonDir, c); found {
 			ref = c
 		}
 	}
@@ -135,22 +136,22 @@ func (s *Service) adoptBase(ctx context.Context, branch string) (name, ref, sha 
 	if !strings.HasPrefix(ref, "refs/") {
 		return ref, "", sha // a tag or sha from the base setting, taken as is
 	}
-	return shortRef(ref), ref, sha
+	return workspace.ShortRef(ref), ref, sha
 }
 
 // undoAdopt removes what an interrupted Adopt added; the worktree and the
 // branch were there before it and stay.
 func (s *Service) undoAdopt(ctx context.Context, in state.Intent) error {
-	if _, err := s.store().ReadMeta(in.Loop); err == nil {
-		return s.store().EndIntent(in.Loop)
+	if _, err := s.Store().ReadMeta(in.Loop); err == nil {
+		return s.Store().EndIntent(in.Loop)
 	}
 	if err := s.removeContexts(ctx, in.Contexts, true); err != nil {
 		return err
 	}
-	if err := s.store().RemoveLoopDir(in.Loop); err != nil {
+	if err := s.Store().RemoveLoopDir(in.Loop); err != nil {
 		return err
 	}
-	return s.store().EndIntent(in.Loop)
+	return s.Store().EndIntent(in.Loop)
 }
 
 // Unadopted lists the worktrees on loop branches that are not loops: made
@@ -169,12 +170,12 @@ func (s *Service) Unadopted(ctx context.Context) ([]string, error) {
 			wt = strings.TrimPrefix(f, "worktree ")
 		case strings.HasPrefix(f, "branch "+prefix):
 			name := strings.TrimPrefix(f, "branch "+prefix)
-			if ValidateName(name, s.Config.BranchPrefix()) != nil {
+			if workspace.ValidateName(name, s.Config.BranchPrefix()) != nil {
 				continue
 			}
 			// Anything but a readable record is unfinished (an adoption
 			// that failed may have left a broken one).
-			if _, err := s.store().ReadMeta(name); err != nil && exists(wt) {
+			if _, err := s.Store().ReadMeta(name); err != nil && workspace.Exists(wt) {
 				found = append(found, wt)
 			}
 		}

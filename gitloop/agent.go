@@ -16,6 +16,7 @@ import (
 
 	"github.com/gitloop-dev/git-loop/gitloop/compose"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 	"github.com/gitloop-dev/git-loop/sandbox"
 )
 
@@ -67,10 +68,10 @@ type Agent struct {
 func ParseAgent(setting string) (Agent, error) {
 	argv, err := splitCommandLine(setting)
 	if err != nil {
-		return Agent{}, &UsageError{Err: fmt.Errorf("agent %q: %w", setting, err)}
+		return Agent{}, &workspace.UsageError{Err: fmt.Errorf("agent %q: %w", setting, err)}
 	}
 	if len(argv) == 0 {
-		return Agent{}, &UsageError{Err: errors.New(`no agent configured; choose one with "git loop config set agent claude|codex|CMD"`)}
+		return Agent{}, &workspace.UsageError{Err: errors.New(`no agent configured; choose one with "git loop config set agent claude|codex|CMD"`)}
 	}
 	a := Agent{Setting: setting, Argv: argv, Kind: AgentCommand}
 	switch filepath.Base(argv[0]) {
@@ -234,17 +235,17 @@ func (s *Service) LoopAgent(m *state.Meta, override string) (Agent, error) {
 // worktrees and the personal checkout when they exist.
 func (s *Service) AgentPaths(m *state.Meta) AgentPaths {
 	p := AgentPaths{Name: m.Name, Workdir: m.Worktree, AgentDir: s.AgentDir(m.Name)}
-	dirs := map[Layer]string{}
+	dirs := map[workspace.Layer]string{}
 	for _, c := range m.Contexts {
-		dirs[Layer(c.Layer)] = c.Dir
+		dirs[workspace.Layer(c.Layer)] = c.Dir
 	}
-	for _, l := range LoopLayers {
-		if dirs[l] == "" && exists(s.ContextDir(m.Name, l)) {
+	for _, l := range workspace.LoopLayers {
+		if dirs[l] == "" && workspace.Exists(s.ContextDir(m.Name, l)) {
 			dirs[l] = s.ContextDir(m.Name, l)
 		}
 	}
-	p.Knowledge, p.Notes = dirs[Knowledge], dirs[Notes]
-	if clone := s.Dirs.ClonePath(Personal, ""); exists(clone) {
+	p.Knowledge, p.Notes = dirs[workspace.Knowledge], dirs[workspace.Notes]
+	if clone := s.Dirs.ClonePath(workspace.Personal, ""); workspace.Exists(clone) {
 		p.Personal = clone
 	}
 	return p
@@ -410,7 +411,7 @@ func (s *Service) PrepareAgent(m *state.Meta, override string, mode AgentMode, p
 		mode = AgentInteractive
 	}
 	argv := a.Command(mode, prompt)
-	if mcp := filepath.Join(s.AgentDir(m.Name), compose.MCPConfigFile); a.Kind == AgentClaude && exists(mcp) {
+	if mcp := filepath.Join(s.AgentDir(m.Name), compose.MCPConfigFile); a.Kind == AgentClaude && workspace.Exists(mcp) {
 		// Claude Code reads MCP servers from --mcp-config, not from the
 		// settings.json in its config dir: pass the composed ones.
 		argv = append([]string{argv[0], "--mcp-config", mcp}, argv[1:]...)
@@ -549,7 +550,7 @@ func (s *Service) Run(ctx context.Context, name, prompt string, stdout io.Writer
 // result; the error is for what kept it from running.
 func (s *Service) RunWith(ctx context.Context, opts RunOptions) (RunResult, error) {
 	if strings.TrimSpace(opts.Prompt) == "" {
-		return RunResult{}, &UsageError{Err: errors.New("run needs a PROMPT")}
+		return RunResult{}, &workspace.UsageError{Err: errors.New("run needs a PROMPT")}
 	}
 	m, err := s.Get(opts.Name)
 	if err != nil {
@@ -569,7 +570,7 @@ func (s *Service) RunWith(ctx context.Context, opts RunOptions) (RunResult, erro
 	}
 	defer release()
 
-	start := s.now()
+	start := s.Clock()
 	f, err := s.createRunLog(m.Name, start)
 	if err != nil {
 		return RunResult{}, err
@@ -591,11 +592,11 @@ func (s *Service) RunWith(ctx context.Context, opts RunOptions) (RunResult, erro
 		Stderr: io.MultiWriter(lw, &bestEffortWriter{w: stderr}),
 	}, nil)
 	res.ExitCode = code
-	trailer := fmt.Sprintf("exit %d after %s", code, s.now().Sub(start).Round(time.Millisecond))
+	trailer := fmt.Sprintf("exit %d after %s", code, s.Clock().Sub(start).Round(time.Millisecond))
 	if ctx.Err() != nil {
-		trailer = "interrupted after " + s.now().Sub(start).Round(time.Millisecond).String()
+		trailer = "interrupted after " + s.Clock().Sub(start).Round(time.Millisecond).String()
 	} else if err != nil {
-		trailer = fmt.Sprintf("exit %d after %s: %v", code, s.now().Sub(start).Round(time.Millisecond), err)
+		trailer = fmt.Sprintf("exit %d after %s: %v", code, s.Clock().Sub(start).Round(time.Millisecond), err)
 	}
 	lw.trailer(trailer)
 	if cerr := f.Close(); cerr != nil && err == nil {
@@ -640,13 +641,13 @@ func writerOrDiscard(w io.Writer) io.Writer {
 // execAgent runs a prepared agent in the loop's sandbox.
 func (s *Service) execAgent(ctx context.Context, inv *AgentInvocation, extra map[string]string, x sandbox.Exec, raw func() (func(), <-chan sandbox.TermSize)) (int, error) {
 	m := inv.meta
-	if !exists(m.Worktree) {
+	if !workspace.Exists(m.Worktree) {
 		return 0, fmt.Errorf("loop %s: worktree %s is gone (run \"git loop prune\")", m.Name, m.Worktree)
 	}
 	if err := os.MkdirAll(s.AgentDir(m.Name), 0o700); err != nil {
 		return 0, fmt.Errorf("loop %s: %w", m.Name, err)
 	}
-	eng, err := s.engine(ctx, m.Sandbox.Driver)
+	eng, err := s.OpenEngine(ctx, m.Sandbox.Driver)
 	if err != nil {
 		return 0, fmt.Errorf("loop %s: %w", m.Name, err)
 	}
@@ -722,7 +723,7 @@ func (s *Service) holdAgent(name, what string) (release func(), err error) {
 		return nil, fmt.Errorf("loop %s: lock %s: %w", name, path, err)
 	}
 	_ = f.Truncate(0)
-	_, _ = f.WriteAt([]byte(fmt.Sprintf("%s, pid %d, since %s\n", what, os.Getpid(), s.now().Format("15:04:05"))), 0)
+	_, _ = f.WriteAt([]byte(fmt.Sprintf("%s, pid %d, since %s\n", what, os.Getpid(), s.Clock().Format("15:04:05"))), 0)
 	return func() {
 		_ = f.Truncate(0)
 		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)

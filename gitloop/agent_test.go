@@ -12,6 +12,7 @@ import (
 	"github.com/gitloop-dev/git-loop/gitloop/config"
 	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 	"github.com/gitloop-dev/git-loop/sandbox"
 	"github.com/gitloop-dev/git-loop/sandbox/none"
 )
@@ -67,7 +68,7 @@ func TestParseAgent(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"", "   ", `agent "unterminated`} {
-		var ue *UsageError
+		var ue *workspace.UsageError
 		if _, err := ParseAgent(bad); !errors.As(err, &ue) {
 			t.Errorf("%q: got %v, want a usage error", bad, err)
 		}
@@ -240,7 +241,7 @@ func agentService(t *testing.T) (*Service, string) {
 	t.Helper()
 	repo := gittest.Repo(t)
 	ctx := context.Background()
-	r, err := Discover(ctx, repo)
+	r, err := workspace.Discover(ctx, repo)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,8 +250,8 @@ func agentService(t *testing.T) (*Service, string) {
 		t.Fatal(err)
 	}
 	data := t.TempDir()
-	return &Service{Repo: r, Config: cfg, Dirs: UserDirs{Config: data, Data: data}, Git: &git.Runner{},
-		Engine: func(context.Context, string) (sandbox.Engine, error) { return none.New(), nil }}, repo
+	return &Service{&workspace.Workspace{Repo: r, Config: cfg, Dirs: workspace.UserDirs{Config: data, Data: data}, Git: &git.Runner{},
+		Engine: func(context.Context, string) (sandbox.Engine, error) { return none.New(), nil }}}, repo
 }
 
 // TestRunGeneric runs a generic agent headless: prompt last, env with the

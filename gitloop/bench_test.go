@@ -11,6 +11,7 @@ import (
 	"github.com/gitloop-dev/git-loop/gitloop"
 	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 	"github.com/gitloop-dev/git-loop/sandbox"
 	"github.com/gitloop-dev/git-loop/sandbox/none"
 )
@@ -20,19 +21,19 @@ func TestMain(m *testing.M) { gittest.Main(m, nil) }
 func service(tb testing.TB, repo string) *gitloop.Service {
 	tb.Helper()
 	ctx := context.Background()
-	r, err := gitloop.Discover(ctx, repo)
+	r, err := workspace.Discover(ctx, repo)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	entries, err := gitloop.GitConfigEntries(ctx, repo)
+	entries, err := workspace.GitConfigEntries(ctx, repo)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	cfg, err := gitloop.LoadConfig(ctx, r, gitloop.ConfigInputs{Dirs: gitloop.UserDirsFromEnv(os.Getenv), Env: func(string) (string, bool) { return "", false }, Git: entries})
+	cfg, err := workspace.LoadConfig(ctx, r, workspace.ConfigInputs{Dirs: workspace.UserDirsFromEnv(os.Getenv), Env: func(string) (string, bool) { return "", false }, Git: entries})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return &gitloop.Service{Repo: r, Config: cfg, Git: &git.Runner{}, Engine: func(context.Context, string) (sandbox.Engine, error) { return none.New(), nil }}
+	return &gitloop.Service{&workspace.Workspace{Repo: r, Config: cfg, Git: &git.Runner{}, Engine: func(context.Context, string) (sandbox.Engine, error) { return none.New(), nil }}}
 }
 
 // BenchmarkNew is "git loop new --driver none" in-process; compare with

@@ -10,6 +10,8 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // VaultsDir is the personal repo's vault directory: git loop lists the
@@ -24,15 +26,15 @@ const maxScanSize = 4 << 20
 // path, no symlink out of it), nothing under .git is reachable, and the
 // personal vaults are listed by name only.
 type ContextTree struct {
-	Roots map[Layer]string // each layer's main clone
+	Roots map[workspace.Layer]string // each layer's main clone
 
 	files []ContextFile // the index of every browsable file, built once
 }
 
 // ContextTree returns a browser over the layers' main clones.
 func (s *Service) ContextTree() (*ContextTree, error) {
-	t := &ContextTree{Roots: map[Layer]string{}}
-	for _, l := range Layers {
+	t := &ContextTree{Roots: map[workspace.Layer]string{}}
+	for _, l := range workspace.Layers {
 		clone, err := s.LayerClone(l)
 		if err != nil {
 			return nil, err
@@ -44,11 +46,11 @@ func (s *Service) ContextTree() (*ContextTree, error) {
 
 // ContextFile is one file of a context layer.
 type ContextFile struct {
-	Layer   Layer  `json:"layer"`
-	Path    string `json:"path"` // slash-separated, relative to the layer's root
-	Size    int64  `json:"size"` // 0 for vault entries: their names only are shown
-	Symlink bool   `json:"symlink,omitempty"`
-	Vault   bool   `json:"vault,omitempty"`
+	Layer   workspace.Layer `json:"layer"`
+	Path    string          `json:"path"` // slash-separated, relative to the layer's root
+	Size    int64           `json:"size"` // 0 for vault entries: their names only are shown
+	Symlink bool            `json:"symlink,omitempty"`
+	Vault   bool            `json:"vault,omitempty"`
 }
 
 // Ref is the file as "layer/path", the form "git loop context show" takes.
@@ -88,11 +90,11 @@ func (e *LinkNotFoundError) Error() string {
 }
 
 func refused(format string, a ...any) error {
-	return &UsageError{Err: fmt.Errorf(format, a...)}
+	return &workspace.UsageError{Err: fmt.Errorf(format, a...)}
 }
 
 func isLayer(s string) bool {
-	for _, l := range Layers {
+	for _, l := range workspace.Layers {
 		if string(l) == s {
 			return true
 		}
@@ -125,7 +127,7 @@ func checkRel(what, rel string) error {
 // ParseContextPath splits "layer/rel/path" (or just "layer") into its
 // layer and a clean relative path ("." for the layer's root), refusing
 // anything that could leave the layer.
-func ParseContextPath(arg string) (Layer, string, error) {
+func ParseContextPath(arg string) (workspace.Layer, string, error) {
 	if strings.HasPrefix(arg, "/") {
 		return "", "", refused("%q: absolute paths are refused; give LAYER/PATH, e.g. notes/inbox.md", arg)
 	}
@@ -140,7 +142,7 @@ func ParseContextPath(arg string) (Layer, string, error) {
 	if err := checkRel(arg, rest); err != nil {
 		return "", "", err
 	}
-	return Layer(l), path.Clean(rest), nil
+	return workspace.Layer(l), path.Clean(rest), nil
 }
 
 func firstComponent(p string) string {
@@ -149,8 +151,8 @@ func firstComponent(p string) string {
 }
 
 // inVault reports whether rel (lexically) lies in the personal vaults.
-func inVault(l Layer, rel string) bool {
-	return l == Personal && strings.EqualFold(firstComponent(rel), VaultsDir)
+func inVault(l workspace.Layer, rel string) bool {
+	return l == workspace.Personal && strings.EqualFold(firstComponent(rel), VaultsDir)
 }
 
 // within reports whether real is dir or inside it (both resolved).
@@ -162,10 +164,10 @@ func within(dir, real string) bool {
 // check resolves layer/rel through any symlinks and refuses it when it
 // lands outside the layer, in a .git dir, or (unless allowVault) in the
 // personal vaults; it returns whether the path is a vault path.
-func (t *ContextTree) check(l Layer, rel string, allowVault bool) (bool, error) {
+func (t *ContextTree) check(l workspace.Layer, rel string, allowVault bool) (bool, error) {
 	root, ok := t.Roots[l]
 	if !ok {
-		return false, fmt.Errorf("%s: %w", l, ErrNoContext)
+		return false, fmt.Errorf("%s: %w", l, workspace.ErrNoContext)
 	}
 	ref := string(l) + "/" + rel
 	if inVault(l, rel) && !allowVault {
@@ -192,7 +194,7 @@ func (t *ContextTree) check(l Layer, rel string, allowVault bool) (bool, error) 
 		}
 	}
 	vault := inVault(l, rel) || inVault(l, r)
-	if !vault && l == Personal {
+	if !vault && l == workspace.Personal {
 		if v, err := filepath.EvalSymlinks(filepath.Join(root, VaultsDir)); err == nil && within(v, real) {
 			vault = true
 		}
@@ -209,7 +211,7 @@ func (t *ContextTree) check(l Layer, rel string, allowVault bool) (bool, error) 
 func (t *ContextTree) List(arg string) ([]ContextFile, error) {
 	out := []ContextFile{}
 	if arg == "" {
-		for _, l := range Layers {
+		for _, l := range workspace.Layers {
 			files, err := t.list(l, ".", false)
 			if err != nil {
 				return nil, err
@@ -235,10 +237,10 @@ func (t *ContextTree) List(arg string) ([]ContextFile, error) {
 
 // list walks layer/rel (already checked), without following symlinks
 // below it.
-func (t *ContextTree) list(l Layer, rel string, vaultAll bool) ([]ContextFile, error) {
+func (t *ContextTree) list(l workspace.Layer, rel string, vaultAll bool) ([]ContextFile, error) {
 	root, ok := t.Roots[l]
 	if !ok {
-		return nil, fmt.Errorf("%s: %w", l, ErrNoContext)
+		return nil, fmt.Errorf("%s: %w", l, workspace.ErrNoContext)
 	}
 	r, err := os.OpenRoot(root)
 	if err != nil {
@@ -295,7 +297,7 @@ func (t *ContextTree) index() ([]ContextFile, error) {
 		return t.files, nil
 	}
 	files := []ContextFile{}
-	for _, l := range Layers {
+	for _, l := range workspace.Layers {
 		if _, ok := t.Roots[l]; !ok {
 			continue
 		}
@@ -482,7 +484,7 @@ func (t *ContextTree) backlinks(target ContextFile) ([]string, error) {
 		return nil, err
 	}
 	out := []string{}
-	roots := map[Layer]*os.Root{}
+	roots := map[workspace.Layer]*os.Root{}
 	defer func() {
 		for _, r := range roots {
 			r.Close()

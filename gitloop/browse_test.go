@@ -9,14 +9,15 @@ import (
 	"testing"
 
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // testTree lays out three layers with links, a vault and a .git dir.
 func testTree(t *testing.T) (*ContextTree, string) {
 	t.Helper()
 	base := t.TempDir()
-	roots := map[Layer]string{}
-	for _, l := range Layers {
+	roots := map[workspace.Layer]string{}
+	for _, l := range workspace.Layers {
 		roots[l] = filepath.Join(base, string(l))
 	}
 	files := map[string]string{
@@ -51,7 +52,7 @@ func refs(files []ContextFile) []string {
 }
 
 func isUsage(err error) bool {
-	var ue *UsageError
+	var ue *workspace.UsageError
 	return errors.As(err, &ue)
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // cloneMoveFile, in a layer clone's git dir, records the clone's last move
@@ -27,14 +28,14 @@ type CloneMove struct {
 // RecordCloneMove is the post-merge and post-rewrite hook: when dir is a
 // layer's main clone, it records the commit the clone moved to. It returns
 // the layer, or "" when dir is no layer clone.
-func (s *Service) RecordCloneMove(ctx context.Context, dir string) (Layer, error) {
+func (s *Service) RecordCloneMove(ctx context.Context, dir string) (workspace.Layer, error) {
 	top, err := s.Query.Line(ctx, git.Cmd{Dir: dir, Args: []string{"rev-parse", "--show-toplevel", "HEAD"}})
 	if err != nil {
 		return "", err
 	}
 	top, head, _ := strings.Cut(top, "\n")
-	for _, l := range Layers {
-		if clone, err := s.LayerClone(l); err == nil && canonical(clone) == canonical(top) {
+	for _, l := range workspace.Layers {
+		if clone, err := s.LayerClone(l); err == nil && workspace.Canonical(clone) == workspace.Canonical(top) {
 			return l, s.writeCloneMove(clone, head)
 		}
 	}
@@ -43,14 +44,14 @@ func (s *Service) RecordCloneMove(ctx context.Context, dir string) (Layer, error
 
 // recordCloneMove records a move git loop made itself (sync); its own
 // git runs skip the hooks.
-func (s *Service) recordCloneMove(l Layer, clone, head string) {
+func (s *Service) recordCloneMove(l workspace.Layer, clone, head string) {
 	if err := s.writeCloneMove(clone, head); err != nil {
-		s.progress().Warn(string(l) + ": " + err.Error())
+		s.Reporter().Warn(string(l) + ": " + err.Error())
 	}
 }
 
 func (s *Service) writeCloneMove(clone, head string) error {
-	data, _ := json.Marshal(CloneMove{Head: head, At: s.now().UTC()})
+	data, _ := json.Marshal(CloneMove{Head: head, At: s.Clock().UTC()})
 	return state.WriteFileAtomic(filepath.Join(clone, ".git", cloneMoveFile), data, 0o644)
 }
 
@@ -67,16 +68,16 @@ func readCloneMove(clone string) (CloneMove, bool) {
 // listing: the hooks' record, or, when the clone's HEAD is elsewhere (it
 // moved without a hook: a fast-forward "pull --rebase", hooks off), the
 // time its HEAD reflog was last written. No git process runs.
-func (s *Service) cloneMoves() map[Layer]CloneMove {
-	out := map[Layer]CloneMove{}
-	for _, l := range LoopLayers {
+func (s *Service) cloneMoves() map[workspace.Layer]CloneMove {
+	out := map[workspace.Layer]CloneMove{}
+	for _, l := range workspace.LoopLayers {
 		clone, err := s.LayerClone(l)
 		if err != nil {
 			continue
 		}
 		gitDir := filepath.Join(clone, ".git")
 		mv, ok := readCloneMove(clone)
-		if _, head, found := readHead(gitDir, gitDir); found && head != mv.Head {
+		if _, head, found := workspace.ReadHead(gitDir, gitDir); found && head != mv.Head {
 			if fi, err := os.Stat(filepath.Join(gitDir, "logs", "HEAD")); err == nil {
 				mv, ok = CloneMove{Head: head, At: fi.ModTime()}, true
 			}
@@ -90,13 +91,13 @@ func (s *Service) cloneMoves() map[Layer]CloneMove {
 
 // contextBehind lists the layers whose clone moved past the version the
 // loop has, after the loop recorded it.
-func contextBehind(m *state.Meta, moves map[Layer]CloneMove) []string {
+func contextBehind(m *state.Meta, moves map[workspace.Layer]CloneMove) []string {
 	since := m.VersionsAt
 	if since.IsZero() {
 		since = m.Created
 	}
 	var out []string
-	for _, l := range LoopLayers {
+	for _, l := range workspace.LoopLayers {
 		mv, ok := moves[l]
 		v := m.Versions[string(l)]
 		if ok && v != "" && mv.Head != v && mv.At.After(since) {

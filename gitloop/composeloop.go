@@ -9,6 +9,7 @@ import (
 
 	"github.com/gitloop-dev/git-loop/gitloop/compose"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 	"github.com/gitloop-dev/git-loop/templates"
 )
 
@@ -19,7 +20,7 @@ var teamTierDirs = []string{".gitloop", ".loopat"}
 // knowledgeMeta finds the knowledge repo's git loop dir in a checkout.
 func knowledgeMeta(checkout string) string {
 	for _, d := range teamTierDirs {
-		if p := filepath.Join(checkout, d); exists(p) {
+		if p := filepath.Join(checkout, d); workspace.Exists(p) {
 			return p
 		}
 	}
@@ -27,7 +28,7 @@ func knowledgeMeta(checkout string) string {
 }
 
 // contextOf returns a loop's worktree of a layer ("" when it has none).
-func contextOf(m *state.Meta, l Layer) string {
+func contextOf(m *state.Meta, l workspace.Layer) string {
 	for _, c := range m.Contexts {
 		if c.Layer == string(l) {
 			return c.Dir
@@ -40,8 +41,8 @@ func contextOf(m *state.Meta, l Layer) string {
 // team, the profiles in the order chosen, personal. The project tier
 // (<workdir>/.claude) is read live by the agent and never copied.
 func (s *Service) composeOptions(m *state.Meta, extraProject string) (compose.Options, error) {
-	knowledge := contextOf(m, Knowledge)
-	personal, _ := s.LayerClone(Personal)
+	knowledge := contextOf(m, workspace.Knowledge)
+	personal, _ := s.LayerClone(workspace.Personal)
 	memory := ""
 	if personal != "" && len(m.Contexts) > 0 {
 		memory = filepath.Join(personal, "memory")
@@ -54,13 +55,13 @@ func (s *Service) composeOptions(m *state.Meta, extraProject string) (compose.Op
 		tiers = append(tiers, compose.Tier{Name: "team", Dir: filepath.Join(meta, ".claude")})
 		for _, p := range m.Profiles {
 			dir := filepath.Join(meta, "profiles", p, ".claude")
-			if !exists(filepath.Join(meta, "profiles", p)) {
-				return compose.Options{}, &UsageError{Err: fmt.Errorf("no profile %q in the knowledge repo (%s); profiles: %s", p, filepath.Join(meta, "profiles"), strings.Join(profileNames(meta), ", "))}
+			if !workspace.Exists(filepath.Join(meta, "profiles", p)) {
+				return compose.Options{}, &workspace.UsageError{Err: fmt.Errorf("no profile %q in the knowledge repo (%s); profiles: %s", p, filepath.Join(meta, "profiles"), strings.Join(profileNames(meta), ", "))}
 			}
 			tiers = append(tiers, compose.Tier{Name: "profile:" + p, Dir: dir})
 		}
 	} else if len(m.Profiles) > 0 {
-		return compose.Options{}, &UsageError{Err: fmt.Errorf("profiles come from the knowledge repo: run \"git loop init\" first")}
+		return compose.Options{}, &workspace.UsageError{Err: fmt.Errorf("profiles come from the knowledge repo: run \"git loop init\" first")}
 	}
 	if personal != "" {
 		tiers = append(tiers, compose.Tier{Name: "personal", Dir: filepath.Join(personal, ".claude")})
@@ -73,7 +74,7 @@ func (s *Service) composeOptions(m *state.Meta, extraProject string) (compose.Op
 		Format: compose.FormatFor(m.Agent),
 		Data: compose.Data{
 			Loop: m.Name, Branch: m.ShortBranch(), Base: m.Base, Workdir: m.Worktree,
-			Knowledge: knowledge, Notes: contextOf(m, Notes), Personal: personal, Memory: memory,
+			Knowledge: knowledge, Notes: contextOf(m, workspace.Notes), Personal: personal, Memory: memory,
 			AgentDir: s.AgentDir(m.Name),
 		},
 		MemoryDir: memory,
@@ -102,13 +103,13 @@ func (s *Service) composeAgent(m *state.Meta, extraProject string) error {
 	if err != nil {
 		return err
 	}
-	s.progress().Step(fmt.Sprintf("composing %s config from %d tiers", opts.Format, len(opts.Tiers)))
+	s.Reporter().Step(fmt.Sprintf("composing %s config from %d tiers", opts.Format, len(opts.Tiers)))
 	res, err := compose.Compose(opts)
 	if err != nil {
 		return fmt.Errorf("compose: %w", err)
 	}
 	for _, w := range res.Warnings {
-		s.progress().Warn(w)
+		s.Reporter().Warn(w)
 	}
 	return nil
 }

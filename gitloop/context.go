@@ -2,7 +2,6 @@ package gitloop
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -10,39 +9,40 @@ import (
 	"strings"
 
 	"github.com/gitloop-dev/git-loop/gitloop/git"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 	"github.com/gitloop-dev/git-loop/templates"
 )
 
 // LayerInfo describes one context layer as init set it up.
 type LayerInfo struct {
-	Layer   Layer  `json:"layer"`
-	Remote  string `json:"remote"`
-	Clone   string `json:"clone"`
-	Solo    bool   `json:"solo"`              // the remote is a local bare origin git loop made
-	Created string `json:"created,omitempty"` // "origin", "clone", or both, when init made them
+	Layer   workspace.Layer `json:"layer"`
+	Remote  string          `json:"remote"`
+	Clone   string          `json:"clone"`
+	Solo    bool            `json:"solo"`              // the remote is a local bare origin git loop made
+	Created string          `json:"created,omitempty"` // "origin", "clone", or both, when init made them
 }
 
 // InitContext sets up the three context layers: for each, a remote (the
 // given or configured URL, or a local bare origin seeded with the layer's
 // layout: solo mode) and a main clone under the user's data dir. Running
 // it again changes nothing that exists.
-func (s *Service) InitContext(ctx context.Context, urls map[Layer]string) ([]LayerInfo, error) {
+func (s *Service) InitContext(ctx context.Context, urls map[workspace.Layer]string) ([]LayerInfo, error) {
 	var out []LayerInfo
-	for _, l := range Layers {
+	for _, l := range workspace.Layers {
 		remote := urls[l]
 		if remote == "" {
-			remote = LayerRemote(s.Config, s.Dirs, l)
+			remote = workspace.LayerRemote(s.Config, s.Dirs, l)
 		}
 		info := LayerInfo{Layer: l, Remote: remote, Solo: remote == s.Dirs.OriginPath(l)}
-		if info.Solo && !exists(remote) {
+		if info.Solo && !workspace.Exists(remote) {
 			if err := s.createOrigin(ctx, l, remote); err != nil {
 				return out, fmt.Errorf("init %s: %w", l, err)
 			}
 			info.Created = "origin"
 		}
 		info.Clone = s.Dirs.ClonePath(l, remote)
-		if !exists(info.Clone) {
-			s.progress().Step(fmt.Sprintf("cloning %s from %s", l, remote))
+		if !workspace.Exists(info.Clone) {
+			s.Reporter().Step(fmt.Sprintf("cloning %s from %s", l, remote))
 			if err := os.MkdirAll(filepath.Dir(info.Clone), 0o755); err != nil {
 				return out, err
 			}
@@ -64,8 +64,8 @@ func (s *Service) InitContext(ctx context.Context, urls map[Layer]string) ([]Lay
 }
 
 // createOrigin makes a bare repository seeded with the layer's layout.
-func (s *Service) createOrigin(ctx context.Context, l Layer, origin string) error {
-	s.progress().Step(fmt.Sprintf("creating %s origin %s", l, origin))
+func (s *Service) createOrigin(ctx context.Context, l workspace.Layer, origin string) error {
+	s.Reporter().Step(fmt.Sprintf("creating %s origin %s", l, origin))
 	if err := os.MkdirAll(filepath.Dir(origin), 0o755); err != nil {
 		return err
 	}
@@ -113,16 +113,4 @@ func copyFS(dir string, src fs.FS) error {
 		}
 		return os.WriteFile(target, data, 0o644)
 	})
-}
-
-// ErrNoContext means the context layers were never set up.
-var ErrNoContext = errors.New("context layers are not set up: run \"git loop init\"")
-
-// LayerClone is the main clone of a layer, or ErrNoContext.
-func (s *Service) LayerClone(l Layer) (string, error) {
-	clone := s.Dirs.ClonePath(l, LayerRemote(s.Config, s.Dirs, l))
-	if !exists(filepath.Join(clone, ".git")) {
-		return "", fmt.Errorf("%s: %w", l, ErrNoContext)
-	}
-	return clone, nil
 }

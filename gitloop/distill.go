@@ -80,7 +80,7 @@ func (s *Service) snapshotTranscript(source, worktree string) error {
 		}
 	}
 	if copied == 0 {
-		s.progress().Warn(fmt.Sprintf("loop %s has no transcript yet: source/ is empty", source))
+		s.Reporter().Warn(fmt.Sprintf("loop %s has no transcript yet: source/ is empty", source))
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/gitloop-dev/git-loop/gitloop/git"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // Check severities.
@@ -46,7 +47,7 @@ func (s *Service) Doctor(ctx context.Context, fix bool, driverReport func(contex
 	if s.Repo == nil {
 		return checks
 	}
-	intents, err := s.store().Intents()
+	intents, err := s.Store().Intents()
 	switch {
 	case err != nil:
 		checks = append(checks, Check{Name: "state", Status: CheckFail, Detail: err.Error()})
@@ -55,11 +56,11 @@ func (s *Service) Doctor(ctx context.Context, fix bool, driverReport func(contex
 		if err != nil {
 			checks = append(checks, Check{Name: "state", Status: CheckFail, Detail: err.Error()})
 		} else {
-			s.unlock(l)
-			checks = append(checks, Check{Name: "state", Status: CheckOK, Detail: fmt.Sprintf("finished %d interrupted %s", len(intents), plural(len(intents), "operation", "operations")), Fixed: true})
+			s.Unlock(l)
+			checks = append(checks, Check{Name: "state", Status: CheckOK, Detail: fmt.Sprintf("finished %d interrupted %s", len(intents), workspace.Plural(len(intents), "operation", "operations")), Fixed: true})
 		}
 	case len(intents) > 0:
-		checks = append(checks, Check{Name: "state", Status: CheckWarn, Detail: fmt.Sprintf("%d interrupted %s (run \"git loop doctor --fix\")", len(intents), plural(len(intents), "operation", "operations"))})
+		checks = append(checks, Check{Name: "state", Status: CheckWarn, Detail: fmt.Sprintf("%d interrupted %s (run \"git loop doctor --fix\")", len(intents), workspace.Plural(len(intents), "operation", "operations"))})
 	default:
 		checks = append(checks, Check{Name: "state", Status: CheckOK, Detail: "no interrupted operations"})
 	}
@@ -68,20 +69,20 @@ func (s *Service) Doctor(ctx context.Context, fix bool, driverReport func(contex
 		checks = append(checks, Check{Name: "adopt", Status: CheckFail, Detail: err.Error()})
 	} else if len(dirs) > 0 && fix {
 		n, err := s.adoptAll(ctx, dirs)
-		c := Check{Name: "adopt", Status: CheckOK, Detail: fmt.Sprintf("made %d %s", n, plural(n, "worktree on a loop branch a loop", "worktrees on loop branches loops")), Fixed: n > 0}
+		c := Check{Name: "adopt", Status: CheckOK, Detail: fmt.Sprintf("made %d %s", n, workspace.Plural(n, "worktree on a loop branch a loop", "worktrees on loop branches loops")), Fixed: n > 0}
 		if err != nil {
 			c.Status, c.Detail = CheckFail, c.Detail+"; "+err.Error()
 		}
 		checks = append(checks, c)
 	} else if len(dirs) > 0 {
-		checks = append(checks, Check{Name: "adopt", Status: CheckWarn, Detail: fmt.Sprintf("%d %s: %s (run \"git loop doctor --fix\")", len(dirs), plural(len(dirs), "worktree on a loop branch is not a loop", "worktrees on loop branches are not loops"), summarize(dirs, 3))})
+		checks = append(checks, Check{Name: "adopt", Status: CheckWarn, Detail: fmt.Sprintf("%d %s: %s (run \"git loop doctor --fix\")", len(dirs), workspace.Plural(len(dirs), "worktree on a loop branch is not a loop", "worktrees on loop branches are not loops"), workspace.Summarize(dirs, 3))})
 	}
 	if fix {
 		pruned, err := s.Prune(ctx, false)
 		if err != nil {
 			checks = append(checks, Check{Name: "loops", Status: CheckFail, Detail: err.Error()})
 		} else if len(pruned) > 0 {
-			checks = append(checks, Check{Name: "loops", Status: CheckOK, Detail: fmt.Sprintf("pruned %d dead %s", len(pruned), plural(len(pruned), "loop", "loops")), Fixed: true})
+			checks = append(checks, Check{Name: "loops", Status: CheckOK, Detail: fmt.Sprintf("pruned %d dead %s", len(pruned), workspace.Plural(len(pruned), "loop", "loops")), Fixed: true})
 		}
 	} else if st, err := s.List(ctx); err == nil {
 		broken := 0
@@ -91,9 +92,9 @@ func (s *Service) Doctor(ctx context.Context, fix bool, driverReport func(contex
 			}
 		}
 		if broken > 0 {
-			checks = append(checks, Check{Name: "loops", Status: CheckWarn, Detail: fmt.Sprintf("%d %s lost a worktree or branch (run \"git loop prune\")", broken, plural(broken, "loop", "loops"))})
+			checks = append(checks, Check{Name: "loops", Status: CheckWarn, Detail: fmt.Sprintf("%d %s lost a worktree or branch (run \"git loop prune\")", broken, workspace.Plural(broken, "loop", "loops"))})
 		} else {
-			checks = append(checks, Check{Name: "loops", Status: CheckOK, Detail: fmt.Sprintf("%d %s", len(st), plural(len(st), "loop", "loops"))})
+			checks = append(checks, Check{Name: "loops", Status: CheckOK, Detail: fmt.Sprintf("%d %s", len(st), workspace.Plural(len(st), "loop", "loops"))})
 		}
 	}
 	return checks

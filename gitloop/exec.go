@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/gitloop-dev/git-loop/gitloop/git"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 	"github.com/gitloop-dev/git-loop/sandbox"
 )
 
@@ -30,10 +31,10 @@ func (s *Service) Exec(ctx context.Context, opts ExecOptions) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if !exists(m.Worktree) {
+	if !workspace.Exists(m.Worktree) {
 		return 0, fmt.Errorf("exec in %s: worktree %s is gone (run \"git loop prune\")", m.Name, m.Worktree)
 	}
-	eng, err := s.engine(ctx, m.Sandbox.Driver)
+	eng, err := s.OpenEngine(ctx, m.Sandbox.Driver)
 	if err != nil {
 		return 0, fmt.Errorf("exec in %s: %w", m.Name, err)
 	}
@@ -62,7 +63,7 @@ func (s *Service) Diff(ctx context.Context, name string, extra []string, stdout,
 	if err != nil {
 		return err
 	}
-	refs, err := s.refs(ctx)
+	refs, err := s.Refs(ctx)
 	if err != nil {
 		return err
 	}
@@ -80,7 +81,7 @@ func (s *Service) Diff(ctx context.Context, name string, extra []string, stdout,
 	}
 	dir := m.Worktree
 	args := append([]string{"diff", mb}, extra...)
-	if !exists(dir) {
+	if !workspace.Exists(dir) {
 		dir = s.Repo.CommonDir
 		args = append([]string{"diff", mb, head}, extra...)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/gitloop-dev/git-loop/gitloop/config"
 	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 	"github.com/gitloop-dev/git-loop/hooks"
 	"github.com/gitloop-dev/git-loop/sandbox"
 )
@@ -33,10 +34,10 @@ var repoHookEvents = []string{hooks.PostCheckout, hooks.PrePush}
 
 // layerHookEvents are the hooks of each layer's main clone (whose hooks
 // also run in the loops' worktrees of it).
-var layerHookEvents = map[Layer][]string{
-	Knowledge: {hooks.PrePush, hooks.PostMerge, hooks.PostRewrite},
-	Notes:     {hooks.PrePush, hooks.PostMerge, hooks.PostRewrite},
-	Personal:  {hooks.PreCommit, hooks.PostMerge, hooks.PostRewrite},
+var layerHookEvents = map[workspace.Layer][]string{
+	workspace.Knowledge: {hooks.PrePush, hooks.PostMerge, hooks.PostRewrite},
+	workspace.Notes:     {hooks.PrePush, hooks.PostMerge, hooks.PostRewrite},
+	workspace.Personal:  {hooks.PreCommit, hooks.PostMerge, hooks.PostRewrite},
 }
 
 // HookTarget is one hooks directory and the events git loop installs there.
@@ -81,14 +82,14 @@ func (s *Service) HookTargets(ctx context.Context, scope HookScope) ([]HookTarge
 			}
 		}
 		t := HookTarget{Repos: []string{name}, Dir: dir, Events: append([]string(nil), events...)}
-		top, hooksDir := canonical(repo), canonical(dir)
+		top, hooksDir := workspace.Canonical(repo), workspace.Canonical(dir)
 		t.InTree = within(top, hooksDir) && !within(filepath.Join(top, ".git"), hooksDir)
 		out = append(out, t)
 		return nil
 	}
 	if scope&HooksRepo != 0 {
 		if s.Repo == nil {
-			return nil, ErrNotARepo
+			return nil, workspace.ErrNotARepo
 		}
 		dir := s.Repo.TopLevel
 		if dir == "" {
@@ -99,9 +100,9 @@ func (s *Service) HookTargets(ctx context.Context, scope HookScope) ([]HookTarge
 		}
 	}
 	if scope&HooksContext != 0 {
-		for _, l := range Layers {
+		for _, l := range workspace.Layers {
 			clone, err := s.LayerClone(l)
-			if errors.Is(err, ErrNoContext) {
+			if errors.Is(err, workspace.ErrNoContext) {
 				continue
 			}
 			if err != nil {
@@ -187,7 +188,7 @@ func (s *Service) InstallHooks(ctx context.Context, scope HookScope) ([]HookTarg
 		}
 	}
 	if scope&HooksRepo != 0 && !s.Config.Bool("hooks") {
-		if err := SetConfig(ctx, s.Git, s.Repo, "hooks", "", "local", true); err != nil {
+		if err := workspace.SetConfig(ctx, s.Git, s.Repo, "hooks", "", "local", true); err != nil {
 			return targets, err
 		}
 	}
@@ -210,7 +211,7 @@ func (s *Service) UninstallHooks(ctx context.Context, scope HookScope) ([]HookTa
 		}
 	}
 	if scope&HooksRepo != 0 {
-		if err := SetConfig(ctx, s.Git, s.Repo, "hooks", "false", "local", false); err != nil {
+		if err := workspace.SetConfig(ctx, s.Git, s.Repo, "hooks", "false", "local", false); err != nil {
 			return targets, err
 		}
 	}
@@ -254,16 +255,16 @@ func (s *Service) checkHooks(ctx context.Context, fix bool) Check {
 		return Check{Name: "hooks", Status: CheckWarn, Detail: strings.Join(notes, "; ")}
 	}
 	if n == 0 {
-		return Check{Name: "hooks", Status: CheckOK, Detail: fmt.Sprintf("installed in %d %s", len(targets), plural(len(targets), "hooks dir", "hooks dirs"))}
+		return Check{Name: "hooks", Status: CheckOK, Detail: fmt.Sprintf("installed in %d %s", len(targets), workspace.Plural(len(targets), "hooks dir", "hooks dirs"))}
 	}
 	if fix {
 		var inTree *HooksInTreeError
 		if _, err := s.InstallHooks(ctx, HooksAll); err != nil && !errors.As(err, &inTree) {
 			return Check{Name: "hooks", Status: CheckFail, Detail: err.Error()}
 		}
-		return Check{Name: "hooks", Status: CheckOK, Detail: fmt.Sprintf("reinstalled %d %s", n, plural(n, "hook", "hooks")), Fixed: true}
+		return Check{Name: "hooks", Status: CheckOK, Detail: fmt.Sprintf("reinstalled %d %s", n, workspace.Plural(n, "hook", "hooks")), Fixed: true}
 	}
-	return Check{Name: "hooks", Status: CheckWarn, Detail: fmt.Sprintf("%d %s not current: %s (run \"git loop doctor --fix\" or \"git loop hooks install\")", n, plural(n, "hook", "hooks"), strings.Join(problems, "; "))}
+	return Check{Name: "hooks", Status: CheckWarn, Detail: fmt.Sprintf("%d %s not current: %s (run \"git loop doctor --fix\" or \"git loop hooks install\")", n, workspace.Plural(n, "hook", "hooks"), strings.Join(problems, "; "))}
 }
 
 // HookStatus reports every hook of scope: current, outdated or missing.
@@ -292,7 +293,7 @@ func (s *Service) HookStatus(ctx context.Context, scope HookScope) ([]HookTarget
 // worktree holds dir ($GIT_COMMON_DIR/loop/loops/NAME/context/LAYER), or
 // "" when dir is not in one.
 func OwnerWorktree(dir string) string {
-	d := canonical(dir)
+	d := workspace.Canonical(dir)
 	for p := d; p != filepath.Dir(p); p = filepath.Dir(p) {
 		layerDir := p
 		ctxDir := filepath.Dir(layerDir)

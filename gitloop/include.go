@@ -9,9 +9,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/gitloop-dev/git-loop/gitloop/git"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // WorktreeIncludeFile lists gitignored files (such as .env) that a new
@@ -52,10 +52,10 @@ func (s *Service) copyWorktreeIncludes(ctx context.Context, dst string) error {
 	defer dstRoot.Close()
 	for _, rel := range files {
 		if err := copyOne(srcRoot, dstRoot, rel); err != nil {
-			s.progress().Warn(fmt.Sprintf("%s: not copied: %v", rel, err))
+			s.Reporter().Warn(fmt.Sprintf("%s: not copied: %v", rel, err))
 			continue
 		}
-		s.progress().Step("copied " + rel)
+		s.Reporter().Step("copied " + rel)
 	}
 	return nil
 }
@@ -67,7 +67,7 @@ func (s *Service) includedFiles(ctx context.Context, src, includeFile string) ([
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", includeFile, err)
 	}
-	candidates := splitZ(matched)
+	candidates := workspace.SplitZ(matched)
 	if len(candidates) == 0 {
 		return nil, nil
 	}
@@ -85,22 +85,12 @@ func (s *Service) includedFiles(ctx context.Context, src, includeFile string) ([
 		return nil, fmt.Errorf("read %s: %w", includeFile, err)
 	}
 	var out []string
-	for _, f := range splitZ(ignored) {
+	for _, f := range workspace.SplitZ(ignored) {
 		if filepath.IsLocal(f) {
 			out = append(out, f)
 		}
 	}
 	return out, nil
-}
-
-func splitZ(b []byte) []string {
-	var out []string
-	for _, f := range strings.Split(string(b), "\x00") {
-		if f != "" {
-			out = append(out, f)
-		}
-	}
-	return out
 }
 
 // copyOne copies a regular file or a symlink (as a link, never its target)

@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"github.com/gitloop-dev/git-loop/gitloop/state"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 	"github.com/gitloop-dev/git-loop/sandbox"
 )
 
@@ -40,7 +41,7 @@ func (s *Service) Start(ctx context.Context, name string) (sandbox.Status, error
 	}
 	if st.ID != m.Sandbox.ID || spec.ConfigHash() != m.Sandbox.ConfigHash {
 		m.Sandbox.ID, m.Sandbox.ConfigHash = st.ID, spec.ConfigHash()
-		if err := s.store().WriteMeta(m); err != nil {
+		if err := s.Store().WriteMeta(m); err != nil {
 			return st, err
 		}
 	}
@@ -52,10 +53,10 @@ func (s *Service) loopSandbox(ctx context.Context, name string) (*state.Meta, sa
 	if err != nil {
 		return nil, nil, sandbox.Spec{}, err
 	}
-	if !exists(m.Worktree) {
+	if !workspace.Exists(m.Worktree) {
 		return nil, nil, sandbox.Spec{}, fmt.Errorf("loop %s: worktree %s is gone (run \"git loop prune\")", m.Name, m.Worktree)
 	}
-	eng, err := s.engine(ctx, m.Sandbox.Driver)
+	eng, err := s.OpenEngine(ctx, m.Sandbox.Driver)
 	if err != nil {
 		return nil, nil, sandbox.Spec{}, fmt.Errorf("loop %s: %w", m.Name, err)
 	}
@@ -75,7 +76,7 @@ type UninstallPlan struct {
 	Workspace string            `json:"workspace"`
 	Warnings  []string          `json:"warnings,omitempty"`
 
-	atRisk []*WorkAtRiskError
+	atRisk []*workspace.WorkAtRiskError
 }
 
 // PlanUninstall lists what Uninstall removes: every loop (as rm does), the
@@ -87,11 +88,11 @@ func (s *Service) PlanUninstall(ctx context.Context, drivers []string) (*Uninsta
 		return nil, err
 	}
 	p := &UninstallPlan{StateDir: s.Repo.StateDir(), Workspace: id}
-	metas, _ := s.store().List()
+	metas, _ := s.Store().List()
 	for _, m := range metas {
 		p.Loops = append(p.Loops, m.Name)
 		err := s.checkNoWorkAtRisk(ctx, m)
-		var risk *WorkAtRiskError
+		var risk *workspace.WorkAtRiskError
 		if errors.As(err, &risk) {
 			p.atRisk = append(p.atRisk, risk)
 			p.AtRisk = append(p.AtRisk, err.Error())
@@ -100,7 +101,7 @@ func (s *Service) PlanUninstall(ctx context.Context, drivers []string) (*Uninsta
 		}
 	}
 	for _, d := range drivers {
-		eng, err := s.engine(ctx, d)
+		eng, err := s.OpenEngine(ctx, d)
 		if err != nil {
 			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: %v", d, err))
 			continue
@@ -127,7 +128,7 @@ func (s *Service) PlanUninstall(ctx context.Context, drivers []string) (*Uninsta
 func (s *Service) Uninstall(ctx context.Context, plan *UninstallPlan, drivers []string, force bool) error {
 	if len(plan.atRisk) > 0 && !force {
 		e := *plan.atRisk[0]
-		e.Hint = fmt.Sprintf("uninstall would delete it (%d %s at risk); land the work or use --force", len(plan.atRisk), plural(len(plan.atRisk), "loop", "loops"))
+		e.Hint = fmt.Sprintf("uninstall would delete it (%d %s at risk); land the work or use --force", len(plan.atRisk), workspace.Plural(len(plan.atRisk), "loop", "loops"))
 		return &e
 	}
 	for _, name := range plan.Loops {
@@ -136,7 +137,7 @@ func (s *Service) Uninstall(ctx context.Context, plan *UninstallPlan, drivers []
 		}
 	}
 	for _, d := range drivers {
-		eng, err := s.engine(ctx, d)
+		eng, err := s.OpenEngine(ctx, d)
 		if err != nil {
 			continue // nothing of it can exist if it cannot be reached
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 	"github.com/gitloop-dev/git-loop/sandbox"
 )
 
@@ -58,9 +59,9 @@ func (s *Service) List(ctx context.Context) ([]LoopStatus, error) {
 	if err := s.recoverIfIdle(ctx); err != nil {
 		return nil, err
 	}
-	metas, errs := s.store().List()
+	metas, errs := s.Store().List()
 	for _, err := range errs {
-		s.progress().Warn(err.Error())
+		s.Reporter().Warn(err.Error())
 	}
 	return s.statuses(ctx, metas)
 }
@@ -82,7 +83,7 @@ func (s *Service) statuses(ctx context.Context, metas []*state.Meta) ([]LoopStat
 	if len(metas) == 0 {
 		return []LoopStatus{}, nil
 	}
-	refs, err := s.refs(ctx)
+	refs, err := s.Refs(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +102,7 @@ func (s *Service) statuses(ctx context.Context, metas []*state.Meta) ([]LoopStat
 			st.State = StateBroken
 			st.Problems = append(st.Problems, "branch "+m.ShortBranch()+" is gone")
 		}
-		if !exists(m.Worktree) {
+		if !workspace.Exists(m.Worktree) {
 			st.State = StateBroken
 			st.Problems = append(st.Problems, "worktree "+m.Worktree+" is gone")
 		}
@@ -225,28 +226,6 @@ func (s *Service) countChanges(ctx context.Context, wt string) (int, []string, e
 	return n, ignored, nil
 }
 
-// refs maps every branch, remote-tracking branch and tag to the commit it
-// names, in one git call.
-func (s *Service) refs(ctx context.Context) (map[string]string, error) {
-	out, err := s.Query.Output(ctx, git.Cmd{Dir: s.Repo.CommonDir, Args: []string{"for-each-ref", "--format=%(refname)%00%(objectname)%00%(*objectname)", "refs/heads", "refs/remotes", "refs/tags"}})
-	if err != nil {
-		return nil, fmt.Errorf("list refs: %w", err)
-	}
-	refs := map[string]string{}
-	for _, line := range strings.Split(string(out), "\n") {
-		f := strings.Split(line, "\x00")
-		if len(f) != 3 {
-			continue
-		}
-		sha := f[1]
-		if f[2] != "" {
-			sha = f[2] // annotated tag: the commit it points at
-		}
-		refs[f[0]] = sha
-	}
-	return refs, nil
-}
-
 // sandboxStates asks each driver in use for its sandboxes once.
 func (s *Service) sandboxStates(ctx context.Context, metas []*state.Meta) map[string]sandbox.Status {
 	out := map[string]sandbox.Status{}
@@ -266,14 +245,14 @@ func (s *Service) sandboxStates(ctx context.Context, metas []*state.Meta) map[st
 		return out
 	}
 	for d := range drivers {
-		eng, err := s.engine(ctx, d)
+		eng, err := s.OpenEngine(ctx, d)
 		if err != nil {
-			s.progress().Warn(fmt.Sprintf("sandbox state unknown: %v", err))
+			s.Reporter().Warn(fmt.Sprintf("sandbox state unknown: %v", err))
 			continue
 		}
 		list, err := eng.List(ctx, map[string]string{sandbox.LabelWorkspace: id})
 		if err != nil {
-			s.progress().Warn(fmt.Sprintf("sandbox state unknown: %v", err))
+			s.Reporter().Warn(fmt.Sprintf("sandbox state unknown: %v", err))
 			continue
 		}
 		for _, st := range list {
@@ -283,7 +262,7 @@ func (s *Service) sandboxStates(ctx context.Context, metas []*state.Meta) map[st
 			// bwrap has no long-lived sandbox: one exists whenever the
 			// worktree does.
 			for _, m := range metas {
-				if m.Sandbox.Driver == d && exists(m.Worktree) {
+				if m.Sandbox.Driver == d && workspace.Exists(m.Worktree) {
 					out[m.Name] = sandbox.Status{Driver: d, State: sandbox.StateRunning}
 				}
 			}

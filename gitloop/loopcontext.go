@@ -12,6 +12,7 @@ import (
 
 	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // Context start modes (new --context).
@@ -32,18 +33,18 @@ func (s *Service) planContexts(ctx context.Context, name, mode string) ([]state.
 	}
 	// A pin is "REV" (for the layers that have that commit; the others
 	// start from latest) or "layer=REV,…".
-	pins := map[Layer]string{}
+	pins := map[workspace.Layer]string{}
 	bare := ""
 	if mode != ContextLatest && mode != ContextCached {
 		for _, part := range strings.Split(mode, ",") {
 			if strings.HasPrefix(part, "-") || strings.Contains(part, "=-") {
-				return nil, &UsageError{Err: fmt.Errorf("--context %q: not a commit", mode)}
+				return nil, &workspace.UsageError{Err: fmt.Errorf("--context %q: not a commit", mode)}
 			}
 			if l, rev, ok := strings.Cut(part, "="); ok {
-				if !isLoopLayer(Layer(l)) {
-					return nil, &UsageError{Err: fmt.Errorf("--context %q: %q is not a context layer (knowledge, notes)", mode, l)}
+				if !isLoopLayer(workspace.Layer(l)) {
+					return nil, &workspace.UsageError{Err: fmt.Errorf("--context %q: %q is not a context layer (knowledge, notes)", mode, l)}
 				}
-				pins[Layer(l)] = rev
+				pins[workspace.Layer(l)] = rev
 			} else {
 				bare = part
 			}
@@ -51,9 +52,9 @@ func (s *Service) planContexts(ctx context.Context, name, mode string) ([]state.
 	}
 	pinned := 0
 	var out []state.ContextWorktree
-	for _, l := range LoopLayers {
+	for _, l := range workspace.LoopLayers {
 		clone, err := s.LayerClone(l)
-		if errors.Is(err, ErrNoContext) {
+		if errors.Is(err, workspace.ErrNoContext) {
 			return nil, nil
 		}
 		if err != nil {
@@ -78,20 +79,20 @@ func (s *Service) planContexts(ctx context.Context, name, mode string) ([]state.
 			pinned++
 		}
 		branch := s.BranchRef(name)
-		_, found, ok := readRef(clone+"/.git", branch)
+		_, found, ok := workspace.ReadRef(clone+"/.git", branch)
 		if !ok {
 			return nil, fmt.Errorf("%s: cannot read %s in %s", l, branch, clone)
 		}
 		out = append(out, state.ContextWorktree{Layer: string(l), Clone: clone, Dir: s.ContextDir(name, l), Branch: branch, SHA: sha, BranchCreated: !found})
 	}
 	if bare != "" && pinned == 0 {
-		return nil, &UsageError{Err: fmt.Errorf("--context %q: not %q, %q, or a commit of any context layer", mode, ContextLatest, ContextCached)}
+		return nil, &workspace.UsageError{Err: fmt.Errorf("--context %q: not %q, %q, or a commit of any context layer", mode, ContextLatest, ContextCached)}
 	}
 	return out, nil
 }
 
-func isLoopLayer(l Layer) bool {
-	for _, x := range LoopLayers {
+func isLoopLayer(l workspace.Layer) bool {
+	for _, x := range workspace.LoopLayers {
 		if x == l {
 			return true
 		}
@@ -100,7 +101,7 @@ func isLoopLayer(l Layer) bool {
 }
 
 // findCommit resolves rev in a layer's clone, fetching once if needed.
-func (s *Service) findCommit(ctx context.Context, l Layer, clone, rev string) (string, bool) {
+func (s *Service) findCommit(ctx context.Context, l workspace.Layer, clone, rev string) (string, bool) {
 	try := func() string {
 		sha, _ := s.Query.Line(ctx, git.Cmd{Dir: clone, Args: []string{"rev-parse", "--verify", "--quiet", rev + "^{commit}"}})
 		return sha
@@ -114,7 +115,7 @@ func (s *Service) findCommit(ctx context.Context, l Layer, clone, rev string) (s
 }
 
 // contextStart resolves the commit a loop's context starts from.
-func (s *Service) contextStart(ctx context.Context, l Layer, clone, mode string) (string, error) {
+func (s *Service) contextStart(ctx context.Context, l workspace.Layer, clone, mode string) (string, error) {
 	rev := func(r string) (string, error) {
 		return s.Query.Line(ctx, git.Cmd{Dir: clone, Args: []string{"rev-parse", "--verify", "--quiet", r + "^{commit}"}})
 	}
@@ -125,7 +126,7 @@ func (s *Service) contextStart(ctx context.Context, l Layer, clone, mode string)
 		fctx, cancel := context.WithTimeout(ctx, fetchTimeout)
 		defer cancel()
 		if err := s.Git.Run(fctx, git.Cmd{Dir: clone, Label: string(l), Args: []string{"fetch", "-q", "origin"}, Env: gitEnv(ctx)}); err != nil {
-			s.progress().Warn(fmt.Sprintf("%s: fetch failed, starting from the cached commit: %v", l, firstLine(err.Error())))
+			s.Reporter().Warn(fmt.Sprintf("%s: fetch failed, starting from the cached commit: %v", l, workspace.FirstLine(err.Error())))
 			return rev("HEAD")
 		}
 		if sha, err := rev("HEAD@{upstream}"); err == nil && sha != "" {
@@ -141,20 +142,15 @@ func (s *Service) contextStart(ctx context.Context, l Layer, clone, mode string)
 		if sha, err := rev(mode); err == nil && sha != "" {
 			return sha, nil
 		}
-		return "", &UsageError{Err: fmt.Errorf("--context %q: not %q, %q, or a commit of the %s repo", mode, ContextLatest, ContextCached, l)}
+		return "", &workspace.UsageError{Err: fmt.Errorf("--context %q: not %q, %q, or a commit of the %s repo", mode, ContextLatest, ContextCached, l)}
 	}
-}
-
-func firstLine(s string) string {
-	line, _, _ := strings.Cut(s, "\n")
-	return line
 }
 
 // addContexts creates the planned context worktrees of loop.
 func (s *Service) addContexts(ctx context.Context, loop string, cws []state.ContextWorktree) error {
 	var waits []func() error
 	for _, c := range cws {
-		s.progress().Step(fmt.Sprintf("creating %s worktree at %s", c.Layer, c.Dir))
+		s.Reporter().Step(fmt.Sprintf("creating %s worktree at %s", c.Layer, c.Dir))
 		short := strings.TrimPrefix(c.Branch, "refs/heads/")
 		var wait func() error
 		if c.BranchCreated {
@@ -165,7 +161,7 @@ func (s *Service) addContexts(ctx context.Context, loop string, cws []state.Cont
 				Start:     c.SHA,
 				Label:     c.Layer + ":" + short,
 				ID:        loop,
-				Direct:    directWorktrees(ctx, c.Clone),
+				Direct:    workspace.DirectWorktrees(ctx, c.Clone),
 			})
 		} else {
 			wait = s.Git.Start(ctx, git.Cmd{Dir: c.Clone, Label: c.Layer + ":" + short, Args: []string{"worktree", "add", "--no-track", "-q", c.Dir, short}})
@@ -191,12 +187,12 @@ func (s *Service) addContexts(ctx context.Context, loop string, cws []state.Cont
 // that are on no remote (undo passes false: it only deletes what it made).
 func (s *Service) removeContexts(ctx context.Context, cws []state.ContextWorktree, undo bool) error {
 	for _, c := range cws {
-		if !exists(c.Clone) {
+		if !workspace.Exists(c.Clone) {
 			continue
 		}
 		short := strings.TrimPrefix(c.Branch, "refs/heads/")
 		label := c.Layer + ":" + short
-		if exists(c.Dir) {
+		if workspace.Exists(c.Dir) {
 			if err := s.Git.Run(ctx, git.Cmd{Dir: c.Clone, Label: label, Args: []string{"worktree", "remove", "--force", "--force", c.Dir}}); err != nil {
 				if rerr := os.RemoveAll(c.Dir); rerr != nil {
 					return err
@@ -209,7 +205,7 @@ func (s *Service) removeContexts(ctx context.Context, cws []state.ContextWorktre
 		if err := s.Git.Run(ctx, git.Cmd{Dir: c.Clone, Label: label, Args: []string{"worktree", "prune"}}); err != nil {
 			return err
 		}
-		sha, found, ok := readRef(c.Clone+"/.git", c.Branch)
+		sha, found, ok := workspace.ReadRef(c.Clone+"/.git", c.Branch)
 		if !ok || !found {
 			continue
 		}
@@ -227,25 +223,25 @@ func (s *Service) removeContexts(ctx context.Context, cws []state.ContextWorktre
 // changes in a loop's context worktrees.
 func (s *Service) contextWorkAtRisk(ctx context.Context, m *state.Meta) error {
 	for _, c := range m.Contexts {
-		if !exists(c.Clone) {
+		if !workspace.Exists(c.Clone) {
 			continue
 		}
-		if _, found, _ := readRef(c.Clone+"/.git", c.Branch); found {
+		if _, found, _ := workspace.ReadRef(c.Clone+"/.git", c.Branch); found {
 			out, err := s.Query.Line(ctx, git.Cmd{Dir: c.Clone, Args: []string{"rev-list", "--count", c.Branch, "--not", "--remotes"}})
 			if err != nil {
 				return err
 			}
 			if n, _ := strconv.Atoi(out); n > 0 {
-				return &WorkAtRiskError{Loop: m.Name, Reason: fmt.Sprintf("has %d %s %s not promoted", n, c.Layer, plural(n, "commit", "commits")),
+				return &workspace.WorkAtRiskError{Loop: m.Name, Reason: fmt.Sprintf("has %d %s %s not promoted", n, c.Layer, workspace.Plural(n, "commit", "commits")),
 					Hint: fmt.Sprintf("push it first (git -C %s push origin HEAD:main) or use --force", c.Dir)}
 			}
 		}
-		dirty, err := s.dirtyFiles(ctx, c.Dir)
+		dirty, err := s.DirtyFiles(ctx, c.Dir)
 		if err != nil {
 			return err
 		}
 		if len(dirty) > 0 {
-			return &WorkAtRiskError{Loop: m.Name, Reason: fmt.Sprintf("has uncommitted %s changes (%s)", c.Layer, summarize(dirty, 3)), Hint: "commit them or use --force"}
+			return &workspace.WorkAtRiskError{Loop: m.Name, Reason: fmt.Sprintf("has uncommitted %s changes (%s)", c.Layer, workspace.Summarize(dirty, 3)), Hint: "commit them or use --force"}
 		}
 	}
 	return nil

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 	"github.com/gitloop-dev/git-loop/sandbox"
 	"github.com/gitloop-dev/git-loop/templates"
 )
@@ -43,7 +44,7 @@ type NewOptions struct {
 // command) undoes every step.
 func (s *Service) New(ctx context.Context, opts NewOptions) (*state.Meta, error) {
 	name := opts.Name
-	if err := ValidateName(name, s.Config.BranchPrefix()); err != nil {
+	if err := workspace.ValidateName(name, s.Config.BranchPrefix()); err != nil {
 		return nil, err
 	}
 	driver := opts.Driver
@@ -65,15 +66,15 @@ func (s *Service) New(ctx context.Context, opts NewOptions) (*state.Meta, error)
 	if err != nil {
 		return nil, fmt.Errorf("new %s: %w", name, err)
 	}
-	defer s.unlock(l)
+	defer s.Unlock(l)
 
 	m, intent, err := s.prepareNew(ctx, name, opts.Base)
 	if err != nil {
 		return nil, err
 	}
 	m.Vault = vaultName
-	p := s.progress()
-	eng, err := s.engine(ctx, driver)
+	p := s.Reporter()
+	eng, err := s.OpenEngine(ctx, driver)
 	if err != nil {
 		return nil, fmt.Errorf("new %s: %w", name, err)
 	}
@@ -113,7 +114,7 @@ func (s *Service) New(ctx context.Context, opts NewOptions) (*state.Meta, error)
 	if m.Repos, err = s.prepareRepos(ctx, dedup(opts.Repos)); err != nil {
 		return nil, fmt.Errorf("new %s: %w", name, err)
 	}
-	if err := s.store().BeginIntent(intent); err != nil {
+	if err := s.Store().BeginIntent(intent); err != nil {
 		return nil, fmt.Errorf("new %s: %w", name, err)
 	}
 	err = func() error {
@@ -151,7 +152,7 @@ func (s *Service) New(ctx context.Context, opts NewOptions) (*state.Meta, error)
 			return err
 		}
 		m.Sandbox.ID, m.Sandbox.ConfigHash = st.ID, spec.ConfigHash()
-		return s.store().WriteMeta(m)
+		return s.Store().WriteMeta(m)
 	}()
 	if err != nil {
 		// Undo with a fresh context: the original may be the one that
@@ -161,7 +162,7 @@ func (s *Service) New(ctx context.Context, opts NewOptions) (*state.Meta, error)
 		}
 		return nil, fmt.Errorf("new %s: %w", name, err)
 	}
-	if err := s.store().EndIntent(name); err != nil {
+	if err := s.Store().EndIntent(name); err != nil {
 		return nil, fmt.Errorf("new %s: %w", name, err)
 	}
 	if err := s.runSetup(ctx, eng, m, opts.SetupOutput); err != nil {
@@ -224,7 +225,7 @@ func (s *Service) runSetup(ctx context.Context, eng sandbox.Engine, m *state.Met
 		return err
 	}
 	for _, c := range cmds {
-		s.progress().Step("setup: " + c)
+		s.Reporter().Step("setup: " + c)
 		code, err := eng.Exec(ctx, spec, sandbox.Exec{Cmd: []string{"sh", "-c", c}, Stdout: out, Stderr: out})
 		if err != nil {
 			return fmt.Errorf("setup of %s: %w", m.Name, err)
@@ -239,9 +240,9 @@ func (s *Service) runSetup(ctx context.Context, eng sandbox.Engine, m *state.Met
 // prepareNew checks everything that can be checked before any change and
 // returns the record and intent New will write.
 func (s *Service) prepareNew(ctx context.Context, name, base string) (*state.Meta, state.Intent, error) {
-	if _, err := s.store().ReadMeta(name); err == nil {
-		return nil, state.Intent{}, &UsageError{Err: fmt.Errorf("loop %q already exists (see \"git loop status %s\")", name, name)}
-	} else if !isNoLoop(err) {
+	if _, err := s.Store().ReadMeta(name); err == nil {
+		return nil, state.Intent{}, &workspace.UsageError{Err: fmt.Errorf("loop %q already exists (see \"git loop status %s\")", name, name)}
+	} else if !workspace.IsNoLoop(err) {
 		return nil, state.Intent{}, err
 	}
 	branch := s.BranchRef(name)
@@ -251,10 +252,10 @@ func (s *Service) prepareNew(ctx context.Context, name, base string) (*state.Met
 	}
 	wt := s.WorktreePath(name)
 	if entries, err := os.ReadDir(wt); err == nil && len(entries) > 0 {
-		return nil, state.Intent{}, &UsageError{Err: fmt.Errorf("loop %q: worktree path %s already exists and is not empty; move it away or set loop.worktreeDir", name, wt)}
+		return nil, state.Intent{}, &workspace.UsageError{Err: fmt.Errorf("loop %q: worktree path %s already exists and is not empty; move it away or set loop.worktreeDir", name, wt)}
 	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
 		if _, lerr := os.Lstat(wt); lerr == nil {
-			return nil, state.Intent{}, &UsageError{Err: fmt.Errorf("loop %q: worktree path %s exists and is not a directory", name, wt)}
+			return nil, state.Intent{}, &workspace.UsageError{Err: fmt.Errorf("loop %q: worktree path %s exists and is not a directory", name, wt)}
 		}
 	}
 	m := &state.Meta{
@@ -263,7 +264,7 @@ func (s *Service) prepareNew(ctx context.Context, name, base string) (*state.Met
 		Base:     baseName,
 		BaseRef:  baseRef,
 		BaseSHA:  baseSHA,
-		Created:  s.now().UTC().Truncate(1e9),
+		Created:  s.Clock().UTC().Truncate(1e9),
 		Worktree: wt,
 		Agent:    s.Config.Agent(),
 	}
@@ -294,7 +295,7 @@ func (s *Service) startLoopWorktree(ctx context.Context, r *git.Runner, m *state
 		Start:     m.BaseSHA,
 		Label:     m.ShortBranch(),
 		ID:        m.Name,
-		Direct:    !r.DryRun && directWorktrees(ctx, s.Repo.MainWorktree),
+		Direct:    !r.DryRun && workspace.DirectWorktrees(ctx, s.Repo.MainWorktree),
 	})
 }
 
@@ -315,17 +316,17 @@ func (s *Service) resolveBase(ctx context.Context, base, branch string) (name, r
 	}
 	if base == "HEAD" {
 		// The default: answered from the ref files when they can answer.
-		if ref, sha, ok := readHead(s.Repo.GitDir, s.Repo.CommonDir); ok {
-			if _, found, ok := readRef(s.Repo.CommonDir, branch); ok {
+		if ref, sha, ok := workspace.ReadHead(s.Repo.GitDir, s.Repo.CommonDir); ok {
+			if _, found, ok := workspace.ReadRef(s.Repo.CommonDir, branch); ok {
 				name := "HEAD"
 				if ref != "" {
-					name = shortRef(ref)
+					name = workspace.ShortRef(ref)
 				}
 				return name, ref, sha, found, nil
 			}
 		}
 	}
-	bad := &UsageError{Err: fmt.Errorf("base %q is not a commit in this repository (use --base REF)", base)}
+	bad := &workspace.UsageError{Err: fmt.Errorf("base %q is not a commit in this repository (use --base REF)", base)}
 	if strings.HasPrefix(base, "-") {
 		return "", "", "", false, bad
 	}
@@ -359,31 +360,9 @@ func (s *Service) resolveBase(ctx context.Context, base, branch string) (name, r
 	}
 	name = base
 	if ref != "" {
-		name = shortRef(ref)
+		name = workspace.ShortRef(ref)
 	}
 	return name, ref, sha, branchExists, nil
-}
-
-func shortRef(ref string) string {
-	for _, p := range []string{"refs/heads/", "refs/tags/", "refs/remotes/"} {
-		if strings.HasPrefix(ref, p) {
-			return strings.TrimPrefix(ref, p)
-		}
-	}
-	return ref
-}
-
-// refSHA returns the sha a ref points at and whether it exists.
-func (s *Service) refSHA(ctx context.Context, ref string) (string, bool, error) {
-	sha, err := s.Query.Line(ctx, git.Cmd{Dir: s.Repo.CommonDir, Args: []string{"rev-parse", "--verify", "--quiet", ref}})
-	var ge *git.Error
-	if errors.As(err, &ge) && ge.Code == 1 {
-		return "", false, nil
-	}
-	if err != nil {
-		return "", false, err
-	}
-	return sha, true, nil
 }
 
 // versions records the commit each context layer starts from; the
@@ -396,9 +375,9 @@ func (s *Service) versions(cws []state.ContextWorktree) map[string]string {
 	for _, c := range cws {
 		v[c.Layer] = c.SHA
 	}
-	if clone, err := s.LayerClone(Personal); err == nil {
-		if _, sha, ok := readHead(clone+"/.git", clone+"/.git"); ok {
-			v[string(Personal)] = sha
+	if clone, err := s.LayerClone(workspace.Personal); err == nil {
+		if _, sha, ok := workspace.ReadHead(clone+"/.git", clone+"/.git"); ok {
+			v[string(workspace.Personal)] = sha
 		}
 	}
 	return v
@@ -416,8 +395,6 @@ func dedup(items []string) []string {
 	return out
 }
 
-func isNoLoop(err error) bool { return errors.Is(err, state.ErrNoLoop) }
-
 // makeHome creates the sandbox's $HOME with a .gitconfig carrying the
 // user's git identity: the sandbox does not see the user's own ~/.gitconfig,
 // and commits made there must still be the user's.
@@ -428,7 +405,7 @@ func (s *Service) makeHome(name string) error {
 	}
 	gitconfig := filepath.Join(home, ".gitconfig")
 	userName, email := s.Config.GitIdentity()
-	if exists(gitconfig) || (userName == "" && email == "") {
+	if workspace.Exists(gitconfig) || (userName == "" && email == "") {
 		return nil
 	}
 	var b strings.Builder

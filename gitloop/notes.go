@@ -16,6 +16,7 @@ import (
 
 	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // Notes conventions (DESIGN.md §1): inbox.md holds one "- item" per line;
@@ -197,7 +198,7 @@ func MatchFocus(doc FocusDoc, loops []FocusLoop) Focus {
 
 // readNotesFile reads a file of the notes clone; a missing file is empty.
 func (s *Service) readNotesFile(name string) ([]byte, error) {
-	clone, err := s.LayerClone(Notes)
+	clone, err := s.LayerClone(workspace.Notes)
 	if err != nil {
 		return nil, err
 	}
@@ -244,15 +245,15 @@ func CheckNoteText(text string) (string, error) {
 	text = strings.TrimSpace(text)
 	switch {
 	case text == "":
-		return "", &UsageError{Err: errors.New("the item is empty")}
+		return "", &workspace.UsageError{Err: errors.New("the item is empty")}
 	case strings.ContainsAny(text, "\r\n"):
-		return "", &UsageError{Err: errors.New("the item has more than one line; add one item per line (run the command once for each)")}
+		return "", &workspace.UsageError{Err: errors.New("the item has more than one line; add one item per line (run the command once for each)")}
 	case !utf8.ValidString(text):
-		return "", &UsageError{Err: errors.New("the item is not valid UTF-8")}
+		return "", &workspace.UsageError{Err: errors.New("the item is not valid UTF-8")}
 	}
 	for _, r := range text {
 		if r != '\t' && unicode.IsControl(r) {
-			return "", &UsageError{Err: fmt.Errorf("the item contains the control character %q", r)}
+			return "", &workspace.UsageError{Err: fmt.Errorf("the item contains the control character %q", r)}
 		}
 	}
 	return text, nil
@@ -285,7 +286,7 @@ type NotesEdit struct {
 // when the file has uncommitted changes. A failed commit leaves the file
 // as it was; a failed push leaves the commit in the clone and says so.
 func (s *Service) editNotes(ctx context.Context, file, msg string, edit func(old []byte) ([]byte, error)) (*NotesEdit, error) {
-	clone, err := s.LayerClone(Notes)
+	clone, err := s.LayerClone(workspace.Notes)
 	if err != nil {
 		return nil, err
 	}
@@ -346,10 +347,10 @@ func (s *Service) editNotes(ctx context.Context, file, msg string, edit func(old
 		} else {
 			_ = r.Remove(file)
 		}
-		_ = s.Git.Run(context.WithoutCancel(ctx), git.Cmd{Dir: clone, Label: string(Notes), Args: []string{"reset", "-q", "--", file}})
+		_ = s.Git.Run(context.WithoutCancel(ctx), git.Cmd{Dir: clone, Label: string(workspace.Notes), Args: []string{"reset", "-q", "--", file}})
 	}
 	for _, args := range [][]string{{"add", "--", file}, {"commit", "-q", "-m", msg, "--", file}} {
-		if err := s.Git.Run(ctx, git.Cmd{Dir: clone, Label: string(Notes), Args: args}); err != nil {
+		if err := s.Git.Run(ctx, git.Cmd{Dir: clone, Label: string(workspace.Notes), Args: args}); err != nil {
 			undo()
 			return nil, err
 		}
@@ -368,7 +369,7 @@ func (s *Service) editNotes(ctx context.Context, file, msg string, edit func(old
 // pushNotes pushes HEAD, merging the remote's new commits on a rejected
 // push and trying again, a bounded number of times.
 func (s *Service) pushNotes(ctx context.Context, clone, remote, remoteRef, trackRef string, res *NotesEdit) error {
-	label := string(Notes)
+	label := string(workspace.Notes)
 	for attempt := 1; ; attempt++ {
 		res.Pushes = attempt
 		perr := s.Git.Run(ctx, git.Cmd{Dir: clone, Label: label, Args: []string{"push", "-q", remote, "HEAD:" + remoteRef}})
@@ -550,7 +551,7 @@ func editFocus(data []byte, op, text string) ([]byte, string, error) {
 		}
 		switch len(hits) {
 		case 0:
-			return nil, "", &UsageError{Err: fmt.Errorf("no focus item matches %q (see \"git loop focus\")", text)}
+			return nil, "", &workspace.UsageError{Err: fmt.Errorf("no focus item matches %q (see \"git loop focus\")", text)}
 		case 1:
 			remove(hits[0].Line)
 			return []byte(strings.Join(lines, "\n")), hits[0].Text, nil
@@ -559,7 +560,7 @@ func editFocus(data []byte, op, text string) ([]byte, string, error) {
 			for _, h := range hits {
 				names = append(names, fmt.Sprintf("%q", h.Text))
 			}
-			return nil, "", &UsageError{Err: fmt.Errorf("%q matches %d focus items (%s); give more of the text", text, len(hits), strings.Join(names, ", "))}
+			return nil, "", &workspace.UsageError{Err: fmt.Errorf("%q matches %d focus items (%s); give more of the text", text, len(hits), strings.Join(names, ", "))}
 		}
 	case FocusPin, FocusList:
 		section, other := FocusPinned, doc.Listed
@@ -572,7 +573,7 @@ func editFocus(data []byte, op, text string) ([]byte, string, error) {
 		}
 		for _, it := range mine {
 			if strings.EqualFold(it.Text, text) {
-				return nil, "", &UsageError{Err: fmt.Errorf("%q is already %s", it.Text, section)}
+				return nil, "", &workspace.UsageError{Err: fmt.Errorf("%q is already %s", it.Text, section)}
 			}
 		}
 		for _, it := range other {
@@ -584,7 +585,7 @@ func editFocus(data []byte, op, text string) ([]byte, string, error) {
 		}
 		return []byte(strings.Join(insertFocusItem(lines, section, text), "\n")), text, nil
 	default:
-		return nil, "", &UsageError{Err: fmt.Errorf("unknown focus edit %q (pin, list or done)", op)}
+		return nil, "", &workspace.UsageError{Err: fmt.Errorf("unknown focus edit %q (pin, list or done)", op)}
 	}
 }
 

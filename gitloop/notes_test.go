@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 func TestParseInbox(t *testing.T) {
@@ -95,7 +97,7 @@ func TestCheckNoteText(t *testing.T) {
 	}
 	for _, bad := range []string{"", "  \n", "two\nlines", "cr\rhere", "esc \x1b[31m", "nul\x00"} {
 		_, err := CheckNoteText(bad)
-		var ue *UsageError
+		var ue *workspace.UsageError
 		if !errors.As(err, &ue) {
 			t.Errorf("CheckNoteText(%q) = %v, want a usage error", bad, err)
 		}
@@ -149,7 +151,7 @@ func TestEditFocus(t *testing.T) {
 		{"## pinned\n- a\n", FocusPin, "A"},           // already pinned
 		{"## pinned\n- a\n", "frobnicate", "a"},       // unknown op
 	} {
-		var ue *UsageError
+		var ue *workspace.UsageError
 		if _, _, err := editFocus([]byte(c.data), c.op, c.text); !errors.As(err, &ue) {
 			t.Errorf("%s %q on %q: %v, want a usage error", c.op, c.text, c.data, err)
 		}

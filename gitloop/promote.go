@@ -16,15 +16,16 @@ import (
 
 	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // Code is the loop's own code repository, the fourth layer promote and
 // sync know besides the context layers.
-const Code Layer = "code"
+const Code workspace.Layer = "code"
 
 // PromoteLayers are the layers promote handles, in the order "all" runs
 // them.
-var PromoteLayers = []Layer{Code, Knowledge, Notes, Personal}
+var PromoteLayers = []workspace.Layer{Code, workspace.Knowledge, workspace.Notes, workspace.Personal}
 
 // Gates (config keys <layer>.gate).
 const (
@@ -38,11 +39,11 @@ const promotePushTries = 12
 
 // Gate is the gate of a layer: review for knowledge and code, direct for
 // notes and personal, unless <layer>.gate says otherwise.
-func (s *Service) Gate(l Layer) string {
+func (s *Service) Gate(l workspace.Layer) string {
 	if v := s.Config.Get(string(l) + ".gate"); v != "" {
 		return v
 	}
-	if l == Knowledge || l == Code {
+	if l == workspace.Knowledge || l == Code {
 		return GateReview
 	}
 	return GateDirect
@@ -52,7 +53,7 @@ func (s *Service) Gate(l Layer) string {
 // worktree where the loop's branch is checked out, the main it lands on
 // and where that main lives.
 type target struct {
-	layer  Layer
+	layer  workspace.Layer
 	dir    string // worktree with the loop's branch checked out
 	common string // the repository's common git dir (refs are read there)
 	branch string // full ref of the loop's branch in that repository
@@ -73,7 +74,7 @@ func (t target) label() string {
 }
 
 // targets builds the targets of a loop for layers.
-func (s *Service) targets(ctx context.Context, m *state.Meta, layers []Layer) ([]target, error) {
+func (s *Service) targets(ctx context.Context, m *state.Meta, layers []workspace.Layer) ([]target, error) {
 	sshEnv, err := s.LoopSSHEnv(ctx, m)
 	if err != nil {
 		return nil, err
@@ -83,7 +84,7 @@ func (s *Service) targets(ctx context.Context, m *state.Meta, layers []Layer) ([
 		switch l {
 		case Code:
 			if m.BaseRef == "" || !strings.HasPrefix(m.BaseRef, "refs/heads/") {
-				s.progress().Warn(fmt.Sprintf("code: loop %s started from %s, not a branch; nothing to promote the code onto", m.Name, m.Base))
+				s.Reporter().Warn(fmt.Sprintf("code: loop %s started from %s, not a branch; nothing to promote the code onto", m.Name, m.Base))
 				continue
 			}
 			t := target{layer: Code, dir: m.Worktree, common: s.Repo.CommonDir, branch: m.Branch, main: m.BaseRef}
@@ -91,7 +92,7 @@ func (s *Service) targets(ctx context.Context, m *state.Meta, layers []Layer) ([
 				return nil, err
 			}
 			out = append(out, t)
-		case Knowledge, Notes:
+		case workspace.Knowledge, workspace.Notes:
 			var c *state.ContextWorktree
 			for i := range m.Contexts {
 				if m.Contexts[i].Layer == string(l) {
@@ -106,9 +107,9 @@ func (s *Service) targets(ctx context.Context, m *state.Meta, layers []Layer) ([
 				return nil, err
 			}
 			out = append(out, t)
-		case Personal:
-			clone, err := s.LayerClone(Personal)
-			if errors.Is(err, ErrNoContext) {
+		case workspace.Personal:
+			clone, err := s.LayerClone(workspace.Personal)
+			if errors.Is(err, workspace.ErrNoContext) {
 				continue
 			}
 			if err != nil {
@@ -118,7 +119,7 @@ func (s *Service) targets(ctx context.Context, m *state.Meta, layers []Layer) ([
 			if err != nil || head == "" {
 				return nil, fmt.Errorf("personal: the clone %s is not on a branch; check out main first (git -C %s switch main)", clone, clone)
 			}
-			t := target{layer: Personal, dir: clone, common: filepath.Join(clone, ".git"), branch: head, main: head, env: sshEnv}
+			t := target{layer: workspace.Personal, dir: clone, common: filepath.Join(clone, ".git"), branch: head, main: head, env: sshEnv}
 			if err := s.fillRemote(ctx, &t, clone); err != nil {
 				return nil, err
 			}
@@ -239,7 +240,7 @@ func (s *Service) countRange(ctx context.Context, dir, from, to string) (int, er
 // from the ref store without a git process when it can be.
 func (s *Service) head(ctx context.Context, t target) string {
 	if t.common != "" {
-		if sha, found, ok := readRef(t.common, t.branch); ok && found {
+		if sha, found, ok := workspace.ReadRef(t.common, t.branch); ok && found {
 			return sha
 		}
 	}
@@ -279,7 +280,7 @@ func (s *Service) unmerged(ctx context.Context, dir string) ([]string, error) {
 // PromoteOptions are the inputs of Promote.
 type PromoteOptions struct {
 	Name      string
-	Layers    []Layer // empty: all
+	Layers    []workspace.Layer // empty: all
 	CommitAll bool
 	Message   string
 	Continue  bool
@@ -290,12 +291,12 @@ type PromoteOptions struct {
 
 // Landed is what promote did with one layer.
 type Landed struct {
-	Layer  Layer  `json:"layer"`
-	Action string `json:"action"` // pushed, proposed, pull-request, nothing
-	Commit string `json:"commit,omitempty"`
-	Ref    string `json:"ref,omitempty"` // where it landed or the proposal's branch
-	URL    string `json:"url,omitempty"` // where to open the pull request, or the one gh opened
-	Pushes int    `json:"pushes,omitempty"`
+	Layer  workspace.Layer `json:"layer"`
+	Action string          `json:"action"` // pushed, proposed, pull-request, nothing
+	Commit string          `json:"commit,omitempty"`
+	Ref    string          `json:"ref,omitempty"` // where it landed or the proposal's branch
+	URL    string          `json:"url,omitempty"` // where to open the pull request, or the one gh opened
+	Pushes int             `json:"pushes,omitempty"`
 }
 
 // RunState is a stopped promote or sync, saved so --continue and --abort
@@ -303,7 +304,7 @@ type Landed struct {
 type RunState struct {
 	Op        string            `json:"op"`
 	Loop      string            `json:"loop"`
-	Layers    []Layer           `json:"layers"`  // the stopped layer first, then those still to do
+	Layers    []workspace.Layer `json:"layers"`  // the stopped layer first, then those still to do
 	Stopped   string            `json:"stopped"` // the worktree with the merge in progress
 	OrigHeads map[string]string `json:"origHeads"`
 	CommitAll bool              `json:"commitAll,omitempty"`
@@ -311,7 +312,7 @@ type RunState struct {
 }
 
 func (s *Service) runStatePath(name string) string {
-	return filepath.Join(s.store().LoopDir(name), "run.json")
+	return filepath.Join(s.Store().LoopDir(name), "run.json")
 }
 
 func (s *Service) readRunState(name string) (*RunState, error) {
@@ -357,7 +358,7 @@ func (s *Service) openRun(ctx context.Context, name, op string, abort, cont bool
 	if m, err = s.Get(name); err != nil {
 		return nil, nil, nil, err
 	}
-	l, err := s.loopLock(ctx, m.Name)
+	l, err := s.LoopLock(ctx, m.Name)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -373,7 +374,7 @@ func (s *Service) openRun(ctx context.Context, name, op string, abort, cont bool
 	switch {
 	case abort || cont:
 		if stopped == nil || stopped.Op != op {
-			return nil, nil, nil, &UsageError{Err: fmt.Errorf("loop %q has no stopped %s to %s", m.Name, op, map[bool]string{true: "abort", false: "continue"}[abort])}
+			return nil, nil, nil, &workspace.UsageError{Err: fmt.Errorf("loop %q has no stopped %s to %s", m.Name, op, map[bool]string{true: "abort", false: "continue"}[abort])}
 		}
 		if abort {
 			return nil, nil, nil, s.abortRun(ctx, stopped)
@@ -383,16 +384,16 @@ func (s *Service) openRun(ctx context.Context, name, op string, abort, cont bool
 		}
 		return m, stopped, l.Unlock, nil
 	case stopped != nil:
-		return nil, nil, nil, &UsageError{Err: fmt.Errorf("a %s of %q is stopped on a conflict in %s; run \"git loop %s --continue %s\" or \"--abort\"", stopped.Op, m.Name, stopped.Stopped, stopped.Op, m.Name)}
+		return nil, nil, nil, &workspace.UsageError{Err: fmt.Errorf("a %s of %q is stopped on a conflict in %s; run \"git loop %s --continue %s\" or \"--abort\"", stopped.Op, m.Name, stopped.Stopped, stopped.Op, m.Name)}
 	}
 	return m, fresh(m), l.Unlock, nil
 }
 
-func (s *Service) loopLock(ctx context.Context, name string) (*state.Lock, error) {
-	return state.Store{Root: filepath.Join(s.store().LoopDir(name), "run")}.Lock(ctx, s.lockWait())
+func (s *Service) LoopLock(ctx context.Context, name string) (*state.Lock, error) {
+	return state.Store{Root: filepath.Join(s.Store().LoopDir(name), "run")}.Lock(ctx, s.LockTimeout())
 }
 
-func (s *Service) lockWait() time.Duration {
+func (s *Service) LockTimeout() time.Duration {
 	if s.LockWait == 0 {
 		return 2 * time.Minute
 	}
@@ -400,22 +401,22 @@ func (s *Service) lockWait() time.Duration {
 }
 
 // ParseLayers reads --layer values: code, knowledge, notes, personal, all.
-func ParseLayers(vals []string) ([]Layer, error) {
-	var out []Layer
-	seen := map[Layer]bool{}
+func ParseLayers(vals []string) ([]workspace.Layer, error) {
+	var out []workspace.Layer
+	seen := map[workspace.Layer]bool{}
 	for _, v := range vals {
 		for _, p := range strings.Split(v, ",") {
 			p = strings.TrimSpace(p)
 			if p == "all" {
 				return nil, nil
 			}
-			l := Layer(p)
+			l := workspace.Layer(p)
 			ok := false
 			for _, x := range PromoteLayers {
 				ok = ok || x == l
 			}
 			if !ok {
-				return nil, &UsageError{Err: fmt.Errorf("--layer %q: not code, knowledge, notes, personal or all", p)}
+				return nil, &workspace.UsageError{Err: fmt.Errorf("--layer %q: not code, knowledge, notes, personal or all", p)}
 			}
 			if !seen[l] {
 				seen[l] = true
@@ -456,7 +457,7 @@ func (s *Service) Promote(ctx context.Context, opts PromoteOptions) ([]Landed, e
 		}
 		res, err := s.promoteTarget(ctx, m, t, rs, resumed, opts)
 		if err != nil {
-			var ce *ConflictError
+			var ce *workspace.ConflictError
 			if errors.As(err, &ce) {
 				rs.Layers = layerNames(ts[i:])
 				rs.Stopped = t.dir
@@ -472,8 +473,8 @@ func (s *Service) Promote(ctx context.Context, opts PromoteOptions) ([]Landed, e
 	return out, nil
 }
 
-func layerNames(ts []target) []Layer {
-	out := make([]Layer, len(ts))
+func layerNames(ts []target) []workspace.Layer {
+	out := make([]workspace.Layer, len(ts))
 	for i, t := range ts {
 		out[i] = t.layer
 	}
@@ -501,14 +502,14 @@ func (s *Service) promoteTarget(ctx context.Context, m *state.Meta, t target, rs
 		if ahead == 0 {
 			return res, nil
 		}
-		s.progress().Step(fmt.Sprintf("promoting %s of %s", t.layer, m.Name))
+		s.Reporter().Step(fmt.Sprintf("promoting %s of %s", t.layer, m.Name))
 		if behind > 0 {
 			files, err := s.mergeMain(ctx, t)
 			if err != nil {
 				return res, err
 			}
 			if files != nil {
-				return res, &ConflictError{Loop: m.Name, Op: "promote", Layer: t.layer, Dir: t.dir, Files: files}
+				return res, &workspace.ConflictError{Loop: m.Name, Op: "promote", Layer: t.layer, Dir: t.dir, Files: files}
 			}
 		}
 	}
@@ -521,7 +522,7 @@ func (s *Service) promoteTarget(ctx context.Context, m *state.Meta, t target, rs
 
 // commitAll commits every change of the layer's worktree.
 func (s *Service) commitAll(ctx context.Context, t target, msg string) error {
-	dirty, err := s.dirtyFiles(ctx, t.dir)
+	dirty, err := s.DirtyFiles(ctx, t.dir)
 	if err != nil || len(dirty) == 0 {
 		return err
 	}
@@ -577,7 +578,7 @@ func (s *Service) land(ctx context.Context, m *state.Meta, t target, res Landed)
 			return res, err
 		}
 		if files != nil {
-			return res, &ConflictError{Loop: m.Name, Op: "promote", Layer: t.layer, Dir: t.dir, Files: files}
+			return res, &workspace.ConflictError{Loop: m.Name, Op: "promote", Layer: t.layer, Dir: t.dir, Files: files}
 		}
 		// Writers racing for one remote spread out.
 		if !sleepCtx(ctx, time.Duration(rand.IntN(40*attempt))*time.Millisecond) {
@@ -616,7 +617,7 @@ func (s *Service) propose(ctx context.Context, m *state.Meta, t target, res Land
 		return res, nil
 	}
 	if exec.CommandContext(ctx, gh, "auth", "status").Run() != nil {
-		s.progress().Warn("gh is not authenticated (run \"gh auth login\"); open the pull request at " + res.URL)
+		s.Reporter().Warn("gh is not authenticated (run \"gh auth login\"); open the pull request at " + res.URL)
 		return res, nil
 	}
 	cmd := exec.CommandContext(ctx, gh, "pr", "create", "--repo", strings.TrimPrefix(strings.TrimPrefix(web, "https://"), "http://"), "--head", head, "--base", base, "--fill")
@@ -624,7 +625,7 @@ func (s *Service) propose(ctx context.Context, m *state.Meta, t target, res Land
 	cmd.Env = git.Env()
 	outb, err := cmd.CombinedOutput()
 	if err != nil {
-		s.progress().Warn(fmt.Sprintf("gh pr create failed (%v): %s; open the pull request at %s", err, strings.TrimSpace(string(outb)), res.URL))
+		s.Reporter().Warn(fmt.Sprintf("gh pr create failed (%v): %s; open the pull request at %s", err, strings.TrimSpace(string(outb)), res.URL))
 		return res, nil
 	}
 	res.Action = "pull-request"
@@ -692,7 +693,7 @@ func (s *Service) concludeMerge(ctx context.Context, rs *RunState) error {
 		}
 	}
 	if len(still) > 0 {
-		return &ConflictError{Loop: rs.Loop, Op: rs.Op, Layer: rs.Layers[0], Dir: dir, Files: still}
+		return &workspace.ConflictError{Loop: rs.Loop, Op: rs.Op, Layer: rs.Layers[0], Dir: dir, Files: still}
 	}
 	if s.revParse(ctx, dir, "MERGE_HEAD") == "" {
 		return nil // committed by hand

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // unpromoted lists the layers of a loop holding commits its layer's main
@@ -20,7 +21,7 @@ func (s *Service) unpromoted(ctx context.Context, st *LoopStatus, m *state.Meta)
 		out = append(out, string(Code))
 	}
 	for _, c := range m.Contexts {
-		sha, found, ok := readRef(filepath.Join(c.Clone, ".git"), c.Branch)
+		sha, found, ok := workspace.ReadRef(filepath.Join(c.Clone, ".git"), c.Branch)
 		if !ok || !found || sha == c.SHA {
 			continue
 		}
@@ -39,7 +40,7 @@ func (s *Service) unpromoted(ctx context.Context, st *LoopStatus, m *state.Meta)
 // layer's main.
 type GatedPushError struct {
 	Loop  string
-	Layer Layer
+	Layer workspace.Layer
 	Ref   string
 }
 
@@ -72,24 +73,24 @@ func ParsePushUpdates(input string) []PushUpdate {
 // hook: the top of the worktree pushed from (git runs hooks there);
 // deleting a remote ref is never refused.
 func (s *Service) CheckPush(ctx context.Context, dir string, updates []PushUpdate) error {
-	top := canonical(dir)
-	metas, _ := s.store().List()
+	top := workspace.Canonical(dir)
+	metas, _ := s.Store().List()
 	// Which layer this repository is, and the loop whose worktree it is.
 	layer := Code
 	var here *state.Meta
 	for _, m := range metas {
-		if canonical(m.Worktree) == top {
+		if workspace.Canonical(m.Worktree) == top {
 			here = m
 		}
 		for _, c := range m.Contexts {
-			if canonical(c.Dir) == top {
-				layer, here = Layer(c.Layer), m
+			if workspace.Canonical(c.Dir) == top {
+				layer, here = workspace.Layer(c.Layer), m
 			}
 		}
 	}
 	if here == nil {
-		for _, l := range Layers {
-			if clone, err := s.LayerClone(l); err == nil && canonical(clone) == top {
+		for _, l := range workspace.Layers {
+			if clone, err := s.LayerClone(l); err == nil && workspace.Canonical(clone) == top {
 				layer = l
 			}
 		}
@@ -126,7 +127,7 @@ func (s *Service) CheckPush(ctx context.Context, dir string, updates []PushUpdat
 
 // gatedMain is the remote branch review guards for a loop's layer: the
 // code base the loop came from, or a context layer's main.
-func (s *Service) gatedMain(l Layer, m *state.Meta) string {
+func (s *Service) gatedMain(l workspace.Layer, m *state.Meta) string {
 	if l != Code {
 		return "refs/heads/main"
 	}
@@ -136,15 +137,8 @@ func (s *Service) gatedMain(l Layer, m *state.Meta) string {
 	if b := s.Config.Base(); b != "" {
 		return "refs/heads/" + strings.TrimPrefix(b, "refs/heads/")
 	}
-	if ref, _, ok := readHead(s.Repo.CommonDir, s.Repo.CommonDir); ok && ref != "" && !strings.HasPrefix(ref, "refs/heads/"+s.Config.BranchPrefix()) {
+	if ref, _, ok := workspace.ReadHead(s.Repo.CommonDir, s.Repo.CommonDir); ok && ref != "" && !strings.HasPrefix(ref, "refs/heads/"+s.Config.BranchPrefix()) {
 		return ref
 	}
 	return "refs/heads/main"
-}
-
-func canonical(p string) string {
-	if r, err := filepath.EvalSymlinks(p); err == nil {
-		return r
-	}
-	return filepath.Clean(p)
 }

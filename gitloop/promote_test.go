@@ -3,6 +3,8 @@ package gitloop
 import (
 	"reflect"
 	"testing"
+
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 func TestHostRepoURL(t *testing.T) {
@@ -24,7 +26,7 @@ func TestHostRepoURL(t *testing.T) {
 
 func TestParseLayers(t *testing.T) {
 	got, err := ParseLayers([]string{"notes,code", "notes"})
-	if err != nil || !reflect.DeepEqual(got, []Layer{Notes, Code}) {
+	if err != nil || !reflect.DeepEqual(got, []workspace.Layer{workspace.Notes, Code}) {
 		t.Errorf("got %v %v", got, err)
 	}
 	if got, err := ParseLayers([]string{"notes", "all"}); err != nil || got != nil {

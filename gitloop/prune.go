@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/gitloop-dev/git-loop/gitloop/git"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // Pruned describes one loop prune removed.
@@ -24,15 +25,15 @@ func (s *Service) Prune(ctx context.Context, dryRun bool) ([]Pruned, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prune: %w", err)
 	}
-	defer s.unlock(l)
-	metas, _ := s.store().List()
-	refs, err := s.refs(ctx)
+	defer s.Unlock(l)
+	metas, _ := s.Store().List()
+	refs, err := s.Refs(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var out []Pruned
 	for _, m := range metas {
-		wtOK, branchOK := exists(m.Worktree), refs[m.Branch] != ""
+		wtOK, branchOK := workspace.Exists(m.Worktree), refs[m.Branch] != ""
 		if wtOK && branchOK {
 			continue
 		}
@@ -42,8 +43,8 @@ func (s *Service) Prune(ctx context.Context, dryRun bool) ([]Pruned, error) {
 			p.Reason, p.Kept = "worktree is gone", "branch "+m.ShortBranch()
 		case wtOK:
 			p.Reason = "branch is gone"
-			if dirty, err := s.dirtyFiles(ctx, m.Worktree); err != nil || len(dirty) > 0 {
-				p.Kept = "worktree files (uncommitted changes), moved under " + s.store().Root + "/kept/"
+			if dirty, err := s.DirtyFiles(ctx, m.Worktree); err != nil || len(dirty) > 0 {
+				p.Kept = "worktree files (uncommitted changes), moved under " + s.Store().Root + "/kept/"
 			}
 		}
 		out = append(out, p)
@@ -58,7 +59,7 @@ func (s *Service) Prune(ctx context.Context, dryRun bool) ([]Pruned, error) {
 				return out, fmt.Errorf("prune %s: %w", m.Name, err)
 			}
 		}
-		if err := s.store().RemoveLoopDirKeeping(m.Name, m.Worktree); err != nil {
+		if err := s.Store().RemoveLoopDirKeeping(m.Name, m.Worktree); err != nil {
 			return out, fmt.Errorf("prune %s: %w", m.Name, err)
 		}
 	}
@@ -74,11 +75,11 @@ func (s *Service) Prune(ctx context.Context, dryRun bool) ([]Pruned, error) {
 // Init creates the repository's loop state directory and workspace id.
 // Running it again changes nothing.
 func (s *Service) Init(ctx context.Context) (created bool, err error) {
-	if _, err := os.Stat(s.store().LoopsDir()); err == nil {
+	if _, err := os.Stat(s.Store().LoopsDir()); err == nil {
 		_, err := s.Repo.WorkspaceID()
 		return false, err
 	}
-	if err := os.MkdirAll(s.store().LoopsDir(), 0o755); err != nil {
+	if err := os.MkdirAll(s.Store().LoopsDir(), 0o755); err != nil {
 		return false, fmt.Errorf("init: %w", err)
 	}
 	if _, err := s.Repo.WorkspaceID(); err != nil {

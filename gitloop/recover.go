@@ -10,6 +10,7 @@ import (
 
 	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 	"github.com/gitloop-dev/git-loop/sandbox"
 )
 
@@ -17,7 +18,7 @@ import (
 // unfinished. The caller holds the lock, so every intent found belongs to
 // a command that died: its lock went with it.
 func (s *Service) recoverLocked(ctx context.Context) error {
-	intents, err := s.store().Intents()
+	intents, err := s.Store().Intents()
 	if err != nil {
 		return fmt.Errorf("recover: %w", err)
 	}
@@ -25,16 +26,16 @@ func (s *Service) recoverLocked(ctx context.Context) error {
 		var err error
 		switch in.Op {
 		case "new":
-			s.progress().Warn(fmt.Sprintf("undoing loop %q: its creation was interrupted", in.Loop))
+			s.Reporter().Warn(fmt.Sprintf("undoing loop %q: its creation was interrupted", in.Loop))
 			err = s.undoNew(ctx, in)
 		case "adopt":
-			s.progress().Warn(fmt.Sprintf("undoing the adoption of loop %q: it was interrupted (\"git loop doctor --fix\" adopts it again)", in.Loop))
+			s.Reporter().Warn(fmt.Sprintf("undoing the adoption of loop %q: it was interrupted (\"git loop doctor --fix\" adopts it again)", in.Loop))
 			err = s.undoAdopt(ctx, in)
 		case "rm":
-			s.progress().Warn(fmt.Sprintf("finishing removal of loop %q, which was interrupted", in.Loop))
+			s.Reporter().Warn(fmt.Sprintf("finishing removal of loop %q, which was interrupted", in.Loop))
 			err = s.finishRemove(ctx, in)
 		default:
-			err = s.store().EndIntent(in.Loop)
+			err = s.Store().EndIntent(in.Loop)
 		}
 		if err != nil {
 			return fmt.Errorf("recover loop %q: %w (run \"git loop doctor\")", in.Loop, err)
@@ -47,25 +48,25 @@ func (s *Service) recoverLocked(ctx context.Context) error {
 // left unfinished and no other command holds the lock, finish or undo it
 // first, so listings never show half a loop. It never waits.
 func (s *Service) recoverIfIdle(ctx context.Context) error {
-	if intents, err := s.store().Intents(); err != nil || len(intents) == 0 {
+	if intents, err := s.Store().Intents(); err != nil || len(intents) == 0 {
 		return err
 	}
-	l, err := s.store().TryLock()
+	l, err := s.Store().TryLock()
 	if err != nil || l == nil {
 		return err // busy: the operation is live, not interrupted
 	}
 	s.Git.Inherit = []*os.File{l.File()}
-	defer s.unlock(l)
+	defer s.Unlock(l)
 	return s.recoverLocked(ctx)
 }
 
 // undoNew removes whatever an interrupted New created: sandbox, worktree,
 // branch (only if New created it and nothing was committed on it), state.
 func (s *Service) undoNew(ctx context.Context, in state.Intent) error {
-	if _, err := s.store().ReadMeta(in.Loop); err == nil {
+	if _, err := s.Store().ReadMeta(in.Loop); err == nil {
 		// The record is New's last step: the loop was complete when the
 		// command died, so only the intent is left to clear.
-		return s.store().EndIntent(in.Loop)
+		return s.Store().EndIntent(in.Loop)
 	}
 	if err := s.removeSandbox(ctx, in.Driver, in.Loop, in.Worktree); err != nil {
 		return err
@@ -79,20 +80,20 @@ func (s *Service) undoNew(ctx context.Context, in state.Intent) error {
 	if in.BranchCreated {
 		// Delete only if it still points where New put it: a commit made
 		// on it since is work, and work is never deleted by an undo.
-		sha, exists, err := s.refSHA(ctx, in.Branch)
+		sha, exists, err := s.RefSHA(ctx, in.Branch)
 		if err != nil {
 			return err
 		}
 		if exists && sha == in.BaseSHA {
-			if err := s.Git.Run(ctx, git.Cmd{Dir: s.Repo.CommonDir, Label: shortRef(in.Branch), Args: []string{"update-ref", "-d", in.Branch, in.BaseSHA}}); err != nil {
+			if err := s.Git.Run(ctx, git.Cmd{Dir: s.Repo.CommonDir, Label: workspace.ShortRef(in.Branch), Args: []string{"update-ref", "-d", in.Branch, in.BaseSHA}}); err != nil {
 				return err
 			}
 		}
 	}
-	if err := s.store().RemoveLoopDir(in.Loop); err != nil {
+	if err := s.Store().RemoveLoopDir(in.Loop); err != nil {
 		return err
 	}
-	return s.store().EndIntent(in.Loop)
+	return s.Store().EndIntent(in.Loop)
 }
 
 // finishRemove completes an interrupted Remove: every step is idempotent.
@@ -107,19 +108,19 @@ func (s *Service) finishRemove(ctx context.Context, in state.Intent) error {
 		return err
 	}
 	if in.Branch != "" {
-		if _, exists, err := s.refSHA(ctx, in.Branch); err != nil {
+		if _, exists, err := s.RefSHA(ctx, in.Branch); err != nil {
 			return err
 		} else if exists {
-			if err := s.Git.Run(ctx, git.Cmd{Dir: s.Repo.CommonDir, Label: shortRef(in.Branch), Args: []string{"branch", "-D", shortRef(in.Branch)}}); err != nil {
+			if err := s.Git.Run(ctx, git.Cmd{Dir: s.Repo.CommonDir, Label: workspace.ShortRef(in.Branch), Args: []string{"branch", "-D", workspace.ShortRef(in.Branch)}}); err != nil {
 				return err
 			}
 		}
 	}
 	s.removeVaultCopy(in.Loop)
-	if err := s.store().RemoveLoopDir(in.Loop); err != nil {
+	if err := s.Store().RemoveLoopDir(in.Loop); err != nil {
 		return err
 	}
-	return s.store().EndIntent(in.Loop)
+	return s.Store().EndIntent(in.Loop)
 }
 
 // removeSandbox removes a loop's sandbox, if the driver is known.
@@ -127,7 +128,7 @@ func (s *Service) removeSandbox(ctx context.Context, driver, loop, worktree stri
 	if driver == "" || driver == "none" {
 		return nil
 	}
-	eng, err := s.engine(ctx, driver)
+	eng, err := s.OpenEngine(ctx, driver)
 	if err != nil {
 		return err
 	}
@@ -152,7 +153,7 @@ func (s *Service) removeWorktree(ctx context.Context, path, branch string) error
 	if registered {
 		if _, err := os.Stat(path); err == nil {
 			// --force twice: also when git left it locked mid-"add".
-			if err := s.Git.Run(ctx, git.Cmd{Dir: s.Repo.CommonDir, Label: shortRef(branch), Args: []string{"worktree", "remove", "--force", "--force", path}}); err != nil {
+			if err := s.Git.Run(ctx, git.Cmd{Dir: s.Repo.CommonDir, Label: workspace.ShortRef(branch), Args: []string{"worktree", "remove", "--force", "--force", path}}); err != nil {
 				return err
 			}
 		}
@@ -165,7 +166,7 @@ func (s *Service) removeWorktree(ctx context.Context, path, branch string) error
 	if err := git.UnlockAbandonedWorktrees(s.Repo.CommonDir, path); err != nil {
 		return err
 	}
-	return s.Git.Run(ctx, git.Cmd{Dir: s.Repo.CommonDir, Label: shortRef(branch), Args: []string{"worktree", "prune"}})
+	return s.Git.Run(ctx, git.Cmd{Dir: s.Repo.CommonDir, Label: workspace.ShortRef(branch), Args: []string{"worktree", "prune"}})
 }
 
 // worktreeRegistered reports whether git lists path as a worktree.

@@ -2,8 +2,6 @@ package gitloop
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,17 +9,12 @@ import (
 
 	"github.com/gitloop-dev/git-loop/gitloop/config"
 	"github.com/gitloop-dev/git-loop/gitloop/git"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // ReposFile is written into a loop's agent dir: the roster of other
 // repositories, and where the ones this loop asked for are mounted.
 const ReposFile = "REPOS.md"
-
-// repoClonePath is where a roster repository is cloned on demand.
-func (d UserDirs) repoClonePath(r config.RepoEntry) string {
-	sum := sha256.Sum256([]byte(r.URL))
-	return filepath.Join(d.Data, "repos", r.Name+"-"+hex.EncodeToString(sum[:])[:8])
-}
 
 // prepareRepos clones (or updates) the roster repositories a loop asked
 // for and returns name → clone path.
@@ -46,12 +39,12 @@ func (s *Service) prepareRepos(ctx context.Context, names []string) (map[string]
 			if len(known) == 0 {
 				known = []string{"(none: add repos = [{name, url}] to .gitloop.toml)"}
 			}
-			return nil, &UsageError{Err: fmt.Errorf("no repo %q in the roster; repos: %s", n, strings.Join(known, ", "))}
+			return nil, &workspace.UsageError{Err: fmt.Errorf("no repo %q in the roster; repos: %s", n, strings.Join(known, ", "))}
 		}
-		clone := s.Dirs.repoClonePath(r)
-		if exists(filepath.Join(clone, ".git")) {
+		clone := s.Dirs.RepoClonePath(r)
+		if workspace.Exists(filepath.Join(clone, ".git")) {
 			if err := s.Git.Run(ctx, git.Cmd{Dir: clone, Label: "repo:" + n, Args: []string{"pull", "-q", "--ff-only"}}); err != nil {
-				s.progress().Warn(fmt.Sprintf("repo %s: could not update, using the copy from before: %v", n, firstLine(err.Error())))
+				s.Reporter().Warn(fmt.Sprintf("repo %s: could not update, using the copy from before: %v", n, workspace.FirstLine(err.Error())))
 			}
 		} else {
 			if err := os.MkdirAll(filepath.Dir(clone), 0o755); err != nil {

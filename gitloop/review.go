@@ -8,19 +8,20 @@ import (
 	"strings"
 
 	"github.com/gitloop-dev/git-loop/gitloop/git"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // Proposal is a gated layer's change waiting for review: a loop branch
 // ahead of the layer's main.
 type Proposal struct {
-	ID     string `json:"id"` // layer/NAME
-	Layer  Layer  `json:"layer"`
-	Loop   string `json:"loop"`
-	Branch string `json:"branch"` // full ref
-	Commit string `json:"commit"`
-	Main   string `json:"main"` // the ref it lands on (remote-tracking when there is a remote)
-	Ahead  int    `json:"ahead"`
-	Behind int    `json:"behind"`
+	ID     string          `json:"id"` // layer/NAME
+	Layer  workspace.Layer `json:"layer"`
+	Loop   string          `json:"loop"`
+	Branch string          `json:"branch"` // full ref
+	Commit string          `json:"commit"`
+	Main   string          `json:"main"` // the ref it lands on (remote-tracking when there is a remote)
+	Ahead  int             `json:"ahead"`
+	Behind int             `json:"behind"`
 	// Repo is the repository holding the branch (the knowledge clone or
 	// the code repo).
 	Repo string `json:"repo"`
@@ -33,7 +34,7 @@ type Proposal struct {
 // repository's code, when their gate is review.
 func (s *Service) Proposals(ctx context.Context) ([]Proposal, error) {
 	var out []Proposal
-	if s.Gate(Knowledge) == GateReview {
+	if s.Gate(workspace.Knowledge) == GateReview {
 		ps, err := s.knowledgeProposals(ctx)
 		if err != nil {
 			return nil, err
@@ -51,14 +52,14 @@ func (s *Service) Proposals(ctx context.Context) ([]Proposal, error) {
 }
 
 func (s *Service) knowledgeProposals(ctx context.Context) ([]Proposal, error) {
-	clone, err := s.LayerClone(Knowledge)
-	if errors.Is(err, ErrNoContext) {
+	clone, err := s.LayerClone(workspace.Knowledge)
+	if errors.Is(err, workspace.ErrNoContext) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	t := target{layer: Knowledge, dir: clone, main: "refs/heads/main"}
+	t := target{layer: workspace.Knowledge, dir: clone, main: "refs/heads/main"}
 	if err := s.fillRemote(ctx, &t, clone); err != nil {
 		return nil, err
 	}
@@ -85,7 +86,7 @@ func (s *Service) knowledgeProposals(ctx context.Context) ([]Proposal, error) {
 }
 
 func (s *Service) codeProposals(ctx context.Context) ([]Proposal, error) {
-	metas, _ := s.store().List()
+	metas, _ := s.Store().List()
 	var out []Proposal
 	for _, m := range metas {
 		if !strings.HasPrefix(m.BaseRef, "refs/heads/") {
@@ -142,9 +143,9 @@ func (s *Service) FindProposal(ctx context.Context, id string) (Proposal, error)
 	case 1:
 		return found[0], nil
 	case 0:
-		return Proposal{}, &UsageError{Err: fmt.Errorf("no proposal %q (see \"git loop review ls\")", id)}
+		return Proposal{}, &workspace.UsageError{Err: fmt.Errorf("no proposal %q (see \"git loop review ls\")", id)}
 	default:
-		return Proposal{}, &UsageError{Err: fmt.Errorf("%q names proposals in several layers; say %s/%s or %s/%s", id, found[0].Layer, id, found[1].Layer, id)}
+		return Proposal{}, &workspace.UsageError{Err: fmt.Errorf("%q names proposals in several layers; say %s/%s or %s/%s", id, found[0].Layer, id, found[1].Layer, id)}
 	}
 }
 
@@ -189,7 +190,7 @@ func (s *Service) MergeProposal(ctx context.Context, id string) (Landed, error) 
 		if err != nil {
 			return res, fmt.Errorf("proposal %s conflicts with %s; run \"git loop sync %s\", resolve, and promote again", p.ID, t.track, p.Loop)
 		}
-		tree = firstLine(tree)
+		tree = workspace.FirstLine(tree)
 		msg := fmt.Sprintf("Merge %s (%s) into %s", strings.TrimPrefix(p.Branch, "refs/heads/"), p.Layer, strings.TrimPrefix(t.main, "refs/heads/"))
 		commit, err := s.Git.Output(ctx, git.Cmd{Dir: repo, Label: label, Args: []string{"commit-tree", tree, "-p", main, "-p", p.Commit, "-m", msg}})
 		if err != nil {
@@ -238,7 +239,7 @@ func (s *Service) DiscardProposal(ctx context.Context, id string) (backup string
 		return "", err
 	}
 	label := string(p.Layer) + ":review"
-	backup = fmt.Sprintf("refs/loop-discarded/%s/%s-%d", p.Layer, p.Loop, s.now().Unix())
+	backup = fmt.Sprintf("refs/loop-discarded/%s/%s-%d", p.Layer, p.Loop, s.Clock().Unix())
 	if err := s.Git.Run(ctx, git.Cmd{Dir: p.Repo, Label: label, Args: []string{"update-ref", backup, p.Commit, ""}}); err != nil {
 		return "", err
 	}

@@ -10,137 +10,30 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
-	"time"
 
-	"github.com/gitloop-dev/git-loop/gitloop/config"
-	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 	"github.com/gitloop-dev/git-loop/sandbox"
 )
 
-// Progress receives what a long operation is doing. Implementations render
-// it (the command line: on stderr, on a TTY); the zero Service uses
-// NoProgress.
-type Progress interface {
-	Step(msg string)
-	Warn(msg string)
-}
-
-// NoProgress discards progress.
-type NoProgress struct{}
-
-func (NoProgress) Step(string) {}
-func (NoProgress) Warn(string) {}
-
-// EngineFor returns the sandbox driver named driver ("auto" resolves to
-// the best available one; the returned name is the resolved driver).
-type EngineFor func(ctx context.Context, driver string) (sandbox.Engine, error)
-
-// Service runs loop operations on one repository.
+// Service runs the operations not yet moved to their concern's package
+// on a Workspace.
 type Service struct {
-	Repo     *Repo
-	Dirs     UserDirs // the user's config and data dirs
-	Config   *config.Config
-	Git      *git.Runner // mutating git, logged
-	Query    git.Querier // read-only git
-	Engine   EngineFor
-	Progress Progress
-	// HookBin is the git-loop the hook shims call (empty: found by
-	// HookBinary).
-	HookBin string
-	// LockWait bounds how long a command waits for another to finish.
-	LockWait time.Duration
-	// Now is the clock (tests pin it).
-	Now func() time.Time
-
-	excludesOnce     sync.Once
-	excludes         string
-	statusRacyWindow time.Duration // tests shorten it
+	*workspace.Workspace
 }
-
-func (s *Service) progress() Progress {
-	if s.Progress == nil {
-		return NoProgress{}
-	}
-	return s.Progress
-}
-
-func (s *Service) now() time.Time {
-	if s.Now == nil {
-		return time.Now()
-	}
-	return s.Now()
-}
-
-func (s *Service) store() state.Store { return s.Repo.Store() }
 
 // lock takes the state lock and finishes or undoes whatever an earlier,
 // interrupted command left behind.
 func (s *Service) lock(ctx context.Context) (*state.Lock, error) {
-	wait := s.LockWait
-	if wait == 0 {
-		wait = 2 * time.Minute
-	}
-	l, err := s.store().Lock(ctx, wait)
+	l, err := s.LockState(ctx)
 	if err != nil {
 		return nil, err
 	}
-	s.Git.Inherit = []*os.File{l.File()}
 	if err := s.recoverLocked(ctx); err != nil {
-		s.unlock(l)
+		s.Unlock(l)
 		return nil, err
 	}
 	return l, nil
-}
-
-func (s *Service) unlock(l *state.Lock) {
-	s.Git.Inherit = nil
-	l.Unlock()
-}
-
-// BranchRef is the full ref of a loop's branch.
-func (s *Service) BranchRef(name string) string {
-	return "refs/heads/" + s.Config.BranchPrefix() + name
-}
-
-// WorktreePath is where a new loop's worktree goes: loop.worktreeDir/NAME
-// (relative to the main worktree) or the loop's state dir.
-func (s *Service) WorktreePath(name string) string {
-	dir := s.Config.WorktreeDir()
-	if dir == "" {
-		return filepath.Join(s.store().LoopDir(name), "workdir")
-	}
-	if !filepath.IsAbs(dir) {
-		root := s.Repo.MainWorktree
-		if root == "" {
-			root = s.Repo.CommonDir
-		}
-		dir = filepath.Join(root, dir)
-	}
-	return filepath.Join(dir, name)
-}
-
-// Get returns a loop's record.
-func (s *Service) Get(name string) (*state.Meta, error) {
-	m, err := s.store().ReadMeta(name)
-	if err != nil {
-		if isNoLoop(err) {
-			return nil, &NotFoundError{Loop: name}
-		}
-		return nil, err
-	}
-	return m, nil
-}
-
-// Names lists the loops' names (for completion).
-func (s *Service) Names() []string {
-	metas, _ := s.store().List()
-	names := make([]string, len(metas))
-	for i, m := range metas {
-		names[i] = m.Name
-	}
-	return names
 }
 
 // Spec is the sandbox spec of a loop, with the mount table of DESIGN.md §5.
@@ -149,7 +42,7 @@ func (s *Service) Spec(m *state.Meta) (sandbox.Spec, error) {
 	if err != nil {
 		return sandbox.Spec{}, err
 	}
-	loopDir := s.store().LoopDir(m.Name)
+	loopDir := s.Store().LoopDir(m.Name)
 	home := s.HomeDir(m.Name)
 	spec := sandbox.Spec{
 		Workspace: id,
@@ -179,9 +72,9 @@ func (s *Service) Spec(m *state.Meta) (sandbox.Spec, error) {
 		spec.Mounts = append(spec.Mounts, gitDirMounts(c.Clone+"/.git", c.Dir)...)
 		spec.Env["GIT_LOOP_"+strings.ToUpper(c.Layer)] = c.Dir
 	}
-	if clone, err := s.LayerClone(Personal); err == nil && len(m.Contexts) > 0 {
+	if clone, err := s.LayerClone(workspace.Personal); err == nil && len(m.Contexts) > 0 {
 		spec.Env["GIT_LOOP_PERSONAL"] = clone
-		if mem := clone + "/memory"; exists(mem) {
+		if mem := clone + "/memory"; workspace.Exists(mem) {
 			// Only memory/: never the personal repo's .git, git-crypt key
 			// or vaults.
 			spec.Mounts = append(spec.Mounts, sandbox.Mount{Source: mem, Target: mem})
@@ -239,11 +132,4 @@ func worktreeAdminDir(worktree string) string {
 		dir = filepath.Join(worktree, dir)
 	}
 	return filepath.Clean(dir)
-}
-
-func (s *Service) engine(ctx context.Context, driver string) (sandbox.Engine, error) {
-	if s.Engine == nil {
-		return nil, fmt.Errorf("no sandbox drivers configured")
-	}
-	return s.Engine(ctx, driver)
 }

@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 	"golang.org/x/sys/unix"
 )
 
@@ -50,7 +50,7 @@ type dirtyEntry struct {
 }
 
 func (s *Service) statusCachePath(name string) string {
-	return filepath.Join(s.store().LoopDir(name), "status-cache.json")
+	return filepath.Join(s.Store().LoopDir(name), "status-cache.json")
 }
 
 func (s *Service) readStatusCache(name string) *statusCache {
@@ -88,7 +88,7 @@ func (c *statusCache) setAheadBehind(head, base string, ahead, behind int) {
 
 // dirty returns the cached change count if the worktree's fingerprint is
 // unchanged.
-func (c *statusCache) dirtyCount(repo *Repo, wt string) (int, bool) {
+func (c *statusCache) dirtyCount(repo *workspace.Repo, wt string) (int, bool) {
 	if c.Dirty == nil {
 		return 0, false
 	}
@@ -108,7 +108,7 @@ func (s *Service) refreshDirty(ctx context.Context, c *statusCache, wt string) (
 		return 0, err
 	}
 	c.Dirty, c.dirty = nil, true
-	excludes := s.excludesFile(ctx)
+	excludes := s.ExcludesFile(ctx)
 	paths, err := fingerprintPaths(wt, ignored)
 	if err != nil {
 		return changes, nil // no cache, still a correct answer
@@ -148,19 +148,10 @@ func fingerprintPaths(wt string, ignoredPaths []string) ([]string, error) {
 	return paths, err
 }
 
-// excludesFile is core.excludesFile as git resolves it, asked once per
-// Service (it is user-wide, not per worktree).
-func (s *Service) excludesFile(ctx context.Context) string {
-	s.excludesOnce.Do(func() {
-		s.excludes, _ = s.Query.Line(ctx, git.Cmd{Dir: s.Repo.CommonDir, Args: []string{"config", "--path", "core.excludesFile"}})
-	})
-	return s.excludes
-}
-
 // fingerprint hashes the stat data of everything git status depends on.
 // racy is true when a timestamp is not older than since (then the
 // fingerprint could miss a change made in the same clock tick).
-func fingerprint(repo *Repo, wt string, paths []string, excludes string, since time.Time, window time.Duration) (string, bool, bool) {
+func fingerprint(repo *workspace.Repo, wt string, paths []string, excludes string, since time.Time, window time.Duration) (string, bool, bool) {
 	h := sha256.New()
 	racy := false
 	add := func(path string, must bool) bool {
@@ -230,8 +221,8 @@ func globalFile(rel string) string {
 // trusted: file timestamps come from a coarse clock, so a change in the
 // same tick as the last look could leave them unchanged.
 func (s *Service) racyWindow() time.Duration {
-	if s.statusRacyWindow > 0 {
-		return s.statusRacyWindow
+	if s.StatusRacyWindow > 0 {
+		return s.StatusRacyWindow
 	}
 	return time.Second
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/gitloop-dev/git-loop/gitloop/config"
 	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 	"github.com/gitloop-dev/git-loop/sandbox"
 	"github.com/gitloop-dev/git-loop/sandbox/none"
 )
@@ -23,7 +24,7 @@ func TestStatusCacheExact(t *testing.T) {
 	t.Parallel()
 	repo := gittest.Repo(t)
 	ctx := context.Background()
-	r, err := Discover(ctx, repo)
+	r, err := workspace.Discover(ctx, repo)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +32,7 @@ func TestStatusCacheExact(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := &Service{Repo: r, Config: cfg, Git: &git.Runner{}, Engine: func(context.Context, string) (sandbox.Engine, error) { return none.New(), nil }, statusRacyWindow: 30 * time.Millisecond}
+	svc := &Service{&workspace.Workspace{Repo: r, Config: cfg, Git: &git.Runner{}, Engine: func(context.Context, string) (sandbox.Engine, error) { return none.New(), nil }, StatusRacyWindow: 30 * time.Millisecond}}
 	m, err := svc.New(ctx, NewOptions{Name: "c", Driver: "none"})
 	if err != nil {
 		t.Fatal(err)

@@ -8,16 +8,17 @@ import (
 
 	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // CloneSync is what sync did with one of the user's layer clones.
 type CloneSync struct {
-	Layer  Layer  `json:"layer"`
-	Clone  string `json:"clone"`
-	Action string `json:"action"` // updated, current, ahead, diverged, failed
-	From   string `json:"from,omitempty"`
-	To     string `json:"to,omitempty"`
-	Note   string `json:"note,omitempty"`
+	Layer  workspace.Layer `json:"layer"`
+	Clone  string          `json:"clone"`
+	Action string          `json:"action"` // updated, current, ahead, diverged, failed
+	From   string          `json:"from,omitempty"`
+	To     string          `json:"to,omitempty"`
+	Note   string          `json:"note,omitempty"`
 }
 
 // SyncClones fast-forwards the user's layer clones from their remotes. A
@@ -25,9 +26,9 @@ type CloneSync struct {
 // is left exactly as it is and reported: sync never resets work away.
 func (s *Service) SyncClones(ctx context.Context) ([]CloneSync, error) {
 	var out []CloneSync
-	for _, l := range Layers {
+	for _, l := range workspace.Layers {
 		clone, err := s.LayerClone(l)
-		if errors.Is(err, ErrNoContext) {
+		if errors.Is(err, workspace.ErrNoContext) {
 			continue
 		}
 		if err != nil {
@@ -45,7 +46,7 @@ func (s *Service) SyncClones(ctx context.Context) ([]CloneSync, error) {
 			return out, err
 		}
 		if err := s.fetch(ctx, t); err != nil {
-			r.Action, r.Note = "failed", firstLine(err.Error())
+			r.Action, r.Note = "failed", workspace.FirstLine(err.Error())
 			out = append(out, r)
 			continue
 		}
@@ -57,17 +58,17 @@ func (s *Service) SyncClones(ctx context.Context) ([]CloneSync, error) {
 			r.Action = "current"
 		case behind:
 			if err := s.Git.Run(ctx, git.Cmd{Dir: clone, Label: string(l), Args: []string{"merge", "-q", "--ff-only", t.track}}); err != nil {
-				r.Action, r.Note = "failed", "cannot fast-forward over local changes; left alone: "+firstLine(err.Error())
+				r.Action, r.Note = "failed", "cannot fast-forward over local changes; left alone: "+workspace.FirstLine(err.Error())
 			} else {
 				r.Action = "updated"
 				s.recordCloneMove(l, clone, r.To)
 			}
 		case ahead:
 			n, _ := s.countRange(ctx, clone, t.track, "HEAD")
-			r.Action, r.Note = "ahead", fmt.Sprintf("%d local %s not pushed; left alone (push them: git -C %s push)", n, plural(n, "commit", "commits"), clone)
+			r.Action, r.Note = "ahead", fmt.Sprintf("%d local %s not pushed; left alone (push them: git -C %s push)", n, workspace.Plural(n, "commit", "commits"), clone)
 		default:
 			n, _ := s.countRange(ctx, clone, t.track, "HEAD")
-			r.Action, r.Note = "diverged", fmt.Sprintf("%d local %s and the remote moved; left alone (merge by hand: git -C %s merge %s)", n, plural(n, "commit", "commits"), clone, strings.TrimPrefix(t.track, "refs/remotes/"))
+			r.Action, r.Note = "diverged", fmt.Sprintf("%d local %s and the remote moved; left alone (merge by hand: git -C %s merge %s)", n, workspace.Plural(n, "commit", "commits"), clone, strings.TrimPrefix(t.track, "refs/remotes/"))
 		}
 		out = append(out, r)
 	}
@@ -83,9 +84,9 @@ type SyncOptions struct {
 
 // LoopSync is what sync did with one layer of a loop.
 type LoopSync struct {
-	Layer  Layer  `json:"layer"`
-	Merged string `json:"merged,omitempty"` // the commit of main brought in; "" when already there
-	Head   string `json:"head"`
+	Layer  workspace.Layer `json:"layer"`
+	Merged string          `json:"merged,omitempty"` // the commit of main brought in; "" when already there
+	Head   string          `json:"head"`
 }
 
 // SyncLoop brings the latest base into the loop's branch and the latest
@@ -93,7 +94,7 @@ type LoopSync struct {
 // and records the context versions. A conflict stops it like promote.
 func (s *Service) SyncLoop(ctx context.Context, opts SyncOptions) ([]LoopSync, error) {
 	m, rs, unlock, err := s.openRun(ctx, opts.Name, "sync", opts.Abort, opts.Continue, func(m *state.Meta) *RunState {
-		return &RunState{Op: "sync", Loop: m.Name, Layers: []Layer{Code, Knowledge, Notes}, OrigHeads: map[string]string{}}
+		return &RunState{Op: "sync", Loop: m.Name, Layers: []workspace.Layer{Code, workspace.Knowledge, workspace.Notes}, OrigHeads: map[string]string{}}
 	})
 	if err != nil || rs == nil {
 		return nil, err
@@ -138,7 +139,7 @@ func (s *Service) SyncLoop(ctx context.Context, opts SyncOptions) ([]LoopSync, e
 				if werr := s.writeRunState(rs); werr != nil {
 					return out, werr
 				}
-				return out, &ConflictError{Loop: m.Name, Op: "sync", Layer: t.layer, Dir: t.dir, Files: files}
+				return out, &workspace.ConflictError{Loop: m.Name, Op: "sync", Layer: t.layer, Dir: t.dir, Files: files}
 			}
 			r.Merged = s.revParse(ctx, t.dir, st.track)
 		}
@@ -163,7 +164,7 @@ func (s *Service) recordVersions(ctx context.Context, name string, versions map[
 	if err != nil {
 		return err
 	}
-	defer s.unlock(l)
+	defer s.Unlock(l)
 	m, err := s.Get(name)
 	if err != nil {
 		return err
@@ -176,6 +177,6 @@ func (s *Service) recordVersions(ctx context.Context, name string, versions map[
 			m.Versions[k] = v
 		}
 	}
-	m.VersionsAt = s.now().UTC()
-	return s.store().WriteMeta(m)
+	m.VersionsAt = s.Clock().UTC()
+	return s.Store().WriteMeta(m)
 }

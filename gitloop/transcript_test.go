@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // brief is an entry without its source, for comparing.
@@ -281,7 +283,7 @@ func TestTranscriptSources(t *testing.T) {
 		t.Errorf("break: %d", n)
 	}
 	for _, err := range svc.Transcript("nope") {
-		if _, ok := err.(*NotFoundError); !ok {
+		if _, ok := err.(*workspace.NotFoundError); !ok {
 			t.Errorf("unknown loop: %v", err)
 		}
 	}

@@ -10,13 +10,14 @@ import (
 
 	"github.com/gitloop-dev/git-loop/gitloop/state"
 	"github.com/gitloop-dev/git-loop/gitloop/vault"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 	"github.com/gitloop-dev/git-loop/sandbox"
 )
 
 // PersonalVault is the vault of the personal repo, always its main clone
 // (git-crypt and linked worktrees do not mix: git-crypt issue #105).
 func (s *Service) PersonalVault() (*vault.Repo, error) {
-	clone, err := s.LayerClone(Personal)
+	clone, err := s.LayerClone(workspace.Personal)
 	if err != nil {
 		return nil, err
 	}
@@ -200,7 +201,7 @@ func (s *Service) deliverVault(ctx context.Context, m *state.Meta, spec *sandbox
 			}
 		}
 		if len(unmounted) > 0 {
-			s.progress().Warn(fmt.Sprintf("loop %s runs on the host (driver none): vault %s's home files %s are not mounted (its env and ssh key are delivered); use a sandbox driver for them", m.Name, m.Vault, strings.Join(unmounted, ", ")))
+			s.Reporter().Warn(fmt.Sprintf("loop %s runs on the host (driver none): vault %s's home files %s are not mounted (its env and ssh key are delivered); use a sandbox driver for them", m.Name, m.Vault, strings.Join(unmounted, ", ")))
 		}
 	}
 	return nil

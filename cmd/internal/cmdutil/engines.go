@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 	"github.com/gitloop-dev/git-loop/sandbox"
 	"github.com/gitloop-dev/git-loop/sandbox/bwrap"
 	"github.com/gitloop-dev/git-loop/sandbox/docker"
@@ -53,7 +54,7 @@ func (e *Engines) For(ctx context.Context, driver string) (sandbox.Engine, error
 			sandbox.Candidate{Name: "none", Open: func(context.Context) (sandbox.Engine, error) { return none.New(), nil }})
 		e.AutoReason = reason
 	default:
-		return nil, &gitloop.UsageError{Err: fmt.Errorf("sandbox driver %q does not exist (choose auto, docker, bwrap or none)", driver)}
+		return nil, &workspace.UsageError{Err: fmt.Errorf("sandbox driver %q does not exist (choose auto, docker, bwrap or none)", driver)}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sandbox driver %s: %w", driver, err)

@@ -11,6 +11,7 @@ import (
 	"github.com/gitloop-dev/git-loop/gitloop"
 	"github.com/gitloop-dev/git-loop/gitloop/config"
 	"github.com/gitloop-dev/git-loop/gitloop/git"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // Factory builds what commands need, lazily: "git loop -h" never runs git,
@@ -28,7 +29,7 @@ type Factory struct {
 	flagOf map[string]string
 
 	once    sync.Once
-	repo    *gitloop.Repo
+	repo    *workspace.Repo
 	repoErr error
 	cfg     *config.Config
 	cfgErr  error
@@ -53,8 +54,8 @@ func (f *Factory) SetFlag(key, flag, value string) {
 }
 
 // Repo finds the repository the command runs in.
-func (f *Factory) Repo(ctx context.Context) (*gitloop.Repo, error) {
-	f.once.Do(func() { f.repo, f.repoErr = gitloop.Discover(ctx, f.Dir) })
+func (f *Factory) Repo(ctx context.Context) (*workspace.Repo, error) {
+	f.once.Do(func() { f.repo, f.repoErr = workspace.Discover(ctx, f.Dir) })
 	return f.repo, f.repoErr
 }
 
@@ -69,7 +70,7 @@ func (f *Factory) Config(ctx context.Context) (*config.Config, error) {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			entries, entriesErr = gitloop.GitConfigEntries(ctx, f.Dir)
+			entries, entriesErr = workspace.GitConfigEntries(ctx, f.Dir)
 		}()
 		repo, err := f.Repo(ctx)
 		if err != nil {
@@ -81,8 +82,8 @@ func (f *Factory) Config(ctx context.Context) (*config.Config, error) {
 			return
 		}
 		getenv := func(k string) string { v, _ := f.LookupEnv(k); return v }
-		f.cfg, f.cfgErr = gitloop.LoadConfig(ctx, repo, gitloop.ConfigInputs{
-			Dirs: gitloop.UserDirsFromEnv(getenv), Env: f.LookupEnv, Flags: f.flags, FlagOf: f.flagOf, Git: entries,
+		f.cfg, f.cfgErr = workspace.LoadConfig(ctx, repo, workspace.ConfigInputs{
+			Dirs: workspace.UserDirsFromEnv(getenv), Env: f.LookupEnv, Flags: f.flags, FlagOf: f.flagOf, Git: entries,
 		})
 		if f.cfgErr == nil {
 			for _, w := range f.cfg.Warnings {
@@ -93,8 +94,9 @@ func (f *Factory) Config(ctx context.Context) (*config.Config, error) {
 	return f.cfg, f.cfgErr
 }
 
-// Service returns the domain service for the repository.
-func (f *Factory) Service(ctx context.Context) (*gitloop.Service, error) {
+// Workspace returns the repository's workspace, what every operation
+// takes.
+func (f *Factory) Workspace(ctx context.Context) (*workspace.Workspace, error) {
 	repo, err := f.Repo(ctx)
 	if err != nil {
 		return nil, err
@@ -104,12 +106,21 @@ func (f *Factory) Service(ctx context.Context) (*gitloop.Service, error) {
 		return nil, err
 	}
 	getenv := func(k string) string { v, _ := f.LookupEnv(k); return v }
-	return &gitloop.Service{
+	return &workspace.Workspace{
 		Repo:     repo,
-		Dirs:     gitloop.UserDirsFromEnv(getenv),
+		Dirs:     workspace.UserDirsFromEnv(getenv),
 		Config:   cfg,
 		Git:      &git.Runner{Log: f.IOStreams.GitLog()},
 		Engine:   f.Engines.For,
 		Progress: f.IOStreams.Progress(),
 	}, nil
+}
+
+// Service returns the operations not yet moved out of package gitloop.
+func (f *Factory) Service(ctx context.Context) (*gitloop.Service, error) {
+	ws, err := f.Workspace(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &gitloop.Service{Workspace: ws}, nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/gitloop-dev/git-loop/gitloop"
 	"github.com/gitloop-dev/git-loop/gitloop/config"
 	"github.com/gitloop-dev/git-loop/gitloop/git"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // DoctorOptions are the inputs of "git loop doctor".
@@ -55,7 +56,7 @@ func doctorRun(ctx context.Context, opts *DoctorOptions) error {
 	if err != nil {
 		// Outside a repository (or with bad settings) the tool checks
 		// still help.
-		svc = &gitloop.Service{Git: &git.Runner{Log: opts.IO.GitLog()}, Progress: opts.IO.Progress()}
+		svc = &gitloop.Service{Workspace: &workspace.Workspace{Git: &git.Runner{Log: opts.IO.GitLog()}, Progress: opts.IO.Progress()}}
 		var cfgErr error
 		svc.Config, cfgErr = f.Config(ctx)
 		if cfgErr != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
 	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // maxStdin bounds an item read from stdin.
@@ -79,11 +80,11 @@ func inboxRun(ctx context.Context, opts *InboxOptions) error {
 			return fmt.Errorf("read stdin: %w", err)
 		}
 		if len(data) > maxStdin {
-			return &gitloop.UsageError{Err: fmt.Errorf("the item on stdin is longer than %d bytes", maxStdin)}
+			return &workspace.UsageError{Err: fmt.Errorf("the item on stdin is longer than %d bytes", maxStdin)}
 		}
 		opts.Text = string(data)
 		if strings.TrimSpace(opts.Text) == "" {
-			return &gitloop.UsageError{Err: errors.New("the item on stdin is empty")}
+			return &workspace.UsageError{Err: errors.New("the item on stdin is empty")}
 		}
 	}
 	if opts.Text == "" {

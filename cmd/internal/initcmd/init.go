@@ -12,20 +12,21 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
 	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // InitOptions are the inputs of "git loop init".
 type InitOptions struct {
 	IO      *iostreams.IOStreams
 	Service func(context.Context) (*gitloop.Service, error)
-	URLs    map[gitloop.Layer]string
+	URLs    map[workspace.Layer]string
 	NoHooks bool
 	JSON    bool
 }
 
 // NewCmdInit builds the command; runF replaces initRun in tests.
 func NewCmdInit(f *cmdutil.Factory, runF func(context.Context, *InitOptions) error) *cobra.Command {
-	opts := &InitOptions{IO: f.IOStreams, Service: f.Service, URLs: map[gitloop.Layer]string{}}
+	opts := &InitOptions{IO: f.IOStreams, Service: f.Service, URLs: map[workspace.Layer]string{}}
 	var knowledge, notes, personal string
 	cmd := &cobra.Command{
 		Use:   "init",
@@ -50,7 +51,7 @@ false. Running init again changes nothing that exists.`,
   git loop init --knowledge git@github.com:acme/knowledge.git --notes git@github.com:acme/notes.git`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			for l, v := range map[gitloop.Layer]string{gitloop.Knowledge: knowledge, gitloop.Notes: notes, gitloop.Personal: personal} {
+			for l, v := range map[workspace.Layer]string{workspace.Knowledge: knowledge, workspace.Notes: notes, workspace.Personal: personal} {
 				if v != "" {
 					opts.URLs[l] = v
 				}
@@ -80,10 +81,10 @@ func initRun(ctx context.Context, opts *InitOptions) error {
 	}
 	for l, url := range opts.URLs {
 		scope := "local"
-		if l == gitloop.Personal {
+		if l == workspace.Personal {
 			scope = "global"
 		}
-		if err := gitloop.SetConfig(ctx, svc.Git, svc.Repo, string(l)+".url", url, scope, false); err != nil {
+		if err := workspace.SetConfig(ctx, svc.Git, svc.Repo, string(l)+".url", url, scope, false); err != nil {
 			return err
 		}
 	}
@@ -94,7 +95,7 @@ func initRun(ctx context.Context, opts *InitOptions) error {
 	var hookDirs []gitloop.HookTarget
 	switch {
 	case opts.NoHooks:
-		if err := gitloop.SetConfig(ctx, svc.Git, svc.Repo, "hooks", "false", "local", false); err != nil {
+		if err := workspace.SetConfig(ctx, svc.Git, svc.Repo, "hooks", "false", "local", false); err != nil {
 			return err
 		}
 	case svc.Config.Bool("hooks"):

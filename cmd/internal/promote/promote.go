@@ -12,6 +12,7 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/status"
 	"github.com/gitloop-dev/git-loop/gitloop"
 	"github.com/gitloop-dev/git-loop/gitloop/git"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // PromoteOptions are the inputs of "git loop promote".
@@ -20,7 +21,7 @@ type PromoteOptions struct {
 	Service   func(context.Context) (*gitloop.Service, error)
 	Dir       string
 	Name      string
-	Layers    []gitloop.Layer
+	Layers    []workspace.Layer
 	CommitAll bool
 	Message   string
 	Continue  bool

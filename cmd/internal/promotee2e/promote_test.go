@@ -17,6 +17,7 @@ import (
 	"github.com/gitloop-dev/git-loop/gitloop"
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 func (e *env) meta(name string) state.Meta {
@@ -465,7 +466,7 @@ func TestPrePushGuard(t *testing.T) {
 	if err := svc.CheckPush(ctx, e.Worktree("g1"), pushLine("refs/heads/loop/g1", "refs/heads/main")); !errors.As(err, &gated) || gated.Layer != gitloop.Code {
 		t.Errorf("code push to main: %v", err)
 	}
-	if err := svc.CheckPush(ctx, e.Context("g1", "knowledge"), pushLine("refs/heads/loop/g1", "refs/heads/main")); !errors.As(err, &gated) || gated.Layer != gitloop.Knowledge {
+	if err := svc.CheckPush(ctx, e.Context("g1", "knowledge"), pushLine("refs/heads/loop/g1", "refs/heads/main")); !errors.As(err, &gated) || gated.Layer != workspace.Knowledge {
 		t.Errorf("knowledge push to main: %v", err)
 	}
 	for _, c := range []struct{ dir, local, ref string }{

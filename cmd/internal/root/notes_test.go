@@ -13,6 +13,7 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdtest"
 	"github.com/gitloop-dev/git-loop/gitloop"
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // notesSetup runs init in a fresh repo with its own user dirs and returns
@@ -358,7 +359,7 @@ func TestContextBrowse(t *testing.T) {
 	}
 	vaults := 0
 	for _, f := range files {
-		if f.Layer != gitloop.Personal {
+		if f.Layer != workspace.Personal {
 			t.Errorf("ls personal listed %+v", f)
 		}
 		if strings.HasPrefix(f.Path, "vaults/") {

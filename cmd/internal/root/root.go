@@ -47,6 +47,7 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/version"
 	"github.com/gitloop-dev/git-loop/cmd/internal/web"
 	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 	"github.com/gitloop-dev/git-loop/sandbox"
 )
 
@@ -262,9 +263,9 @@ func handleError(f *cmdutil.Factory, root *cobra.Command, args []string, err err
 	cs := f.IOStreams.ErrColors()
 	var exitErr *cmdutil.ExitCodeError
 	var flagErr *cmdutil.FlagError
-	var usageErr *gitloop.UsageError
-	var riskErr *gitloop.WorkAtRiskError
-	var conflictErr *gitloop.ConflictError
+	var usageErr *workspace.UsageError
+	var riskErr *workspace.WorkAtRiskError
+	var conflictErr *workspace.ConflictError
 	switch {
 	case errors.As(err, &exitErr):
 		return exitErr.Code

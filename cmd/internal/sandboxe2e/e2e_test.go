@@ -20,6 +20,7 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
 	"github.com/gitloop-dev/git-loop/gitloop"
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 	"github.com/gitloop-dev/git-loop/sandbox"
 	"github.com/gitloop-dev/git-loop/sandbox/docker/dockertest"
 )
@@ -503,7 +504,7 @@ func TestImageBuild(t *testing.T) {
 // loop computes it.
 func workspaceIDOf(t *testing.T, repo string) string {
 	t.Helper()
-	r, err := gitloop.Discover(t.Context(), repo)
+	r, err := workspace.Discover(t.Context(), repo)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/web/server"
 	"github.com/gitloop-dev/git-loop/gitloop"
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 func TestMain(m *testing.M) {
@@ -92,19 +93,19 @@ func newFixture(t testing.TB) *fixture {
 	}
 	gittest.WriteFile(t, filepath.Dir(session), filepath.Base(session), strings.Join(lines, "\n")+"\n")
 
-	know, err := fx.svc.LayerClone(gitloop.Knowledge)
+	know, err := fx.svc.LayerClone(workspace.Knowledge)
 	if err != nil {
 		t.Fatal(err)
 	}
 	gittest.WriteFile(t, know, "guides/setup.md", "# Setup\n\nSee [[style]] and [[nowhere]].\n\n"+xss+"\n\n[click](javascript:alert(1))\n")
 	gittest.WriteFile(t, know, "style.md", "# Style\n\nKeep it **simple**. Back to [[setup|the setup guide]].\n")
-	notes, err := fx.svc.LayerClone(gitloop.Notes)
+	notes, err := fx.svc.LayerClone(workspace.Notes)
 	if err != nil {
 		t.Fatal(err)
 	}
 	gittest.WriteFile(t, notes, "focus.md", "# Focus\n\n## pinned\n\n- alpha hello function\n\n## listed\n\n- beta cleanup\n")
 	gittest.WriteFile(t, notes, "inbox.md", "- look at gamma "+xss+"\n")
-	personal, err := fx.svc.LayerClone(gitloop.Personal)
+	personal, err := fx.svc.LayerClone(workspace.Personal)
 	if err != nil {
 		t.Fatal(err)
 	}

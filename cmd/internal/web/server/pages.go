@@ -20,6 +20,7 @@ import (
 
 	"github.com/gitloop-dev/git-loop/gitloop"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // pages are the parsed templates: one set per page, each with the layout.
@@ -259,7 +260,7 @@ func (s *Server) loopPage(w http.ResponseWriter, r *http.Request) {
 	v := loopView{Status: st, Meta: m}
 	v.Paths = [][2]string{{"worktree", m.Worktree}, {"agent config", s.svc.AgentDir(name)}, {"run logs", s.svc.LogDir(name)}, {"sandbox home", s.svc.HomeDir(name)}}
 	for _, c := range m.Contexts {
-		v.Paths = append(v.Paths, [2]string{c.Layer + " context", s.svc.ContextDir(name, gitloop.Layer(c.Layer))})
+		v.Paths = append(v.Paths, [2]string{c.Layer + " context", s.svc.ContextDir(name, workspace.Layer(c.Layer))})
 	}
 	for k, sha := range st.Versions {
 		v.Versions = append(v.Versions, [2]string{k, sha})
@@ -345,7 +346,7 @@ func (s *Server) contextTarget(r *http.Request) (*contextView, error) {
 	}
 	v := &contextView{Path: p}
 	if p == "" {
-		for _, l := range gitloop.Layers {
+		for _, l := range workspace.Layers {
 			ll := layerList{Layer: string(l)}
 			ll.Files, err = t.List(string(l))
 			if err != nil {
@@ -371,7 +372,7 @@ func (s *Server) contextTarget(r *http.Request) (*contextView, error) {
 		if err != nil {
 			var pe *fs.PathError
 			if errors.As(err, &pe) && !errors.Is(err, fs.ErrNotExist) {
-				return nil, &gitloop.UsageError{Err: fmt.Errorf("%s: refused", p)}
+				return nil, &workspace.UsageError{Err: fmt.Errorf("%s: refused", p)}
 			}
 			return nil, err
 		}

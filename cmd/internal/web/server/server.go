@@ -22,6 +22,7 @@ import (
 
 	"github.com/gitloop-dev/git-loop/gitloop"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 //go:embed assets templates
@@ -243,7 +244,7 @@ func (s *Server) action(w http.ResponseWriter, r *http.Request) {
 // never reach the file system as a path).
 func (s *Server) loopName(w http.ResponseWriter, r *http.Request) (string, bool) {
 	name := r.PathValue("name")
-	if err := gitloop.ValidateName(name, ""); err != nil {
+	if err := workspace.ValidateName(name, ""); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return "", false
 	}
@@ -267,11 +268,11 @@ func (s *Server) loopMeta(w http.ResponseWriter, r *http.Request) (*state.Meta, 
 
 // status maps a domain error to an HTTP status.
 func status(err error) int {
-	var nf *gitloop.NotFoundError
+	var nf *workspace.NotFoundError
 	var lnf *gitloop.LinkNotFoundError
-	var ue *gitloop.UsageError
+	var ue *workspace.UsageError
 	switch {
-	case errors.As(err, &nf), errors.As(err, &lnf), errors.Is(err, fs.ErrNotExist), errors.Is(err, gitloop.ErrNoContext):
+	case errors.As(err, &nf), errors.As(err, &lnf), errors.Is(err, fs.ErrNotExist), errors.Is(err, workspace.ErrNoContext):
 		return http.StatusNotFound
 	case errors.As(err, &ue):
 		return http.StatusBadRequest

@@ -13,6 +13,7 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/web/server"
 	"github.com/gitloop-dev/git-loop/gitloop"
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 func TestPagesAndEndpoints(t *testing.T) {
@@ -172,7 +173,7 @@ func TestPagesAndEndpoints(t *testing.T) {
 func TestContextSymlinkEscape(t *testing.T) {
 	t.Parallel()
 	fx := newFixture(t)
-	know, _ := fx.svc.LayerClone(gitloop.Knowledge)
+	know, _ := fx.svc.LayerClone(workspace.Knowledge)
 	if err := symlink("/etc", know+"/etc"); err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package gitloop
+package workspace
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 // refStorage or relativeWorktrees; a bare repository; core.worktree):
 // sparse checkout, whose patterns git copies into the new worktree, and
 // worktree.useRelativePaths. When unsure, git does the add.
-func directWorktrees(ctx context.Context, top string) bool {
+func DirectWorktrees(ctx context.Context, top string) bool {
 	if top == "" {
 		return false
 	}
@@ -31,5 +31,5 @@ func directWorktrees(ctx context.Context, top string) bool {
 			}
 		}
 	}
-	return !exists(filepath.Join(top, ".git", "info", "sparse-checkout"))
+	return !Exists(filepath.Join(top, ".git", "info", "sparse-checkout"))
 }

@@ -1,8 +1,8 @@
-package gitloop
+package workspace
 
 import "os"
 
-func exists(path string) bool {
+func Exists(path string) bool {
 	_, err := os.Lstat(path)
 	return err == nil
 }

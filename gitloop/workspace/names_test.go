@@ -1,4 +1,4 @@
-package gitloop
+package workspace
 
 import (
 	"os/exec"

@@ -1,4 +1,4 @@
-package gitloop
+package workspace
 
 import (
 	"bufio"
@@ -13,7 +13,7 @@ import (
 // that cannot be answered without git (another ref backend, a symbolic
 // ref, anything unexpected); found is false when the ref does not exist.
 // It saves a git process on the hot path of "git loop new".
-func readRef(commonDir, ref string) (sha string, found, ok bool) {
+func ReadRef(commonDir, ref string) (sha string, found, ok bool) {
 	if _, err := os.Stat(filepath.Join(commonDir, "reftable")); err == nil {
 		return "", false, false
 	}
@@ -23,7 +23,7 @@ func readRef(commonDir, ref string) (sha string, found, ok bool) {
 	data, err := os.ReadFile(filepath.Join(commonDir, filepath.FromSlash(ref)))
 	if err == nil {
 		s := strings.TrimSpace(string(data))
-		if !isSHA(s) {
+		if !IsSHA(s) {
 			return "", false, false // symbolic or odd: let git decide
 		}
 		return s, true, true
@@ -49,7 +49,7 @@ func readRef(commonDir, ref string) (sha string, found, ok bool) {
 		}
 		if bytes.HasSuffix(line, suffix) {
 			s := string(line[:len(line)-len(suffix)])
-			if !isSHA(s) {
+			if !IsSHA(s) {
 				return "", false, false
 			}
 			return s, true, true
@@ -63,26 +63,26 @@ func readRef(commonDir, ref string) (sha string, found, ok bool) {
 
 // readHead returns what a worktree's HEAD names: the branch ref (empty
 // when detached) and the commit.
-func readHead(gitDir, commonDir string) (ref, sha string, ok bool) {
+func ReadHead(gitDir, commonDir string) (ref, sha string, ok bool) {
 	data, err := os.ReadFile(filepath.Join(gitDir, "HEAD"))
 	if err != nil {
 		return "", "", false
 	}
 	s := strings.TrimSpace(string(data))
 	if target, isSym := strings.CutPrefix(s, "ref: "); isSym {
-		sha, found, ok := readRef(commonDir, target)
+		sha, found, ok := ReadRef(commonDir, target)
 		if !ok || !found {
 			return "", "", false // unborn branch or unreadable: ask git
 		}
 		return target, sha, true
 	}
-	if isSHA(s) {
+	if IsSHA(s) {
 		return "", s, true
 	}
 	return "", "", false
 }
 
-func isSHA(s string) bool {
+func IsSHA(s string) bool {
 	if len(s) != 40 && len(s) != 64 {
 		return false
 	}

@@ -1,4 +1,4 @@
-package gitloop
+package workspace
 
 import (
 	"bytes"
@@ -54,11 +54,11 @@ func LoadConfig(ctx context.Context, repo *Repo, in ConfigInputs) (*config.Confi
 		files = append(files, config.File{Kind: "knowledge", Path: f})
 	}
 	personal := filepath.Join(in.Dirs.ClonePath(Personal, ""), "config.toml")
-	if len(files) == 0 && !exists(personal) {
+	if len(files) == 0 && !Exists(personal) {
 		return cfg, nil
 	}
 	for _, f := range src.Files {
-		if f.Kind == "user" && exists(personal) {
+		if f.Kind == "user" && Exists(personal) {
 			files = append(files, config.File{Kind: "personal", Path: personal})
 		}
 		files = append(files, f)
@@ -80,7 +80,7 @@ func LayerRemote(cfg *config.Config, dirs UserDirs, l Layer) string {
 // .gitloop/, or .loopat/ for a repository laid out for loopat.
 func knowledgeConfigFile(clone string) string {
 	for _, d := range []string{".gitloop", ".loopat"} {
-		if p := filepath.Join(clone, d, "config.toml"); exists(p) {
+		if p := filepath.Join(clone, d, "config.toml"); Exists(p) {
 			return p
 		}
 	}

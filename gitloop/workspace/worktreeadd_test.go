@@ -1,4 +1,4 @@
-package gitloop
+package workspace
 
 import (
 	"context"
@@ -35,12 +35,12 @@ func TestDirectWorktrees(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			repo := gittest.Repo(t)
 			c.setup(t, repo)
-			if got := directWorktrees(ctx, repo); got != c.want {
+			if got := DirectWorktrees(ctx, repo); got != c.want {
 				t.Errorf("directWorktrees = %v, want %v", got, c.want)
 			}
 		})
 	}
-	if directWorktrees(ctx, "") {
+	if DirectWorktrees(ctx, "") {
 		t.Error("a bare repository (no main worktree) allows direct worktrees")
 	}
 	// Global config counts too.
@@ -50,7 +50,7 @@ func TestDirectWorktrees(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("GIT_CONFIG_GLOBAL", global)
-	if directWorktrees(ctx, repo) {
+	if DirectWorktrees(ctx, repo) {
 		t.Error("worktree.useRelativePaths in the global config allows direct worktrees")
 	}
 }

@@ -1,10 +1,13 @@
-package gitloop
+package workspace
 
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"path/filepath"
+
+	"github.com/gitloop-dev/git-loop/gitloop/config"
 )
 
 // Layer is a context layer (DESIGN.md §1).
@@ -26,23 +29,23 @@ var LoopLayers = []Layer{Knowledge, Notes}
 
 // AgentDir is a loop's composed agent configuration dir (CLAUDE_CONFIG_DIR,
 // CODEX_HOME); transcripts land there.
-func (s *Service) AgentDir(name string) string {
-	return filepath.Join(s.store().LoopDir(name), "agent")
+func (s *Workspace) AgentDir(name string) string {
+	return filepath.Join(s.Store().LoopDir(name), "agent")
 }
 
 // LogDir holds a loop's headless run logs.
-func (s *Service) LogDir(name string) string {
-	return filepath.Join(s.store().LoopDir(name), "log")
+func (s *Workspace) LogDir(name string) string {
+	return filepath.Join(s.Store().LoopDir(name), "log")
 }
 
 // HomeDir is the sandbox's persistent $HOME.
-func (s *Service) HomeDir(name string) string {
-	return filepath.Join(s.store().LoopDir(name), "home")
+func (s *Workspace) HomeDir(name string) string {
+	return filepath.Join(s.Store().LoopDir(name), "home")
 }
 
 // ContextDir is a loop's worktree of a context layer (knowledge, notes).
-func (s *Service) ContextDir(name string, l Layer) string {
-	return filepath.Join(s.store().LoopDir(name), "context", string(l))
+func (s *Workspace) ContextDir(name string, l Layer) string {
+	return filepath.Join(s.Store().LoopDir(name), "context", string(l))
 }
 
 // OriginPath is the solo-mode bare origin of a layer.
@@ -59,4 +62,22 @@ func (d UserDirs) ClonePath(l Layer, url string) string {
 	}
 	sum := sha256.Sum256([]byte(url))
 	return filepath.Join(d.Data, "context", fmt.Sprintf("%s-%s", l, hex.EncodeToString(sum[:])[:8]))
+}
+
+// ErrNoContext means the context layers were never set up.
+var ErrNoContext = errors.New("context layers are not set up: run \"git loop init\"")
+
+// LayerClone is the main clone of a layer, or ErrNoContext.
+func (s *Workspace) LayerClone(l Layer) (string, error) {
+	clone := s.Dirs.ClonePath(l, LayerRemote(s.Config, s.Dirs, l))
+	if !Exists(filepath.Join(clone, ".git")) {
+		return "", fmt.Errorf("%s: %w", l, ErrNoContext)
+	}
+	return clone, nil
+}
+
+// repoClonePath is where a roster repository is cloned on demand.
+func (d UserDirs) RepoClonePath(r config.RepoEntry) string {
+	sum := sha256.Sum256([]byte(r.URL))
+	return filepath.Join(d.Data, "repos", r.Name+"-"+hex.EncodeToString(sum[:])[:8])
 }

@@ -1,4 +1,4 @@
-package gitloop
+package workspace
 
 import (
 	"path/filepath"
@@ -18,7 +18,7 @@ func TestReadRefAgreesWithGit(t *testing.T) {
 	gittest.Git(t, repo, "pack-refs", "--all")
 	gittest.Git(t, repo, "branch", "loose2")
 	for _, ref := range []string{"refs/heads/main", "refs/heads/loose2", "refs/heads/packed", "refs/remotes/origin/main", "refs/heads/nope", "refs/heads/loop/x"} {
-		sha, found, ok := readRef(common, ref)
+		sha, found, ok := ReadRef(common, ref)
 		if !ok {
 			t.Fatalf("%s: not answered", ref)
 		}
@@ -30,17 +30,17 @@ func TestReadRefAgreesWithGit(t *testing.T) {
 			t.Errorf("%s: got %q found=%v, git says %q", ref, sha, found, want)
 		}
 	}
-	ref, sha, ok := readHead(common, common)
+	ref, sha, ok := ReadHead(common, common)
 	if !ok || ref != "refs/heads/main" || sha != gittest.Git(t, repo, "rev-parse", "HEAD") {
 		t.Errorf("HEAD: %q %q %v", ref, sha, ok)
 	}
 	gittest.Git(t, repo, "checkout", "-q", "--detach")
-	ref, sha, ok = readHead(common, common)
+	ref, sha, ok = ReadHead(common, common)
 	if !ok || ref != "" || sha != gittest.Git(t, repo, "rev-parse", "HEAD") {
 		t.Errorf("detached HEAD: %q %q %v", ref, sha, ok)
 	}
 	gittest.Git(t, repo, "symbolic-ref", "HEAD", "refs/heads/unborn")
-	if _, _, ok := readHead(common, common); ok {
+	if _, _, ok := ReadHead(common, common); ok {
 		t.Errorf("unborn HEAD must be left to git")
 	}
 }
