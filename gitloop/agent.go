@@ -16,6 +16,7 @@ import (
 
 	"github.com/gitloop-dev/git-loop/gitloop/compose"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
+	"github.com/gitloop-dev/git-loop/gitloop/transcript"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 	"github.com/gitloop-dev/git-loop/sandbox"
 )
@@ -442,7 +443,7 @@ func (s *Service) hasAgentSession(m *state.Meta, a Agent) bool {
 			}
 		}
 	case AgentCodex:
-		return len(codexSessionFiles(dir)) > 0
+		return len(transcript.CodexSessionFiles(dir)) > 0
 	}
 	return false
 }
@@ -731,9 +732,6 @@ func (s *Service) holdAgent(name, what string) (release func(), err error) {
 	}, nil
 }
 
-// runLogSuffix ends the name of every run log.
-const runLogSuffix = "-run.log"
-
 // createRunLog makes a new, private run log named after the time.
 func (s *Service) createRunLog(name string, t time.Time) (*os.File, error) {
 	dir := s.LogDir(name)
@@ -746,7 +744,7 @@ func (s *Service) createRunLog(name string, t time.Time) (*os.File, error) {
 		if i > 1 {
 			base += "-" + strconv.Itoa(i)
 		}
-		f, err := os.OpenFile(filepath.Join(dir, base+runLogSuffix), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		f, err := os.OpenFile(filepath.Join(dir, base+transcript.RunLogSuffix), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 		if err == nil {
 			return f, nil
 		}
@@ -756,26 +754,9 @@ func (s *Service) createRunLog(name string, t time.Time) (*os.File, error) {
 	}
 }
 
-// Run log format (read back by the transcript):
-//
-//	git loop run
-//	time: 2026-01-02T03:04:05Z
-//	loop: NAME
-//	agent: SETTING
-//	driver: DRIVER
-//	prompt: FIRST LINE
-//	  NEXT LINE (prompt continuation lines are indented by two spaces)
-//	<empty line>
-//	...the agent's output, as it came...
-//	[git loop] exit 0 after 1.234s
-const (
-	runLogMagic   = "git loop run"
-	runLogTrailer = "[git loop] "
-)
-
 func writeRunHeader(w io.Writer, t time.Time, m *state.Meta, inv *AgentInvocation) error {
 	var b strings.Builder
-	b.WriteString(runLogMagic + "\n")
+	b.WriteString(transcript.RunLogMagic + "\n")
 	fmt.Fprintf(&b, "time: %s\n", t.UTC().Format(time.RFC3339Nano))
 	fmt.Fprintf(&b, "loop: %s\n", m.Name)
 	fmt.Fprintf(&b, "agent: %s\n", singleLine(inv.Agent.Setting))
@@ -825,7 +806,7 @@ func (w *logWriter) trailer(msg string) {
 	if w.last != '\n' {
 		nl = "\n"
 	}
-	_, _ = fmt.Fprintf(w.f, "%s%s%s\n", nl, runLogTrailer, msg)
+	_, _ = fmt.Fprintf(w.f, "%s%s%s\n", nl, transcript.RunLogTrailer, msg)
 }
 
 // splitCommandLine splits s into words the way a POSIX shell would,

@@ -17,6 +17,7 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
 	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/transcript"
 )
 
 // LogOptions are the inputs of "git loop log".
@@ -71,8 +72,8 @@ func logRun(ctx context.Context, opts *LogOptions) error {
 	if err != nil {
 		return err
 	}
-	entries := svc.TranscriptOf(opts.Name, gitloop.TranscriptOptions{All: opts.All})
-	var ring []gitloop.TranscriptEntry
+	entries := svc.TranscriptOf(opts.Name, transcript.Options{All: opts.All})
+	var ring []transcript.Entry
 	next := 0
 	n := 0
 	out := opts.IO.Out
@@ -84,7 +85,7 @@ func logRun(ctx context.Context, opts *LogOptions) error {
 	} else {
 		pr = NewPrinter(out, opts.IO.Colors())
 	}
-	emit := func(e gitloop.TranscriptEntry) error {
+	emit := func(e transcript.Entry) error {
 		if enc != nil {
 			if err := enc.Encode(e); err != nil {
 				return fmt.Errorf("write json: %w", err)
@@ -146,14 +147,14 @@ func NewPrinter(w io.Writer, cs iostreams.Colors) *Printer {
 const maxInline = 200
 
 // Print writes one entry.
-func (p *Printer) Print(e gitloop.TranscriptEntry) {
+func (p *Printer) Print(e transcript.Entry) {
 	switch {
 	case e.Raw:
 		fmt.Fprintln(p.w, p.cs.Dim("· "+shorten(oneLine(e.Text), maxInline)))
-	case e.Role == gitloop.RoleSystem:
+	case e.Role == transcript.RoleSystem:
 		fmt.Fprintln(p.w, p.cs.Dim("· "+shorten(oneLine(e.Text), maxInline)))
-	case e.Role == gitloop.RoleTool:
-		p.heading(gitloop.RoleAssistant, e.Time)
+	case e.Role == transcript.RoleTool:
+		p.heading(transcript.RoleAssistant, e.Time)
 		lines := strings.Split(strings.TrimRight(e.Text, "\n"), "\n")
 		limit := p.ToolLines
 		if limit == 0 {
@@ -175,7 +176,7 @@ func (p *Printer) Print(e gitloop.TranscriptEntry) {
 			}
 		}
 	case e.Tool != "":
-		p.heading(gitloop.RoleAssistant, e.Time)
+		p.heading(transcript.RoleAssistant, e.Time)
 		fmt.Fprintln(p.w, "  "+p.cs.Cyan("→ "+e.Tool)+" "+shorten(oneLine(e.Text), maxInline))
 	default:
 		p.heading(e.Role, e.Time)
@@ -226,13 +227,13 @@ func shorten(s string, n int) string {
 type StreamRenderer struct {
 	w      io.Writer
 	pr     *Printer
-	parser *gitloop.OutputParser
+	parser *transcript.OutputParser
 	buf    bytes.Buffer
 }
 
 // NewStreamRenderer returns a renderer writing to w.
 func NewStreamRenderer(w io.Writer, cs iostreams.Colors) *StreamRenderer {
-	return &StreamRenderer{w: w, pr: NewPrinter(w, cs), parser: gitloop.NewOutputParser()}
+	return &StreamRenderer{w: w, pr: NewPrinter(w, cs), parser: transcript.NewOutputParser()}
 }
 
 func (r *StreamRenderer) Write(b []byte) (int, error) {

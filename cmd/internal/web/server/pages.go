@@ -20,6 +20,7 @@ import (
 
 	"github.com/gitloop-dev/git-loop/gitloop"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
+	"github.com/gitloop-dev/git-loop/gitloop/transcript"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
@@ -152,7 +153,7 @@ func (s *Server) activity(l gitloop.LoopStatus) time.Time {
 	s.actMu.Unlock()
 	if !ok || now.Sub(c.at) > activityTTL {
 		c = activityFile{at: now}
-		if _, files, err := s.svc.TranscriptFiles(l.Name, gitloop.TranscriptOptions{}); err == nil && len(files) > 0 {
+		if _, files, err := s.svc.TranscriptFiles(l.Name, transcript.Options{}); err == nil && len(files) > 0 {
 			c.path = files[len(files)-1]
 		}
 		s.actMu.Lock()

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/transcript"
 )
 
 const (
@@ -16,7 +16,7 @@ const (
 )
 
 type transcriptEntry struct {
-	gitloop.TranscriptEntry
+	transcript.Entry
 	Index int
 	Cut   int // bytes not shown
 	Call  bool
@@ -84,7 +84,7 @@ func (s *Server) transcript(name string, page, size int) (*transcriptPage, error
 			more = true
 			break
 		}
-		te := transcriptEntry{TranscriptEntry: e, Index: i, Call: e.Role == gitloop.RoleAssistant && e.Tool != ""}
+		te := transcriptEntry{Entry: e, Index: i, Call: e.Role == transcript.RoleAssistant && e.Tool != ""}
 		if len(te.Text) > maxEntryText {
 			cut := maxEntryText
 			for cut > 0 && !utf8.RuneStart(te.Text[cut]) {

@@ -1,15 +1,12 @@
-package gitloop
+package transcript
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // brief is an entry without its source, for comparing.
@@ -18,11 +15,11 @@ type brief struct {
 	Raw              bool
 }
 
-func readAll(t *testing.T, path string, format TranscriptFormat) ([]brief, []TranscriptEntry) {
+func readAll(t *testing.T, path string, format Format) ([]brief, []Entry) {
 	t.Helper()
 	var bs []brief
-	var es []TranscriptEntry
-	ReadTranscriptFile(path, format, func(e TranscriptEntry, err error) bool {
+	var es []Entry
+	ReadFile(path, format, func(e Entry, err error) bool {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -62,7 +59,7 @@ func TestClaudeTranscript(t *testing.T) {
 		`{"type":"assistant","message":{"role":"assistant","content":"oops, content is a string"}}`,
 		`{"type":"user","message":{"role":"user","content":{"not":"an array"}}}`,
 	)
-	got, es := readAll(t, path, TranscriptClaude)
+	got, es := readAll(t, path, Claude)
 	want := []brief{
 		{RoleSystem, "summary: Login fix", "", false},
 		{RoleUser, "fix the login", "", false},
@@ -130,7 +127,7 @@ func TestCodexTranscript(t *testing.T) {
 		`{"timestamp":"2026-01-02T03:04:09Z","type":"response_item","payload":{"type":"new_item_type"}}`,
 		`garbage`,
 	)
-	got, _ := readAll(t, path, TranscriptCodex)
+	got, _ := readAll(t, path, Codex)
 	want := []brief{
 		{RoleSystem, "<environment_context>\n<cwd>/w</cwd>\n</environment_context>", "", false},
 		{RoleUser, "fix it", "", false},
@@ -169,7 +166,7 @@ func TestRunLogTranscript(t *testing.T) {
 		`{"type":"result","subtype":"success","num_turns":3}`,
 		"[git loop] exit 0 after 1.5s",
 	)
-	got, es := readAll(t, path, TranscriptRunLog)
+	got, es := readAll(t, path, RunLog)
 	want := []brief{
 		{RoleUser, "first line\n\nthird line", "", false},
 		{RoleSystem, "session started (model m1)", "", false},
@@ -190,7 +187,7 @@ func TestRunLogTranscript(t *testing.T) {
 	// A file that is not a run log is shown as text.
 	other := filepath.Join(t.TempDir(), "x-run.log")
 	writeLines(t, other, "just", "text")
-	if got, _ := readAll(t, other, TranscriptRunLog); !reflect.DeepEqual(got, []brief{{RoleAssistant, "just\ntext", "", false}}) {
+	if got, _ := readAll(t, other, RunLog); !reflect.DeepEqual(got, []brief{{RoleAssistant, "just\ntext", "", false}}) {
 		t.Errorf("plain file: %v", got)
 	}
 }
@@ -225,67 +222,4 @@ func TestReadLines(t *testing.T) {
 	if !reflect.DeepEqual(lens, []int{200 << 10, 200 << 10}) {
 		t.Errorf("long lines: %v", lens)
 	}
-}
-
-// TestTranscriptSources: the agent's newest session when it keeps some
-// (all of them with All), else the run logs; stopping early is honoured.
-func TestTranscriptSources(t *testing.T) {
-	t.Parallel()
-	svc, _ := agentService(t)
-	ctx := context.Background()
-	m, err := svc.New(ctx, NewOptions{Name: "t", Driver: "none"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	texts := func(opts TranscriptOptions) []string {
-		var out []string
-		for e, err := range svc.TranscriptOf("t", opts) {
-			if err != nil {
-				t.Fatal(err)
-			}
-			if e.Role == RoleUser {
-				out = append(out, e.Text)
-			}
-		}
-		return out
-	}
-	if got := texts(TranscriptOptions{}); got != nil {
-		t.Errorf("no transcript yet: %v", got)
-	}
-	generic := fakeAgent(t, "fake-generic")
-	for _, p := range []string{"one", "two"} {
-		if _, err := svc.RunWith(ctx, RunOptions{Name: "t", Prompt: p, Agent: generic}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if got := texts(TranscriptOptions{}); !reflect.DeepEqual(got, []string{"one", "two"}) {
-		t.Errorf("run logs: %v", got)
-	}
-	claude := fakeAgent(t, "claude")
-	for _, p := range []string{"three", "four"} {
-		if _, err := svc.RunWith(ctx, RunOptions{Name: "t", Prompt: p, Agent: claude}); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(20 * time.Millisecond) // distinct modification times
-	}
-	if got := texts(TranscriptOptions{}); !reflect.DeepEqual(got, []string{"four"}) {
-		t.Errorf("claude, newest session: %v", got)
-	}
-	if got := texts(TranscriptOptions{All: true}); !reflect.DeepEqual(got, []string{"three", "four"}) {
-		t.Errorf("claude, all sessions: %v", got)
-	}
-	n := 0
-	for range svc.Transcript("t") {
-		n++
-		break
-	}
-	if n != 1 {
-		t.Errorf("break: %d", n)
-	}
-	for _, err := range svc.Transcript("nope") {
-		if _, ok := err.(*workspace.NotFoundError); !ok {
-			t.Errorf("unknown loop: %v", err)
-		}
-	}
-	_ = m
 }

@@ -1,4 +1,7 @@
-package gitloop
+// Package transcript reads what a loop's agent said: Claude Code's and
+// Codex's session files and git loop's own run logs, as one stream of
+// entries. It knows file formats only, never a repository.
+package transcript
 
 import (
 	"bufio"
@@ -8,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"iter"
 	"os"
 	"path/filepath"
 	"sort"
@@ -25,9 +27,9 @@ const (
 	RoleSystem    = "system"    // session events, exit codes, lines nothing understood (Raw)
 )
 
-// TranscriptEntry is one step of a loop's conversation with its agent.
+// Entry is one step of a loop's conversation with its agent.
 // Its JSON field names are stable: "git loop log --json" prints them.
-type TranscriptEntry struct {
+type Entry struct {
 	Time time.Time `json:"time,omitzero"`
 	Role string    `json:"role"`
 	Text string    `json:"text"`
@@ -39,17 +41,17 @@ type TranscriptEntry struct {
 	Raw bool `json:"raw,omitempty"`
 }
 
-// TranscriptFormat is the kind of file a transcript is read from.
-type TranscriptFormat string
+// Format is the kind of file a transcript is read from.
+type Format string
 
 const (
-	TranscriptClaude TranscriptFormat = "claude"  // Claude Code session JSONL
-	TranscriptCodex  TranscriptFormat = "codex"   // Codex rollout JSONL
-	TranscriptRunLog TranscriptFormat = "run-log" // git loop's own run logs
+	Claude Format = "claude"  // Claude Code session JSONL
+	Codex  Format = "codex"   // Codex rollout JSONL
+	RunLog Format = "run-log" // git loop's own run logs
 )
 
-// TranscriptOptions choose what a transcript covers.
-type TranscriptOptions struct {
+// Options choose what a transcript covers.
+type Options struct {
 	// All reads every session the agent kept, oldest first, instead of
 	// the newest one. (Run logs are always read in full.)
 	All bool
@@ -62,59 +64,10 @@ const maxTranscriptLine = 16 << 20
 // maxTextEntry bounds the plain output of a run gathered into one entry.
 const maxTextEntry = 256 << 10
 
-// Transcript streams the loop's transcript: the agent's newest session
-// when it keeps its own (Claude's JSONL under the agent dir's projects/,
-// Codex's under sessions/), else the loop's run logs. Files are read line
-// by line, never whole. Iteration stops at the first error.
-func (s *Service) Transcript(name string) iter.Seq2[TranscriptEntry, error] {
-	return s.TranscriptOf(name, TranscriptOptions{})
-}
-
-// TranscriptOf is Transcript with options.
-func (s *Service) TranscriptOf(name string, opts TranscriptOptions) iter.Seq2[TranscriptEntry, error] {
-	return func(yield func(TranscriptEntry, error) bool) {
-		format, files, err := s.TranscriptFiles(name, opts)
-		if err != nil {
-			yield(TranscriptEntry{}, err)
-			return
-		}
-		for _, f := range files {
-			if !ReadTranscriptFile(f, format, yield) {
-				return
-			}
-		}
-	}
-}
-
-// TranscriptFiles are the files the loop's transcript is read from, in
-// order, and their format; none is not an error.
-func (s *Service) TranscriptFiles(name string, opts TranscriptOptions) (TranscriptFormat, []string, error) {
-	m, err := s.Get(name)
-	if err != nil {
-		return "", nil, err
-	}
-	pick := func(files []string) []string {
-		if !opts.All && len(files) > 1 {
-			return files[len(files)-1:]
-		}
-		return files
-	}
-	dir := s.AgentDir(m.Name)
-	if files := claudeSessionFiles(dir); len(files) > 0 {
-		return TranscriptClaude, pick(files), nil
-	}
-	if files := codexSessionFiles(dir); len(files) > 0 {
-		return TranscriptCodex, pick(files), nil
-	}
-	logs, _ := filepath.Glob(filepath.Join(s.LogDir(m.Name), "*"+runLogSuffix))
-	sort.Strings(logs)
-	return TranscriptRunLog, logs, nil
-}
-
-// claudeSessionFiles are Claude Code's session files under its config
+// ClaudeSessionFiles are Claude Code's session files under its config
 // dir, projects/<project>/<session>.jsonl (subagents' files excluded),
 // oldest first by modification time.
-func claudeSessionFiles(agentDir string) []string {
+func ClaudeSessionFiles(agentDir string) []string {
 	files, _ := filepath.Glob(filepath.Join(agentDir, "projects", "*", "*.jsonl"))
 	out := files[:0]
 	for _, f := range files {
@@ -125,9 +78,9 @@ func claudeSessionFiles(agentDir string) []string {
 	return byModTime(out)
 }
 
-// codexSessionFiles are Codex's rollout files under CODEX_HOME/sessions
+// CodexSessionFiles are Codex's rollout files under CODEX_HOME/sessions
 // (sessions/YYYY/MM/DD/rollout-*.jsonl), oldest first.
-func codexSessionFiles(agentDir string) []string {
+func CodexSessionFiles(agentDir string) []string {
 	var files []string
 	_ = filepath.WalkDir(filepath.Join(agentDir, "sessions"), func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -167,27 +120,27 @@ func byModTime(files []string) []string {
 	return out
 }
 
-// ReadTranscriptFile streams the entries of one file in format to yield
+// ReadFile streams the entries of one file in format to yield
 // and reports whether the caller wants more (false: yield said stop).
 // Lines of unknown shape become raw entries; a file that cannot be opened
 // or read is an error passed to yield.
-func ReadTranscriptFile(path string, format TranscriptFormat, yield func(TranscriptEntry, error) bool) bool {
+func ReadFile(path string, format Format, yield func(Entry, error) bool) bool {
 	f, err := os.Open(path)
 	if err != nil {
-		return yield(TranscriptEntry{}, fmt.Errorf("transcript: %w", err))
+		return yield(Entry{}, fmt.Errorf("transcript: %w", err))
 	}
 	defer f.Close()
 	var p lineParser
 	switch format {
-	case TranscriptCodex:
+	case Codex:
 		p = &codexParser{tools: map[string]string{}}
-	case TranscriptRunLog:
+	case RunLog:
 		p = &runLogParser{out: NewOutputParser()}
 	default:
 		p = &claudeParser{tools: map[string]string{}}
 	}
 	more := true
-	emit := func(e TranscriptEntry) bool {
+	emit := func(e Entry) bool {
 		if more {
 			more = yield(e, nil)
 		}
@@ -196,7 +149,7 @@ func ReadTranscriptFile(path string, format TranscriptFormat, yield func(Transcr
 	err = readLines(f, maxTranscriptLine, func(n int, line []byte, dropped int64) bool {
 		src := path + ":" + strconv.Itoa(n)
 		if dropped > 0 {
-			return emit(TranscriptEntry{Role: RoleSystem, Raw: true, Source: src,
+			return emit(Entry{Role: RoleSystem, Raw: true, Source: src,
 				Text: fmt.Sprintf("[line of %d bytes not shown: longer than %d]", int64(len(line))+dropped, maxTranscriptLine)})
 		}
 		for _, e := range p.line(line, src) {
@@ -207,7 +160,7 @@ func ReadTranscriptFile(path string, format TranscriptFormat, yield func(Transcr
 		return true
 	})
 	if err != nil && more {
-		return yield(TranscriptEntry{}, fmt.Errorf("transcript %s: %w", path, err))
+		return yield(Entry{}, fmt.Errorf("transcript %s: %w", path, err))
 	}
 	if more {
 		for _, e := range p.end() {
@@ -261,12 +214,12 @@ func readLines(r io.Reader, max int, fn func(n int, line []byte, dropped int64) 
 
 // lineParser turns lines of one file into entries.
 type lineParser interface {
-	line(b []byte, src string) []TranscriptEntry
-	end() []TranscriptEntry
+	line(b []byte, src string) []Entry
+	end() []Entry
 }
 
-func rawEntry(b []byte, src string) TranscriptEntry {
-	return TranscriptEntry{Role: RoleSystem, Raw: true, Text: string(b), Source: src}
+func rawEntry(b []byte, src string) Entry {
+	return Entry{Role: RoleSystem, Raw: true, Text: string(b), Source: src}
 }
 
 func parseTime(s string) time.Time {
@@ -370,18 +323,18 @@ type claudeParser struct {
 	tools map[string]string // tool_use id → tool name
 }
 
-func (p *claudeParser) end() []TranscriptEntry { return nil }
+func (p *claudeParser) end() []Entry { return nil }
 
-func (p *claudeParser) line(b []byte, src string) []TranscriptEntry {
+func (p *claudeParser) line(b []byte, src string) []Entry {
 	es, ok := p.parse(b, src)
 	if !ok {
-		return []TranscriptEntry{rawEntry(b, src)}
+		return []Entry{rawEntry(b, src)}
 	}
 	return es
 }
 
 // parse reports false for a line it does not recognise.
-func (p *claudeParser) parse(b []byte, src string) ([]TranscriptEntry, bool) {
+func (p *claudeParser) parse(b []byte, src string) ([]Entry, bool) {
 	if len(bytes.TrimSpace(b)) == 0 {
 		return nil, true
 	}
@@ -390,14 +343,14 @@ func (p *claudeParser) parse(b []byte, src string) ([]TranscriptEntry, bool) {
 		return nil, false
 	}
 	t := parseTime(l.Timestamp)
-	entry := func(role, text, tool string) TranscriptEntry {
-		return TranscriptEntry{Time: t, Role: role, Text: text, Tool: tool, Source: src}
+	entry := func(role, text, tool string) Entry {
+		return Entry{Time: t, Role: role, Text: text, Tool: tool, Source: src}
 	}
 	switch {
 	case claudeNoise[l.Type]:
 		return nil, true
 	case l.Type == "summary":
-		return []TranscriptEntry{entry(RoleSystem, "summary: "+l.Summary, "")}, true
+		return []Entry{entry(RoleSystem, "summary: "+l.Summary, "")}, true
 	case l.Type == "system":
 		text := contentText(l.Content)
 		if text == "" {
@@ -409,7 +362,7 @@ func (p *claudeParser) parse(b []byte, src string) ([]TranscriptEntry, bool) {
 				}
 			}
 		}
-		return []TranscriptEntry{entry(RoleSystem, text, "")}, true
+		return []Entry{entry(RoleSystem, text, "")}, true
 	case l.Type == "result":
 		text := "result: " + l.Subtype
 		if l.IsError {
@@ -418,7 +371,7 @@ func (p *claudeParser) parse(b []byte, src string) ([]TranscriptEntry, bool) {
 		if l.NumTurns > 0 {
 			text += fmt.Sprintf(", %d turns", l.NumTurns)
 		}
-		return []TranscriptEntry{entry(RoleSystem, text, "")}, true
+		return []Entry{entry(RoleSystem, text, "")}, true
 	case (l.Type == "user" || l.Type == "assistant") && l.Message != nil:
 	default:
 		return nil, false
@@ -429,13 +382,13 @@ func (p *claudeParser) parse(b []byte, src string) ([]TranscriptEntry, bool) {
 	}
 	var s string
 	if json.Unmarshal(l.Message.Content, &s) == nil {
-		return []TranscriptEntry{entry(role, s, "")}, true
+		return []Entry{entry(role, s, "")}, true
 	}
 	var blocks []claudeBlock
 	if err := json.Unmarshal(l.Message.Content, &blocks); err != nil {
 		return nil, false
 	}
-	var out []TranscriptEntry
+	var out []Entry
 	for _, bl := range blocks {
 		switch bl.Type {
 		case "text":
@@ -456,7 +409,7 @@ func (p *claudeParser) parse(b []byte, src string) ([]TranscriptEntry, bool) {
 		case "thinking", "redacted_thinking":
 			// Private reasoning: not part of the conversation shown.
 		default:
-			out = append(out, TranscriptEntry{Time: t, Role: RoleSystem, Raw: true, Text: compactJSON(mustJSON(bl)), Source: src})
+			out = append(out, Entry{Time: t, Role: RoleSystem, Raw: true, Text: compactJSON(mustJSON(bl)), Source: src})
 		}
 	}
 	return out, true
@@ -479,7 +432,7 @@ func NewOutputParser() *OutputParser {
 
 // Line returns the entries of one output line, or false when the line is
 // not one the parser knows (plain output: show it as it is).
-func (o *OutputParser) Line(line []byte) ([]TranscriptEntry, bool) {
+func (o *OutputParser) Line(line []byte) ([]Entry, bool) {
 	if !bytes.HasPrefix(bytes.TrimSpace(line), []byte("{")) {
 		return nil, false
 	}
@@ -521,15 +474,15 @@ type codexParser struct {
 	tools map[string]string // call_id → tool name
 }
 
-func (p *codexParser) end() []TranscriptEntry { return nil }
+func (p *codexParser) end() []Entry { return nil }
 
-func (p *codexParser) line(b []byte, src string) []TranscriptEntry {
+func (p *codexParser) line(b []byte, src string) []Entry {
 	if len(bytes.TrimSpace(b)) == 0 {
 		return nil
 	}
 	var l codexLine
 	if err := json.Unmarshal(b, &l); err != nil {
-		return []TranscriptEntry{rawEntry(b, src)}
+		return []Entry{rawEntry(b, src)}
 	}
 	t := parseTime(l.Timestamp)
 	payload := l.Payload
@@ -537,19 +490,19 @@ func (p *codexParser) line(b []byte, src string) []TranscriptEntry {
 	case codexSkip[l.Type]:
 		return nil
 	case l.Type == "compacted":
-		return []TranscriptEntry{{Time: t, Role: RoleSystem, Text: "context compacted", Source: src}}
+		return []Entry{{Time: t, Role: RoleSystem, Text: "context compacted", Source: src}}
 	case l.Type == "response_item":
 	case len(payload) == 0 && l.Type != "":
 		payload = b // older rollouts: the items themselves, one per line
 	default:
-		return []TranscriptEntry{rawEntry(b, src)}
+		return []Entry{rawEntry(b, src)}
 	}
 	var it codexItem
 	if err := json.Unmarshal(payload, &it); err != nil {
-		return []TranscriptEntry{rawEntry(b, src)}
+		return []Entry{rawEntry(b, src)}
 	}
-	entry := func(role, text, tool string) []TranscriptEntry {
-		return []TranscriptEntry{{Time: t, Role: role, Text: text, Tool: tool, Source: src}}
+	entry := func(role, text, tool string) []Entry {
+		return []Entry{{Time: t, Role: role, Text: text, Tool: tool, Source: src}}
 	}
 	switch it.Type {
 	case "message":
@@ -610,7 +563,7 @@ func (p *codexParser) line(b []byte, src string) []TranscriptEntry {
 	case "reasoning":
 		return nil
 	}
-	return []TranscriptEntry{rawEntry(b, src)}
+	return []Entry{rawEntry(b, src)}
 }
 
 // runLogParser reads git loop's run logs: the header becomes a user
@@ -628,10 +581,10 @@ type runLogParser struct {
 	out     *OutputParser
 }
 
-func (p *runLogParser) line(b []byte, src string) []TranscriptEntry {
+func (p *runLogParser) line(b []byte, src string) []Entry {
 	p.n++
 	if p.n == 1 {
-		if string(b) == runLogMagic {
+		if string(b) == RunLogMagic {
 			return nil
 		}
 		p.body = true
@@ -639,8 +592,8 @@ func (p *runLogParser) line(b []byte, src string) []TranscriptEntry {
 	if !p.body {
 		return p.headerLine(b, src)
 	}
-	if rest, ok := bytes.CutPrefix(b, []byte(runLogTrailer)); ok {
-		return append(p.flush(), TranscriptEntry{Time: p.t, Role: RoleSystem, Text: string(rest), Source: src})
+	if rest, ok := bytes.CutPrefix(b, []byte(RunLogTrailer)); ok {
+		return append(p.flush(), Entry{Time: p.t, Role: RoleSystem, Text: string(rest), Source: src})
 	}
 	if es, ok := p.out.Line(b); ok {
 		for i := range es {
@@ -651,7 +604,7 @@ func (p *runLogParser) line(b []byte, src string) []TranscriptEntry {
 		}
 		return append(p.flush(), es...)
 	}
-	var out []TranscriptEntry
+	var out []Entry
 	if p.text.Len()+len(b) > maxTextEntry {
 		out = p.flush()
 	}
@@ -664,7 +617,7 @@ func (p *runLogParser) line(b []byte, src string) []TranscriptEntry {
 	return out
 }
 
-func (p *runLogParser) headerLine(b []byte, src string) []TranscriptEntry {
+func (p *runLogParser) headerLine(b []byte, src string) []Entry {
 	s := string(b)
 	if p.inPr {
 		if rest, ok := strings.CutPrefix(s, "  "); ok {
@@ -675,7 +628,7 @@ func (p *runLogParser) headerLine(b []byte, src string) []TranscriptEntry {
 	}
 	if s == "" {
 		p.body = true
-		return []TranscriptEntry{{Time: p.t, Role: RoleUser, Text: p.prompt.String(), Source: src}}
+		return []Entry{{Time: p.t, Role: RoleUser, Text: p.prompt.String(), Source: src}}
 	}
 	k, v, _ := strings.Cut(s, ": ")
 	switch k {
@@ -688,13 +641,33 @@ func (p *runLogParser) headerLine(b []byte, src string) []TranscriptEntry {
 	return nil
 }
 
-func (p *runLogParser) flush() []TranscriptEntry {
+func (p *runLogParser) flush() []Entry {
 	if p.text.Len() == 0 {
 		return nil
 	}
-	e := TranscriptEntry{Time: p.t, Role: RoleAssistant, Text: p.text.String(), Source: p.textSrc}
+	e := Entry{Time: p.t, Role: RoleAssistant, Text: p.text.String(), Source: p.textSrc}
 	p.text.Reset()
-	return []TranscriptEntry{e}
+	return []Entry{e}
 }
 
-func (p *runLogParser) end() []TranscriptEntry { return p.flush() }
+func (p *runLogParser) end() []Entry { return p.flush() }
+
+// RunLogSuffix ends the name of every run log.
+const RunLogSuffix = "-run.log"
+
+// Run log format (read back by the transcript):
+//
+//	git loop run
+//	time: 2026-01-02T03:04:05Z
+//	loop: NAME
+//	agent: SETTING
+//	driver: DRIVER
+//	prompt: FIRST LINE
+//	  NEXT LINE (prompt continuation lines are indented by two spaces)
+//	<empty line>
+//	...the agent's output, as it came...
+//	[git loop] exit 0 after 1.234s
+const (
+	RunLogMagic   = "git loop run"
+	RunLogTrailer = "[git loop] "
+)
