@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/gitloop-dev/git-loop/gitloop/agent"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 	"github.com/gitloop-dev/git-loop/sandbox"
@@ -84,7 +85,7 @@ func (s *Service) Spec(m *state.Meta) (sandbox.Spec, error) {
 		spec.Mounts = append(spec.Mounts, sandbox.Mount{Source: clone, Target: clone, ReadOnly: true})
 	}
 	// The agent program, read-only at its host path (see agentMounts).
-	spec.Mounts = append(spec.Mounts, s.agentMounts(m)...)
+	spec.Mounts = append(spec.Mounts, agent.Mounts(s.Workspace, m)...)
 	s.hookSandbox(m, &spec)
 	for _, p := range m.Sandbox.Ports {
 		spec.Ports = append(spec.Ports, sandbox.Port{Host: p[0], Container: p[1]})

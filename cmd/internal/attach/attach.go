@@ -70,7 +70,7 @@ func attachRun(ctx context.Context, opts *AttachOptions) error {
 // Session runs the loop's agent attached to the command's terminal, the
 // way attach and new do: the agent owns the terminal (Ctrl-C reaches it,
 // and git loop waits rather than kill it), and its exit code becomes git
-// loop's. A missing agent is a *gitloop.AgentMissingError, for the caller
+// loop's. A missing agent is a *agent.MissingError, for the caller
 // to report or to open something else.
 func Session(ctx context.Context, svc *gitloop.Service, ios *iostreams.IOStreams, name string, o gitloop.AttachOptions) error {
 	o.TTY = ios.IsStdinTTY()

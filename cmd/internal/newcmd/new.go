@@ -16,6 +16,7 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/shell"
 	"github.com/gitloop-dev/git-loop/cmd/internal/vault"
 	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/agent"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
 )
 
@@ -135,7 +136,7 @@ func newRun(ctx context.Context, opts *NewOptions) error {
 // says how to get one and opens a shell in the loop instead.
 func openAgent(ctx context.Context, opts *NewOptions, svc *gitloop.Service, m *state.Meta) error {
 	err := attach.Session(ctx, svc, opts.IO, m.Name, gitloop.AttachOptions{})
-	var missing *gitloop.AgentMissingError
+	var missing *agent.MissingError
 	if !errors.As(err, &missing) {
 		return err
 	}
