@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/gitloop-dev/git-loop/gitloop/git"
+	"github.com/gitloop-dev/git-loop/gitloop/sandboxspec"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 	"github.com/gitloop-dev/git-loop/sandbox"
 )
@@ -38,7 +39,7 @@ func (s *Service) Exec(ctx context.Context, opts ExecOptions) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("exec in %s: %w", m.Name, err)
 	}
-	spec, err := s.runSpec(ctx, m)
+	spec, err := sandboxspec.RunSpec(ctx, s.Workspace, m)
 	if err != nil {
 		return 0, err
 	}

@@ -4,18 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 
-	"github.com/gitloop-dev/git-loop/gitloop/config"
 	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 	"github.com/gitloop-dev/git-loop/hooks"
-	"github.com/gitloop-dev/git-loop/sandbox"
 )
 
 // HookScope selects the repositories "hooks install" and "uninstall" touch.
@@ -135,28 +130,6 @@ func contains(list []string, v string) bool {
 	return false
 }
 
-// ErrNoHookBinary means no git-loop binary was found for the hooks to call.
-var ErrNoHookBinary = errors.New("no git-loop binary on PATH for the hooks to call: put git-loop on PATH, then run \"git loop hooks install\"")
-
-// HookBinary is the git-loop the shims call: the one on PATH (its PATH
-// name survives upgrades that replace the file behind a symlink), else
-// this program when it is git-loop. Any other program (a test binary
-// embedding the commands, say) is never recorded: a hook would run it.
-func (s *Service) HookBinary() (string, error) {
-	if s.HookBin != "" {
-		return s.HookBin, nil
-	}
-	if p, err := exec.LookPath("git-loop"); err == nil {
-		if abs, err := filepath.Abs(p); err == nil {
-			return abs, nil
-		}
-	}
-	if p, err := os.Executable(); err == nil && filepath.Base(p) == "git-loop" {
-		return p, nil
-	}
-	return "", ErrNoHookBinary
-}
-
 // hookPlan is the git-loop the shims of scope call and the hooks dirs
 // they go in.
 func (s *Service) hookPlan(ctx context.Context, scope HookScope) (string, []HookTarget, error) {
@@ -225,7 +198,7 @@ func (s *Service) checkHooks(ctx context.Context, fix bool) Check {
 		return Check{Name: "hooks", Status: CheckOK, Detail: "off (loop.hooks=false; \"git loop hooks install\" turns them on)"}
 	}
 	targets, err := s.HookStatus(ctx, HooksAll)
-	if errors.Is(err, ErrNoHookBinary) {
+	if errors.Is(err, workspace.ErrNoHookBinary) {
 		return Check{Name: "hooks", Status: CheckWarn, Detail: err.Error()}
 	}
 	if err != nil {
@@ -307,39 +280,4 @@ func OwnerWorktree(dir string) string {
 		}
 	}
 	return ""
-}
-
-// SandboxEnv names the sandbox driver a command runs in (docker, bwrap);
-// unset on the host, and in a loop on the none driver, which is the host.
-const SandboxEnv = "GIT_LOOP_SANDBOX"
-
-// hookSandbox lets the hooks git runs inside a loop's sandbox do their
-// part there: the pre-push guard must stop the agent's own pushes, and
-// the sandbox runs git on the loop's worktree and context clones, whose
-// hooks dirs hold the shims. The shims call git-loop, so the host's binary
-// is mounted read-only at its host path (a static Linux binary, so only
-// from a Linux host); the settings the guard reads but the sandbox cannot
-// (the user's config file and the team's, outside the mount table) come
-// resolved in the environment, which the settings chain reads above
-// every file.
-func (s *Service) hookSandbox(m *state.Meta, spec *sandbox.Spec) {
-	if m.Sandbox.Driver != "docker" && m.Sandbox.Driver != "bwrap" {
-		return
-	}
-	spec.Env[SandboxEnv] = m.Sandbox.Driver
-	for _, key := range []string{"branchPrefix", "code.gate", "knowledge.gate", "notes.gate", "personal.gate"} {
-		if k, ok := config.Lookup(key); ok {
-			spec.Env[k.EnvName()] = s.Config.Get(key)
-		}
-	}
-	if runtime.GOOS != "linux" {
-		return
-	}
-	bin, err := s.HookBinary()
-	if err != nil {
-		return
-	}
-	if real, err := filepath.EvalSymlinks(bin); err == nil {
-		spec.Mounts = append(spec.Mounts, sandbox.Mount{Source: real, Target: bin, ReadOnly: true})
-	}
 }

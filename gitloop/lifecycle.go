@@ -7,6 +7,7 @@ import (
 	"os"
 	"sort"
 
+	"github.com/gitloop-dev/git-loop/gitloop/sandboxspec"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 	"github.com/gitloop-dev/git-loop/sandbox"
@@ -32,7 +33,7 @@ func (s *Service) Start(ctx context.Context, name string) (sandbox.Status, error
 	if err != nil {
 		return sandbox.Status{}, err
 	}
-	if err := s.deliverVault(ctx, m, &spec); err != nil {
+	if err := sandboxspec.DeliverVault(ctx, s.Workspace, m, &spec); err != nil {
 		return sandbox.Status{}, err
 	}
 	st, err := eng.Ensure(ctx, spec)
@@ -60,7 +61,7 @@ func (s *Service) loopSandbox(ctx context.Context, name string) (*state.Meta, sa
 	if err != nil {
 		return nil, nil, sandbox.Spec{}, fmt.Errorf("loop %s: %w", m.Name, err)
 	}
-	spec, err := s.Spec(m)
+	spec, err := sandboxspec.Spec(s.Workspace, m)
 	if err != nil {
 		return nil, nil, sandbox.Spec{}, err
 	}

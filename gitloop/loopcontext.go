@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gitloop-dev/git-loop/gitloop/git"
+	"github.com/gitloop-dev/git-loop/gitloop/sandboxspec"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
@@ -109,7 +110,7 @@ func (s *Service) findCommit(ctx context.Context, l workspace.Layer, clone, rev 
 	if sha := try(); sha != "" {
 		return sha, true
 	}
-	_ = s.Git.Run(ctx, git.Cmd{Dir: clone, Label: string(l), Args: []string{"fetch", "-q", "origin"}, Env: gitEnv(ctx)})
+	_ = s.Git.Run(ctx, git.Cmd{Dir: clone, Label: string(l), Args: []string{"fetch", "-q", "origin"}, Env: sandboxspec.GitEnv(ctx)})
 	sha := try()
 	return sha, sha != ""
 }
@@ -125,7 +126,7 @@ func (s *Service) contextStart(ctx context.Context, l workspace.Layer, clone, mo
 	case ContextLatest:
 		fctx, cancel := context.WithTimeout(ctx, fetchTimeout)
 		defer cancel()
-		if err := s.Git.Run(fctx, git.Cmd{Dir: clone, Label: string(l), Args: []string{"fetch", "-q", "origin"}, Env: gitEnv(ctx)}); err != nil {
+		if err := s.Git.Run(fctx, git.Cmd{Dir: clone, Label: string(l), Args: []string{"fetch", "-q", "origin"}, Env: sandboxspec.GitEnv(ctx)}); err != nil {
 			s.Reporter().Warn(fmt.Sprintf("%s: fetch failed, starting from the cached commit: %v", l, workspace.FirstLine(err.Error())))
 			return rev("HEAD")
 		}
@@ -138,7 +139,7 @@ func (s *Service) contextStart(ctx context.Context, l workspace.Layer, clone, mo
 			return sha, nil
 		}
 		// A pinned sha the clone has not seen yet.
-		_ = s.Git.Run(ctx, git.Cmd{Dir: clone, Label: string(l), Args: []string{"fetch", "-q", "origin"}, Env: gitEnv(ctx)})
+		_ = s.Git.Run(ctx, git.Cmd{Dir: clone, Label: string(l), Args: []string{"fetch", "-q", "origin"}, Env: sandboxspec.GitEnv(ctx)})
 		if sha, err := rev(mode); err == nil && sha != "" {
 			return sha, nil
 		}

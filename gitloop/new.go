@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/gitloop-dev/git-loop/gitloop/git"
+	"github.com/gitloop-dev/git-loop/gitloop/sandboxspec"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 	"github.com/gitloop-dev/git-loop/sandbox"
@@ -56,7 +57,7 @@ func (s *Service) New(ctx context.Context, opts NewOptions) (*state.Meta, error)
 		vaultName = s.Config.VaultDefault()
 	}
 	// A vault that cannot be delivered stops the loop before any change.
-	if err := s.checkVault(ctx, vaultName); err != nil {
+	if err := sandboxspec.CheckVault(ctx, s.Workspace, vaultName); err != nil {
 		return nil, fmt.Errorf("new %s: %w", name, err)
 	}
 	if opts.DryRun {
@@ -90,7 +91,7 @@ func (s *Service) New(ctx context.Context, opts NewOptions) (*state.Meta, error)
 	if pf, ok := eng.(sandbox.Preflighter); ok {
 		// Fail before any change: a missing image must not cost a
 		// worktree made and undone.
-		spec, err := s.Spec(m)
+		spec, err := sandboxspec.Spec(s.Workspace, m)
 		if err != nil {
 			return nil, err
 		}
@@ -99,7 +100,7 @@ func (s *Service) New(ctx context.Context, opts NewOptions) (*state.Meta, error)
 		}
 	}
 	// The context fetch goes with the vault's ssh key, never the host's.
-	gctx, cleanup, err := s.withVaultSSH(ctx, vaultName)
+	gctx, cleanup, err := sandboxspec.WithVaultSSH(ctx, s.Workspace, vaultName)
 	if err != nil {
 		return nil, fmt.Errorf("new %s: %w", name, err)
 	}
@@ -142,7 +143,7 @@ func (s *Service) New(ctx context.Context, opts NewOptions) (*state.Meta, error)
 				return err
 			}
 		}
-		spec, err := s.runSpec(ctx, m)
+		spec, err := sandboxspec.RunSpec(ctx, s.Workspace, m)
 		if err != nil {
 			return err
 		}
@@ -220,7 +221,7 @@ func (s *Service) runSetup(ctx context.Context, eng sandbox.Engine, m *state.Met
 	if out == nil {
 		out = io.Discard
 	}
-	spec, err := s.runSpec(ctx, m)
+	spec, err := sandboxspec.RunSpec(ctx, s.Workspace, m)
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gitloop-dev/git-loop/gitloop/git"
+	"github.com/gitloop-dev/git-loop/gitloop/sandboxspec"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
@@ -75,7 +76,7 @@ func (t target) label() string {
 
 // targets builds the targets of a loop for layers.
 func (s *Service) targets(ctx context.Context, m *state.Meta, layers []workspace.Layer) ([]target, error) {
-	sshEnv, err := s.LoopSSHEnv(ctx, m)
+	sshEnv, err := sandboxspec.LoopSSHEnv(ctx, s.Workspace, m)
 	if err != nil {
 		return nil, err
 	}

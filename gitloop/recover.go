@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/gitloop-dev/git-loop/gitloop/git"
+	"github.com/gitloop-dev/git-loop/gitloop/sandboxspec"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 	"github.com/gitloop-dev/git-loop/sandbox"
@@ -116,7 +117,7 @@ func (s *Service) finishRemove(ctx context.Context, in state.Intent) error {
 			}
 		}
 	}
-	s.removeVaultCopy(in.Loop)
+	sandboxspec.RemoveVaultCopy(s.Workspace, in.Loop)
 	if err := s.Store().RemoveLoopDir(in.Loop); err != nil {
 		return err
 	}
@@ -132,7 +133,7 @@ func (s *Service) removeSandbox(ctx context.Context, driver, loop, worktree stri
 	if err != nil {
 		return err
 	}
-	spec, err := s.Spec(&state.Meta{Name: loop, Worktree: worktree})
+	spec, err := sandboxspec.Spec(s.Workspace, &state.Meta{Name: loop, Worktree: worktree})
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gitloop-dev/git-loop/gitloop/agent"
+	"github.com/gitloop-dev/git-loop/gitloop/sandboxspec"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
 	"github.com/gitloop-dev/git-loop/gitloop/transcript"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
@@ -109,7 +110,7 @@ func (s *Service) RunWith(ctx context.Context, opts RunOptions) (RunResult, erro
 		return RunResult{}, err
 	}
 	// A vault that cannot be delivered stops the run before its log.
-	if err := s.checkVault(ctx, m.Vault); err != nil {
+	if err := sandboxspec.CheckVault(ctx, s.Workspace, m.Vault); err != nil {
 		return RunResult{}, fmt.Errorf("run in %s: %w", m.Name, err)
 	}
 	release, err := s.holdAgent(m.Name, "run")
@@ -199,7 +200,7 @@ func (s *Service) execAgent(ctx context.Context, inv *agent.Invocation, extra ma
 	if err != nil {
 		return 0, fmt.Errorf("loop %s: %w", m.Name, err)
 	}
-	spec, err := s.runSpec(ctx, m)
+	spec, err := sandboxspec.RunSpec(ctx, s.Workspace, m)
 	if err != nil {
 		return 0, err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
 	"github.com/gitloop-dev/git-loop/cmd/internal/vault"
 	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/sandboxspec"
 	"github.com/gitloop-dev/git-loop/hooks"
 )
 
@@ -174,7 +175,7 @@ func hookRun(ctx context.Context, f *cmdutil.Factory, event string, args []strin
 	// A hook's output is one line or none: git's own output is the story.
 	f.IOStreams.SetQuiet(true)
 	errOut := f.IOStreams.ErrOut
-	if driver, _ := f.LookupEnv(gitloop.SandboxEnv); driver != "" && event != hooks.PrePush {
+	if driver, _ := f.LookupEnv(sandboxspec.SandboxEnv); driver != "" && event != hooks.PrePush {
 		// In a loop's sandbox only the push guard has work: adopting a
 		// worktree and recording clone moves are the host's (the loop
 		// state they write is not mounted there).

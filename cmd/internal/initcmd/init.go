@@ -101,7 +101,7 @@ func initRun(ctx context.Context, opts *InitOptions) error {
 	case svc.Config.Bool("hooks"):
 		hookDirs, err = svc.InstallHooks(ctx, gitloop.HooksAll)
 		var inTree *gitloop.HooksInTreeError
-		if errors.Is(err, gitloop.ErrNoHookBinary) || errors.As(err, &inTree) {
+		if errors.Is(err, workspace.ErrNoHookBinary) || errors.As(err, &inTree) {
 			// Init's job is done; the hooks can come later.
 			fmt.Fprintf(opts.IO.ErrOut, "warning: hooks not installed: %v\n", err)
 		} else if err != nil {

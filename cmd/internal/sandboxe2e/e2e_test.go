@@ -20,6 +20,7 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
 	"github.com/gitloop-dev/git-loop/gitloop"
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
+	"github.com/gitloop-dev/git-loop/gitloop/sandboxspec"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 	"github.com/gitloop-dev/git-loop/sandbox"
 	"github.com/gitloop-dev/git-loop/sandbox/docker/dockertest"
@@ -339,15 +340,15 @@ func TestSecretsStayOut(t *testing.T) {
 			f := &cmdutil.Factory{IOStreams: ios, Dir: repo, LookupEnv: os.LookupEnv}
 			f.Engines = cmdutil.NewEngines(f)
 			ctx := t.Context()
-			svc, err := f.Service(ctx)
+			ws, err := f.Workspace(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
-			m, err := svc.Get("x")
+			m, err := ws.Get("x")
 			if err != nil {
 				t.Fatal(err)
 			}
-			spec, err := svc.Spec(m)
+			spec, err := sandboxspec.Spec(ws, m)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -19,7 +19,7 @@ import (
 
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
-	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/sandboxspec"
 	gvault "github.com/gitloop-dev/git-loop/gitloop/vault"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
@@ -215,8 +215,8 @@ func openFor(f *cmdutil.Factory) func(context.Context) (*gvault.Repo, string, er
 			return nil, "", err
 		}
 		getenv := func(k string) string { v, _ := f.LookupEnv(k); return v }
-		svc := &gitloop.Service{Workspace: &workspace.Workspace{Config: cfg, Dirs: workspace.UserDirsFromEnv(getenv)}}
-		v, err := svc.PersonalVault()
+		ws := &workspace.Workspace{Config: cfg, Dirs: workspace.UserDirsFromEnv(getenv)}
+		v, err := sandboxspec.PersonalVault(ws)
 		if err != nil {
 			return nil, "", err
 		}

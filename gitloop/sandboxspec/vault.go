@@ -1,4 +1,4 @@
-package gitloop
+package sandboxspec
 
 import (
 	"context"
@@ -16,7 +16,7 @@ import (
 
 // PersonalVault is the vault of the personal repo, always its main clone
 // (git-crypt and linked worktrees do not mix: git-crypt issue #105).
-func (s *Service) PersonalVault() (*vault.Repo, error) {
+func PersonalVault(s *workspace.Workspace) (*vault.Repo, error) {
 	clone, err := s.LayerClone(workspace.Personal)
 	if err != nil {
 		return nil, err
@@ -25,7 +25,7 @@ func (s *Service) PersonalVault() (*vault.Repo, error) {
 }
 
 // VaultName is the vault a command uses: the flag, else vault.default.
-func (s *Service) VaultName(flag string) (string, error) {
+func VaultName(s *workspace.Workspace, flag string) (string, error) {
 	name := flag
 	if name == "" && s.Config != nil {
 		name = s.Config.VaultDefault()
@@ -38,14 +38,14 @@ func (s *Service) VaultName(flag string) (string, error) {
 
 // checkVault makes sure a loop can get its vault: the vault exists and the
 // personal repo is unlocked. New calls it before any change.
-func (s *Service) checkVault(ctx context.Context, name string) error {
+func CheckVault(ctx context.Context, s *workspace.Workspace, name string) error {
 	if name == "" {
 		return nil
 	}
 	if err := vault.ValidName(name); err != nil {
 		return err
 	}
-	v, err := s.PersonalVault()
+	v, err := PersonalVault(s)
 	if err != nil {
 		return fmt.Errorf("vault %s: %w", name, err)
 	}
@@ -68,7 +68,7 @@ func (s *Service) checkVault(ctx context.Context, name string) error {
 // vaultRuntimeDir is the private host dir holding a loop's copies of its
 // vault's mounts, with the modes ssh insists on: never the git-crypt
 // checkout itself, and outside every other loop's mount table.
-func (s *Service) vaultRuntimeDir(workspace, loop string) string {
+func vaultRuntimeDir(s *workspace.Workspace, workspace, loop string) string {
 	base := os.Getenv("XDG_RUNTIME_DIR")
 	if base == "" {
 		base = os.TempDir()
@@ -82,11 +82,11 @@ func (s *Service) vaultRuntimeDir(workspace, loop string) string {
 // sandbox's config hash) is the same whether the vault is locked or not;
 // a copy not yet filled is an empty placeholder, and deliverVault fills it
 // before anything runs.
-func (s *Service) vaultMounts(m *state.Meta, spec *sandbox.Spec) {
+func vaultMounts(s *workspace.Workspace, m *state.Meta, spec *sandbox.Spec) {
 	if m.Vault == "" || vault.ValidName(m.Vault) != nil {
 		return
 	}
-	v, err := s.PersonalVault()
+	v, err := PersonalVault(s)
 	if err != nil {
 		return
 	}
@@ -96,7 +96,7 @@ func (s *Service) vaultMounts(m *state.Meta, spec *sandbox.Spec) {
 		return
 	}
 	dirs, _ := v.MountDirs(ctx, m.Vault)
-	dir := s.vaultRuntimeDir(spec.Workspace, m.Name)
+	dir := vaultRuntimeDir(s, spec.Workspace, m.Name)
 	if err := privateDir(dir); err != nil {
 		return
 	}
@@ -134,14 +134,14 @@ func privateDir(dir string) error {
 // and paths leaving the vault refused), and GIT_SSH_COMMAND with the
 // vault's ssh key when it has one. A locked or missing vault is an error
 // saying what to do, before anything starts.
-func (s *Service) deliverVault(ctx context.Context, m *state.Meta, spec *sandbox.Spec) error {
+func DeliverVault(ctx context.Context, s *workspace.Workspace, m *state.Meta, spec *sandbox.Spec) error {
 	if m.Vault == "" {
 		return nil
 	}
-	if err := s.checkVault(ctx, m.Vault); err != nil {
+	if err := CheckVault(ctx, s, m.Vault); err != nil {
 		return fmt.Errorf("loop %s: %w", m.Name, err)
 	}
-	v, err := s.PersonalVault()
+	v, err := PersonalVault(s)
 	if err != nil {
 		return err
 	}
@@ -165,7 +165,7 @@ func (s *Service) deliverVault(ctx context.Context, m *state.Meta, spec *sandbox
 	if len(mounts) == 0 {
 		return nil
 	}
-	dir := s.vaultRuntimeDir(spec.Workspace, m.Name)
+	dir := vaultRuntimeDir(s, spec.Workspace, m.Name)
 	if err := privateDir(dir); err != nil {
 		return err
 	}
@@ -209,12 +209,12 @@ func (s *Service) deliverVault(ctx context.Context, m *state.Meta, spec *sandbox
 
 // runSpec is the spec of a loop for running something in it: Spec plus
 // the vault's delivery.
-func (s *Service) runSpec(ctx context.Context, m *state.Meta) (sandbox.Spec, error) {
-	spec, err := s.Spec(m)
+func RunSpec(ctx context.Context, s *workspace.Workspace, m *state.Meta) (sandbox.Spec, error) {
+	spec, err := Spec(s, m)
 	if err != nil {
 		return spec, err
 	}
-	return spec, s.deliverVault(ctx, m, &spec)
+	return spec, DeliverVault(ctx, s, m, &spec)
 }
 
 // vaultSSHKey is the ssh key in a loop's private vault copy ("" if none).
@@ -243,15 +243,15 @@ func shellQuote(s string) string {
 // LoopSSHEnv is the environment the host's git gets for a loop's context
 // fetch and push: GIT_SSH_COMMAND with the vault's key when the loop's
 // vault has one (refreshing the loop's private copy), else nothing.
-func (s *Service) LoopSSHEnv(ctx context.Context, m *state.Meta) ([]string, error) {
+func LoopSSHEnv(ctx context.Context, s *workspace.Workspace, m *state.Meta) ([]string, error) {
 	if m.Vault == "" {
 		return nil, nil
 	}
-	spec, err := s.runSpec(ctx, m)
+	spec, err := RunSpec(ctx, s, m)
 	if err != nil {
 		return nil, err
 	}
-	key := vaultSSHKey(s.vaultRuntimeDir(spec.Workspace, m.Name))
+	key := vaultSSHKey(vaultRuntimeDir(s, spec.Workspace, m.Name))
 	if key == "" {
 		return nil, nil
 	}
@@ -259,12 +259,12 @@ func (s *Service) LoopSSHEnv(ctx context.Context, m *state.Meta) ([]string, erro
 }
 
 // removeVaultCopy deletes a loop's private vault copy.
-func (s *Service) removeVaultCopy(name string) {
+func RemoveVaultCopy(s *workspace.Workspace, name string) {
 	id, err := s.Repo.WorkspaceID()
 	if err != nil {
 		return
 	}
-	_ = os.RemoveAll(s.vaultRuntimeDir(id, name))
+	_ = os.RemoveAll(vaultRuntimeDir(s, id, name))
 }
 
 // syncTree makes dst a private copy of src (dirs 0700, files 0600 or 0700
@@ -343,7 +343,7 @@ type gitEnvKey struct{}
 
 // gitEnv is the extra environment of the git commands run for a loop's
 // context (set by withVaultSSH).
-func gitEnv(ctx context.Context) []string {
+func GitEnv(ctx context.Context) []string {
 	env, _ := ctx.Value(gitEnvKey{}).([]string)
 	return env
 }
@@ -351,12 +351,12 @@ func gitEnv(ctx context.Context) []string {
 // withVaultSSH returns a context under which a loop's context fetches use
 // the named vault's ssh key alone (from a private temporary copy, removed
 // by cleanup). A vault without a key changes nothing.
-func (s *Service) withVaultSSH(ctx context.Context, name string) (context.Context, func(), error) {
+func WithVaultSSH(ctx context.Context, s *workspace.Workspace, name string) (context.Context, func(), error) {
 	nop := func() {}
 	if name == "" {
 		return ctx, nop, nil
 	}
-	v, err := s.PersonalVault()
+	v, err := PersonalVault(s)
 	if err != nil {
 		return ctx, nop, err
 	}
