@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gitloop-dev/git-loop/gitloop/contexts"
 	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
@@ -72,11 +73,11 @@ func (s *Service) Adopt(ctx context.Context, dir string) (*state.Meta, error) {
 		m.Sandbox.Image = s.Config.SandboxImage()
 		m.Sandbox.Ports = s.Config.Ports()
 	}
-	cws, err := s.planContexts(ctx, name, ContextCached)
+	cws, err := contexts.Plan(ctx, s.Workspace, name, contexts.ContextCached)
 	if err != nil {
 		return nil, fmt.Errorf("adopt %s: %w", name, err)
 	}
-	m.Contexts, m.Versions = cws, s.versions(cws)
+	m.Contexts, m.Versions = cws, contexts.Versions(s.Workspace, cws)
 	intent := state.Intent{Op: "adopt", Loop: name, Branch: ref, Worktree: m.Worktree, Driver: m.Sandbox.Driver, Contexts: cws}
 	if err := s.Store().BeginIntent(intent); err != nil {
 		return nil, fmt.Errorf("adopt %s: %w", name, err)
@@ -145,7 +146,7 @@ func (s *Service) undoAdopt(ctx context.Context, in state.Intent) error {
 	if _, err := s.Store().ReadMeta(in.Loop); err == nil {
 		return s.Store().EndIntent(in.Loop)
 	}
-	if err := s.removeContexts(ctx, in.Contexts, true); err != nil {
+	if err := contexts.Remove(ctx, s.Workspace, in.Contexts, true); err != nil {
 		return err
 	}
 	if err := s.Store().RemoveLoopDir(in.Loop); err != nil {

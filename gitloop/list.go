@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gitloop-dev/git-loop/gitloop/contexts"
 	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
@@ -88,7 +89,7 @@ func (s *Service) statuses(ctx context.Context, metas []*state.Meta) ([]LoopStat
 		return nil, err
 	}
 	sandboxes := s.sandboxStates(ctx, metas)
-	moves := s.cloneMoves()
+	moves := contexts.CloneMoves(s.Workspace)
 	out := make([]LoopStatus, len(metas))
 	for i, m := range metas {
 		st := LoopStatus{
@@ -96,7 +97,7 @@ func (s *Service) statuses(ctx context.Context, metas []*state.Meta) ([]LoopStat
 			Worktree: m.Worktree, State: StateReady, Agent: m.Agent, Driver: m.Sandbox.Driver,
 			Created: m.Created, Versions: m.Versions, SandboxID: m.Sandbox.ID,
 		}
-		st.ContextBehind = contextBehind(m, moves)
+		st.ContextBehind = contexts.Behind(m, moves)
 		st.Head = refs[m.Branch]
 		if st.Head == "" {
 			st.State = StateBroken

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/gitloop-dev/git-loop/gitloop/contexts"
 	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/sandboxspec"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
@@ -105,14 +106,14 @@ func (s *Service) New(ctx context.Context, opts NewOptions) (*state.Meta, error)
 		return nil, fmt.Errorf("new %s: %w", name, err)
 	}
 	defer cleanup()
-	cws, err := s.planContexts(gctx, name, opts.Context)
+	cws, err := contexts.Plan(gctx, s.Workspace, name, opts.Context)
 	if err != nil {
 		return nil, fmt.Errorf("new %s: %w", name, err)
 	}
 	intent.Contexts, m.Contexts = cws, cws
-	m.Versions = s.versions(cws)
+	m.Versions = contexts.Versions(s.Workspace, cws)
 	m.Profiles = dedup(append(s.Config.GetList("default_profiles"), opts.Profiles...))
-	if m.Repos, err = s.prepareRepos(ctx, dedup(opts.Repos)); err != nil {
+	if m.Repos, err = contexts.PrepareRepos(ctx, s.Workspace, dedup(opts.Repos)); err != nil {
 		return nil, fmt.Errorf("new %s: %w", name, err)
 	}
 	if err := s.Store().BeginIntent(intent); err != nil {
@@ -188,13 +189,13 @@ func (s *Service) furnish(ctx context.Context, m *state.Meta, project string) er
 // home. It reads and writes nothing of the code worktree, so new runs it
 // while git creates that.
 func (s *Service) furnishBeside(ctx context.Context, m *state.Meta, project string) error {
-	if err := s.addContexts(ctx, m.Name, m.Contexts); err != nil {
+	if err := contexts.Add(ctx, s.Workspace, m.Name, m.Contexts); err != nil {
 		return err
 	}
-	if err := s.composeAgent(m, project); err != nil {
+	if err := contexts.ComposeAgent(s.Workspace, m, project); err != nil {
 		return err
 	}
-	if err := s.writeReposFile(s.AgentDir(m.Name), m.Repos); err != nil {
+	if err := contexts.WriteReposFile(s.Workspace, s.AgentDir(m.Name), m.Repos); err != nil {
 		return err
 	}
 	return s.makeHome(m.Name)
@@ -364,24 +365,6 @@ func (s *Service) resolveBase(ctx context.Context, base, branch string) (name, r
 		name = workspace.ShortRef(ref)
 	}
 	return name, ref, sha, branchExists, nil
-}
-
-// versions records the commit each context layer starts from; the
-// personal repo is used live from its clone, so its current commit.
-func (s *Service) versions(cws []state.ContextWorktree) map[string]string {
-	if len(cws) == 0 {
-		return nil
-	}
-	v := map[string]string{}
-	for _, c := range cws {
-		v[c.Layer] = c.SHA
-	}
-	if clone, err := s.LayerClone(workspace.Personal); err == nil {
-		if _, sha, ok := workspace.ReadHead(clone+"/.git", clone+"/.git"); ok {
-			v[string(workspace.Personal)] = sha
-		}
-	}
-	return v
 }
 
 func dedup(items []string) []string {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/gitloop-dev/git-loop/gitloop/contexts"
 	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/sandboxspec"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
@@ -72,7 +73,7 @@ func (s *Service) undoNew(ctx context.Context, in state.Intent) error {
 	if err := s.removeSandbox(ctx, in.Driver, in.Loop, in.Worktree); err != nil {
 		return err
 	}
-	if err := s.removeContexts(ctx, in.Contexts, true); err != nil {
+	if err := contexts.Remove(ctx, s.Workspace, in.Contexts, true); err != nil {
 		return err
 	}
 	if err := s.removeWorktree(ctx, in.Worktree, in.Branch); err != nil {
@@ -102,7 +103,7 @@ func (s *Service) finishRemove(ctx context.Context, in state.Intent) error {
 	if err := s.removeSandbox(ctx, in.Driver, in.Loop, in.Worktree); err != nil {
 		return err
 	}
-	if err := s.removeContexts(ctx, in.Contexts, false); err != nil {
+	if err := contexts.Remove(ctx, s.Workspace, in.Contexts, false); err != nil {
 		return err
 	}
 	if err := s.removeWorktree(ctx, in.Worktree, in.Branch); err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/gitloop-dev/git-loop/gitloop/contexts"
 	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
@@ -79,5 +80,5 @@ func (s *Service) checkNoWorkAtRisk(ctx context.Context, m *state.Meta) error {
 	if len(dirty) > 0 {
 		return &workspace.WorkAtRiskError{Loop: m.Name, Reason: fmt.Sprintf("has uncommitted changes (%s)", workspace.Summarize(dirty, 3)), Hint: "commit or stash them, or use --force"}
 	}
-	return s.contextWorkAtRisk(ctx, m)
+	return contexts.WorkAtRisk(ctx, s.Workspace, m)
 }

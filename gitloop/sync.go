@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/gitloop-dev/git-loop/gitloop/contexts"
 	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
@@ -61,7 +62,7 @@ func (s *Service) SyncClones(ctx context.Context) ([]CloneSync, error) {
 				r.Action, r.Note = "failed", "cannot fast-forward over local changes; left alone: "+workspace.FirstLine(err.Error())
 			} else {
 				r.Action = "updated"
-				s.recordCloneMove(l, clone, r.To)
+				contexts.NoteCloneMove(s.Workspace, l, clone, r.To)
 			}
 		case ahead:
 			n, _ := s.countRange(ctx, clone, t.track, "HEAD")

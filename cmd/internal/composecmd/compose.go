@@ -9,6 +9,7 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
 	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/contexts"
 )
 
 // ComposeOptions are the inputs of "git loop compose".
@@ -57,7 +58,7 @@ func composeRun(ctx context.Context, opts *ComposeOptions) error {
 	if err != nil {
 		return err
 	}
-	res, err := svc.Composition(opts.Name)
+	res, err := contexts.Composition(svc.Workspace, opts.Name)
 	if err != nil {
 		return err
 	}

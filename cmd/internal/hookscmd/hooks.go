@@ -16,6 +16,7 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
 	"github.com/gitloop-dev/git-loop/cmd/internal/vault"
 	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/contexts"
 	"github.com/gitloop-dev/git-loop/gitloop/sandboxspec"
 	"github.com/gitloop-dev/git-loop/hooks"
 )
@@ -224,7 +225,7 @@ func hookRun(ctx context.Context, f *cmdutil.Factory, event string, args []strin
 		}
 		svc, err := f.Service(ctx)
 		if err == nil {
-			_, err = svc.RecordCloneMove(ctx, f.Dir)
+			_, err = contexts.RecordCloneMove(ctx, svc.Workspace, f.Dir)
 		}
 		if err != nil {
 			fmt.Fprintf(errOut, "git loop: %s hook: %v\n", event, err)

@@ -12,6 +12,7 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
 	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/contexts"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
@@ -88,7 +89,7 @@ func initRun(ctx context.Context, opts *InitOptions) error {
 			return err
 		}
 	}
-	layers, err := svc.InitContext(ctx, opts.URLs)
+	layers, err := contexts.Init(ctx, svc.Workspace, opts.URLs)
 	if err != nil {
 		return err
 	}

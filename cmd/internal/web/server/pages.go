@@ -19,6 +19,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/contexts"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
 	"github.com/gitloop-dev/git-loop/gitloop/transcript"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
@@ -301,7 +302,7 @@ func (s *Server) composePage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	res, err := s.svc.Composition(name)
+	res, err := contexts.Composition(s.svc.Workspace, name)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -513,7 +514,7 @@ func (s *Server) apiCompose(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	res, err := s.svc.Composition(name)
+	res, err := contexts.Composition(s.svc.Workspace, name)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -1,4 +1,4 @@
-package gitloop
+package contexts
 
 import (
 	"context"
@@ -28,7 +28,7 @@ type CloneMove struct {
 // RecordCloneMove is the post-merge and post-rewrite hook: when dir is a
 // layer's main clone, it records the commit the clone moved to. It returns
 // the layer, or "" when dir is no layer clone.
-func (s *Service) RecordCloneMove(ctx context.Context, dir string) (workspace.Layer, error) {
+func RecordCloneMove(ctx context.Context, s *workspace.Workspace, dir string) (workspace.Layer, error) {
 	top, err := s.Query.Line(ctx, git.Cmd{Dir: dir, Args: []string{"rev-parse", "--show-toplevel", "HEAD"}})
 	if err != nil {
 		return "", err
@@ -36,21 +36,21 @@ func (s *Service) RecordCloneMove(ctx context.Context, dir string) (workspace.La
 	top, head, _ := strings.Cut(top, "\n")
 	for _, l := range workspace.Layers {
 		if clone, err := s.LayerClone(l); err == nil && workspace.Canonical(clone) == workspace.Canonical(top) {
-			return l, s.writeCloneMove(clone, head)
+			return l, writeCloneMove(s, clone, head)
 		}
 	}
 	return "", nil
 }
 
-// recordCloneMove records a move git loop made itself (sync); its own
+// NoteCloneMove records a move git loop made itself (sync); its own
 // git runs skip the hooks.
-func (s *Service) recordCloneMove(l workspace.Layer, clone, head string) {
-	if err := s.writeCloneMove(clone, head); err != nil {
+func NoteCloneMove(s *workspace.Workspace, l workspace.Layer, clone, head string) {
+	if err := writeCloneMove(s, clone, head); err != nil {
 		s.Reporter().Warn(string(l) + ": " + err.Error())
 	}
 }
 
-func (s *Service) writeCloneMove(clone, head string) error {
+func writeCloneMove(s *workspace.Workspace, clone, head string) error {
 	data, _ := json.Marshal(CloneMove{Head: head, At: s.Clock().UTC()})
 	return state.WriteFileAtomic(filepath.Join(clone, ".git", cloneMoveFile), data, 0o644)
 }
@@ -68,7 +68,7 @@ func readCloneMove(clone string) (CloneMove, bool) {
 // listing: the hooks' record, or, when the clone's HEAD is elsewhere (it
 // moved without a hook: a fast-forward "pull --rebase", hooks off), the
 // time its HEAD reflog was last written. No git process runs.
-func (s *Service) cloneMoves() map[workspace.Layer]CloneMove {
+func CloneMoves(s *workspace.Workspace) map[workspace.Layer]CloneMove {
 	out := map[workspace.Layer]CloneMove{}
 	for _, l := range workspace.LoopLayers {
 		clone, err := s.LayerClone(l)
@@ -91,7 +91,7 @@ func (s *Service) cloneMoves() map[workspace.Layer]CloneMove {
 
 // contextBehind lists the layers whose clone moved past the version the
 // loop has, after the loop recorded it.
-func contextBehind(m *state.Meta, moves map[workspace.Layer]CloneMove) []string {
+func Behind(m *state.Meta, moves map[workspace.Layer]CloneMove) []string {
 	since := m.VersionsAt
 	if since.IsZero() {
 		since = m.Created

@@ -1,4 +1,4 @@
-package gitloop
+package contexts
 
 import (
 	"context"
@@ -28,7 +28,7 @@ const fetchTimeout = 20 * time.Second
 
 // planContexts decides each context worktree of a new loop: which clone,
 // which commit. No context is planned when the layers are not set up.
-func (s *Service) planContexts(ctx context.Context, name, mode string) ([]state.ContextWorktree, error) {
+func Plan(ctx context.Context, s *workspace.Workspace, name, mode string) ([]state.ContextWorktree, error) {
 	if mode == "" {
 		mode = ContextLatest
 	}
@@ -67,12 +67,12 @@ func (s *Service) planContexts(ctx context.Context, name, mode string) ([]state.
 		} else if bare != "" || len(pins) > 0 {
 			layerMode = ContextLatest
 			if bare != "" {
-				if sha, ok := s.findCommit(ctx, l, clone, bare); ok {
+				if sha, ok := findCommit(ctx, s, l, clone, bare); ok {
 					layerMode = sha
 				}
 			}
 		}
-		sha, err := s.contextStart(ctx, l, clone, layerMode)
+		sha, err := start(ctx, s, l, clone, layerMode)
 		if err != nil {
 			return nil, err
 		}
@@ -102,7 +102,7 @@ func isLoopLayer(l workspace.Layer) bool {
 }
 
 // findCommit resolves rev in a layer's clone, fetching once if needed.
-func (s *Service) findCommit(ctx context.Context, l workspace.Layer, clone, rev string) (string, bool) {
+func findCommit(ctx context.Context, s *workspace.Workspace, l workspace.Layer, clone, rev string) (string, bool) {
 	try := func() string {
 		sha, _ := s.Query.Line(ctx, git.Cmd{Dir: clone, Args: []string{"rev-parse", "--verify", "--quiet", rev + "^{commit}"}})
 		return sha
@@ -116,7 +116,7 @@ func (s *Service) findCommit(ctx context.Context, l workspace.Layer, clone, rev 
 }
 
 // contextStart resolves the commit a loop's context starts from.
-func (s *Service) contextStart(ctx context.Context, l workspace.Layer, clone, mode string) (string, error) {
+func start(ctx context.Context, s *workspace.Workspace, l workspace.Layer, clone, mode string) (string, error) {
 	rev := func(r string) (string, error) {
 		return s.Query.Line(ctx, git.Cmd{Dir: clone, Args: []string{"rev-parse", "--verify", "--quiet", r + "^{commit}"}})
 	}
@@ -148,7 +148,7 @@ func (s *Service) contextStart(ctx context.Context, l workspace.Layer, clone, mo
 }
 
 // addContexts creates the planned context worktrees of loop.
-func (s *Service) addContexts(ctx context.Context, loop string, cws []state.ContextWorktree) error {
+func Add(ctx context.Context, s *workspace.Workspace, loop string, cws []state.ContextWorktree) error {
 	var waits []func() error
 	for _, c := range cws {
 		s.Reporter().Step(fmt.Sprintf("creating %s worktree at %s", c.Layer, c.Dir))
@@ -186,7 +186,7 @@ func (s *Service) addContexts(ctx context.Context, loop string, cws []state.Cont
 // removeContexts removes context worktrees and, when deleteBranch allows,
 // their branches. keepWork refuses to delete a branch holding commits
 // that are on no remote (undo passes false: it only deletes what it made).
-func (s *Service) removeContexts(ctx context.Context, cws []state.ContextWorktree, undo bool) error {
+func Remove(ctx context.Context, s *workspace.Workspace, cws []state.ContextWorktree, undo bool) error {
 	for _, c := range cws {
 		if !workspace.Exists(c.Clone) {
 			continue
@@ -222,7 +222,7 @@ func (s *Service) removeContexts(ctx context.Context, cws []state.ContextWorktre
 
 // contextWorkAtRisk reports context commits on no remote and uncommitted
 // changes in a loop's context worktrees.
-func (s *Service) contextWorkAtRisk(ctx context.Context, m *state.Meta) error {
+func WorkAtRisk(ctx context.Context, s *workspace.Workspace, m *state.Meta) error {
 	for _, c := range m.Contexts {
 		if !workspace.Exists(c.Clone) {
 			continue
@@ -246,4 +246,22 @@ func (s *Service) contextWorkAtRisk(ctx context.Context, m *state.Meta) error {
 		}
 	}
 	return nil
+}
+
+// versions records the commit each context layer starts from; the
+// personal repo is used live from its clone, so its current commit.
+func Versions(s *workspace.Workspace, cws []state.ContextWorktree) map[string]string {
+	if len(cws) == 0 {
+		return nil
+	}
+	v := map[string]string{}
+	for _, c := range cws {
+		v[c.Layer] = c.SHA
+	}
+	if clone, err := s.LayerClone(workspace.Personal); err == nil {
+		if _, sha, ok := workspace.ReadHead(clone+"/.git", clone+"/.git"); ok {
+			v[string(workspace.Personal)] = sha
+		}
+	}
+	return v
 }

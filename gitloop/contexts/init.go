@@ -1,4 +1,4 @@
-package gitloop
+package contexts
 
 import (
 	"context"
@@ -26,7 +26,7 @@ type LayerInfo struct {
 // given or configured URL, or a local bare origin seeded with the layer's
 // layout: solo mode) and a main clone under the user's data dir. Running
 // it again changes nothing that exists.
-func (s *Service) InitContext(ctx context.Context, urls map[workspace.Layer]string) ([]LayerInfo, error) {
+func Init(ctx context.Context, s *workspace.Workspace, urls map[workspace.Layer]string) ([]LayerInfo, error) {
 	var out []LayerInfo
 	for _, l := range workspace.Layers {
 		remote := urls[l]
@@ -35,7 +35,7 @@ func (s *Service) InitContext(ctx context.Context, urls map[workspace.Layer]stri
 		}
 		info := LayerInfo{Layer: l, Remote: remote, Solo: remote == s.Dirs.OriginPath(l)}
 		if info.Solo && !workspace.Exists(remote) {
-			if err := s.createOrigin(ctx, l, remote); err != nil {
+			if err := createOrigin(ctx, s, l, remote); err != nil {
 				return out, fmt.Errorf("init %s: %w", l, err)
 			}
 			info.Created = "origin"
@@ -64,7 +64,7 @@ func (s *Service) InitContext(ctx context.Context, urls map[workspace.Layer]stri
 }
 
 // createOrigin makes a bare repository seeded with the layer's layout.
-func (s *Service) createOrigin(ctx context.Context, l workspace.Layer, origin string) error {
+func createOrigin(ctx context.Context, s *workspace.Workspace, l workspace.Layer, origin string) error {
 	s.Reporter().Step(fmt.Sprintf("creating %s origin %s", l, origin))
 	if err := os.MkdirAll(filepath.Dir(origin), 0o755); err != nil {
 		return err

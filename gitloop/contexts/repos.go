@@ -1,4 +1,4 @@
-package gitloop
+package contexts
 
 import (
 	"context"
@@ -18,7 +18,7 @@ const ReposFile = "REPOS.md"
 
 // prepareRepos clones (or updates) the roster repositories a loop asked
 // for and returns name → clone path.
-func (s *Service) prepareRepos(ctx context.Context, names []string) (map[string]string, error) {
+func PrepareRepos(ctx context.Context, s *workspace.Workspace, names []string) (map[string]string, error) {
 	if len(names) == 0 {
 		return nil, nil
 	}
@@ -66,7 +66,7 @@ func (s *Service) prepareRepos(ctx context.Context, names []string) (map[string]
 
 // writeReposFile lists the roster in the agent dir, with the local paths
 // of the repositories mounted (read-only) in this loop.
-func (s *Service) writeReposFile(agentDir string, mounted map[string]string) error {
+func WriteReposFile(s *workspace.Workspace, agentDir string, mounted map[string]string) error {
 	roster, err := s.Config.Repos()
 	if err != nil || len(roster) == 0 {
 		return err

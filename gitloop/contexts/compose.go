@@ -1,4 +1,4 @@
-package gitloop
+package contexts
 
 import (
 	"fmt"
@@ -40,7 +40,7 @@ func contextOf(m *state.Meta, l workspace.Layer) string {
 // composeOptions lists the tiers of a loop, weakest first: doctrine,
 // team, the profiles in the order chosen, personal. The project tier
 // (<workdir>/.claude) is read live by the agent and never copied.
-func (s *Service) composeOptions(m *state.Meta, extraProject string) (compose.Options, error) {
+func composeOptions(s *workspace.Workspace, m *state.Meta, extraProject string) (compose.Options, error) {
 	knowledge := contextOf(m, workspace.Knowledge)
 	personal, _ := s.LayerClone(workspace.Personal)
 	memory := ""
@@ -98,8 +98,8 @@ func profileNames(meta string) []string {
 }
 
 // composeAgent writes a new loop's agent dir, once.
-func (s *Service) composeAgent(m *state.Meta, extraProject string) error {
-	opts, err := s.composeOptions(m, extraProject)
+func ComposeAgent(s *workspace.Workspace, m *state.Meta, extraProject string) error {
+	opts, err := composeOptions(s, m, extraProject)
 	if err != nil {
 		return err
 	}
@@ -115,7 +115,7 @@ func (s *Service) composeAgent(m *state.Meta, extraProject string) error {
 }
 
 // Composition returns what a loop's agent dir was composed from.
-func (s *Service) Composition(name string) (*compose.Result, error) {
+func Composition(s *workspace.Workspace, name string) (*compose.Result, error) {
 	m, err := s.Get(name)
 	if err != nil {
 		return nil, err
