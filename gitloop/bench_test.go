@@ -11,6 +11,7 @@ import (
 	"github.com/gitloop-dev/git-loop/gitloop"
 	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
+	"github.com/gitloop-dev/git-loop/gitloop/lifecycle"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 	"github.com/gitloop-dev/git-loop/sandbox"
 	"github.com/gitloop-dev/git-loop/sandbox/none"
@@ -44,7 +45,7 @@ func BenchmarkNew(b *testing.B) {
 	ctx := context.Background()
 	b.ResetTimer()
 	for i := range b.N {
-		if _, err := svc.New(ctx, gitloop.NewOptions{Name: fmt.Sprintf("b%d", i), Driver: "none"}); err != nil {
+		if _, err := lifecycle.New(ctx, svc.Workspace, lifecycle.NewOptions{Name: fmt.Sprintf("b%d", i), Driver: "none"}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -69,7 +70,7 @@ func BenchmarkList200(b *testing.B) {
 	svc := service(b, repo)
 	ctx := context.Background()
 	for i := range 200 {
-		if _, err := svc.New(ctx, gitloop.NewOptions{Name: fmt.Sprintf("l%d", i), Driver: "none"}); err != nil {
+		if _, err := lifecycle.New(ctx, svc.Workspace, lifecycle.NewOptions{Name: fmt.Sprintf("l%d", i), Driver: "none"}); err != nil {
 			b.Fatal(err)
 		}
 	}

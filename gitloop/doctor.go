@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/gitloop-dev/git-loop/gitloop/git"
+	"github.com/gitloop-dev/git-loop/gitloop/lifecycle"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
@@ -52,7 +53,7 @@ func (s *Service) Doctor(ctx context.Context, fix bool, driverReport func(contex
 	case err != nil:
 		checks = append(checks, Check{Name: "state", Status: CheckFail, Detail: err.Error()})
 	case len(intents) > 0 && fix:
-		l, err := s.lock(ctx) // recovers
+		l, err := lifecycle.Lock(ctx, s.Workspace) // recovers
 		if err != nil {
 			checks = append(checks, Check{Name: "state", Status: CheckFail, Detail: err.Error()})
 		} else {
@@ -65,10 +66,10 @@ func (s *Service) Doctor(ctx context.Context, fix bool, driverReport func(contex
 		checks = append(checks, Check{Name: "state", Status: CheckOK, Detail: "no interrupted operations"})
 	}
 	checks = append(checks, s.checkHooks(ctx, fix))
-	if dirs, err := s.Unadopted(ctx); err != nil {
+	if dirs, err := lifecycle.Unadopted(ctx, s.Workspace); err != nil {
 		checks = append(checks, Check{Name: "adopt", Status: CheckFail, Detail: err.Error()})
 	} else if len(dirs) > 0 && fix {
-		n, err := s.adoptAll(ctx, dirs)
+		n, err := lifecycle.AdoptAll(ctx, s.Workspace, dirs)
 		c := Check{Name: "adopt", Status: CheckOK, Detail: fmt.Sprintf("made %d %s", n, workspace.Plural(n, "worktree on a loop branch a loop", "worktrees on loop branches loops")), Fixed: n > 0}
 		if err != nil {
 			c.Status, c.Detail = CheckFail, c.Detail+"; "+err.Error()
@@ -78,7 +79,7 @@ func (s *Service) Doctor(ctx context.Context, fix bool, driverReport func(contex
 		checks = append(checks, Check{Name: "adopt", Status: CheckWarn, Detail: fmt.Sprintf("%d %s: %s (run \"git loop doctor --fix\")", len(dirs), workspace.Plural(len(dirs), "worktree on a loop branch is not a loop", "worktrees on loop branches are not loops"), workspace.Summarize(dirs, 3))})
 	}
 	if fix {
-		pruned, err := s.Prune(ctx, false)
+		pruned, err := lifecycle.Prune(ctx, s.Workspace, false)
 		if err != nil {
 			checks = append(checks, Check{Name: "loops", Status: CheckFail, Detail: err.Error()})
 		} else if len(pruned) > 0 {

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gitloop-dev/git-loop/gitloop"
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
+	"github.com/gitloop-dev/git-loop/gitloop/lifecycle"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
 )
 
@@ -53,7 +53,7 @@ func TestUndoInterruptedWorktree(t *testing.T) {
 			for _, f := range do[:n+1] {
 				f()
 			}
-			if _, err := svc.Prune(ctx, false); err != nil {
+			if _, err := lifecycle.Prune(ctx, svc.Workspace, false); err != nil {
 				t.Fatal(err)
 			}
 			for _, p := range []string{admin, wt, svc.Repo.Store().LoopDir("k")} {
@@ -67,7 +67,7 @@ func TestUndoInterruptedWorktree(t *testing.T) {
 			if out := gittest.Git(t, repo, "worktree", "list"); strings.Count(out, "\n") != 0 {
 				t.Errorf("worktrees left:\n%s", out)
 			}
-			if _, err := svc.New(ctx, gitloop.NewOptions{Name: "k", Driver: "none"}); err != nil {
+			if _, err := lifecycle.New(ctx, svc.Workspace, lifecycle.NewOptions{Name: "k", Driver: "none"}); err != nil {
 				t.Fatalf("new after the undo: %v", err)
 			}
 			if got := filepath.Base(strings.TrimPrefix(strings.TrimSpace(readFile(t, filepath.Join(wt, ".git"))), "gitdir: ")); got != "k" {

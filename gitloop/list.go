@@ -12,6 +12,7 @@ import (
 
 	"github.com/gitloop-dev/git-loop/gitloop/contexts"
 	"github.com/gitloop-dev/git-loop/gitloop/git"
+	"github.com/gitloop-dev/git-loop/gitloop/lifecycle"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 	"github.com/gitloop-dev/git-loop/sandbox"
@@ -57,7 +58,7 @@ type LoopStatus struct {
 // one list call per driver, and per-loop git work runs in parallel and is
 // skipped entirely when a loop's cached answer is provably current.
 func (s *Service) List(ctx context.Context) ([]LoopStatus, error) {
-	if err := s.recoverIfIdle(ctx); err != nil {
+	if err := lifecycle.RecoverIfIdle(ctx, s.Workspace); err != nil {
 		return nil, err
 	}
 	metas, errs := s.Store().List()

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gitloop-dev/git-loop/gitloop/lifecycle"
 	"github.com/gitloop-dev/git-loop/gitloop/transcript"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
@@ -16,7 +17,7 @@ func TestTranscriptSources(t *testing.T) {
 	t.Parallel()
 	svc, _ := agentService(t)
 	ctx := context.Background()
-	m, err := svc.New(ctx, NewOptions{Name: "t", Driver: "none"})
+	m, err := lifecycle.New(ctx, svc.Workspace, lifecycle.NewOptions{Name: "t", Driver: "none"})
 	if err != nil {
 		t.Fatal(err)
 	}

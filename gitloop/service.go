@@ -5,9 +5,6 @@
 package gitloop
 
 import (
-	"context"
-
-	"github.com/gitloop-dev/git-loop/gitloop/state"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
@@ -15,18 +12,4 @@ import (
 // on a Workspace.
 type Service struct {
 	*workspace.Workspace
-}
-
-// lock takes the state lock and finishes or undoes whatever an earlier,
-// interrupted command left behind.
-func (s *Service) lock(ctx context.Context) (*state.Lock, error) {
-	l, err := s.LockState(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.recoverLocked(ctx); err != nil {
-		s.Unlock(l)
-		return nil, err
-	}
-	return l, nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/gitloop-dev/git-loop/gitloop/config"
 	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
+	"github.com/gitloop-dev/git-loop/gitloop/lifecycle"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 	"github.com/gitloop-dev/git-loop/sandbox"
 	"github.com/gitloop-dev/git-loop/sandbox/none"
@@ -42,7 +43,7 @@ func TestRunGeneric(t *testing.T) {
 	t.Parallel()
 	svc, _ := agentService(t)
 	ctx := context.Background()
-	m, err := svc.New(ctx, NewOptions{Name: "g", Driver: "none"})
+	m, err := lifecycle.New(ctx, svc.Workspace, lifecycle.NewOptions{Name: "g", Driver: "none"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +119,7 @@ func TestRunGeneric(t *testing.T) {
 func TestAgentArgvNeverHoldsEnv(t *testing.T) {
 	t.Parallel()
 	svc, _ := agentService(t)
-	m, err := svc.New(context.Background(), NewOptions{Name: "argv-loop", Driver: "none"})
+	m, err := lifecycle.New(context.Background(), svc.Workspace, lifecycle.NewOptions{Name: "argv-loop", Driver: "none"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +149,7 @@ func TestRunOneAtATime(t *testing.T) {
 	t.Parallel()
 	svc, _ := agentService(t)
 	ctx := context.Background()
-	if _, err := svc.New(ctx, NewOptions{Name: "b", Driver: "none"}); err != nil {
+	if _, err := lifecycle.New(ctx, svc.Workspace, lifecycle.NewOptions{Name: "b", Driver: "none"}); err != nil {
 		t.Fatal(err)
 	}
 	release, err := svc.holdAgent("b", "run")
@@ -174,7 +175,7 @@ func TestAgentMissing(t *testing.T) {
 	t.Parallel()
 	svc, _ := agentService(t)
 	ctx := context.Background()
-	if _, err := svc.New(ctx, NewOptions{Name: "m", Driver: "none"}); err != nil {
+	if _, err := lifecycle.New(ctx, svc.Workspace, lifecycle.NewOptions{Name: "m", Driver: "none"}); err != nil {
 		t.Fatal(err)
 	}
 	for setting, hint := range map[string]string{
@@ -204,7 +205,7 @@ func TestAttachContinues(t *testing.T) {
 	t.Parallel()
 	svc, _ := agentService(t)
 	ctx := context.Background()
-	if _, err := svc.New(ctx, NewOptions{Name: "c", Driver: "none"}); err != nil {
+	if _, err := lifecycle.New(ctx, svc.Workspace, lifecycle.NewOptions{Name: "c", Driver: "none"}); err != nil {
 		t.Fatal(err)
 	}
 	claude := fakeAgent(t, "claude")
@@ -247,7 +248,7 @@ func TestWorktreeAgent(t *testing.T) {
 	t.Parallel()
 	svc, _ := agentService(t)
 	ctx := context.Background()
-	m, err := svc.New(ctx, NewOptions{Name: "w", Driver: "none"})
+	m, err := lifecycle.New(ctx, svc.Workspace, lifecycle.NewOptions{Name: "w", Driver: "none"})
 	if err != nil {
 		t.Fatal(err)
 	}

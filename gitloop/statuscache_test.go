@@ -12,6 +12,7 @@ import (
 	"github.com/gitloop-dev/git-loop/gitloop/config"
 	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
+	"github.com/gitloop-dev/git-loop/gitloop/lifecycle"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 	"github.com/gitloop-dev/git-loop/sandbox"
 	"github.com/gitloop-dev/git-loop/sandbox/none"
@@ -33,7 +34,7 @@ func TestStatusCacheExact(t *testing.T) {
 		t.Fatal(err)
 	}
 	svc := &Service{&workspace.Workspace{Repo: r, Config: cfg, Git: &git.Runner{}, Engine: func(context.Context, string) (sandbox.Engine, error) { return none.New(), nil }, StatusRacyWindow: 30 * time.Millisecond}}
-	m, err := svc.New(ctx, NewOptions{Name: "c", Driver: "none"})
+	m, err := lifecycle.New(ctx, svc.Workspace, lifecycle.NewOptions{Name: "c", Driver: "none"})
 	if err != nil {
 		t.Fatal(err)
 	}

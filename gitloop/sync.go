@@ -8,6 +8,7 @@ import (
 
 	"github.com/gitloop-dev/git-loop/gitloop/contexts"
 	"github.com/gitloop-dev/git-loop/gitloop/git"
+	"github.com/gitloop-dev/git-loop/gitloop/lifecycle"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
@@ -161,7 +162,7 @@ func (s *Service) SyncLoop(ctx context.Context, opts SyncOptions) ([]LoopSync, e
 
 // recordVersions writes the context versions a loop now includes.
 func (s *Service) recordVersions(ctx context.Context, name string, versions map[string]string) error {
-	l, err := s.lock(ctx)
+	l, err := lifecycle.Lock(ctx, s.Workspace)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
 	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/lifecycle"
 )
 
 // DistillOptions are the inputs of "git loop distill".
@@ -58,7 +59,7 @@ func distillRun(ctx context.Context, opts *DistillOptions) error {
 	if err != nil {
 		return err
 	}
-	m, err := svc.Distill(ctx, opts.Source, opts.Name, gitloop.NewOptions{Driver: opts.Driver, SetupOutput: opts.IO.ErrOut})
+	m, err := lifecycle.Distill(ctx, svc.Workspace, opts.Source, opts.Name, lifecycle.NewOptions{Driver: opts.Driver, SetupOutput: opts.IO.ErrOut})
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/vault"
 	"github.com/gitloop-dev/git-loop/gitloop"
 	"github.com/gitloop-dev/git-loop/gitloop/contexts"
+	"github.com/gitloop-dev/git-loop/gitloop/lifecycle"
 	"github.com/gitloop-dev/git-loop/gitloop/sandboxspec"
 	"github.com/gitloop-dev/git-loop/hooks"
 )
@@ -190,7 +191,7 @@ func hookRun(ctx context.Context, f *cmdutil.Factory, event string, args []strin
 		}
 		svc, err := f.Service(ctx)
 		if err == nil {
-			m, aerr := svc.Adopt(ctx, f.Dir)
+			m, aerr := lifecycle.Adopt(ctx, svc.Workspace, f.Dir)
 			err = aerr
 			if m != nil {
 				fmt.Fprintf(errOut, "git loop: %s is loop %q (git loop attach %s)\n", m.Worktree, m.Name, m.Name)

@@ -13,6 +13,7 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
 	"github.com/gitloop-dev/git-loop/gitloop"
 	"github.com/gitloop-dev/git-loop/gitloop/contexts"
+	"github.com/gitloop-dev/git-loop/gitloop/lifecycle"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
@@ -76,7 +77,7 @@ func initRun(ctx context.Context, opts *InitOptions) error {
 	if err != nil {
 		return err
 	}
-	created, err := svc.Init(ctx)
+	created, err := lifecycle.Init(ctx, svc.Workspace)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
 	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/lifecycle"
 )
 
 // Options are the inputs of "git loop stop" and "git loop start".
@@ -73,7 +74,7 @@ func run(ctx context.Context, opts *Options) error {
 	}
 	for _, name := range opts.Names {
 		if opts.Start {
-			st, err := svc.Start(ctx, name)
+			st, err := lifecycle.Start(ctx, svc.Workspace, name)
 			if err != nil {
 				return err
 			}
@@ -82,7 +83,7 @@ func run(ctx context.Context, opts *Options) error {
 			}
 			continue
 		}
-		if err := svc.Stop(ctx, name); err != nil {
+		if err := lifecycle.Stop(ctx, svc.Workspace, name); err != nil {
 			return err
 		}
 		if !opts.IO.Quiet() {

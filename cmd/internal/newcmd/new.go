@@ -17,6 +17,7 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/vault"
 	"github.com/gitloop-dev/git-loop/gitloop"
 	"github.com/gitloop-dev/git-loop/gitloop/agent"
+	"github.com/gitloop-dev/git-loop/gitloop/lifecycle"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
 )
 
@@ -104,7 +105,7 @@ func newRun(ctx context.Context, opts *NewOptions) error {
 	if err != nil {
 		return err
 	}
-	m, err := svc.New(ctx, gitloop.NewOptions{Name: opts.Name, Base: opts.Base, Driver: opts.Driver, DryRun: opts.DryRun, Context: opts.Context, Profiles: opts.Profiles, Repos: opts.Repos, Vault: opts.Vault, SetupOutput: opts.IO.ErrOut})
+	m, err := lifecycle.New(ctx, svc.Workspace, lifecycle.NewOptions{Name: opts.Name, Base: opts.Base, Driver: opts.Driver, DryRun: opts.DryRun, Context: opts.Context, Profiles: opts.Profiles, Repos: opts.Repos, Vault: opts.Vault, SetupOutput: opts.IO.ErrOut})
 	if err != nil {
 		return err
 	}

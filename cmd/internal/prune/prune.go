@@ -10,6 +10,7 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
 	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/lifecycle"
 )
 
 // PruneOptions are the inputs of "git loop prune".
@@ -49,13 +50,13 @@ func pruneRun(ctx context.Context, opts *PruneOptions) error {
 	if err != nil {
 		return err
 	}
-	pruned, err := svc.Prune(ctx, opts.DryRun)
+	pruned, err := lifecycle.Prune(ctx, svc.Workspace, opts.DryRun)
 	if err != nil {
 		return err
 	}
 	if opts.JSON {
 		if pruned == nil {
-			pruned = []gitloop.Pruned{}
+			pruned = []lifecycle.Pruned{}
 		}
 		return cmdutil.WriteJSON(opts.IO.Out, pruned)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
 	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/lifecycle"
 )
 
 // RmOptions are the inputs of "git loop rm".
@@ -58,7 +59,7 @@ func rmRun(ctx context.Context, opts *RmOptions) error {
 		return err
 	}
 	for _, name := range opts.Names {
-		if err := svc.Remove(ctx, gitloop.RemoveOptions{Name: name, Force: opts.Force, DryRun: opts.DryRun}); err != nil {
+		if err := lifecycle.Remove(ctx, svc.Workspace, lifecycle.RemoveOptions{Name: name, Force: opts.Force, DryRun: opts.DryRun}); err != nil {
 			return err
 		}
 		if !opts.DryRun && !opts.IO.Quiet() {

@@ -12,6 +12,7 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
 	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/lifecycle"
 )
 
 // UninstallOptions are the inputs of "git loop uninstall".
@@ -59,7 +60,7 @@ func uninstallRun(ctx context.Context, opts *UninstallOptions) error {
 	if err != nil {
 		return err
 	}
-	plan, err := svc.PlanUninstall(ctx, opts.Drivers)
+	plan, err := lifecycle.PlanUninstall(ctx, svc.Workspace, opts.Drivers)
 	if err != nil {
 		return err
 	}
@@ -82,7 +83,7 @@ func uninstallRun(ctx context.Context, opts *UninstallOptions) error {
 			return nil
 		}
 	}
-	if err := svc.Uninstall(ctx, plan, opts.Drivers, opts.Force); err != nil {
+	if err := lifecycle.Uninstall(ctx, svc.Workspace, plan, opts.Drivers, opts.Force); err != nil {
 		return err
 	}
 	if !opts.IO.Quiet() {
@@ -91,7 +92,7 @@ func uninstallRun(ctx context.Context, opts *UninstallOptions) error {
 	return nil
 }
 
-func printPlan(io *iostreams.IOStreams, p *gitloop.UninstallPlan) {
+func printPlan(io *iostreams.IOStreams, p *lifecycle.UninstallPlan) {
 	w := io.Out
 	fmt.Fprintf(w, "git loop uninstall will remove, for workspace %s:\n", p.Workspace)
 	list := func(what string, items []string) {

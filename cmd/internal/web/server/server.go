@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/lifecycle"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
@@ -219,9 +220,9 @@ func (s *Server) action(w http.ResponseWriter, r *http.Request) {
 	var err error
 	switch r.PathValue("action") {
 	case "stop":
-		err = s.svc.Stop(r.Context(), name)
+		err = lifecycle.Stop(r.Context(), s.svc.Workspace, name)
 	case "start":
-		_, err = s.svc.Start(r.Context(), name)
+		_, err = lifecycle.Start(r.Context(), s.svc.Workspace, name)
 	case "promote":
 		var landed []gitloop.Landed
 		landed, err = s.svc.Promote(r.Context(), gitloop.PromoteOptions{Name: name})

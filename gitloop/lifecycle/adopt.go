@@ -1,4 +1,4 @@
-package gitloop
+package lifecycle
 
 import (
 	"context"
@@ -26,7 +26,7 @@ const adoptLockWait = 10 * time.Second
 // worktree that is not on a loop branch, or already a loop, is left alone
 // (nil, nil). The worktree and branch are the user's: an interrupted or
 // failed adoption undoes only what it added.
-func (s *Service) Adopt(ctx context.Context, dir string) (*state.Meta, error) {
+func Adopt(ctx context.Context, s *workspace.Workspace, dir string) (*state.Meta, error) {
 	top, err := s.Query.Line(ctx, git.Cmd{Dir: dir, Args: []string{"rev-parse", "--show-toplevel", "--symbolic-full-name", "HEAD"}})
 	if err != nil {
 		return nil, fmt.Errorf("adopt %s: %w", dir, err)
@@ -43,7 +43,7 @@ func (s *Service) Adopt(ctx context.Context, dir string) (*state.Meta, error) {
 	if s.LockWait == 0 {
 		s.LockWait = adoptLockWait
 	}
-	l, err := s.lock(ctx)
+	l, err := Lock(ctx, s)
 	if err != nil {
 		return nil, fmt.Errorf("adopt %s: %w", name, err)
 	}
@@ -57,7 +57,7 @@ func (s *Service) Adopt(ctx context.Context, dir string) (*state.Meta, error) {
 		return nil, err
 	}
 
-	baseName, baseRef, baseSHA := s.adoptBase(ctx, ref)
+	baseName, baseRef, baseSHA := adoptBase(ctx, s, ref)
 	m := &state.Meta{
 		Name: name, Branch: ref, Base: baseName, BaseRef: baseRef, BaseSHA: baseSHA,
 		Created: s.Clock().UTC().Truncate(time.Second), Worktree: filepath.Clean(wt),
@@ -73,21 +73,21 @@ func (s *Service) Adopt(ctx context.Context, dir string) (*state.Meta, error) {
 		m.Sandbox.Image = s.Config.SandboxImage()
 		m.Sandbox.Ports = s.Config.Ports()
 	}
-	cws, err := contexts.Plan(ctx, s.Workspace, name, contexts.ContextCached)
+	cws, err := contexts.Plan(ctx, s, name, contexts.ContextCached)
 	if err != nil {
 		return nil, fmt.Errorf("adopt %s: %w", name, err)
 	}
-	m.Contexts, m.Versions = cws, contexts.Versions(s.Workspace, cws)
+	m.Contexts, m.Versions = cws, contexts.Versions(s, cws)
 	intent := state.Intent{Op: "adopt", Loop: name, Branch: ref, Worktree: m.Worktree, Driver: m.Sandbox.Driver, Contexts: cws}
 	if err := s.Store().BeginIntent(intent); err != nil {
 		return nil, fmt.Errorf("adopt %s: %w", name, err)
 	}
-	err = s.furnish(ctx, m, "")
+	err = furnish(ctx, s, m, "")
 	if err == nil {
 		err = s.Store().WriteMeta(m)
 	}
 	if err != nil {
-		if uerr := s.undoAdopt(context.WithoutCancel(ctx), intent); uerr != nil {
+		if uerr := undoAdopt(context.WithoutCancel(ctx), s, intent); uerr != nil {
 			s.Reporter().Warn(fmt.Sprintf("could not undo the adoption of %q: %v (run \"git loop doctor --fix\")", name, uerr))
 		}
 		return nil, fmt.Errorf("adopt %s: %w", name, err)
@@ -96,7 +96,7 @@ func (s *Service) Adopt(ctx context.Context, dir string) (*state.Meta, error) {
 		return nil, fmt.Errorf("adopt %s: %w", name, err)
 	}
 	if s.Config.Bool("autostart") {
-		if _, err := s.Start(ctx, name); err != nil {
+		if _, err := Start(ctx, s, name); err != nil {
 			return m, fmt.Errorf("loop %s was adopted, but its sandbox did not start: %w (run \"git loop start %s\")", name, err, name)
 		}
 	}
@@ -106,7 +106,7 @@ func (s *Service) Adopt(ctx context.Context, dir string) (*state.Meta, error) {
 // adoptBase picks the base of an adopted loop: the base setting, else the
 // main worktree's branch (where "git worktree add" was most likely typed),
 // else main or master; the loop starts at its merge base with the branch.
-func (s *Service) adoptBase(ctx context.Context, branch string) (name, ref, sha string) {
+func adoptBase(ctx context.Context, s *workspace.Workspace, branch string) (name, ref, sha string) {
 	ref = s.Config.Base()
 	if ref != "" && !strings.HasPrefix(ref, "refs/") {
 		if _, found, _ := workspace.ReadRef(s.Repo.CommonDir, "refs/heads/"+ref); found {
@@ -142,11 +142,11 @@ func (s *Service) adoptBase(ctx context.Context, branch string) (name, ref, sha 
 
 // undoAdopt removes what an interrupted Adopt added; the worktree and the
 // branch were there before it and stay.
-func (s *Service) undoAdopt(ctx context.Context, in state.Intent) error {
+func undoAdopt(ctx context.Context, s *workspace.Workspace, in state.Intent) error {
 	if _, err := s.Store().ReadMeta(in.Loop); err == nil {
 		return s.Store().EndIntent(in.Loop)
 	}
-	if err := contexts.Remove(ctx, s.Workspace, in.Contexts, true); err != nil {
+	if err := contexts.Remove(ctx, s, in.Contexts, true); err != nil {
 		return err
 	}
 	if err := s.Store().RemoveLoopDir(in.Loop); err != nil {
@@ -157,7 +157,7 @@ func (s *Service) undoAdopt(ctx context.Context, in state.Intent) error {
 
 // Unadopted lists the worktrees on loop branches that are not loops: made
 // by plain git while the hooks were off, or whose adoption failed.
-func (s *Service) Unadopted(ctx context.Context) ([]string, error) {
+func Unadopted(ctx context.Context, s *workspace.Workspace) ([]string, error) {
 	out, err := s.Query.Output(ctx, git.Cmd{Dir: s.Repo.CommonDir, Args: []string{"worktree", "list", "--porcelain", "-z"}})
 	if err != nil {
 		return nil, err
@@ -185,11 +185,11 @@ func (s *Service) Unadopted(ctx context.Context) ([]string, error) {
 }
 
 // adoptAll is doctor --fix's half of adoption.
-func (s *Service) adoptAll(ctx context.Context, dirs []string) (int, error) {
+func AdoptAll(ctx context.Context, s *workspace.Workspace, dirs []string) (int, error) {
 	n := 0
 	var errs []error
 	for _, d := range dirs {
-		m, err := s.Adopt(ctx, d)
+		m, err := Adopt(ctx, s, d)
 		if m != nil {
 			n++
 		}

@@ -1,4 +1,4 @@
-package gitloop
+package lifecycle
 
 import (
 	"context"
@@ -15,8 +15,8 @@ import (
 
 // Stop stops a loop's sandbox; the loop, its worktree and $HOME stay. The
 // next exec (or Start) brings it back.
-func (s *Service) Stop(ctx context.Context, name string) error {
-	m, eng, spec, err := s.loopSandbox(ctx, name)
+func Stop(ctx context.Context, s *workspace.Workspace, name string) error {
+	m, eng, spec, err := loopSandbox(ctx, s, name)
 	if err != nil {
 		return err
 	}
@@ -28,12 +28,12 @@ func (s *Service) Stop(ctx context.Context, name string) error {
 
 // Start makes a loop's sandbox run (creating it again if it vanished, or if
 // its configuration changed) and returns its status.
-func (s *Service) Start(ctx context.Context, name string) (sandbox.Status, error) {
-	m, eng, spec, err := s.loopSandbox(ctx, name)
+func Start(ctx context.Context, s *workspace.Workspace, name string) (sandbox.Status, error) {
+	m, eng, spec, err := loopSandbox(ctx, s, name)
 	if err != nil {
 		return sandbox.Status{}, err
 	}
-	if err := sandboxspec.DeliverVault(ctx, s.Workspace, m, &spec); err != nil {
+	if err := sandboxspec.DeliverVault(ctx, s, m, &spec); err != nil {
 		return sandbox.Status{}, err
 	}
 	st, err := eng.Ensure(ctx, spec)
@@ -49,7 +49,7 @@ func (s *Service) Start(ctx context.Context, name string) (sandbox.Status, error
 	return st, nil
 }
 
-func (s *Service) loopSandbox(ctx context.Context, name string) (*state.Meta, sandbox.Engine, sandbox.Spec, error) {
+func loopSandbox(ctx context.Context, s *workspace.Workspace, name string) (*state.Meta, sandbox.Engine, sandbox.Spec, error) {
 	m, err := s.Get(name)
 	if err != nil {
 		return nil, nil, sandbox.Spec{}, err
@@ -61,7 +61,7 @@ func (s *Service) loopSandbox(ctx context.Context, name string) (*state.Meta, sa
 	if err != nil {
 		return nil, nil, sandbox.Spec{}, fmt.Errorf("loop %s: %w", m.Name, err)
 	}
-	spec, err := sandboxspec.Spec(s.Workspace, m)
+	spec, err := sandboxspec.Spec(s, m)
 	if err != nil {
 		return nil, nil, sandbox.Spec{}, err
 	}
@@ -83,7 +83,7 @@ type UninstallPlan struct {
 // PlanUninstall lists what Uninstall removes: every loop (as rm does), the
 // containers, images and networks labelled with this workspace on every
 // driver that keeps any, and $GIT_COMMON_DIR/loop. It changes nothing.
-func (s *Service) PlanUninstall(ctx context.Context, drivers []string) (*UninstallPlan, error) {
+func PlanUninstall(ctx context.Context, s *workspace.Workspace, drivers []string) (*UninstallPlan, error) {
 	id, err := s.Repo.WorkspaceID()
 	if err != nil {
 		return nil, err
@@ -92,7 +92,7 @@ func (s *Service) PlanUninstall(ctx context.Context, drivers []string) (*Uninsta
 	metas, _ := s.Store().List()
 	for _, m := range metas {
 		p.Loops = append(p.Loops, m.Name)
-		err := s.checkNoWorkAtRisk(ctx, m)
+		err := checkNoWorkAtRisk(ctx, s, m)
 		var risk *workspace.WorkAtRiskError
 		if errors.As(err, &risk) {
 			p.atRisk = append(p.atRisk, risk)
@@ -126,14 +126,14 @@ func (s *Service) PlanUninstall(ctx context.Context, drivers []string) (*Uninsta
 
 // Uninstall removes what plan lists. Loops with work at risk make it
 // refuse unless force is set.
-func (s *Service) Uninstall(ctx context.Context, plan *UninstallPlan, drivers []string, force bool) error {
+func Uninstall(ctx context.Context, s *workspace.Workspace, plan *UninstallPlan, drivers []string, force bool) error {
 	if len(plan.atRisk) > 0 && !force {
 		e := *plan.atRisk[0]
 		e.Hint = fmt.Sprintf("uninstall would delete it (%d %s at risk); land the work or use --force", len(plan.atRisk), workspace.Plural(len(plan.atRisk), "loop", "loops"))
 		return &e
 	}
 	for _, name := range plan.Loops {
-		if err := s.Remove(ctx, RemoveOptions{Name: name, Force: force}); err != nil {
+		if err := Remove(ctx, s, RemoveOptions{Name: name, Force: force}); err != nil {
 			return fmt.Errorf("uninstall: %w", err)
 		}
 	}

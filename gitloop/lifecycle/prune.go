@@ -1,4 +1,4 @@
-package gitloop
+package lifecycle
 
 import (
 	"context"
@@ -20,8 +20,8 @@ type Pruned struct {
 // holds work is kept: a branch whose worktree was deleted stays (it may
 // have commits), and so does a worktree with uncommitted changes whose
 // branch was deleted.
-func (s *Service) Prune(ctx context.Context, dryRun bool) ([]Pruned, error) {
-	l, err := s.lock(ctx)
+func Prune(ctx context.Context, s *workspace.Workspace, dryRun bool) ([]Pruned, error) {
+	l, err := Lock(ctx, s)
 	if err != nil {
 		return nil, fmt.Errorf("prune: %w", err)
 	}
@@ -51,11 +51,11 @@ func (s *Service) Prune(ctx context.Context, dryRun bool) ([]Pruned, error) {
 		if dryRun {
 			continue
 		}
-		if err := s.removeSandbox(ctx, m.Sandbox.Driver, m.Name, m.Worktree); err != nil {
+		if err := removeSandbox(ctx, s, m.Sandbox.Driver, m.Name, m.Worktree); err != nil {
 			return out, fmt.Errorf("prune %s: %w", m.Name, err)
 		}
 		if wtOK && p.Kept == "" {
-			if err := s.removeWorktree(ctx, m.Worktree, m.Branch); err != nil {
+			if err := removeWorktree(ctx, s, m.Worktree, m.Branch); err != nil {
 				return out, fmt.Errorf("prune %s: %w", m.Name, err)
 			}
 		}
@@ -74,7 +74,7 @@ func (s *Service) Prune(ctx context.Context, dryRun bool) ([]Pruned, error) {
 
 // Init creates the repository's loop state directory and workspace id.
 // Running it again changes nothing.
-func (s *Service) Init(ctx context.Context) (created bool, err error) {
+func Init(ctx context.Context, s *workspace.Workspace) (created bool, err error) {
 	if _, err := os.Stat(s.Store().LoopsDir()); err == nil {
 		_, err := s.Repo.WorkspaceID()
 		return false, err

@@ -1,4 +1,4 @@
-package gitloop
+package lifecycle
 
 import (
 	"context"
@@ -19,7 +19,7 @@ import (
 // recoverLocked finishes or undoes operations an earlier command left
 // unfinished. The caller holds the lock, so every intent found belongs to
 // a command that died: its lock went with it.
-func (s *Service) recoverLocked(ctx context.Context) error {
+func recoverLocked(ctx context.Context, s *workspace.Workspace) error {
 	intents, err := s.Store().Intents()
 	if err != nil {
 		return fmt.Errorf("recover: %w", err)
@@ -29,13 +29,13 @@ func (s *Service) recoverLocked(ctx context.Context) error {
 		switch in.Op {
 		case "new":
 			s.Reporter().Warn(fmt.Sprintf("undoing loop %q: its creation was interrupted", in.Loop))
-			err = s.undoNew(ctx, in)
+			err = undoNew(ctx, s, in)
 		case "adopt":
 			s.Reporter().Warn(fmt.Sprintf("undoing the adoption of loop %q: it was interrupted (\"git loop doctor --fix\" adopts it again)", in.Loop))
-			err = s.undoAdopt(ctx, in)
+			err = undoAdopt(ctx, s, in)
 		case "rm":
 			s.Reporter().Warn(fmt.Sprintf("finishing removal of loop %q, which was interrupted", in.Loop))
-			err = s.finishRemove(ctx, in)
+			err = finishRemove(ctx, s, in)
 		default:
 			err = s.Store().EndIntent(in.Loop)
 		}
@@ -49,7 +49,7 @@ func (s *Service) recoverLocked(ctx context.Context) error {
 // recoverIfIdle is recovery for read-only commands: when an operation was
 // left unfinished and no other command holds the lock, finish or undo it
 // first, so listings never show half a loop. It never waits.
-func (s *Service) recoverIfIdle(ctx context.Context) error {
+func RecoverIfIdle(ctx context.Context, s *workspace.Workspace) error {
 	if intents, err := s.Store().Intents(); err != nil || len(intents) == 0 {
 		return err
 	}
@@ -59,24 +59,24 @@ func (s *Service) recoverIfIdle(ctx context.Context) error {
 	}
 	s.Git.Inherit = []*os.File{l.File()}
 	defer s.Unlock(l)
-	return s.recoverLocked(ctx)
+	return recoverLocked(ctx, s)
 }
 
 // undoNew removes whatever an interrupted New created: sandbox, worktree,
 // branch (only if New created it and nothing was committed on it), state.
-func (s *Service) undoNew(ctx context.Context, in state.Intent) error {
+func undoNew(ctx context.Context, s *workspace.Workspace, in state.Intent) error {
 	if _, err := s.Store().ReadMeta(in.Loop); err == nil {
 		// The record is New's last step: the loop was complete when the
 		// command died, so only the intent is left to clear.
 		return s.Store().EndIntent(in.Loop)
 	}
-	if err := s.removeSandbox(ctx, in.Driver, in.Loop, in.Worktree); err != nil {
+	if err := removeSandbox(ctx, s, in.Driver, in.Loop, in.Worktree); err != nil {
 		return err
 	}
-	if err := contexts.Remove(ctx, s.Workspace, in.Contexts, true); err != nil {
+	if err := contexts.Remove(ctx, s, in.Contexts, true); err != nil {
 		return err
 	}
-	if err := s.removeWorktree(ctx, in.Worktree, in.Branch); err != nil {
+	if err := removeWorktree(ctx, s, in.Worktree, in.Branch); err != nil {
 		return err
 	}
 	if in.BranchCreated {
@@ -99,14 +99,14 @@ func (s *Service) undoNew(ctx context.Context, in state.Intent) error {
 }
 
 // finishRemove completes an interrupted Remove: every step is idempotent.
-func (s *Service) finishRemove(ctx context.Context, in state.Intent) error {
-	if err := s.removeSandbox(ctx, in.Driver, in.Loop, in.Worktree); err != nil {
+func finishRemove(ctx context.Context, s *workspace.Workspace, in state.Intent) error {
+	if err := removeSandbox(ctx, s, in.Driver, in.Loop, in.Worktree); err != nil {
 		return err
 	}
-	if err := contexts.Remove(ctx, s.Workspace, in.Contexts, false); err != nil {
+	if err := contexts.Remove(ctx, s, in.Contexts, false); err != nil {
 		return err
 	}
-	if err := s.removeWorktree(ctx, in.Worktree, in.Branch); err != nil {
+	if err := removeWorktree(ctx, s, in.Worktree, in.Branch); err != nil {
 		return err
 	}
 	if in.Branch != "" {
@@ -118,7 +118,7 @@ func (s *Service) finishRemove(ctx context.Context, in state.Intent) error {
 			}
 		}
 	}
-	sandboxspec.RemoveVaultCopy(s.Workspace, in.Loop)
+	sandboxspec.RemoveVaultCopy(s, in.Loop)
 	if err := s.Store().RemoveLoopDir(in.Loop); err != nil {
 		return err
 	}
@@ -126,7 +126,7 @@ func (s *Service) finishRemove(ctx context.Context, in state.Intent) error {
 }
 
 // removeSandbox removes a loop's sandbox, if the driver is known.
-func (s *Service) removeSandbox(ctx context.Context, driver, loop, worktree string) error {
+func removeSandbox(ctx context.Context, s *workspace.Workspace, driver, loop, worktree string) error {
 	if driver == "" || driver == "none" {
 		return nil
 	}
@@ -134,7 +134,7 @@ func (s *Service) removeSandbox(ctx context.Context, driver, loop, worktree stri
 	if err != nil {
 		return err
 	}
-	spec, err := sandboxspec.Spec(s.Workspace, &state.Meta{Name: loop, Worktree: worktree})
+	spec, err := sandboxspec.Spec(s, &state.Meta{Name: loop, Worktree: worktree})
 	if err != nil {
 		return err
 	}
@@ -147,8 +147,8 @@ func (s *Service) removeSandbox(ctx context.Context, driver, loop, worktree stri
 // removeWorktree unregisters and deletes a loop worktree, whatever state an
 // interruption left it in (registered or not, locked while initialising,
 // directory present or not).
-func (s *Service) removeWorktree(ctx context.Context, path, branch string) error {
-	registered, err := s.worktreeRegistered(ctx, path)
+func removeWorktree(ctx context.Context, s *workspace.Workspace, path, branch string) error {
+	registered, err := worktreeRegistered(ctx, s, path)
 	if err != nil {
 		return err
 	}
@@ -172,8 +172,8 @@ func (s *Service) removeWorktree(ctx context.Context, path, branch string) error
 }
 
 // worktreeRegistered reports whether git lists path as a worktree.
-func (s *Service) worktreeRegistered(ctx context.Context, path string) (bool, error) {
-	wts, err := s.worktrees(ctx)
+func worktreeRegistered(ctx context.Context, s *workspace.Workspace, path string) (bool, error) {
+	wts, err := worktrees(ctx, s)
 	if err != nil {
 		return false, err
 	}
@@ -183,7 +183,7 @@ func (s *Service) worktreeRegistered(ctx context.Context, path string) (bool, er
 
 // worktrees maps each worktree path git knows to its branch ref (empty
 // when detached).
-func (s *Service) worktrees(ctx context.Context) (map[string]string, error) {
+func worktrees(ctx context.Context, s *workspace.Workspace) (map[string]string, error) {
 	out, err := s.Query.Output(ctx, git.Cmd{Dir: s.Repo.CommonDir, Args: []string{"worktree", "list", "--porcelain", "-z"}})
 	if err != nil {
 		return nil, fmt.Errorf("list worktrees: %w", err)
@@ -200,4 +200,18 @@ func (s *Service) worktrees(ctx context.Context) (map[string]string, error) {
 		}
 	}
 	return wts, nil
+}
+
+// lock takes the state lock and finishes or undoes whatever an earlier,
+// interrupted command left behind.
+func Lock(ctx context.Context, s *workspace.Workspace) (*state.Lock, error) {
+	l, err := s.LockState(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := recoverLocked(ctx, s); err != nil {
+		s.Unlock(l)
+		return nil, err
+	}
+	return l, nil
 }

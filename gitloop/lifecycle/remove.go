@@ -1,4 +1,4 @@
-package gitloop
+package lifecycle
 
 import (
 	"context"
@@ -20,8 +20,8 @@ type RemoveOptions struct {
 
 // Remove deletes a loop: sandbox, worktree, branch and record together. It
 // refuses (WorkAtRiskError) when that would lose work, unless forced.
-func (s *Service) Remove(ctx context.Context, opts RemoveOptions) error {
-	l, err := s.lock(ctx)
+func Remove(ctx context.Context, s *workspace.Workspace, opts RemoveOptions) error {
+	l, err := Lock(ctx, s)
 	if err != nil {
 		return fmt.Errorf("rm %s: %w", opts.Name, err)
 	}
@@ -31,7 +31,7 @@ func (s *Service) Remove(ctx context.Context, opts RemoveOptions) error {
 		return err
 	}
 	if !opts.Force {
-		if err := s.checkNoWorkAtRisk(ctx, m); err != nil {
+		if err := checkNoWorkAtRisk(ctx, s, m); err != nil {
 			return err
 		}
 	}
@@ -46,7 +46,7 @@ func (s *Service) Remove(ctx context.Context, opts RemoveOptions) error {
 		return fmt.Errorf("rm %s: %w", m.Name, err)
 	}
 	s.Reporter().Step(fmt.Sprintf("removing loop %s", m.Name))
-	if err := s.finishRemove(ctx, in); err != nil {
+	if err := finishRemove(ctx, s, in); err != nil {
 		return fmt.Errorf("rm %s: %w (re-run to finish)", m.Name, err)
 	}
 	return nil
@@ -54,7 +54,7 @@ func (s *Service) Remove(ctx context.Context, opts RemoveOptions) error {
 
 // checkNoWorkAtRisk refuses when the loop has commits reachable neither
 // from its base nor from any remote, or uncommitted changes.
-func (s *Service) checkNoWorkAtRisk(ctx context.Context, m *state.Meta) error {
+func checkNoWorkAtRisk(ctx context.Context, s *workspace.Workspace, m *state.Meta) error {
 	hint := fmt.Sprintf("land it first (merge %s) or use --force", m.ShortBranch())
 	if _, exists, err := s.RefSHA(ctx, m.Branch); err != nil {
 		return err
@@ -80,5 +80,5 @@ func (s *Service) checkNoWorkAtRisk(ctx context.Context, m *state.Meta) error {
 	if len(dirty) > 0 {
 		return &workspace.WorkAtRiskError{Loop: m.Name, Reason: fmt.Sprintf("has uncommitted changes (%s)", workspace.Summarize(dirty, 3)), Hint: "commit or stash them, or use --force"}
 	}
-	return contexts.WorkAtRisk(ctx, s.Workspace, m)
+	return contexts.WorkAtRisk(ctx, s, m)
 }

@@ -1,4 +1,4 @@
-package gitloop
+package lifecycle
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/gitloop-dev/git-loop/gitloop/state"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // DistillSourceDir is where a distill loop's worktree holds the snapshot of
@@ -21,7 +22,7 @@ const DistillSourceDir = "source"
 // source/, with the distill doctrine as its strongest tier and knowledge
 // writable, on the source's sandbox driver unless told otherwise. Its job
 // is to turn the session into knowledge proposals.
-func (s *Service) Distill(ctx context.Context, source, name string, opts NewOptions) (*state.Meta, error) {
+func Distill(ctx context.Context, s *workspace.Workspace, source, name string, opts NewOptions) (*state.Meta, error) {
 	src, err := s.Get(source)
 	if err != nil {
 		return nil, err
@@ -33,14 +34,14 @@ func (s *Service) Distill(ctx context.Context, source, name string, opts NewOpti
 		name = "distill-" + source
 	}
 	opts.Name, opts.DistillFrom = name, source
-	return s.New(ctx, opts)
+	return New(ctx, s, opts)
 }
 
 // snapshotTranscript copies a loop's transcript (the agent's session files
 // and the run logs) into dst/source/, ignored by git so the worktree stays
 // clean. Only regular files are copied: a symlink in an agent dir never
 // leads the copy elsewhere.
-func (s *Service) snapshotTranscript(source, worktree string) error {
+func snapshotTranscript(s *workspace.Workspace, source, worktree string) error {
 	out := filepath.Join(worktree, DistillSourceDir)
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err

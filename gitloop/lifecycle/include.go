@@ -1,4 +1,4 @@
-package gitloop
+package lifecycle
 
 import (
 	"bytes"
@@ -24,7 +24,7 @@ const WorktreeIncludeFile = ".worktreeinclude"
 // current worktree into dst. Both sides go through os.Root, so neither a
 // symlink in the source nor a tracked symlinked directory in the new
 // worktree can make the copy read or write outside its tree.
-func (s *Service) copyWorktreeIncludes(ctx context.Context, dst string) error {
+func copyWorktreeIncludes(ctx context.Context, s *workspace.Workspace, dst string) error {
 	src := s.Repo.TopLevel
 	if src == "" {
 		src = s.Repo.MainWorktree
@@ -36,7 +36,7 @@ func (s *Service) copyWorktreeIncludes(ctx context.Context, dst string) error {
 	if fi, err := os.Lstat(includeFile); err != nil || !fi.Mode().IsRegular() {
 		return nil
 	}
-	files, err := s.includedFiles(ctx, src, includeFile)
+	files, err := includedFiles(ctx, s, src, includeFile)
 	if err != nil || len(files) == 0 {
 		return err
 	}
@@ -62,7 +62,7 @@ func (s *Service) copyWorktreeIncludes(ctx context.Context, dst string) error {
 
 // includedFiles lists untracked files matching .worktreeinclude that git
 // also ignores.
-func (s *Service) includedFiles(ctx context.Context, src, includeFile string) ([]string, error) {
+func includedFiles(ctx context.Context, s *workspace.Workspace, src, includeFile string) ([]string, error) {
 	matched, err := s.Query.Output(ctx, git.Cmd{Dir: src, Args: []string{"ls-files", "-z", "--others", "--ignored", "--exclude-from=" + includeFile}})
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", includeFile, err)

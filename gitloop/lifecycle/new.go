@@ -1,4 +1,4 @@
-package gitloop
+package lifecycle
 
 import (
 	"context"
@@ -44,7 +44,7 @@ type NewOptions struct {
 // New creates a loop: branch, worktree, .worktreeinclude copies, sandbox,
 // record. It is all or nothing: a failure (or a kill, found by the next
 // command) undoes every step.
-func (s *Service) New(ctx context.Context, opts NewOptions) (*state.Meta, error) {
+func New(ctx context.Context, s *workspace.Workspace, opts NewOptions) (*state.Meta, error) {
 	name := opts.Name
 	if err := workspace.ValidateName(name, s.Config.BranchPrefix()); err != nil {
 		return nil, err
@@ -58,19 +58,19 @@ func (s *Service) New(ctx context.Context, opts NewOptions) (*state.Meta, error)
 		vaultName = s.Config.VaultDefault()
 	}
 	// A vault that cannot be delivered stops the loop before any change.
-	if err := sandboxspec.CheckVault(ctx, s.Workspace, vaultName); err != nil {
+	if err := sandboxspec.CheckVault(ctx, s, vaultName); err != nil {
 		return nil, fmt.Errorf("new %s: %w", name, err)
 	}
 	if opts.DryRun {
-		return s.planNew(ctx, name, opts)
+		return planNew(ctx, s, name, opts)
 	}
-	l, err := s.lock(ctx)
+	l, err := Lock(ctx, s)
 	if err != nil {
 		return nil, fmt.Errorf("new %s: %w", name, err)
 	}
 	defer s.Unlock(l)
 
-	m, intent, err := s.prepareNew(ctx, name, opts.Base)
+	m, intent, err := prepareNew(ctx, s, name, opts.Base)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +92,7 @@ func (s *Service) New(ctx context.Context, opts NewOptions) (*state.Meta, error)
 	if pf, ok := eng.(sandbox.Preflighter); ok {
 		// Fail before any change: a missing image must not cost a
 		// worktree made and undone.
-		spec, err := sandboxspec.Spec(s.Workspace, m)
+		spec, err := sandboxspec.Spec(s, m)
 		if err != nil {
 			return nil, err
 		}
@@ -101,19 +101,19 @@ func (s *Service) New(ctx context.Context, opts NewOptions) (*state.Meta, error)
 		}
 	}
 	// The context fetch goes with the vault's ssh key, never the host's.
-	gctx, cleanup, err := sandboxspec.WithVaultSSH(ctx, s.Workspace, vaultName)
+	gctx, cleanup, err := sandboxspec.WithVaultSSH(ctx, s, vaultName)
 	if err != nil {
 		return nil, fmt.Errorf("new %s: %w", name, err)
 	}
 	defer cleanup()
-	cws, err := contexts.Plan(gctx, s.Workspace, name, opts.Context)
+	cws, err := contexts.Plan(gctx, s, name, opts.Context)
 	if err != nil {
 		return nil, fmt.Errorf("new %s: %w", name, err)
 	}
 	intent.Contexts, m.Contexts = cws, cws
-	m.Versions = contexts.Versions(s.Workspace, cws)
+	m.Versions = contexts.Versions(s, cws)
 	m.Profiles = dedup(append(s.Config.GetList("default_profiles"), opts.Profiles...))
-	if m.Repos, err = contexts.PrepareRepos(ctx, s.Workspace, dedup(opts.Repos)); err != nil {
+	if m.Repos, err = contexts.PrepareRepos(ctx, s, dedup(opts.Repos)); err != nil {
 		return nil, fmt.Errorf("new %s: %w", name, err)
 	}
 	if err := s.Store().BeginIntent(intent); err != nil {
@@ -128,23 +128,23 @@ func (s *Service) New(ctx context.Context, opts NewOptions) (*state.Meta, error)
 		// What does not need the code worktree (the context worktrees,
 		// the agent dir, $HOME) is made while git checks it out: on a
 		// loaded machine that is most of new's own time.
-		wait := s.startLoopWorktree(ctx, s.Git, m, intent.BranchCreated)
-		err := s.furnishBeside(ctx, m, project)
+		wait := startLoopWorktree(ctx, s, s.Git, m, intent.BranchCreated)
+		err := furnishBeside(ctx, s, m, project)
 		if werr := wait(); werr != nil {
 			return werr
 		}
 		if err != nil {
 			return err
 		}
-		if err := s.copyWorktreeIncludes(ctx, m.Worktree); err != nil {
+		if err := copyWorktreeIncludes(ctx, s, m.Worktree); err != nil {
 			return err
 		}
 		if opts.DistillFrom != "" {
-			if err := s.snapshotTranscript(opts.DistillFrom, m.Worktree); err != nil {
+			if err := snapshotTranscript(s, opts.DistillFrom, m.Worktree); err != nil {
 				return err
 			}
 		}
-		spec, err := sandboxspec.RunSpec(ctx, s.Workspace, m)
+		spec, err := sandboxspec.RunSpec(ctx, s, m)
 		if err != nil {
 			return err
 		}
@@ -159,7 +159,7 @@ func (s *Service) New(ctx context.Context, opts NewOptions) (*state.Meta, error)
 	if err != nil {
 		// Undo with a fresh context: the original may be the one that
 		// was cancelled (Ctrl-C), and the undo must still run.
-		if uerr := s.undoNew(context.WithoutCancel(ctx), intent); uerr != nil {
+		if uerr := undoNew(context.WithoutCancel(ctx), s, intent); uerr != nil {
 			p.Warn(fmt.Sprintf("could not undo loop %q: %v (run \"git loop doctor --fix\")", name, uerr))
 		}
 		return nil, fmt.Errorf("new %s: %w", name, err)
@@ -167,7 +167,7 @@ func (s *Service) New(ctx context.Context, opts NewOptions) (*state.Meta, error)
 	if err := s.Store().EndIntent(name); err != nil {
 		return nil, fmt.Errorf("new %s: %w", name, err)
 	}
-	if err := s.runSetup(ctx, eng, m, opts.SetupOutput); err != nil {
+	if err := runSetup(ctx, s, eng, m, opts.SetupOutput); err != nil {
 		return m, err
 	}
 	return m, nil
@@ -176,11 +176,11 @@ func (s *Service) New(ctx context.Context, opts NewOptions) (*state.Meta, error)
 // furnish gives a loop whose worktree exists everything around it: the
 // .worktreeinclude copies, its context worktrees, the composed agent dir,
 // the roster file and the sandbox home.
-func (s *Service) furnish(ctx context.Context, m *state.Meta, project string) error {
-	if err := s.copyWorktreeIncludes(ctx, m.Worktree); err != nil {
+func furnish(ctx context.Context, s *workspace.Workspace, m *state.Meta, project string) error {
+	if err := copyWorktreeIncludes(ctx, s, m.Worktree); err != nil {
 		return err
 	}
-	return s.furnishBeside(ctx, m, project)
+	return furnishBeside(ctx, s, m, project)
 }
 
 // furnishBeside makes what a loop needs beside its code worktree: its
@@ -188,17 +188,17 @@ func (s *Service) furnish(ctx context.Context, m *state.Meta, project string) er
 // are read from the knowledge worktree), the roster file and the sandbox
 // home. It reads and writes nothing of the code worktree, so new runs it
 // while git creates that.
-func (s *Service) furnishBeside(ctx context.Context, m *state.Meta, project string) error {
-	if err := contexts.Add(ctx, s.Workspace, m.Name, m.Contexts); err != nil {
+func furnishBeside(ctx context.Context, s *workspace.Workspace, m *state.Meta, project string) error {
+	if err := contexts.Add(ctx, s, m.Name, m.Contexts); err != nil {
 		return err
 	}
-	if err := contexts.ComposeAgent(s.Workspace, m, project); err != nil {
+	if err := contexts.ComposeAgent(s, m, project); err != nil {
 		return err
 	}
-	if err := contexts.WriteReposFile(s.Workspace, s.AgentDir(m.Name), m.Repos); err != nil {
+	if err := contexts.WriteReposFile(s, s.AgentDir(m.Name), m.Repos); err != nil {
 		return err
 	}
-	return s.makeHome(m.Name)
+	return makeHome(s, m.Name)
 }
 
 // SetupError is a failed setup command: the loop exists, its setup did
@@ -214,7 +214,7 @@ func (e *SetupError) Error() string {
 
 // runSetup runs the configured setup commands once in the new loop's
 // sandbox, in order, stopping at the first failure.
-func (s *Service) runSetup(ctx context.Context, eng sandbox.Engine, m *state.Meta, out io.Writer) error {
+func runSetup(ctx context.Context, s *workspace.Workspace, eng sandbox.Engine, m *state.Meta, out io.Writer) error {
 	cmds := s.Config.Setup()
 	if len(cmds) == 0 {
 		return nil
@@ -222,7 +222,7 @@ func (s *Service) runSetup(ctx context.Context, eng sandbox.Engine, m *state.Met
 	if out == nil {
 		out = io.Discard
 	}
-	spec, err := sandboxspec.RunSpec(ctx, s.Workspace, m)
+	spec, err := sandboxspec.RunSpec(ctx, s, m)
 	if err != nil {
 		return err
 	}
@@ -241,14 +241,14 @@ func (s *Service) runSetup(ctx context.Context, eng sandbox.Engine, m *state.Met
 
 // prepareNew checks everything that can be checked before any change and
 // returns the record and intent New will write.
-func (s *Service) prepareNew(ctx context.Context, name, base string) (*state.Meta, state.Intent, error) {
+func prepareNew(ctx context.Context, s *workspace.Workspace, name, base string) (*state.Meta, state.Intent, error) {
 	if _, err := s.Store().ReadMeta(name); err == nil {
 		return nil, state.Intent{}, &workspace.UsageError{Err: fmt.Errorf("loop %q already exists (see \"git loop status %s\")", name, name)}
 	} else if !workspace.IsNoLoop(err) {
 		return nil, state.Intent{}, err
 	}
 	branch := s.BranchRef(name)
-	baseName, baseRef, baseSHA, exists, err := s.resolveBase(ctx, base, branch)
+	baseName, baseRef, baseSHA, exists, err := resolveBase(ctx, s, base, branch)
 	if err != nil {
 		return nil, state.Intent{}, err
 	}
@@ -275,18 +275,18 @@ func (s *Service) prepareNew(ctx context.Context, name, base string) (*state.Met
 }
 
 // planNew prints (through the runner's log) what New would run.
-func (s *Service) planNew(ctx context.Context, name string, opts NewOptions) (*state.Meta, error) {
-	m, in, err := s.prepareNew(ctx, name, opts.Base)
+func planNew(ctx context.Context, s *workspace.Workspace, name string, opts NewOptions) (*state.Meta, error) {
+	m, in, err := prepareNew(ctx, s, name, opts.Base)
 	if err != nil {
 		return nil, err
 	}
-	_ = s.startLoopWorktree(ctx, &git.Runner{Log: s.Git.Log, DryRun: true}, m, in.BranchCreated)()
+	_ = startLoopWorktree(ctx, s, &git.Runner{Log: s.Git.Log, DryRun: true}, m, in.BranchCreated)()
 	return m, nil
 }
 
 // startLoopWorktree starts making the loop's code worktree with r: on a
 // new branch at the base commit, or on its existing branch.
-func (s *Service) startLoopWorktree(ctx context.Context, r *git.Runner, m *state.Meta, newBranch bool) (wait func() error) {
+func startLoopWorktree(ctx context.Context, s *workspace.Workspace, r *git.Runner, m *state.Meta, newBranch bool) (wait func() error) {
 	if !newBranch {
 		return r.Start(ctx, git.Cmd{Dir: s.Repo.CommonDir, Label: m.ShortBranch(), Args: []string{"worktree", "add", "--no-track", "-q", m.Worktree, m.ShortBranch()}})
 	}
@@ -305,7 +305,7 @@ func (s *Service) startLoopWorktree(ctx context.Context, r *git.Runner, m *state
 // commit sha) and reports whether branch exists, in one git call. An empty
 // base means config "base", else the current branch (or commit, when
 // detached).
-func (s *Service) resolveBase(ctx context.Context, base, branch string) (name, ref, sha string, branchExists bool, err error) {
+func resolveBase(ctx context.Context, s *workspace.Workspace, base, branch string) (name, ref, sha string, branchExists bool, err error) {
 	if base == "" {
 		base = s.Config.Base()
 	}
@@ -382,7 +382,7 @@ func dedup(items []string) []string {
 // makeHome creates the sandbox's $HOME with a .gitconfig carrying the
 // user's git identity: the sandbox does not see the user's own ~/.gitconfig,
 // and commits made there must still be the user's.
-func (s *Service) makeHome(name string) error {
+func makeHome(s *workspace.Workspace, name string) error {
 	home := s.HomeDir(name)
 	if err := os.MkdirAll(home, 0o755); err != nil {
 		return err
