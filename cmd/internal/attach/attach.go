@@ -10,6 +10,7 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
 	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/session"
 )
 
 // AttachOptions are the inputs of "git loop attach".
@@ -64,7 +65,7 @@ func attachRun(ctx context.Context, opts *AttachOptions) error {
 	if err != nil {
 		return err
 	}
-	return Session(ctx, svc, opts.IO, opts.Name, gitloop.AttachOptions{Agent: opts.Agent, New: opts.New})
+	return Session(ctx, svc, opts.IO, opts.Name, session.AttachOptions{Agent: opts.Agent, New: opts.New})
 }
 
 // Session runs the loop's agent attached to the command's terminal, the
@@ -72,11 +73,11 @@ func attachRun(ctx context.Context, opts *AttachOptions) error {
 // and git loop waits rather than kill it), and its exit code becomes git
 // loop's. A missing agent is a *agent.MissingError, for the caller
 // to report or to open something else.
-func Session(ctx context.Context, svc *gitloop.Service, ios *iostreams.IOStreams, name string, o gitloop.AttachOptions) error {
+func Session(ctx context.Context, svc *gitloop.Service, ios *iostreams.IOStreams, name string, o session.AttachOptions) error {
 	o.TTY = ios.IsStdinTTY()
 	o.Stdin, o.Stdout, o.Stderr = ios.In, ios.Out, ios.ErrOut
 	o.RawTerminal = cmdutil.RawTerminal
-	code, err := svc.Attach(context.WithoutCancel(ctx), name, o)
+	code, err := session.Attach(context.WithoutCancel(ctx), svc.Workspace, name, o)
 	if err != nil {
 		return err
 	}

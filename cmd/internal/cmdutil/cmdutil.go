@@ -11,6 +11,7 @@ import (
 
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
 	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/session"
 )
 
 // ExactLoopName accepts exactly one argument, a loop name.
@@ -58,7 +59,7 @@ func WriteJSON(w io.Writer, v any) error {
 // (Ctrl-C reaches it, and git loop waits rather than kill it), and its
 // exit code becomes git loop's.
 func RunInLoop(ctx context.Context, svc *gitloop.Service, ios *iostreams.IOStreams, name string, cmd []string, tty bool) error {
-	code, err := svc.Exec(context.WithoutCancel(ctx), gitloop.ExecOptions{
+	code, err := session.Exec(context.WithoutCancel(ctx), svc.Workspace, session.ExecOptions{
 		Name: name, Cmd: cmd, TTY: tty,
 		Stdin: ios.In, Stdout: ios.Out, Stderr: ios.ErrOut, RawTerminal: RawTerminal,
 	})

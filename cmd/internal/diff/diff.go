@@ -11,6 +11,7 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
 	"github.com/gitloop-dev/git-loop/gitloop"
 	"github.com/gitloop-dev/git-loop/gitloop/git"
+	"github.com/gitloop-dev/git-loop/gitloop/session"
 )
 
 // DiffOptions are the inputs of "git loop diff".
@@ -58,7 +59,7 @@ func diffRun(ctx context.Context, opts *DiffOptions) error {
 	if err != nil {
 		return err
 	}
-	err = svc.Diff(ctx, opts.Name, opts.Args, opts.IO.Out, opts.IO.ErrOut)
+	err = session.Diff(ctx, svc.Workspace, opts.Name, opts.Args, opts.IO.Out, opts.IO.ErrOut)
 	var ge *git.Error
 	if errors.As(err, &ge) {
 		return &cmdutil.ExitCodeError{Code: ge.Code} // git already said why

@@ -17,6 +17,7 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
 	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/session"
 	"github.com/gitloop-dev/git-loop/gitloop/transcript"
 )
 
@@ -72,7 +73,7 @@ func logRun(ctx context.Context, opts *LogOptions) error {
 	if err != nil {
 		return err
 	}
-	entries := svc.TranscriptOf(opts.Name, transcript.Options{All: opts.All})
+	entries := session.TranscriptOf(svc.Workspace, opts.Name, transcript.Options{All: opts.All})
 	var ring []transcript.Entry
 	next := 0
 	n := 0

@@ -18,6 +18,7 @@ import (
 	"github.com/gitloop-dev/git-loop/gitloop"
 	"github.com/gitloop-dev/git-loop/gitloop/agent"
 	"github.com/gitloop-dev/git-loop/gitloop/lifecycle"
+	"github.com/gitloop-dev/git-loop/gitloop/session"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
 )
 
@@ -121,7 +122,7 @@ func newRun(ctx context.Context, opts *NewOptions) error {
 			cs.Green("Created"), cs.Bold(m.Name), m.ShortBranch(), m.Base, m.BaseSHA[:7], m.Sandbox.Driver)
 	}
 	if opts.Message != "" {
-		return run.Turn(ctx, svc, opts.IO, gitloop.RunOptions{Name: m.Name, Prompt: opts.Message}, false)
+		return run.Turn(ctx, svc, opts.IO, session.RunOptions{Name: m.Name, Prompt: opts.Message}, false)
 	}
 	if opts.Detach || !opts.IO.Interactive() {
 		fmt.Fprintln(opts.IO.Out, m.Worktree)
@@ -136,7 +137,7 @@ func newRun(ctx context.Context, opts *NewOptions) error {
 // openAgent attaches the loop's agent; when the agent is not installed it
 // says how to get one and opens a shell in the loop instead.
 func openAgent(ctx context.Context, opts *NewOptions, svc *gitloop.Service, m *state.Meta) error {
-	err := attach.Session(ctx, svc, opts.IO, m.Name, gitloop.AttachOptions{})
+	err := attach.Session(ctx, svc, opts.IO, m.Name, session.AttachOptions{})
 	var missing *agent.MissingError
 	if !errors.As(err, &missing) {
 		return err

@@ -13,6 +13,7 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
 	"github.com/gitloop-dev/git-loop/cmd/internal/logcmd"
 	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/session"
 )
 
 // RunOptions are the inputs of "git loop run".
@@ -86,21 +87,21 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 	if err != nil {
 		return err
 	}
-	return Turn(ctx, svc, opts.IO, gitloop.RunOptions{Name: opts.Name, Prompt: opts.Prompt, Agent: opts.Agent}, opts.Raw)
+	return Turn(ctx, svc, opts.IO, session.RunOptions{Name: opts.Name, Prompt: opts.Prompt, Agent: opts.Agent}, opts.Raw)
 }
 
 // Turn runs one headless agent turn with the command's streams, the way
 // run and new -m do: output on stdout (rendered on a terminal unless raw),
 // the agent's stderr on stderr, the log's path on stderr at the end, and
 // the agent's exit code as git loop's.
-func Turn(ctx context.Context, svc *gitloop.Service, ios *iostreams.IOStreams, o gitloop.RunOptions, raw bool) error {
+func Turn(ctx context.Context, svc *gitloop.Service, ios *iostreams.IOStreams, o session.RunOptions, raw bool) error {
 	o.Stdout, o.Stderr = ios.Out, ios.ErrOut
 	var r *logcmd.StreamRenderer
 	if ios.IsStdoutTTY() && !raw {
 		r = logcmd.NewStreamRenderer(ios.Out, ios.Colors())
 		o.Stdout = r
 	}
-	res, err := svc.RunWith(ctx, o)
+	res, err := session.RunWith(ctx, svc.Workspace, o)
 	if r != nil {
 		_ = r.Close()
 	}

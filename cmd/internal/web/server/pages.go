@@ -20,6 +20,7 @@ import (
 
 	"github.com/gitloop-dev/git-loop/gitloop"
 	"github.com/gitloop-dev/git-loop/gitloop/contexts"
+	"github.com/gitloop-dev/git-loop/gitloop/session"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
 	"github.com/gitloop-dev/git-loop/gitloop/transcript"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
@@ -154,7 +155,7 @@ func (s *Server) activity(l gitloop.LoopStatus) time.Time {
 	s.actMu.Unlock()
 	if !ok || now.Sub(c.at) > activityTTL {
 		c = activityFile{at: now}
-		if _, files, err := s.svc.TranscriptFiles(l.Name, transcript.Options{}); err == nil && len(files) > 0 {
+		if _, files, err := session.TranscriptFiles(s.svc.Workspace, l.Name, transcript.Options{}); err == nil && len(files) > 0 {
 			c.path = files[len(files)-1]
 		}
 		s.actMu.Lock()
@@ -471,7 +472,7 @@ func (s *Server) apiDiff(w http.ResponseWriter, r *http.Request) {
 	name := m.Name
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	var stderr bytes.Buffer
-	if err := s.svc.Diff(r.Context(), name, diffArgs, w, &stderr); err != nil {
+	if err := session.Diff(r.Context(), s.svc.Workspace, name, diffArgs, w, &stderr); err != nil {
 		fmt.Fprintf(w, "\n[git loop web: %v %s]\n", err, strings.TrimSpace(stderr.String()))
 	}
 }
@@ -489,7 +490,7 @@ func (s *Server) apiTranscript(w http.ResponseWriter, r *http.Request) {
 	enc := json.NewEncoder(w)
 	flusher, _ := w.(http.Flusher)
 	i, n := 0, 0
-	for e, err := range s.svc.Transcript(name) {
+	for e, err := range session.Transcript(s.svc.Workspace, name) {
 		if err != nil {
 			_ = enc.Encode(map[string]string{"error": err.Error()})
 			return

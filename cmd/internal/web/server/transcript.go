@@ -4,6 +4,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/gitloop-dev/git-loop/gitloop/session"
 	"github.com/gitloop-dev/git-loop/gitloop/transcript"
 )
 
@@ -72,7 +73,7 @@ func (s *Server) transcript(name string, page, size int) (*transcriptPage, error
 	var kept []transcriptEntry
 	more := false
 	i := 0
-	for e, err := range s.svc.Transcript(name) {
+	for e, err := range session.Transcript(s.svc.Workspace, name) {
 		if err != nil {
 			return nil, err
 		}

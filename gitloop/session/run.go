@@ -1,4 +1,4 @@
-package gitloop
+package session
 
 import (
 	"context"
@@ -22,7 +22,7 @@ import (
 	"github.com/gitloop-dev/git-loop/sandbox"
 )
 
-// AttachOptions are the inputs of Service.Attach.
+// AttachOptions are the inputs of Attach.
 type AttachOptions struct {
 	// Agent replaces the loop's recorded agent for this session.
 	Agent string
@@ -43,7 +43,7 @@ type AttachOptions struct {
 // the agent's last session when it has one (claude --continue, codex
 // resume --last), and returns the agent's exit code. A missing agent is
 // an *AgentMissingError; the caller decides what to open instead.
-func (s *Service) Attach(ctx context.Context, name string, opts AttachOptions) (int, error) {
+func Attach(ctx context.Context, s *workspace.Workspace, name string, opts AttachOptions) (int, error) {
 	m, err := s.Get(name)
 	if err != nil {
 		return 0, err
@@ -52,21 +52,21 @@ func (s *Service) Attach(ctx context.Context, name string, opts AttachOptions) (
 	if opts.New {
 		mode = agent.Interactive
 	}
-	inv, err := agent.Prepare(s.Workspace, m, opts.Agent, mode, "")
+	inv, err := agent.Prepare(s, m, opts.Agent, mode, "")
 	if err != nil {
 		return 0, err
 	}
-	release, err := s.holdAgent(m.Name, "attach")
+	release, err := holdAgent(s, m.Name, "attach")
 	if err != nil {
 		return 0, err
 	}
 	defer release()
-	return s.execAgent(ctx, inv, opts.Env, sandbox.Exec{
+	return execAgent(ctx, s, inv, opts.Env, sandbox.Exec{
 		TTY: opts.TTY, Stdin: opts.Stdin, Stdout: opts.Stdout, Stderr: opts.Stderr,
 	}, opts.RawTerminal)
 }
 
-// RunOptions are the inputs of Service.RunWith.
+// RunOptions are the inputs of RunWith.
 type RunOptions struct {
 	Name   string
 	Prompt string
@@ -88,8 +88,8 @@ type RunResult struct {
 // Run runs one headless agent turn with prompt in the loop's sandbox,
 // streaming the agent's output (stdout and stderr) to stdout and saving it
 // under LogDir(name). See RunWith.
-func (s *Service) Run(ctx context.Context, name, prompt string, stdout io.Writer) (RunResult, error) {
-	return s.RunWith(ctx, RunOptions{Name: name, Prompt: prompt, Stdout: stdout})
+func Run(ctx context.Context, s *workspace.Workspace, name, prompt string, stdout io.Writer) (RunResult, error) {
+	return RunWith(ctx, s, RunOptions{Name: name, Prompt: prompt, Stdout: stdout})
 }
 
 // RunWith runs one headless agent turn. Its output streams to the
@@ -97,7 +97,7 @@ func (s *Service) Run(ctx context.Context, name, prompt string, stdout io.Writer
 // agent and prompt and ended by the exit code. One agent runs in a loop at
 // a time: a second is an *AgentBusyError. The agent's exit code is in the
 // result; the error is for what kept it from running.
-func (s *Service) RunWith(ctx context.Context, opts RunOptions) (RunResult, error) {
+func RunWith(ctx context.Context, s *workspace.Workspace, opts RunOptions) (RunResult, error) {
 	if strings.TrimSpace(opts.Prompt) == "" {
 		return RunResult{}, &workspace.UsageError{Err: errors.New("run needs a PROMPT")}
 	}
@@ -105,22 +105,22 @@ func (s *Service) RunWith(ctx context.Context, opts RunOptions) (RunResult, erro
 	if err != nil {
 		return RunResult{}, err
 	}
-	inv, err := agent.Prepare(s.Workspace, m, opts.Agent, agent.Headless, opts.Prompt)
+	inv, err := agent.Prepare(s, m, opts.Agent, agent.Headless, opts.Prompt)
 	if err != nil {
 		return RunResult{}, err
 	}
 	// A vault that cannot be delivered stops the run before its log.
-	if err := sandboxspec.CheckVault(ctx, s.Workspace, m.Vault); err != nil {
+	if err := sandboxspec.CheckVault(ctx, s, m.Vault); err != nil {
 		return RunResult{}, fmt.Errorf("run in %s: %w", m.Name, err)
 	}
-	release, err := s.holdAgent(m.Name, "run")
+	release, err := holdAgent(s, m.Name, "run")
 	if err != nil {
 		return RunResult{}, err
 	}
 	defer release()
 
 	start := s.Clock()
-	f, err := s.createRunLog(m.Name, start)
+	f, err := createRunLog(s, m.Name, start)
 	if err != nil {
 		return RunResult{}, err
 	}
@@ -136,7 +136,7 @@ func (s *Service) RunWith(ctx context.Context, opts RunOptions) (RunResult, erro
 	}
 	// The log first, and the caller's writers never failing the copy: a
 	// closed pipe (git loop run … | head) must not cut the log short.
-	code, err := s.execAgent(ctx, inv, opts.Env, sandbox.Exec{
+	code, err := execAgent(ctx, s, inv, opts.Env, sandbox.Exec{
 		Stdout: io.MultiWriter(lw, &bestEffortWriter{w: stdout}),
 		Stderr: io.MultiWriter(lw, &bestEffortWriter{w: stderr}),
 	}, nil)
@@ -188,7 +188,7 @@ func writerOrDiscard(w io.Writer) io.Writer {
 }
 
 // execAgent runs a prepared agent in the loop's sandbox.
-func (s *Service) execAgent(ctx context.Context, inv *agent.Invocation, extra map[string]string, x sandbox.Exec, raw func() (func(), <-chan sandbox.TermSize)) (int, error) {
+func execAgent(ctx context.Context, s *workspace.Workspace, inv *agent.Invocation, extra map[string]string, x sandbox.Exec, raw func() (func(), <-chan sandbox.TermSize)) (int, error) {
 	m := inv.Loop
 	if !workspace.Exists(m.Worktree) {
 		return 0, fmt.Errorf("loop %s: worktree %s is gone (run \"git loop prune\")", m.Name, m.Worktree)
@@ -200,7 +200,7 @@ func (s *Service) execAgent(ctx context.Context, inv *agent.Invocation, extra ma
 	if err != nil {
 		return 0, fmt.Errorf("loop %s: %w", m.Name, err)
 	}
-	spec, err := sandboxspec.RunSpec(ctx, s.Workspace, m)
+	spec, err := sandboxspec.RunSpec(ctx, s, m)
 	if err != nil {
 		return 0, err
 	}
@@ -253,7 +253,7 @@ func addMounts(ms, add []sandbox.Mount) []sandbox.Mount {
 
 // holdAgent takes the loop's agent lock (LogDir/agent.lock, flock(2), so
 // a killed holder never leaves it stale) and records who holds it.
-func (s *Service) holdAgent(name, what string) (release func(), err error) {
+func holdAgent(s *workspace.Workspace, name, what string) (release func(), err error) {
 	dir := s.LogDir(name)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("loop %s: %w", name, err)
@@ -281,7 +281,7 @@ func (s *Service) holdAgent(name, what string) (release func(), err error) {
 }
 
 // createRunLog makes a new, private run log named after the time.
-func (s *Service) createRunLog(name string, t time.Time) (*os.File, error) {
+func createRunLog(s *workspace.Workspace, name string, t time.Time) (*os.File, error) {
 	dir := s.LogDir(name)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("run %s: %w", name, err)

@@ -1,4 +1,4 @@
-package gitloop
+package session
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	"github.com/gitloop-dev/git-loop/sandbox"
 )
 
-// ExecOptions are the inputs of Service.Exec.
+// ExecOptions are the inputs of Exec.
 type ExecOptions struct {
 	Name   string
 	Cmd    []string
@@ -27,7 +27,7 @@ type ExecOptions struct {
 
 // Exec runs a command in a loop's sandbox (with the none driver: in its
 // worktree, with the loop's env) and returns the command's exit code.
-func (s *Service) Exec(ctx context.Context, opts ExecOptions) (int, error) {
+func Exec(ctx context.Context, s *workspace.Workspace, opts ExecOptions) (int, error) {
 	m, err := s.Get(opts.Name)
 	if err != nil {
 		return 0, err
@@ -39,7 +39,7 @@ func (s *Service) Exec(ctx context.Context, opts ExecOptions) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("exec in %s: %w", m.Name, err)
 	}
-	spec, err := sandboxspec.RunSpec(ctx, s.Workspace, m)
+	spec, err := sandboxspec.RunSpec(ctx, s, m)
 	if err != nil {
 		return 0, err
 	}
@@ -59,7 +59,7 @@ func (s *Service) Exec(ctx context.Context, opts ExecOptions) (int, error) {
 // Diff writes the loop's changes against the merge base of its branch and
 // its base's current commit (uncommitted work included) to stdout, as git
 // diff prints them; extra args go to git diff.
-func (s *Service) Diff(ctx context.Context, name string, extra []string, stdout, stderr io.Writer) error {
+func Diff(ctx context.Context, s *workspace.Workspace, name string, extra []string, stdout, stderr io.Writer) error {
 	m, err := s.Get(name)
 	if err != nil {
 		return err

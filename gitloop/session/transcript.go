@@ -1,4 +1,4 @@
-package gitloop
+package session
 
 import (
 	"iter"
@@ -6,20 +6,21 @@ import (
 	"sort"
 
 	"github.com/gitloop-dev/git-loop/gitloop/transcript"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // Transcript streams the loop's transcript: the agent's newest session
 // when it keeps its own (Claude's JSONL under the agent dir's projects/,
 // Codex's under sessions/), else the loop's run logs. Files are read line
 // by line, never whole. Iteration stops at the first error.
-func (s *Service) Transcript(name string) iter.Seq2[transcript.Entry, error] {
-	return s.TranscriptOf(name, transcript.Options{})
+func Transcript(s *workspace.Workspace, name string) iter.Seq2[transcript.Entry, error] {
+	return TranscriptOf(s, name, transcript.Options{})
 }
 
 // TranscriptOf is Transcript with options.
-func (s *Service) TranscriptOf(name string, opts transcript.Options) iter.Seq2[transcript.Entry, error] {
+func TranscriptOf(s *workspace.Workspace, name string, opts transcript.Options) iter.Seq2[transcript.Entry, error] {
 	return func(yield func(transcript.Entry, error) bool) {
-		format, files, err := s.TranscriptFiles(name, opts)
+		format, files, err := TranscriptFiles(s, name, opts)
 		if err != nil {
 			yield(transcript.Entry{}, err)
 			return
@@ -34,7 +35,7 @@ func (s *Service) TranscriptOf(name string, opts transcript.Options) iter.Seq2[t
 
 // TranscriptFiles are the files the loop's transcript is read from, in
 // order, and their format; none is not an error.
-func (s *Service) TranscriptFiles(name string, opts transcript.Options) (transcript.Format, []string, error) {
+func TranscriptFiles(s *workspace.Workspace, name string, opts transcript.Options) (transcript.Format, []string, error) {
 	m, err := s.Get(name)
 	if err != nil {
 		return "", nil, err

@@ -1,4 +1,4 @@
-package gitloop
+package session
 
 import (
 	"context"
@@ -19,7 +19,7 @@ import (
 	"github.com/gitloop-dev/git-loop/sandbox/none"
 )
 
-func agentService(t *testing.T) (*Service, string) {
+func agentService(t *testing.T) (*workspace.Workspace, string) {
 	t.Helper()
 	repo := gittest.Repo(t)
 	ctx := context.Background()
@@ -32,8 +32,8 @@ func agentService(t *testing.T) (*Service, string) {
 		t.Fatal(err)
 	}
 	data := t.TempDir()
-	return &Service{&workspace.Workspace{Repo: r, Config: cfg, Dirs: workspace.UserDirs{Config: data, Data: data}, Git: &git.Runner{},
-		Engine: func(context.Context, string) (sandbox.Engine, error) { return none.New(), nil }}}, repo
+	return &workspace.Workspace{Repo: r, Config: cfg, Dirs: workspace.UserDirs{Config: data, Data: data}, Git: &git.Runner{},
+		Engine: func(context.Context, string) (sandbox.Engine, error) { return none.New(), nil }}, repo
 }
 
 // TestRunGeneric runs a generic agent headless: prompt last, env with the
@@ -43,14 +43,14 @@ func TestRunGeneric(t *testing.T) {
 	t.Parallel()
 	svc, _ := agentService(t)
 	ctx := context.Background()
-	m, err := lifecycle.New(ctx, svc.Workspace, lifecycle.NewOptions{Name: "g", Driver: "none"})
+	m, err := lifecycle.New(ctx, svc, lifecycle.NewOptions{Name: "g", Driver: "none"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	const secret = "s3cr3t-value-77"
 	var out strings.Builder
 	setting := fakeAgent(t, "fake-generic") + " --flag 'two words'"
-	res, err := svc.RunWith(ctx, RunOptions{Name: "g", Prompt: "do the thing exit=3", Agent: setting, Stdout: &out,
+	res, err := RunWith(ctx, svc, RunOptions{Name: "g", Prompt: "do the thing exit=3", Agent: setting, Stdout: &out,
 		Env: map[string]string{"FAKE_SECRET": secret, "CLAUDE_CONFIG_DIR": "/not/for/generic"}})
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +119,7 @@ func TestRunGeneric(t *testing.T) {
 func TestAgentArgvNeverHoldsEnv(t *testing.T) {
 	t.Parallel()
 	svc, _ := agentService(t)
-	m, err := lifecycle.New(context.Background(), svc.Workspace, lifecycle.NewOptions{Name: "argv-loop", Driver: "none"})
+	m, err := lifecycle.New(context.Background(), svc, lifecycle.NewOptions{Name: "argv-loop", Driver: "none"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +127,7 @@ func TestAgentArgvNeverHoldsEnv(t *testing.T) {
 		"exec": true, "resume": true, "--last": true, "--flag": true, "the prompt": true}
 	for _, kind := range []string{"claude", "codex", "fake-generic"} {
 		for _, mode := range []agent.Mode{agent.Interactive, agent.Resume, agent.Headless} {
-			inv, err := agent.Prepare(svc.Workspace, m, fakeAgent(t, kind)+" --flag", mode, "the prompt")
+			inv, err := agent.Prepare(svc, m, fakeAgent(t, kind)+" --flag", mode, "the prompt")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -149,24 +149,24 @@ func TestRunOneAtATime(t *testing.T) {
 	t.Parallel()
 	svc, _ := agentService(t)
 	ctx := context.Background()
-	if _, err := lifecycle.New(ctx, svc.Workspace, lifecycle.NewOptions{Name: "b", Driver: "none"}); err != nil {
+	if _, err := lifecycle.New(ctx, svc, lifecycle.NewOptions{Name: "b", Driver: "none"}); err != nil {
 		t.Fatal(err)
 	}
-	release, err := svc.holdAgent("b", "run")
+	release, err := holdAgent(svc, "b", "run")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = svc.RunWith(ctx, RunOptions{Name: "b", Prompt: "x", Agent: fakeAgent(t, "fake-generic")})
+	_, err = RunWith(ctx, svc, RunOptions{Name: "b", Prompt: "x", Agent: fakeAgent(t, "fake-generic")})
 	var busy *agent.BusyError
 	if !errors.As(err, &busy) || !strings.Contains(err.Error(), "run, pid ") {
 		t.Fatalf("second run: %v, want AgentBusyError naming the holder", err)
 	}
-	_, err = svc.Attach(ctx, "b", AttachOptions{Agent: fakeAgent(t, "fake-generic")})
+	_, err = Attach(ctx, svc, "b", AttachOptions{Agent: fakeAgent(t, "fake-generic")})
 	if !errors.As(err, &busy) {
 		t.Fatalf("attach during a run: %v, want AgentBusyError", err)
 	}
 	release()
-	if res, err := svc.RunWith(ctx, RunOptions{Name: "b", Prompt: "x", Agent: fakeAgent(t, "fake-generic")}); err != nil || res.ExitCode != 0 {
+	if res, err := RunWith(ctx, svc, RunOptions{Name: "b", Prompt: "x", Agent: fakeAgent(t, "fake-generic")}); err != nil || res.ExitCode != 0 {
 		t.Fatalf("after release: %v %+v", err, res)
 	}
 }
@@ -175,7 +175,7 @@ func TestAgentMissing(t *testing.T) {
 	t.Parallel()
 	svc, _ := agentService(t)
 	ctx := context.Background()
-	if _, err := lifecycle.New(ctx, svc.Workspace, lifecycle.NewOptions{Name: "m", Driver: "none"}); err != nil {
+	if _, err := lifecycle.New(ctx, svc, lifecycle.NewOptions{Name: "m", Driver: "none"}); err != nil {
 		t.Fatal(err)
 	}
 	for setting, hint := range map[string]string{
@@ -183,7 +183,7 @@ func TestAgentMissing(t *testing.T) {
 		"/nonexistent/bin/codex -x": "npm install -g @openai/codex",
 		"no-such-agent-4711":        "install it",
 	} {
-		_, err := svc.RunWith(ctx, RunOptions{Name: "m", Prompt: "x", Agent: setting})
+		_, err := RunWith(ctx, svc, RunOptions{Name: "m", Prompt: "x", Agent: setting})
 		var missing *agent.MissingError
 		if !errors.As(err, &missing) {
 			t.Fatalf("%s: %v, want AgentMissingError", setting, err)
@@ -205,7 +205,7 @@ func TestAttachContinues(t *testing.T) {
 	t.Parallel()
 	svc, _ := agentService(t)
 	ctx := context.Background()
-	if _, err := lifecycle.New(ctx, svc.Workspace, lifecycle.NewOptions{Name: "c", Driver: "none"}); err != nil {
+	if _, err := lifecycle.New(ctx, svc, lifecycle.NewOptions{Name: "c", Driver: "none"}); err != nil {
 		t.Fatal(err)
 	}
 	claude := fakeAgent(t, "claude")
@@ -232,7 +232,7 @@ func TestAttachContinues(t *testing.T) {
 	} {
 		var out strings.Builder
 		tc.opts.Stdout, tc.opts.Stderr = &out, &out
-		code, err := svc.Attach(ctx, "c", tc.opts)
+		code, err := Attach(ctx, svc, "c", tc.opts)
 		if err != nil || code != 0 {
 			t.Fatalf("attach %d: code %d, %v\n%s", i, code, err, out.String())
 		}
@@ -248,11 +248,11 @@ func TestWorktreeAgent(t *testing.T) {
 	t.Parallel()
 	svc, _ := agentService(t)
 	ctx := context.Background()
-	m, err := lifecycle.New(ctx, svc.Workspace, lifecycle.NewOptions{Name: "w", Driver: "none"})
+	m, err := lifecycle.New(ctx, svc, lifecycle.NewOptions{Name: "w", Driver: "none"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	script, err := os.ReadFile(filepath.Join("..", "testdata", "agents", "fake-generic"))
+	script, err := os.ReadFile(filepath.Join("..", "..", "testdata", "agents", "fake-generic"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,18 +263,18 @@ func TestWorktreeAgent(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out strings.Builder
-	res, err := svc.RunWith(ctx, RunOptions{Name: "w", Prompt: "hi", Agent: "./bin/agent", Stdout: &out})
+	res, err := RunWith(ctx, svc, RunOptions{Name: "w", Prompt: "hi", Agent: "./bin/agent", Stdout: &out})
 	if err != nil || res.ExitCode != 0 || !strings.Contains(out.String(), "fake-generic got: hi") {
 		t.Fatalf("run: %v %+v %q", err, res, out.String())
 	}
-	inv, err := agent.Prepare(svc.Workspace, m, "./bin/agent", agent.Headless, "x")
+	inv, err := agent.Prepare(svc, m, "./bin/agent", agent.Headless, "x")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if inv.Cmd[0] != filepath.Join(m.Worktree, "bin", "agent") || len(inv.Program.Mounts("bwrap")) != 0 {
 		t.Errorf("cmd %q, mounts %v", inv.Cmd, inv.Program.Mounts("bwrap"))
 	}
-	if _, err := agent.Prepare(svc.Workspace, m, "./bin/nope", agent.Headless, "x"); err == nil {
+	if _, err := agent.Prepare(svc, m, "./bin/nope", agent.Headless, "x"); err == nil {
 		t.Errorf("a missing worktree agent must be an error")
 	}
 }
@@ -288,7 +288,7 @@ func fakeAgent(t *testing.T, name string) string {
 	if script == "" {
 		script = name
 	}
-	src, err := filepath.Abs(filepath.Join("..", "testdata", "agents", script))
+	src, err := filepath.Abs(filepath.Join("..", "..", "testdata", "agents", script))
 	if err != nil {
 		t.Fatal(err)
 	}

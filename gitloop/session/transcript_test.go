@@ -1,4 +1,4 @@
-package gitloop
+package session
 
 import (
 	"context"
@@ -17,13 +17,13 @@ func TestTranscriptSources(t *testing.T) {
 	t.Parallel()
 	svc, _ := agentService(t)
 	ctx := context.Background()
-	m, err := lifecycle.New(ctx, svc.Workspace, lifecycle.NewOptions{Name: "t", Driver: "none"})
+	m, err := lifecycle.New(ctx, svc, lifecycle.NewOptions{Name: "t", Driver: "none"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	texts := func(opts transcript.Options) []string {
 		var out []string
-		for e, err := range svc.TranscriptOf("t", opts) {
+		for e, err := range TranscriptOf(svc, "t", opts) {
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -38,7 +38,7 @@ func TestTranscriptSources(t *testing.T) {
 	}
 	generic := fakeAgent(t, "fake-generic")
 	for _, p := range []string{"one", "two"} {
-		if _, err := svc.RunWith(ctx, RunOptions{Name: "t", Prompt: p, Agent: generic}); err != nil {
+		if _, err := RunWith(ctx, svc, RunOptions{Name: "t", Prompt: p, Agent: generic}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -47,7 +47,7 @@ func TestTranscriptSources(t *testing.T) {
 	}
 	claude := fakeAgent(t, "claude")
 	for _, p := range []string{"three", "four"} {
-		if _, err := svc.RunWith(ctx, RunOptions{Name: "t", Prompt: p, Agent: claude}); err != nil {
+		if _, err := RunWith(ctx, svc, RunOptions{Name: "t", Prompt: p, Agent: claude}); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(20 * time.Millisecond) // distinct modification times
@@ -59,14 +59,14 @@ func TestTranscriptSources(t *testing.T) {
 		t.Errorf("claude, all sessions: %v", got)
 	}
 	n := 0
-	for range svc.Transcript("t") {
+	for range Transcript(svc, "t") {
 		n++
 		break
 	}
 	if n != 1 {
 		t.Errorf("break: %d", n)
 	}
-	for _, err := range svc.Transcript("nope") {
+	for _, err := range Transcript(svc, "nope") {
 		if _, ok := err.(*workspace.NotFoundError); !ok {
 			t.Errorf("unknown loop: %v", err)
 		}
