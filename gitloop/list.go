@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/gitloop-dev/git-loop/gitloop/contexts"
 	"github.com/gitloop-dev/git-loop/gitloop/git"
+	"github.com/gitloop-dev/git-loop/gitloop/land"
 	"github.com/gitloop-dev/git-loop/gitloop/lifecycle"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
@@ -271,4 +273,29 @@ func (s *Service) sandboxStates(ctx context.Context, metas []*state.Meta) map[st
 		}
 	}
 	return out
+}
+
+// unpromoted lists the layers of a loop holding commits its layer's main
+// does not have: code when the branch is ahead of its base, a context
+// layer when its branch has commits on no remote-tracking main. A context
+// branch still at the commit it started from costs no git call.
+func (s *Service) unpromoted(ctx context.Context, st *LoopStatus, m *state.Meta) ([]string, error) {
+	var out []string
+	if st.Ahead > 0 {
+		out = append(out, string(land.Code))
+	}
+	for _, c := range m.Contexts {
+		sha, found, ok := workspace.ReadRef(filepath.Join(c.Clone, ".git"), c.Branch)
+		if !ok || !found || sha == c.SHA {
+			continue
+		}
+		n, err := s.Query.Line(ctx, git.Cmd{Dir: c.Clone, Args: []string{"rev-list", "--count", "-1", c.Branch, "--not", "--remotes"}})
+		if err != nil {
+			return nil, fmt.Errorf("status of %s: %s: %w", m.Name, c.Layer, err)
+		}
+		if n != "0" {
+			out = append(out, c.Layer)
+		}
+	}
+	return out, nil
 }

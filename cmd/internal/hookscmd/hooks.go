@@ -17,6 +17,7 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/vault"
 	"github.com/gitloop-dev/git-loop/gitloop"
 	"github.com/gitloop-dev/git-loop/gitloop/contexts"
+	"github.com/gitloop-dev/git-loop/gitloop/land"
 	"github.com/gitloop-dev/git-loop/gitloop/lifecycle"
 	"github.com/gitloop-dev/git-loop/gitloop/sandboxspec"
 	"github.com/gitloop-dev/git-loop/hooks"
@@ -217,7 +218,7 @@ func hookRun(ctx context.Context, f *cmdutil.Factory, event string, args []strin
 		if err != nil {
 			return nil // not a repository git loop can read: nothing to guard
 		}
-		return svc.CheckPush(ctx, dir, gitloop.ParsePushUpdates(string(input)))
+		return land.CheckPush(ctx, svc.Workspace, dir, land.ParsePushUpdates(string(input)))
 	case hooks.PreCommit:
 		return vault.PreCommitHook(ctx, f, index)
 	case hooks.PostMerge, hooks.PostRewrite:

@@ -12,6 +12,7 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/status"
 	"github.com/gitloop-dev/git-loop/gitloop"
 	"github.com/gitloop-dev/git-loop/gitloop/git"
+	"github.com/gitloop-dev/git-loop/gitloop/land"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
@@ -77,7 +78,7 @@ was. Without NAME, the loop whose worktree you are in.`,
 				return cmdutil.FlagErrorf("-m is the message of --commit-all (-a)")
 			}
 			var err error
-			if opts.Layers, err = gitloop.ParseLayers(layers); err != nil {
+			if opts.Layers, err = land.ParseLayers(layers); err != nil {
 				return err
 			}
 			if runF != nil {
@@ -109,7 +110,7 @@ func promoteRun(ctx context.Context, opts *PromoteOptions) error {
 	if opts.DryRun {
 		svc.Git = &git.Runner{Log: opts.IO.ErrOut, DryRun: true}
 	}
-	landed, err := svc.Promote(ctx, gitloop.PromoteOptions{Name: opts.Name, Layers: opts.Layers, CommitAll: opts.CommitAll,
+	landed, err := land.Promote(ctx, svc.Workspace, land.PromoteOptions{Name: opts.Name, Layers: opts.Layers, CommitAll: opts.CommitAll,
 		Message: opts.Message, Continue: opts.Continue, Abort: opts.Abort})
 	if err != nil {
 		return err
@@ -122,7 +123,7 @@ func promoteRun(ctx context.Context, opts *PromoteOptions) error {
 	}
 	if opts.JSON {
 		if landed == nil {
-			landed = []gitloop.Landed{}
+			landed = []land.Landed{}
 		}
 		return cmdutil.WriteJSON(opts.IO.Out, landed)
 	}
@@ -131,7 +132,7 @@ func promoteRun(ctx context.Context, opts *PromoteOptions) error {
 }
 
 // Print says what landed where, one line per layer.
-func Print(io *iostreams.IOStreams, name string, landed []gitloop.Landed) {
+func Print(io *iostreams.IOStreams, name string, landed []land.Landed) {
 	w := io.Out
 	if len(landed) == 0 {
 		fmt.Fprintf(w, "%s: nothing to promote\n", name)

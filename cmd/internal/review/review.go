@@ -10,6 +10,7 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
 	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/land"
 )
 
 // ReviewOptions are the inputs of "git loop review" and its subcommands.
@@ -108,14 +109,14 @@ func reviewRun(ctx context.Context, opts *ReviewOptions) error {
 	}
 	switch opts.Op {
 	case "show":
-		p, err := svc.FindProposal(ctx, opts.Proposal)
+		p, err := land.FindProposal(ctx, svc.Workspace, opts.Proposal)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(w, "proposal %s: %s, %d ahead and %d behind %s\n\n", p.ID, p.Branch, p.Ahead, p.Behind, p.Main)
 		return svc.Query.Stream(ctx, p.ProposalDiff(opts.Stat), w, opts.IO.ErrOut)
 	case "merge":
-		res, err := svc.MergeProposal(ctx, opts.Proposal)
+		res, err := land.MergeProposal(ctx, svc.Workspace, opts.Proposal)
 		if err != nil {
 			return err
 		}
@@ -129,7 +130,7 @@ func reviewRun(ctx context.Context, opts *ReviewOptions) error {
 		fmt.Fprintf(w, "merged %s into %s (%s)\n", opts.Proposal, res.Ref, short(res.Commit))
 		return nil
 	case "discard":
-		backup, err := svc.DiscardProposal(ctx, opts.Proposal)
+		backup, err := land.DiscardProposal(ctx, svc.Workspace, opts.Proposal)
 		if err != nil {
 			return err
 		}
@@ -140,13 +141,13 @@ func reviewRun(ctx context.Context, opts *ReviewOptions) error {
 		fmt.Fprintf(w, "discarded %s; its commits are kept as %s\n", opts.Proposal, backup)
 		return nil
 	}
-	ps, err := svc.Proposals(ctx)
+	ps, err := land.Proposals(ctx, svc.Workspace)
 	if err != nil {
 		return err
 	}
 	if opts.JSON {
 		if ps == nil {
-			ps = []gitloop.Proposal{}
+			ps = []land.Proposal{}
 		}
 		return cmdutil.WriteJSON(w, ps)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
 	"github.com/gitloop-dev/git-loop/gitloop"
 	"github.com/gitloop-dev/git-loop/gitloop/git"
+	"github.com/gitloop-dev/git-loop/gitloop/land"
 )
 
 // SyncOptions are the inputs of "git loop sync".
@@ -76,13 +77,13 @@ func syncRun(ctx context.Context, opts *SyncOptions) error {
 	}
 	w := opts.IO.Out
 	if opts.Name == "" {
-		res, err := svc.SyncClones(ctx)
+		res, err := land.SyncClones(ctx, svc.Workspace)
 		if err != nil {
 			return err
 		}
 		if opts.JSON {
 			if res == nil {
-				res = []gitloop.CloneSync{}
+				res = []land.CloneSync{}
 			}
 			return cmdutil.WriteJSON(w, res)
 		}
@@ -98,7 +99,7 @@ func syncRun(ctx context.Context, opts *SyncOptions) error {
 		}
 		return nil
 	}
-	res, err := svc.SyncLoop(ctx, gitloop.SyncOptions{Name: opts.Name, Continue: opts.Continue, Abort: opts.Abort})
+	res, err := land.SyncLoop(ctx, svc.Workspace, land.SyncOptions{Name: opts.Name, Continue: opts.Continue, Abort: opts.Abort})
 	if err != nil {
 		return err
 	}
@@ -110,7 +111,7 @@ func syncRun(ctx context.Context, opts *SyncOptions) error {
 	}
 	if opts.JSON {
 		if res == nil {
-			res = []gitloop.LoopSync{}
+			res = []land.LoopSync{}
 		}
 		return cmdutil.WriteJSON(w, res)
 	}

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/land"
 	"github.com/gitloop-dev/git-loop/gitloop/lifecycle"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
@@ -224,8 +225,8 @@ func (s *Server) action(w http.ResponseWriter, r *http.Request) {
 	case "start":
 		_, err = lifecycle.Start(r.Context(), s.svc.Workspace, name)
 	case "promote":
-		var landed []gitloop.Landed
-		landed, err = s.svc.Promote(r.Context(), gitloop.PromoteOptions{Name: name})
+		var landed []land.Landed
+		landed, err = land.Promote(r.Context(), s.svc.Workspace, land.PromoteOptions{Name: name})
 		if err == nil {
 			s.page(w, r, "promoted", name+" · promoted", "loops", map[string]any{"Name": name, "Landed": landed})
 			return

@@ -1,40 +1,13 @@
-package gitloop
+package land
 
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 
-	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
-
-// unpromoted lists the layers of a loop holding commits its layer's main
-// does not have: code when the branch is ahead of its base, a context
-// layer when its branch has commits on no remote-tracking main. A context
-// branch still at the commit it started from costs no git call.
-func (s *Service) unpromoted(ctx context.Context, st *LoopStatus, m *state.Meta) ([]string, error) {
-	var out []string
-	if st.Ahead > 0 {
-		out = append(out, string(Code))
-	}
-	for _, c := range m.Contexts {
-		sha, found, ok := workspace.ReadRef(filepath.Join(c.Clone, ".git"), c.Branch)
-		if !ok || !found || sha == c.SHA {
-			continue
-		}
-		n, err := s.Query.Line(ctx, git.Cmd{Dir: c.Clone, Args: []string{"rev-list", "--count", "-1", c.Branch, "--not", "--remotes"}})
-		if err != nil {
-			return nil, fmt.Errorf("status of %s: %s: %w", m.Name, c.Layer, err)
-		}
-		if n != "0" {
-			out = append(out, c.Layer)
-		}
-	}
-	return out, nil
-}
 
 // GatedPushError refuses a push from a loop worktree straight to a gated
 // layer's main.
@@ -72,7 +45,7 @@ func ParsePushUpdates(input string) []PushUpdate {
 // from a loop's worktree (code or context). dir is where git runs the
 // hook: the top of the worktree pushed from (git runs hooks there);
 // deleting a remote ref is never refused.
-func (s *Service) CheckPush(ctx context.Context, dir string, updates []PushUpdate) error {
+func CheckPush(ctx context.Context, s *workspace.Workspace, dir string, updates []PushUpdate) error {
 	top := workspace.Canonical(dir)
 	metas, _ := s.Store().List()
 	// Which layer this repository is, and the loop whose worktree it is.
@@ -95,7 +68,7 @@ func (s *Service) CheckPush(ctx context.Context, dir string, updates []PushUpdat
 			}
 		}
 	}
-	if s.Gate(layer) != GateReview {
+	if Gate(s, layer) != GateReview {
 		return nil
 	}
 	byName := map[string]*state.Meta{}
@@ -118,7 +91,7 @@ func (s *Service) CheckPush(ctx context.Context, dir string, updates []PushUpdat
 		if loop == nil {
 			continue
 		}
-		if u.RemoteRef == s.gatedMain(layer, loop) {
+		if u.RemoteRef == gatedMain(s, layer, loop) {
 			return &GatedPushError{Loop: loop.Name, Layer: layer, Ref: u.RemoteRef}
 		}
 	}
@@ -127,7 +100,7 @@ func (s *Service) CheckPush(ctx context.Context, dir string, updates []PushUpdat
 
 // gatedMain is the remote branch review guards for a loop's layer: the
 // code base the loop came from, or a context layer's main.
-func (s *Service) gatedMain(l workspace.Layer, m *state.Meta) string {
+func gatedMain(s *workspace.Workspace, l workspace.Layer, m *state.Meta) string {
 	if l != Code {
 		return "refs/heads/main"
 	}

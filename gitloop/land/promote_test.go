@@ -1,4 +1,4 @@
-package gitloop
+package land
 
 import (
 	"reflect"

@@ -1,4 +1,4 @@
-package gitloop
+package land
 
 import (
 	"context"
@@ -32,17 +32,17 @@ type Proposal struct {
 // Proposals lists the proposals of the knowledge layer (every loop branch
 // of its clone, whichever repository's loop made it) and of this
 // repository's code, when their gate is review.
-func (s *Service) Proposals(ctx context.Context) ([]Proposal, error) {
+func Proposals(ctx context.Context, s *workspace.Workspace) ([]Proposal, error) {
 	var out []Proposal
-	if s.Gate(workspace.Knowledge) == GateReview {
-		ps, err := s.knowledgeProposals(ctx)
+	if Gate(s, workspace.Knowledge) == GateReview {
+		ps, err := knowledgeProposals(ctx, s)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, ps...)
 	}
-	if s.Gate(Code) == GateReview {
-		ps, err := s.codeProposals(ctx)
+	if Gate(s, Code) == GateReview {
+		ps, err := codeProposals(ctx, s)
 		if err != nil {
 			return nil, err
 		}
@@ -51,7 +51,7 @@ func (s *Service) Proposals(ctx context.Context) ([]Proposal, error) {
 	return out, nil
 }
 
-func (s *Service) knowledgeProposals(ctx context.Context) ([]Proposal, error) {
+func knowledgeProposals(ctx context.Context, s *workspace.Workspace) ([]Proposal, error) {
 	clone, err := s.LayerClone(workspace.Knowledge)
 	if errors.Is(err, workspace.ErrNoContext) {
 		return nil, nil
@@ -60,7 +60,7 @@ func (s *Service) knowledgeProposals(ctx context.Context) ([]Proposal, error) {
 		return nil, err
 	}
 	t := target{layer: workspace.Knowledge, dir: clone, main: "refs/heads/main"}
-	if err := s.fillRemote(ctx, &t, clone); err != nil {
+	if err := fillRemote(ctx, s, &t, clone); err != nil {
 		return nil, err
 	}
 	prefix := "refs/heads/" + s.Config.BranchPrefix()
@@ -76,7 +76,7 @@ func (s *Service) knowledgeProposals(ctx context.Context) ([]Proposal, error) {
 		}
 		pt := t
 		pt.branch = ref
-		if p, ok, err := s.proposal(ctx, pt, name, clone); err != nil {
+		if p, ok, err := proposal(ctx, s, pt, name, clone); err != nil {
 			return nil, err
 		} else if ok {
 			out = append(out, p)
@@ -85,7 +85,7 @@ func (s *Service) knowledgeProposals(ctx context.Context) ([]Proposal, error) {
 	return out, nil
 }
 
-func (s *Service) codeProposals(ctx context.Context) ([]Proposal, error) {
+func codeProposals(ctx context.Context, s *workspace.Workspace) ([]Proposal, error) {
 	metas, _ := s.Store().List()
 	var out []Proposal
 	for _, m := range metas {
@@ -93,10 +93,10 @@ func (s *Service) codeProposals(ctx context.Context) ([]Proposal, error) {
 			continue
 		}
 		t := target{layer: Code, dir: m.Worktree, branch: m.Branch, main: m.BaseRef}
-		if err := s.fillRemote(ctx, &t, s.Repo.CommonDir); err != nil {
+		if err := fillRemote(ctx, s, &t, s.Repo.CommonDir); err != nil {
 			return nil, err
 		}
-		if p, ok, err := s.proposal(ctx, t, m.Name, s.Repo.CommonDir); err != nil {
+		if p, ok, err := proposal(ctx, s, t, m.Name, s.Repo.CommonDir); err != nil {
 			return nil, err
 		} else if ok {
 			out = append(out, p)
@@ -106,9 +106,9 @@ func (s *Service) codeProposals(ctx context.Context) ([]Proposal, error) {
 }
 
 // proposal describes t's branch when it is ahead of main.
-func (s *Service) proposal(ctx context.Context, t target, name, repo string) (Proposal, bool, error) {
-	head := s.revParse(ctx, repo, t.branch)
-	main := s.revParse(ctx, repo, t.track)
+func proposal(ctx context.Context, s *workspace.Workspace, t target, name, repo string) (Proposal, bool, error) {
+	head := revParse(ctx, s, repo, t.branch)
+	main := revParse(ctx, s, repo, t.track)
 	if head == "" || main == "" {
 		return Proposal{}, false, nil
 	}
@@ -128,8 +128,8 @@ func (s *Service) proposal(ctx context.Context, t target, name, repo string) (Pr
 
 // FindProposal resolves "layer/NAME", or a bare NAME when only one layer
 // has a proposal of that name.
-func (s *Service) FindProposal(ctx context.Context, id string) (Proposal, error) {
-	ps, err := s.Proposals(ctx)
+func FindProposal(ctx context.Context, s *workspace.Workspace, id string) (Proposal, error) {
+	ps, err := Proposals(ctx, s)
 	if err != nil {
 		return Proposal{}, err
 	}
@@ -168,8 +168,8 @@ func (p Proposal) ProposalDiff(stat bool) git.Cmd {
 // With a dry-run runner (s.Git.DryRun) it fetches nothing and changes
 // nothing: it checks the merge against main as last fetched and prints
 // the git commands that would land it (Action "would merge").
-func (s *Service) MergeProposal(ctx context.Context, id string) (Landed, error) {
-	p, err := s.FindProposal(ctx, id)
+func MergeProposal(ctx context.Context, s *workspace.Workspace, id string) (Landed, error) {
+	p, err := FindProposal(ctx, s, id)
 	if err != nil {
 		return Landed{}, err
 	}
@@ -185,7 +185,7 @@ func (s *Service) MergeProposal(ctx context.Context, id string) (Landed, error) 
 				return res, err
 			}
 		}
-		main := s.revParse(ctx, repo, t.track)
+		main := revParse(ctx, s, repo, t.track)
 		tree, err := s.Query.Line(ctx, git.Cmd{Dir: repo, Args: []string{"merge-tree", "--write-tree", "--no-messages", main, p.Commit}})
 		if err != nil {
 			return res, fmt.Errorf("proposal %s conflicts with %s; run \"git loop sync %s\", resolve, and promote again", p.ID, t.track, p.Loop)
@@ -221,7 +221,7 @@ func (s *Service) MergeProposal(ctx context.Context, id string) (Landed, error) 
 		}
 		res.Ref = t.remote + "/" + strings.TrimPrefix(t.remoteMain, "refs/heads/")
 		_ = s.Git.Run(ctx, git.Cmd{Dir: repo, Label: label, Args: []string{"fetch", "-q", t.remote, "+" + t.remoteMain + ":" + t.track}})
-		if !s.solo(ctx, t) {
+		if !solo(ctx, s, t) {
 			// The pushed proposal branch has served its purpose.
 			_ = s.Git.Run(ctx, git.Cmd{Dir: repo, Label: label, Args: []string{"push", "-q", t.remote, "--delete", p.Branch}})
 		}
@@ -233,8 +233,8 @@ func (s *Service) MergeProposal(ctx context.Context, id string) (Landed, error) 
 // refs/loop-discarded/ (so nothing is lost), then moved back to main in
 // the worktree that has it checked out (or deleted when none has), and a
 // pushed copy is deleted from the remote.
-func (s *Service) DiscardProposal(ctx context.Context, id string) (backup string, err error) {
-	p, err := s.FindProposal(ctx, id)
+func DiscardProposal(ctx context.Context, s *workspace.Workspace, id string) (backup string, err error) {
+	p, err := FindProposal(ctx, s, id)
 	if err != nil {
 		return "", err
 	}
@@ -243,7 +243,7 @@ func (s *Service) DiscardProposal(ctx context.Context, id string) (backup string
 	if err := s.Git.Run(ctx, git.Cmd{Dir: p.Repo, Label: label, Args: []string{"update-ref", backup, p.Commit, ""}}); err != nil {
 		return "", err
 	}
-	wt, err := s.checkedOutIn(ctx, p.Repo, p.Branch)
+	wt, err := checkedOutIn(ctx, s, p.Repo, p.Branch)
 	if err != nil {
 		return "", err
 	}
@@ -254,7 +254,7 @@ func (s *Service) DiscardProposal(ctx context.Context, id string) (backup string
 	} else if err := s.Git.Run(ctx, git.Cmd{Dir: p.Repo, Label: label, Args: []string{"branch", "-D", strings.TrimPrefix(p.Branch, "refs/heads/")}}); err != nil {
 		return "", err
 	}
-	if p.t.remote != "" && !s.solo(ctx, p.t) {
+	if p.t.remote != "" && !solo(ctx, s, p.t) {
 		if ok, _ := s.Query.Succeeds(ctx, git.Cmd{Dir: p.Repo, Args: []string{"ls-remote", "--exit-code", "--heads", p.t.remote, p.Branch}}); ok {
 			if err := s.Git.Run(ctx, git.Cmd{Dir: p.Repo, Label: label, Args: []string{"push", "-q", p.t.remote, "--delete", p.Branch}}); err != nil {
 				return backup, err
@@ -265,7 +265,7 @@ func (s *Service) DiscardProposal(ctx context.Context, id string) (backup string
 }
 
 // checkedOutIn finds the worktree of repo that has branch checked out.
-func (s *Service) checkedOutIn(ctx context.Context, repo, branch string) (string, error) {
+func checkedOutIn(ctx context.Context, s *workspace.Workspace, repo, branch string) (string, error) {
 	out, err := s.Query.Output(ctx, git.Cmd{Dir: repo, Args: []string{"worktree", "list", "--porcelain", "-z"}})
 	if err != nil {
 		return "", err

@@ -1,4 +1,4 @@
-package gitloop
+package land
 
 import (
 	"context"
@@ -26,7 +26,7 @@ type CloneSync struct {
 // SyncClones fast-forwards the user's layer clones from their remotes. A
 // clone that cannot fast-forward (local commits, or changes in the way)
 // is left exactly as it is and reported: sync never resets work away.
-func (s *Service) SyncClones(ctx context.Context) ([]CloneSync, error) {
+func SyncClones(ctx context.Context, s *workspace.Workspace) ([]CloneSync, error) {
 	var out []CloneSync
 	for _, l := range workspace.Layers {
 		clone, err := s.LayerClone(l)
@@ -44,17 +44,17 @@ func (s *Service) SyncClones(ctx context.Context) ([]CloneSync, error) {
 			continue
 		}
 		t := target{layer: l, dir: clone, branch: head, main: head}
-		if err := s.fillRemote(ctx, &t, clone); err != nil {
+		if err := fillRemote(ctx, s, &t, clone); err != nil {
 			return out, err
 		}
-		if err := s.fetch(ctx, t); err != nil {
+		if err := fetch(ctx, s, t); err != nil {
 			r.Action, r.Note = "failed", workspace.FirstLine(err.Error())
 			out = append(out, r)
 			continue
 		}
-		r.From, r.To = s.revParse(ctx, clone, "HEAD"), s.revParse(ctx, clone, t.track)
-		behind, _ := s.isAncestor(ctx, clone, "HEAD", t.track)
-		ahead, _ := s.isAncestor(ctx, clone, t.track, "HEAD")
+		r.From, r.To = revParse(ctx, s, clone, "HEAD"), revParse(ctx, s, clone, t.track)
+		behind, _ := isAncestor(ctx, s, clone, "HEAD", t.track)
+		ahead, _ := isAncestor(ctx, s, clone, t.track, "HEAD")
 		switch {
 		case r.From == r.To || r.To == "":
 			r.Action = "current"
@@ -63,13 +63,13 @@ func (s *Service) SyncClones(ctx context.Context) ([]CloneSync, error) {
 				r.Action, r.Note = "failed", "cannot fast-forward over local changes; left alone: "+workspace.FirstLine(err.Error())
 			} else {
 				r.Action = "updated"
-				contexts.NoteCloneMove(s.Workspace, l, clone, r.To)
+				contexts.NoteCloneMove(s, l, clone, r.To)
 			}
 		case ahead:
-			n, _ := s.countRange(ctx, clone, t.track, "HEAD")
+			n, _ := countRange(ctx, s, clone, t.track, "HEAD")
 			r.Action, r.Note = "ahead", fmt.Sprintf("%d local %s not pushed; left alone (push them: git -C %s push)", n, workspace.Plural(n, "commit", "commits"), clone)
 		default:
-			n, _ := s.countRange(ctx, clone, t.track, "HEAD")
+			n, _ := countRange(ctx, s, clone, t.track, "HEAD")
 			r.Action, r.Note = "diverged", fmt.Sprintf("%d local %s and the remote moved; left alone (merge by hand: git -C %s merge %s)", n, workspace.Plural(n, "commit", "commits"), clone, strings.TrimPrefix(t.track, "refs/remotes/"))
 		}
 		out = append(out, r)
@@ -94,15 +94,15 @@ type LoopSync struct {
 // SyncLoop brings the latest base into the loop's branch and the latest
 // context main into its context worktrees, by merging (never rebasing),
 // and records the context versions. A conflict stops it like promote.
-func (s *Service) SyncLoop(ctx context.Context, opts SyncOptions) ([]LoopSync, error) {
-	m, rs, unlock, err := s.openRun(ctx, opts.Name, "sync", opts.Abort, opts.Continue, func(m *state.Meta) *RunState {
+func SyncLoop(ctx context.Context, s *workspace.Workspace, opts SyncOptions) ([]LoopSync, error) {
+	m, rs, unlock, err := openRun(ctx, s, opts.Name, "sync", opts.Abort, opts.Continue, func(m *state.Meta) *RunState {
 		return &RunState{Op: "sync", Loop: m.Name, Layers: []workspace.Layer{Code, workspace.Knowledge, workspace.Notes}, OrigHeads: map[string]string{}}
 	})
 	if err != nil || rs == nil {
 		return nil, err
 	}
 	defer unlock()
-	ts, err := s.targets(ctx, m, rs.Layers)
+	ts, err := targets(ctx, s, m, rs.Layers)
 	if err != nil {
 		return nil, err
 	}
@@ -111,8 +111,8 @@ func (s *Service) SyncLoop(ctx context.Context, opts SyncOptions) ([]LoopSync, e
 	for i, t := range ts {
 		r := LoopSync{Layer: t.layer}
 		if !(opts.Continue && i == 0) {
-			rs.OrigHeads[string(t.layer)] = s.head(ctx, t)
-			if err := s.fetch(ctx, t); err != nil {
+			rs.OrigHeads[string(t.layer)] = head(ctx, s, t)
+			if err := fetch(ctx, s, t); err != nil {
 				return out, err
 			}
 		}
@@ -126,34 +126,34 @@ func (s *Service) SyncLoop(ctx context.Context, opts SyncOptions) ([]LoopSync, e
 			steps = append(steps, local)
 		}
 		for _, st := range steps {
-			if s.revParse(ctx, t.dir, st.track) == "" {
+			if revParse(ctx, s, t.dir, st.track) == "" {
 				continue // the remote has no main yet
 			}
-			if ok, _ := s.isAncestor(ctx, t.dir, st.track, "HEAD"); ok {
+			if ok, _ := isAncestor(ctx, s, t.dir, st.track, "HEAD"); ok {
 				continue
 			}
-			files, err := s.mergeMain(ctx, st)
+			files, err := mergeMain(ctx, s, st)
 			if err != nil {
 				return out, err
 			}
 			if files != nil {
 				rs.Layers, rs.Stopped = layerNames(ts[i:]), t.dir
-				if werr := s.writeRunState(rs); werr != nil {
+				if werr := writeRunState(s, rs); werr != nil {
 					return out, werr
 				}
 				return out, &workspace.ConflictError{Loop: m.Name, Op: "sync", Layer: t.layer, Dir: t.dir, Files: files}
 			}
-			r.Merged = s.revParse(ctx, t.dir, st.track)
+			r.Merged = revParse(ctx, s, t.dir, st.track)
 		}
-		r.Head = s.revParse(ctx, t.dir, "HEAD")
+		r.Head = revParse(ctx, s, t.dir, "HEAD")
 		if t.layer != Code {
-			versions[string(t.layer)] = s.revParse(ctx, t.dir, t.track)
+			versions[string(t.layer)] = revParse(ctx, s, t.dir, t.track)
 		}
 		out = append(out, r)
 	}
-	s.clearRunState(m.Name)
+	clearRunState(s, m.Name)
 	if len(versions) > 0 && !s.Git.DryRun {
-		if err := s.recordVersions(ctx, m.Name, versions); err != nil {
+		if err := recordVersions(ctx, s, m.Name, versions); err != nil {
 			return out, err
 		}
 	}
@@ -161,8 +161,8 @@ func (s *Service) SyncLoop(ctx context.Context, opts SyncOptions) ([]LoopSync, e
 }
 
 // recordVersions writes the context versions a loop now includes.
-func (s *Service) recordVersions(ctx context.Context, name string, versions map[string]string) error {
-	l, err := lifecycle.Lock(ctx, s.Workspace)
+func recordVersions(ctx context.Context, s *workspace.Workspace, name string, versions map[string]string) error {
+	l, err := lifecycle.Lock(ctx, s)
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package gitloop
+package land
 
 import (
 	"context"
@@ -40,7 +40,7 @@ const promotePushTries = 12
 
 // Gate is the gate of a layer: review for knowledge and code, direct for
 // notes and personal, unless <layer>.gate says otherwise.
-func (s *Service) Gate(l workspace.Layer) string {
+func Gate(s *workspace.Workspace, l workspace.Layer) string {
 	if v := s.Config.Get(string(l) + ".gate"); v != "" {
 		return v
 	}
@@ -75,8 +75,8 @@ func (t target) label() string {
 }
 
 // targets builds the targets of a loop for layers.
-func (s *Service) targets(ctx context.Context, m *state.Meta, layers []workspace.Layer) ([]target, error) {
-	sshEnv, err := sandboxspec.LoopSSHEnv(ctx, s.Workspace, m)
+func targets(ctx context.Context, s *workspace.Workspace, m *state.Meta, layers []workspace.Layer) ([]target, error) {
+	sshEnv, err := sandboxspec.LoopSSHEnv(ctx, s, m)
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +89,7 @@ func (s *Service) targets(ctx context.Context, m *state.Meta, layers []workspace
 				continue
 			}
 			t := target{layer: Code, dir: m.Worktree, common: s.Repo.CommonDir, branch: m.Branch, main: m.BaseRef}
-			if err := s.fillRemote(ctx, &t, s.Repo.CommonDir); err != nil {
+			if err := fillRemote(ctx, s, &t, s.Repo.CommonDir); err != nil {
 				return nil, err
 			}
 			out = append(out, t)
@@ -104,7 +104,7 @@ func (s *Service) targets(ctx context.Context, m *state.Meta, layers []workspace
 				continue // the loop has no worktree of this layer
 			}
 			t := target{layer: l, dir: c.Dir, common: filepath.Join(c.Clone, ".git"), branch: c.Branch, main: "refs/heads/main", env: sshEnv}
-			if err := s.fillRemote(ctx, &t, c.Clone); err != nil {
+			if err := fillRemote(ctx, s, &t, c.Clone); err != nil {
 				return nil, err
 			}
 			out = append(out, t)
@@ -121,7 +121,7 @@ func (s *Service) targets(ctx context.Context, m *state.Meta, layers []workspace
 				return nil, fmt.Errorf("personal: the clone %s is not on a branch; check out main first (git -C %s switch main)", clone, clone)
 			}
 			t := target{layer: workspace.Personal, dir: clone, common: filepath.Join(clone, ".git"), branch: head, main: head, env: sshEnv}
-			if err := s.fillRemote(ctx, &t, clone); err != nil {
+			if err := fillRemote(ctx, s, &t, clone); err != nil {
 				return nil, err
 			}
 			out = append(out, t)
@@ -133,14 +133,14 @@ func (s *Service) targets(ctx context.Context, m *state.Meta, layers []workspace
 // fillRemote finds the remote holding t.main: its configured upstream, or
 // origin when origin has a branch of that name. Without one, main is
 // local.
-func (s *Service) fillRemote(ctx context.Context, t *target, repo string) error {
+func fillRemote(ctx context.Context, s *workspace.Workspace, t *target, repo string) error {
 	out, err := s.Query.Line(ctx, git.Cmd{Dir: repo, Args: []string{"for-each-ref", "--format=%(upstream:remotename)%00%(upstream:remoteref)%00%(upstream)", t.main}})
 	if err != nil {
 		return fmt.Errorf("%s: %w", t.layer, err)
 	}
 	if p := strings.Split(out, "\x00"); len(p) == 3 && p[0] != "" && p[1] != "" && p[2] != "" {
 		t.remote, t.remoteMain, t.track = p[0], p[1], p[2]
-	} else if track := "refs/remotes/origin/" + strings.TrimPrefix(t.main, "refs/heads/"); s.revParse(ctx, repo, track) != "" {
+	} else if track := "refs/remotes/origin/" + strings.TrimPrefix(t.main, "refs/heads/"); revParse(ctx, s, repo, track) != "" {
 		// No upstream configured, but origin has the branch: that is
 		// where it is shared. A branch only this clone has stays local.
 		t.remote, t.remoteMain, t.track = "origin", t.main, track
@@ -155,7 +155,7 @@ func (s *Service) fillRemote(ctx context.Context, t *target, repo string) error 
 // remoteURL is the URL of t's remote as configured (before insteadOf
 // rewriting, so a known host is recognised whatever transport reaches
 // it). Only proposals need it: landing directly does not pay for it.
-func (s *Service) remoteURL(ctx context.Context, t target) string {
+func remoteURL(ctx context.Context, s *workspace.Workspace, t target) string {
 	if t.remote == "" {
 		return ""
 	}
@@ -165,16 +165,16 @@ func (s *Service) remoteURL(ctx context.Context, t target) string {
 
 // solo reports whether t's remote is the layer's local solo-mode origin:
 // a proposal there stays a local branch.
-func (s *Service) solo(ctx context.Context, t target) bool {
+func solo(ctx context.Context, s *workspace.Workspace, t target) bool {
 	if t.layer == Code || t.remote == "" {
 		return false
 	}
-	return s.remoteURL(ctx, t) == s.Dirs.OriginPath(t.layer)
+	return remoteURL(ctx, s, t) == s.Dirs.OriginPath(t.layer)
 }
 
 // fetch updates t.track. Concurrent fetches into one clone can race for
 // the tracking ref's lock, so a failure is retried a few times.
-func (s *Service) fetch(ctx context.Context, t target) error {
+func fetch(ctx context.Context, s *workspace.Workspace, t target) error {
 	if t.remote == "" {
 		return nil
 	}
@@ -199,21 +199,21 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-func (s *Service) revParse(ctx context.Context, dir, rev string) string {
+func revParse(ctx context.Context, s *workspace.Workspace, dir, rev string) string {
 	sha, _ := s.Query.Line(ctx, git.Cmd{Dir: dir, Args: []string{"rev-parse", "--verify", "--quiet", rev + "^{commit}"}})
 	return sha
 }
 
-func (s *Service) isAncestor(ctx context.Context, dir, a, b string) (bool, error) {
+func isAncestor(ctx context.Context, s *workspace.Workspace, dir, a, b string) (bool, error) {
 	return s.Query.Succeeds(ctx, git.Cmd{Dir: dir, Args: []string{"merge-base", "--is-ancestor", a, b}})
 }
 
 // aheadBehind counts HEAD's commits not on track and track's not on
 // HEAD; a missing track (a remote without main yet) has nothing.
-func (s *Service) aheadBehind(ctx context.Context, dir, track string) (ahead, behind int, err error) {
+func aheadBehind(ctx context.Context, s *workspace.Workspace, dir, track string) (ahead, behind int, err error) {
 	out, err := s.Query.Output(ctx, git.Cmd{Dir: dir, Args: []string{"rev-list", "--left-right", "--count", "HEAD..." + track}})
 	if err != nil {
-		if s.revParse(ctx, dir, track) == "" {
+		if revParse(ctx, s, dir, track) == "" {
 			n, cerr := s.Query.Line(ctx, git.Cmd{Dir: dir, Args: []string{"rev-list", "--count", "HEAD"}})
 			ahead, _ = strconv.Atoi(n)
 			return ahead, 0, cerr
@@ -229,7 +229,7 @@ func (s *Service) aheadBehind(ctx context.Context, dir, track string) (ahead, be
 	return ahead, behind, nil
 }
 
-func (s *Service) countRange(ctx context.Context, dir, from, to string) (int, error) {
+func countRange(ctx context.Context, s *workspace.Workspace, dir, from, to string) (int, error) {
 	out, err := s.Query.Line(ctx, git.Cmd{Dir: dir, Args: []string{"rev-list", "--count", from + ".." + to}})
 	if err != nil {
 		return 0, err
@@ -239,32 +239,32 @@ func (s *Service) countRange(ctx context.Context, dir, from, to string) (int, er
 
 // head is the commit of the loop's branch (checked out in t.dir), read
 // from the ref store without a git process when it can be.
-func (s *Service) head(ctx context.Context, t target) string {
+func head(ctx context.Context, s *workspace.Workspace, t target) string {
 	if t.common != "" {
 		if sha, found, ok := workspace.ReadRef(t.common, t.branch); ok && found {
 			return sha
 		}
 	}
-	return s.revParse(ctx, t.dir, "HEAD")
+	return revParse(ctx, s, t.dir, "HEAD")
 }
 
 // mergeMain merges t.track into the loop's branch in its worktree; the
 // callers have checked that main has commits the branch lacks. On a
 // conflict the merge stays in progress and the conflicted files are
 // returned.
-func (s *Service) mergeMain(ctx context.Context, t target) (conflicts []string, err error) {
+func mergeMain(ctx context.Context, s *workspace.Workspace, t target) (conflicts []string, err error) {
 	merr := s.Git.Run(ctx, git.Cmd{Dir: t.dir, Label: t.label(), Args: []string{"merge", "-q", "--no-edit", t.track}})
 	if merr == nil || s.Git.DryRun {
 		return nil, nil
 	}
-	files, _ := s.unmerged(ctx, t.dir)
+	files, _ := unmerged(ctx, s, t.dir)
 	if len(files) == 0 {
 		return nil, fmt.Errorf("%s: merging %s: %w", t.layer, t.track, merr)
 	}
 	return files, nil
 }
 
-func (s *Service) unmerged(ctx context.Context, dir string) ([]string, error) {
+func unmerged(ctx context.Context, s *workspace.Workspace, dir string) ([]string, error) {
 	out, err := s.Query.Output(ctx, git.Cmd{Dir: dir, Args: []string{"diff", "--name-only", "-z", "--diff-filter=U"}})
 	if err != nil {
 		return nil, err
@@ -312,12 +312,12 @@ type RunState struct {
 	Message   string            `json:"message,omitempty"`
 }
 
-func (s *Service) runStatePath(name string) string {
+func runStatePath(s *workspace.Workspace, name string) string {
 	return filepath.Join(s.Store().LoopDir(name), "run.json")
 }
 
-func (s *Service) readRunState(name string) (*RunState, error) {
-	data, err := os.ReadFile(s.runStatePath(name))
+func readRunState(s *workspace.Workspace, name string) (*RunState, error) {
+	data, err := os.ReadFile(runStatePath(s, name))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
@@ -326,12 +326,12 @@ func (s *Service) readRunState(name string) (*RunState, error) {
 	}
 	var rs RunState
 	if err := json.Unmarshal(data, &rs); err != nil {
-		return nil, fmt.Errorf("read %s: %w", s.runStatePath(name), err)
+		return nil, fmt.Errorf("read %s: %w", runStatePath(s, name), err)
 	}
 	return &rs, nil
 }
 
-func (s *Service) writeRunState(rs *RunState) error {
+func writeRunState(s *workspace.Workspace, rs *RunState) error {
 	if s.Git.DryRun {
 		return nil
 	}
@@ -339,12 +339,12 @@ func (s *Service) writeRunState(rs *RunState) error {
 	if err != nil {
 		return err
 	}
-	return state.WriteFileAtomic(s.runStatePath(rs.Loop), data, 0o644)
+	return state.WriteFileAtomic(runStatePath(s, rs.Loop), data, 0o644)
 }
 
-func (s *Service) clearRunState(name string) {
+func clearRunState(s *workspace.Workspace, name string) {
 	if !s.Git.DryRun {
-		_ = os.Remove(s.runStatePath(name))
+		_ = os.Remove(runStatePath(s, name))
 	}
 }
 
@@ -355,7 +355,7 @@ func (s *Service) clearRunState(name string) {
 // is nothing more to do), --continue concludes its merge and hands back its
 // state, and with neither a stopped run is refused and fresh makes the state
 // of a new one. unlock releases the lock once the run is done.
-func (s *Service) openRun(ctx context.Context, name, op string, abort, cont bool, fresh func(*state.Meta) *RunState) (m *state.Meta, rs *RunState, unlock func(), err error) {
+func openRun(ctx context.Context, s *workspace.Workspace, name, op string, abort, cont bool, fresh func(*state.Meta) *RunState) (m *state.Meta, rs *RunState, unlock func(), err error) {
 	if m, err = s.Get(name); err != nil {
 		return nil, nil, nil, err
 	}
@@ -368,7 +368,7 @@ func (s *Service) openRun(ctx context.Context, name, op string, abort, cont bool
 			l.Unlock()
 		}
 	}()
-	stopped, err := s.readRunState(m.Name)
+	stopped, err := readRunState(s, m.Name)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -378,9 +378,9 @@ func (s *Service) openRun(ctx context.Context, name, op string, abort, cont bool
 			return nil, nil, nil, &workspace.UsageError{Err: fmt.Errorf("loop %q has no stopped %s to %s", m.Name, op, map[bool]string{true: "abort", false: "continue"}[abort])}
 		}
 		if abort {
-			return nil, nil, nil, s.abortRun(ctx, stopped)
+			return nil, nil, nil, abortRun(ctx, s, stopped)
 		}
-		if err := s.concludeMerge(ctx, stopped); err != nil {
+		if err := concludeMerge(ctx, s, stopped); err != nil {
 			return nil, nil, nil, err
 		}
 		return m, stopped, l.Unlock, nil
@@ -388,17 +388,6 @@ func (s *Service) openRun(ctx context.Context, name, op string, abort, cont bool
 		return nil, nil, nil, &workspace.UsageError{Err: fmt.Errorf("a %s of %q is stopped on a conflict in %s; run \"git loop %s --continue %s\" or \"--abort\"", stopped.Op, m.Name, stopped.Stopped, stopped.Op, m.Name)}
 	}
 	return m, fresh(m), l.Unlock, nil
-}
-
-func (s *Service) LoopLock(ctx context.Context, name string) (*state.Lock, error) {
-	return state.Store{Root: filepath.Join(s.Store().LoopDir(name), "run")}.Lock(ctx, s.LockTimeout())
-}
-
-func (s *Service) LockTimeout() time.Duration {
-	if s.LockWait == 0 {
-		return 2 * time.Minute
-	}
-	return s.LockWait
 }
 
 // ParseLayers reads --layer values: code, knowledge, notes, personal, all.
@@ -431,8 +420,8 @@ func ParseLayers(vals []string) ([]workspace.Layer, error) {
 // Promote lands a loop's work (DESIGN.md §6): per layer, commit if asked,
 // fetch, merge the latest main into the loop's branch (never rebase), then
 // push main (ungated) or make a proposal (gated).
-func (s *Service) Promote(ctx context.Context, opts PromoteOptions) ([]Landed, error) {
-	m, rs, unlock, err := s.openRun(ctx, opts.Name, "promote", opts.Abort, opts.Continue, func(m *state.Meta) *RunState {
+func Promote(ctx context.Context, s *workspace.Workspace, opts PromoteOptions) ([]Landed, error) {
+	m, rs, unlock, err := openRun(ctx, s, opts.Name, "promote", opts.Abort, opts.Continue, func(m *state.Meta) *RunState {
 		layers := opts.Layers
 		if len(layers) == 0 {
 			layers = PromoteLayers
@@ -443,7 +432,7 @@ func (s *Service) Promote(ctx context.Context, opts PromoteOptions) ([]Landed, e
 		return nil, err
 	}
 	defer unlock()
-	ts, err := s.targets(ctx, m, rs.Layers)
+	ts, err := targets(ctx, s, m, rs.Layers)
 	if err != nil {
 		return nil, err
 	}
@@ -454,15 +443,15 @@ func (s *Service) Promote(ctx context.Context, opts PromoteOptions) ([]Landed, e
 		}
 		resumed := opts.Continue && i == 0
 		if !resumed {
-			rs.OrigHeads[string(t.layer)] = s.head(ctx, t)
+			rs.OrigHeads[string(t.layer)] = head(ctx, s, t)
 		}
-		res, err := s.promoteTarget(ctx, m, t, rs, resumed, opts)
+		res, err := promoteTarget(ctx, s, m, t, rs, resumed, opts)
 		if err != nil {
 			var ce *workspace.ConflictError
 			if errors.As(err, &ce) {
 				rs.Layers = layerNames(ts[i:])
 				rs.Stopped = t.dir
-				if werr := s.writeRunState(rs); werr != nil {
+				if werr := writeRunState(s, rs); werr != nil {
 					return out, fmt.Errorf("%w (and saving the run state failed: %v)", err, werr)
 				}
 			}
@@ -470,7 +459,7 @@ func (s *Service) Promote(ctx context.Context, opts PromoteOptions) ([]Landed, e
 		}
 		out = append(out, res)
 	}
-	s.clearRunState(m.Name)
+	clearRunState(s, m.Name)
 	return out, nil
 }
 
@@ -482,21 +471,21 @@ func layerNames(ts []target) []workspace.Layer {
 	return out
 }
 
-func (s *Service) promoteTarget(ctx context.Context, m *state.Meta, t target, rs *RunState, resumed bool, opts PromoteOptions) (Landed, error) {
+func promoteTarget(ctx context.Context, s *workspace.Workspace, m *state.Meta, t target, rs *RunState, resumed bool, opts PromoteOptions) (Landed, error) {
 	res := Landed{Layer: t.layer, Action: "nothing"}
 	if !resumed {
 		if rs.CommitAll {
-			if err := s.commitAll(ctx, t, rs.Message); err != nil {
+			if err := commitAll(ctx, s, t, rs.Message); err != nil {
 				return res, err
 			}
 		}
-		if err := s.fetch(ctx, t); err != nil {
+		if err := fetch(ctx, s, t); err != nil {
 			return res, err
 		}
 		// One rev-list says both whether the loop has work of its own
 		// (none: done, without merging main in, which is sync's job) and
 		// whether main moved since (then it is merged in first).
-		ahead, behind, err := s.aheadBehind(ctx, t.dir, t.track)
+		ahead, behind, err := aheadBehind(ctx, s, t.dir, t.track)
 		if err != nil {
 			return res, err
 		}
@@ -505,7 +494,7 @@ func (s *Service) promoteTarget(ctx context.Context, m *state.Meta, t target, rs
 		}
 		s.Reporter().Step(fmt.Sprintf("promoting %s of %s", t.layer, m.Name))
 		if behind > 0 {
-			files, err := s.mergeMain(ctx, t)
+			files, err := mergeMain(ctx, s, t)
 			if err != nil {
 				return res, err
 			}
@@ -514,15 +503,15 @@ func (s *Service) promoteTarget(ctx context.Context, m *state.Meta, t target, rs
 			}
 		}
 	}
-	res.Commit = s.head(ctx, t)
-	if s.Gate(t.layer) == GateReview {
-		return s.propose(ctx, m, t, res, opts)
+	res.Commit = head(ctx, s, t)
+	if Gate(s, t.layer) == GateReview {
+		return propose(ctx, s, m, t, res, opts)
 	}
-	return s.land(ctx, m, t, res)
+	return land(ctx, s, m, t, res)
 }
 
 // commitAll commits every change of the layer's worktree.
-func (s *Service) commitAll(ctx context.Context, t target, msg string) error {
+func commitAll(ctx context.Context, s *workspace.Workspace, t target, msg string) error {
 	dirty, err := s.DirtyFiles(ctx, t.dir)
 	if err != nil || len(dirty) == 0 {
 		return err
@@ -538,9 +527,9 @@ func (s *Service) commitAll(ctx context.Context, t target, msg string) error {
 // land pushes HEAD to main; a push rejected because main moved is
 // followed by fetch and merge, and tried again, a bounded number of times.
 // Without a remote, the local main moves by compare-and-swap.
-func (s *Service) land(ctx context.Context, m *state.Meta, t target, res Landed) (Landed, error) {
+func land(ctx context.Context, s *workspace.Workspace, m *state.Meta, t target, res Landed) (Landed, error) {
 	if t.remote == "" {
-		old := s.revParse(ctx, t.dir, t.main)
+		old := revParse(ctx, s, t.dir, t.main)
 		if err := s.Git.Run(ctx, git.Cmd{Dir: t.dir, Label: t.label(), Args: []string{"update-ref", "-m", "git loop promote " + m.Name, t.main, "HEAD", old}}); err != nil {
 			return res, fmt.Errorf("%s: %s moved while promoting; run the promote again: %w", t.layer, t.main, err)
 		}
@@ -553,28 +542,28 @@ func (s *Service) land(ctx context.Context, m *state.Meta, t target, res Landed)
 		if perr == nil || s.Git.DryRun {
 			res.Action, res.Ref = "pushed", t.remote+"/"+strings.TrimPrefix(t.remoteMain, "refs/heads/")
 			if attempt > 1 {
-				res.Commit = s.head(ctx, t) // merged again since
+				res.Commit = head(ctx, s, t) // merged again since
 			}
 			return res, nil
 		}
 		if attempt == promotePushTries {
 			return res, fmt.Errorf("%s: gave up after %d pushes: %w", t.layer, attempt, perr)
 		}
-		if err := s.fetch(ctx, t); err != nil {
+		if err := fetch(ctx, s, t); err != nil {
 			return res, err
 		}
 		// The push may have landed and only its local bookkeeping failed
 		// (a racing fetch holding the tracking ref's lock).
-		if ok, _ := s.isAncestor(ctx, t.dir, "HEAD", t.track); ok {
-			res.Action, res.Ref, res.Commit = "pushed", t.remote+"/"+strings.TrimPrefix(t.remoteMain, "refs/heads/"), s.revParse(ctx, t.dir, "HEAD")
+		if ok, _ := isAncestor(ctx, s, t.dir, "HEAD", t.track); ok {
+			res.Action, res.Ref, res.Commit = "pushed", t.remote+"/"+strings.TrimPrefix(t.remoteMain, "refs/heads/"), revParse(ctx, s, t.dir, "HEAD")
 			return res, nil
 		}
-		if ok, err := s.isAncestor(ctx, t.dir, t.track, "HEAD"); err != nil {
+		if ok, err := isAncestor(ctx, s, t.dir, t.track, "HEAD"); err != nil {
 			return res, err
 		} else if ok {
 			return res, fmt.Errorf("%s: push: %w", t.layer, perr) // not a race: refused for another reason
 		}
-		files, err := s.mergeMain(ctx, t)
+		files, err := mergeMain(ctx, s, t)
 		if err != nil {
 			return res, err
 		}
@@ -591,9 +580,9 @@ func (s *Service) land(ctx context.Context, m *state.Meta, t target, res Landed)
 // propose makes a gated layer's proposal: the loop's branch itself. On a
 // shared remote the branch is pushed; on a known host a pull request is
 // opened with gh, or its URL printed.
-func (s *Service) propose(ctx context.Context, m *state.Meta, t target, res Landed, opts PromoteOptions) (Landed, error) {
+func propose(ctx context.Context, s *workspace.Workspace, m *state.Meta, t target, res Landed, opts PromoteOptions) (Landed, error) {
 	res.Action, res.Ref = "proposed", strings.TrimPrefix(t.branch, "refs/heads/")
-	url := s.remoteURL(ctx, t)
+	url := remoteURL(ctx, s, t)
 	if t.remote == "" || (t.layer != Code && url == s.Dirs.OriginPath(t.layer)) {
 		return res, nil // solo: the local branch ahead of main is the proposal
 	}
@@ -676,9 +665,9 @@ func hostRepoURL(remote string) string {
 // concludeMerge finishes the merge a stopped run left in progress: files
 // resolved but not added (no conflict markers left) are added; files still
 // conflicted are refused.
-func (s *Service) concludeMerge(ctx context.Context, rs *RunState) error {
+func concludeMerge(ctx context.Context, s *workspace.Workspace, rs *RunState) error {
 	dir := rs.Stopped
-	files, err := s.unmerged(ctx, dir)
+	files, err := unmerged(ctx, s, dir)
 	if err != nil {
 		return err
 	}
@@ -696,7 +685,7 @@ func (s *Service) concludeMerge(ctx context.Context, rs *RunState) error {
 	if len(still) > 0 {
 		return &workspace.ConflictError{Loop: rs.Loop, Op: rs.Op, Layer: rs.Layers[0], Dir: dir, Files: still}
 	}
-	if s.revParse(ctx, dir, "MERGE_HEAD") == "" {
+	if revParse(ctx, s, dir, "MERGE_HEAD") == "" {
 		return nil // committed by hand
 	}
 	return s.Git.Run(ctx, git.Cmd{Dir: dir, Label: string(rs.Layers[0]), Args: []string{"commit", "-q", "--no-edit"}})
@@ -705,18 +694,18 @@ func (s *Service) concludeMerge(ctx context.Context, rs *RunState) error {
 // abortRun undoes the stopped layer: the merge is aborted and a commit
 // --commit-all made is undone, so the worktree is as it was. Layers that
 // landed before the conflict stay landed.
-func (s *Service) abortRun(ctx context.Context, rs *RunState) error {
+func abortRun(ctx context.Context, s *workspace.Workspace, rs *RunState) error {
 	dir := rs.Stopped
-	if s.revParse(ctx, dir, "MERGE_HEAD") != "" {
+	if revParse(ctx, s, dir, "MERGE_HEAD") != "" {
 		if err := s.Git.Run(ctx, git.Cmd{Dir: dir, Label: string(rs.Layers[0]), Args: []string{"merge", "--abort"}}); err != nil {
 			return err
 		}
 	}
-	if orig := rs.OrigHeads[string(rs.Layers[0])]; orig != "" && s.revParse(ctx, dir, "HEAD") != orig {
+	if orig := rs.OrigHeads[string(rs.Layers[0])]; orig != "" && revParse(ctx, s, dir, "HEAD") != orig {
 		if err := s.Git.Run(ctx, git.Cmd{Dir: dir, Label: string(rs.Layers[0]), Args: []string{"reset", "-q", orig}}); err != nil {
 			return err
 		}
 	}
-	s.clearRunState(rs.Loop)
+	clearRunState(s, rs.Loop)
 	return nil
 }
