@@ -12,6 +12,7 @@ import (
 	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
 	"github.com/gitloop-dev/git-loop/gitloop/lifecycle"
+	"github.com/gitloop-dev/git-loop/gitloop/status"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 	"github.com/gitloop-dev/git-loop/sandbox"
 	"github.com/gitloop-dev/git-loop/sandbox/none"
@@ -74,12 +75,12 @@ func BenchmarkList200(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	if _, err := svc.List(ctx); err != nil {
+	if _, err := status.List(ctx, svc.Workspace); err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
 	for range b.N {
-		if _, err := svc.List(ctx); err != nil {
+		if _, err := status.List(ctx, svc.Workspace); err != nil {
 			b.Fatal(err)
 		}
 	}

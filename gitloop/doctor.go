@@ -9,6 +9,7 @@ import (
 
 	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/lifecycle"
+	"github.com/gitloop-dev/git-loop/gitloop/status"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
@@ -85,10 +86,10 @@ func (s *Service) Doctor(ctx context.Context, fix bool, driverReport func(contex
 		} else if len(pruned) > 0 {
 			checks = append(checks, Check{Name: "loops", Status: CheckOK, Detail: fmt.Sprintf("pruned %d dead %s", len(pruned), workspace.Plural(len(pruned), "loop", "loops")), Fixed: true})
 		}
-	} else if st, err := s.List(ctx); err == nil {
+	} else if st, err := status.List(ctx, s.Workspace); err == nil {
 		broken := 0
 		for _, l := range st {
-			if l.State == StateBroken {
+			if l.State == status.StateBroken {
 				broken++
 			}
 		}

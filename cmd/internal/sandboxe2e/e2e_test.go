@@ -18,9 +18,9 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdtest"
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
-	"github.com/gitloop-dev/git-loop/gitloop"
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
 	"github.com/gitloop-dev/git-loop/gitloop/sandboxspec"
+	loopstatus "github.com/gitloop-dev/git-loop/gitloop/status"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 	"github.com/gitloop-dev/git-loop/sandbox"
 	"github.com/gitloop-dev/git-loop/sandbox/docker/dockertest"
@@ -73,10 +73,10 @@ func sh(t *testing.T, repo, loop, script string) string {
 	return r.Stdout
 }
 
-func status(t *testing.T, repo, loop string) gitloop.LoopStatus {
+func status(t *testing.T, repo, loop string) loopstatus.LoopStatus {
 	t.Helper()
 	r := cmdtest.MustRun(t, repo, "status", loop, "--json")
-	var st gitloop.LoopStatus
+	var st loopstatus.LoopStatus
 	if err := json.Unmarshal([]byte(r.Stdout), &st); err != nil {
 		t.Fatalf("status --json: %v\n%s", err, r.Stdout)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
 	"github.com/gitloop-dev/git-loop/cmd/internal/ls"
 	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/status"
 )
 
 // StatusOptions are the inputs of "git loop status".
@@ -64,7 +65,7 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 			return err
 		}
 	}
-	l, err := svc.Status(ctx, name)
+	l, err := status.Status(ctx, svc.Workspace, name)
 	if err != nil {
 		return err
 	}
@@ -82,7 +83,7 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 	row("branch", fmt.Sprintf("%s, %d ahead and %d behind %s", l.Branch, l.Ahead, l.Behind, l.Base))
 	row("base", fmt.Sprintf("%s (started at %s)", l.Base, short(l.BaseSHA)))
 	row("worktree", l.Worktree)
-	if l.State == gitloop.StateReady {
+	if l.State == status.StateReady {
 		if l.Dirty {
 			row("changes", cs.Yellow(fmt.Sprintf("%d uncommitted", l.Changes)))
 		} else {
@@ -91,7 +92,7 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 	}
 	if len(l.Unpromoted) > 0 {
 		row("promote", ls.UnpromotedText(l)+` not promoted (run "git loop promote `+l.Name+`")`)
-	} else if l.State == gitloop.StateReady {
+	} else if l.State == status.StateReady {
 		row("promote", "nothing to promote")
 	}
 	sb := ls.SandboxText(l)

@@ -22,6 +22,7 @@ import (
 	"github.com/gitloop-dev/git-loop/gitloop/contexts"
 	"github.com/gitloop-dev/git-loop/gitloop/session"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
+	"github.com/gitloop-dev/git-loop/gitloop/status"
 	"github.com/gitloop-dev/git-loop/gitloop/transcript"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
@@ -147,7 +148,7 @@ type loopRow struct {
 // run log, else its creation. Which file is newest is looked up at most
 // every activityTTL per loop (it takes globs and a meta read); its time
 // is a stat on every call.
-func (s *Server) activity(l gitloop.LoopStatus) time.Time {
+func (s *Server) activity(l status.LoopStatus) time.Time {
 	t := l.Created
 	now := time.Now()
 	s.actMu.Lock()
@@ -171,7 +172,7 @@ func (s *Server) activity(l gitloop.LoopStatus) time.Time {
 }
 
 func (s *Server) rows(r *http.Request) ([]loopRow, error) {
-	loops, err := s.svc.List(r.Context())
+	loops, err := status.List(r.Context(), s.svc.Workspace)
 	if err != nil {
 		return nil, err
 	}
@@ -232,7 +233,7 @@ func (s *Server) loopsRows(w http.ResponseWriter, r *http.Request) {
 
 // loopView is the loop page.
 type loopView struct {
-	Status     gitloop.LoopStatus
+	Status     status.LoopStatus
 	Meta       *state.Meta
 	Paths      [][2]string
 	Versions   [][2]string
@@ -255,7 +256,7 @@ func (s *Server) loopPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := m.Name
-	st, err := s.svc.Status(r.Context(), name)
+	st, err := status.Status(r.Context(), s.svc.Workspace, name)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -442,7 +443,7 @@ func (s *Server) focusPage(w http.ResponseWriter, r *http.Request) {
 // JSON endpoints.
 
 func (s *Server) apiLoops(w http.ResponseWriter, r *http.Request) {
-	loops, err := s.svc.List(r.Context())
+	loops, err := status.List(r.Context(), s.svc.Workspace)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -455,7 +456,7 @@ func (s *Server) apiLoop(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	st, err := s.svc.Status(r.Context(), name)
+	st, err := status.Status(r.Context(), s.svc.Workspace, name)
 	if err != nil {
 		s.fail(w, r, err)
 		return

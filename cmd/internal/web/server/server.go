@@ -268,8 +268,8 @@ func (s *Server) loopMeta(w http.ResponseWriter, r *http.Request) (*state.Meta, 
 	return m, true
 }
 
-// status maps a domain error to an HTTP status.
-func status(err error) int {
+// httpStatus maps a domain error to an HTTP status.
+func httpStatus(err error) int {
 	var nf *workspace.NotFoundError
 	var lnf *gitloop.LinkNotFoundError
 	var ue *workspace.UsageError
@@ -285,7 +285,7 @@ func status(err error) int {
 }
 
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	code := status(err)
+	code := httpStatus(err)
 	if strings.HasPrefix(r.URL.Path, "/api/") {
 		writeJSON(w, code, map[string]string{"error": err.Error()})
 		return

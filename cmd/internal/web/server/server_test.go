@@ -11,8 +11,8 @@ import (
 	"testing"
 
 	"github.com/gitloop-dev/git-loop/cmd/internal/web/server"
-	"github.com/gitloop-dev/git-loop/gitloop"
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
+	"github.com/gitloop-dev/git-loop/gitloop/status"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
@@ -83,20 +83,20 @@ func TestPagesAndEndpoints(t *testing.T) {
 	}
 
 	// JSON endpoints.
-	var loops []gitloop.LoopStatus
+	var loops []status.LoopStatus
 	r := get(t, h, "/api/loops")
 	if err := json.Unmarshal([]byte(r.body), &loops); err != nil || len(loops) != 3 || loops[0].Name != "alpha" || !loops[0].Dirty || loops[0].Ahead != 1 {
 		t.Errorf("/api/loops: %v %+v", err, loops)
 	}
 	ls := fx.run(t, "ls", "--json")
-	var fromLs []gitloop.LoopStatus
+	var fromLs []status.LoopStatus
 	_ = json.Unmarshal([]byte(ls), &fromLs)
 	a, _ := json.Marshal(loops)
 	b, _ := json.Marshal(fromLs)
 	if string(a) != string(b) {
 		t.Errorf("/api/loops differs from ls --json:\n%s\n%s", a, b)
 	}
-	var one gitloop.LoopStatus
+	var one status.LoopStatus
 	if r := get(t, h, "/api/loops/beta"); json.Unmarshal([]byte(r.body), &one) != nil || one.Name != "beta" {
 		t.Errorf("/api/loops/beta: %s", r.body)
 	}

@@ -1,4 +1,4 @@
-package gitloop
+package status
 
 import (
 	"context"
@@ -49,20 +49,20 @@ type dirtyEntry struct {
 	Excludes    string   `json:"excludes"` // core.excludesFile as resolved
 }
 
-func (s *Service) statusCachePath(name string) string {
+func statusCachePath(s *workspace.Workspace, name string) string {
 	return filepath.Join(s.Store().LoopDir(name), "status-cache.json")
 }
 
-func (s *Service) readStatusCache(name string) *statusCache {
+func readStatusCache(s *workspace.Workspace, name string) *statusCache {
 	c := &statusCache{}
-	data, err := os.ReadFile(s.statusCachePath(name))
+	data, err := os.ReadFile(statusCachePath(s, name))
 	if err == nil {
 		_ = json.Unmarshal(data, c) // a bad cache is an empty cache
 	}
 	return c
 }
 
-func (s *Service) writeStatusCache(name string, c *statusCache) {
+func writeStatusCache(s *workspace.Workspace, name string, c *statusCache) {
 	if !c.dirty {
 		return
 	}
@@ -71,7 +71,7 @@ func (s *Service) writeStatusCache(name string, c *statusCache) {
 		return
 	}
 	// Best effort: a cache that fails to write only costs speed.
-	_ = state.WriteFileAtomic(s.statusCachePath(name), data, 0o644)
+	_ = state.WriteFileAtomic(statusCachePath(s, name), data, 0o644)
 }
 
 func (c *statusCache) aheadBehind(head, base string) (int, int, bool) {
@@ -101,9 +101,9 @@ func (c *statusCache) dirtyCount(repo *workspace.Repo, wt string) (int, bool) {
 
 // refreshDirty counts changes with git and stores a new fingerprint when
 // it is safe to.
-func (s *Service) refreshDirty(ctx context.Context, c *statusCache, wt string) (int, error) {
+func refreshDirty(ctx context.Context, s *workspace.Workspace, c *statusCache, wt string) (int, error) {
 	start := time.Now()
-	changes, ignored, err := s.countChanges(ctx, wt)
+	changes, ignored, err := countChanges(ctx, s, wt)
 	if err != nil {
 		return 0, err
 	}
@@ -113,7 +113,7 @@ func (s *Service) refreshDirty(ctx context.Context, c *statusCache, wt string) (
 	if err != nil {
 		return changes, nil // no cache, still a correct answer
 	}
-	fp, racy, ok := fingerprint(s.Repo, wt, paths, excludes, start, s.racyWindow())
+	fp, racy, ok := fingerprint(s.Repo, wt, paths, excludes, start, racyWindow(s))
 	if ok && !racy {
 		c.Dirty = &dirtyEntry{Fingerprint: fp, Changes: changes, Paths: paths, Excludes: excludes}
 	}
@@ -220,7 +220,7 @@ func globalFile(rel string) string {
 // racyWindow is how recent a timestamp may be before a fingerprint is not
 // trusted: file timestamps come from a coarse clock, so a change in the
 // same tick as the last look could leave them unchanged.
-func (s *Service) racyWindow() time.Duration {
+func racyWindow(s *workspace.Workspace) time.Duration {
 	if s.StatusRacyWindow > 0 {
 		return s.StatusRacyWindow
 	}

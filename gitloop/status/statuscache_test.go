@@ -1,4 +1,4 @@
-package gitloop
+package status
 
 import (
 	"context"
@@ -33,8 +33,8 @@ func TestStatusCacheExact(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := &Service{&workspace.Workspace{Repo: r, Config: cfg, Git: &git.Runner{}, Engine: func(context.Context, string) (sandbox.Engine, error) { return none.New(), nil }, StatusRacyWindow: 30 * time.Millisecond}}
-	m, err := lifecycle.New(ctx, svc.Workspace, lifecycle.NewOptions{Name: "c", Driver: "none"})
+	svc := &workspace.Workspace{Repo: r, Config: cfg, Git: &git.Runner{}, Engine: func(context.Context, string) (sandbox.Engine, error) { return none.New(), nil }, StatusRacyWindow: 30 * time.Millisecond}
+	m, err := lifecycle.New(ctx, svc, lifecycle.NewOptions{Name: "c", Driver: "none"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func TestStatusCacheExact(t *testing.T) {
 	for _, st := range steps {
 		st.do()
 		for pass := range 2 { // the second pass is answered from the cache
-			got, err := svc.Status(ctx, "c")
+			got, err := Status(ctx, svc, "c")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -81,7 +81,7 @@ func TestStatusCacheExact(t *testing.T) {
 			}
 			time.Sleep(60 * time.Millisecond) // past the racy window, so the next look can use the cache
 		}
-		if c := svc.readStatusCache("c"); c.Dirty != nil {
+		if c := readStatusCache(svc, "c"); c.Dirty != nil {
 			cached++
 		}
 	}

@@ -1,4 +1,4 @@
-package gitloop
+package status
 
 import (
 	"bytes"
@@ -59,31 +59,31 @@ type LoopStatus struct {
 // with hundreds of loops: refs come from one for-each-ref, sandboxes from
 // one list call per driver, and per-loop git work runs in parallel and is
 // skipped entirely when a loop's cached answer is provably current.
-func (s *Service) List(ctx context.Context) ([]LoopStatus, error) {
-	if err := lifecycle.RecoverIfIdle(ctx, s.Workspace); err != nil {
+func List(ctx context.Context, s *workspace.Workspace) ([]LoopStatus, error) {
+	if err := lifecycle.RecoverIfIdle(ctx, s); err != nil {
 		return nil, err
 	}
 	metas, errs := s.Store().List()
 	for _, err := range errs {
 		s.Reporter().Warn(err.Error())
 	}
-	return s.statuses(ctx, metas)
+	return statuses(ctx, s, metas)
 }
 
 // Status returns one loop's status.
-func (s *Service) Status(ctx context.Context, name string) (LoopStatus, error) {
+func Status(ctx context.Context, s *workspace.Workspace, name string) (LoopStatus, error) {
 	m, err := s.Get(name)
 	if err != nil {
 		return LoopStatus{}, err
 	}
-	st, err := s.statuses(ctx, []*state.Meta{m})
+	st, err := statuses(ctx, s, []*state.Meta{m})
 	if err != nil {
 		return LoopStatus{}, err
 	}
 	return st[0], nil
 }
 
-func (s *Service) statuses(ctx context.Context, metas []*state.Meta) ([]LoopStatus, error) {
+func statuses(ctx context.Context, s *workspace.Workspace, metas []*state.Meta) ([]LoopStatus, error) {
 	if len(metas) == 0 {
 		return []LoopStatus{}, nil
 	}
@@ -91,8 +91,8 @@ func (s *Service) statuses(ctx context.Context, metas []*state.Meta) ([]LoopStat
 	if err != nil {
 		return nil, err
 	}
-	sandboxes := s.sandboxStates(ctx, metas)
-	moves := contexts.CloneMoves(s.Workspace)
+	sandboxes := sandboxStates(ctx, s, metas)
+	moves := contexts.CloneMoves(s)
 	out := make([]LoopStatus, len(metas))
 	for i, m := range metas {
 		st := LoopStatus{
@@ -140,9 +140,9 @@ func (s *Service) statuses(ctx context.Context, metas []*state.Meta) ([]LoopStat
 			if m.BaseRef != "" && refs[m.BaseRef] != "" {
 				baseNow = refs[m.BaseRef]
 			}
-			err := s.fillWorkState(ctx, st, m, baseNow)
+			err := fillWorkState(ctx, s, st, m, baseNow)
 			if err == nil {
-				st.Unpromoted, err = s.unpromoted(ctx, st, m)
+				st.Unpromoted, err = unpromoted(ctx, s, st, m)
 			}
 			if err != nil {
 				mu.Lock()
@@ -161,12 +161,12 @@ func (s *Service) statuses(ctx context.Context, metas []*state.Meta) ([]LoopStat
 }
 
 // fillWorkState sets ahead/behind and dirty state.
-func (s *Service) fillWorkState(ctx context.Context, st *LoopStatus, m *state.Meta, baseNow string) error {
-	cache := s.readStatusCache(m.Name)
+func fillWorkState(ctx context.Context, s *workspace.Workspace, st *LoopStatus, m *state.Meta, baseNow string) error {
+	cache := readStatusCache(s, m.Name)
 	ahead, behind, ok := cache.aheadBehind(st.Head, baseNow)
 	if !ok {
 		var err error
-		ahead, behind, err = s.countAheadBehind(ctx, st.Head, baseNow)
+		ahead, behind, err = countAheadBehind(ctx, s, st.Head, baseNow)
 		if err != nil {
 			return fmt.Errorf("status of %s: %w", m.Name, err)
 		}
@@ -176,17 +176,17 @@ func (s *Service) fillWorkState(ctx context.Context, st *LoopStatus, m *state.Me
 	changes, ok := cache.dirtyCount(s.Repo, m.Worktree)
 	if !ok {
 		var err error
-		changes, err = s.refreshDirty(ctx, cache, m.Worktree)
+		changes, err = refreshDirty(ctx, s, cache, m.Worktree)
 		if err != nil {
 			return fmt.Errorf("status of %s: %w", m.Name, err)
 		}
 	}
 	st.Changes, st.Dirty = changes, changes > 0
-	s.writeStatusCache(m.Name, cache)
+	writeStatusCache(s, m.Name, cache)
 	return nil
 }
 
-func (s *Service) countAheadBehind(ctx context.Context, head, base string) (int, int, error) {
+func countAheadBehind(ctx context.Context, s *workspace.Workspace, head, base string) (int, int, error) {
 	if head == base {
 		return 0, 0, nil
 	}
@@ -209,7 +209,7 @@ func (s *Service) countAheadBehind(ctx context.Context, head, base string) (int,
 // when a pattern matches the directory itself: a directory that merely
 // holds ignored files can still gain an untracked one, so it must be
 // walked.
-func (s *Service) countChanges(ctx context.Context, wt string) (int, []string, error) {
+func countChanges(ctx context.Context, s *workspace.Workspace, wt string) (int, []string, error) {
 	out, err := s.Query.Output(ctx, git.Cmd{Dir: wt, Args: []string{"status", "--porcelain=v2", "-z", "--ignored=matching", "--ignore-submodules=none"}})
 	if err != nil {
 		return 0, nil, err
@@ -231,7 +231,7 @@ func (s *Service) countChanges(ctx context.Context, wt string) (int, []string, e
 }
 
 // sandboxStates asks each driver in use for its sandboxes once.
-func (s *Service) sandboxStates(ctx context.Context, metas []*state.Meta) map[string]sandbox.Status {
+func sandboxStates(ctx context.Context, s *workspace.Workspace, metas []*state.Meta) map[string]sandbox.Status {
 	out := map[string]sandbox.Status{}
 	drivers := map[string]bool{}
 	for _, m := range metas {
@@ -279,7 +279,7 @@ func (s *Service) sandboxStates(ctx context.Context, metas []*state.Meta) map[st
 // does not have: code when the branch is ahead of its base, a context
 // layer when its branch has commits on no remote-tracking main. A context
 // branch still at the commit it started from costs no git call.
-func (s *Service) unpromoted(ctx context.Context, st *LoopStatus, m *state.Meta) ([]string, error) {
+func unpromoted(ctx context.Context, s *workspace.Workspace, st *LoopStatus, m *state.Meta) ([]string, error) {
 	var out []string
 	if st.Ahead > 0 {
 		out = append(out, string(land.Code))
