@@ -31,3 +31,9 @@ func Canonical(p string) string {
 	}
 	return filepath.Clean(p)
 }
+
+// Within reports whether real is dir or inside it (both resolved).
+func Within(dir, real string) bool {
+	r, err := filepath.Rel(dir, real)
+	return err == nil && (r == "." || filepath.IsLocal(r))
+}

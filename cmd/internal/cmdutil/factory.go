@@ -8,7 +8,6 @@ import (
 	"sync"
 
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
-	"github.com/gitloop-dev/git-loop/gitloop"
 	"github.com/gitloop-dev/git-loop/gitloop/config"
 	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
@@ -114,13 +113,4 @@ func (f *Factory) Workspace(ctx context.Context) (*workspace.Workspace, error) {
 		Engine:   f.Engines.For,
 		Progress: f.IOStreams.Progress(),
 	}, nil
-}
-
-// Service returns the operations not yet moved out of package gitloop.
-func (f *Factory) Service(ctx context.Context) (*gitloop.Service, error) {
-	ws, err := f.Workspace(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return &gitloop.Service{Workspace: ws}, nil
 }

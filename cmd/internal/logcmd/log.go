@@ -16,24 +16,24 @@ import (
 
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
-	"github.com/gitloop-dev/git-loop/gitloop"
 	"github.com/gitloop-dev/git-loop/gitloop/session"
 	"github.com/gitloop-dev/git-loop/gitloop/transcript"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // LogOptions are the inputs of "git loop log".
 type LogOptions struct {
-	IO      *iostreams.IOStreams
-	Service func(context.Context) (*gitloop.Service, error)
-	Name    string
-	JSON    bool
-	Limit   int
-	All     bool
+	IO        *iostreams.IOStreams
+	Workspace func(context.Context) (*workspace.Workspace, error)
+	Name      string
+	JSON      bool
+	Limit     int
+	All       bool
 }
 
 // NewCmdLog builds the command; runF replaces logRun in tests.
 func NewCmdLog(f *cmdutil.Factory, runF func(context.Context, *LogOptions) error) *cobra.Command {
-	opts := &LogOptions{IO: f.IOStreams, Service: f.Service}
+	opts := &LogOptions{IO: f.IOStreams, Workspace: f.Workspace}
 	cmd := &cobra.Command{
 		Use:   "log NAME",
 		Short: "Show a loop's transcript",
@@ -69,11 +69,11 @@ and raw (true for a line whose shape git loop does not know, kept as is).`,
 }
 
 func logRun(ctx context.Context, opts *LogOptions) error {
-	svc, err := opts.Service(ctx)
+	ws, err := opts.Workspace(ctx)
 	if err != nil {
 		return err
 	}
-	entries := session.TranscriptOf(svc.Workspace, opts.Name, transcript.Options{All: opts.All})
+	entries := session.TranscriptOf(ws, opts.Name, transcript.Options{All: opts.All})
 	var ring []transcript.Entry
 	next := 0
 	n := 0

@@ -12,21 +12,21 @@ import (
 
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
-	"github.com/gitloop-dev/git-loop/gitloop"
 	"github.com/gitloop-dev/git-loop/gitloop/status"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // LsOptions are the inputs of "git loop ls".
 type LsOptions struct {
-	IO      *iostreams.IOStreams
-	Service func(context.Context) (*gitloop.Service, error)
-	Now     func() time.Time
-	JSON    bool
+	IO        *iostreams.IOStreams
+	Workspace func(context.Context) (*workspace.Workspace, error)
+	Now       func() time.Time
+	JSON      bool
 }
 
 // NewCmdLs builds the command; runF replaces lsRun in tests.
 func NewCmdLs(f *cmdutil.Factory, runF func(context.Context, *LsOptions) error) *cobra.Command {
-	opts := &LsOptions{IO: f.IOStreams, Service: f.Service, Now: time.Now}
+	opts := &LsOptions{IO: f.IOStreams, Workspace: f.Workspace, Now: time.Now}
 	cmd := &cobra.Command{
 		Use:     "ls",
 		Aliases: []string{"list"},
@@ -49,11 +49,11 @@ its age. --json prints the same as a stable JSON array.`,
 }
 
 func lsRun(ctx context.Context, opts *LsOptions) error {
-	svc, err := opts.Service(ctx)
+	ws, err := opts.Workspace(ctx)
 	if err != nil {
 		return err
 	}
-	loops, err := status.List(ctx, svc.Workspace)
+	loops, err := status.List(ctx, ws)
 	if err != nil {
 		return err
 	}

@@ -10,7 +10,6 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
 	"github.com/gitloop-dev/git-loop/cmd/internal/status"
-	"github.com/gitloop-dev/git-loop/gitloop"
 	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/land"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
@@ -19,7 +18,7 @@ import (
 // PromoteOptions are the inputs of "git loop promote".
 type PromoteOptions struct {
 	IO        *iostreams.IOStreams
-	Service   func(context.Context) (*gitloop.Service, error)
+	Workspace func(context.Context) (*workspace.Workspace, error)
 	Dir       string
 	Name      string
 	Layers    []workspace.Layer
@@ -33,7 +32,7 @@ type PromoteOptions struct {
 
 // NewCmdPromote builds the command; runF replaces promoteRun in tests.
 func NewCmdPromote(f *cmdutil.Factory, runF func(context.Context, *PromoteOptions) error) *cobra.Command {
-	opts := &PromoteOptions{IO: f.IOStreams, Service: f.Service}
+	opts := &PromoteOptions{IO: f.IOStreams, Workspace: f.Workspace}
 	var layers []string
 	cmd := &cobra.Command{
 		Use:   "promote [NAME]",
@@ -98,19 +97,19 @@ was. Without NAME, the loop whose worktree you are in.`,
 }
 
 func promoteRun(ctx context.Context, opts *PromoteOptions) error {
-	svc, err := opts.Service(ctx)
+	ws, err := opts.Workspace(ctx)
 	if err != nil {
 		return err
 	}
 	if opts.Name == "" {
-		if opts.Name, err = status.CurrentLoop(svc, opts.Dir); err != nil {
+		if opts.Name, err = status.CurrentLoop(ws, opts.Dir); err != nil {
 			return err
 		}
 	}
 	if opts.DryRun {
-		svc.Git = &git.Runner{Log: opts.IO.ErrOut, DryRun: true}
+		ws.Git = &git.Runner{Log: opts.IO.ErrOut, DryRun: true}
 	}
-	landed, err := land.Promote(ctx, svc.Workspace, land.PromoteOptions{Name: opts.Name, Layers: opts.Layers, CommitAll: opts.CommitAll,
+	landed, err := land.Promote(ctx, ws, land.PromoteOptions{Name: opts.Name, Layers: opts.Layers, CommitAll: opts.CommitAll,
 		Message: opts.Message, Continue: opts.Continue, Abort: opts.Abort})
 	if err != nil {
 		return err

@@ -457,16 +457,16 @@ func TestPrePushGuard(t *testing.T) {
 		}
 		return os.LookupEnv(k)
 	}}
-	svc, err := f.Service(context.Background())
+	ws, err := f.Workspace(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
 	var gated *land.GatedPushError
-	if err := land.CheckPush(ctx, svc.Workspace, e.Worktree("g1"), pushLine("refs/heads/loop/g1", "refs/heads/main")); !errors.As(err, &gated) || gated.Layer != land.Code {
+	if err := land.CheckPush(ctx, ws, e.Worktree("g1"), pushLine("refs/heads/loop/g1", "refs/heads/main")); !errors.As(err, &gated) || gated.Layer != land.Code {
 		t.Errorf("code push to main: %v", err)
 	}
-	if err := land.CheckPush(ctx, svc.Workspace, e.Context("g1", "knowledge"), pushLine("refs/heads/loop/g1", "refs/heads/main")); !errors.As(err, &gated) || gated.Layer != workspace.Knowledge {
+	if err := land.CheckPush(ctx, ws, e.Context("g1", "knowledge"), pushLine("refs/heads/loop/g1", "refs/heads/main")); !errors.As(err, &gated) || gated.Layer != workspace.Knowledge {
 		t.Errorf("knowledge push to main: %v", err)
 	}
 	for _, c := range []struct{ dir, local, ref string }{
@@ -474,7 +474,7 @@ func TestPrePushGuard(t *testing.T) {
 		{e.Worktree("g1"), "refs/heads/loop/g1", "refs/heads/loop/g1"},
 		{e.Repo, "refs/heads/main", "refs/heads/main"},
 	} {
-		if err := land.CheckPush(ctx, svc.Workspace, c.dir, pushLine(c.local, c.ref)); err != nil {
+		if err := land.CheckPush(ctx, ws, c.dir, pushLine(c.local, c.ref)); err != nil {
 			t.Errorf("push from %s to %s refused: %v", c.dir, c.ref, err)
 		}
 	}

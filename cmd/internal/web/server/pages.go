@@ -18,8 +18,9 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/gitloop-dev/git-loop/gitloop"
 	"github.com/gitloop-dev/git-loop/gitloop/contexts"
+	"github.com/gitloop-dev/git-loop/gitloop/knowledge"
+	"github.com/gitloop-dev/git-loop/gitloop/notes"
 	"github.com/gitloop-dev/git-loop/gitloop/session"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
 	"github.com/gitloop-dev/git-loop/gitloop/status"
@@ -156,7 +157,7 @@ func (s *Server) activity(l status.LoopStatus) time.Time {
 	s.actMu.Unlock()
 	if !ok || now.Sub(c.at) > activityTTL {
 		c = activityFile{at: now}
-		if _, files, err := session.TranscriptFiles(s.svc.Workspace, l.Name, transcript.Options{}); err == nil && len(files) > 0 {
+		if _, files, err := session.TranscriptFiles(s.ws, l.Name, transcript.Options{}); err == nil && len(files) > 0 {
 			c.path = files[len(files)-1]
 		}
 		s.actMu.Lock()
@@ -172,7 +173,7 @@ func (s *Server) activity(l status.LoopStatus) time.Time {
 }
 
 func (s *Server) rows(r *http.Request) ([]loopRow, error) {
-	loops, err := status.List(r.Context(), s.svc.Workspace)
+	loops, err := status.List(r.Context(), s.ws)
 	if err != nil {
 		return nil, err
 	}
@@ -256,15 +257,15 @@ func (s *Server) loopPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := m.Name
-	st, err := status.Status(r.Context(), s.svc.Workspace, name)
+	st, err := status.Status(r.Context(), s.ws, name)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	v := loopView{Status: st, Meta: m}
-	v.Paths = [][2]string{{"worktree", m.Worktree}, {"agent config", s.svc.AgentDir(name)}, {"run logs", s.svc.LogDir(name)}, {"sandbox home", s.svc.HomeDir(name)}}
+	v.Paths = [][2]string{{"worktree", m.Worktree}, {"agent config", s.ws.AgentDir(name)}, {"run logs", s.ws.LogDir(name)}, {"sandbox home", s.ws.HomeDir(name)}}
 	for _, c := range m.Contexts {
-		v.Paths = append(v.Paths, [2]string{c.Layer + " context", s.svc.ContextDir(name, workspace.Layer(c.Layer))})
+		v.Paths = append(v.Paths, [2]string{c.Layer + " context", s.ws.ContextDir(name, workspace.Layer(c.Layer))})
 	}
 	for k, sha := range st.Versions {
 		v.Versions = append(v.Versions, [2]string{k, sha})
@@ -304,7 +305,7 @@ func (s *Server) composePage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	res, err := contexts.Composition(s.svc.Workspace, name)
+	res, err := contexts.Composition(s.ws, name)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -317,7 +318,7 @@ type contextView struct {
 	Path    string
 	Crumbs  [][2]string
 	Layers  []layerList
-	Doc     *gitloop.ContextDoc
+	Doc     *knowledge.ContextDoc
 	HTML    template.HTML
 	Text    string
 	Binary  bool
@@ -326,7 +327,7 @@ type contextView struct {
 
 type layerList struct {
 	Layer string
-	Files []gitloop.ContextFile
+	Files []knowledge.ContextFile
 	Err   string
 }
 
@@ -344,7 +345,7 @@ func crumbs(p string) [][2]string {
 // (no "..", no .git, no symlink escape, vault values never read).
 func (s *Server) contextTarget(r *http.Request) (*contextView, error) {
 	p := strings.Trim(r.PathValue("path"), "/")
-	t, err := s.svc.ContextTree()
+	t, err := knowledge.Open(s.ws)
 	if err != nil {
 		return nil, err
 	}
@@ -361,7 +362,7 @@ func (s *Server) contextTarget(r *http.Request) (*contextView, error) {
 		return v, nil
 	}
 	v.Crumbs = crumbs(p)
-	l, rel, err := gitloop.ParseContextPath(p)
+	l, rel, err := knowledge.ParseContextPath(p)
 	if err != nil {
 		return nil, err
 	}
@@ -427,12 +428,12 @@ func (s *Server) contextPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) focusPage(w http.ResponseWriter, r *http.Request) {
-	focus, err := s.svc.Focus()
+	focus, err := notes.ReadFocus(s.ws)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	inbox, err := s.svc.Inbox()
+	inbox, err := notes.Inbox(s.ws)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -443,7 +444,7 @@ func (s *Server) focusPage(w http.ResponseWriter, r *http.Request) {
 // JSON endpoints.
 
 func (s *Server) apiLoops(w http.ResponseWriter, r *http.Request) {
-	loops, err := status.List(r.Context(), s.svc.Workspace)
+	loops, err := status.List(r.Context(), s.ws)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -456,7 +457,7 @@ func (s *Server) apiLoop(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	st, err := status.Status(r.Context(), s.svc.Workspace, name)
+	st, err := status.Status(r.Context(), s.ws, name)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -473,7 +474,7 @@ func (s *Server) apiDiff(w http.ResponseWriter, r *http.Request) {
 	name := m.Name
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	var stderr bytes.Buffer
-	if err := session.Diff(r.Context(), s.svc.Workspace, name, diffArgs, w, &stderr); err != nil {
+	if err := session.Diff(r.Context(), s.ws, name, diffArgs, w, &stderr); err != nil {
 		fmt.Fprintf(w, "\n[git loop web: %v %s]\n", err, strings.TrimSpace(stderr.String()))
 	}
 }
@@ -491,7 +492,7 @@ func (s *Server) apiTranscript(w http.ResponseWriter, r *http.Request) {
 	enc := json.NewEncoder(w)
 	flusher, _ := w.(http.Flusher)
 	i, n := 0, 0
-	for e, err := range session.Transcript(s.svc.Workspace, name) {
+	for e, err := range session.Transcript(s.ws, name) {
 		if err != nil {
 			_ = enc.Encode(map[string]string{"error": err.Error()})
 			return
@@ -516,7 +517,7 @@ func (s *Server) apiCompose(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	res, err := contexts.Composition(s.svc.Workspace, name)
+	res, err := contexts.Composition(s.ws, name)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -534,7 +535,7 @@ func (s *Server) apiContext(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, v.Doc)
 		return
 	}
-	out := map[string][]gitloop.ContextFile{}
+	out := map[string][]knowledge.ContextFile{}
 	for _, l := range v.Layers {
 		out[l.Layer] = l.Files
 	}
@@ -542,7 +543,7 @@ func (s *Server) apiContext(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiFocus(w http.ResponseWriter, r *http.Request) {
-	f, err := s.svc.Focus()
+	f, err := notes.ReadFocus(s.ws)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -551,7 +552,7 @@ func (s *Server) apiFocus(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiInbox(w http.ResponseWriter, r *http.Request) {
-	items, err := s.svc.Inbox()
+	items, err := notes.Inbox(s.ws)
 	if err != nil {
 		s.fail(w, r, err)
 		return

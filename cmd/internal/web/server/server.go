@@ -1,7 +1,7 @@
 // Package server is the HTTP side of "git loop web": a read-only viewer of
 // loops, diffs, transcripts, context and composition, served from
-// html/template pages and embedded assets. It only reads through
-// gitloop.Service; the optional actions (stop, start) are POSTs guarded by
+// html/template pages and embedded assets. It only reads through the
+// gitloop packages; the optional actions (stop, start) are POSTs guarded by
 // a same-origin check and a token.
 package server
 
@@ -20,7 +20,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/knowledge"
 	"github.com/gitloop-dev/git-loop/gitloop/land"
 	"github.com/gitloop-dev/git-loop/gitloop/lifecycle"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
@@ -35,7 +35,7 @@ const CookieName = "gitloop_token"
 
 // Options configure a Server.
 type Options struct {
-	Service *gitloop.Service
+	Workspace *workspace.Workspace
 	// Token, when set, is required on every request: as ?token= (which
 	// sets a cookie and redirects to the same URL without it), as the
 	// cookie, or as "Authorization: Bearer". Empty means loopback-only
@@ -48,7 +48,7 @@ type Options struct {
 // Server serves the viewer.
 type Server struct {
 	opts Options
-	svc  *gitloop.Service
+	ws   *workspace.Workspace
 	mux  *http.ServeMux
 	// csrf is the token every action form carries.
 	csrf  string
@@ -75,14 +75,14 @@ func NewToken() string {
 
 // New builds the server.
 func New(opts Options) (*Server, error) {
-	if opts.Service == nil {
+	if opts.Workspace == nil {
 		return nil, errors.New("web: no service")
 	}
 	p, err := loadPages()
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, svc: opts.Service, mux: http.NewServeMux(), csrf: NewToken(), pages: p, actCache: map[string]activityFile{}}
+	s := &Server{opts: opts, ws: opts.Workspace, mux: http.NewServeMux(), csrf: NewToken(), pages: p, actCache: map[string]activityFile{}}
 	s.routes()
 	return s, nil
 }
@@ -221,12 +221,12 @@ func (s *Server) action(w http.ResponseWriter, r *http.Request) {
 	var err error
 	switch r.PathValue("action") {
 	case "stop":
-		err = lifecycle.Stop(r.Context(), s.svc.Workspace, name)
+		err = lifecycle.Stop(r.Context(), s.ws, name)
 	case "start":
-		_, err = lifecycle.Start(r.Context(), s.svc.Workspace, name)
+		_, err = lifecycle.Start(r.Context(), s.ws, name)
 	case "promote":
 		var landed []land.Landed
-		landed, err = land.Promote(r.Context(), s.svc.Workspace, land.PromoteOptions{Name: name})
+		landed, err = land.Promote(r.Context(), s.ws, land.PromoteOptions{Name: name})
 		if err == nil {
 			s.page(w, r, "promoted", name+" · promoted", "loops", map[string]any{"Name": name, "Landed": landed})
 			return
@@ -260,7 +260,7 @@ func (s *Server) loopMeta(w http.ResponseWriter, r *http.Request) (*state.Meta, 
 	if !ok {
 		return nil, false
 	}
-	m, err := s.svc.Get(name)
+	m, err := s.ws.Get(name)
 	if err != nil {
 		s.fail(w, r, err)
 		return nil, false
@@ -271,7 +271,7 @@ func (s *Server) loopMeta(w http.ResponseWriter, r *http.Request) (*state.Meta, 
 // httpStatus maps a domain error to an HTTP status.
 func httpStatus(err error) int {
 	var nf *workspace.NotFoundError
-	var lnf *gitloop.LinkNotFoundError
+	var lnf *knowledge.LinkNotFoundError
 	var ue *workspace.UsageError
 	switch {
 	case errors.As(err, &nf), errors.As(err, &lnf), errors.Is(err, fs.ErrNotExist), errors.Is(err, workspace.ErrNoContext):

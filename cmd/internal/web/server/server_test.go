@@ -173,7 +173,7 @@ func TestPagesAndEndpoints(t *testing.T) {
 func TestContextSymlinkEscape(t *testing.T) {
 	t.Parallel()
 	fx := newFixture(t)
-	know, _ := fx.svc.LayerClone(workspace.Knowledge)
+	know, _ := fx.ws.LayerClone(workspace.Knowledge)
 	if err := symlink("/etc", know+"/etc"); err != nil {
 		t.Fatal(err)
 	}
@@ -287,7 +287,7 @@ func TestActions(t *testing.T) {
 func TestPaging(t *testing.T) {
 	t.Parallel()
 	fx := newFixture(t)
-	m, err := fx.svc.Get("beta")
+	m, err := fx.ws.Get("beta")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,7 +304,7 @@ func TestPaging(t *testing.T) {
 	for i := range 250 {
 		lines = append(lines, claudeLine("user", fmt.Sprintf(`"turn %03d"`, i)))
 	}
-	gittest.WriteFile(t, filepath.Join(fx.svc.AgentDir("beta"), "projects", "-work"), "s.jsonl", strings.Join(lines, "\n")+"\n")
+	gittest.WriteFile(t, filepath.Join(fx.ws.AgentDir("beta"), "projects", "-work"), "s.jsonl", strings.Join(lines, "\n")+"\n")
 	h := fx.handler(t, server.Options{})
 
 	r := get(t, h, "/loops/beta")

@@ -62,7 +62,7 @@ const lastPage = -1
 // The last page (lastPage) streams the whole file, keeping the newest
 // size entries only.
 func (s *Server) transcript(name string, page, size int) (*transcriptPage, error) {
-	if _, err := s.svc.Get(name); err != nil {
+	if _, err := s.ws.Get(name); err != nil {
 		return nil, err
 	}
 	last := page == lastPage
@@ -73,7 +73,7 @@ func (s *Server) transcript(name string, page, size int) (*transcriptPage, error
 	var kept []transcriptEntry
 	more := false
 	i := 0
-	for e, err := range session.Transcript(s.svc.Workspace, name) {
+	for e, err := range session.Transcript(s.ws, name) {
 		if err != nil {
 			return nil, err
 		}

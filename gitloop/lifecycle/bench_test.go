@@ -1,4 +1,4 @@
-package gitloop_test
+package lifecycle_test
 
 import (
 	"context"
@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/gitloop-dev/git-loop/gitloop"
 	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
 	"github.com/gitloop-dev/git-loop/gitloop/lifecycle"
@@ -20,7 +19,7 @@ import (
 
 func TestMain(m *testing.M) { gittest.Main(m, nil) }
 
-func service(tb testing.TB, repo string) *gitloop.Service {
+func service(tb testing.TB, repo string) *workspace.Workspace {
 	tb.Helper()
 	ctx := context.Background()
 	r, err := workspace.Discover(ctx, repo)
@@ -35,7 +34,7 @@ func service(tb testing.TB, repo string) *gitloop.Service {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return &gitloop.Service{&workspace.Workspace{Repo: r, Config: cfg, Git: &git.Runner{}, Engine: func(context.Context, string) (sandbox.Engine, error) { return none.New(), nil }}}
+	return &workspace.Workspace{Repo: r, Config: cfg, Git: &git.Runner{}, Engine: func(context.Context, string) (sandbox.Engine, error) { return none.New(), nil }}
 }
 
 // BenchmarkNew is "git loop new --driver none" in-process; compare with
@@ -46,7 +45,7 @@ func BenchmarkNew(b *testing.B) {
 	ctx := context.Background()
 	b.ResetTimer()
 	for i := range b.N {
-		if _, err := lifecycle.New(ctx, svc.Workspace, lifecycle.NewOptions{Name: fmt.Sprintf("b%d", i), Driver: "none"}); err != nil {
+		if _, err := lifecycle.New(ctx, svc, lifecycle.NewOptions{Name: fmt.Sprintf("b%d", i), Driver: "none"}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -71,16 +70,16 @@ func BenchmarkList200(b *testing.B) {
 	svc := service(b, repo)
 	ctx := context.Background()
 	for i := range 200 {
-		if _, err := lifecycle.New(ctx, svc.Workspace, lifecycle.NewOptions{Name: fmt.Sprintf("l%d", i), Driver: "none"}); err != nil {
+		if _, err := lifecycle.New(ctx, svc, lifecycle.NewOptions{Name: fmt.Sprintf("l%d", i), Driver: "none"}); err != nil {
 			b.Fatal(err)
 		}
 	}
-	if _, err := status.List(ctx, svc.Workspace); err != nil {
+	if _, err := status.List(ctx, svc); err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
 	for range b.N {
-		if _, err := status.List(ctx, svc.Workspace); err != nil {
+		if _, err := status.List(ctx, svc); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,4 +1,4 @@
-package gitloop_test
+package lifecycle_test
 
 import (
 	"context"
@@ -53,7 +53,7 @@ func TestUndoInterruptedWorktree(t *testing.T) {
 			for _, f := range do[:n+1] {
 				f()
 			}
-			if _, err := lifecycle.Prune(ctx, svc.Workspace, false); err != nil {
+			if _, err := lifecycle.Prune(ctx, svc, false); err != nil {
 				t.Fatal(err)
 			}
 			for _, p := range []string{admin, wt, svc.Repo.Store().LoopDir("k")} {
@@ -67,7 +67,7 @@ func TestUndoInterruptedWorktree(t *testing.T) {
 			if out := gittest.Git(t, repo, "worktree", "list"); strings.Count(out, "\n") != 0 {
 				t.Errorf("worktrees left:\n%s", out)
 			}
-			if _, err := lifecycle.New(ctx, svc.Workspace, lifecycle.NewOptions{Name: "k", Driver: "none"}); err != nil {
+			if _, err := lifecycle.New(ctx, svc, lifecycle.NewOptions{Name: "k", Driver: "none"}); err != nil {
 				t.Fatalf("new after the undo: %v", err)
 			}
 			if got := filepath.Base(strings.TrimPrefix(strings.TrimSpace(readFile(t, filepath.Join(wt, ".git"))), "gitdir: ")); got != "k" {

@@ -1,11 +1,10 @@
-package gitloop
+package githooks
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
-	"strings"
 
 	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
@@ -57,7 +56,7 @@ func (e *HooksInTreeError) Error() string {
 
 // HookTargets lists the hooks directories of scope. Repositories sharing
 // one hooks dir (core.hooksPath) make one target with the union of events.
-func (s *Service) HookTargets(ctx context.Context, scope HookScope) ([]HookTarget, error) {
+func HookTargets(ctx context.Context, s *workspace.Workspace, scope HookScope) ([]HookTarget, error) {
 	var out []HookTarget
 	add := func(name, repo string, events []string) error {
 		dir, err := s.Query.Line(ctx, git.Cmd{Dir: repo, Args: []string{"rev-parse", "--path-format=absolute", "--git-path", "hooks"}})
@@ -78,7 +77,7 @@ func (s *Service) HookTargets(ctx context.Context, scope HookScope) ([]HookTarge
 		}
 		t := HookTarget{Repos: []string{name}, Dir: dir, Events: append([]string(nil), events...)}
 		top, hooksDir := workspace.Canonical(repo), workspace.Canonical(dir)
-		t.InTree = within(top, hooksDir) && !within(filepath.Join(top, ".git"), hooksDir)
+		t.InTree = workspace.Within(top, hooksDir) && !workspace.Within(filepath.Join(top, ".git"), hooksDir)
 		out = append(out, t)
 		return nil
 	}
@@ -132,19 +131,19 @@ func contains(list []string, v string) bool {
 
 // hookPlan is the git-loop the shims of scope call and the hooks dirs
 // they go in.
-func (s *Service) hookPlan(ctx context.Context, scope HookScope) (string, []HookTarget, error) {
+func hookPlan(ctx context.Context, s *workspace.Workspace, scope HookScope) (string, []HookTarget, error) {
 	bin, err := s.HookBinary()
 	if err != nil {
 		return "", nil, err
 	}
-	targets, err := s.HookTargets(ctx, scope)
+	targets, err := HookTargets(ctx, s, scope)
 	return bin, targets, err
 }
 
 // InstallHooks writes the shims of scope; it is idempotent. Installing the
 // code repository's hooks also clears an earlier opt-out (loop.hooks=false).
-func (s *Service) InstallHooks(ctx context.Context, scope HookScope) ([]HookTarget, error) {
-	bin, targets, err := s.hookPlan(ctx, scope)
+func InstallHooks(ctx context.Context, s *workspace.Workspace, scope HookScope) ([]HookTarget, error) {
+	bin, targets, err := hookPlan(ctx, s, scope)
 	if err != nil {
 		return nil, err
 	}
@@ -171,8 +170,8 @@ func (s *Service) InstallHooks(ctx context.Context, scope HookScope) ([]HookTarg
 // UninstallHooks removes the shims of scope and restores the hooks they
 // replaced. Uninstalling the code repository's hooks records the choice
 // (loop.hooks=false), so doctor --fix does not put them back.
-func (s *Service) UninstallHooks(ctx context.Context, scope HookScope) ([]HookTarget, error) {
-	targets, err := s.HookTargets(ctx, scope)
+func UninstallHooks(ctx context.Context, s *workspace.Workspace, scope HookScope) ([]HookTarget, error) {
+	targets, err := HookTargets(ctx, s, scope)
 	if err != nil {
 		return nil, err
 	}
@@ -191,58 +190,9 @@ func (s *Service) UninstallHooks(ctx context.Context, scope HookScope) ([]HookTa
 	return targets, nil
 }
 
-// checkHooks is doctor's view of the hooks; with fix it installs what is
-// missing or outdated.
-func (s *Service) checkHooks(ctx context.Context, fix bool) Check {
-	if !s.Config.Bool("hooks") {
-		return Check{Name: "hooks", Status: CheckOK, Detail: "off (loop.hooks=false; \"git loop hooks install\" turns them on)"}
-	}
-	targets, err := s.HookStatus(ctx, HooksAll)
-	if errors.Is(err, workspace.ErrNoHookBinary) {
-		return Check{Name: "hooks", Status: CheckWarn, Detail: err.Error()}
-	}
-	if err != nil {
-		return Check{Name: "hooks", Status: CheckFail, Detail: err.Error()}
-	}
-	var problems, notes []string
-	n := 0
-	for _, t := range targets {
-		if t.InTree {
-			notes = append(notes, (&HooksInTreeError{Dir: t.Dir}).Error())
-			continue
-		}
-		byAction := map[hooks.Action][]string{}
-		for _, c := range t.Result {
-			if c.Action != hooks.Unchanged {
-				byAction[c.Action] = append(byAction[c.Action], c.Event)
-				n++
-			}
-		}
-		for _, a := range []hooks.Action{hooks.Missing, hooks.Outdated} {
-			if evs := byAction[a]; len(evs) > 0 {
-				problems = append(problems, fmt.Sprintf("%s: %s %s", strings.Join(t.Repos, ", "), strings.Join(evs, ", "), a))
-			}
-		}
-	}
-	if n == 0 && len(notes) > 0 {
-		return Check{Name: "hooks", Status: CheckWarn, Detail: strings.Join(notes, "; ")}
-	}
-	if n == 0 {
-		return Check{Name: "hooks", Status: CheckOK, Detail: fmt.Sprintf("installed in %d %s", len(targets), workspace.Plural(len(targets), "hooks dir", "hooks dirs"))}
-	}
-	if fix {
-		var inTree *HooksInTreeError
-		if _, err := s.InstallHooks(ctx, HooksAll); err != nil && !errors.As(err, &inTree) {
-			return Check{Name: "hooks", Status: CheckFail, Detail: err.Error()}
-		}
-		return Check{Name: "hooks", Status: CheckOK, Detail: fmt.Sprintf("reinstalled %d %s", n, workspace.Plural(n, "hook", "hooks")), Fixed: true}
-	}
-	return Check{Name: "hooks", Status: CheckWarn, Detail: fmt.Sprintf("%d %s not current: %s (run \"git loop doctor --fix\" or \"git loop hooks install\")", n, workspace.Plural(n, "hook", "hooks"), strings.Join(problems, "; "))}
-}
-
 // HookStatus reports every hook of scope: current, outdated or missing.
-func (s *Service) HookStatus(ctx context.Context, scope HookScope) ([]HookTarget, error) {
-	bin, targets, err := s.hookPlan(ctx, scope)
+func HookStatus(ctx context.Context, s *workspace.Workspace, scope HookScope) ([]HookTarget, error) {
+	bin, targets, err := hookPlan(ctx, s, scope)
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package gitloop
+package notes
 
 import (
 	"errors"

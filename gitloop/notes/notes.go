@@ -1,4 +1,4 @@
-package gitloop
+package notes
 
 import (
 	"bytes"
@@ -197,7 +197,7 @@ func MatchFocus(doc FocusDoc, loops []FocusLoop) Focus {
 }
 
 // readNotesFile reads a file of the notes clone; a missing file is empty.
-func (s *Service) readNotesFile(name string) ([]byte, error) {
+func readNotesFile(s *workspace.Workspace, name string) ([]byte, error) {
 	clone, err := s.LayerClone(workspace.Notes)
 	if err != nil {
 		return nil, err
@@ -216,18 +216,18 @@ func (s *Service) readNotesFile(name string) ([]byte, error) {
 
 // Inbox lists the items of the notes clone's inbox.md (as of the clone's
 // last update; no network).
-func (s *Service) Inbox() ([]NoteItem, error) {
-	data, err := s.readNotesFile(InboxFile)
+func Inbox(s *workspace.Workspace) ([]NoteItem, error) {
+	data, err := readNotesFile(s, InboxFile)
 	if err != nil {
 		return nil, err
 	}
 	return ParseInbox(data), nil
 }
 
-// Focus reads focus.md from the notes clone and matches its items against
+// ReadFocus reads focus.md from the notes clone and matches its items against
 // this repository's loops.
-func (s *Service) Focus() (Focus, error) {
-	data, err := s.readNotesFile(FocusFile)
+func ReadFocus(s *workspace.Workspace) (Focus, error) {
+	data, err := readNotesFile(s, FocusFile)
 	if err != nil {
 		return Focus{}, err
 	}
@@ -285,7 +285,7 @@ type NotesEdit struct {
 // rebase), so concurrent writers from other clones all land. It refuses
 // when the file has uncommitted changes. A failed commit leaves the file
 // as it was; a failed push leaves the commit in the clone and says so.
-func (s *Service) editNotes(ctx context.Context, file, msg string, edit func(old []byte) ([]byte, error)) (*NotesEdit, error) {
+func editNotes(ctx context.Context, s *workspace.Workspace, file, msg string, edit func(old []byte) ([]byte, error)) (*NotesEdit, error) {
 	clone, err := s.LayerClone(workspace.Notes)
 	if err != nil {
 		return nil, err
@@ -303,7 +303,7 @@ func (s *Service) editNotes(ctx context.Context, file, msg string, edit func(old
 	if len(dirty) > 0 {
 		return nil, &NotesDirtyError{File: file, Clone: clone}
 	}
-	remote, remoteRef, trackRef, err := s.upstream(ctx, clone)
+	remote, remoteRef, trackRef, err := upstream(ctx, s, clone)
 	if err != nil {
 		return nil, err
 	}
@@ -360,7 +360,7 @@ func (s *Service) editNotes(ctx context.Context, file, msg string, edit func(old
 		return nil, err
 	}
 	res := &NotesEdit{File: file, Commit: sha, Remote: remote, Clone: clone}
-	if err := s.pushNotes(ctx, clone, remote, remoteRef, trackRef, res); err != nil {
+	if err := pushNotes(ctx, s, clone, remote, remoteRef, trackRef, res); err != nil {
 		return res, fmt.Errorf("committed in the notes clone %s but not pushed: %w; the next notes edit pushes it, or run \"git -C %s push %s HEAD:%s\"", clone, err, clone, remote, remoteRef)
 	}
 	return res, nil
@@ -368,7 +368,7 @@ func (s *Service) editNotes(ctx context.Context, file, msg string, edit func(old
 
 // pushNotes pushes HEAD, merging the remote's new commits on a rejected
 // push and trying again, a bounded number of times.
-func (s *Service) pushNotes(ctx context.Context, clone, remote, remoteRef, trackRef string, res *NotesEdit) error {
+func pushNotes(ctx context.Context, s *workspace.Workspace, clone, remote, remoteRef, trackRef string, res *NotesEdit) error {
 	label := string(workspace.Notes)
 	for attempt := 1; ; attempt++ {
 		res.Pushes = attempt
@@ -405,7 +405,7 @@ func (s *Service) pushNotes(ctx context.Context, clone, remote, remoteRef, track
 // upstream finds where the clone's current branch pushes: the remote, the
 // remote's ref, and the local tracking ref (origin, refs/heads/<branch>
 // and refs/remotes/origin/<branch> when none is configured).
-func (s *Service) upstream(ctx context.Context, clone string) (remote, remoteRef, trackRef string, err error) {
+func upstream(ctx context.Context, s *workspace.Workspace, clone string) (remote, remoteRef, trackRef string, err error) {
 	head, err := s.Query.Line(ctx, git.Cmd{Dir: clone, Args: []string{"symbolic-ref", "-q", "HEAD"}})
 	if err != nil || head == "" {
 		return "", "", "", fmt.Errorf("the notes clone %s is not on a branch; check out its main branch first (git -C %s switch main)", clone, clone)
@@ -472,12 +472,12 @@ func commitSubject(prefix, text string) string {
 
 // InboxAdd appends "- text" to the notes inbox.md, commits it and pushes
 // it to the notes remote (see editNotes).
-func (s *Service) InboxAdd(ctx context.Context, text string) (*NotesEdit, error) {
+func InboxAdd(ctx context.Context, s *workspace.Workspace, text string) (*NotesEdit, error) {
 	text, err := CheckNoteText(text)
 	if err != nil {
 		return nil, err
 	}
-	res, err := s.editNotes(ctx, InboxFile, commitSubject("inbox", text), func(old []byte) ([]byte, error) {
+	res, err := editNotes(ctx, s, InboxFile, commitSubject("inbox", text), func(old []byte) ([]byte, error) {
 		if len(old) == 0 {
 			old = []byte("# Inbox\n\n")
 		}
@@ -504,13 +504,13 @@ const (
 // section (same text, ignoring case) moves; for done, the item is the one
 // whose text equals text (ignoring case) or, failing that, the only one
 // containing it.
-func (s *Service) FocusEdit(ctx context.Context, op, text string) (*NotesEdit, error) {
+func FocusEdit(ctx context.Context, s *workspace.Workspace, op, text string) (*NotesEdit, error) {
 	text, err := CheckNoteText(text)
 	if err != nil {
 		return nil, err
 	}
 	var item string
-	res, err := s.editNotes(ctx, FocusFile, commitSubject("focus: "+op, text), func(old []byte) ([]byte, error) {
+	res, err := editNotes(ctx, s, FocusFile, commitSubject("focus: "+op, text), func(old []byte) ([]byte, error) {
 		out, it, err := editFocus(old, op, text)
 		item = it
 		return out, err

@@ -1,4 +1,4 @@
-package gitloop
+package knowledge
 
 import (
 	"errors"
@@ -31,8 +31,8 @@ type ContextTree struct {
 	files []ContextFile // the index of every browsable file, built once
 }
 
-// ContextTree returns a browser over the layers' main clones.
-func (s *Service) ContextTree() (*ContextTree, error) {
+// Open returns a browser over the layers' main clones.
+func Open(s *workspace.Workspace) (*ContextTree, error) {
 	t := &ContextTree{Roots: map[workspace.Layer]string{}}
 	for _, l := range workspace.Layers {
 		clone, err := s.LayerClone(l)
@@ -155,12 +155,6 @@ func inVault(l workspace.Layer, rel string) bool {
 	return l == workspace.Personal && strings.EqualFold(firstComponent(rel), VaultsDir)
 }
 
-// within reports whether real is dir or inside it (both resolved).
-func within(dir, real string) bool {
-	r, err := filepath.Rel(dir, real)
-	return err == nil && (r == "." || filepath.IsLocal(r))
-}
-
 // check resolves layer/rel through any symlinks and refuses it when it
 // lands outside the layer, in a .git dir, or (unless allowVault) in the
 // personal vaults; it returns whether the path is a vault path.
@@ -184,7 +178,7 @@ func (t *ContextTree) check(l workspace.Layer, rel string, allowVault bool) (boo
 	if err != nil {
 		return false, err
 	}
-	if !within(realRoot, real) {
+	if !workspace.Within(realRoot, real) {
 		return false, refused("%s resolves outside the %s layer; refused", ref, l)
 	}
 	r, _ := filepath.Rel(realRoot, real)
@@ -195,7 +189,7 @@ func (t *ContextTree) check(l workspace.Layer, rel string, allowVault bool) (boo
 	}
 	vault := inVault(l, rel) || inVault(l, r)
 	if !vault && l == workspace.Personal {
-		if v, err := filepath.EvalSymlinks(filepath.Join(root, VaultsDir)); err == nil && within(v, real) {
+		if v, err := filepath.EvalSymlinks(filepath.Join(root, VaultsDir)); err == nil && workspace.Within(v, real) {
 			vault = true
 		}
 	}
