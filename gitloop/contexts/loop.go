@@ -1,3 +1,7 @@
+// Package contexts is a loop's context layers: setting up the layers'
+// clones (init), the context worktrees a loop gets of them and the
+// versions they start from, moves of the clones, the composition of the
+// loop's agent dir, and the roster of other repositories.
 package contexts
 
 import (

@@ -1,3 +1,5 @@
+// Package doctor checks git loop's tools and the repository's loops, and
+// with fix repairs what it can.
 package doctor
 
 import (

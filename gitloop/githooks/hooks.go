@@ -1,3 +1,5 @@
+// Package githooks installs, removes and reports the git hook shims git
+// loop puts in the repository and the context layers' clones.
 package githooks
 
 import (

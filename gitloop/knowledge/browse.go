@@ -1,3 +1,5 @@
+// Package knowledge browses the context layers' main clones read-only:
+// listing, showing and wiki links (git loop context, the web viewer).
 package knowledge
 
 import (

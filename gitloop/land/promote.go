@@ -1,3 +1,6 @@
+// Package land takes a loop's work where it belongs: promote (push, or
+// propose for review when a layer is gated), sync, review of proposals,
+// and the pre-push gate that keeps loop work off a gated main.
 package land
 
 import (

@@ -1,3 +1,7 @@
+// Package lifecycle makes and unmakes loops: new, adopt, rm, prune,
+// init, stop/start and uninstall. Each operation records an intent before
+// it changes anything, and its undo sits beside it; Lock takes the state
+// lock and finishes or undoes what an interrupted command left behind.
 package lifecycle
 
 import (
@@ -18,7 +22,7 @@ import (
 	"github.com/gitloop-dev/git-loop/templates"
 )
 
-// NewOptions are the inputs of Service.New.
+// NewOptions are the inputs of New.
 type NewOptions struct {
 	Name   string
 	Base   string // ref or sha; empty: config "base", then the current branch

@@ -11,7 +11,7 @@ import (
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
-// RemoveOptions are the inputs of Service.Remove.
+// RemoveOptions are the inputs of Remove.
 type RemoveOptions struct {
 	Name   string
 	Force  bool // remove even with unmerged commits or uncommitted changes

@@ -1,3 +1,5 @@
+// Package notes is the team notes layer: the inbox and the focus list,
+// edited as commits on the notes clone and pushed at once.
 package notes
 
 import (

@@ -72,7 +72,7 @@ func Spec(s *workspace.Workspace, m *state.Meta) (sandbox.Spec, error) {
 		spec.Ports = append(spec.Ports, sandbox.Port{Host: p[0], Container: p[1]})
 	}
 	// The selected vault's mounts/home entries, read-only at $HOME (see
-	// vaultloop.go; values and env come per exec from deliverVault).
+	// vault.go; values and env come per exec from DeliverVault).
 	vaultMounts(s, m, &spec)
 	return spec, nil
 }

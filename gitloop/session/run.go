@@ -1,3 +1,6 @@
+// Package session is working in a loop: attaching to its agent, headless
+// runs with their logs, commands in its sandbox, its diff and its
+// transcript.
 package session
 
 import (

@@ -1,3 +1,5 @@
+// Package status answers git loop ls and status: one row per loop, kept
+// cheap by a status cache exactly as correct as git status.
 package status
 
 import (

@@ -83,7 +83,7 @@ func (s *Workspace) RefSHA(ctx context.Context, ref string) (string, bool, error
 }
 
 // excludesFile is core.excludesFile as git resolves it, asked once per
-// Service (it is user-wide, not per worktree).
+// Workspace (it is user-wide, not per worktree).
 func (s *Workspace) ExcludesFile(ctx context.Context) string {
 	s.excludesOnce.Do(func() {
 		s.excludes, _ = s.Query.Line(ctx, git.Cmd{Dir: s.Repo.CommonDir, Args: []string{"config", "--path", "core.excludesFile"}})

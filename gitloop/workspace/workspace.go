@@ -24,7 +24,7 @@ import (
 )
 
 // Progress receives what a long operation is doing. Implementations render
-// it (the command line: on stderr, on a TTY); the zero Service uses
+// it (the command line: on stderr, on a TTY); the zero Workspace uses
 // NoProgress.
 type Progress interface {
 	Step(msg string)
