@@ -412,3 +412,39 @@ func gitConfigQuote(v string) string {
 	v = strings.NewReplacer("\\", "\\\\", "\"", "\\\"", "\n", " ").Replace(v)
 	return "\"" + v + "\""
 }
+
+// undoNew removes whatever an interrupted New created: sandbox, worktree,
+// branch (only if New created it and nothing was committed on it), state.
+func undoNew(ctx context.Context, s *workspace.Workspace, in state.Intent) error {
+	if _, err := s.Store().ReadMeta(in.Loop); err == nil {
+		// The record is New's last step: the loop was complete when the
+		// command died, so only the intent is left to clear.
+		return s.Store().EndIntent(in.Loop)
+	}
+	if err := removeSandbox(ctx, s, in.Driver, in.Loop, in.Worktree); err != nil {
+		return err
+	}
+	if err := contexts.Remove(ctx, s, in.Contexts, true); err != nil {
+		return err
+	}
+	if err := removeWorktree(ctx, s, in.Worktree, in.Branch); err != nil {
+		return err
+	}
+	if in.BranchCreated {
+		// Delete only if it still points where New put it: a commit made
+		// on it since is work, and work is never deleted by an undo.
+		sha, exists, err := s.RefSHA(ctx, in.Branch)
+		if err != nil {
+			return err
+		}
+		if exists && sha == in.BaseSHA {
+			if err := s.Git.Run(ctx, git.Cmd{Dir: s.Repo.CommonDir, Label: workspace.ShortRef(in.Branch), Args: []string{"update-ref", "-d", in.Branch, in.BaseSHA}}); err != nil {
+				return err
+			}
+		}
+	}
+	if err := s.Store().RemoveLoopDir(in.Loop); err != nil {
+		return err
+	}
+	return s.Store().EndIntent(in.Loop)
+}
