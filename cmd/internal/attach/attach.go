@@ -9,21 +9,22 @@ import (
 
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
-	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/session"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // AttachOptions are the inputs of "git loop attach".
 type AttachOptions struct {
-	IO      *iostreams.IOStreams
-	Service func(context.Context) (*gitloop.Service, error)
-	Name    string
-	Agent   string
-	New     bool
+	IO        *iostreams.IOStreams
+	Workspace func(context.Context) (*workspace.Workspace, error)
+	Name      string
+	Agent     string
+	New       bool
 }
 
 // NewCmdAttach builds the command; runF replaces attachRun in tests.
 func NewCmdAttach(f *cmdutil.Factory, runF func(context.Context, *AttachOptions) error) *cobra.Command {
-	opts := &AttachOptions{IO: f.IOStreams, Service: f.Service}
+	opts := &AttachOptions{IO: f.IOStreams, Workspace: f.Workspace}
 	cmd := &cobra.Command{
 		Use:   "attach NAME",
 		Short: "Open an interactive agent session in a loop",
@@ -60,23 +61,23 @@ func attachRun(ctx context.Context, opts *AttachOptions) error {
 	if !opts.IO.IsStdinTTY() {
 		return fmt.Errorf("attach %s: needs a terminal; for one headless turn use: git loop run %s PROMPT", opts.Name, opts.Name)
 	}
-	svc, err := opts.Service(ctx)
+	ws, err := opts.Workspace(ctx)
 	if err != nil {
 		return err
 	}
-	return Session(ctx, svc, opts.IO, opts.Name, gitloop.AttachOptions{Agent: opts.Agent, New: opts.New})
+	return Session(ctx, ws, opts.IO, opts.Name, session.AttachOptions{Agent: opts.Agent, New: opts.New})
 }
 
 // Session runs the loop's agent attached to the command's terminal, the
 // way attach and new do: the agent owns the terminal (Ctrl-C reaches it,
 // and git loop waits rather than kill it), and its exit code becomes git
-// loop's. A missing agent is a *gitloop.AgentMissingError, for the caller
+// loop's. A missing agent is a *agent.MissingError, for the caller
 // to report or to open something else.
-func Session(ctx context.Context, svc *gitloop.Service, ios *iostreams.IOStreams, name string, o gitloop.AttachOptions) error {
+func Session(ctx context.Context, ws *workspace.Workspace, ios *iostreams.IOStreams, name string, o session.AttachOptions) error {
 	o.TTY = ios.IsStdinTTY()
 	o.Stdin, o.Stdout, o.Stderr = ios.In, ios.Out, ios.ErrOut
 	o.RawTerminal = cmdutil.RawTerminal
-	code, err := svc.Attach(context.WithoutCancel(ctx), name, o)
+	code, err := session.Attach(context.WithoutCancel(ctx), ws, name, o)
 	if err != nil {
 		return err
 	}

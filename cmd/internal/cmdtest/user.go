@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/status"
 )
 
 // User is one user of git loop in a test: a code repository and user
@@ -47,13 +47,13 @@ func (u *User) WithStdin(stdin string) Options {
 }
 
 // Loops is "git loop ls --json" by loop name.
-func (u *User) Loops() map[string]gitloop.LoopStatus {
+func (u *User) Loops() map[string]status.LoopStatus {
 	u.T.Helper()
-	var ls []gitloop.LoopStatus
+	var ls []status.LoopStatus
 	if err := json.Unmarshal([]byte(u.OK("ls", "--json").Stdout), &ls); err != nil {
 		u.T.Fatal(err)
 	}
-	out := map[string]gitloop.LoopStatus{}
+	out := map[string]status.LoopStatus{}
 	for _, l := range ls {
 		out[l.Name] = l
 	}

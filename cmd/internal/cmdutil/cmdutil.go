@@ -11,7 +11,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
-	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/session"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // ExactLoopName accepts exactly one argument, a loop name.
@@ -37,12 +38,12 @@ func CompleteLoopNames(f *Factory) func(*cobra.Command, []string, string) ([]str
 			}
 			f.Dir = dir
 		}
-		svc, err := f.Service(context.Background())
+		ws, err := f.Workspace(context.Background())
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
 		var out []string
-		for _, n := range svc.Names() {
+		for _, n := range ws.Names() {
 			if strings.HasPrefix(n, toComplete) {
 				out = append(out, n)
 			}
@@ -67,8 +68,8 @@ func WriteJSON(w io.Writer, v any) error {
 // streams, the way exec, shell and new do: the command owns the terminal
 // (Ctrl-C reaches it, and git loop waits rather than kill it), and its
 // exit code becomes git loop's.
-func RunInLoop(ctx context.Context, svc *gitloop.Service, ios *iostreams.IOStreams, name string, cmd []string, tty bool) error {
-	code, err := svc.Exec(context.WithoutCancel(ctx), gitloop.ExecOptions{
+func RunInLoop(ctx context.Context, ws *workspace.Workspace, ios *iostreams.IOStreams, name string, cmd []string, tty bool) error {
+	code, err := session.Exec(context.WithoutCancel(ctx), ws, session.ExecOptions{
 		Name: name, Cmd: cmd, TTY: tty,
 		Stdin: ios.In, Stdout: ios.Out, Stderr: ios.ErrOut, RawTerminal: RawTerminal,
 	})

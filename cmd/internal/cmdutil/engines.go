@@ -5,7 +5,8 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/doctor"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 	"github.com/gitloop-dev/git-loop/sandbox"
 	"github.com/gitloop-dev/git-loop/sandbox/bwrap"
 	"github.com/gitloop-dev/git-loop/sandbox/docker"
@@ -53,7 +54,7 @@ func (e *Engines) For(ctx context.Context, driver string) (sandbox.Engine, error
 			sandbox.Candidate{Name: "none", Open: func(context.Context) (sandbox.Engine, error) { return none.New(), nil }})
 		e.AutoReason = reason
 	default:
-		return nil, &gitloop.UsageError{Err: fmt.Errorf("sandbox driver %q does not exist (choose auto, docker, bwrap or none)", driver)}
+		return nil, &workspace.UsageError{Err: fmt.Errorf("sandbox driver %q does not exist (choose auto, docker, bwrap or none)", driver)}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sandbox driver %s: %w", driver, err)
@@ -64,15 +65,15 @@ func (e *Engines) For(ctx context.Context, driver string) (sandbox.Engine, error
 }
 
 // Report says which driver the setting resolves to, and why (doctor).
-func (e *Engines) Report(ctx context.Context, driver string) gitloop.Check {
+func (e *Engines) Report(ctx context.Context, driver string) doctor.Check {
 	eng, err := e.For(ctx, driver)
 	if err != nil {
-		return gitloop.Check{Name: "sandbox", Status: gitloop.CheckFail, Detail: err.Error()}
+		return doctor.Check{Name: "sandbox", Status: doctor.CheckFail, Detail: err.Error()}
 	}
 	detail := fmt.Sprintf("driver %s", eng.Name())
 	if d, ok := eng.(*docker.Engine); ok {
 		if perr := d.Ping(ctx); perr != nil {
-			return gitloop.Check{Name: "sandbox", Status: gitloop.CheckFail, Detail: perr.Error()}
+			return doctor.Check{Name: "sandbox", Status: doctor.CheckFail, Detail: perr.Error()}
 		}
 		detail += fmt.Sprintf(" (engine %s, API %s)", d.Host(), d.APIVersion())
 	}
@@ -83,10 +84,10 @@ func (e *Engines) Report(ctx context.Context, driver string) gitloop.Check {
 			detail += ": picked by auto"
 		}
 	}
-	status := gitloop.CheckOK
+	status := doctor.CheckOK
 	if eng.Name() == "none" {
-		status = gitloop.CheckWarn
+		status = doctor.CheckWarn
 		detail += " (loops run on the host, without isolation)"
 	}
-	return gitloop.Check{Name: "sandbox", Status: status, Detail: detail}
+	return doctor.Check{Name: "sandbox", Status: status, Detail: detail}
 }

@@ -8,9 +8,9 @@ import (
 	"sync"
 
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
-	"github.com/gitloop-dev/git-loop/gitloop"
 	"github.com/gitloop-dev/git-loop/gitloop/config"
 	"github.com/gitloop-dev/git-loop/gitloop/git"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // Factory builds what commands need, lazily: "git loop -h" never runs git,
@@ -28,7 +28,7 @@ type Factory struct {
 	flagOf map[string]string
 
 	once    sync.Once
-	repo    *gitloop.Repo
+	repo    *workspace.Repo
 	repoErr error
 	cfg     *config.Config
 	cfgErr  error
@@ -53,8 +53,8 @@ func (f *Factory) SetFlag(key, flag, value string) {
 }
 
 // Repo finds the repository the command runs in.
-func (f *Factory) Repo(ctx context.Context) (*gitloop.Repo, error) {
-	f.once.Do(func() { f.repo, f.repoErr = gitloop.Discover(ctx, f.Dir) })
+func (f *Factory) Repo(ctx context.Context) (*workspace.Repo, error) {
+	f.once.Do(func() { f.repo, f.repoErr = workspace.Discover(ctx, f.Dir) })
 	return f.repo, f.repoErr
 }
 
@@ -69,7 +69,7 @@ func (f *Factory) Config(ctx context.Context) (*config.Config, error) {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			entries, entriesErr = gitloop.GitConfigEntries(ctx, f.Dir)
+			entries, entriesErr = workspace.GitConfigEntries(ctx, f.Dir)
 		}()
 		repo, err := f.Repo(ctx)
 		if err != nil {
@@ -81,8 +81,8 @@ func (f *Factory) Config(ctx context.Context) (*config.Config, error) {
 			return
 		}
 		getenv := func(k string) string { v, _ := f.LookupEnv(k); return v }
-		f.cfg, f.cfgErr = gitloop.LoadConfig(ctx, repo, gitloop.ConfigInputs{
-			Dirs: gitloop.UserDirsFromEnv(getenv), Env: f.LookupEnv, Flags: f.flags, FlagOf: f.flagOf, Git: entries,
+		f.cfg, f.cfgErr = workspace.LoadConfig(ctx, repo, workspace.ConfigInputs{
+			Dirs: workspace.UserDirsFromEnv(getenv), Env: f.LookupEnv, Flags: f.flags, FlagOf: f.flagOf, Git: entries,
 		})
 		if f.cfgErr == nil {
 			for _, w := range f.cfg.Warnings {
@@ -93,8 +93,9 @@ func (f *Factory) Config(ctx context.Context) (*config.Config, error) {
 	return f.cfg, f.cfgErr
 }
 
-// Service returns the domain service for the repository.
-func (f *Factory) Service(ctx context.Context) (*gitloop.Service, error) {
+// Workspace returns the repository's workspace, what every operation
+// takes.
+func (f *Factory) Workspace(ctx context.Context) (*workspace.Workspace, error) {
 	repo, err := f.Repo(ctx)
 	if err != nil {
 		return nil, err
@@ -104,9 +105,9 @@ func (f *Factory) Service(ctx context.Context) (*gitloop.Service, error) {
 		return nil, err
 	}
 	getenv := func(k string) string { v, _ := f.LookupEnv(k); return v }
-	return &gitloop.Service{
+	return &workspace.Workspace{
 		Repo:     repo,
-		Dirs:     gitloop.UserDirsFromEnv(getenv),
+		Dirs:     workspace.UserDirsFromEnv(getenv),
 		Config:   cfg,
 		Git:      &git.Runner{Log: f.IOStreams.GitLog()},
 		Engine:   f.Engines.For,

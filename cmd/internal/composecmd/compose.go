@@ -8,20 +8,21 @@ import (
 
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
-	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/contexts"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // ComposeOptions are the inputs of "git loop compose".
 type ComposeOptions struct {
-	IO      *iostreams.IOStreams
-	Service func(context.Context) (*gitloop.Service, error)
-	Name    string
-	JSON    bool
+	IO        *iostreams.IOStreams
+	Workspace func(context.Context) (*workspace.Workspace, error)
+	Name      string
+	JSON      bool
 }
 
 // NewCmdCompose builds the command; runF replaces composeRun in tests.
 func NewCmdCompose(f *cmdutil.Factory, runF func(context.Context, *ComposeOptions) error) *cobra.Command {
-	opts := &ComposeOptions{IO: f.IOStreams, Service: f.Service}
+	opts := &ComposeOptions{IO: f.IOStreams, Workspace: f.Workspace}
 	var print bool
 	cmd := &cobra.Command{
 		Use:   "compose NAME --print",
@@ -53,11 +54,11 @@ never changes under you; a new loop sees new team state.`,
 }
 
 func composeRun(ctx context.Context, opts *ComposeOptions) error {
-	svc, err := opts.Service(ctx)
+	ws, err := opts.Workspace(ctx)
 	if err != nil {
 		return err
 	}
-	res, err := svc.Composition(opts.Name)
+	res, err := contexts.Composition(ws, opts.Name)
 	if err != nil {
 		return err
 	}

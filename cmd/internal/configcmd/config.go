@@ -10,16 +10,16 @@ import (
 
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
-	"github.com/gitloop-dev/git-loop/gitloop"
 	"github.com/gitloop-dev/git-loop/gitloop/config"
 	"github.com/gitloop-dev/git-loop/gitloop/git"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // ConfigOptions are the inputs of "git loop config".
 type ConfigOptions struct {
 	IO     *iostreams.IOStreams
 	Config func(context.Context) (*config.Config, error)
-	Repo   func(context.Context) (*gitloop.Repo, error)
+	Repo   func(context.Context) (*workspace.Repo, error)
 
 	Action     string // list, get, set, unset
 	Key, Value string
@@ -137,7 +137,7 @@ func configRun(ctx context.Context, opts *ConfigOptions) error {
 		if err != nil && opts.Scope != "global" {
 			return err
 		}
-		return gitloop.SetConfig(ctx, &git.Runner{Log: opts.IO.GitLog()}, repo, opts.Key, opts.Value, opts.Scope, opts.Action == "unset")
+		return workspace.SetConfig(ctx, &git.Runner{Log: opts.IO.GitLog()}, repo, opts.Key, opts.Value, opts.Scope, opts.Action == "unset")
 	}
 	cfg, err := opts.Config(ctx)
 	if err != nil {
@@ -146,7 +146,7 @@ func configRun(ctx context.Context, opts *ConfigOptions) error {
 	if opts.Action == "get" {
 		k, ok := config.Lookup(opts.Key)
 		if !ok {
-			return &gitloop.UsageError{Err: fmt.Errorf("unknown setting %q (see \"git loop config --show-origin\")", opts.Key)}
+			return &workspace.UsageError{Err: fmt.Errorf("unknown setting %q (see \"git loop config --show-origin\")", opts.Key)}
 		}
 		if opts.JSON {
 			return cmdutil.WriteJSON(opts.IO.Out, config.Value{Key: k.Name, Value: cfg.Get(k.Name), Origin: cfg.Origin(k.Name).String()})

@@ -12,30 +12,31 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/inbox"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
-	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/knowledge"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // LsOptions are the inputs of "git loop context ls".
 type LsOptions struct {
-	IO      *iostreams.IOStreams
-	Service func(context.Context) (*gitloop.Service, error)
-	Path    string // "" for every layer, "layer" or "layer/path"
-	JSON    bool
+	IO        *iostreams.IOStreams
+	Workspace func(context.Context) (*workspace.Workspace, error)
+	Path      string // "" for every layer, "layer" or "layer/path"
+	JSON      bool
 }
 
 // ShowOptions are the inputs of "git loop context show".
 type ShowOptions struct {
-	IO      *iostreams.IOStreams
-	Service func(context.Context) (*gitloop.Service, error)
-	Path    string // "layer/path" or a [[name]]
-	Links   bool
-	JSON    bool
+	IO        *iostreams.IOStreams
+	Workspace func(context.Context) (*workspace.Workspace, error)
+	Path      string // "layer/path" or a [[name]]
+	Links     bool
+	JSON      bool
 }
 
 // NewCmdContext builds "git loop context" and its subcommands; runLs and
 // runShow replace lsRun and showRun in tests.
 func NewCmdContext(f *cmdutil.Factory, runLs func(context.Context, *LsOptions) error, runShow func(context.Context, *ShowOptions) error) *cobra.Command {
-	opts := &LsOptions{IO: f.IOStreams, Service: f.Service}
+	opts := &LsOptions{IO: f.IOStreams, Workspace: f.Workspace}
 	cmd := &cobra.Command{
 		Use:   "context",
 		Short: "Browse the knowledge, notes and personal layers",
@@ -66,7 +67,7 @@ are listed by name only; their contents are never shown.`,
 }
 
 func newCmdLs(f *cmdutil.Factory, runF func(context.Context, *LsOptions) error) *cobra.Command {
-	opts := &LsOptions{IO: f.IOStreams, Service: f.Service}
+	opts := &LsOptions{IO: f.IOStreams, Workspace: f.Workspace}
 	cmd := &cobra.Command{
 		Use:   "ls [LAYER[/PATH]]",
 		Short: "List the files of the context layers",
@@ -92,7 +93,7 @@ under the personal vaults are listed by name only (no size, no contents).`,
 }
 
 func newCmdShow(f *cmdutil.Factory, runF func(context.Context, *ShowOptions) error) *cobra.Command {
-	opts := &ShowOptions{IO: f.IOStreams, Service: f.Service}
+	opts := &ShowOptions{IO: f.IOStreams, Workspace: f.Workspace}
 	cmd := &cobra.Command{
 		Use:   "show PATH",
 		Short: "Print a file of a context layer, by LAYER/PATH or [[wikilink]]",
@@ -129,11 +130,11 @@ to, and its backlinks: the markdown files of the layers linking to it.`,
 }
 
 func lsRun(ctx context.Context, opts *LsOptions) error {
-	svc, err := opts.Service(ctx)
+	ws, err := opts.Workspace(ctx)
 	if err != nil {
 		return err
 	}
-	tree, err := svc.ContextTree()
+	tree, err := knowledge.Open(ws)
 	if err != nil {
 		return err
 	}
@@ -156,11 +157,11 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 }
 
 func showRun(ctx context.Context, opts *ShowOptions) error {
-	svc, err := opts.Service(ctx)
+	ws, err := opts.Workspace(ctx)
 	if err != nil {
 		return err
 	}
-	tree, err := svc.ContextTree()
+	tree, err := knowledge.Open(ws)
 	if err != nil {
 		return err
 	}

@@ -9,21 +9,22 @@ import (
 
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
-	"github.com/gitloop-dev/git-loop/gitloop"
 	"github.com/gitloop-dev/git-loop/gitloop/git"
+	"github.com/gitloop-dev/git-loop/gitloop/session"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // DiffOptions are the inputs of "git loop diff".
 type DiffOptions struct {
-	IO      *iostreams.IOStreams
-	Service func(context.Context) (*gitloop.Service, error)
-	Name    string
-	Args    []string // passed to git diff
+	IO        *iostreams.IOStreams
+	Workspace func(context.Context) (*workspace.Workspace, error)
+	Name      string
+	Args      []string // passed to git diff
 }
 
 // NewCmdDiff builds the command; runF replaces diffRun in tests.
 func NewCmdDiff(f *cmdutil.Factory, runF func(context.Context, *DiffOptions) error) *cobra.Command {
-	opts := &DiffOptions{IO: f.IOStreams, Service: f.Service}
+	opts := &DiffOptions{IO: f.IOStreams, Workspace: f.Workspace}
 	cmd := &cobra.Command{
 		Use:   "diff NAME [-- GIT-DIFF-ARGS...]",
 		Short: "Show a loop's changes against its base",
@@ -54,11 +55,11 @@ it. Arguments after -- go to git diff.`,
 }
 
 func diffRun(ctx context.Context, opts *DiffOptions) error {
-	svc, err := opts.Service(ctx)
+	ws, err := opts.Workspace(ctx)
 	if err != nil {
 		return err
 	}
-	err = svc.Diff(ctx, opts.Name, opts.Args, opts.IO.Out, opts.IO.ErrOut)
+	err = session.Diff(ctx, ws, opts.Name, opts.Args, opts.IO.Out, opts.IO.ErrOut)
 	var ge *git.Error
 	if errors.As(err, &ge) {
 		return &cmdutil.ExitCodeError{Code: ge.Code} // git already said why

@@ -9,21 +9,22 @@ import (
 
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
-	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/lifecycle"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // DistillOptions are the inputs of "git loop distill".
 type DistillOptions struct {
-	IO      *iostreams.IOStreams
-	Service func(context.Context) (*gitloop.Service, error)
-	Source  string
-	Name    string
-	Driver  string
+	IO        *iostreams.IOStreams
+	Workspace func(context.Context) (*workspace.Workspace, error)
+	Source    string
+	Name      string
+	Driver    string
 }
 
 // NewCmdDistill builds the command; runF replaces distillRun in tests.
 func NewCmdDistill(f *cmdutil.Factory, runF func(context.Context, *DistillOptions) error) *cobra.Command {
-	opts := &DistillOptions{IO: f.IOStreams, Service: f.Service}
+	opts := &DistillOptions{IO: f.IOStreams, Workspace: f.Workspace}
 	cmd := &cobra.Command{
 		Use:   "distill NAME",
 		Short: "Start a distill loop over a loop's transcript, to turn it into knowledge",
@@ -54,11 +55,11 @@ It prints the new loop's worktree; run its agent with "git loop run" or
 }
 
 func distillRun(ctx context.Context, opts *DistillOptions) error {
-	svc, err := opts.Service(ctx)
+	ws, err := opts.Workspace(ctx)
 	if err != nil {
 		return err
 	}
-	m, err := svc.Distill(ctx, opts.Source, opts.Name, gitloop.NewOptions{Driver: opts.Driver, SetupOutput: opts.IO.ErrOut})
+	m, err := lifecycle.Distill(ctx, ws, opts.Source, opts.Name, lifecycle.NewOptions{Driver: opts.Driver, SetupOutput: opts.IO.ErrOut})
 	if err != nil {
 		return err
 	}

@@ -9,9 +9,10 @@ import (
 
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
-	"github.com/gitloop-dev/git-loop/gitloop"
 	"github.com/gitloop-dev/git-loop/gitloop/config"
+	"github.com/gitloop-dev/git-loop/gitloop/doctor"
 	"github.com/gitloop-dev/git-loop/gitloop/git"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // DoctorOptions are the inputs of "git loop doctor".
@@ -51,29 +52,29 @@ Exits 1 when a check fails.`,
 
 func doctorRun(ctx context.Context, opts *DoctorOptions) error {
 	f := opts.Factory
-	svc, err := f.Service(ctx)
+	ws, err := f.Workspace(ctx)
 	if err != nil {
 		// Outside a repository (or with bad settings) the tool checks
 		// still help.
-		svc = &gitloop.Service{Git: &git.Runner{Log: opts.IO.GitLog()}, Progress: opts.IO.Progress()}
+		ws = &workspace.Workspace{Git: &git.Runner{Log: opts.IO.GitLog()}, Progress: opts.IO.Progress()}
 		var cfgErr error
-		svc.Config, cfgErr = f.Config(ctx)
+		ws.Config, cfgErr = f.Config(ctx)
 		if cfgErr != nil {
-			svc.Config = nil
+			ws.Config = nil
 		}
 		if _, rerr := f.Repo(ctx); rerr != nil {
 			err = nil // not in a repo: report tools only
 		}
 	}
-	checks := svc.Doctor(ctx, opts.Fix, func(ctx context.Context) gitloop.Check {
-		return f.Engines.Report(ctx, driverSetting(svc.Config))
+	checks := doctor.Doctor(ctx, ws, opts.Fix, func(ctx context.Context) doctor.Check {
+		return f.Engines.Report(ctx, driverSetting(ws.Config))
 	})
 	if err != nil {
-		checks = append(checks, gitloop.Check{Name: "config", Status: gitloop.CheckFail, Detail: err.Error()})
+		checks = append(checks, doctor.Check{Name: "config", Status: doctor.CheckFail, Detail: err.Error()})
 	}
 	failed := false
 	for _, c := range checks {
-		failed = failed || c.Status == gitloop.CheckFail
+		failed = failed || c.Status == doctor.CheckFail
 	}
 	if opts.JSON {
 		if err := cmdutil.WriteJSON(opts.IO.Out, checks); err != nil {
@@ -84,9 +85,9 @@ func doctorRun(ctx context.Context, opts *DoctorOptions) error {
 		for _, c := range checks {
 			mark := cs.Green("ok  ")
 			switch c.Status {
-			case gitloop.CheckWarn:
+			case doctor.CheckWarn:
 				mark = cs.Yellow("warn")
-			case gitloop.CheckFail:
+			case doctor.CheckFail:
 				mark = cs.Red("FAIL")
 			}
 			if c.Fixed {

@@ -8,22 +8,22 @@ import (
 
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
-	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // ExecOptions are the inputs of "git loop exec".
 type ExecOptions struct {
-	IO      *iostreams.IOStreams
-	Service func(context.Context) (*gitloop.Service, error)
-	Name    string
-	Cmd     []string
-	TTY     bool
-	NoTTY   bool
+	IO        *iostreams.IOStreams
+	Workspace func(context.Context) (*workspace.Workspace, error)
+	Name      string
+	Cmd       []string
+	TTY       bool
+	NoTTY     bool
 }
 
 // NewCmdExec builds the command; runF replaces execRun in tests.
 func NewCmdExec(f *cmdutil.Factory, runF func(context.Context, *ExecOptions) error) *cobra.Command {
-	opts := &ExecOptions{IO: f.IOStreams, Service: f.Service}
+	opts := &ExecOptions{IO: f.IOStreams, Workspace: f.Workspace}
 	cmd := &cobra.Command{
 		Use:   "exec NAME -- CMD [ARG...]",
 		Short: "Run one command in a loop's sandbox",
@@ -72,10 +72,10 @@ terminals (override with -t / -T).`,
 }
 
 func execRun(ctx context.Context, opts *ExecOptions) error {
-	svc, err := opts.Service(ctx)
+	ws, err := opts.Workspace(ctx)
 	if err != nil {
 		return err
 	}
 	tty := opts.TTY || (!opts.NoTTY && opts.IO.Interactive())
-	return cmdutil.RunInLoop(ctx, svc, opts.IO, opts.Name, opts.Cmd, tty)
+	return cmdutil.RunInLoop(ctx, ws, opts.IO, opts.Name, opts.Cmd, tty)
 }

@@ -11,21 +11,22 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/inbox"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
-	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/notes"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // FocusOptions are the inputs of "git loop focus" and its edits.
 type FocusOptions struct {
-	IO      *iostreams.IOStreams
-	Service func(context.Context) (*gitloop.Service, error)
-	Op      string // "" shows focus; pin, list or done edit it
-	Text    string
-	JSON    bool
+	IO        *iostreams.IOStreams
+	Workspace func(context.Context) (*workspace.Workspace, error)
+	Op        string // "" shows focus; pin, list or done edit it
+	Text      string
+	JSON      bool
 }
 
 // NewCmdFocus builds the command; runF replaces focusRun in tests.
 func NewCmdFocus(f *cmdutil.Factory, runF func(context.Context, *FocusOptions) error) *cobra.Command {
-	opts := &FocusOptions{IO: f.IOStreams, Service: f.Service}
+	opts := &FocusOptions{IO: f.IOStreams, Workspace: f.Workspace}
 	run := func(cmd *cobra.Command) error {
 		if runF != nil {
 			return runF(cmd.Context(), opts)
@@ -55,9 +56,9 @@ prefix-login).
 	}
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print focus (or the edit) as JSON")
 	for _, e := range []struct{ op, short string }{
-		{gitloop.FocusPin, "Pin an item (added, or moved from listed), commit and push"},
-		{gitloop.FocusList, "List an item (added, or moved from pinned), commit and push"},
-		{gitloop.FocusDone, "Remove a finished item (exact text, or the only one containing TEXT), commit and push"},
+		{notes.FocusPin, "Pin an item (added, or moved from listed), commit and push"},
+		{notes.FocusList, "List an item (added, or moved from pinned), commit and push"},
+		{notes.FocusDone, "Remove a finished item (exact text, or the only one containing TEXT), commit and push"},
 	} {
 		op := e.op
 		sub := &cobra.Command{
@@ -80,12 +81,12 @@ prefix-login).
 }
 
 func focusRun(ctx context.Context, opts *FocusOptions) error {
-	svc, err := opts.Service(ctx)
+	ws, err := opts.Workspace(ctx)
 	if err != nil {
 		return err
 	}
 	if opts.Op != "" {
-		res, err := svc.FocusEdit(ctx, opts.Op, opts.Text)
+		res, err := notes.FocusEdit(ctx, ws, opts.Op, opts.Text)
 		if err != nil {
 			return inbox.NotesError(opts.IO, err)
 		}
@@ -93,12 +94,12 @@ func focusRun(ctx context.Context, opts *FocusOptions) error {
 			return cmdutil.WriteJSON(opts.IO.Out, res)
 		}
 		if !opts.IO.Quiet() {
-			verb := map[string]string{gitloop.FocusPin: "Pinned", gitloop.FocusList: "Listed", gitloop.FocusDone: "Done"}[opts.Op]
+			verb := map[string]string{notes.FocusPin: "Pinned", notes.FocusList: "Listed", notes.FocusDone: "Done"}[opts.Op]
 			fmt.Fprintf(opts.IO.ErrOut, "%s and pushed to %s: %s\n", verb, res.Remote, inbox.Printable(res.Item))
 		}
 		return nil
 	}
-	focus, err := svc.Focus()
+	focus, err := notes.ReadFocus(ws)
 	if err != nil {
 		return err
 	}
@@ -109,8 +110,8 @@ func focusRun(ctx context.Context, opts *FocusOptions) error {
 	w := opts.IO.Out
 	for _, sec := range []struct {
 		name    string
-		entries []gitloop.FocusEntry
-	}{{gitloop.FocusPinned, focus.Pinned}, {gitloop.FocusListed, focus.Listed}} {
+		entries []notes.FocusEntry
+	}{{notes.FocusPinned, focus.Pinned}, {notes.FocusListed, focus.Listed}} {
 		fmt.Fprintln(w, cs.Bold(sec.name))
 		if len(sec.entries) == 0 {
 			fmt.Fprintln(w, cs.Dim("  (none)"))

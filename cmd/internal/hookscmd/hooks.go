@@ -15,17 +15,22 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
 	"github.com/gitloop-dev/git-loop/cmd/internal/vault"
-	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/contexts"
+	"github.com/gitloop-dev/git-loop/gitloop/githooks"
+	"github.com/gitloop-dev/git-loop/gitloop/land"
+	"github.com/gitloop-dev/git-loop/gitloop/lifecycle"
+	"github.com/gitloop-dev/git-loop/gitloop/sandboxspec"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 	"github.com/gitloop-dev/git-loop/hooks"
 )
 
 // HooksOptions are the inputs of "git loop hooks install|uninstall|status".
 type HooksOptions struct {
-	IO      *iostreams.IOStreams
-	Service func(context.Context) (*gitloop.Service, error)
-	Action  string // install, uninstall, status
-	Scope   gitloop.HookScope
-	JSON    bool
+	IO        *iostreams.IOStreams
+	Workspace func(context.Context) (*workspace.Workspace, error)
+	Action    string // install, uninstall, status
+	Scope     githooks.HookScope
+	JSON      bool
 }
 
 // NewCmdHooks builds "git loop hooks"; runF replaces hooksRun in tests.
@@ -64,7 +69,7 @@ git go on. "git loop init" installs the hooks; "doctor" checks them.`,
 		{"uninstall", "Remove the hooks and restore the ones they replaced"},
 		{"status", "Show which hooks are installed and current"},
 	} {
-		opts := &HooksOptions{IO: f.IOStreams, Service: f.Service, Action: action.name}
+		opts := &HooksOptions{IO: f.IOStreams, Workspace: f.Workspace, Action: action.name}
 		var repo, context, all bool
 		sub := &cobra.Command{
 			Use:   action.name + " [--repo|--context|--all]",
@@ -73,11 +78,11 @@ git go on. "git loop init" installs the hooks; "doctor" checks them.`,
 			RunE: func(cmd *cobra.Command, args []string) error {
 				switch {
 				case repo && !context && !all:
-					opts.Scope = gitloop.HooksRepo
+					opts.Scope = githooks.HooksRepo
 				case context && !repo && !all:
-					opts.Scope = gitloop.HooksContext
+					opts.Scope = githooks.HooksContext
 				case !repo && !context || all && !repo && !context:
-					opts.Scope = gitloop.HooksAll
+					opts.Scope = githooks.HooksAll
 				default:
 					return cmdutil.FlagErrorf("--repo, --context and --all cannot be combined")
 				}
@@ -97,22 +102,22 @@ git go on. "git loop init" installs the hooks; "doctor" checks them.`,
 }
 
 func hooksRun(ctx context.Context, opts *HooksOptions) error {
-	svc, err := opts.Service(ctx)
+	ws, err := opts.Workspace(ctx)
 	if err != nil {
 		return err
 	}
-	var targets []gitloop.HookTarget
+	var targets []githooks.HookTarget
 	switch opts.Action {
 	case "install":
-		targets, err = svc.InstallHooks(ctx, opts.Scope)
+		targets, err = githooks.InstallHooks(ctx, ws, opts.Scope)
 	case "uninstall":
-		targets, err = svc.UninstallHooks(ctx, opts.Scope)
+		targets, err = githooks.UninstallHooks(ctx, ws, opts.Scope)
 	default:
-		targets, err = svc.HookStatus(ctx, opts.Scope)
+		targets, err = githooks.HookStatus(ctx, ws, opts.Scope)
 	}
 	if opts.JSON {
 		if targets == nil {
-			targets = []gitloop.HookTarget{}
+			targets = []githooks.HookTarget{}
 		}
 		if jerr := cmdutil.WriteJSON(opts.IO.Out, targets); jerr != nil {
 			return jerr
@@ -174,7 +179,7 @@ func hookRun(ctx context.Context, f *cmdutil.Factory, event string, args []strin
 	// A hook's output is one line or none: git's own output is the story.
 	f.IOStreams.SetQuiet(true)
 	errOut := f.IOStreams.ErrOut
-	if driver, _ := f.LookupEnv(gitloop.SandboxEnv); driver != "" && event != hooks.PrePush {
+	if driver, _ := f.LookupEnv(sandboxspec.SandboxEnv); driver != "" && event != hooks.PrePush {
 		// In a loop's sandbox only the push guard has work: adopting a
 		// worktree and recording clone moves are the host's (the loop
 		// state they write is not mounted there).
@@ -186,9 +191,9 @@ func hookRun(ctx context.Context, f *cmdutil.Factory, event string, args []strin
 		if len(args) < 3 || args[2] != "1" || strings.Trim(args[0], "0") != "" {
 			return nil
 		}
-		svc, err := f.Service(ctx)
+		ws, err := f.Workspace(ctx)
 		if err == nil {
-			m, aerr := svc.Adopt(ctx, f.Dir)
+			m, aerr := lifecycle.Adopt(ctx, ws, f.Dir)
 			err = aerr
 			if m != nil {
 				fmt.Fprintf(errOut, "git loop: %s is loop %q (git loop attach %s)\n", m.Worktree, m.Name, m.Name)
@@ -205,25 +210,25 @@ func hookRun(ctx context.Context, f *cmdutil.Factory, event string, args []strin
 			return err
 		}
 		dir := f.Dir
-		if owner := gitloop.OwnerWorktree(dir); owner != "" {
+		if owner := githooks.OwnerWorktree(dir); owner != "" {
 			// A loop's context worktree: the loop's settings (gates) are
 			// the code repository's. (Nothing was resolved from f.Dir yet.)
 			f.Dir = owner
 		}
-		svc, err := f.Service(ctx)
+		ws, err := f.Workspace(ctx)
 		if err != nil {
 			return nil // not a repository git loop can read: nothing to guard
 		}
-		return svc.CheckPush(ctx, dir, gitloop.ParsePushUpdates(string(input)))
+		return land.CheckPush(ctx, ws, dir, land.ParsePushUpdates(string(input)))
 	case hooks.PreCommit:
 		return vault.PreCommitHook(ctx, f, index)
 	case hooks.PostMerge, hooks.PostRewrite:
 		if event == hooks.PostRewrite {
 			_, _ = io.Copy(io.Discard, stdin)
 		}
-		svc, err := f.Service(ctx)
+		ws, err := f.Workspace(ctx)
 		if err == nil {
-			_, err = svc.RecordCloneMove(ctx, f.Dir)
+			_, err = contexts.RecordCloneMove(ctx, ws, f.Dir)
 		}
 		if err != nil {
 			fmt.Fprintf(errOut, "git loop: %s hook: %v\n", event, err)

@@ -12,8 +12,8 @@ import (
 	"testing"
 
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdtest"
-	"github.com/gitloop-dev/git-loop/gitloop"
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
+	"github.com/gitloop-dev/git-loop/gitloop/status"
 	"github.com/gitloop-dev/git-loop/sandbox/sandboxtest"
 )
 
@@ -88,7 +88,7 @@ func TestAdoptWorktreeFromPlainGit(t *testing.T) {
 	}
 	for name, wt := range map[string]string{"x": x, "y": y} {
 		l := loops[name]
-		if l.State != gitloop.StateReady || l.Worktree != wt || l.Base != "main" || l.Driver != "none" {
+		if l.State != status.StateReady || l.Worktree != wt || l.Base != "main" || l.Driver != "none" {
 			t.Errorf("loop %s: %+v", name, l)
 		}
 		if l.Versions["knowledge"] == "" || l.Versions["notes"] == "" {

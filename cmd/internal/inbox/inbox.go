@@ -12,7 +12,8 @@ import (
 
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
-	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/notes"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // maxStdin bounds an item read from stdin.
@@ -20,16 +21,16 @@ const maxStdin = 64 << 10
 
 // InboxOptions are the inputs of "git loop inbox".
 type InboxOptions struct {
-	IO      *iostreams.IOStreams
-	Service func(context.Context) (*gitloop.Service, error)
-	Text    string // the item to add; "" lists the inbox
-	Stdin   bool   // read the item from stdin ("-")
-	JSON    bool
+	IO        *iostreams.IOStreams
+	Workspace func(context.Context) (*workspace.Workspace, error)
+	Text      string // the item to add; "" lists the inbox
+	Stdin     bool   // read the item from stdin ("-")
+	JSON      bool
 }
 
 // NewCmdInbox builds the command; runF replaces inboxRun in tests.
 func NewCmdInbox(f *cmdutil.Factory, runF func(context.Context, *InboxOptions) error) *cobra.Command {
-	opts := &InboxOptions{IO: f.IOStreams, Service: f.Service}
+	opts := &InboxOptions{IO: f.IOStreams, Workspace: f.Workspace}
 	cmd := &cobra.Command{
 		Use:   "inbox [TEXT...|-]",
 		Short: "Add an item to the notes inbox, or list it",
@@ -69,7 +70,7 @@ Without TEXT, list the inbox's items as the clone has them.`,
 }
 
 func inboxRun(ctx context.Context, opts *InboxOptions) error {
-	svc, err := opts.Service(ctx)
+	ws, err := opts.Workspace(ctx)
 	if err != nil {
 		return err
 	}
@@ -79,15 +80,15 @@ func inboxRun(ctx context.Context, opts *InboxOptions) error {
 			return fmt.Errorf("read stdin: %w", err)
 		}
 		if len(data) > maxStdin {
-			return &gitloop.UsageError{Err: fmt.Errorf("the item on stdin is longer than %d bytes", maxStdin)}
+			return &workspace.UsageError{Err: fmt.Errorf("the item on stdin is longer than %d bytes", maxStdin)}
 		}
 		opts.Text = string(data)
 		if strings.TrimSpace(opts.Text) == "" {
-			return &gitloop.UsageError{Err: errors.New("the item on stdin is empty")}
+			return &workspace.UsageError{Err: errors.New("the item on stdin is empty")}
 		}
 	}
 	if opts.Text == "" {
-		items, err := svc.Inbox()
+		items, err := notes.Inbox(ws)
 		if err != nil {
 			return err
 		}
@@ -102,7 +103,7 @@ func inboxRun(ctx context.Context, opts *InboxOptions) error {
 		}
 		return nil
 	}
-	res, err := svc.InboxAdd(ctx, opts.Text)
+	res, err := notes.InboxAdd(ctx, ws, opts.Text)
 	if err != nil {
 		return NotesError(opts.IO, err)
 	}
@@ -118,7 +119,7 @@ func inboxRun(ctx context.Context, opts *InboxOptions) error {
 // NotesError reports a refused notes edit: a file with uncommitted
 // changes exits 5 (refused to lose work), like the loop refusals.
 func NotesError(ios *iostreams.IOStreams, err error) error {
-	var dirty *gitloop.NotesDirtyError
+	var dirty *notes.NotesDirtyError
 	if errors.As(err, &dirty) {
 		fmt.Fprintln(ios.ErrOut, ios.ErrColors().Red("error:")+" "+err.Error())
 		return &cmdutil.ExitCodeError{Code: 5}

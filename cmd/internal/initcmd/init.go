@@ -11,21 +11,24 @@ import (
 
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
-	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/contexts"
+	"github.com/gitloop-dev/git-loop/gitloop/githooks"
+	"github.com/gitloop-dev/git-loop/gitloop/lifecycle"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // InitOptions are the inputs of "git loop init".
 type InitOptions struct {
-	IO      *iostreams.IOStreams
-	Service func(context.Context) (*gitloop.Service, error)
-	URLs    map[gitloop.Layer]string
-	NoHooks bool
-	JSON    bool
+	IO        *iostreams.IOStreams
+	Workspace func(context.Context) (*workspace.Workspace, error)
+	URLs      map[workspace.Layer]string
+	NoHooks   bool
+	JSON      bool
 }
 
 // NewCmdInit builds the command; runF replaces initRun in tests.
 func NewCmdInit(f *cmdutil.Factory, runF func(context.Context, *InitOptions) error) *cobra.Command {
-	opts := &InitOptions{IO: f.IOStreams, Service: f.Service, URLs: map[gitloop.Layer]string{}}
+	opts := &InitOptions{IO: f.IOStreams, Workspace: f.Workspace, URLs: map[workspace.Layer]string{}}
 	var knowledge, notes, personal string
 	cmd := &cobra.Command{
 		Use:   "init",
@@ -50,7 +53,7 @@ false. Running init again changes nothing that exists.`,
   git loop init --knowledge git@github.com:acme/knowledge.git --notes git@github.com:acme/notes.git`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			for l, v := range map[gitloop.Layer]string{gitloop.Knowledge: knowledge, gitloop.Notes: notes, gitloop.Personal: personal} {
+			for l, v := range map[workspace.Layer]string{workspace.Knowledge: knowledge, workspace.Notes: notes, workspace.Personal: personal} {
 				if v != "" {
 					opts.URLs[l] = v
 				}
@@ -70,37 +73,37 @@ false. Running init again changes nothing that exists.`,
 }
 
 func initRun(ctx context.Context, opts *InitOptions) error {
-	svc, err := opts.Service(ctx)
+	ws, err := opts.Workspace(ctx)
 	if err != nil {
 		return err
 	}
-	created, err := svc.Init(ctx)
+	created, err := lifecycle.Init(ctx, ws)
 	if err != nil {
 		return err
 	}
 	for l, url := range opts.URLs {
 		scope := "local"
-		if l == gitloop.Personal {
+		if l == workspace.Personal {
 			scope = "global"
 		}
-		if err := gitloop.SetConfig(ctx, svc.Git, svc.Repo, string(l)+".url", url, scope, false); err != nil {
+		if err := workspace.SetConfig(ctx, ws.Git, ws.Repo, string(l)+".url", url, scope, false); err != nil {
 			return err
 		}
 	}
-	layers, err := svc.InitContext(ctx, opts.URLs)
+	layers, err := contexts.Init(ctx, ws, opts.URLs)
 	if err != nil {
 		return err
 	}
-	var hookDirs []gitloop.HookTarget
+	var hookDirs []githooks.HookTarget
 	switch {
 	case opts.NoHooks:
-		if err := gitloop.SetConfig(ctx, svc.Git, svc.Repo, "hooks", "false", "local", false); err != nil {
+		if err := workspace.SetConfig(ctx, ws.Git, ws.Repo, "hooks", "false", "local", false); err != nil {
 			return err
 		}
-	case svc.Config.Bool("hooks"):
-		hookDirs, err = svc.InstallHooks(ctx, gitloop.HooksAll)
-		var inTree *gitloop.HooksInTreeError
-		if errors.Is(err, gitloop.ErrNoHookBinary) || errors.As(err, &inTree) {
+	case ws.Config.Bool("hooks"):
+		hookDirs, err = githooks.InstallHooks(ctx, ws, githooks.HooksAll)
+		var inTree *githooks.HooksInTreeError
+		if errors.Is(err, workspace.ErrNoHookBinary) || errors.As(err, &inTree) {
 			// Init's job is done; the hooks can come later.
 			fmt.Fprintf(opts.IO.ErrOut, "warning: hooks not installed: %v\n", err)
 		} else if err != nil {
@@ -114,9 +117,9 @@ func initRun(ctx context.Context, opts *InitOptions) error {
 		return nil
 	}
 	if created {
-		fmt.Fprintf(opts.IO.ErrOut, "Initialized git loop in %s\n", svc.Repo.StateDir())
+		fmt.Fprintf(opts.IO.ErrOut, "Initialized git loop in %s\n", ws.Repo.StateDir())
 	} else {
-		fmt.Fprintf(opts.IO.ErrOut, "git loop is set up in %s\n", svc.Repo.StateDir())
+		fmt.Fprintf(opts.IO.ErrOut, "git loop is set up in %s\n", ws.Repo.StateDir())
 	}
 	for _, l := range layers {
 		mode := "remote " + l.Remote

@@ -9,15 +9,16 @@ import (
 
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
-	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/lifecycle"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // Options are the inputs of "git loop stop" and "git loop start".
 type Options struct {
-	IO      *iostreams.IOStreams
-	Service func(context.Context) (*gitloop.Service, error)
-	Names   []string
-	Start   bool
+	IO        *iostreams.IOStreams
+	Workspace func(context.Context) (*workspace.Workspace, error)
+	Names     []string
+	Start     bool
 }
 
 // NewCmdStop builds "git loop stop"; runF replaces the run in tests.
@@ -31,7 +32,7 @@ func NewCmdStart(f *cmdutil.Factory, runF func(context.Context, *Options) error)
 }
 
 func newCmd(f *cmdutil.Factory, runF func(context.Context, *Options) error, start bool) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, Service: f.Service, Start: start}
+	opts := &Options{IO: f.IOStreams, Workspace: f.Workspace, Start: start}
 	cmd := &cobra.Command{
 		Use:   "stop NAME...",
 		Short: "Stop loops' sandboxes (the loops, worktrees and $HOME stay)",
@@ -67,13 +68,13 @@ recreated; otherwise the same sandbox keeps running.`
 }
 
 func run(ctx context.Context, opts *Options) error {
-	svc, err := opts.Service(ctx)
+	ws, err := opts.Workspace(ctx)
 	if err != nil {
 		return err
 	}
 	for _, name := range opts.Names {
 		if opts.Start {
-			st, err := svc.Start(ctx, name)
+			st, err := lifecycle.Start(ctx, ws, name)
 			if err != nil {
 				return err
 			}
@@ -82,7 +83,7 @@ func run(ctx context.Context, opts *Options) error {
 			}
 			continue
 		}
-		if err := svc.Stop(ctx, name); err != nil {
+		if err := lifecycle.Stop(ctx, ws, name); err != nil {
 			return err
 		}
 		if !opts.IO.Quiet() {

@@ -16,22 +16,24 @@ import (
 
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
-	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/session"
+	"github.com/gitloop-dev/git-loop/gitloop/transcript"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // LogOptions are the inputs of "git loop log".
 type LogOptions struct {
-	IO      *iostreams.IOStreams
-	Service func(context.Context) (*gitloop.Service, error)
-	Name    string
-	JSON    bool
-	Limit   int
-	All     bool
+	IO        *iostreams.IOStreams
+	Workspace func(context.Context) (*workspace.Workspace, error)
+	Name      string
+	JSON      bool
+	Limit     int
+	All       bool
 }
 
 // NewCmdLog builds the command; runF replaces logRun in tests.
 func NewCmdLog(f *cmdutil.Factory, runF func(context.Context, *LogOptions) error) *cobra.Command {
-	opts := &LogOptions{IO: f.IOStreams, Service: f.Service}
+	opts := &LogOptions{IO: f.IOStreams, Workspace: f.Workspace}
 	cmd := &cobra.Command{
 		Use:   "log NAME",
 		Short: "Show a loop's transcript",
@@ -67,12 +69,12 @@ and raw (true for a line whose shape git loop does not know, kept as is).`,
 }
 
 func logRun(ctx context.Context, opts *LogOptions) error {
-	svc, err := opts.Service(ctx)
+	ws, err := opts.Workspace(ctx)
 	if err != nil {
 		return err
 	}
-	entries := svc.TranscriptOf(opts.Name, gitloop.TranscriptOptions{All: opts.All})
-	var ring []gitloop.TranscriptEntry
+	entries := session.TranscriptOf(ws, opts.Name, transcript.Options{All: opts.All})
+	var ring []transcript.Entry
 	next := 0
 	n := 0
 	out := opts.IO.Out
@@ -84,7 +86,7 @@ func logRun(ctx context.Context, opts *LogOptions) error {
 	} else {
 		pr = NewPrinter(out, opts.IO.Colors())
 	}
-	emit := func(e gitloop.TranscriptEntry) error {
+	emit := func(e transcript.Entry) error {
 		if enc != nil {
 			if err := enc.Encode(e); err != nil {
 				return fmt.Errorf("write json: %w", err)
@@ -146,14 +148,14 @@ func NewPrinter(w io.Writer, cs iostreams.Colors) *Printer {
 const maxInline = 200
 
 // Print writes one entry.
-func (p *Printer) Print(e gitloop.TranscriptEntry) {
+func (p *Printer) Print(e transcript.Entry) {
 	switch {
 	case e.Raw:
 		fmt.Fprintln(p.w, p.cs.Dim("· "+shorten(oneLine(e.Text), maxInline)))
-	case e.Role == gitloop.RoleSystem:
+	case e.Role == transcript.RoleSystem:
 		fmt.Fprintln(p.w, p.cs.Dim("· "+shorten(oneLine(e.Text), maxInline)))
-	case e.Role == gitloop.RoleTool:
-		p.heading(gitloop.RoleAssistant, e.Time)
+	case e.Role == transcript.RoleTool:
+		p.heading(transcript.RoleAssistant, e.Time)
 		lines := strings.Split(strings.TrimRight(e.Text, "\n"), "\n")
 		limit := p.ToolLines
 		if limit == 0 {
@@ -175,7 +177,7 @@ func (p *Printer) Print(e gitloop.TranscriptEntry) {
 			}
 		}
 	case e.Tool != "":
-		p.heading(gitloop.RoleAssistant, e.Time)
+		p.heading(transcript.RoleAssistant, e.Time)
 		fmt.Fprintln(p.w, "  "+p.cs.Cyan("→ "+e.Tool)+" "+shorten(oneLine(e.Text), maxInline))
 	default:
 		p.heading(e.Role, e.Time)
@@ -226,13 +228,13 @@ func shorten(s string, n int) string {
 type StreamRenderer struct {
 	w      io.Writer
 	pr     *Printer
-	parser *gitloop.OutputParser
+	parser *transcript.OutputParser
 	buf    bytes.Buffer
 }
 
 // NewStreamRenderer returns a renderer writing to w.
 func NewStreamRenderer(w io.Writer, cs iostreams.Colors) *StreamRenderer {
-	return &StreamRenderer{w: w, pr: NewPrinter(w, cs), parser: gitloop.NewOutputParser()}
+	return &StreamRenderer{w: w, pr: NewPrinter(w, cs), parser: transcript.NewOutputParser()}
 }
 
 func (r *StreamRenderer) Write(b []byte) (int, error) {

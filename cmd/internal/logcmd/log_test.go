@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
-	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/transcript"
 )
 
 func TestStreamRenderer(t *testing.T) {
@@ -43,7 +43,7 @@ func TestPrinter(t *testing.T) {
 	p := NewPrinter(&out, iostreams.Colors{})
 	day := time.Date(2026, 1, 2, 3, 4, 5, 0, time.Local)
 	long := strings.Repeat("line\n", 12)
-	for _, e := range []gitloop.TranscriptEntry{
+	for _, e := range []transcript.Entry{
 		{Role: "user", Text: "fix it\n\nplease", Time: day},
 		{Role: "assistant", Text: "ok", Time: day.Add(time.Second)},
 		{Role: "tool", Text: long},

@@ -12,20 +12,21 @@ import (
 
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
-	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/status"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // LsOptions are the inputs of "git loop ls".
 type LsOptions struct {
-	IO      *iostreams.IOStreams
-	Service func(context.Context) (*gitloop.Service, error)
-	Now     func() time.Time
-	JSON    bool
+	IO        *iostreams.IOStreams
+	Workspace func(context.Context) (*workspace.Workspace, error)
+	Now       func() time.Time
+	JSON      bool
 }
 
 // NewCmdLs builds the command; runF replaces lsRun in tests.
 func NewCmdLs(f *cmdutil.Factory, runF func(context.Context, *LsOptions) error) *cobra.Command {
-	opts := &LsOptions{IO: f.IOStreams, Service: f.Service, Now: time.Now}
+	opts := &LsOptions{IO: f.IOStreams, Workspace: f.Workspace, Now: time.Now}
 	cmd := &cobra.Command{
 		Use:     "ls",
 		Aliases: []string{"list"},
@@ -48,11 +49,11 @@ its age. --json prints the same as a stable JSON array.`,
 }
 
 func lsRun(ctx context.Context, opts *LsOptions) error {
-	svc, err := opts.Service(ctx)
+	ws, err := opts.Workspace(ctx)
 	if err != nil {
 		return err
 	}
-	loops, err := svc.List(ctx)
+	loops, err := status.List(ctx, ws)
 	if err != nil {
 		return err
 	}
@@ -70,14 +71,14 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 	fmt.Fprintln(tw, "NAME\tSTATE\tSANDBOX\tBASE\tAHEAD/BEHIND\tUNPROMOTED\tCONTEXT\tCHANGES\tAGE")
 	for _, l := range loops {
 		st := l.State
-		if st != gitloop.StateReady {
+		if st != status.StateReady {
 			st = cs.Red(st)
 		}
 		changes := "clean"
 		if l.Dirty {
 			changes = cs.Yellow(fmt.Sprintf("%d changed", l.Changes))
 		}
-		if l.State != gitloop.StateReady {
+		if l.State != status.StateReady {
 			changes = "-"
 		}
 		context := ContextText(l)
@@ -91,7 +92,7 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 }
 
 // UnpromotedText names the layers with commits not yet promoted, or "-".
-func UnpromotedText(l gitloop.LoopStatus) string {
+func UnpromotedText(l status.LoopStatus) string {
 	if len(l.Unpromoted) == 0 {
 		return "-"
 	}
@@ -100,7 +101,7 @@ func UnpromotedText(l gitloop.LoopStatus) string {
 
 // ContextText says whether a loop's context is behind its layers' clones:
 // "-" (no context), "current", or "behind: LAYER,…".
-func ContextText(l gitloop.LoopStatus) string {
+func ContextText(l status.LoopStatus) string {
 	switch {
 	case len(l.Versions) == 0:
 		return "-"
@@ -111,7 +112,7 @@ func ContextText(l gitloop.LoopStatus) string {
 }
 
 // SandboxText renders a loop's sandbox as "docker running" or "none".
-func SandboxText(l gitloop.LoopStatus) string {
+func SandboxText(l status.LoopStatus) string {
 	if l.Driver == "none" {
 		return "none"
 	}

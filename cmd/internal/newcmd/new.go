@@ -15,14 +15,17 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/run"
 	"github.com/gitloop-dev/git-loop/cmd/internal/shell"
 	"github.com/gitloop-dev/git-loop/cmd/internal/vault"
-	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/agent"
+	"github.com/gitloop-dev/git-loop/gitloop/lifecycle"
+	"github.com/gitloop-dev/git-loop/gitloop/session"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // NewOptions are the inputs of "git loop new".
 type NewOptions struct {
-	IO      *iostreams.IOStreams
-	Service func(context.Context) (*gitloop.Service, error)
+	IO        *iostreams.IOStreams
+	Workspace func(context.Context) (*workspace.Workspace, error)
 
 	Name     string
 	Base     string
@@ -40,7 +43,7 @@ type NewOptions struct {
 
 // NewCmdNew builds the command; runF replaces newRun in tests.
 func NewCmdNew(f *cmdutil.Factory, runF func(context.Context, *NewOptions) error) *cobra.Command {
-	opts := &NewOptions{IO: f.IOStreams, Service: f.Service}
+	opts := &NewOptions{IO: f.IOStreams, Workspace: f.Workspace}
 	cmd := &cobra.Command{
 		Use:   "new NAME",
 		Short: "Start a loop: branch, worktree, sandbox",
@@ -99,11 +102,11 @@ next git loop command (or "git loop doctor --fix") undoes the partial loop.`,
 }
 
 func newRun(ctx context.Context, opts *NewOptions) error {
-	svc, err := opts.Service(ctx)
+	ws, err := opts.Workspace(ctx)
 	if err != nil {
 		return err
 	}
-	m, err := svc.New(ctx, gitloop.NewOptions{Name: opts.Name, Base: opts.Base, Driver: opts.Driver, DryRun: opts.DryRun, Context: opts.Context, Profiles: opts.Profiles, Repos: opts.Repos, Vault: opts.Vault, SetupOutput: opts.IO.ErrOut})
+	m, err := lifecycle.New(ctx, ws, lifecycle.NewOptions{Name: opts.Name, Base: opts.Base, Driver: opts.Driver, DryRun: opts.DryRun, Context: opts.Context, Profiles: opts.Profiles, Repos: opts.Repos, Vault: opts.Vault, SetupOutput: opts.IO.ErrOut})
 	if err != nil {
 		return err
 	}
@@ -119,7 +122,7 @@ func newRun(ctx context.Context, opts *NewOptions) error {
 			cs.Green("Created"), cs.Bold(m.Name), m.ShortBranch(), m.Base, m.BaseSHA[:7], m.Sandbox.Driver)
 	}
 	if opts.Message != "" {
-		return run.Turn(ctx, svc, opts.IO, gitloop.RunOptions{Name: m.Name, Prompt: opts.Message}, false)
+		return run.Turn(ctx, ws, opts.IO, session.RunOptions{Name: m.Name, Prompt: opts.Message}, false)
 	}
 	if opts.Detach || !opts.IO.Interactive() {
 		fmt.Fprintln(opts.IO.Out, m.Worktree)
@@ -128,23 +131,23 @@ func newRun(ctx context.Context, opts *NewOptions) error {
 		}
 		return nil
 	}
-	return openAgent(ctx, opts, svc, m)
+	return openAgent(ctx, opts, ws, m)
 }
 
 // openAgent attaches the loop's agent; when the agent is not installed it
 // says how to get one and opens a shell in the loop instead.
-func openAgent(ctx context.Context, opts *NewOptions, svc *gitloop.Service, m *state.Meta) error {
-	err := attach.Session(ctx, svc, opts.IO, m.Name, gitloop.AttachOptions{})
-	var missing *gitloop.AgentMissingError
+func openAgent(ctx context.Context, opts *NewOptions, ws *workspace.Workspace, m *state.Meta) error {
+	err := attach.Session(ctx, ws, opts.IO, m.Name, session.AttachOptions{})
+	var missing *agent.MissingError
 	if !errors.As(err, &missing) {
 		return err
 	}
 	fmt.Fprintf(opts.IO.ErrOut, "%v\nOpening a shell in the loop instead; start the agent later with \"git loop attach %s\".\n", err, m.Name)
-	return openShell(ctx, opts, svc, m)
+	return openShell(ctx, opts, ws, m)
 }
 
 // openShell opens an interactive shell in the loop's sandbox.
-func openShell(ctx context.Context, opts *NewOptions, svc *gitloop.Service, m *state.Meta) error {
+func openShell(ctx context.Context, opts *NewOptions, ws *workspace.Workspace, m *state.Meta) error {
 	fmt.Fprintf(opts.IO.ErrOut, "Worktree: %s   (exit the shell to leave; the loop stays)\n", m.Worktree)
-	return cmdutil.RunInLoop(ctx, svc, opts.IO, m.Name, shell.ShellCommand(m.Sandbox.Driver), true)
+	return cmdutil.RunInLoop(ctx, ws, opts.IO, m.Name, shell.ShellCommand(m.Sandbox.Driver), true)
 }

@@ -9,19 +9,19 @@ import (
 
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
-	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // PathOptions are the inputs of "git loop path".
 type PathOptions struct {
-	IO      *iostreams.IOStreams
-	Service func(context.Context) (*gitloop.Service, error)
-	Name    string
+	IO        *iostreams.IOStreams
+	Workspace func(context.Context) (*workspace.Workspace, error)
+	Name      string
 }
 
 // NewCmdPath builds the command; runF replaces pathRun in tests.
 func NewCmdPath(f *cmdutil.Factory, runF func(context.Context, *PathOptions) error) *cobra.Command {
-	opts := &PathOptions{IO: f.IOStreams, Service: f.Service}
+	opts := &PathOptions{IO: f.IOStreams, Workspace: f.Workspace}
 	cmd := &cobra.Command{
 		Use:               "path NAME",
 		Short:             "Print a loop's worktree path",
@@ -40,11 +40,11 @@ func NewCmdPath(f *cmdutil.Factory, runF func(context.Context, *PathOptions) err
 }
 
 func pathRun(ctx context.Context, opts *PathOptions) error {
-	svc, err := opts.Service(ctx)
+	ws, err := opts.Workspace(ctx)
 	if err != nil {
 		return err
 	}
-	m, err := svc.Get(opts.Name)
+	m, err := ws.Get(opts.Name)
 	if err != nil {
 		return err
 	}

@@ -10,17 +10,18 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
 	"github.com/gitloop-dev/git-loop/cmd/internal/status"
-	"github.com/gitloop-dev/git-loop/gitloop"
 	"github.com/gitloop-dev/git-loop/gitloop/git"
+	"github.com/gitloop-dev/git-loop/gitloop/land"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // PromoteOptions are the inputs of "git loop promote".
 type PromoteOptions struct {
 	IO        *iostreams.IOStreams
-	Service   func(context.Context) (*gitloop.Service, error)
+	Workspace func(context.Context) (*workspace.Workspace, error)
 	Dir       string
 	Name      string
-	Layers    []gitloop.Layer
+	Layers    []workspace.Layer
 	CommitAll bool
 	Message   string
 	Continue  bool
@@ -31,7 +32,7 @@ type PromoteOptions struct {
 
 // NewCmdPromote builds the command; runF replaces promoteRun in tests.
 func NewCmdPromote(f *cmdutil.Factory, runF func(context.Context, *PromoteOptions) error) *cobra.Command {
-	opts := &PromoteOptions{IO: f.IOStreams, Service: f.Service}
+	opts := &PromoteOptions{IO: f.IOStreams, Workspace: f.Workspace}
 	var layers []string
 	cmd := &cobra.Command{
 		Use:   "promote [NAME]",
@@ -76,7 +77,7 @@ was. Without NAME, the loop whose worktree you are in.`,
 				return cmdutil.FlagErrorf("-m is the message of --commit-all (-a)")
 			}
 			var err error
-			if opts.Layers, err = gitloop.ParseLayers(layers); err != nil {
+			if opts.Layers, err = land.ParseLayers(layers); err != nil {
 				return err
 			}
 			if runF != nil {
@@ -96,19 +97,19 @@ was. Without NAME, the loop whose worktree you are in.`,
 }
 
 func promoteRun(ctx context.Context, opts *PromoteOptions) error {
-	svc, err := opts.Service(ctx)
+	ws, err := opts.Workspace(ctx)
 	if err != nil {
 		return err
 	}
 	if opts.Name == "" {
-		if opts.Name, err = status.CurrentLoop(svc, opts.Dir); err != nil {
+		if opts.Name, err = status.CurrentLoop(ws, opts.Dir); err != nil {
 			return err
 		}
 	}
 	if opts.DryRun {
-		svc.Git = &git.Runner{Log: opts.IO.ErrOut, DryRun: true}
+		ws.Git = &git.Runner{Log: opts.IO.ErrOut, DryRun: true}
 	}
-	landed, err := svc.Promote(ctx, gitloop.PromoteOptions{Name: opts.Name, Layers: opts.Layers, CommitAll: opts.CommitAll,
+	landed, err := land.Promote(ctx, ws, land.PromoteOptions{Name: opts.Name, Layers: opts.Layers, CommitAll: opts.CommitAll,
 		Message: opts.Message, Continue: opts.Continue, Abort: opts.Abort})
 	if err != nil {
 		return err
@@ -121,7 +122,7 @@ func promoteRun(ctx context.Context, opts *PromoteOptions) error {
 	}
 	if opts.JSON {
 		if landed == nil {
-			landed = []gitloop.Landed{}
+			landed = []land.Landed{}
 		}
 		return cmdutil.WriteJSON(opts.IO.Out, landed)
 	}
@@ -130,7 +131,7 @@ func promoteRun(ctx context.Context, opts *PromoteOptions) error {
 }
 
 // Print says what landed where, one line per layer.
-func Print(io *iostreams.IOStreams, name string, landed []gitloop.Landed) {
+func Print(io *iostreams.IOStreams, name string, landed []land.Landed) {
 	w := io.Out
 	if len(landed) == 0 {
 		fmt.Fprintf(w, "%s: nothing to promote\n", name)

@@ -14,9 +14,10 @@ import (
 
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
-	"github.com/gitloop-dev/git-loop/gitloop"
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
+	"github.com/gitloop-dev/git-loop/gitloop/land"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 func (e *env) meta(name string) state.Meta {
@@ -242,7 +243,7 @@ func TestGatedKnowledgeReview(t *testing.T) {
 	if b := branches(t, origin); !reflect.DeepEqual(b, []string{"refs/heads/main"}) {
 		t.Errorf("solo proposals were pushed: %v", b)
 	}
-	var ps []gitloop.Proposal
+	var ps []land.Proposal
 	if err := json.Unmarshal([]byte(e.OK("review", "ls", "--json").Stdout), &ps); err != nil || len(ps) != 2 || ps[0].ID != "knowledge/k1" || ps[1].ID != "knowledge/k2" {
 		t.Fatalf("review ls: %+v %v", ps, err)
 	}
@@ -441,8 +442,8 @@ func TestSyncLoop(t *testing.T) {
 }
 
 // pushLine is one pre-push input line pushing local to remote.
-func pushLine(local, remote string) []gitloop.PushUpdate {
-	return []gitloop.PushUpdate{{LocalRef: local, LocalSHA: strings.Repeat("1", 40), RemoteRef: remote, RemoteSHA: strings.Repeat("0", 40)}}
+func pushLine(local, remote string) []land.PushUpdate {
+	return []land.PushUpdate{{LocalRef: local, LocalSHA: strings.Repeat("1", 40), RemoteRef: remote, RemoteSHA: strings.Repeat("0", 40)}}
 }
 
 func TestPrePushGuard(t *testing.T) {
@@ -456,16 +457,16 @@ func TestPrePushGuard(t *testing.T) {
 		}
 		return os.LookupEnv(k)
 	}}
-	svc, err := f.Service(context.Background())
+	ws, err := f.Workspace(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	var gated *gitloop.GatedPushError
-	if err := svc.CheckPush(ctx, e.Worktree("g1"), pushLine("refs/heads/loop/g1", "refs/heads/main")); !errors.As(err, &gated) || gated.Layer != gitloop.Code {
+	var gated *land.GatedPushError
+	if err := land.CheckPush(ctx, ws, e.Worktree("g1"), pushLine("refs/heads/loop/g1", "refs/heads/main")); !errors.As(err, &gated) || gated.Layer != land.Code {
 		t.Errorf("code push to main: %v", err)
 	}
-	if err := svc.CheckPush(ctx, e.Context("g1", "knowledge"), pushLine("refs/heads/loop/g1", "refs/heads/main")); !errors.As(err, &gated) || gated.Layer != gitloop.Knowledge {
+	if err := land.CheckPush(ctx, ws, e.Context("g1", "knowledge"), pushLine("refs/heads/loop/g1", "refs/heads/main")); !errors.As(err, &gated) || gated.Layer != workspace.Knowledge {
 		t.Errorf("knowledge push to main: %v", err)
 	}
 	for _, c := range []struct{ dir, local, ref string }{
@@ -473,7 +474,7 @@ func TestPrePushGuard(t *testing.T) {
 		{e.Worktree("g1"), "refs/heads/loop/g1", "refs/heads/loop/g1"},
 		{e.Repo, "refs/heads/main", "refs/heads/main"},
 	} {
-		if err := svc.CheckPush(ctx, c.dir, pushLine(c.local, c.ref)); err != nil {
+		if err := land.CheckPush(ctx, ws, c.dir, pushLine(c.local, c.ref)); err != nil {
 			t.Errorf("push from %s to %s refused: %v", c.dir, c.ref, err)
 		}
 	}

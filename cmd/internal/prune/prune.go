@@ -9,20 +9,21 @@ import (
 
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
-	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/lifecycle"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // PruneOptions are the inputs of "git loop prune".
 type PruneOptions struct {
-	IO      *iostreams.IOStreams
-	Service func(context.Context) (*gitloop.Service, error)
-	DryRun  bool
-	JSON    bool
+	IO        *iostreams.IOStreams
+	Workspace func(context.Context) (*workspace.Workspace, error)
+	DryRun    bool
+	JSON      bool
 }
 
 // NewCmdPrune builds the command; runF replaces pruneRun in tests.
 func NewCmdPrune(f *cmdutil.Factory, runF func(context.Context, *PruneOptions) error) *cobra.Command {
-	opts := &PruneOptions{IO: f.IOStreams, Service: f.Service}
+	opts := &PruneOptions{IO: f.IOStreams, Workspace: f.Workspace}
 	cmd := &cobra.Command{
 		Use:   "prune",
 		Short: "Remove loops whose worktree or branch vanished",
@@ -45,17 +46,17 @@ worktree is gone, and the files of a worktree with uncommitted changes.`,
 }
 
 func pruneRun(ctx context.Context, opts *PruneOptions) error {
-	svc, err := opts.Service(ctx)
+	ws, err := opts.Workspace(ctx)
 	if err != nil {
 		return err
 	}
-	pruned, err := svc.Prune(ctx, opts.DryRun)
+	pruned, err := lifecycle.Prune(ctx, ws, opts.DryRun)
 	if err != nil {
 		return err
 	}
 	if opts.JSON {
 		if pruned == nil {
-			pruned = []gitloop.Pruned{}
+			pruned = []lifecycle.Pruned{}
 		}
 		return cmdutil.WriteJSON(opts.IO.Out, pruned)
 	}

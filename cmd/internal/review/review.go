@@ -9,23 +9,24 @@ import (
 
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
-	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/land"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // ReviewOptions are the inputs of "git loop review" and its subcommands.
 type ReviewOptions struct {
-	IO       *iostreams.IOStreams
-	Service  func(context.Context) (*gitloop.Service, error)
-	Op       string // ls, show, merge, discard
-	Proposal string
-	Stat     bool
-	JSON     bool
-	DryRun   bool
+	IO        *iostreams.IOStreams
+	Workspace func(context.Context) (*workspace.Workspace, error)
+	Op        string // ls, show, merge, discard
+	Proposal  string
+	Stat      bool
+	JSON      bool
+	DryRun    bool
 }
 
 // NewCmdReview builds the command; runF replaces reviewRun in tests.
 func NewCmdReview(f *cmdutil.Factory, runF func(context.Context, *ReviewOptions) error) *cobra.Command {
-	opts := &ReviewOptions{IO: f.IOStreams, Service: f.Service, Op: "ls"}
+	opts := &ReviewOptions{IO: f.IOStreams, Workspace: f.Workspace, Op: "ls"}
 	run := func(cmd *cobra.Command) error {
 		if runF != nil {
 			return runF(cmd.Context(), opts)
@@ -93,7 +94,7 @@ under refs/loop-discarded/ and moves the branch back to main.`,
 }
 
 func reviewRun(ctx context.Context, opts *ReviewOptions) error {
-	svc, err := opts.Service(ctx)
+	ws, err := opts.Workspace(ctx)
 	if err != nil {
 		return err
 	}
@@ -101,21 +102,21 @@ func reviewRun(ctx context.Context, opts *ReviewOptions) error {
 	if opts.DryRun {
 		// Read-only git still runs (the merge is checked); every command
 		// that would change a ref or a remote is printed instead.
-		svc.Git.DryRun = true
-		if svc.Git.Log == nil {
-			svc.Git.Log = opts.IO.ErrOut
+		ws.Git.DryRun = true
+		if ws.Git.Log == nil {
+			ws.Git.Log = opts.IO.ErrOut
 		}
 	}
 	switch opts.Op {
 	case "show":
-		p, err := svc.FindProposal(ctx, opts.Proposal)
+		p, err := land.FindProposal(ctx, ws, opts.Proposal)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(w, "proposal %s: %s, %d ahead and %d behind %s\n\n", p.ID, p.Branch, p.Ahead, p.Behind, p.Main)
-		return svc.Query.Stream(ctx, p.ProposalDiff(opts.Stat), w, opts.IO.ErrOut)
+		return ws.Query.Stream(ctx, p.ProposalDiff(opts.Stat), w, opts.IO.ErrOut)
 	case "merge":
-		res, err := svc.MergeProposal(ctx, opts.Proposal)
+		res, err := land.MergeProposal(ctx, ws, opts.Proposal)
 		if err != nil {
 			return err
 		}
@@ -129,7 +130,7 @@ func reviewRun(ctx context.Context, opts *ReviewOptions) error {
 		fmt.Fprintf(w, "merged %s into %s (%s)\n", opts.Proposal, res.Ref, short(res.Commit))
 		return nil
 	case "discard":
-		backup, err := svc.DiscardProposal(ctx, opts.Proposal)
+		backup, err := land.DiscardProposal(ctx, ws, opts.Proposal)
 		if err != nil {
 			return err
 		}
@@ -140,13 +141,13 @@ func reviewRun(ctx context.Context, opts *ReviewOptions) error {
 		fmt.Fprintf(w, "discarded %s; its commits are kept as %s\n", opts.Proposal, backup)
 		return nil
 	}
-	ps, err := svc.Proposals(ctx)
+	ps, err := land.Proposals(ctx, ws)
 	if err != nil {
 		return err
 	}
 	if opts.JSON {
 		if ps == nil {
-			ps = []gitloop.Proposal{}
+			ps = []land.Proposal{}
 		}
 		return cmdutil.WriteJSON(w, ps)
 	}

@@ -9,21 +9,22 @@ import (
 
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
-	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/lifecycle"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // RmOptions are the inputs of "git loop rm".
 type RmOptions struct {
-	IO      *iostreams.IOStreams
-	Service func(context.Context) (*gitloop.Service, error)
-	Names   []string
-	Force   bool
-	DryRun  bool
+	IO        *iostreams.IOStreams
+	Workspace func(context.Context) (*workspace.Workspace, error)
+	Names     []string
+	Force     bool
+	DryRun    bool
 }
 
 // NewCmdRm builds the command; runF replaces rmRun in tests.
 func NewCmdRm(f *cmdutil.Factory, runF func(context.Context, *RmOptions) error) *cobra.Command {
-	opts := &RmOptions{IO: f.IOStreams, Service: f.Service}
+	opts := &RmOptions{IO: f.IOStreams, Workspace: f.Workspace}
 	cmd := &cobra.Command{
 		Use:   "rm NAME...",
 		Short: "Remove loops: sandbox, worktree, branch and record",
@@ -53,12 +54,12 @@ changes, is refused (exit code 5) unless --force is given.`,
 }
 
 func rmRun(ctx context.Context, opts *RmOptions) error {
-	svc, err := opts.Service(ctx)
+	ws, err := opts.Workspace(ctx)
 	if err != nil {
 		return err
 	}
 	for _, name := range opts.Names {
-		if err := svc.Remove(ctx, gitloop.RemoveOptions{Name: name, Force: opts.Force, DryRun: opts.DryRun}); err != nil {
+		if err := lifecycle.Remove(ctx, ws, lifecycle.RemoveOptions{Name: name, Force: opts.Force, DryRun: opts.DryRun}); err != nil {
 			return err
 		}
 		if !opts.DryRun && !opts.IO.Quiet() {

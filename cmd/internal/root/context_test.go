@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdtest"
-	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/contexts"
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
 )
@@ -47,7 +47,7 @@ func TestInitContextLayers(t *testing.T) {
 	repo := gittest.Repo(t)
 	o, home := withHome(t)
 	r := mustRunWith(t, repo, o, "init", "--json")
-	var layers []gitloop.LayerInfo
+	var layers []contexts.LayerInfo
 	if err := json.Unmarshal([]byte(r.Stdout), &layers); err != nil {
 		t.Fatalf("%v\n%s", err, r.Stdout)
 	}

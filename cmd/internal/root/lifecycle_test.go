@@ -9,14 +9,14 @@ import (
 	"testing"
 
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdtest"
-	"github.com/gitloop-dev/git-loop/gitloop"
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
+	"github.com/gitloop-dev/git-loop/gitloop/status"
 )
 
-func lsJSON(t *testing.T, dir string) []gitloop.LoopStatus {
+func lsJSON(t *testing.T, dir string) []status.LoopStatus {
 	t.Helper()
 	r := cmdtest.MustRun(t, dir, "ls", "--json")
-	var out []gitloop.LoopStatus
+	var out []status.LoopStatus
 	if err := json.Unmarshal([]byte(r.Stdout), &out); err != nil {
 		t.Fatalf("ls --json: %v\n%s", err, r.Stdout)
 	}

@@ -11,8 +11,10 @@ import (
 	"testing"
 
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdtest"
-	"github.com/gitloop-dev/git-loop/gitloop"
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
+	loopknowledge "github.com/gitloop-dev/git-loop/gitloop/knowledge"
+	"github.com/gitloop-dev/git-loop/gitloop/notes"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // notesSetup runs init in a fresh repo with its own user dirs and returns
@@ -54,7 +56,7 @@ func TestInboxAddCommitsAndPushes(t *testing.T) {
 	o2 := o
 	o2.Stdin = "from stdin  \n"
 	r = mustRunWith(t, repo, o2, "inbox", "-", "--json")
-	var edit gitloop.NotesEdit
+	var edit notes.NotesEdit
 	if err := json.Unmarshal([]byte(r.Stdout), &edit); err != nil || edit.Item != "from stdin" || edit.Remote != "origin" || edit.Pushes != 1 || edit.Commit != gittest.Git(t, origin, "rev-parse", "main") {
 		t.Errorf("add --json: %+v %v\n%s", edit, err, r.Stdout)
 	}
@@ -70,8 +72,8 @@ func TestInboxAddCommitsAndPushes(t *testing.T) {
 		t.Errorf("inbox list:\n%s\nwant\n%s", r.Stdout, want)
 	}
 	r = mustRunWith(t, repo, o, "inbox", "--json")
-	var items []gitloop.NoteItem
-	if err := json.Unmarshal([]byte(r.Stdout), &items); err != nil || len(items) != 4 || items[0] != (gitloop.NoteItem{Text: "flaky login test on CI", Line: 3}) {
+	var items []notes.NoteItem
+	if err := json.Unmarshal([]byte(r.Stdout), &items); err != nil || len(items) != 4 || items[0] != (notes.NoteItem{Text: "flaky login test on CI", Line: 3}) {
 		t.Errorf("inbox --json: %+v %v", items, err)
 	}
 	if st := gittest.Git(t, clone, "status", "--porcelain"); st != "" {
@@ -168,7 +170,7 @@ func TestInboxConcurrentClones(t *testing.T) {
 	gittest.Git(t, team, "push", "-q", "origin", "HEAD:main")
 
 	r := mustRunWith(t, repo, o, "inbox", "--json", "from me")
-	var edit gitloop.NotesEdit
+	var edit notes.NotesEdit
 	if err := json.Unmarshal([]byte(r.Stdout), &edit); err != nil || edit.Pushes != 2 {
 		t.Errorf("edit %+v %v", edit, err)
 	}
@@ -257,12 +259,12 @@ listed
 		t.Errorf("focus:\n%s\nwant\n%s", r.Stdout, wantOut)
 	}
 	r = mustRunWith(t, repo, o, "focus", "--json")
-	var f gitloop.Focus
+	var f notes.Focus
 	if err := json.Unmarshal([]byte(r.Stdout), &f); err != nil {
 		t.Fatal(err)
 	}
 	if len(f.Pinned) != 2 || len(f.Listed) != 2 ||
-		!reflect.DeepEqual(f.Pinned[0].Loops, []gitloop.FocusLoop{{Name: "fix-login", Branch: "loop/fix-login"}}) ||
+		!reflect.DeepEqual(f.Pinned[0].Loops, []notes.FocusLoop{{Name: "fix-login", Branch: "loop/fix-login"}}) ||
 		f.Pinned[0].Text != "Fix login" || f.Pinned[0].Line != 5 || f.Listed[1].Loops == nil || len(f.Listed[1].Loops) != 0 {
 		t.Errorf("focus --json: %s", r.Stdout)
 	}
@@ -352,13 +354,13 @@ func TestContextBrowse(t *testing.T) {
 	}
 	r = mustRunWith(t, repo, o, "context", "ls", "--json", "personal")
 	noSecret("ls --json personal", r)
-	var files []gitloop.ContextFile
+	var files []loopknowledge.ContextFile
 	if err := json.Unmarshal([]byte(r.Stdout), &files); err != nil {
 		t.Fatal(err)
 	}
 	vaults := 0
 	for _, f := range files {
-		if f.Layer != gitloop.Personal {
+		if f.Layer != workspace.Personal {
 			t.Errorf("ls personal listed %+v", f)
 		}
 		if strings.HasPrefix(f.Path, "vaults/") {
@@ -403,7 +405,7 @@ Backlinks:
 		t.Errorf("show --links:\n%s\nwant\n%s", r.Stdout, wantLinks)
 	}
 	r = mustRunWith(t, repo, o, "context", "show", "--json", "--links", "[[setup]]")
-	var doc gitloop.ContextDoc
+	var doc loopknowledge.ContextDoc
 	if err := json.Unmarshal([]byte(r.Stdout), &doc); err != nil || doc.Ref() != "knowledge/guides/setup.md" || doc.Content != "# Setup\n" || !reflect.DeepEqual(doc.Backlinks, []string{"knowledge/guides/deploy.md"}) {
 		t.Errorf("show --json: %+v %v\n%s", doc, err, r.Stdout)
 	}

@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdtest"
-	"github.com/gitloop-dev/git-loop/gitloop"
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
+	"github.com/gitloop-dev/git-loop/gitloop/status"
 )
 
 // gitLoop runs "git loop args…" through git's own dispatch, as a user
@@ -51,7 +51,7 @@ func TestConcurrentNew(t *testing.T) {
 		t.Fatalf("%d loops, want %d", len(loops), n)
 	}
 	for _, l := range loops {
-		if l.State != gitloop.StateReady || l.Dirty {
+		if l.State != status.StateReady || l.Dirty {
 			t.Errorf("loop %s: %+v", l.Name, l)
 		}
 	}
@@ -87,14 +87,14 @@ func TestKillDuringNew(t *testing.T) {
 	// so the recovery waits for it rather than racing it.)
 	cmdtest.MustRun(t, repo, "prune")
 	r := cmdtest.MustRun(t, repo, "ls", "--json")
-	var loops []gitloop.LoopStatus
+	var loops []status.LoopStatus
 	if err := json.Unmarshal([]byte(r.Stdout), &loops); err != nil {
 		t.Fatal(err)
 	}
 	listed := map[string]bool{}
 	for _, l := range loops {
 		listed[l.Name] = true
-		if l.State != gitloop.StateReady {
+		if l.State != status.StateReady {
 			t.Errorf("loop %s survived half made: %+v", l.Name, l)
 		}
 	}

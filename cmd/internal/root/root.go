@@ -46,7 +46,8 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/vault"
 	"github.com/gitloop-dev/git-loop/cmd/internal/version"
 	"github.com/gitloop-dev/git-loop/cmd/internal/web"
-	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/sandboxspec"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 	"github.com/gitloop-dev/git-loop/sandbox"
 )
 
@@ -231,7 +232,7 @@ func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
 
 // inSandbox are the commands that run inside a loop's sandbox, where
 // git-loop is mounted for the hooks git runs there (see
-// gitloop.SandboxEnv).
+// sandboxspec.SandboxEnv).
 var inSandbox = []string{"hook", "version", "help"}
 
 // refuseInSandbox stops every other command there: the sandbox holds one
@@ -239,7 +240,7 @@ var inSandbox = []string{"hook", "version", "help"}
 // act on a partial view (a "new" would make a branch in the shared
 // repository and a worktree nobody keeps).
 func refuseInSandbox(f *cmdutil.Factory, cmd *cobra.Command) error {
-	driver, _ := f.LookupEnv(gitloop.SandboxEnv)
+	driver, _ := f.LookupEnv(sandboxspec.SandboxEnv)
 	if driver == "" {
 		return nil
 	}
@@ -262,9 +263,9 @@ func handleError(f *cmdutil.Factory, root *cobra.Command, args []string, err err
 	cs := f.IOStreams.ErrColors()
 	var exitErr *cmdutil.ExitCodeError
 	var flagErr *cmdutil.FlagError
-	var usageErr *gitloop.UsageError
-	var riskErr *gitloop.WorkAtRiskError
-	var conflictErr *gitloop.ConflictError
+	var usageErr *workspace.UsageError
+	var riskErr *workspace.WorkAtRiskError
+	var conflictErr *workspace.ConflictError
 	switch {
 	case errors.As(err, &exitErr):
 		return exitErr.Code

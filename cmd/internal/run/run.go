@@ -12,22 +12,23 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
 	"github.com/gitloop-dev/git-loop/cmd/internal/logcmd"
-	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/session"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // RunOptions are the inputs of "git loop run".
 type RunOptions struct {
-	IO      *iostreams.IOStreams
-	Service func(context.Context) (*gitloop.Service, error)
-	Name    string
-	Prompt  string
-	Agent   string
-	Raw     bool
+	IO        *iostreams.IOStreams
+	Workspace func(context.Context) (*workspace.Workspace, error)
+	Name      string
+	Prompt    string
+	Agent     string
+	Raw       bool
 }
 
 // NewCmdRun builds the command; runF replaces runRun in tests.
 func NewCmdRun(f *cmdutil.Factory, runF func(context.Context, *RunOptions) error) *cobra.Command {
-	opts := &RunOptions{IO: f.IOStreams, Service: f.Service}
+	opts := &RunOptions{IO: f.IOStreams, Workspace: f.Workspace}
 	cmd := &cobra.Command{
 		Use:   "run NAME PROMPT",
 		Short: "Run one headless agent turn in a loop",
@@ -82,25 +83,25 @@ first ends.`,
 }
 
 func runRun(ctx context.Context, opts *RunOptions) error {
-	svc, err := opts.Service(ctx)
+	ws, err := opts.Workspace(ctx)
 	if err != nil {
 		return err
 	}
-	return Turn(ctx, svc, opts.IO, gitloop.RunOptions{Name: opts.Name, Prompt: opts.Prompt, Agent: opts.Agent}, opts.Raw)
+	return Turn(ctx, ws, opts.IO, session.RunOptions{Name: opts.Name, Prompt: opts.Prompt, Agent: opts.Agent}, opts.Raw)
 }
 
 // Turn runs one headless agent turn with the command's streams, the way
 // run and new -m do: output on stdout (rendered on a terminal unless raw),
 // the agent's stderr on stderr, the log's path on stderr at the end, and
 // the agent's exit code as git loop's.
-func Turn(ctx context.Context, svc *gitloop.Service, ios *iostreams.IOStreams, o gitloop.RunOptions, raw bool) error {
+func Turn(ctx context.Context, ws *workspace.Workspace, ios *iostreams.IOStreams, o session.RunOptions, raw bool) error {
 	o.Stdout, o.Stderr = ios.Out, ios.ErrOut
 	var r *logcmd.StreamRenderer
 	if ios.IsStdoutTTY() && !raw {
 		r = logcmd.NewStreamRenderer(ios.Out, ios.Colors())
 		o.Stdout = r
 	}
-	res, err := svc.RunWith(ctx, o)
+	res, err := session.RunWith(ctx, ws, o)
 	if r != nil {
 		_ = r.Close()
 	}

@@ -18,8 +18,10 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdtest"
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
-	"github.com/gitloop-dev/git-loop/gitloop"
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
+	"github.com/gitloop-dev/git-loop/gitloop/sandboxspec"
+	loopstatus "github.com/gitloop-dev/git-loop/gitloop/status"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 	"github.com/gitloop-dev/git-loop/sandbox"
 	"github.com/gitloop-dev/git-loop/sandbox/docker/dockertest"
 )
@@ -71,10 +73,10 @@ func sh(t *testing.T, repo, loop, script string) string {
 	return r.Stdout
 }
 
-func status(t *testing.T, repo, loop string) gitloop.LoopStatus {
+func status(t *testing.T, repo, loop string) loopstatus.LoopStatus {
 	t.Helper()
 	r := cmdtest.MustRun(t, repo, "status", loop, "--json")
-	var st gitloop.LoopStatus
+	var st loopstatus.LoopStatus
 	if err := json.Unmarshal([]byte(r.Stdout), &st); err != nil {
 		t.Fatalf("status --json: %v\n%s", err, r.Stdout)
 	}
@@ -338,15 +340,15 @@ func TestSecretsStayOut(t *testing.T) {
 			f := &cmdutil.Factory{IOStreams: ios, Dir: repo, LookupEnv: os.LookupEnv}
 			f.Engines = cmdutil.NewEngines(f)
 			ctx := t.Context()
-			svc, err := f.Service(ctx)
+			ws, err := f.Workspace(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
-			m, err := svc.Get("x")
+			m, err := ws.Get("x")
 			if err != nil {
 				t.Fatal(err)
 			}
-			spec, err := svc.Spec(m)
+			spec, err := sandboxspec.Spec(ws, m)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -503,7 +505,7 @@ func TestImageBuild(t *testing.T) {
 // loop computes it.
 func workspaceIDOf(t *testing.T, repo string) string {
 	t.Helper()
-	r, err := gitloop.Discover(t.Context(), repo)
+	r, err := workspace.Discover(t.Context(), repo)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,19 +9,19 @@ import (
 
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
-	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // ShellOptions are the inputs of "git loop shell".
 type ShellOptions struct {
-	IO      *iostreams.IOStreams
-	Service func(context.Context) (*gitloop.Service, error)
-	Name    string
+	IO        *iostreams.IOStreams
+	Workspace func(context.Context) (*workspace.Workspace, error)
+	Name      string
 }
 
 // NewCmdShell builds the command; runF replaces shellRun in tests.
 func NewCmdShell(f *cmdutil.Factory, runF func(context.Context, *ShellOptions) error) *cobra.Command {
-	opts := &ShellOptions{IO: f.IOStreams, Service: f.Service}
+	opts := &ShellOptions{IO: f.IOStreams, Workspace: f.Workspace}
 	return &cobra.Command{
 		Use:   "shell NAME",
 		Short: "Open an interactive shell in a loop's sandbox",
@@ -53,13 +53,13 @@ func ShellCommand(driver string) []string {
 }
 
 func shellRun(ctx context.Context, opts *ShellOptions) error {
-	svc, err := opts.Service(ctx)
+	ws, err := opts.Workspace(ctx)
 	if err != nil {
 		return err
 	}
-	m, err := svc.Get(opts.Name)
+	m, err := ws.Get(opts.Name)
 	if err != nil {
 		return err
 	}
-	return cmdutil.RunInLoop(ctx, svc, opts.IO, m.Name, ShellCommand(m.Sandbox.Driver), opts.IO.IsStdinTTY())
+	return cmdutil.RunInLoop(ctx, ws, opts.IO, m.Name, ShellCommand(m.Sandbox.Driver), opts.IO.IsStdinTTY())
 }

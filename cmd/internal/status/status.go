@@ -14,22 +14,23 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
 	"github.com/gitloop-dev/git-loop/cmd/internal/ls"
-	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/status"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // StatusOptions are the inputs of "git loop status".
 type StatusOptions struct {
-	IO      *iostreams.IOStreams
-	Service func(context.Context) (*gitloop.Service, error)
-	Now     func() time.Time
-	Dir     string
-	Name    string
-	JSON    bool
+	IO        *iostreams.IOStreams
+	Workspace func(context.Context) (*workspace.Workspace, error)
+	Now       func() time.Time
+	Dir       string
+	Name      string
+	JSON      bool
 }
 
 // NewCmdStatus builds the command; runF replaces statusRun in tests.
 func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *StatusOptions) error) *cobra.Command {
-	opts := &StatusOptions{IO: f.IOStreams, Service: f.Service, Now: time.Now, Dir: f.Dir}
+	opts := &StatusOptions{IO: f.IOStreams, Workspace: f.Workspace, Now: time.Now, Dir: f.Dir}
 	cmd := &cobra.Command{
 		Use:   "status [NAME]",
 		Short: "Show one loop in detail",
@@ -54,17 +55,17 @@ context versions. Without NAME, the loop whose worktree you are in.`,
 }
 
 func statusRun(ctx context.Context, opts *StatusOptions) error {
-	svc, err := opts.Service(ctx)
+	ws, err := opts.Workspace(ctx)
 	if err != nil {
 		return err
 	}
 	name := opts.Name
 	if name == "" {
-		if name, err = CurrentLoop(svc, opts.Dir); err != nil {
+		if name, err = CurrentLoop(ws, opts.Dir); err != nil {
 			return err
 		}
 	}
-	l, err := svc.Status(ctx, name)
+	l, err := status.Status(ctx, ws, name)
 	if err != nil {
 		return err
 	}
@@ -82,7 +83,7 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 	row("branch", fmt.Sprintf("%s, %d ahead and %d behind %s", l.Branch, l.Ahead, l.Behind, l.Base))
 	row("base", fmt.Sprintf("%s (started at %s)", l.Base, short(l.BaseSHA)))
 	row("worktree", l.Worktree)
-	if l.State == gitloop.StateReady {
+	if l.State == status.StateReady {
 		if l.Dirty {
 			row("changes", cs.Yellow(fmt.Sprintf("%d uncommitted", l.Changes)))
 		} else {
@@ -91,7 +92,7 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 	}
 	if len(l.Unpromoted) > 0 {
 		row("promote", ls.UnpromotedText(l)+` not promoted (run "git loop promote `+l.Name+`")`)
-	} else if l.State == gitloop.StateReady {
+	} else if l.State == status.StateReady {
 		row("promote", "nothing to promote")
 	}
 	sb := ls.SandboxText(l)
@@ -130,10 +131,10 @@ func short(sha string) string {
 
 // CurrentLoop names the loop whose worktree contains the current
 // directory.
-func CurrentLoop(svc *gitloop.Service, wd string) (string, error) {
-	top := svc.Repo.TopLevel
-	for _, n := range svc.Names() {
-		m, err := svc.Get(n)
+func CurrentLoop(ws *workspace.Workspace, wd string) (string, error) {
+	top := ws.Repo.TopLevel
+	for _, n := range ws.Names() {
+		m, err := ws.Get(n)
 		if err != nil {
 			continue
 		}

@@ -9,24 +9,25 @@ import (
 
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
-	"github.com/gitloop-dev/git-loop/gitloop"
 	"github.com/gitloop-dev/git-loop/gitloop/git"
+	"github.com/gitloop-dev/git-loop/gitloop/land"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // SyncOptions are the inputs of "git loop sync".
 type SyncOptions struct {
-	IO       *iostreams.IOStreams
-	Service  func(context.Context) (*gitloop.Service, error)
-	Name     string
-	Continue bool
-	Abort    bool
-	DryRun   bool
-	JSON     bool
+	IO        *iostreams.IOStreams
+	Workspace func(context.Context) (*workspace.Workspace, error)
+	Name      string
+	Continue  bool
+	Abort     bool
+	DryRun    bool
+	JSON      bool
 }
 
 // NewCmdSync builds the command; runF replaces syncRun in tests.
 func NewCmdSync(f *cmdutil.Factory, runF func(context.Context, *SyncOptions) error) *cobra.Command {
-	opts := &SyncOptions{IO: f.IOStreams, Service: f.Service}
+	opts := &SyncOptions{IO: f.IOStreams, Workspace: f.Workspace}
 	cmd := &cobra.Command{
 		Use:   "sync [NAME]",
 		Short: "Bring the latest in: update your context clones, or a loop from its base and context",
@@ -67,22 +68,22 @@ like promote (exit code 4): resolve, then "git loop sync --continue NAME", or
 }
 
 func syncRun(ctx context.Context, opts *SyncOptions) error {
-	svc, err := opts.Service(ctx)
+	ws, err := opts.Workspace(ctx)
 	if err != nil {
 		return err
 	}
 	if opts.DryRun {
-		svc.Git = &git.Runner{Log: opts.IO.ErrOut, DryRun: true}
+		ws.Git = &git.Runner{Log: opts.IO.ErrOut, DryRun: true}
 	}
 	w := opts.IO.Out
 	if opts.Name == "" {
-		res, err := svc.SyncClones(ctx)
+		res, err := land.SyncClones(ctx, ws)
 		if err != nil {
 			return err
 		}
 		if opts.JSON {
 			if res == nil {
-				res = []gitloop.CloneSync{}
+				res = []land.CloneSync{}
 			}
 			return cmdutil.WriteJSON(w, res)
 		}
@@ -98,7 +99,7 @@ func syncRun(ctx context.Context, opts *SyncOptions) error {
 		}
 		return nil
 	}
-	res, err := svc.SyncLoop(ctx, gitloop.SyncOptions{Name: opts.Name, Continue: opts.Continue, Abort: opts.Abort})
+	res, err := land.SyncLoop(ctx, ws, land.SyncOptions{Name: opts.Name, Continue: opts.Continue, Abort: opts.Abort})
 	if err != nil {
 		return err
 	}
@@ -110,7 +111,7 @@ func syncRun(ctx context.Context, opts *SyncOptions) error {
 	}
 	if opts.JSON {
 		if res == nil {
-			res = []gitloop.LoopSync{}
+			res = []land.LoopSync{}
 		}
 		return cmdutil.WriteJSON(w, res)
 	}

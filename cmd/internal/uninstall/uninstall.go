@@ -11,22 +11,23 @@ import (
 
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
-	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/lifecycle"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // UninstallOptions are the inputs of "git loop uninstall".
 type UninstallOptions struct {
-	IO      *iostreams.IOStreams
-	Service func(context.Context) (*gitloop.Service, error)
-	Drivers []string
-	Yes     bool
-	Force   bool
-	JSON    bool
+	IO        *iostreams.IOStreams
+	Workspace func(context.Context) (*workspace.Workspace, error)
+	Drivers   []string
+	Yes       bool
+	Force     bool
+	JSON      bool
 }
 
 // NewCmdUninstall builds the command; runF replaces uninstallRun in tests.
 func NewCmdUninstall(f *cmdutil.Factory, runF func(context.Context, *UninstallOptions) error) *cobra.Command {
-	opts := &UninstallOptions{IO: f.IOStreams, Service: f.Service, Drivers: []string{"docker"}}
+	opts := &UninstallOptions{IO: f.IOStreams, Workspace: f.Workspace, Drivers: []string{"docker"}}
 	cmd := &cobra.Command{
 		Use:   "uninstall",
 		Short: "Remove everything git loop created for this repository",
@@ -55,11 +56,11 @@ uncommitted changes make it refuse (exit 5) unless --force is given.`,
 }
 
 func uninstallRun(ctx context.Context, opts *UninstallOptions) error {
-	svc, err := opts.Service(ctx)
+	ws, err := opts.Workspace(ctx)
 	if err != nil {
 		return err
 	}
-	plan, err := svc.PlanUninstall(ctx, opts.Drivers)
+	plan, err := lifecycle.PlanUninstall(ctx, ws, opts.Drivers)
 	if err != nil {
 		return err
 	}
@@ -82,7 +83,7 @@ func uninstallRun(ctx context.Context, opts *UninstallOptions) error {
 			return nil
 		}
 	}
-	if err := svc.Uninstall(ctx, plan, opts.Drivers, opts.Force); err != nil {
+	if err := lifecycle.Uninstall(ctx, ws, plan, opts.Drivers, opts.Force); err != nil {
 		return err
 	}
 	if !opts.IO.Quiet() {
@@ -91,7 +92,7 @@ func uninstallRun(ctx context.Context, opts *UninstallOptions) error {
 	return nil
 }
 
-func printPlan(io *iostreams.IOStreams, p *gitloop.UninstallPlan) {
+func printPlan(io *iostreams.IOStreams, p *lifecycle.UninstallPlan) {
 	w := io.Out
 	fmt.Fprintf(w, "git loop uninstall will remove, for workspace %s:\n", p.Workspace)
 	list := func(what string, items []string) {

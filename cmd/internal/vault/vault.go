@@ -19,8 +19,9 @@ import (
 
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
-	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/sandboxspec"
 	gvault "github.com/gitloop-dev/git-loop/gitloop/vault"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // Options are the inputs shared by the vault commands.
@@ -214,8 +215,8 @@ func openFor(f *cmdutil.Factory) func(context.Context) (*gvault.Repo, string, er
 			return nil, "", err
 		}
 		getenv := func(k string) string { v, _ := f.LookupEnv(k); return v }
-		svc := &gitloop.Service{Config: cfg, Dirs: gitloop.UserDirsFromEnv(getenv)}
-		v, err := svc.PersonalVault()
+		ws := &workspace.Workspace{Config: cfg, Dirs: workspace.UserDirsFromEnv(getenv)}
+		v, err := sandboxspec.PersonalVault(ws)
 		if err != nil {
 			return nil, "", err
 		}
@@ -525,7 +526,7 @@ func PreCommitHook(ctx context.Context, f *cmdutil.Factory, indexFile string) er
 	// guard needs no configuration: it runs on every commit there, and
 	// costs one git process when no vault file is staged.
 	getenv := func(k string) string { v, _ := f.LookupEnv(k); return v }
-	personal := gitloop.UserDirsFromEnv(getenv).ClonePath(gitloop.Personal, "")
+	personal := workspace.UserDirsFromEnv(getenv).ClonePath(workspace.Personal, "")
 	// git runs pre-commit at the top of the worktree being committed.
 	if !sameDir(f.Dir, personal) {
 		return nil

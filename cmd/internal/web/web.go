@@ -18,13 +18,13 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
 	"github.com/gitloop-dev/git-loop/cmd/internal/web/server"
-	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // WebOptions are the inputs of "git loop web".
 type WebOptions struct {
 	IO           *iostreams.IOStreams
-	Service      func(context.Context) (*gitloop.Service, error)
+	Workspace    func(context.Context) (*workspace.Workspace, error)
 	Listen       string
 	Open         bool
 	AllowActions bool
@@ -37,7 +37,7 @@ type WebOptions struct {
 
 // NewCmdWeb builds the command; runF replaces Run in tests.
 func NewCmdWeb(f *cmdutil.Factory, runF func(context.Context, *WebOptions) error) *cobra.Command {
-	opts := &WebOptions{IO: f.IOStreams, Service: f.Service, Browse: browse}
+	opts := &WebOptions{IO: f.IOStreams, Workspace: f.Workspace, Browse: browse}
 	cmd := &cobra.Command{
 		Use:   "web",
 		Short: "Serve a local, read-only web viewer of loops, diffs, transcripts and context",
@@ -75,7 +75,7 @@ func Run(ctx context.Context, opts *WebOptions) error {
 	if _, _, err := net.SplitHostPort(opts.Listen); err != nil {
 		return cmdutil.FlagErrorf("--listen %q: want HOST:PORT, e.g. 127.0.0.1:8080", opts.Listen)
 	}
-	svc, err := opts.Service(ctx)
+	ws, err := opts.Workspace(ctx)
 	if err != nil {
 		return err
 	}
@@ -83,7 +83,7 @@ func Run(ctx context.Context, opts *WebOptions) error {
 	if !server.IsLoopback(opts.Listen) {
 		token = server.NewToken()
 	}
-	h, err := server.New(server.Options{Service: svc, Token: token, AllowActions: opts.AllowActions})
+	h, err := server.New(server.Options{Workspace: ws, Token: token, AllowActions: opts.AllowActions})
 	if err != nil {
 		return err
 	}

@@ -14,8 +14,8 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
 	"github.com/gitloop-dev/git-loop/cmd/internal/web"
-	"github.com/gitloop-dev/git-loop/gitloop"
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 func TestMain(m *testing.M) {
@@ -69,7 +69,7 @@ func serve(t *testing.T, listen string) (url string, out, errOut string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	opened := ""
-	opts := &web.WebOptions{IO: ios, Service: f.Service, Listen: listen, Open: true,
+	opts := &web.WebOptions{IO: ios, Workspace: f.Workspace, Listen: listen, Open: true,
 		Ready: func(u string) { ready <- u }, Browse: func(u string) error { opened = u; return nil }}
 	done := make(chan error, 1)
 	go func() { done <- web.Run(ctx, opts) }()
@@ -153,7 +153,7 @@ func TestWebTokenOffLoopback(t *testing.T) {
 
 func TestWebBadListen(t *testing.T) {
 	ios, _, _, _ := iostreams.Test()
-	err := web.Run(context.Background(), &web.WebOptions{IO: ios, Listen: "nonsense", Service: func(context.Context) (*gitloop.Service, error) { return nil, nil }})
+	err := web.Run(context.Background(), &web.WebOptions{IO: ios, Listen: "nonsense", Workspace: func(context.Context) (*workspace.Workspace, error) { return nil, nil }})
 	if err == nil || !strings.Contains(err.Error(), "HOST:PORT") {
 		t.Errorf("err = %v", err)
 	}

@@ -31,8 +31,8 @@ func BenchmarkLoopsPage(b *testing.B) {
 			b.Fatalf("new: %s", r.Stderr)
 		}
 	}
-	svc := service(b, repo, env.Env)
-	h, err := server.New(server.Options{Service: svc})
+	ws := service(b, repo, env.Env)
+	h, err := server.New(server.Options{Workspace: ws})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func (d *discard) Write(p []byte) (int, error) { d.n.Add(int64(len(p))); return 
 // fixture's loop alpha.
 func hugeTranscript(t testing.TB, fx *fixture, size int) {
 	t.Helper()
-	session := filepath.Join(fx.svc.AgentDir("alpha"), "projects", "-work", "s1.jsonl")
+	session := filepath.Join(fx.ws.AgentDir("alpha"), "projects", "-work", "s1.jsonl")
 	f, err := os.Create(session)
 	if err != nil {
 		t.Fatal(err)

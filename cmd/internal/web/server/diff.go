@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/gitloop-dev/git-loop/gitloop/session"
 )
 
 // diffArgs keep git's output plain whatever the user's config says.
@@ -54,7 +56,7 @@ func (s *Server) diff(r *http.Request, name string, page int) (*diffPage, error)
 	var stderr bytes.Buffer
 	errc := make(chan error, 1)
 	go func() {
-		err := s.svc.Diff(r.Context(), name, diffArgs, pw, &stderr)
+		err := session.Diff(r.Context(), s.ws, name, diffArgs, pw, &stderr)
 		pw.CloseWithError(err)
 		errc <- err
 	}()

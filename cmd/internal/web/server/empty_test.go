@@ -13,8 +13,8 @@ import (
 func TestEmptyRepo(t *testing.T) {
 	t.Parallel()
 	repo := gittest.Repo(t)
-	svc := service(t, repo, map[string]string{"GIT_LOOP_HOME": t.TempDir()})
-	h, err := server.New(server.Options{Service: svc})
+	ws := service(t, repo, map[string]string{"GIT_LOOP_HOME": t.TempDir()})
+	h, err := server.New(server.Options{Workspace: ws})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,8 +14,8 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
 	"github.com/gitloop-dev/git-loop/cmd/internal/web/server"
-	"github.com/gitloop-dev/git-loop/gitloop"
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 func TestMain(m *testing.M) {
@@ -28,7 +28,7 @@ const xss = `<script>window.pwned=true</script><img src=x onerror="window.pwned=
 type fixture struct {
 	repo string
 	env  cmdtest.Options
-	svc  *gitloop.Service
+	ws   *workspace.Workspace
 }
 
 func (fx *fixture) run(t testing.TB, args ...string) string {
@@ -40,7 +40,7 @@ func (fx *fixture) run(t testing.TB, args ...string) string {
 	return r.Stdout
 }
 
-func service(t testing.TB, repo string, env map[string]string) *gitloop.Service {
+func service(t testing.TB, repo string, env map[string]string) *workspace.Workspace {
 	t.Helper()
 	ios, _, _, _ := iostreams.Test()
 	f := &cmdutil.Factory{IOStreams: ios, Dir: repo, LookupEnv: func(k string) (string, bool) {
@@ -50,11 +50,11 @@ func service(t testing.TB, repo string, env map[string]string) *gitloop.Service 
 		return os.LookupEnv(k)
 	}}
 	f.Engines = cmdutil.NewEngines(f)
-	svc, err := f.Service(context.Background())
+	ws, err := f.Workspace(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return svc
+	return ws
 }
 
 // claudeLine is one line of a Claude Code session file.
@@ -73,8 +73,8 @@ func newFixture(t testing.TB) *fixture {
 	for _, n := range []string{"alpha", "beta", "gamma"} {
 		fx.run(t, "new", n, "--driver", "none", "--detach")
 	}
-	fx.svc = service(t, fx.repo, fx.env.Env)
-	m, err := fx.svc.Get("alpha")
+	fx.ws = service(t, fx.repo, fx.env.Env)
+	m, err := fx.ws.Get("alpha")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func newFixture(t testing.TB) *fixture {
 	gittest.Commit(t, m.Worktree, "alpha: add hello")
 	gittest.WriteFile(t, m.Worktree, "README.md", "# demo\n\nchanged by the loop "+xss+"\n\nuncommitted line\n")
 
-	session := filepath.Join(fx.svc.AgentDir("alpha"), "projects", "-work", "s1.jsonl")
+	session := filepath.Join(fx.ws.AgentDir("alpha"), "projects", "-work", "s1.jsonl")
 	lines := []string{
 		claudeLine("user", `"Please add a hello function `+strings.ReplaceAll(xss, `"`, `\"`)+`"`),
 		claudeLine("assistant", `[{"type":"thinking","thinking":"SECRET-THOUGHT"},{"type":"text","text":"I will add it in src/hello.go."},{"type":"tool_use","id":"t1","name":"Write","input":{"file_path":"src/hello.go"}}]`),
@@ -92,19 +92,19 @@ func newFixture(t testing.TB) *fixture {
 	}
 	gittest.WriteFile(t, filepath.Dir(session), filepath.Base(session), strings.Join(lines, "\n")+"\n")
 
-	know, err := fx.svc.LayerClone(gitloop.Knowledge)
+	know, err := fx.ws.LayerClone(workspace.Knowledge)
 	if err != nil {
 		t.Fatal(err)
 	}
 	gittest.WriteFile(t, know, "guides/setup.md", "# Setup\n\nSee [[style]] and [[nowhere]].\n\n"+xss+"\n\n[click](javascript:alert(1))\n")
 	gittest.WriteFile(t, know, "style.md", "# Style\n\nKeep it **simple**. Back to [[setup|the setup guide]].\n")
-	notes, err := fx.svc.LayerClone(gitloop.Notes)
+	notes, err := fx.ws.LayerClone(workspace.Notes)
 	if err != nil {
 		t.Fatal(err)
 	}
 	gittest.WriteFile(t, notes, "focus.md", "# Focus\n\n## pinned\n\n- alpha hello function\n\n## listed\n\n- beta cleanup\n")
 	gittest.WriteFile(t, notes, "inbox.md", "- look at gamma "+xss+"\n")
-	personal, err := fx.svc.LayerClone(gitloop.Personal)
+	personal, err := fx.ws.LayerClone(workspace.Personal)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func newFixture(t testing.TB) *fixture {
 // handler serves the fixture without a token (loopback).
 func (fx *fixture) handler(t testing.TB, opts server.Options) http.Handler {
 	t.Helper()
-	opts.Service = fx.svc
+	opts.Workspace = fx.ws
 	h, err := server.New(opts)
 	if err != nil {
 		t.Fatal(err)

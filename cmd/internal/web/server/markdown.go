@@ -11,7 +11,7 @@ import (
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/extension"
 
-	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/knowledge"
 )
 
 // md renders CommonMark with GitHub tables, strikethrough and task lists.
@@ -26,12 +26,12 @@ var wikiRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\
 
 // renderMarkdown renders a context document, turning each [[link]] that
 // resolves into a link to its target's page and marking the others.
-func renderMarkdown(src []byte, links []gitloop.WikiLink) template.HTML {
+func renderMarkdown(src []byte, links []knowledge.WikiLink) template.HTML {
 	var buf bytes.Buffer
 	if err := md().Convert(src, &buf); err != nil {
 		return template.HTML("<pre>" + template.HTMLEscapeString(string(src)) + "</pre>")
 	}
-	targets := map[string]gitloop.WikiLink{}
+	targets := map[string]knowledge.WikiLink{}
 	for _, l := range links {
 		targets[strings.ToLower(l.Name)] = l
 	}

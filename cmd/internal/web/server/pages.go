@@ -18,8 +18,14 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/contexts"
+	"github.com/gitloop-dev/git-loop/gitloop/knowledge"
+	"github.com/gitloop-dev/git-loop/gitloop/notes"
+	"github.com/gitloop-dev/git-loop/gitloop/session"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
+	"github.com/gitloop-dev/git-loop/gitloop/status"
+	"github.com/gitloop-dev/git-loop/gitloop/transcript"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 // pages are the parsed templates: one set per page, each with the layout.
@@ -143,7 +149,7 @@ type loopRow struct {
 // run log, else its creation. Which file is newest is looked up at most
 // every activityTTL per loop (it takes globs and a meta read); its time
 // is a stat on every call.
-func (s *Server) activity(l gitloop.LoopStatus) time.Time {
+func (s *Server) activity(l status.LoopStatus) time.Time {
 	t := l.Created
 	now := time.Now()
 	s.actMu.Lock()
@@ -151,7 +157,7 @@ func (s *Server) activity(l gitloop.LoopStatus) time.Time {
 	s.actMu.Unlock()
 	if !ok || now.Sub(c.at) > activityTTL {
 		c = activityFile{at: now}
-		if _, files, err := s.svc.TranscriptFiles(l.Name, gitloop.TranscriptOptions{}); err == nil && len(files) > 0 {
+		if _, files, err := session.TranscriptFiles(s.ws, l.Name, transcript.Options{}); err == nil && len(files) > 0 {
 			c.path = files[len(files)-1]
 		}
 		s.actMu.Lock()
@@ -167,7 +173,7 @@ func (s *Server) activity(l gitloop.LoopStatus) time.Time {
 }
 
 func (s *Server) rows(r *http.Request) ([]loopRow, error) {
-	loops, err := s.svc.List(r.Context())
+	loops, err := status.List(r.Context(), s.ws)
 	if err != nil {
 		return nil, err
 	}
@@ -228,7 +234,7 @@ func (s *Server) loopsRows(w http.ResponseWriter, r *http.Request) {
 
 // loopView is the loop page.
 type loopView struct {
-	Status     gitloop.LoopStatus
+	Status     status.LoopStatus
 	Meta       *state.Meta
 	Paths      [][2]string
 	Versions   [][2]string
@@ -251,15 +257,15 @@ func (s *Server) loopPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := m.Name
-	st, err := s.svc.Status(r.Context(), name)
+	st, err := status.Status(r.Context(), s.ws, name)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	v := loopView{Status: st, Meta: m}
-	v.Paths = [][2]string{{"worktree", m.Worktree}, {"agent config", s.svc.AgentDir(name)}, {"run logs", s.svc.LogDir(name)}, {"sandbox home", s.svc.HomeDir(name)}}
+	v.Paths = [][2]string{{"worktree", m.Worktree}, {"agent config", s.ws.AgentDir(name)}, {"run logs", s.ws.LogDir(name)}, {"sandbox home", s.ws.HomeDir(name)}}
 	for _, c := range m.Contexts {
-		v.Paths = append(v.Paths, [2]string{c.Layer + " context", s.svc.ContextDir(name, gitloop.Layer(c.Layer))})
+		v.Paths = append(v.Paths, [2]string{c.Layer + " context", s.ws.ContextDir(name, workspace.Layer(c.Layer))})
 	}
 	for k, sha := range st.Versions {
 		v.Versions = append(v.Versions, [2]string{k, sha})
@@ -299,7 +305,7 @@ func (s *Server) composePage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	res, err := s.svc.Composition(name)
+	res, err := contexts.Composition(s.ws, name)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -312,7 +318,7 @@ type contextView struct {
 	Path    string
 	Crumbs  [][2]string
 	Layers  []layerList
-	Doc     *gitloop.ContextDoc
+	Doc     *knowledge.ContextDoc
 	HTML    template.HTML
 	Text    string
 	Binary  bool
@@ -321,7 +327,7 @@ type contextView struct {
 
 type layerList struct {
 	Layer string
-	Files []gitloop.ContextFile
+	Files []knowledge.ContextFile
 	Err   string
 }
 
@@ -339,13 +345,13 @@ func crumbs(p string) [][2]string {
 // (no "..", no .git, no symlink escape, vault values never read).
 func (s *Server) contextTarget(r *http.Request) (*contextView, error) {
 	p := strings.Trim(r.PathValue("path"), "/")
-	t, err := s.svc.ContextTree()
+	t, err := knowledge.Open(s.ws)
 	if err != nil {
 		return nil, err
 	}
 	v := &contextView{Path: p}
 	if p == "" {
-		for _, l := range gitloop.Layers {
+		for _, l := range workspace.Layers {
 			ll := layerList{Layer: string(l)}
 			ll.Files, err = t.List(string(l))
 			if err != nil {
@@ -356,7 +362,7 @@ func (s *Server) contextTarget(r *http.Request) (*contextView, error) {
 		return v, nil
 	}
 	v.Crumbs = crumbs(p)
-	l, rel, err := gitloop.ParseContextPath(p)
+	l, rel, err := knowledge.ParseContextPath(p)
 	if err != nil {
 		return nil, err
 	}
@@ -371,7 +377,7 @@ func (s *Server) contextTarget(r *http.Request) (*contextView, error) {
 		if err != nil {
 			var pe *fs.PathError
 			if errors.As(err, &pe) && !errors.Is(err, fs.ErrNotExist) {
-				return nil, &gitloop.UsageError{Err: fmt.Errorf("%s: refused", p)}
+				return nil, &workspace.UsageError{Err: fmt.Errorf("%s: refused", p)}
 			}
 			return nil, err
 		}
@@ -422,12 +428,12 @@ func (s *Server) contextPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) focusPage(w http.ResponseWriter, r *http.Request) {
-	focus, err := s.svc.Focus()
+	focus, err := notes.ReadFocus(s.ws)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	inbox, err := s.svc.Inbox()
+	inbox, err := notes.Inbox(s.ws)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -438,7 +444,7 @@ func (s *Server) focusPage(w http.ResponseWriter, r *http.Request) {
 // JSON endpoints.
 
 func (s *Server) apiLoops(w http.ResponseWriter, r *http.Request) {
-	loops, err := s.svc.List(r.Context())
+	loops, err := status.List(r.Context(), s.ws)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -451,7 +457,7 @@ func (s *Server) apiLoop(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	st, err := s.svc.Status(r.Context(), name)
+	st, err := status.Status(r.Context(), s.ws, name)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -468,7 +474,7 @@ func (s *Server) apiDiff(w http.ResponseWriter, r *http.Request) {
 	name := m.Name
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	var stderr bytes.Buffer
-	if err := s.svc.Diff(r.Context(), name, diffArgs, w, &stderr); err != nil {
+	if err := session.Diff(r.Context(), s.ws, name, diffArgs, w, &stderr); err != nil {
 		fmt.Fprintf(w, "\n[git loop web: %v %s]\n", err, strings.TrimSpace(stderr.String()))
 	}
 }
@@ -486,7 +492,7 @@ func (s *Server) apiTranscript(w http.ResponseWriter, r *http.Request) {
 	enc := json.NewEncoder(w)
 	flusher, _ := w.(http.Flusher)
 	i, n := 0, 0
-	for e, err := range s.svc.Transcript(name) {
+	for e, err := range session.Transcript(s.ws, name) {
 		if err != nil {
 			_ = enc.Encode(map[string]string{"error": err.Error()})
 			return
@@ -511,7 +517,7 @@ func (s *Server) apiCompose(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	res, err := s.svc.Composition(name)
+	res, err := contexts.Composition(s.ws, name)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -529,7 +535,7 @@ func (s *Server) apiContext(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, v.Doc)
 		return
 	}
-	out := map[string][]gitloop.ContextFile{}
+	out := map[string][]knowledge.ContextFile{}
 	for _, l := range v.Layers {
 		out[l.Layer] = l.Files
 	}
@@ -537,7 +543,7 @@ func (s *Server) apiContext(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiFocus(w http.ResponseWriter, r *http.Request) {
-	f, err := s.svc.Focus()
+	f, err := notes.ReadFocus(s.ws)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -546,7 +552,7 @@ func (s *Server) apiFocus(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiInbox(w http.ResponseWriter, r *http.Request) {
-	items, err := s.svc.Inbox()
+	items, err := notes.Inbox(s.ws)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -1,7 +1,7 @@
 // Package server is the HTTP side of "git loop web": a read-only viewer of
 // loops, diffs, transcripts, context and composition, served from
-// html/template pages and embedded assets. It only reads through
-// gitloop.Service; the optional actions (stop, start) are POSTs guarded by
+// html/template pages and embedded assets. It only reads through the
+// gitloop packages; the optional actions (stop, start) are POSTs guarded by
 // a same-origin check and a token.
 package server
 
@@ -20,8 +20,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/knowledge"
+	"github.com/gitloop-dev/git-loop/gitloop/land"
+	"github.com/gitloop-dev/git-loop/gitloop/lifecycle"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 //go:embed assets templates
@@ -32,7 +35,7 @@ const CookieName = "gitloop_token"
 
 // Options configure a Server.
 type Options struct {
-	Service *gitloop.Service
+	Workspace *workspace.Workspace
 	// Token, when set, is required on every request: as ?token= (which
 	// sets a cookie and redirects to the same URL without it), as the
 	// cookie, or as "Authorization: Bearer". Empty means loopback-only
@@ -45,7 +48,7 @@ type Options struct {
 // Server serves the viewer.
 type Server struct {
 	opts Options
-	svc  *gitloop.Service
+	ws   *workspace.Workspace
 	mux  *http.ServeMux
 	// csrf is the token every action form carries.
 	csrf  string
@@ -72,14 +75,14 @@ func NewToken() string {
 
 // New builds the server.
 func New(opts Options) (*Server, error) {
-	if opts.Service == nil {
+	if opts.Workspace == nil {
 		return nil, errors.New("web: no service")
 	}
 	p, err := loadPages()
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, svc: opts.Service, mux: http.NewServeMux(), csrf: NewToken(), pages: p, actCache: map[string]activityFile{}}
+	s := &Server{opts: opts, ws: opts.Workspace, mux: http.NewServeMux(), csrf: NewToken(), pages: p, actCache: map[string]activityFile{}}
 	s.routes()
 	return s, nil
 }
@@ -218,12 +221,12 @@ func (s *Server) action(w http.ResponseWriter, r *http.Request) {
 	var err error
 	switch r.PathValue("action") {
 	case "stop":
-		err = s.svc.Stop(r.Context(), name)
+		err = lifecycle.Stop(r.Context(), s.ws, name)
 	case "start":
-		_, err = s.svc.Start(r.Context(), name)
+		_, err = lifecycle.Start(r.Context(), s.ws, name)
 	case "promote":
-		var landed []gitloop.Landed
-		landed, err = s.svc.Promote(r.Context(), gitloop.PromoteOptions{Name: name})
+		var landed []land.Landed
+		landed, err = land.Promote(r.Context(), s.ws, land.PromoteOptions{Name: name})
 		if err == nil {
 			s.page(w, r, "promoted", name+" · promoted", "loops", map[string]any{"Name": name, "Landed": landed})
 			return
@@ -243,7 +246,7 @@ func (s *Server) action(w http.ResponseWriter, r *http.Request) {
 // never reach the file system as a path).
 func (s *Server) loopName(w http.ResponseWriter, r *http.Request) (string, bool) {
 	name := r.PathValue("name")
-	if err := gitloop.ValidateName(name, ""); err != nil {
+	if err := workspace.ValidateName(name, ""); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return "", false
 	}
@@ -257,7 +260,7 @@ func (s *Server) loopMeta(w http.ResponseWriter, r *http.Request) (*state.Meta, 
 	if !ok {
 		return nil, false
 	}
-	m, err := s.svc.Get(name)
+	m, err := s.ws.Get(name)
 	if err != nil {
 		s.fail(w, r, err)
 		return nil, false
@@ -265,13 +268,13 @@ func (s *Server) loopMeta(w http.ResponseWriter, r *http.Request) (*state.Meta, 
 	return m, true
 }
 
-// status maps a domain error to an HTTP status.
-func status(err error) int {
-	var nf *gitloop.NotFoundError
-	var lnf *gitloop.LinkNotFoundError
-	var ue *gitloop.UsageError
+// httpStatus maps a domain error to an HTTP status.
+func httpStatus(err error) int {
+	var nf *workspace.NotFoundError
+	var lnf *knowledge.LinkNotFoundError
+	var ue *workspace.UsageError
 	switch {
-	case errors.As(err, &nf), errors.As(err, &lnf), errors.Is(err, fs.ErrNotExist), errors.Is(err, gitloop.ErrNoContext):
+	case errors.As(err, &nf), errors.As(err, &lnf), errors.Is(err, fs.ErrNotExist), errors.Is(err, workspace.ErrNoContext):
 		return http.StatusNotFound
 	case errors.As(err, &ue):
 		return http.StatusBadRequest
@@ -282,7 +285,7 @@ func status(err error) int {
 }
 
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	code := status(err)
+	code := httpStatus(err)
 	if strings.HasPrefix(r.URL.Path, "/api/") {
 		writeJSON(w, code, map[string]string{"error": err.Error()})
 		return

@@ -11,8 +11,9 @@ import (
 	"testing"
 
 	"github.com/gitloop-dev/git-loop/cmd/internal/web/server"
-	"github.com/gitloop-dev/git-loop/gitloop"
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
+	"github.com/gitloop-dev/git-loop/gitloop/status"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
 func TestPagesAndEndpoints(t *testing.T) {
@@ -82,20 +83,20 @@ func TestPagesAndEndpoints(t *testing.T) {
 	}
 
 	// JSON endpoints.
-	var loops []gitloop.LoopStatus
+	var loops []status.LoopStatus
 	r := get(t, h, "/api/loops")
 	if err := json.Unmarshal([]byte(r.body), &loops); err != nil || len(loops) != 3 || loops[0].Name != "alpha" || !loops[0].Dirty || loops[0].Ahead != 1 {
 		t.Errorf("/api/loops: %v %+v", err, loops)
 	}
 	ls := fx.run(t, "ls", "--json")
-	var fromLs []gitloop.LoopStatus
+	var fromLs []status.LoopStatus
 	_ = json.Unmarshal([]byte(ls), &fromLs)
 	a, _ := json.Marshal(loops)
 	b, _ := json.Marshal(fromLs)
 	if string(a) != string(b) {
 		t.Errorf("/api/loops differs from ls --json:\n%s\n%s", a, b)
 	}
-	var one gitloop.LoopStatus
+	var one status.LoopStatus
 	if r := get(t, h, "/api/loops/beta"); json.Unmarshal([]byte(r.body), &one) != nil || one.Name != "beta" {
 		t.Errorf("/api/loops/beta: %s", r.body)
 	}
@@ -172,7 +173,7 @@ func TestPagesAndEndpoints(t *testing.T) {
 func TestContextSymlinkEscape(t *testing.T) {
 	t.Parallel()
 	fx := newFixture(t)
-	know, _ := fx.svc.LayerClone(gitloop.Knowledge)
+	know, _ := fx.ws.LayerClone(workspace.Knowledge)
 	if err := symlink("/etc", know+"/etc"); err != nil {
 		t.Fatal(err)
 	}
@@ -286,7 +287,7 @@ func TestActions(t *testing.T) {
 func TestPaging(t *testing.T) {
 	t.Parallel()
 	fx := newFixture(t)
-	m, err := fx.svc.Get("beta")
+	m, err := fx.ws.Get("beta")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -303,7 +304,7 @@ func TestPaging(t *testing.T) {
 	for i := range 250 {
 		lines = append(lines, claudeLine("user", fmt.Sprintf(`"turn %03d"`, i)))
 	}
-	gittest.WriteFile(t, filepath.Join(fx.svc.AgentDir("beta"), "projects", "-work"), "s.jsonl", strings.Join(lines, "\n")+"\n")
+	gittest.WriteFile(t, filepath.Join(fx.ws.AgentDir("beta"), "projects", "-work"), "s.jsonl", strings.Join(lines, "\n")+"\n")
 	h := fx.handler(t, server.Options{})
 
 	r := get(t, h, "/loops/beta")

@@ -4,7 +4,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/gitloop-dev/git-loop/gitloop"
+	"github.com/gitloop-dev/git-loop/gitloop/session"
+	"github.com/gitloop-dev/git-loop/gitloop/transcript"
 )
 
 const (
@@ -16,7 +17,7 @@ const (
 )
 
 type transcriptEntry struct {
-	gitloop.TranscriptEntry
+	transcript.Entry
 	Index int
 	Cut   int // bytes not shown
 	Call  bool
@@ -61,7 +62,7 @@ const lastPage = -1
 // The last page (lastPage) streams the whole file, keeping the newest
 // size entries only.
 func (s *Server) transcript(name string, page, size int) (*transcriptPage, error) {
-	if _, err := s.svc.Get(name); err != nil {
+	if _, err := s.ws.Get(name); err != nil {
 		return nil, err
 	}
 	last := page == lastPage
@@ -72,7 +73,7 @@ func (s *Server) transcript(name string, page, size int) (*transcriptPage, error
 	var kept []transcriptEntry
 	more := false
 	i := 0
-	for e, err := range s.svc.Transcript(name) {
+	for e, err := range session.Transcript(s.ws, name) {
 		if err != nil {
 			return nil, err
 		}
@@ -84,7 +85,7 @@ func (s *Server) transcript(name string, page, size int) (*transcriptPage, error
 			more = true
 			break
 		}
-		te := transcriptEntry{TranscriptEntry: e, Index: i, Call: e.Role == gitloop.RoleAssistant && e.Tool != ""}
+		te := transcriptEntry{Entry: e, Index: i, Call: e.Role == transcript.RoleAssistant && e.Tool != ""}
 		if len(te.Text) > maxEntryText {
 			cut := maxEntryText
 			for cut > 0 && !utf8.RuneStart(te.Text[cut]) {

@@ -1,0 +1,271 @@
+// Package contexts is a loop's context layers: setting up the layers'
+// clones (init), the context worktrees a loop gets of them and the
+// versions they start from, moves of the clones, the composition of the
+// loop's agent dir, and the roster of other repositories.
+package contexts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gitloop-dev/git-loop/gitloop/git"
+	"github.com/gitloop-dev/git-loop/gitloop/sandboxspec"
+	"github.com/gitloop-dev/git-loop/gitloop/state"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
+)
+
+// Context start modes (new --context).
+const (
+	ContextLatest = "latest" // fetch first; cached with a warning when the remote is unreachable
+	ContextCached = "cached" // the clone's current commit, no network
+)
+
+// fetchTimeout bounds the fetch of "latest": a slow remote must not hang
+// "git loop new"; it falls back to the cached commit.
+const fetchTimeout = 20 * time.Second
+
+// planContexts decides each context worktree of a new loop: which clone,
+// which commit. No context is planned when the layers are not set up.
+func Plan(ctx context.Context, s *workspace.Workspace, name, mode string) ([]state.ContextWorktree, error) {
+	if mode == "" {
+		mode = ContextLatest
+	}
+	// A pin is "REV" (for the layers that have that commit; the others
+	// start from latest) or "layer=REV,…".
+	pins := map[workspace.Layer]string{}
+	bare := ""
+	if mode != ContextLatest && mode != ContextCached {
+		for _, part := range strings.Split(mode, ",") {
+			if strings.HasPrefix(part, "-") || strings.Contains(part, "=-") {
+				return nil, &workspace.UsageError{Err: fmt.Errorf("--context %q: not a commit", mode)}
+			}
+			if l, rev, ok := strings.Cut(part, "="); ok {
+				if !isLoopLayer(workspace.Layer(l)) {
+					return nil, &workspace.UsageError{Err: fmt.Errorf("--context %q: %q is not a context layer (knowledge, notes)", mode, l)}
+				}
+				pins[workspace.Layer(l)] = rev
+			} else {
+				bare = part
+			}
+		}
+	}
+	pinned := 0
+	var out []state.ContextWorktree
+	for _, l := range workspace.LoopLayers {
+		clone, err := s.LayerClone(l)
+		if errors.Is(err, workspace.ErrNoContext) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		layerMode := mode
+		if rev, ok := pins[l]; ok {
+			layerMode = rev
+		} else if bare != "" || len(pins) > 0 {
+			layerMode = ContextLatest
+			if bare != "" {
+				if sha, ok := findCommit(ctx, s, l, clone, bare); ok {
+					layerMode = sha
+				}
+			}
+		}
+		sha, err := start(ctx, s, l, clone, layerMode)
+		if err != nil {
+			return nil, err
+		}
+		if layerMode != ContextLatest && layerMode != ContextCached {
+			pinned++
+		}
+		branch := s.BranchRef(name)
+		_, found, ok := workspace.ReadRef(clone+"/.git", branch)
+		if !ok {
+			return nil, fmt.Errorf("%s: cannot read %s in %s", l, branch, clone)
+		}
+		out = append(out, state.ContextWorktree{Layer: string(l), Clone: clone, Dir: s.ContextDir(name, l), Branch: branch, SHA: sha, BranchCreated: !found})
+	}
+	if bare != "" && pinned == 0 {
+		return nil, &workspace.UsageError{Err: fmt.Errorf("--context %q: not %q, %q, or a commit of any context layer", mode, ContextLatest, ContextCached)}
+	}
+	return out, nil
+}
+
+func isLoopLayer(l workspace.Layer) bool {
+	for _, x := range workspace.LoopLayers {
+		if x == l {
+			return true
+		}
+	}
+	return false
+}
+
+// findCommit resolves rev in a layer's clone, fetching once if needed.
+func findCommit(ctx context.Context, s *workspace.Workspace, l workspace.Layer, clone, rev string) (string, bool) {
+	try := func() string {
+		sha, _ := s.Query.Line(ctx, git.Cmd{Dir: clone, Args: []string{"rev-parse", "--verify", "--quiet", rev + "^{commit}"}})
+		return sha
+	}
+	if sha := try(); sha != "" {
+		return sha, true
+	}
+	_ = s.Git.Run(ctx, git.Cmd{Dir: clone, Label: string(l), Args: []string{"fetch", "-q", "origin"}, Env: sandboxspec.GitEnv(ctx)})
+	sha := try()
+	return sha, sha != ""
+}
+
+// contextStart resolves the commit a loop's context starts from.
+func start(ctx context.Context, s *workspace.Workspace, l workspace.Layer, clone, mode string) (string, error) {
+	rev := func(r string) (string, error) {
+		return s.Query.Line(ctx, git.Cmd{Dir: clone, Args: []string{"rev-parse", "--verify", "--quiet", r + "^{commit}"}})
+	}
+	switch mode {
+	case ContextCached:
+		return rev("HEAD")
+	case ContextLatest:
+		fctx, cancel := context.WithTimeout(ctx, fetchTimeout)
+		defer cancel()
+		if err := s.Git.Run(fctx, git.Cmd{Dir: clone, Label: string(l), Args: []string{"fetch", "-q", "origin"}, Env: sandboxspec.GitEnv(ctx)}); err != nil {
+			s.Reporter().Warn(fmt.Sprintf("%s: fetch failed, starting from the cached commit: %v", l, workspace.FirstLine(err.Error())))
+			return rev("HEAD")
+		}
+		if sha, err := rev("HEAD@{upstream}"); err == nil && sha != "" {
+			return sha, nil
+		}
+		return rev("HEAD")
+	default:
+		if sha, err := rev(mode); err == nil && sha != "" {
+			return sha, nil
+		}
+		// A pinned sha the clone has not seen yet.
+		_ = s.Git.Run(ctx, git.Cmd{Dir: clone, Label: string(l), Args: []string{"fetch", "-q", "origin"}, Env: sandboxspec.GitEnv(ctx)})
+		if sha, err := rev(mode); err == nil && sha != "" {
+			return sha, nil
+		}
+		return "", &workspace.UsageError{Err: fmt.Errorf("--context %q: not %q, %q, or a commit of the %s repo", mode, ContextLatest, ContextCached, l)}
+	}
+}
+
+// addContexts creates the planned context worktrees of loop.
+func Add(ctx context.Context, s *workspace.Workspace, loop string, cws []state.ContextWorktree) error {
+	var waits []func() error
+	for _, c := range cws {
+		s.Reporter().Step(fmt.Sprintf("creating %s worktree at %s", c.Layer, c.Dir))
+		short := strings.TrimPrefix(c.Branch, "refs/heads/")
+		var wait func() error
+		if c.BranchCreated {
+			wait = s.Git.StartWorktree(ctx, git.NewWorktree{
+				CommonDir: filepath.Join(c.Clone, ".git"),
+				Path:      c.Dir,
+				Branch:    short,
+				Start:     c.SHA,
+				Label:     c.Layer + ":" + short,
+				ID:        loop,
+				Direct:    workspace.DirectWorktrees(ctx, c.Clone),
+			})
+		} else {
+			wait = s.Git.Start(ctx, git.Cmd{Dir: c.Clone, Label: c.Layer + ":" + short, Args: []string{"worktree", "add", "--no-track", "-q", c.Dir, short}})
+		}
+		layer := c.Layer
+		waits = append(waits, func() error {
+			if err := wait(); err != nil {
+				return fmt.Errorf("%s worktree: %w", layer, err)
+			}
+			return nil
+		})
+	}
+	// Each layer is its own repository: their worktrees are made at once.
+	var errs []error
+	for _, wait := range waits {
+		errs = append(errs, wait())
+	}
+	return errors.Join(errs...)
+}
+
+// removeContexts removes context worktrees and, when deleteBranch allows,
+// their branches. keepWork refuses to delete a branch holding commits
+// that are on no remote (undo passes false: it only deletes what it made).
+func Remove(ctx context.Context, s *workspace.Workspace, cws []state.ContextWorktree, undo bool) error {
+	for _, c := range cws {
+		if !workspace.Exists(c.Clone) {
+			continue
+		}
+		short := strings.TrimPrefix(c.Branch, "refs/heads/")
+		label := c.Layer + ":" + short
+		if workspace.Exists(c.Dir) {
+			if err := s.Git.Run(ctx, git.Cmd{Dir: c.Clone, Label: label, Args: []string{"worktree", "remove", "--force", "--force", c.Dir}}); err != nil {
+				if rerr := os.RemoveAll(c.Dir); rerr != nil {
+					return err
+				}
+			}
+		}
+		if err := git.UnlockAbandonedWorktrees(filepath.Join(c.Clone, ".git"), c.Dir); err != nil {
+			return err
+		}
+		if err := s.Git.Run(ctx, git.Cmd{Dir: c.Clone, Label: label, Args: []string{"worktree", "prune"}}); err != nil {
+			return err
+		}
+		sha, found, ok := workspace.ReadRef(c.Clone+"/.git", c.Branch)
+		if !ok || !found {
+			continue
+		}
+		if undo && (!c.BranchCreated || sha != c.SHA) {
+			continue // not ours to delete, or it holds work made since
+		}
+		if err := s.Git.Run(ctx, git.Cmd{Dir: c.Clone, Label: label, Args: []string{"branch", "-D", short}}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// contextWorkAtRisk reports context commits on no remote and uncommitted
+// changes in a loop's context worktrees.
+func WorkAtRisk(ctx context.Context, s *workspace.Workspace, m *state.Meta) error {
+	for _, c := range m.Contexts {
+		if !workspace.Exists(c.Clone) {
+			continue
+		}
+		if _, found, _ := workspace.ReadRef(c.Clone+"/.git", c.Branch); found {
+			out, err := s.Query.Line(ctx, git.Cmd{Dir: c.Clone, Args: []string{"rev-list", "--count", c.Branch, "--not", "--remotes"}})
+			if err != nil {
+				return err
+			}
+			if n, _ := strconv.Atoi(out); n > 0 {
+				return &workspace.WorkAtRiskError{Loop: m.Name, Reason: fmt.Sprintf("has %d %s %s not promoted", n, c.Layer, workspace.Plural(n, "commit", "commits")),
+					Hint: fmt.Sprintf("push it first (git -C %s push origin HEAD:main) or use --force", c.Dir)}
+			}
+		}
+		dirty, err := s.DirtyFiles(ctx, c.Dir)
+		if err != nil {
+			return err
+		}
+		if len(dirty) > 0 {
+			return &workspace.WorkAtRiskError{Loop: m.Name, Reason: fmt.Sprintf("has uncommitted %s changes (%s)", c.Layer, workspace.Summarize(dirty, 3)), Hint: "commit them or use --force"}
+		}
+	}
+	return nil
+}
+
+// versions records the commit each context layer starts from; the
+// personal repo is used live from its clone, so its current commit.
+func Versions(s *workspace.Workspace, cws []state.ContextWorktree) map[string]string {
+	if len(cws) == 0 {
+		return nil
+	}
+	v := map[string]string{}
+	for _, c := range cws {
+		v[c.Layer] = c.SHA
+	}
+	if clone, err := s.LayerClone(workspace.Personal); err == nil {
+		if _, sha, ok := workspace.ReadHead(clone+"/.git", clone+"/.git"); ok {
+			v[string(workspace.Personal)] = sha
+		}
+	}
+	return v
+}

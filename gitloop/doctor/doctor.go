@@ -1,0 +1,186 @@
+// Package doctor checks git loop's tools and the repository's loops, and
+// with fix repairs what it can.
+package doctor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strconv"
+	"strings"
+
+	"github.com/gitloop-dev/git-loop/gitloop/git"
+	"github.com/gitloop-dev/git-loop/gitloop/githooks"
+	"github.com/gitloop-dev/git-loop/gitloop/lifecycle"
+	"github.com/gitloop-dev/git-loop/gitloop/status"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
+	"github.com/gitloop-dev/git-loop/hooks"
+)
+
+// Check severities.
+const (
+	CheckOK   = "ok"
+	CheckWarn = "warn"
+	CheckFail = "fail"
+)
+
+// Check is one finding of Doctor.
+type Check struct {
+	Name   string `json:"name"`
+	Status string `json:"status"`
+	Detail string `json:"detail"`
+	Fixed  bool   `json:"fixed,omitempty"`
+}
+
+// MinGit is the oldest git git loop supports: worktree porcelain -z and
+// rev-parse --path-format need 2.36.
+var MinGit = [2]int{2, 36}
+
+// Doctor checks the tools and state git loop depends on; with fix, it
+// finishes interrupted operations and prunes dead loops.
+func Doctor(ctx context.Context, s *workspace.Workspace, fix bool, driverReport func(context.Context) Check) []Check {
+	var checks []Check
+	checks = append(checks, checkGit(ctx, s))
+	if s.Config != nil {
+		for _, w := range s.Config.Warnings {
+			checks = append(checks, Check{Name: "config", Status: CheckWarn, Detail: w})
+		}
+	}
+	if driverReport != nil {
+		checks = append(checks, driverReport(ctx))
+	}
+	checks = append(checks, checkAgent(s))
+	if s.Repo == nil {
+		return checks
+	}
+	intents, err := s.Store().Intents()
+	switch {
+	case err != nil:
+		checks = append(checks, Check{Name: "state", Status: CheckFail, Detail: err.Error()})
+	case len(intents) > 0 && fix:
+		l, err := lifecycle.Lock(ctx, s) // recovers
+		if err != nil {
+			checks = append(checks, Check{Name: "state", Status: CheckFail, Detail: err.Error()})
+		} else {
+			s.Unlock(l)
+			checks = append(checks, Check{Name: "state", Status: CheckOK, Detail: fmt.Sprintf("finished %d interrupted %s", len(intents), workspace.Plural(len(intents), "operation", "operations")), Fixed: true})
+		}
+	case len(intents) > 0:
+		checks = append(checks, Check{Name: "state", Status: CheckWarn, Detail: fmt.Sprintf("%d interrupted %s (run \"git loop doctor --fix\")", len(intents), workspace.Plural(len(intents), "operation", "operations"))})
+	default:
+		checks = append(checks, Check{Name: "state", Status: CheckOK, Detail: "no interrupted operations"})
+	}
+	checks = append(checks, checkHooks(ctx, s, fix))
+	if dirs, err := lifecycle.Unadopted(ctx, s); err != nil {
+		checks = append(checks, Check{Name: "adopt", Status: CheckFail, Detail: err.Error()})
+	} else if len(dirs) > 0 && fix {
+		n, err := lifecycle.AdoptAll(ctx, s, dirs)
+		c := Check{Name: "adopt", Status: CheckOK, Detail: fmt.Sprintf("made %d %s", n, workspace.Plural(n, "worktree on a loop branch a loop", "worktrees on loop branches loops")), Fixed: n > 0}
+		if err != nil {
+			c.Status, c.Detail = CheckFail, c.Detail+"; "+err.Error()
+		}
+		checks = append(checks, c)
+	} else if len(dirs) > 0 {
+		checks = append(checks, Check{Name: "adopt", Status: CheckWarn, Detail: fmt.Sprintf("%d %s: %s (run \"git loop doctor --fix\")", len(dirs), workspace.Plural(len(dirs), "worktree on a loop branch is not a loop", "worktrees on loop branches are not loops"), workspace.Summarize(dirs, 3))})
+	}
+	if fix {
+		pruned, err := lifecycle.Prune(ctx, s, false)
+		if err != nil {
+			checks = append(checks, Check{Name: "loops", Status: CheckFail, Detail: err.Error()})
+		} else if len(pruned) > 0 {
+			checks = append(checks, Check{Name: "loops", Status: CheckOK, Detail: fmt.Sprintf("pruned %d dead %s", len(pruned), workspace.Plural(len(pruned), "loop", "loops")), Fixed: true})
+		}
+	} else if st, err := status.List(ctx, s); err == nil {
+		broken := 0
+		for _, l := range st {
+			if l.State == status.StateBroken {
+				broken++
+			}
+		}
+		if broken > 0 {
+			checks = append(checks, Check{Name: "loops", Status: CheckWarn, Detail: fmt.Sprintf("%d %s lost a worktree or branch (run \"git loop prune\")", broken, workspace.Plural(broken, "loop", "loops"))})
+		} else {
+			checks = append(checks, Check{Name: "loops", Status: CheckOK, Detail: fmt.Sprintf("%d %s", len(st), workspace.Plural(len(st), "loop", "loops"))})
+		}
+	}
+	return checks
+}
+
+func checkGit(ctx context.Context, s *workspace.Workspace) Check {
+	out, err := s.Query.Line(ctx, git.Cmd{Args: []string{"version"}})
+	if err != nil {
+		return Check{Name: "git", Status: CheckFail, Detail: "git not found: install git " + fmt.Sprintf("%d.%d", MinGit[0], MinGit[1]) + " or newer"}
+	}
+	v := strings.TrimPrefix(out, "git version ")
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) >= 2 {
+		major, _ := strconv.Atoi(parts[0])
+		minor, _ := strconv.Atoi(parts[1])
+		if major < MinGit[0] || major == MinGit[0] && minor < MinGit[1] {
+			return Check{Name: "git", Status: CheckFail, Detail: fmt.Sprintf("git %s is too old: git loop needs %d.%d or newer", v, MinGit[0], MinGit[1])}
+		}
+	}
+	return Check{Name: "git", Status: CheckOK, Detail: "git " + v}
+}
+
+func checkAgent(s *workspace.Workspace) Check {
+	if s.Config == nil {
+		return Check{Name: "agent", Status: CheckWarn, Detail: "no configuration"}
+	}
+	agent := s.Config.Agent()
+	bin := strings.Fields(agent)[0]
+	if path, err := exec.LookPath(bin); err == nil {
+		return Check{Name: "agent", Status: CheckOK, Detail: fmt.Sprintf("%s (%s)", agent, path)}
+	}
+	return Check{Name: "agent", Status: CheckWarn, Detail: fmt.Sprintf("agent %q is not installed: install it, or choose another with \"git loop config set agent CMD\"; loops open a shell until then", agent)}
+}
+
+// checkHooks is doctor's view of the hooks; with fix it installs what is
+// missing or outdated.
+func checkHooks(ctx context.Context, s *workspace.Workspace, fix bool) Check {
+	if !s.Config.Bool("hooks") {
+		return Check{Name: "hooks", Status: CheckOK, Detail: "off (loop.hooks=false; \"git loop hooks install\" turns them on)"}
+	}
+	targets, err := githooks.HookStatus(ctx, s, githooks.HooksAll)
+	if errors.Is(err, workspace.ErrNoHookBinary) {
+		return Check{Name: "hooks", Status: CheckWarn, Detail: err.Error()}
+	}
+	if err != nil {
+		return Check{Name: "hooks", Status: CheckFail, Detail: err.Error()}
+	}
+	var problems, notes []string
+	n := 0
+	for _, t := range targets {
+		if t.InTree {
+			notes = append(notes, (&githooks.HooksInTreeError{Dir: t.Dir}).Error())
+			continue
+		}
+		byAction := map[hooks.Action][]string{}
+		for _, c := range t.Result {
+			if c.Action != hooks.Unchanged {
+				byAction[c.Action] = append(byAction[c.Action], c.Event)
+				n++
+			}
+		}
+		for _, a := range []hooks.Action{hooks.Missing, hooks.Outdated} {
+			if evs := byAction[a]; len(evs) > 0 {
+				problems = append(problems, fmt.Sprintf("%s: %s %s", strings.Join(t.Repos, ", "), strings.Join(evs, ", "), a))
+			}
+		}
+	}
+	if n == 0 && len(notes) > 0 {
+		return Check{Name: "hooks", Status: CheckWarn, Detail: strings.Join(notes, "; ")}
+	}
+	if n == 0 {
+		return Check{Name: "hooks", Status: CheckOK, Detail: fmt.Sprintf("installed in %d %s", len(targets), workspace.Plural(len(targets), "hooks dir", "hooks dirs"))}
+	}
+	if fix {
+		var inTree *githooks.HooksInTreeError
+		if _, err := githooks.InstallHooks(ctx, s, githooks.HooksAll); err != nil && !errors.As(err, &inTree) {
+			return Check{Name: "hooks", Status: CheckFail, Detail: err.Error()}
+		}
+		return Check{Name: "hooks", Status: CheckOK, Detail: fmt.Sprintf("reinstalled %d %s", n, workspace.Plural(n, "hook", "hooks")), Fixed: true}
+	}
+	return Check{Name: "hooks", Status: CheckWarn, Detail: fmt.Sprintf("%d %s not current: %s (run \"git loop doctor --fix\" or \"git loop hooks install\")", n, workspace.Plural(n, "hook", "hooks"), strings.Join(problems, "; "))}
+}

@@ -1,0 +1,450 @@
+// Package lifecycle makes and unmakes loops: new, adopt, rm, prune,
+// init, stop/start and uninstall. Each operation records an intent before
+// it changes anything, and its undo sits beside it; Lock takes the state
+// lock and finishes or undoes what an interrupted command left behind.
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/gitloop-dev/git-loop/gitloop/contexts"
+	"github.com/gitloop-dev/git-loop/gitloop/git"
+	"github.com/gitloop-dev/git-loop/gitloop/sandboxspec"
+	"github.com/gitloop-dev/git-loop/gitloop/state"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
+	"github.com/gitloop-dev/git-loop/sandbox"
+	"github.com/gitloop-dev/git-loop/templates"
+)
+
+// NewOptions are the inputs of New.
+type NewOptions struct {
+	Name   string
+	Base   string // ref or sha; empty: config "base", then the current branch
+	Driver string // sandbox driver; empty: config sandbox.driver
+	// Context is where context worktrees start: "latest" (default),
+	// "cached", or a commit.
+	Context string
+	// Profiles are opt-in tiers from the knowledge repo, after the
+	// default_profiles setting, in order.
+	Profiles []string
+	// DistillFrom makes a distill loop over that loop's transcript.
+	DistillFrom string
+	// Repos are roster repositories to mount read-only.
+	Repos []string
+	// Vault is the personal vault the loop gets (empty: config
+	// vault.default, else none).
+	Vault  string
+	DryRun bool
+	// SetupOutput receives the output of the setup commands (nil: discard).
+	SetupOutput io.Writer
+}
+
+// New creates a loop: branch, worktree, .worktreeinclude copies, sandbox,
+// record. It is all or nothing: a failure (or a kill, found by the next
+// command) undoes every step.
+func New(ctx context.Context, s *workspace.Workspace, opts NewOptions) (*state.Meta, error) {
+	name := opts.Name
+	if err := workspace.ValidateName(name, s.Config.BranchPrefix()); err != nil {
+		return nil, err
+	}
+	driver := opts.Driver
+	if driver == "" {
+		driver = s.Config.SandboxDriver()
+	}
+	vaultName := opts.Vault
+	if vaultName == "" {
+		vaultName = s.Config.VaultDefault()
+	}
+	// A vault that cannot be delivered stops the loop before any change.
+	if err := sandboxspec.CheckVault(ctx, s, vaultName); err != nil {
+		return nil, fmt.Errorf("new %s: %w", name, err)
+	}
+	if opts.DryRun {
+		return planNew(ctx, s, name, opts)
+	}
+	l, err := Lock(ctx, s)
+	if err != nil {
+		return nil, fmt.Errorf("new %s: %w", name, err)
+	}
+	defer s.Unlock(l)
+
+	m, intent, err := prepareNew(ctx, s, name, opts.Base)
+	if err != nil {
+		return nil, err
+	}
+	m.Vault = vaultName
+	p := s.Reporter()
+	eng, err := s.OpenEngine(ctx, driver)
+	if err != nil {
+		return nil, fmt.Errorf("new %s: %w", name, err)
+	}
+	if driver == "auto" && eng.Name() == "none" {
+		p.Warn(fmt.Sprintf("no sandbox engine found: loop %s runs on the host, without isolation (see \"git loop doctor\")", name))
+	}
+	intent.Driver = eng.Name()
+	m.Sandbox.Driver = eng.Name()
+	if eng.Name() == "docker" {
+		m.Sandbox.Image = s.Config.SandboxImage()
+		m.Sandbox.Ports = s.Config.Ports()
+	}
+	if pf, ok := eng.(sandbox.Preflighter); ok {
+		// Fail before any change: a missing image must not cost a
+		// worktree made and undone.
+		spec, err := sandboxspec.Spec(s, m)
+		if err != nil {
+			return nil, err
+		}
+		if err := pf.Preflight(ctx, spec); err != nil {
+			return nil, fmt.Errorf("new %s: %w", name, err)
+		}
+	}
+	// The context fetch goes with the vault's ssh key, never the host's.
+	gctx, cleanup, err := sandboxspec.WithVaultSSH(ctx, s, vaultName)
+	if err != nil {
+		return nil, fmt.Errorf("new %s: %w", name, err)
+	}
+	defer cleanup()
+	cws, err := contexts.Plan(gctx, s, name, opts.Context)
+	if err != nil {
+		return nil, fmt.Errorf("new %s: %w", name, err)
+	}
+	intent.Contexts, m.Contexts = cws, cws
+	m.Versions = contexts.Versions(s, cws)
+	m.Profiles = dedup(append(s.Config.GetList("default_profiles"), opts.Profiles...))
+	if m.Repos, err = contexts.PrepareRepos(ctx, s, dedup(opts.Repos)); err != nil {
+		return nil, fmt.Errorf("new %s: %w", name, err)
+	}
+	if err := s.Store().BeginIntent(intent); err != nil {
+		return nil, fmt.Errorf("new %s: %w", name, err)
+	}
+	err = func() error {
+		p.Step(fmt.Sprintf("creating worktree %s on %s", m.Worktree, m.ShortBranch()))
+		project := ""
+		if opts.DistillFrom != "" {
+			project = templates.DistillDoctrine()
+		}
+		// What does not need the code worktree (the context worktrees,
+		// the agent dir, $HOME) is made while git checks it out: on a
+		// loaded machine that is most of new's own time.
+		wait := startLoopWorktree(ctx, s, s.Git, m, intent.BranchCreated)
+		err := furnishBeside(ctx, s, m, project)
+		if werr := wait(); werr != nil {
+			return werr
+		}
+		if err != nil {
+			return err
+		}
+		if err := copyWorktreeIncludes(ctx, s, m.Worktree); err != nil {
+			return err
+		}
+		if opts.DistillFrom != "" {
+			if err := snapshotTranscript(s, opts.DistillFrom, m.Worktree); err != nil {
+				return err
+			}
+		}
+		spec, err := sandboxspec.RunSpec(ctx, s, m)
+		if err != nil {
+			return err
+		}
+		p.Step(fmt.Sprintf("starting %s sandbox", eng.Name()))
+		st, err := eng.Ensure(ctx, spec)
+		if err != nil {
+			return err
+		}
+		m.Sandbox.ID, m.Sandbox.ConfigHash = st.ID, spec.ConfigHash()
+		return s.Store().WriteMeta(m)
+	}()
+	if err != nil {
+		// Undo with a fresh context: the original may be the one that
+		// was cancelled (Ctrl-C), and the undo must still run.
+		if uerr := undoNew(context.WithoutCancel(ctx), s, intent); uerr != nil {
+			p.Warn(fmt.Sprintf("could not undo loop %q: %v (run \"git loop doctor --fix\")", name, uerr))
+		}
+		return nil, fmt.Errorf("new %s: %w", name, err)
+	}
+	if err := s.Store().EndIntent(name); err != nil {
+		return nil, fmt.Errorf("new %s: %w", name, err)
+	}
+	if err := runSetup(ctx, s, eng, m, opts.SetupOutput); err != nil {
+		return m, err
+	}
+	return m, nil
+}
+
+// furnish gives a loop whose worktree exists everything around it: the
+// .worktreeinclude copies, its context worktrees, the composed agent dir,
+// the roster file and the sandbox home.
+func furnish(ctx context.Context, s *workspace.Workspace, m *state.Meta, project string) error {
+	if err := copyWorktreeIncludes(ctx, s, m.Worktree); err != nil {
+		return err
+	}
+	return furnishBeside(ctx, s, m, project)
+}
+
+// furnishBeside makes what a loop needs beside its code worktree: its
+// context worktrees, the composed agent dir (whose team and profile tiers
+// are read from the knowledge worktree), the roster file and the sandbox
+// home. It reads and writes nothing of the code worktree, so new runs it
+// while git creates that.
+func furnishBeside(ctx context.Context, s *workspace.Workspace, m *state.Meta, project string) error {
+	if err := contexts.Add(ctx, s, m.Name, m.Contexts); err != nil {
+		return err
+	}
+	if err := contexts.ComposeAgent(s, m, project); err != nil {
+		return err
+	}
+	if err := contexts.WriteReposFile(s, s.AgentDir(m.Name), m.Repos); err != nil {
+		return err
+	}
+	return makeHome(s, m.Name)
+}
+
+// SetupError is a failed setup command: the loop exists, its setup did
+// not finish.
+type SetupError struct {
+	Loop, Command string
+	Code          int
+}
+
+func (e *SetupError) Error() string {
+	return fmt.Sprintf("loop %s was created, but its setup command %q failed (exit %d); fix it and run: git loop exec %s -- sh -c %q", e.Loop, e.Command, e.Code, e.Loop, e.Command)
+}
+
+// runSetup runs the configured setup commands once in the new loop's
+// sandbox, in order, stopping at the first failure.
+func runSetup(ctx context.Context, s *workspace.Workspace, eng sandbox.Engine, m *state.Meta, out io.Writer) error {
+	cmds := s.Config.Setup()
+	if len(cmds) == 0 {
+		return nil
+	}
+	if out == nil {
+		out = io.Discard
+	}
+	spec, err := sandboxspec.RunSpec(ctx, s, m)
+	if err != nil {
+		return err
+	}
+	for _, c := range cmds {
+		s.Reporter().Step("setup: " + c)
+		code, err := eng.Exec(ctx, spec, sandbox.Exec{Cmd: []string{"sh", "-c", c}, Stdout: out, Stderr: out})
+		if err != nil {
+			return fmt.Errorf("setup of %s: %w", m.Name, err)
+		}
+		if code != 0 {
+			return &SetupError{Loop: m.Name, Command: c, Code: code}
+		}
+	}
+	return nil
+}
+
+// prepareNew checks everything that can be checked before any change and
+// returns the record and intent New will write.
+func prepareNew(ctx context.Context, s *workspace.Workspace, name, base string) (*state.Meta, state.Intent, error) {
+	if _, err := s.Store().ReadMeta(name); err == nil {
+		return nil, state.Intent{}, &workspace.UsageError{Err: fmt.Errorf("loop %q already exists (see \"git loop status %s\")", name, name)}
+	} else if !workspace.IsNoLoop(err) {
+		return nil, state.Intent{}, err
+	}
+	branch := s.BranchRef(name)
+	baseName, baseRef, baseSHA, exists, err := resolveBase(ctx, s, base, branch)
+	if err != nil {
+		return nil, state.Intent{}, err
+	}
+	wt := s.WorktreePath(name)
+	if entries, err := os.ReadDir(wt); err == nil && len(entries) > 0 {
+		return nil, state.Intent{}, &workspace.UsageError{Err: fmt.Errorf("loop %q: worktree path %s already exists and is not empty; move it away or set loop.worktreeDir", name, wt)}
+	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
+		if _, lerr := os.Lstat(wt); lerr == nil {
+			return nil, state.Intent{}, &workspace.UsageError{Err: fmt.Errorf("loop %q: worktree path %s exists and is not a directory", name, wt)}
+		}
+	}
+	m := &state.Meta{
+		Name:     name,
+		Branch:   branch,
+		Base:     baseName,
+		BaseRef:  baseRef,
+		BaseSHA:  baseSHA,
+		Created:  s.Clock().UTC().Truncate(1e9),
+		Worktree: wt,
+		Agent:    s.Config.Agent(),
+	}
+	in := state.Intent{Op: "new", Loop: name, Branch: branch, BranchCreated: !exists, BaseSHA: baseSHA, Worktree: wt}
+	return m, in, nil
+}
+
+// planNew prints (through the runner's log) what New would run.
+func planNew(ctx context.Context, s *workspace.Workspace, name string, opts NewOptions) (*state.Meta, error) {
+	m, in, err := prepareNew(ctx, s, name, opts.Base)
+	if err != nil {
+		return nil, err
+	}
+	_ = startLoopWorktree(ctx, s, &git.Runner{Log: s.Git.Log, DryRun: true}, m, in.BranchCreated)()
+	return m, nil
+}
+
+// startLoopWorktree starts making the loop's code worktree with r: on a
+// new branch at the base commit, or on its existing branch.
+func startLoopWorktree(ctx context.Context, s *workspace.Workspace, r *git.Runner, m *state.Meta, newBranch bool) (wait func() error) {
+	if !newBranch {
+		return r.Start(ctx, git.Cmd{Dir: s.Repo.CommonDir, Label: m.ShortBranch(), Args: []string{"worktree", "add", "--no-track", "-q", m.Worktree, m.ShortBranch()}})
+	}
+	return r.StartWorktree(ctx, git.NewWorktree{
+		CommonDir: s.Repo.CommonDir,
+		Path:      m.Worktree,
+		Branch:    m.ShortBranch(),
+		Start:     m.BaseSHA,
+		Label:     m.ShortBranch(),
+		ID:        m.Name,
+		Direct:    !r.DryRun && workspace.DirectWorktrees(ctx, s.Repo.MainWorktree),
+	})
+}
+
+// resolveBase turns what the user asked for into (display name, full ref,
+// commit sha) and reports whether branch exists, in one git call. An empty
+// base means config "base", else the current branch (or commit, when
+// detached).
+func resolveBase(ctx context.Context, s *workspace.Workspace, base, branch string) (name, ref, sha string, branchExists bool, err error) {
+	if base == "" {
+		base = s.Config.Base()
+	}
+	dir := s.Repo.TopLevel
+	if dir == "" {
+		dir = s.Repo.CommonDir
+	}
+	if base == "" {
+		base = "HEAD"
+	}
+	if base == "HEAD" {
+		// The default: answered from the ref files when they can answer.
+		if ref, sha, ok := workspace.ReadHead(s.Repo.GitDir, s.Repo.CommonDir); ok {
+			if _, found, ok := workspace.ReadRef(s.Repo.CommonDir, branch); ok {
+				name := "HEAD"
+				if ref != "" {
+					name = workspace.ShortRef(ref)
+				}
+				return name, ref, sha, found, nil
+			}
+		}
+	}
+	bad := &workspace.UsageError{Err: fmt.Errorf("base %q is not a commit in this repository (use --base REF)", base)}
+	if strings.HasPrefix(base, "-") {
+		return "", "", "", false, bad
+	}
+	// Loop names hold no glob characters, so bracketing the last one makes
+	// --branches match exactly this branch (a plain pattern would match
+	// only branches below it).
+	short := strings.TrimPrefix(branch, "refs/heads/")
+	pattern := short[:len(short)-1] + "[" + short[len(short)-1:] + "]"
+	out, err := s.Query.Output(ctx, git.Cmd{Dir: dir, Args: []string{"rev-parse", base + "^{commit}", "--symbolic-full-name", base, "--branches=" + pattern}})
+	var ge *git.Error
+	if errors.As(err, &ge) {
+		return "", "", "", false, bad
+	}
+	if err != nil {
+		return "", "", "", false, err
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	sha, rest := lines[0], lines[1:]
+	// rest is [symbolic base] [branch]; a base that is a bare sha prints no
+	// symbolic line, and a base that is the branch itself prints it twice.
+	switch {
+	case len(rest) == 2:
+		ref, branchExists = rest[0], true
+	case len(rest) == 1 && rest[0] == branch:
+		branchExists = true
+	case len(rest) == 1:
+		ref = rest[0]
+	}
+	if !strings.HasPrefix(ref, "refs/") {
+		ref = ""
+	}
+	name = base
+	if ref != "" {
+		name = workspace.ShortRef(ref)
+	}
+	return name, ref, sha, branchExists, nil
+}
+
+func dedup(items []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, it := range items {
+		if !seen[it] {
+			seen[it] = true
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
+// makeHome creates the sandbox's $HOME with a .gitconfig carrying the
+// user's git identity: the sandbox does not see the user's own ~/.gitconfig,
+// and commits made there must still be the user's.
+func makeHome(s *workspace.Workspace, name string) error {
+	home := s.HomeDir(name)
+	if err := os.MkdirAll(home, 0o755); err != nil {
+		return err
+	}
+	gitconfig := filepath.Join(home, ".gitconfig")
+	userName, email := s.Config.GitIdentity()
+	if workspace.Exists(gitconfig) || (userName == "" && email == "") {
+		return nil
+	}
+	var b strings.Builder
+	b.WriteString("# Written by git loop: your git identity, for commits made in this loop's sandbox.\n[user]\n")
+	if userName != "" {
+		fmt.Fprintf(&b, "\tname = %s\n", gitConfigQuote(userName))
+	}
+	if email != "" {
+		fmt.Fprintf(&b, "\temail = %s\n", gitConfigQuote(email))
+	}
+	return os.WriteFile(gitconfig, []byte(b.String()), 0o644)
+}
+
+// gitConfigQuote writes a value so git config reads it back unchanged.
+func gitConfigQuote(v string) string {
+	v = strings.NewReplacer("\\", "\\\\", "\"", "\\\"", "\n", " ").Replace(v)
+	return "\"" + v + "\""
+}
+
+// undoNew removes whatever an interrupted New created: sandbox, worktree,
+// branch (only if New created it and nothing was committed on it), state.
+func undoNew(ctx context.Context, s *workspace.Workspace, in state.Intent) error {
+	if _, err := s.Store().ReadMeta(in.Loop); err == nil {
+		// The record is New's last step: the loop was complete when the
+		// command died, so only the intent is left to clear.
+		return s.Store().EndIntent(in.Loop)
+	}
+	if err := removeSandbox(ctx, s, in.Driver, in.Loop, in.Worktree); err != nil {
+		return err
+	}
+	if err := contexts.Remove(ctx, s, in.Contexts, true); err != nil {
+		return err
+	}
+	if err := removeWorktree(ctx, s, in.Worktree, in.Branch); err != nil {
+		return err
+	}
+	if in.BranchCreated {
+		// Delete only if it still points where New put it: a commit made
+		// on it since is work, and work is never deleted by an undo.
+		sha, exists, err := s.RefSHA(ctx, in.Branch)
+		if err != nil {
+			return err
+		}
+		if exists && sha == in.BaseSHA {
+			if err := s.Git.Run(ctx, git.Cmd{Dir: s.Repo.CommonDir, Label: workspace.ShortRef(in.Branch), Args: []string{"update-ref", "-d", in.Branch, in.BaseSHA}}); err != nil {
+				return err
+			}
+		}
+	}
+	if err := s.Store().RemoveLoopDir(in.Loop); err != nil {
+		return err
+	}
+	return s.Store().EndIntent(in.Loop)
+}

@@ -1,0 +1,152 @@
+// Package sandboxspec is what a loop's sandbox is made of: the mount table
+// of DESIGN.md §5 (the worktree, the git dirs read-only where git would run
+// host code, the context worktrees, the agent program, the hooks' binary)
+// and the delivery of the selected vault's secrets.
+package sandboxspec
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/gitloop-dev/git-loop/gitloop/agent"
+	"github.com/gitloop-dev/git-loop/gitloop/config"
+	"github.com/gitloop-dev/git-loop/gitloop/state"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
+	"github.com/gitloop-dev/git-loop/sandbox"
+)
+
+// Spec is the sandbox spec of a loop, with the mount table of DESIGN.md §5.
+func Spec(s *workspace.Workspace, m *state.Meta) (sandbox.Spec, error) {
+	id, err := s.Repo.WorkspaceID()
+	if err != nil {
+		return sandbox.Spec{}, err
+	}
+	loopDir := s.Store().LoopDir(m.Name)
+	home := s.HomeDir(m.Name)
+	spec := sandbox.Spec{
+		Workspace: id,
+		Loop:      m.Name,
+		Image:     m.Sandbox.Image,
+		Workdir:   m.Worktree,
+		Home:      home,
+		Vault:     m.Vault,
+		Mounts: append([]sandbox.Mount{
+			{Source: m.Worktree, Target: m.Worktree},
+			// Every other loop's state is hidden under a tmpfs, and this
+			// loop's own entries are bound back on top of it.
+			{Target: s.Repo.StateDir(), Tmpfs: true},
+			{Source: loopDir, Target: loopDir},
+		}, gitDirMounts(s.Repo.CommonDir, m.Worktree)...),
+		User: fmt.Sprintf("%d:%d", os.Getuid(), os.Getgid()),
+		Env: map[string]string{
+			"GIT_LOOP_NAME":    m.Name,
+			"GIT_LOOP_WORKDIR": m.Worktree,
+			"GIT_LOOP_BRANCH":  m.ShortBranch(),
+		},
+	}
+	spec.Env["GIT_LOOP_AGENT_DIR"] = s.AgentDir(m.Name)
+	for _, c := range m.Contexts {
+		// The context worktree lives in the loop dir; git inside it needs
+		// its clone's git dir.
+		spec.Mounts = append(spec.Mounts, gitDirMounts(c.Clone+"/.git", c.Dir)...)
+		spec.Env["GIT_LOOP_"+strings.ToUpper(c.Layer)] = c.Dir
+	}
+	if clone, err := s.LayerClone(workspace.Personal); err == nil && len(m.Contexts) > 0 {
+		spec.Env["GIT_LOOP_PERSONAL"] = clone
+		if mem := clone + "/memory"; workspace.Exists(mem) {
+			// Only memory/: never the personal repo's .git, git-crypt key
+			// or vaults.
+			spec.Mounts = append(spec.Mounts, sandbox.Mount{Source: mem, Target: mem})
+		}
+	}
+	for _, clone := range m.Repos {
+		spec.Mounts = append(spec.Mounts, sandbox.Mount{Source: clone, Target: clone, ReadOnly: true})
+	}
+	// The agent program, read-only at its host path (see agentMounts).
+	spec.Mounts = append(spec.Mounts, agent.Mounts(s, m)...)
+	hookSandbox(s, m, &spec)
+	for _, p := range m.Sandbox.Ports {
+		spec.Ports = append(spec.Ports, sandbox.Port{Host: p[0], Container: p[1]})
+	}
+	// The selected vault's mounts/home entries, read-only at $HOME (see
+	// vault.go; values and env come per exec from DeliverVault).
+	vaultMounts(s, m, &spec)
+	return spec, nil
+}
+
+// gitDirMounts exposes a repository's git dir to the sandbox so git works
+// in the given worktree, without handing the sandbox a way to run commands
+// on the host: git on the host reads the repository's config (fsmonitor,
+// hooksPath, aliases…) and runs its hooks, so both are read-only inside,
+// and the other worktrees' admin dirs (their HEAD and index) are hidden.
+func gitDirMounts(gitDir, worktree string) []sandbox.Mount {
+	hooks := filepath.Join(gitDir, "hooks")
+	// A missing hooks dir could be created inside, and git would run what
+	// it holds: make it exist so it can be bound read-only.
+	_ = os.MkdirAll(hooks, 0o755)
+	mounts := []sandbox.Mount{
+		{Source: gitDir, Target: gitDir},
+		{Source: filepath.Join(gitDir, "config"), Target: filepath.Join(gitDir, "config"), ReadOnly: true},
+		{Source: hooks, Target: hooks, ReadOnly: true},
+	}
+	if admin := worktreeAdminDir(worktree); admin != "" && filepath.Dir(admin) == filepath.Join(gitDir, "worktrees") {
+		mounts = append(mounts,
+			sandbox.Mount{Target: filepath.Join(gitDir, "worktrees"), Tmpfs: true},
+			sandbox.Mount{Source: admin, Target: admin})
+	}
+	return mounts
+}
+
+// worktreeAdminDir is the git dir of a linked worktree ("" when unknown).
+func worktreeAdminDir(worktree string) string {
+	data, err := os.ReadFile(filepath.Join(worktree, ".git"))
+	if err != nil {
+		return ""
+	}
+	dir, ok := strings.CutPrefix(strings.TrimSpace(string(data)), "gitdir: ")
+	if !ok {
+		return ""
+	}
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(worktree, dir)
+	}
+	return filepath.Clean(dir)
+}
+
+// SandboxEnv names the sandbox driver a command runs in (docker, bwrap);
+// unset on the host, and in a loop on the none driver, which is the host.
+const SandboxEnv = "GIT_LOOP_SANDBOX"
+
+// hookSandbox lets the hooks git runs inside a loop's sandbox do their
+// part there: the pre-push guard must stop the agent's own pushes, and
+// the sandbox runs git on the loop's worktree and context clones, whose
+// hooks dirs hold the shims. The shims call git-loop, so the host's binary
+// is mounted read-only at its host path (a static Linux binary, so only
+// from a Linux host); the settings the guard reads but the sandbox cannot
+// (the user's config file and the team's, outside the mount table) come
+// resolved in the environment, which the settings chain reads above
+// every file.
+func hookSandbox(s *workspace.Workspace, m *state.Meta, spec *sandbox.Spec) {
+	if m.Sandbox.Driver != "docker" && m.Sandbox.Driver != "bwrap" {
+		return
+	}
+	spec.Env[SandboxEnv] = m.Sandbox.Driver
+	for _, key := range []string{"branchPrefix", "code.gate", "knowledge.gate", "notes.gate", "personal.gate"} {
+		if k, ok := config.Lookup(key); ok {
+			spec.Env[k.EnvName()] = s.Config.Get(key)
+		}
+	}
+	if runtime.GOOS != "linux" {
+		return
+	}
+	bin, err := s.HookBinary()
+	if err != nil {
+		return
+	}
+	if real, err := filepath.EvalSymlinks(bin); err == nil {
+		spec.Mounts = append(spec.Mounts, sandbox.Mount{Source: real, Target: bin, ReadOnly: true})
+	}
+}

@@ -1,0 +1,90 @@
+package session
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/gitloop-dev/git-loop/gitloop/git"
+	"github.com/gitloop-dev/git-loop/gitloop/sandboxspec"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
+	"github.com/gitloop-dev/git-loop/sandbox"
+)
+
+// ExecOptions are the inputs of Exec.
+type ExecOptions struct {
+	Name   string
+	Cmd    []string
+	TTY    bool
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	// RawTerminal, when set, is called for a TTY exec on a driver whose
+	// engine owns the terminal: it sets the caller's terminal raw and
+	// reports its sizes; Exec calls restore when the command ends.
+	RawTerminal func() (restore func(), sizes <-chan sandbox.TermSize)
+}
+
+// Exec runs a command in a loop's sandbox (with the none driver: in its
+// worktree, with the loop's env) and returns the command's exit code.
+func Exec(ctx context.Context, s *workspace.Workspace, opts ExecOptions) (int, error) {
+	m, err := s.Get(opts.Name)
+	if err != nil {
+		return 0, err
+	}
+	if !workspace.Exists(m.Worktree) {
+		return 0, fmt.Errorf("exec in %s: worktree %s is gone (run \"git loop prune\")", m.Name, m.Worktree)
+	}
+	eng, err := s.OpenEngine(ctx, m.Sandbox.Driver)
+	if err != nil {
+		return 0, fmt.Errorf("exec in %s: %w", m.Name, err)
+	}
+	spec, err := sandboxspec.RunSpec(ctx, s, m)
+	if err != nil {
+		return 0, err
+	}
+	x := sandbox.Exec{Cmd: opts.Cmd, TTY: opts.TTY, Stdin: opts.Stdin, Stdout: opts.Stdout, Stderr: opts.Stderr}
+	if to, ok := eng.(sandbox.TerminalOwner); ok && opts.TTY && to.AllocatesTTY() && opts.RawTerminal != nil {
+		restore, sizes := opts.RawTerminal()
+		defer restore()
+		x.Resize = sizes
+	}
+	code, err := eng.Exec(ctx, spec, x)
+	if err != nil {
+		return code, fmt.Errorf("exec in %s: %w", m.Name, err)
+	}
+	return code, nil
+}
+
+// Diff writes the loop's changes against the merge base of its branch and
+// its base's current commit (uncommitted work included) to stdout, as git
+// diff prints them; extra args go to git diff.
+func Diff(ctx context.Context, s *workspace.Workspace, name string, extra []string, stdout, stderr io.Writer) error {
+	m, err := s.Get(name)
+	if err != nil {
+		return err
+	}
+	refs, err := s.Refs(ctx)
+	if err != nil {
+		return err
+	}
+	base := m.BaseSHA
+	if sha := refs[m.BaseRef]; m.BaseRef != "" && sha != "" {
+		base = sha
+	}
+	head := refs[m.Branch]
+	if head == "" {
+		return fmt.Errorf("diff %s: branch %s is gone", name, m.ShortBranch())
+	}
+	mb, err := s.Query.Line(ctx, git.Cmd{Dir: s.Repo.CommonDir, Args: []string{"merge-base", base, head}})
+	if err != nil {
+		mb = m.BaseSHA // unrelated histories: diff against where it started
+	}
+	dir := m.Worktree
+	args := append([]string{"diff", mb}, extra...)
+	if !workspace.Exists(dir) {
+		dir = s.Repo.CommonDir
+		args = append([]string{"diff", mb, head}, extra...)
+	}
+	return s.Query.Stream(ctx, git.Cmd{Dir: dir, Args: args}, stdout, stderr)
+}

@@ -1,0 +1,303 @@
+// Package status answers git loop ls and status: one row per loop, kept
+// cheap by a status cache exactly as correct as git status.
+package status
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gitloop-dev/git-loop/gitloop/contexts"
+	"github.com/gitloop-dev/git-loop/gitloop/git"
+	"github.com/gitloop-dev/git-loop/gitloop/land"
+	"github.com/gitloop-dev/git-loop/gitloop/lifecycle"
+	"github.com/gitloop-dev/git-loop/gitloop/state"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
+	"github.com/gitloop-dev/git-loop/sandbox"
+)
+
+// Loop states.
+const (
+	StateReady  = "ready"
+	StateBroken = "broken" // worktree or branch vanished; "git loop prune" cleans up
+)
+
+// LoopStatus is one loop as ls and status show it. Its JSON form is the
+// stable --json output.
+type LoopStatus struct {
+	Name      string            `json:"name"`
+	Branch    string            `json:"branch"`
+	Base      string            `json:"base"`
+	BaseSHA   string            `json:"baseSha"`
+	Head      string            `json:"head"`
+	Worktree  string            `json:"worktree"`
+	State     string            `json:"state"`
+	Problems  []string          `json:"problems,omitempty"`
+	Agent     string            `json:"agent"`
+	Driver    string            `json:"driver"`
+	Sandbox   sandbox.State     `json:"sandbox"`
+	SandboxID string            `json:"sandboxId,omitempty"`
+	Ports     []sandbox.Port    `json:"ports,omitempty"`
+	Ahead     int               `json:"ahead"`
+	Behind    int               `json:"behind"`
+	Dirty     bool              `json:"dirty"`
+	Changes   int               `json:"changes"`
+	Created   time.Time         `json:"created"`
+	Versions  map[string]string `json:"versions,omitempty"`
+	// Unpromoted are the layers with commits not yet promoted.
+	Unpromoted []string `json:"unpromoted,omitempty"`
+	// ContextBehind are the context layers whose clone moved on after the
+	// loop took its version ("git loop sync NAME" brings it in).
+	ContextBehind []string `json:"contextBehind,omitempty"`
+}
+
+// List returns the status of every loop, sorted by name. It stays fast
+// with hundreds of loops: refs come from one for-each-ref, sandboxes from
+// one list call per driver, and per-loop git work runs in parallel and is
+// skipped entirely when a loop's cached answer is provably current.
+func List(ctx context.Context, s *workspace.Workspace) ([]LoopStatus, error) {
+	if err := lifecycle.RecoverIfIdle(ctx, s); err != nil {
+		return nil, err
+	}
+	metas, errs := s.Store().List()
+	for _, err := range errs {
+		s.Reporter().Warn(err.Error())
+	}
+	return statuses(ctx, s, metas)
+}
+
+// Status returns one loop's status.
+func Status(ctx context.Context, s *workspace.Workspace, name string) (LoopStatus, error) {
+	m, err := s.Get(name)
+	if err != nil {
+		return LoopStatus{}, err
+	}
+	st, err := statuses(ctx, s, []*state.Meta{m})
+	if err != nil {
+		return LoopStatus{}, err
+	}
+	return st[0], nil
+}
+
+func statuses(ctx context.Context, s *workspace.Workspace, metas []*state.Meta) ([]LoopStatus, error) {
+	if len(metas) == 0 {
+		return []LoopStatus{}, nil
+	}
+	refs, err := s.Refs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sandboxes := sandboxStates(ctx, s, metas)
+	moves := contexts.CloneMoves(s)
+	out := make([]LoopStatus, len(metas))
+	for i, m := range metas {
+		st := LoopStatus{
+			Name: m.Name, Branch: m.ShortBranch(), Base: m.Base, BaseSHA: m.BaseSHA,
+			Worktree: m.Worktree, State: StateReady, Agent: m.Agent, Driver: m.Sandbox.Driver,
+			Created: m.Created, Versions: m.Versions, SandboxID: m.Sandbox.ID,
+		}
+		st.ContextBehind = contexts.Behind(m, moves)
+		st.Head = refs[m.Branch]
+		if st.Head == "" {
+			st.State = StateBroken
+			st.Problems = append(st.Problems, "branch "+m.ShortBranch()+" is gone")
+		}
+		if !workspace.Exists(m.Worktree) {
+			st.State = StateBroken
+			st.Problems = append(st.Problems, "worktree "+m.Worktree+" is gone")
+		}
+		if sb, ok := sandboxes[m.Name]; ok {
+			st.Sandbox, st.Ports = sb.State, sb.Ports
+			if sb.ID != "" {
+				st.SandboxID = sb.ID
+			}
+		} else {
+			st.Sandbox = sandbox.StateMissing
+		}
+		out[i] = st
+	}
+
+	// Per-loop git work, bounded: more workers than cores, since each
+	// mostly waits on a git process.
+	workers := 2 * runtime.NumCPU()
+	sem := make(chan struct{}, workers)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var firstErr error
+	for i, m := range metas {
+		if out[i].State != StateReady {
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(st *LoopStatus, m *state.Meta) {
+			defer func() { <-sem; wg.Done() }()
+			baseNow := m.BaseSHA
+			if m.BaseRef != "" && refs[m.BaseRef] != "" {
+				baseNow = refs[m.BaseRef]
+			}
+			err := fillWorkState(ctx, s, st, m, baseNow)
+			if err == nil {
+				st.Unpromoted, err = unpromoted(ctx, s, st, m)
+			}
+			if err != nil {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = err
+				}
+				mu.Unlock()
+			}
+		}(&out[i], m)
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	return out, nil
+}
+
+// fillWorkState sets ahead/behind and dirty state.
+func fillWorkState(ctx context.Context, s *workspace.Workspace, st *LoopStatus, m *state.Meta, baseNow string) error {
+	cache := readStatusCache(s, m.Name)
+	ahead, behind, ok := cache.aheadBehind(st.Head, baseNow)
+	if !ok {
+		var err error
+		ahead, behind, err = countAheadBehind(ctx, s, st.Head, baseNow)
+		if err != nil {
+			return fmt.Errorf("status of %s: %w", m.Name, err)
+		}
+		cache.setAheadBehind(st.Head, baseNow, ahead, behind)
+	}
+	st.Ahead, st.Behind = ahead, behind
+	changes, ok := cache.dirtyCount(s.Repo, m.Worktree)
+	if !ok {
+		var err error
+		changes, err = refreshDirty(ctx, s, cache, m.Worktree)
+		if err != nil {
+			return fmt.Errorf("status of %s: %w", m.Name, err)
+		}
+	}
+	st.Changes, st.Dirty = changes, changes > 0
+	writeStatusCache(s, m.Name, cache)
+	return nil
+}
+
+func countAheadBehind(ctx context.Context, s *workspace.Workspace, head, base string) (int, int, error) {
+	if head == base {
+		return 0, 0, nil
+	}
+	out, err := s.Query.Line(ctx, git.Cmd{Dir: s.Repo.CommonDir, Args: []string{"rev-list", "--left-right", "--count", head + "..." + base}})
+	if err != nil {
+		return 0, 0, err
+	}
+	a, b, _ := strings.Cut(out, "\t")
+	ahead, err1 := strconv.Atoi(a)
+	behind, err2 := strconv.Atoi(b)
+	if err1 != nil || err2 != nil {
+		return 0, 0, fmt.Errorf("unexpected rev-list output %q", out)
+	}
+	return ahead, behind, nil
+}
+
+// countChanges counts changed, staged and untracked entries of a worktree,
+// exactly as git status reports them, and lists what git ignores there
+// (the status cache's walk skips those). "matching" lists a directory only
+// when a pattern matches the directory itself: a directory that merely
+// holds ignored files can still gain an untracked one, so it must be
+// walked.
+func countChanges(ctx context.Context, s *workspace.Workspace, wt string) (int, []string, error) {
+	out, err := s.Query.Output(ctx, git.Cmd{Dir: wt, Args: []string{"status", "--porcelain=v2", "-z", "--ignored=matching", "--ignore-submodules=none"}})
+	if err != nil {
+		return 0, nil, err
+	}
+	n := 0
+	var ignored []string
+	for _, rec := range bytes.Split(out, []byte{0}) {
+		if len(rec) < 3 || rec[1] != ' ' {
+			continue
+		}
+		switch rec[0] {
+		case '1', '2', 'u', '?':
+			n++
+		case '!':
+			ignored = append(ignored, string(rec[2:]))
+		}
+	}
+	return n, ignored, nil
+}
+
+// sandboxStates asks each driver in use for its sandboxes once.
+func sandboxStates(ctx context.Context, s *workspace.Workspace, metas []*state.Meta) map[string]sandbox.Status {
+	out := map[string]sandbox.Status{}
+	drivers := map[string]bool{}
+	for _, m := range metas {
+		if m.Sandbox.Driver == "none" {
+			out[m.Name] = sandbox.Status{Driver: "none", State: sandbox.StateRunning}
+			continue
+		}
+		drivers[m.Sandbox.Driver] = true
+	}
+	if len(drivers) == 0 {
+		return out
+	}
+	id, err := s.Repo.WorkspaceID()
+	if err != nil {
+		return out
+	}
+	for d := range drivers {
+		eng, err := s.OpenEngine(ctx, d)
+		if err != nil {
+			s.Reporter().Warn(fmt.Sprintf("sandbox state unknown: %v", err))
+			continue
+		}
+		list, err := eng.List(ctx, map[string]string{sandbox.LabelWorkspace: id})
+		if err != nil {
+			s.Reporter().Warn(fmt.Sprintf("sandbox state unknown: %v", err))
+			continue
+		}
+		for _, st := range list {
+			out[st.Labels[sandbox.LabelLoop]] = st
+		}
+		if d == "bwrap" {
+			// bwrap has no long-lived sandbox: one exists whenever the
+			// worktree does.
+			for _, m := range metas {
+				if m.Sandbox.Driver == d && workspace.Exists(m.Worktree) {
+					out[m.Name] = sandbox.Status{Driver: d, State: sandbox.StateRunning}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// unpromoted lists the layers of a loop holding commits its layer's main
+// does not have: code when the branch is ahead of its base, a context
+// layer when its branch has commits on no remote-tracking main. A context
+// branch still at the commit it started from costs no git call.
+func unpromoted(ctx context.Context, s *workspace.Workspace, st *LoopStatus, m *state.Meta) ([]string, error) {
+	var out []string
+	if st.Ahead > 0 {
+		out = append(out, string(land.Code))
+	}
+	for _, c := range m.Contexts {
+		sha, found, ok := workspace.ReadRef(filepath.Join(c.Clone, ".git"), c.Branch)
+		if !ok || !found || sha == c.SHA {
+			continue
+		}
+		n, err := s.Query.Line(ctx, git.Cmd{Dir: c.Clone, Args: []string{"rev-list", "--count", "-1", c.Branch, "--not", "--remotes"}})
+		if err != nil {
+			return nil, fmt.Errorf("status of %s: %s: %w", m.Name, c.Layer, err)
+		}
+		if n != "0" {
+			out = append(out, c.Layer)
+		}
+	}
+	return out, nil
+}

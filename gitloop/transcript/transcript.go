@@ -1,0 +1,673 @@
+// Package transcript reads what a loop's agent said: Claude Code's and
+// Codex's session files and git loop's own run logs, as one stream of
+// entries. It knows file formats only, never a repository.
+package transcript
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Roles of transcript entries.
+const (
+	RoleUser      = "user"      // what the user (or a prompt) said
+	RoleAssistant = "assistant" // what the agent said, and the tools it called (Tool set)
+	RoleTool      = "tool"      // what a tool returned (Tool names it when known)
+	RoleSystem    = "system"    // session events, exit codes, lines nothing understood (Raw)
+)
+
+// Entry is one step of a loop's conversation with its agent.
+// Its JSON field names are stable: "git loop log --json" prints them.
+type Entry struct {
+	Time time.Time `json:"time,omitzero"`
+	Role string    `json:"role"`
+	Text string    `json:"text"`
+	// Tool is the tool called (role assistant) or answering (role tool).
+	Tool string `json:"tool,omitempty"`
+	// Source is the file and line the entry was read from.
+	Source string `json:"source"`
+	// Raw marks a line kept as it was because its shape is unknown.
+	Raw bool `json:"raw,omitempty"`
+}
+
+// Format is the kind of file a transcript is read from.
+type Format string
+
+const (
+	Claude Format = "claude"  // Claude Code session JSONL
+	Codex  Format = "codex"   // Codex rollout JSONL
+	RunLog Format = "run-log" // git loop's own run logs
+)
+
+// Options choose what a transcript covers.
+type Options struct {
+	// All reads every session the agent kept, oldest first, instead of
+	// the newest one. (Run logs are always read in full.)
+	All bool
+}
+
+// maxTranscriptLine bounds the memory one line may take; a longer line
+// (a huge tool result) becomes a raw entry saying so.
+const maxTranscriptLine = 16 << 20
+
+// maxTextEntry bounds the plain output of a run gathered into one entry.
+const maxTextEntry = 256 << 10
+
+// ClaudeSessionFiles are Claude Code's session files under its config
+// dir, projects/<project>/<session>.jsonl (subagents' files excluded),
+// oldest first by modification time.
+func ClaudeSessionFiles(agentDir string) []string {
+	files, _ := filepath.Glob(filepath.Join(agentDir, "projects", "*", "*.jsonl"))
+	out := files[:0]
+	for _, f := range files {
+		if !strings.HasPrefix(filepath.Base(f), "agent-") {
+			out = append(out, f)
+		}
+	}
+	return byModTime(out)
+}
+
+// CodexSessionFiles are Codex's rollout files under CODEX_HOME/sessions
+// (sessions/YYYY/MM/DD/rollout-*.jsonl), oldest first.
+func CodexSessionFiles(agentDir string) []string {
+	var files []string
+	_ = filepath.WalkDir(filepath.Join(agentDir, "sessions"), func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if !d.IsDir() && strings.HasSuffix(p, ".jsonl") {
+			files = append(files, p)
+		}
+		return nil
+	})
+	return byModTime(files)
+}
+
+func byModTime(files []string) []string {
+	type ft struct {
+		path string
+		t    time.Time
+	}
+	fts := make([]ft, 0, len(files))
+	for _, f := range files {
+		fi, err := os.Stat(f)
+		if err != nil {
+			continue
+		}
+		fts = append(fts, ft{f, fi.ModTime()})
+	}
+	sort.SliceStable(fts, func(i, j int) bool {
+		if fts[i].t.Equal(fts[j].t) {
+			return fts[i].path < fts[j].path
+		}
+		return fts[i].t.Before(fts[j].t)
+	})
+	out := make([]string, len(fts))
+	for i, f := range fts {
+		out[i] = f.path
+	}
+	return out
+}
+
+// ReadFile streams the entries of one file in format to yield
+// and reports whether the caller wants more (false: yield said stop).
+// Lines of unknown shape become raw entries; a file that cannot be opened
+// or read is an error passed to yield.
+func ReadFile(path string, format Format, yield func(Entry, error) bool) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return yield(Entry{}, fmt.Errorf("transcript: %w", err))
+	}
+	defer f.Close()
+	var p lineParser
+	switch format {
+	case Codex:
+		p = &codexParser{tools: map[string]string{}}
+	case RunLog:
+		p = &runLogParser{out: NewOutputParser()}
+	default:
+		p = &claudeParser{tools: map[string]string{}}
+	}
+	more := true
+	emit := func(e Entry) bool {
+		if more {
+			more = yield(e, nil)
+		}
+		return more
+	}
+	err = readLines(f, maxTranscriptLine, func(n int, line []byte, dropped int64) bool {
+		src := path + ":" + strconv.Itoa(n)
+		if dropped > 0 {
+			return emit(Entry{Role: RoleSystem, Raw: true, Source: src,
+				Text: fmt.Sprintf("[line of %d bytes not shown: longer than %d]", int64(len(line))+dropped, maxTranscriptLine)})
+		}
+		for _, e := range p.line(line, src) {
+			if !emit(e) {
+				return false
+			}
+		}
+		return true
+	})
+	if err != nil && more {
+		return yield(Entry{}, fmt.Errorf("transcript %s: %w", path, err))
+	}
+	if more {
+		for _, e := range p.end() {
+			if !emit(e) {
+				break
+			}
+		}
+	}
+	return more
+}
+
+// readLines calls fn with each line of r (without its newline), numbered
+// from 1, holding at most max bytes of it: the rest of a longer line is
+// skipped and counted in dropped. fn returning false stops the read.
+func readLines(r io.Reader, max int, fn func(n int, line []byte, dropped int64) bool) error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	var buf []byte
+	var dropped int64
+	n := 0
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if len(buf)+len(chunk) <= max {
+			buf = append(buf, chunk...)
+		} else {
+			room := max - len(buf)
+			buf = append(buf, chunk[:room]...)
+			dropped += int64(len(chunk) - room)
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		if len(buf) > 0 || dropped > 0 {
+			n++
+			line := bytes.TrimRight(buf, "\r\n")
+			if dropped > 0 && bytes.HasSuffix(chunk, []byte("\n")) {
+				dropped-- // the newline is not content
+			}
+			if !fn(n, line, dropped) {
+				return nil
+			}
+		}
+		buf, dropped = buf[:0], 0
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// lineParser turns lines of one file into entries.
+type lineParser interface {
+	line(b []byte, src string) []Entry
+	end() []Entry
+}
+
+func rawEntry(b []byte, src string) Entry {
+	return Entry{Role: RoleSystem, Raw: true, Text: string(b), Source: src}
+}
+
+func parseTime(s string) time.Time {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}
+
+// compactJSON renders a JSON value on one line ("" for none).
+func compactJSON(raw json.RawMessage) string {
+	if len(raw) == 0 || string(raw) == "null" {
+		return ""
+	}
+	var b bytes.Buffer
+	if err := json.Compact(&b, raw); err != nil {
+		return string(raw)
+	}
+	return b.String()
+}
+
+// contentText is the text of a content value: a string, or blocks of
+// {"type":"text","text":…}, or anything else as compact JSON.
+func contentText(raw json.RawMessage) string {
+	if len(raw) == 0 {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	var blocks []struct {
+		Type string `json:"type"`
+		Text string `json:"text"`
+	}
+	if json.Unmarshal(raw, &blocks) == nil {
+		var parts []string
+		for _, b := range blocks {
+			switch {
+			case b.Text != "":
+				parts = append(parts, b.Text)
+			case b.Type == "image":
+				parts = append(parts, "[image]")
+			}
+		}
+		if len(parts) > 0 || len(blocks) == 0 {
+			return strings.Join(parts, "\n")
+		}
+	}
+	var obj struct {
+		Content json.RawMessage `json:"content"`
+		Output  json.RawMessage `json:"output"`
+	}
+	if json.Unmarshal(raw, &obj) == nil {
+		if len(obj.Content) > 0 {
+			return contentText(obj.Content)
+		}
+		if len(obj.Output) > 0 {
+			return contentText(obj.Output)
+		}
+	}
+	return compactJSON(raw)
+}
+
+// Claude Code: session files and --output-format stream-json share one
+// line shape: {"type":"user"|"assistant", "message":{"content":…}, …}.
+type claudeLine struct {
+	Type      string          `json:"type"`
+	Subtype   string          `json:"subtype"`
+	Timestamp string          `json:"timestamp"`
+	IsMeta    bool            `json:"isMeta"`
+	Message   *claudeMessage  `json:"message"`
+	Content   json.RawMessage `json:"content"`
+	Summary   string          `json:"summary"`
+	IsError   bool            `json:"is_error"`
+	Model     string          `json:"model"`
+	NumTurns  int             `json:"num_turns"`
+}
+
+type claudeMessage struct {
+	Role    string          `json:"role"`
+	Content json.RawMessage `json:"content"`
+}
+
+type claudeBlock struct {
+	Type      string          `json:"type"`
+	Text      string          `json:"text"`
+	ID        string          `json:"id"`
+	Name      string          `json:"name"`
+	Input     json.RawMessage `json:"input"`
+	ToolUseID string          `json:"tool_use_id"`
+	Content   json.RawMessage `json:"content"`
+	IsError   bool            `json:"is_error"`
+}
+
+// claudeNoise are line types that carry no conversation.
+var claudeNoise = map[string]bool{"file-history-snapshot": true, "queue-operation": true, "stream_event": true, "progress": true}
+
+type claudeParser struct {
+	tools map[string]string // tool_use id → tool name
+}
+
+func (p *claudeParser) end() []Entry { return nil }
+
+func (p *claudeParser) line(b []byte, src string) []Entry {
+	es, ok := p.parse(b, src)
+	if !ok {
+		return []Entry{rawEntry(b, src)}
+	}
+	return es
+}
+
+// parse reports false for a line it does not recognise.
+func (p *claudeParser) parse(b []byte, src string) ([]Entry, bool) {
+	if len(bytes.TrimSpace(b)) == 0 {
+		return nil, true
+	}
+	var l claudeLine
+	if err := json.Unmarshal(b, &l); err != nil || l.Type == "" {
+		return nil, false
+	}
+	t := parseTime(l.Timestamp)
+	entry := func(role, text, tool string) Entry {
+		return Entry{Time: t, Role: role, Text: text, Tool: tool, Source: src}
+	}
+	switch {
+	case claudeNoise[l.Type]:
+		return nil, true
+	case l.Type == "summary":
+		return []Entry{entry(RoleSystem, "summary: "+l.Summary, "")}, true
+	case l.Type == "system":
+		text := contentText(l.Content)
+		if text == "" {
+			text = l.Subtype
+			if l.Subtype == "init" {
+				text = "session started"
+				if l.Model != "" {
+					text += " (model " + l.Model + ")"
+				}
+			}
+		}
+		return []Entry{entry(RoleSystem, text, "")}, true
+	case l.Type == "result":
+		text := "result: " + l.Subtype
+		if l.IsError {
+			text += " (error)"
+		}
+		if l.NumTurns > 0 {
+			text += fmt.Sprintf(", %d turns", l.NumTurns)
+		}
+		return []Entry{entry(RoleSystem, text, "")}, true
+	case (l.Type == "user" || l.Type == "assistant") && l.Message != nil:
+	default:
+		return nil, false
+	}
+	role := l.Type
+	if l.IsMeta {
+		role = RoleSystem
+	}
+	var s string
+	if json.Unmarshal(l.Message.Content, &s) == nil {
+		return []Entry{entry(role, s, "")}, true
+	}
+	var blocks []claudeBlock
+	if err := json.Unmarshal(l.Message.Content, &blocks); err != nil {
+		return nil, false
+	}
+	var out []Entry
+	for _, bl := range blocks {
+		switch bl.Type {
+		case "text":
+			out = append(out, entry(role, bl.Text, ""))
+		case "image":
+			out = append(out, entry(role, "[image]", ""))
+		case "tool_use", "server_tool_use":
+			if bl.ID != "" {
+				p.tools[bl.ID] = bl.Name
+			}
+			out = append(out, entry(RoleAssistant, compactJSON(bl.Input), bl.Name))
+		case "tool_result":
+			text := contentText(bl.Content)
+			if bl.IsError {
+				text = "error: " + text
+			}
+			out = append(out, entry(RoleTool, text, p.tools[bl.ToolUseID]))
+		case "thinking", "redacted_thinking":
+			// Private reasoning: not part of the conversation shown.
+		default:
+			out = append(out, Entry{Time: t, Role: RoleSystem, Raw: true, Text: compactJSON(mustJSON(bl)), Source: src})
+		}
+	}
+	return out, true
+}
+
+func mustJSON(v any) json.RawMessage {
+	b, _ := json.Marshal(v)
+	return b
+}
+
+// OutputParser reads an agent's headless output line by line and
+// recognises what Claude Code's stream-json prints, so a terminal can
+// show a conversation rather than JSON.
+type OutputParser struct{ p claudeParser }
+
+// NewOutputParser returns a parser for one run's output.
+func NewOutputParser() *OutputParser {
+	return &OutputParser{p: claudeParser{tools: map[string]string{}}}
+}
+
+// Line returns the entries of one output line, or false when the line is
+// not one the parser knows (plain output: show it as it is).
+func (o *OutputParser) Line(line []byte) ([]Entry, bool) {
+	if !bytes.HasPrefix(bytes.TrimSpace(line), []byte("{")) {
+		return nil, false
+	}
+	return o.p.parse(line, "")
+}
+
+// Codex: rollout lines are {"timestamp", "type", "payload"}; the
+// conversation is in the response_item payloads (event_msg repeats it).
+type codexLine struct {
+	Timestamp string          `json:"timestamp"`
+	Type      string          `json:"type"`
+	Payload   json.RawMessage `json:"payload"`
+}
+
+type codexItem struct {
+	Type    string `json:"type"`
+	Role    string `json:"role"`
+	Content []struct {
+		Type string `json:"type"`
+		Text string `json:"text"`
+	} `json:"content"`
+	Name      string          `json:"name"`
+	Arguments string          `json:"arguments"`
+	Input     string          `json:"input"`
+	CallID    string          `json:"call_id"`
+	Output    json.RawMessage `json:"output"`
+	Action    *struct {
+		Command []string `json:"command"`
+		Query   string   `json:"query"`
+	} `json:"action"`
+}
+
+var codexSkip = map[string]bool{"session_meta": true, "turn_context": true, "event_msg": true}
+
+// codexContextPrefixes start the user messages Codex injects itself.
+var codexContextPrefixes = []string{"<environment_context>", "<user_instructions>", "# AGENTS.md instructions"}
+
+type codexParser struct {
+	tools map[string]string // call_id → tool name
+}
+
+func (p *codexParser) end() []Entry { return nil }
+
+func (p *codexParser) line(b []byte, src string) []Entry {
+	if len(bytes.TrimSpace(b)) == 0 {
+		return nil
+	}
+	var l codexLine
+	if err := json.Unmarshal(b, &l); err != nil {
+		return []Entry{rawEntry(b, src)}
+	}
+	t := parseTime(l.Timestamp)
+	payload := l.Payload
+	switch {
+	case codexSkip[l.Type]:
+		return nil
+	case l.Type == "compacted":
+		return []Entry{{Time: t, Role: RoleSystem, Text: "context compacted", Source: src}}
+	case l.Type == "response_item":
+	case len(payload) == 0 && l.Type != "":
+		payload = b // older rollouts: the items themselves, one per line
+	default:
+		return []Entry{rawEntry(b, src)}
+	}
+	var it codexItem
+	if err := json.Unmarshal(payload, &it); err != nil {
+		return []Entry{rawEntry(b, src)}
+	}
+	entry := func(role, text, tool string) []Entry {
+		return []Entry{{Time: t, Role: role, Text: text, Tool: tool, Source: src}}
+	}
+	switch it.Type {
+	case "message":
+		var parts []string
+		for _, c := range it.Content {
+			if c.Text != "" {
+				parts = append(parts, c.Text)
+			}
+		}
+		text := strings.Join(parts, "\n")
+		role := RoleSystem
+		switch it.Role {
+		case "user":
+			role = RoleUser
+			for _, pre := range codexContextPrefixes {
+				if strings.HasPrefix(strings.TrimSpace(text), pre) {
+					role = RoleSystem
+				}
+			}
+		case "assistant":
+			role = RoleAssistant
+		}
+		return entry(role, text, "")
+	case "function_call", "custom_tool_call":
+		if it.CallID != "" {
+			p.tools[it.CallID] = it.Name
+		}
+		args := it.Arguments
+		if args == "" {
+			args = it.Input
+		}
+		return entry(RoleAssistant, args, it.Name)
+	case "function_call_output", "custom_tool_call_output":
+		out := contentText(it.Output)
+		// Shell calls answer with a JSON string of {"output", "metadata"}.
+		var inner struct {
+			Output *string `json:"output"`
+		}
+		if strings.HasPrefix(out, "{") && json.Unmarshal([]byte(out), &inner) == nil && inner.Output != nil {
+			out = *inner.Output
+		}
+		return entry(RoleTool, out, p.tools[it.CallID])
+	case "local_shell_call":
+		cmd := ""
+		if it.Action != nil {
+			cmd = strings.Join(it.Action.Command, " ")
+		}
+		if it.CallID != "" {
+			p.tools[it.CallID] = "shell"
+		}
+		return entry(RoleAssistant, cmd, "shell")
+	case "web_search_call":
+		q := ""
+		if it.Action != nil {
+			q = it.Action.Query
+		}
+		return entry(RoleAssistant, q, "web_search")
+	case "reasoning":
+		return nil
+	}
+	return []Entry{rawEntry(b, src)}
+}
+
+// runLogParser reads git loop's run logs: the header becomes a user
+// entry (the prompt), lines an agent's stream-json printed become their
+// entries, other output is gathered into assistant entries, and the
+// trailer becomes a system entry.
+type runLogParser struct {
+	n       int
+	body    bool // past the header (or a file without one)
+	inPr    bool // in the prompt's continuation lines
+	t       time.Time
+	prompt  strings.Builder
+	text    bytes.Buffer
+	textSrc string
+	out     *OutputParser
+}
+
+func (p *runLogParser) line(b []byte, src string) []Entry {
+	p.n++
+	if p.n == 1 {
+		if string(b) == RunLogMagic {
+			return nil
+		}
+		p.body = true
+	}
+	if !p.body {
+		return p.headerLine(b, src)
+	}
+	if rest, ok := bytes.CutPrefix(b, []byte(RunLogTrailer)); ok {
+		return append(p.flush(), Entry{Time: p.t, Role: RoleSystem, Text: string(rest), Source: src})
+	}
+	if es, ok := p.out.Line(b); ok {
+		for i := range es {
+			es[i].Source = src
+			if es[i].Time.IsZero() {
+				es[i].Time = p.t
+			}
+		}
+		return append(p.flush(), es...)
+	}
+	var out []Entry
+	if p.text.Len()+len(b) > maxTextEntry {
+		out = p.flush()
+	}
+	if p.text.Len() == 0 {
+		p.textSrc = src
+	} else {
+		p.text.WriteByte('\n')
+	}
+	p.text.Write(b)
+	return out
+}
+
+func (p *runLogParser) headerLine(b []byte, src string) []Entry {
+	s := string(b)
+	if p.inPr {
+		if rest, ok := strings.CutPrefix(s, "  "); ok {
+			p.prompt.WriteString("\n" + rest)
+			return nil
+		}
+		p.inPr = false
+	}
+	if s == "" {
+		p.body = true
+		return []Entry{{Time: p.t, Role: RoleUser, Text: p.prompt.String(), Source: src}}
+	}
+	k, v, _ := strings.Cut(s, ": ")
+	switch k {
+	case "time":
+		p.t = parseTime(v)
+	case "prompt", "prompt:":
+		p.prompt.WriteString(v)
+		p.inPr = true
+	}
+	return nil
+}
+
+func (p *runLogParser) flush() []Entry {
+	if p.text.Len() == 0 {
+		return nil
+	}
+	e := Entry{Time: p.t, Role: RoleAssistant, Text: p.text.String(), Source: p.textSrc}
+	p.text.Reset()
+	return []Entry{e}
+}
+
+func (p *runLogParser) end() []Entry { return p.flush() }
+
+// RunLogSuffix ends the name of every run log.
+const RunLogSuffix = "-run.log"
+
+// Run log format (read back by the transcript):
+//
+//	git loop run
+//	time: 2026-01-02T03:04:05Z
+//	loop: NAME
+//	agent: SETTING
+//	driver: DRIVER
+//	prompt: FIRST LINE
+//	  NEXT LINE (prompt continuation lines are indented by two spaces)
+//	<empty line>
+//	...the agent's output, as it came...
+//	[git loop] exit 0 after 1.234s
+const (
+	RunLogMagic   = "git loop run"
+	RunLogTrailer = "[git loop] "
+)
