@@ -335,7 +335,7 @@ func (b Binary) Mounts(driver string) []sandbox.Mount {
 }
 
 // Mounts are the read-only mounts that show the loop's agent program
-// inside its sandbox, at its host path (DESIGN.md §5). A missing agent
+// inside its sandbox, at its host path (docs/sandbox.md). A missing agent
 // mounts nothing: only commands that run it complain.
 func Mounts(s *workspace.Workspace, m *state.Meta) []sandbox.Mount {
 	if m.Sandbox.Driver == "none" || m.Sandbox.Driver == "" {

@@ -1,6 +1,6 @@
 // Package compose merges agent configuration tiers (doctrine → team →
 // profiles → personal) into one loop's agent dir, and records which tier
-// every file and setting came from (DESIGN.md §4).
+// every file and setting came from (docs/context.md, "Composition").
 //
 // It is a pure library: it reads tier dirs and writes the agent dir, and
 // never runs git, prompts, or resolves secrets.

@@ -11,7 +11,7 @@ import (
 	"github.com/pelletier/go-toml/v2"
 )
 
-// merger merges top-level keys one level deep (DESIGN.md §4): two objects
+// merger merges top-level keys one level deep (docs/context.md, "Composition"): two objects
 // at the same key merge key by key, later wins; anything else is replaced
 // whole by the later tier. V is json.RawMessage for settings.json and any
 // for mise.toml.

@@ -1,5 +1,5 @@
 // Package config resolves git loop's settings from every layer of
-// DESIGN.md §2, lowest precedence first:
+// docs/config.md, lowest precedence first:
 //
 //	default < knowledge .gitloop/config.toml < .gitloop.toml < personal config.toml
 //	< user config.toml < git config loop.* < GIT_LOOP_* env < flags
@@ -62,7 +62,7 @@ func (k Key) GitName() string { return "loop." + k.Name }
 
 var drivers = []string{"auto", "docker", "bwrap", "none"}
 
-// gates are the ways promote lands a layer (DESIGN.md §6).
+// gates are the ways promote lands a layer (git-loop-promote(1)).
 var gates = []string{"review", "direct"}
 
 // Keys are every setting git loop knows, in the order they are listed.

@@ -420,7 +420,7 @@ func ParseLayers(vals []string) ([]workspace.Layer, error) {
 	return out, nil
 }
 
-// Promote lands a loop's work (DESIGN.md §6): per layer, commit if asked,
+// Promote lands a loop's work (git-loop-promote(1)): per layer, commit if asked,
 // fetch, merge the latest main into the loop's branch (never rebase), then
 // push main (ungated) or make a proposal (gated).
 func Promote(ctx context.Context, s *workspace.Workspace, opts PromoteOptions) ([]Landed, error) {

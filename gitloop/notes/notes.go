@@ -21,7 +21,7 @@ import (
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
-// Notes conventions (DESIGN.md §1): inbox.md holds one "- item" per line;
+// Notes conventions (docs/context.md): inbox.md holds one "- item" per line;
 // focus.md holds "## pinned" and "## listed" sections of "- item" lines.
 const (
 	InboxFile = "inbox.md"

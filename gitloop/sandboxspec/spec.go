@@ -1,5 +1,5 @@
 // Package sandboxspec is what a loop's sandbox is made of: the mount table
-// of DESIGN.md §5 (the worktree, the git dirs read-only where git would run
+// of docs/sandbox.md (the worktree, the git dirs read-only where git would run
 // host code, the context worktrees, the agent program, the hooks' binary)
 // and the delivery of the selected vault's secrets.
 package sandboxspec
@@ -18,7 +18,7 @@ import (
 	"github.com/gitloop-dev/git-loop/sandbox"
 )
 
-// Spec is the sandbox spec of a loop, with the mount table of DESIGN.md §5.
+// Spec is the sandbox spec of a loop, with the mount table of docs/sandbox.md.
 func Spec(s *workspace.Workspace, m *state.Meta) (sandbox.Spec, error) {
 	id, err := s.Repo.WorkspaceID()
 	if err != nil {

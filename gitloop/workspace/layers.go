@@ -10,7 +10,7 @@ import (
 	"github.com/gitloop-dev/git-loop/gitloop/config"
 )
 
-// Layer is a context layer (DESIGN.md §1).
+// Layer is a context layer (docs/context.md).
 type Layer string
 
 const (

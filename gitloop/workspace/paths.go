@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 )
 
-// UserDirs are git loop's per-user directories (DESIGN.md §2).
+// UserDirs are git loop's per-user directories (docs/config.md).
 type UserDirs struct {
 	Config string // $XDG_CONFIG_HOME/git-loop
 	Data   string // $XDG_DATA_HOME/git-loop

@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// gitloopImports is the layering inside gitloop/ (DESIGN.md §9): for each
+// gitloopImports is the layering inside gitloop/ (docs/ARCHITECTURE.md): for each
 // package, the gitloop packages it may import. The leaves (git, state,
 // config, compose, vault) know no loop; transcript reads files and knows
 // no repository; workspace, the core every operation takes, imports only

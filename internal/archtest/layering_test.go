@@ -1,4 +1,4 @@
-// Package archtest keeps the layering of DESIGN.md §9: imports point down
+// Package archtest keeps the layering of docs/ARCHITECTURE.md: imports point down
 // only (cmd → gitloop → sandbox, hooks, templates), and each third-party
 // dependency stays in the one place allowed to use it. (viper itself
 // depends on pflag, so pflag is checked as a direct import only.)
