@@ -42,7 +42,7 @@ func Unprivileged(t *testing.T) bool {
 	case strings.Contains(out, "--- PASS: "+name+" "):
 		t.Logf("ran as uid %d:\n%s", UnprivilegedUID, out)
 	case strings.Contains(out, "--- SKIP: "+name+" "):
-		t.Skipf("as uid %d, it skipped:\n%s", UnprivilegedUID, out)
+		stop(t, "unprivileged-user", fmt.Sprintf("as uid %d, it skipped:\n%s", UnprivilegedUID, out))
 	default:
 		t.Fatalf("as uid %d:\n%s", UnprivilegedUID, out)
 	}
