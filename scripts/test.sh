@@ -2,7 +2,8 @@
 # Runs git loop's whole test suite against the real parts: git, git-crypt,
 # a Docker engine, bubblewrap, busybox (for local test images),
 # debootstrap (for a Debian test image), chromium (for the web viewer's
-# browser test) and zsh (for the zsh completion test).
+# browser test), zsh (for the zsh completion test) and a C compiler (the
+# race detector needs cgo).
 #
 # As root it installs what is missing with apt-get and starts dockerd when
 # no engine answers; otherwise it says exactly what is missing and how to
@@ -14,13 +15,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(git git-crypt openssh-server docker.io bubblewrap busybox-static debootstrap chromium zsh)
+packages=(git git-crypt openssh-server docker.io bubblewrap busybox-static debootstrap chromium zsh gcc libc6-dev)
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
   for p in "${packages[@]}"; do have_pkg "$p" || missing+=("$p"); done
 else
-  for c in git git-crypt sshd docker bwrap busybox debootstrap chromium zsh; do command -v "$c" >/dev/null 2>&1 || missing+=("$c"); done
+  for c in git git-crypt sshd docker bwrap busybox debootstrap chromium zsh gcc; do command -v "$c" >/dev/null 2>&1 || missing+=("$c"); done
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -52,5 +53,8 @@ if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted" >&2; exit
 go vet ./...
 
 if [ $# -eq 0 ]; then set -- ./...; fi
-echo "test.sh: go test $*" >&2
-go test -count=1 -timeout 15m "$@"
+# -race: loops, locks, servers and kills run concurrently; a data race is a
+# bug even when the tests pass. On 2 busy cores it takes the whole suite
+# from 78 s to 135 s (11 minutes with a cold build cache under heavy load).
+echo "test.sh: go test -race $*" >&2
+CGO_ENABLED=1 go test -race -count=1 -timeout 15m "$@"

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gitloop-dev/git-loop/sandbox/sandboxtest"
 	"github.com/spf13/cobra"
 )
 
@@ -248,21 +249,14 @@ done
 // TestBashCompletesGitLoop runs the committed bash completion with git's
 // own: "git loop <TAB>" only works through the _git_loop glue.
 func TestBashCompletesGitLoop(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds git-loop")
-	}
+	sandboxtest.Long(t, "builds git-loop")
 	const gitCompletion = "/usr/share/bash-completion/completions/git"
 	bash, err := exec.LookPath("bash")
-	if err != nil {
-		t.Skip("no bash")
-	}
-	if _, err := os.Stat(gitCompletion); err != nil {
-		t.Skip("no git bash completion at " + gitCompletion)
-	}
+	sandboxtest.Require(t, err, "bash", `install bash ("sudo apt-get install bash")`)
+	_, err = os.Stat(gitCompletion)
+	sandboxtest.Require(t, err, "git-bash-completion", "install git, whose Debian package puts its bash completion at "+gitCompletion)
 	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go tool to build git-loop")
-	}
+	sandboxtest.Require(t, err, "go", "put the go tool on PATH: it builds git-loop")
 	bin := t.TempDir()
 	build := exec.Command(goTool, "build", "-o", filepath.Join(bin, "git-loop"), "../git-loop")
 	if out, err := build.CombinedOutput(); err != nil {

@@ -200,7 +200,7 @@ func FuzzReadConfig(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, content string) {
 		if strings.Contains(content, "include") {
-			t.Skip() // includes are always left to git
+			return // includes are always left to git: nothing to compare
 		}
 		compareFile(t, content)
 	})

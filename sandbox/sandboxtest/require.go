@@ -26,7 +26,21 @@ func Require(t testing.TB, err error, what, install string) {
 	if err == nil {
 		return
 	}
-	msg := what + " is not available (" + err.Error() + "); " + install
+	stop(t, what, what+" is not available ("+err.Error()+"); "+install)
+}
+
+// Long stops a long test in -short mode the way Require stops a test
+// without its dependency: under RequireEnv ("all" or "long") it fails, so
+// that a CI run cannot pass by being short. why says what makes it long.
+func Long(t testing.TB, why string) {
+	t.Helper()
+	if testing.Short() {
+		stop(t, "long", "a long test ("+why+") in -short mode; run it without -short")
+	}
+}
+
+func stop(t testing.TB, what, msg string) {
+	t.Helper()
 	if required(what) {
 		t.Fatalf("%s [%s=%s]", msg, RequireEnv, os.Getenv(RequireEnv))
 	}

@@ -14,7 +14,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -346,36 +346,55 @@ func TestNewMessageAndAttach(t *testing.T) {
 }
 
 // TestOneAgentAtATime: a second run while one is going fails clearly and
-// at once; the first is unharmed.
+// at once; the first is unharmed. The first run's agent holds until the
+// test lets it end, so no clock decides the order: the second run must
+// come back while the first still holds.
 func TestOneAgentAtATime(t *testing.T) {
 	t.Parallel()
 	repo, _ := newLoop(t, "fake-generic", "busy", "none")
 	lock := filepath.Join(logDir(repo, "busy"), "agent.lock")
-	var wg sync.WaitGroup
+	release := filepath.Join(t.TempDir(), "release")
+	var released atomic.Bool
+	let := func() {
+		if !released.Swap(true) {
+			if err := os.WriteFile(release, nil, 0o644); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	t.Cleanup(let) // never leave the agent holding
 	var first cmdtest.Result
-	wg.Add(1)
+	firstDone := make(chan struct{})
 	go func() {
-		defer wg.Done()
-		first = cmdtest.Run(t, repo, "run", "busy", "slow sleep=2")
+		defer close(firstDone)
+		first = cmdtest.Run(t, repo, "run", "busy", "held hold="+release)
 	}()
-	deadline := time.Now().Add(5 * time.Second)
 	for {
 		if b, _ := os.ReadFile(lock); strings.HasPrefix(string(b), "run, pid") {
 			break
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("the first run never took the lock")
+		select {
+		case <-firstDone:
+			t.Fatalf("the first run ended without taking the lock: exit %d %q", first.Code, first.Stderr)
+		case <-time.After(10 * time.Millisecond):
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
-	start := time.Now()
+	// A second run that waited for the lock instead of failing would wait
+	// for ever; after a minute the first is let go, and the second run's
+	// success, after the release, fails the test below.
+	watchdog := time.AfterFunc(time.Minute, let)
 	r := cmdtest.Run(t, repo, "run", "busy", "second")
-	if r.Code != 1 || !strings.Contains(r.Stderr, "already has an agent running (run, pid") || time.Since(start) > time.Second {
-		t.Errorf("second run: exit %d after %v: %q", r.Code, time.Since(start), r.Stderr)
+	watchdog.Stop()
+	if released.Load() {
+		t.Errorf("the second run came back only after the first was let go: it waited instead of failing at once")
 	}
-	wg.Wait()
-	if first.Code != 0 {
-		t.Errorf("first run: exit %d %q", first.Code, first.Stderr)
+	if r.Code != 1 || !strings.Contains(r.Stderr, "already has an agent running (run, pid") {
+		t.Errorf("second run: exit %d: %q", r.Code, r.Stderr)
+	}
+	let()
+	<-firstDone
+	if first.Code != 0 || !strings.Contains(first.Stdout, "fake-generic got: held hold=") {
+		t.Errorf("first run: exit %d %q %q", first.Code, first.Stdout, first.Stderr)
 	}
 	cmdtest.MustRun(t, repo, "run", "busy", "third")
 }

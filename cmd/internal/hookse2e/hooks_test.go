@@ -271,8 +271,8 @@ func TestHooksWithoutGitLoop(t *testing.T) {
 	}
 	os.RemoveAll(tmpBin)
 	e.path = withoutDir(os.Getenv("PATH"), binDir)
-	if _, err := exec.LookPath("git-loop"); err == nil && !strings.HasPrefix(mustLook(), binDir) {
-		t.Skip("a git-loop is installed on this machine's PATH")
+	if p := lookIn(e.path, "git-loop"); p != "" {
+		sandboxtest.Require(t, fmt.Errorf("%s is on PATH", p), "no-git-loop-on-path", "these tests need a PATH without an installed git-loop")
 	}
 
 	personal := e.Clone("personal")
@@ -290,9 +290,14 @@ func TestHooksWithoutGitLoop(t *testing.T) {
 	e.gitOK(e.Repo, "worktree", "add", "-q", "-b", "loop/w", filepath.Join(t.TempDir(), "w"))
 }
 
-func mustLook() string {
-	p, _ := exec.LookPath("git-loop")
-	return p
+// lookIn is the file exec.LookPath would find on path, or "".
+func lookIn(path, name string) string {
+	for _, dir := range filepath.SplitList(path) {
+		if fi, err := os.Stat(filepath.Join(dir, name)); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			return filepath.Join(dir, name)
+		}
+	}
+	return ""
 }
 
 func withoutDir(path, dir string) string {

@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -65,22 +67,45 @@ func TestConcurrentNew(t *testing.T) {
 
 // TestKillDuringNew kills "git loop new" at random points and checks that
 // the next command leaves the repository consistent: every loop either
-// exists whole (record, branch, worktree) or not at all.
+// exists whole (record, branch, worktree) or not at all. The points are
+// drawn over the time one whole new takes on this machine, so that some
+// kills land mid-operation however fast or loaded it is, and the test
+// checks that some did (the loop's intent was left behind). The seed is
+// logged; GIT_LOOP_TEST_SEED=N replays its points.
 func TestKillDuringNew(t *testing.T) {
 	t.Parallel()
 	repo := gittest.Repo(t)
-	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
-	const rounds = 20
-	for i := range rounds {
-		name := fmt.Sprintf("k%02d", i)
+	seed := time.Now().UnixNano()
+	if v := os.Getenv("GIT_LOOP_TEST_SEED"); v != "" {
+		var err error
+		if seed, err = strconv.ParseInt(v, 10, 64); err != nil {
+			t.Fatalf("GIT_LOOP_TEST_SEED=%q: %v", v, err)
+		}
+	}
+	t.Logf("seed %d (replay: GIT_LOOP_TEST_SEED=%d)", seed, seed)
+	rng := rand.New(rand.NewSource(seed))
+	whole := timeOneNew(t)
+	// Twenty rounds, and more (up to sixty) until a kill lands mid-new.
+	rounds, interrupted := 0, 0
+	for rounds < 20 || interrupted == 0 && rounds < 60 {
+		name := fmt.Sprintf("k%02d", rounds)
+		rounds++
 		cmd := exec.Command(filepath.Join(binDir, "git-loop"), "new", name, "--driver", "none", "--detach", "-q")
 		cmd.Dir = repo
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Duration(rng.Intn(150_000)) * time.Microsecond)
+		// Up to a quarter past the whole: some runs finish before the kill.
+		time.Sleep(time.Duration(rng.Float64() * 1.25 * float64(whole)))
 		_ = cmd.Process.Signal(syscall.SIGKILL)
 		_ = cmd.Wait()
+		if _, err := os.Stat(filepath.Join(repo, ".git", "loop", "intents", name+".json")); err == nil {
+			interrupted++
+		}
+	}
+	t.Logf("%d of %d kills landed mid-new (a whole new takes %v here)", interrupted, rounds, whole)
+	if interrupted == 0 {
+		t.Errorf("no kill landed while new was under way (seed %d): the test proved nothing", seed)
 	}
 	// The next command that changes state recovers. (A git that the killed
 	// command started may still be running, orphaned: it holds the lock,
@@ -131,6 +156,25 @@ func TestKillDuringNew(t *testing.T) {
 		t.Errorf("%d loops after re-running new, want %d", got, rounds)
 	}
 	t.Logf("%d of %d killed loops had completed", len(listed), rounds)
+}
+
+// timeOneNew is how long one whole "git loop new" takes on this machine
+// now (the median of three, in a repository of their own).
+func timeOneNew(t *testing.T) time.Duration {
+	t.Helper()
+	repo := gittest.Repo(t)
+	var times []time.Duration
+	for i := range 3 {
+		cmd := exec.Command(filepath.Join(binDir, "git-loop"), "new", fmt.Sprintf("timed%d", i), "--driver", "none", "--detach", "-q")
+		cmd.Dir = repo
+		start := time.Now()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("new: %v\n%s", err, out)
+		}
+		times = append(times, time.Since(start))
+	}
+	slices.Sort(times)
+	return times[1]
 }
 
 // TestGitDispatch runs through "git loop" and "git -c loop.x=… loop", which

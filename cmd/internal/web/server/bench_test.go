@@ -18,6 +18,7 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdtest"
 	"github.com/gitloop-dev/git-loop/cmd/internal/web/server"
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
+	"github.com/gitloop-dev/git-loop/sandbox/sandboxtest"
 )
 
 // BenchmarkLoopsPage renders the loops page of a repository with 200
@@ -133,9 +134,7 @@ func peakHeap(t testing.TB, h http.Handler, target string) (growth uint64, serve
 // TestHugeTranscriptMemory serves a 50 MB transcript whole (JSON lines)
 // and by pages, and checks the heap grows by less than 50 MB.
 func TestHugeTranscriptMemory(t *testing.T) {
-	if testing.Short() {
-		t.Skip("writes a 50 MB transcript")
-	}
+	sandboxtest.Long(t, "writes a 50 MB transcript")
 	fx := newFixture(t)
 	hugeTranscript(t, fx, 50<<20)
 	h := fx.handler(t, server.Options{})
