@@ -3,7 +3,7 @@ package root_test
 import (
 	"testing"
 
-	"github.com/gitloop-dev/git-loop/cmd/internal/cmdtest"
+	"github.com/gitloop-dev/git-loop/cmd/cmdtest"
 )
 
 // binDir holds a git-loop binary built once for the tests that need a

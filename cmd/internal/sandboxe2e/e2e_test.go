@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gitloop-dev/git-loop/cmd/internal/cmdtest"
+	"github.com/gitloop-dev/git-loop/cmd/cmdtest"
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
 	"github.com/gitloop-dev/git-loop/gitloop"

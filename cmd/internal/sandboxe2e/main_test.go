@@ -13,7 +13,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/gitloop-dev/git-loop/cmd/internal/cmdtest"
+	"github.com/gitloop-dev/git-loop/cmd/cmdtest"
 )
 
 // binDir holds a git-loop binary built once, for the tests that run it as

@@ -10,7 +10,7 @@ package vaulte2e_test
 import (
 	"testing"
 
-	"github.com/gitloop-dev/git-loop/cmd/internal/cmdtest"
+	"github.com/gitloop-dev/git-loop/cmd/cmdtest"
 )
 
 func TestMain(m *testing.M) {

@@ -1,8 +1,13 @@
 // Package cmdtest runs git loop commands in-process against real
 // temporary repositories and captures what they print.
+//
+// It sits outside cmd/internal on purpose: the end-to-end suites under
+// the top-level e2e/ cannot import cmd/internal (Go's internal rule), so
+// everything they need from the command tree comes through here.
 package cmdtest
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -38,20 +43,29 @@ func Run(t testing.TB, dir string, args ...string) Result {
 // RunWith runs "git loop args…" in dir with options.
 func RunWith(t testing.TB, dir string, o Options, args ...string) Result {
 	t.Helper()
+	f, out, errOut := NewFactory(dir, o)
+	code := root.Run(context.Background(), f, args)
+	return Result{Stdout: out.String(), Stderr: errOut.String(), Code: code}
+}
+
+// NewFactory is the Factory a command run in dir with o gets: test
+// streams (o.Stdin on stdin, terminals when o.TTY), o.Env over the
+// process environment, and the real sandbox engines. It returns the
+// buffers stdout and stderr go to.
+func NewFactory(dir string, o Options) (f *cmdutil.Factory, stdout, stderr *bytes.Buffer) {
 	ios, in, out, errOut := iostreams.Test()
 	in.WriteString(o.Stdin)
 	ios.SetStdinTTY(o.TTY)
 	ios.SetStdoutTTY(o.TTY)
 	ios.SetStderrTTY(o.TTY)
-	f := &cmdutil.Factory{IOStreams: ios, Dir: dir, LookupEnv: func(k string) (string, bool) {
+	f = &cmdutil.Factory{IOStreams: ios, Dir: dir, LookupEnv: func(k string) (string, bool) {
 		if v, ok := o.Env[k]; ok {
 			return v, true
 		}
 		return os.LookupEnv(k)
 	}}
 	f.Engines = cmdutil.NewEngines(f)
-	code := root.Run(context.Background(), f, args)
-	return Result{Stdout: out.String(), Stderr: errOut.String(), Code: code}
+	return f, out, errOut
 }
 
 // MustRun runs a command that must succeed.
