@@ -12,8 +12,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
-	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
+	"github.com/gitloop-dev/git-loop/cmd/cmdtest"
 	"github.com/gitloop-dev/git-loop/gitloop"
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
@@ -449,13 +448,7 @@ func TestPrePushGuard(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	e.newLoop("g1")
-	ios, _, _, _ := iostreams.Test()
-	f := &cmdutil.Factory{IOStreams: ios, Dir: e.Repo, LookupEnv: func(k string) (string, bool) {
-		if k == "GIT_LOOP_HOME" {
-			return e.Home, true
-		}
-		return os.LookupEnv(k)
-	}}
+	f, _, _ := cmdtest.NewFactory(e.Repo, e.Opts)
 	svc, err := f.Service(context.Background())
 	if err != nil {
 		t.Fatal(err)

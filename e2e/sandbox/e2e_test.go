@@ -16,8 +16,6 @@ import (
 	"time"
 
 	"github.com/gitloop-dev/git-loop/cmd/cmdtest"
-	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
-	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
 	"github.com/gitloop-dev/git-loop/gitloop"
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
 	"github.com/gitloop-dev/git-loop/sandbox"
@@ -334,9 +332,7 @@ func TestSecretsStayOut(t *testing.T) {
 
 			// An exec of the loop's own spec with the secret in its env,
 			// held open while the container is inspected.
-			ios, _, _, _ := iostreams.Test()
-			f := &cmdutil.Factory{IOStreams: ios, Dir: repo, LookupEnv: os.LookupEnv}
-			f.Engines = cmdutil.NewEngines(f)
+			f, _, _ := cmdtest.NewFactory(repo, cmdtest.Options{})
 			ctx := t.Context()
 			svc, err := f.Service(ctx)
 			if err != nil {

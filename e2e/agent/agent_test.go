@@ -33,7 +33,7 @@ func TestMain(m *testing.M) {
 			return err
 		}
 		for name, script := range map[string]string{"claude": "fake-claude", "codex": "fake-codex", "fake-generic": "fake-generic"} {
-			src, _ := filepath.Abs(filepath.Join("..", "..", "..", "testdata", "agents", script))
+			src, _ := filepath.Abs(filepath.Join("..", "..", "testdata", "agents", script))
 			if err := os.Symlink(src, filepath.Join(bin, name)); err != nil {
 				return err
 			}
