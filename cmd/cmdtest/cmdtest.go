@@ -78,6 +78,14 @@ func MustRun(t testing.TB, dir string, args ...string) Result {
 	return r
 }
 
+// GitLoop is "git loop args…" in dir through git's own dispatch, as a
+// user runs it (Main puts the binary first on PATH).
+func GitLoop(dir string, args ...string) *exec.Cmd {
+	cmd := exec.Command("git", append([]string{"loop"}, args...)...)
+	cmd.Dir = dir
+	return cmd
+}
+
 // Main is the TestMain of packages that run git loop end to end: it makes
 // the environment hermetic (gittest.Hermetic), builds a git-loop binary
 // once and puts it first on PATH, so "git loop …" goes through git's own

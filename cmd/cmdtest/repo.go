@@ -75,3 +75,24 @@ func MustRunWith(t *testing.T, dir string, o Options, args ...string) Result {
 	}
 	return r
 }
+
+// NotesSetup runs init in a fresh repo with its own user dirs and returns
+// the repo, the run options, the notes clone and the notes origin.
+func NotesSetup(t *testing.T) (repo string, o Options, clone, origin string) {
+	t.Helper()
+	repo = gittest.Repo(t)
+	o, home := WithHome(t)
+	MustRunWith(t, repo, o, "init", "-q")
+	m, _ := filepath.Glob(filepath.Join(home, "data", "context", "notes-*"))
+	if len(m) != 1 {
+		t.Fatalf("notes clone: %v", m)
+	}
+	return repo, o, m[0], filepath.Join(home, "data", "origins", "notes.git")
+}
+
+// OriginFile is a file of main on a bare origin (its final newline
+// dropped).
+func OriginFile(t *testing.T, origin, file string) string {
+	t.Helper()
+	return gittest.Git(t, origin, "show", "main:"+file)
+}

@@ -1,4 +1,4 @@
-package root_test
+package newcmd_test
 
 import (
 	"encoding/json"
@@ -18,14 +18,6 @@ import (
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
 )
 
-// gitLoop runs "git loop args…" through git's own dispatch, as a user
-// does.
-func gitLoop(dir string, args ...string) *exec.Cmd {
-	cmd := exec.Command("git", append([]string{"loop"}, args...)...)
-	cmd.Dir = dir
-	return cmd
-}
-
 func TestConcurrentNew(t *testing.T) {
 	t.Parallel()
 	repo := gittest.Repo(t)
@@ -37,7 +29,7 @@ func TestConcurrentNew(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			outs[i], errs[i] = gitLoop(repo, "new", fmt.Sprintf("c%02d", i), "--driver", "none", "--detach", "-q").CombinedOutput()
+			outs[i], errs[i] = cmdtest.GitLoop(repo, "new", fmt.Sprintf("c%02d", i), "--driver", "none", "--detach", "-q").CombinedOutput()
 		}()
 	}
 	wg.Wait()
@@ -46,7 +38,7 @@ func TestConcurrentNew(t *testing.T) {
 			t.Errorf("new c%02d: %v\n%s", i, err, outs[i])
 		}
 	}
-	loops := lsJSON(t, repo)
+	loops := cmdtest.LsJSON(t, repo)
 	if len(loops) != n {
 		t.Fatalf("%d loops, want %d", len(loops), n)
 	}
@@ -55,10 +47,10 @@ func TestConcurrentNew(t *testing.T) {
 			t.Errorf("loop %s: %+v", l.Name, l)
 		}
 	}
-	if got := len(worktreePaths(t, repo)); got != n+1 {
+	if got := len(cmdtest.WorktreePaths(t, repo)); got != n+1 {
 		t.Errorf("%d worktrees, want %d", got, n+1)
 	}
-	if got := len(loopBranches(t, repo)); got != n {
+	if got := len(cmdtest.LoopBranches(t, repo)); got != n {
 		t.Errorf("%d branches, want %d", got, n)
 	}
 }
@@ -99,11 +91,11 @@ func TestKillDuringNew(t *testing.T) {
 		}
 	}
 	branches := map[string]bool{}
-	for _, b := range loopBranches(t, repo) {
+	for _, b := range cmdtest.LoopBranches(t, repo) {
 		branches[strings.TrimPrefix(b, "refs/heads/loop/")] = true
 	}
 	worktrees := map[string]bool{}
-	for _, p := range worktreePaths(t, repo) {
+	for _, p := range cmdtest.WorktreePaths(t, repo) {
 		if strings.HasSuffix(p, "/workdir") {
 			worktrees[filepath.Base(filepath.Dir(p))] = true
 		}
@@ -127,27 +119,8 @@ func TestKillDuringNew(t *testing.T) {
 			cmdtest.MustRun(t, repo, "new", name, "--driver", "none", "-d", "-q")
 		}
 	}
-	if got := len(lsJSON(t, repo)); got != rounds {
+	if got := len(cmdtest.LsJSON(t, repo)); got != rounds {
 		t.Errorf("%d loops after re-running new, want %d", got, rounds)
 	}
 	t.Logf("%d of %d killed loops had completed", len(listed), rounds)
-}
-
-// TestGitDispatch runs through "git loop" and "git -c loop.x=… loop", which
-// only git's own config reading delivers.
-func TestGitDispatch(t *testing.T) {
-	t.Parallel()
-	repo := gittest.Repo(t)
-	out, err := exec.Command("git", "-C", repo, "-c", "loop.agent=codex", "loop", "config", "get", "agent", "--show-origin").CombinedOutput()
-	if err != nil || strings.TrimSpace(string(out)) != "git:git -c\tcodex" {
-		t.Fatalf("git -c loop.agent: %v %q", err, out)
-	}
-	out, err = exec.Command("git", "-C", filepath.Join(repo, "src"), "loop", "new", "via-git", "--driver", "none", "-d", "-q").CombinedOutput()
-	if err != nil {
-		t.Fatalf("git loop new: %v %s", err, out)
-	}
-	out, err = exec.Command("git", "-C", repo, "loop", "-h").CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "git loop new") {
-		t.Fatalf("git loop -h: %v %s", err, out)
-	}
 }

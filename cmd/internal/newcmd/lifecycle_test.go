@@ -1,4 +1,4 @@
-package root_test
+package newcmd_test
 
 import (
 	"encoding/json"
@@ -9,39 +9,8 @@ import (
 	"testing"
 
 	"github.com/gitloop-dev/git-loop/cmd/cmdtest"
-	"github.com/gitloop-dev/git-loop/gitloop"
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
 )
-
-func lsJSON(t *testing.T, dir string) []gitloop.LoopStatus {
-	t.Helper()
-	r := cmdtest.MustRun(t, dir, "ls", "--json")
-	var out []gitloop.LoopStatus
-	if err := json.Unmarshal([]byte(r.Stdout), &out); err != nil {
-		t.Fatalf("ls --json: %v\n%s", err, r.Stdout)
-	}
-	return out
-}
-
-func loopBranches(t *testing.T, repo string) []string {
-	t.Helper()
-	out := gittest.Git(t, repo, "for-each-ref", "--format=%(refname)", "refs/heads/loop/")
-	if out == "" {
-		return nil
-	}
-	return strings.Split(out, "\n")
-}
-
-func worktreePaths(t *testing.T, repo string) []string {
-	t.Helper()
-	var paths []string
-	for _, f := range strings.Split(gittest.Git(t, repo, "worktree", "list", "--porcelain", "-z"), "\x00") {
-		if p, ok := strings.CutPrefix(f, "worktree "); ok {
-			paths = append(paths, p)
-		}
-	}
-	return paths
-}
 
 func TestLoopLifecycle(t *testing.T) {
 	t.Parallel()
@@ -55,10 +24,10 @@ func TestLoopLifecycle(t *testing.T) {
 	if !strings.Contains(r.Stderr, "git worktree add") {
 		t.Errorf("mutating git commands are not logged on stderr:\n%s", r.Stderr)
 	}
-	if got := loopBranches(t, repo); len(got) != 1 || got[0] != "refs/heads/loop/feature-x" {
+	if got := cmdtest.LoopBranches(t, repo); len(got) != 1 || got[0] != "refs/heads/loop/feature-x" {
 		t.Fatalf("loop branches = %v", got)
 	}
-	if wts := worktreePaths(t, repo); len(wts) != 2 || wts[1] != wt {
+	if wts := cmdtest.WorktreePaths(t, repo); len(wts) != 2 || wts[1] != wt {
 		t.Fatalf("worktrees = %v", wts)
 	}
 	var meta map[string]any
@@ -73,21 +42,21 @@ func TestLoopLifecycle(t *testing.T) {
 		t.Errorf("meta = %v", meta)
 	}
 
-	loops := lsJSON(t, repo)
+	loops := cmdtest.LsJSON(t, repo)
 	if len(loops) != 1 || loops[0].Name != "feature-x" || loops[0].Dirty || loops[0].State != "ready" || loops[0].Driver != "none" {
 		t.Fatalf("ls = %+v", loops)
 	}
 
 	// Work in the loop: a commit and an uncommitted file.
 	cmdtest.MustRun(t, repo, "exec", "feature-x", "--", "sh", "-c", `test "$GIT_LOOP_NAME" = feature-x && echo change > new.txt && git add new.txt && git commit -qm "add new" && echo wip > wip.txt`)
-	loops = lsJSON(t, repo)
+	loops = cmdtest.LsJSON(t, repo)
 	if !loops[0].Dirty || loops[0].Changes != 1 || loops[0].Ahead != 1 || loops[0].Behind != 0 {
 		t.Fatalf("after work: %+v", loops[0])
 	}
 	// The base moves on: the loop is behind it.
 	gittest.WriteFile(t, repo, "base.txt", "base\n")
 	gittest.Commit(t, repo, "base moves")
-	loops = lsJSON(t, repo)
+	loops = cmdtest.LsJSON(t, repo)
 	if loops[0].Behind != 1 || loops[0].Ahead != 1 {
 		t.Fatalf("after base moved: %+v", loops[0])
 	}
@@ -112,10 +81,10 @@ func TestLoopLifecycle(t *testing.T) {
 	// Once the work is on a remote, nothing is at risk.
 	gittest.Git(t, repo, "push", "-q", "origin", "loop/feature-x")
 	cmdtest.MustRun(t, repo, "rm", "feature-x")
-	if got := loopBranches(t, repo); len(got) != 0 {
+	if got := cmdtest.LoopBranches(t, repo); len(got) != 0 {
 		t.Fatalf("branches after rm: %v", got)
 	}
-	if wts := worktreePaths(t, repo); len(wts) != 1 {
+	if wts := cmdtest.WorktreePaths(t, repo); len(wts) != 1 {
 		t.Fatalf("worktrees after rm: %v", wts)
 	}
 	if _, err := os.Stat(filepath.Join(commonDir, "loop", "loops", "feature-x")); !os.IsNotExist(err) {
@@ -123,17 +92,6 @@ func TestLoopLifecycle(t *testing.T) {
 	}
 	if r := cmdtest.Run(t, repo, "rm", "feature-x"); r.Code != 1 || !strings.Contains(r.Stderr, `no loop named "feature-x"`) {
 		t.Fatalf("rm of a removed loop: %d %s", r.Code, r.Stderr)
-	}
-}
-
-func TestRmForce(t *testing.T) {
-	t.Parallel()
-	repo := gittest.Repo(t)
-	cmdtest.MustRun(t, repo, "new", "spike", "--driver", "none", "-d")
-	cmdtest.MustRun(t, repo, "exec", "spike", "--", "sh", "-c", "echo x > f && git add f && git commit -qm f && echo y > g")
-	cmdtest.MustRun(t, repo, "rm", "--force", "spike")
-	if got := loopBranches(t, repo); len(got) != 0 {
-		t.Fatalf("branches after rm --force: %v", got)
 	}
 }
 
@@ -149,7 +107,7 @@ func TestInvalidNamesChangeNothing(t *testing.T) {
 			t.Errorf("new %q: no error message: %q", name, r.Stderr)
 		}
 	}
-	if got := loopBranches(t, repo); len(got) != 0 {
+	if got := cmdtest.LoopBranches(t, repo); len(got) != 0 {
 		t.Fatalf("branches created by refused names: %v", got)
 	}
 	if entries, _ := os.ReadDir(filepath.Join(repo, ".git", "loop", "loops")); len(entries) != 0 {
@@ -173,33 +131,8 @@ func TestNewRefusals(t *testing.T) {
 	if r := cmdtest.Run(t, t.TempDir(), "ls"); r.Code != 1 || !strings.Contains(r.Stderr, "not a git repository") {
 		t.Errorf("outside a repo: %d %s", r.Code, r.Stderr)
 	}
-	if got := loopBranches(t, repo); len(got) != 1 {
+	if got := cmdtest.LoopBranches(t, repo); len(got) != 1 {
 		t.Fatalf("branches: %v", got)
-	}
-}
-
-func TestSubdirectoriesWorktreesAndDashC(t *testing.T) {
-	t.Parallel()
-	repo := gittest.Repo(t)
-	cmdtest.MustRun(t, filepath.Join(repo, "src"), "new", "from-sub", "--driver", "none", "-d")
-	cmdtest.MustRun(t, t.TempDir(), "-C", repo, "new", "from-c", "--driver", "none", "-d", "--base", "main")
-	// From inside a loop's worktree, the same repository's loops.
-	wt := strings.TrimSpace(cmdtest.MustRun(t, repo, "path", "from-sub").Stdout)
-	r := cmdtest.MustRun(t, filepath.Join(wt, "src"), "new", "nested", "--driver", "none", "-d")
-	if !strings.HasPrefix(strings.TrimSpace(r.Stdout), filepath.Join(repo, ".git", "loop", "loops")) {
-		t.Errorf("loop made from a worktree lives at %s", r.Stdout)
-	}
-	names := []string{}
-	for _, l := range lsJSON(t, wt) {
-		names = append(names, l.Name+"@"+l.Base)
-	}
-	if got := strings.Join(names, " "); got != "from-c@main from-sub@main nested@loop/from-sub" {
-		t.Errorf("loops = %s", got)
-	}
-	// status without a name: the loop you are in.
-	st := cmdtest.MustRun(t, filepath.Join(wt, "src"), "status")
-	if !strings.Contains(st.Stdout, "loop from-sub") {
-		t.Errorf("status inside worktree:\n%s", st.Stdout)
 	}
 }
 
@@ -231,7 +164,7 @@ func TestWorktreeInclude(t *testing.T) {
 		t.Errorf("app.log is not listed in .worktreeinclude but was copied")
 	}
 	// Copies are ignored files: the new worktree is clean.
-	if l := lsJSON(t, repo); l[0].Dirty {
+	if l := cmdtest.LsJSON(t, repo); l[0].Dirty {
 		t.Errorf("worktree dirty after include copy: %+v", l[0])
 	}
 }
@@ -243,7 +176,7 @@ func TestDryRun(t *testing.T) {
 	if !strings.Contains(r.Stderr, "git worktree add --no-track -b loop/dry") {
 		t.Errorf("dry run does not print the command:\n%s", r.Stderr)
 	}
-	if got := loopBranches(t, repo); len(got) != 0 {
+	if got := cmdtest.LoopBranches(t, repo); len(got) != 0 {
 		t.Fatalf("dry run created %v", got)
 	}
 	cmdtest.MustRun(t, repo, "new", "real", "--driver", "none", "-d")
@@ -251,59 +184,8 @@ func TestDryRun(t *testing.T) {
 	if !strings.Contains(r.Stderr, "git branch -D loop/real") {
 		t.Errorf("rm --dry-run output:\n%s", r.Stderr)
 	}
-	if got := loopBranches(t, repo); len(got) != 1 {
+	if got := cmdtest.LoopBranches(t, repo); len(got) != 1 {
 		t.Fatalf("rm --dry-run removed: %v", got)
-	}
-}
-
-func TestPrune(t *testing.T) {
-	t.Parallel()
-	repo := gittest.Repo(t)
-	wt := strings.TrimSpace(cmdtest.MustRun(t, repo, "new", "gone", "--driver", "none", "-d").Stdout)
-	cmdtest.MustRun(t, repo, "new", "fine", "--driver", "none", "-d")
-	cmdtest.MustRun(t, repo, "exec", "gone", "--", "sh", "-c", "echo 1 > w && git add w && git commit -qm w")
-	if err := os.RemoveAll(wt); err != nil {
-		t.Fatal(err)
-	}
-	loops := lsJSON(t, repo)
-	if loops[1].Name != "gone" || loops[1].State != "broken" {
-		t.Fatalf("ls after worktree deleted: %+v", loops)
-	}
-	r := cmdtest.MustRun(t, repo, "prune", "--dry-run")
-	if !strings.Contains(r.Stdout, "Would prune gone: worktree is gone; kept branch loop/gone") {
-		t.Errorf("prune --dry-run:\n%s", r.Stdout)
-	}
-	cmdtest.MustRun(t, repo, "prune")
-	loops = lsJSON(t, repo)
-	if len(loops) != 1 || loops[0].Name != "fine" {
-		t.Fatalf("after prune: %+v", loops)
-	}
-	if got := loopBranches(t, repo); len(got) != 2 {
-		t.Fatalf("prune must keep the branch with work: %v", got)
-	}
-	if wts := worktreePaths(t, repo); len(wts) != 2 {
-		t.Fatalf("git still lists the deleted worktree: %v", wts)
-	}
-}
-
-func TestExecExitCodeAndUsage(t *testing.T) {
-	t.Parallel()
-	repo := gittest.Repo(t)
-	cmdtest.MustRun(t, repo, "new", "ex", "--driver", "none", "-d")
-	if r := cmdtest.Run(t, repo, "exec", "ex", "--", "sh", "-c", "exit 7"); r.Code != 7 || r.Stderr != "" {
-		t.Errorf("exec exit code: %d, stderr %q", r.Code, r.Stderr)
-	}
-	if r := cmdtest.Run(t, repo, "exec", "ex"); r.Code != 2 {
-		t.Errorf("exec without a command: %d %s", r.Code, r.Stderr)
-	}
-	if r := cmdtest.Run(t, repo, "exec", "nope", "--", "true"); r.Code != 1 || !strings.Contains(r.Stderr, `no loop named "nope"`) {
-		t.Errorf("exec in a missing loop: %d %s", r.Code, r.Stderr)
-	}
-	if r := cmdtest.Run(t, repo, "frobnicate"); r.Code != 2 {
-		t.Errorf("unknown command: %d %s", r.Code, r.Stderr)
-	}
-	if r := cmdtest.Run(t, repo, "ls", "--bogus"); r.Code != 2 || !strings.Contains(r.Stderr, "git loop ls --help") {
-		t.Errorf("unknown flag: %d %s", r.Code, r.Stderr)
 	}
 }
 
@@ -326,27 +208,5 @@ func TestNewSparseCheckout(t *testing.T) {
 	}
 	if got := gittest.Git(t, wt, "sparse-checkout", "list"); got != "keep" {
 		t.Errorf("loop's sparse patterns %q", got)
-	}
-}
-
-// TestRefusedInSandbox: inside a loop's sandbox (where git-loop is mounted
-// for the hooks) only the hook entry point and version run.
-func TestRefusedInSandbox(t *testing.T) {
-	t.Parallel()
-	repo := gittest.Repo(t)
-	in := cmdtest.Options{Env: map[string]string{"GIT_LOOP_SANDBOX": "docker", "GIT_LOOP_NAME": "x"}}
-	for _, args := range [][]string{{"ls"}, {"new", "y"}, {"vault", "ls"}, {"review", "merge", "p"}} {
-		r := cmdtest.RunWith(t, repo, in, args...)
-		if r.Code != 1 || !strings.Contains(r.Stderr, "git loop runs on the host; this is loop x's docker sandbox") {
-			t.Errorf("git loop %v in a sandbox: exit %d\n%s", args, r.Code, r.Stderr)
-		}
-	}
-	if got := loopBranches(t, repo); len(got) != 0 {
-		t.Errorf("branches made from a sandbox: %v", got)
-	}
-	for _, args := range [][]string{{"version"}, {"hook", "post-merge"}} {
-		if r := cmdtest.RunWith(t, repo, in, args...); r.Code != 0 {
-			t.Errorf("git loop %v in a sandbox: exit %d\n%s", args, r.Code, r.Stderr)
-		}
 	}
 }
