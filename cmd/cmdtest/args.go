@@ -75,6 +75,9 @@ func TestArgs[O any](t *testing.T, newCmd func(*cmdutil.Factory, func(context.Co
 // silenced, flag errors turned into usage errors, output to the
 // factory's streams.
 func Parse(cmd *cobra.Command, args ...string) error {
+	if args == nil {
+		args = []string{} // nil would make cobra read os.Args
+	}
 	cmd.SetArgs(args)
 	cmd.SilenceErrors, cmd.SilenceUsage = true, true
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &cmdutil.FlagError{Err: err} })

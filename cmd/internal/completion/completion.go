@@ -2,12 +2,14 @@
 package completion
 
 import (
+	"context"
 	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
 
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
+	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
 )
 
 // BashGitGlue makes "git loop <TAB>" complete: git's bash completion calls
@@ -42,8 +44,18 @@ _git_loop() {
 }
 `
 
-// NewCmdCompletion builds the command.
-func NewCmdCompletion(f *cmdutil.Factory) *cobra.Command {
+// CompletionOptions are the inputs of "git loop completion".
+type CompletionOptions struct {
+	IO    *iostreams.IOStreams
+	Shell string
+	// Root is the command tree the script completes.
+	Root *cobra.Command
+}
+
+// NewCmdCompletion builds the command; runF replaces completionRun in
+// tests.
+func NewCmdCompletion(f *cmdutil.Factory, runF func(context.Context, *CompletionOptions) error) *cobra.Command {
+	opts := &CompletionOptions{IO: f.IOStreams}
 	cmd := &cobra.Command{
 		Use:   "completion bash|zsh|fish|powershell",
 		Short: "Print a shell completion script",
@@ -61,10 +73,18 @@ func NewCmdCompletion(f *cmdutil.Factory) *cobra.Command {
 			return cobra.OnlyValidArgs(cmd, args)
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return Write(cmd.Root(), args[0], f.IOStreams.Out)
+			opts.Shell, opts.Root = args[0], cmd.Root()
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return completionRun(opts)
 		},
 	}
 	return cmd
+}
+
+func completionRun(opts *CompletionOptions) error {
+	return Write(opts.Root, opts.Shell, opts.IO.Out)
 }
 
 // Write writes the completion script of root for shell.
