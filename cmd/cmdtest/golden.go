@@ -12,7 +12,14 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-var sha = regexp.MustCompile(`\b[0-9a-f]{40}\b`)
+var (
+	sha      = regexp.MustCompile(`\b[0-9a-f]{40}\b`)
+	shortSHA = regexp.MustCompile(`\b[0-9a-f]{12}\b`)
+)
+
+// Abbrev replaces the abbreviated SHAs git loop prints (12 digits) with
+// <short>, for goldens of output whose commits carry paths or times.
+func Abbrev(s string) string { return shortSHA.ReplaceAllString(s, "<short>") }
 
 // Golden compares got with testdata/NAME.golden in the test's package
 // after replacing each key of replace (temp paths) with its value and
