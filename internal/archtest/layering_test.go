@@ -15,9 +15,11 @@ import (
 const module = "github.com/gitloop-dev/git-loop"
 
 type pkg struct {
-	ImportPath string
-	Imports    []string
-	Deps       []string
+	ImportPath   string
+	Imports      []string
+	Deps         []string
+	TestImports  []string
+	XTestImports []string
 }
 
 func packages(t *testing.T) []pkg {

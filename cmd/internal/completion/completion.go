@@ -3,6 +3,7 @@ package completion
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
+	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
 )
 
 // BashGitGlue makes "git loop <TAB>" complete: git's bash completion calls
@@ -64,8 +66,18 @@ const zshGitGlue = `    if [[ $service == git ]]; then
     fi
 `
 
-// NewCmdCompletion builds the command.
-func NewCmdCompletion(f *cmdutil.Factory) *cobra.Command {
+// CompletionOptions are the inputs of "git loop completion".
+type CompletionOptions struct {
+	IO    *iostreams.IOStreams
+	Shell string
+	// Root is the command tree the script completes.
+	Root *cobra.Command
+}
+
+// NewCmdCompletion builds the command; runF replaces completionRun in
+// tests.
+func NewCmdCompletion(f *cmdutil.Factory, runF func(context.Context, *CompletionOptions) error) *cobra.Command {
+	opts := &CompletionOptions{IO: f.IOStreams}
 	cmd := &cobra.Command{
 		Use:   "completion bash|zsh|fish|powershell",
 		Short: "Print a shell completion script",
@@ -83,10 +95,18 @@ func NewCmdCompletion(f *cmdutil.Factory) *cobra.Command {
 			return cobra.OnlyValidArgs(cmd, args)
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return Write(cmd.Root(), args[0], f.IOStreams.Out)
+			opts.Shell, opts.Root = args[0], cmd.Root()
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return completionRun(opts)
 		},
 	}
 	return cmd
+}
+
+func completionRun(opts *CompletionOptions) error {
+	return Write(opts.Root, opts.Shell, opts.IO.Out)
 }
 
 // Write writes the completion script of root for shell.

@@ -149,8 +149,16 @@ func describe(a hooks.Action) string {
 	return string(a)
 }
 
-// NewCmdHook builds the hidden "git loop hook EVENT ARGS…" the shims call.
-func NewCmdHook(f *cmdutil.Factory) *cobra.Command {
+// HookOptions are the inputs of the hidden "git loop hook".
+type HookOptions struct {
+	Event string
+	Args  []string // git's arguments to the hook
+}
+
+// NewCmdHook builds the hidden "git loop hook EVENT ARGS…" the shims call;
+// runF replaces hookRun in tests.
+func NewCmdHook(f *cmdutil.Factory, runF func(context.Context, *HookOptions) error) *cobra.Command {
+	opts := &HookOptions{}
 	return &cobra.Command{
 		Use:                "hook EVENT [ARGS...]",
 		Short:              "Entry point of git loop's git hooks",
@@ -158,7 +166,11 @@ func NewCmdHook(f *cmdutil.Factory) *cobra.Command {
 		Args:               cobra.MinimumNArgs(1),
 		DisableFlagParsing: true, // hook arguments are git's, never ours
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return hookRun(cmd.Context(), f, args[0], args[1:], f.IOStreams.In)
+			opts.Event, opts.Args = args[0], args[1:]
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return hookRun(cmd.Context(), f, opts.Event, opts.Args, f.IOStreams.In)
 		},
 	}
 }

@@ -3,13 +3,9 @@ package root_test
 import (
 	"testing"
 
-	"github.com/gitloop-dev/git-loop/cmd/internal/cmdtest"
+	"github.com/gitloop-dev/git-loop/cmd/cmdtest"
 )
 
-// binDir holds a git-loop binary built once for the tests that need a
-// real process (concurrency, kills, git's own "git loop" dispatch).
-var binDir string
-
-func TestMain(m *testing.M) {
-	cmdtest.Main(m, func(dir string) { binDir = dir })
-}
+// A git-loop binary built once is first on PATH, for the tests of git's
+// own "git loop" dispatch.
+func TestMain(m *testing.M) { cmdtest.Main(m, nil) }

@@ -183,9 +183,9 @@ func subcommands(f *cmdutil.Factory) []subcommand {
 		{"setup", []string{"image"}, func() *cobra.Command { return image.NewCmdImage(f, nil) }},
 		{"setup", []string{"uninstall"}, func() *cobra.Command { return uninstall.NewCmdUninstall(f, nil) }},
 		{"setup", []string{"doctor"}, func() *cobra.Command { return doctor.NewCmdDoctor(f, nil) }},
-		{"setup", []string{"completion"}, func() *cobra.Command { return completion.NewCmdCompletion(f) }},
-		{"setup", []string{"version"}, func() *cobra.Command { return version.NewCmdVersion(f) }},
-		{"", []string{"hook"}, func() *cobra.Command { return hookscmd.NewCmdHook(f) }},
+		{"setup", []string{"completion"}, func() *cobra.Command { return completion.NewCmdCompletion(f, nil) }},
+		{"setup", []string{"version"}, func() *cobra.Command { return version.NewCmdVersion(f, nil) }},
+		{"", []string{"hook"}, func() *cobra.Command { return hookscmd.NewCmdHook(f, nil) }},
 	}
 }
 

@@ -11,7 +11,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/gitloop-dev/git-loop/cmd/internal/cmdtest"
+	"github.com/gitloop-dev/git-loop/cmd/cmdtest"
 )
 
 func TestMain(m *testing.M) { cmdtest.Main(m, nil) }

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gitloop-dev/git-loop/cmd/internal/cmdtest"
+	"github.com/gitloop-dev/git-loop/cmd/cmdtest"
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
 	cmdvault "github.com/gitloop-dev/git-loop/cmd/internal/vault"

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gitloop-dev/git-loop/cmd/internal/cmdtest"
+	"github.com/gitloop-dev/git-loop/cmd/cmdtest"
 	"github.com/gitloop-dev/git-loop/cmd/internal/web/server"
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
 	"github.com/gitloop-dev/git-loop/sandbox/sandboxtest"
