@@ -78,9 +78,7 @@ compadd() {
 // repository with a loop, both complete commands, flags and loop names,
 // and neither offers the file names of the directory.
 func TestZshCompletesGitLoop(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds git-loop")
-	}
+	sandboxtest.Long(t, "builds git-loop")
 	zsh, err := exec.LookPath("zsh")
 	sandboxtest.Require(t, err, "zsh", "install it: apt-get install zsh")
 	git, err := exec.LookPath("git")
