@@ -165,7 +165,7 @@ func (s *Service) addContexts(ctx context.Context, loop string, cws []state.Cont
 				Start:     c.SHA,
 				Label:     c.Layer + ":" + short,
 				ID:        loop,
-				Direct:    directWorktrees(ctx, c.Clone),
+				Direct:    s.shortcuts().Use(git.WorktreeAdd) && directWorktrees(ctx, c.Clone),
 			})
 		} else {
 			wait = s.Git.Start(ctx, git.Cmd{Dir: c.Clone, Label: c.Layer + ":" + short, Args: []string{"worktree", "add", "--no-track", "-q", c.Dir, short}})

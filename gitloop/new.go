@@ -294,7 +294,7 @@ func (s *Service) startLoopWorktree(ctx context.Context, r *git.Runner, m *state
 		Start:     m.BaseSHA,
 		Label:     m.ShortBranch(),
 		ID:        m.Name,
-		Direct:    !r.DryRun && directWorktrees(ctx, s.Repo.MainWorktree),
+		Direct:    !r.DryRun && s.shortcuts().Use(git.WorktreeAdd) && directWorktrees(ctx, s.Repo.MainWorktree),
 	})
 }
 
