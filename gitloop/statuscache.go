@@ -95,10 +95,12 @@ func (s *Service) refreshDirty(ctx context.Context, c *statusCache, wt string) (
 	if err != nil {
 		return 0, err
 	}
-	c.Dirty, c.dirty = nil, true
-	if !c.plain {
-		c.Dirty = git.NewDirtyEntry(s.Repo.CommonDir, wt, changes, ignored, s.excludesFile(ctx), start, s.racyWindow())
+	if c.plain {
+		// The record is left as it is: the shortcut checks it again
+		// before it trusts it, should it be turned back on.
+		return changes, nil
 	}
+	c.Dirty, c.dirty = git.NewDirtyEntry(s.Repo.CommonDir, wt, changes, ignored, s.excludesFile(ctx), start, s.racyWindow()), true
 	return changes, nil
 }
 
