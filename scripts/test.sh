@@ -9,7 +9,7 @@
 # install it. With GIT_LOOP_TEST_REQUIRE=all (set by CI) a test whose
 # dependency is missing fails instead of skipping.
 #
-#   scripts/test.sh              everything
+#   scripts/test.sh              everything (and scripts/test-git-versions.sh)
 #   scripts/test.sh ./gitloop/...  go test arguments (packages, -run …)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,6 +51,14 @@ unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go')
 if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted" >&2; exit 1; fi
 go vet ./...
 
-if [ $# -eq 0 ]; then set -- ./...; fi
+whole=0
+if [ $# -eq 0 ]; then set -- ./...; whole=1; fi
 echo "test.sh: go test $*" >&2
 go test -count=1 -timeout 15m "$@"
+
+# The whole suite also runs the git-facing tests with git loop's git
+# shortcuts off, and against a second git (Debian trixie's, in a container).
+if [ $whole = 1 ]; then
+  echo "test.sh: scripts/test-git-versions.sh" >&2
+  scripts/test-git-versions.sh
+fi
