@@ -14,7 +14,8 @@ import (
 )
 
 // TestPlainGit: GIT_LOOP_PLAIN_GIT and the plainGit setting turn off the
-// shortcuts they name (git/shortcuts.go), and only those: new leaves the
+// shortcuts they name (git/shortcuts.go), and only those (the setting only
+// those that come after reading it): new leaves the
 // worktree to "git worktree add" (whose admin dir git names after the
 // worktree's directory, where the shortcut names it after the loop),
 // ls keeps no fingerprint, and settings come from "git config".
@@ -27,8 +28,10 @@ func TestPlainGit(t *testing.T) {
 		{name: "shortcuts", worktree: true, status: true, config: true},
 		{name: "env", env: "1"},
 		{name: "env list", env: "status", worktree: true, config: true},
+		{name: "env discover", env: "discover", status: true}, // config reading starts from discovery
 		{name: "setting", setting: "true", config: true},
 		{name: "setting list", setting: "worktree", status: true, config: true},
+		{name: "setting discover", setting: "discover", worktree: true, status: true, config: true},
 		{name: "env off beats setting", env: "false", setting: "true", worktree: true, status: true, config: true},
 	}
 	for _, c := range cases {
@@ -80,5 +83,34 @@ func TestPlainGit(t *testing.T) {
 				t.Errorf("status fingerprint kept: %v, want %v", cached, c.status)
 			}
 		})
+	}
+}
+
+// TestDiscoverMatchesGit: the repository found in-process (the
+// git.RepoDiscovery shortcut) is the one git finds, from every kind of
+// place; where the shortcut leaves it to git, git answers.
+func TestDiscoverMatchesGit(t *testing.T) {
+	ctx := context.Background()
+	repo := gittest.Repo(t)
+	linked := filepath.Join(t.TempDir(), "linked")
+	gittest.Git(t, repo, "worktree", "add", "-q", "-b", "l", linked)
+	bare := filepath.Join(t.TempDir(), "bare.git")
+	gittest.Git(t, repo, "clone", "-q", "--bare", repo, bare)
+	bareWT := filepath.Join(t.TempDir(), "bare-wt")
+	gittest.Git(t, bare, "worktree", "add", "-q", "-b", "b", bareWT)
+	for _, dir := range []string{repo, filepath.Join(repo, "src"), linked, filepath.Join(linked, "src"), filepath.Join(repo, ".git"), bareWT, bare} {
+		t.Setenv(git.PlainEnv, "discover")
+		want, wantErr := Discover(ctx, dir)
+		t.Setenv(git.PlainEnv, "")
+		got, err := Discover(ctx, dir)
+		if err != nil || wantErr != nil {
+			t.Fatalf("%s: %v / git: %v", dir, err, wantErr)
+		}
+		if *got != *want {
+			t.Errorf("%s: found %+v, git finds %+v", dir, *got, *want)
+		}
+		if _, fast := discoverFast(dir); !fast && (dir == repo || dir == linked) {
+			t.Errorf("%s: left to git", dir)
+		}
 	}
 }

@@ -87,7 +87,7 @@ var Keys = []Key{
 	{Name: "hooks", Default: "true", Help: `git hooks in this repository and the context clones: "true" (init installs them, doctor keeps them current) or "false" (set by "hooks uninstall" and "init --no-hooks")`, Validate: validBool},
 	{Name: "autostart", Default: "false", Help: `start the sandbox of a loop adopted from "git worktree add" (the post-checkout hook): "true" or "false"`, Validate: validBool},
 	{Name: "ports", List: true, Help: `container ports published on 127.0.0.1: "3000" or "HOST:CONTAINER"`, Validate: validPort},
-	{Name: "plainGit", Default: "false", Help: `run git's own commands where git loop takes a shortcut: "true", "false", or the shortcuts to turn off ("worktree", "status"; "config" only through the environment, which is read before settings)`, Validate: validPlainGit},
+	{Name: "plainGit", Default: "false", Help: `run git's own commands where git loop takes a shortcut: "true", "false", or the shortcuts to turn off ("worktree", "status"; "discover" and "config" only through the environment, which is read before settings)`, Validate: validPlainGit},
 }
 
 // ParsePort reads "3000" (same port outside) or "8080:3000" (host 8080 to
@@ -153,7 +153,7 @@ func validBool(v string) error {
 
 // plainGitShortcuts are the names of git.AllShortcuts (config stays a
 // leaf; a test keeps the lists equal).
-var plainGitShortcuts = []string{"worktree", "config", "status"}
+var plainGitShortcuts = []string{"discover", "worktree", "config", "status"}
 
 // validPlainGit accepts what git.ParsePlain does: a boolean, or shortcut
 // names separated by commas.

@@ -18,13 +18,25 @@ import (
 type Shortcut string
 
 const (
+	// RepoDiscovery: every command finds its repository by reading the
+	// ".git" directory or file and the git dir's "commondir" itself. It
+	// relies on git's repository layout and discovery rules (it leaves
+	// to git anything unusual: GIT_DIR and friends, ceiling directories,
+	// bare repositories). Public: git rev-parse --git-common-dir
+	// --git-dir --is-bare-repository, then --show-toplevel. The in-process
+	// config reading (ConfigRead) starts from it, so turning it off turns
+	// that off too.
+	RepoDiscovery Shortcut = "discover"
+
 	// WorktreeAdd: "new" writes a worktree's admin files
 	// ($GIT_COMMON_DIR/worktrees/ID/{HEAD,commondir,gitdir,locked} and
 	// the worktree's .git file) and runs one "git checkout -b" there
 	// (Runner.StartWorktree). It relies on the layout git has read since
 	// 2.5, and on a checkout from that unborn branch making what "worktree
 	// add" makes with its "branch", "symbolic-ref" and "reset --hard".
-	// Public: git worktree add --no-track -b BRANCH PATH START.
+	// Public: git worktree add --no-track -b BRANCH PATH START. It needs
+	// ConfigRead to judge whether the repository is one where git's add
+	// writes nothing more; without it git does the add.
 	WorktreeAdd Shortcut = "worktree"
 
 	// ConfigRead: settings (loop.*, user.name/email) are read from git's
@@ -46,12 +58,13 @@ const (
 )
 
 // AllShortcuts are every shortcut, in the order they are documented.
-var AllShortcuts = []Shortcut{WorktreeAdd, ConfigRead, StatusCache}
+var AllShortcuts = []Shortcut{RepoDiscovery, WorktreeAdd, ConfigRead, StatusCache}
 
 // PlainEnv forces git's public commands: a boolean (true: every shortcut
 // off), or a comma-separated list of the shortcuts to turn off. It is read
-// before settings are (reading them is a shortcut); the plainGit setting,
-// which takes the same values, governs what comes after.
+// before settings are (finding the repository and reading the settings
+// are shortcuts); the plainGit setting, which takes the same values,
+// governs what comes after (WorktreeAdd, StatusCache).
 const PlainEnv = "GIT_LOOP_PLAIN_GIT"
 
 // Shortcuts is the decision which shortcuts may be taken. The zero value

@@ -7,7 +7,7 @@ import (
 )
 
 func TestParsePlain(t *testing.T) {
-	all := []git.Shortcut{git.WorktreeAdd, git.ConfigRead, git.StatusCache}
+	all := []git.Shortcut{git.RepoDiscovery, git.WorktreeAdd, git.ConfigRead, git.StatusCache}
 	cases := []struct {
 		v   string
 		off []git.Shortcut
