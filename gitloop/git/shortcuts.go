@@ -14,7 +14,10 @@ import (
 // shortcut is listed here with what it relies on, and a caller takes one
 // only when Shortcuts.Use says so: GIT_LOOP_PLAIN_GIT (or the plainGit
 // setting) turns them off, for a git that no longer behaves as they
-// assume, and so tests can run both ways.
+// assume, and so tests can run both ways (scripts/test-git-versions.sh
+// runs them both ways against two gits). Each is kept only while it saves
+// at least 10 % of the commands it serves (bench/shortcuts.sh measures
+// them; docs/config.md has the figures).
 type Shortcut string
 
 const (
@@ -25,7 +28,7 @@ const (
 	// bare repositories). Public: git rev-parse --git-common-dir
 	// --git-dir --is-bare-repository, then --show-toplevel. The in-process
 	// config reading (ConfigRead) starts from it, so turning it off turns
-	// that off too.
+	// that off too. Tested against git by TestDiscoverMatchesGit.
 	RepoDiscovery Shortcut = "discover"
 
 	// WorktreeAdd: "new" writes a worktree's admin files
@@ -36,7 +39,8 @@ const (
 	// add" makes with its "branch", "symbolic-ref" and "reset --hard".
 	// Public: git worktree add --no-track -b BRANCH PATH START. It needs
 	// ConfigRead to judge whether the repository is one where git's add
-	// writes nothing more; without it git does the add.
+	// writes nothing more; without it git does the add. Tested against
+	// git by TestStartWorktreeMatchesGit.
 	WorktreeAdd Shortcut = "worktree"
 
 	// ConfigRead: settings (loop.*, user.name/email) are read from git's
@@ -45,7 +49,9 @@ const (
 	// config down (GIT_CONFIG_PARAMETERS, GIT_CONFIG_COUNT), the path of
 	// the system file (asked of git once per binary), and its
 	// safe.directory ownership rule. Public: git config --show-scope
-	// --show-origin --get-regexp.
+	// --show-origin --get-regexp. Tested against git by
+	// TestReadConfigMatchesGit, FuzzReadConfig and
+	// TestGitConfigInProcessMatchesGit.
 	ConfigRead Shortcut = "config"
 
 	// StatusCache: "ls" and "status" answer a loop's change count from a
@@ -54,6 +60,8 @@ const (
 	// config and exclude files, the worktree's lstat data) and on git's
 	// racy-timestamp rule: a file modified in the same clock tick as the
 	// last look may look unchanged. Public: git status every time.
+	// Tested against git by TestStatusFingerprintRandom (seeded),
+	// FuzzStatusFingerprint and TestRacyRecordRefused.
 	StatusCache Shortcut = "status"
 )
 

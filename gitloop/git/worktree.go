@@ -43,7 +43,8 @@ func (w NewWorktree) Cmd() Cmd {
 // worktree creates the branch, populates the worktree and the index, and
 // runs the post-checkout hook with the arguments worktree add gives it
 // (null sha, commit, 1): a checkout from an unborn branch. The log and
-// --dry-run show the equivalent "git worktree add".
+// --dry-run show the equivalent "git worktree add". Direct is the
+// WorktreeAdd shortcut (shortcuts.go).
 func (r *Runner) StartWorktree(ctx context.Context, w NewWorktree) (wait func() error) {
 	if !w.Direct || r.DryRun {
 		return r.Start(ctx, w.Cmd())
