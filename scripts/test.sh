@@ -10,7 +10,7 @@
 # install it. With GIT_LOOP_TEST_REQUIRE=all (set by CI) a test whose
 # dependency is missing fails instead of skipping.
 #
-#   scripts/test.sh              everything
+#   scripts/test.sh              everything (and scripts/test-git-versions.sh)
 #   scripts/test.sh ./gitloop/...  go test arguments (packages, -run …)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,9 +52,17 @@ unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go')
 if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted" >&2; exit 1; fi
 go vet ./...
 
-if [ $# -eq 0 ]; then set -- ./...; fi
+whole=0
+if [ $# -eq 0 ]; then set -- ./...; whole=1; fi
 # -race: loops, locks, servers and kills run concurrently; a data race is a
 # bug even when the tests pass. On 2 busy cores it takes the whole suite
 # from 78 s to 135 s (11 minutes with a cold build cache under heavy load).
 echo "test.sh: go test -race $*" >&2
 CGO_ENABLED=1 go test -race -count=1 -timeout 15m "$@"
+
+# The whole suite also runs the git-facing tests with git loop's git
+# shortcuts off, and against a second git (Debian trixie's, in a container).
+if [ $whole = 1 ]; then
+  echo "test.sh: scripts/test-git-versions.sh" >&2
+  scripts/test-git-versions.sh
+fi

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -86,6 +87,7 @@ var Keys = []Key{
 	{Name: "hooks", Default: "true", Help: `git hooks in this repository and the context clones: "true" (init installs them, doctor keeps them current) or "false" (set by "hooks uninstall" and "init --no-hooks")`, Validate: validBool},
 	{Name: "autostart", Default: "false", Help: `start the sandbox of a loop adopted from "git worktree add" (the post-checkout hook): "true" or "false"`, Validate: validBool},
 	{Name: "ports", List: true, Help: `container ports published on 127.0.0.1: "3000" or "HOST:CONTAINER"`, Validate: validPort},
+	{Name: "plainGit", Default: "false", Help: `run git's own commands where git loop takes a shortcut: "true", "false", or the shortcuts to turn off ("worktree", "status"; "discover" and "config" only through the environment, which is read before settings)`, Validate: validPlainGit},
 }
 
 // ParsePort reads "3000" (same port outside) or "8080:3000" (host 8080 to
@@ -145,6 +147,27 @@ func nonEmpty(v string) error {
 func validBool(v string) error {
 	if _, ok := ParseBool(v); !ok {
 		return errors.New(`must be "true" or "false"`)
+	}
+	return nil
+}
+
+// plainGitShortcuts are the names of git.AllShortcuts (config stays a
+// leaf; a test keeps the lists equal).
+var plainGitShortcuts = []string{"discover", "worktree", "config", "status"}
+
+// validPlainGit accepts what git.ParsePlain does: a boolean, or shortcut
+// names separated by commas.
+func validPlainGit(v string) error {
+	if _, ok := ParseBool(v); ok {
+		return nil
+	}
+	if _, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
+		return nil
+	}
+	for _, name := range strings.Split(v, ",") {
+		if !slices.Contains(plainGitShortcuts, strings.ToLower(strings.TrimSpace(name))) {
+			return fmt.Errorf(`must be "true", "false" or a list of %s`, strings.Join(plainGitShortcuts, ", "))
+		}
 	}
 	return nil
 }

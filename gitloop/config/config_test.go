@@ -4,8 +4,11 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/gitloop-dev/git-loop/gitloop/git"
 )
 
 func write(t *testing.T, dir, name, content string) string {
@@ -184,4 +187,24 @@ func FuzzSimplePrefix(f *testing.F) {
 			t.Errorf("simplePrefix(%q) = %v, the pattern says %v", s, got, want)
 		}
 	})
+}
+
+// TestPlainGitNames: the plainGit setting accepts the names of git's
+// shortcuts, and every one.
+func TestPlainGitNames(t *testing.T) {
+	var want []string
+	for _, sc := range git.AllShortcuts {
+		want = append(want, string(sc))
+	}
+	if !slices.Equal(plainGitShortcuts, want) {
+		t.Errorf("plainGit knows %v, git has %v", plainGitShortcuts, want)
+	}
+	for _, v := range []string{"true", "0", "worktree,status", "config"} {
+		if err := validPlainGit(v); err != nil {
+			t.Errorf("plainGit %q: %v", v, err)
+		}
+	}
+	if validPlainGit("worktree,nope") == nil {
+		t.Error(`plainGit "worktree,nope" accepted`)
+	}
 }

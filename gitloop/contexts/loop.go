@@ -166,7 +166,7 @@ func Add(ctx context.Context, s *workspace.Workspace, loop string, cws []state.C
 				Start:     c.SHA,
 				Label:     c.Layer + ":" + short,
 				ID:        loop,
-				Direct:    workspace.DirectWorktrees(ctx, c.Clone),
+				Direct:    s.Shortcuts().Use(git.WorktreeAdd) && workspace.DirectWorktrees(ctx, c.Clone),
 			})
 		} else {
 			wait = s.Git.Start(ctx, git.Cmd{Dir: c.Clone, Label: c.Layer + ":" + short, Args: []string{"worktree", "add", "--no-track", "-q", c.Dir, short}})

@@ -48,6 +48,7 @@ var errUnsure = errors.New("configuration git must read itself")
 // includeIf sections, syntax git rejects or that is rare enough not to
 // be worth mirroring (CR, NUL, control characters, a byte-order mark),
 // unreadable files. The caller then runs git, which is always right.
+// This is the ConfigRead shortcut (shortcuts.go).
 func ReadConfig(files []ConfigFile, lookupEnv func(string) (string, bool)) (entries []ConfigEntry, ok bool) {
 	for _, f := range files {
 		data, err := os.ReadFile(f.Path)

@@ -39,11 +39,12 @@ func (w NewWorktree) Cmd() Cmd {
 // "reset --hard"): over half its time is starting processes. With Direct,
 // the admin dir is written here exactly as git writes it (the layout git
 // has read since 2.5: HEAD, commondir, gitdir, locked while it is made,
-// and the worktree's .git file), and one "git checkout -b" in the new
+// an empty refs/, and the worktree's .git file), and one "git checkout -b" in the new
 // worktree creates the branch, populates the worktree and the index, and
 // runs the post-checkout hook with the arguments worktree add gives it
 // (null sha, commit, 1): a checkout from an unborn branch. The log and
-// --dry-run show the equivalent "git worktree add".
+// --dry-run show the equivalent "git worktree add". Direct is the
+// WorktreeAdd shortcut (shortcuts.go).
 func (r *Runner) StartWorktree(ctx context.Context, w NewWorktree) (wait func() error) {
 	if !w.Direct || r.DryRun {
 		return r.Start(ctx, w.Cmd())
@@ -104,6 +105,11 @@ func (w NewWorktree) register() (admin string, err error) {
 		if err := os.WriteFile(f.path, []byte(f.data), 0o666); err != nil {
 			return admin, err
 		}
+	}
+	// The worktree's own refs (refs/bisect, refs/worktree): git 2.47's
+	// add makes the directory, empty; 2.39's makes it when first needed.
+	if err := os.Mkdir(filepath.Join(admin, "refs"), 0o777); err != nil {
+		return admin, err
 	}
 	if err := os.MkdirAll(w.Path, 0o777); err != nil {
 		return admin, err

@@ -35,8 +35,9 @@ func Hermetic(root string) error {
 	keep := map[string]string{"PATH": os.Getenv("PATH"), "TERM": os.Getenv("TERM")}
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
-		// Test control knobs and the Docker endpoint survive.
-		if strings.HasPrefix(k, "GIT_LOOP_TEST") || k == "DOCKER_HOST" || k == "GOCOVERDIR" || k == "GOFLAGS" || k == "GOCACHE" || k == "GOPATH" || k == "GOMODCACHE" {
+		// Test control knobs, the switch that turns git loop's git
+		// shortcuts off, and the Docker endpoint survive.
+		if strings.HasPrefix(k, "GIT_LOOP_TEST") || k == "GIT_LOOP_PLAIN_GIT" || k == "DOCKER_HOST" || k == "GOCOVERDIR" || k == "GOFLAGS" || k == "GOCACHE" || k == "GOPATH" || k == "GOMODCACHE" {
 			keep[k] = os.Getenv(k)
 		}
 	}

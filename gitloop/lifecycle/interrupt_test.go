@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
 	"github.com/gitloop-dev/git-loop/gitloop/lifecycle"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
@@ -70,8 +71,12 @@ func TestUndoInterruptedWorktree(t *testing.T) {
 			if _, err := lifecycle.New(ctx, svc, lifecycle.NewOptions{Name: "k", Driver: "none"}); err != nil {
 				t.Fatalf("new after the undo: %v", err)
 			}
-			if got := filepath.Base(strings.TrimPrefix(strings.TrimSpace(readFile(t, filepath.Join(wt, ".git"))), "gitdir: ")); got != "k" {
-				t.Errorf("admin dir of the new loop: %s", got)
+			want := "k" // the shortcut names it after the loop; git after the directory
+			if !git.FromEnv(os.LookupEnv).Use(git.WorktreeAdd) {
+				want = filepath.Base(wt)
+			}
+			if got := filepath.Base(strings.TrimPrefix(strings.TrimSpace(readFile(t, filepath.Join(wt, ".git"))), "gitdir: ")); got != want {
+				t.Errorf("admin dir of the new loop: %s, want %s", got, want)
 			}
 		})
 	}

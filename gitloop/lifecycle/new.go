@@ -301,7 +301,7 @@ func startLoopWorktree(ctx context.Context, s *workspace.Workspace, r *git.Runne
 		Start:     m.BaseSHA,
 		Label:     m.ShortBranch(),
 		ID:        m.Name,
-		Direct:    !r.DryRun && workspace.DirectWorktrees(ctx, s.Repo.MainWorktree),
+		Direct:    !r.DryRun && s.Shortcuts().Use(git.WorktreeAdd) && workspace.DirectWorktrees(ctx, s.Repo.MainWorktree),
 	})
 }
 

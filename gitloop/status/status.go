@@ -3,7 +3,6 @@
 package status
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"path/filepath"
@@ -207,28 +206,13 @@ func countAheadBehind(ctx context.Context, s *workspace.Workspace, head, base st
 
 // countChanges counts changed, staged and untracked entries of a worktree,
 // exactly as git status reports them, and lists what git ignores there
-// (the status cache's walk skips those). "matching" lists a directory only
-// when a pattern matches the directory itself: a directory that merely
-// holds ignored files can still gain an untracked one, so it must be
-// walked.
+// (the status cache's walk skips those).
 func countChanges(ctx context.Context, s *workspace.Workspace, wt string) (int, []string, error) {
-	out, err := s.Query.Output(ctx, git.Cmd{Dir: wt, Args: []string{"status", "--porcelain=v2", "-z", "--ignored=matching", "--ignore-submodules=none"}})
+	out, err := s.Query.Output(ctx, git.Cmd{Dir: wt, Args: git.StatusArgs})
 	if err != nil {
 		return 0, nil, err
 	}
-	n := 0
-	var ignored []string
-	for _, rec := range bytes.Split(out, []byte{0}) {
-		if len(rec) < 3 || rec[1] != ' ' {
-			continue
-		}
-		switch rec[0] {
-		case '1', '2', 'u', '?':
-			n++
-		case '!':
-			ignored = append(ignored, string(rec[2:]))
-		}
-	}
+	n, ignored := git.ParseStatus(out)
 	return n, ignored, nil
 }
 

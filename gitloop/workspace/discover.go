@@ -11,7 +11,8 @@ import (
 // file pointing at a linked worktree's git dir. Anything unusual (GIT_DIR
 // and friends set, ceiling directories, being inside a git dir, a bare
 // repository) returns false and Discover asks git, so the answer is
-// always the one git would give. It saves a git process on every command.
+// always the one git would give. It saves two git processes on every
+// command: the git.RepoDiscovery shortcut, which Discover takes.
 func discoverFast(dir string) (*Repo, bool) {
 	for _, v := range []string{"GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_CEILING_DIRECTORIES", "GIT_DISCOVERY_ACROSS_FILESYSTEM"} {
 		if os.Getenv(v) != "" {

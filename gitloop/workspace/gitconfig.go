@@ -41,6 +41,9 @@ func gitConfigInProcess(ctx context.Context, dir string, lookupEnv func(string) 
 // see, in git's order, read from git's files directly; ok=false when only
 // git can say (see gitConfigInProcess).
 func readGitConfigInProcess(ctx context.Context, dir string, lookupEnv func(string) (string, bool), cacheDir string) ([]git.ConfigEntry, bool) {
+	if sc := git.FromEnv(lookupEnv); !sc.Use(git.ConfigRead) || !sc.Use(git.RepoDiscovery) {
+		return nil, false
+	}
 	getenv := func(k string) string { v, _ := lookupEnv(k); return v }
 	// GIT_CONFIG redirects "git config" to another file; the test
 	// variable makes git distrust the repository's owner.

@@ -31,8 +31,10 @@ func (r *Repo) Store() state.Store { return state.Store{Root: r.StateDir()} }
 
 // Discover finds the repository containing dir.
 func Discover(ctx context.Context, dir string) (*Repo, error) {
-	if r, ok := discoverFast(dir); ok {
-		return r, nil
+	if git.FromEnv(os.LookupEnv).Use(git.RepoDiscovery) {
+		if r, ok := discoverFast(dir); ok {
+			return r, nil
+		}
 	}
 	var q git.Querier
 	out, err := q.Output(ctx, git.Cmd{Dir: dir, Args: []string{"rev-parse", "--path-format=absolute", "--git-common-dir", "--git-dir", "--is-bare-repository"}})

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/gitloop-dev/git-loop/gitloop/git"
 )
 
 // directWorktrees reports whether new worktrees of the repository whose
@@ -32,4 +34,13 @@ func DirectWorktrees(ctx context.Context, top string) bool {
 		}
 	}
 	return !Exists(filepath.Join(top, ".git", "info", "sparse-checkout"))
+}
+
+// Shortcuts is what the plainGit setting (or GIT_LOOP_PLAIN_GIT) leaves
+// of git loop's git shortcuts (gitloop/git/shortcuts.go).
+func (s *Workspace) Shortcuts() git.Shortcuts {
+	if s.Config == nil {
+		return git.Decide("")
+	}
+	return git.Decide(s.Config.Get("plainGit"))
 }

@@ -6,12 +6,14 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
 )
 
 // TestDirectWorktrees: new writes worktrees itself only in a repository
 // where git's add would write nothing more.
 func TestDirectWorktrees(t *testing.T) {
+	t.Setenv(git.PlainEnv, "") // the shortcut's own judgement, in either mode
 	ctx := context.Background()
 	cases := []struct {
 		name  string

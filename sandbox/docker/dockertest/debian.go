@@ -3,6 +3,8 @@ package dockertest
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
@@ -54,48 +56,80 @@ func DebianImage(t testing.TB, e *docker.Engine) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	if ok, err := e.ImageExists(ctx, DebianTag); err != nil {
-		t.Fatal(err)
-	} else if ok {
-		return DebianTag
-	}
-	dir, err := cacheDir()
-	if err != nil {
-		t.Fatalf("test image cache: %v", err)
-	}
-	unlock, err := lockFile(filepath.Join(dir, "debian.lock"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unlock()
-	if ok, err := e.ImageExists(ctx, DebianTag); err != nil {
-		t.Fatal(err)
-	} else if ok {
-		return DebianTag // another test binary built it meanwhile
-	}
-	start := time.Now()
-	tarball, err := debianRootfs(ctx, dir)
+	err := ensureDebian(ctx, e, debianSuite, DebianTag, t.Logf)
 	if errors.As(err, new(missingError)) {
 		sandboxtest.Require(t, err, "debootstrap", installDebootstrap)
 	}
 	if err != nil {
-		t.Fatalf("build %s: %v", DebianTag, err)
+		t.Fatal(err)
+	}
+	return DebianTag
+}
+
+// DebianSuiteImage returns a test image like DebianImage's of another
+// Debian release (suite, e.g. "trixie"), building it when the engine
+// lacks it. Its tag names the recipe it is built by, so an unchanged
+// recipe finds the image at once. IsMissing tells a missing prerequisite
+// from a failure.
+func DebianSuiteImage(ctx context.Context, e *docker.Engine, suite string, logf func(string, ...any)) (string, error) {
+	tag := "gitloop-test/debian-" + suite + ":" + debianRecipe(suite)
+	return tag, ensureDebian(ctx, e, suite, tag, logf)
+}
+
+// IsMissing reports whether err is a missing prerequisite (debootstrap,
+// root, a mirror) rather than a failure.
+func IsMissing(err error) bool { return errors.As(err, new(missingError)) }
+
+// debianImageChanges are the image settings every Debian test image gets.
+var debianImageChanges = []string{
+	"LABEL " + TestLabel + "=1",
+	"ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+	"ENV LANG=C.UTF-8",
+	`CMD ["sleep", "infinity"]`,
+}
+
+// debianInclude are the packages debootstrap adds to minbase.
+const debianInclude = "git,ca-certificates"
+
+// debianRecipe is a short hash of everything a Debian test image is made
+// of but the mirror's current packages.
+func debianRecipe(suite string) string {
+	sum := sha256.Sum256([]byte(strings.Join(append([]string{"1", suite, runtime.GOARCH, debianInclude}, debianImageChanges...), "\n")))
+	return hex.EncodeToString(sum[:6])
+}
+
+// ensureDebian makes sure the engine has tag, a Debian image of suite.
+func ensureDebian(ctx context.Context, e *docker.Engine, suite, tag string, logf func(string, ...any)) error {
+	if ok, err := e.ImageExists(ctx, tag); err != nil || ok {
+		return err
+	}
+	dir, err := cacheDir()
+	if err != nil {
+		return fmt.Errorf("test image cache: %w", err)
+	}
+	unlock, err := lockFile(filepath.Join(dir, "debian.lock"))
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if ok, err := e.ImageExists(ctx, tag); err != nil || ok {
+		return err // another test binary built it meanwhile
+	}
+	start := time.Now()
+	tarball, err := debianRootfs(ctx, dir, suite)
+	if err != nil {
+		return fmt.Errorf("build %s: %w", tag, err)
 	}
 	f, err := os.Open(tarball)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	defer f.Close()
-	if _, err := e.ImportImage(ctx, f, DebianTag, []string{
-		"LABEL " + TestLabel + "=1",
-		"ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-		"ENV LANG=C.UTF-8",
-		`CMD ["sleep", "infinity"]`,
-	}); err != nil {
-		t.Fatalf("import %s: %v", DebianTag, err)
+	if _, err := e.ImportImage(ctx, f, tag, debianImageChanges); err != nil {
+		return fmt.Errorf("import %s: %w", tag, err)
 	}
-	t.Logf("built %s in %s (root filesystem %s)", DebianTag, time.Since(start).Round(time.Second), tarball)
-	return DebianTag
+	logf("built %s in %s (root filesystem %s)", tag, time.Since(start).Round(time.Second), tarball)
+	return nil
 }
 
 func cacheDir() (string, error) {
@@ -129,8 +163,8 @@ func lockFile(name string) (func(), error) {
 // debianRootfs returns the cached root filesystem tarball, making it with
 // debootstrap when it is not there yet. A missingError says a prerequisite
 // is missing.
-func debianRootfs(ctx context.Context, cache string) (string, error) {
-	tarball := filepath.Join(cache, fmt.Sprintf("debian-%s-minbase-git-%s.tar", debianSuite, runtime.GOARCH))
+func debianRootfs(ctx context.Context, cache, suite string) (string, error) {
+	tarball := filepath.Join(cache, fmt.Sprintf("debian-%s-minbase-git-%s.tar", suite, runtime.GOARCH))
 	if _, err := os.Stat(tarball); err == nil {
 		return tarball, nil
 	}
@@ -141,7 +175,7 @@ func debianRootfs(ctx context.Context, cache string) (string, error) {
 	if os.Geteuid() != 0 {
 		return "", missing("debootstrap needs root, and %s is not cached yet", tarball)
 	}
-	mirror, err := debianMirror()
+	mirror, err := debianMirror(suite)
 	if err != nil {
 		return "", missing("%v", err)
 	}
@@ -161,7 +195,7 @@ func debianRootfs(ctx context.Context, cache string) (string, error) {
 		}
 		return nil
 	}
-	if err := run(bin, "--variant=minbase", "--include=git,ca-certificates", debianSuite, root, mirror); err != nil {
+	if err := run(bin, "--variant=minbase", "--include="+debianInclude, suite, root, mirror); err != nil {
 		return "", err
 	}
 	// What apt downloaded is of no use in a test image; git run by any
@@ -197,8 +231,8 @@ func lookSbin(name string) (string, error) {
 }
 
 // debianMirror is MirrorEnv, else the machine's Debian mirror from its apt
-// sources: one serving debianSuite, else one whose path ends in /debian.
-func debianMirror() (string, error) {
+// sources: one serving suite, else one whose path ends in /debian.
+func debianMirror(suite string) (string, error) {
 	if m := os.Getenv(MirrorEnv); m != "" {
 		return m, nil
 	}
@@ -219,7 +253,7 @@ func debianMirror() (string, error) {
 			sources = append(sources, parseOneLine(string(data))...)
 		}
 	}
-	return pickMirror(sources, debianSuite)
+	return pickMirror(sources, suite)
 }
 
 type aptSource struct {
