@@ -31,9 +31,13 @@ type leakScan struct {
 	sec  []vault.Secret
 	max  int // longest value
 	err  error
+	// clean are the pushes already found clean (dir, tip, remote main):
+	// promote checks every layer first and again right before its push,
+	// which need not scan twice when nothing moved in between.
+	clean map[string]bool
 }
 
-func newLeakScan(s *workspace.Workspace) *leakScan { return &leakScan{s: s} }
+func newLeakScan(s *workspace.Workspace) *leakScan { return &leakScan{s: s, clean: map[string]bool{}} }
 
 // load reads the values once. Without a personal repo or vaults there is
 // nothing to look for; a locked personal repo is warned about (the values
@@ -78,9 +82,17 @@ func (l *leakScan) check(ctx context.Context, loop string, layer workspace.Layer
 	if err := l.load(ctx); err != nil || len(l.sec) == 0 || tip == "" {
 		return err
 	}
+	remote := ""
+	if track != "" {
+		remote = revParse(ctx, l.s, dir, track)
+	}
+	key := dir + "\x00" + tip + "\x00" + remote
+	if l.clean[key] {
+		return nil
+	}
 	args := []string{"rev-list", "--objects", tip}
-	if track != "" && revParse(ctx, l.s, dir, track) != "" {
-		args = append(args, "--not", track)
+	if remote != "" {
+		args = append(args, "--not", remote)
 	}
 	list, err := l.s.Query.Output(ctx, git.Cmd{Dir: dir, Args: args})
 	if err != nil {
@@ -96,14 +108,14 @@ func (l *leakScan) check(ctx context.Context, loop string, layer workspace.Layer
 		ids.WriteString(id + "\n")
 		paths[id] = p
 	}
-	if ids.Len() == 0 {
-		return nil
-	}
-	found, err := l.scanObjects(ctx, dir, &ids)
-	if err != nil {
-		return fmt.Errorf("%s: scanning what the push sends: %w", layer, err)
+	var found []finding
+	if ids.Len() > 0 {
+		if found, err = l.scanObjects(ctx, dir, &ids); err != nil {
+			return fmt.Errorf("%s: scanning what the push sends: %w", layer, err)
+		}
 	}
 	if len(found) == 0 {
+		l.clean[key] = true
 		return nil
 	}
 	e := &workspace.SecretLeakError{Loop: loop}

@@ -14,7 +14,8 @@ import (
 // scanWith is a leakScan with these values already loaded (the e2e suite
 // reads them from a real git-crypt vault).
 func scanWith(s *workspace.Workspace, sec ...vault.Secret) *leakScan {
-	l := &leakScan{s: s, sec: sec}
+	l := newLeakScan(s)
+	l.sec = sec
 	for _, x := range sec {
 		l.max = max(l.max, len(x.Value))
 	}
@@ -39,13 +40,14 @@ func TestLeakScan(t *testing.T) {
 	gittest.WriteFile(t, repo, "dir/"+name+"/f", "x\n")
 	gittest.Commit(t, repo, "work "+msg)
 
+	head := gittest.Git(t, repo, "rev-parse", "HEAD")
 	l := scanWith(s,
 		vault.Secret{Name: "v/OLD", Value: []byte(old)},
 		vault.Secret{Name: "v/VAL", Value: []byte(val)},
 		vault.Secret{Name: "v/NAME", Value: []byte(name)},
 		vault.Secret{Name: "v/MSG", Value: []byte(msg)},
 	)
-	err := l.check(ctx, "x", Code, repo, "refs/remotes/origin/main", "HEAD")
+	err := l.check(ctx, "x", Code, repo, "refs/remotes/origin/main", strings.TrimSpace(head))
 	var le *workspace.SecretLeakError
 	if !errors.As(err, &le) {
 		t.Fatalf("err = %v", err)
