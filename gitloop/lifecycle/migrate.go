@@ -1,0 +1,173 @@
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/gitloop-dev/git-loop/gitloop/state"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
+)
+
+// Loops made before the host-only part existed kept their record
+// (meta.json) in the loop dir the sandbox mounts read-write: a hostile
+// agent could have edited it to name another worktree, vault, mount or
+// driver. Migration moves each record where no sandbox reaches, but takes
+// from the old file only what the host can check itself; a record that
+// names anything else is refused, never carried over.
+
+// migrateLocked moves every old-layout record into the host-only part.
+// The caller holds the state lock.
+func migrateLocked(ctx context.Context, s *workspace.Workspace) {
+	for _, name := range s.Store().LegacyLoops() {
+		m, dropped, err := checkLegacy(ctx, s, name)
+		if err != nil {
+			s.Reporter().Warn(fmt.Sprintf("loop %s: its old record was not moved, because the sandbox could edit it and %v; it is kept as %s (inspect it, then \"git loop doctor --fix\" adopts the worktree again)", name, err, quarantineLegacy(s, name)))
+			continue
+		}
+		if err := s.Store().WriteMeta(m); err != nil {
+			s.Reporter().Warn(fmt.Sprintf("loop %s: could not move its record: %v", name, err))
+			continue
+		}
+		moveLegacyLogs(s, name)
+		cleanLegacy(s, name)
+		for _, d := range dropped {
+			s.Reporter().Warn(fmt.Sprintf("loop %s: %s", name, d))
+		}
+		s.Reporter().Warn(fmt.Sprintf("loop %s: moved its record to %s, where no sandbox reaches", name, s.Store().HostDir(name)))
+	}
+}
+
+// hasLegacy reports whether any record is still in the old place.
+func hasLegacy(s *workspace.Workspace) bool { return len(s.Store().LegacyLoops()) > 0 }
+
+// checkLegacy reads an old record and keeps only what the host confirms:
+// the name and branch are this loop's, the branch exists, the worktree is
+// where this repository puts this loop's worktree, the driver is a
+// sandbox (or none only when that is the configured driver), the context
+// worktrees and roster repos are the ones the host's settings give. A
+// vault is kept only when it is the configured default; another one is
+// dropped with a note, since nothing on the host recorded the choice.
+func checkLegacy(ctx context.Context, s *workspace.Workspace, name string) (*state.Meta, []string, error) {
+	if err := workspace.ValidateName(name, s.Config.BranchPrefix()); err != nil {
+		return nil, nil, fmt.Errorf("%q is not a loop name", name)
+	}
+	m, err := s.Store().ReadLegacyMeta(name)
+	if err != nil {
+		return nil, nil, fmt.Errorf("it cannot be read (%v)", err)
+	}
+	if m.Name != name {
+		return nil, nil, fmt.Errorf("it names loop %q", m.Name)
+	}
+	if want := s.BranchRef(name); m.Branch != want {
+		return nil, nil, fmt.Errorf("it names branch %q, not %s", m.Branch, want)
+	}
+	if _, found, ok := workspace.ReadRef(s.Repo.CommonDir, m.Branch); !ok || !found {
+		return nil, nil, fmt.Errorf("its branch %s does not exist", m.ShortBranch())
+	}
+	wt := filepath.Clean(m.Worktree)
+	if !filepath.IsAbs(m.Worktree) || (wt != s.WorktreePath(name) && wt != filepath.Join(s.Store().LoopDir(name), "workdir")) {
+		return nil, nil, fmt.Errorf("its worktree %q is not where this repository puts loop %s's", m.Worktree, name)
+	}
+	if fi, err := os.Lstat(wt); err == nil && !fi.IsDir() {
+		return nil, nil, fmt.Errorf("its worktree %s is not a directory", wt)
+	}
+	m.Worktree = wt
+	switch m.Sandbox.Driver {
+	case "docker", "bwrap":
+	case "none":
+		if s.Config.SandboxDriver() != "none" {
+			return nil, nil, errors.New("it asks for the none driver (the agent on the host), which is not the configured driver")
+		}
+	default:
+		return nil, nil, fmt.Errorf("it names an unknown driver %q", m.Sandbox.Driver)
+	}
+	var dropped []string
+	if m.Vault != "" && m.Vault != s.Config.VaultDefault() {
+		dropped = append(dropped, fmt.Sprintf("vault %q dropped: its old record named it, and the host cannot confirm that choice (\"git loop rm\" and \"git loop new --vault\" give a loop a vault)", m.Vault))
+		m.Vault = ""
+	}
+	var ctxs []state.ContextWorktree
+	for _, c := range m.Contexts {
+		l := workspace.Layer(c.Layer)
+		clone, err := s.LayerClone(l)
+		if !slices.Contains(workspace.LoopLayers, l) || err != nil || filepath.Clean(c.Clone) != clone || filepath.Clean(c.Dir) != s.ContextDir(name, l) || c.Branch != s.BranchRef(name) {
+			dropped = append(dropped, fmt.Sprintf("context worktree %q dropped: not where the host puts this loop's", c.Dir))
+			continue
+		}
+		ctxs = append(ctxs, c)
+	}
+	m.Contexts = ctxs
+	if len(m.Repos) > 0 {
+		roster, _ := s.Config.Repos()
+		for rn, clone := range m.Repos {
+			ok := false
+			for _, r := range roster {
+				ok = ok || (r.Name == rn && filepath.Clean(clone) == s.Dirs.RepoClonePath(r))
+			}
+			if !ok {
+				dropped = append(dropped, fmt.Sprintf("repo %q dropped: %s is not the roster's clone", rn, clone))
+				delete(m.Repos, rn)
+			}
+		}
+	}
+	var profiles []string
+	for _, p := range m.Profiles {
+		if workspace.ValidateName(p, "x/") == nil {
+			profiles = append(profiles, p)
+		}
+	}
+	m.Profiles = profiles
+	return m, dropped, nil
+}
+
+// quarantineLegacy renames a refused record so it is not read again (the
+// rename moves a planted symlink, never its target).
+func quarantineLegacy(s *workspace.Workspace, name string) string {
+	to := s.Store().LegacyMetaPath(name) + ".untrusted"
+	if err := os.Rename(s.Store().LegacyMetaPath(name), to); err != nil {
+		return s.Store().LegacyMetaPath(name)
+	}
+	return to
+}
+
+// moveLegacyLogs moves the old run logs (regular files only) into the
+// host-only log dir; anything else there (a symlink, a FIFO) stays behind
+// and is deleted with the rest of the old entries.
+func moveLegacyLogs(s *workspace.Workspace, name string) {
+	old := filepath.Join(s.Store().LoopDir(name), "log")
+	fi, err := os.Lstat(old)
+	if err != nil || !fi.IsDir() {
+		return
+	}
+	entries, err := os.ReadDir(old)
+	if err != nil {
+		return
+	}
+	dir := s.LogDir(name)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return
+	}
+	for _, e := range entries {
+		if !e.Type().IsRegular() || e.Name() == "agent.lock" {
+			continue
+		}
+		_ = os.Rename(filepath.Join(old, e.Name()), filepath.Join(dir, e.Name()))
+	}
+}
+
+// cleanLegacy removes what the host used to keep in the sandbox part:
+// the record, run logs, run lock, status cache. A promote stopped on a
+// conflict (run.json) is not carried over: its paths came from there too.
+func cleanLegacy(s *workspace.Workspace, name string) {
+	dir := s.Store().LoopDir(name)
+	if _, err := os.Lstat(filepath.Join(dir, "run.json")); err == nil {
+		s.Reporter().Warn(fmt.Sprintf("loop %s: a stopped promote's state was left in the old place and is dropped: finish the merge by hand, then promote again", name))
+	}
+	for _, f := range []string{"meta.json", "run.json", "status-cache.json", "run", "log"} {
+		_ = os.RemoveAll(filepath.Join(dir, f))
+	}
+}
