@@ -2,7 +2,6 @@ package lifecycle
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -25,7 +24,7 @@ func migrateLocked(ctx context.Context, s *workspace.Workspace) {
 	for _, name := range s.Store().LegacyLoops() {
 		m, dropped, err := checkLegacy(ctx, s, name)
 		if err != nil {
-			s.Reporter().Warn(fmt.Sprintf("loop %s: its old record was not moved, because the sandbox could edit it and %v; it is kept as %s (inspect it, then \"git loop doctor --fix\" adopts the worktree again)", name, err, quarantineLegacy(s, name)))
+			s.Reporter().Warn(fmt.Sprintf("loop %s: its old record was not moved, because the sandbox could edit it and %v; it is kept as %s (inspect it; \"git loop prune\" cleans up)", name, err, quarantineLegacy(s, name)))
 			continue
 		}
 		if err := s.Store().WriteMeta(m); err != nil {
@@ -35,7 +34,7 @@ func migrateLocked(ctx context.Context, s *workspace.Workspace) {
 		moveLegacyLogs(s, name)
 		cleanLegacy(s, name)
 		for _, d := range dropped {
-			s.Reporter().Warn(fmt.Sprintf("loop %s: %s", name, d))
+			s.Reporter().Warn(fmt.Sprintf("loop %s: %s (the sandbox could edit that record)", name, d))
 		}
 		s.Reporter().Warn(fmt.Sprintf("loop %s: moved its record to %s, where no sandbox reaches", name, s.Store().HostDir(name)))
 	}
@@ -45,12 +44,13 @@ func migrateLocked(ctx context.Context, s *workspace.Workspace) {
 func hasLegacy(s *workspace.Workspace) bool { return len(s.Store().LegacyLoops()) > 0 }
 
 // checkLegacy reads an old record and keeps only what the host confirms:
-// the name and branch are this loop's, the branch exists, the worktree is
-// where this repository puts this loop's worktree, the driver is a
-// sandbox (or none only when that is the configured driver), the context
-// worktrees and roster repos are the ones the host's settings give. A
-// vault is kept only when it is the configured default; another one is
-// dropped with a note, since nothing on the host recorded the choice.
+// the name and branch are this loop's and the branch exists; the worktree
+// is where this repository puts this loop's; the driver is a sandbox (none
+// only when that is the configured driver); the base ref exists; the
+// context worktrees and roster repos are the ones the host's settings
+// give. A vault is kept only when it is the configured default: nothing on
+// the host recorded another choice. What fails a check is replaced by the
+// host's value or dropped, and reported.
 func checkLegacy(ctx context.Context, s *workspace.Workspace, name string) (*state.Meta, []string, error) {
 	if err := workspace.ValidateName(name, s.Config.BranchPrefix()); err != nil {
 		return nil, nil, fmt.Errorf("%q is not a loop name", name)
@@ -59,18 +59,33 @@ func checkLegacy(ctx context.Context, s *workspace.Workspace, name string) (*sta
 	if err != nil {
 		return nil, nil, fmt.Errorf("it cannot be read (%v)", err)
 	}
+	var dropped []string
 	if m.Name != name {
-		return nil, nil, fmt.Errorf("it names loop %q", m.Name)
+		dropped = append(dropped, fmt.Sprintf("name %q in its old record replaced by %q", m.Name, name))
+		m.Name = name
 	}
 	if want := s.BranchRef(name); m.Branch != want {
-		return nil, nil, fmt.Errorf("it names branch %q, not %s", m.Branch, want)
+		dropped = append(dropped, fmt.Sprintf("branch %q in its old record replaced by %s", m.Branch, want))
+		m.Branch = want
 	}
 	if _, found, ok := workspace.ReadRef(s.Repo.CommonDir, m.Branch); !ok || !found {
 		return nil, nil, fmt.Errorf("its branch %s does not exist", m.ShortBranch())
 	}
+	// The worktree is where this repository puts the loop's, never where
+	// the old record says: rm deletes it, and the sandbox mounts it.
 	wt := filepath.Clean(m.Worktree)
 	if !filepath.IsAbs(m.Worktree) || (wt != s.WorktreePath(name) && wt != filepath.Join(s.Store().LoopDir(name), "workdir")) {
-		return nil, nil, fmt.Errorf("its worktree %q is not where this repository puts loop %s's", m.Worktree, name)
+		found := ""
+		for _, c := range []string{s.WorktreePath(name), filepath.Join(s.Store().LoopDir(name), "workdir")} {
+			if fi, err := os.Lstat(c); err == nil && fi.IsDir() && found == "" {
+				found = c
+			}
+		}
+		if found == "" {
+			return nil, nil, fmt.Errorf("its worktree %q is not where this repository puts loop %s's, and there is none there", m.Worktree, name)
+		}
+		dropped = append(dropped, fmt.Sprintf("worktree %q in its old record replaced by %s, where this repository puts it", m.Worktree, found))
+		wt = found
 	}
 	if fi, err := os.Lstat(wt); err == nil && !fi.IsDir() {
 		return nil, nil, fmt.Errorf("its worktree %s is not a directory", wt)
@@ -78,14 +93,27 @@ func checkLegacy(ctx context.Context, s *workspace.Workspace, name string) (*sta
 	m.Worktree = wt
 	switch m.Sandbox.Driver {
 	case "docker", "bwrap":
-	case "none":
-		if s.Config.SandboxDriver() != "none" {
-			return nil, nil, errors.New("it asks for the none driver (the agent on the host), which is not the configured driver")
-		}
 	default:
-		return nil, nil, fmt.Errorf("it names an unknown driver %q", m.Sandbox.Driver)
+		if m.Sandbox.Driver == "none" && s.Config.SandboxDriver() == "none" {
+			break
+		}
+		eng, err := s.OpenEngine(ctx, s.Config.SandboxDriver())
+		if err != nil {
+			return nil, nil, fmt.Errorf("it names driver %q and the configured one cannot open: %v", m.Sandbox.Driver, err)
+		}
+		dropped = append(dropped, fmt.Sprintf("driver %q in its old record replaced by %s, the configured one", m.Sandbox.Driver, eng.Name()))
+		m.Sandbox = state.SandboxMeta{Driver: eng.Name()}
+		if eng.Name() == "docker" {
+			m.Sandbox.Image = s.Config.SandboxImage()
+		}
 	}
-	var dropped []string
+	if m.BaseRef != "" {
+		if _, found, ok := workspace.ReadRef(s.Repo.CommonDir, m.BaseRef); !ok || !found {
+			name, ref, sha := adoptBase(ctx, s, m.Branch)
+			dropped = append(dropped, fmt.Sprintf("base %q in its old record replaced by %s", m.BaseRef, name))
+			m.Base, m.BaseRef, m.BaseSHA = name, ref, sha
+		}
+	}
 	if m.Vault != "" && m.Vault != s.Config.VaultDefault() {
 		dropped = append(dropped, fmt.Sprintf("vault %q dropped: its old record named it, and the host cannot confirm that choice (\"git loop rm\" and \"git loop new --vault\" give a loop a vault)", m.Vault))
 		m.Vault = ""
