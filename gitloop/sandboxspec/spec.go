@@ -35,8 +35,10 @@ func Spec(s *workspace.Workspace, m *state.Meta) (sandbox.Spec, error) {
 		Vault:     m.Vault,
 		Mounts: append([]sandbox.Mount{
 			{Source: m.Worktree, Target: m.Worktree},
-			// Every other loop's state is hidden under a tmpfs, and this
-			// loop's own entries are bound back on top of it.
+			// All of git loop's state is hidden under a tmpfs (the lock,
+			// intents, every loop's host-only part loop/host/NAME: records,
+			// run logs, locks), and only this loop's sandbox part
+			// (loops/NAME: agent dir, $HOME, contexts) is bound back.
 			{Target: s.Repo.StateDir(), Tmpfs: true},
 			{Source: loopDir, Target: loopDir},
 		}, gitDirMounts(s.Repo.CommonDir, m.Worktree)...),
