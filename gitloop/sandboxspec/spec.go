@@ -122,6 +122,10 @@ func worktreeAdminDir(worktree string) string {
 // unset on the host, and in a loop on the none driver, which is the host.
 const SandboxEnv = "GIT_LOOP_SANDBOX"
 
+// BaseRefEnv carries the loop's base ref into its sandbox, for the
+// pre-push guard there.
+const BaseRefEnv = "GIT_LOOP_BASE_REF"
+
 // hookSandbox lets the hooks git runs inside a loop's sandbox do their
 // part there: the pre-push guard must stop the agent's own pushes, and
 // the sandbox runs git on the loop's worktree and context clones, whose
@@ -136,6 +140,11 @@ func hookSandbox(s *workspace.Workspace, m *state.Meta, spec *sandbox.Spec) {
 		return
 	}
 	spec.Env[SandboxEnv] = m.Sandbox.Driver
+	// The guard's loop inside (its record is host-only): the base it
+	// guards; name, worktrees and branch are in the env already.
+	if m.BaseRef != "" {
+		spec.Env[BaseRefEnv] = m.BaseRef
+	}
 	for _, key := range []string{"branchPrefix", "code.gate", "knowledge.gate", "notes.gate", "personal.gate"} {
 		if k, ok := config.Lookup(key); ok {
 			spec.Env[k.EnvName()] = s.Config.Get(key)
