@@ -102,10 +102,11 @@ func byModTime(files []string) []string {
 	}
 	fts := make([]ft, 0, len(files))
 	for _, f := range files {
-		// Lstat: a planted symlink is listed as itself, and opening it
-		// is refused later.
+		// Only regular files: the sandbox writes these dirs, and a
+		// symlink or FIFO it planted (made newest with touch -h) must not
+		// stand in for the real session. Opening re-checks (OpenUnder).
 		fi, err := os.Lstat(f)
-		if err != nil {
+		if err != nil || !fi.Mode().IsRegular() {
 			continue
 		}
 		fts = append(fts, ft{f, fi.ModTime()})
