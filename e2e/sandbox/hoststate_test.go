@@ -224,7 +224,7 @@ func TestHostStateAttacks(t *testing.T) {
 // TestLegacyRecordPlanted: loops made before the host-only part kept
 // their record where the sandbox could edit it. One such record is edited
 // to name another repository as its worktree, another vault and the none
-// driver; another only names another vault. The first command that takes
+// driver; both name another base to land on. The first command that takes
 // the lock migrates: each record keeps only what the host can check (the
 // worktree where this repository puts it, the configured driver, no vault
 // the host never recorded), with a message for each replacement; then
@@ -238,6 +238,7 @@ func TestLegacyRecordPlanted(t *testing.T) {
 			wtA := newLoop(t, repo, d, "a")
 			wtB := newLoop(t, repo, d, "b")
 			gittest.Git(t, repo, "config", "loop.sandbox.driver", d.Name)
+			gittest.Git(t, repo, "branch", "release")
 			other := gittest.Repo(t)
 			otherBefore := hashTree(t, other)
 			state := filepath.Join(repo, ".git", "loop")
@@ -252,6 +253,7 @@ func TestLegacyRecordPlanted(t *testing.T) {
 					t.Fatal(err)
 				}
 				m["vault"] = "work"
+				m["base"], m["baseRef"], m["baseSha"] = "release", "refs/heads/release", "0000000000000000000000000000000000000000"
 				if n == "a" {
 					m["worktree"] = other
 					m["sandbox"].(map[string]any)["driver"] = "none"
@@ -266,7 +268,7 @@ func TestLegacyRecordPlanted(t *testing.T) {
 			for _, want := range []string{
 				`loop a: worktree "` + other + `" in its old record replaced by ` + wtA,
 				`loop a: driver "none" in its old record replaced by ` + d.Name,
-				`loop a: vault "work" dropped`, `loop b: vault "work" dropped`,
+				`loop a: vault "work" dropped`, `loop b: vault "work" dropped`, `loop b: base "release" in its old record replaced by main`,
 				"loop a: moved its record", "loop b: moved its record",
 			} {
 				if !strings.Contains(r.Stderr, want) {
@@ -278,7 +280,7 @@ func TestLegacyRecordPlanted(t *testing.T) {
 			}
 			for n, wt := range map[string]string{"a": wtA, "b": wtB} {
 				m := cmdtest.ReadMeta(t, repo, n)
-				if m.Worktree != wt || m.Vault != "" || m.Sandbox.Driver != d.Name {
+				if m.Worktree != wt || m.Vault != "" || m.Sandbox.Driver != d.Name || m.BaseRef != "refs/heads/main" || m.BaseSHA != gittest.Git(t, repo, "rev-parse", "main") {
 					t.Errorf("%s migrated as %+v", n, m)
 				}
 			}

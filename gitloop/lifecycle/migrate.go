@@ -107,13 +107,18 @@ func checkLegacy(ctx context.Context, s *workspace.Workspace, name string) (*sta
 			m.Sandbox.Image = s.Config.SandboxImage()
 		}
 	}
-	if m.BaseRef != "" {
-		if _, found, ok := workspace.ReadRef(s.Repo.CommonDir, m.BaseRef); !ok || !found {
-			name, ref, sha := adoptBase(ctx, s, m.Branch)
-			dropped = append(dropped, fmt.Sprintf("base %q in its old record replaced by %s", m.BaseRef, name))
-			m.Base, m.BaseRef, m.BaseSHA = name, ref, sha
-		}
+	// The base is where promote lands and what the push guard keeps: a
+	// ref the old record could have pointed anywhere. It is the one the
+	// host picks for an adopted loop (the base setting, else the main
+	// worktree's branch, else main or master), whatever the record says;
+	// the base commit is the merge base with it (a planted one could hide
+	// the loop's changes from diff and review).
+	name, ref, sha := adoptBase(ctx, s, m.Branch)
+	if ref != m.BaseRef {
+		dropped = append(dropped, fmt.Sprintf("base %q in its old record replaced by %s (\"git loop config set base REF\" before the next command picks another)", m.Base, name))
+		m.Base, m.BaseRef = name, ref
 	}
+	m.BaseSHA = sha
 	if m.Vault != "" && m.Vault != s.Config.VaultDefault() {
 		dropped = append(dropped, fmt.Sprintf("vault %q dropped: its old record named it, and the host cannot confirm that choice (\"git loop rm\" and \"git loop new --vault\" give a loop a vault)", m.Vault))
 		m.Vault = ""
