@@ -55,7 +55,7 @@ func WithHome(t *testing.T) (Options, string) {
 // ReadMeta is the record (meta.json) of loop name in repo.
 func ReadMeta(t *testing.T, repo, name string) state.Meta {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(repo, ".git", "loop", "loops", name, "meta.json"))
+	data, err := os.ReadFile(filepath.Join(repo, ".git", "loop", "host", name, "meta.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

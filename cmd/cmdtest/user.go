@@ -78,9 +78,14 @@ func (u *User) Clone(layer string) string {
 	return m[0]
 }
 
-// LoopDir is a loop's state directory.
+// LoopDir is a loop's sandbox part (agent dir, $HOME, contexts, worktree).
 func (u *User) LoopDir(name string) string {
 	return filepath.Join(u.Repo, ".git", "loop", "loops", name)
+}
+
+// HostDir is a loop's host-only part (record, run logs, locks).
+func (u *User) HostDir(name string) string {
+	return filepath.Join(u.Repo, ".git", "loop", "host", name)
 }
 
 // Worktree is a loop's code worktree (at the default place).

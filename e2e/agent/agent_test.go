@@ -56,7 +56,7 @@ func agentDir(repo, name string) string {
 }
 
 func logDir(repo, name string) string {
-	return filepath.Join(repo, ".git", "loop", "loops", name, "log")
+	return filepath.Join(repo, ".git", "loop", "host", name, "log")
 }
 
 // record reads what a fake agent recorded: its arguments (after argv[0])

@@ -94,7 +94,10 @@ func TestAdoptWorktreeFromPlainGit(t *testing.T) {
 		if l.Versions["knowledge"] == "" || l.Versions["notes"] == "" {
 			t.Errorf("loop %s has no context versions: %v", name, l.Versions)
 		}
-		for _, p := range []string{"meta.json", "context/knowledge/.git", "context/notes/.git", "agent/CLAUDE.md", "home/.gitconfig"} {
+		if _, err := os.Stat(filepath.Join(e.HostDir(name), "meta.json")); err != nil {
+			t.Errorf("loop %s: %v", name, err)
+		}
+		for _, p := range []string{"context/knowledge/.git", "context/notes/.git", "agent/CLAUDE.md", "home/.gitconfig"} {
 			if _, err := os.Stat(filepath.Join(e.LoopDir(name), p)); err != nil {
 				t.Errorf("loop %s: %v", name, err)
 			}

@@ -21,7 +21,7 @@ import (
 
 func (e *env) meta(name string) state.Meta {
 	e.T.Helper()
-	data, err := os.ReadFile(filepath.Join(e.Repo, ".git", "loop", "loops", name, "meta.json"))
+	data, err := os.ReadFile(filepath.Join(e.Repo, ".git", "loop", "host", name, "meta.json"))
 	if err != nil {
 		e.T.Fatal(err)
 	}
@@ -134,7 +134,7 @@ func TestPromoteTwoLoopsAndConflict(t *testing.T) {
 	if gittest.Git(t, bdir, "rev-parse", "-q", "--verify", "MERGE_HEAD") == "" {
 		t.Errorf("no merge in progress in %s", bdir)
 	}
-	if _, err := os.Stat(filepath.Join(e.Repo, ".git", "loop", "loops", "b", "run.json")); err != nil {
+	if _, err := os.Stat(filepath.Join(e.Repo, ".git", "loop", "host", "b", "run.json")); err != nil {
 		t.Errorf("run state not saved: %v", err)
 	}
 	// Another promote refuses while one is stopped.
@@ -168,7 +168,7 @@ func TestPromoteTwoLoopsAndConflict(t *testing.T) {
 	if !isAncestor(t, origin, ca, "main") || !isAncestor(t, origin, gittest.Git(t, bdir, "rev-parse", "HEAD"), "main") {
 		t.Errorf("a side is missing from origin main")
 	}
-	if _, err := os.Stat(filepath.Join(e.Repo, ".git", "loop", "loops", "b", "run.json")); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(e.Repo, ".git", "loop", "host", "b", "run.json")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("run state left behind: %v", err)
 	}
 }

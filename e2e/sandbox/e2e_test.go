@@ -166,7 +166,9 @@ func TestIsolation(t *testing.T) {
 				want       bool
 			}{
 				{"own worktree writable", `test -w "$GIT_LOOP_WORKDIR" && test "$PWD" = "$GIT_LOOP_WORKDIR"`, true},
-				{"own state", "test -f " + quote(filepath.Join(loops, "a", "meta.json")), true},
+				{"own agent dir", `test -d "$GIT_LOOP_AGENT_DIR" && test -w "$GIT_LOOP_AGENT_DIR"`, true},
+				{"own record", "test -e " + quote(filepath.Join(loops, "a", "meta.json")) + " || test -e " + quote(filepath.Join(repo, ".git", "loop", "host", "a")), false},
+				{"host-only state", "test -e " + quote(filepath.Join(repo, ".git", "loop", "host")), false},
 				{"own $HOME", `test "$HOME" = ` + quote(filepath.Join(loops, "a", "home")) + ` && test -w "$HOME"`, true},
 				{"common git dir", "test -f " + quote(filepath.Join(repo, ".git", "HEAD")), true},
 				{"other loop's worktree", "test -e " + quote(bWorktree) + " || ls " + quote(bWorktree), false},
@@ -279,7 +281,7 @@ func TestDockerLifecycle(t *testing.T) {
 // version of the settings would.
 func editMeta(t *testing.T, repo, loop string, edit func(sandbox map[string]any)) {
 	t.Helper()
-	path := filepath.Join(repo, ".git", "loop", "loops", loop, "meta.json")
+	path := filepath.Join(repo, ".git", "loop", "host", loop, "meta.json")
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)

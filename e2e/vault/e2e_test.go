@@ -285,13 +285,13 @@ func TestAgentRunGetsVault(t *testing.T) {
 	noSecretUnder(t, filepath.Join(repo, ".git", "loop"))
 
 	// Locked: the run stops before the agent starts, and leaves no log.
-	logs, _ := filepath.Glob(filepath.Join(repo, ".git", "loop", "loops", "x", "log", "*"))
+	logs, _ := filepath.Glob(filepath.Join(repo, ".git", "loop", "host", "x", "log", "*"))
 	e.OK("vault", "lock")
 	rl := e.Run("run", "x", "again")
 	if rl.Code == 0 || !strings.Contains(rl.Stderr, "git loop vault unlock") || strings.Contains(rl.Stdout, "agent-token") {
 		t.Errorf("run with a locked vault: exit %d\n%s%s", rl.Code, rl.Stdout, rl.Stderr)
 	}
-	if after, _ := filepath.Glob(filepath.Join(repo, ".git", "loop", "loops", "x", "log", "*")); len(after) != len(logs) {
+	if after, _ := filepath.Glob(filepath.Join(repo, ".git", "loop", "host", "x", "log", "*")); len(after) != len(logs) {
 		t.Errorf("run with a locked vault left a log: %v", after)
 	}
 }

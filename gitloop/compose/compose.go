@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // Format is the layout the agent dir is written in: what the agent reads.
@@ -242,8 +243,11 @@ func Plan(opts Options) (*Result, error) {
 }
 
 // Load reads the provenance recorded in a composed agent dir.
+// The agent dir is the sandbox's to write, so the file is read as hostile
+// data: through an os.Root on the dir above (no symlink leads out of it),
+// not a symlink itself, a regular file, and small.
 func Load(agentDir string) (*Result, error) {
-	data, err := os.ReadFile(filepath.Join(agentDir, ProvenanceFile))
+	data, err := readProvenance(agentDir)
 	if err != nil {
 		return nil, fmt.Errorf("compose: %w", err)
 	}
@@ -296,4 +300,29 @@ func validTierNames(tiers []Tier) error {
 		seen[t.Name] = true
 	}
 	return nil
+}
+
+// maxProvenance bounds the provenance file read back from an agent dir.
+const maxProvenance = 16 << 20
+
+func readProvenance(agentDir string) ([]byte, error) {
+	root, err := os.OpenRoot(filepath.Dir(agentDir))
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	rel := filepath.Join(filepath.Base(agentDir), ProvenanceFile)
+	f, err := root.OpenFile(rel, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", filepath.Join(agentDir, ProvenanceFile))
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxProvenance+1))
+	if err == nil && len(data) > maxProvenance {
+		err = fmt.Errorf("%s: larger than %d bytes", filepath.Join(agentDir, ProvenanceFile), maxProvenance)
+	}
+	return data, err
 }

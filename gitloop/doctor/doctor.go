@@ -55,9 +55,20 @@ func Doctor(ctx context.Context, s *workspace.Workspace, fix bool, driverReport 
 		return checks
 	}
 	intents, err := s.Store().Intents()
+	legacy := s.Store().LegacyLoops()
 	switch {
 	case err != nil:
 		checks = append(checks, Check{Name: "state", Status: CheckFail, Detail: err.Error()})
+	case len(legacy) > 0 && fix:
+		l, err := lifecycle.Lock(ctx, s) // migrates, then recovers
+		if err != nil {
+			checks = append(checks, Check{Name: "state", Status: CheckFail, Detail: err.Error()})
+		} else {
+			s.Unlock(l)
+			checks = append(checks, Check{Name: "state", Status: CheckOK, Detail: fmt.Sprintf("checked %d %s in the old layout", len(legacy), workspace.Plural(len(legacy), "record", "records")), Fixed: true})
+		}
+	case len(legacy) > 0:
+		checks = append(checks, Check{Name: "state", Status: CheckWarn, Detail: fmt.Sprintf("%d %s in the old layout, where the sandbox can edit them (run \"git loop doctor --fix\")", len(legacy), workspace.Plural(len(legacy), "loop record", "loop records"))})
 	case len(intents) > 0 && fix:
 		l, err := lifecycle.Lock(ctx, s) // recovers
 		if err != nil {

@@ -323,7 +323,7 @@ type RunState struct {
 }
 
 func runStatePath(s *workspace.Workspace, name string) string {
-	return filepath.Join(s.Store().LoopDir(name), "run.json")
+	return filepath.Join(s.Store().HostDir(name), "run.json")
 }
 
 func readRunState(s *workspace.Workspace, name string) (*RunState, error) {

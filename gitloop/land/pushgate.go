@@ -3,8 +3,10 @@ package land
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 
+	"github.com/gitloop-dev/git-loop/gitloop/sandboxspec"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
@@ -48,6 +50,9 @@ func ParsePushUpdates(input string) []PushUpdate {
 func CheckPush(ctx context.Context, s *workspace.Workspace, dir string, updates []PushUpdate) error {
 	top := workspace.Canonical(dir)
 	metas, _ := s.Store().List()
+	if m := sandboxLoop(); m != nil && len(metas) == 0 {
+		metas = []*state.Meta{m}
+	}
 	// Which layer this repository is, and the loop whose worktree it is.
 	layer := Code
 	var here *state.Meta
@@ -114,4 +119,27 @@ func gatedMain(s *workspace.Workspace, l workspace.Layer, m *state.Meta) string 
 		return ref
 	}
 	return "refs/heads/main"
+}
+
+// sandboxLoop is the loop a sandbox runs, from the env its spec gives
+// every exec (nil on the host). Inside, the records are out of reach (they
+// are host-only), and the guard only needs the loop's name, worktrees and
+// base; the guard there is a courtesy (--no-verify skips it), so the env
+// the sandbox could change is enough.
+func sandboxLoop() *state.Meta {
+	if os.Getenv(sandboxspec.SandboxEnv) == "" || os.Getenv("GIT_LOOP_NAME") == "" {
+		return nil
+	}
+	m := &state.Meta{
+		Name:     os.Getenv("GIT_LOOP_NAME"),
+		Worktree: os.Getenv("GIT_LOOP_WORKDIR"),
+		Branch:   "refs/heads/" + os.Getenv("GIT_LOOP_BRANCH"),
+		BaseRef:  os.Getenv(sandboxspec.BaseRefEnv),
+	}
+	for _, l := range workspace.LoopLayers {
+		if dir := os.Getenv("GIT_LOOP_" + strings.ToUpper(string(l))); dir != "" {
+			m.Contexts = append(m.Contexts, state.ContextWorktree{Layer: string(l), Dir: dir})
+		}
+	}
+	return m
 }

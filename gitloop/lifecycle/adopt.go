@@ -149,7 +149,9 @@ func undoAdopt(ctx context.Context, s *workspace.Workspace, in state.Intent) err
 	if err := contexts.Remove(ctx, s, in.Contexts, true); err != nil {
 		return err
 	}
-	if err := s.Store().RemoveLoopDir(in.Loop); err != nil {
+	// Keeping the worktree: at the default place it is inside the loop
+	// dir, and it was the user's before the adoption.
+	if err := s.Store().RemoveLoopDirKeeping(in.Loop, in.Worktree); err != nil {
 		return err
 	}
 	return s.Store().EndIntent(in.Loop)

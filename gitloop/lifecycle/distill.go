@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/gitloop-dev/git-loop/gitloop/state"
+	"github.com/gitloop-dev/git-loop/gitloop/transcript"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
@@ -51,9 +52,9 @@ func snapshotTranscript(s *workspace.Workspace, source, worktree string) error {
 		return err
 	}
 	copied := 0
-	for _, root := range []struct{ dir, prefix string }{
-		{s.AgentDir(source), "agent"},
-		{s.LogDir(source), "log"},
+	for _, root := range []struct{ dir, prefix, base string }{
+		{s.AgentDir(source), "agent", s.Store().LoopDir(source)},
+		{s.LogDir(source), "log", s.Store().HostDir(source)},
 	} {
 		err := filepath.WalkDir(root.dir, func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
@@ -74,7 +75,7 @@ func snapshotTranscript(s *workspace.Workspace, source, worktree string) error {
 				return err
 			}
 			copied++
-			return copyFile(p, dst)
+			return copyFile(root.base, p, dst)
 		})
 		if err != nil {
 			return fmt.Errorf("snapshot transcript of %s: %w", source, err)
@@ -93,8 +94,11 @@ func isTranscriptFile(rel string) bool {
 	return strings.HasPrefix(rel, "projects/") && strings.HasSuffix(rel, ".jsonl") || strings.HasPrefix(rel, "sessions/")
 }
 
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
+// copyFile copies src, read as hostile data under base (see
+// transcript.OpenUnder: the agent dir is the sandbox's, and a file checked
+// regular by the walk may be a symlink by the time it is opened).
+func copyFile(base, src, dst string) error {
+	in, err := transcript.OpenUnder(base, src)
 	if err != nil {
 		return err
 	}

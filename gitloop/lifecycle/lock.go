@@ -27,6 +27,7 @@ func Lock(ctx context.Context, s *workspace.Workspace) (*state.Lock, error) {
 // unfinished. The caller holds the lock, so every intent found belongs to
 // a command that died: its lock went with it.
 func recoverLocked(ctx context.Context, s *workspace.Workspace) error {
+	migrateLocked(ctx, s)
 	intents, err := s.Store().Intents()
 	if err != nil {
 		return fmt.Errorf("recover: %w", err)
@@ -57,7 +58,7 @@ func recoverLocked(ctx context.Context, s *workspace.Workspace) error {
 // left unfinished and no other command holds the lock, finish or undo it
 // first, so listings never show half a loop. It never waits.
 func RecoverIfIdle(ctx context.Context, s *workspace.Workspace) error {
-	if intents, err := s.Store().Intents(); err != nil || len(intents) == 0 {
+	if intents, err := s.Store().Intents(); err != nil || len(intents) == 0 && !hasLegacy(s) {
 		return err
 	}
 	l, err := s.Store().TryLock()

@@ -395,6 +395,11 @@ func dedup(items []string) []string {
 // and commits made there must still be the user's.
 func makeHome(s *workspace.Workspace, name string) error {
 	home := s.HomeDir(name)
+	// home/ is the sandbox's: one left by an earlier sandbox (adopt) may be
+	// a symlink to a host dir, and the write below must not follow it.
+	if fi, err := os.Lstat(home); err == nil && !fi.IsDir() {
+		return fmt.Errorf("%s is not a directory (a sandbox may have replaced it)", home)
+	}
 	if err := os.MkdirAll(home, 0o755); err != nil {
 		return err
 	}

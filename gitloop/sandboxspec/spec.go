@@ -35,8 +35,10 @@ func Spec(s *workspace.Workspace, m *state.Meta) (sandbox.Spec, error) {
 		Vault:     m.Vault,
 		Mounts: append([]sandbox.Mount{
 			{Source: m.Worktree, Target: m.Worktree},
-			// Every other loop's state is hidden under a tmpfs, and this
-			// loop's own entries are bound back on top of it.
+			// All of git loop's state is hidden under a tmpfs (the lock,
+			// intents, every loop's host-only part loop/host/NAME: records,
+			// run logs, locks), and only this loop's sandbox part
+			// (loops/NAME: agent dir, $HOME, contexts) is bound back.
 			{Target: s.Repo.StateDir(), Tmpfs: true},
 			{Source: loopDir, Target: loopDir},
 		}, gitDirMounts(s.Repo.CommonDir, m.Worktree)...),
@@ -120,6 +122,10 @@ func worktreeAdminDir(worktree string) string {
 // unset on the host, and in a loop on the none driver, which is the host.
 const SandboxEnv = "GIT_LOOP_SANDBOX"
 
+// BaseRefEnv carries the loop's base ref into its sandbox, for the
+// pre-push guard there.
+const BaseRefEnv = "GIT_LOOP_BASE_REF"
+
 // hookSandbox lets the hooks git runs inside a loop's sandbox do their
 // part there: the pre-push guard must stop the agent's own pushes, and
 // the sandbox runs git on the loop's worktree and context clones, whose
@@ -134,6 +140,11 @@ func hookSandbox(s *workspace.Workspace, m *state.Meta, spec *sandbox.Spec) {
 		return
 	}
 	spec.Env[SandboxEnv] = m.Sandbox.Driver
+	// The guard's loop inside (its record is host-only): the base it
+	// guards; name, worktrees and branch are in the env already.
+	if m.BaseRef != "" {
+		spec.Env[BaseRefEnv] = m.BaseRef
+	}
 	for _, key := range []string{"branchPrefix", "code.gate", "knowledge.gate", "notes.gate", "personal.gate"} {
 		if k, ok := config.Lookup(key); ok {
 			spec.Env[k.EnvName()] = s.Config.Get(key)

@@ -4,6 +4,7 @@ import (
 	"iter"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/gitloop-dev/git-loop/gitloop/transcript"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
@@ -26,11 +27,23 @@ func TranscriptOf(s *workspace.Workspace, name string, opts transcript.Options) 
 			return
 		}
 		for _, f := range files {
-			if !transcript.ReadFile(f, format, yield) {
+			if !transcript.ReadFileUnder(TranscriptBase(s, name, f), f, format, yield) {
 				return
 			}
 		}
 	}
+}
+
+// TranscriptBase is the directory a transcript file is opened under
+// (transcript.ReadFileUnder): the loop's host-only part for run logs, its
+// sandbox part for the agent's session files. Neither can be replaced by
+// the sandbox; everything inside the sandbox part can, so no symlink in
+// it may lead the host's read outside.
+func TranscriptBase(s *workspace.Workspace, name, file string) string {
+	if host := s.Store().HostDir(name); strings.HasPrefix(file, host+string(filepath.Separator)) {
+		return host
+	}
+	return s.Store().LoopDir(name)
 }
 
 // TranscriptFiles are the files the loop's transcript is read from, in

@@ -2,16 +2,24 @@
 // loop's meta.json, the lock that serialises state changes, and intents
 // (journal entries) that let the next command finish or undo an operation
 // a crash or a kill interrupted.
+//
+// The state dir has two parts (docs/loops.md). host/NAME/ holds what the
+// host trusts (the record, run logs, locks, caches) and no sandbox ever
+// mounts it. loops/NAME/ is the sandbox part (agent dir, $HOME, context
+// worktrees, the default worktree): the loop's sandbox writes there, so
+// the host reads it only as hostile data and never takes a record from it.
 package state
 
 import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -72,10 +80,30 @@ type Store struct {
 	Root string // $GIT_COMMON_DIR/loop
 }
 
-func (s Store) LoopsDir() string            { return filepath.Join(s.Root, "loops") }
-func (s Store) LoopDir(name string) string  { return filepath.Join(s.Root, "loops", name) }
-func (s Store) MetaPath(name string) string { return filepath.Join(s.LoopDir(name), "meta.json") }
-func (s Store) intentsDir() string          { return filepath.Join(s.Root, "intents") }
+// LoopsDir holds every loop's sandbox part.
+func (s Store) LoopsDir() string { return filepath.Join(s.Root, "loops") }
+
+// LoopDir is a loop's sandbox part: what its sandbox mounts read-write
+// (agent dir, $HOME, context worktrees, the default worktree).
+func (s Store) LoopDir(name string) string { return filepath.Join(s.Root, "loops", name) }
+
+// HostsDir holds every loop's host-only part.
+func (s Store) HostsDir() string { return filepath.Join(s.Root, "host") }
+
+// HostDir is a loop's host-only part: its record, run logs, locks and
+// caches. No sandbox mounts it.
+func (s Store) HostDir(name string) string { return filepath.Join(s.Root, "host", name) }
+
+// MetaPath is a loop's record.
+func (s Store) MetaPath(name string) string { return filepath.Join(s.HostDir(name), "meta.json") }
+
+// LegacyMetaPath is where a loop's record was kept before the host-only
+// part existed: in the sandbox part, where the sandbox could edit it.
+func (s Store) LegacyMetaPath(name string) string {
+	return filepath.Join(s.LoopDir(name), "meta.json")
+}
+
+func (s Store) intentsDir() string { return filepath.Join(s.Root, "intents") }
 
 // ErrNoLoop is returned when a loop has no record.
 var ErrNoLoop = errors.New("no such loop")
@@ -111,7 +139,7 @@ func (s Store) WriteMeta(m *Meta) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(s.LoopDir(m.Name), 0o755); err != nil {
+	if err := os.MkdirAll(s.HostDir(m.Name), 0o755); err != nil {
 		return fmt.Errorf("write loop %q: %w", m.Name, err)
 	}
 	return WriteFileAtomic(s.MetaPath(m.Name), append(data, '\n'), 0o644)
@@ -121,7 +149,7 @@ func (s Store) WriteMeta(m *Meta) error {
 // read are returned as errors alongside the good ones, so one bad file
 // does not hide every other loop.
 func (s Store) List() ([]*Meta, []error) {
-	entries, err := os.ReadDir(s.LoopsDir())
+	entries, err := os.ReadDir(s.HostsDir())
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
@@ -154,12 +182,17 @@ func (s Store) List() ([]*Meta, []error) {
 	return metas, errs
 }
 
-// RemoveLoopDir deletes a loop's state directory.
+// RemoveLoopDir deletes a loop's state: its sandbox part and its
+// host-only part. (os.RemoveAll never follows a symlink the sandbox
+// planted: it unlinks the link.)
 func (s Store) RemoveLoopDir(name string) error {
 	if name == "" || strings.ContainsAny(name, `/\`) || name == "." || name == ".." {
 		return fmt.Errorf("refusing to remove state of loop %q", name)
 	}
-	return os.RemoveAll(s.LoopDir(name))
+	if err := os.RemoveAll(s.LoopDir(name)); err != nil {
+		return err
+	}
+	return os.RemoveAll(s.HostDir(name))
 }
 
 // Intent is a journal entry written before a multi-step operation starts
@@ -278,4 +311,94 @@ func (s Store) RemoveLoopDirKeeping(name, keep string) error {
 		}
 	}
 	return s.RemoveLoopDir(name)
+}
+
+// maxLegacyMeta bounds how much of an old-layout record is read: the file
+// sat where the sandbox could write, so it may be anything.
+const maxLegacyMeta = 1 << 20
+
+// LegacyLoops are the loops whose record is still in the old place (the
+// sandbox part) and not yet in the host-only part, sorted.
+func (s Store) LegacyLoops() []string {
+	entries, err := os.ReadDir(s.LoopsDir())
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		if _, err := os.Lstat(s.LegacyMetaPath(e.Name())); err != nil {
+			continue
+		}
+		if _, err := os.Lstat(s.MetaPath(e.Name())); err == nil {
+			continue
+		}
+		out = append(out, e.Name())
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ReadLegacyMeta reads an old-layout record as the hostile data it is: no
+// symlink followed (the open goes through an os.Root on the loops dir and
+// O_NOFOLLOW), a regular file only (a FIFO would hang the host), at most
+// maxLegacyMeta bytes. The caller must still check every path, vault and
+// driver in it against what the host knows before trusting any.
+func (s Store) ReadLegacyMeta(name string) (*Meta, error) {
+	root, err := os.OpenRoot(s.LoopsDir())
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	data, err := ReadUntrusted(root, filepath.Join(name, "meta.json"), maxLegacyMeta)
+	if err != nil {
+		return nil, err
+	}
+	return decodeMeta(s.LegacyMetaPath(name), data)
+}
+
+// ErrTooLarge is returned by ReadUntrusted for a file over its cap.
+var ErrTooLarge = errors.New("file too large")
+
+// ReadUntrusted reads a small file the sandbox can write, under root: the
+// last component must not be a symlink, the file must be regular, and at
+// most max bytes are read (ErrTooLarge beyond).
+func ReadUntrusted(root *os.Root, rel string, max int64) ([]byte, error) {
+	f, err := OpenUntrusted(root, rel)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > max {
+		return nil, fmt.Errorf("%s: %w (over %d bytes)", rel, ErrTooLarge, max)
+	}
+	return data, nil
+}
+
+// OpenUntrusted opens a file the sandbox can write for reading, under
+// root (which keeps every symlink inside it), refusing a symlink as the
+// last component and anything but a regular file. O_NONBLOCK keeps a
+// planted FIFO from blocking the open; it changes nothing for a regular
+// file.
+func OpenUntrusted(root *os.Root, rel string) (*os.File, error) {
+	f, err := root.OpenFile(rel, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("%s: not a regular file", rel)
+	}
+	return f, nil
 }

@@ -43,7 +43,7 @@ type abEntry struct {
 type dirtyEntry = git.DirtyEntry
 
 func statusCachePath(s *workspace.Workspace, name string) string {
-	return filepath.Join(s.Store().LoopDir(name), "status-cache.json")
+	return filepath.Join(s.Store().HostDir(name), "status-cache.json")
 }
 
 func readStatusCache(s *workspace.Workspace, name string) *statusCache {

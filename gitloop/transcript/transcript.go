@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -101,8 +102,11 @@ func byModTime(files []string) []string {
 	}
 	fts := make([]ft, 0, len(files))
 	for _, f := range files {
-		fi, err := os.Stat(f)
-		if err != nil {
+		// Only regular files: the sandbox writes these dirs, and a
+		// symlink or FIFO it planted (made newest with touch -h) must not
+		// stand in for the real session. Opening re-checks (OpenUnder).
+		fi, err := os.Lstat(f)
+		if err != nil || !fi.Mode().IsRegular() {
 			continue
 		}
 		fts = append(fts, ft{f, fi.ModTime()})
@@ -120,16 +124,89 @@ func byModTime(files []string) []string {
 	return out
 }
 
+// MaxFile bounds how much of one transcript file is read: the files are
+// written by the sandbox, which could make one endless. The rest of a
+// longer file is not shown, and a system entry says so.
+var MaxFile int64 = 512 << 20
+
 // ReadFile streams the entries of one file in format to yield
 // and reports whether the caller wants more (false: yield said stop).
 // Lines of unknown shape become raw entries; a file that cannot be opened
-// or read is an error passed to yield.
+// or read is an error passed to yield. The file is opened as ReadFileUnder
+// does, under its own directory.
 func ReadFile(path string, format Format, yield func(Entry, error) bool) bool {
-	f, err := os.Open(path)
+	return ReadFileUnder(filepath.Dir(path), path, format, yield)
+}
+
+// ReadFileUnder is ReadFile for a file under base, a directory the sandbox
+// cannot replace (the loop dir it mounts, not the agent dir inside it):
+// the sandbox writes transcripts, so the file is opened through an
+// os.Root on base (no symlink may lead outside it), with O_NOFOLLOW on the
+// last component, only if it is a regular file, and read up to MaxFile.
+func ReadFileUnder(base, path string, format Format, yield func(Entry, error) bool) bool {
+	f, err := OpenUnder(base, path)
 	if err != nil {
 		return yield(Entry{}, fmt.Errorf("transcript: %w", err))
 	}
 	defer f.Close()
+	return readFrom(f, path, format, yield)
+}
+
+// OpenUnder opens path, which must lie under base, for reading as hostile
+// data: through an os.Root on base, the last component not a symlink
+// (O_NOFOLLOW), a regular file only (O_NONBLOCK keeps a planted FIFO from
+// hanging the open).
+func OpenUnder(base, path string) (*os.File, error) {
+	rel, err := filepath.Rel(base, path)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
+		return nil, fmt.Errorf("%s: not under %s", path, base)
+	}
+	root, err := os.OpenRoot(base)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	f, err := root.OpenFile(rel, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = fmt.Errorf("%s: not a regular file", path)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// capped reads at most max bytes of r and remembers whether more was left.
+type capped struct {
+	r    io.Reader
+	left int64
+	over bool
+}
+
+func (c *capped) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		var one [1]byte
+		if n, _ := c.r.Read(one[:]); n > 0 {
+			c.over = true
+		}
+		return 0, io.EOF
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	return n, err
+}
+
+func readFrom(r io.Reader, path string, format Format, yield func(Entry, error) bool) bool {
+	f := &capped{r: r, left: MaxFile}
+	var err error
 	var p lineParser
 	switch format {
 	case Codex:
@@ -168,6 +245,10 @@ func ReadFile(path string, format Format, yield func(Entry, error) bool) bool {
 				break
 			}
 		}
+	}
+	if more && f.over {
+		emit(Entry{Role: RoleSystem, Raw: true, Source: path,
+			Text: fmt.Sprintf("[transcript truncated: %s is larger than %d MiB; the rest is not shown]", filepath.Base(path), MaxFile>>20)})
 	}
 	return more
 }

@@ -33,9 +33,11 @@ func (s *Workspace) AgentDir(name string) string {
 	return filepath.Join(s.Store().LoopDir(name), "agent")
 }
 
-// LogDir holds a loop's headless run logs.
+// LogDir holds a loop's headless run logs and its agent lock. The host
+// writes them, so they sit in the loop's host-only part, which no sandbox
+// mounts (a planted symlink there could aim the host's writes elsewhere).
 func (s *Workspace) LogDir(name string) string {
-	return filepath.Join(s.Store().LoopDir(name), "log")
+	return filepath.Join(s.Store().HostDir(name), "log")
 }
 
 // HomeDir is the sandbox's persistent $HOME.

@@ -158,7 +158,7 @@ func (s *Workspace) OpenEngine(ctx context.Context, driver string) (sandbox.Engi
 // LoopLock is a loop's own lock, held by the operations that stop on a
 // conflict and resume (promote, sync).
 func (s *Workspace) LoopLock(ctx context.Context, name string) (*state.Lock, error) {
-	return state.Store{Root: filepath.Join(s.Store().LoopDir(name), "run")}.Lock(ctx, s.LockTimeout())
+	return state.Store{Root: filepath.Join(s.Store().HostDir(name), "run")}.Lock(ctx, s.LockTimeout())
 }
 
 // LockTimeout bounds how long a command waits for another to finish.

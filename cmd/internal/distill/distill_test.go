@@ -19,7 +19,7 @@ func TestDistill(t *testing.T) {
 	// A transcript, as an agent would leave it.
 	agent := filepath.Join(repo, ".git", "loop", "loops", "work", "agent")
 	gittest.WriteFile(t, agent, "projects/-ws/s1.jsonl", `{"type":"user","message":{"content":"fix it"}}`+"\n")
-	gittest.WriteFile(t, filepath.Join(repo, ".git", "loop", "loops", "work", "log"), "20260101-run.log", "run log\n")
+	gittest.WriteFile(t, filepath.Join(repo, ".git", "loop", "host", "work", "log"), "20260101-run.log", "run log\n")
 	if err := os.Symlink("/etc/passwd", filepath.Join(agent, "projects", "-ws", "leak.jsonl")); err != nil {
 		t.Fatal(err)
 	}

@@ -31,7 +31,7 @@ func TestLoopLifecycle(t *testing.T) {
 		t.Fatalf("worktrees = %v", wts)
 	}
 	var meta map[string]any
-	data, err := os.ReadFile(filepath.Join(commonDir, "loop", "loops", "feature-x", "meta.json"))
+	data, err := os.ReadFile(filepath.Join(commonDir, "loop", "host", "feature-x", "meta.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

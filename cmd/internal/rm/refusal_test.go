@@ -97,7 +97,7 @@ func assertLoopIntact(t *testing.T, repo, name, wt, head string) {
 	if !found {
 		t.Errorf("worktree %s is no longer registered: %v", wt, cmdtest.WorktreePaths(t, repo))
 	}
-	if _, err := os.Stat(filepath.Join(repo, ".git", "loop", "loops", name, "meta.json")); err != nil {
+	if _, err := os.Stat(filepath.Join(repo, ".git", "loop", "host", name, "meta.json")); err != nil {
 		t.Errorf("loop record after the refused rm: %v", err)
 	}
 	if loops := cmdtest.LsJSON(t, repo); len(loops) != 1 || loops[0].Name != name {

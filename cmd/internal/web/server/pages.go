@@ -165,7 +165,7 @@ func (s *Server) activity(l status.LoopStatus) time.Time {
 		s.actMu.Unlock()
 	}
 	if c.path != "" {
-		if fi, err := os.Stat(c.path); err == nil && fi.ModTime().After(t) {
+		if fi, err := os.Lstat(c.path); err == nil && fi.ModTime().After(t) {
 			t = fi.ModTime()
 		}
 	}
