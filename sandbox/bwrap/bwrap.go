@@ -1,16 +1,20 @@
 // Package bwrap is the sandbox driver on bubblewrap. There is no daemon
-// and nothing long-lived: every exec builds a fresh set of namespaces
-// (all but the network's) over a read-only view of the host's system dirs
-// plus the loop's mount table, at identical paths. A loop's "sandbox"
-// therefore exists exactly when its workdir does; stop and remove have
-// nothing to do.
+// and nothing long-lived: every exec builds a fresh set of namespaces over
+// a read-only view of the host's system dirs plus the loop's mount table,
+// at identical paths, with every capability dropped (as root too). A
+// loop's "sandbox" therefore exists exactly when its workdir does; stop
+// and remove have nothing to do.
+//
+// The network follows spec.Network: by default a namespace of its own
+// connected outward by pasta or slirp4netns, started for the exec and
+// stopped with it, with the host's loopback out of reach (network.go).
 //
 // What differs from the docker driver: the process runs the host's
-// binaries (there is no image); ports need no publishing since the network
-// is the host's; spec.User only changes the ids the process sees (with a
-// user namespace), files written to binds always belong to the invoking
-// user; the caller's terminal is handed to the process as is, so there is
-// no resize to forward.
+// binaries (there is no image); ports are not published; there are no
+// process limits (no cgroup of its own); spec.User only changes the ids
+// the process sees (with a user namespace), files written to binds always
+// belong to the invoking user; the caller's terminal is handed to the
+// process as is, so there is no resize to forward.
 package bwrap
 
 import (
@@ -29,6 +33,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gitloop-dev/git-loop/sandbox"
@@ -44,6 +49,10 @@ const install = "install bubblewrap (\"sudo apt-get install bubblewrap\", \"sudo
 type Engine struct {
 	// Path is the bwrap binary.
 	Path string
+	// NetTool ("pasta" or "slirp4netns") at NetPath connects sandboxes
+	// with the isolated network; empty when neither is installed, which
+	// only that policy needs.
+	NetTool, NetPath string
 }
 
 var _ sandbox.Engine = (*Engine)(nil)
@@ -54,7 +63,9 @@ func New() (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bwrap: %w: %v; %s", sandbox.ErrEngineUnreachable, err, install)
 	}
-	return &Engine{Path: p}, nil
+	e := &Engine{Path: p}
+	e.NetTool, e.NetPath = findNetTool()
+	return e, nil
 }
 
 // Open is New followed by a trial sandbox, since bwrap may be installed
@@ -85,7 +96,7 @@ func (e *Engine) Probe(ctx context.Context) error {
 		return fmt.Errorf("bwrap probe: %w", err)
 	}
 	var stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, e.Path, "--unshare-all", "--share-net", "--die-with-parent",
+	cmd := exec.CommandContext(ctx, e.Path, "--unshare-all", "--cap-drop", "ALL", "--die-with-parent",
 		"--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "--", truePath)
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
@@ -169,6 +180,10 @@ func (e *Engine) Exec(ctx context.Context, spec sandbox.Spec, x sandbox.Exec) (i
 		go drain(x.Resize, stop)
 	}
 	what := fmt.Sprintf("bwrap exec %s in %s", x.Cmd[0], spec.Name())
+	isolated := spec.Network.Or() == sandbox.NetworkIsolated
+	if isolated && e.NetPath == "" {
+		return 127, fmt.Errorf("%s: the isolated network needs a user-mode network stack: %w; %s", what, ErrNoNetworkTool, installNet)
+	}
 	args, err := buildArgs(spec, x)
 	if err != nil {
 		return 127, fmt.Errorf("%s: %w", what, err)
@@ -178,6 +193,23 @@ func (e *Engine) Exec(ctx context.Context, spec sandbox.Spec, x sandbox.Exec) (i
 		return 127, fmt.Errorf("%s: %w", what, err)
 	}
 	defer statusR.Close()
+	// fd 3: the exit status; with the isolated network also fd 4, where
+	// bwrap reports the sandbox's pid, and fd 5, which holds the command
+	// back until the network is up.
+	extra := []*os.File{statusW}
+	var infoR, blockW *os.File
+	if isolated {
+		var infoW, blockR *os.File
+		if infoR, infoW, err = os.Pipe(); err == nil {
+			blockR, blockW, err = os.Pipe()
+		}
+		if err != nil {
+			return 127, fmt.Errorf("%s: %w", what, err)
+		}
+		defer infoR.Close()
+		defer blockW.Close()
+		extra = append(extra, infoW, blockR)
+	}
 
 	cmd := exec.CommandContext(ctx, e.Path, args...)
 	cmd.Env = environ(spec, x)
@@ -206,14 +238,40 @@ func (e *Engine) Exec(ctx context.Context, spec sandbox.Spec, x sandbox.Exec) (i
 			cmd.Stdout = cmd.Stderr
 		}
 	}
-	cmd.ExtraFiles = []*os.File{statusW} // fd 3, see --json-status-fd in buildArgs
+	cmd.ExtraFiles = extra
 	cmd.WaitDelay = 2 * time.Second
 
-	if err := cmd.Start(); err != nil {
-		statusW.Close()
+	err = cmd.Start()
+	for _, f := range extra {
+		f.Close() // the child's ends
+	}
+	if err != nil {
 		return 127, fmt.Errorf("%s: %w", what, err)
 	}
-	statusW.Close()
+	if isolated {
+		net, pid, err := e.connect(ctx, infoR)
+		if err != nil {
+			if pid == 0 || syscall.Kill(pid, 0) != nil {
+				// The sandbox died in its own setup (a mount source
+				// missing, say): bwrap ends by itself, and its message says
+				// more than the network tool's.
+				_ = cmd.Wait()
+				if msg := strings.TrimSpace(tail.String()); msg != "" {
+					return 127, fmt.Errorf("%s: sandbox setup failed: %s", what, msg)
+				}
+			} else {
+				_ = cmd.Process.Kill()
+				_ = cmd.Wait()
+			}
+			return 127, fmt.Errorf("%s: %w", what, err)
+		}
+		defer net.stop()
+		if _, err := blockW.Write([]byte{1}); err != nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			return 127, fmt.Errorf("%s: start the command: %w", what, err)
+		}
+	}
 	if stdin != nil {
 		go func() {
 			_, _ = io.Copy(stdin, x.Stdin)
@@ -243,6 +301,21 @@ func (e *Engine) Exec(ctx context.Context, spec sandbox.Spec, x sandbox.Exec) (i
 	return 127, fmt.Errorf("%s: sandbox setup failed: %s", what, msg)
 }
 
+// connect reads the sandbox's pid from bwrap's info pipe and attaches the
+// network tool to its namespace. A bwrap that fails before it reports a
+// pid closes the pipe: its own message is on stderr then.
+func (e *Engine) connect(ctx context.Context, info io.Reader) (*netStack, int, error) {
+	pid, err := childPid(info)
+	if err != nil {
+		return nil, 0, fmt.Errorf("sandbox setup failed (%w); see bwrap's message above", err)
+	}
+	net, err := connect(ctx, e.NetTool, e.NetPath, pid)
+	if err != nil {
+		return nil, pid, fmt.Errorf("connect the sandbox's network: %w; or set sandbox.network = none", err)
+	}
+	return net, pid, nil
+}
+
 // statusFD is the fd number the child of exec.Cmd sees its first
 // ExtraFiles entry as.
 const statusFD = "3"
@@ -254,11 +327,19 @@ func buildArgs(spec sandbox.Spec, x sandbox.Exec) ([]string, error) {
 	if dir == "" {
 		dir = spec.Workdir
 	}
+	// Every capability goes, also when git loop runs as root: with them
+	// the process could unmount the tmpfs hiding other loops' state, or
+	// remount the read-only binds.
 	a := []string{
-		"--unshare-all", "--share-net", "--die-with-parent",
+		"--unshare-all", "--cap-drop", "ALL", "--die-with-parent",
 		"--json-status-fd", statusFD,
 		"--hostname", hostname(spec.Loop),
 	}
+	net, err := netArgs(spec.Network)
+	if err != nil {
+		return nil, err
+	}
+	a = append(a, net...)
 	if !x.TTY {
 		a = append(a, "--new-session")
 	}
