@@ -33,7 +33,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/gitloop-dev/git-loop/sandbox"
@@ -194,21 +193,26 @@ func (e *Engine) Exec(ctx context.Context, spec sandbox.Spec, x sandbox.Exec) (i
 	}
 	defer statusR.Close()
 	// fd 3: the exit status; with the isolated network also fd 4, where
-	// bwrap reports the sandbox's pid, and fd 5, which holds the command
-	// back until the network is up.
+	// bwrap reports the sandbox's pid, and the gate's fds 5 and 6 (see
+	// gateScript).
 	extra := []*os.File{statusW}
-	var infoR, blockW *os.File
+	var infoR, gateW, readyR *os.File
 	if isolated {
-		var infoW, blockR *os.File
-		if infoR, infoW, err = os.Pipe(); err == nil {
-			blockR, blockW, err = os.Pipe()
+		var infoW, gateR, readyW *os.File
+		infoR, infoW, err = os.Pipe()
+		if err == nil {
+			gateR, gateW, err = os.Pipe()
+		}
+		if err == nil {
+			readyR, readyW, err = os.Pipe()
 		}
 		if err != nil {
 			return 127, fmt.Errorf("%s: %w", what, err)
 		}
 		defer infoR.Close()
-		defer blockW.Close()
-		extra = append(extra, infoW, blockR)
+		defer gateW.Close()
+		defer readyR.Close()
+		extra = append(extra, infoW, gateR, readyW)
 	}
 
 	cmd := exec.CommandContext(ctx, e.Path, args...)
@@ -249,28 +253,35 @@ func (e *Engine) Exec(ctx context.Context, spec sandbox.Spec, x sandbox.Exec) (i
 		return 127, fmt.Errorf("%s: %w", what, err)
 	}
 	if isolated {
-		net, pid, err := e.connect(ctx, infoR)
+		pid, err := childPid(infoR)
+		if err == nil {
+			// The gate says the sandbox is set up: bwrap has brought its
+			// loopback up, which must not race the network tool's setup.
+			_, err = readyR.Read(make([]byte, 1))
+		}
 		if err != nil {
-			if pid == 0 || syscall.Kill(pid, 0) != nil {
-				// The sandbox died in its own setup (a mount source
-				// missing, say): bwrap ends by itself, and its message says
-				// more than the network tool's.
-				_ = cmd.Wait()
-				if msg := strings.TrimSpace(tail.String()); msg != "" {
-					return 127, fmt.Errorf("%s: sandbox setup failed: %s", what, msg)
-				}
-			} else {
-				_ = cmd.Process.Kill()
-				_ = cmd.Wait()
+			// bwrap failed in its own setup (a mount source missing, say)
+			// and ends by itself; its message is the one to show.
+			_ = cmd.Wait()
+			msg := strings.TrimSpace(tail.String())
+			if msg == "" {
+				msg = "see its message above"
 			}
-			return 127, fmt.Errorf("%s: %w", what, err)
+			return 127, fmt.Errorf("%s: sandbox setup failed: %s", what, msg)
+		}
+		net, err := connect(ctx, e.NetTool, e.NetPath, pid)
+		if err != nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			return 127, fmt.Errorf("%s: connect the sandbox's network: %w; or set sandbox.network = none", what, err)
 		}
 		defer net.stop()
-		if _, err := blockW.Write([]byte{1}); err != nil {
+		if _, err := gateW.Write([]byte("go\n")); err != nil {
 			_ = cmd.Process.Kill()
 			_ = cmd.Wait()
 			return 127, fmt.Errorf("%s: start the command: %w", what, err)
 		}
+		gateW.Close()
 	}
 	if stdin != nil {
 		go func() {
@@ -299,21 +310,6 @@ func (e *Engine) Exec(ctx context.Context, spec sandbox.Spec, x sandbox.Exec) (i
 		}
 	}
 	return 127, fmt.Errorf("%s: sandbox setup failed: %s", what, msg)
-}
-
-// connect reads the sandbox's pid from bwrap's info pipe and attaches the
-// network tool to its namespace. A bwrap that fails before it reports a
-// pid closes the pipe: its own message is on stderr then.
-func (e *Engine) connect(ctx context.Context, info io.Reader) (*netStack, int, error) {
-	pid, err := childPid(info)
-	if err != nil {
-		return nil, 0, fmt.Errorf("sandbox setup failed (%w); see bwrap's message above", err)
-	}
-	net, err := connect(ctx, e.NetTool, e.NetPath, pid)
-	if err != nil {
-		return nil, pid, fmt.Errorf("connect the sandbox's network: %w; or set sandbox.network = none", err)
-	}
-	return net, pid, nil
 }
 
 // statusFD is the fd number the child of exec.Cmd sees its first
@@ -363,6 +359,9 @@ func buildArgs(spec sandbox.Spec, x sandbox.Exec) ([]string, error) {
 	}
 	a = append(a, mounts...)
 	a = append(a, "--chdir", dir, "--")
+	if spec.Network.Or() == sandbox.NetworkIsolated {
+		a = append(a, "/bin/sh", "-c", gateScript, "sh")
+	}
 	return append(a, x.Cmd...), nil
 }
 

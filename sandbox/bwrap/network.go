@@ -41,8 +41,7 @@ func findNetTool() (name, path string) {
 }
 
 // netArgs are bwrap's network options for policy n. The isolated policy
-// also makes bwrap report its child's pid (fd 4) and wait (fd 5) before it
-// runs the command, so the namespace is connected before any packet.
+// also makes bwrap report its child's pid (fd 4), for the network tool.
 func netArgs(n sandbox.Network) ([]string, error) {
 	switch n.Or() {
 	case sandbox.NetworkHost:
@@ -51,17 +50,19 @@ func netArgs(n sandbox.Network) ([]string, error) {
 		// --unshare-all made the namespace; bwrap brings its loopback up.
 		return nil, nil
 	case sandbox.NetworkIsolated:
-		return []string{"--info-fd", infoFD, "--block-fd", blockFD}, nil
+		return []string{"--info-fd", "4"}, nil
 	}
 	return nil, fmt.Errorf("unknown network policy %q", n)
 }
 
-// fds of the child of exec.Cmd for its ExtraFiles entries 1 and 2 (the
-// status fd is 3).
-const (
-	infoFD  = "4"
-	blockFD = "5"
-)
+// gateScript runs in the sandbox before the command when the network is
+// isolated: it tells the host (fd 6) that bwrap's setup is over, which
+// bwrap itself does not (its --info-fd reports the pid before the
+// namespace's loopback is up, and its --block-fd waits after it only
+// when asked through a pipe the host could not otherwise time), waits for
+// the host to connect the network (fd 5), then closes both and becomes
+// the command. A host that gives up closes fd 5: the command never runs.
+const gateScript = `printf x >&6; exec 6>&-; read -r go <&5 || exit 125; exec 5<&-; exec "$@"`
 
 // childPid reads the sandbox's pid from bwrap's --info-fd report.
 func childPid(r io.Reader) (int, error) {
@@ -92,6 +93,12 @@ type netStack struct {
 // --disable-host-loopback. What stays reachable is what any other machine
 // could reach: the internet and the host's non-loopback addresses.
 func connect(ctx context.Context, tool, path string, pid int) (*netStack, error) {
+	// Both need the tun device; a distribution's is open to everyone, a
+	// container's may be root's only.
+	const rw = 0x2 | 0x4 // W_OK | R_OK
+	if err := syscall.Access(TunDevice, rw); err != nil {
+		return nil, fmt.Errorf("%s needs to open %s: %w (it is usually mode 0666)", tool, TunDevice, err)
+	}
 	switch tool {
 	case "pasta":
 		return connectPasta(ctx, path, pid)
@@ -110,19 +117,33 @@ func connectPasta(ctx context.Context, path string, pid int) (*netStack, error) 
 	defer os.Remove(pidFile.Name())
 	args := []string{"--config-net", "--no-map-gw", "-t", "none", "-u", "none", "-T", "none", "-U", "none",
 		"--quiet", "--pid", pidFile.Name()}
+	var extra []*os.File
 	if os.Geteuid() == 0 {
 		// As root pasta would switch to nobody, who may not enter the
-		// sandbox's user namespace; it isolates itself in namespaces of
-		// its own either way.
-		args = append(args, "--runas", "0")
+		// sandbox's user namespace; and it need not join that namespace
+		// (whose root may be another uid) to enter the network's. It
+		// isolates itself in namespaces of its own either way.
+		args = append(args, "--runas", "0", "--netns", "/proc/"+strconv.Itoa(pid)+"/ns/net", "--netns-only")
+	} else {
+		// bwrap without privileges makes the network namespace in a user
+		// namespace of its own, then moves the sandbox into a nested one,
+		// from which the network's cannot be entered: join its owner.
+		owner, err := netnsOwner(pid)
+		if err != nil {
+			return nil, fmt.Errorf("pasta: %w", err)
+		}
+		defer owner.Close()
+		extra = append(extra, owner)
+		args = append(args, "--userns", "/proc/self/fd/3", "--netns", "/proc/"+strconv.Itoa(pid)+"/ns/net")
 	}
 	var stderr bytes.Buffer
 	// Without a terminal pasta forks into the background once the
 	// namespace is configured: its return is the ready signal. It does not
 	// notice the namespace ending (not in Debian 12's version), so stop
 	// kills it by the pid it wrote.
-	cmd := exec.CommandContext(ctx, path, append(args, strconv.Itoa(pid))...)
+	cmd := exec.CommandContext(ctx, path, args...)
 	cmd.Stderr = &stderr
+	cmd.ExtraFiles = extra
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Run(); err != nil {
 		return nil, fmt.Errorf("pasta: %v: %s", err, lastLine(stderr.String()))
@@ -133,6 +154,27 @@ func connectPasta(ctx context.Context, path string, pid int) (*netStack, error) 
 		return nil, fmt.Errorf("pasta: no pid in %s: %v", pidFile.Name(), errors.Join(err, convErr))
 	}
 	return &netStack{stop: func() { _ = syscall.Kill(daemon, syscall.SIGTERM) }}, nil
+}
+
+// TunDevice is the device both network tools create the sandbox's
+// interface with.
+const TunDevice = "/dev/net/tun"
+
+// nsGetUserns is NS_GET_USERNS of linux/nsfs.h, _IO(0xb7, 0x1).
+const nsGetUserns = 0xb701
+
+// netnsOwner opens the user namespace that owns pid's network namespace.
+func netnsOwner(pid int) (*os.File, error) {
+	netns, err := os.Open("/proc/" + strconv.Itoa(pid) + "/ns/net")
+	if err != nil {
+		return nil, err
+	}
+	defer netns.Close()
+	fd, _, errno := syscall.Syscall(syscall.SYS_IOCTL, netns.Fd(), nsGetUserns, 0)
+	if errno != 0 {
+		return nil, fmt.Errorf("the owner of %s: %w", netns.Name(), errno)
+	}
+	return os.NewFile(fd, "userns"), nil
 }
 
 func connectSlirp(ctx context.Context, path string, pid int) (*netStack, error) {
@@ -147,14 +189,25 @@ func connectSlirp(ctx context.Context, path string, pid int) (*netStack, error) 
 		return nil, fmt.Errorf("slirp4netns: %w", err)
 	}
 	args := []string{"--configure", "--mtu=65520", "--disable-host-loopback", "--ready-fd=3", "--exit-fd=4"}
+	extra := []*os.File{readyW, exitR}
 	if os.Geteuid() != 0 {
-		args = append(args, "--userns-path=/proc/"+strconv.Itoa(pid)+"/ns/user")
+		// See connectPasta: join the network namespace's owner.
+		owner, err := netnsOwner(pid)
+		if err != nil {
+			readyW.Close()
+			exitR.Close()
+			exitW.Close()
+			return nil, fmt.Errorf("slirp4netns: %w", err)
+		}
+		defer owner.Close()
+		extra = append(extra, owner)
+		args = append(args, "--userns-path=/proc/self/fd/5")
 	}
 	var stderr bytes.Buffer
 	// Not CommandContext: the exit fd ends it, and Wait reaps it.
 	cmd := exec.Command(path, append(args, strconv.Itoa(pid), "tap0")...)
 	cmd.Stderr = &stderr
-	cmd.ExtraFiles = []*os.File{readyW, exitR}
+	cmd.ExtraFiles = extra
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	err = cmd.Start()
 	readyW.Close()
