@@ -2,7 +2,6 @@ package docker
 
 import (
 	"context"
-	"encoding/json"
 
 	"github.com/moby/moby/client"
 )
@@ -27,20 +26,3 @@ func (e *Engine) CreateNetwork(ctx context.Context, name string, labels map[stri
 
 // SetCacheDir points the driver's image cache somewhere else.
 func (e *Engine) SetCacheDir(dir string) { e.cacheDir = dir }
-
-// PidsCurrent is how many processes the engine counts in the container,
-// asked of the engine (its cgroup), not of anything inside.
-func (e *Engine) PidsCurrent(ctx context.Context, name string) (uint64, error) {
-	res, err := e.cli.ContainerStats(ctx, name, client.ContainerStatsOptions{})
-	if err != nil {
-		return 0, err
-	}
-	defer res.Body.Close()
-	var st struct {
-		PidsStats struct {
-			Current uint64 `json:"current"`
-		} `json:"pids_stats"`
-	}
-	err = json.NewDecoder(res.Body).Decode(&st)
-	return st.PidsStats.Current, err
-}
