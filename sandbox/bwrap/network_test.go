@@ -251,3 +251,30 @@ func TestUnprivileged(t *testing.T) {
 	}
 	waitNoOrphanStack(t)
 }
+
+// BenchmarkExecNetwork is what each network costs an exec: none (no
+// tool), and the isolated network through each tool.
+func BenchmarkExecNetwork(b *testing.B) {
+	base, err := bwrap.New()
+	sandboxtest.Require(b, err, "bwrap", installBwrap)
+	root := b.TempDir()
+	for _, tc := range []struct {
+		name, tool string
+		net        sandbox.Network
+	}{{"none", "", sandbox.NetworkNone}, {"host", "", sandbox.NetworkHost}, {"pasta", "pasta", sandbox.NetworkIsolated}, {"slirp4netns", "slirp4netns", sandbox.NetworkIsolated}} {
+		b.Run(tc.name, func(b *testing.B) {
+			e := &bwrap.Engine{Path: base.Path}
+			if tc.tool != "" {
+				p, err := exec.LookPath(tc.tool)
+				sandboxtest.Require(b, err, tc.tool, "install "+tc.tool)
+				e.NetTool, e.NetPath = tc.tool, p
+			}
+			spec := sandbox.Spec{Workspace: "tbench", Loop: "bench", Workdir: root, Home: root, Network: tc.net}
+			for b.Loop() {
+				if code, err := e.Exec(b.Context(), spec, sandbox.Exec{Cmd: []string{"true"}}); err != nil || code != 0 {
+					b.Fatalf("exec: %d, %v", code, err)
+				}
+			}
+		})
+	}
+}
