@@ -56,12 +56,12 @@ func netArgs(n sandbox.Network) ([]string, error) {
 }
 
 // gateScript runs in the sandbox before the command when the network is
-// isolated: it tells the host (fd 6) that bwrap's setup is over, which
-// bwrap itself does not (its --info-fd reports the pid before the
-// namespace's loopback is up, and its --block-fd waits after it only
-// when asked through a pipe the host could not otherwise time), waits for
-// the host to connect the network (fd 5), then closes both and becomes
-// the command. A host that gives up closes fd 5: the command never runs.
+// isolated. bwrap reports the sandbox's pid (--info-fd) while it is still
+// setting the sandbox up, its loopback included, and a network tool
+// configuring the namespace then races it; nothing of bwrap's says when
+// setup is over. So the script says it (fd 6), waits until the host has
+// connected the network (fd 5), closes both and becomes the command. A
+// host that gives up closes fd 5: the command never runs.
 const gateScript = `printf x >&6; exec 6>&-; read -r go <&5 || exit 125; exec 5<&-; exec "$@"`
 
 // childPid reads the sandbox's pid from bwrap's --info-fd report.
