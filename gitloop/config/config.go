@@ -318,6 +318,9 @@ func (o Origin) String() string {
 type File struct {
 	Kind string // knowledge, repo, personal, user
 	Path string
+	// Data, when not nil, is the file's content (a blob read from a
+	// commit); Path then only names it.
+	Data []byte
 }
 
 // GitEntry is one loop.* variable as git reports it.
@@ -369,7 +372,7 @@ func Load(src Sources) (*Config, error) {
 	layers := []layer{{origin: fixed(Origin{Kind: "default"}), v: def}}
 
 	for _, f := range src.Files {
-		v, err := readFile(f.Path)
+		v, err := readFile(f)
 		if errors.Is(err, os.ErrNotExist) {
 			continue
 		}
@@ -485,13 +488,16 @@ func where(e GitEntry) string {
 }
 
 // readFile parses one TOML file with viper; parse errors carry file:line.
-func readFile(path string) (*viper.Viper, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, err
+func readFile(f File) (*viper.Viper, error) {
+	path, data := f.Path, f.Data
+	if data == nil {
+		var err error
+		if data, err = os.ReadFile(path); err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return nil, err
+			}
+			return nil, fmt.Errorf("read config %s: %w", path, err)
 		}
-		return nil, fmt.Errorf("read config %s: %w", path, err)
 	}
 	v := viper.New()
 	v.SetConfigType("toml")

@@ -71,6 +71,13 @@ type target struct {
 	// env is added to the fetches and pushes of context layers: the loop
 	// vault's ssh key, so a loop never borrows the host's access.
 	env []string
+	// leaks checks every push for vault values (nil: nothing is pushed).
+	leaks *leakScan
+}
+
+// checkPush refuses to push HEAD of t when it carries a vault value.
+func (t target) checkPush(ctx context.Context, s *workspace.Workspace, loop string) error {
+	return t.leaks.check(ctx, loop, t.layer, t.dir, t.track, revParse(ctx, s, t.dir, "HEAD"))
 }
 
 func (t target) label() string {
@@ -439,6 +446,24 @@ func Promote(ctx context.Context, s *workspace.Workspace, opts PromoteOptions) (
 	if err != nil {
 		return nil, err
 	}
+	// Every layer is checked for vault values before any is pushed (and
+	// each again right before its push, which may follow a commit or a
+	// merge): a leak in notes must not follow the code out.
+	leaks := newLeakScan(s)
+	all := &workspace.SecretLeakError{Loop: m.Name}
+	for i := range ts {
+		ts[i].leaks = leaks
+		err := ts[i].checkPush(ctx, s, m.Name)
+		var le *workspace.SecretLeakError
+		if errors.As(err, &le) {
+			all.Leaks = append(all.Leaks, le.Leaks...)
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	if len(all.Leaks) > 0 {
+		return nil, all
+	}
 	var out []Landed
 	for i, t := range ts {
 		if opts.Continue && i == 0 && t.dir != rs.Stopped {
@@ -541,6 +566,9 @@ func land(ctx context.Context, s *workspace.Workspace, m *state.Meta, t target, 
 	}
 	for attempt := 1; ; attempt++ {
 		res.Pushes = attempt
+		if err := t.checkPush(ctx, s, m.Name); err != nil {
+			return res, err
+		}
 		perr := s.Git.Run(ctx, git.Cmd{Dir: t.dir, Label: t.label(), Env: t.env, Args: []string{"push", "-q", t.remote, "HEAD:" + t.remoteMain}})
 		if perr == nil || s.Git.DryRun {
 			res.Action, res.Ref = "pushed", t.remote+"/"+strings.TrimPrefix(t.remoteMain, "refs/heads/")
@@ -588,6 +616,9 @@ func propose(ctx context.Context, s *workspace.Workspace, m *state.Meta, t targe
 	url := remoteURL(ctx, s, t)
 	if t.remote == "" || (t.layer != Code && url == s.Dirs.OriginPath(t.layer)) {
 		return res, nil // solo: the local branch ahead of main is the proposal
+	}
+	if err := t.checkPush(ctx, s, m.Name); err != nil {
+		return res, err
 	}
 	if err := s.Git.Run(ctx, git.Cmd{Dir: t.dir, Label: t.label(), Env: t.env, Args: []string{"push", "-q", "--force-with-lease", t.remote, "HEAD:" + t.branch}}); err != nil {
 		return res, fmt.Errorf("%s: pushing the proposal: %w", t.layer, err)

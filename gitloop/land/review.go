@@ -179,6 +179,7 @@ func MergeProposal(ctx context.Context, s *workspace.Workspace, id string) (Land
 		res.Action = "would merge"
 	}
 	label := string(p.Layer) + ":review"
+	leaks := newLeakScan(s)
 	for attempt := 1; ; attempt++ {
 		if t.remote != "" {
 			if err := s.Git.Run(ctx, git.Cmd{Dir: repo, Label: label, Args: []string{"fetch", "-q", t.remote, "+" + t.remoteMain + ":" + t.track}}); err != nil {
@@ -211,6 +212,11 @@ func MergeProposal(ctx context.Context, s *workspace.Workspace, id string) (Land
 			}
 			res.Ref = t.main
 			return res, nil
+		}
+		if !s.Git.DryRun {
+			if err := leaks.check(ctx, p.Loop, p.Layer, repo, t.track, sha); err != nil {
+				return res, err
+			}
 		}
 		perr := s.Git.Run(ctx, git.Cmd{Dir: repo, Label: label, Args: []string{"push", "-q", t.remote, sha + ":" + t.remoteMain}})
 		if perr != nil {

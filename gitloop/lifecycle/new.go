@@ -84,7 +84,10 @@ func New(ctx context.Context, s *workspace.Workspace, opts NewOptions) (*state.M
 	if err != nil {
 		return nil, fmt.Errorf("new %s: %w", name, err)
 	}
-	if driver == "auto" && eng.Name() == "none" {
+	// Setup commands run on the host only when the user chose the host
+	// (--driver none, or the setting): not when auto found no sandbox.
+	hostByFallback := driver == "auto" && eng.Name() == "none"
+	if hostByFallback {
 		p.Warn(fmt.Sprintf("no sandbox engine found: loop %s runs on the host, without isolation (see \"git loop doctor\")", name))
 	}
 	intent.Driver = eng.Name()
@@ -170,6 +173,10 @@ func New(ctx context.Context, s *workspace.Workspace, opts NewOptions) (*state.M
 	}
 	if err := s.Store().EndIntent(name); err != nil {
 		return nil, fmt.Errorf("new %s: %w", name, err)
+	}
+	if hostByFallback && len(s.Config.Setup()) > 0 {
+		p.Warn(fmt.Sprintf("setup commands not run: loop %s has no sandbox, and they run on the host only with an explicit --driver none (or sandbox.driver = \"none\"); run them yourself with \"git loop exec %s -- sh -c …\"", name, name))
+		return m, nil
 	}
 	if err := runSetup(ctx, s, eng, m, opts.SetupOutput); err != nil {
 		return m, err

@@ -316,3 +316,50 @@ func TestLinkedWorktreeRefused(t *testing.T) {
 		t.Errorf("env from a linked worktree succeeded")
 	}
 }
+
+// Secrets: every variable's value (trimmed), none shorter than
+// MinSecretLen, the base64 lines of a private key among the mounts, and a
+// LockedError while locked.
+func TestSecrets(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clone, _ := personal(t)
+	r := &vault.Repo{Dir: clone}
+	if got, err := r.Secrets(ctx); err != nil || len(got) != 0 {
+		t.Fatalf("no vaults: %v %v", got, err)
+	}
+	if _, err := r.Init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for v, val := range map[string]string{"LONG": "  " + secret + "\n", "SHORT": "1234567"} {
+		if err := r.Set(ctx, "work", v, []byte(val)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keyLine := "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW"
+	src := t.TempDir()
+	gittest.WriteFile(t, src, ".ssh/id_ed25519", "-----BEGIN OPENSSH PRIVATE KEY-----\n"+keyLine+"\nshort\n-----END OPENSSH PRIVATE KEY-----\n")
+	gittest.WriteFile(t, src, ".ssh/config", "Host example\n  User someone-long-enough\n")
+	if err := r.MountAdd(ctx, "other", filepath.Join(src, ".ssh"), ""); err != nil {
+		t.Fatal(err)
+	}
+	got, err := r.Secrets(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, s := range got {
+		names = append(names, s.Name+"="+string(s.Value))
+	}
+	want := []string{"other/mounts/home/.ssh/id_ed25519=" + keyLine, "work/LONG=" + secret}
+	if strings.Join(names, "\n") != strings.Join(want, "\n") {
+		t.Errorf("secrets:\n%s\nwant\n%s", strings.Join(names, "\n"), strings.Join(want, "\n"))
+	}
+	if err := r.Lock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var le *vault.LockedError
+	if _, err := r.Secrets(ctx); !errors.As(err, &le) {
+		t.Errorf("locked: %v", err)
+	}
+}

@@ -25,6 +25,31 @@ func (e *WorkAtRiskError) Error() string {
 	return fmt.Sprintf("loop %q %s; %s", e.Loop, e.Reason, e.Hint)
 }
 
+// SecretLeakError refuses a push that would carry a value of one of the
+// user's vaults. It names the files and the variables, never the values.
+// The command line exits 5 for it, as for any refusal to lose something.
+type SecretLeakError struct {
+	Loop  string
+	Leaks []Leak
+}
+
+// Leak is one vault value found in what a push would send.
+type Leak struct {
+	Layer  Layer
+	Where  string // a path in the pushed tree, or the commit
+	Secret string // VAULT/VAR
+}
+
+func (e *SecretLeakError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "loop %q: refusing to push: its commits hold values of your vaults (the layers named were not pushed):\n", e.Loop)
+	for _, l := range e.Leaks {
+		fmt.Fprintf(&b, "  %-9s %s: %s\n", l.Layer, l.Where, l.Secret)
+	}
+	fmt.Fprintf(&b, "take the values out of the loop's commits, not only its files (rewrite its history, e.g. \"git loop exec %s -- git rebase -i\"), then promote again; rotate a variable if it went anywhere else", e.Loop)
+	return b.String()
+}
+
 // ConflictError stops a promote or sync on a merge conflict, with the
 // merge left in progress in Dir. The command line exits 4 for it.
 type ConflictError struct {

@@ -33,10 +33,12 @@ func LoadConfig(ctx context.Context, repo *Repo, in ConfigInputs) (*config.Confi
 	// Context layers (knowledge, personal) slot in here, weakest first:
 	// knowledge < repo < personal < user.
 	if repo != nil {
-		if root := repo.TopLevel; root != "" {
-			src.Files = append(src.Files, config.File{Kind: "repo", Path: filepath.Join(root, RepoConfigFile)})
-		} else if repo.MainWorktree != "" {
-			src.Files = append(src.Files, config.File{Kind: "repo", Path: filepath.Join(repo.MainWorktree, RepoConfigFile)})
+		f, err := repoConfigFile(ctx, repo)
+		if err != nil {
+			return nil, err
+		}
+		if f.Path != "" {
+			src.Files = append(src.Files, f)
 		}
 	}
 	src.Files = append(src.Files, config.File{Kind: "user", Path: in.Dirs.ConfigFile()})
@@ -65,6 +67,34 @@ func LoadConfig(ctx context.Context, repo *Repo, in ConfigInputs) (*config.Confi
 	}
 	src.Files = files
 	return config.Load(src)
+}
+
+// repoConfigFile is the repository's settings file, taken from where only
+// the user writes: the main worktree, whichever worktree the command runs
+// in. A loop's working tree is the agent's: a .gitloop.toml there would
+// choose the driver, the setup commands run on the host, the worktree dir.
+// Without a main worktree (a bare repository and its worktrees) it is the
+// file as committed at the repository's HEAD, read as a blob.
+func repoConfigFile(ctx context.Context, repo *Repo) (config.File, error) {
+	if repo.MainWorktree != "" {
+		return config.File{Kind: "repo", Path: filepath.Join(repo.MainWorktree, RepoConfigFile)}, nil
+	}
+	if repo.CommonDir == "" {
+		return config.File{}, nil
+	}
+	var q git.Querier
+	spec := "HEAD:" + RepoConfigFile
+	// -c core.fsmonitor=false etc. are not needed: cat-file of a blob runs
+	// no filter, hook or fsmonitor; --git-dir pins the repository.
+	out, err := q.Output(ctx, git.Cmd{Dir: repo.CommonDir, Args: []string{"--git-dir=" + repo.CommonDir, "cat-file", "blob", spec}})
+	var ge *git.Error
+	if errors.As(err, &ge) && ge.Code == 128 {
+		return config.File{}, nil // no HEAD commit, or no such file in it
+	}
+	if err != nil {
+		return config.File{}, fmt.Errorf("read %s: %w", spec, err)
+	}
+	return config.File{Kind: "repo", Path: spec, Data: out}, nil
 }
 
 // LayerRemote is where a layer's main clone fetches from: its configured

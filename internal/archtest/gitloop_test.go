@@ -34,7 +34,7 @@ var gitloopImports = map[string][]string{
 	"contexts":    {"sandboxspec", "workspace", "compose", "state", "config", "git"},
 	"session":     {"agent", "sandboxspec", "workspace", "transcript", "state", "config", "git"},
 	"lifecycle":   {"contexts", "sandboxspec", "agent", "workspace", "transcript", "compose", "vault", "state", "config", "git"},
-	"land":        {"lifecycle", "contexts", "sandboxspec", "workspace", "state", "config", "git"},
+	"land":        {"lifecycle", "contexts", "sandboxspec", "workspace", "vault", "state", "config", "git"},
 	"status":      {"land", "lifecycle", "contexts", "workspace", "state", "config", "git"},
 	"doctor":      {"status", "lifecycle", "githooks", "workspace", "state", "config", "git"},
 }

@@ -37,7 +37,9 @@ func NewCmdConfig(f *cmdutil.Factory, runF func(context.Context, *ConfigOptions)
 		Short: "Show or change settings",
 		Long: `Show or change git loop's settings. Settings come from, weakest first:
 built-in defaults, the team knowledge repo's .gitloop/config.toml,
-.gitloop.toml committed at the repository root, your personal repo's
+.gitloop.toml at the root of the main worktree (in whichever worktree you
+run: a loop's own copy is never read; committed at HEAD for a bare
+repository), your personal repo's
 config.toml, this machine's $XDG_CONFIG_HOME/git-loop/config.toml, git config
 loop.* (system, global, local, worktree, and "git -c loop.KEY=VALUE loop ..."),
 GIT_LOOP_* environment variables, and command-line flags.

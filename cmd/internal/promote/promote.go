@@ -53,7 +53,13 @@ A merge conflict stops promote with the merge in progress in the loop's
 worktree (exit code 4). Resolve the files, by hand or with
 "git loop run NAME 'resolve the merge conflicts, keep both sides' intent'",
 then run "git loop promote --continue"; "--abort" puts the loop back as it
-was. Without NAME, the loop whose worktree you are in.`,
+was. Without NAME, the loop whose worktree you are in.
+
+Nothing that holds a value of your vaults is pushed: before any push, every
+commit, file and file name the push would send is searched for each
+variable's value (8 bytes or longer) and each line of a private key among
+the vaults' mounts. A match refuses the push (exit code 5), naming the file
+and the variable (VAULT/VAR), never the value.`,
 		Example: `  git loop promote fix-login
   git loop promote --layer notes -a -m "notes from the login fix"
   git loop promote --continue fix-login`,

@@ -17,6 +17,7 @@ import (
 // documents it) and what each prints on stderr.
 func TestExitCodes(t *testing.T) {
 	t.Parallel()
+	leak := &workspace.SecretLeakError{Loop: "x", Leaks: []workspace.Leak{{Layer: "notes", Where: "leak.md", Secret: "work/API_TOKEN"}}}
 	conflict := &workspace.ConflictError{Loop: "x", Op: "promote", Layer: land.Code, Dir: "/w", Files: []string{"f"}}
 	for _, c := range []struct {
 		name        string
@@ -36,6 +37,7 @@ func TestExitCodes(t *testing.T) {
 		{"conflict", conflict, false, ExitConflict, "error: " + conflict.Error() + "\n"},
 		{"work at risk", &workspace.WorkAtRiskError{Loop: "x", Reason: "has 1 commit not on main or any remote", Hint: `run "git loop promote x" or use --force`}, false, ExitWorkAtRisk,
 			"error: loop \"x\" has 1 commit not on main or any remote; run \"git loop promote x\" or use --force\n"},
+		{"vault value in a push", fmt.Errorf("promote: %w", leak), false, ExitWorkAtRisk, "error: promote: " + leak.Error() + "\n"},
 		{"anything else", errors.New("boom"), false, ExitError, "error: boom\n"},
 	} {
 		ios, _, _, errOut := iostreams.Test()

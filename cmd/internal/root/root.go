@@ -69,6 +69,7 @@ const exitCodesHelp = `Exit codes:
   3    the sandbox engine is unreachable
   4    stopped on a conflict; resolve it, then run the command with --continue
   5    refused because it would lose work (unmerged commits, uncommitted changes)
+       or, in promote and review merge, push a value of your vaults
   130  interrupted`
 
 // NewCmdRoot builds the whole command tree.
@@ -265,6 +266,7 @@ func handleError(f *cmdutil.Factory, root *cobra.Command, args []string, err err
 	var flagErr *cmdutil.FlagError
 	var usageErr *workspace.UsageError
 	var riskErr *workspace.WorkAtRiskError
+	var leakErr *workspace.SecretLeakError
 	var conflictErr *workspace.ConflictError
 	switch {
 	case errors.As(err, &exitErr):
@@ -289,7 +291,7 @@ func handleError(f *cmdutil.Factory, root *cobra.Command, args []string, err err
 	case errors.As(err, &conflictErr):
 		fmt.Fprintln(w, cs.Red("error:")+" "+err.Error())
 		return ExitConflict
-	case errors.As(err, &riskErr):
+	case errors.As(err, &riskErr), errors.As(err, &leakErr):
 		fmt.Fprintln(w, cs.Red("error:")+" "+err.Error())
 		return ExitWorkAtRisk
 	default:

@@ -48,11 +48,13 @@ backlinks, the focus board and inbox, and each loop's composed agent config
 with the tier every piece came from. Vault values are never shown, only names.
 
 It listens on 127.0.0.1 on a free port unless --listen says otherwise and
-prints the URL. A listen address that is not loopback requires a token: a
-random one is put in the printed URL, and requests without it get 401 (a
-cookie keeps it after the first visit). The viewer is read-only unless
---allow-actions adds stop, start and promote buttons, which accept requests
-from the viewer's own pages only.`,
+prints the URL. Every request needs the access token, from every address,
+loopback included (other local processes, and bwrap loops, which share the
+host's network, can reach loopback): a random token is put in the printed
+URL (and the one --open opens), the first visit sets a cookie that keeps it
+and redirects to the address without it, and requests without it get 401.
+The viewer is read-only unless --allow-actions adds stop, start and promote
+buttons, which accept requests from the viewer's own pages only.`,
 		Example: `  git loop web
   git loop web --open
   git loop web --listen 0.0.0.0:8080 --allow-actions`,
@@ -79,11 +81,11 @@ func Run(ctx context.Context, opts *WebOptions) error {
 	if err != nil {
 		return err
 	}
-	token := ""
-	if !server.IsLoopback(opts.Listen) {
-		token = server.NewToken()
-	}
-	h, err := server.New(server.Options{Workspace: ws, Token: token, AllowActions: opts.AllowActions})
+	// The token is required on loopback too: a bwrap loop shares the
+	// host's network, and any local process can connect.
+	token := server.NewToken()
+	loopback := server.IsLoopback(opts.Listen)
+	h, err := server.New(server.Options{Workspace: ws, Token: token, Loopback: loopback, AllowActions: opts.AllowActions})
 	if err != nil {
 		return err
 	}
@@ -91,10 +93,7 @@ func Run(ctx context.Context, opts *WebOptions) error {
 	if err != nil {
 		return fmt.Errorf("git loop web: %w", err)
 	}
-	url := "http://" + displayAddr(ln.Addr().(*net.TCPAddr)) + "/"
-	if token != "" {
-		url += "?token=" + token
-	}
+	url := "http://" + displayAddr(ln.Addr().(*net.TCPAddr)) + "/?token=" + token
 	fmt.Fprintln(opts.IO.Out, url)
 	if !opts.IO.Quiet() {
 		mode := "read-only"
@@ -102,7 +101,7 @@ func Run(ctx context.Context, opts *WebOptions) error {
 			mode = "stop, start and promote enabled"
 		}
 		fmt.Fprintf(opts.IO.ErrOut, "Serving git loop web (%s); press Ctrl-C to stop\n", mode)
-		if token != "" {
+		if !loopback {
 			fmt.Fprintf(opts.IO.ErrOut, "Listening beyond this machine: the URL carries the access token; keep it private\n")
 		}
 	}

@@ -93,13 +93,36 @@ func serve(t *testing.T, listen string) (url string, out, errOut string) {
 func TestWebServesLoopback(t *testing.T) {
 	t.Parallel()
 	u, out, errOut := serve(t, "127.0.0.1:0")
-	if !strings.HasPrefix(u, "http://127.0.0.1:") || strings.Contains(u, "token") || strings.TrimSpace(out) != u {
+	parsed, err := url.Parse(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(u, "http://127.0.0.1:") || len(parsed.Query().Get("token")) < 32 || strings.TrimSpace(out) != u {
 		t.Errorf("url %q, stdout %q", u, out)
 	}
-	if !strings.Contains(errOut, "read-only") {
+	if !strings.Contains(errOut, "read-only") || strings.Contains(errOut, "beyond this machine") {
 		t.Errorf("stderr %q", errOut)
 	}
-	resp, err := http.Get(u + "api/loops")
+	base := "http://" + parsed.Host + "/"
+	resp, err := http.Get(base + "api/loops")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("loopback without token = %d", resp.StatusCode)
+	}
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	resp, err = c.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Request.URL.String() != base {
+		t.Errorf("printed URL = %d at %s", resp.StatusCode, resp.Request.URL)
+	}
+	resp, err = c.Get(base + "api/loops")
 	if err != nil {
 		t.Fatal(err)
 	}

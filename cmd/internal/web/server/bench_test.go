@@ -120,6 +120,7 @@ func peakHeap(t testing.TB, h http.Handler, target string) (growth uint64, serve
 		}
 	}()
 	req := httptest.NewRequest(http.MethodGet, "http://127.0.0.1:8080"+target, nil)
+	authCookie(req)
 	req.Host = "127.0.0.1:8080"
 	w := &discard{h: http.Header{}}
 	h.ServeHTTP(w, req)

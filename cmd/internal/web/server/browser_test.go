@@ -102,8 +102,23 @@ func TestBrowser(t *testing.T) {
 	t.Cleanup(srv.Close)
 	dir := outDir(t)
 
-	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible(`tr[data-loop="gamma"]`)); err != nil {
+	// Without the token the browser gets the refusal page, nothing else.
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible(`h1`)); err != nil {
 		t.Fatal(err)
+	}
+	if body := text(t, ctx, `body`); !strings.Contains(body, "Access token required") || strings.Contains(body, "alpha") {
+		t.Errorf("without the token:\n%s", body)
+	}
+	// The printed URL sets the cookie and lands on the address without
+	// the token.
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/?token="+testToken), chromedp.WaitVisible(`tr[data-loop="gamma"]`)); err != nil {
+		t.Fatal(err)
+	}
+	if loc, err := chromedp.Run(ctx, chromedp.Location()); err != nil || loc != srv.URL+"/" {
+		t.Errorf("after the token visit: at %q (%v)", loc, err)
+	}
+	if c, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.cookie`)); err != nil || c != "" {
+		t.Errorf("the page script sees cookie %q (%v): want HttpOnly", c, err)
 	}
 	rows := text(t, ctx, `#rows`)
 	for _, n := range []string{"alpha", "beta", "gamma"} {
@@ -187,7 +202,7 @@ func TestBrowser(t *testing.T) {
 	// passes the same-origin and token checks.
 	act := httptest.NewServer(fx.handler(t, server.Options{AllowActions: true}))
 	t.Cleanup(act.Close)
-	if err := chromedp.Do(ctx, chromedp.Navigate(act.URL+"/loops/gamma"), chromedp.WaitVisible(`form[action="/loops/gamma/stop"] button`)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Navigate(act.URL+"/loops/gamma?token="+testToken), chromedp.WaitVisible(`form[action="/loops/gamma/stop"] button`)); err != nil {
 		t.Fatal(err)
 	}
 	shot(t, ctx, dir, "actions.png")

@@ -14,7 +14,7 @@ func TestEmptyRepo(t *testing.T) {
 	t.Parallel()
 	repo := gittest.Repo(t)
 	ws := service(t, repo, map[string]string{"GIT_LOOP_HOME": t.TempDir()})
-	h, err := server.New(server.Options{Workspace: ws})
+	h, err := server.New(server.Options{Workspace: ws, Token: testToken, Loopback: true})
 	if err != nil {
 		t.Fatal(err)
 	}

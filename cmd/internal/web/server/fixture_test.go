@@ -112,9 +112,22 @@ func newFixture(t testing.TB) *fixture {
 	return fx
 }
 
-// handler serves the fixture without a token (loopback).
+// testToken is the access token of the fixture's servers; get and post
+// carry its cookie, as a browser does after the first visit.
+const testToken = "test-token-0123456789abcdef"
+
+// authCookie is what a browser sends after visiting the printed URL.
+func authCookie(r *http.Request) {
+	r.AddCookie(&http.Cookie{Name: server.CookieName(testToken), Value: testToken})
+}
+
+// handler serves the fixture as "git loop web" does on loopback (with
+// testToken unless opts names another).
 func (fx *fixture) handler(t testing.TB, opts server.Options) http.Handler {
 	t.Helper()
+	if opts.Token == "" {
+		opts.Token, opts.Loopback = testToken, true
+	}
 	opts.Workspace = fx.ws
 	h, err := server.New(opts)
 	if err != nil {
@@ -129,7 +142,14 @@ type response struct {
 	hdr  http.Header
 }
 
+// get is a GET with the test token's cookie; mod may change anything.
 func get(t testing.TB, h http.Handler, target string, mod ...func(*http.Request)) response {
+	t.Helper()
+	return getBare(t, h, target, append([]func(*http.Request){authCookie}, mod...)...)
+}
+
+// getBare is a GET with no cookie.
+func getBare(t testing.TB, h http.Handler, target string, mod ...func(*http.Request)) response {
 	t.Helper()
 	req := httptest.NewRequest(http.MethodGet, "http://127.0.0.1:8080"+target, nil)
 	req.Host = "127.0.0.1:8080"

@@ -1,17 +1,20 @@
 // Package server is the HTTP side of "git loop web": a read-only viewer of
 // loops, diffs, transcripts, context and composition, served from
-// html/template pages and embedded assets. It only reads through the
-// gitloop packages; the optional actions (stop, start) are POSTs guarded by
-// a same-origin check and a token.
+// html/template pages and embedded assets. Every request needs the access
+// token, whatever address it comes from. It only reads through the gitloop
+// packages; the optional actions (stop, start, promote) are POSTs guarded
+// by a same-origin check and a CSRF token as well.
 package server
 
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"embed"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io/fs"
 	"net"
 	"net/http"
@@ -30,26 +33,37 @@ import (
 //go:embed assets templates
 var embedded embed.FS
 
-// CookieName holds the access token after the first visit with ?token=.
-const CookieName = "gitloop_token"
+// CookieName is the cookie that holds the access token after the first
+// visit with ?token=. Cookies are shared by every port of a host, so the
+// name is the token's own (a hash prefix): two viewers on one machine keep
+// their cookies apart, and the name gives nothing of the token away.
+func CookieName(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return "gitloop_token_" + hex.EncodeToString(sum[:6])
+}
 
 // Options configure a Server.
 type Options struct {
 	Workspace *workspace.Workspace
-	// Token, when set, is required on every request: as ?token= (which
+	// Token is required on every request from every address, loopback
+	// included (a bwrap loop shares the host's network): as ?token= (which
 	// sets a cookie and redirects to the same URL without it), as the
-	// cookie, or as "Authorization: Bearer". Empty means loopback-only
-	// serving, where the Host header must name a loopback host.
+	// cookie, or as "Authorization: Bearer".
 	Token string
+	// Loopback says the server listens on loopback only; then the Host
+	// header must also name a loopback host, so a DNS-rebinding page is
+	// refused before the token is even looked at.
+	Loopback bool
 	// AllowActions enables the stop, start and promote buttons.
 	AllowActions bool
 }
 
 // Server serves the viewer.
 type Server struct {
-	opts Options
-	ws   *workspace.Workspace
-	mux  *http.ServeMux
+	opts   Options
+	ws     *workspace.Workspace
+	cookie string
+	mux    *http.ServeMux
 	// csrf is the token every action form carries.
 	csrf  string
 	pages *pages
@@ -66,7 +80,7 @@ type activityFile struct {
 	at   time.Time
 }
 
-// NewToken returns a random token for a non-loopback listener.
+// NewToken returns a random access token.
 func NewToken() string {
 	b := make([]byte, 20)
 	_, _ = rand.Read(b)
@@ -78,11 +92,14 @@ func New(opts Options) (*Server, error) {
 	if opts.Workspace == nil {
 		return nil, errors.New("web: no service")
 	}
+	if len(opts.Token) < 16 {
+		return nil, errors.New("web: an access token of at least 16 characters is required")
+	}
 	p, err := loadPages()
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, ws: opts.Workspace, mux: http.NewServeMux(), csrf: NewToken(), pages: p, actCache: map[string]activityFile{}}
+	s := &Server{opts: opts, ws: opts.Workspace, mux: http.NewServeMux(), csrf: NewToken(), pages: p, actCache: map[string]activityFile{}, cookie: CookieName(opts.Token)}
 	s.routes()
 	return s, nil
 }
@@ -140,9 +157,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Cache-Control", "no-store")
-	if s.opts.Token == "" {
-		// Loopback: refuse other host names, so a DNS-rebinding page
-		// cannot read the viewer.
+	if s.opts.Loopback {
+		// Refuse other host names, so a DNS-rebinding page cannot even
+		// try a token.
 		host := r.Host
 		if hh, _, err := net.SplitHostPort(host); err == nil {
 			host = hh
@@ -151,23 +168,29 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "git loop web: unexpected Host header "+r.Host+"; open the printed URL", http.StatusMisdirectedRequest)
 			return
 		}
-	} else if !s.authorized(w, r) {
+	}
+	if !s.authorized(w, r) {
 		return
 	}
 	s.mux.ServeHTTP(w, r)
 }
 
+// authorized lets a request through when it carries the token: in the
+// query (then a cookie is set and a GET is redirected to the same URL
+// without it, so the token leaves the address bar and history), in the
+// cookie, or as a bearer token. Nothing else counts: not the address it
+// comes from, not a Referer. Comparisons are constant-time.
 func (s *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
 	same := func(got string) bool {
 		return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(s.opts.Token)) == 1
 	}
 	if q := r.URL.Query().Get("token"); q != "" {
 		if !same(q) {
-			http.Error(w, "git loop web: wrong token; open the URL git loop web printed", http.StatusUnauthorized)
+			refuse(w, http.StatusUnauthorized, "The access token in this address is wrong.")
 			return false
 		}
-		http.SetCookie(w, &http.Cookie{Name: CookieName, Value: s.opts.Token, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
-		if r.Method == http.MethodGet {
+		http.SetCookie(w, &http.Cookie{Name: s.cookie, Value: s.opts.Token, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
 			u := *r.URL
 			q := u.Query()
 			q.Del("token")
@@ -177,14 +200,28 @@ func (s *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
 		}
 		return true
 	}
-	if c, err := r.Cookie(CookieName); err == nil && same(c.Value) {
+	if c, err := r.Cookie(s.cookie); err == nil && same(c.Value) {
 		return true
 	}
 	if a, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && same(a) {
 		return true
 	}
-	http.Error(w, "git loop web: a token is required; open the URL git loop web printed", http.StatusUnauthorized)
+	refuse(w, http.StatusUnauthorized, "This viewer needs its access token.")
 	return false
+}
+
+// refusal is the whole page a request without the token gets: it says
+// what to do and shows nothing of the workspace.
+const refusal = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>git loop web: access token required</title></head>
+<body><h1>Access token required</h1><p>%s Open the URL that <code>git loop web</code> printed
+(it carries the token); a cookie then keeps it for this browser.</p></body></html>
+`
+
+func refuse(w http.ResponseWriter, code int, why string) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(code)
+	fmt.Fprintf(w, refusal, why)
 }
 
 // sameOrigin accepts a state-changing request only from this server's own

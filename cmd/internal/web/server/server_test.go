@@ -193,35 +193,61 @@ func TestToken(t *testing.T) {
 	t.Parallel()
 	fx := newFixture(t)
 	token := server.NewToken()
-	h := fx.handler(t, server.Options{Token: token})
-	for _, p := range []string{"/", "/api/loops", "/loops/alpha", "/assets/app.js", "/context"} {
-		if r := get(t, h, p); r.code != http.StatusUnauthorized {
-			t.Errorf("GET %s without token = %d", p, r.code)
+	name := server.CookieName(token)
+	if strings.Contains(name, token[:8]) || name == server.CookieName(testToken) {
+		t.Errorf("cookie name %q: shows the token or is shared", name)
+	}
+	for _, loopback := range []bool{true, false} {
+		h := fx.handler(t, server.Options{Token: token, Loopback: loopback})
+		for _, p := range []string{"/", "/api/loops", "/loops/alpha", "/assets/app.js", "/context", "/api/loops/alpha/diff"} {
+			r := getBare(t, h, p)
+			if r.code != http.StatusUnauthorized || !strings.Contains(r.body, "git loop web</code> printed") || strings.Contains(r.body, "alpha") {
+				t.Errorf("loopback=%v: GET %s without token = %d\n%s", loopback, p, r.code, r.body)
+			}
+		}
+		for _, mod := range []func(*http.Request){
+			func(r *http.Request) { r.URL.RawQuery = "token=wrong" },
+			func(r *http.Request) { r.URL.RawQuery = "token=" + token[:len(token)-1] },
+			func(r *http.Request) { r.Header.Set("Referer", "http://127.0.0.1:8080/?token="+token) },
+			func(r *http.Request) { r.AddCookie(&http.Cookie{Name: name, Value: "x" + token}) },
+			func(r *http.Request) { r.AddCookie(&http.Cookie{Name: "gitloop_token", Value: token}) },
+			func(r *http.Request) { r.Header.Set("Authorization", "Bearer x"+token) },
+			authCookie, // another server's cookie
+		} {
+			if r := getBare(t, h, "/api/loops", mod); r.code != http.StatusUnauthorized {
+				t.Errorf("loopback=%v: forged credential = %d", loopback, r.code)
+			}
+		}
+		r := getBare(t, h, "/loops/alpha?token="+token)
+		if r.code != http.StatusSeeOther || r.hdr.Get("Location") != "/loops/alpha" {
+			t.Fatalf("token visit = %d %q", r.code, r.hdr.Get("Location"))
+		}
+		cookie := r.hdr.Get("Set-Cookie")
+		if !strings.Contains(cookie, name+"="+token) || !strings.Contains(cookie, "HttpOnly") || !strings.Contains(cookie, "SameSite=Strict") || !strings.Contains(cookie, "Path=/") || strings.Contains(cookie, "Domain") {
+			t.Errorf("cookie %q", cookie)
+		}
+		withCookie := func(r *http.Request) { r.AddCookie(&http.Cookie{Name: name, Value: token}) }
+		for _, p := range []string{"/", "/api/loops", "/loops/alpha"} {
+			if r := getBare(t, h, p, withCookie); r.code != http.StatusOK {
+				t.Errorf("GET %s with cookie = %d", p, r.code)
+			}
+		}
+		if r := getBare(t, h, "/api/loops", func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+token) }); r.code != http.StatusOK {
+			t.Errorf("bearer = %d", r.code)
+		}
+		// A loopback server refuses other Host names even with the cookie
+		// (DNS rebinding); a server listening beyond this machine is
+		// reached by name or address.
+		want := http.StatusOK
+		if loopback {
+			want = http.StatusMisdirectedRequest
+		}
+		if r := getBare(t, h, "/", withCookie, func(r *http.Request) { r.Host = "devbox:8080" }); r.code != want {
+			t.Errorf("loopback=%v: other Host = %d, want %d", loopback, r.code, want)
 		}
 	}
-	if r := get(t, h, "/?token=wrong"); r.code != http.StatusUnauthorized {
-		t.Errorf("wrong token = %d", r.code)
-	}
-	r := get(t, h, "/loops/alpha?token="+token)
-	if r.code != http.StatusSeeOther || r.hdr.Get("Location") != "/loops/alpha" {
-		t.Fatalf("token visit = %d %q", r.code, r.hdr.Get("Location"))
-	}
-	cookie := r.hdr.Get("Set-Cookie")
-	if !strings.Contains(cookie, server.CookieName+"="+token) || !strings.Contains(cookie, "HttpOnly") || !strings.Contains(cookie, "SameSite=Strict") {
-		t.Errorf("cookie %q", cookie)
-	}
-	withCookie := func(r *http.Request) { r.AddCookie(&http.Cookie{Name: server.CookieName, Value: token}) }
-	// A token server answers any Host (it is reached by name or address).
-	for _, p := range []string{"/", "/api/loops", "/loops/alpha"} {
-		if r := get(t, h, p, withCookie, func(r *http.Request) { r.Host = "devbox:8080" }); r.code != http.StatusOK {
-			t.Errorf("GET %s with cookie = %d", p, r.code)
-		}
-	}
-	if r := get(t, h, "/api/loops", func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+token) }); r.code != http.StatusOK {
-		t.Errorf("bearer = %d", r.code)
-	}
-	if r := get(t, h, "/", func(r *http.Request) { r.AddCookie(&http.Cookie{Name: server.CookieName, Value: "x" + token}) }); r.code != http.StatusUnauthorized {
-		t.Errorf("bad cookie = %d", r.code)
+	if _, err := server.New(server.Options{Workspace: fx.ws}); err == nil {
+		t.Errorf("a server without a token")
 	}
 }
 
@@ -230,6 +256,7 @@ func post(t testing.TB, h http.Handler, target string, form url.Values, mod func
 	req := httptest.NewRequest(http.MethodPost, "http://127.0.0.1:8080"+target, strings.NewReader(form.Encode()))
 	req.Host = "127.0.0.1:8080"
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	authCookie(req)
 	if mod != nil {
 		mod(req)
 	}
@@ -259,6 +286,12 @@ func TestActions(t *testing.T) {
 		mod  func(*http.Request)
 		code int
 	}{
+		{"no cookie", url.Values{"csrf": {csrf}}, func(r *http.Request) { same(r); r.Header.Del("Cookie") }, 401},
+		{"token in Referer only", url.Values{"csrf": {csrf}}, func(r *http.Request) {
+			same(r)
+			r.Header.Del("Cookie")
+			r.Header.Set("Referer", "http://127.0.0.1:8080/loops/alpha?token="+testToken)
+		}, 401},
 		{"no origin", url.Values{"csrf": {csrf}}, nil, 403},
 		{"cross-site origin", url.Values{"csrf": {csrf}}, func(r *http.Request) { r.Header.Set("Origin", "http://evil.example") }, 403},
 		{"cross-site fetch", url.Values{"csrf": {csrf}}, func(r *http.Request) { same(r); r.Header.Set("Sec-Fetch-Site", "cross-site") }, 403},
