@@ -36,6 +36,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
+# pasta and slirp4netns open /dev/net/tun as the user git loop runs as;
+# distributions ship it mode 0666, some containers make it root's only
+# (the unprivileged bwrap network test needs it).
+if [ -c /dev/net/tun ] && [ "$(id -u)" = 0 ] && [ "$(stat -c %a /dev/net/tun)" != 666 ]; then
+  echo "test.sh: /dev/net/tun is mode $(stat -c %a /dev/net/tun); making it 0666 as distributions ship it" >&2
+  chmod 0666 /dev/net/tun
+fi
+
 # A Docker engine: start one when none answers and we may.
 if command -v docker >/dev/null 2>&1 && ! docker info >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v dockerd >/dev/null 2>&1 && [ -z "${DOCKER_HOST:-}" ]; then
