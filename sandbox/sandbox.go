@@ -157,12 +157,18 @@ type Exec struct {
 	Cmd []string
 	// Env is added to the spec's Env for this exec only (vault secrets go
 	// here: never into a stored container config, never into argv).
-	Env    map[string]string
-	Dir    string // defaults to Spec.Workdir
-	TTY    bool
-	Stdin  io.Reader
-	Stdout io.Writer
-	Stderr io.Writer
+	Env map[string]string
+	Dir string // defaults to Spec.Workdir
+	TTY bool
+	// Offline says the process needs no network (git's protocol over the
+	// exec's own streams, a check): drivers that connect a network per
+	// exec (bwrap's isolated one costs a pasta start, tens of
+	// milliseconds) give it loopback only instead. The spec's network
+	// still applies to every other exec.
+	Offline bool
+	Stdin   io.Reader
+	Stdout  io.Writer
+	Stderr  io.Writer
 	// Resize matters only with TTY on drivers that allocate the terminal
 	// themselves (docker): a size already waiting when Exec starts is the
 	// initial size, each later one resizes. Drivers that hand the caller's

@@ -179,6 +179,9 @@ func (e *Engine) Exec(ctx context.Context, spec sandbox.Spec, x sandbox.Exec) (i
 		go drain(x.Resize, stop)
 	}
 	what := fmt.Sprintf("bwrap exec %s in %s", x.Cmd[0], spec.Name())
+	if x.Offline {
+		spec.Network = sandbox.NetworkNone
+	}
 	isolated := spec.Network.Or() == sandbox.NetworkIsolated
 	if isolated && e.NetPath == "" {
 		return 127, fmt.Errorf("%s: the isolated network needs a user-mode network stack: %w; %s", what, ErrNoNetworkTool, installNet)

@@ -162,6 +162,26 @@ func TestNetworkNone(t *testing.T) {
 	}
 }
 
+// TestOffline: an exec that needs no network gets loopback only, whatever
+// the policy, and needs no network tool.
+func TestOffline(t *testing.T) {
+	t.Parallel()
+	e := &bwrap.Engine{Path: engine(t).Path}
+	port, _ := listen(t)
+	for _, n := range []sandbox.Network{sandbox.NetworkIsolated, sandbox.NetworkHost} {
+		spec := newSpec(t)
+		spec.Network = n
+		var out, errOut strings.Builder
+		code, err := e.Exec(t.Context(), spec, sandbox.Exec{Cmd: []string{"bash", "-c", probe(port)}, Offline: true, Stdout: &out, Stderr: &errOut})
+		if err != nil || code != 0 {
+			t.Fatalf("offline exec with %s: %d, %v: %s", n, code, err, errOut.String())
+		}
+		if strings.Contains(out.String(), "reached") || !strings.Contains(out.String(), "ifaces lo \n") {
+			t.Errorf("offline exec with %s:\n%s", n, out.String())
+		}
+	}
+}
+
 // TestNetworkHost: the explicit opt-in shares the host's network,
 // loopback included (what every bwrap loop had before).
 func TestNetworkHost(t *testing.T) {
