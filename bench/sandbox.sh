@@ -4,7 +4,8 @@
 #   new  : git loop new --driver docker --detach
 #          vs  git worktree add -b + docker create + docker start (CLI)
 #   exec : git loop exec LOOP -- true   vs  docker exec CONTAINER true
-#          git loop exec LOOP -- true   vs  bare bwrap true   (bwrap driver)
+#          git loop exec LOOP -- true   vs  bare bwrap true   (bwrap driver,
+#          each sandbox.network: isolated starts pasta per exec)
 # Targets: new <= 1.3x, exec <= 1.2x.
 # Usage: bench/sandbox.sh [REPS]   (default 15; needs git, go, a running
 # Docker engine with its CLI, busybox-static, and bubblewrap for its row)
@@ -66,11 +67,23 @@ printf '%-48s %8sms %8sms %6sx\n' "exec -- true (docker) vs docker exec" "$exec_
 
 if command -v bwrap >/dev/null && bwrap --unshare-all --share-net --ro-bind / / true 2>/dev/null; then
 	git -C "$repo" loop new bw --driver bwrap --detach -q >/dev/null
-	: > "$work/bexec.t"; : > "$work/bare.t"
+	# Each sandbox.network policy (through its environment variable), the
+	# same bare bwrap as the floor: the isolated row's extra over none is
+	# what starting pasta (or slirp4netns) costs per exec.
+	: > "$work/bare.t"
+	for net in isolated none host; do : > "$work/bexec-$net.t"; done
 	for i in $(seq 1 "$reps"); do
 		t0=$(now); bwrap --unshare-all --share-net --die-with-parent --ro-bind / / --proc /proc --dev /dev true; t1=$(now); echo $((t1 - t0)) >> "$work/bare.t"
-		t0=$(now); git -C "$repo" loop exec bw -- true; t1=$(now); echo $((t1 - t0)) >> "$work/bexec.t"
+		for net in isolated none host; do
+			t0=$(now); GIT_LOOP_SANDBOX_NETWORK=$net git -C "$repo" loop exec bw -- true; t1=$(now); echo $((t1 - t0)) >> "$work/bexec-$net.t"
+		done
 	done
-	bexec_ms=$(median_ms < "$work/bexec.t"); bare_ms=$(median_ms < "$work/bare.t")
-	printf '%-48s %8sms %8sms %6sx\n' "exec -- true (bwrap) vs bare bwrap" "$bexec_ms" "$bare_ms" "$(ratio "$bexec_ms" "$bare_ms")"
+	bare_ms=$(median_ms < "$work/bare.t")
+	for net in isolated none host; do
+		ms=$(median_ms < "$work/bexec-$net.t")
+		printf '%-48s %8sms %8sms %6sx\n' "exec -- true (bwrap, network $net) vs bare bwrap" "$ms" "$bare_ms" "$(ratio "$ms" "$bare_ms")"
+		eval "bexec_$net=$ms"
+	done
+	printf '%-48s %8sms %8sms %6sx\n' "exec -- true (bwrap, isolated vs none)" "$bexec_isolated" "$bexec_none" "$(ratio "$bexec_isolated" "$bexec_none")"
+	printf '%-48s %8sms %8sms %6sx\n' "exec -- true (bwrap isolated) vs docker exec" "$bexec_isolated" "$dexec_ms" "$(ratio "$bexec_isolated" "$dexec_ms")"
 fi

@@ -23,6 +23,12 @@ const (
 	LabelConfigHash = "dev.gitloop.config-hash"
 )
 
+// Hardening is the version of what drivers do to every sandbox beyond its
+// spec (docker: no-new-privileges and the dropped capabilities). It is part
+// of the config hash: raise it when that changes, so existing sandboxes are
+// recreated with the new rules.
+const Hardening = 1
+
 // ErrEngineUnreachable is wrapped by drivers when their engine (daemon,
 // binary) cannot be reached; the command line maps it to exit code 3.
 var ErrEngineUnreachable = errors.New("sandbox engine unreachable")
@@ -51,16 +57,60 @@ type Port struct {
 // Its ConfigHash covers what requires a new sandbox when it changes; Env is
 // deliberately excluded, since env reaches each exec, not the stored config.
 type Spec struct {
-	Workspace string            `json:"workspace"` // workspace id, e.g. "3fa2c9d1"
-	Loop      string            `json:"loop"`      // loop name
-	Image     string            `json:"image,omitempty"`
-	Workdir   string            `json:"workdir"` // the loop's worktree; default cwd of every exec
-	Home      string            `json:"home,omitempty"`
-	User      string            `json:"user,omitempty"` // "uid:gid"; empty means the invoking user
-	Mounts    []Mount           `json:"mounts,omitempty"`
-	Ports     []Port            `json:"ports,omitempty"`
-	Vault     string            `json:"vault,omitempty"`
-	Env       map[string]string `json:"-"` // per-exec env every exec gets (not hashed, not stored)
+	Workspace string  `json:"workspace"` // workspace id, e.g. "3fa2c9d1"
+	Loop      string  `json:"loop"`      // loop name
+	Image     string  `json:"image,omitempty"`
+	Workdir   string  `json:"workdir"` // the loop's worktree; default cwd of every exec
+	Home      string  `json:"home,omitempty"`
+	User      string  `json:"user,omitempty"` // "uid:gid"; empty means the invoking user
+	Mounts    []Mount `json:"mounts,omitempty"`
+	Ports     []Port  `json:"ports,omitempty"`
+	Vault     string  `json:"vault,omitempty"`
+	// Network is what the sandbox's processes can reach (see Network);
+	// empty means NetworkIsolated.
+	Network Network `json:"network,omitempty"`
+	// Limits bound its processes, where the driver can (docker).
+	Limits Limits            `json:"limits,omitzero"`
+	Env    map[string]string `json:"-"` // per-exec env every exec gets (not hashed, not stored)
+}
+
+// Network is a sandbox's network policy (setting sandbox.network).
+type Network string
+
+const (
+	// NetworkIsolated is the default: a network namespace of its own with
+	// outbound traffic (the internet, where the host has it) but none of
+	// the host's loopback services (git loop web, a Docker API on tcp,
+	// databases): docker's bridge network; on bwrap, pasta or
+	// slirp4netns with the host's loopback unmapped.
+	NetworkIsolated Network = "isolated"
+	// NetworkNone is loopback only: no traffic leaves the sandbox.
+	NetworkNone Network = "none"
+	// NetworkHost shares the host's network, loopback included: an
+	// explicit opt-in that lets the agent reach every local service.
+	NetworkHost Network = "host"
+)
+
+// Networks are the policies, in the order they are documented.
+var Networks = []Network{NetworkIsolated, NetworkNone, NetworkHost}
+
+// Or returns n, or NetworkIsolated when n is empty.
+func (n Network) Or() Network {
+	if n == "" {
+		return NetworkIsolated
+	}
+	return n
+}
+
+// Limits bound a sandbox's processes; zero leaves the engine's default.
+type Limits struct {
+	// Pids is the most processes (and threads) alive at once: a fork bomb
+	// stops there instead of taking the host down.
+	Pids int64 `json:"pids,omitempty"`
+	// Memory is in bytes.
+	Memory int64 `json:"memory,omitempty"`
+	// NanoCPUs is CPUs in billionths (1.5 CPUs = 1500000000).
+	NanoCPUs int64 `json:"nanoCpus,omitempty"`
 }
 
 // Name is the sandbox's name on engines that name things:
@@ -80,10 +130,15 @@ func (s Spec) Labels() map[string]string {
 
 // ConfigHash is a short stable hash of the parts of the spec whose change
 // means the sandbox must be recreated: image, mounts, ports, vault, user,
-// home and workdir. Env is not part of it.
+// home, workdir, network and limits. Env is not part of it.
 func (s Spec) ConfigHash() string {
 	h := sha256.New()
 	fmt.Fprintf(h, "image=%s\nworkdir=%s\nhome=%s\nuser=%s\nvault=%s\n", s.Image, s.Workdir, s.Home, s.User, s.Vault)
+	// Always written, defaults included, so sandboxes made before the
+	// hardening (no-new-privileges, dropped capabilities, limits) carry
+	// another hash and are recreated with it on their next use.
+	fmt.Fprintf(h, "hardening=%d\nnetwork=%s\npids=%d\nmemory=%d\ncpus=%d\n",
+		Hardening, s.Network.Or(), s.Limits.Pids, s.Limits.Memory, s.Limits.NanoCPUs)
 	mounts := append([]Mount(nil), s.Mounts...)
 	sort.Slice(mounts, func(i, j int) bool { return mounts[i].Target < mounts[j].Target })
 	for _, m := range mounts {
@@ -102,12 +157,18 @@ type Exec struct {
 	Cmd []string
 	// Env is added to the spec's Env for this exec only (vault secrets go
 	// here: never into a stored container config, never into argv).
-	Env    map[string]string
-	Dir    string // defaults to Spec.Workdir
-	TTY    bool
-	Stdin  io.Reader
-	Stdout io.Writer
-	Stderr io.Writer
+	Env map[string]string
+	Dir string // defaults to Spec.Workdir
+	TTY bool
+	// Offline says the process needs no network (git's protocol over the
+	// exec's own streams, a check): drivers that connect a network per
+	// exec (bwrap's isolated one costs a pasta start, tens of
+	// milliseconds) give it loopback only instead. The spec's network
+	// still applies to every other exec.
+	Offline bool
+	Stdin   io.Reader
+	Stdout  io.Writer
+	Stderr  io.Writer
 	// Resize matters only with TTY on drivers that allocate the terminal
 	// themselves (docker): a size already waiting when Exec starts is the
 	// initial size, each later one resizes. Drivers that hand the caller's

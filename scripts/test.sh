@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs git loop's whole test suite against the real parts: git, git-crypt,
-# a Docker engine, bubblewrap, busybox (for local test images),
+# a Docker engine, bubblewrap with passt and slirp4netns (its isolated
+# network), busybox (for local test images),
 # debootstrap (for a Debian test image), chromium (for the web viewer's
 # browser test), zsh (for the zsh completion test) and a C compiler (the
 # race detector needs cgo).
@@ -15,13 +16,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(git git-crypt openssh-server docker.io bubblewrap busybox-static debootstrap chromium zsh gcc libc6-dev)
+packages=(git git-crypt openssh-server docker.io bubblewrap passt slirp4netns busybox-static debootstrap chromium zsh gcc libc6-dev)
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
   for p in "${packages[@]}"; do have_pkg "$p" || missing+=("$p"); done
 else
-  for c in git git-crypt sshd docker bwrap busybox debootstrap chromium zsh gcc; do command -v "$c" >/dev/null 2>&1 || missing+=("$c"); done
+  for c in git git-crypt sshd docker bwrap pasta slirp4netns busybox debootstrap chromium zsh gcc; do command -v "$c" >/dev/null 2>&1 || missing+=("$c"); done
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -33,6 +34,14 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "test.sh: install them with: sudo apt-get install ${missing[*]}" >&2
     echo "test.sh: tests that need them will skip (or fail with GIT_LOOP_TEST_REQUIRE=all)" >&2
   fi
+fi
+
+# pasta and slirp4netns open /dev/net/tun as the user git loop runs as;
+# distributions ship it mode 0666, some containers make it root's only
+# (the unprivileged bwrap network test needs it).
+if [ -c /dev/net/tun ] && [ "$(id -u)" = 0 ] && [ "$(stat -c %a /dev/net/tun)" != 666 ]; then
+  echo "test.sh: /dev/net/tun is mode $(stat -c %a /dev/net/tun); making it 0666 as distributions ship it" >&2
+  chmod 0666 /dev/net/tun
 fi
 
 # A Docker engine: start one when none answers and we may.

@@ -143,6 +143,9 @@ func TestLoopGitUsesVaultKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	repo, e := newRepo(t, d)
+	// The ssh server listens on the host's loopback, which loops reach
+	// only with the host network (see docs/security.md).
+	gittest.Git(t, repo, "config", "loop.sandbox.network", "host")
 	keys := t.TempDir()
 	vaultPub := sshKeygen(t, filepath.Join(keys, "id_ed25519"))
 	hostPriv := filepath.Join(keys, "host_user_key")

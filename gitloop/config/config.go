@@ -63,6 +63,10 @@ func (k Key) GitName() string { return "loop." + k.Name }
 
 var drivers = []string{"auto", "docker", "bwrap", "none"}
 
+// networks are sandbox.Networks (config stays a leaf; a test keeps the
+// lists equal).
+var networks = []string{"isolated", "none", "host"}
+
 // gates are the ways promote lands a layer (git-loop-promote(1)).
 var gates = []string{"review", "direct"}
 
@@ -74,6 +78,10 @@ var Keys = []Key{
 	{Name: "agent", Default: "claude", Help: "agent a loop runs: claude, codex or any command", Validate: nonEmpty},
 	{Name: "sandbox.driver", Default: "auto", Help: "sandbox driver: " + strings.Join(drivers, ", "), Validate: oneOf(drivers)},
 	{Name: "sandbox.image", Default: "gitloop/sandbox:latest", Help: "sandbox image (docker driver)", Validate: nonEmpty},
+	{Name: "sandbox.network", Default: "isolated", Help: `what sandboxes reach: "isolated" (outbound, not the host's loopback), "none" (loopback only) or "host" (all the host reaches; an explicit opt-in)`, Validate: oneOf(networks)},
+	{Name: "sandbox.pids", Default: "4096", Help: `most processes alive at once in a loop's container (docker); "0" for the engine's default`, Validate: validCount},
+	{Name: "sandbox.memory", Default: "", Help: `memory limit of a loop's container (docker): "4g", "512m"; empty: the engine's (none)`, Validate: validSize},
+	{Name: "sandbox.cpus", Default: "", Help: `CPUs a loop's container may use (docker): "2", "1.5"; empty: the engine's (all)`, Validate: validCPUs},
 	{Name: "knowledge.url", Default: "", Help: "remote of the team knowledge repo (default: a local bare origin, solo mode)"},
 	{Name: "notes.url", Default: "", Help: "remote of the team notes repo (default: a local bare origin, solo mode)"},
 	{Name: "vault.default", Default: "", Help: "vault of your personal repo that vault commands and new loops use when --vault is not given", Validate: validVaultName},
@@ -104,6 +112,66 @@ func ParsePort(v string) (host, ctr int, err error) {
 		return 0, 0, fmt.Errorf(`%q is not a port or "HOST:CONTAINER" pair of ports (1-65535)`, v)
 	}
 	return host, ctr, nil
+}
+
+func validCount(v string) error {
+	if _, err := ParseCount(v); err != nil {
+		return err
+	}
+	return nil
+}
+
+// ParseCount reads a count of processes: a whole number, 0 for none set.
+func ParseCount(v string) (int64, error) {
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if err != nil || n < 0 {
+		return 0, errors.New("must be a whole number (0: the engine's default)")
+	}
+	return n, nil
+}
+
+func validSize(v string) error {
+	_, err := ParseSize(v)
+	return err
+}
+
+// ParseSize reads a size in bytes with an optional binary unit (b, k, m,
+// g, t, as docker --memory does); empty is 0, the engine's default.
+func ParseSize(v string) (int64, error) {
+	v = strings.ToLower(strings.TrimSpace(v))
+	if v == "" {
+		return 0, nil
+	}
+	mult := int64(1)
+	units := "bkmgt"
+	if i := strings.IndexByte(units, v[len(v)-1]); i >= 0 {
+		mult = 1 << (10 * i)
+		v = v[:len(v)-1]
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n <= 0 || n > (1<<62)/mult {
+		return 0, errors.New(`must be a size such as "512m" or "4g"`)
+	}
+	return n * mult, nil
+}
+
+func validCPUs(v string) error {
+	_, err := ParseCPUs(v)
+	return err
+}
+
+// ParseCPUs reads a number of CPUs ("2", "1.5") as billionths of a CPU;
+// empty is 0, the engine's default.
+func ParseCPUs(v string) (int64, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, nil
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f < 0.01 || f > 1<<20 {
+		return 0, errors.New(`must be a number of CPUs such as "2" or "1.5"`)
+	}
+	return int64(f * 1e9), nil
 }
 
 // Compiled on first use: start-up of every command pays no regexp it does
@@ -581,6 +649,18 @@ func (c *Config) Agent() string         { return c.Get("agent") }
 func (c *Config) SandboxDriver() string { return c.Get("sandbox.driver") }
 func (c *Config) SandboxImage() string  { return c.Get("sandbox.image") }
 func (c *Config) Setup() []string       { return c.GetList("setup") }
+
+// SandboxNetwork is the network policy of sandboxes.
+func (c *Config) SandboxNetwork() string { return c.Get("sandbox.network") }
+
+// SandboxLimits are the process limits of sandboxes: pids, memory in
+// bytes, CPUs in billionths (0: the engine's default; validated at Load).
+func (c *Config) SandboxLimits() (pids, memory, nanoCPUs int64) {
+	pids, _ = ParseCount(c.Get("sandbox.pids"))
+	memory, _ = ParseSize(c.Get("sandbox.memory"))
+	nanoCPUs, _ = ParseCPUs(c.Get("sandbox.cpus"))
+	return pids, memory, nanoCPUs
+}
 
 // Ports are the published ports.
 func (c *Config) Ports() [][2]int {

@@ -208,3 +208,44 @@ func TestPlainGitNames(t *testing.T) {
 		t.Error(`plainGit "worktree,nope" accepted`)
 	}
 }
+
+// TestSandboxLimits: the limit settings read as docker reads its flags,
+// and a bad value names the setting.
+func TestSandboxLimits(t *testing.T) {
+	for v, want := range map[string]int64{"": 0, "512m": 512 << 20, "4g": 4 << 30, "4G": 4 << 30, "1048576": 1 << 20, "2k": 2048} {
+		if got, err := ParseSize(v); err != nil || got != want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", v, got, err, want)
+		}
+	}
+	for _, v := range []string{"-1", "0", "g", "4x", "1.5g", "99999999999t"} {
+		if _, err := ParseSize(v); err == nil {
+			t.Errorf("ParseSize(%q) accepted", v)
+		}
+	}
+	for v, want := range map[string]int64{"": 0, "2": 2e9, "1.5": 15e8, "0.25": 25e7} {
+		if got, err := ParseCPUs(v); err != nil || got != want {
+			t.Errorf("ParseCPUs(%q) = %d, %v; want %d", v, got, err, want)
+		}
+	}
+	for _, v := range []string{"0", "-1", "two", "0.001"} {
+		if _, err := ParseCPUs(v); err == nil {
+			t.Errorf("ParseCPUs(%q) accepted", v)
+		}
+	}
+	c, err := Load(Sources{Flags: map[string]string{"sandbox.memory": "1g", "sandbox.cpus": "0.5"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pids, mem, cpus := c.SandboxLimits(); pids != 4096 || mem != 1<<30 || cpus != 5e8 {
+		t.Errorf("SandboxLimits = %d, %d, %d", pids, mem, cpus)
+	}
+	if got := c.SandboxNetwork(); got != "isolated" {
+		t.Errorf("default sandbox.network = %q", got)
+	}
+	for key, bad := range map[string]string{"sandbox.pids": "lots", "sandbox.memory": "4x", "sandbox.cpus": "all", "sandbox.network": "bridge"} {
+		_, err := Load(Sources{Flags: map[string]string{key: bad}})
+		if err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("%s = %q: err %v, want one naming the setting", key, bad, err)
+		}
+	}
+}

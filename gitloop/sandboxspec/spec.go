@@ -50,6 +50,12 @@ func Spec(s *workspace.Workspace, m *state.Meta) (sandbox.Spec, error) {
 		},
 	}
 	spec.Env["GIT_LOOP_AGENT_DIR"] = s.AgentDir(m.Name)
+	// Network and limits are the host's policy, read from the settings on
+	// every exec (never from the loop's records): a change applies to
+	// every loop, whose sandbox is recreated for it (they are in the
+	// config hash).
+	spec.Network = sandbox.Network(s.Config.SandboxNetwork())
+	spec.Limits.Pids, spec.Limits.Memory, spec.Limits.NanoCPUs = s.Config.SandboxLimits()
 	for _, c := range m.Contexts {
 		// The context worktree lives in the loop dir; git inside it needs
 		// its clone's git dir.

@@ -41,6 +41,7 @@ func TestMountOrderAndSession(t *testing.T) {
 			{Source: "/r/shared", Target: "/r/shared"},
 			{Source: "/r/ro", Target: "/r/ro", ReadOnly: true},
 		},
+		Network: sandbox.NetworkNone,
 	}
 	args, err := buildArgs(spec, sandbox.Exec{Cmd: []string{"sh"}})
 	if err != nil {
@@ -64,5 +65,32 @@ func TestMountOrderAndSession(t *testing.T) {
 	tty, _ := buildArgs(spec, sandbox.Exec{Cmd: []string{"sh"}, TTY: true})
 	if slices.Contains(tty, "--new-session") {
 		t.Error("a TTY exec gets a new session, losing the caller's terminal")
+	}
+}
+
+// TestNetworkAndCapabilityArgs: every capability is dropped whatever the
+// network; the host's network is shared only with the host policy; the
+// isolated one reports the pid and gates the command.
+func TestNetworkAndCapabilityArgs(t *testing.T) {
+	for _, n := range []sandbox.Network{"", sandbox.NetworkIsolated, sandbox.NetworkNone, sandbox.NetworkHost} {
+		spec := sandbox.Spec{Workspace: "w", Loop: "l", Workdir: "/r/work", Network: n}
+		args, err := buildArgs(spec, sandbox.Exec{Cmd: []string{"true"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		joined := strings.Join(args, " ")
+		if !strings.Contains(joined, "--unshare-all --cap-drop ALL ") {
+			t.Errorf("network %q: argv keeps capabilities: %s", n, joined)
+		}
+		if got, want := slices.Contains(args, "--share-net"), n == sandbox.NetworkHost; got != want {
+			t.Errorf("network %q: --share-net %v, want %v", n, got, want)
+		}
+		gated := strings.HasSuffix(joined, "-- /bin/sh -c "+gateScript+" sh true")
+		if got, want := gated && strings.Contains(joined, "--info-fd 4"), n.Or() == sandbox.NetworkIsolated; got != want {
+			t.Errorf("network %q: gated %v, want %v: %s", n, got, want, joined)
+		}
+	}
+	if _, err := buildArgs(sandbox.Spec{Workdir: "/w", Network: "bridge"}, sandbox.Exec{Cmd: []string{"true"}}); err == nil {
+		t.Error("an unknown network policy is accepted")
 	}
 }

@@ -1,16 +1,20 @@
 // Package bwrap is the sandbox driver on bubblewrap. There is no daemon
-// and nothing long-lived: every exec builds a fresh set of namespaces
-// (all but the network's) over a read-only view of the host's system dirs
-// plus the loop's mount table, at identical paths. A loop's "sandbox"
-// therefore exists exactly when its workdir does; stop and remove have
-// nothing to do.
+// and nothing long-lived: every exec builds a fresh set of namespaces over
+// a read-only view of the host's system dirs plus the loop's mount table,
+// at identical paths, with every capability dropped (as root too). A
+// loop's "sandbox" therefore exists exactly when its workdir does; stop
+// and remove have nothing to do.
+//
+// The network follows spec.Network: by default a namespace of its own
+// connected outward by pasta or slirp4netns, started for the exec and
+// stopped with it, with the host's loopback out of reach (network.go).
 //
 // What differs from the docker driver: the process runs the host's
-// binaries (there is no image); ports need no publishing since the network
-// is the host's; spec.User only changes the ids the process sees (with a
-// user namespace), files written to binds always belong to the invoking
-// user; the caller's terminal is handed to the process as is, so there is
-// no resize to forward.
+// binaries (there is no image); ports are not published; there are no
+// process limits (no cgroup of its own); spec.User only changes the ids
+// the process sees (with a user namespace), files written to binds always
+// belong to the invoking user; the caller's terminal is handed to the
+// process as is, so there is no resize to forward.
 package bwrap
 
 import (
@@ -44,6 +48,10 @@ const install = "install bubblewrap (\"sudo apt-get install bubblewrap\", \"sudo
 type Engine struct {
 	// Path is the bwrap binary.
 	Path string
+	// NetTool ("pasta" or "slirp4netns") at NetPath connects sandboxes
+	// with the isolated network; empty when neither is installed, which
+	// only that policy needs.
+	NetTool, NetPath string
 }
 
 var _ sandbox.Engine = (*Engine)(nil)
@@ -54,7 +62,9 @@ func New() (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bwrap: %w: %v; %s", sandbox.ErrEngineUnreachable, err, install)
 	}
-	return &Engine{Path: p}, nil
+	e := &Engine{Path: p}
+	e.NetTool, e.NetPath = findNetTool()
+	return e, nil
 }
 
 // Open is New followed by a trial sandbox, since bwrap may be installed
@@ -85,7 +95,7 @@ func (e *Engine) Probe(ctx context.Context) error {
 		return fmt.Errorf("bwrap probe: %w", err)
 	}
 	var stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, e.Path, "--unshare-all", "--share-net", "--die-with-parent",
+	cmd := exec.CommandContext(ctx, e.Path, "--unshare-all", "--cap-drop", "ALL", "--die-with-parent",
 		"--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "--", truePath)
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
@@ -169,6 +179,13 @@ func (e *Engine) Exec(ctx context.Context, spec sandbox.Spec, x sandbox.Exec) (i
 		go drain(x.Resize, stop)
 	}
 	what := fmt.Sprintf("bwrap exec %s in %s", x.Cmd[0], spec.Name())
+	if x.Offline {
+		spec.Network = sandbox.NetworkNone
+	}
+	isolated := spec.Network.Or() == sandbox.NetworkIsolated
+	if isolated && e.NetPath == "" {
+		return 127, fmt.Errorf("%s: the isolated network needs a user-mode network stack: %w; %s", what, ErrNoNetworkTool, installNet)
+	}
 	args, err := buildArgs(spec, x)
 	if err != nil {
 		return 127, fmt.Errorf("%s: %w", what, err)
@@ -178,6 +195,28 @@ func (e *Engine) Exec(ctx context.Context, spec sandbox.Spec, x sandbox.Exec) (i
 		return 127, fmt.Errorf("%s: %w", what, err)
 	}
 	defer statusR.Close()
+	// fd 3: the exit status; with the isolated network also fd 4, where
+	// bwrap reports the sandbox's pid, and the gate's fds 5 and 6 (see
+	// gateScript).
+	extra := []*os.File{statusW}
+	var infoR, gateW, readyR *os.File
+	if isolated {
+		var infoW, gateR, readyW *os.File
+		infoR, infoW, err = os.Pipe()
+		if err == nil {
+			gateR, gateW, err = os.Pipe()
+		}
+		if err == nil {
+			readyR, readyW, err = os.Pipe()
+		}
+		if err != nil {
+			return 127, fmt.Errorf("%s: %w", what, err)
+		}
+		defer infoR.Close()
+		defer gateW.Close()
+		defer readyR.Close()
+		extra = append(extra, infoW, gateR, readyW)
+	}
 
 	cmd := exec.CommandContext(ctx, e.Path, args...)
 	cmd.Env = environ(spec, x)
@@ -206,14 +245,47 @@ func (e *Engine) Exec(ctx context.Context, spec sandbox.Spec, x sandbox.Exec) (i
 			cmd.Stdout = cmd.Stderr
 		}
 	}
-	cmd.ExtraFiles = []*os.File{statusW} // fd 3, see --json-status-fd in buildArgs
+	cmd.ExtraFiles = extra
 	cmd.WaitDelay = 2 * time.Second
 
-	if err := cmd.Start(); err != nil {
-		statusW.Close()
+	err = cmd.Start()
+	for _, f := range extra {
+		f.Close() // the child's ends
+	}
+	if err != nil {
 		return 127, fmt.Errorf("%s: %w", what, err)
 	}
-	statusW.Close()
+	if isolated {
+		pid, err := childPid(infoR)
+		if err == nil {
+			// The gate says the sandbox is set up: bwrap has brought its
+			// loopback up, which must not race the network tool's setup.
+			_, err = readyR.Read(make([]byte, 1))
+		}
+		if err != nil {
+			// bwrap failed in its own setup (a mount source missing, say)
+			// and ends by itself; its message is the one to show.
+			_ = cmd.Wait()
+			msg := strings.TrimSpace(tail.String())
+			if msg == "" {
+				msg = "see its message above"
+			}
+			return 127, fmt.Errorf("%s: sandbox setup failed: %s", what, msg)
+		}
+		net, err := connect(ctx, e.NetTool, e.NetPath, pid)
+		if err != nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			return 127, fmt.Errorf("%s: connect the sandbox's network: %w; or set sandbox.network = none", what, err)
+		}
+		defer net.stop()
+		if _, err := gateW.Write([]byte("go\n")); err != nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			return 127, fmt.Errorf("%s: start the command: %w", what, err)
+		}
+		gateW.Close()
+	}
 	if stdin != nil {
 		go func() {
 			_, _ = io.Copy(stdin, x.Stdin)
@@ -254,11 +326,19 @@ func buildArgs(spec sandbox.Spec, x sandbox.Exec) ([]string, error) {
 	if dir == "" {
 		dir = spec.Workdir
 	}
+	// Every capability goes, also when git loop runs as root: with them
+	// the process could unmount the tmpfs hiding other loops' state, or
+	// remount the read-only binds.
 	a := []string{
-		"--unshare-all", "--share-net", "--die-with-parent",
+		"--unshare-all", "--cap-drop", "ALL", "--die-with-parent",
 		"--json-status-fd", statusFD,
 		"--hostname", hostname(spec.Loop),
 	}
+	net, err := netArgs(spec.Network)
+	if err != nil {
+		return nil, err
+	}
+	a = append(a, net...)
 	if !x.TTY {
 		a = append(a, "--new-session")
 	}
@@ -282,6 +362,9 @@ func buildArgs(spec sandbox.Spec, x sandbox.Exec) ([]string, error) {
 	}
 	a = append(a, mounts...)
 	a = append(a, "--chdir", dir, "--")
+	if spec.Network.Or() == sandbox.NetworkIsolated {
+		a = append(a, "/bin/sh", "-c", gateScript, "sh")
+	}
 	return append(a, x.Cmd...), nil
 }
 

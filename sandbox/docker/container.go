@@ -170,7 +170,22 @@ func containerConfig(spec sandbox.Spec) (*container.Config, *container.HostConfi
 	exposed := network.PortSet{}
 	bindings := network.PortMap{}
 	loopback := netip.MustParseAddr("127.0.0.1")
-	for _, p := range spec.Ports {
+	netMode := container.NetworkMode("")
+	ports := spec.Ports
+	switch spec.Network.Or() {
+	case sandbox.NetworkIsolated:
+		// The engine's default bridge: outbound traffic, and the host's
+		// loopback is the container's own.
+	case sandbox.NetworkNone:
+		// Nothing to publish on: docker refuses ports without a network.
+		netMode, ports = network.NetworkNone, nil
+	case sandbox.NetworkHost:
+		// The host's ports are the container's already.
+		netMode, ports = network.NetworkHost, nil
+	default:
+		return nil, nil, fmt.Errorf("docker: unknown network policy %q for loop %q", spec.Network, spec.Loop)
+	}
+	for _, p := range ports {
 		if p.Container <= 0 || p.Container > 65535 || p.Host < 0 || p.Host > 65535 {
 			return nil, nil, fmt.Errorf("docker: invalid port mapping %d:%d for loop %q", p.Host, p.Container, spec.Loop)
 		}
@@ -199,9 +214,36 @@ func containerConfig(spec sandbox.Spec) (*container.Config, *container.HostConfi
 		Init:         &init,
 		Mounts:       mounts,
 		PortBindings: bindings,
+		NetworkMode:  netMode,
+		// No process gains privileges it was not started with: a setuid
+		// binary in the image (sudo, su) runs as its caller.
+		SecurityOpt: []string{"no-new-privileges"},
+		CapDrop:     droppedCaps,
+		Resources: container.Resources{
+			Memory:   spec.Limits.Memory,
+			NanoCPUs: spec.Limits.NanoCPUs,
+		},
+	}
+	if spec.Limits.Pids > 0 {
+		pids := spec.Limits.Pids
+		hostCfg.PidsLimit = &pids
+	}
+	if spec.Limits.Memory > 0 {
+		// No swap beyond the limit: the limit is the limit.
+		hostCfg.MemorySwap = spec.Limits.Memory
 	}
 	return cfg, hostCfg, nil
 }
+
+// droppedCaps are capabilities the engine grants by default that no agent
+// needs: raw sockets (spoofing, sniffing the bridge), device nodes,
+// writing the audit log, and file capabilities (with which root inside
+// could make a binary privileged for a later process). The rest (chown,
+// setuid for package managers run as root inside, binding low ports) stay:
+// a non-root sandbox user has none of them in its effective set anyway,
+// and no-new-privileges keeps setuid binaries from handing them out.
+// sandbox.Hardening must change with this list.
+var droppedCaps = []string{"AUDIT_WRITE", "MKNOD", "NET_RAW", "SETFCAP"}
 
 // mountTable turns spec's mounts into the engine's, adding the workdir and
 // $HOME as read-write binds at their own paths unless the spec mounts

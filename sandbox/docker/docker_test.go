@@ -8,6 +8,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -181,6 +182,7 @@ func TestStoredConfig(t *testing.T) {
 	spec := newSpec(t, dockertest.BusyboxImage(t, e))
 	spec.Env = map[string]string{"SPEC_ONLY": "per-exec"}
 	spec.Ports = []sandbox.Port{{Host: 0, Container: 3000}}
+	spec.Limits = sandbox.Limits{Pids: 321, Memory: 256 << 20, NanoCPUs: 5e8}
 	removeAfter(t, e, spec)
 	st, err := e.Ensure(t.Context(), spec)
 	if err != nil {
@@ -202,6 +204,13 @@ func TestStoredConfig(t *testing.T) {
 			Init         *bool
 			Privileged   bool
 			CapAdd       []string
+			CapDrop      []string
+			SecurityOpt  []string
+			PidsLimit    *int64
+			Memory       int64
+			MemorySwap   int64
+			NanoCpus     int64
+			NetworkMode  string
 			PortBindings map[string][]struct{ HostIp, HostPort string }
 		}
 		Mounts []struct{ Source, Destination string }
@@ -214,6 +223,22 @@ func TestStoredConfig(t *testing.T) {
 	}
 	if c.HostConfig.Privileged || len(c.HostConfig.CapAdd) > 0 {
 		t.Errorf("container privileged %v, extra capabilities %v", c.HostConfig.Privileged, c.HostConfig.CapAdd)
+	}
+	if !slices.Contains(c.HostConfig.SecurityOpt, "no-new-privileges") {
+		t.Errorf("security options %v lack no-new-privileges", c.HostConfig.SecurityOpt)
+	}
+	for _, capName := range []string{"NET_RAW", "MKNOD"} {
+		if !slices.Contains(c.HostConfig.CapDrop, capName) && !slices.Contains(c.HostConfig.CapDrop, "CAP_"+capName) {
+			t.Errorf("capabilities dropped %v lack %s", c.HostConfig.CapDrop, capName)
+		}
+	}
+	if c.HostConfig.PidsLimit == nil || *c.HostConfig.PidsLimit != 321 || c.HostConfig.Memory != 256<<20 ||
+		c.HostConfig.MemorySwap != 256<<20 || c.HostConfig.NanoCpus != 5e8 {
+		t.Errorf("limits: pids %v, memory %d (swap %d), nano CPUs %d; want 321, 256 MiB (no swap), 0.5 CPU",
+			c.HostConfig.PidsLimit, c.HostConfig.Memory, c.HostConfig.MemorySwap, c.HostConfig.NanoCpus)
+	}
+	if c.HostConfig.NetworkMode != "" && c.HostConfig.NetworkMode != "bridge" && c.HostConfig.NetworkMode != "default" {
+		t.Errorf("network mode %q, want the engine's bridge", c.HostConfig.NetworkMode)
 	}
 	for port, bs := range c.HostConfig.PortBindings {
 		for _, b := range bs {

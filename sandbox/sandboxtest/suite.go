@@ -71,6 +71,9 @@ func Run(t *testing.T, newEngine func(t *testing.T) sandbox.Engine, opts Options
 	t.Run("SecretsStayOut", s.secretsStayOut)
 	t.Run("OtherWorkspaceUntouched", s.otherWorkspaceUntouched)
 	t.Run("ConcurrentExecs", s.concurrentExecs)
+	t.Run("NoPrivileges", s.noPrivileges)
+	t.Run("HostLoopbackUnreachable", s.hostLoopbackUnreachable)
+	t.Run("NetworkNone", s.networkNone)
 	// Only engines that publish ports have this test: for the others it
 	// could only skip, and a skip must be a missing dependency, which CI
 	// turns into a failure (Require).
@@ -750,4 +753,74 @@ func owner(t *testing.T, name string) int {
 		t.Fatal(err)
 	}
 	return int(fi.Sys().(*syscall.Stat_t).Uid)
+}
+
+// noPrivileges: the sandbox's processes hold no capability (as root on
+// the host too), cannot gain one through a setuid binary, and so cannot
+// unmount the tmpfs that hides other loops' state.
+func (s *suite) noPrivileges(t *testing.T) {
+	eng, spec, l := s.setup(t, "noprivs")
+	out := sh(t, eng, spec, "grep -E '^(CapEff|CapPrm|NoNewPrivs):' /proc/self/status")
+	for _, want := range []string{"CapEff:\t0000000000000000", "CapPrm:\t0000000000000000", "NoNewPrivs:\t1"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("/proc/self/status has\n%s\nwant %q", out, want)
+		}
+	}
+	// umount is setuid root on most systems: with no-new-privileges it
+	// runs with the caller's (no) privileges.
+	r := run(t, eng, spec, sandbox.Exec{Cmd: []string{"sh", "-c", "umount " + l.Hidden + " || umount -l " + l.Hidden + "; cat " + filepath.Join(l.Hidden, "other-loop")}})
+	if r.code == 0 || strings.Contains(r.stdout, "private") {
+		t.Errorf("unmounted the hidden dir: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+}
+
+// hostLoopbackUnreachable: a service listening on the host's 127.0.0.1
+// (git loop web, a Docker API on tcp, a database) cannot be reached from
+// a sandbox with the default network, on the address or its name.
+func (s *suite) hostLoopbackUnreachable(t *testing.T) {
+	eng, spec, _ := s.setup(t, "loopback")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan struct{}, 1)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+			accepted <- struct{}{}
+		}
+	}()
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	r := run(t, eng, spec, sandbox.Exec{Cmd: []string{"sh", "-c", connectScript("127.0.0.1", port) + " || " + connectScript("localhost", port)}})
+	if r.code == 0 {
+		t.Errorf("connected to the host's 127.0.0.1:%s: stdout %q, stderr %q", port, r.stdout, r.stderr)
+	}
+	select {
+	case <-accepted:
+		t.Error("the host's loopback listener accepted a connection from the sandbox")
+	case <-time.After(100 * time.Millisecond):
+	}
+}
+
+// connectScript opens a TCP connection with what the sandbox has: nc
+// (busybox images), else bash's /dev/tcp (the host's bash on bwrap).
+func connectScript(host, port string) string {
+	return "if command -v nc >/dev/null; then nc -w 2 " + host + " " + port + " </dev/null; " +
+		"else bash -c 'exec 3<>/dev/tcp/" + host + "/" + port + "'; fi"
+}
+
+// networkNone: with the none policy the sandbox has its loopback and
+// nothing else.
+func (s *suite) networkNone(t *testing.T) {
+	eng, spec, _ := s.setup(t, "netnone")
+	spec.Network = sandbox.NetworkNone
+	out := sh(t, eng, spec, "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '")
+	if strings.TrimSpace(out) != "lo" {
+		t.Errorf("interfaces with sandbox.network = none: %q, want lo only", out)
+	}
 }

@@ -64,8 +64,10 @@ func (e *Engines) For(ctx context.Context, driver string) (sandbox.Engine, error
 	return eng, nil
 }
 
-// Report says which driver the setting resolves to, and why (doctor).
-func (e *Engines) Report(ctx context.Context, driver string) doctor.Check {
+// Report says which driver the setting resolves to, and why (doctor); for
+// bwrap with the isolated network, which tool connects it, or that none
+// is installed.
+func (e *Engines) Report(ctx context.Context, driver string, network sandbox.Network) doctor.Check {
 	eng, err := e.For(ctx, driver)
 	if err != nil {
 		return doctor.Check{Name: "sandbox", Status: doctor.CheckFail, Detail: err.Error()}
@@ -85,6 +87,13 @@ func (e *Engines) Report(ctx context.Context, driver string) doctor.Check {
 		}
 	}
 	status := doctor.CheckOK
+	if b, ok := eng.(*bwrap.Engine); ok && network.Or() == sandbox.NetworkIsolated {
+		if b.NetPath == "" {
+			return doctor.Check{Name: "sandbox", Status: doctor.CheckFail, Detail: detail + ": " + bwrap.ErrNoNetworkTool.Error() +
+				" for sandbox.network = isolated: install passt (pasta) or slirp4netns, or set sandbox.network = none (no network) or host (the host's, loopback included)"}
+		}
+		detail += " (network through " + b.NetTool + ")"
+	}
 	if eng.Name() == "none" {
 		status = doctor.CheckWarn
 		detail += " (loops run on the host, without isolation)"

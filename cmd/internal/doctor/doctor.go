@@ -13,6 +13,7 @@ import (
 	"github.com/gitloop-dev/git-loop/gitloop/doctor"
 	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
+	"github.com/gitloop-dev/git-loop/sandbox"
 )
 
 // DoctorOptions are the inputs of "git loop doctor".
@@ -67,7 +68,7 @@ func doctorRun(ctx context.Context, opts *DoctorOptions) error {
 		}
 	}
 	checks := doctor.Doctor(ctx, ws, opts.Fix, func(ctx context.Context) doctor.Check {
-		return f.Engines.Report(ctx, driverSetting(ws.Config))
+		return f.Engines.Report(ctx, driverSetting(ws.Config), networkSetting(ws.Config))
 	})
 	if err != nil {
 		checks = append(checks, doctor.Check{Name: "config", Status: doctor.CheckFail, Detail: err.Error()})
@@ -100,6 +101,13 @@ func doctorRun(ctx context.Context, opts *DoctorOptions) error {
 		return cmdutil.SilentError{}
 	}
 	return nil
+}
+
+func networkSetting(cfg *config.Config) sandbox.Network {
+	if cfg == nil {
+		return sandbox.NetworkIsolated
+	}
+	return sandbox.Network(cfg.SandboxNetwork())
 }
 
 func driverSetting(cfg *config.Config) string {

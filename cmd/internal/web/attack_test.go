@@ -21,14 +21,17 @@ import (
 const victimSecret = "VICTIM-DIFF-MARKER-5f2c"
 
 // TestWebRefusesWithoutToken is the attack of issue 14: a bwrap loop
-// shares the host network, so anything on loopback is in its reach. The
-// viewer, actions enabled, serves on 127.0.0.1; from loopback (this test
-// process, and a bwrap loop through curl, wget and busybox wget) nothing
-// is readable and no action runs without the printed URL's token.
+// with the host network (sandbox.network = host, an opt-in; the default
+// isolated network reaches no loopback service, see the end) has anything
+// on loopback in its reach. The viewer, actions enabled, serves on
+// 127.0.0.1; from loopback (this test process, and a bwrap loop through
+// curl, wget and busybox wget) nothing is readable and no action runs
+// without the printed URL's token.
 func TestWebRefusesWithoutToken(t *testing.T) {
 	t.Parallel()
 	repo := gittest.Repo(t)
 	cmdtest.BwrapDriver.Prepare(t, repo)
+	gittest.Git(t, repo, "config", "loop.sandbox.network", "host")
 	cmdtest.MustRun(t, repo, "new", "victim", "--driver", "none", "--detach")
 	cmdtest.MustRun(t, repo, "new", "attacker", "--driver", "bwrap", "--detach")
 	victim := cmdtest.ReadMeta(t, repo, "victim").Worktree
@@ -112,6 +115,13 @@ curl -s --max-time 30 -X POST -H "Origin: $1" -H "Referer: $1/loops/victim" -H "
 	}
 	if !strings.Contains(r.Stdout, "printed") {
 		t.Errorf("the bwrap loop did not reach the viewer (the attack proves nothing):\n%s\n%s", r.Stdout, r.Stderr)
+	}
+
+	// With the default network the loop does not even reach the viewer.
+	gittest.Git(t, repo, "config", "--unset", "loop.sandbox.network")
+	r = cmdtest.Run(t, repo, "exec", "attacker", "--", "sh", "-c", `curl -s --max-time 5 "$1/" && echo reached`, "sh", base)
+	if strings.Contains(r.Stdout, "reached") || strings.Contains(r.Stdout, "printed") {
+		t.Errorf("a bwrap loop with the isolated network reached the viewer:\n%s\n%s", r.Stdout, r.Stderr)
 	}
 
 	// The owner, with the printed URL, still gets in.

@@ -2,6 +2,7 @@ package dockertest
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -74,6 +75,26 @@ func (a *API) Inspect(t testing.TB, name string) (c Container, ok bool) {
 		c.Labels = res.Container.Config.Labels
 	}
 	return c, true
+}
+
+// Pids is how many processes the engine counts in the container (its
+// cgroup's), asked of the engine rather than of anything inside.
+func (a *API) Pids(t testing.TB, name string) uint64 {
+	t.Helper()
+	res, err := a.c.ContainerStats(context.Background(), name, client.ContainerStatsOptions{})
+	if err != nil {
+		t.Fatalf("stats %s: %v", name, err)
+	}
+	defer res.Body.Close()
+	var st struct {
+		PidsStats struct {
+			Current uint64 `json:"current"`
+		} `json:"pids_stats"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&st); err != nil {
+		t.Fatalf("stats %s: %v", name, err)
+	}
+	return st.PidsStats.Current
 }
 
 // RemoveContainer force-removes a container, as "docker rm -f" does.
