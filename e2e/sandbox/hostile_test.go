@@ -33,7 +33,8 @@ umount -l "$state" 2>/dev/null && echo "lazily unmounted state"
 unshare -Urm sh -c "umount '$state' && ls '$state/loops'" 2>/dev/null && echo "unmounted state in a user namespace"
 mount -t tmpfs x /tmp 2>/dev/null && echo "mounted a tmpfs"
 su -c true root </dev/null >/dev/null 2>&1 && [ "$(id -u)" != 0 ] && echo "became root with su"
-cat "$state/loops/b/meta.json" >/dev/null 2>&1 && echo "read loop b's record"
+cat "$state/host/b/meta.json" >/dev/null 2>&1 && echo "read loop b's record"
+cat "$state/host/a/meta.json" >/dev/null 2>&1 && echo "read its own record"
 echo "loops: $(ls "$state/loops" | tr '\n' ' ')"
 echo failed-to-escape`
 
@@ -95,7 +96,7 @@ func TestHostileProcess(t *testing.T) {
 			default:
 			}
 			// The host afterwards: loop b's record and the commands work.
-			if _, err := os.Stat(filepath.Join(state, "loops", "b", "meta.json")); err != nil {
+			if _, err := os.Stat(filepath.Join(state, "host", "b", "meta.json")); err != nil {
 				t.Errorf("loop b's record: %v", err)
 			}
 			cmdtest.MustRun(t, repo, "ls")
