@@ -100,12 +100,39 @@ func gitDirMounts(gitDir, worktree string) []sandbox.Mount {
 		{Source: filepath.Join(gitDir, "config"), Target: filepath.Join(gitDir, "config"), ReadOnly: true},
 		{Source: hooks, Target: hooks, ReadOnly: true},
 	}
+	// With extensions.worktreeConfig (git sparse-checkout turns it on)
+	// git also reads config.worktree, of the main worktree in the common
+	// dir and of a linked one in its admin dir: a file the sandbox could
+	// create there would be config the host obeys. They are made to
+	// exist, empty (as good as missing), so they can be bound read-only.
+	mounts = append(mounts, readOnlyFile(filepath.Join(gitDir, "config.worktree"))...)
 	if admin := worktreeAdminDir(worktree); admin != "" && filepath.Dir(admin) == filepath.Join(gitDir, "worktrees") {
 		mounts = append(mounts,
 			sandbox.Mount{Target: filepath.Join(gitDir, "worktrees"), Tmpfs: true},
 			sandbox.Mount{Source: admin, Target: admin})
+		// commondir and gitdir say where the worktree's repository is: a
+		// commondir rewritten inside would hand host git a config of the
+		// sandbox's choosing.
+		for _, f := range []string{"commondir", "gitdir", "config.worktree"} {
+			mounts = append(mounts, readOnlyFile(filepath.Join(admin, f))...)
+		}
 	}
 	return mounts
+}
+
+// readOnlyFile binds path read-only over itself, creating it empty when
+// missing; nothing when it cannot be made a regular file.
+func readOnlyFile(path string) []sandbox.Mount {
+	if fi, err := os.Lstat(path); err != nil {
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+		if err != nil {
+			return nil
+		}
+		f.Close()
+	} else if !fi.Mode().IsRegular() {
+		return nil
+	}
+	return []sandbox.Mount{{Source: path, Target: path, ReadOnly: true}}
 }
 
 // worktreeAdminDir is the git dir of a linked worktree ("" when unknown).
