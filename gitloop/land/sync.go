@@ -67,7 +67,9 @@ func SyncClones(ctx context.Context, s *workspace.Workspace) ([]CloneSync, error
 			}
 		case ahead:
 			n, _ := countRange(ctx, s, clone, t.track, "HEAD")
-			r.Action, r.Note = "ahead", fmt.Sprintf("%d local %s not pushed; left alone (push them: git -C %s push)", n, workspace.Plural(n, "commit", "commits"), clone)
+			// Not "push them": a loop's sandbox can write this clone, and
+			// a push would carry its commits past the layer's gate.
+			r.Action, r.Note = "ahead", fmt.Sprintf("%d local %s not on the remote; left alone (review them before anything else: git -C %s log -p %s..HEAD)", n, workspace.Plural(n, "commit", "commits"), clone, strings.TrimPrefix(t.track, "refs/remotes/"))
 		default:
 			n, _ := countRange(ctx, s, clone, t.track, "HEAD")
 			r.Action, r.Note = "diverged", fmt.Sprintf("%d local %s and the remote moved; left alone (merge by hand: git -C %s merge %s)", n, workspace.Plural(n, "commit", "commits"), clone, strings.TrimPrefix(t.track, "refs/remotes/"))
