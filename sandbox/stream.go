@@ -14,12 +14,12 @@ type Stream struct {
 	Stdin  io.WriteCloser
 	Stdout io.Reader
 
-	done  chan struct{}
-	code  int
-	err   error
-	inR   *io.PipeReader
-	outR  *io.PipeReader
-	outW  *io.PipeWriter
+	done chan struct{}
+	code int
+	err  error
+	inR  *io.PipeReader
+	outR *io.PipeReader
+	outW *io.PipeWriter
 }
 
 // StartStream runs x (its Stdin and Stdout replaced by the stream's, TTY
