@@ -32,6 +32,7 @@ var gitloopImports = map[string][]string{
 	"githooks":    {"workspace", "state", "config", "git"},
 	"sandboxspec": {"agent", "workspace", "vault", "state", "config", "git"},
 	"contexts":    {"sandboxspec", "workspace", "compose", "state", "config", "git"},
+	"transport":   {"sandboxspec", "workspace", "state", "config", "git"},
 	"session":     {"agent", "sandboxspec", "workspace", "transcript", "state", "config", "git"},
 	"lifecycle":   {"contexts", "sandboxspec", "agent", "workspace", "transcript", "compose", "vault", "state", "config", "git"},
 	"land":        {"lifecycle", "contexts", "sandboxspec", "workspace", "state", "config", "git"},

@@ -47,6 +47,7 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/version"
 	"github.com/gitloop-dev/git-loop/cmd/internal/web"
 	"github.com/gitloop-dev/git-loop/gitloop/sandboxspec"
+	"github.com/gitloop-dev/git-loop/gitloop/transport"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 	"github.com/gitloop-dev/git-loop/sandbox"
 )
@@ -308,4 +309,32 @@ func isCobraUsage(err error) bool {
 		}
 	}
 	return false
+}
+
+// RemoteHelper is git-remote-gitloop, the git-loop binary run by git under
+// that name for gitloop::NAME URLs (args are git's: REMOTE URL). It finds
+// the repository where git runs it (GIT_DIR, which git sets for its
+// helpers) and serves one connection to the loop's sandbox on stdin and
+// stdout; errors go to stderr, where git shows them.
+func RemoteHelper(args []string) int {
+	f := cmdutil.New()
+	if dir, ok := f.LookupEnv("GIT_DIR"); ok && dir != "" {
+		if abs, err := filepath.Abs(dir); err == nil {
+			f.Dir = abs
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := func() error {
+		s, err := f.Workspace(ctx)
+		if err != nil {
+			return err
+		}
+		return transport.Helper(ctx, s, args, os.Stdin, os.Stdout, os.Stderr)
+	}()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "fatal:", err)
+		return ExitError
+	}
+	return ExitOK
 }
