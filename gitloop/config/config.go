@@ -74,6 +74,7 @@ var Keys = []Key{
 	{Name: "agent", Default: "claude", Help: "agent a loop runs: claude, codex or any command", Validate: nonEmpty},
 	{Name: "sandbox.driver", Default: "auto", Help: "sandbox driver: " + strings.Join(drivers, ", "), Validate: oneOf(drivers)},
 	{Name: "sandbox.image", Default: "gitloop/sandbox:latest", Help: "sandbox image (docker driver)", Validate: nonEmpty},
+	{Name: "sandbox.sealed", Default: "false", Help: `"true": new docker and bwrap loops get a clone of their own that only the sandbox works in; commits come back through git's protocol (experimental)`, Validate: oneOf([]string{"true", "false"})},
 	{Name: "knowledge.url", Default: "", Help: "remote of the team knowledge repo (default: a local bare origin, solo mode)"},
 	{Name: "notes.url", Default: "", Help: "remote of the team notes repo (default: a local bare origin, solo mode)"},
 	{Name: "vault.default", Default: "", Help: "vault of your personal repo that vault commands and new loops use when --vault is not given", Validate: validVaultName},
@@ -574,7 +575,10 @@ func (c *Config) Base() string          { return c.Get("base") }
 func (c *Config) Agent() string         { return c.Get("agent") }
 func (c *Config) SandboxDriver() string { return c.Get("sandbox.driver") }
 func (c *Config) SandboxImage() string  { return c.Get("sandbox.image") }
-func (c *Config) Setup() []string       { return c.GetList("setup") }
+
+// SandboxSealed: new docker and bwrap loops get a sealed clone.
+func (c *Config) SandboxSealed() bool { return c.Get("sandbox.sealed") == "true" }
+func (c *Config) Setup() []string     { return c.GetList("setup") }
 
 // Ports are the published ports.
 func (c *Config) Ports() [][2]int {

@@ -17,6 +17,7 @@ import (
 	"github.com/gitloop-dev/git-loop/gitloop/land"
 	"github.com/gitloop-dev/git-loop/gitloop/lifecycle"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
+	"github.com/gitloop-dev/git-loop/gitloop/transport"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 	"github.com/gitloop-dev/git-loop/sandbox"
 )
@@ -68,6 +69,7 @@ func List(ctx context.Context, s *workspace.Workspace) ([]LoopStatus, error) {
 	for _, err := range errs {
 		s.Reporter().Warn(err.Error())
 	}
+	refreshSealed(ctx, s, metas, false)
 	return statuses(ctx, s, metas)
 }
 
@@ -77,6 +79,7 @@ func Status(ctx context.Context, s *workspace.Workspace, name string) (LoopStatu
 	if err != nil {
 		return LoopStatus{}, err
 	}
+	refreshSealed(ctx, s, []*state.Meta{m}, true)
 	st, err := statuses(ctx, s, []*state.Meta{m})
 	if err != nil {
 		return LoopStatus{}, err
@@ -174,6 +177,15 @@ func fillWorkState(ctx context.Context, s *workspace.Workspace, st *LoopStatus, 
 		cache.setAheadBehind(st.Head, baseNow, ahead, behind)
 	}
 	st.Ahead, st.Behind = ahead, behind
+	if m.Sandbox.Sealed {
+		n, err := sealedChanges(ctx, s, m, st.Head)
+		if err != nil {
+			return fmt.Errorf("status of %s: %w", m.Name, err)
+		}
+		st.Changes, st.Dirty = n, n > 0
+		writeStatusCache(s, m.Name, cache)
+		return nil
+	}
 	changes, ok := cache.dirtyCount(s.Repo, m.Worktree)
 	if !ok {
 		var err error
@@ -284,4 +296,34 @@ func unpromoted(ctx context.Context, s *workspace.Workspace, st *LoopStatus, m *
 		}
 	}
 	return out, nil
+}
+
+// refreshSealed fetches the sealed loops whose sandbox branch moved since
+// their last fetch, as read from the clone's ref file (data, no exec); the
+// others cost nothing. Uncommitted work made since is seen at the next
+// exec's or diff's fetch, or with "git loop status NAME".
+func refreshSealed(ctx context.Context, s *workspace.Workspace, metas []*state.Meta, always bool) {
+	for _, m := range metas {
+		if !m.Sandbox.Sealed || (!always && !transport.Moved(s, m)) {
+			continue
+		}
+		if _, err := transport.Refresh(ctx, s, m); err != nil {
+			s.Reporter().Warn(fmt.Sprintf("loop %s: could not fetch from its sandbox: %v", m.Name, err))
+		}
+	}
+}
+
+// sealedChanges counts the files the sandbox's last snapshot changes
+// against its branch: its uncommitted work, known without running git in
+// its clone.
+func sealedChanges(ctx context.Context, s *workspace.Workspace, m *state.Meta, head string) (int, error) {
+	snap, ok, err := s.RefSHA(ctx, transport.SnapshotQuarantine(m.Name))
+	if err != nil || !ok || head == "" {
+		return 0, err
+	}
+	out, err := s.Query.Output(ctx, git.Cmd{Dir: s.Repo.CommonDir, Args: []string{"diff", "--name-only", "-z", head, snap}})
+	if err != nil {
+		return 0, err
+	}
+	return strings.Count(string(out), "\x00"), nil
 }

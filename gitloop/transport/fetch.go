@@ -55,6 +55,9 @@ type FetchOptions struct {
 	// destination must be under Quarantine(Name). Default: the sandbox's
 	// branch (SourceBranch) to Quarantine(Name)+"head".
 	Refspecs []string
+	// Extra refspecs fetched with the default one (same rule: into the
+	// quarantine).
+	Extra []string
 	// SourceBranch is the branch in the sandbox's clone, e.g.
 	// refs/heads/loop/x.
 	SourceBranch string
@@ -90,7 +93,7 @@ func Fetch(ctx context.Context, r *git.Runner, opts FetchOptions) (FetchResult, 
 		if !refRe.MatchString(opts.SourceBranch) {
 			return res, fmt.Errorf("fetch %s: source branch %q is not a ref", opts.Name, opts.SourceBranch)
 		}
-		specs = []string{"+" + opts.SourceBranch + ":" + head}
+		specs = append([]string{"+" + opts.SourceBranch + ":" + head}, opts.Extra...)
 	}
 	for _, s := range specs {
 		_, dst, ok := strings.Cut(strings.TrimPrefix(s, "+"), ":")

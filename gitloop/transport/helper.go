@@ -144,8 +144,12 @@ func connect(ctx context.Context, in io.Reader, out, errOut io.Writer, t Target,
 		env["GIT_PROTOCOL"] = p
 	}
 	stderr := &visible{w: errOut, left: 64 << 10}
+	cmd := []string{"git", svc, t.Dir}
+	if svc == "upload-pack" && os.Getenv(EnvSnapshot) == "1" {
+		cmd = []string{"sh", "-c", snapshotScript, "sh", t.Dir}
+	}
 	st := sandbox.StartStream(ctx, t.Engine, t.Spec, sandbox.Exec{
-		Cmd:    []string{"git", svc, t.Dir},
+		Cmd:    cmd,
 		Env:    env,
 		Dir:    t.Dir,
 		Stderr: stderr,

@@ -1,0 +1,189 @@
+package transport
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/gitloop-dev/git-loop/gitloop/git"
+	"github.com/gitloop-dev/git-loop/gitloop/state"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
+)
+
+// A sealed loop's sandbox owns its clone: a repository of its own under
+// $GIT_COMMON_DIR/loop/sandbox/NAME/clone, which the sandbox sees at the
+// loop's worktree path and no host git ever opens once the sandbox has
+// run. Its objects are the host's, borrowed read-only through
+// objects/info/alternates, so seeding copies nothing.
+
+// ClonePath is the host dir of a sealed loop's clone. It is derived from
+// the name alone: never from a record the sandbox could edit.
+func ClonePath(s *workspace.Workspace, name string) string {
+	return s.SealedClone(name)
+}
+
+// ObjectsDir is the host's object store, which a sealed sandbox sees
+// read-only at the same path.
+func ObjectsDir(s *workspace.Workspace) string { return filepath.Join(s.Repo.CommonDir, "objects") }
+
+// SnapshotRef is the side ref, in the sandbox's clone, of its uncommitted
+// work (tracked and untracked files, as a commit on HEAD), made inside
+// before each fetch.
+const SnapshotRef = "refs/gitloop/snapshot"
+
+// EnvSnapshot asks the helper to record the snapshot before serving a
+// fetch; Refresh sets it.
+const EnvSnapshot = "GIT_LOOP_TRANSPORT_SNAPSHOT"
+
+// snapshotScript runs inside the sandbox, in the clone, ahead of
+// upload-pack and in the same exec: it commits the working tree through a
+// scratch index onto HEAD as SnapshotRef (deleted when there is nothing
+// uncommitted), then becomes upload-pack. Its own output goes to stderr:
+// stdout is the protocol's. The dates are fixed, so an unchanged tree
+// gives the same commit and the fetch sends nothing.
+const snapshotScript = `exec 3>&1 1>&2
+idx=$(mktemp) && trap 'rm -f "$idx"' EXIT
+cp "$(git rev-parse --git-path index)" "$idx" 2>/dev/null || rm -f "$idx"
+if tree=$(GIT_INDEX_FILE="$idx" git add -A && GIT_INDEX_FILE="$idx" git write-tree); then
+  head=$(git rev-parse -q --verify 'HEAD^{commit}')
+  if [ -n "$head" ] && [ "$tree" = "$(git rev-parse 'HEAD^{tree}')" ]; then
+    git update-ref -d ` + SnapshotRef + ` 2>/dev/null
+  else
+    c=$(GIT_AUTHOR_NAME='git loop' GIT_AUTHOR_EMAIL=loop@localhost GIT_COMMITTER_NAME='git loop' GIT_COMMITTER_EMAIL=loop@localhost \
+      GIT_AUTHOR_DATE='@0 +0000' GIT_COMMITTER_DATE='@0 +0000' git commit-tree "$tree" ${head:+-p "$head"} -m 'git loop: uncommitted work') &&
+      git update-ref ` + SnapshotRef + ` "$c"
+  fi
+fi
+rm -f "$idx"
+exec git upload-pack "$1" 1>&3 3>&-`
+
+// Seed makes a sealed loop's clone on branch m.Branch at sha, borrowing
+// the host's objects. It runs before the sandbox ever exists, on a dir it
+// has just emptied, so the repository it runs git in is its own.
+func Seed(ctx context.Context, s *workspace.Workspace, m *state.Meta, sha string) error {
+	clone := ClonePath(s, m.Name)
+	if err := os.RemoveAll(filepath.Dir(clone)); err != nil {
+		return fmt.Errorf("seed %s: %w", m.Name, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(clone), 0o700); err != nil {
+		return fmt.Errorf("seed %s: %w", m.Name, err)
+	}
+	label := m.ShortBranch()
+	if err := s.Git.Run(ctx, git.Cmd{Dir: filepath.Dir(clone), Label: label, Args: []string{"init", "-q", "-b", m.ShortBranch(), clone}}); err != nil {
+		return fmt.Errorf("seed %s: %w", m.Name, err)
+	}
+	alt := filepath.Join(clone, ".git", "objects", "info", "alternates")
+	if err := os.WriteFile(alt, []byte(ObjectsDir(s)+"\n"), 0o644); err != nil {
+		return fmt.Errorf("seed %s: %w", m.Name, err)
+	}
+	if err := s.Git.Run(ctx, git.Cmd{Dir: clone, Label: label, Args: []string{"reset", "-q", "--hard", sha}}); err != nil {
+		return fmt.Errorf("seed %s: %w", m.Name, err)
+	}
+	// The worktree path stays an empty dir on the host: the mount point
+	// inside, and nothing a host git could be led into.
+	return os.MkdirAll(m.Worktree, 0o755)
+}
+
+// RemoveClone deletes a sealed loop's clone (never following a link in
+// it: os.RemoveAll does not).
+func RemoveClone(s *workspace.Workspace, name string) error {
+	if err := os.RemoveAll(filepath.Dir(ClonePath(s, name))); err != nil {
+		return fmt.Errorf("remove the sandbox clone of %s: %w", name, err)
+	}
+	return nil
+}
+
+// Refresh fetches a sealed loop's branch and its snapshot of uncommitted
+// work into quarantine, and fast-forwards loop/NAME.
+func Refresh(ctx context.Context, s *workspace.Workspace, m *state.Meta) (FetchResult, error) {
+	res, err := Fetch(ctx, s.Git, FetchOptions{
+		GitDir:       s.Repo.CommonDir,
+		Name:         m.Name,
+		SourceBranch: m.Branch,
+		Branch:       m.Branch,
+		Extra:        []string{"+refs/gitloop/*:" + Quarantine(m.Name) + "side/*"},
+		Env:          []string{EnvSnapshot + "=1"},
+	})
+	if err == nil {
+		writeSeen(s, m.Name, res.New)
+	}
+	if res.Rewritten {
+		s.Reporter().Warn(fmt.Sprintf("loop %s: its sandbox rewrote %s (now %.12s); the host keeps %.12s, the rewrite is at %shead", m.Name, m.ShortBranch(), res.New, res.Old, Quarantine(m.Name)))
+	}
+	return res, err
+}
+
+// SnapshotQuarantine is the host ref of a loop's last fetched snapshot.
+func SnapshotQuarantine(name string) string { return Quarantine(name) + "side/snapshot" }
+
+// ReadCloneRef reads the sandbox clone's branch ref as data, the way ls
+// notices a move without an exec: opened without following a link,
+// bounded, and valid only as one hex object name. ok is false when the
+// file cannot say (packed, absent, not a sha): the caller fetches.
+func ReadCloneRef(s *workspace.Workspace, m *state.Meta) (sha string, ok bool) {
+	p := filepath.Join(ClonePath(s, m.Name), ".git", filepath.FromSlash(m.Branch))
+	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return "", false
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return "", false
+	}
+	b, err := io.ReadAll(io.LimitReader(f, 128))
+	if err != nil {
+		return "", false
+	}
+	return validSHA(strings.TrimSpace(string(b)))
+}
+
+func validSHA(v string) (string, bool) {
+	if len(v) != 40 && len(v) != 64 {
+		return "", false
+	}
+	if _, err := hex.DecodeString(v); err != nil || strings.ToLower(v) != v {
+		return "", false
+	}
+	return v, true
+}
+
+// seenPath records, host-side, the clone ref the last fetch saw, so ls
+// fetches only a loop whose ref moved since.
+func seenPath(s *workspace.Workspace, name string) string {
+	return filepath.Join(s.Repo.StateDir(), "sandbox", name, "fetched")
+}
+
+func writeSeen(s *workspace.Workspace, name, sha string) {
+	if sha == "" {
+		return
+	}
+	_ = os.WriteFile(seenPath(s, name), []byte(sha+"\n"), 0o600)
+}
+
+// Moved reports whether the sandbox's branch may have moved since the
+// last fetch (true when it cannot tell).
+func Moved(s *workspace.Workspace, m *state.Meta) bool {
+	now, ok := ReadCloneRef(s, m)
+	if !ok {
+		return true
+	}
+	b, err := os.ReadFile(seenPath(s, m.Name))
+	if err != nil {
+		return true
+	}
+	return strings.TrimSpace(string(b)) != now
+}
+
+// DropQuarantine deletes a loop's quarantine refs (rm).
+func DropQuarantine(ctx context.Context, s *workspace.Workspace, name string) error {
+	out, err := s.Query.Output(ctx, git.Cmd{Dir: s.Repo.CommonDir, Args: []string{"for-each-ref", "--format=delete %(refname)", Quarantine(name)}})
+	if err != nil || len(out) == 0 {
+		return err
+	}
+	return s.Git.Run(ctx, git.Cmd{Dir: s.Repo.CommonDir, Label: name, Args: []string{"update-ref", "--stdin"}, Stdin: strings.NewReader(string(out))})
+}
