@@ -95,6 +95,10 @@ func statuses(ctx context.Context, s *workspace.Workspace, metas []*state.Meta) 
 	if err != nil {
 		return nil, err
 	}
+	snaps, err := sealedSnapshots(ctx, s, metas)
+	if err != nil {
+		return nil, err
+	}
 	sandboxes := sandboxStates(ctx, s, metas)
 	moves := contexts.CloneMoves(s)
 	out := make([]LoopStatus, len(metas))
@@ -144,7 +148,7 @@ func statuses(ctx context.Context, s *workspace.Workspace, metas []*state.Meta) 
 			if m.BaseRef != "" && refs[m.BaseRef] != "" {
 				baseNow = refs[m.BaseRef]
 			}
-			err := fillWorkState(ctx, s, st, m, baseNow)
+			err := fillWorkState(ctx, s, st, m, baseNow, snaps[transport.SnapshotQuarantine(m.Name)])
 			if err == nil {
 				st.Unpromoted, err = unpromoted(ctx, s, st, m)
 			}
@@ -165,7 +169,7 @@ func statuses(ctx context.Context, s *workspace.Workspace, metas []*state.Meta) 
 }
 
 // fillWorkState sets ahead/behind and dirty state.
-func fillWorkState(ctx context.Context, s *workspace.Workspace, st *LoopStatus, m *state.Meta, baseNow string) error {
+func fillWorkState(ctx context.Context, s *workspace.Workspace, st *LoopStatus, m *state.Meta, baseNow, snapshot string) error {
 	cache := readStatusCache(s, m.Name)
 	ahead, behind, ok := cache.aheadBehind(st.Head, baseNow)
 	if !ok {
@@ -178,7 +182,7 @@ func fillWorkState(ctx context.Context, s *workspace.Workspace, st *LoopStatus, 
 	}
 	st.Ahead, st.Behind = ahead, behind
 	if m.Sandbox.Sealed {
-		n, err := sealedChanges(ctx, s, m, st.Head)
+		n, err := sealedChanges(ctx, s, st.Head, snapshot)
 		if err != nil {
 			return fmt.Errorf("status of %s: %w", m.Name, err)
 		}
@@ -313,15 +317,37 @@ func refreshSealed(ctx context.Context, s *workspace.Workspace, metas []*state.M
 	}
 }
 
+// sealedSnapshots maps the quarantine refs of sealed loops' snapshots to
+// their commits, in one git call (none when no loop is sealed).
+func sealedSnapshots(ctx context.Context, s *workspace.Workspace, metas []*state.Meta) (map[string]string, error) {
+	sealed := false
+	for _, m := range metas {
+		sealed = sealed || m.Sandbox.Sealed
+	}
+	if !sealed {
+		return nil, nil
+	}
+	out, err := s.Query.Output(ctx, git.Cmd{Dir: s.Repo.CommonDir, Args: []string{"for-each-ref", "--format=%(refname) %(objectname)", transport.QuarantinePrefix}})
+	if err != nil {
+		return nil, fmt.Errorf("list sandbox snapshots: %w", err)
+	}
+	snaps := map[string]string{}
+	for _, line := range strings.Split(string(out), "\n") {
+		if ref, sha, ok := strings.Cut(line, " "); ok && strings.HasSuffix(ref, "/side/snapshot") {
+			snaps[ref] = sha
+		}
+	}
+	return snaps, nil
+}
+
 // sealedChanges counts the files the sandbox's last snapshot changes
 // against its branch: its uncommitted work, known without running git in
 // its clone.
-func sealedChanges(ctx context.Context, s *workspace.Workspace, m *state.Meta, head string) (int, error) {
-	snap, ok, err := s.RefSHA(ctx, transport.SnapshotQuarantine(m.Name))
-	if err != nil || !ok || head == "" {
-		return 0, err
+func sealedChanges(ctx context.Context, s *workspace.Workspace, head, snapshot string) (int, error) {
+	if snapshot == "" || head == "" {
+		return 0, nil
 	}
-	out, err := s.Query.Output(ctx, git.Cmd{Dir: s.Repo.CommonDir, Args: []string{"diff", "--name-only", "-z", head, snap}})
+	out, err := s.Query.Output(ctx, git.Cmd{Dir: s.Repo.CommonDir, Args: []string{"diff", "--name-only", "-z", head, snapshot}})
 	if err != nil {
 		return 0, err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,21 +26,33 @@ func URL(name string) string { return Scheme + "::" + name }
 // sandbox: objects are checked as they arrive; no tag, submodule, hook of
 // the transfer or background job follows the remote side's lead; and
 // gitloop:: is the one protocol allowed (a URL the remote side could
-// inject elsewhere stays refused).
+// inject elsewhere stays refused). It goes in the environment
+// (GIT_CONFIG_COUNT), which ranks with -c above every file and keeps the
+// logged command short.
 var hostConfig = []string{
-	"-c", "transfer.fsckObjects=true",
-	"-c", "fetch.fsckObjects=true",
-	"-c", "receive.fsckObjects=true",
-	"-c", "protocol.allow=never",
-	"-c", "protocol." + Scheme + ".allow=always",
-	"-c", "fetch.recurseSubmodules=false",
-	"-c", "submodule.recurse=false",
-	"-c", "fetch.writeCommitGraph=false",
-	"-c", "fetch.prune=false",
-	"-c", "gc.auto=0",
-	"-c", "maintenance.auto=false",
-	"-c", "core.askPass=",
-	"-c", "credential.helper=",
+	"transfer.fsckObjects=true",
+	"fetch.fsckObjects=true",
+	"receive.fsckObjects=true",
+	"protocol.allow=never",
+	"protocol." + Scheme + ".allow=always",
+	"fetch.recurseSubmodules=false",
+	"submodule.recurse=false",
+	"fetch.writeCommitGraph=false",
+	"fetch.prune=false",
+	"gc.auto=0",
+	"maintenance.auto=false",
+	"core.askPass=",
+	"credential.helper=",
+}
+
+// configEnv is pairs "key=value" as GIT_CONFIG_COUNT/KEY/VALUE.
+func configEnv(pairs []string) []string {
+	env := []string{"GIT_CONFIG_COUNT=" + strconv.Itoa(len(pairs))}
+	for i, kv := range pairs {
+		k, v, _ := strings.Cut(kv, "=")
+		env = append(env, fmt.Sprintf("GIT_CONFIG_KEY_%d=%s", i, k), fmt.Sprintf("GIT_CONFIG_VALUE_%d=%s", i, v))
+	}
+	return env
 }
 
 // FetchOptions say what to bring back from one loop's sandbox.
@@ -67,6 +80,9 @@ type FetchOptions struct {
 	Limits Limits
 	// Env is added to the fetch's environment.
 	Env []string
+	// Config is "key=value" settings added to hostConfig (tests: the
+	// ext:: protocol for comparison).
+	Config []string
 }
 
 // FetchResult is what a fetch did to the host branch.
@@ -116,10 +132,9 @@ func Fetch(ctx context.Context, r *git.Runner, opts FetchOptions) (FetchResult, 
 		ctx, cancel = context.WithTimeout(ctx, lim.Timeout+lim.Timeout/10+time.Second)
 		defer cancel()
 	}
-	args := append(append([]string{}, hostConfig...), "fetch", "--quiet", "--no-tags", "--no-write-fetch-head",
-		"--no-recurse-submodules", "--no-auto-gc", "--prune", remote)
+	args := []string{"fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules", "--no-auto-gc", "--prune", remote}
 	args = append(args, specs...)
-	env := append(lim.Env(), opts.Env...)
+	env := append(append(lim.Env(), opts.Env...), configEnv(append(append([]string{}, hostConfig...), opts.Config...))...)
 	if err := r.Run(ctx, git.Cmd{Dir: opts.GitDir, Args: args, Label: "loop/" + opts.Name, Env: env}); err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
 			return res, fmt.Errorf("fetch from loop %s's sandbox: no end after %s", opts.Name, lim.Timeout)

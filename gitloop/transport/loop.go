@@ -2,21 +2,48 @@ package transport
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/gitloop-dev/git-loop/gitloop/sandboxspec"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
+	"github.com/gitloop-dev/git-loop/sandbox"
 )
+
+// EnvTarget carries, from the host's fetch to its helper, the loop's
+// driver, sandbox spec and dir as JSON, so the helper needs neither the
+// repository's settings nor its records (a fetch's fixed cost). It is the
+// host's own environment: a sandbox cannot set it.
+const EnvTarget = "GIT_LOOP_TRANSPORT_TARGET"
+
+type wireTarget struct {
+	Name   string       `json:"name"`
+	Driver string       `json:"driver"`
+	Spec   sandbox.Spec `json:"spec"`
+	Dir    string       `json:"dir"`
+}
+
+// TargetEnv is t, for the loop named name, as EnvTarget.
+func TargetEnv(name string, t Target) (string, error) {
+	b, err := json.Marshal(wireTarget{Name: name, Driver: t.Engine.Name(), Spec: t.Spec, Dir: t.Dir})
+	if err != nil {
+		return "", err
+	}
+	return EnvTarget + "=" + string(b), nil
+}
 
 // Helper is git-remote-gitloop: git runs it as "git-remote-gitloop REMOTE
 // URL" for a gitloop::NAME URL (URL is then NAME), in the repository that
 // holds the loop. It serves one connection on in and out to the loop's
-// sandbox; the loop, its engine and its spec come from the host's records,
-// never from the sandbox.
-func Helper(ctx context.Context, s *workspace.Workspace, args []string, in io.Reader, out, errOut io.Writer) error {
+// sandbox; the loop, its engine and its spec come from the host (EnvTarget
+// set by the fetch, else the repository's records), never from the
+// sandbox. open opens a driver by name; workspace opens the repository.
+func Helper(ctx context.Context, open func(ctx context.Context, driver string) (sandbox.Engine, error), ws func(ctx context.Context) (*workspace.Workspace, error),
+	args []string, in io.Reader, out, errOut io.Writer) error {
 	if len(args) != 2 {
 		return fmt.Errorf("usage: %s REMOTE %s::NAME (git runs it for %s:: URLs)", HelperName, Scheme, Scheme)
 	}
@@ -24,9 +51,25 @@ func Helper(ctx context.Context, s *workspace.Workspace, args []string, in io.Re
 	if err := workspace.ValidateName(name, ""); err != nil {
 		return fmt.Errorf("%s: %w", HelperName, err)
 	}
-	t, err := LoopTarget(ctx, s, name)
-	if err != nil {
-		return fmt.Errorf("%s: %w", HelperName, err)
+	var t Target
+	if raw := os.Getenv(EnvTarget); raw != "" {
+		var w wireTarget
+		if err := json.Unmarshal([]byte(raw), &w); err != nil || w.Name != name {
+			return fmt.Errorf("%s: %s is not loop %s's target", HelperName, EnvTarget, name)
+		}
+		eng, err := open(ctx, w.Driver)
+		if err != nil {
+			return fmt.Errorf("%s: %w", HelperName, err)
+		}
+		t = Target{Engine: eng, Spec: w.Spec, Dir: w.Dir}
+	} else {
+		s, err := ws(ctx)
+		if err != nil {
+			return fmt.Errorf("%s: %w", HelperName, err)
+		}
+		if t, err = LoopTarget(ctx, s, name); err != nil {
+			return fmt.Errorf("%s: %w", HelperName, err)
+		}
 	}
 	return Serve(ctx, in, out, errOut, t, LimitsFromEnv())
 }

@@ -101,13 +101,19 @@ func RemoveClone(s *workspace.Workspace, name string) error {
 // Refresh fetches a sealed loop's branch and its snapshot of uncommitted
 // work into quarantine, and fast-forwards loop/NAME.
 func Refresh(ctx context.Context, s *workspace.Workspace, m *state.Meta) (FetchResult, error) {
+	env := []string{EnvSnapshot + "=1"}
+	if t, err := LoopTarget(ctx, s, m.Name); err == nil {
+		if kv, err := TargetEnv(m.Name, t); err == nil {
+			env = append(env, kv)
+		}
+	}
 	res, err := Fetch(ctx, s.Git, FetchOptions{
 		GitDir:       s.Repo.CommonDir,
 		Name:         m.Name,
 		SourceBranch: m.Branch,
 		Branch:       m.Branch,
 		Extra:        []string{"+refs/gitloop/*:" + Quarantine(m.Name) + "side/*"},
-		Env:          []string{EnvSnapshot + "=1"},
+		Env:          env,
 	})
 	if err == nil {
 		writeSeen(s, m.Name, res.New)

@@ -67,7 +67,7 @@ var allRefs = func(name string) []string {
 
 // extAllowed lets git use ext:: for this fetch only: the comparison's
 // floor, never allowed outside tests.
-var extAllowed = []string{"GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=protocol.ext.allow", "GIT_CONFIG_VALUE_0=always"}
+var extAllowed = []string{"protocol.ext.allow=always"}
 
 func TestSameRefsAsExt(t *testing.T) {
 	t.Parallel()
@@ -77,7 +77,7 @@ func TestSameRefsAsExt(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := transport.Fetch(t.Context(), r, transport.FetchOptions{GitDir: h, Name: "y", Refspecs: allRefs("y"),
-		Remote: "ext::git %s " + src, Env: extAllowed}); err != nil {
+		Remote: "ext::git %s " + src, Config: extAllowed}); err != nil {
 		t.Fatal(err)
 	}
 	viaHelper, viaExt := refs(t, h, "refs/gitloop/x/"), refs(t, h, "refs/gitloop/y/")

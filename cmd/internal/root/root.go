@@ -325,13 +325,7 @@ func RemoteHelper(args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err := func() error {
-		s, err := f.Workspace(ctx)
-		if err != nil {
-			return err
-		}
-		return transport.Helper(ctx, s, args, os.Stdin, os.Stdout, os.Stderr)
-	}()
+	err := transport.Helper(ctx, f.Engines.For, f.Workspace, args, os.Stdin, os.Stdout, os.Stderr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "fatal:", err)
 		return ExitError
