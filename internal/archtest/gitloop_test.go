@@ -35,7 +35,7 @@ var gitloopImports = map[string][]string{
 	"transport":   {"sandboxspec", "workspace", "state", "config", "git"},
 	"session":     {"transport", "agent", "sandboxspec", "workspace", "transcript", "state", "config", "git"},
 	"lifecycle":   {"transport", "contexts", "sandboxspec", "agent", "workspace", "transcript", "compose", "vault", "state", "config", "git"},
-	"land":        {"lifecycle", "contexts", "sandboxspec", "workspace", "state", "config", "git"},
+	"land":        {"transport", "lifecycle", "contexts", "sandboxspec", "workspace", "state", "config", "git"},
 	"status":      {"transport", "land", "lifecycle", "contexts", "workspace", "state", "config", "git"},
 	"doctor":      {"status", "lifecycle", "githooks", "workspace", "state", "config", "git"},
 }
