@@ -44,13 +44,25 @@ func TestSealedRoundTrip(t *testing.T) {
 			if got := gittest.Git(t, repo, "rev-parse", "loop/x"); got != inside {
 				t.Errorf("loop/x is %s after the exec, want the commit made inside, %s", got, inside)
 			}
+			// A host checkout for editors, fast-forwarded by later fetches.
+			co := strings.TrimSpace(cmdtest.MustRun(t, repo, "checkout", "x").Stdout)
+			if want := filepath.Join(filepath.Dir(repo), filepath.Base(repo)+"-x"); co != want {
+				t.Errorf("checkout at %s, want %s", co, want)
+			}
+			if got, err := os.ReadFile(filepath.Join(co, "a.txt")); err != nil || string(got) != "a\n" {
+				t.Errorf("a.txt in the checkout: %q, %v", got, err)
+			}
+			second := strings.TrimSpace(sh(t, repo, "x", "echo b > b.txt && git add b.txt && git commit -qm second && git rev-parse HEAD"))
+			if got := gittest.Git(t, co, "rev-parse", "HEAD"); got != second {
+				t.Errorf("the checkout is at %s after a fetch, want %s", got, second)
+			}
 			sh(t, repo, "x", "echo wip > wip.txt")
 			diff := cmdtest.MustRun(t, repo, "diff", "x").Stdout
 			if !strings.Contains(diff, "a.txt") || !strings.Contains(diff, "wip.txt") {
 				t.Errorf("git loop diff x: %q, want the commit and the uncommitted file", diff)
 			}
-			if st := status(t, repo, "x"); !st.Dirty || st.Ahead != 1 {
-				t.Errorf("status: dirty %v, ahead %d; want dirty, 1 ahead", st.Dirty, st.Ahead)
+			if st := status(t, repo, "x"); !st.Dirty || st.Ahead != 2 {
+				t.Errorf("status: dirty %v, ahead %d; want dirty, 2 ahead", st.Dirty, st.Ahead)
 			}
 			if r := cmdtest.Run(t, repo, "rm", "x"); r.Code != 5 {
 				t.Errorf("rm of a loop with work: exit %d, want 5\n%s", r.Code, r.Stderr)
@@ -61,6 +73,9 @@ func TestSealedRoundTrip(t *testing.T) {
 			}
 			if got := gittest.Git(t, repo, "for-each-ref", "refs/gitloop/"); got != "" {
 				t.Errorf("quarantine refs outlived rm:\n%s", got)
+			}
+			if _, err := os.Stat(co); !os.IsNotExist(err) {
+				t.Errorf("the checkout outlived rm: %v", err)
 			}
 		})
 	}

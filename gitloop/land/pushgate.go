@@ -3,8 +3,10 @@ package land
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 
+	"github.com/gitloop-dev/git-loop/gitloop/sandboxspec"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
@@ -59,6 +61,14 @@ func CheckPush(ctx context.Context, s *workspace.Workspace, dir string, updates 
 			if workspace.Canonical(c.Dir) == top {
 				layer, here = workspace.Layer(c.Layer), m
 			}
+		}
+	}
+	if here == nil && len(metas) == 0 {
+		// A sealed loop's clone, inside its sandbox: no records here, but
+		// the sandbox says which loop it is (the guard is the agent's
+		// courtesy, not a wall: --no-verify skips it).
+		if name := os.Getenv("GIT_LOOP_NAME"); name != "" && os.Getenv(sandboxspec.SandboxEnv) != "" && workspace.Canonical(os.Getenv("GIT_LOOP_WORKDIR")) == top {
+			here = &state.Meta{Name: name}
 		}
 	}
 	if here == nil {

@@ -97,6 +97,11 @@ func checkNoWorkAtRisk(ctx context.Context, s *workspace.Workspace, m *state.Met
 		} else if ok {
 			dirty = []string{"in its sandbox; see \"git loop diff " + m.Name + "\""}
 		}
+		if co := transport.CheckoutPath(s, m.Name); len(dirty) == 0 && co != "" {
+			if dirty, err = s.DirtyFiles(ctx, co); err != nil {
+				return err
+			}
+		}
 	} else if dirty, err = s.DirtyFiles(ctx, m.Worktree); err != nil {
 		return err
 	}
@@ -115,6 +120,9 @@ func finishRemove(ctx context.Context, s *workspace.Workspace, in state.Intent) 
 		return err
 	}
 	if err := removeWorktree(ctx, s, in.Worktree, in.Branch); err != nil {
+		return err
+	}
+	if err := transport.RemoveCheckout(ctx, s, in.Loop); err != nil {
 		return err
 	}
 	if err := transport.RemoveClone(s, in.Loop); err != nil {

@@ -69,8 +69,7 @@ func List(ctx context.Context, s *workspace.Workspace) ([]LoopStatus, error) {
 	for _, err := range errs {
 		s.Reporter().Warn(err.Error())
 	}
-	refreshSealed(ctx, s, metas, false)
-	return statuses(ctx, s, metas)
+	return statuses(ctx, s, metas, false)
 }
 
 // Status returns one loop's status.
@@ -79,18 +78,27 @@ func Status(ctx context.Context, s *workspace.Workspace, name string) (LoopStatu
 	if err != nil {
 		return LoopStatus{}, err
 	}
-	refreshSealed(ctx, s, []*state.Meta{m}, true)
-	st, err := statuses(ctx, s, []*state.Meta{m})
+	st, err := statuses(ctx, s, []*state.Meta{m}, true)
 	if err != nil {
 		return LoopStatus{}, err
 	}
 	return st[0], nil
 }
 
-func statuses(ctx context.Context, s *workspace.Workspace, metas []*state.Meta) ([]LoopStatus, error) {
+func statuses(ctx context.Context, s *workspace.Workspace, metas []*state.Meta, fetchAll bool) ([]LoopStatus, error) {
 	if len(metas) == 0 {
 		return []LoopStatus{}, nil
 	}
+	sandboxes := sandboxStates(ctx, s, metas)
+	// A fetch runs in the sandbox: only in running ones, never starting a
+	// stopped one to look at it.
+	var running []*state.Meta
+	for _, m := range metas {
+		if sb, ok := sandboxes[m.Name]; ok && sb.State == sandbox.StateRunning {
+			running = append(running, m)
+		}
+	}
+	refreshSealed(ctx, s, running, fetchAll)
 	refs, err := s.Refs(ctx)
 	if err != nil {
 		return nil, err
@@ -99,7 +107,6 @@ func statuses(ctx context.Context, s *workspace.Workspace, metas []*state.Meta) 
 	if err != nil {
 		return nil, err
 	}
-	sandboxes := sandboxStates(ctx, s, metas)
 	moves := contexts.CloneMoves(s)
 	out := make([]LoopStatus, len(metas))
 	for i, m := range metas {

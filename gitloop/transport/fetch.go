@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -101,6 +104,11 @@ var refRe = regexp.MustCompile(`^refs/[A-Za-z0-9._/-]+$`)
 // with fsck, then fast-forwards Branch if, and only if, that is a fast
 // forward. A history rewrite is reported in the result, never applied.
 func Fetch(ctx context.Context, r *git.Runner, opts FetchOptions) (FetchResult, error) {
+	return fetch(ctx, r, r, opts)
+}
+
+// fetch is Fetch with the fetch run by r and the branch moved by move.
+func fetch(ctx context.Context, r, move *git.Runner, opts FetchOptions) (FetchResult, error) {
 	var res FetchResult
 	q := Quarantine(opts.Name)
 	head := q + "head"
@@ -135,6 +143,9 @@ func Fetch(ctx context.Context, r *git.Runner, opts FetchOptions) (FetchResult, 
 	args := []string{"fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules", "--no-auto-gc", "--prune", remote}
 	args = append(args, specs...)
 	env := append(append(lim.Env(), opts.Env...), configEnv(append(append([]string{}, hostConfig...), opts.Config...))...)
+	if dir := helperDir(); dir != "" {
+		env = append(env, "PATH="+dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	}
 	if err := r.Run(ctx, git.Cmd{Dir: opts.GitDir, Args: args, Label: "loop/" + opts.Name, Env: env}); err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
 			return res, fmt.Errorf("fetch from loop %s's sandbox: no end after %s", opts.Name, lim.Timeout)
@@ -161,10 +172,42 @@ func Fetch(ctx context.Context, r *git.Runner, opts FetchOptions) (FetchResult, 
 		}
 	}
 	// The old value guards the move: a branch moved meanwhile is left.
-	if err := r.Run(ctx, git.Cmd{Dir: opts.GitDir, Label: "loop/" + opts.Name,
-		Args: []string{"update-ref", "-m", "git loop: fetched from the sandbox", opts.Branch, res.New, res.Old}}); err != nil {
+	if err := move.Run(ctx, git.Cmd{Dir: opts.GitDir, Label: "loop/" + opts.Name,
+		Args: []string{"update-ref", "-m", "fetched from the loop's sandbox", opts.Branch, res.New, res.Old}}); err != nil {
 		return res, err
 	}
 	res.Moved = true
 	return res, nil
+}
+
+// helperDir is a dir holding git-remote-gitloop for git to find when PATH
+// has none (git-loop installed without its link, "go install"): a link to
+// this very binary in the user's cache. "" when PATH has one, or when this
+// process is not git-loop.
+func helperDir() string {
+	if _, err := exec.LookPath(HelperName); err == nil {
+		return ""
+	}
+	exe, err := os.Executable()
+	if err != nil || filepath.Base(exe) != "git-loop" {
+		return ""
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	dir := filepath.Join(cache, "git-loop", "helper")
+	link := filepath.Join(dir, HelperName)
+	if target, err := os.Readlink(link); err == nil && target == exe {
+		return dir
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return ""
+	}
+	tmp := link + ".tmp"
+	_ = os.Remove(tmp)
+	if os.Symlink(exe, tmp) != nil || os.Rename(tmp, link) != nil {
+		return ""
+	}
+	return dir
 }

@@ -77,6 +77,11 @@ func Seed(ctx context.Context, s *workspace.Workspace, m *state.Meta, sha string
 	if err := s.Git.Run(ctx, git.Cmd{Dir: filepath.Dir(clone), Label: label, Args: []string{"init", "-q", "-b", m.ShortBranch(), clone}}); err != nil {
 		return fmt.Errorf("seed %s: %w", m.Name, err)
 	}
+	// The repository's hooks (git loop's shims: the push guard) work in
+	// the sandbox's clone as in a worktree; they run inside, as the agent.
+	if err := copyHooks(filepath.Join(s.Repo.CommonDir, "hooks"), filepath.Join(clone, ".git", "hooks")); err != nil {
+		return fmt.Errorf("seed %s: %w", m.Name, err)
+	}
 	alt := filepath.Join(clone, ".git", "objects", "info", "alternates")
 	if err := os.WriteFile(alt, []byte(ObjectsDir(s)+"\n"), 0o644); err != nil {
 		return fmt.Errorf("seed %s: %w", m.Name, err)
@@ -107,7 +112,10 @@ func Refresh(ctx context.Context, s *workspace.Workspace, m *state.Meta) (FetchR
 			env = append(env, kv)
 		}
 	}
-	res, err := Fetch(ctx, s.Git, FetchOptions{
+	// The fetch itself is not logged: it runs after every exec and moves
+	// no host ref; the fast-forward that does is.
+	quiet := &git.Runner{Inherit: s.Git.Inherit, DryRun: s.Git.DryRun}
+	res, err := fetch(ctx, quiet, s.Git, FetchOptions{
 		GitDir:       s.Repo.CommonDir,
 		Name:         m.Name,
 		SourceBranch: m.Branch,
@@ -117,6 +125,7 @@ func Refresh(ctx context.Context, s *workspace.Workspace, m *state.Meta) (FetchR
 	})
 	if err == nil {
 		writeSeen(s, m.Name, res.New)
+		forwardCheckout(ctx, s, m, res)
 	}
 	if res.Rewritten {
 		s.Reporter().Warn(fmt.Sprintf("loop %s: its sandbox rewrote %s (now %.12s); the host keeps %.12s, the rewrite is at %shead", m.Name, m.ShortBranch(), res.New, res.Old, Quarantine(m.Name)))
@@ -192,4 +201,108 @@ func DropQuarantine(ctx context.Context, s *workspace.Workspace, name string) er
 		return err
 	}
 	return s.Git.Run(ctx, git.Cmd{Dir: s.Repo.CommonDir, Label: name, Args: []string{"update-ref", "--stdin"}, Stdin: strings.NewReader(string(out))})
+}
+
+// checkoutRecord is the host-only file naming a sealed loop's host
+// checkout (beside the clone's dir, which no sandbox sees).
+func checkoutRecord(s *workspace.Workspace, name string) string {
+	return filepath.Join(s.Repo.StateDir(), "sandbox", name, "checkout")
+}
+
+// CheckoutPath is the host checkout of a sealed loop ("" when none).
+func CheckoutPath(s *workspace.Workspace, name string) string {
+	b, err := os.ReadFile(checkoutRecord(s, name))
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// DefaultCheckoutDir is where editors look: a sibling of the repository,
+// REPO-NAME.
+func DefaultCheckoutDir(s *workspace.Workspace, name string) string {
+	root := s.Repo.MainWorktree
+	if root == "" {
+		root = strings.TrimSuffix(s.Repo.CommonDir, string(filepath.Separator)+".git")
+	}
+	return filepath.Join(filepath.Dir(root), filepath.Base(root)+"-"+name)
+}
+
+// Checkout gives a sealed loop a normal host worktree of its branch, for
+// editors: fetched first, detached at loop/NAME (so the fetch can move the
+// branch), and fast-forwarded by every later fetch while it has no work of
+// its own. It is never the sandbox's clone.
+func Checkout(ctx context.Context, s *workspace.Workspace, m *state.Meta, dir string) (string, error) {
+	if !m.Sandbox.Sealed {
+		return m.Worktree, nil // the loop's own worktree is a host one
+	}
+	if p := CheckoutPath(s, m.Name); p != "" && workspace.Exists(p) {
+		return p, nil
+	}
+	if _, err := Refresh(ctx, s, m); err != nil {
+		return "", err
+	}
+	if dir == "" {
+		dir = DefaultCheckoutDir(s, m.Name)
+	}
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	if err := s.Git.Run(ctx, git.Cmd{Dir: s.Repo.CommonDir, Label: m.ShortBranch(), Args: []string{"worktree", "add", "-q", "--detach", dir, m.Branch}}); err != nil {
+		return "", fmt.Errorf("checkout %s: %w", m.Name, err)
+	}
+	if err := os.WriteFile(checkoutRecord(s, m.Name), []byte(dir+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("checkout %s: %w", m.Name, err)
+	}
+	return dir, nil
+}
+
+// forwardCheckout moves a sealed loop's host checkout from old to new
+// when it sits at old with nothing of its own; otherwise it says why not.
+func forwardCheckout(ctx context.Context, s *workspace.Workspace, m *state.Meta, res FetchResult) {
+	dir := CheckoutPath(s, m.Name)
+	if dir == "" || !res.Moved || !workspace.Exists(dir) {
+		return
+	}
+	head, err := s.Query.Line(ctx, git.Cmd{Dir: dir, Args: []string{"rev-parse", "HEAD"}})
+	if err != nil || head != res.Old {
+		s.Reporter().Warn(fmt.Sprintf("loop %s: the checkout %s is not at the branch's last commit; left as it is", m.Name, dir))
+		return
+	}
+	if err := s.Git.Run(ctx, git.Cmd{Dir: dir, Label: m.ShortBranch(), Args: []string{"merge", "--ff-only", "-q", res.New}}); err != nil {
+		s.Reporter().Warn(fmt.Sprintf("loop %s: could not fast-forward the checkout %s: %v", m.Name, dir, err))
+	}
+}
+
+// RemoveCheckout removes a sealed loop's host checkout (rm, once its work
+// was judged).
+func RemoveCheckout(ctx context.Context, s *workspace.Workspace, name string) error {
+	dir := CheckoutPath(s, name)
+	if dir == "" || !workspace.Exists(dir) {
+		return nil
+	}
+	return s.Git.Run(ctx, git.Cmd{Dir: s.Repo.CommonDir, Label: name, Args: []string{"worktree", "remove", "--force", dir}})
+}
+
+// copyHooks copies the regular files of the host's hooks dir (never
+// through a link) into a new clone's.
+func copyHooks(src, dst string) error {
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		return nil // no hooks
+	}
+	for _, e := range entries {
+		if !e.Type().IsRegular() || strings.HasSuffix(e.Name(), ".sample") {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dst, e.Name()), b, 0o755); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gitloop-dev/git-loop/cmd/internal/attach"
+	"github.com/gitloop-dev/git-loop/cmd/internal/checkout"
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/completion"
 	"github.com/gitloop-dev/git-loop/cmd/internal/composecmd"
@@ -159,6 +160,7 @@ func subcommands(f *cmdutil.Factory) []subcommand {
 		{"loop", []string{"status"}, func() *cobra.Command { return status.NewCmdStatus(f, nil) }},
 		{"loop", []string{"path"}, func() *cobra.Command { return path.NewCmdPath(f, nil) }},
 		{"loop", []string{"diff"}, func() *cobra.Command { return diff.NewCmdDiff(f, nil) }},
+		{"loop", []string{"checkout"}, func() *cobra.Command { return checkout.NewCmdCheckout(f, nil) }},
 		{"loop", []string{"exec"}, func() *cobra.Command { return execcmd.NewCmdExec(f, nil) }},
 		{"loop", []string{"shell"}, func() *cobra.Command { return shell.NewCmdShell(f, nil) }},
 		{"loop", []string{"attach"}, func() *cobra.Command { return attach.NewCmdAttach(f, nil) }},
