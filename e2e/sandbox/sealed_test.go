@@ -19,6 +19,22 @@ func newSealedRepo(t *testing.T, d cmdtest.Driver) string {
 	return repo
 }
 
+// isSealed reports whether loop name of repo is sealed (the suites run
+// sealed with GIT_LOOP_SANDBOX_SEALED=true).
+func isSealed(t *testing.T, repo, name string) bool {
+	return cmdtest.ReadMeta(t, repo, name).Sandbox.Sealed
+}
+
+// hostTree is where the host finds the files a loop's sandbox wrote: its
+// worktree, or a sealed loop's clone (read as plain files by tests only:
+// git loop never runs git there).
+func hostTree(t *testing.T, repo, name, wt string) string {
+	if isSealed(t, repo, name) {
+		return filepath.Join(repo, ".git", "loop", "sandbox", name, "clone")
+	}
+	return wt
+}
+
 // TestSealedRoundTrip: a sealed loop's sandbox works in a clone of its
 // own; commits made inside reach loop/NAME at the exec's end, uncommitted
 // work shows in diff and status, and rm refuses to lose either.
