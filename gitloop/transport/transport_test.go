@@ -2,6 +2,7 @@ package transport_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
@@ -252,5 +253,31 @@ func TestRefspecsStayInQuarantine(t *testing.T) {
 		if err == nil || errors.Is(err, os.ErrNotExist) {
 			t.Errorf("refspec %s: %v; want it refused", spec, err)
 		}
+	}
+}
+
+// TestKilledFetch: a fetch cut short (the user's Ctrl-C, a kill) leaves
+// the host's branch and quarantine as they were.
+func TestKilledFetch(t *testing.T) {
+	t.Parallel()
+	src, h := source(t), host(t)
+	if _, err := transport.Fetch(t.Context(), &git.Runner{}, transport.FetchOptions{GitDir: h, Name: "x", SourceBranch: "refs/heads/main",
+		Branch: "refs/heads/loop/x", Env: localEnv(t, src)}); err != nil {
+		t.Fatal(err)
+	}
+	before := gittest.Git(t, h, "for-each-ref")
+	ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := transport.Fetch(ctx, &git.Runner{}, transport.FetchOptions{GitDir: h, Name: "x", SourceBranch: "refs/heads/main",
+		Branch: "refs/heads/loop/x", Env: engineEnv(t, "hang", sandbox.Spec{Workspace: "ttransport", Loop: "x", Workdir: t.TempDir()})})
+	if err == nil {
+		t.Fatal("a cancelled fetch succeeded")
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("the cancel took %s to stop the fetch", d)
+	}
+	if after := gittest.Git(t, h, "for-each-ref"); after != before {
+		t.Errorf("refs after a killed fetch:\n%s\nbefore:\n%s", after, before)
 	}
 }
