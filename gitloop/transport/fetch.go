@@ -146,7 +146,7 @@ func fetch(ctx context.Context, r, move *git.Runner, opts FetchOptions) (FetchRe
 	if dir := helperDir(); dir != "" {
 		env = append(env, "PATH="+dir+string(os.PathListSeparator)+os.Getenv("PATH"))
 	}
-	if err := r.Run(ctx, git.Cmd{Dir: opts.GitDir, Args: args, Label: "loop/" + opts.Name, Env: env}); err != nil {
+	if err := r.Run(ctx, git.Cmd{Dir: opts.GitDir, Args: args, Label: "loop/" + opts.Name, Env: env, Group: true}); err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
 			return res, fmt.Errorf("fetch from loop %s's sandbox: no end after %s", opts.Name, lim.Timeout)
 		}
