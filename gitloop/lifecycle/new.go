@@ -318,25 +318,28 @@ func startLoopWorktree(ctx context.Context, s *workspace.Workspace, r *git.Runne
 // and seeds its sandbox's clone on it, in the background like
 // startLoopWorktree.
 func startSealedClone(ctx context.Context, s *workspace.Workspace, m *state.Meta, newBranch bool) (wait func() error) {
-	done := make(chan error, 1)
-	go func() {
-		if newBranch {
-			if err := s.Git.Run(ctx, git.Cmd{Dir: s.Repo.CommonDir, Label: m.ShortBranch(), Args: []string{"update-ref", m.Branch, m.BaseSHA, ""}}); err != nil {
-				done <- err
-				return
-			}
+	// The host's branch and the sandbox's clone are independent: made
+	// side by side.
+	branch := make(chan error, 1)
+	seeded := make(chan error, 1)
+	sha := m.BaseSHA
+	if newBranch {
+		go func() {
+			branch <- s.Git.Run(ctx, git.Cmd{Dir: s.Repo.CommonDir, Label: m.ShortBranch(), Args: []string{"update-ref", m.Branch, m.BaseSHA, ""}})
+		}()
+	} else {
+		var err error
+		sha, _, err = s.RefSHA(ctx, m.Branch)
+		branch <- err
+	}
+	go func() { seeded <- transport.Seed(ctx, s, m, sha) }()
+	return func() error {
+		berr, serr := <-branch, <-seeded
+		if berr != nil {
+			return berr
 		}
-		sha := m.BaseSHA
-		if !newBranch {
-			var err error
-			if sha, _, err = s.RefSHA(ctx, m.Branch); err != nil {
-				done <- err
-				return
-			}
-		}
-		done <- transport.Seed(ctx, s, m, sha)
-	}()
-	return func() error { return <-done }
+		return serr
+	}
 }
 
 // resolveBase turns what the user asked for into (display name, full ref,
