@@ -41,13 +41,14 @@ install: bin/git-loop
 	$(INSTALL) -d '$(DESTDIR)$(BINDIR)' '$(DESTDIR)$(MANDIR)/man1' \
 		'$(DESTDIR)$(BASHCOMPDIR)' '$(DESTDIR)$(ZSHCOMPDIR)' '$(DESTDIR)$(FISHCOMPDIR)'
 	$(INSTALL) -m 0755 bin/git-loop '$(DESTDIR)$(BINDIR)/git-loop'
+	ln -sf git-loop '$(DESTDIR)$(BINDIR)/git-remote-gitloop'
 	$(INSTALL) -m 0644 $(MANPAGES) '$(DESTDIR)$(MANDIR)/man1/'
 	$(INSTALL) -m 0644 man/completions/git-loop.bash '$(DESTDIR)$(BASHCOMPDIR)/git-loop'
 	$(INSTALL) -m 0644 man/completions/_git-loop '$(DESTDIR)$(ZSHCOMPDIR)/_git-loop'
 	$(INSTALL) -m 0644 man/completions/git-loop.fish '$(DESTDIR)$(FISHCOMPDIR)/git-loop.fish'
 
 uninstall:
-	rm -f '$(DESTDIR)$(BINDIR)/git-loop'
+	rm -f '$(DESTDIR)$(BINDIR)/git-loop' '$(DESTDIR)$(BINDIR)/git-remote-gitloop'
 	rm -f '$(DESTDIR)$(MANDIR)/man1/'git-loop.1 '$(DESTDIR)$(MANDIR)/man1/'git-loop-*.1
 	rm -f '$(DESTDIR)$(BASHCOMPDIR)/git-loop'
 	rm -f '$(DESTDIR)$(ZSHCOMPDIR)/_git-loop'

@@ -26,6 +26,9 @@ CGO_ENABLED=0 go build -trimpath -o bin/git-loop ./cmd/git-loop
 install -d "$prefix/bin" "$prefix/share/man/man1" "$prefix/share/bash-completion/completions" \
   "$prefix/share/zsh/site-functions" "$prefix/share/fish/vendor_completions.d"
 install -m 0755 bin/git-loop "$prefix/bin/git-loop"
+# The transport to sealed loops' sandboxes: git runs git-remote-gitloop for
+# gitloop:: URLs, and the binary chooses that role by its name.
+ln -sf git-loop "$prefix/bin/git-remote-gitloop"
 install -m 0644 man/man1/*.1 "$prefix/share/man/man1/"
 install -m 0644 man/completions/git-loop.bash "$prefix/share/bash-completion/completions/git-loop"
 install -m 0644 man/completions/_git-loop "$prefix/share/zsh/site-functions/_git-loop"

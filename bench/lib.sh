@@ -10,6 +10,7 @@ trap 'rm -rf "$work"' EXIT
 # Built with the caller's Go caches, before HOME moves.
 mkdir -p "$work/bin"
 (cd "$here" && CGO_ENABLED=0 go build -trimpath -o "$work/bin/git-loop" ./cmd/git-loop)
+ln -sf git-loop "$work/bin/git-remote-gitloop" # the transport to sealed loops, as make install links it
 export PATH="$work/bin:$PATH"
 export HOME="$work/home" XDG_CONFIG_HOME="$work/xdg" XDG_DATA_HOME="$work/xdg-data" GIT_CONFIG_NOSYSTEM=1
 export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.com GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.com

@@ -153,6 +153,14 @@ func (s Spec) ConfigHash() string {
 }
 
 // Exec is one process to run in a sandbox.
+//
+// Without TTY every driver carries Stdin, Stdout and Stderr as separate,
+// binary-safe byte streams, so that git's pack protocol can run over an
+// exec: Stdin is copied until it ends, and its end closes the process's
+// stdin (the half-close: the process sees EOF while its output keeps
+// flowing back); Exec returns once the process has ended and its output is
+// drained, whether or not Stdin has ended by then. StartStream wraps this
+// as a connection.
 type Exec struct {
 	Cmd []string
 	// Env is added to the spec's Env for this exec only (vault secrets go
@@ -217,6 +225,22 @@ type Engine interface {
 	Status(ctx context.Context, spec Spec) (Status, error)
 	// List returns the sandboxes carrying all the given labels.
 	List(ctx context.Context, labels map[string]string) ([]Status, error)
+	// Capabilities say what this engine offers beyond the common contract.
+	Capabilities() Capabilities
+}
+
+// Capabilities are what a caller may choose a sandbox's layout by, known
+// without creating anything.
+type Capabilities struct {
+	// HostPaths: the engine sees this host's filesystem, so a host path
+	// can be bind-mounted (bwrap, none, a docker engine on a local socket).
+	HostPaths bool `json:"hostPaths"`
+	// Volumes: the engine keeps named volumes that outlive a sandbox
+	// (docker).
+	Volumes bool `json:"volumes"`
+	// Isolated: the process reaches nothing of the host beyond its mounts
+	// (docker, bwrap). The none driver runs as the user, trusted.
+	Isolated bool `json:"isolated"`
 }
 
 // Preflighter is implemented by drivers that can tell, before anything is

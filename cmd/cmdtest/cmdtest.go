@@ -104,6 +104,11 @@ func Main(m *testing.M, setup func(binDir string)) {
 		fmt.Fprintln(os.Stderr, "build git-loop:", err)
 		os.Exit(1)
 	}
+	// The remote helper for gitloop:: URLs, as make install links it.
+	if err := os.Symlink("git-loop", filepath.Join(binDir, "git-remote-gitloop")); err != nil {
+		fmt.Fprintln(os.Stderr, "link git-remote-gitloop:", err)
+		os.Exit(1)
+	}
 	if err := gittest.Hermetic(root); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

@@ -25,20 +25,16 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	gittest.Main(m, func(root string) error {
+	cmdtest.Main(m, func(bin string) {
 		// The fakes on PATH under the agents' names, through symlinks as
-		// installers leave them.
-		bin := filepath.Join(root, "bin")
-		if err := os.MkdirAll(bin, 0o755); err != nil {
-			return err
-		}
+		// installers leave them, beside git-loop (and its transport to
+		// sealed loops).
 		for name, script := range map[string]string{"claude": "fake-claude", "codex": "fake-codex", "fake-generic": "fake-generic"} {
 			src, _ := filepath.Abs(filepath.Join("..", "..", "testdata", "agents", script))
 			if err := os.Symlink(src, filepath.Join(bin, name)); err != nil {
-				return err
+				panic(err)
 			}
 		}
-		return os.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
 	})
 }
 

@@ -133,7 +133,8 @@ func TestGitInside(t *testing.T) {
 			if got := sh(t, repo, "x", "git log --format=%s"); got != "file\ninside\ninitial\n" {
 				t.Errorf("git log inside: %q", got)
 			}
-			for _, p := range []string{filepath.Join(wt, "made"), filepath.Join(wt, "made", "file")} {
+			tree := hostTree(t, repo, "x", wt)
+			for _, p := range []string{filepath.Join(tree, "made"), filepath.Join(tree, "made", "file")} {
 				if uid := owner(t, p); uid != os.Getuid() {
 					t.Errorf("%s belongs to uid %d on the host, want %d", p, uid, os.Getuid())
 				}
@@ -170,7 +171,9 @@ func TestIsolation(t *testing.T) {
 				{"own record", "test -e " + quote(filepath.Join(loops, "a", "meta.json")) + " || test -e " + quote(filepath.Join(repo, ".git", "loop", "host", "a")), false},
 				{"host-only state", "test -e " + quote(filepath.Join(repo, ".git", "loop", "host")), false},
 				{"own $HOME", `test "$HOME" = ` + quote(filepath.Join(loops, "a", "home")) + ` && test -w "$HOME"`, true},
-				{"common git dir", "test -f " + quote(filepath.Join(repo, ".git", "HEAD")), true},
+				// A sealed loop's sandbox has its own clone and none of the
+				// host's git dir but its objects, read-only.
+				{"common git dir", "test -f " + quote(filepath.Join(repo, ".git", "HEAD")), !isSealed(t, repo, "a")},
 				{"other loop's worktree", "test -e " + quote(bWorktree) + " || ls " + quote(bWorktree), false},
 				{"other loop's state", "test -e " + quote(filepath.Join(loops, "b")), false},
 				{"workspace state", "test -e " + quote(filepath.Join(repo, ".git", "loop", "id")), false},
@@ -526,7 +529,7 @@ func TestSetup(t *testing.T) {
 			gittest.Git(t, repo, "config", "--add", "loop.setup", "echo hello > setup.txt")
 			gittest.Git(t, repo, "config", "--add", "loop.setup", "uname -n >> runs.txt; echo setup-output-marker")
 			r := cmdtest.MustRun(t, repo, "new", "s", "--driver", d.Name, "--detach")
-			wt := strings.TrimSpace(r.Stdout)
+			wt := hostTree(t, repo, "s", strings.TrimSpace(r.Stdout))
 			if !strings.Contains(r.Stderr, "setup-output-marker") {
 				t.Errorf("setup output not shown on stderr:\n%s", r.Stderr)
 			}
@@ -571,22 +574,31 @@ func TestSandboxCannotCommandTheHost(t *testing.T) {
 			newLoop(t, repo, d, "b")
 			common := filepath.Join(repo, ".git")
 			marker := filepath.Join(t.TempDir(), "pwned")
-			for _, script := range []string{
-				"git config core.fsmonitor " + quote("touch "+marker),
+			sealed := isSealed(t, repo, "a")
+			scripts := []string{
 				"printf '#!/bin/sh\\ntouch " + marker + "\\n' > " + quote(filepath.Join(common, "hooks", "post-checkout")),
 				"chmod +x " + quote(filepath.Join(common, "hooks")),
-			} {
+			}
+			if !sealed {
+				// A sealed loop's config is its own clone's (see
+				// TestSealedHostileClone); an unsealed one's is the host's.
+				scripts = append(scripts, "git config core.fsmonitor "+quote("touch "+marker))
+			}
+			for _, script := range scripts {
 				if r := cmdtest.Run(t, repo, "exec", "a", "--", "sh", "-c", script); r.Code == 0 {
 					t.Errorf("sandbox could run %q", script)
 				}
 			}
-			// The host has one admin dir per loop; loop a sees only its own.
-			if host, _ := os.ReadDir(filepath.Join(common, "worktrees")); len(host) != 2 {
-				t.Fatalf("host worktree admin dirs: %v", host)
-			}
-			out := strings.Fields(sh(t, repo, "a", "ls "+quote(filepath.Join(common, "worktrees"))))
-			if len(out) != 1 {
-				t.Errorf("worktree admin dirs visible from loop a: %q", out)
+			// The host has one admin dir per unsealed loop; loop a sees
+			// only its own (a sealed one, none: it has no host worktree).
+			if !sealed {
+				if host, _ := os.ReadDir(filepath.Join(common, "worktrees")); len(host) != 2 {
+					t.Fatalf("host worktree admin dirs: %v", host)
+				}
+				out := strings.Fields(sh(t, repo, "a", "ls "+quote(filepath.Join(common, "worktrees"))))
+				if len(out) != 1 {
+					t.Errorf("worktree admin dirs visible from loop a: %q", out)
+				}
 			}
 			// The host's own git still works and runs nothing planted.
 			cmdtest.MustRun(t, repo, "ls")

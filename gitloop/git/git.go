@@ -13,6 +13,8 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
+	"time"
 )
 
 // Cmd is one git invocation.
@@ -25,6 +27,10 @@ type Cmd struct {
 	Stdin io.Reader
 	// Env is added to git's environment (e.g. GIT_SSH_COMMAND).
 	Env []string
+	// Group runs git in a process group of its own, killed whole when
+	// the context ends: for a git whose children (a remote helper) would
+	// otherwise outlive it holding its output open.
+	Group bool
 }
 
 // String renders the command as a user would type it.
@@ -112,6 +118,11 @@ func start(ctx context.Context, c Cmd, stdout io.Writer, inherit []*os.File, ext
 	cmd.Dir = c.Dir
 	cmd.Env = Env(append(append([]string(nil), extraEnv...), c.Env...)...)
 	cmd.Stdin = c.Stdin
+	if c.Group {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+		cmd.WaitDelay = 2 * time.Second
+	}
 	var stderr bytes.Buffer
 	cmd.Stdout = stdout
 	cmd.Stderr = &stderr

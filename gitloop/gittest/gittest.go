@@ -36,8 +36,9 @@ func Hermetic(root string) error {
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
 		// Test control knobs, the switch that turns git loop's git
-		// shortcuts off, and the Docker endpoint survive.
-		if strings.HasPrefix(k, "GIT_LOOP_TEST") || k == "GIT_LOOP_PLAIN_GIT" || k == "DOCKER_HOST" || k == "GOCOVERDIR" || k == "GOFLAGS" || k == "GOCACHE" || k == "GOPATH" || k == "GOMODCACHE" {
+		// shortcuts off, the one that makes every loop sealed (to run the
+		// suites sealed), and the Docker endpoint survive.
+		if strings.HasPrefix(k, "GIT_LOOP_TEST") || k == "GIT_LOOP_PLAIN_GIT" || k == "GIT_LOOP_SANDBOX_SEALED" || k == "DOCKER_HOST" || k == "GOCOVERDIR" || k == "GOFLAGS" || k == "GOCACHE" || k == "GOPATH" || k == "GOMODCACHE" {
 			keep[k] = os.Getenv(k)
 		}
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/sandboxspec"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
+	"github.com/gitloop-dev/git-loop/gitloop/transport"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
@@ -94,6 +95,16 @@ func targets(ctx context.Context, s *workspace.Workspace, m *state.Meta, layers 
 	for _, l := range layers {
 		switch l {
 		case Code:
+			if m.Sandbox.Sealed {
+				// Bring what the sandbox did to the host first (a fetch
+				// point), then stop: landing needs a tree to merge in,
+				// and a sealed loop's is its sandbox's, which the host
+				// never runs git in.
+				if _, err := transport.Refresh(ctx, s, m); err != nil {
+					return nil, err
+				}
+				return nil, fmt.Errorf("loop %s is sealed (sandbox.sealed): promote and sync of sealed loops are not built yet; its work is on %s (fetched just now): merge or push that branch yourself, or make the loop with sandbox.sealed=false", m.Name, m.ShortBranch())
+			}
 			if m.BaseRef == "" || !strings.HasPrefix(m.BaseRef, "refs/heads/") {
 				s.Reporter().Warn(fmt.Sprintf("code: loop %s started from %s, not a branch; nothing to promote the code onto", m.Name, m.Base))
 				continue

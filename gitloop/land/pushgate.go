@@ -66,6 +66,14 @@ func CheckPush(ctx context.Context, s *workspace.Workspace, dir string, updates 
 			}
 		}
 	}
+	if here == nil && len(metas) == 0 {
+		// A sealed loop's clone, inside its sandbox: no records here, but
+		// the sandbox says which loop it is (the guard is the agent's
+		// courtesy, not a wall: --no-verify skips it).
+		if name := os.Getenv("GIT_LOOP_NAME"); name != "" && os.Getenv(sandboxspec.SandboxEnv) != "" && workspace.Canonical(os.Getenv("GIT_LOOP_WORKDIR")) == top {
+			here = &state.Meta{Name: name}
+		}
+	}
 	if here == nil {
 		for _, l := range workspace.Layers {
 			if clone, err := s.LayerClone(l); err == nil && workspace.Canonical(clone) == top {

@@ -17,6 +17,7 @@ import (
 	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/sandboxspec"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
+	"github.com/gitloop-dev/git-loop/gitloop/transport"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 	"github.com/gitloop-dev/git-loop/sandbox"
 	"github.com/gitloop-dev/git-loop/templates"
@@ -96,6 +97,7 @@ func New(ctx context.Context, s *workspace.Workspace, opts NewOptions) (*state.M
 		m.Sandbox.Image = s.Config.SandboxImage()
 		m.Sandbox.Ports = s.Config.Ports()
 	}
+	m.Sandbox.Sealed = s.Config.SandboxSealed() && (eng.Name() == "docker" || eng.Name() == "bwrap")
 	if pf, ok := eng.(sandbox.Preflighter); ok {
 		// Fail before any change: a missing image must not cost a
 		// worktree made and undone.
@@ -135,7 +137,14 @@ func New(ctx context.Context, s *workspace.Workspace, opts NewOptions) (*state.M
 		// What does not need the code worktree (the context worktrees,
 		// the agent dir, $HOME) is made while git checks it out: on a
 		// loaded machine that is most of new's own time.
-		wait := startLoopWorktree(ctx, s, s.Git, m, intent.BranchCreated)
+		tree := m.Worktree
+		var wait func() error
+		if m.Sandbox.Sealed {
+			tree = s.SealedClone(m.Name)
+			wait = startSealedClone(ctx, s, m, intent.BranchCreated)
+		} else {
+			wait = startLoopWorktree(ctx, s, s.Git, m, intent.BranchCreated)
+		}
 		err := furnishBeside(ctx, s, m, project)
 		if werr := wait(); werr != nil {
 			return werr
@@ -143,11 +152,11 @@ func New(ctx context.Context, s *workspace.Workspace, opts NewOptions) (*state.M
 		if err != nil {
 			return err
 		}
-		if err := copyWorktreeIncludes(ctx, s, m.Worktree); err != nil {
+		if err := copyWorktreeIncludes(ctx, s, tree); err != nil {
 			return err
 		}
 		if opts.DistillFrom != "" {
-			if err := snapshotTranscript(s, opts.DistillFrom, m.Worktree); err != nil {
+			if err := snapshotTranscript(s, opts.DistillFrom, tree); err != nil {
 				return err
 			}
 		}
@@ -312,6 +321,34 @@ func startLoopWorktree(ctx context.Context, s *workspace.Workspace, r *git.Runne
 	})
 }
 
+// startSealedClone makes a sealed loop's branch on the host (when new)
+// and seeds its sandbox's clone on it, in the background like
+// startLoopWorktree.
+func startSealedClone(ctx context.Context, s *workspace.Workspace, m *state.Meta, newBranch bool) (wait func() error) {
+	// The host's branch and the sandbox's clone are independent: made
+	// side by side.
+	branch := make(chan error, 1)
+	seeded := make(chan error, 1)
+	sha := m.BaseSHA
+	if newBranch {
+		go func() {
+			branch <- s.Git.Run(ctx, git.Cmd{Dir: s.Repo.CommonDir, Label: m.ShortBranch(), Args: []string{"update-ref", m.Branch, m.BaseSHA, ""}})
+		}()
+	} else {
+		var err error
+		sha, _, err = s.RefSHA(ctx, m.Branch)
+		branch <- err
+	}
+	go func() { seeded <- transport.Seed(ctx, s, m, sha) }()
+	return func() error {
+		berr, serr := <-branch, <-seeded
+		if berr != nil {
+			return berr
+		}
+		return serr
+	}
+}
+
 // resolveBase turns what the user asked for into (display name, full ref,
 // commit sha) and reports whether branch exists, in one git call. An empty
 // base means config "base", else the current branch (or commit, when
@@ -440,6 +477,9 @@ func undoNew(ctx context.Context, s *workspace.Workspace, in state.Intent) error
 		return err
 	}
 	if err := removeWorktree(ctx, s, in.Worktree, in.Branch); err != nil {
+		return err
+	}
+	if err := transport.RemoveClone(s, in.Loop); err != nil {
 		return err
 	}
 	if in.BranchCreated {

@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/gitloop-dev/git-loop/gitloop/git"
+	"github.com/gitloop-dev/git-loop/gitloop/transport"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
@@ -43,6 +44,12 @@ func Prune(ctx context.Context, s *workspace.Workspace, dryRun bool) ([]Pruned, 
 			p.Reason, p.Kept = "worktree is gone", "branch "+m.ShortBranch()
 		case wtOK:
 			p.Reason = "branch is gone"
+			if m.Sandbox.Sealed {
+				// Its work may be in its sandbox's clone, where the host
+				// runs no git: kept, for "git fetch gitloop::NAME" or rm.
+				p.Kept = "its sandbox's clone " + transport.ClonePath(s, m.Name)
+				break
+			}
 			if dirty, err := s.DirtyFiles(ctx, m.Worktree); err != nil || len(dirty) > 0 {
 				p.Kept = "worktree files (uncommitted changes), moved under " + s.Store().Root + "/kept/"
 			}

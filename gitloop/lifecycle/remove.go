@@ -13,6 +13,7 @@ import (
 	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/sandboxspec"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
+	"github.com/gitloop-dev/git-loop/gitloop/transport"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 	"github.com/gitloop-dev/git-loop/sandbox"
 )
@@ -35,6 +36,13 @@ func Remove(ctx context.Context, s *workspace.Workspace, opts RemoveOptions) err
 	m, err := s.Get(opts.Name)
 	if err != nil {
 		return err
+	}
+	if m.Sandbox.Sealed && !opts.DryRun {
+		// What the sandbox did since the last fetch is work too: bring it
+		// to the host before judging.
+		if _, err := transport.Refresh(ctx, s, m); err != nil && !opts.Force {
+			return &workspace.WorkAtRiskError{Loop: m.Name, Reason: fmt.Sprintf("may have work its sandbox holds that could not be fetched (%v)", err), Hint: "start its sandbox engine, or use --force"}
+		}
 	}
 	if !opts.Force {
 		if err := checkNoWorkAtRisk(ctx, s, m); err != nil {
@@ -79,8 +87,22 @@ func checkNoWorkAtRisk(ctx context.Context, s *workspace.Workspace, m *state.Met
 			return &workspace.WorkAtRiskError{Loop: m.Name, Reason: fmt.Sprintf("has %d %s not on %s or any remote", n, workspace.Plural(n, "commit", "commits"), m.Base), Hint: hint}
 		}
 	}
-	dirty, err := s.DirtyFiles(ctx, m.Worktree)
-	if err != nil {
+	var dirty []string
+	var err error
+	if m.Sandbox.Sealed {
+		// Never git in the sandbox's clone: its uncommitted work is the
+		// snapshot the last fetch brought.
+		if _, ok, err := s.RefSHA(ctx, transport.SnapshotQuarantine(m.Name)); err != nil {
+			return err
+		} else if ok {
+			dirty = []string{"in its sandbox; see \"git loop diff " + m.Name + "\""}
+		}
+		if co := transport.CheckoutPath(s, m.Name); len(dirty) == 0 && co != "" {
+			if dirty, err = s.DirtyFiles(ctx, co); err != nil {
+				return err
+			}
+		}
+	} else if dirty, err = s.DirtyFiles(ctx, m.Worktree); err != nil {
 		return err
 	}
 	if len(dirty) > 0 {
@@ -98,6 +120,15 @@ func finishRemove(ctx context.Context, s *workspace.Workspace, in state.Intent) 
 		return err
 	}
 	if err := removeWorktree(ctx, s, in.Worktree, in.Branch); err != nil {
+		return err
+	}
+	if err := transport.RemoveCheckout(ctx, s, in.Loop); err != nil {
+		return err
+	}
+	if err := transport.RemoveClone(s, in.Loop); err != nil {
+		return err
+	}
+	if err := transport.DropQuarantine(ctx, s, in.Loop); err != nil {
 		return err
 	}
 	if in.Branch != "" {

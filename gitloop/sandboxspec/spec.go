@@ -49,6 +49,18 @@ func Spec(s *workspace.Workspace, m *state.Meta) (sandbox.Spec, error) {
 			"GIT_LOOP_BRANCH":  m.ShortBranch(),
 		},
 	}
+	if m.Sandbox.Sealed {
+		// The sandbox's own clone at the worktree's path, and the host's
+		// objects it borrows, read-only: no git dir of the host's, so
+		// nothing the host's git reads is writable inside.
+		objects := filepath.Join(s.Repo.CommonDir, "objects")
+		spec.Mounts = []sandbox.Mount{
+			{Source: s.SealedClone(m.Name), Target: m.Worktree},
+			{Target: s.Repo.StateDir(), Tmpfs: true},
+			{Source: loopDir, Target: loopDir},
+			{Source: objects, Target: objects, ReadOnly: true},
+		}
+	}
 	spec.Env["GIT_LOOP_AGENT_DIR"] = s.AgentDir(m.Name)
 	// Network and limits are the host's policy, read from the settings on
 	// every exec (never from the loop's records): a change applies to

@@ -7,6 +7,8 @@ import (
 
 	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/sandboxspec"
+	"github.com/gitloop-dev/git-loop/gitloop/state"
+	"github.com/gitloop-dev/git-loop/gitloop/transport"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 	"github.com/gitloop-dev/git-loop/sandbox"
 )
@@ -50,10 +52,24 @@ func Exec(ctx context.Context, s *workspace.Workspace, opts ExecOptions) (int, e
 		x.Resize = sizes
 	}
 	code, err := eng.Exec(ctx, spec, x)
+	fetchBack(ctx, s, m)
 	if err != nil {
 		return code, fmt.Errorf("exec in %s: %w", m.Name, err)
 	}
 	return code, nil
+}
+
+// fetchBack brings a sealed loop's commits and uncommitted work to the
+// host after something ran in its sandbox. It runs even when the command
+// failed or was interrupted (what it did is there either way), and only
+// warns: the command's own outcome is what the caller reports.
+func fetchBack(ctx context.Context, s *workspace.Workspace, m *state.Meta) {
+	if !m.Sandbox.Sealed {
+		return
+	}
+	if _, err := transport.Refresh(context.WithoutCancel(ctx), s, m); err != nil {
+		s.Reporter().Warn(fmt.Sprintf("loop %s: could not fetch from its sandbox: %v", m.Name, err))
+	}
 }
 
 // Diff writes the loop's changes against the merge base of its branch and
@@ -63,6 +79,11 @@ func Diff(ctx context.Context, s *workspace.Workspace, name string, extra []stri
 	m, err := s.Get(name)
 	if err != nil {
 		return err
+	}
+	if m.Sandbox.Sealed {
+		if _, err := transport.Refresh(ctx, s, m); err != nil {
+			return fmt.Errorf("diff %s: %w", name, err)
+		}
 	}
 	refs, err := s.Refs(ctx)
 	if err != nil {
@@ -79,6 +100,15 @@ func Diff(ctx context.Context, s *workspace.Workspace, name string, extra []stri
 	mb, err := s.Query.Line(ctx, git.Cmd{Dir: s.Repo.CommonDir, Args: []string{"merge-base", base, head}})
 	if err != nil {
 		mb = m.BaseSHA // unrelated histories: diff against where it started
+	}
+	if m.Sandbox.Sealed {
+		// Never git in the sandbox's clone: its branch and snapshot, just
+		// fetched, diffed in the host's repository.
+		to := head
+		if sha, ok, _ := s.RefSHA(ctx, transport.SnapshotQuarantine(m.Name)); ok {
+			to = sha
+		}
+		return s.Query.Stream(ctx, git.Cmd{Dir: s.Repo.CommonDir, Args: append([]string{"diff", mb, to}, extra...)}, stdout, stderr)
 	}
 	dir := m.Worktree
 	args := append([]string{"diff", mb}, extra...)

@@ -230,6 +230,7 @@ func execAgent(ctx context.Context, s *workspace.Workspace, inv *agent.Invocatio
 		x.Resize = sizes
 	}
 	code, err := eng.Exec(ctx, spec, x)
+	fetchBack(ctx, s, m)
 	if err != nil {
 		return code, err
 	}

@@ -35,6 +35,10 @@ type SandboxMeta struct {
 	ConfigHash string `json:"configHash,omitempty"`
 	// Ports are "HOST:CONTAINER" pairs published on 127.0.0.1.
 	Ports [][2]int `json:"ports,omitempty"`
+	// Sealed: the loop's sandbox owns its clone (transport.ClonePath),
+	// mounted at the worktree's path inside; the host never runs git in
+	// it, and commits come back only through the transport.
+	Sealed bool `json:"sealed,omitempty"`
 }
 
 // Meta is a loop's record.

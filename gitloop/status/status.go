@@ -17,6 +17,7 @@ import (
 	"github.com/gitloop-dev/git-loop/gitloop/land"
 	"github.com/gitloop-dev/git-loop/gitloop/lifecycle"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
+	"github.com/gitloop-dev/git-loop/gitloop/transport"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 	"github.com/gitloop-dev/git-loop/sandbox"
 )
@@ -68,7 +69,7 @@ func List(ctx context.Context, s *workspace.Workspace) ([]LoopStatus, error) {
 	for _, err := range errs {
 		s.Reporter().Warn(err.Error())
 	}
-	return statuses(ctx, s, metas)
+	return statuses(ctx, s, metas, false)
 }
 
 // Status returns one loop's status.
@@ -77,22 +78,35 @@ func Status(ctx context.Context, s *workspace.Workspace, name string) (LoopStatu
 	if err != nil {
 		return LoopStatus{}, err
 	}
-	st, err := statuses(ctx, s, []*state.Meta{m})
+	st, err := statuses(ctx, s, []*state.Meta{m}, true)
 	if err != nil {
 		return LoopStatus{}, err
 	}
 	return st[0], nil
 }
 
-func statuses(ctx context.Context, s *workspace.Workspace, metas []*state.Meta) ([]LoopStatus, error) {
+func statuses(ctx context.Context, s *workspace.Workspace, metas []*state.Meta, fetchAll bool) ([]LoopStatus, error) {
 	if len(metas) == 0 {
 		return []LoopStatus{}, nil
 	}
+	sandboxes := sandboxStates(ctx, s, metas)
+	// A fetch runs in the sandbox: only in running ones, never starting a
+	// stopped one to look at it.
+	var running []*state.Meta
+	for _, m := range metas {
+		if sb, ok := sandboxes[m.Name]; ok && sb.State == sandbox.StateRunning {
+			running = append(running, m)
+		}
+	}
+	refreshSealed(ctx, s, running, fetchAll)
 	refs, err := s.Refs(ctx)
 	if err != nil {
 		return nil, err
 	}
-	sandboxes := sandboxStates(ctx, s, metas)
+	snaps, err := sealedSnapshots(ctx, s, metas)
+	if err != nil {
+		return nil, err
+	}
 	moves := contexts.CloneMoves(s)
 	out := make([]LoopStatus, len(metas))
 	for i, m := range metas {
@@ -141,7 +155,7 @@ func statuses(ctx context.Context, s *workspace.Workspace, metas []*state.Meta) 
 			if m.BaseRef != "" && refs[m.BaseRef] != "" {
 				baseNow = refs[m.BaseRef]
 			}
-			err := fillWorkState(ctx, s, st, m, baseNow)
+			err := fillWorkState(ctx, s, st, m, baseNow, snaps[transport.SnapshotQuarantine(m.Name)])
 			if err == nil {
 				st.Unpromoted, err = unpromoted(ctx, s, st, m)
 			}
@@ -162,7 +176,7 @@ func statuses(ctx context.Context, s *workspace.Workspace, metas []*state.Meta) 
 }
 
 // fillWorkState sets ahead/behind and dirty state.
-func fillWorkState(ctx context.Context, s *workspace.Workspace, st *LoopStatus, m *state.Meta, baseNow string) error {
+func fillWorkState(ctx context.Context, s *workspace.Workspace, st *LoopStatus, m *state.Meta, baseNow, snapshot string) error {
 	cache := readStatusCache(s, m.Name)
 	ahead, behind, ok := cache.aheadBehind(st.Head, baseNow)
 	if !ok {
@@ -174,6 +188,15 @@ func fillWorkState(ctx context.Context, s *workspace.Workspace, st *LoopStatus, 
 		cache.setAheadBehind(st.Head, baseNow, ahead, behind)
 	}
 	st.Ahead, st.Behind = ahead, behind
+	if m.Sandbox.Sealed {
+		n, err := sealedChanges(ctx, s, st.Head, snapshot)
+		if err != nil {
+			return fmt.Errorf("status of %s: %w", m.Name, err)
+		}
+		st.Changes, st.Dirty = n, n > 0
+		writeStatusCache(s, m.Name, cache)
+		return nil
+	}
 	changes, ok := cache.dirtyCount(s.Repo, m.Worktree)
 	if !ok {
 		var err error
@@ -284,4 +307,56 @@ func unpromoted(ctx context.Context, s *workspace.Workspace, st *LoopStatus, m *
 		}
 	}
 	return out, nil
+}
+
+// refreshSealed fetches the sealed loops whose sandbox branch moved since
+// their last fetch, as read from the clone's ref file (data, no exec); the
+// others cost nothing. Uncommitted work made since is seen at the next
+// exec's or diff's fetch, or with "git loop status NAME".
+func refreshSealed(ctx context.Context, s *workspace.Workspace, metas []*state.Meta, always bool) {
+	for _, m := range metas {
+		if !m.Sandbox.Sealed || (!always && !transport.Moved(s, m)) {
+			continue
+		}
+		if _, err := transport.Refresh(ctx, s, m); err != nil {
+			s.Reporter().Warn(fmt.Sprintf("loop %s: could not fetch from its sandbox: %v", m.Name, err))
+		}
+	}
+}
+
+// sealedSnapshots maps the quarantine refs of sealed loops' snapshots to
+// their commits, in one git call (none when no loop is sealed).
+func sealedSnapshots(ctx context.Context, s *workspace.Workspace, metas []*state.Meta) (map[string]string, error) {
+	sealed := false
+	for _, m := range metas {
+		sealed = sealed || m.Sandbox.Sealed
+	}
+	if !sealed {
+		return nil, nil
+	}
+	out, err := s.Query.Output(ctx, git.Cmd{Dir: s.Repo.CommonDir, Args: []string{"for-each-ref", "--format=%(refname) %(objectname)", transport.QuarantinePrefix}})
+	if err != nil {
+		return nil, fmt.Errorf("list sandbox snapshots: %w", err)
+	}
+	snaps := map[string]string{}
+	for _, line := range strings.Split(string(out), "\n") {
+		if ref, sha, ok := strings.Cut(line, " "); ok && strings.HasSuffix(ref, "/side/snapshot") {
+			snaps[ref] = sha
+		}
+	}
+	return snaps, nil
+}
+
+// sealedChanges counts the files the sandbox's last snapshot changes
+// against its branch: its uncommitted work, known without running git in
+// its clone.
+func sealedChanges(ctx context.Context, s *workspace.Workspace, head, snapshot string) (int, error) {
+	if snapshot == "" || head == "" {
+		return 0, nil
+	}
+	out, err := s.Query.Output(ctx, git.Cmd{Dir: s.Repo.CommonDir, Args: []string{"diff", "--name-only", "-z", head, snapshot}})
+	if err != nil {
+		return 0, err
+	}
+	return strings.Count(string(out), "\x00"), nil
 }

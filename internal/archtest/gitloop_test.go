@@ -32,10 +32,11 @@ var gitloopImports = map[string][]string{
 	"githooks":    {"workspace", "state", "config", "git"},
 	"sandboxspec": {"agent", "workspace", "vault", "state", "config", "git"},
 	"contexts":    {"sandboxspec", "workspace", "compose", "state", "config", "git"},
-	"session":     {"agent", "sandboxspec", "workspace", "transcript", "state", "config", "git"},
-	"lifecycle":   {"contexts", "sandboxspec", "agent", "workspace", "transcript", "compose", "vault", "state", "config", "git"},
-	"land":        {"lifecycle", "contexts", "sandboxspec", "workspace", "vault", "state", "config", "git"},
-	"status":      {"land", "lifecycle", "contexts", "workspace", "state", "config", "git"},
+	"transport":   {"sandboxspec", "workspace", "state", "config", "git"},
+	"session":     {"transport", "agent", "sandboxspec", "workspace", "transcript", "state", "config", "git"},
+	"lifecycle":   {"transport", "contexts", "sandboxspec", "agent", "workspace", "transcript", "compose", "vault", "state", "config", "git"},
+	"land":        {"transport", "lifecycle", "contexts", "sandboxspec", "workspace", "vault", "state", "config", "git"},
+	"status":      {"transport", "land", "lifecycle", "contexts", "workspace", "state", "config", "git"},
 	"doctor":      {"status", "lifecycle", "githooks", "workspace", "state", "config", "git"},
 }
 

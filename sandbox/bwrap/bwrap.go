@@ -572,3 +572,8 @@ func orDiscard(w io.Writer) io.Writer {
 	}
 	return w
 }
+
+// Capabilities: binds of host paths, nothing kept between execs.
+func (*Engine) Capabilities() sandbox.Capabilities {
+	return sandbox.Capabilities{HostPaths: true, Isolated: true}
+}

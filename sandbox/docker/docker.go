@@ -122,3 +122,12 @@ func (e *Engine) wrap(op string, err error) error {
 func defaultUser() string {
 	return strconv.Itoa(os.Getuid()) + ":" + strconv.Itoa(os.Getgid())
 }
+
+// Capabilities: volumes always; host paths when the engine listens on a
+// local socket, since an engine reached over tcp:// or ssh:// binds paths
+// of its own machine, not this one's.
+func (e *Engine) Capabilities() sandbox.Capabilities {
+	host := e.cli.DaemonHost()
+	local := strings.HasPrefix(host, "unix://") || strings.HasPrefix(host, "npipe://")
+	return sandbox.Capabilities{HostPaths: local, Volumes: true, Isolated: true}
+}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 
@@ -46,8 +47,31 @@ func (*Engine) Exec(ctx context.Context, spec sandbox.Spec, x sandbox.Exec) (int
 	cmd := exec.CommandContext(ctx, x.Cmd[0], x.Cmd[1:]...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), sandbox.MergeEnv(spec.Env, x.Env)...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = x.Stdin, x.Stdout, x.Stderr
-	err := cmd.Run()
+	cmd.Stdout, cmd.Stderr = x.Stdout, x.Stderr
+	var stdin io.WriteCloser
+	switch in := x.Stdin.(type) {
+	case nil:
+	case *os.File:
+		cmd.Stdin = in
+	default:
+		// Copy it ourselves: exec.Cmd's own copy would hold Wait until the
+		// reader ends, and a stream's reader may end only after the
+		// process has (git's protocol, an interactive caller).
+		var err error
+		if stdin, err = cmd.StdinPipe(); err != nil {
+			return 127, fmt.Errorf("run %s: %w", x.Cmd[0], err)
+		}
+	}
+	err := cmd.Start()
+	if err == nil {
+		if stdin != nil {
+			go func() {
+				_, _ = io.Copy(stdin, x.Stdin)
+				_ = stdin.Close() // the half-close: the process sees EOF
+			}()
+		}
+		err = cmd.Wait()
+	}
 	var exitErr *exec.ExitError
 	switch {
 	case err == nil:
@@ -67,3 +91,9 @@ func (*Engine) Remove(context.Context, sandbox.Spec) error { return nil }
 
 // List has nothing to report: host processes carry no labels.
 func (*Engine) List(context.Context, map[string]string) ([]sandbox.Status, error) { return nil, nil }
+
+// Capabilities: the host itself, so every host path is there, and nothing
+// is isolated.
+func (*Engine) Capabilities() sandbox.Capabilities {
+	return sandbox.Capabilities{HostPaths: true}
+}

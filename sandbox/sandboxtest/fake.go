@@ -18,6 +18,8 @@ type Fake struct {
 	RemoveFunc func(ctx context.Context, spec sandbox.Spec) error
 	StatusFunc func(ctx context.Context, spec sandbox.Spec) (sandbox.Status, error)
 	ListFunc   func(ctx context.Context, labels map[string]string) ([]sandbox.Status, error)
+	// Caps is what Capabilities returns.
+	Caps sandbox.Capabilities
 }
 
 var _ sandbox.Engine = (*Fake)(nil)
@@ -71,3 +73,5 @@ func (f *Fake) List(ctx context.Context, labels map[string]string) ([]sandbox.St
 	}
 	return f.ListFunc(ctx, labels)
 }
+
+func (f *Fake) Capabilities() sandbox.Capabilities { return f.Caps }

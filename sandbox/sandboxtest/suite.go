@@ -61,6 +61,10 @@ func Run(t *testing.T, newEngine func(t *testing.T) sandbox.Engine, opts Options
 	t.Run("Exec", s.exec)
 	t.Run("ExecStdin", s.execStdin)
 	t.Run("ExecTTY", s.execTTY)
+	t.Run("Streams", func(t *testing.T) {
+		eng, spec, _ := s.setup(t, "streams")
+		RunStreams(t, eng, spec)
+	})
 	t.Run("Mounts", s.mounts)
 	t.Run("UserKnown", s.userKnown)
 	t.Run("LabelsAndList", s.labelsAndList)

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gitloop-dev/git-loop/cmd/internal/attach"
+	"github.com/gitloop-dev/git-loop/cmd/internal/checkout"
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/completion"
 	"github.com/gitloop-dev/git-loop/cmd/internal/composecmd"
@@ -47,6 +48,7 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/version"
 	"github.com/gitloop-dev/git-loop/cmd/internal/web"
 	"github.com/gitloop-dev/git-loop/gitloop/sandboxspec"
+	"github.com/gitloop-dev/git-loop/gitloop/transport"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 	"github.com/gitloop-dev/git-loop/sandbox"
 )
@@ -159,6 +161,7 @@ func subcommands(f *cmdutil.Factory) []subcommand {
 		{"loop", []string{"status"}, func() *cobra.Command { return status.NewCmdStatus(f, nil) }},
 		{"loop", []string{"path"}, func() *cobra.Command { return path.NewCmdPath(f, nil) }},
 		{"loop", []string{"diff"}, func() *cobra.Command { return diff.NewCmdDiff(f, nil) }},
+		{"loop", []string{"checkout"}, func() *cobra.Command { return checkout.NewCmdCheckout(f, nil) }},
 		{"loop", []string{"exec"}, func() *cobra.Command { return execcmd.NewCmdExec(f, nil) }},
 		{"loop", []string{"shell"}, func() *cobra.Command { return shell.NewCmdShell(f, nil) }},
 		{"loop", []string{"attach"}, func() *cobra.Command { return attach.NewCmdAttach(f, nil) }},
@@ -310,4 +313,26 @@ func isCobraUsage(err error) bool {
 		}
 	}
 	return false
+}
+
+// RemoteHelper is git-remote-gitloop, the git-loop binary run by git under
+// that name for gitloop::NAME URLs (args are git's: REMOTE URL). It finds
+// the repository where git runs it (GIT_DIR, which git sets for its
+// helpers) and serves one connection to the loop's sandbox on stdin and
+// stdout; errors go to stderr, where git shows them.
+func RemoteHelper(args []string) int {
+	f := cmdutil.New()
+	if dir, ok := f.LookupEnv("GIT_DIR"); ok && dir != "" {
+		if abs, err := filepath.Abs(dir); err == nil {
+			f.Dir = abs
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := transport.Helper(ctx, f.Engines.For, f.Workspace, args, os.Stdin, os.Stdout, os.Stderr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "fatal:", err)
+		return ExitError
+	}
+	return ExitOK
 }

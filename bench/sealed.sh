@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Sealed-loop benchmarks against the raw floor, in one run, as medians and
+# ratios (issue 14):
+#   fetch : bringing back one new commit through gitloop:: (the transport
+#           alone: git fetch with fsck, the helper, upload-pack inside)
+#           vs  git fetch over ext:: through the same exec (docker exec -i;
+#           a bwrap jail with the same binds)
+#   new   : git loop new --driver docker --detach, sealed
+#           vs  git worktree add -b + docker create + docker start (CLI)
+#   ls    : git loop ls of N sealed loops with nothing changed (no exec)
+# Targets: fetch <= 1.3x, new <= 1.1x, ls <= 100 ms.
+# Usage: bench/sealed.sh [REPS] [LOOPS]   (default 15 and 200; needs git,
+# go, a Docker engine with its CLI and the Debian test image with git
+# (go test ./gitloop/transport builds it), and bubblewrap)
+set -euo pipefail
+reps=${1:-15}
+loops=${2:-200}
+img=gitloop-test/debian:1
+if ! docker image inspect "$img" >/dev/null 2>&1; then
+	(cd "$(dirname "$0")/.." && go test -count=1 -run '^TestRealEngines$' ./gitloop/transport >/dev/null)
+fi
+. "$(dirname "$0")/lib.sh"
+cleanup() {
+	git -C "$work/repo" loop uninstall --yes --force >/dev/null 2>&1 || true
+	docker ps -aq --filter label=dev.gitloop.bench="$$" | xargs -r docker rm -f >/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+repo="$work/repo"
+git init -q -b main "$repo"
+for i in $(seq 1 300); do mkdir -p "$repo/d$((i % 10))"; echo "$i" > "$repo/d$((i % 10))/f$i.txt"; done
+git -C "$repo" add -A && git -C "$repo" commit -qm init
+git -C "$repo" config loop.sandbox.image "$img"
+git -C "$repo" config loop.sandbox.sealed true
+git -C "$repo" loop new warm --driver docker --detach -q >/dev/null
+ws=$(cat "$repo/.git/loop/id")
+user="$(id -u):$(id -g)"
+wt=$(git -C "$repo" loop status warm --json 2>/dev/null | sed -n 's/.*"worktree": *"\([^"]*\)".*/\1/p')
+ctr="gitloop-$ws-warm"
+fetch() { git -C "$repo" -c protocol.allow=never -c "protocol.$1.allow=always" -c transfer.fsckObjects=true \
+	fetch -q --no-tags --no-write-fetch-head "$2" "+refs/heads/loop/warm:$3"; }
+
+# fetch of one new commit, docker: each timed fetch has one new commit to
+# bring, made inside (untimed), alternating the two transports.
+: > "$work/f.t"; : > "$work/fx.t"
+for i in $(seq 1 "$reps"); do
+	docker exec -w "$wt" "$ctr" git -c user.name=b -c user.email=b@example.com commit -q --allow-empty -m "a$i"
+	t0=$(now); fetch gitloop gitloop::warm refs/gitloop/warm/head; t1=$(now); echo $((t1 - t0)) >> "$work/f.t"
+	docker exec -w "$wt" "$ctr" git -c user.name=b -c user.email=b@example.com commit -q --allow-empty -m "b$i"
+	t0=$(now); fetch ext "ext::docker exec -i -w $wt $ctr git %s $wt" refs/bench/head; t1=$(now); echo $((t1 - t0)) >> "$work/fx.t"
+done
+f_ms=$(median_ms < "$work/f.t"); fx_ms=$(median_ms < "$work/fx.t")
+
+# new, sealed, vs the floor, alternating.
+: > "$work/new.t"; : > "$work/floor.t"
+for i in $(seq 1 "$reps"); do
+	fw="$work/floor-$i"
+	t0=$(now)
+	git -C "$repo" worktree add -q -b "floor/$i" "$fw" main
+	c=$(docker create --init --label dev.gitloop.bench=$$ --user "$user" -v "$fw:$fw" -w "$fw" "$img" sleep infinity)
+	docker start "$c" >/dev/null
+	t1=$(now)
+	echo $((t1 - t0)) >> "$work/floor.t"
+	t0=$(now); git -C "$repo" loop new "n$i" --driver docker --detach -q >/dev/null; t1=$(now)
+	echo $((t1 - t0)) >> "$work/new.t"
+	docker rm -f "$c" "gitloop-$ws-n$i" >/dev/null
+done
+new_ms=$(median_ms < "$work/new.t"); floor_ms=$(median_ms < "$work/floor.t")
+
+printf '%-52s %10s %10s %7s\n' "benchmark (median of $reps, $(nproc) cores)" "git loop" "floor" "ratio"
+printf '%-52s %8sms %8sms %6sx\n' "fetch 1 commit (docker): gitloop:: vs ext::" "$f_ms" "$fx_ms" "$(ratio "$f_ms" "$fx_ms")"
+printf '%-52s %8sms %8sms %6sx\n' "new --driver docker, sealed, vs worktree+create+start" "$new_ms" "$floor_ms" "$(ratio "$new_ms" "$floor_ms")"
+
+if command -v bwrap >/dev/null && bwrap --unshare-all --share-net --ro-bind / / true 2>/dev/null; then
+	git -C "$repo" loop new bw --driver bwrap --detach -q >/dev/null
+	bwt=$(git -C "$repo" loop status bw --json 2>/dev/null | sed -n 's/.*"worktree": *"\([^"]*\)".*/\1/p')
+	clone="$repo/.git/loop/sandbox/bw/clone"
+	jail="bwrap --unshare-all --share-net --die-with-parent --ro-bind / / --bind $clone $bwt --proc /proc --dev /dev --chdir $bwt"
+	fetchbw() { git -C "$repo" -c protocol.allow=never -c "protocol.$1.allow=always" -c transfer.fsckObjects=true \
+		fetch -q --no-tags --no-write-fetch-head "$2" "+refs/heads/loop/bw:$3"; }
+	: > "$work/b.t"; : > "$work/bx.t"
+	for i in $(seq 1 "$reps"); do
+		$jail git -c user.name=b -c user.email=b@example.com commit -q --allow-empty -m "a$i"
+		t0=$(now); fetchbw gitloop gitloop::bw refs/gitloop/bw/head; t1=$(now); echo $((t1 - t0)) >> "$work/b.t"
+		$jail git -c user.name=b -c user.email=b@example.com commit -q --allow-empty -m "b$i"
+		t0=$(now); fetchbw ext "ext::$jail git %s $bwt" refs/bench/bw; t1=$(now); echo $((t1 - t0)) >> "$work/bx.t"
+	done
+	b_ms=$(median_ms < "$work/b.t"); bx_ms=$(median_ms < "$work/bx.t")
+	printf '%-52s %8sms %8sms %6sx\n' "fetch 1 commit (bwrap): gitloop:: vs ext::" "$b_ms" "$bx_ms" "$(ratio "$b_ms" "$bx_ms")"
+
+	# ls of many sealed loops (bwrap: no container per loop), nothing changed.
+	for i in $(seq 1 "$loops"); do git -C "$repo" loop new "l$i" --driver bwrap --detach -q >/dev/null; done
+	git -C "$repo" loop ls >/dev/null 2>&1; git -C "$repo" loop ls >/dev/null 2>&1 # caches warm, each loop fetched once
+	: > "$work/ls.t"
+	for i in $(seq 1 "$reps"); do t0=$(now); git -C "$repo" loop ls >/dev/null; t1=$(now); echo $((t1 - t0)) >> "$work/ls.t"; done
+	# The floor: ls of as many unsealed loops in a twin repository.
+	twin="$work/twin"
+	git init -q -b main "$twin" && cp -r "$repo/d"* "$twin/" && git -C "$twin" add -A && git -C "$twin" commit -qm init
+	for i in $(seq 1 "$loops"); do git -C "$twin" loop new "l$i" --driver bwrap --detach -q >/dev/null; done
+	git -C "$twin" loop ls >/dev/null 2>&1; git -C "$twin" loop ls >/dev/null 2>&1
+	: > "$work/lsu.t"
+	for i in $(seq 1 "$reps"); do t0=$(now); git -C "$twin" loop ls >/dev/null; t1=$(now); echo $((t1 - t0)) >> "$work/lsu.t"; done
+	ls_ms=$(median_ms < "$work/ls.t"); lsu_ms=$(median_ms < "$work/lsu.t")
+	printf '%-52s %8sms %8sms %6sx\n' "ls of $loops loops, nothing changed: sealed vs not" "$ls_ms" "$lsu_ms" "$(ratio "$ls_ms" "$lsu_ms")"
+	git -C "$twin" loop uninstall --yes --force >/dev/null 2>&1 || true
+fi

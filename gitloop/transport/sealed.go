@@ -1,0 +1,308 @@
+package transport
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/gitloop-dev/git-loop/gitloop/git"
+	"github.com/gitloop-dev/git-loop/gitloop/state"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
+)
+
+// A sealed loop's sandbox owns its clone: a repository of its own under
+// $GIT_COMMON_DIR/loop/sandbox/NAME/clone, which the sandbox sees at the
+// loop's worktree path and no host git ever opens once the sandbox has
+// run. Its objects are the host's, borrowed read-only through
+// objects/info/alternates, so seeding copies nothing.
+
+// ClonePath is the host dir of a sealed loop's clone. It is derived from
+// the name alone: never from a record the sandbox could edit.
+func ClonePath(s *workspace.Workspace, name string) string {
+	return s.SealedClone(name)
+}
+
+// ObjectsDir is the host's object store, which a sealed sandbox sees
+// read-only at the same path.
+func ObjectsDir(s *workspace.Workspace) string { return filepath.Join(s.Repo.CommonDir, "objects") }
+
+// SnapshotRef is the side ref, in the sandbox's clone, of its uncommitted
+// work (tracked and untracked files, as a commit on HEAD), made inside
+// before each fetch.
+const SnapshotRef = "refs/gitloop/snapshot"
+
+// EnvSnapshot asks the helper to record the snapshot before serving a
+// fetch; Refresh sets it.
+const EnvSnapshot = "GIT_LOOP_TRANSPORT_SNAPSHOT"
+
+// snapshotScript runs inside the sandbox, in the clone, ahead of
+// upload-pack and in the same exec: it commits the working tree through a
+// scratch index onto HEAD as SnapshotRef (deleted when there is nothing
+// uncommitted), then becomes upload-pack. Its own output goes to stderr:
+// stdout is the protocol's. The dates are fixed, so an unchanged tree
+// gives the same commit and the fetch sends nothing.
+const snapshotScript = `exec 3>&1 1>&2
+idx=$(mktemp) && trap 'rm -f "$idx"' EXIT
+cp "$(git rev-parse --git-path index)" "$idx" 2>/dev/null || rm -f "$idx"
+if tree=$(GIT_INDEX_FILE="$idx" git add -A && GIT_INDEX_FILE="$idx" git write-tree); then
+  head=$(git rev-parse -q --verify 'HEAD^{commit}')
+  if [ -n "$head" ] && [ "$tree" = "$(git rev-parse 'HEAD^{tree}')" ]; then
+    git update-ref -d ` + SnapshotRef + ` 2>/dev/null
+  else
+    c=$(GIT_AUTHOR_NAME='git loop' GIT_AUTHOR_EMAIL=loop@localhost GIT_COMMITTER_NAME='git loop' GIT_COMMITTER_EMAIL=loop@localhost \
+      GIT_AUTHOR_DATE='@0 +0000' GIT_COMMITTER_DATE='@0 +0000' git commit-tree "$tree" ${head:+-p "$head"} -m 'git loop: uncommitted work') &&
+      git update-ref ` + SnapshotRef + ` "$c"
+  fi
+fi
+rm -f "$idx"
+exec git upload-pack "$1" 1>&3 3>&-`
+
+// Seed makes a sealed loop's clone on branch m.Branch at sha, borrowing
+// the host's objects. It runs before the sandbox ever exists, on a dir it
+// has just emptied, so the repository it runs git in is its own.
+func Seed(ctx context.Context, s *workspace.Workspace, m *state.Meta, sha string) error {
+	clone := ClonePath(s, m.Name)
+	if err := os.RemoveAll(filepath.Dir(clone)); err != nil {
+		return fmt.Errorf("seed %s: %w", m.Name, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(clone), 0o700); err != nil {
+		return fmt.Errorf("seed %s: %w", m.Name, err)
+	}
+	label := m.ShortBranch()
+	if err := s.Git.Run(ctx, git.Cmd{Dir: filepath.Dir(clone), Label: label, Args: []string{"init", "-q", "-b", m.ShortBranch(), clone}}); err != nil {
+		return fmt.Errorf("seed %s: %w", m.Name, err)
+	}
+	// The repository's hooks (git loop's shims: the push guard) work in
+	// the sandbox's clone as in a worktree; they run inside, as the agent.
+	if err := copyHooks(filepath.Join(s.Repo.CommonDir, "hooks"), filepath.Join(clone, ".git", "hooks")); err != nil {
+		return fmt.Errorf("seed %s: %w", m.Name, err)
+	}
+	alt := filepath.Join(clone, ".git", "objects", "info", "alternates")
+	if err := os.WriteFile(alt, []byte(ObjectsDir(s)+"\n"), 0o644); err != nil {
+		return fmt.Errorf("seed %s: %w", m.Name, err)
+	}
+	if err := s.Git.Run(ctx, git.Cmd{Dir: clone, Label: label, Args: []string{"reset", "-q", "--hard", sha}}); err != nil {
+		return fmt.Errorf("seed %s: %w", m.Name, err)
+	}
+	// The worktree path stays an empty dir on the host: the mount point
+	// inside, and nothing a host git could be led into.
+	return os.MkdirAll(m.Worktree, 0o755)
+}
+
+// RemoveClone deletes a sealed loop's clone (never following a link in
+// it: os.RemoveAll does not).
+func RemoveClone(s *workspace.Workspace, name string) error {
+	if err := os.RemoveAll(filepath.Dir(ClonePath(s, name))); err != nil {
+		return fmt.Errorf("remove the sandbox clone of %s: %w", name, err)
+	}
+	return nil
+}
+
+// Refresh fetches a sealed loop's branch and its snapshot of uncommitted
+// work into quarantine, and fast-forwards loop/NAME.
+func Refresh(ctx context.Context, s *workspace.Workspace, m *state.Meta) (FetchResult, error) {
+	env := []string{EnvSnapshot + "=1"}
+	if t, err := LoopTarget(ctx, s, m.Name); err == nil {
+		if kv, err := TargetEnv(m.Name, t); err == nil {
+			env = append(env, kv)
+		}
+	}
+	// The fetch itself is not logged: it runs after every exec and moves
+	// no host ref; the fast-forward that does is.
+	quiet := &git.Runner{Inherit: s.Git.Inherit, DryRun: s.Git.DryRun}
+	res, err := fetch(ctx, quiet, s.Git, FetchOptions{
+		GitDir:       s.Repo.CommonDir,
+		Name:         m.Name,
+		SourceBranch: m.Branch,
+		Branch:       m.Branch,
+		Extra:        []string{"+refs/gitloop/*:" + Quarantine(m.Name) + "side/*"},
+		Env:          env,
+	})
+	if err == nil {
+		writeSeen(s, m.Name, res.New)
+		forwardCheckout(ctx, s, m, res)
+	}
+	if res.Rewritten {
+		s.Reporter().Warn(fmt.Sprintf("loop %s: its sandbox rewrote %s (now %.12s); the host keeps %.12s, the rewrite is at %shead", m.Name, m.ShortBranch(), res.New, res.Old, Quarantine(m.Name)))
+	}
+	return res, err
+}
+
+// SnapshotQuarantine is the host ref of a loop's last fetched snapshot.
+func SnapshotQuarantine(name string) string { return Quarantine(name) + "side/snapshot" }
+
+// ReadCloneRef reads the sandbox clone's branch ref as data, the way ls
+// notices a move without an exec: opened without following a link,
+// bounded, and valid only as one hex object name. ok is false when the
+// file cannot say (packed, absent, not a sha): the caller fetches.
+func ReadCloneRef(s *workspace.Workspace, m *state.Meta) (sha string, ok bool) {
+	p := filepath.Join(ClonePath(s, m.Name), ".git", filepath.FromSlash(m.Branch))
+	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return "", false
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return "", false
+	}
+	b, err := io.ReadAll(io.LimitReader(f, 128))
+	if err != nil {
+		return "", false
+	}
+	return validSHA(strings.TrimSpace(string(b)))
+}
+
+func validSHA(v string) (string, bool) {
+	if len(v) != 40 && len(v) != 64 {
+		return "", false
+	}
+	if _, err := hex.DecodeString(v); err != nil || strings.ToLower(v) != v {
+		return "", false
+	}
+	return v, true
+}
+
+// seenPath records, host-side, the clone ref the last fetch saw, so ls
+// fetches only a loop whose ref moved since.
+func seenPath(s *workspace.Workspace, name string) string {
+	return filepath.Join(s.Repo.StateDir(), "sandbox", name, "fetched")
+}
+
+func writeSeen(s *workspace.Workspace, name, sha string) {
+	if sha == "" {
+		return
+	}
+	_ = os.WriteFile(seenPath(s, name), []byte(sha+"\n"), 0o600)
+}
+
+// Moved reports whether the sandbox's branch may have moved since the
+// last fetch (true when it cannot tell).
+func Moved(s *workspace.Workspace, m *state.Meta) bool {
+	now, ok := ReadCloneRef(s, m)
+	if !ok {
+		return true
+	}
+	b, err := os.ReadFile(seenPath(s, m.Name))
+	if err != nil {
+		return true
+	}
+	return strings.TrimSpace(string(b)) != now
+}
+
+// DropQuarantine deletes a loop's quarantine refs (rm).
+func DropQuarantine(ctx context.Context, s *workspace.Workspace, name string) error {
+	out, err := s.Query.Output(ctx, git.Cmd{Dir: s.Repo.CommonDir, Args: []string{"for-each-ref", "--format=delete %(refname)", Quarantine(name)}})
+	if err != nil || len(out) == 0 {
+		return err
+	}
+	return s.Git.Run(ctx, git.Cmd{Dir: s.Repo.CommonDir, Label: name, Args: []string{"update-ref", "--stdin"}, Stdin: strings.NewReader(string(out))})
+}
+
+// checkoutRecord is the host-only file naming a sealed loop's host
+// checkout (beside the clone's dir, which no sandbox sees).
+func checkoutRecord(s *workspace.Workspace, name string) string {
+	return filepath.Join(s.Repo.StateDir(), "sandbox", name, "checkout")
+}
+
+// CheckoutPath is the host checkout of a sealed loop ("" when none).
+func CheckoutPath(s *workspace.Workspace, name string) string {
+	b, err := os.ReadFile(checkoutRecord(s, name))
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// DefaultCheckoutDir is where editors look: a sibling of the repository,
+// REPO-NAME.
+func DefaultCheckoutDir(s *workspace.Workspace, name string) string {
+	root := s.Repo.MainWorktree
+	if root == "" {
+		root = strings.TrimSuffix(s.Repo.CommonDir, string(filepath.Separator)+".git")
+	}
+	return filepath.Join(filepath.Dir(root), filepath.Base(root)+"-"+name)
+}
+
+// Checkout gives a sealed loop a normal host worktree of its branch, for
+// editors: fetched first, detached at loop/NAME (so the fetch can move the
+// branch), and fast-forwarded by every later fetch while it has no work of
+// its own. It is never the sandbox's clone.
+func Checkout(ctx context.Context, s *workspace.Workspace, m *state.Meta, dir string) (string, error) {
+	if !m.Sandbox.Sealed {
+		return m.Worktree, nil // the loop's own worktree is a host one
+	}
+	if p := CheckoutPath(s, m.Name); p != "" && workspace.Exists(p) {
+		return p, nil
+	}
+	if _, err := Refresh(ctx, s, m); err != nil {
+		return "", err
+	}
+	if dir == "" {
+		dir = DefaultCheckoutDir(s, m.Name)
+	}
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	if err := s.Git.Run(ctx, git.Cmd{Dir: s.Repo.CommonDir, Label: m.ShortBranch(), Args: []string{"worktree", "add", "-q", "--detach", dir, m.Branch}}); err != nil {
+		return "", fmt.Errorf("checkout %s: %w", m.Name, err)
+	}
+	if err := os.WriteFile(checkoutRecord(s, m.Name), []byte(dir+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("checkout %s: %w", m.Name, err)
+	}
+	return dir, nil
+}
+
+// forwardCheckout moves a sealed loop's host checkout from old to new
+// when it sits at old with nothing of its own; otherwise it says why not.
+func forwardCheckout(ctx context.Context, s *workspace.Workspace, m *state.Meta, res FetchResult) {
+	dir := CheckoutPath(s, m.Name)
+	if dir == "" || !res.Moved || !workspace.Exists(dir) {
+		return
+	}
+	head, err := s.Query.Line(ctx, git.Cmd{Dir: dir, Args: []string{"rev-parse", "HEAD"}})
+	if err != nil || head != res.Old {
+		s.Reporter().Warn(fmt.Sprintf("loop %s: the checkout %s is not at the branch's last commit; left as it is", m.Name, dir))
+		return
+	}
+	if err := s.Git.Run(ctx, git.Cmd{Dir: dir, Label: m.ShortBranch(), Args: []string{"merge", "--ff-only", "-q", res.New}}); err != nil {
+		s.Reporter().Warn(fmt.Sprintf("loop %s: could not fast-forward the checkout %s: %v", m.Name, dir, err))
+	}
+}
+
+// RemoveCheckout removes a sealed loop's host checkout (rm, once its work
+// was judged).
+func RemoveCheckout(ctx context.Context, s *workspace.Workspace, name string) error {
+	dir := CheckoutPath(s, name)
+	if dir == "" || !workspace.Exists(dir) {
+		return nil
+	}
+	return s.Git.Run(ctx, git.Cmd{Dir: s.Repo.CommonDir, Label: name, Args: []string{"worktree", "remove", "--force", dir}})
+}
+
+// copyHooks copies the regular files of the host's hooks dir (never
+// through a link) into a new clone's.
+func copyHooks(src, dst string) error {
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		return nil // no hooks
+	}
+	for _, e := range entries {
+		if !e.Type().IsRegular() || strings.HasSuffix(e.Name(), ".sample") {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dst, e.Name()), b, 0o755); err != nil {
+			return err
+		}
+	}
+	return nil
+}
