@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/gitloop-dev/git-loop/gitloop/git"
+	"github.com/gitloop-dev/git-loop/gitloop/leakscan"
 	"github.com/gitloop-dev/git-loop/gitloop/sandboxspec"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
 	"github.com/gitloop-dev/git-loop/gitloop/transport"
@@ -73,12 +74,12 @@ type target struct {
 	// vault's ssh key, so a loop never borrows the host's access.
 	env []string
 	// leaks checks every push for vault values (nil: nothing is pushed).
-	leaks *leakScan
+	leaks *leakscan.Scan
 }
 
 // checkPush refuses to push HEAD of t when it carries a vault value.
 func (t target) checkPush(ctx context.Context, s *workspace.Workspace, loop string) error {
-	return t.leaks.check(ctx, loop, t.layer, t.dir, t.track, revParse(ctx, s, t.dir, "HEAD"))
+	return t.leaks.Check(ctx, loop, t.layer, t.dir, t.track, revParse(ctx, s, t.dir, "HEAD"))
 }
 
 func (t target) label() string {
@@ -460,7 +461,7 @@ func Promote(ctx context.Context, s *workspace.Workspace, opts PromoteOptions) (
 	// Every layer is checked for vault values before any is pushed (and
 	// each again right before its push, which may follow a commit or a
 	// merge): a leak in notes must not follow the code out.
-	leaks := newLeakScan(s)
+	leaks := leakscan.New(s)
 	all := &workspace.SecretLeakError{Loop: m.Name}
 	for i := range ts {
 		ts[i].leaks = leaks

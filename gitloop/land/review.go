@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/gitloop-dev/git-loop/gitloop/git"
+	"github.com/gitloop-dev/git-loop/gitloop/leakscan"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
@@ -179,7 +180,7 @@ func MergeProposal(ctx context.Context, s *workspace.Workspace, id string) (Land
 		res.Action = "would merge"
 	}
 	label := string(p.Layer) + ":review"
-	leaks := newLeakScan(s)
+	leaks := leakscan.New(s)
 	for attempt := 1; ; attempt++ {
 		if t.remote != "" {
 			if err := s.Git.Run(ctx, git.Cmd{Dir: repo, Label: label, Args: []string{"fetch", "-q", t.remote, "+" + t.remoteMain + ":" + t.track}}); err != nil {
@@ -214,7 +215,7 @@ func MergeProposal(ctx context.Context, s *workspace.Workspace, id string) (Land
 			return res, nil
 		}
 		if !s.Git.DryRun {
-			if err := leaks.check(ctx, p.Loop, p.Layer, repo, t.track, sha); err != nil {
+			if err := leaks.Check(ctx, p.Loop, p.Layer, repo, t.track, sha); err != nil {
 				return res, err
 			}
 		}

@@ -35,7 +35,8 @@ var gitloopImports = map[string][]string{
 	"transport":   {"sandboxspec", "workspace", "state", "config", "git"},
 	"session":     {"transport", "agent", "sandboxspec", "workspace", "transcript", "state", "config", "git"},
 	"lifecycle":   {"transport", "contexts", "sandboxspec", "agent", "workspace", "transcript", "compose", "vault", "state", "config", "git"},
-	"land":        {"transport", "lifecycle", "contexts", "sandboxspec", "workspace", "vault", "state", "config", "git"},
+	"leakscan":    {"sandboxspec", "workspace", "vault", "git"},
+	"land":        {"transport", "leakscan", "lifecycle", "contexts", "sandboxspec", "workspace", "state", "config", "git"},
 	"status":      {"transport", "land", "lifecycle", "contexts", "workspace", "state", "config", "git"},
 	"doctor":      {"status", "lifecycle", "githooks", "workspace", "state", "config", "git"},
 }

@@ -1,4 +1,7 @@
-package land
+// Package leakscan keeps vault values out of what git loop pushes: it
+// searches the objects a push would send for every value of the user's
+// vaults, in this process, so a value is never in an argument or a log.
+package leakscan
 
 import (
 	"bufio"
@@ -18,14 +21,14 @@ import (
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
-// leakScan keeps vault values out of what promote and review push: an
+// Scan keeps vault values out of what promote and review push: an
 // agent reads its vault's variables (it gets them at every exec) and can
 // commit one into notes, knowledge or code. Before a push, every object
 // the push would send that the remote-tracking main lacks (commits, trees,
 // blobs, as git stores them) is read through a pipe from git cat-file
 // and searched for every value of every vault, exactly. Values stay in
 // this process: never in an argument, an error or a log.
-type leakScan struct {
+type Scan struct {
 	s    *workspace.Workspace
 	once sync.Once
 	sec  []vault.Secret
@@ -37,12 +40,12 @@ type leakScan struct {
 	clean map[string]bool
 }
 
-func newLeakScan(s *workspace.Workspace) *leakScan { return &leakScan{s: s, clean: map[string]bool{}} }
+func New(s *workspace.Workspace) *Scan { return &Scan{s: s, clean: map[string]bool{}} }
 
 // load reads the values once. Without a personal repo or vaults there is
 // nothing to look for; a locked personal repo is warned about (the values
 // cannot be read, and a loop cannot get them either while it is locked).
-func (l *leakScan) load(ctx context.Context) error {
+func (l *Scan) load(ctx context.Context) error {
 	l.once.Do(func() {
 		v, err := sandboxspec.PersonalVault(l.s)
 		if errors.Is(err, workspace.ErrNoContext) {
@@ -75,7 +78,7 @@ func (l *leakScan) load(ctx context.Context) error {
 // taken to be what track (its remote-tracking main) reaches; anything
 // else is scanned: more, never less, than git sends. A nil scan checks
 // nothing (sync pushes nothing).
-func (l *leakScan) check(ctx context.Context, loop string, layer workspace.Layer, dir, track, tip string) error {
+func (l *Scan) Check(ctx context.Context, loop string, layer workspace.Layer, dir, track, tip string) error {
 	if l == nil {
 		return nil
 	}
@@ -84,7 +87,7 @@ func (l *leakScan) check(ctx context.Context, loop string, layer workspace.Layer
 	}
 	remote := ""
 	if track != "" {
-		remote = revParse(ctx, l.s, dir, track)
+		remote, _ = l.s.Query.Line(ctx, git.Cmd{Dir: dir, Args: []string{"rev-parse", "--verify", "--quiet", track + "^{commit}"}})
 	}
 	key := dir + "\x00" + tip + "\x00" + remote
 	if l.clean[key] {
@@ -151,7 +154,7 @@ type finding struct {
 
 // scanObjects streams the objects named on ids (one per line) out of
 // git cat-file --batch and returns which values each holds.
-func (l *leakScan) scanObjects(ctx context.Context, dir string, ids io.Reader) ([]finding, error) {
+func (l *Scan) scanObjects(ctx context.Context, dir string, ids io.Reader) ([]finding, error) {
 	pr, pw := io.Pipe()
 	var stderr bytes.Buffer
 	done := make(chan error, 1)
@@ -171,7 +174,7 @@ func (l *leakScan) scanObjects(ctx context.Context, dir string, ids io.Reader) (
 
 // parseBatch reads cat-file --batch output: "ID TYPE SIZE\n", SIZE bytes
 // and "\n" per object ("ID missing\n" for none).
-func (l *leakScan) parseBatch(r *bufio.Reader) ([]finding, error) {
+func (l *Scan) parseBatch(r *bufio.Reader) ([]finding, error) {
 	var out []finding
 	buf := make([]byte, 64<<10)
 	for {
@@ -205,7 +208,7 @@ func (l *leakScan) parseBatch(r *bufio.Reader) ([]finding, error) {
 
 // match returns the indexes of the values found in r, read in chunks
 // with an overlap of the longest value so none is missed at a boundary.
-func (l *leakScan) match(r io.Reader, buf []byte) ([]int, error) {
+func (l *Scan) match(r io.Reader, buf []byte) ([]int, error) {
 	hit := make([]bool, len(l.sec))
 	keep := l.max - 1
 	window := make([]byte, 0, len(buf)+keep)

@@ -1,4 +1,4 @@
-package land
+package leakscan
 
 import (
 	"context"
@@ -11,10 +11,13 @@ import (
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
-// scanWith is a leakScan with these values already loaded (the e2e suite
+// code is the code layer, as promote names it.
+const code workspace.Layer = "code"
+
+// scanWith is a Scan with these values already loaded (the e2e suite
 // reads them from a real git-crypt vault).
-func scanWith(s *workspace.Workspace, sec ...vault.Secret) *leakScan {
-	l := newLeakScan(s)
+func scanWith(s *workspace.Workspace, sec ...vault.Secret) *Scan {
+	l := New(s)
 	l.sec = sec
 	for _, x := range sec {
 		l.max = max(l.max, len(x.Value))
@@ -47,7 +50,7 @@ func TestLeakScan(t *testing.T) {
 		vault.Secret{Name: "v/NAME", Value: []byte(name)},
 		vault.Secret{Name: "v/MSG", Value: []byte(msg)},
 	)
-	err := l.check(ctx, "x", Code, repo, "refs/remotes/origin/main", strings.TrimSpace(head))
+	err := l.Check(ctx, "x", code, repo, "refs/remotes/origin/main", strings.TrimSpace(head))
 	var le *workspace.SecretLeakError
 	if !errors.As(err, &le) {
 		t.Fatalf("err = %v", err)
@@ -72,11 +75,11 @@ func TestLeakScan(t *testing.T) {
 		}
 	}
 	// Nothing new: nothing to refuse.
-	if err := l.check(ctx, "x", Code, repo, "refs/remotes/origin/main", "refs/remotes/origin/main"); err != nil {
+	if err := l.Check(ctx, "x", code, repo, "refs/remotes/origin/main", "refs/remotes/origin/main"); err != nil {
 		t.Errorf("pushing what the remote has: %v", err)
 	}
 	// No values: no git run at all (an unknown dir would fail).
-	if err := scanWith(s).check(ctx, "x", Code, "/nonexistent", "", "HEAD"); err != nil {
+	if err := scanWith(s).Check(ctx, "x", code, "/nonexistent", "", "HEAD"); err != nil {
 		t.Errorf("no values: %v", err)
 	}
 }
