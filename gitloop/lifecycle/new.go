@@ -19,6 +19,7 @@ import (
 	"github.com/gitloop-dev/git-loop/gitloop/state"
 	"github.com/gitloop-dev/git-loop/gitloop/transport"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
+	"github.com/gitloop-dev/git-loop/gitloop/worktreeinclude"
 	"github.com/gitloop-dev/git-loop/sandbox"
 	"github.com/gitloop-dev/git-loop/templates"
 )
@@ -152,7 +153,7 @@ func New(ctx context.Context, s *workspace.Workspace, opts NewOptions) (*state.M
 		if err != nil {
 			return err
 		}
-		if err := copyWorktreeIncludes(ctx, s, tree); err != nil {
+		if err := worktreeinclude.Copy(ctx, s, tree); err != nil {
 			return err
 		}
 		if opts.DistillFrom != "" {
@@ -197,7 +198,7 @@ func New(ctx context.Context, s *workspace.Workspace, opts NewOptions) (*state.M
 // .worktreeinclude copies, its context worktrees, the composed agent dir,
 // the roster file and the sandbox home.
 func furnish(ctx context.Context, s *workspace.Workspace, m *state.Meta, project string) error {
-	if err := copyWorktreeIncludes(ctx, s, m.Worktree); err != nil {
+	if err := worktreeinclude.Copy(ctx, s, m.Worktree); err != nil {
 		return err
 	}
 	return furnishBeside(ctx, s, m, project)

@@ -26,19 +26,20 @@ var gitloopImports = map[string][]string{
 	"workspace": {"git", "state", "config"},
 
 	// Concerns, bottom up.
-	"agent":       {"workspace", "transcript", "compose", "state", "config", "git"},
-	"knowledge":   {"workspace", "state", "config", "git"},
-	"notes":       {"workspace", "state", "config", "git"},
-	"githooks":    {"workspace", "state", "config", "git"},
-	"sandboxspec": {"agent", "workspace", "vault", "state", "config", "git"},
-	"contexts":    {"sandboxspec", "workspace", "compose", "state", "config", "git"},
-	"transport":   {"sandboxspec", "workspace", "state", "config", "git"},
-	"session":     {"transport", "agent", "sandboxspec", "workspace", "transcript", "state", "config", "git"},
-	"lifecycle":   {"transport", "contexts", "sandboxspec", "agent", "workspace", "transcript", "compose", "vault", "state", "config", "git"},
-	"leakscan":    {"sandboxspec", "workspace", "vault", "git"},
-	"land":        {"transport", "leakscan", "lifecycle", "contexts", "sandboxspec", "workspace", "state", "config", "git"},
-	"status":      {"transport", "land", "lifecycle", "contexts", "workspace", "state", "config", "git"},
-	"doctor":      {"status", "lifecycle", "githooks", "workspace", "state", "config", "git"},
+	"agent":           {"workspace", "transcript", "compose", "state", "config", "git"},
+	"knowledge":       {"workspace", "state", "config", "git"},
+	"notes":           {"workspace", "state", "config", "git"},
+	"githooks":        {"workspace", "state", "config", "git"},
+	"worktreeinclude": {"workspace", "git"},
+	"sandboxspec":     {"agent", "workspace", "vault", "state", "config", "git"},
+	"contexts":        {"sandboxspec", "workspace", "compose", "state", "config", "git"},
+	"transport":       {"sandboxspec", "workspace", "state", "config", "git"},
+	"session":         {"transport", "agent", "sandboxspec", "workspace", "transcript", "state", "config", "git"},
+	"lifecycle":       {"transport", "worktreeinclude", "contexts", "sandboxspec", "agent", "workspace", "transcript", "compose", "vault", "state", "config", "git"},
+	"leakscan":        {"sandboxspec", "workspace", "vault", "git"},
+	"land":            {"transport", "leakscan", "lifecycle", "contexts", "sandboxspec", "workspace", "state", "config", "git"},
+	"status":          {"transport", "land", "lifecycle", "contexts", "workspace", "state", "config", "git"},
+	"doctor":          {"status", "lifecycle", "githooks", "workspace", "state", "config", "git"},
 }
 
 func TestGitloopLayering(t *testing.T) {

@@ -1,4 +1,7 @@
-package lifecycle
+// Package worktreeinclude copies into a new worktree the ignored files
+// that .worktreeinclude names (a .env, a local config), never through a
+// symlink on either side.
+package worktreeinclude
 
 import (
 	"bytes"
@@ -20,11 +23,11 @@ import (
 // tracked files are never overwritten.
 const WorktreeIncludeFile = ".worktreeinclude"
 
-// copyWorktreeIncludes copies the files .worktreeinclude selects from the
+// Copy copies the files .worktreeinclude selects from the
 // current worktree into dst. Both sides go through os.Root, so neither a
 // symlink in the source nor a tracked symlinked directory in the new
 // worktree can make the copy read or write outside its tree.
-func copyWorktreeIncludes(ctx context.Context, s *workspace.Workspace, dst string) error {
+func Copy(ctx context.Context, s *workspace.Workspace, dst string) error {
 	src := s.Repo.TopLevel
 	if src == "" {
 		src = s.Repo.MainWorktree
