@@ -1,0 +1,60 @@
+package sandboxe2e_test
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gitloop-dev/git-loop/cmd/cmdtest"
+)
+
+// TestHostSecretsInEtc: a loop's sandbox, with git loop running as root
+// (as in CI), reads none of the host's root-only files in /etc (shadow,
+// ssh host keys, the Docker daemon's key, a secret planted for the
+// test), while git, sh, user lookups and the resolver's config work. On
+// docker /etc is the image's own; on bwrap it is an allow-list of the
+// host's.
+func TestHostSecretsInEtc(t *testing.T) {
+	t.Parallel()
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	marker := "gitloop-secret-" + hex.EncodeToString(b)
+	planted := filepath.Join("/etc", "gitloop-test-secret-"+hex.EncodeToString(b))
+	if err := os.WriteFile(planted, []byte(marker+"\n"), 0o600); err != nil {
+		t.Skipf("cannot plant a root-only file in /etc: %v", err)
+	}
+	t.Cleanup(func() { _ = os.Remove(planted) })
+	// The host's own shadow lines: a docker image has a shadow of its own,
+	// which its root may read.
+	secrets := []string{marker, "PRIVATE KEY", `"kid"`}
+	if b, err := os.ReadFile("/etc/shadow"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if _, hash, ok := strings.Cut(l, ":"); ok && len(hash) > 20 {
+				secrets = append(secrets, l)
+			}
+		}
+	}
+	for _, d := range cmdtest.Drivers {
+		t.Run(d.Name, func(t *testing.T) {
+			t.Parallel()
+			repo := newRepo(t, d)
+			newLoop(t, repo, d, "a")
+			got := sh(t, repo, "a", "cat /etc/shadow /etc/gshadow /etc/ssh/ssh_host_*key /etc/docker/key.json "+quote(planted)+" /etc/ssl/private/* 2>/dev/null; true")
+			for i, s := range secrets {
+				if strings.Contains(got, s) {
+					// Not the content: the test log must not carry it.
+					t.Errorf("the sandbox read a root-only host file: its output holds secret %d", i)
+				}
+			}
+			works := sh(t, repo, "a", `git --version && getent passwd "$(id -u)" >/dev/null && echo passwd-ok && test -r /etc/resolv.conf && echo resolv-ok && getent hosts localhost >/dev/null && echo hosts-ok`)
+			for _, want := range []string{"git version", "passwd-ok", "resolv-ok", "hosts-ok"} {
+				if !strings.Contains(works, want) {
+					t.Errorf("inside the sandbox: want %q in:\n%s", want, works)
+				}
+			}
+		})
+	}
+}
