@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/gitloop-dev/git-loop/cmd/cmdtest"
+	"github.com/gitloop-dev/git-loop/gitloop/gittest"
 )
 
 // TestHostSecretsInEtc: a loop's sandbox, with git loop running as root
@@ -54,6 +55,43 @@ func TestHostSecretsInEtc(t *testing.T) {
 				if !strings.Contains(works, want) {
 					t.Errorf("inside the sandbox: want %q in:\n%s", want, works)
 				}
+			}
+		})
+	}
+}
+
+// TestNewRefusesPlantedBranch: an agent creates loop/future in the shared
+// ref store, on a commit of its own; a later "git loop new future" on the
+// host refuses, naming the branch and its tip, makes nothing, and leaves
+// the branch where the agent put it.
+func TestNewRefusesPlantedBranch(t *testing.T) {
+	t.Parallel()
+	for _, d := range cmdtest.Drivers {
+		t.Run(d.Name, func(t *testing.T) {
+			t.Parallel()
+			repo := newRepo(t, d)
+			newLoop(t, repo, d, "a")
+			evil := strings.TrimSpace(sh(t, repo, "a", `echo evil > planted && git add planted && git commit -qm planted-by-agent && sha=$(git rev-parse HEAD) && git update-ref refs/heads/loop/future "$sha" && echo "$sha"`))
+			if len(evil) != 40 {
+				t.Fatalf("the agent could not plant the branch: %q", evil)
+			}
+			r := cmdtest.Run(t, repo, "new", "future", "--driver", d.Name, "--detach")
+			if r.Code != 2 {
+				t.Errorf("new future over a planted branch: exit %d, want 2\n%s%s", r.Code, r.Stdout, r.Stderr)
+			}
+			for _, want := range []string{"loop/future", evil[:12], "git branch -D loop/future"} {
+				if !strings.Contains(r.Stderr, want) {
+					t.Errorf("the refusal does not say %q:\n%s", want, r.Stderr)
+				}
+			}
+			if got := strings.TrimSpace(gittest.Git(t, repo, "rev-parse", "refs/heads/loop/future")); got != evil {
+				t.Errorf("loop/future moved: %s, the agent left %s", got, evil)
+			}
+			if r := cmdtest.Run(t, repo, "status", "future"); r.Code == 0 {
+				t.Errorf("a loop future exists after the refusal:\n%s", r.Stdout)
+			}
+			if _, err := os.Stat(filepath.Join(repo, ".git", "worktrees", "future")); err == nil {
+				t.Error("a worktree for future was made")
 			}
 		})
 	}
