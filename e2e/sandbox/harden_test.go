@@ -10,6 +10,8 @@ import (
 
 	"github.com/gitloop-dev/git-loop/cmd/cmdtest"
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
+	"github.com/gitloop-dev/git-loop/sandbox"
+	"github.com/gitloop-dev/git-loop/sandbox/docker/dockertest"
 )
 
 // TestHostSecretsInEtc: a loop's sandbox, with git loop running as root
@@ -92,6 +94,56 @@ func TestNewRefusesPlantedBranch(t *testing.T) {
 			}
 			if _, err := os.Stat(filepath.Join(repo, ".git", "worktrees", "future")); err == nil {
 				t.Error("a worktree for future was made")
+			}
+		})
+	}
+}
+
+// TestRepoRecreatedAtSamePath: a repository deleted behind git loop's back
+// (not through it) and made again at the same path is another workspace.
+// Its loop of the same name gets a sandbox of its own: exec works, and a
+// process the old loop's agent left running is not in it. (The old
+// container is left untouched and unused: git loop cannot tell an
+// orphan from a repository it cannot see.)
+func TestRepoRecreatedAtSamePath(t *testing.T) {
+	t.Parallel()
+	for _, d := range cmdtest.Drivers {
+		t.Run(d.Name, func(t *testing.T) {
+			t.Parallel()
+			repo := newRepo(t, d)
+			newLoop(t, repo, d, "a")
+			const lingering = "sleep 1337"
+			sh(t, repo, "a", "nohup "+lingering+" >/dev/null 2>&1 </dev/null &")
+			seen := `for p in /proc/[0-9]*/cmdline; do tr '\0' ' ' <"$p"; echo; done 2>/dev/null | grep -c "^` + lingering + ` *$" || true`
+			if d.Name == "docker" && strings.TrimSpace(sh(t, repo, "a", seen)) == "0" {
+				t.Fatal("the lingering process did not start in the docker loop")
+			}
+			oldID := workspaceID(t, repo)
+			t.Cleanup(func() {
+				if api, err := dockertest.DialAPI(); err == nil {
+					api.RemoveLabelled(sandbox.LabelWorkspace, oldID)
+					_ = api.Close()
+				}
+			})
+			if err := os.RemoveAll(repo); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.MkdirAll(repo, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			gittest.Git(t, repo, "init", "-q", "-b", "main")
+			gittest.WriteFile(t, repo, "README", "again\n")
+			gittest.Commit(t, repo, "again")
+			d.Prepare(t, repo)
+			newLoop(t, repo, d, "a")
+			if got := sh(t, repo, "a", "cat README"); got != "again\n" {
+				t.Errorf("exec in the recreated repository's loop: README %q", got)
+			}
+			if n := strings.TrimSpace(sh(t, repo, "a", seen)); n != "0" {
+				t.Errorf("the old loop's process (%s) runs in the new repository's sandbox (%s found)", lingering, n)
+			}
+			if newID := workspaceID(t, repo); newID == oldID {
+				t.Errorf("the recreated repository has the deleted one's workspace id %s", oldID)
 			}
 		})
 	}
