@@ -12,6 +12,7 @@ import (
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
 	"github.com/gitloop-dev/git-loop/sandbox"
 	"github.com/gitloop-dev/git-loop/sandbox/docker/dockertest"
+	"github.com/gitloop-dev/git-loop/sandbox/sandboxtest"
 )
 
 // TestHostSecretsInEtc: a loop's sandbox, with git loop running as root
@@ -26,9 +27,9 @@ func TestHostSecretsInEtc(t *testing.T) {
 	_, _ = rand.Read(b)
 	marker := "gitloop-secret-" + hex.EncodeToString(b)
 	planted := filepath.Join("/etc", "gitloop-test-secret-"+hex.EncodeToString(b))
-	if err := os.WriteFile(planted, []byte(marker+"\n"), 0o600); err != nil {
-		t.Skipf("cannot plant a root-only file in /etc: %v", err)
-	}
+	// Root, as in CI: the case where the sandbox is uid 0 too.
+	err := os.WriteFile(planted, []byte(marker+"\n"), 0o600)
+	sandboxtest.Require(t, err, "root", "run the tests as root (as CI does), to plant a root-only file in /etc")
 	t.Cleanup(func() { _ = os.Remove(planted) })
 	// The host's own shadow lines: a docker image has a shadow of its own,
 	// which its root may read.
