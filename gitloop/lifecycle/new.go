@@ -144,7 +144,7 @@ func New(ctx context.Context, s *workspace.Workspace, opts NewOptions) (*state.M
 			tree = s.SealedClone(m.Name)
 			wait = startSealedClone(ctx, s, m, intent.BranchCreated)
 		} else {
-			wait = startLoopWorktree(ctx, s, s.Git, m, intent.BranchCreated)
+			wait = startLoopWorktree(ctx, s, s.Git, m)
 		}
 		err := furnishBeside(ctx, s, m, project)
 		if werr := wait(); werr != nil {
@@ -273,6 +273,9 @@ func prepareNew(ctx context.Context, s *workspace.Workspace, name, base string) 
 	if err != nil {
 		return nil, state.Intent{}, err
 	}
+	if exists {
+		return nil, state.Intent{}, plantedBranch(ctx, s, name, branch)
+	}
 	wt := s.WorktreePath(name)
 	if entries, err := os.ReadDir(wt); err == nil && len(entries) > 0 {
 		return nil, state.Intent{}, &workspace.UsageError{Err: fmt.Errorf("loop %q: worktree path %s already exists and is not empty; move it away or set loop.worktreeDir", name, wt)}
@@ -291,26 +294,40 @@ func prepareNew(ctx context.Context, s *workspace.Workspace, name, base string) 
 		Worktree: wt,
 		Agent:    s.Config.Agent(),
 	}
-	in := state.Intent{Op: "new", Loop: name, Branch: branch, BranchCreated: !exists, BaseSHA: baseSHA, Worktree: wt}
+	in := state.Intent{Op: "new", Loop: name, Branch: branch, BranchCreated: true, BaseSHA: baseSHA, Worktree: wt}
 	return m, in, nil
+}
+
+// plantedBranch is the refusal of "new NAME" when loop/NAME exists but no
+// loop does. new never takes such a branch over: a loop's sandbox shares
+// the ref store and can create it on a commit of its own, which "new"
+// would then check out and hand to the next agent as if the user had
+// chosen it. The user decides, knowing its tip.
+func plantedBranch(ctx context.Context, s *workspace.Workspace, name, branch string) error {
+	short := workspace.ShortRef(branch)
+	// The sha only: the subject is the agent's text, terminal escapes and all.
+	tip, err := s.Query.Line(ctx, git.Cmd{Dir: s.Repo.CommonDir, Args: []string{"rev-parse", "--verify", "-q", branch + "^{commit}"}})
+	if err != nil {
+		tip = "(unreadable: " + err.Error() + ")"
+	}
+	return &workspace.UsageError{Err: fmt.Errorf("branch %s already exists, at %s, but is not a loop git loop made (a loop's sandbox can create branches); "+
+		"look at it (\"git log %s\"), then delete it (\"git branch -D %s\") and run new again, or make it a loop deliberately (\"git worktree add PATH %s\")",
+		short, tip, short, short, short)}
 }
 
 // planNew prints (through the runner's log) what New would run.
 func planNew(ctx context.Context, s *workspace.Workspace, name string, opts NewOptions) (*state.Meta, error) {
-	m, in, err := prepareNew(ctx, s, name, opts.Base)
+	m, _, err := prepareNew(ctx, s, name, opts.Base)
 	if err != nil {
 		return nil, err
 	}
-	_ = startLoopWorktree(ctx, s, &git.Runner{Log: s.Git.Log, DryRun: true}, m, in.BranchCreated)()
+	_ = startLoopWorktree(ctx, s, &git.Runner{Log: s.Git.Log, DryRun: true}, m)()
 	return m, nil
 }
 
-// startLoopWorktree starts making the loop's code worktree with r: on a
-// new branch at the base commit, or on its existing branch.
-func startLoopWorktree(ctx context.Context, s *workspace.Workspace, r *git.Runner, m *state.Meta, newBranch bool) (wait func() error) {
-	if !newBranch {
-		return r.Start(ctx, git.Cmd{Dir: s.Repo.CommonDir, Label: m.ShortBranch(), Args: []string{"worktree", "add", "--no-track", "-q", m.Worktree, m.ShortBranch()}})
-	}
+// startLoopWorktree starts making the loop's code worktree with r, on a
+// new branch at the base commit (prepareNew refuses an existing one).
+func startLoopWorktree(ctx context.Context, s *workspace.Workspace, r *git.Runner, m *state.Meta) (wait func() error) {
 	return r.StartWorktree(ctx, git.NewWorktree{
 		CommonDir: s.Repo.CommonDir,
 		Path:      m.Worktree,

@@ -2,7 +2,7 @@ package workspace
 
 import (
 	"context"
-	"crypto/sha256"
+	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -66,22 +66,60 @@ func Discover(ctx context.Context, dir string) (*Repo, error) {
 }
 
 // WorkspaceID names this repository in sandbox names and labels. It is
-// created once and kept in $GIT_COMMON_DIR/loop/id, so moving the repo does
-// not orphan its containers.
+// random, created once and kept in $GIT_COMMON_DIR/loop/id, so moving the
+// repo does not orphan its containers, and a repository made again where
+// a deleted one was never finds the old one's containers (a name derived
+// from the path did: git loop then ran the new loop in a container whose
+// mounts were the deleted files, beside whatever the old agent left
+// running there).
 func (r *Repo) WorkspaceID() (string, error) {
 	path := filepath.Join(r.StateDir(), "id")
-	if data, err := os.ReadFile(path); err == nil {
-		if id := strings.TrimSpace(string(data)); id != "" {
-			return id, nil
-		}
+	if id, ok := readWorkspaceID(path); ok {
+		return id, nil
 	}
-	sum := sha256.Sum256([]byte(r.CommonDir))
-	id := hex.EncodeToString(sum[:])[:8]
+	b := make([]byte, 4)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("workspace id: %w", err)
+	}
+	id := hex.EncodeToString(b)
 	if err := os.MkdirAll(r.StateDir(), 0o755); err != nil {
 		return "", fmt.Errorf("workspace id: %w", err)
 	}
-	if err := state.WriteFileAtomic(path, []byte(id+"\n"), 0o644); err != nil {
+	// Written aside then linked into place: of two commands making the id
+	// at once, both end up with the one that got there first.
+	tmp, err := os.CreateTemp(r.StateDir(), ".id-*")
+	if err != nil {
+		return "", fmt.Errorf("workspace id: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.WriteString(id + "\n")
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o644)
+	}
+	if err != nil {
+		return "", fmt.Errorf("workspace id: %w", err)
+	}
+	if err := os.Link(tmp.Name(), path); err != nil && !errors.Is(err, os.ErrExist) {
+		return "", fmt.Errorf("workspace id: %w", err)
+	}
+	if id, ok := readWorkspaceID(path); ok {
+		return id, nil
+	}
+	// An empty file (a crash of an old version mid-write) is replaced.
+	if err := os.Rename(tmp.Name(), path); err != nil {
 		return "", fmt.Errorf("workspace id: %w", err)
 	}
 	return id, nil
+}
+
+func readWorkspaceID(path string) (string, bool) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", false
+	}
+	id := strings.TrimSpace(string(data))
+	return id, id != ""
 }

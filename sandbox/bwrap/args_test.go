@@ -1,6 +1,8 @@
 package bwrap
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -92,5 +94,49 @@ func TestNetworkAndCapabilityArgs(t *testing.T) {
 	}
 	if _, err := buildArgs(sandbox.Spec{Workdir: "/w", Network: "bridge"}, sandbox.Exec{Cmd: []string{"true"}}); err == nil {
 		t.Error("an unknown network policy is accepted")
+	}
+}
+
+// TestEtcAllowList: of an etc dir, the sandbox gets the listed entries
+// everyone may read, and inside a listed dir what not everyone may read
+// is masked; the rest (shadow, keys, anything unlisted) is not mounted.
+func TestEtcAllowList(t *testing.T) {
+	etc := t.TempDir()
+	write := func(rel string, mode os.FileMode) {
+		p := filepath.Join(etc, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("x"), mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("passwd", 0o644)
+	write("shadow", 0o640)
+	write("gitconfig", 0o600)
+	write("ssh/ssh_config", 0o644)
+	write("ssh/ssh_host_ed25519_key", 0o600)
+	write("ssl/certs/ca.pem", 0o644)
+	write("ssl/certs/stray.key", 0o600)
+	write("ssl/private/server.key", 0o600)
+	write("docker/key.json", 0o600)
+	write("unlisted", 0o644)
+	joined := strings.Join(etcMounts(etc), " ")
+	for _, want := range []string{
+		"--perms 0755 --tmpfs " + etc,
+		"--ro-bind " + etc + "/passwd " + etc + "/passwd",
+		"--perms 0755 --dir " + etc + "/ssh --ro-bind " + etc + "/ssh/ssh_config",
+		"--ro-bind " + etc + "/ssl/certs " + etc + "/ssl/certs",
+		"--ro-bind /dev/null " + etc + "/ssl/certs/stray.key",
+		"--remount-ro " + etc,
+	} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("etc mounts lack %q: %s", want, joined)
+		}
+	}
+	for _, not := range []string{"shadow", "gitconfig", "ssh_host", "private", "docker", "unlisted"} {
+		if strings.Contains(joined, not) {
+			t.Errorf("etc mounts hold %q: %s", not, joined)
+		}
 	}
 }

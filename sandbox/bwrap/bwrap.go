@@ -369,8 +369,8 @@ func buildArgs(spec sandbox.Spec, x sandbox.Exec) ([]string, error) {
 }
 
 // systemMounts is the read-only host system the process runs on: /usr and
-// the top-level dirs that merged-/usr hosts make symlinks into it, /etc
-// (users, groups, certificates, resolver), a private /dev, /proc and /tmp.
+// the top-level dirs that merged-/usr hosts make symlinks into it, the
+// parts of /etc in etcAllow, a private /dev, /proc and /tmp.
 func systemMounts() []string {
 	a := []string{"--ro-bind", "/usr", "/usr"}
 	for _, d := range []string{"/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"} {
@@ -385,13 +385,135 @@ func systemMounts() []string {
 			a = append(a, "--ro-bind", d, d)
 		}
 	}
-	a = append(a, "--ro-bind", "/etc", "/etc")
-	// resolv.conf is often a symlink out of /etc (systemd-resolved); bind
-	// what it points at too, or name resolution breaks.
-	if real, err := filepath.EvalSymlinks("/etc/resolv.conf"); err == nil && !strings.HasPrefix(real, "/etc/") && !strings.HasPrefix(real, "/usr/") {
+	a = append(a, etcMounts("/etc")...)
+	return append(a, "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp")
+}
+
+// etcAllow is what a sandbox sees of the host's /etc: what the dynamic
+// linker, the shells, user and name lookups, TLS roots, git, ssh, curl
+// and the common language runtimes read to start. It is an allow-list,
+// not a list of secrets to hide, because /etc is where the host keeps
+// root-only secrets (shadow, ssh host keys, the Docker daemon's key,
+// TLS private keys, whatever the next package installs), and git loop
+// running as root makes the sandbox uid 0: a file nobody listed stays
+// out. Globs are filepath.Match patterns, relative to /etc.
+var etcAllow = []string{
+	// users, groups, names, time
+	"passwd", "group", "nsswitch.conf", "hosts", "host.conf", "resolv.conf", "gai.conf",
+	"services", "protocols", "networks", "localtime", "timezone", "mtab",
+	// the dynamic linker, binaries switched by alternatives
+	"ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives",
+	// shells and terminals
+	"profile", "profile.d", "bash.bashrc", "inputrc", "shells", "terminfo", "environment",
+	"locale.alias", "locale.conf", "default/locale", "os-release", "lsb-release", "debian_version",
+	"vim", "nanorc", "magic", "magic.mime", "mime.types", "mailcap",
+	// TLS roots (Debian, Fedora), never their private keys
+	"ssl/certs", "ssl/openssl.cnf", "ca-certificates", "ca-certificates.conf", "gnutls",
+	"pki/tls/certs", "pki/tls/cert.pem", "pki/tls/openssl.cnf", "pki/ca-trust", "crypto-policies",
+	// tools' system-wide config
+	"gitconfig", "gitattributes", "ssh/ssh_config", "ssh/ssh_config.d", "ssh/ssh_known_hosts",
+	"krb5.conf", "wgetrc", "curlrc", "npmrc", "pip.conf", "xml", "sgml", "fonts",
+	"chromium", "chromium.d",
+	// runtimes whose files under /usr link back into /etc (Debian)
+	"python3", "python3.*", "perl", "java-*",
+}
+
+// etcMounts is the host's etc dir as the sandbox sees it: a read-only
+// tmpfs holding the allow-listed entries that every user may read (a
+// file readable only by root or a group is left out even when listed),
+// with anything inside an allowed directory that not everyone may read
+// masked. A symlink is kept as a symlink; one pointing out of the dirs
+// the sandbox sees (resolv.conf under systemd-resolved) gets its target
+// bound too, or name resolution breaks.
+func etcMounts(etc string) []string {
+	// bwrap makes the dirs it creates 0700; a sandbox running as a user
+	// other than root must still reach /etc/ssl/certs.
+	a := []string{"--perms", "0755", "--tmpfs", etc}
+	made := map[string]bool{etc: true}
+	parents := func(p string) {
+		var todo []string
+		for d := filepath.Dir(p); !made[d] && strings.HasPrefix(d, etc+"/"); d = filepath.Dir(d) {
+			todo = append(todo, d)
+		}
+		for i := len(todo) - 1; i >= 0; i-- {
+			a = append(a, "--perms", "0755", "--dir", todo[i])
+			made[todo[i]] = true
+		}
+	}
+	for _, pat := range etcAllow {
+		matches, _ := filepath.Glob(filepath.Join(etc, pat))
+		for _, p := range matches {
+			fi, err := os.Lstat(p)
+			if err != nil {
+				continue
+			}
+			parents(p)
+			if fi.Mode()&os.ModeSymlink != 0 {
+				a = append(a, etcSymlink(p)...)
+				continue
+			}
+			if !worldReadable(fi) {
+				continue
+			}
+			a = append(a, "--ro-bind", p, p)
+			if fi.IsDir() {
+				a = append(a, maskUnreadable(p)...)
+			}
+		}
+	}
+	return append(a, "--remount-ro", etc)
+}
+
+func etcSymlink(p string) []string {
+	target, err := os.Readlink(p)
+	if err != nil {
+		return nil
+	}
+	a := []string{"--symlink", target, p}
+	real, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return a
+	}
+	for _, seen := range []string{"/usr/", "/proc/", "/etc/"} {
+		if strings.HasPrefix(real, seen) {
+			return a
+		}
+	}
+	if fi, err := os.Stat(real); err == nil && fi.Mode().IsRegular() && worldReadable(fi) {
 		a = append(a, "--ro-bind", real, real)
 	}
-	return append(a, "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp")
+	return a
+}
+
+// maskUnreadable hides what in dir not everyone may read: an empty tmpfs
+// over a directory, /dev/null over a file.
+func maskUnreadable(dir string) []string {
+	var a []string
+	_ = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || p == dir || d.Type()&os.ModeSymlink != 0 {
+			return nil
+		}
+		fi, err := d.Info()
+		if err != nil || worldReadable(fi) {
+			return nil
+		}
+		if d.IsDir() {
+			a = append(a, "--tmpfs", p)
+			return filepath.SkipDir
+		}
+		a = append(a, "--ro-bind", os.DevNull, p)
+		return nil
+	})
+	return a
+}
+
+// worldReadable: everyone may read it (and, for a directory, list and
+// enter it).
+func worldReadable(fi os.FileInfo) bool {
+	if fi.IsDir() {
+		return fi.Mode().Perm()&0o005 == 0o005
+	}
+	return fi.Mode().Perm()&0o004 != 0
 }
 
 // mountArgs is the loop's mount table, plus the workdir and $HOME as

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
 
 	"github.com/gitloop-dev/git-loop/sandbox"
@@ -113,6 +114,23 @@ func TestHostname(t *testing.T) {
 	for in, want := range map[string]string{"fix-bug": "fix-bug", "Feat/X_1": "feat-x-1", "__": "loop", strings.Repeat("a", 70): strings.Repeat("a", 63)} {
 		if got := hostname(in); got != want {
 			t.Errorf("hostname(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestMadeFor: a container is used for a spec only when git loop made it
+// for that spec's workspace, loop and config; a container that merely has
+// the name (another workspace's, made by hand) is not.
+func TestMadeFor(t *testing.T) {
+	spec := sandbox.Spec{Workspace: "w1", Loop: "a", Workdir: "/w", Image: "img"}
+	if !madeFor(&container.Config{Labels: spec.Labels()}, spec) {
+		t.Error("the spec's own container is not used")
+	}
+	other := spec
+	other.Workspace = "w2"
+	for _, c := range []*container.Config{nil, {}, {Labels: other.Labels()}, {Labels: map[string]string{sandbox.LabelConfigHash: spec.ConfigHash()}}} {
+		if madeFor(c, spec) {
+			t.Errorf("container labelled %v is used for workspace w1", c)
 		}
 	}
 }

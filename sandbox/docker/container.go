@@ -49,7 +49,7 @@ func (e *Engine) Ensure(ctx context.Context, spec sandbox.Spec) (sandbox.Status,
 			err = e.create(ctx, spec)
 		case err != nil:
 			return sandbox.Status{Driver: DriverName}, e.wrap("docker inspect "+name, err)
-		case res.Container.Config == nil || res.Container.Config.Labels[sandbox.LabelConfigHash] != spec.ConfigHash():
+		case !madeFor(res.Container.Config, spec):
 			err = e.recreate(ctx, spec, res.Container.ID)
 		case res.Container.State == nil || !res.Container.State.Running:
 			err = e.start(ctx, spec, res.Container)
@@ -75,8 +75,7 @@ func (e *Engine) Ensure(ctx context.Context, spec sandbox.Spec) (sandbox.Status,
 		backoff = min(2*backoff, 500*time.Millisecond)
 	}
 	res, err := e.cli.ContainerInspect(ctx, name, client.ContainerInspectOptions{})
-	if err == nil && res.Container.State != nil && res.Container.State.Running &&
-		res.Container.Config != nil && res.Container.Config.Labels[sandbox.LabelConfigHash] == spec.ConfigHash() {
+	if err == nil && res.Container.State != nil && res.Container.State.Running && madeFor(res.Container.Config, spec) {
 		return statusFromInspect(res.Container), nil
 	}
 	if lastErr == nil {
@@ -87,6 +86,21 @@ func (e *Engine) Ensure(ctx context.Context, spec sandbox.Spec) (sandbox.Status,
 		}
 	}
 	return sandbox.Status{Driver: DriverName}, fmt.Errorf("docker ensure %s: %w", name, lastErr)
+}
+
+// madeFor: the container was made by git loop for exactly this spec (its
+// workspace, its loop, its config hash). One that merely has the name is
+// recreated, never exec'd in.
+func madeFor(c *container.Config, spec sandbox.Spec) bool {
+	if c == nil {
+		return false
+	}
+	for k, v := range spec.Labels() {
+		if c.Labels[k] != v {
+			return false
+		}
+	}
+	return true
 }
 
 func prefixed(sep, s string) string {
