@@ -3,38 +3,22 @@ package lifecycle_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 
-	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
 	"github.com/gitloop-dev/git-loop/gitloop/lifecycle"
 	"github.com/gitloop-dev/git-loop/gitloop/status"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
-	"github.com/gitloop-dev/git-loop/sandbox"
-	"github.com/gitloop-dev/git-loop/sandbox/none"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace/workspacetest"
 )
 
 func TestMain(m *testing.M) { gittest.Main(m, nil) }
 
 func service(tb testing.TB, repo string) *workspace.Workspace {
 	tb.Helper()
-	ctx := context.Background()
-	r, err := workspace.Discover(ctx, repo)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	entries, err := workspace.GitConfigEntries(ctx, repo)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	cfg, err := workspace.LoadConfig(ctx, r, workspace.ConfigInputs{Dirs: workspace.UserDirsFromEnv(os.Getenv), Env: func(string) (string, bool) { return "", false }, Git: entries})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return &workspace.Workspace{Repo: r, Config: cfg, Git: &git.Runner{}, Engine: func(context.Context, string) (sandbox.Engine, error) { return none.New(), nil }}
+	return workspacetest.New(tb, repo)
 }
 
 // BenchmarkNew is "git loop new --driver none" in-process; compare with

@@ -10,30 +10,16 @@ import (
 	"testing"
 
 	"github.com/gitloop-dev/git-loop/gitloop/agent"
-	"github.com/gitloop-dev/git-loop/gitloop/config"
-	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
 	"github.com/gitloop-dev/git-loop/gitloop/lifecycle"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
-	"github.com/gitloop-dev/git-loop/sandbox"
-	"github.com/gitloop-dev/git-loop/sandbox/none"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace/workspacetest"
 )
 
 func agentService(t *testing.T) (*workspace.Workspace, string) {
 	t.Helper()
 	repo := gittest.Repo(t)
-	ctx := context.Background()
-	r, err := workspace.Discover(ctx, repo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(config.Sources{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	data := t.TempDir()
-	return &workspace.Workspace{Repo: r, Config: cfg, Dirs: workspace.UserDirs{Config: data, Data: data}, Git: &git.Runner{},
-		Engine: func(context.Context, string) (sandbox.Engine, error) { return none.New(), nil }}, repo
+	return workspacetest.New(t, repo), repo
 }
 
 // TestRunGeneric runs a generic agent headless: prompt last, env with the

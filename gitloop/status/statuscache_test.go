@@ -9,13 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gitloop-dev/git-loop/gitloop/config"
 	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
 	"github.com/gitloop-dev/git-loop/gitloop/lifecycle"
-	"github.com/gitloop-dev/git-loop/gitloop/workspace"
-	"github.com/gitloop-dev/git-loop/sandbox"
-	"github.com/gitloop-dev/git-loop/sandbox/none"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace/workspacetest"
 )
 
 // TestStatusCacheExact changes a worktree in every way git status can see
@@ -25,15 +22,8 @@ func TestStatusCacheExact(t *testing.T) {
 	t.Parallel()
 	repo := gittest.Repo(t)
 	ctx := context.Background()
-	r, err := workspace.Discover(ctx, repo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(config.Sources{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := &workspace.Workspace{Repo: r, Config: cfg, Git: &git.Runner{}, Engine: func(context.Context, string) (sandbox.Engine, error) { return none.New(), nil }, StatusRacyWindow: 30 * time.Millisecond}
+	svc := workspacetest.New(t, repo)
+	svc.StatusRacyWindow = 30 * time.Millisecond
 	m, err := lifecycle.New(ctx, svc, lifecycle.NewOptions{Name: "c", Driver: "none"})
 	if err != nil {
 		t.Fatal(err)
@@ -62,7 +52,7 @@ func TestStatusCacheExact(t *testing.T) {
 			gittest.Git(t, wt, "checkout", "--", "src/main.go")
 			gittest.WriteFile(t, wt, "tmp.out", "x")
 		}},
-		{"exclude", func() { gittest.WriteFile(t, r.CommonDir, "info/exclude", "*.out\n") }},
+		{"exclude", func() { gittest.WriteFile(t, svc.Repo.CommonDir, "info/exclude", "*.out\n") }},
 		{"untrack via .gitignore", func() { gittest.WriteFile(t, wt, ".gitignore", ".env\n*.log\n*.out\nsrc/deep/\n") }},
 		{"mode change", func() { os.Chmod(filepath.Join(wt, "README.md"), 0o755) }},
 		{"reset hard", func() { gittest.Git(t, wt, "reset", "-q", "--hard"); os.Chmod(filepath.Join(wt, "README.md"), 0o644) }},

@@ -23,7 +23,8 @@ var gitloopImports = map[string][]string{
 	"gittest":    nil, // test helpers
 
 	// The core.
-	"workspace": {"git", "state", "config"},
+	"workspace/workspacetest": {"workspace", "git"}, // test helper
+	"workspace":               {"git", "state", "config"},
 
 	// Concerns, bottom up.
 	"agent":           {"workspace", "transcript", "compose", "state", "config", "git"},
