@@ -21,3 +21,25 @@ now() { date +%s%N; }
 median_ms() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.1f", m/1e6}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a/b}'; }
 diff_ms() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%+.1f", a-b}'; }
+
+# time_new_docker REPO IMG USER WS REPS: git loop new --driver docker
+# against its floor (git worktree add -b + docker create + docker start),
+# alternating so both see the same machine state; the containers go
+# between rounds (untimed) so the engine's load stays flat. Appends the
+# times to $work/new.t and $work/floor.t.
+time_new_docker() {
+	local repo=$1 img=$2 user=$3 ws=$4 reps=$5 i wt c t0 t1
+	: > "$work/new.t"; : > "$work/floor.t"
+	for i in $(seq 1 "$reps"); do
+		wt="$work/floor-$i"
+		t0=$(now)
+		git -C "$repo" worktree add -q -b "floor/$i" "$wt" main
+		c=$(docker create --init --label dev.gitloop.bench=$$ --user "$user" -v "$wt:$wt" -w "$wt" "$img" sleep infinity)
+		docker start "$c" >/dev/null
+		t1=$(now)
+		echo $((t1 - t0)) >> "$work/floor.t"
+		t0=$(now); git -C "$repo" loop new "n$i" --driver docker --detach -q >/dev/null; t1=$(now)
+		echo $((t1 - t0)) >> "$work/new.t"
+		docker rm -f "$c" "gitloop-$ws-n$i" >/dev/null
+	done
+}

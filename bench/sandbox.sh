@@ -35,21 +35,8 @@ git -C "$repo" loop new warm --driver docker --detach -q >/dev/null # workspace 
 ws=$(cat "$repo/.git/loop/id")
 user="$(id -u):$(id -g)"
 
-# new vs the floor, alternating so both see the same machine state; the
-# containers go between rounds (untimed) so the engine's load stays flat.
-: > "$work/new.t"; : > "$work/floor.t"
-for i in $(seq 1 "$reps"); do
-	wt="$work/floor-$i"
-	t0=$(now)
-	git -C "$repo" worktree add -q -b "floor/$i" "$wt" main
-	c=$(docker create --init --label dev.gitloop.bench=$$ --user "$user" -v "$wt:$wt" -w "$wt" "$img" sleep infinity)
-	docker start "$c" >/dev/null
-	t1=$(now)
-	echo $((t1 - t0)) >> "$work/floor.t"
-	t0=$(now); git -C "$repo" loop new "n$i" --driver docker --detach -q >/dev/null; t1=$(now)
-	echo $((t1 - t0)) >> "$work/new.t"
-	docker rm -f "$c" "gitloop-$ws-n$i" >/dev/null
-done
+# new vs the floor (time_new_docker in lib.sh).
+time_new_docker "$repo" "$img" "$user" "$ws" "$reps"
 new_ms=$(median_ms < "$work/new.t"); floor_ms=$(median_ms < "$work/floor.t")
 
 # exec vs docker exec, in the loop's own container and a plain one.

@@ -52,20 +52,8 @@ for i in $(seq 1 "$reps"); do
 done
 f_ms=$(median_ms < "$work/f.t"); fx_ms=$(median_ms < "$work/fx.t")
 
-# new, sealed, vs the floor, alternating.
-: > "$work/new.t"; : > "$work/floor.t"
-for i in $(seq 1 "$reps"); do
-	fw="$work/floor-$i"
-	t0=$(now)
-	git -C "$repo" worktree add -q -b "floor/$i" "$fw" main
-	c=$(docker create --init --label dev.gitloop.bench=$$ --user "$user" -v "$fw:$fw" -w "$fw" "$img" sleep infinity)
-	docker start "$c" >/dev/null
-	t1=$(now)
-	echo $((t1 - t0)) >> "$work/floor.t"
-	t0=$(now); git -C "$repo" loop new "n$i" --driver docker --detach -q >/dev/null; t1=$(now)
-	echo $((t1 - t0)) >> "$work/new.t"
-	docker rm -f "$c" "gitloop-$ws-n$i" >/dev/null
-done
+# new, sealed, vs the floor (time_new_docker in lib.sh).
+time_new_docker "$repo" "$img" "$user" "$ws" "$reps"
 new_ms=$(median_ms < "$work/new.t"); floor_ms=$(median_ms < "$work/floor.t")
 
 printf '%-52s %10s %10s %7s\n' "benchmark (median of $reps, $(nproc) cores)" "git loop" "floor" "ratio"

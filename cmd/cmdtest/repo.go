@@ -52,6 +52,17 @@ func WithHome(t *testing.T) (Options, string) {
 	return Options{Env: map[string]string{"GIT_LOOP_HOME": home}}, home
 }
 
+// InitRepo is a test repository after "git loop init" (solo context
+// layers under user dirs of its own), the options that use those dirs,
+// and the dirs.
+func InitRepo(t *testing.T) (repo string, o Options, home string) {
+	t.Helper()
+	repo = gittest.Repo(t)
+	o, home = WithHome(t)
+	MustRunWith(t, repo, o, "init", "-q")
+	return repo, o, home
+}
+
 // ReadMeta is the record (meta.json) of loop name in repo.
 func ReadMeta(t *testing.T, repo, name string) state.Meta {
 	t.Helper()

@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"github.com/gitloop-dev/git-loop/cmd/cmdtest"
-	"github.com/gitloop-dev/git-loop/gitloop/gittest"
 )
 
 func TestMain(m *testing.M) { cmdtest.Main(m, nil) }
@@ -13,9 +12,7 @@ func TestMain(m *testing.M) { cmdtest.Main(m, nil) }
 // mode code becomes a proposal and notes land on main.
 func TestGoldenPromote(t *testing.T) {
 	t.Parallel()
-	repo := gittest.Repo(t)
-	o, home := cmdtest.WithHome(t)
-	cmdtest.MustRunWith(t, repo, o, "init", "-q")
+	repo, o, home := cmdtest.InitRepo(t)
 	cmdtest.MustRunWith(t, repo, o, "new", "fix", "--driver", "none", "-d")
 	cmdtest.MustRunWith(t, repo, o, "exec", "fix", "--", "sh", "-c", `echo 1 > f && git add f && git commit -qm f && echo "- idea" >> "$GIT_LOOP_NOTES/inbox.md"`)
 	r := cmdtest.MustRunWith(t, repo, o, "promote", "fix", "-a", "-m", "work of fix")

@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"github.com/gitloop-dev/git-loop/cmd/cmdtest"
-	"github.com/gitloop-dev/git-loop/gitloop/gittest"
 )
 
 func TestMain(m *testing.M) { cmdtest.Main(m, nil) }
@@ -13,9 +12,7 @@ func TestMain(m *testing.M) { cmdtest.Main(m, nil) }
 // proposals of two loops, in code and knowledge.
 func TestGoldenReviewLs(t *testing.T) {
 	t.Parallel()
-	repo := gittest.Repo(t)
-	o, home := cmdtest.WithHome(t)
-	cmdtest.MustRunWith(t, repo, o, "init", "-q")
+	repo, o, home := cmdtest.InitRepo(t)
 	if r := cmdtest.MustRunWith(t, repo, o, "review", "ls"); r.Stdout != "" {
 		t.Errorf("review ls without proposals printed %q", r.Stdout)
 	}

@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/gitloop-dev/git-loop/cmd/cmdtest"
-	"github.com/gitloop-dev/git-loop/gitloop/gittest"
 )
 
 func TestMain(m *testing.M) { cmdtest.Main(m, nil) }
@@ -14,9 +13,7 @@ func TestMain(m *testing.M) { cmdtest.Main(m, nil) }
 // loop with a commit, an uncommitted change and context layers.
 func TestGoldenStatus(t *testing.T) {
 	t.Parallel()
-	repo := gittest.Repo(t)
-	o, home := cmdtest.WithHome(t)
-	cmdtest.MustRunWith(t, repo, o, "init", "-q")
+	repo, o, home := cmdtest.InitRepo(t)
 	cmdtest.MustRunWith(t, repo, o, "new", "alpha", "--driver", "none", "-d")
 	cmdtest.MustRunWith(t, repo, o, "exec", "alpha", "--", "sh", "-c", "echo 1 > f && git add f && git commit -qm f && echo 2 > g")
 	r := cmdtest.MustRunWith(t, repo, o, "status", "alpha")
