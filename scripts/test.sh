@@ -8,7 +8,8 @@
 #
 # As root it installs what is missing with apt-get and starts dockerd when
 # no engine answers; otherwise it says exactly what is missing and how to
-# install it. With GIT_LOOP_TEST_REQUIRE=all (set by CI) a test whose
+# install it. It installs the real agent clients with
+# scripts/install-agents.sh. With GIT_LOOP_TEST_REQUIRE=all (set by CI) a test whose
 # dependency is missing fails instead of skipping.
 #
 #   scripts/test.sh              everything (and scripts/test-git-versions.sh)
@@ -54,6 +55,12 @@ if command -v docker >/dev/null 2>&1 && ! docker info >/dev/null 2>&1; then
   else
     echo "test.sh: no Docker engine answers: start one (sudo systemctl start docker) or set DOCKER_HOST" >&2
   fi
+fi
+
+# The real agent clients (Claude Code, Codex) and mise, pinned, from npm:
+# tests check what they load and print offline (internal/testagents).
+if [ "$(id -u)" = 0 ] || command -v npm >/dev/null 2>&1; then
+  scripts/install-agents.sh || echo "test.sh: could not install the agent clients; tests that need them will skip (or fail with GIT_LOOP_TEST_REQUIRE=all)" >&2
 fi
 
 echo "test.sh: gofmt, go vet" >&2
