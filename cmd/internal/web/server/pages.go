@@ -26,6 +26,7 @@ import (
 	"github.com/gitloop-dev/git-loop/gitloop/status"
 	"github.com/gitloop-dev/git-loop/gitloop/transcript"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
+	"github.com/gitloop-dev/git-loop/sandbox"
 )
 
 // pages are the parsed templates: one set per page, each with the layout.
@@ -45,6 +46,15 @@ var funcs = template.FuncMap{
 	"add":     func(a, b int) int { return a + b },
 	"join":    strings.Join,
 	"rfc3339": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	// A loop whose sandbox does not exist yet is not broken: the next
+	// exec or run makes it. "missing" stays the JSON value.
+	"sandboxstate": func(s any) string {
+		v := fmt.Sprint(s)
+		if v == string(sandbox.StateMissing) {
+			return "not started"
+		}
+		return v
+	},
 }
 
 func loadPages() (*pages, error) {
