@@ -30,6 +30,7 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/image"
 	"github.com/gitloop-dev/git-loop/cmd/internal/inbox"
 	"github.com/gitloop-dev/git-loop/cmd/internal/initcmd"
+	"github.com/gitloop-dev/git-loop/cmd/internal/installdocs"
 	"github.com/gitloop-dev/git-loop/cmd/internal/lifecycle"
 	"github.com/gitloop-dev/git-loop/cmd/internal/logcmd"
 	"github.com/gitloop-dev/git-loop/cmd/internal/ls"
@@ -143,6 +144,18 @@ commands in one with "git loop exec NAME -- CMD", and remove it with
 	return cmd
 }
 
+// NewDocRoot builds the whole command tree as "git loop --help" shows it,
+// for rendering man pages and completions: the Factory is lazy, so
+// building it runs neither git nor a sandbox engine.
+func NewDocRoot() *cobra.Command {
+	cmd := NewCmdRoot(cmdutil.New())
+	// What cobra adds only when the binary runs, so the pages list the
+	// help command and --version as "git loop --help" does.
+	cmd.InitDefaultHelpCmd()
+	cmd.InitDefaultVersionFlag()
+	return cmd
+}
+
 // subcommand is a command under the root: its help group, the names it
 // answers to (its name first, then its aliases), and how to build it.
 type subcommand struct {
@@ -188,6 +201,7 @@ func subcommands(f *cmdutil.Factory) []subcommand {
 		{"setup", []string{"uninstall"}, func() *cobra.Command { return uninstall.NewCmdUninstall(f, nil) }},
 		{"setup", []string{"doctor"}, func() *cobra.Command { return doctor.NewCmdDoctor(f, nil) }},
 		{"setup", []string{"completion"}, func() *cobra.Command { return completion.NewCmdCompletion(f, nil) }},
+		{"setup", []string{"install-docs"}, func() *cobra.Command { return installdocs.NewCmdInstallDocs(f, NewDocRoot, nil) }},
 		{"setup", []string{"version"}, func() *cobra.Command { return version.NewCmdVersion(f, nil) }},
 		{"", []string{"hook"}, func() *cobra.Command { return hookscmd.NewCmdHook(f, nil) }},
 	}
@@ -286,7 +300,13 @@ func handleError(f *cmdutil.Factory, root *cobra.Command, args []string, err err
 		if sub != nil {
 			name = sub.CommandPath()
 		}
-		fmt.Fprintf(w, "Run '%s --help' for usage.\n", name)
+		if sub == nil || sub == root {
+			// git turns "git loop --help" into "git help loop", which
+			// needs the man page; "git loop help" never does.
+			fmt.Fprintln(w, "Run 'git loop help' for usage.")
+		} else {
+			fmt.Fprintf(w, "Run '%s --help' for usage.\n", name)
+		}
 		return ExitUsage
 	case errors.Is(err, sandbox.ErrEngineUnreachable):
 		fmt.Fprintln(w, cs.Red("error:")+" "+err.Error())
