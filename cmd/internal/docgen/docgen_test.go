@@ -9,4 +9,3 @@ func TestPlainToMarkdown(t *testing.T) {
 		t.Errorf("plainToMarkdown:\n got %q\nwant %q", got, want)
 	}
 }
-
