@@ -119,11 +119,17 @@ func TestNewRefusals(t *testing.T) {
 	t.Parallel()
 	repo := gittest.Repo(t)
 	cmdtest.MustRun(t, repo, "new", "dup", "--driver", "none", "-d")
-	if r := cmdtest.Run(t, repo, "new", "dup", "--driver", "none", "-d"); r.Code != 2 || !strings.Contains(r.Stderr, "already exists") {
+	if r := cmdtest.Run(t, repo, "new", "dup", "--driver", "none", "-d"); r.Code != 1 || !strings.Contains(r.Stderr, "already exists") || strings.Contains(r.Stderr, "--help") {
 		t.Errorf("second new dup: %d %s", r.Code, r.Stderr)
 	}
 	if r := cmdtest.Run(t, repo, "new", "nobase", "--base", "no-such-ref", "--driver", "none", "-d"); r.Code != 2 || !strings.Contains(r.Stderr, "no-such-ref") {
 		t.Errorf("bad base: %d %s", r.Code, r.Stderr)
+	}
+	// A repository without commits needs a first commit, not a --base.
+	empty := t.TempDir()
+	gittest.Git(t, empty, "init", "-q", "-b", "trunk")
+	if r := cmdtest.Run(t, empty, "new", "first", "--driver", "none", "-d"); r.Code != 1 || !strings.Contains(r.Stderr, "no commits yet (trunk is unborn): make a first commit") || strings.Contains(r.Stderr, "--base") {
+		t.Errorf("new in a repository without commits: %d %s", r.Code, r.Stderr)
 	}
 	if r := cmdtest.Run(t, repo, "new", "x", "--driver", "warp", "-d"); r.Code == 0 || !strings.Contains(r.Stderr, "warp") {
 		t.Errorf("bad driver: %d %s", r.Code, r.Stderr)
