@@ -19,3 +19,23 @@ func TestWikiLinksInCodeStayText(t *testing.T) {
 		t.Errorf("code was rewritten:\n%s", got)
 	}
 }
+
+// TestDiffLineNumbers: each diff line carries its old and new line
+// numbers, counted from the hunk header.
+func TestDiffLineNumbers(t *testing.T) {
+	in := "diff --git a/f b/f\nindex 1..2 100644\n--- a/f\n+++ b/f\n@@ -10,3 +10,4 @@ func x\n ctx\n-old\n+new1\n+new2\n ctx2\n"
+	d := parseDiff(strings.NewReader(in), 0)
+	var got []diffLine
+	for _, l := range d.Files[0].Lines {
+		got = append(got, diffLine{Kind: l.Kind, Old: l.Old, New: l.New})
+	}
+	want := []diffLine{{Kind: "hunk"}, {Kind: "ctx", Old: 10, New: 10}, {Kind: "del", Old: 11}, {Kind: "add", New: 11}, {Kind: "add", New: 12}, {Kind: "ctx", Old: 12, New: 13}}
+	if len(got) != len(want) {
+		t.Fatalf("lines %+v", got)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("line %d = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+}

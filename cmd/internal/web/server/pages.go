@@ -19,6 +19,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gitloop-dev/git-loop/gitloop/contexts"
+	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/knowledge"
 	"github.com/gitloop-dev/git-loop/gitloop/notes"
 	"github.com/gitloop-dev/git-loop/gitloop/session"
@@ -42,6 +43,7 @@ var funcs = template.FuncMap{
 		return s
 	},
 	"ago":     ago,
+	"short7":  workspace.ShortSHA,
 	"pathesc": pathEscape,
 	"add":     func(a, b int) int { return a + b },
 	"join":    strings.Join,
@@ -250,7 +252,49 @@ type loopView struct {
 	Versions   [][2]string
 	Diff       *diffPage
 	DiffErr    string
+	Commits    []commit
+	MoreCommit bool
 	Transcript *transcriptPage
+}
+
+// commit is one of the loop's commits, as a pull request lists them.
+type commit struct {
+	SHA, Author, Subject string
+	Time                 time.Time
+}
+
+// maxCommits is how many of a loop's commits its page lists.
+const maxCommits = 50
+
+// commits lists the loop's commits not on its base, newest first.
+func (s *Server) commits(r *http.Request, m *state.Meta, head string) ([]commit, bool, error) {
+	if head == "" {
+		return nil, false, nil
+	}
+	not := m.BaseSHA
+	if m.BaseRef != "" {
+		if sha, ok, _ := s.ws.RefSHA(r.Context(), m.BaseRef); ok {
+			not = sha
+		}
+	}
+	out, err := s.ws.Query.Output(r.Context(), git.Cmd{Dir: s.ws.Repo.CommonDir, Args: []string{"log", "--no-color", "-z",
+		"--format=%H%x1f%an%x1f%at%x1f%s", "-n", strconv.Itoa(maxCommits + 1), head, "--not", not, "--"}})
+	if err != nil {
+		return nil, false, err
+	}
+	var list []commit
+	for _, rec := range strings.Split(strings.Trim(string(out), "\x00\n"), "\x00") {
+		f := strings.SplitN(strings.TrimLeft(rec, "\n"), "\x1f", 4)
+		if len(f) != 4 {
+			continue
+		}
+		secs, _ := strconv.ParseInt(f[2], 10, 64)
+		list = append(list, commit{SHA: f[0], Author: f[1], Time: time.Unix(secs, 0), Subject: f[3]})
+	}
+	if len(list) > maxCommits {
+		return list[:maxCommits], true, nil
+	}
+	return list, false, nil
 }
 
 func intParam(r *http.Request, key string) int {
@@ -281,6 +325,11 @@ func (s *Server) loopPage(w http.ResponseWriter, r *http.Request) {
 		v.Versions = append(v.Versions, [2]string{k, sha})
 	}
 	sort.Slice(v.Versions, func(i, j int) bool { return v.Versions[i][0] < v.Versions[j][0] })
+	v.Commits, v.MoreCommit, err = s.commits(r, m, st.Head)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	v.Diff, err = s.diff(r, name, intParam(r, "dpage"))
 	if err != nil {
 		v.DiffErr = err.Error()

@@ -27,7 +27,7 @@ func TestPagesAndEndpoints(t *testing.T) {
 	}{
 		{"/", []string{"alpha", "beta", "gamma", `href="/loops/alpha"`, "uncommitted", `<span class="badge layer">code</span>`}},
 		{"/loops/rows", []string{`data-loop="alpha"`, `data-loop="gamma"`}},
-		{"/loops/alpha", []string{"src/hello.go", `class="add"`, `<span class="add">&#43;func Hello()`, "I will add it in src/hello.go.", "tool call", "Write", "uncommitted line", "loop/alpha"}},
+		{"/loops/alpha", []string{"src/hello.go", `class="add"`, `<span class="add"><i class="ln" data-o="" data-n="4"></i>&#43;func Hello()`, "I will add it in src/hello.go.", "tool call", "Write", "uncommitted line", "loop/alpha", `id="commits"`, "alpha: add hello"}},
 		{"/loops/alpha?dpage=0", []string{"src/hello.go"}},
 		{"/loops/alpha/transcript", []string{"Please add a hello function", "Done: Hello()"}},
 		{"/loops/beta", []string{"No changes against the base", "No transcript yet"}},
