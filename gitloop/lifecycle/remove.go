@@ -228,6 +228,13 @@ func finishRemove(ctx context.Context, s *workspace.Workspace, in state.Intent) 
 			}
 		}
 	}
+	// The record of a code proposal (land.ProposalRef) goes with the loop.
+	proposed := "refs/loop-proposed/code/" + in.Loop
+	if _, exists, err := s.RefSHA(ctx, proposed); err == nil && exists {
+		if err := s.Git.Run(ctx, git.Cmd{Dir: s.Repo.CommonDir, Label: workspace.ShortRef(in.Branch), Args: []string{"update-ref", "-d", proposed}}); err != nil {
+			return err
+		}
+	}
 	sandboxspec.RemoveVaultCopy(s, in.Loop)
 	if err := s.Store().RemoveLoopDir(in.Loop); err != nil {
 		return err

@@ -100,12 +100,17 @@ func cells(texts ...string) []iostreams.Cell {
 	return out
 }
 
-// UnpromotedText names the layers with commits not yet promoted, or "-".
+// UnpromotedText names the layers with commits not yet promoted, and the
+// proposed ones as "code (proposed)", or "-".
 func UnpromotedText(l status.LoopStatus) string {
-	if len(l.Unpromoted) == 0 {
+	parts := append([]string(nil), l.Unpromoted...)
+	for _, p := range l.Proposed {
+		parts = append(parts, p+" (proposed)")
+	}
+	if len(parts) == 0 {
 		return "-"
 	}
-	return strings.Join(l.Unpromoted, ",")
+	return strings.Join(parts, ",")
 }
 
 // ContextText says whether a loop's context is behind its layers' clones:

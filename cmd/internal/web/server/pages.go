@@ -152,7 +152,9 @@ type loopRow struct {
 	Ahead, Behind, Changes                    int
 	Dirty                                     bool
 	// Unpromoted names the layers with commits not yet promoted.
-	Unpromoted              []string
+	Unpromoted []string
+	// Proposed names the gated layers proposed and waiting for review.
+	Proposed                []string
 	Activity, ActivityTitle string
 	Created, CreatedTitle   string
 }
@@ -214,7 +216,7 @@ func (s *Server) rows(r *http.Request) ([]loopRow, error) {
 			Problems: l.Problems, Ahead: l.Ahead, Behind: l.Behind, Changes: l.Changes, Dirty: l.Dirty,
 			Activity: ago(act), ActivityTitle: stamp(act), Created: ago(l.Created), CreatedTitle: stamp(l.Created),
 		}
-		rows[i].Unpromoted = l.Unpromoted
+		rows[i].Unpromoted, rows[i].Proposed = l.Unpromoted, l.Proposed
 	}
 	return rows, nil
 }
