@@ -48,7 +48,7 @@ func TestPromoteAbsorbsRemoteChange(t *testing.T) {
 	if got := e.Loops()["n1"].Unpromoted; !reflect.DeepEqual(got, []string{"notes"}) {
 		t.Errorf("unpromoted before promote = %v", got)
 	}
-	r := e.OK("promote", "n1", "--layer", "notes")
+	r := e.OK("promote", "n1", "--layer", "notes", "-v")
 	if !strings.Contains(r.Stdout, "notes") || !strings.Contains(r.Stdout, "landed on origin/main") {
 		t.Errorf("promote output:\n%s", r.Stdout)
 	}

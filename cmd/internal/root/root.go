@@ -82,7 +82,7 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command { return newCmdRoot(f, "") }
 // the one named only (a name or an alias).
 func newCmdRoot(f *cmdutil.Factory, only string) *cobra.Command {
 	var dir string
-	var quiet bool
+	var quiet, verbose bool
 	cmd := &cobra.Command{
 		Use:   "git-loop",
 		Short: "Run AI coding agents in loops: branch + worktree + context + sandbox",
@@ -116,11 +116,16 @@ commands in one with "git loop exec NAME -- CMD", and remove it with
 				f.Dir = abs
 			}
 			f.IOStreams.SetQuiet(quiet)
+			f.IOStreams.SetVerbose(verbose)
 			return refuseInSandbox(f, cmd)
 		},
 	}
 	cmd.PersistentFlags().StringVarP(&dir, "directory", "C", "", "run as if git loop was started in DIR")
 	cmd.PersistentFlags().BoolVarP(&quiet, "quiet", "q", false, "print only results and errors")
+	cmd.PersistentFlags().BoolVarP(&verbose, "verbose", "v", false, "also print each git command that changes something")
+	// --version without -v, which is --verbose in every command; a lone
+	// "git loop -v" still prints the version, as "git -v" does.
+	cmd.Flags().Bool("version", false, "print the version of git loop")
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &cmdutil.FlagError{Err: err} })
 	cmd.SetOut(f.IOStreams.Out)
 	cmd.SetErr(f.IOStreams.ErrOut)
@@ -239,6 +244,9 @@ func Main(args []string) int {
 func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if len(args) == 1 && args[0] == "-v" {
+		args = []string{"--version"}
+	}
 	cmd := newCmdRoot(f, onlyCommand(f, args))
 	cmd.SetArgs(args)
 	err := cmd.ExecuteContext(ctx)
