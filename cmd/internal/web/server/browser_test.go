@@ -177,6 +177,7 @@ func TestBrowser(t *testing.T) {
 		{"/context/knowledge/guides/setup.md", `.markdown`, "markdown.png"},
 		{"/focus", `.board`, "focus.png"},
 		{"/loops/alpha/compose", `table.prov`, "compose.png"},
+		{"/loops/alpha/compose/CLAUDE.md", `article.markdown`, "compose-file.png"},
 	} {
 		if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+p.path), chromedp.WaitVisible(p.wait)); err != nil {
 			t.Fatalf("%s: %v", p.path, err)

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/gitloop-dev/git-loop/gitloop/compose"
 	"github.com/gitloop-dev/git-loop/gitloop/contexts"
 	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/knowledge"
@@ -372,6 +374,56 @@ func (s *Server) composePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.page(w, r, "compose", name+" · compose", "loops", map[string]any{"Name": name, "R": res})
+}
+
+// maxComposedFile bounds what the page shows of one composed file.
+const maxComposedFile = 1 << 20
+
+// composedFilePage shows one file of a loop's composed agent dir (its
+// AGENTS.md, CLAUDE.md, settings): only a file the composition lists, and
+// read as hostile data, since the sandbox can rewrite the agent dir.
+func (s *Server) composedFilePage(w http.ResponseWriter, r *http.Request) {
+	name, ok := s.loopName(w, r)
+	if !ok {
+		return
+	}
+	res, err := contexts.Composition(s.ws, name)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	rel := r.PathValue("path")
+	var file *compose.File
+	for i := range res.Files {
+		if res.Files[i].Path == rel && res.Files[i].Link == "" {
+			file = &res.Files[i]
+		}
+	}
+	if file == nil {
+		s.fail(w, r, &workspace.UsageError{Err: fmt.Errorf("%s is not a file of %s's composition", rel, name)})
+		return
+	}
+	f, err := transcript.OpenUnder(s.ws.Store().LoopDir(name), filepath.Join(s.ws.AgentDir(name), filepath.FromSlash(rel)))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxComposedFile+1))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v := map[string]any{"Name": name, "File": file, "Cut": len(data) > maxComposedFile}
+	if len(data) > maxComposedFile {
+		data = data[:maxComposedFile]
+	}
+	if strings.HasSuffix(rel, ".md") {
+		v["HTML"] = renderMarkdown(data, nil)
+	} else {
+		v["Text"] = string(data)
+	}
+	s.page(w, r, "composefile", name+" · "+rel, "loops", v)
 }
 
 // contextView is a context directory listing or one file.
