@@ -446,7 +446,9 @@ func openRun(ctx context.Context, s *workspace.Workspace, name, op string, abort
 		}
 		conclude := concludeMerge
 		if inside {
-			conclude = func(ctx context.Context, s *workspace.Workspace, rs *RunState) error { return concludeInside(ctx, s, m, rs) }
+			conclude = func(ctx context.Context, s *workspace.Workspace, rs *RunState) error {
+				return concludeInside(ctx, s, m, rs)
+			}
 		}
 		if err := conclude(ctx, s, stopped); err != nil {
 			return nil, nil, nil, err
