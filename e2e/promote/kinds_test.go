@@ -29,7 +29,18 @@ func kinds() []kind {
 // forKinds runs f as a parallel subtest per kind, on a fresh env.
 func forKinds(t *testing.T, f func(t *testing.T, e *env, k kind)) {
 	t.Helper()
-	for _, k := range kinds() {
+	forEach(t, kinds(), f)
+}
+
+// forSealed is forKinds on the sealed kinds only.
+func forSealed(t *testing.T, f func(t *testing.T, e *env, k kind)) {
+	t.Helper()
+	forEach(t, kinds()[1:], f)
+}
+
+func forEach(t *testing.T, ks []kind, f func(t *testing.T, e *env, k kind)) {
+	t.Helper()
+	for _, k := range ks {
 		t.Run(k.name, func(t *testing.T) {
 			t.Parallel()
 			e := setup(t)
