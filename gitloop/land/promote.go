@@ -571,9 +571,6 @@ func promoteTarget(ctx context.Context, s *workspace.Workspace, m *state.Meta, t
 			return res, err
 		}
 		if t.sealed != nil {
-			if err := needRewriteCheck(ctx, s, t); err != nil {
-				return res, err
-			}
 			// A commit the user made in the host checkout goes in first.
 			if r, ok := checkoutRev(ctx, s, t.sealed); ok {
 				files, err := mergeInside(ctx, s, t, []mergeRev{r})

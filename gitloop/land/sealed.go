@@ -142,6 +142,9 @@ func mergeInside(ctx context.Context, s *workspace.Workspace, t target, revs []m
 	if len(shas) == 0 {
 		return nil, nil
 	}
+	if err := needRewriteCheck(ctx, s, t); err != nil {
+		return nil, err
+	}
 	if !s.Git.DryRun {
 		if err := transport.PushIn(ctx, s, m, shas); err != nil {
 			return nil, fmt.Errorf("%s: %w", t.layer, err)
@@ -160,12 +163,7 @@ func mergeInside(ctx context.Context, s *workspace.Workspace, t target, revs []m
 	switch res.Code {
 	case 0:
 	case 3:
-		var files []string
-		for _, f := range strings.Split(res.Stdout, "\x00") {
-			if f != "" {
-				files = append(files, f)
-			}
-		}
+		files := namesFrom(res.Stdout)
 		if len(files) == 0 {
 			files = []string{"(the sandbox named none)"}
 		}
@@ -199,7 +197,8 @@ func rewrittenError(m *state.Meta, res transport.FetchResult) error {
 
 // needRewriteCheck refuses to change a sealed loop's branch inside when
 // its sandbox holds a rewrite the host did not apply (the last fetch put
-// it in quarantine): a merge there would never come back.
+// it in quarantine): a merge or commit there would never come back. What
+// needs no change inside (landing loop/NAME as the host has it) goes on.
 func needRewriteCheck(ctx context.Context, s *workspace.Workspace, t target) error {
 	m := t.sealed
 	q := revParse(ctx, s, s.Repo.CommonDir, transport.Quarantine(m.Name)+"head")
@@ -219,6 +218,9 @@ git add -A && { git diff --cached --quiet || git commit -q -m "$1"; }`
 
 // commitAllInside is commitAll for a sealed loop.
 func commitAllInside(ctx context.Context, s *workspace.Workspace, t target, msg string) error {
+	if err := needRewriteCheck(ctx, s, t); err != nil {
+		return err
+	}
 	insideLog(s, t, "add", "-A")
 	insideLog(s, t, "commit", "-q", "-m", msg)
 	if s.Git.DryRun {
@@ -261,12 +263,7 @@ func concludeInside(ctx context.Context, s *workspace.Workspace, m *state.Meta, 
 	switch res.Code {
 	case 0:
 	case 3:
-		var still []string
-		for _, f := range strings.Split(res.Stdout, "\x00") {
-			if f != "" {
-				still = append(still, f)
-			}
-		}
+		still := namesFrom(res.Stdout)
 		return &workspace.ConflictError{Loop: rs.Loop, Op: rs.Op, Layer: rs.Layers[0], Dir: m.Worktree, Files: still, Sealed: true}
 	default:
 		return fmt.Errorf("code: concluding the merge in loop %s's sandbox failed (exit %d): %s", m.Name, res.Code, workspace.FirstLine(res.Stderr))
@@ -348,4 +345,27 @@ git rev-parse HEAD >&3`, nil, m.Branch, transport.IncomingPrefix+"0")
 		return fmt.Errorf("discard %s: %s (commit or stash the changes in loop %s's sandbox first)", p.ID, workspace.FirstLine(res.Stderr), m.Name)
 	}
 	return transport.Accept(ctx, s, m, main, p.Commit, "git loop review discard "+p.ID)
+}
+
+// namesFrom reads the file names a script inside printed, NUL-separated:
+// the sandbox's text, shown on the user's terminal, so control characters
+// are made visible and the list is bounded.
+func namesFrom(out string) []string {
+	var names []string
+	for _, f := range strings.Split(out, "\x00") {
+		if f == "" {
+			continue
+		}
+		if len(names) == 50 {
+			names = append(names, "…")
+			break
+		}
+		names = append(names, strings.Map(func(r rune) rune {
+			if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+				return '?'
+			}
+			return r
+		}, f))
+	}
+	return names
 }

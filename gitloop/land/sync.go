@@ -201,9 +201,6 @@ func recordVersions(ctx context.Context, s *workspace.Workspace, name string, ve
 // pushed into the sandbox and merged there, in that order, then fetched
 // back. A conflict stops it inside, with the run saved like any other.
 func syncSealed(ctx context.Context, s *workspace.Workspace, m *state.Meta, t target, rs *RunState, rest []target) error {
-	if err := needRewriteCheck(ctx, s, t); err != nil {
-		return err
-	}
 	var revs []mergeRev
 	if r, ok := checkoutRev(ctx, s, m); ok {
 		revs = append(revs, r)
