@@ -23,6 +23,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# The sandbox's git carries the user's identity from ~/.gitconfig.
+git config --global user.name bench && git config --global user.email bench@example.com
 repo="$work/repo"
 git init -q --bare -b main "$work/origin.git"
 git init -q -b main "$repo"
@@ -33,7 +35,7 @@ git -C "$repo" push -q -u origin main
 git -C "$repo" config loop.sandbox.image "$img"
 
 mk() { GIT_LOOP_SANDBOX_SEALED=$3 git -C "$repo" loop new "$1" --driver "$2" --detach -q >/dev/null; }
-commit_in() { git -C "$repo" loop exec "$1" -- sh -c "echo $2 >> work.txt && git add work.txt && git commit -qm $2" >/dev/null 2>&1; }
+commit_in() { git -C "$repo" loop exec "$1" -- sh -c "echo $2 >> work.txt && git add work.txt && git commit -qm $2" >/dev/null; }
 timed() { local out=$1; shift; local t0 t1; t0=$(now); "$@" >/dev/null 2>&1; t1=$(now); echo $((t1 - t0)) >> "$out"; }
 move_main() {
 	git -C "$repo" commit -q --allow-empty -m "main $1"
@@ -57,4 +59,8 @@ for d in bwrap docker; do
 	ss=$(median_ms < "$work/ss.t"); su=$(median_ms < "$work/su.t")
 	printf '%-44s %8sms %8sms %6sx\n' "promote --layer code ($d)" "$ps" "$pu" "$(ratio "$ps" "$pu")"
 	printf '%-44s %8sms %8sms %6sx\n' "sync after main moved ($d)" "$ss" "$su" "$(ratio "$ss" "$su")"
+	for l in "s-$d" "u-$d"; do
+		git -C "$repo" merge-base --is-ancestor origin/main "loop/$l" || echo "sync of $l did not bring main in" >&2
+		[ "$(git -C "$work/origin.git" rev-parse "loop/$l")" = "$(git -C "$repo" rev-parse "loop/$l~1")" ] || echo "promote of $l did not push its last commit" >&2
+	done
 done

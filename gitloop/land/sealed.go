@@ -23,11 +23,15 @@ import (
 // sealedTarget is the code target of a sealed loop: every git command the
 // host runs for it runs in the host's repository, on the loop's branch.
 func sealedTarget(ctx context.Context, s *workspace.Workspace, m *state.Meta) (target, bool, error) {
-	res, err := transport.Refresh(ctx, s, m)
-	if err != nil {
-		return target{}, false, err
+	// Fetch first, when the sandbox's branch moved since the last fetch
+	// (its ref read as data, as ls does; a ref it cannot read counts as
+	// moved): a rewrite is reported by Refresh and the host's branch
+	// stands.
+	if transport.Moved(s, m) {
+		if _, err := transport.Refresh(ctx, s, m); err != nil {
+			return target{}, false, err
+		}
 	}
-	_ = res // a rewrite was reported by Refresh; the host's branch stands
 	if m.BaseRef == "" || !strings.HasPrefix(m.BaseRef, "refs/heads/") {
 		s.Reporter().Warn(fmt.Sprintf("code: loop %s started from %s, not a branch; nothing to promote the code onto", m.Name, m.Base))
 		return target{}, false, nil
