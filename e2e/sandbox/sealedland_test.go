@@ -70,6 +70,9 @@ func TestSealedLandAttacks(t *testing.T) {
 				if got := gittest.Git(t, origin, "rev-parse", "refs/heads/loop/rw"); got != good {
 					t.Errorf("the proposal pushed is %s, want the host's loop/rw %s (the rewrite is %s)", got, good, evil)
 				}
+				if after := hostRefs(t, repo, "rw"); after != before {
+					t.Errorf("host refs moved:\n%s\nwant\n%s", after, before)
+				}
 				moveMain("rw-base")
 				before = hostRefs(t, repo, "rw")
 				r = cmdtest.Run(t, repo, "sync", "rw")

@@ -31,6 +31,10 @@ func sealedTarget(ctx context.Context, s *workspace.Workspace, m *state.Meta) (t
 		if _, err := transport.Refresh(ctx, s, m); err != nil {
 			return target{}, false, err
 		}
+	} else if err := needRewriteCheck(ctx, s, target{sealed: m}); err != nil {
+		// Fetched before: said again, since what lands is not what the
+		// sandbox now holds.
+		s.Reporter().Warn(fmt.Sprintf("loop %s: its sandbox rewrote %s; the host lands its own %s, the rewrite stays at %shead", m.Name, m.ShortBranch(), m.ShortBranch(), transport.Quarantine(m.Name)))
 	}
 	if m.BaseRef == "" || !strings.HasPrefix(m.BaseRef, "refs/heads/") {
 		s.Reporter().Warn(fmt.Sprintf("code: loop %s started from %s, not a branch; nothing to promote the code onto", m.Name, m.Base))
