@@ -36,3 +36,16 @@ var (
 	// Drivers are the isolating drivers every sandbox test runs on.
 	Drivers = []Driver{DockerDriver, BwrapDriver}
 )
+
+// Sealed is d with sandbox.sealed on: its loops' sandboxes own their
+// clones, and commits cross only through git's protocol.
+func (d Driver) Sealed() Driver {
+	return Driver{Name: d.Name + "-sealed", Prepare: func(t *testing.T, repo string) {
+		d.Prepare(t, repo)
+		gittest.Git(t, repo, "config", "loop.sandbox.sealed", "true")
+	}}
+}
+
+// SealedDrivers are Drivers, sealed: the suites that land work (promote,
+// sync, review) run on them besides their host-worktree runs.
+var SealedDrivers = []Driver{DockerDriver.Sealed(), BwrapDriver.Sealed()}

@@ -23,11 +23,14 @@ func TestMain(m *testing.M) {
 
 // env is one user's git loop (cmdtest.User) with the context layers set
 // up in solo mode.
-type env struct{ *cmdtest.User }
+type env struct {
+	*cmdtest.User
+	kind kind // how the code tests' loops are made (kinds_test.go)
+}
 
 func setup(t *testing.T) *env {
 	t.Helper()
-	e := &env{cmdtest.NewUser(t, gittest.Repo(t))}
+	e := &env{User: cmdtest.NewUser(t, gittest.Repo(t))}
 	e.OK("init", "-q")
 	return e
 }

@@ -308,17 +308,19 @@ func fakeGH(t *testing.T) (dir, log string) {
 
 func TestCodePromotePullRequest(t *testing.T) {
 	t.Parallel()
-	e := setup(t)
+	forKinds(t, testCodePromotePullRequest)
+}
+
+func testCodePromotePullRequest(t *testing.T, e *env, _ kind) {
 	bare := gittest.Git(t, e.Repo, "remote", "get-url", "origin")
 	// The remote is on a known host; git reaches it at the local bare.
 	const url = "https://github.com/acme/demo.git"
 	gittest.Git(t, e.Repo, "remote", "set-url", "origin", url)
 	gittest.Git(t, e.Repo, "config", "url."+bare+".insteadOf", url)
-	e.newLoop("c1")
-	e.newLoop("c2")
+	e.newLoopKind("c1")
+	e.newLoopKind("c2")
 	for _, n := range []string{"c1", "c2"} {
-		gittest.WriteFile(t, e.Worktree(n), n+".go", "package main\n")
-		gittest.Commit(t, e.Worktree(n), n)
+		e.commitIn(n, n+".go", "package main\n", n)
 	}
 	mainBefore := gittest.Git(t, bare, "rev-parse", "main")
 
@@ -334,7 +336,7 @@ func TestCodePromotePullRequest(t *testing.T) {
 	if !strings.Contains(string(out), "https://github.com/acme/demo/pull/7") {
 		t.Errorf("promote output:\n%s", out)
 	}
-	if got := gittest.Git(t, bare, "rev-parse", "refs/heads/loop/c1"); got != gittest.Git(t, e.Worktree("c1"), "rev-parse", "HEAD") {
+	if got := gittest.Git(t, bare, "rev-parse", "refs/heads/loop/c1"); got != e.head("c1") {
 		t.Errorf("loop/c1 not pushed")
 	}
 	// Without gh: the URL to open one.
@@ -352,11 +354,13 @@ func TestCodePromotePullRequest(t *testing.T) {
 
 func TestCodeSoloProposal(t *testing.T) {
 	t.Parallel()
-	e := setup(t)
+	forKinds(t, testCodeSoloProposal)
+}
+
+func testCodeSoloProposal(t *testing.T, e *env, _ kind) {
 	gittest.Git(t, e.Repo, "remote", "remove", "origin")
-	e.newLoop("s1")
-	gittest.WriteFile(t, e.Worktree("s1"), "feature.go", "package main\n")
-	c := gittest.Commit(t, e.Worktree("s1"), "feature")
+	e.newLoopKind("s1")
+	c := e.commitIn("s1", "feature.go", "package main\n", "feature")
 	before := gittest.Git(t, e.Repo, "rev-parse", "main")
 	e.OK("promote", "s1", "--layer", "code")
 	if gittest.Git(t, e.Repo, "rev-parse", "main") != before {
@@ -466,10 +470,12 @@ func TestSyncClones(t *testing.T) {
 
 func TestSyncLoop(t *testing.T) {
 	t.Parallel()
-	e := setup(t)
-	e.newLoop("l1")
-	gittest.WriteFile(t, e.Worktree("l1"), "loop.go", "package main\n")
-	gittest.Commit(t, e.Worktree("l1"), "loop work")
+	forKinds(t, testSyncLoop)
+}
+
+func testSyncLoop(t *testing.T, e *env, _ kind) {
+	e.newLoopKind("l1")
+	e.commitIn("l1", "loop.go", "package main\n", "loop work")
 	// The base and knowledge move on after the loop started.
 	gittest.WriteFile(t, e.Repo, "base.go", "package main\n")
 	base := gittest.Commit(t, e.Repo, "base moves")
@@ -482,7 +488,7 @@ func TestSyncLoop(t *testing.T) {
 	if !isAncestor(t, e.Repo, base, "refs/heads/loop/l1") {
 		t.Errorf("base not merged into the loop")
 	}
-	if got := gittest.Git(t, e.Worktree("l1"), "log", "-1", "--format=%P"); len(strings.Fields(got)) != 2 {
+	if got := gittest.Git(t, e.Repo, "log", "-1", "--format=%P", "loop/l1"); len(strings.Fields(got)) != 2 {
 		t.Errorf("not a merge: %s", got)
 	}
 	kdir := e.Context("l1", "knowledge")
@@ -621,11 +627,13 @@ func TestSyncLoopConflict(t *testing.T) {
 
 func TestCodeReviewMergeOnRemote(t *testing.T) {
 	t.Parallel()
-	e := setup(t)
+	forKinds(t, testCodeReviewMergeOnRemote)
+}
+
+func testCodeReviewMergeOnRemote(t *testing.T, e *env, _ kind) {
 	bare := gittest.Git(t, e.Repo, "remote", "get-url", "origin")
-	e.newLoop("r1")
-	gittest.WriteFile(t, e.Worktree("r1"), "r1.go", "package main\n")
-	c := gittest.Commit(t, e.Worktree("r1"), "r1")
+	e.newLoopKind("r1")
+	c := e.commitIn("r1", "r1.go", "package main\n", "r1")
 	// Someone else lands on the remote's main meanwhile.
 	mate := teammate(t, bare)
 	gittest.WriteFile(t, mate, "mate.go", "package main\n")
@@ -659,12 +667,14 @@ func TestCodeReviewMergeOnRemote(t *testing.T) {
 
 func TestCodeLocalOnlyBase(t *testing.T) {
 	t.Parallel()
-	e := setup(t)
+	forKinds(t, testCodeLocalOnlyBase)
+}
+
+func testCodeLocalOnlyBase(t *testing.T, e *env, _ kind) {
 	// A base branch origin does not have: its proposal is local.
 	gittest.Git(t, e.Repo, "branch", "feature")
-	e.OK("new", "f1", "--driver", "none", "-d", "-q", "--base", "feature")
-	gittest.WriteFile(t, e.Worktree("f1"), "f.go", "package main\n")
-	c := gittest.Commit(t, e.Worktree("f1"), "f")
+	e.newLoopKind("f1", "--base", "feature")
+	c := e.commitIn("f1", "f.go", "package main\n", "f")
 	e.OK("promote", "f1", "--layer", "code")
 	featureBefore := gittest.Git(t, e.Repo, "rev-parse", "feature")
 	if r := e.OK("review", "merge", "code/f1", "--dry-run", "--json"); !strings.Contains(r.Stdout, `"action": "would merge"`) || gittest.Git(t, e.Repo, "rev-parse", "feature") != featureBefore {

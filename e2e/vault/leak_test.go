@@ -17,12 +17,13 @@ import (
 // vault types it in as well). promote must refuse before pushing anything,
 // name the file and the variable, and never print the value.
 func TestPromoteRefusesVaultValues(t *testing.T) {
-	for _, d := range cmdtest.Drivers {
+	for _, d := range append(append([]cmdtest.Driver{}, cmdtest.Drivers...), cmdtest.SealedDrivers...) {
 		t.Run(d.Name, func(t *testing.T) {
 			t.Parallel()
 			repo, e := newRepo(t, d)
 			fillVaults(t, repo, e)
-			e.OK("new", "leaky", "--driver", d.Name, "--vault", "work", "--detach")
+			driver := strings.TrimSuffix(d.Name, "-sealed")
+			e.OK("new", "leaky", "--driver", driver, "--vault", "work", "--detach")
 			notes := e.Context("leaky", "notes")
 			script := `set -e
 test -n "$API_TOKEN"
@@ -73,7 +74,7 @@ git commit -q --allow-empty -m "harmless $2"
 				}
 			}
 			// A leak left uncommitted is caught once promote -a commits it.
-			e.OK("new", "wip", "--driver", d.Name, "--vault", "work", "--detach")
+			e.OK("new", "wip", "--driver", driver, "--vault", "work", "--detach")
 			if r := e.Run("exec", "wip", "--", "sh", "-c", `printf 'token=%s\n' "$API_TOKEN" > wip.txt`); r.Code != 0 {
 				t.Fatalf("exec: %d %s", r.Code, r.Stderr)
 			}

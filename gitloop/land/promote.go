@@ -21,7 +21,6 @@ import (
 	"github.com/gitloop-dev/git-loop/gitloop/leakscan"
 	"github.com/gitloop-dev/git-loop/gitloop/sandboxspec"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
-	"github.com/gitloop-dev/git-loop/gitloop/transport"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
@@ -75,11 +74,48 @@ type target struct {
 	env []string
 	// leaks checks every push for vault values (nil: nothing is pushed).
 	leaks *leakscan.Scan
+	// sealed is the loop when t is a sealed loop's code: dir is then the
+	// host's repository, the branch is landed from its ref, and what
+	// changes the branch runs inside the sandbox (sealed.go).
+	sealed *state.Meta
+}
+
+// ref is what t lands: HEAD of its worktree, or a sealed loop's branch as
+// the host has it.
+func (t target) ref() string {
+	if t.sealed != nil {
+		return t.branch
+	}
+	return "HEAD"
+}
+
+// stopDir is where a merge t stopped on is in progress: its worktree, or
+// a sealed loop's clone inside its sandbox (the path there).
+func (t target) stopDir() string {
+	if t.sealed != nil {
+		return t.sealed.Worktree
+	}
+	return t.dir
+}
+
+// merge merges track into the loop's branch: in its worktree, or inside a
+// sealed loop's sandbox.
+func (t target) merge(ctx context.Context, s *workspace.Workspace, track string) ([]string, error) {
+	if t.sealed != nil {
+		return mergeInside(ctx, s, t, []mergeRev{revFor(ctx, s, track)})
+	}
+	st := t
+	st.track = track
+	return mergeMain(ctx, s, st)
+}
+
+func (t target) conflict(m *state.Meta, op string, files []string) error {
+	return &workspace.ConflictError{Loop: m.Name, Op: op, Layer: t.layer, Dir: t.stopDir(), Files: files, Sealed: t.sealed != nil}
 }
 
 // checkPush refuses to push HEAD of t when it carries a vault value.
 func (t target) checkPush(ctx context.Context, s *workspace.Workspace, loop string) error {
-	return t.leaks.Check(ctx, loop, t.layer, t.dir, t.track, revParse(ctx, s, t.dir, "HEAD"))
+	return t.leaks.Check(ctx, loop, t.layer, t.dir, t.track, revParse(ctx, s, t.dir, t.ref()))
 }
 
 func (t target) label() string {
@@ -97,14 +133,14 @@ func targets(ctx context.Context, s *workspace.Workspace, m *state.Meta, layers 
 		switch l {
 		case Code:
 			if m.Sandbox.Sealed {
-				// Bring what the sandbox did to the host first (a fetch
-				// point), then stop: landing needs a tree to merge in,
-				// and a sealed loop's is its sandbox's, which the host
-				// never runs git in.
-				if _, err := transport.Refresh(ctx, s, m); err != nil {
+				t, ok, err := sealedTarget(ctx, s, m)
+				if err != nil {
 					return nil, err
 				}
-				return nil, fmt.Errorf("loop %s is sealed (sandbox.sealed): promote and sync of sealed loops are not built yet; its work is on %s (fetched just now): merge or push that branch yourself, or make the loop with sandbox.sealed=false", m.Name, m.ShortBranch())
+				if ok {
+					out = append(out, t)
+				}
+				continue
 			}
 			if m.BaseRef == "" || !strings.HasPrefix(m.BaseRef, "refs/heads/") {
 				s.Reporter().Warn(fmt.Sprintf("code: loop %s started from %s, not a branch; nothing to promote the code onto", m.Name, m.Base))
@@ -232,11 +268,11 @@ func isAncestor(ctx context.Context, s *workspace.Workspace, dir, a, b string) (
 
 // aheadBehind counts HEAD's commits not on track and track's not on
 // HEAD; a missing track (a remote without main yet) has nothing.
-func aheadBehind(ctx context.Context, s *workspace.Workspace, dir, track string) (ahead, behind int, err error) {
-	out, err := s.Query.Output(ctx, git.Cmd{Dir: dir, Args: []string{"rev-list", "--left-right", "--count", "HEAD..." + track}})
+func aheadBehind(ctx context.Context, s *workspace.Workspace, dir, ref, track string) (ahead, behind int, err error) {
+	out, err := s.Query.Output(ctx, git.Cmd{Dir: dir, Args: []string{"rev-list", "--left-right", "--count", ref + "..." + track}})
 	if err != nil {
 		if revParse(ctx, s, dir, track) == "" {
-			n, cerr := s.Query.Line(ctx, git.Cmd{Dir: dir, Args: []string{"rev-list", "--count", "HEAD"}})
+			n, cerr := s.Query.Line(ctx, git.Cmd{Dir: dir, Args: []string{"rev-list", "--count", ref}})
 			ahead, _ = strconv.Atoi(n)
 			return ahead, 0, cerr
 		}
@@ -267,7 +303,7 @@ func head(ctx context.Context, s *workspace.Workspace, t target) string {
 			return sha
 		}
 	}
-	return revParse(ctx, s, t.dir, "HEAD")
+	return revParse(ctx, s, t.dir, t.ref())
 }
 
 // mergeMain merges t.track into the loop's branch in its worktree; the
@@ -399,10 +435,22 @@ func openRun(ctx context.Context, s *workspace.Workspace, name, op string, abort
 		if stopped == nil || stopped.Op != op {
 			return nil, nil, nil, &workspace.UsageError{Err: fmt.Errorf("loop %q has no stopped %s to %s", m.Name, op, map[bool]string{true: "abort", false: "continue"}[abort])}
 		}
+		// A sealed loop's code stopped inside its sandbox: the host never
+		// runs git in that clone, so the merge is ended there.
+		inside := m.Sandbox.Sealed && len(stopped.Layers) > 0 && stopped.Layers[0] == Code
 		if abort {
+			if inside {
+				return nil, nil, nil, abortInside(ctx, s, m, stopped)
+			}
 			return nil, nil, nil, abortRun(ctx, s, stopped)
 		}
-		if err := concludeMerge(ctx, s, stopped); err != nil {
+		conclude := concludeMerge
+		if inside {
+			conclude = func(ctx context.Context, s *workspace.Workspace, rs *RunState) error {
+				return concludeInside(ctx, s, m, rs)
+			}
+		}
+		if err := conclude(ctx, s, stopped); err != nil {
 			return nil, nil, nil, err
 		}
 		return m, stopped, l.Unlock, nil
@@ -478,7 +526,7 @@ func Promote(ctx context.Context, s *workspace.Workspace, opts PromoteOptions) (
 	}
 	var out []Landed
 	for i, t := range ts {
-		if opts.Continue && i == 0 && t.dir != rs.Stopped {
+		if opts.Continue && i == 0 && t.stopDir() != rs.Stopped {
 			return nil, fmt.Errorf("the stopped promote was in %s, not %s", rs.Stopped, t.dir)
 		}
 		resumed := opts.Continue && i == 0
@@ -490,7 +538,7 @@ func Promote(ctx context.Context, s *workspace.Workspace, opts PromoteOptions) (
 			var ce *workspace.ConflictError
 			if errors.As(err, &ce) {
 				rs.Layers = layerNames(ts[i:])
-				rs.Stopped = t.dir
+				rs.Stopped = t.stopDir()
 				if werr := writeRunState(s, rs); werr != nil {
 					return out, fmt.Errorf("%w (and saving the run state failed: %v)", err, werr)
 				}
@@ -522,10 +570,22 @@ func promoteTarget(ctx context.Context, s *workspace.Workspace, m *state.Meta, t
 		if err := fetch(ctx, s, t); err != nil {
 			return res, err
 		}
+		if t.sealed != nil {
+			// A commit the user made in the host checkout goes in first.
+			if r, ok := checkoutRev(ctx, s, t.sealed); ok {
+				files, err := mergeInside(ctx, s, t, []mergeRev{r})
+				if err != nil {
+					return res, err
+				}
+				if files != nil {
+					return res, t.conflict(m, "promote", files)
+				}
+			}
+		}
 		// One rev-list says both whether the loop has work of its own
 		// (none: done, without merging main in, which is sync's job) and
 		// whether main moved since (then it is merged in first).
-		ahead, behind, err := aheadBehind(ctx, s, t.dir, t.track)
+		ahead, behind, err := aheadBehind(ctx, s, t.dir, t.ref(), t.track)
 		if err != nil {
 			return res, err
 		}
@@ -534,12 +594,12 @@ func promoteTarget(ctx context.Context, s *workspace.Workspace, m *state.Meta, t
 		}
 		s.Reporter().Step(fmt.Sprintf("promoting %s of %s", t.layer, m.Name))
 		if behind > 0 {
-			files, err := mergeMain(ctx, s, t)
+			files, err := t.merge(ctx, s, t.track)
 			if err != nil {
 				return res, err
 			}
 			if files != nil {
-				return res, &workspace.ConflictError{Loop: m.Name, Op: "promote", Layer: t.layer, Dir: t.dir, Files: files}
+				return res, t.conflict(m, "promote", files)
 			}
 		}
 	}
@@ -552,6 +612,9 @@ func promoteTarget(ctx context.Context, s *workspace.Workspace, m *state.Meta, t
 
 // commitAll commits every change of the layer's worktree.
 func commitAll(ctx context.Context, s *workspace.Workspace, t target, msg string) error {
+	if t.sealed != nil {
+		return commitAllInside(ctx, s, t, msg)
+	}
 	dirty, err := s.DirtyFiles(ctx, t.dir)
 	if err != nil || len(dirty) == 0 {
 		return err
@@ -570,7 +633,7 @@ func commitAll(ctx context.Context, s *workspace.Workspace, t target, msg string
 func land(ctx context.Context, s *workspace.Workspace, m *state.Meta, t target, res Landed) (Landed, error) {
 	if t.remote == "" {
 		old := revParse(ctx, s, t.dir, t.main)
-		if err := s.Git.Run(ctx, git.Cmd{Dir: t.dir, Label: t.label(), Args: []string{"update-ref", "-m", "git loop promote " + m.Name, t.main, "HEAD", old}}); err != nil {
+		if err := s.Git.Run(ctx, git.Cmd{Dir: t.dir, Label: t.label(), Args: []string{"update-ref", "-m", "git loop promote " + m.Name, t.main, t.ref(), old}}); err != nil {
 			return res, fmt.Errorf("%s: %s moved while promoting; run the promote again: %w", t.layer, t.main, err)
 		}
 		res.Action, res.Ref = "pushed", t.main
@@ -581,7 +644,7 @@ func land(ctx context.Context, s *workspace.Workspace, m *state.Meta, t target, 
 		if err := t.checkPush(ctx, s, m.Name); err != nil {
 			return res, err
 		}
-		perr := s.Git.Run(ctx, git.Cmd{Dir: t.dir, Label: t.label(), Env: t.env, Args: []string{"push", "-q", t.remote, "HEAD:" + t.remoteMain}})
+		perr := s.Git.Run(ctx, git.Cmd{Dir: t.dir, Label: t.label(), Env: t.env, Args: []string{"push", "-q", t.remote, t.ref() + ":" + t.remoteMain}})
 		if perr == nil || s.Git.DryRun {
 			res.Action, res.Ref = "pushed", t.remote+"/"+strings.TrimPrefix(t.remoteMain, "refs/heads/")
 			if attempt > 1 {
@@ -597,21 +660,21 @@ func land(ctx context.Context, s *workspace.Workspace, m *state.Meta, t target, 
 		}
 		// The push may have landed and only its local bookkeeping failed
 		// (a racing fetch holding the tracking ref's lock).
-		if ok, _ := isAncestor(ctx, s, t.dir, "HEAD", t.track); ok {
-			res.Action, res.Ref, res.Commit = "pushed", t.remote+"/"+strings.TrimPrefix(t.remoteMain, "refs/heads/"), revParse(ctx, s, t.dir, "HEAD")
+		if ok, _ := isAncestor(ctx, s, t.dir, t.ref(), t.track); ok {
+			res.Action, res.Ref, res.Commit = "pushed", t.remote+"/"+strings.TrimPrefix(t.remoteMain, "refs/heads/"), revParse(ctx, s, t.dir, t.ref())
 			return res, nil
 		}
-		if ok, err := isAncestor(ctx, s, t.dir, t.track, "HEAD"); err != nil {
+		if ok, err := isAncestor(ctx, s, t.dir, t.track, t.ref()); err != nil {
 			return res, err
 		} else if ok {
 			return res, fmt.Errorf("%s: push: %w", t.layer, perr) // not a race: refused for another reason
 		}
-		files, err := mergeMain(ctx, s, t)
+		files, err := t.merge(ctx, s, t.track)
 		if err != nil {
 			return res, err
 		}
 		if files != nil {
-			return res, &workspace.ConflictError{Loop: m.Name, Op: "promote", Layer: t.layer, Dir: t.dir, Files: files}
+			return res, t.conflict(m, "promote", files)
 		}
 		// Writers racing for one remote spread out.
 		if !sleepCtx(ctx, time.Duration(rand.IntN(40*attempt))*time.Millisecond) {
@@ -637,7 +700,7 @@ func propose(ctx context.Context, s *workspace.Workspace, m *state.Meta, t targe
 		if err := t.checkPush(ctx, s, m.Name); err != nil {
 			return res, err
 		}
-		if err := s.Git.Run(ctx, git.Cmd{Dir: t.dir, Label: t.label(), Env: t.env, Args: []string{"push", "-q", "--force-with-lease", t.remote, "HEAD:" + t.branch}}); err != nil {
+		if err := s.Git.Run(ctx, git.Cmd{Dir: t.dir, Label: t.label(), Env: t.env, Args: []string{"push", "-q", "--force-with-lease", t.remote, t.ref() + ":" + t.branch}}); err != nil {
 			return res, fmt.Errorf("%s: pushing the proposal: %w", t.layer, err)
 		}
 	}

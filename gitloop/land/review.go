@@ -9,6 +9,7 @@ import (
 
 	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/leakscan"
+	"github.com/gitloop-dev/git-loop/gitloop/transport"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
@@ -94,6 +95,16 @@ func codeProposals(ctx context.Context, s *workspace.Workspace) ([]Proposal, err
 			continue
 		}
 		t := target{layer: Code, dir: m.Worktree, branch: m.Branch, main: m.BaseRef}
+		if m.Sandbox.Sealed {
+			// What its sandbox committed since the last fetch is part of
+			// the proposal: fetched when its ref moved (read as data).
+			if transport.Moved(s, m) {
+				if _, err := transport.Refresh(ctx, s, m); err != nil {
+					s.Reporter().Warn(fmt.Sprintf("loop %s: could not fetch from its sandbox: %v", m.Name, err))
+				}
+			}
+			t.dir, t.sealed = s.Repo.CommonDir, m
+		}
 		if err := fillRemote(ctx, s, &t, s.Repo.CommonDir); err != nil {
 			return nil, err
 		}
@@ -180,6 +191,16 @@ func MergeProposal(ctx context.Context, s *workspace.Workspace, id string) (Land
 	if err != nil {
 		return Landed{}, err
 	}
+	if p.t.sealed != nil && !s.Git.DryRun {
+		// Fetch first, with its checks: what lands is loop/NAME as the
+		// host then has it.
+		if _, err := transport.Refresh(ctx, s, p.t.sealed); err != nil {
+			return Landed{}, err
+		}
+		if p, err = FindProposal(ctx, s, id); err != nil {
+			return Landed{}, err
+		}
+	}
 	t, repo := p.t, p.Repo
 	res := Landed{Layer: p.Layer, Action: "merged"}
 	if s.Git.DryRun {
@@ -253,6 +274,14 @@ func DiscardProposal(ctx context.Context, s *workspace.Workspace, id string) (ba
 	if err != nil {
 		return "", err
 	}
+	if p.t.sealed != nil && !s.Git.DryRun {
+		if _, err := transport.Refresh(ctx, s, p.t.sealed); err != nil {
+			return "", err
+		}
+		if p, err = FindProposal(ctx, s, id); err != nil {
+			return "", err
+		}
+	}
 	label := string(p.Layer) + ":review"
 	backup = fmt.Sprintf("refs/loop-discarded/%s/%s-%d", p.Layer, p.Loop, s.Clock().Unix())
 	// The branch itself, which may have moved on since it was proposed:
@@ -269,7 +298,13 @@ func DiscardProposal(ctx context.Context, s *workspace.Workspace, id string) (ba
 	if err != nil {
 		return "", err
 	}
-	if wt != "" {
+	if p.t.sealed != nil {
+		// The sandbox owns the branch: it goes back to main there, then
+		// on the host (never deleted: the loop lives on).
+		if err := discardInside(ctx, s, p.t.sealed, p); err != nil {
+			return "", err
+		}
+	} else if wt != "" {
 		if err := s.Git.Run(ctx, git.Cmd{Dir: wt, Label: label, Args: []string{"reset", "-q", "--keep", p.Main}}); err != nil {
 			return "", fmt.Errorf("discard %s: %w (commit or stash the changes in %s first)", p.ID, err, wt)
 		}

@@ -118,6 +118,17 @@ func SyncLoop(ctx context.Context, s *workspace.Workspace, opts SyncOptions) ([]
 				return out, err
 			}
 		}
+		if t.sealed != nil {
+			if err := syncSealed(ctx, s, m, t, rs, ts[i:]); err != nil {
+				return out, err
+			}
+			r.Head = revParse(ctx, s, t.dir, t.ref())
+			if r.Head != rs.OrigHeads[string(t.layer)] {
+				r.Merged = syncMerged(ctx, s, t)
+			}
+			out = append(out, r)
+			continue
+		}
 		// The code's base may have moved on the remote and locally (the
 		// user's own commits on main): both come in. Each merge is skipped
 		// once done, so a resumed sync just goes on with the next.
@@ -183,4 +194,45 @@ func recordVersions(ctx context.Context, s *workspace.Workspace, name string, ve
 	}
 	m.VersionsAt = s.Clock().UTC()
 	return s.Store().WriteMeta(m)
+}
+
+// syncSealed is sync of a sealed loop's code: the host's moves (a commit
+// made in the host checkout, main on the remote, the local main) are
+// pushed into the sandbox and merged there, in that order, then fetched
+// back. A conflict stops it inside, with the run saved like any other.
+func syncSealed(ctx context.Context, s *workspace.Workspace, m *state.Meta, t target, rs *RunState, rest []target) error {
+	var revs []mergeRev
+	if r, ok := checkoutRev(ctx, s, m); ok {
+		revs = append(revs, r)
+	}
+	if t.remote != "" {
+		revs = append(revs, revFor(ctx, s, t.track))
+	}
+	revs = append(revs, revFor(ctx, s, t.main))
+	files, err := mergeInside(ctx, s, t, revs)
+	if err != nil {
+		return err
+	}
+	if files != nil {
+		rs.Layers, rs.Stopped = layerNames(rest), t.stopDir()
+		if werr := writeRunState(s, rs); werr != nil {
+			return werr
+		}
+		return t.conflict(m, "sync", files)
+	}
+	return nil
+}
+
+// syncMerged is the base commit a sealed loop's branch now holds: the
+// remote's main when it has it, else the local main's ("" when neither
+// came in).
+func syncMerged(ctx context.Context, s *workspace.Workspace, t target) string {
+	for _, tr := range []string{t.track, t.main} {
+		if sha := revParse(ctx, s, t.dir, tr); sha != "" {
+			if ok, _ := isAncestor(ctx, s, t.dir, sha, t.ref()); ok {
+				return sha
+			}
+		}
+	}
+	return ""
 }

@@ -51,8 +51,16 @@ func Remove(ctx context.Context, s *workspace.Workspace, opts RemoveOptions) err
 	if m.Sandbox.Sealed && !opts.DryRun {
 		// What the sandbox did since the last fetch is work too: bring it
 		// to the host before judging.
-		if _, err := transport.Refresh(ctx, s, m); err != nil && !opts.Force {
+		res, err := transport.Refresh(ctx, s, m)
+		if err != nil && !opts.Force {
 			return &workspace.WorkAtRiskError{Loop: m.Name, Reason: fmt.Sprintf("may have work its sandbox holds that could not be fetched (%v)", err), Hint: "start its sandbox engine, or use --force"}
+		}
+		if err == nil && res.Rewritten && !opts.Force {
+			// The rewrite is work too, kept only in quarantine, which rm
+			// deletes.
+			q := transport.Quarantine(m.Name) + "head"
+			return &workspace.WorkAtRiskError{Loop: m.Name, Reason: fmt.Sprintf("has a history its sandbox rewrote (at %s, not on %s)", q, m.ShortBranch()),
+				Hint: fmt.Sprintf("keep it with \"git branch NAME %s\", or use --force", q)}
 		}
 	}
 	var kept *Backup
@@ -158,6 +166,11 @@ func commitWorktree(ctx context.Context, s *workspace.Workspace, m *state.Meta, 
 // from its base nor from any remote, or uncommitted changes.
 func checkNoWorkAtRisk(ctx context.Context, s *workspace.Workspace, m *state.Meta) error {
 	hint := fmt.Sprintf("land it first (merge %s) or use --force", m.ShortBranch())
+	if m.Sandbox.Sealed {
+		// Its work is on the host now (fetched just before): promote it,
+		// or keep the branch, which rm deletes.
+		hint = fmt.Sprintf("run \"git loop promote %s\", or keep it with \"git branch NAME %s\", or use --force", m.Name, m.ShortBranch())
+	}
 	if _, exists, err := s.RefSHA(ctx, m.Branch); err != nil {
 		return err
 	} else if exists {

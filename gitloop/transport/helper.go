@@ -145,6 +145,11 @@ func connect(ctx context.Context, in io.Reader, out, errOut io.Writer, t Target,
 	}
 	stderr := &visible{w: errOut, left: 64 << 10}
 	cmd := []string{"git", svc, t.Dir}
+	if svc == "receive-pack" {
+		// A host push (sync's new base) is a few commits: no gc after it
+		// in the sandbox's clone, which only the sandbox maintains.
+		cmd = []string{"git", "-c", "receive.autogc=false", svc, t.Dir}
+	}
 	if svc == "upload-pack" && os.Getenv(EnvSnapshot) == "1" {
 		cmd = []string{"sh", "-c", snapshotScript, "sh", t.Dir}
 	}

@@ -122,6 +122,9 @@ func Refresh(ctx context.Context, s *workspace.Workspace, m *state.Meta) (FetchR
 		Branch:       m.Branch,
 		Extra:        []string{"+refs/gitloop/*:" + Quarantine(m.Name) + "side/*"},
 		Env:          env,
+		// The host's own environment may tighten them (a sandbox cannot
+		// set it).
+		Limits: LimitsFromEnv(),
 	})
 	if err == nil {
 		writeSeen(s, m.Name, res.New)
@@ -266,6 +269,13 @@ func forwardCheckout(ctx context.Context, s *workspace.Workspace, m *state.Meta,
 		return
 	}
 	head, err := s.Query.Line(ctx, git.Cmd{Dir: dir, Args: []string{"rev-parse", "HEAD"}})
+	if err == nil && head != res.Old {
+		// A commit the user made there, which a sync merged in inside:
+		// the branch now holds it, and the checkout follows.
+		if ok, _ := s.Query.Succeeds(ctx, git.Cmd{Dir: dir, Args: []string{"merge-base", "--is-ancestor", head, res.New}}); ok {
+			head = res.Old
+		}
+	}
 	if err != nil || head != res.Old {
 		s.Reporter().Warn(fmt.Sprintf("loop %s: the checkout %s is not at the branch's last commit; left as it is", m.Name, dir))
 		return

@@ -58,9 +58,18 @@ type ConflictError struct {
 	Layer Layer
 	Dir   string
 	Files []string
+	// Sealed: the merge is in progress inside the loop's sandbox, in its
+	// own clone (Dir is the path there), where the files are resolved.
+	Sealed bool
 }
 
 func (e *ConflictError) Error() string {
+	if e.Sealed {
+		return fmt.Sprintf("%s of %s stopped on a merge conflict inside its sandbox, in %s (%s):\n  %s\n"+
+			"resolve the files there (git loop shell %s; or run: git loop run %s \"resolve the merge conflicts, keep both sides' intent\"),\n"+
+			"then run \"git loop %s --continue %s\"; \"git loop %s --abort %s\" restores the loop as it was; nothing is lost meanwhile",
+			e.Op, e.Loop, e.Dir, e.Layer, strings.Join(e.Files, "\n  "), e.Loop, e.Loop, e.Op, e.Loop, e.Op, e.Loop)
+	}
 	return fmt.Sprintf("%s of %s stopped on a merge conflict in %s (%s):\n  %s\n"+
 		"resolve the files by hand (or run: git loop run %s \"resolve the merge conflicts, keep both sides' intent\"),\n"+
 		"then run \"git loop %s --continue %s\"; \"git loop %s --abort %s\" restores the loop as it was",
