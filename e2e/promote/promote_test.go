@@ -374,9 +374,8 @@ func testCodeSoloProposal(t *testing.T, e *env, _ kind) {
 	if r := e.OK("status", "s1"); !strings.Contains(r.Stdout, "code proposed, waiting for review") || strings.Contains(r.Stdout, "not promoted") {
 		t.Errorf("status after promote:\n%s", r.Stdout)
 	}
-	e.newLoop("s2")
-	gittest.WriteFile(t, e.Worktree("s2"), "other.go", "package main\n")
-	gittest.Commit(t, e.Worktree("s2"), "other")
+	e.newLoopKind("s2")
+	e.commitIn("s2", "other.go", "package main\n", "other")
 	if r := e.OK("review", "ls"); !strings.Contains(r.Stdout, "code/s1") || strings.Contains(r.Stdout, "s2") {
 		t.Errorf("review ls lists what was never proposed:\n%s", r.Stdout)
 	}
@@ -385,8 +384,7 @@ func testCodeSoloProposal(t *testing.T, e *env, _ kind) {
 	}
 	// A commit after the proposal is not proposed, and review merge
 	// merges what was proposed, not what came after.
-	gittest.WriteFile(t, e.Worktree("s1"), "later.go", "package main\n")
-	later := gittest.Commit(t, e.Worktree("s1"), "later")
+	later := e.commitIn("s1", "later.go", "package main\n", "later")
 	if got := e.Loops()["s1"].Unpromoted; !reflect.DeepEqual(got, []string{"code"}) {
 		t.Errorf("a commit after the proposal: unpromoted = %v", got)
 	}
