@@ -413,6 +413,9 @@ func (r *Repo) MountDirs(ctx context.Context, name string) (map[string]bool, err
 	return out, nil
 }
 
+// DefaultName is the vault "git loop vault init" makes the default.
+const DefaultName = "default"
+
 // Exists reports whether the vault has any tracked entry.
 func (r *Repo) Exists(ctx context.Context, name string) (bool, error) {
 	e, err := r.List(ctx, name)
