@@ -645,7 +645,6 @@ func claudeHint(status int, code, text string) string {
 	return apiHint
 }
 
-
 // OutputParser reads an agent's headless output line by line and
 // recognises what Claude Code's stream-json prints, so a terminal can
 // show a conversation rather than JSON.
