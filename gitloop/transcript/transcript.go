@@ -661,7 +661,21 @@ func (o *OutputParser) Line(line []byte) ([]Entry, bool) {
 	if !bytes.HasPrefix(bytes.TrimSpace(line), []byte("{")) {
 		return nil, false
 	}
-	return o.p.parse(line, "")
+	if es, ok := o.p.parse(line, ""); ok {
+		return es, true
+	}
+	// A stream-json line of a type this version does not know (a newer
+	// client): counted, not shown raw. Other JSON is plain output.
+	var l struct {
+		Type      string `json:"type"`
+		SessionID string `json:"session_id"`
+		UUID      string `json:"uuid"`
+	}
+	if json.Unmarshal(line, &l) == nil && l.Type != "" && (l.SessionID != "" || l.UUID != "") {
+		o.p.skip.skipUnknown(l.Type)
+		return nil, true
+	}
+	return nil, false
 }
 
 // Codex: rollout lines are {"timestamp", "type", "payload"}; the
@@ -960,7 +974,14 @@ func (p *runLogParser) flush() []Entry {
 	return []Entry{e}
 }
 
-func (p *runLogParser) end() []Entry { return append(p.flush(), p.out.p.skip.summary(p.src)...) }
+func (p *runLogParser) end() []Entry {
+	out := p.flush()
+	for _, e := range p.out.p.skip.summary(p.src) {
+		e.Time = p.t
+		out = append(out, e)
+	}
+	return out
+}
 
 // RunLogSuffix ends the name of every run log.
 const RunLogSuffix = "-run.log"

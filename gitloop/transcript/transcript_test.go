@@ -159,6 +159,7 @@ func TestRunLogTranscript(t *testing.T) {
 		"plain output",
 		"more output",
 		`{"looks":"like json but is not the agent's"}`,
+		`{"type":"brand_new_event","session_id":"s","uuid":"u","x":1}`,
 		`{"type":"result","subtype":"success","num_turns":3}`,
 		"[git loop] exit 0 after 1.5s",
 	)
@@ -171,6 +172,7 @@ func TestRunLogTranscript(t *testing.T) {
 		{RoleAssistant, "plain output\nmore output\n{\"looks\":\"like json but is not the agent's\"}", "", false},
 		{RoleSystem, "result: success, 3 turns", "", false},
 		{RoleSystem, "exit 0 after 1.5s", "", false},
+		{RoleSystem, "+1 line of unknown type (brand_new_event) not shown", "", false},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("entries:\n%s", diffBriefs(got, want))
