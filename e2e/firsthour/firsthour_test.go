@@ -80,8 +80,13 @@ func TestFirstHour(t *testing.T) {
 			stderr: []string{`Created the vault "default"`}},
 		{name: "an empty default vault says how to fill it", args: []string{"vault", "ls"},
 			stderr: []string{"Vault default is empty", "git loop vault set VAR"}},
+		{name: "new with the default vault still empty", args: []string{"new", "--driver", "none", "--detach", "early"},
+			stderr: []string{"Created loop early"}},
 		{name: "vault set without --vault", args: []string{"vault", "set", "API_KEY"}, stdin: "sk-first-hour\n",
 			stderr: []string{"Set API_KEY in vault default"}},
+		{name: "a loop made before the set gets the key at its next exec", args: []string{"exec", "early", "--", "sh", "-c", `test "$API_KEY" = sk-first-hour`}},
+		{name: "vault get of a missing variable says how to set it", args: []string{"vault", "get", "NOPE"}, code: 1,
+			stderr: []string{`git loop vault set NOPE`}},
 		{name: "vault ls without --vault", args: []string{"vault", "ls"}, stdout: []string{"default\tenv\tAPI_KEY"}},
 		{name: "vault get without --vault", args: []string{"vault", "get", "API_KEY"}, stdout: []string{"sk-first-hour"}},
 		{name: "new on unborn layers", args: []string{"new", "--driver", "none", "--detach", "demo"},
@@ -117,7 +122,7 @@ func TestFirstHour(t *testing.T) {
 			}},
 		{name: "sync brings main into the loop", args: []string{"sync", "demo"}, stdout: []string{"knowledge merged"}},
 		{name: "sync fast-forwards the unborn clones", args: []string{"sync"},
-			stdout: []string{"knowledge updated", "notes     updated"},
+			stdout: []string{"knowledge updated to ", "notes     updated to "},
 			check: func(t *testing.T, s *story) {
 				if got := gittest.Git(t, s.Clone("notes"), "log", "-1", "--format=%s"); got != "notes: first" {
 					t.Errorf("notes clone at %q after sync", got)
@@ -154,5 +159,41 @@ func TestFirstHour(t *testing.T) {
 		if t.Failed() {
 			t.FailNow()
 		}
+	}
+}
+
+// TestTwoUsersOnEmptyRemotes: two users start from the same empty team
+// remotes before either promotes. Both start from the same empty layer
+// (one commit, whoever makes it), so the second promote merges the first
+// one's work instead of failing on unrelated histories.
+func TestTwoUsersOnEmptyRemotes(t *testing.T) {
+	t.Setenv("GIT_CONFIG_GLOBAL", filepath.Join(t.TempDir(), "gitconfig"))
+	forge := t.TempDir()
+	notes := filepath.Join(forge, "notes.git")
+	knowledge := filepath.Join(forge, "knowledge.git")
+	for _, bare := range []string{notes, knowledge} {
+		gittest.Git(t, forge, "init", "-q", "--bare", "-b", "main", bare)
+	}
+	var users []*cmdtest.User
+	for _, who := range []string{"ana", "bo"} {
+		u := cmdtest.NewUser(t, gittest.Repo(t))
+		u.OK("init", "-q", "--knowledge", knowledge, "--notes", notes)
+		u.OK("new", "--driver", "none", "--detach", who)
+		u.OK("exec", who, "--", "sh", "-ec", "cd ../context/notes && echo "+who+" > "+who+".md && git add . && git commit -qm "+who)
+		users = append(users, u)
+	}
+	for i, who := range []string{"ana", "bo"} {
+		if r := users[i].OK("promote", who, "--layer", "notes"); !strings.Contains(r.Stdout, "landed on origin/main") {
+			t.Errorf("%s's promote: %s", who, r.Stdout)
+		}
+	}
+	for _, who := range []string{"ana", "bo"} {
+		if got := file(t, notes, who+".md"); got != who+"\n" {
+			t.Errorf("notes main %s.md = %q", who, got)
+		}
+	}
+	roots := gittest.Git(t, notes, "rev-list", "--max-parents=0", "main")
+	if strings.Count(roots, "\n") != 0 {
+		t.Errorf("notes main has more than one root:\n%s", roots)
 	}
 }

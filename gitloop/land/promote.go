@@ -224,7 +224,7 @@ func fetch(ctx context.Context, s *workspace.Workspace, t target) error {
 			return ctx.Err()
 		}
 	}
-	return fmt.Errorf("%s: fetch: %w", t.layer, err)
+	return fmt.Errorf("%s: fetch: %w\ncheck that the remote is reachable (\"git -C %s remote -v\", \"git ls-remote %s\"), then run the command again", t.layer, err, t.dir, t.remote)
 }
 
 // remoteLacksMain reports whether t's remote answers and has no main (a

@@ -150,6 +150,11 @@ func DeliverVault(ctx context.Context, s *workspace.Workspace, m *state.Meta, sp
 	if err != nil {
 		return err
 	}
+	if ok, err := v.Exists(ctx, m.Vault); err != nil {
+		return fmt.Errorf("loop %s: vault %s: %w", m.Name, m.Vault, err)
+	} else if !ok {
+		return nil // the default vault, nothing set in it yet (CheckVault allows only that)
+	}
 	env, err := v.Env(ctx, m.Vault)
 	if err != nil {
 		return fmt.Errorf("loop %s: vault %s: %w", m.Name, m.Vault, err)

@@ -461,12 +461,16 @@ func (r *Repo) Get(ctx context.Context, name, v string) ([]byte, error) {
 		return nil, err
 	}
 	f := filepath.Join(r.vaultDir(name), "envs", v)
+	notFound := &NotFoundError{What: fmt.Sprintf("variable %s in vault %s (\"git loop vault ls --vault %s\" lists its variables; \"git loop vault set %s --vault %s\" sets it)", v, name, name, v, name)}
 	if err := r.inside(f); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, notFound // no vault holds anything yet
+		}
 		return nil, err
 	}
 	data, err := os.ReadFile(f)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, &NotFoundError{What: fmt.Sprintf("variable %s in vault %s", v, name)}
+		return nil, notFound
 	}
 	if err != nil {
 		return nil, err
