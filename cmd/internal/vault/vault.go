@@ -100,7 +100,11 @@ vaults/** under git-crypt (existing lines kept), "git-crypt init", a commit
 (pushed), and the symmetric key exported once: written to --export-key FILE
 (mode 0600), or printed as base64 on a terminal. Store the key now: a fresh
 clone cannot be unlocked without it. A repo that already tracks plaintext
-under vaults/ is refused.`,
+under vaults/ is refused.
+
+Without a default vault yet, init makes the vault "default" the default
+(vault.default in your settings file): set, ls, get and new use it without
+--vault.`,
 		Args: cobra.NoArgs,
 		RunE: run("init", none),
 	}
