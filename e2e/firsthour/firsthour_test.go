@@ -1,6 +1,7 @@
 package firsthoure2e
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -73,7 +74,20 @@ func TestFirstHour(t *testing.T) {
 		{name: "vault set before init says what to do", args: []string{"vault", "set", "API_KEY"}, stdin: "x", code: 1,
 			stderr: []string{"git loop init"}},
 		{name: "init against empty remotes", args: []string{"init", "--knowledge", s.remotes["knowledge"], "--notes", s.remotes["notes"], "--personal", s.remotes["personal"]},
-			stderr: []string{"knowledge remote " + s.remotes["knowledge"]}},
+			stderr: []string{"knowledge remote " + s.remotes["knowledge"]},
+			check: func(t *testing.T, s *story) {
+				// The hooks go into the clones of the URLs given (init
+				// again changes nothing, and lists them).
+				again := s.OK("init").Stderr
+				for _, l := range []string{"knowledge", "notes", "personal"} {
+					if !strings.Contains(again, "("+l+")") {
+						t.Errorf("no hooks in the %s clone", l)
+					}
+					if _, err := os.Stat(filepath.Join(s.Clone(l), ".git", "hooks", "post-merge")); err != nil {
+						t.Errorf("%s clone: %v", l, err)
+					}
+				}
+			}},
 		{name: "vault set before vault init says what to do", args: []string{"vault", "set", "API_KEY"}, stdin: "x", code: 2,
 			stderr: []string{"git loop vault init"}},
 		{name: "vault init makes the default vault", args: []string{"vault", "init", "--export-key", key},
