@@ -222,7 +222,13 @@ func readFrom(r io.Reader, path string, format Format, yield func(Entry, error) 
 		p = &claudeParser{tools: map[string]string{}, src: path}
 	}
 	more := true
+	var last time.Time // of the last entry: the end's summary gets it
 	emit := func(e Entry) bool {
+		if e.Time.IsZero() {
+			e.Time = last
+		} else {
+			last = e.Time
+		}
 		if more {
 			more = yield(e, nil)
 		}
