@@ -211,3 +211,20 @@ func TestTwoUsersOnEmptyRemotes(t *testing.T) {
 		t.Errorf("notes main has more than one root:\n%s", roots)
 	}
 }
+
+// TestNewInAnEmptyRepository: a code repository with no commits yet (just
+// made, or cloned from an empty remote) gets a usage error naming the
+// first commit to make, and new works once it is made.
+func TestNewInAnEmptyRepository(t *testing.T) {
+	t.Parallel()
+	repo := filepath.Join(t.TempDir(), "app")
+	gittest.Git(t, filepath.Dir(repo), "init", "-q", "-b", "main", repo)
+	u := cmdtest.NewUser(t, repo)
+	u.OK("init", "-q")
+	r := u.Run("new", "--driver", "none", "--detach", "x")
+	if r.Code != 2 || !strings.Contains(r.Stderr, "no commits yet") || !strings.Contains(r.Stderr, "git commit --allow-empty") {
+		t.Fatalf("new in an empty repository: exit %d\n%s", r.Code, r.Stderr)
+	}
+	gittest.Git(t, repo, "commit", "-q", "--allow-empty", "-m", "first commit")
+	u.OK("new", "--driver", "none", "--detach", "x")
+}

@@ -406,6 +406,12 @@ func resolveBase(ctx context.Context, s *workspace.Workspace, base, branch strin
 	out, err := s.Query.Output(ctx, git.Cmd{Dir: dir, Args: []string{"rev-parse", base + "^{commit}", "--symbolic-full-name", base, "--branches=" + pattern}})
 	var ge *git.Error
 	if errors.As(err, &ge) {
+		if base == "HEAD" {
+			if ok, _ := s.Query.Succeeds(ctx, git.Cmd{Dir: dir, Args: []string{"rev-parse", "-q", "--verify", "HEAD"}}); !ok {
+				// A repository just made (or cloned from an empty remote).
+				return "", "", "", false, &workspace.UsageError{Err: errors.New("this repository has no commits yet, so a loop has nothing to start from: make a first commit (git commit --allow-empty -m \"first commit\"), or give --base REF")}
+			}
+		}
 		return "", "", "", false, bad
 	}
 	if err != nil {
