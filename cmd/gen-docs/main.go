@@ -18,14 +18,12 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/cobra/doc"
 
-	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/completion"
+	"github.com/gitloop-dev/git-loop/cmd/internal/docgen"
 	"github.com/gitloop-dev/git-loop/cmd/internal/root"
 )
 
@@ -73,24 +71,13 @@ func dateFromEnv(epoch string) (time.Time, error) {
 	return time.Unix(secs, 0).UTC(), nil
 }
 
-// newRoot builds the command tree as the binary does. The Factory is lazy:
-// building the tree runs neither git nor a sandbox engine.
-func newRoot() *cobra.Command {
-	cmd := root.NewCmdRoot(cmdutil.New())
-	// Add what cobra adds only when the binary runs, so the pages list the
-	// help command and --version like "git loop --help" does.
-	cmd.InitDefaultHelpCmd()
-	cmd.InitDefaultVersionFlag()
-	return cmd
-}
+// newRoot builds the command tree as the binary does.
+func newRoot() *cobra.Command { return root.NewDocRoot() }
 
 // generate writes man1/ and completions/ under out. Files it does not
 // write are removed from those two directories, so a removed command
 // loses its page.
 func generate(out string, date time.Time) error {
-	cmd := newRoot()
-	prepare(cmd)
-
 	manDir := filepath.Join(out, "man1")
 	compDir := filepath.Join(out, "completions")
 	for _, dir := range []string{manDir, compDir} {
@@ -101,23 +88,9 @@ func generate(out string, date time.Time) error {
 			return err
 		}
 	}
-
-	header := &doc.GenManHeader{
-		Section: "1",
-		Date:    &date,
-		Source:  "git loop",
-		Manual:  "Git Loop Manual",
+	if err := docgen.ManPages(newRoot, manDir, date); err != nil {
+		return err
 	}
-	if err := doc.GenManTreeFromOpts(cmd, doc.GenManTreeOptions{
-		Header:           header,
-		Path:             manDir,
-		CommandSeparator: "-",
-	}); err != nil {
-		return fmt.Errorf("man pages: %w", err)
-	}
-
-	// The completion scripts come from a fresh tree: prepare rewrote the
-	// descriptions for the man renderer.
 	compRoot := newRoot()
 	for _, c := range completionFiles {
 		var buf bytes.Buffer
@@ -129,95 +102,4 @@ func generate(out string, date time.Time) error {
 		}
 	}
 	return nil
-}
-
-// prepare readies every command of the tree for cobra's man renderer,
-// which reads Short and Long as markdown: the help text is plain text
-// written for a terminal, so markdown syntax in it is escaped and its
-// indented lines (lists of codes, commands) are kept as preformatted
-// blocks instead of being run together into a paragraph. The generated-by
-// footer is dropped: it carries a date and says nothing to a reader.
-func prepare(cmd *cobra.Command) {
-	cmd.DisableAutoGenTag = true
-	cmd.Short = escapeMarkdown(cmd.Short)
-	cmd.Long = plainToMarkdown(cmd.Long)
-	for _, c := range cmd.Commands() {
-		prepare(c)
-	}
-}
-
-// plainToMarkdown turns terminal help text into markdown that renders the
-// same: runs of unindented lines are paragraphs; runs of indented lines are
-// fenced code blocks, kept verbatim.
-func plainToMarkdown(text string) string {
-	var blocks []string
-	var cur []string
-	curPre := false
-	flush := func() {
-		if len(cur) == 0 {
-			return
-		}
-		if curPre {
-			blocks = append(blocks, "```\n"+strings.Join(cur, "\n")+"\n```")
-		} else {
-			blocks = append(blocks, strings.Join(cur, "\n"))
-		}
-		cur = nil
-	}
-	for _, line := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
-		line = strings.TrimRight(line, " \t")
-		if line == "" {
-			if curPre {
-				// A blank line inside a preformatted run stays in it
-				// unless the run ends there; trailing blanks are trimmed
-				// when the run is flushed.
-				cur = append(cur, "")
-				continue
-			}
-			flush()
-			continue
-		}
-		pre := line[0] == ' ' || line[0] == '\t'
-		if pre != curPre || len(cur) == 0 {
-			trimTrailingBlanks(&cur)
-			flush()
-			curPre = pre
-		}
-		if pre {
-			cur = append(cur, line)
-		} else {
-			cur = append(cur, escapeMarkdown(line))
-		}
-	}
-	trimTrailingBlanks(&cur)
-	flush()
-	return strings.Join(blocks, "\n\n")
-}
-
-func trimTrailingBlanks(lines *[]string) {
-	for len(*lines) > 0 && (*lines)[len(*lines)-1] == "" {
-		*lines = (*lines)[:len(*lines)-1]
-	}
-}
-
-// markdownEscaper escapes what markdown would otherwise read as emphasis,
-// code, links, HTML or escapes in running text.
-var markdownEscaper = strings.NewReplacer(
-	`\`, `\\`,
-	"`", "\\`",
-	`*`, `\*`,
-	`_`, `\_`,
-	`[`, `\[`,
-	`]`, `\]`,
-	`<`, `\<`,
-	`>`, `\>`,
-)
-
-func escapeMarkdown(s string) string {
-	s = markdownEscaper.Replace(s)
-	// A line starting with # would become a heading.
-	if strings.HasPrefix(s, "#") {
-		s = `\` + s
-	}
-	return s
 }

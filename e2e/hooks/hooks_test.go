@@ -517,3 +517,41 @@ func TestCommittedHooksPathLeftAlone(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestUninstallRemovesHooksAndSettings: after "git loop uninstall" plain
+// git is plain again. A post-checkout shim left behind made the next "git
+// worktree add -b loop/x" recreate the state dir and adopt the worktree,
+// right after uninstall said everything was removed; the user's own hook
+// comes back and the repository's [loop] settings are gone.
+func TestUninstallRemovesHooksAndSettings(t *testing.T) {
+	t.Parallel()
+	e := &env{User: cmdtest.NewUser(t, gittest.Repo(t)), path: os.Getenv("PATH")}
+	userHook := "#!/bin/sh\nexit 0\n"
+	hookPath := filepath.Join(e.Repo, ".git", "hooks", "pre-push")
+	if err := os.WriteFile(hookPath, []byte(userHook), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	e.OK("config", "set", "sandbox.driver", "none")
+	e.OK("init", "-q")
+	e.OK("new", "a", "--driver", "none", "-d", "-q")
+	r := e.OK("uninstall", "--yes")
+	for _, want := range []string{"hooks (chained hooks are restored):", "post-checkout", "loop.sandbox.driver"} {
+		if !strings.Contains(r.Stdout, want) {
+			t.Errorf("the plan does not name %q:\n%s", want, r.Stdout)
+		}
+	}
+	if got, err := os.ReadFile(hookPath); err != nil || string(got) != userHook {
+		t.Errorf("the user's pre-push after uninstall: %q, %v", got, err)
+	}
+	if code, out, _ := e.git(e.Repo, "config", "--local", "--get-regexp", `^loop\.`); code == 0 {
+		t.Errorf("loop settings left in .git/config:\n%s", out)
+	}
+	x := filepath.Join(t.TempDir(), "x")
+	stderr := e.gitOK(e.Repo, "worktree", "add", "-q", "-b", "loop/x", x)
+	if strings.Contains(stderr, "loop") {
+		t.Errorf("git worktree add after uninstall ran git loop:\n%s", stderr)
+	}
+	if _, err := os.Stat(filepath.Join(e.Repo, ".git", "loop")); !os.IsNotExist(err) {
+		t.Errorf("the state dir is back after uninstall and a plain git worktree add: %v", err)
+	}
+}

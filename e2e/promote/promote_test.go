@@ -48,7 +48,7 @@ func TestPromoteAbsorbsRemoteChange(t *testing.T) {
 	if got := e.Loops()["n1"].Unpromoted; !reflect.DeepEqual(got, []string{"notes"}) {
 		t.Errorf("unpromoted before promote = %v", got)
 	}
-	r := e.OK("promote", "n1", "--layer", "notes")
+	r := e.OK("promote", "n1", "--layer", "notes", "-v")
 	if !strings.Contains(r.Stdout, "notes") || !strings.Contains(r.Stdout, "landed on origin/main") {
 		t.Errorf("promote output:\n%s", r.Stdout)
 	}
@@ -362,8 +362,29 @@ func TestCodeSoloProposal(t *testing.T) {
 	if gittest.Git(t, e.Repo, "rev-parse", "main") != before {
 		t.Fatal("proposal moved main")
 	}
+	// Proposed is promoted as far as the loop goes: status and ls say
+	// so, and a loop never promoted is no proposal, however far ahead.
+	if l := e.Loops()["s1"]; len(l.Unpromoted) != 0 || !reflect.DeepEqual(l.Proposed, []string{"code"}) {
+		t.Errorf("after promote: unpromoted %v, proposed %v", l.Unpromoted, l.Proposed)
+	}
+	if r := e.OK("status", "s1"); !strings.Contains(r.Stdout, "code proposed, waiting for review") || strings.Contains(r.Stdout, "not promoted") {
+		t.Errorf("status after promote:\n%s", r.Stdout)
+	}
+	e.newLoop("s2")
+	gittest.WriteFile(t, e.Worktree("s2"), "other.go", "package main\n")
+	gittest.Commit(t, e.Worktree("s2"), "other")
+	if r := e.OK("review", "ls"); !strings.Contains(r.Stdout, "code/s1") || strings.Contains(r.Stdout, "s2") {
+		t.Errorf("review ls lists what was never proposed:\n%s", r.Stdout)
+	}
+	if got := e.Loops()["s2"].Unpromoted; !reflect.DeepEqual(got, []string{"code"}) {
+		t.Errorf("a loop never promoted: unpromoted = %v", got)
+	}
+	// A commit after the proposal is not proposed, and review merge
+	// merges what was proposed, not what came after.
+	gittest.WriteFile(t, e.Worktree("s1"), "later.go", "package main\n")
+	later := gittest.Commit(t, e.Worktree("s1"), "later")
 	if got := e.Loops()["s1"].Unpromoted; !reflect.DeepEqual(got, []string{"code"}) {
-		t.Errorf("unpromoted = %v", got)
+		t.Errorf("a commit after the proposal: unpromoted = %v", got)
 	}
 	// main is checked out in the repo's main worktree.
 	e.OK("review", "merge", "code/s1")
@@ -373,8 +394,41 @@ func TestCodeSoloProposal(t *testing.T) {
 	if gittest.Git(t, e.Repo, "symbolic-ref", "HEAD") != "refs/heads/main" {
 		t.Errorf("main worktree switched branch")
 	}
+	if isAncestor(t, e.Repo, later, "main") {
+		t.Errorf("review merge merged a commit made after the proposal")
+	}
 	if r := e.Run("review", "ls"); strings.TrimSpace(r.Stdout) != "" {
 		t.Errorf("proposal still listed:\n%s", r.Stdout)
+	}
+}
+
+// TestCodeProposalLandsOnRemote: with a shared remote, review merge lands
+// the proposal on origin's main and leaves the user's local main to their
+// next pull; status compares with the remote and says nothing is left.
+func TestCodeProposalLandsOnRemote(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.newLoop("r1")
+	gittest.WriteFile(t, e.Worktree("r1"), "r1.go", "package main\n")
+	c := gittest.Commit(t, e.Worktree("r1"), "r1")
+	localMain := gittest.Git(t, e.Repo, "rev-parse", "main")
+	e.OK("promote", "r1", "--layer", "code")
+	if l := e.Loops()["r1"]; len(l.Unpromoted) != 0 || !reflect.DeepEqual(l.Proposed, []string{"code"}) {
+		t.Errorf("after promote: unpromoted %v, proposed %v", l.Unpromoted, l.Proposed)
+	}
+	e.OK("review", "merge", "code/r1")
+	bare := gittest.Git(t, e.Repo, "remote", "get-url", "origin")
+	if !isAncestor(t, bare, c, "main") {
+		t.Fatalf("review merge did not land on origin main")
+	}
+	if gittest.Git(t, e.Repo, "rev-parse", "main") != localMain {
+		t.Errorf("review merge moved the local main")
+	}
+	if l := e.Loops()["r1"]; len(l.Unpromoted) != 0 || len(l.Proposed) != 0 {
+		t.Errorf("after review merge: unpromoted %v, proposed %v", l.Unpromoted, l.Proposed)
+	}
+	if r := e.OK("status", "r1"); !strings.Contains(r.Stdout, "nothing to promote") {
+		t.Errorf("status after review merge:\n%s", r.Stdout)
 	}
 }
 

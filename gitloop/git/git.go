@@ -229,7 +229,7 @@ func (r *Runner) Start(ctx context.Context, c Cmd) (wait func() error) {
 func (Querier) Stream(ctx context.Context, c Cmd, stdout, stderr io.Writer) error {
 	cmd := exec.CommandContext(ctx, "git", append(hostSafety[:len(hostSafety):len(hostSafety)], c.Args...)...)
 	cmd.Dir = c.Dir
-	cmd.Env = Env("GIT_OPTIONAL_LOCKS=0")
+	cmd.Env = Env(append([]string{"GIT_OPTIONAL_LOCKS=0"}, c.Env...)...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Stdin, stdout, stderr
 	if err := cmd.Run(); err != nil {
 		var ee *exec.ExitError

@@ -3,6 +3,7 @@
 package knowledge
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -326,13 +327,78 @@ func wikiName(text string) string {
 func WikiLinks(content []byte) []string {
 	var out []string
 	seen := map[string]bool{}
-	for _, m := range wikiLinkRE().FindAllSubmatch(content, -1) {
+	for _, m := range wikiLinkRE().FindAllSubmatch(withoutCode(content), -1) {
 		name := wikiName(string(m[1]))
 		if name == "" || seen[strings.ToLower(name)] {
 			continue
 		}
 		seen[strings.ToLower(name)] = true
 		out = append(out, name)
+	}
+	return out
+}
+
+// withoutCode blanks out markdown code, fenced blocks and inline spans,
+// where [[x]] is text (an example, a shell test), not a link.
+func withoutCode(content []byte) []byte {
+	out := make([]byte, 0, len(content))
+	fence := ""
+	for _, line := range bytes.SplitAfter(content, []byte("\n")) {
+		trimmed := strings.TrimLeft(string(line), " ")
+		if fence != "" {
+			if strings.HasPrefix(trimmed, fence) {
+				fence = ""
+			}
+			out = append(out, '\n')
+			continue
+		}
+		if strings.HasPrefix(trimmed, "```") || strings.HasPrefix(trimmed, "~~~") {
+			fence = trimmed[:3]
+			out = append(out, '\n')
+			continue
+		}
+		out = append(out, withoutCodeSpans(line)...)
+	}
+	return out
+}
+
+// withoutCodeSpans blanks the inline code spans of one line: a run of n
+// backticks up to the next run of exactly n.
+func withoutCodeSpans(line []byte) []byte {
+	out := append([]byte(nil), line...)
+	run := func(i int) int {
+		n := 0
+		for i+n < len(out) && out[i+n] == '`' {
+			n++
+		}
+		return n
+	}
+	for i := 0; i < len(out); {
+		n := run(i)
+		if n == 0 {
+			i++
+			continue
+		}
+		end := -1
+		for j := i + n; j < len(out); {
+			if m := run(j); m > 0 {
+				if m == n {
+					end = j
+					break
+				}
+				j += m
+				continue
+			}
+			j++
+		}
+		if end < 0 {
+			i += n
+			continue
+		}
+		for k := i; k < end+n; k++ {
+			out[k] = ' '
+		}
+		i = end + n
 	}
 	return out
 }

@@ -645,23 +645,38 @@ func land(ctx context.Context, s *workspace.Workspace, m *state.Meta, t target, 
 	}
 }
 
+// ProposalRef records the commit a loop proposed for a gated layer, in
+// the repository holding the layer (the code repository, or the layer's
+// clone).
+func ProposalRef(layer workspace.Layer, loop string) string {
+	return "refs/loop-proposed/" + string(layer) + "/" + loop
+}
+
 // propose makes a gated layer's proposal: the loop's branch itself. On a
 // shared remote the branch is pushed; on a known host a pull request is
 // opened with gh, or its URL printed.
 func propose(ctx context.Context, s *workspace.Workspace, m *state.Meta, t target, res Landed, opts PromoteOptions) (Landed, error) {
 	res.Action, res.Ref = "proposed", strings.TrimPrefix(t.branch, "refs/heads/")
 	url := remoteURL(ctx, s, t)
+	if t.remote != "" && (t.layer == Code || url != s.Dirs.OriginPath(t.layer)) {
+		if err := t.checkPush(ctx, s, m.Name); err != nil {
+			return res, err
+		}
+		if err := startMain(ctx, s, t); err != nil {
+			return res, err
+		}
+		if err := s.Git.Run(ctx, git.Cmd{Dir: t.dir, Label: t.label(), Env: t.env, Args: []string{"push", "-q", "--force-with-lease", t.remote, "HEAD:" + t.branch}}); err != nil {
+			return res, fmt.Errorf("%s: pushing the proposal: %w", t.layer, err)
+		}
+	}
+	// The record that this commit was proposed: review lists it, status
+	// says "proposed" instead of "not promoted", and work the loop does
+	// afterwards is not merged by review until it is proposed too.
+	if err := s.Git.Run(ctx, git.Cmd{Dir: t.dir, Label: t.label(), Args: []string{"update-ref", ProposalRef(t.layer, m.Name), res.Commit}}); err != nil {
+		return res, fmt.Errorf("%s: recording the proposal: %w", t.layer, err)
+	}
 	if t.remote == "" || (t.layer != Code && url == s.Dirs.OriginPath(t.layer)) {
-		return res, nil // solo: the local branch ahead of main is the proposal
-	}
-	if err := t.checkPush(ctx, s, m.Name); err != nil {
-		return res, err
-	}
-	if err := startMain(ctx, s, t); err != nil {
-		return res, err
-	}
-	if err := s.Git.Run(ctx, git.Cmd{Dir: t.dir, Label: t.label(), Env: t.env, Args: []string{"push", "-q", "--force-with-lease", t.remote, "HEAD:" + t.branch}}); err != nil {
-		return res, fmt.Errorf("%s: pushing the proposal: %w", t.layer, err)
+		return res, nil // solo: the local branch is the proposal
 	}
 	web := hostRepoURL(url)
 	if web == "" {

@@ -106,9 +106,15 @@ func codeProposals(ctx context.Context, s *workspace.Workspace) ([]Proposal, err
 	return out, nil
 }
 
-// proposal describes t's branch when it is ahead of main.
+// proposal describes what loop name proposed for t's layer, when it is
+// still ahead of main: the commit promote recorded, or, from a version
+// that recorded none, the branch as pushed to a shared remote. A loop
+// branch never promoted is no proposal, however far ahead it is.
 func proposal(ctx context.Context, s *workspace.Workspace, t target, name, repo string) (Proposal, bool, error) {
-	head := revParse(ctx, s, repo, t.branch)
+	head := revParse(ctx, s, repo, ProposalRef(t.layer, name))
+	if head == "" && t.remote != "" && !solo(ctx, s, t) {
+		head = revParse(ctx, s, repo, "refs/remotes/"+t.remote+"/"+strings.TrimPrefix(t.branch, "refs/heads/"))
+	}
 	main := revParse(ctx, s, repo, t.track)
 	if head == "" || main == "" {
 		return Proposal{}, false, nil
@@ -212,6 +218,7 @@ func MergeProposal(ctx context.Context, s *workspace.Workspace, id string) (Land
 				return res, err
 			}
 			res.Ref = t.main
+			dropProposalRef(ctx, s, p, label)
 			return res, nil
 		}
 		if !s.Git.DryRun {
@@ -232,6 +239,7 @@ func MergeProposal(ctx context.Context, s *workspace.Workspace, id string) (Land
 			// The pushed proposal branch has served its purpose.
 			_ = s.Git.Run(ctx, git.Cmd{Dir: repo, Label: label, Args: []string{"push", "-q", t.remote, "--delete", p.Branch}})
 		}
+		dropProposalRef(ctx, s, p, label)
 		return res, nil
 	}
 }
@@ -247,9 +255,16 @@ func DiscardProposal(ctx context.Context, s *workspace.Workspace, id string) (ba
 	}
 	label := string(p.Layer) + ":review"
 	backup = fmt.Sprintf("refs/loop-discarded/%s/%s-%d", p.Layer, p.Loop, s.Clock().Unix())
-	if err := s.Git.Run(ctx, git.Cmd{Dir: p.Repo, Label: label, Args: []string{"update-ref", backup, p.Commit, ""}}); err != nil {
+	// The branch itself, which may have moved on since it was proposed:
+	// discarding resets it to main.
+	keep := revParse(ctx, s, p.Repo, p.Branch)
+	if keep == "" {
+		keep = p.Commit
+	}
+	if err := s.Git.Run(ctx, git.Cmd{Dir: p.Repo, Label: label, Args: []string{"update-ref", backup, keep, ""}}); err != nil {
 		return "", err
 	}
+	dropProposalRef(ctx, s, p, label)
 	wt, err := checkedOutIn(ctx, s, p.Repo, p.Branch)
 	if err != nil {
 		return "", err
@@ -269,6 +284,16 @@ func DiscardProposal(ctx context.Context, s *workspace.Workspace, id string) (ba
 		}
 	}
 	return backup, nil
+}
+
+// dropProposalRef forgets a proposal that was merged or discarded. The
+// work is on main or under refs/loop-discarded/ by then, so a failure
+// costs only a stale "proposed" in status, which the next promote fixes.
+func dropProposalRef(ctx context.Context, s *workspace.Workspace, p Proposal, label string) {
+	if s.Git.DryRun {
+		return
+	}
+	_ = s.Git.Run(ctx, git.Cmd{Dir: p.Repo, Label: label, Args: []string{"update-ref", "-d", ProposalRef(p.Layer, p.Loop)}})
 }
 
 // checkedOutIn finds the worktree of repo that has branch checked out.

@@ -264,7 +264,9 @@ func runSetup(ctx context.Context, s *workspace.Workspace, eng sandbox.Engine, m
 // returns the record and intent New will write.
 func prepareNew(ctx context.Context, s *workspace.Workspace, name, base string) (*state.Meta, state.Intent, error) {
 	if _, err := s.Store().ReadMeta(name); err == nil {
-		return nil, state.Intent{}, &workspace.UsageError{Err: fmt.Errorf("loop %q already exists (see \"git loop status %s\")", name, name)}
+		// Not a usage error: the command was typed right, as with "git
+		// branch x" when x exists.
+		return nil, state.Intent{}, fmt.Errorf("loop %q already exists (see \"git loop status %s\", or remove it with \"git loop rm %s\")", name, name, name)
 	} else if !workspace.IsNoLoop(err) {
 		return nil, state.Intent{}, err
 	}
@@ -407,9 +409,10 @@ func resolveBase(ctx context.Context, s *workspace.Workspace, base, branch strin
 	var ge *git.Error
 	if errors.As(err, &ge) {
 		if base == "HEAD" {
-			if ok, _ := s.Query.Succeeds(ctx, git.Cmd{Dir: dir, Args: []string{"rev-parse", "-q", "--verify", "HEAD"}}); !ok {
-				// A repository just made (or cloned from an empty remote).
-				return "", "", "", false, &workspace.UsageError{Err: errors.New("this repository has no commits yet, so a loop has nothing to start from: make a first commit (git commit --allow-empty -m \"first commit\"), or give --base REF")}
+			if ref, err := s.Query.Line(ctx, git.Cmd{Dir: dir, Args: []string{"symbolic-ref", "-q", "HEAD"}}); err == nil && ref != "" {
+				// HEAD names a branch, yet is no commit: the branch is
+				// unborn, and a loop needs a commit to start from.
+				return "", "", "", false, fmt.Errorf("this repository has no commits yet (%s is unborn): make a first commit, e.g. git commit --allow-empty -m \"Initial commit\", then run git loop new again", workspace.ShortRef(ref))
 			}
 		}
 		return "", "", "", false, bad

@@ -23,6 +23,17 @@ type RemoveOptions struct {
 	Name   string
 	Force  bool // remove even with unmerged commits or uncommitted changes
 	DryRun bool
+	// Kept, when set, hears of the backup ref a forced removal keeps of
+	// work it would otherwise lose, as "git branch -D" says "(was …)".
+	Kept func(Backup)
+}
+
+// Backup is a ref a forced rm keeps, so that nothing it removes is lost:
+// the branch tip, or a commit of the uncommitted changes on top of it.
+type Backup struct {
+	Ref    string // refs/loop-removed/NAME/UNIXTIME
+	SHA    string
+	Reason string // what was at risk, e.g. "has 2 commits not on main or any remote"
 }
 
 // Remove deletes a loop: sandbox, worktree, branch and record together. It
@@ -44,9 +55,16 @@ func Remove(ctx context.Context, s *workspace.Workspace, opts RemoveOptions) err
 			return &workspace.WorkAtRiskError{Loop: m.Name, Reason: fmt.Sprintf("may have work its sandbox holds that could not be fetched (%v)", err), Hint: "start its sandbox engine, or use --force"}
 		}
 	}
-	if !opts.Force {
-		if err := checkNoWorkAtRisk(ctx, s, m); err != nil {
+	var kept *Backup
+	if err := checkNoWorkAtRisk(ctx, s, m); err != nil {
+		var risk *workspace.WorkAtRiskError
+		if !opts.Force || !errors.As(err, &risk) {
 			return err
+		}
+		if !opts.DryRun {
+			if kept, err = keepBackup(ctx, s, m, risk.Reason); err != nil {
+				return fmt.Errorf("rm %s: keep a backup of its work: %w", m.Name, err)
+			}
 		}
 	}
 	in := state.Intent{Op: "rm", Loop: m.Name, Branch: m.Branch, Worktree: m.Worktree, Driver: m.Sandbox.Driver, Contexts: m.Contexts}
@@ -63,7 +81,77 @@ func Remove(ctx context.Context, s *workspace.Workspace, opts RemoveOptions) err
 	if err := finishRemove(ctx, s, in); err != nil {
 		return fmt.Errorf("rm %s: %w (re-run to finish)", m.Name, err)
 	}
+	switch {
+	case kept != nil && opts.Kept != nil:
+		opts.Kept(*kept)
+	case kept != nil:
+		s.Reporter().Warn(kept.Restore(m.Name))
+	}
 	return nil
+}
+
+// Restore says what was kept and how to get it back.
+func (b Backup) Restore(loop string) string {
+	return fmt.Sprintf("loop %s %s: kept as %s (%s); restore with: git branch %s %s", loop, b.Reason, b.Ref, workspace.ShortSHA(b.SHA), loop, b.Ref)
+}
+
+// keepBackup saves what a forced rm would lose under refs/loop-removed/:
+// the branch tip, with the uncommitted changes (the sealed sandbox's last
+// snapshot, or the worktree's files) as a commit on top when there are
+// any. Like review discard's refs/loop-discarded/, it is a plain ref: "git
+// branch NAME REF" restores it, and deleting it lets gc reclaim the work.
+func keepBackup(ctx context.Context, s *workspace.Workspace, m *state.Meta, reason string) (*Backup, error) {
+	tip, exists, err := s.RefSHA(ctx, m.Branch)
+	if err != nil || !exists {
+		return nil, err
+	}
+	sha := tip
+	if m.Sandbox.Sealed {
+		if snap, ok, err := s.RefSHA(ctx, transport.SnapshotQuarantine(m.Name)); err != nil {
+			return nil, err
+		} else if ok {
+			sha = snap
+		}
+	} else if dirty, err := s.DirtyFiles(ctx, m.Worktree); err == nil && len(dirty) > 0 {
+		if sha, err = commitWorktree(ctx, s, m, tip); err != nil {
+			return nil, err
+		}
+	}
+	ref := fmt.Sprintf("refs/loop-removed/%s/%d", m.Name, s.Clock().Unix())
+	if err := s.Git.Run(ctx, git.Cmd{Dir: s.Repo.CommonDir, Label: m.ShortBranch(), Args: []string{"update-ref", ref, sha, ""}}); err != nil {
+		return nil, err
+	}
+	return &Backup{Ref: ref, SHA: sha, Reason: reason}, nil
+}
+
+// commitWorktree makes a commit of a worktree's files (untracked ones
+// too) on top of parent, through a scratch index: the worktree's own
+// index and files are left as they are.
+func commitWorktree(ctx context.Context, s *workspace.Workspace, m *state.Meta, parent string) (string, error) {
+	f, err := os.CreateTemp(s.Repo.StateDir(), "rm-index-")
+	if err != nil {
+		return "", err
+	}
+	index := f.Name()
+	f.Close()
+	defer os.Remove(index)
+	env := []string{"GIT_INDEX_FILE=" + index}
+	label := m.ShortBranch()
+	if err := s.Git.Run(ctx, git.Cmd{Dir: m.Worktree, Label: label, Env: env, Args: []string{"read-tree", parent}}); err != nil {
+		return "", err
+	}
+	if err := s.Git.Run(ctx, git.Cmd{Dir: m.Worktree, Label: label, Env: env, Args: []string{"add", "-A"}}); err != nil {
+		return "", err
+	}
+	tree, err := s.Git.Output(ctx, git.Cmd{Dir: m.Worktree, Label: label, Env: env, Args: []string{"write-tree"}})
+	if err != nil {
+		return "", err
+	}
+	out, err := s.Git.Output(ctx, git.Cmd{Dir: m.Worktree, Label: label, Args: []string{"commit-tree", strings.TrimSpace(string(tree)), "-p", parent, "-m", "git loop rm --force: uncommitted changes of " + m.Name}})
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(out)), nil
 }
 
 // checkNoWorkAtRisk refuses when the loop has commits reachable neither
@@ -138,6 +226,13 @@ func finishRemove(ctx context.Context, s *workspace.Workspace, in state.Intent) 
 			if err := s.Git.Run(ctx, git.Cmd{Dir: s.Repo.CommonDir, Label: workspace.ShortRef(in.Branch), Args: []string{"branch", "-D", workspace.ShortRef(in.Branch)}}); err != nil {
 				return err
 			}
+		}
+	}
+	// The record of a code proposal (land.ProposalRef) goes with the loop.
+	proposed := "refs/loop-proposed/code/" + in.Loop
+	if _, exists, err := s.RefSHA(ctx, proposed); err == nil && exists {
+		if err := s.Git.Run(ctx, git.Cmd{Dir: s.Repo.CommonDir, Label: workspace.ShortRef(in.Branch), Args: []string{"update-ref", "-d", proposed}}); err != nil {
+			return err
 		}
 	}
 	sandboxspec.RemoveVaultCopy(s, in.Loop)

@@ -2,8 +2,11 @@ package session
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 
 	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/sandboxspec"
@@ -110,11 +113,46 @@ func Diff(ctx context.Context, s *workspace.Workspace, name string, extra []stri
 		}
 		return s.Query.Stream(ctx, git.Cmd{Dir: s.Repo.CommonDir, Args: append([]string{"diff", mb, to}, extra...)}, stdout, stderr)
 	}
-	dir := m.Worktree
-	args := append([]string{"diff", mb}, extra...)
-	if !workspace.Exists(dir) {
-		dir = s.Repo.CommonDir
-		args = append([]string{"diff", mb, head}, extra...)
+	if !workspace.Exists(m.Worktree) {
+		return s.Query.Stream(ctx, git.Cmd{Dir: s.Repo.CommonDir, Args: append([]string{"diff", mb, head}, extra...)}, stdout, stderr)
 	}
-	return s.Query.Stream(ctx, git.Cmd{Dir: dir, Args: args}, stdout, stderr)
+	return diffWorktree(ctx, s, m.Worktree, mb, extra, stdout, stderr)
+}
+
+// diffWorktree diffs a worktree's files against base, new untracked files
+// included (as the sealed snapshot includes them, and as "N uncommitted"
+// counts them): "git diff BASE" alone leaves them out. It stages
+// everything in a copy of the worktree's index, so the worktree's own
+// index and files stay as they are.
+func diffWorktree(ctx context.Context, s *workspace.Workspace, dir, base string, extra []string, stdout, stderr io.Writer) error {
+	index, err := s.Query.Line(ctx, git.Cmd{Dir: dir, Args: []string{"rev-parse", "--path-format=absolute", "--git-path", "index"}})
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(s.Repo.StateDir(), "diff-index-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	src, err := os.Open(index)
+	if err == nil {
+		_, err = io.Copy(tmp, src)
+		src.Close()
+	}
+	if cerr := tmp.Close(); cerr != nil && err == nil {
+		err = cerr
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		// No index yet: git reads a missing index file as an empty one
+		// (a zero-byte file would be corrupt).
+		err = os.Remove(tmp.Name())
+	}
+	if err != nil {
+		return err
+	}
+	env := []string{"GIT_INDEX_FILE=" + tmp.Name()}
+	if _, err := s.Query.Output(ctx, git.Cmd{Dir: dir, Env: env, Args: []string{"add", "-A"}}); err != nil {
+		return fmt.Errorf("diff: stage the worktree's files: %w", err)
+	}
+	return s.Query.Stream(ctx, git.Cmd{Dir: dir, Env: env, Args: append([]string{"diff", "--cached", base}, extra...)}, stdout, stderr)
 }

@@ -52,6 +52,9 @@ type LoopStatus struct {
 	Versions  map[string]string `json:"versions,omitempty"`
 	// Unpromoted are the layers with commits not yet promoted.
 	Unpromoted []string `json:"unpromoted,omitempty"`
+	// Proposed are the gated layers whose work is proposed and waits for
+	// review ("git loop review ls"): promoted as far as the loop goes.
+	Proposed []string `json:"proposed,omitempty"`
 	// ContextBehind are the context layers whose clone moved on after the
 	// loop took its version ("git loop sync NAME" brings it in).
 	ContextBehind []string `json:"contextBehind,omitempty"`
@@ -291,7 +294,14 @@ func sandboxStates(ctx context.Context, s *workspace.Workspace, metas []*state.M
 func unpromoted(ctx context.Context, s *workspace.Workspace, st *LoopStatus, m *state.Meta) ([]string, error) {
 	var out []string
 	if st.Ahead > 0 {
-		out = append(out, string(land.Code))
+		switch landed, proposed, err := codeLanded(ctx, s, st, m); {
+		case err != nil:
+			return nil, fmt.Errorf("status of %s: %w", m.Name, err)
+		case proposed:
+			st.Proposed = append(st.Proposed, string(land.Code))
+		case !landed:
+			out = append(out, string(land.Code))
+		}
 	}
 	for _, c := range m.Contexts {
 		sha, found, ok := workspace.ReadRef(filepath.Join(c.Clone, ".git"), c.Branch)
@@ -307,6 +317,36 @@ func unpromoted(ctx context.Context, s *workspace.Workspace, st *LoopStatus, m *
 		}
 	}
 	return out, nil
+}
+
+// codeLanded tells a loop ahead of its local base whether its work is
+// landed after all, on the base's remote-tracking branch (a review merge
+// or a push lands there; the local base is the user's to pull), or
+// proposed: the commit promote recorded is the loop's head. Refs are read
+// as data; one git call asks for ancestry, only for loops ahead.
+func codeLanded(ctx context.Context, s *workspace.Workspace, st *LoopStatus, m *state.Meta) (landed, proposed bool, err error) {
+	if sha, found, ok := workspace.ReadRef(s.Repo.CommonDir, land.ProposalRef(land.Code, m.Name)); ok && found && sha == st.Head {
+		proposed = true
+	}
+	if !strings.HasPrefix(m.BaseRef, "refs/heads/") {
+		return false, proposed, nil
+	}
+	track := "refs/remotes/origin/" + strings.TrimPrefix(m.BaseRef, "refs/heads/")
+	sha, found, ok := workspace.ReadRef(s.Repo.CommonDir, track)
+	if !ok {
+		sha, found, err = s.RefSHA(ctx, track)
+		if err != nil {
+			return false, proposed, err
+		}
+	}
+	if !found || sha == st.BaseSHA {
+		return false, proposed, nil
+	}
+	landed, err = s.Query.Succeeds(ctx, git.Cmd{Dir: s.Repo.CommonDir, Args: []string{"merge-base", "--is-ancestor", st.Head, sha}})
+	if landed {
+		proposed = false
+	}
+	return landed, proposed, err
 }
 
 // refreshSealed fetches the sealed loops whose sandbox branch moved since

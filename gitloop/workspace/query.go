@@ -90,3 +90,12 @@ func (s *Workspace) ExcludesFile(ctx context.Context) string {
 	})
 	return s.excludes
 }
+
+// ShortSHA abbreviates a commit id for people, as git's default
+// core.abbrev does at its minimum.
+func ShortSHA(sha string) string {
+	if len(sha) > 7 {
+		return sha[:7]
+	}
+	return sha
+}

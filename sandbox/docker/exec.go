@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -28,8 +29,9 @@ import (
 // back separately. Cancelling ctx detaches and returns; the engine has no
 // way to signal an exec, so the process runs on until the container stops.
 // Exec returns when the process's output ends, without waiting for Stdin:
-// the copy from it may outlive Exec until its next read returns, so an
-// interactive caller should hand over a reader it can close.
+// a file (the terminal) is read only when it has input and no longer once
+// Exec returns, so nothing typed after the process ends is lost; the copy
+// from any other reader may outlive Exec until its next read returns.
 // The returned code is the process's exit status; it is 127 with an error
 // when the process could not be run at all.
 func (e *Engine) Exec(ctx context.Context, spec sandbox.Spec, x sandbox.Exec) (int, error) {
@@ -106,8 +108,19 @@ func (e *Engine) run(ctx context.Context, spec sandbox.Spec, x sandbox.Exec, id 
 	}
 	stdout, stderr := orDiscard(x.Stdout), orDiscard(x.Stderr)
 	if x.Stdin != nil {
+		in := x.Stdin
+		var si *stoppableInput
+		if f, ok := in.(*os.File); ok {
+			if si = newStoppableInput(f); si != nil {
+				in = si
+				defer si.stop()
+			}
+		}
 		go func() {
-			_, _ = io.Copy(att.Conn, x.Stdin)
+			if si != nil {
+				defer si.release()
+			}
+			_, _ = io.Copy(att.Conn, in)
 			// Without a TTY the process sees EOF only when we half-close
 			// the connection. With one, a half-close makes the engine drop
 			// the rest of the output; the terminal's own ^D is the EOF.

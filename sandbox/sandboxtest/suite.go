@@ -60,6 +60,7 @@ func Run(t *testing.T, newEngine func(t *testing.T) sandbox.Engine, opts Options
 	t.Run("EnsureCreates", s.ensureCreates)
 	t.Run("Exec", s.exec)
 	t.Run("ExecStdin", s.execStdin)
+	t.Run("StdinLeftForNext", s.stdinLeftForNext)
 	t.Run("ExecTTY", s.execTTY)
 	t.Run("Streams", func(t *testing.T) {
 		eng, spec, _ := s.setup(t, "streams")
@@ -323,6 +324,40 @@ func (s *suite) exec(t *testing.T) {
 	}
 	if _, err := eng.Exec(testCtx(t), spec, sandbox.Exec{}); err == nil {
 		t.Error("exec with no command: no error")
+	}
+}
+
+// stdinLeftForNext: an exec given the terminal (a file) as stdin, whose
+// process never reads it, leaves what is typed after it ended to the
+// next reader. "git loop new" opens a shell when the agent is missing; a
+// copy of stdin left blocked in a read by the failed agent exec swallowed
+// the first line typed into that shell.
+func (s *suite) stdinLeftForNext(t *testing.T) {
+	eng, spec, _ := s.setup(t, "stdin-next")
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	defer pw.Close()
+	if r := run(t, eng, spec, sandbox.Exec{Cmd: []string{"true"}, Stdin: pr}); r.code != 0 {
+		t.Fatalf("true: exit %d: %s", r.code, r.stderr)
+	}
+	if _, err := pw.Write([]byte("typed after\n")); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(pr).ReadString('\n')
+		got <- line
+	}()
+	select {
+	case line := <-got:
+		if line != "typed after\n" {
+			t.Errorf("the next reader got %q", line)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the line typed after the exec ended never reached the next reader: the exec's stdin copy took it")
 	}
 }
 

@@ -17,7 +17,7 @@ import (
 func TestInboxAddCommitsAndPushes(t *testing.T) {
 	t.Parallel()
 	repo, o, clone, origin := cmdtest.NotesSetup(t)
-	r := cmdtest.MustRunWith(t, repo, o, "inbox", "flaky login test on CI")
+	r := cmdtest.MustRunWith(t, repo, o, "inbox", "-v", "flaky login test on CI")
 	if !strings.Contains(r.Stderr, "git commit") || !strings.Contains(r.Stderr, "git push") {
 		t.Errorf("mutating git not logged:\n%s", r.Stderr)
 	}
@@ -145,7 +145,7 @@ func TestInboxConcurrentClones(t *testing.T) {
 	gittest.Commit(t, team, "inbox: from the teammate")
 	gittest.Git(t, team, "push", "-q", "origin", "HEAD:main")
 
-	r := cmdtest.MustRunWith(t, repo, o, "inbox", "--json", "from me")
+	r := cmdtest.MustRunWith(t, repo, o, "inbox", "-v", "--json", "from me")
 	var edit notes.NotesEdit
 	if err := json.Unmarshal([]byte(r.Stdout), &edit); err != nil || edit.Pushes != 2 {
 		t.Errorf("edit %+v %v", edit, err)

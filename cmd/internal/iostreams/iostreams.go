@@ -24,6 +24,7 @@ type IOStreams struct {
 	stdinTTY, stdoutTTY, stderrTTY bool
 	noColor                        bool
 	quiet                          bool
+	verbose                        bool
 	mu                             sync.Mutex
 }
 
@@ -55,6 +56,8 @@ func (s *IOStreams) SetStdoutTTY(v bool)    { s.stdoutTTY = v }
 func (s *IOStreams) SetStderrTTY(v bool)    { s.stderrTTY = v }
 func (s *IOStreams) SetQuiet(v bool)        { s.quiet = v }
 func (s *IOStreams) Quiet() bool            { return s.quiet }
+func (s *IOStreams) SetVerbose(v bool)      { s.verbose = v }
+func (s *IOStreams) Verbose() bool          { return s.verbose }
 func (s *IOStreams) SetColorEnabled(v bool) { s.noColor = !v }
 
 // Interactive is true when a person is at the terminal: stdin and stdout
@@ -107,13 +110,19 @@ func (p *Progress) Warn(msg string) {
 	fmt.Fprintln(p.s.ErrOut, p.s.ErrColors().Yellow("warning:")+" "+strings.TrimSpace(msg))
 }
 
-// GitLog is where mutating git commands are echoed: stderr, unless quiet.
+// GitLog is where mutating git commands are echoed: stderr with
+// -v/--verbose (and not quiet), nowhere otherwise. A command's own output
+// is one line per step; the exact git commands are for whoever asks.
 func (s *IOStreams) GitLog() io.Writer {
-	if s.quiet {
+	if s.quiet || !s.verbose {
 		return nil
 	}
 	return &dimWriter{s: s}
 }
+
+// DryRunLog is where --dry-run prints the git commands it would run:
+// always stderr, since printing them is what it was asked for.
+func (s *IOStreams) DryRunLog() io.Writer { return &dimWriter{s: s} }
 
 type dimWriter struct{ s *IOStreams }
 

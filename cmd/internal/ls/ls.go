@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -14,6 +13,7 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
 	"github.com/gitloop-dev/git-loop/gitloop/status"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
+	"github.com/gitloop-dev/git-loop/sandbox"
 )
 
 // LsOptions are the inputs of "git loop ls".
@@ -67,36 +67,50 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 		return nil
 	}
 	cs := opts.IO.Colors()
-	tw := tabwriter.NewWriter(opts.IO.Out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSTATE\tSANDBOX\tBASE\tAHEAD/BEHIND\tUNPROMOTED\tCONTEXT\tCHANGES\tAGE")
+	var t iostreams.Table
+	t.Row(cells("NAME", "STATE", "SANDBOX", "BASE", "AHEAD/BEHIND", "UNPROMOTED", "CONTEXT", "CHANGES", "AGE")...)
 	for _, l := range loops {
-		st := l.State
-		if st != status.StateReady {
-			st = cs.Red(st)
+		state := iostreams.Plain(l.State)
+		if l.State != status.StateReady {
+			state.Paint = cs.Red
 		}
-		changes := "clean"
+		changes := iostreams.Plain("clean")
 		if l.Dirty {
-			changes = cs.Yellow(fmt.Sprintf("%d changed", l.Changes))
+			changes = iostreams.Painted(fmt.Sprintf("%d changed", l.Changes), cs.Yellow)
 		}
 		if l.State != status.StateReady {
-			changes = "-"
+			changes = iostreams.Plain("-")
 		}
-		context := ContextText(l)
+		context := iostreams.Plain(ContextText(l))
 		if len(l.ContextBehind) > 0 {
-			context = cs.Yellow(context)
+			context.Paint = cs.Yellow
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cs.Bold(l.Name), st, SandboxText(l), l.Base,
-			fmt.Sprintf("+%d/-%d", l.Ahead, l.Behind), UnpromotedText(l), context, changes, Age(opts.Now().Sub(l.Created)))
+		t.Row(iostreams.Painted(l.Name, cs.Bold), state, iostreams.Plain(SandboxText(l)), iostreams.Plain(l.Base),
+			iostreams.Plain(fmt.Sprintf("+%d/-%d", l.Ahead, l.Behind)), iostreams.Plain(UnpromotedText(l)), context, changes,
+			iostreams.Plain(Age(opts.Now().Sub(l.Created))))
 	}
-	return tw.Flush()
+	return t.Write(opts.IO.Out)
 }
 
-// UnpromotedText names the layers with commits not yet promoted, or "-".
+func cells(texts ...string) []iostreams.Cell {
+	out := make([]iostreams.Cell, len(texts))
+	for i, t := range texts {
+		out[i] = iostreams.Plain(t)
+	}
+	return out
+}
+
+// UnpromotedText names the layers with commits not yet promoted, and the
+// proposed ones as "code (proposed)", or "-".
 func UnpromotedText(l status.LoopStatus) string {
-	if len(l.Unpromoted) == 0 {
+	parts := append([]string(nil), l.Unpromoted...)
+	for _, p := range l.Proposed {
+		parts = append(parts, p+" (proposed)")
+	}
+	if len(parts) == 0 {
 		return "-"
 	}
-	return strings.Join(l.Unpromoted, ",")
+	return strings.Join(parts, ",")
 }
 
 // ContextText says whether a loop's context is behind its layers' clones:
@@ -116,7 +130,13 @@ func SandboxText(l status.LoopStatus) string {
 	if l.Driver == "none" {
 		return "none"
 	}
-	s := fmt.Sprintf("%s %s", l.Driver, l.Sandbox)
+	state := string(l.Sandbox)
+	if l.Sandbox == sandbox.StateMissing {
+		// No container yet (never started, or removed behind our back):
+		// the next exec, run or start makes one, so it is nothing to fix.
+		state = "not started"
+	}
+	s := l.Driver + " " + state
 	for _, p := range l.Ports {
 		s += fmt.Sprintf(" :%d", p.Host)
 	}

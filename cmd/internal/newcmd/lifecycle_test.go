@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -15,14 +16,14 @@ import (
 func TestLoopLifecycle(t *testing.T) {
 	t.Parallel()
 	repo := gittest.Repo(t)
-	r := cmdtest.MustRun(t, repo, "new", "feature-x", "--driver", "none", "--detach")
+	r := cmdtest.MustRun(t, repo, "new", "feature-x", "--driver", "none", "--detach", "-v")
 	wt := strings.TrimSpace(r.Stdout)
 	commonDir := filepath.Join(repo, ".git")
 	if want := filepath.Join(commonDir, "loop", "loops", "feature-x", "workdir"); wt != want {
 		t.Fatalf("worktree path = %q, want %q", wt, want)
 	}
 	if !strings.Contains(r.Stderr, "git worktree add") {
-		t.Errorf("mutating git commands are not logged on stderr:\n%s", r.Stderr)
+		t.Errorf("with -v, mutating git commands are not logged on stderr:\n%s", r.Stderr)
 	}
 	if got := cmdtest.LoopBranches(t, repo); len(got) != 1 || got[0] != "refs/heads/loop/feature-x" {
 		t.Fatalf("loop branches = %v", got)
@@ -119,11 +120,17 @@ func TestNewRefusals(t *testing.T) {
 	t.Parallel()
 	repo := gittest.Repo(t)
 	cmdtest.MustRun(t, repo, "new", "dup", "--driver", "none", "-d")
-	if r := cmdtest.Run(t, repo, "new", "dup", "--driver", "none", "-d"); r.Code != 2 || !strings.Contains(r.Stderr, "already exists") {
+	if r := cmdtest.Run(t, repo, "new", "dup", "--driver", "none", "-d"); r.Code != 1 || !strings.Contains(r.Stderr, "already exists") || strings.Contains(r.Stderr, "--help") {
 		t.Errorf("second new dup: %d %s", r.Code, r.Stderr)
 	}
 	if r := cmdtest.Run(t, repo, "new", "nobase", "--base", "no-such-ref", "--driver", "none", "-d"); r.Code != 2 || !strings.Contains(r.Stderr, "no-such-ref") {
 		t.Errorf("bad base: %d %s", r.Code, r.Stderr)
+	}
+	// A repository without commits needs a first commit, not a --base.
+	empty := t.TempDir()
+	gittest.Git(t, empty, "init", "-q", "-b", "trunk")
+	if r := cmdtest.Run(t, empty, "new", "first", "--driver", "none", "-d"); r.Code != 1 || !strings.Contains(r.Stderr, "no commits yet (trunk is unborn): make a first commit") || strings.Contains(r.Stderr, "--base") {
+		t.Errorf("new in a repository without commits: %d %s", r.Code, r.Stderr)
 	}
 	if r := cmdtest.Run(t, repo, "new", "x", "--driver", "warp", "-d"); r.Code == 0 || !strings.Contains(r.Stderr, "warp") {
 		t.Errorf("bad driver: %d %s", r.Code, r.Stderr)
@@ -208,5 +215,26 @@ func TestNewSparseCheckout(t *testing.T) {
 	}
 	if got := gittest.Git(t, wt, "sparse-checkout", "list"); got != "keep" {
 		t.Errorf("loop's sparse patterns %q", got)
+	}
+}
+
+// TestNewOutputIsOneLine: without -v, new says what it made in one line
+// on stderr (with an abbreviated SHA) and prints the worktree on stdout;
+// the git commands are for -v and --dry-run.
+func TestNewOutputIsOneLine(t *testing.T) {
+	t.Parallel()
+	repo := gittest.Repo(t)
+	o, _ := cmdtest.WithHome(t)
+	cmdtest.MustRunWith(t, repo, o, "init", "-q")
+	r := cmdtest.MustRunWith(t, repo, o, "new", "quiet-x", "--driver", "none", "-d")
+	lines := strings.Split(strings.TrimSpace(r.Stderr), "\n")
+	if len(lines) != 1 || !regexp.MustCompile(`^Created loop quiet-x on loop/quiet-x from main \([0-9a-f]{7}\), sandbox none$`).MatchString(lines[0]) {
+		t.Errorf("new printed on stderr:\n%s", r.Stderr)
+	}
+	if strings.Count(strings.TrimSpace(r.Stdout), "\n") != 0 {
+		t.Errorf("new printed on stdout:\n%s", r.Stdout)
+	}
+	if r := cmdtest.MustRunWith(t, repo, o, "rm", "quiet-x"); strings.TrimSpace(r.Stderr) != "Removed loop quiet-x" {
+		t.Errorf("rm printed:\n%s", r.Stderr)
 	}
 }

@@ -106,6 +106,9 @@ func newRun(ctx context.Context, opts *NewOptions) error {
 	if err != nil {
 		return err
 	}
+	if opts.DryRun {
+		ws.Git.Log = opts.IO.DryRunLog()
+	}
 	m, err := lifecycle.New(ctx, ws, lifecycle.NewOptions{Name: opts.Name, Base: opts.Base, Driver: opts.Driver, DryRun: opts.DryRun, Context: opts.Context, Profiles: opts.Profiles, Repos: opts.Repos, Vault: opts.Vault, SetupOutput: opts.IO.ErrOut})
 	if err != nil {
 		return err

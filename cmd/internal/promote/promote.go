@@ -113,7 +113,7 @@ func promoteRun(ctx context.Context, opts *PromoteOptions) error {
 		}
 	}
 	if opts.DryRun {
-		ws.Git = &git.Runner{Log: opts.IO.ErrOut, DryRun: true}
+		ws.Git = &git.Runner{Log: opts.IO.DryRunLog(), DryRun: true}
 	}
 	landed, err := land.Promote(ctx, ws, land.PromoteOptions{Name: opts.Name, Layers: opts.Layers, CommitAll: opts.CommitAll,
 		Message: opts.Message, Continue: opts.Continue, Abort: opts.Abort})

@@ -103,9 +103,7 @@ func reviewRun(ctx context.Context, opts *ReviewOptions) error {
 		// Read-only git still runs (the merge is checked); every command
 		// that would change a ref or a remote is printed instead.
 		ws.Git.DryRun = true
-		if ws.Git.Log == nil {
-			ws.Git.Log = opts.IO.ErrOut
-		}
+		ws.Git.Log = opts.IO.DryRunLog()
 	}
 	switch opts.Op {
 	case "show":

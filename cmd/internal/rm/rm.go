@@ -58,8 +58,12 @@ func rmRun(ctx context.Context, opts *RmOptions) error {
 	if err != nil {
 		return err
 	}
+	if opts.DryRun {
+		ws.Git.Log = opts.IO.DryRunLog()
+	}
 	for _, name := range opts.Names {
-		if err := lifecycle.Remove(ctx, ws, lifecycle.RemoveOptions{Name: name, Force: opts.Force, DryRun: opts.DryRun}); err != nil {
+		if err := lifecycle.Remove(ctx, ws, lifecycle.RemoveOptions{Name: name, Force: opts.Force, DryRun: opts.DryRun,
+			Kept: func(b lifecycle.Backup) { fmt.Fprintln(opts.IO.ErrOut, b.Restore(name)) }}); err != nil {
 			return err
 		}
 		if !opts.DryRun && !opts.IO.Quiet() {

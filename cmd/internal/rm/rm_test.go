@@ -1,6 +1,7 @@
 package rm_test
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 
@@ -13,9 +14,26 @@ func TestRmForce(t *testing.T) {
 	repo := gittest.Repo(t)
 	cmdtest.MustRun(t, repo, "new", "spike", "--driver", "none", "-d")
 	cmdtest.MustRun(t, repo, "exec", "spike", "--", "sh", "-c", "echo x > f && git add f && git commit -qm f && echo y > g")
-	cmdtest.MustRun(t, repo, "rm", "--force", "spike")
+	r := cmdtest.MustRun(t, repo, "rm", "--force", "spike")
 	if got := cmdtest.LoopBranches(t, repo); len(got) != 0 {
 		t.Fatalf("branches after rm --force: %v", got)
+	}
+	// Nothing is lost: the commit and the uncommitted file are kept under
+	// a ref the message names, with the command that restores them.
+	m := regexp.MustCompile(`kept as (refs/loop-removed/spike/\d+) \([0-9a-f]{7}\); restore with: git branch spike (refs/loop-removed/spike/\d+)`).FindStringSubmatch(r.Stderr)
+	if m == nil || m[1] != m[2] {
+		t.Fatalf("rm --force did not say what it kept:\n%s", r.Stderr)
+	}
+	for _, f := range []string{"f", "g"} {
+		if got := gittest.Git(t, repo, "show", m[1]+":"+f); strings.TrimSpace(got) == "" {
+			t.Errorf("%s is not in the backup %s", f, m[1])
+		}
+	}
+	if r := cmdtest.MustRun(t, repo, "new", "clean", "--driver", "none", "-d"); r.Code != 0 {
+		t.Fatal(r.Stderr)
+	}
+	if r := cmdtest.MustRun(t, repo, "rm", "--force", "clean"); strings.Contains(r.Stderr, "kept as") {
+		t.Errorf("rm --force of a loop with nothing at risk kept a backup:\n%s", r.Stderr)
 	}
 }
 

@@ -30,6 +30,7 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/image"
 	"github.com/gitloop-dev/git-loop/cmd/internal/inbox"
 	"github.com/gitloop-dev/git-loop/cmd/internal/initcmd"
+	"github.com/gitloop-dev/git-loop/cmd/internal/installdocs"
 	"github.com/gitloop-dev/git-loop/cmd/internal/lifecycle"
 	"github.com/gitloop-dev/git-loop/cmd/internal/logcmd"
 	"github.com/gitloop-dev/git-loop/cmd/internal/ls"
@@ -81,7 +82,7 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command { return newCmdRoot(f, "") }
 // the one named only (a name or an alias).
 func newCmdRoot(f *cmdutil.Factory, only string) *cobra.Command {
 	var dir string
-	var quiet bool
+	var quiet, verbose bool
 	cmd := &cobra.Command{
 		Use:   "git-loop",
 		Short: "Run AI coding agents in loops: branch + worktree + context + sandbox",
@@ -115,11 +116,16 @@ commands in one with "git loop exec NAME -- CMD", and remove it with
 				f.Dir = abs
 			}
 			f.IOStreams.SetQuiet(quiet)
+			f.IOStreams.SetVerbose(verbose)
 			return refuseInSandbox(f, cmd)
 		},
 	}
 	cmd.PersistentFlags().StringVarP(&dir, "directory", "C", "", "run as if git loop was started in DIR")
 	cmd.PersistentFlags().BoolVarP(&quiet, "quiet", "q", false, "print only results and errors")
+	cmd.PersistentFlags().BoolVarP(&verbose, "verbose", "v", false, "also print each git command that changes something")
+	// --version without -v, which is --verbose in every command; a lone
+	// "git loop -v" still prints the version, as "git -v" does.
+	cmd.Flags().Bool("version", false, "print the version of git loop")
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &cmdutil.FlagError{Err: err} })
 	cmd.SetOut(f.IOStreams.Out)
 	cmd.SetErr(f.IOStreams.ErrOut)
@@ -140,6 +146,18 @@ commands in one with "git loop exec NAME -- CMD", and remove it with
 	cmd.SetHelpCommandGroupID("setup")
 	cmd.Version = version.String()
 	cmd.SetVersionTemplate("{{.Version}}\n")
+	return cmd
+}
+
+// NewDocRoot builds the whole command tree as "git loop --help" shows it,
+// for rendering man pages and completions: the Factory is lazy, so
+// building it runs neither git nor a sandbox engine.
+func NewDocRoot() *cobra.Command {
+	cmd := NewCmdRoot(cmdutil.New())
+	// What cobra adds only when the binary runs, so the pages list the
+	// help command and --version as "git loop --help" does.
+	cmd.InitDefaultHelpCmd()
+	cmd.InitDefaultVersionFlag()
 	return cmd
 }
 
@@ -188,6 +206,7 @@ func subcommands(f *cmdutil.Factory) []subcommand {
 		{"setup", []string{"uninstall"}, func() *cobra.Command { return uninstall.NewCmdUninstall(f, nil) }},
 		{"setup", []string{"doctor"}, func() *cobra.Command { return doctor.NewCmdDoctor(f, nil) }},
 		{"setup", []string{"completion"}, func() *cobra.Command { return completion.NewCmdCompletion(f, nil) }},
+		{"setup", []string{"install-docs"}, func() *cobra.Command { return installdocs.NewCmdInstallDocs(f, NewDocRoot, nil) }},
 		{"setup", []string{"version"}, func() *cobra.Command { return version.NewCmdVersion(f, nil) }},
 		{"", []string{"hook"}, func() *cobra.Command { return hookscmd.NewCmdHook(f, nil) }},
 	}
@@ -225,6 +244,9 @@ func Main(args []string) int {
 func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if len(args) == 1 && args[0] == "-v" {
+		args = []string{"--version"}
+	}
 	cmd := newCmdRoot(f, onlyCommand(f, args))
 	cmd.SetArgs(args)
 	err := cmd.ExecuteContext(ctx)
@@ -286,7 +308,13 @@ func handleError(f *cmdutil.Factory, root *cobra.Command, args []string, err err
 		if sub != nil {
 			name = sub.CommandPath()
 		}
-		fmt.Fprintf(w, "Run '%s --help' for usage.\n", name)
+		if sub == nil || sub == root {
+			// git turns "git loop --help" into "git help loop", which
+			// needs the man page; "git loop help" never does.
+			fmt.Fprintln(w, "Run 'git loop help' for usage.")
+		} else {
+			fmt.Fprintf(w, "Run '%s --help' for usage.\n", name)
+		}
 		return ExitUsage
 	case errors.Is(err, sandbox.ErrEngineUnreachable):
 		fmt.Fprintln(w, cs.Red("error:")+" "+err.Error())

@@ -90,10 +90,16 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 			row("changes", "clean")
 		}
 	}
-	if len(l.Unpromoted) > 0 {
-		row("promote", ls.UnpromotedText(l)+` not promoted (run "git loop promote `+l.Name+`")`)
-	} else if l.State == status.StateReady {
+	switch {
+	case len(l.Unpromoted) > 0:
+		row("promote", strings.Join(l.Unpromoted, ",")+` not promoted (run "git loop promote `+l.Name+`")`)
+	case len(l.Proposed) > 0:
+		row("promote", strings.Join(l.Proposed, ",")+` proposed, waiting for review (see "git loop review ls")`)
+	case l.State == status.StateReady:
 		row("promote", "nothing to promote")
+	}
+	if len(l.Unpromoted) > 0 && len(l.Proposed) > 0 {
+		row("", strings.Join(l.Proposed, ",")+" proposed, waiting for review")
 	}
 	sb := ls.SandboxText(l)
 	if l.SandboxID != "" {

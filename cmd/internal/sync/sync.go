@@ -73,7 +73,7 @@ func syncRun(ctx context.Context, opts *SyncOptions) error {
 		return err
 	}
 	if opts.DryRun {
-		ws.Git = &git.Runner{Log: opts.IO.ErrOut, DryRun: true}
+		ws.Git = &git.Runner{Log: opts.IO.DryRunLog(), DryRun: true}
 	}
 	w := opts.IO.Out
 	if opts.Name == "" {

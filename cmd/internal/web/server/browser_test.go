@@ -177,11 +177,36 @@ func TestBrowser(t *testing.T) {
 		{"/context/knowledge/guides/setup.md", `.markdown`, "markdown.png"},
 		{"/focus", `.board`, "focus.png"},
 		{"/loops/alpha/compose", `table.prov`, "compose.png"},
+		{"/loops/alpha/compose/CLAUDE.md", `article.markdown`, "compose-file.png"},
 	} {
 		if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+p.path), chromedp.WaitVisible(p.wait)); err != nil {
 			t.Fatalf("%s: %v", p.path, err)
 		}
 		shot(t, ctx, dir, p.file)
+	}
+
+	// The loop page shows line numbers beside the diff (drawn by CSS, so
+	// they are not copied with it) and the loop's commits.
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/loops/alpha"), chromedp.WaitVisible(`#diff details.file`)); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := chromedp.Run(ctx, chromedp.Evaluate[string](`getComputedStyle(document.querySelector("#diff .add .ln"), "::after").content`)); err != nil || n == "" || n == "none" || n == `""` {
+		t.Errorf("diff line numbers: %q (%v)", n, err)
+	}
+	if c := text(t, ctx, `#commits`); !strings.Contains(c, "alpha: add hello") {
+		t.Errorf("commits section:\n%s", c)
+	}
+	// At 800 px the loops table fits: no sideways scrolling.
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(800, 900), chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible(`#rows`)); err != nil {
+		t.Fatal(err)
+	}
+	if wide, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`)); err != nil || wide {
+		w, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
+		t.Errorf("the loops page scrolls sideways at 800 px (scrollWidth %d, %v)", w, err)
+	}
+	shot(t, ctx, dir, "loops-800.png")
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900)); err != nil {
+		t.Fatal(err)
 	}
 
 	// Dark mode follows prefers-color-scheme.

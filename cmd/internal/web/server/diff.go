@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/gitloop-dev/git-loop/gitloop/session"
@@ -23,8 +24,9 @@ const (
 )
 
 type diffLine struct {
-	Kind string // add, del, ctx, hunk, meta
-	Text string
+	Kind     string // add, del, ctx, hunk, meta
+	Text     string
+	Old, New int // line numbers in the old and new file; 0 when none
 }
 
 type diffFile struct {
@@ -77,6 +79,7 @@ func parseDiff(rd io.Reader, page int) *diffPage {
 	br := bufio.NewReaderSize(rd, 64<<10)
 	var cur *diffFile
 	inHunk := false
+	oldLine, newLine := 0, 0
 	for {
 		line, err := readLine(br)
 		if err != nil && line == "" {
@@ -97,18 +100,29 @@ func parseDiff(rd io.Reader, page int) *diffPage {
 			continue
 		}
 		kind := "meta"
+		var o, n int
 		switch {
 		case strings.HasPrefix(line, "@@"):
 			kind, inHunk = "hunk", true
+			oldLine, newLine = hunkStart(line)
 		case inHunk && strings.HasPrefix(line, "+"):
 			kind = "add"
 			cur.Add++
 			d.Add++
+			n = newLine
+			newLine++
 		case inHunk && strings.HasPrefix(line, "-"):
 			kind = "del"
 			cur.Del++
 			d.Del++
-		case inHunk && (strings.HasPrefix(line, " ") || strings.HasPrefix(line, "\\")):
+			o = oldLine
+			oldLine++
+		case inHunk && strings.HasPrefix(line, " "):
+			kind = "ctx"
+			o, n = oldLine, newLine
+			oldLine++
+			newLine++
+		case inHunk && strings.HasPrefix(line, "\\"):
 			kind = "ctx"
 		case strings.HasPrefix(line, "Binary files"):
 			cur.Binary = true
@@ -125,7 +139,7 @@ func parseDiff(rd io.Reader, page int) *diffPage {
 			cur.Cut++
 			continue
 		}
-		cur.Lines = append(cur.Lines, diffLine{Kind: kind, Text: line})
+		cur.Lines = append(cur.Lines, diffLine{Kind: kind, Text: line, Old: o, New: n})
 	}
 	n := (len(d.Files) + filesPerPage - 1) / filesPerPage
 	if n > 1 {
@@ -134,6 +148,21 @@ func parseDiff(rd io.Reader, page int) *diffPage {
 		}
 	}
 	return d
+}
+
+// hunkStart reads the first old and new line numbers of a hunk header,
+// "@@ -12,5 +12,7 @@ func …".
+func hunkStart(line string) (old, new int) {
+	fields := strings.Fields(line)
+	if len(fields) < 3 {
+		return 0, 0
+	}
+	num := func(f, sign string) int {
+		f, _, _ = strings.Cut(strings.TrimPrefix(f, sign), ",")
+		v, _ := strconv.Atoi(f)
+		return v
+	}
+	return num(fields[1], "-"), num(fields[2], "+")
 }
 
 // readLine reads one line without its newline, cutting it at

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,7 +19,9 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/gitloop-dev/git-loop/gitloop/compose"
 	"github.com/gitloop-dev/git-loop/gitloop/contexts"
+	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/knowledge"
 	"github.com/gitloop-dev/git-loop/gitloop/notes"
 	"github.com/gitloop-dev/git-loop/gitloop/session"
@@ -26,6 +29,7 @@ import (
 	"github.com/gitloop-dev/git-loop/gitloop/status"
 	"github.com/gitloop-dev/git-loop/gitloop/transcript"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
+	"github.com/gitloop-dev/git-loop/sandbox"
 )
 
 // pages are the parsed templates: one set per page, each with the layout.
@@ -41,10 +45,20 @@ var funcs = template.FuncMap{
 		return s
 	},
 	"ago":     ago,
+	"short7":  workspace.ShortSHA,
 	"pathesc": pathEscape,
 	"add":     func(a, b int) int { return a + b },
 	"join":    strings.Join,
 	"rfc3339": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	// A loop whose sandbox does not exist yet is not broken: the next
+	// exec or run makes it. "missing" stays the JSON value.
+	"sandboxstate": func(s any) string {
+		v := fmt.Sprint(s)
+		if v == string(sandbox.StateMissing) {
+			return "not started"
+		}
+		return v
+	},
 }
 
 func loadPages() (*pages, error) {
@@ -140,7 +154,9 @@ type loopRow struct {
 	Ahead, Behind, Changes                    int
 	Dirty                                     bool
 	// Unpromoted names the layers with commits not yet promoted.
-	Unpromoted              []string
+	Unpromoted []string
+	// Proposed names the gated layers proposed and waiting for review.
+	Proposed                []string
 	Activity, ActivityTitle string
 	Created, CreatedTitle   string
 }
@@ -202,7 +218,7 @@ func (s *Server) rows(r *http.Request) ([]loopRow, error) {
 			Problems: l.Problems, Ahead: l.Ahead, Behind: l.Behind, Changes: l.Changes, Dirty: l.Dirty,
 			Activity: ago(act), ActivityTitle: stamp(act), Created: ago(l.Created), CreatedTitle: stamp(l.Created),
 		}
-		rows[i].Unpromoted = l.Unpromoted
+		rows[i].Unpromoted, rows[i].Proposed = l.Unpromoted, l.Proposed
 	}
 	return rows, nil
 }
@@ -240,7 +256,49 @@ type loopView struct {
 	Versions   [][2]string
 	Diff       *diffPage
 	DiffErr    string
+	Commits    []commit
+	MoreCommit bool
 	Transcript *transcriptPage
+}
+
+// commit is one of the loop's commits, as a pull request lists them.
+type commit struct {
+	SHA, Author, Subject string
+	Time                 time.Time
+}
+
+// maxCommits is how many of a loop's commits its page lists.
+const maxCommits = 50
+
+// commits lists the loop's commits not on its base, newest first.
+func (s *Server) commits(r *http.Request, m *state.Meta, head string) ([]commit, bool, error) {
+	if head == "" {
+		return nil, false, nil
+	}
+	not := m.BaseSHA
+	if m.BaseRef != "" {
+		if sha, ok, _ := s.ws.RefSHA(r.Context(), m.BaseRef); ok {
+			not = sha
+		}
+	}
+	out, err := s.ws.Query.Output(r.Context(), git.Cmd{Dir: s.ws.Repo.CommonDir, Args: []string{"log", "--no-color", "-z",
+		"--format=%H%x1f%an%x1f%at%x1f%s", "-n", strconv.Itoa(maxCommits + 1), head, "--not", not, "--"}})
+	if err != nil {
+		return nil, false, err
+	}
+	var list []commit
+	for _, rec := range strings.Split(strings.Trim(string(out), "\x00\n"), "\x00") {
+		f := strings.SplitN(strings.TrimLeft(rec, "\n"), "\x1f", 4)
+		if len(f) != 4 {
+			continue
+		}
+		secs, _ := strconv.ParseInt(f[2], 10, 64)
+		list = append(list, commit{SHA: f[0], Author: f[1], Time: time.Unix(secs, 0), Subject: f[3]})
+	}
+	if len(list) > maxCommits {
+		return list[:maxCommits], true, nil
+	}
+	return list, false, nil
 }
 
 func intParam(r *http.Request, key string) int {
@@ -271,6 +329,11 @@ func (s *Server) loopPage(w http.ResponseWriter, r *http.Request) {
 		v.Versions = append(v.Versions, [2]string{k, sha})
 	}
 	sort.Slice(v.Versions, func(i, j int) bool { return v.Versions[i][0] < v.Versions[j][0] })
+	v.Commits, v.MoreCommit, err = s.commits(r, m, st.Head)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	v.Diff, err = s.diff(r, name, intParam(r, "dpage"))
 	if err != nil {
 		v.DiffErr = err.Error()
@@ -311,6 +374,56 @@ func (s *Server) composePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.page(w, r, "compose", name+" · compose", "loops", map[string]any{"Name": name, "R": res})
+}
+
+// maxComposedFile bounds what the page shows of one composed file.
+const maxComposedFile = 1 << 20
+
+// composedFilePage shows one file of a loop's composed agent dir (its
+// AGENTS.md, CLAUDE.md, settings): only a file the composition lists, and
+// read as hostile data, since the sandbox can rewrite the agent dir.
+func (s *Server) composedFilePage(w http.ResponseWriter, r *http.Request) {
+	name, ok := s.loopName(w, r)
+	if !ok {
+		return
+	}
+	res, err := contexts.Composition(s.ws, name)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	rel := r.PathValue("path")
+	var file *compose.File
+	for i := range res.Files {
+		if res.Files[i].Path == rel && res.Files[i].Link == "" {
+			file = &res.Files[i]
+		}
+	}
+	if file == nil {
+		s.fail(w, r, &workspace.UsageError{Err: fmt.Errorf("%s is not a file of %s's composition", rel, name)})
+		return
+	}
+	f, err := transcript.OpenUnder(s.ws.Store().LoopDir(name), filepath.Join(s.ws.AgentDir(name), filepath.FromSlash(rel)))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxComposedFile+1))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v := map[string]any{"Name": name, "File": file, "Cut": len(data) > maxComposedFile}
+	if len(data) > maxComposedFile {
+		data = data[:maxComposedFile]
+	}
+	if strings.HasSuffix(rel, ".md") {
+		v["HTML"] = renderMarkdown(data, nil)
+	} else {
+		v["Text"] = string(data)
+	}
+	s.page(w, r, "composefile", name+" · "+rel, "loops", v)
 }
 
 // contextView is a context directory listing or one file.

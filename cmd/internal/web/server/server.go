@@ -128,6 +128,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /loops/{name}", s.loopPage)
 	s.mux.HandleFunc("GET /loops/{name}/transcript", s.transcriptPage)
 	s.mux.HandleFunc("GET /loops/{name}/compose", s.composePage)
+	s.mux.HandleFunc("GET /loops/{name}/compose/{path...}", s.composedFilePage)
 	s.mux.HandleFunc("POST /loops/{name}/{action}", s.action)
 	s.mux.HandleFunc("GET /context", s.contextPage)
 	s.mux.HandleFunc("GET /context/{path...}", s.contextPage)
