@@ -124,20 +124,32 @@ func start(ctx context.Context, s *workspace.Workspace, l workspace.Layer, clone
 	rev := func(r string) (string, error) {
 		return s.Query.Line(ctx, git.Cmd{Dir: clone, Args: []string{"rev-parse", "--verify", "--quiet", r + "^{commit}"}})
 	}
+	// cached is the clone's current commit; a clone of a remote that had
+	// no commits yet (a new, empty team repo) is an empty layer.
+	cached := func() (string, error) {
+		sha, err := rev("HEAD")
+		if err == nil && sha != "" {
+			return sha, nil
+		}
+		if Unborn(ctx, s, clone) {
+			return EmptyLayer(ctx, s, l, clone)
+		}
+		return "", fmt.Errorf("%s: the clone %s has no commit to start from (%v); check it with \"git -C %s status\", or run \"git loop doctor\"", l, clone, err, clone)
+	}
 	switch mode {
 	case ContextCached:
-		return rev("HEAD")
+		return cached()
 	case ContextLatest:
 		fctx, cancel := context.WithTimeout(ctx, fetchTimeout)
 		defer cancel()
 		if err := s.Git.Run(fctx, git.Cmd{Dir: clone, Label: string(l), Args: []string{"fetch", "-q", "origin"}, Env: sandboxspec.GitEnv(ctx)}); err != nil {
 			s.Reporter().Warn(fmt.Sprintf("%s: fetch failed, starting from the cached commit: %v", l, workspace.FirstLine(err.Error())))
-			return rev("HEAD")
+			return cached()
 		}
 		if sha, err := rev("HEAD@{upstream}"); err == nil && sha != "" {
 			return sha, nil
 		}
-		return rev("HEAD")
+		return cached()
 	default:
 		if sha, err := rev(mode); err == nil && sha != "" {
 			return sha, nil
@@ -149,6 +161,35 @@ func start(ctx context.Context, s *workspace.Workspace, l workspace.Layer, clone
 		}
 		return "", &workspace.UsageError{Err: fmt.Errorf("--context %q: not %q, %q, or a commit of the %s repo", mode, ContextLatest, ContextCached, l)}
 	}
+}
+
+// Unborn reports whether clone's HEAD names a branch with no commit yet:
+// what cloning an empty repository leaves.
+func Unborn(ctx context.Context, s *workspace.Workspace, clone string) bool {
+	if head, _ := s.Query.Line(ctx, git.Cmd{Dir: clone, Args: []string{"symbolic-ref", "-q", "HEAD"}}); head == "" {
+		return false
+	}
+	ok, _ := s.Query.Succeeds(ctx, git.Cmd{Dir: clone, Args: []string{"rev-parse", "--verify", "-q", "HEAD"}})
+	return !ok
+}
+
+// emptyTree is git's empty tree object.
+const emptyTree = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+
+// EmptyLayer writes, in clone, the commit an empty layer starts from: no
+// files, no parent, and the same author, date and message everywhere, so
+// every user starting from one empty remote starts from one commit and
+// their first promotes share a root. The first promote pushes it as the
+// remote's main.
+func EmptyLayer(ctx context.Context, s *workspace.Workspace, l workspace.Layer, clone string) (string, error) {
+	const who, when = "git loop", "1970-01-01T00:00:00Z"
+	out, err := s.Git.Output(ctx, git.Cmd{Dir: clone, Label: string(l), Args: []string{"commit-tree", emptyTree, "-m", "Empty layer: the remote had no commits"},
+		Env: []string{"GIT_AUTHOR_NAME=" + who, "GIT_AUTHOR_EMAIL=git-loop@localhost", "GIT_AUTHOR_DATE=" + when,
+			"GIT_COMMITTER_NAME=" + who, "GIT_COMMITTER_EMAIL=git-loop@localhost", "GIT_COMMITTER_DATE=" + when}})
+	if err != nil {
+		return "", fmt.Errorf("%s: starting an empty layer in %s: %w", l, clone, err)
+	}
+	return strings.TrimSpace(string(out)), nil
 }
 
 // addContexts creates the planned context worktrees of loop.

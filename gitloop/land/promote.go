@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gitloop-dev/git-loop/gitloop/contexts"
 	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/leakscan"
 	"github.com/gitloop-dev/git-loop/gitloop/sandboxspec"
@@ -202,6 +203,17 @@ func fillRemote(ctx context.Context, s *workspace.Workspace, t *target, repo str
 		// No upstream configured, but origin has the branch: that is
 		// where it is shared. A branch only this clone has stays local.
 		t.remote, t.remoteMain, t.track = "origin", t.main, track
+	} else if t.layer != Code {
+		// A layer cloned from an empty remote: its main is unborn (or was
+		// born here, before any push), so for-each-ref has no upstream to
+		// show, but the clone's config names it. The first promote
+		// creates main there.
+		short := strings.TrimPrefix(t.main, "refs/heads/")
+		remote, _ := s.Query.Line(ctx, git.Cmd{Dir: repo, Args: []string{"config", "--get", "branch." + short + ".remote"}})
+		merge, _ := s.Query.Line(ctx, git.Cmd{Dir: repo, Args: []string{"config", "--get", "branch." + short + ".merge"}})
+		if remote != "" && remote != "." && strings.HasPrefix(merge, "refs/heads/") {
+			t.remote, t.remoteMain, t.track = remote, merge, "refs/remotes/"+remote+"/"+strings.TrimPrefix(merge, "refs/heads/")
+		}
 	}
 	if t.remote == "" {
 		t.track = t.main
@@ -241,11 +253,21 @@ func fetch(ctx context.Context, s *workspace.Workspace, t target) error {
 		if err = s.Git.Run(ctx, git.Cmd{Dir: t.dir, Label: t.label(), Env: t.env, Args: []string{"fetch", "-q", t.remote, "+" + t.remoteMain + ":" + t.track}}); err == nil {
 			return nil
 		}
+		if i == 0 && remoteLacksMain(ctx, s, t) {
+			return nil // a new, empty remote: nothing to fetch, main comes with the first promote
+		}
 		if !sleepCtx(ctx, time.Duration(20*(i+1)+rand.IntN(50))*time.Millisecond) {
 			return ctx.Err()
 		}
 	}
-	return fmt.Errorf("%s: fetch: %w", t.layer, err)
+	return fmt.Errorf("%s: fetch: %w\ncheck that the remote is reachable (\"git -C %s remote -v\", \"git ls-remote %s\"), then run the command again", t.layer, err, t.dir, t.remote)
+}
+
+// remoteLacksMain reports whether t's remote answers and has no main (a
+// repository just made on a forge).
+func remoteLacksMain(ctx context.Context, s *workspace.Workspace, t target) bool {
+	out, err := s.Query.Output(ctx, git.Cmd{Dir: t.dir, Env: t.env, Args: []string{"ls-remote", "--heads", t.remote, t.remoteMain}})
+	return err == nil && len(strings.TrimSpace(string(out))) == 0
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) bool {
@@ -269,6 +291,9 @@ func isAncestor(ctx context.Context, s *workspace.Workspace, dir, a, b string) (
 // aheadBehind counts HEAD's commits not on track and track's not on
 // HEAD; a missing track (a remote without main yet) has nothing.
 func aheadBehind(ctx context.Context, s *workspace.Workspace, dir, ref, track string) (ahead, behind int, err error) {
+	if revParse(ctx, s, dir, ref) == "" {
+		return 0, 0, nil // an unborn branch (a clone of an empty remote) has nothing to promote
+	}
 	out, err := s.Query.Output(ctx, git.Cmd{Dir: dir, Args: []string{"rev-list", "--left-right", "--count", ref + "..." + track}})
 	if err != nil {
 		if revParse(ctx, s, dir, track) == "" {
@@ -700,6 +725,9 @@ func propose(ctx context.Context, s *workspace.Workspace, m *state.Meta, t targe
 		if err := t.checkPush(ctx, s, m.Name); err != nil {
 			return res, err
 		}
+		if err := startMain(ctx, s, t); err != nil {
+			return res, err
+		}
 		if err := s.Git.Run(ctx, git.Cmd{Dir: t.dir, Label: t.label(), Env: t.env, Args: []string{"push", "-q", "--force-with-lease", t.remote, t.ref() + ":" + t.branch}}); err != nil {
 			return res, fmt.Errorf("%s: pushing the proposal: %w", t.layer, err)
 		}
@@ -747,6 +775,26 @@ func propose(ctx context.Context, s *workspace.Workspace, m *state.Meta, t targe
 		res.URL = u
 	}
 	return res, nil
+}
+
+// startMain creates main on a context layer's empty remote before the
+// first proposal, so the proposal has a base to be reviewed and merged
+// against: main starts as the empty layer the loop started from.
+func startMain(ctx context.Context, s *workspace.Workspace, t target) error {
+	if t.layer == Code || revParse(ctx, s, t.dir, t.track) != "" {
+		return nil
+	}
+	empty, err := contexts.EmptyLayer(ctx, s, t.layer, t.dir)
+	if err != nil {
+		return err
+	}
+	if ok, _ := isAncestor(ctx, s, t.dir, empty, "HEAD"); !ok {
+		return nil // the loop did not start from an empty layer
+	}
+	if err := s.Git.Run(ctx, git.Cmd{Dir: t.dir, Label: t.label(), Env: t.env, Args: []string{"push", "-q", t.remote, empty + ":" + t.remoteMain}}); err != nil {
+		return fmt.Errorf("%s: creating %s on %s (the remote has no commits yet): %w", t.layer, strings.TrimPrefix(t.remoteMain, "refs/heads/"), t.remote, err)
+	}
+	return fetch(ctx, s, t)
 }
 
 func lastLine(s string) string {

@@ -53,7 +53,12 @@ func SyncClones(ctx context.Context, s *workspace.Workspace) ([]CloneSync, error
 			continue
 		}
 		r.From, r.To = revParse(ctx, s, clone, "HEAD"), revParse(ctx, s, clone, t.track)
-		behind, _ := isAncestor(ctx, s, clone, "HEAD", t.track)
+		// An unborn main (a clone of a remote that was empty) is behind
+		// any main the remote has since.
+		behind := r.From == "" && r.To != ""
+		if !behind {
+			behind, _ = isAncestor(ctx, s, clone, "HEAD", t.track)
+		}
 		ahead, _ := isAncestor(ctx, s, clone, t.track, "HEAD")
 		switch {
 		case r.From == r.To || r.To == "":
