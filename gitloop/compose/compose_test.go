@@ -654,7 +654,7 @@ func TestGenericFormat(t *testing.T) {
 		"commands/ship.md":       "ship",
 		"mise.toml":              "[tools]\ngo = \"1.25\"\n",
 	})
-	res, dir := mustCompose(t, Options{Tiers: []Tier{team}, Format: FormatFor("my-agent --fast")})
+	res, dir := mustCompose(t, Options{Tiers: []Tier{team}, Format: Generic})
 	if res.Format != Generic {
 		t.Fatalf("format = %s", res.Format)
 	}

@@ -61,8 +61,11 @@ func Adopt(ctx context.Context, s *workspace.Workspace, dir string) (*state.Meta
 	m := &state.Meta{
 		Name: name, Branch: ref, Base: baseName, BaseRef: baseRef, BaseSHA: baseSHA,
 		Created: s.Clock().UTC().Truncate(time.Second), Worktree: filepath.Clean(wt),
-		Agent: s.Config.Agent(), Vault: s.Config.VaultDefault(),
+		Vault:    s.Config.VaultDefault(),
 		Profiles: dedup(s.Config.GetList("default_profiles")),
+	}
+	if m.Agent, err = recordedAgent(s, ""); err != nil {
+		return nil, err
 	}
 	eng, err := s.OpenEngine(ctx, s.Config.SandboxDriver())
 	if err != nil {
