@@ -304,6 +304,22 @@ func TestMissingAgent(t *testing.T) {
 			t.Errorf("run error lacks %q: %q", want, r.Stderr)
 		}
 	}
+	// doctor says so too, with the same lookup.
+	if d := cmdtest.Run(t, repo, "doctor"); !strings.Contains(d.Stdout+d.Stderr, `agent "/nonexistent/bin/claude" is not installed`) {
+		t.Errorf("doctor does not see the missing agent:\n%s%s", d.Stdout, d.Stderr)
+	}
+	// The loop is not stuck: the hint's --agent works, and so does setting
+	// an agent afterwards (issue 16).
+	if r := cmdtest.Run(t, repo, "run", "m", "--agent", "fake-generic", "hint"); r.Code != 0 {
+		t.Errorf("run --agent: exit %d\n%s", r.Code, r.Stderr)
+	}
+	gittest.Git(t, repo, "config", "loop.agent", "fake-generic")
+	if r := cmdtest.Run(t, repo, "run", "m", "after config set"); r.Code != 0 || !strings.Contains(r.Stdout, "fake-generic got: after config set") {
+		t.Errorf("run after config set agent: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+	if d := cmdtest.Run(t, repo, "doctor"); strings.Contains(d.Stdout+d.Stderr, "is not installed") {
+		t.Errorf("doctor and run disagree:\n%s%s", d.Stdout, d.Stderr)
+	}
 	gittest.Git(t, repo, "config", "loop.agent", "/nonexistent/codex")
 	r = cmdtest.Run(t, repo, "new", "m2", "--driver", "none", "-m", "hello")
 	if r.Code != 1 || !strings.Contains(r.Stderr, "npm install -g @openai/codex") {
@@ -456,5 +472,63 @@ func TestClaudeGetsComposedMCPServers(t *testing.T) {
 	args, _, _ := record(t, filepath.Join(agentDir(repo, "m"), "fake-claude.record"))
 	if len(args) < 2 || args[0] != "--mcp-config" || args[1] != mcp {
 		t.Errorf("claude argv %q lacks --mcp-config %s", args, mcp)
+	}
+}
+
+// TestLoopFollowsAgentSetting (issue 16): a loop made before an agent was
+// chosen runs the agent set later, its agent dir composed again for it,
+// and keeps what the first agent wrote there; --agent of another kind is
+// composed for too; new --agent records the loop's own.
+func TestLoopFollowsAgentSetting(t *testing.T) {
+	t.Parallel()
+	repo := gittest.Repo(t)
+	r := cmdtest.MustRun(t, repo, "new", "f", "--driver", "none", "--detach")
+	_ = r
+	dir := agentDir(repo, "f")
+	if _, err := os.Stat(filepath.Join(dir, "CLAUDE.md")); err != nil {
+		t.Fatalf("composed for the default agent, claude: %v", err)
+	}
+	cmdtest.MustRun(t, repo, "run", "f", "as claude")
+	gittest.Git(t, repo, "config", "loop.agent", "codex -c x=1")
+	r = cmdtest.MustRun(t, repo, "run", "f", "as codex")
+	args, env, _ := record(t, filepath.Join(dir, "fake-codex.record"))
+	if !reflect.DeepEqual(args, []string{"exec", "-c", "x=1", "as codex"}) || env["CODEX_HOME"] != dir {
+		t.Errorf("codex argv %q env %v", args, env)
+	}
+	for _, f := range []string{"AGENTS.md", "config.toml", "fake-claude.record", "projects"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("after codex: %s: %v", f, err)
+		}
+	}
+	for _, f := range []string{"CLAUDE.md", "settings.json"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			t.Errorf("after codex: %s is still there", f)
+		}
+	}
+	if !strings.Contains(r.Stderr, "composed its agent config again, for codex (it was for claude") {
+		t.Errorf("run does not say it composed again:\n%s", r.Stderr)
+	}
+	// A one-off agent of another kind, behind a wrapper.
+	cmdtest.MustRun(t, repo, "run", "f", "--agent", "env FAKE_WRAPPED=1 claude --model opus", "wrapped")
+	args, env, _ = record(t, filepath.Join(dir, "fake-claude.record"))
+	if env["FAKE_WRAPPED"] != "1" || args[0] != "--model" || args[len(args)-1] != "wrapped" {
+		t.Errorf("wrapped claude argv %q env %v", args, env)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "CLAUDE.md")); err != nil {
+		t.Errorf("not composed for claude again: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "sessions")); err != nil {
+		t.Errorf("codex's sessions were not kept: %v", err)
+	}
+	// new --agent records the loop's own agent, composed for from the start.
+	cmdtest.MustRun(t, repo, "new", "g", "--agent", "npx -y @openai/codex", "--driver", "none", "--detach")
+	if m := cmdtest.ReadMeta(t, repo, "g"); m.Agent != "npx -y @openai/codex" {
+		t.Errorf("recorded agent %q", m.Agent)
+	}
+	if _, err := os.Stat(filepath.Join(agentDir(repo, "g"), "config.toml")); err != nil {
+		t.Errorf("new --agent codex behind npx: not composed for codex: %v", err)
+	}
+	if r := cmdtest.Run(t, repo, "new", "h", "--agent", `"unterminated`, "--driver", "none", "--detach"); r.Code != 2 {
+		t.Errorf("a bad --agent: exit %d %s", r.Code, r.Stderr)
 	}
 }

@@ -223,8 +223,8 @@ func (e *BusyError) Error() string {
 	return fmt.Sprintf("loop %s already has an agent running%s; wait for it to end, or use \"git loop shell %s\" meanwhile", e.Loop, h, e.Loop)
 }
 
-// setting is the loop's agent: what new recorded, or the current
-// setting for loops recorded without one.
+// setting is the loop's agent: what "new --agent" recorded, or else the
+// agent setting as it is now (a loop follows it).
 func setting(s *workspace.Workspace, m *state.Meta) string {
 	if m.Agent != "" {
 		return m.Agent

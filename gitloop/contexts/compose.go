@@ -232,7 +232,8 @@ func Recompose(s *workspace.Workspace, m *state.Meta, k agent.Kind) (done bool, 
 		_ = root.Rename(stale, base)
 		return cannot(err)
 	}
-	s.Reporter().Step(fmt.Sprintf("composed loop %s's agent config again, for %s (it was for %s)", m.Name, want, old.Format))
+	// Said even when steps are not shown: the agent dir's layout changed.
+	s.Reporter().Warn(fmt.Sprintf("loop %s runs %s now: composed its agent config again, for %s (it was for %s; what the agents wrote there is kept)", m.Name, k, want, old.Format))
 	for _, w := range res.Warnings {
 		s.Reporter().Warn(w)
 	}

@@ -64,9 +64,6 @@ func Adopt(ctx context.Context, s *workspace.Workspace, dir string) (*state.Meta
 		Vault:    s.Config.VaultDefault(),
 		Profiles: dedup(s.Config.GetList("default_profiles")),
 	}
-	if m.Agent, err = recordedAgent(s, ""); err != nil {
-		return nil, err
-	}
 	eng, err := s.OpenEngine(ctx, s.Config.SandboxDriver())
 	if err != nil {
 		return nil, fmt.Errorf("adopt %s: %w", name, err)

@@ -84,7 +84,7 @@ func New(ctx context.Context, s *workspace.Workspace, opts NewOptions) (*state.M
 	if err != nil {
 		return nil, err
 	}
-	if m.Agent, err = recordedAgent(s, opts.Agent); err != nil {
+	if m.Agent, err = recordedAgent(opts.Agent); err != nil {
 		return nil, err
 	}
 	m.Vault = vaultName
@@ -321,21 +321,19 @@ func plantedBranch(ctx context.Context, s *workspace.Workspace, name, branch str
 		short, tip, short, short, short)}
 }
 
-// recordedAgent is the agent a new loop records: the one asked for, or
-// the agent setting when it was set explicitly. A loop made while the
-// setting is still the default records none and follows the setting, so
-// that setting an agent later reaches it (agent.ForLoop).
-func recordedAgent(s *workspace.Workspace, asked string) (string, error) {
-	if asked != "" {
-		if _, err := agent.Parse(asked); err != nil {
-			return "", err
-		}
-		return asked, nil
-	}
-	if s.Config.Origin("agent").Kind == "default" {
+// recordedAgent is the agent a new loop records: only the one asked for
+// with --agent. A loop without one follows the agent setting
+// (agent.ForLoop), so that a loop made before an agent was set up, or
+// while the setting named a program not installed, runs the agent set
+// later.
+func recordedAgent(asked string) (string, error) {
+	if asked == "" {
 		return "", nil
 	}
-	return s.Config.Agent(), nil
+	if _, err := agent.Parse(asked); err != nil {
+		return "", err
+	}
+	return asked, nil
 }
 
 // planNew prints (through the runner's log) what New would run.
