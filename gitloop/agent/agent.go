@@ -392,6 +392,24 @@ func Mounts(s *workspace.Workspace, m *state.Meta) (mounts []sandbox.Mount, path
 	return append(mounts, sandbox.Mount{Source: bin, Target: bin, ReadOnly: true}), []string{bin}
 }
 
+// ConfigEnv is the config dir variable of the loop's agent
+// (CLAUDE_CONFIG_DIR, CODEX_HOME) set to its composed agent dir, for every
+// exec in the loop: the agent run by hand in "git loop exec" or "git loop
+// shell" reads the loop's composition as run and attach give it.
+func ConfigEnv(s *workspace.Workspace, m *state.Meta) map[string]string {
+	a, err := Parse(setting(s, m))
+	if err != nil {
+		return nil
+	}
+	switch a.Kind {
+	case Claude:
+		return map[string]string{"CLAUDE_CONFIG_DIR": s.AgentDir(m.Name)}
+	case Codex:
+		return map[string]string{"CODEX_HOME": s.AgentDir(m.Name)}
+	}
+	return nil
+}
+
 // linkProgram makes bin hold links to the program under the names a user
 // types: the setting's own program name, and claude or codex for those
 // agents. Links already right are left alone (this runs on every exec).

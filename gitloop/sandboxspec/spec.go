@@ -90,6 +90,9 @@ func Spec(s *workspace.Workspace, m *state.Meta) (sandbox.Spec, error) {
 	agentMounts, agentPath := agent.Mounts(s, m)
 	spec.Mounts = append(spec.Mounts, agentMounts...)
 	spec.Path = append(spec.Path, agentPath...)
+	for k, v := range agent.ConfigEnv(s, m) {
+		spec.Env[k] = v
+	}
 	hookSandbox(s, m, &spec)
 	for _, p := range m.Sandbox.Ports {
 		spec.Ports = append(spec.Ports, sandbox.Port{Host: p[0], Container: p[1]})
