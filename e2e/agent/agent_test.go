@@ -532,3 +532,37 @@ func TestLoopFollowsAgentSetting(t *testing.T) {
 		t.Errorf("a bad --agent: exit %d %s", r.Code, r.Stderr)
 	}
 }
+
+// TestMissingAgentOnDockerSaidOnce (issue 16): with neither the host nor
+// the image having the agent, the missing agent is reported once, by git
+// loop, not also by the script that looks for it in the container.
+func TestMissingAgentOnDockerSaidOnce(t *testing.T) {
+	t.Parallel()
+	repo := gittest.Repo(t)
+	cmdtest.DockerDriver.Prepare(t, repo)
+	gittest.Git(t, repo, "config", "loop.agent", "/nonexistent/bin/claude")
+	cmdtest.MustRun(t, repo, "new", "d", "--driver", "docker", "--detach")
+	r := cmdtest.Run(t, repo, "run", "d", "hello")
+	if r.Code == 0 || strings.Count(r.Stdout+r.Stderr, "not installed") != 1 {
+		t.Errorf("run: exit %d, want the missing agent said once:\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+}
+
+// TestAgentOverrideOnDocker (issue 16): "run --agent CMD", the hint's way
+// out, runs CMD on docker too, though the container was made for another
+// agent: its program is mounted for it.
+func TestAgentOverrideOnDocker(t *testing.T) {
+	t.Parallel()
+	repo := gittest.Repo(t)
+	cmdtest.DockerDriver.Prepare(t, repo)
+	cmdtest.MustRun(t, repo, "new", "o", "--driver", "docker", "--detach")
+	r := cmdtest.Run(t, repo, "run", "o", "--agent", "fake-generic", "override")
+	if r.Code != 0 || !strings.Contains(r.Stdout, "fake-generic got: override") {
+		t.Errorf("run --agent on docker: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+	// And the loop's own agent, on PATH by name in exec.
+	r = cmdtest.Run(t, repo, "exec", "o", "--", "sh", "-c", "command -v claude")
+	if r.Code != 0 || !strings.HasSuffix(strings.TrimSpace(r.Stdout), "/claude") {
+		t.Errorf("claude not on PATH in exec: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+}
