@@ -566,3 +566,44 @@ func TestAgentOverrideOnDocker(t *testing.T) {
 		t.Errorf("claude not on PATH in exec: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
 	}
 }
+
+// TestRecomposeHostile: the agent dir is the sandbox's to write. When the
+// loop's agent changes kind, composing it again must not follow what the
+// sandbox planted there: a link in place of the dir, or a link inside it
+// to a host file, leads the host nowhere.
+func TestRecomposeHostile(t *testing.T) {
+	t.Parallel()
+	for _, d := range cmdtest.Drivers {
+		t.Run(d.Name, func(t *testing.T) {
+			t.Parallel()
+			repo := gittest.Repo(t)
+			d.Prepare(t, repo)
+			secret := t.TempDir()
+			canary := filepath.Join(secret, "canary")
+			if err := os.WriteFile(canary, []byte("host"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			for _, name := range []string{"inside", "instead"} {
+				cmdtest.MustRun(t, repo, "new", name, "--driver", d.Name, "--detach")
+			}
+			// The attack, from inside: a link to the host file in one agent
+			// dir, the other agent dir replaced by a link to the host dir.
+			cmdtest.MustRun(t, repo, "exec", "inside", "--", "sh", "-c", `ln -s `+canary+` "$GIT_LOOP_AGENT_DIR/evil"`)
+			cmdtest.MustRun(t, repo, "exec", "instead", "--", "sh", "-c", `d=$GIT_LOOP_AGENT_DIR; rm -rf "$d" && ln -s `+secret+` "$d"`)
+			gittest.Git(t, repo, "config", "loop.agent", "codex")
+			for _, name := range []string{"inside", "instead"} {
+				cmdtest.Run(t, repo, "run", name, "go")
+			}
+			entries, _ := os.ReadDir(secret)
+			if data, err := os.ReadFile(canary); err != nil || string(data) != "host" || len(entries) != 1 {
+				t.Errorf("the host dir changed: %v %q, %d entries", err, data, len(entries))
+			}
+			if target, err := os.Readlink(filepath.Join(agentDir(repo, "inside"), "evil")); err != nil || target != canary {
+				t.Errorf("the planted link was not kept as a link: %q %v", target, err)
+			}
+			if _, err := os.Stat(filepath.Join(agentDir(repo, "inside"), "AGENTS.md")); err != nil {
+				t.Errorf("not composed again for codex: %v", err)
+			}
+		})
+	}
+}

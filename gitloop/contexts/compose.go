@@ -161,9 +161,9 @@ func Composition(s *workspace.Workspace, name string) (*compose.Result, error) {
 // left alone. It returns a warning when the agent must run without its
 // composition.
 //
-// The agent dir is the sandbox's to write: everything is moved inside an
-// os.Root on the loop dir, so no symlink planted there leads the host's
-// renames out of it.
+// The agent dir is the sandbox's to write: it is read as hostile (the
+// provenance through compose.Load, entries moved as they are, inside an
+// os.Root), and a link in its place is not followed.
 func Recompose(s *workspace.Workspace, m *state.Meta, k agent.Kind) (done bool, warning string, err error) {
 	want := FormatFor(k)
 	dir := s.AgentDir(m.Name)
@@ -179,23 +179,37 @@ func Recompose(s *workspace.Workspace, m *state.Meta, k agent.Kind) (done bool, 
 	cannot := func(err error) (bool, string, error) {
 		return false, fmt.Sprintf("loop %s was composed for %s; %s runs without its composed config (%v)", m.Name, old.Format, want, err), nil
 	}
-	loopDir := filepath.Dir(dir)
-	root, err := os.OpenRoot(loopDir)
+	// The new dir is composed in the loop's host-only dir, which the
+	// sandbox cannot see (a dir it could see, it could swap for a link
+	// while the host writes there), and moved into place within an
+	// os.Root on the state dir, where no link leads out.
+	stateDir := s.Repo.StateDir()
+	root, err := os.OpenRoot(stateDir)
 	if err != nil {
 		return cannot(err)
 	}
 	defer root.Close()
-	base := filepath.Base(dir)
-	if fi, err := root.Lstat(base); err != nil || !fi.IsDir() {
+	rel, err := filepath.Rel(stateDir, dir)
+	if err != nil || strings.HasPrefix(rel, "..") {
+		return cannot(fmt.Errorf("%s is not under %s", dir, stateDir))
+	}
+	if fi, err := root.Lstat(rel); err != nil || !fi.IsDir() {
 		return cannot(fmt.Errorf("%s is not a directory", dir))
 	}
-	tmp, err := os.MkdirTemp(loopDir, base+".compose-")
+	hostDir := filepath.Dir(s.LogDir(m.Name))
+	if err := os.MkdirAll(hostDir, 0o700); err != nil {
+		return cannot(err)
+	}
+	tmp, err := os.MkdirTemp(hostDir, "compose-")
 	if err != nil {
 		return cannot(err)
 	}
-	tmpBase := filepath.Base(tmp)
-	defer func() { _ = root.RemoveAll(tmpBase) }()
-	opts.Target = filepath.Join(tmp, base)
+	defer os.RemoveAll(tmp)
+	tmpRel, err := filepath.Rel(stateDir, tmp)
+	if err != nil || strings.HasPrefix(tmpRel, "..") {
+		return cannot(fmt.Errorf("%s is not under %s", tmp, stateDir))
+	}
+	opts.Target = filepath.Join(tmp, "agent")
 	opts.Data.AgentDir = dir
 	res, err := compose.Compose(opts)
 	if err != nil {
@@ -208,8 +222,8 @@ func Recompose(s *workspace.Workspace, m *state.Meta, k agent.Kind) (done bool, 
 	for _, f := range old.Files {
 		composed[strings.SplitN(f.Path, "/", 2)[0]] = true
 	}
-	fresh := filepath.Join(tmpBase, base)
-	entries, err := fs.ReadDir(root.FS(), base)
+	fresh := filepath.Join(tmpRel, "agent")
+	entries, err := fs.ReadDir(root.FS(), rel)
 	if err != nil {
 		return cannot(err)
 	}
@@ -220,19 +234,19 @@ func Recompose(s *workspace.Workspace, m *state.Meta, k agent.Kind) (done bool, 
 		if _, err := root.Lstat(filepath.Join(fresh, e.Name())); err == nil {
 			continue // the new composition has its own
 		}
-		if err := root.Rename(filepath.Join(base, e.Name()), filepath.Join(fresh, e.Name())); err != nil {
+		// A rename moves the entry itself, a link as a link.
+		if err := root.Rename(filepath.Join(rel, e.Name()), filepath.Join(fresh, e.Name())); err != nil {
 			return cannot(err)
 		}
 	}
-	stale := filepath.Join(tmpBase, base+".old")
-	if err := root.Rename(base, stale); err != nil {
+	stale := filepath.Join(tmpRel, "old")
+	if err := root.Rename(rel, stale); err != nil {
 		return cannot(err)
 	}
-	if err := root.Rename(fresh, base); err != nil {
-		_ = root.Rename(stale, base)
+	if err := root.Rename(fresh, rel); err != nil {
+		_ = root.Rename(stale, rel)
 		return cannot(err)
 	}
-	// Said even when steps are not shown: the agent dir's layout changed.
 	s.Reporter().Warn(fmt.Sprintf("loop %s runs %s now: composed its agent config again, for %s (it was for %s; what the agents wrote there is kept)", m.Name, k, want, old.Format))
 	for _, w := range res.Warnings {
 		s.Reporter().Warn(w)
