@@ -607,3 +607,18 @@ func TestRecomposeHostile(t *testing.T) {
 		})
 	}
 }
+
+// TestDoctorSeesLoopAgent: a loop's own agent (new --agent) that is not
+// installed is reported by doctor, as run finds it missing.
+func TestDoctorSeesLoopAgent(t *testing.T) {
+	t.Parallel()
+	repo := gittest.Repo(t)
+	cmdtest.MustRun(t, repo, "new", "own", "--agent", "/nonexistent/codex", "--driver", "none", "--detach")
+	d := cmdtest.Run(t, repo, "doctor")
+	if !strings.Contains(d.Stdout+d.Stderr, `loop own runs agent "/nonexistent/codex", which is not installed`) {
+		t.Errorf("doctor:\n%s%s", d.Stdout, d.Stderr)
+	}
+	if r := cmdtest.Run(t, repo, "run", "own", "hi"); r.Code == 0 {
+		t.Errorf("run with the missing agent succeeded")
+	}
+}

@@ -55,6 +55,7 @@ func Doctor(ctx context.Context, s *workspace.Workspace, fix bool, driverReport 
 	if s.Repo == nil {
 		return checks
 	}
+	checks = append(checks, checkLoopAgents(s)...)
 	intents, err := s.Store().Intents()
 	legacy := s.Store().LegacyLoops()
 	switch {
@@ -155,6 +156,27 @@ func checkAgent(s *workspace.Workspace) Check {
 		return Check{Name: "agent", Status: CheckWarn, Detail: fmt.Sprintf("agent %q is not installed: %s, or choose another with \"git loop config set agent CMD\"; loops open a shell until then", setting, a.Install())}
 	}
 	return Check{Name: "agent", Status: CheckOK, Detail: fmt.Sprintf("%s (%s)", setting, b.Path)}
+}
+
+// checkLoopAgents checks the agents loops recorded with "new --agent"
+// (the others run the agent setting, checked above), as run would find
+// them.
+func checkLoopAgents(s *workspace.Workspace) []Check {
+	metas, _ := s.Store().List()
+	var out []Check
+	for _, m := range metas {
+		if m.Agent == "" || m.Sandbox.Driver == "docker" {
+			continue // the setting's, or maybe the image's own copy
+		}
+		a, err := agent.Parse(m.Agent)
+		if err == nil {
+			_, err = a.Find(m.Worktree)
+		}
+		if err != nil {
+			out = append(out, Check{Name: "agent", Status: CheckWarn, Detail: fmt.Sprintf("loop %s runs agent %q, which is not installed (%v): %s, or run it with --agent CMD", m.Name, m.Agent, err, a.Install())})
+		}
+	}
+	return out
 }
 
 // checkHooks is doctor's view of the hooks; with fix it installs what is
