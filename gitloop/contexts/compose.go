@@ -171,14 +171,14 @@ func Recompose(s *workspace.Workspace, m *state.Meta, k agent.Kind) (done bool, 
 	if err != nil || old.Format == want {
 		return false, "", nil
 	}
-	opts, err := composeOptions(s, m, "")
-	if err != nil {
-		return false, "", err
-	}
-	opts.Format = want
 	cannot := func(err error) (bool, string, error) {
 		return false, fmt.Sprintf("loop %s was composed for %s; %s runs without its composed config (%v)", m.Name, old.Format, want, err), nil
 	}
+	opts, err := composeOptions(s, m, "")
+	if err != nil {
+		return cannot(err)
+	}
+	opts.Format = want
 	// The new dir is composed in the loop's host-only dir, which the
 	// sandbox cannot see (a dir it could see, it could swap for a link
 	// while the host writes there), and moved into place within an

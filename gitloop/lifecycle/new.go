@@ -43,8 +43,8 @@ type NewOptions struct {
 	// Vault is the personal vault the loop gets (empty: config
 	// vault.default, else none).
 	Vault string
-	// Agent is the agent the loop runs (empty: the agent setting, which
-	// the loop then follows while it is not set explicitly).
+	// Agent is the agent the loop runs, recorded (empty: none recorded,
+	// the loop runs the agent setting as it is at each run).
 	Agent  string
 	DryRun bool
 	// SetupOutput receives the output of the setup commands (nil: discard).
