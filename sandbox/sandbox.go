@@ -70,8 +70,13 @@ type Spec struct {
 	// empty means NetworkIsolated.
 	Network Network `json:"network,omitempty"`
 	// Limits bound its processes, where the driver can (docker).
-	Limits Limits            `json:"limits,omitzero"`
-	Env    map[string]string `json:"-"` // per-exec env every exec gets (not hashed, not stored)
+	Limits Limits `json:"limits,omitzero"`
+	// Path are dirs put at the end of every exec's PATH, after the
+	// image's (or the host's) own: where the loop's agent is linked, so it
+	// runs by name in a shell. The docker driver stores it in the
+	// container's config, so it is hashed.
+	Path []string          `json:"path,omitempty"`
+	Env  map[string]string `json:"-"` // per-exec env every exec gets (not hashed, not stored)
 }
 
 // Network is a sandbox's network policy (setting sandbox.network).
@@ -148,6 +153,9 @@ func (s Spec) ConfigHash() string {
 	sort.Slice(ports, func(i, j int) bool { return ports[i].Container < ports[j].Container })
 	for _, p := range ports {
 		fmt.Fprintf(h, "port=%d:%d\n", p.Host, p.Container)
+	}
+	for _, p := range s.Path {
+		fmt.Fprintf(h, "path=%s\n", p)
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }

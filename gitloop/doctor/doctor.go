@@ -6,10 +6,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 
+	"github.com/gitloop-dev/git-loop/gitloop/agent"
 	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/githooks"
 	"github.com/gitloop-dev/git-loop/gitloop/lifecycle"
@@ -54,6 +55,7 @@ func Doctor(ctx context.Context, s *workspace.Workspace, fix bool, driverReport 
 	if s.Repo == nil {
 		return checks
 	}
+	checks = append(checks, checkLoopAgents(s)...)
 	intents, err := s.Store().Intents()
 	legacy := s.Store().LegacyLoops()
 	switch {
@@ -139,12 +141,42 @@ func checkAgent(s *workspace.Workspace) Check {
 	if s.Config == nil {
 		return Check{Name: "agent", Status: CheckWarn, Detail: "no configuration"}
 	}
-	agent := s.Config.Agent()
-	bin := strings.Fields(agent)[0]
-	if path, err := exec.LookPath(bin); err == nil {
-		return Check{Name: "agent", Status: CheckOK, Detail: fmt.Sprintf("%s (%s)", agent, path)}
+	// The same parse and lookup as run and attach (agent.Parse, Find), so
+	// doctor and run agree on whether the agent is there.
+	setting := s.Config.Agent()
+	a, err := agent.Parse(setting)
+	if err != nil {
+		return Check{Name: "agent", Status: CheckFail, Detail: err.Error()}
 	}
-	return Check{Name: "agent", Status: CheckWarn, Detail: fmt.Sprintf("agent %q is not installed: install it, or choose another with \"git loop config set agent CMD\"; loops open a shell until then", agent)}
+	if strings.ContainsRune(a.Argv[a.Run], '/') && !filepath.IsAbs(a.Argv[a.Run]) {
+		return Check{Name: "agent", Status: CheckOK, Detail: fmt.Sprintf("%s (%s, in each loop's worktree)", setting, a.Kind)}
+	}
+	b, err := a.Find("")
+	if err != nil {
+		return Check{Name: "agent", Status: CheckWarn, Detail: fmt.Sprintf("agent %q is not installed: %s, or choose another with \"git loop config set agent CMD\"; loops open a shell until then", setting, a.Install())}
+	}
+	return Check{Name: "agent", Status: CheckOK, Detail: fmt.Sprintf("%s (%s)", setting, b.Path)}
+}
+
+// checkLoopAgents checks the agents loops recorded with "new --agent"
+// (the others run the agent setting, checked above), as run would find
+// them.
+func checkLoopAgents(s *workspace.Workspace) []Check {
+	metas, _ := s.Store().List()
+	var out []Check
+	for _, m := range metas {
+		if m.Agent == "" || m.Sandbox.Driver == "docker" {
+			continue // the setting's, or maybe the image's own copy
+		}
+		a, err := agent.Parse(m.Agent)
+		if err == nil {
+			_, err = a.Find(m.Worktree)
+		}
+		if err != nil {
+			out = append(out, Check{Name: "agent", Status: CheckWarn, Detail: fmt.Sprintf("loop %s runs agent %q, which is not installed (%v): %s, or run it with --agent CMD", m.Name, m.Agent, err, a.Install())})
+		}
+	}
+	return out
 }
 
 // checkHooks is doctor's view of the hooks; with fix it installs what is

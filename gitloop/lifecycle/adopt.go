@@ -61,7 +61,7 @@ func Adopt(ctx context.Context, s *workspace.Workspace, dir string) (*state.Meta
 	m := &state.Meta{
 		Name: name, Branch: ref, Base: baseName, BaseRef: baseRef, BaseSHA: baseSHA,
 		Created: s.Clock().UTC().Truncate(time.Second), Worktree: filepath.Clean(wt),
-		Agent: s.Config.Agent(), Vault: s.Config.VaultDefault(),
+		Vault:    s.Config.VaultDefault(),
 		Profiles: dedup(s.Config.GetList("default_profiles")),
 	}
 	eng, err := s.OpenEngine(ctx, s.Config.SandboxDriver())

@@ -85,8 +85,14 @@ func Spec(s *workspace.Workspace, m *state.Meta) (sandbox.Spec, error) {
 	for _, clone := range m.Repos {
 		spec.Mounts = append(spec.Mounts, sandbox.Mount{Source: clone, Target: clone, ReadOnly: true})
 	}
-	// The agent program, read-only at its host path (see agentMounts).
-	spec.Mounts = append(spec.Mounts, agent.Mounts(s, m)...)
+	// The agent program, read-only at its host path, and on PATH (see
+	// agent.Mounts).
+	agentMounts, agentPath := agent.Mounts(s, m)
+	spec.Mounts = append(spec.Mounts, agentMounts...)
+	spec.Path = append(spec.Path, agentPath...)
+	for k, v := range agent.ConfigEnv(s, m) {
+		spec.Env[k] = v
+	}
 	hookSandbox(s, m, &spec)
 	for _, p := range m.Sandbox.Ports {
 		spec.Ports = append(spec.Ports, sandbox.Port{Host: p[0], Container: p[1]})

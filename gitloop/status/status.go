@@ -113,9 +113,13 @@ func statuses(ctx context.Context, s *workspace.Workspace, metas []*state.Meta, 
 	moves := contexts.CloneMoves(s)
 	out := make([]LoopStatus, len(metas))
 	for i, m := range metas {
+		agentSetting := m.Agent
+		if agentSetting == "" && s.Config != nil {
+			agentSetting = s.Config.Agent() // the loop follows the setting
+		}
 		st := LoopStatus{
 			Name: m.Name, Branch: m.ShortBranch(), Base: m.Base, BaseSHA: m.BaseSHA,
-			Worktree: m.Worktree, State: StateReady, Agent: m.Agent, Driver: m.Sandbox.Driver,
+			Worktree: m.Worktree, State: StateReady, Agent: agentSetting, Driver: m.Sandbox.Driver,
 			Created: m.Created, Versions: m.Versions, SandboxID: m.Sandbox.ID,
 		}
 		st.ContextBehind = contexts.Behind(m, moves)

@@ -576,6 +576,9 @@ func environ(spec sandbox.Spec, x sandbox.Exec) []string {
 	if _, ok := base["PATH"]; !ok {
 		base["PATH"] = "/usr/local/bin:/usr/bin:/bin"
 	}
+	for _, p := range spec.Path {
+		base["PATH"] += ":" + p
+	}
 	name := userName(spec.User)
 	base["USER"], base["LOGNAME"] = name, name
 	if spec.Home != "" {

@@ -147,6 +147,9 @@ func (e *Engine) create(ctx context.Context, spec sandbox.Spec) error {
 	if err != nil {
 		return err
 	}
+	if len(spec.Path) > 0 {
+		cfg.Env = append(cfg.Env, "PATH="+e.imagePath(ctx, spec.Image)+":"+strings.Join(spec.Path, ":"))
+	}
 	res, err := e.cli.ContainerCreate(ctx, client.ContainerCreateOptions{
 		Name:       spec.Name(),
 		Config:     cfg,
@@ -167,6 +170,24 @@ func (e *Engine) create(ctx context.Context, spec sandbox.Spec) error {
 		return e.wrap("docker start "+spec.Name(), err)
 	}
 	return nil
+}
+
+// defaultPath is the PATH of an image that sets none.
+const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// imagePath is the PATH the image sets, which a container's own PATH
+// would otherwise replace.
+func (e *Engine) imagePath(ctx context.Context, ref string) string {
+	img, err := e.cli.ImageInspect(ctx, ref)
+	if err != nil || img.Config == nil {
+		return defaultPath
+	}
+	for _, kv := range img.Config.Env {
+		if p, ok := strings.CutPrefix(kv, "PATH="); ok {
+			return p
+		}
+	}
+	return defaultPath
 }
 
 // containerConfig is the stored config of a loop's container. It must hold
