@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/gitloop-dev/git-loop/gitloop/agent"
+	"github.com/gitloop-dev/git-loop/gitloop/contexts"
 	"github.com/gitloop-dev/git-loop/gitloop/sandboxspec"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
 	"github.com/gitloop-dev/git-loop/gitloop/transcript"
@@ -203,6 +204,7 @@ func execAgent(ctx context.Context, s *workspace.Workspace, inv *agent.Invocatio
 	if err != nil {
 		return 0, fmt.Errorf("loop %s: %w", m.Name, err)
 	}
+	contexts.EnsureOwn(ctx, s, m)
 	spec, err := sandboxspec.RunSpec(ctx, s, m)
 	if err != nil {
 		return 0, err

@@ -1,0 +1,303 @@
+package sandboxe2e_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gitloop-dev/git-loop/cmd/cmdtest"
+	"github.com/gitloop-dev/git-loop/gitloop/gittest"
+)
+
+// contextUser is a user with context layers set up and a repository for
+// driver d; more repositories share the user's dirs (and so the context
+// clones) through also.
+func contextUser(t *testing.T, d cmdtest.Driver) *cmdtest.User {
+	t.Helper()
+	u := cmdtest.NewUser(t, newRepo(t, d))
+	u.OK("init", "-q")
+	return u
+}
+
+// also is the same user in another repository of theirs.
+func also(t *testing.T, u *cmdtest.User, d cmdtest.Driver) *cmdtest.User {
+	t.Helper()
+	repo := gittest.Repo(t)
+	d.Prepare(t, repo)
+	o := *u
+	o.Repo = repo
+	t.Cleanup(func() { o.Run("uninstall", "--yes", "--force") })
+	return &o
+}
+
+// uexec runs a script in a loop's sandbox as user u and returns its
+// stdout; it fails the test unless the script exits 0.
+func uexec(t *testing.T, u *cmdtest.User, loop, script string, args ...string) string {
+	t.Helper()
+	r := u.Run(append([]string{"exec", loop, "--", "sh", "-c", script, "sh"}, args...)...)
+	if r.Code != 0 {
+		t.Fatalf("exec in %s: exit %d\nstdout:\n%s\nstderr:\n%s", loop, r.Code, r.Stdout, r.Stderr)
+	}
+	return r.Stdout
+}
+
+const commitNote = `cd "$GIT_LOOP_NOTES" && printf '%s\n' "$2" > "$1" && git add "$1" && git -c user.name=agent -c user.email=agent@example.com commit -q -m "note $1"`
+
+// TestContextClonesOwn: a docker or bwrap loop's notes and knowledge are
+// clones of its own (alternates onto the user's clone); a note committed
+// inside lands on the remote by promote, main comes in by sync, and rm
+// refuses unpromoted and uncommitted notes.
+func TestContextClonesOwn(t *testing.T) {
+	t.Parallel()
+	for _, d := range cmdtest.Drivers {
+		t.Run(d.Name, func(t *testing.T) {
+			t.Parallel()
+			u := contextUser(t, d)
+			u.OK("new", "a", "--driver", d.Name, "--detach")
+			notes := u.Context("a", "notes")
+			if fi, err := os.Lstat(filepath.Join(notes, ".git")); err != nil || !fi.IsDir() {
+				t.Fatalf("the loop's notes are not a clone of its own (.git: %v, %v)", fi, err)
+			}
+			alt, _ := os.ReadFile(filepath.Join(notes, ".git", "objects", "info", "alternates"))
+			if want := filepath.Join(u.Clone("notes"), ".git", "objects"); strings.TrimSpace(string(alt)) != want {
+				t.Errorf("alternates %q, want %q", alt, want)
+			}
+			if out := gittest.Git(t, u.Clone("notes"), "branch", "--list", "loop/*"); out != "" {
+				t.Errorf("the user's clone got a loop branch: %q", out)
+			}
+			uexec(t, u, "a", commitNote, "a.md", "from a")
+			if r := u.Run("rm", "a"); r.Code != 5 || !strings.Contains(r.Stderr, "notes commit") {
+				t.Errorf("rm with an unpromoted note: exit %d\n%s", r.Code, r.Stderr)
+			}
+			uexec(t, u, "a", `cd "$GIT_LOOP_NOTES" && echo draft > draft.md`)
+			if r := u.Run("rm", "a"); r.Code != 5 || !strings.Contains(r.Stderr, "uncommitted notes") {
+				t.Errorf("rm with an uncommitted note: exit %d\n%s", r.Code, r.Stderr)
+			}
+			u.OK("promote", "a", "--layer", "notes", "-a", "-m", "drafts")
+			if got := cmdtest.OriginFile(t, u.Origin("notes"), "a.md"); got != "from a" {
+				t.Errorf("origin's a.md after promote: %q", got)
+			}
+			if got := cmdtest.OriginFile(t, u.Origin("notes"), "draft.md"); got != "draft" {
+				t.Errorf("origin's draft.md after promote -a: %q", got)
+			}
+			// main moves (the user's inbox); sync brings it into the loop.
+			u.OK("inbox", "from the user")
+			u.OK("sync", "a")
+			if got := uexec(t, u, "a", `cd "$GIT_LOOP_NOTES" && cat inbox.md && git status --porcelain`); !strings.Contains(got, "from the user") || strings.Contains(got, "??") {
+				t.Errorf("after sync, inside:\n%s", got)
+			}
+			// Both moved: the host merges for promote.
+			uexec(t, u, "a", commitNote, "b.md", "second")
+			u.OK("inbox", "again")
+			u.OK("promote", "a", "--layer", "notes")
+			if got := cmdtest.OriginFile(t, u.Origin("notes"), "b.md"); got != "second" {
+				t.Errorf("origin's b.md after a merged promote: %q", got)
+			}
+			if got := cmdtest.OriginFile(t, u.Origin("notes"), "inbox.md"); !strings.Contains(got, "again") {
+				t.Errorf("origin's inbox lost the user's entry: %q", got)
+			}
+			u.OK("sync", "a")
+			u.OK("rm", "a")
+			if _, err := os.Stat(notes); !os.IsNotExist(err) {
+				t.Errorf("rm left the notes clone: %v", err)
+			}
+		})
+	}
+}
+
+// contextAttack is what a hijacked agent in loop a runs against the
+// context layers: it reads every object it can reach for the other
+// loops' notes, tries to reach the user's clone's refs and config and
+// the other loops' clones, and plants in its own clone everything that
+// would make a host git run a command ($1: a path on the host that only
+// a command run on the host could create), follow a link out ($2: a host
+// file), or borrow another loop's objects ($3: loop b's clone). Every
+// line it prints that is not "refused …" is a success of the attack.
+const contextAttack = `marker=$1 secret=$2 other=$3 clone=$4
+n=$GIT_LOOP_NOTES
+cd "$n"
+for id in $(git cat-file --batch-all-objects --batch-check='%(objectname)' 2>/dev/null); do
+  git cat-file -p "$id" 2>/dev/null | grep -q -e SECRET-OF-B -e SECRET-OF-C && echo "read another loop's note in $id"
+done
+grep -rl -e SECRET-OF-B -e SECRET-OF-C "$(dirname "$clone")" "$(dirname "$(dirname "$(dirname "$n")")")" "$HOME" /tmp 2>/dev/null | sed 's/^/found a secret in /'
+[ -e "$other" ] && echo "sees loop b's clone"
+ls "$clone/.git/refs" >/dev/null 2>&1 && echo "sees the user's clone's refs"
+cat "$clone/.git/config" >/dev/null 2>&1 && echo "reads the user's clone's config"
+touch "$clone/.git/objects/planted" 2>/dev/null && echo "wrote into the user's object store"
+git --git-dir="$clone/.git" update-ref refs/heads/main HEAD 2>/dev/null && echo "moved the user's main"
+echo refused-reads
+# Plant what a host git would run.
+cmd="touch $marker"
+git config core.fsmonitor "$cmd"
+git config core.hooksPath .git/evil-hooks
+git config diff.external "$cmd"
+git config core.pager "$cmd"
+git config filter.x.clean "$cmd" && git config filter.x.smudge "$cmd" && git config filter.x.process "$cmd"
+git config uploadpack.packObjectsHook "$cmd"
+git config core.alternateRefsCommand "$cmd"
+git config core.sshCommand "$cmd"
+git config remote.origin.url "ext::sh -c touch% $marker"
+git config protocol.allow always
+mkdir -p .git/evil-hooks
+for h in pre-commit post-commit post-merge post-checkout pre-push reference-transaction pre-auto-gc post-rewrite; do
+  printf '#!/bin/sh\n%s\n' "$cmd" > .git/hooks/$h; chmod +x .git/hooks/$h
+  cp .git/hooks/$h .git/evil-hooks/$h
+done
+echo '* filter=x diff=x' > .gitattributes
+# Borrow loop b's objects, link out to a host file.
+echo "$other/.git/objects" >> .git/objects/info/alternates
+ln -sf "$secret" leak.md
+git add -A >/dev/null 2>&1
+git -c core.hooksPath=/dev/null -c user.name=agent -c user.email=a@x commit -q --no-verify -m planted >/dev/null 2>&1
+# The branch file as a link to the host's secret, a packed-refs lie.
+ln -sf "$secret" .git/refs/heads/evil
+echo done-planting`
+
+// TestContextClonesHostile: a hostile agent in loop a cannot read loop
+// b's notes or another repository's loop's, cannot move the user's
+// clone's main, and what it plants in its own clone (hooks, config,
+// alternates, links) neither runs nor leaks when the user runs the host
+// commands afterwards (ls, status, sync, promote, inbox, focus, context,
+// rm).
+func TestContextClonesHostile(t *testing.T) {
+	t.Parallel()
+	for _, d := range cmdtest.Drivers {
+		t.Run(d.Name, func(t *testing.T) {
+			t.Parallel()
+			u := contextUser(t, d)
+			u2 := also(t, u, d)
+			u.OK("new", "a", "--driver", d.Name, "--detach")
+			u.OK("new", "b", "--driver", d.Name, "--detach")
+			u2.OK("new", "c", "--driver", d.Name, "--detach")
+			uexec(t, u, "b", commitNote, "b.md", "SECRET-OF-B")
+			uexec(t, u2, "c", commitNote, "c.md", "SECRET-OF-C")
+			clone := u.Clone("notes")
+			mainBefore := gittest.Git(t, clone, "rev-parse", "main")
+			refsBefore := gittest.Git(t, clone, "for-each-ref")
+			host := t.TempDir()
+			marker := filepath.Join(host, "ran")
+			secret := filepath.Join(host, "id_rsa")
+			if err := os.WriteFile(secret, []byte("HOST-PRIVATE-KEY\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			out := uexec(t, u, "a", contextAttack, marker, secret, u.Context("b", "notes"), clone)
+			t.Logf("%s: the attack printed:\n%s", d.Name, out)
+			for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+				if line != "refused-reads" && line != "done-planting" {
+					t.Errorf("the attack succeeded: %q", line)
+				}
+			}
+			if gittest.Git(t, clone, "rev-parse", "main") != mainBefore {
+				t.Error("the attack moved the user's clone's main")
+			}
+			// The user's commands, as they would run them afterwards.
+			cmds := [][]string{
+				{"ls"}, {"status", "a"}, {"focus"}, {"context", "ls"},
+				{"inbox", "a user note"},
+				{"sync", "a"},
+				{"promote", "a", "--layer", "notes"},
+				{"promote", "a", "--layer", "notes", "-a", "-m", "all"},
+				{"rm", "a"},
+				{"rm", "a", "--force"},
+			}
+			for _, c := range cmds {
+				r := u.Run(c...)
+				t.Logf("git loop %s: exit %d\n%s%s", strings.Join(c, " "), r.Code, r.Stdout, r.Stderr)
+				if strings.Contains(r.Stdout+r.Stderr, "HOST-PRIVATE-KEY") || strings.Contains(r.Stdout+r.Stderr, "SECRET-OF-") {
+					t.Errorf("git loop %s printed a secret", strings.Join(c, " "))
+				}
+			}
+			if _, err := os.Stat(marker); err == nil {
+				t.Fatal("a command planted in loop a's notes clone ran on the host")
+			}
+			// What reached the remote: a's notes, never b's or c's, nor the
+			// host file behind the link (git stores a link as its target's
+			// name).
+			tree := gittest.Git(t, u.Origin("notes"), "grep", "-I", "-l", "-e", "SECRET-OF", "-e", "HOST-PRIVATE-KEY", "main", "--")
+			if tree != "" {
+				t.Errorf("the notes remote holds a secret: %s", tree)
+			}
+			refsAfter := gittest.Git(t, clone, "for-each-ref", "--format=%(refname)")
+			for _, ref := range strings.Fields(refsAfter) {
+				if !strings.Contains(refsBefore, ref+"\n") && !strings.HasSuffix(refsBefore, ref) {
+					t.Errorf("the user's clone has a new ref %s", ref)
+				}
+			}
+			// Loop b's own note is still its own, unpromoted.
+			if got := uexec(t, u, "b", `cd "$GIT_LOOP_NOTES" && cat b.md`); got != "SECRET-OF-B\n" {
+				t.Errorf("loop b's note: %q", got)
+			}
+			b, _ := json.Marshal(u.Loops()["b"])
+			if !strings.Contains(string(b), "notes") {
+				t.Errorf("ls no longer shows b's unpromoted notes: %s", b)
+			}
+		})
+	}
+}
+
+// TestContextClonesConvert: a docker or bwrap loop made before own
+// context clones (its notes a linked worktree of the user's clone) is
+// converted on its next exec, with a message; its branch and uncommitted
+// notes are kept, and promote lands them.
+func TestContextClonesConvert(t *testing.T) {
+	t.Parallel()
+	for _, d := range cmdtest.Drivers {
+		t.Run(d.Name, func(t *testing.T) {
+			t.Parallel()
+			u := contextUser(t, d)
+			// The old layout: what "new" made for every driver before.
+			u.OK("new", "a", "--driver", "none", "--detach")
+			notes := u.Context("a", "notes")
+			if fi, err := os.Lstat(filepath.Join(notes, ".git")); err != nil || fi.IsDir() {
+				t.Fatalf("a none loop's notes should be a linked worktree: %v %v", fi, err)
+			}
+			gittest.WriteFile(t, notes, "old.md", "committed before\n")
+			gittest.Git(t, notes, "add", "old.md")
+			gittest.Commit(t, notes, "old note")
+			gittest.WriteFile(t, notes, "wip.md", "uncommitted before\n")
+			meta := filepath.Join(u.HostDir("a"), "meta.json")
+			data, err := os.ReadFile(meta)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data = []byte(strings.Replace(string(data), `"driver": "none"`, `"driver": "`+d.Name+`"`, 1))
+			if err := os.WriteFile(meta, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if d.Name == "docker" {
+				image := gittest.Git(t, u.Repo, "config", "loop.sandbox.image")
+				data = []byte(strings.Replace(string(data), `"driver": "docker"`, `"driver": "docker", "image": "`+image+`"`, 1))
+				if err := os.WriteFile(meta, data, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r := u.Run("exec", "a", "--", "sh", "-c", `cd "$GIT_LOOP_NOTES" && cat old.md wip.md && git status --porcelain`)
+			if r.Code != 0 {
+				t.Fatalf("exec: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+			}
+			if !strings.Contains(r.Stderr, "notes context is now a clone of its own") {
+				t.Errorf("no conversion message:\n%s", r.Stderr)
+			}
+			if !strings.Contains(r.Stdout, "committed before") || !strings.Contains(r.Stdout, "?? wip.md") || strings.Contains(r.Stdout, "old.md\n") && strings.Contains(r.Stdout, "?? old.md") {
+				t.Errorf("after conversion, inside:\n%s", r.Stdout)
+			}
+			if fi, err := os.Lstat(filepath.Join(notes, ".git")); err != nil || !fi.IsDir() {
+				t.Fatalf("not converted: %v %v", fi, err)
+			}
+			m := cmdtest.ReadMeta(t, u.Repo, "a")
+			for _, c := range m.Contexts {
+				if !c.Own {
+					t.Errorf("%s: not recorded as its own clone", c.Layer)
+				}
+			}
+			u.OK("promote", "a", "--layer", "notes", "-a", "-m", "wip")
+			for f, want := range map[string]string{"old.md": "committed before", "wip.md": "uncommitted before"} {
+				if got := cmdtest.OriginFile(t, u.Origin("notes"), f); got != want {
+					t.Errorf("origin's %s: %q", f, got)
+				}
+			}
+		})
+	}
+}
