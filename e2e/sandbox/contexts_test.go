@@ -3,6 +3,7 @@ package sandboxe2e_test
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -128,6 +129,10 @@ cat "$clone/.git/config" >/dev/null 2>&1 && echo "reads the user's clone's confi
 touch "$clone/.git/objects/planted" 2>/dev/null && echo "wrote into the user's object store"
 git --git-dir="$clone/.git" update-ref refs/heads/main HEAD 2>/dev/null && echo "moved the user's main"
 echo refused-reads
+# Its own work, with a link out to a host file in it.
+echo 'from a' > a.md
+ln -sf "$secret" leak.md
+git add -A && git -c user.name=agent -c user.email=a@x commit -q -m 'a and a link'
 # Plant what a host git would run.
 cmd="touch $marker"
 git config core.fsmonitor "$cmd"
@@ -145,13 +150,9 @@ for h in pre-commit post-commit post-merge post-checkout pre-push reference-tran
   printf '#!/bin/sh\n%s\n' "$cmd" > .git/hooks/$h; chmod +x .git/hooks/$h
   cp .git/hooks/$h .git/evil-hooks/$h
 done
-echo '* filter=x diff=x' > .gitattributes
-# Borrow loop b's objects, link out to a host file.
+echo '* filter=x diff=x merge=x' > .gitattributes
+# Borrow loop b's objects; a ref that is a link to the host's secret.
 echo "$other/.git/objects" >> .git/objects/info/alternates
-ln -sf "$secret" leak.md
-git add -A >/dev/null 2>&1
-git -c core.hooksPath=/dev/null -c user.name=agent -c user.email=a@x commit -q --no-verify -m planted >/dev/null 2>&1
-# The branch file as a link to the host's secret, a packed-refs lie.
 ln -sf "$secret" .git/refs/heads/evil
 echo done-planting`
 
@@ -215,9 +216,9 @@ func TestContextClonesHostile(t *testing.T) {
 			// What reached the remote: a's notes, never b's or c's, nor the
 			// host file behind the link (git stores a link as its target's
 			// name).
-			tree := gittest.Git(t, u.Origin("notes"), "grep", "-I", "-l", "-e", "SECRET-OF", "-e", "HOST-PRIVATE-KEY", "main", "--")
-			if tree != "" {
-				t.Errorf("the notes remote holds a secret: %s", tree)
+			grep := exec.Command("git", "-C", u.Origin("notes"), "grep", "-I", "-l", "-e", "SECRET-OF", "-e", "HOST-PRIVATE-KEY", "main", "--")
+			if out, err := grep.Output(); err == nil || len(out) > 0 {
+				t.Errorf("the notes remote holds a secret: %s (%v)", out, err)
 			}
 			refsAfter := gittest.Git(t, clone, "for-each-ref", "--format=%(refname)")
 			for _, ref := range strings.Fields(refsAfter) {

@@ -131,7 +131,10 @@ func ensureLanding(ctx context.Context, s *workspace.Workspace, name string, c s
 	}
 	tmp := dir + ".tmp"
 	_ = os.RemoveAll(tmp)
-	if err := s.Git.Run(ctx, git.Cmd{Label: c.Layer, Args: []string{"init", "-q", "--bare", tmp}}); err != nil {
+	// Made once per loop and layer, moving no ref of the user's: not
+	// logged.
+	quiet := &git.Runner{Inherit: s.Git.Inherit}
+	if err := quiet.Run(ctx, git.Cmd{Label: c.Layer, Args: []string{"init", "-q", "--bare", tmp}}); err != nil {
 		return "", err
 	}
 	if err := os.WriteFile(filepath.Join(tmp, "objects", "info", "alternates"), []byte(ObjectsOf(c.Clone)+"\n"), 0o644); err != nil {
