@@ -128,6 +128,9 @@ ls "$clone/.git/refs" >/dev/null 2>&1 && echo "sees the user's clone's refs"
 cat "$clone/.git/config" >/dev/null 2>&1 && echo "reads the user's clone's config"
 touch "$clone/.git/objects/planted" 2>/dev/null && echo "wrote into the user's object store"
 git --git-dir="$clone/.git" update-ref refs/heads/main HEAD 2>/dev/null && echo "moved the user's main"
+git --git-dir="$clone/.git" update-ref refs/heads/loop/b HEAD 2>/dev/null && echo "moved loop b's branch in the user's clone"
+mkdir -p "$other" 2>/dev/null && echo x > "$other/b.md" 2>/dev/null && [ -s "$other/.git/HEAD" ] && echo "wrote into loop b's clone"
+git -C "$GIT_LOOP_KNOWLEDGE" --git-dir="$clone/.git" log -1 >/dev/null 2>&1 && echo "ran git on the user's clone"
 echo refused-reads
 # Its own work, with a link out to a host file in it.
 echo 'from a' > a.md

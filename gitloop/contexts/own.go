@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/sandboxspec"
@@ -272,12 +273,20 @@ func ReadOwnRef(c state.ContextWorktree) (string, bool) {
 	if !strings.HasPrefix(c.Branch, "refs/heads/") || strings.Contains(c.Branch, "..") {
 		return "", false
 	}
-	root, err := os.OpenRoot(filepath.Join(c.Dir, ".git"))
+	// Rooted at the loop dir (the sandbox's mount point, which it cannot
+	// replace): a link anywhere below, .git or the context dir included,
+	// cannot lead out of the loop's own files.
+	loopDir := filepath.Dir(filepath.Dir(c.Dir))
+	root, err := os.OpenRoot(loopDir)
 	if err != nil {
 		return "", false
 	}
 	defer root.Close()
-	f, err := root.Open(filepath.FromSlash(c.Branch))
+	rel, err := filepath.Rel(loopDir, filepath.Join(c.Dir, ".git", filepath.FromSlash(c.Branch)))
+	if err != nil {
+		return "", false
+	}
+	f, err := root.OpenFile(rel, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return "", false
 	}
