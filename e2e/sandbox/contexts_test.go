@@ -277,18 +277,33 @@ func TestContextClonesConvert(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			if r := u.Run("doctor"); !strings.Contains(r.Stdout+r.Stderr, "1 loop keeps its notes and knowledge in the shared context clones") {
+				t.Errorf("doctor does not report the loop to convert:\n%s%s", r.Stdout, r.Stderr)
+			}
+			// On docker, doctor --fix converts it; on bwrap, its next exec.
+			said := ""
+			if d.Name == "docker" {
+				r := u.Run("doctor", "--fix")
+				said = r.Stdout + r.Stderr
+				if !strings.Contains(said, "gave 1 loop context clones of their own") {
+					t.Errorf("doctor --fix did not convert:\n%s", said)
+				}
+			}
 			r := u.Run("exec", "a", "--", "sh", "-c", `cd "$GIT_LOOP_NOTES" && cat old.md wip.md && git status --porcelain`)
 			if r.Code != 0 {
 				t.Fatalf("exec: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 			}
-			if !strings.Contains(r.Stderr, "notes context is now a clone of its own") {
-				t.Errorf("no conversion message:\n%s", r.Stderr)
+			if said += r.Stderr; !strings.Contains(said, "notes context is now a clone of its own") {
+				t.Errorf("no conversion message:\n%s", said)
 			}
 			if !strings.Contains(r.Stdout, "committed before") || !strings.Contains(r.Stdout, "?? wip.md") || strings.Contains(r.Stdout, "old.md\n") && strings.Contains(r.Stdout, "?? old.md") {
 				t.Errorf("after conversion, inside:\n%s", r.Stdout)
 			}
 			if fi, err := os.Lstat(filepath.Join(notes, ".git")); err != nil || !fi.IsDir() {
 				t.Fatalf("not converted: %v %v", fi, err)
+			}
+			if r := u.Run("doctor"); strings.Contains(r.Stdout+r.Stderr, "shared context clones") {
+				t.Errorf("doctor still reports the converted loop:\n%s%s", r.Stdout, r.Stderr)
 			}
 			m := cmdtest.ReadMeta(t, u.Repo, "a")
 			for _, c := range m.Contexts {
