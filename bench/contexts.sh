@@ -27,7 +27,7 @@ for i in $(seq 1 "$reps"); do
   echo $((t1 - t0)) >> "$work/none.t"
 done
 for i in $(seq 1 "$reps"); do
-  git -C "$repo" loop exec "b$i" -- sh -c 'cd "$GIT_LOOP_NOTES" && echo x > "n$GIT_LOOP_NAME.md" && git add . && git commit -qm n' > /dev/null
+  git -C "$repo" loop exec "b$i" -- sh -c 'cd "$GIT_LOOP_NOTES" && echo x > "n$GIT_LOOP_NAME.md" && git add . && git -c user.name=b -c user.email=b@x commit -qm n' > /dev/null
   t0=$(now); git -C "$repo" loop promote "b$i" --layer notes -q > /dev/null 2>&1; t1=$(now)
   echo $((t1 - t0)) >> "$work/promote.t"
 done

@@ -320,3 +320,52 @@ func TestContextClonesConvert(t *testing.T) {
 		})
 	}
 }
+
+// TestContextClonesReviewAndConflict: a knowledge page committed in a
+// loop's own clone is proposed by promote (solo mode: a branch of the
+// user's clone) and merged by review; a sync whose merge conflicts stops
+// with the merge in progress inside the sandbox, and --continue concludes
+// it there.
+func TestContextClonesReviewAndConflict(t *testing.T) {
+	t.Parallel()
+	for _, d := range cmdtest.Drivers {
+		t.Run(d.Name, func(t *testing.T) {
+			t.Parallel()
+			u := contextUser(t, d)
+			u.OK("new", "a", "--driver", d.Name, "--detach")
+			uexec(t, u, "a", `cd "$GIT_LOOP_KNOWLEDGE" && echo '# page' > page.md && git add page.md && git -c user.name=agent -c user.email=a@x commit -qm page`)
+			r := u.OK("promote", "a", "--layer", "knowledge")
+			if !strings.Contains(r.Stdout, "propos") {
+				t.Errorf("knowledge promote did not propose:\n%s", r.Stdout)
+			}
+			u.OK("review", "merge", "knowledge/a")
+			if got := cmdtest.OriginFile(t, u.Origin("knowledge"), "page.md"); got != "# page" {
+				t.Errorf("origin's page.md after review merge: %q", got)
+			}
+			// The same line changed on both sides.
+			uexec(t, u, "a", commitNote, "focus.md", "the loop's focus")
+			clone := u.Clone("notes")
+			gittest.WriteFile(t, clone, "focus.md", "the user's focus\n")
+			gittest.Git(t, clone, "commit", "-qam", "user focus")
+			gittest.Git(t, clone, "push", "-q", "origin", "main")
+			if r := u.Run("promote", "a", "--layer", "notes"); r.Code == 0 || !strings.Contains(r.Stderr, "git loop sync a") {
+				t.Errorf("promote over a conflict: exit %d\n%s", r.Code, r.Stderr)
+			}
+			if r := u.Run("sync", "a"); r.Code != 4 || !strings.Contains(r.Stderr, "focus.md") {
+				t.Fatalf("sync over a conflict: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+			}
+			if r := u.Run("sync", "a", "--continue"); r.Code != 4 {
+				t.Errorf("--continue with markers left: exit %d\n%s", r.Code, r.Stderr)
+			}
+			uexec(t, u, "a", `cd "$GIT_LOOP_NOTES" && echo 'both focus' > focus.md`)
+			u.OK("sync", "a", "--continue")
+			if got := uexec(t, u, "a", `cd "$GIT_LOOP_NOTES" && git status --porcelain && git log -1 --format=%P | wc -w`); strings.TrimSpace(got) != "2" {
+				t.Errorf("after --continue, inside: %q (want a clean merge commit)", got)
+			}
+			u.OK("promote", "a", "--layer", "notes")
+			if got := cmdtest.OriginFile(t, u.Origin("notes"), "focus.md"); got != "both focus" {
+				t.Errorf("origin's focus.md: %q", got)
+			}
+		})
+	}
+}

@@ -214,7 +214,7 @@ func proposeOwn(ctx context.Context, s *workspace.Workspace, m *state.Meta, t ta
 		err := s.Git.Run(ctx, git.Cmd{Dir: t.clone, Label: t.label(), Args: []string{"fetch", "-q", t.landing, "+" + tipRef(m.Name) + ":" + t.branch}})
 		return res, err
 	}
-	if err := s.Git.Run(ctx, git.Cmd{Dir: t.clone, Label: t.label(), Env: t.pushEnv(), Args: []string{"push", "-q", "--force", t.remote, res.Commit + ":" + t.branch}}); err != nil {
+	if err := s.Git.Run(ctx, git.Cmd{Dir: t.clone, Label: t.label(), Env: t.pushEnv(), Args: []string{"push", "-q", "--force-with-lease", t.remote, res.Commit + ":" + t.branch}}); err != nil {
 		return res, fmt.Errorf("%s: pushing the proposal: %w", t.layer, err)
 	}
 	return pullRequest(ctx, s, t, res, opts)
