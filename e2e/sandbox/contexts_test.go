@@ -57,6 +57,7 @@ func TestContextClonesOwn(t *testing.T) {
 			t.Parallel()
 			u := contextUser(t, d)
 			u.OK("new", "a", "--driver", d.Name, "--detach")
+			u.OK("new", "z", "--driver", d.Name, "--detach")
 			notes := u.Context("a", "notes")
 			if fi, err := os.Lstat(filepath.Join(notes, ".git")); err != nil || !fi.IsDir() {
 				t.Fatalf("the loop's notes are not a clone of its own (.git: %v, %v)", fi, err)
@@ -99,6 +100,13 @@ func TestContextClonesOwn(t *testing.T) {
 			if got := cmdtest.OriginFile(t, u.Origin("notes"), "inbox.md"); !strings.Contains(got, "again") {
 				t.Errorf("origin's inbox lost the user's entry: %q", got)
 			}
+			// Another loop, made before a's promotes, lands after them.
+			uexec(t, u, "z", commitNote, "z.md", "from z")
+			u.OK("promote", "z", "--layer", "notes")
+			if got := cmdtest.OriginFile(t, u.Origin("notes"), "z.md"); got != "from z" {
+				t.Errorf("origin's z.md: %q", got)
+			}
+			gittest.Git(t, u.Clone("notes"), "fsck", "--connectivity-only", "--no-dangling")
 			u.OK("sync", "a")
 			u.OK("rm", "a")
 			if _, err := os.Stat(notes); !os.IsNotExist(err) {

@@ -20,9 +20,10 @@ import (
 // loop's host-only landing repository (fsck, size cap, timeout), checks
 // it for vault values there, merges a moved main there (git merge-tree:
 // no worktree, nothing of the loop's config), and pushes from the user's
-// clone with the user's credentials, borrowing the landing repository's
-// objects for that push alone (so what a check refuses never enters the
-// object store every loop reads). Sync and the commits promote -a makes
+// clone with the user's credentials. The user's clone gets the objects
+// only once they passed the checks, right before the push (so what a
+// check refuses never enters the object store every loop reads; and a
+// push's remote-tracking ref never names an object the clone lacks). Sync and the commits promote -a makes
 // go the other way by git run inside the sandbox: the objects are already
 // there (the clone borrows the user's object store), so nothing is
 // written into the loop's clone by the host, and whatever the clone's
@@ -54,10 +55,15 @@ func (t *target) refetch(ctx context.Context, s *workspace.Workspace) error {
 // loop's branch, or a merge of main into it made there).
 func tipRef(name string) string { return transport.Quarantine(name) + "tip" }
 
-// pushEnv lends the landing repository's objects to a push from the
-// user's clone, for that push only.
-func (t target) pushEnv() []string {
-	return append(append([]string(nil), t.env...), "GIT_ALTERNATE_OBJECT_DIRECTORIES="+filepath.Join(t.landing, "objects"))
+// share brings what promote lands (tipRef, checked) from the landing
+// repository into the user's clone, objects only: no ref of the clone's
+// moves. The landing repository is the host's own (config written by git
+// loop), so the local fetch runs nothing of the loop's.
+func (t target) share(ctx context.Context, s *workspace.Workspace, name string) error {
+	if err := s.Git.Run(ctx, git.Cmd{Dir: t.clone, Label: t.label(), Args: []string{"fetch", "-q", "--no-tags", "--no-write-fetch-head", t.landing, tipRef(name)}}); err != nil {
+		return fmt.Errorf("%s: %w", t.layer, err)
+	}
+	return nil
 }
 
 // promoteOwn is promoteTarget for a loop's own context clone.
@@ -159,7 +165,7 @@ func landOwn(ctx context.Context, s *workspace.Workspace, m *state.Meta, t targe
 			return res, err
 		}
 		old := revParse(ctx, s, t.clone, t.main)
-		if err := s.Git.Run(ctx, git.Cmd{Dir: t.clone, Label: t.label(), Args: []string{"fetch", "-q", t.landing, tipRef(m.Name)}}); err != nil {
+		if err := t.share(ctx, s, m.Name); err != nil {
 			return res, err
 		}
 		if err := s.Git.Run(ctx, git.Cmd{Dir: t.clone, Label: t.label(), Args: []string{"update-ref", "-m", "git loop promote " + m.Name, t.main, tip, old}}); err != nil {
@@ -173,7 +179,10 @@ func landOwn(ctx context.Context, s *workspace.Workspace, m *state.Meta, t targe
 		if err := t.checkOwn(ctx, s, m.Name, tip); err != nil {
 			return res, err
 		}
-		perr := s.Git.Run(ctx, git.Cmd{Dir: t.clone, Label: t.label(), Env: t.pushEnv(), Args: []string{"push", "-q", t.remote, tip + ":" + t.remoteMain}})
+		if err := t.share(ctx, s, m.Name); err != nil {
+			return res, err
+		}
+		perr := s.Git.Run(ctx, git.Cmd{Dir: t.clone, Label: t.label(), Env: t.env, Args: []string{"push", "-q", t.remote, tip + ":" + t.remoteMain}})
 		if perr == nil || s.Git.DryRun {
 			res.Action, res.Ref = "pushed", t.remote+"/"+strings.TrimPrefix(t.remoteMain, "refs/heads/")
 			return res, nil
@@ -214,7 +223,10 @@ func proposeOwn(ctx context.Context, s *workspace.Workspace, m *state.Meta, t ta
 		err := s.Git.Run(ctx, git.Cmd{Dir: t.clone, Label: t.label(), Args: []string{"fetch", "-q", t.landing, "+" + tipRef(m.Name) + ":" + t.branch}})
 		return res, err
 	}
-	if err := s.Git.Run(ctx, git.Cmd{Dir: t.clone, Label: t.label(), Env: t.pushEnv(), Args: []string{"push", "-q", "--force-with-lease", t.remote, res.Commit + ":" + t.branch}}); err != nil {
+	if err := t.share(ctx, s, m.Name); err != nil {
+		return res, err
+	}
+	if err := s.Git.Run(ctx, git.Cmd{Dir: t.clone, Label: t.label(), Env: t.env, Args: []string{"push", "-q", "--force-with-lease", t.remote, res.Commit + ":" + t.branch}}); err != nil {
 		return res, fmt.Errorf("%s: pushing the proposal: %w", t.layer, err)
 	}
 	return pullRequest(ctx, s, t, res, opts)
