@@ -192,6 +192,18 @@ func EmptyLayer(ctx context.Context, s *workspace.Workspace, l workspace.Layer, 
 	return strings.TrimSpace(string(out)), nil
 }
 
+// Own marks the planned contexts of a loop on driver as clones of its
+// own (docker, bwrap): their branch is then the clone's, never made in
+// the user's clone.
+func Own(cws []state.ContextWorktree, driver string) {
+	if !OwnsContexts(driver) {
+		return
+	}
+	for i := range cws {
+		cws[i].Own, cws[i].BranchCreated = true, false
+	}
+}
+
 // addContexts creates the planned context worktrees of loop.
 func Add(ctx context.Context, s *workspace.Workspace, loop string, cws []state.ContextWorktree) error {
 	var waits []func() error
@@ -199,7 +211,12 @@ func Add(ctx context.Context, s *workspace.Workspace, loop string, cws []state.C
 		s.Reporter().Step(fmt.Sprintf("creating %s worktree at %s", c.Layer, c.Dir))
 		short := strings.TrimPrefix(c.Branch, "refs/heads/")
 		var wait func() error
-		if c.BranchCreated {
+		if c.Own {
+			c := c
+			done := make(chan error, 1)
+			go func() { done <- seedOwn(ctx, s, c) }()
+			wait = func() error { return <-done }
+		} else if c.BranchCreated {
 			wait = s.Git.StartWorktree(ctx, git.NewWorktree{
 				CommonDir: filepath.Join(c.Clone, ".git"),
 				Path:      c.Dir,
@@ -233,6 +250,15 @@ func Add(ctx context.Context, s *workspace.Workspace, loop string, cws []state.C
 // that are on no remote (undo passes false: it only deletes what it made).
 func Remove(ctx context.Context, s *workspace.Workspace, cws []state.ContextWorktree, undo bool) error {
 	for _, c := range cws {
+		if c.Own {
+			// The loop's own clone: deleted without following a link,
+			// without git (its landing repository goes with the loop's
+			// host part).
+			if err := os.RemoveAll(c.Dir); err != nil {
+				return err
+			}
+			continue
+		}
 		if !workspace.Exists(c.Clone) {
 			continue
 		}
@@ -272,6 +298,12 @@ func WorkAtRisk(ctx context.Context, s *workspace.Workspace, m *state.Meta) erro
 		if !workspace.Exists(c.Clone) {
 			continue
 		}
+		if c.Own {
+			if err := ownWorkAtRisk(ctx, s, m, c); err != nil {
+				return err
+			}
+			continue
+		}
 		if _, found, _ := workspace.ReadRef(c.Clone+"/.git", c.Branch); found {
 			out, err := s.Query.Line(ctx, git.Cmd{Dir: c.Clone, Args: []string{"rev-list", "--count", c.Branch, "--not", "--remotes"}})
 			if err != nil {
@@ -309,4 +341,48 @@ func Versions(s *workspace.Workspace, cws []state.ContextWorktree) map[string]st
 		}
 	}
 	return v
+}
+
+// ownWorkAtRisk is WorkAtRisk for a loop's own clone: its branch and
+// uncommitted work are fetched (never read by git in the clone), then
+// compared with what the user's clone knows of the remote.
+func ownWorkAtRisk(ctx context.Context, s *workspace.Workspace, m *state.Meta, c state.ContextWorktree) error {
+	if !workspace.Exists(c.Dir) {
+		return nil
+	}
+	f, err := FetchOwn(ctx, s, m, c, true)
+	if err != nil {
+		return &workspace.WorkAtRiskError{Loop: m.Name, Reason: fmt.Sprintf("has a %s context whose work could not be fetched (%s)", c.Layer, workspace.FirstLine(err.Error())), Hint: "use --force to remove it anyway"}
+	}
+	if f.Snapshot != "" {
+		return &workspace.WorkAtRiskError{Loop: m.Name, Reason: fmt.Sprintf("has uncommitted %s changes", c.Layer), Hint: fmt.Sprintf("commit them (git loop promote -a %s) or use --force", m.Name)}
+	}
+	if f.Head == "" || f.Head == c.SHA {
+		return nil
+	}
+	n, err := UnpromotedCount(ctx, s, c, f.Landing, f.Head)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return &workspace.WorkAtRiskError{Loop: m.Name, Reason: fmt.Sprintf("has %d %s %s not promoted", n, c.Layer, workspace.Plural(n, "commit", "commits")),
+			Hint: fmt.Sprintf("promote it first (git loop promote %s) or use --force", m.Name)}
+	}
+	return nil
+}
+
+// UnpromotedCount counts the commits of head (in the landing repository)
+// that no remote-tracking ref of the user's clone has.
+func UnpromotedCount(ctx context.Context, s *workspace.Workspace, c state.ContextWorktree, landing, head string) (int, error) {
+	out, err := s.Query.Output(ctx, git.Cmd{Dir: c.Clone, Args: []string{"for-each-ref", "--format=%(objectname)", "refs/remotes"}})
+	if err != nil {
+		return 0, err
+	}
+	args := []string{"rev-list", "--count", head, "--not"}
+	args = append(args, strings.Fields(string(out))...)
+	n, err := s.Query.Line(ctx, git.Cmd{Dir: landing, Args: args})
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(n)
 }

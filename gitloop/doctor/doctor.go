@@ -97,6 +97,7 @@ func Doctor(ctx context.Context, s *workspace.Workspace, fix bool, driverReport 
 	} else if len(dirs) > 0 {
 		checks = append(checks, Check{Name: "adopt", Status: CheckWarn, Detail: fmt.Sprintf("%d %s: %s (run \"git loop doctor --fix\")", len(dirs), workspace.Plural(len(dirs), "worktree on a loop branch is not a loop", "worktrees on loop branches are not loops"), workspace.Summarize(dirs, 3))})
 	}
+	checks = append(checks, checkContexts(ctx, s, fix)...)
 	if fix {
 		pruned, err := lifecycle.Prune(ctx, s, false)
 		if err != nil {
@@ -226,4 +227,23 @@ func checkHooks(ctx context.Context, s *workspace.Workspace, fix bool) Check {
 		return Check{Name: "hooks", Status: CheckOK, Detail: fmt.Sprintf("reinstalled %d %s", n, workspace.Plural(n, "hook", "hooks")), Fixed: true}
 	}
 	return Check{Name: "hooks", Status: CheckWarn, Detail: fmt.Sprintf("%d %s not current: %s (run \"git loop doctor --fix\" or \"git loop hooks install\")", n, workspace.Plural(n, "hook", "hooks"), strings.Join(problems, "; "))}
+}
+
+// checkContexts reports docker and bwrap loops whose context dirs are
+// still worktrees of the shared clones, and converts them with fix.
+// Nothing is said when there are none.
+func checkContexts(ctx context.Context, s *workspace.Workspace, fix bool) []Check {
+	legacy := lifecycle.LegacyContexts(s)
+	if len(legacy) == 0 {
+		return nil
+	}
+	if !fix {
+		return []Check{{Name: "contexts", Status: CheckWarn, Detail: fmt.Sprintf("%d %s notes and knowledge in the shared context clones, where other loops can reach them: %s (converted on next use, or run \"git loop doctor --fix\")",
+			len(legacy), workspace.Plural(len(legacy), "loop keeps its", "loops keep their"), workspace.Summarize(legacy, 3))}}
+	}
+	done, err := lifecycle.ConvertContexts(ctx, s)
+	if err != nil {
+		return []Check{{Name: "contexts", Status: CheckFail, Detail: err.Error()}}
+	}
+	return []Check{{Name: "contexts", Status: CheckOK, Detail: fmt.Sprintf("gave %d %s context clones of their own", len(done), workspace.Plural(len(done), "loop", "loops")), Fixed: true}}
 }

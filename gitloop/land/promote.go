@@ -79,6 +79,15 @@ type target struct {
 	// host's repository, the branch is landed from its ref, and what
 	// changes the branch runs inside the sandbox (sealed.go).
 	sealed *state.Meta
+	// own is set for a loop's own context clone (owncontext.go): dir is
+	// then never a place the host runs git; clone is the user's clone,
+	// landing the loop's landing repository, head the loop's branch as
+	// last fetched into it.
+	own     *state.ContextWorktree
+	meta    *state.Meta
+	clone   string
+	landing string
+	head    string
 }
 
 // ref is what t lands: HEAD of its worktree, or a sealed loop's branch as
@@ -114,8 +123,20 @@ func (t target) conflict(m *state.Meta, op string, files []string) error {
 	return &workspace.ConflictError{Loop: m.Name, Op: op, Layer: t.layer, Dir: t.stopDir(), Files: files, Sealed: t.sealed != nil}
 }
 
+// repo is where the host runs git for t: the user's clone for an own
+// context clone, else the worktree.
+func (t target) repo() string {
+	if t.own != nil {
+		return t.clone
+	}
+	return t.dir
+}
+
 // checkPush refuses to push HEAD of t when it carries a vault value.
 func (t target) checkPush(ctx context.Context, s *workspace.Workspace, loop string) error {
+	if t.own != nil {
+		return t.checkOwn(ctx, s, loop, t.head)
+	}
 	return t.leaks.Check(ctx, loop, t.layer, t.dir, t.track, revParse(ctx, s, t.dir, t.ref()))
 }
 
@@ -129,6 +150,9 @@ func targets(ctx context.Context, s *workspace.Workspace, m *state.Meta, layers 
 	if err != nil {
 		return nil, err
 	}
+	// A docker or bwrap loop made before own context clones gets them
+	// first: landing never runs git in a dir the sandbox writes.
+	contexts.EnsureOwn(ctx, s, m)
 	var out []target
 	for _, l := range layers {
 		switch l {
@@ -161,6 +185,14 @@ func targets(ctx context.Context, s *workspace.Workspace, m *state.Meta, layers 
 			}
 			if c == nil {
 				continue // the loop has no worktree of this layer
+			}
+			if c.Own {
+				t, err := ownTarget(ctx, s, m, c, sshEnv)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, t)
+				continue
 			}
 			t := target{layer: l, dir: c.Dir, common: filepath.Join(c.Clone, ".git"), branch: c.Branch, main: "refs/heads/main", env: sshEnv}
 			if err := fillRemote(ctx, s, &t, c.Clone); err != nil {
@@ -229,7 +261,7 @@ func remoteURL(ctx context.Context, s *workspace.Workspace, t target) string {
 	if t.remote == "" {
 		return ""
 	}
-	u, _ := s.Query.Line(ctx, git.Cmd{Dir: t.dir, Args: []string{"config", "--get", "remote." + t.remote + ".url"}})
+	u, _ := s.Query.Line(ctx, git.Cmd{Dir: t.repo(), Args: []string{"config", "--get", "remote." + t.remote + ".url"}})
 	return u
 }
 
@@ -250,7 +282,7 @@ func fetch(ctx context.Context, s *workspace.Workspace, t target) error {
 	}
 	var err error
 	for i := range 4 {
-		if err = s.Git.Run(ctx, git.Cmd{Dir: t.dir, Label: t.label(), Env: t.env, Args: []string{"fetch", "-q", t.remote, "+" + t.remoteMain + ":" + t.track}}); err == nil {
+		if err = s.Git.Run(ctx, git.Cmd{Dir: t.repo(), Label: t.label(), Env: t.env, Args: []string{"fetch", "-q", t.remote, "+" + t.remoteMain + ":" + t.track}}); err == nil {
 			return nil
 		}
 		if i == 0 && remoteLacksMain(ctx, s, t) {
@@ -323,6 +355,9 @@ func countRange(ctx context.Context, s *workspace.Workspace, dir, from, to strin
 // head is the commit of the loop's branch (checked out in t.dir), read
 // from the ref store without a git process when it can be.
 func head(ctx context.Context, s *workspace.Workspace, t target) string {
+	if t.own != nil {
+		return t.head
+	}
 	if t.common != "" {
 		if sha, found, ok := workspace.ReadRef(t.common, t.branch); ok && found {
 			return sha
@@ -585,6 +620,9 @@ func layerNames(ts []target) []workspace.Layer {
 }
 
 func promoteTarget(ctx context.Context, s *workspace.Workspace, m *state.Meta, t target, rs *RunState, resumed bool, opts PromoteOptions) (Landed, error) {
+	if t.own != nil {
+		return promoteOwn(ctx, s, m, t, rs, opts)
+	}
 	res := Landed{Layer: t.layer, Action: "nothing"}
 	if !resumed {
 		if rs.CommitAll {
@@ -741,7 +779,13 @@ func propose(ctx context.Context, s *workspace.Workspace, m *state.Meta, t targe
 	if t.remote == "" || (t.layer != Code && url == s.Dirs.OriginPath(t.layer)) {
 		return res, nil // solo: the local branch is the proposal
 	}
-	web := hostRepoURL(url)
+	return pullRequest(ctx, s, t, res, opts)
+}
+
+// pullRequest opens the pull request of a pushed proposal on a known
+// host with gh, or gives its URL.
+func pullRequest(ctx context.Context, s *workspace.Workspace, t target, res Landed, opts PromoteOptions) (Landed, error) {
+	web := hostRepoURL(remoteURL(ctx, s, t))
 	if web == "" {
 		return res, nil
 	}
@@ -763,7 +807,7 @@ func propose(ctx context.Context, s *workspace.Workspace, m *state.Meta, t targe
 		return res, nil
 	}
 	cmd := exec.CommandContext(ctx, gh, "pr", "create", "--repo", strings.TrimPrefix(strings.TrimPrefix(web, "https://"), "http://"), "--head", head, "--base", base, "--fill")
-	cmd.Dir = t.dir
+	cmd.Dir = t.repo()
 	cmd.Env = git.Env()
 	outb, err := cmd.CombinedOutput()
 	if err != nil {
@@ -838,6 +882,9 @@ func hostRepoURL(remote string) string {
 // resolved but not added (no conflict markers left) are added; files still
 // conflicted are refused.
 func concludeMerge(ctx context.Context, s *workspace.Workspace, rs *RunState) error {
+	if m, c := ownStopped(s, rs); c != nil {
+		return concludeOwn(ctx, s, rs, m, c)
+	}
 	dir := rs.Stopped
 	files, err := unmerged(ctx, s, dir)
 	if err != nil {
@@ -867,6 +914,9 @@ func concludeMerge(ctx context.Context, s *workspace.Workspace, rs *RunState) er
 // --commit-all made is undone, so the worktree is as it was. Layers that
 // landed before the conflict stay landed.
 func abortRun(ctx context.Context, s *workspace.Workspace, rs *RunState) error {
+	if m, c := ownStopped(s, rs); c != nil {
+		return abortOwn(ctx, s, rs, m, c)
+	}
 	dir := rs.Stopped
 	if revParse(ctx, s, dir, "MERGE_HEAD") != "" {
 		if err := s.Git.Run(ctx, git.Cmd{Dir: dir, Label: string(rs.Layers[0]), Args: []string{"merge", "--abort"}}); err != nil {

@@ -77,6 +77,7 @@ func Adopt(ctx context.Context, s *workspace.Workspace, dir string) (*state.Meta
 	if err != nil {
 		return nil, fmt.Errorf("adopt %s: %w", name, err)
 	}
+	contexts.Own(cws, m.Sandbox.Driver)
 	m.Contexts, m.Versions = cws, contexts.Versions(s, cws)
 	intent := state.Intent{Op: "adopt", Loop: name, Branch: ref, Worktree: m.Worktree, Driver: m.Sandbox.Driver, Contexts: cws}
 	if err := s.Store().BeginIntent(intent); err != nil {

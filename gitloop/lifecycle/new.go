@@ -127,6 +127,7 @@ func New(ctx context.Context, s *workspace.Workspace, opts NewOptions) (*state.M
 	if err != nil {
 		return nil, fmt.Errorf("new %s: %w", name, err)
 	}
+	contexts.Own(cws, eng.Name())
 	intent.Contexts, m.Contexts = cws, cws
 	m.Versions = contexts.Versions(s, cws)
 	m.Profiles = dedup(append(s.Config.GetList("default_profiles"), opts.Profiles...))

@@ -69,9 +69,19 @@ func Spec(s *workspace.Workspace, m *state.Meta) (sandbox.Spec, error) {
 	spec.Network = sandbox.Network(s.Config.SandboxNetwork())
 	spec.Limits.Pids, spec.Limits.Memory, spec.Limits.NanoCPUs = s.Config.SandboxLimits()
 	for _, c := range m.Contexts {
-		// The context worktree lives in the loop dir; git inside it needs
-		// its clone's git dir.
-		spec.Mounts = append(spec.Mounts, gitDirMounts(c.Clone+"/.git", c.Dir)...)
+		if c.Own {
+			// The loop's own clone is in the loop dir; of the user's
+			// clone it sees only the objects it borrows, read-only: no
+			// ref, config or hook of it, so no other loop's notes and no
+			// main to move.
+			objects := filepath.Join(c.Clone, ".git", "objects")
+			spec.Mounts = append(spec.Mounts, sandbox.Mount{Source: objects, Target: objects, ReadOnly: true})
+		} else {
+			// A linked worktree of the user's clone (the none driver, or
+			// a loop not converted yet): git inside it needs the clone's
+			// git dir.
+			spec.Mounts = append(spec.Mounts, gitDirMounts(c.Clone+"/.git", c.Dir)...)
+		}
 		spec.Env["GIT_LOOP_"+strings.ToUpper(c.Layer)] = c.Dir
 	}
 	if clone, err := s.LayerClone(workspace.Personal); err == nil && len(m.Contexts) > 0 {

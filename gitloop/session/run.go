@@ -229,6 +229,7 @@ func execAgent(ctx context.Context, s *workspace.Workspace, inv *agent.Invocatio
 	if err != nil {
 		return 0, fmt.Errorf("loop %s: %w", m.Name, err)
 	}
+	contexts.EnsureOwn(ctx, s, m)
 	spec, err := sandboxspec.RunSpec(ctx, s, m)
 	if err != nil {
 		return 0, err

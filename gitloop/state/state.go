@@ -77,6 +77,12 @@ type ContextWorktree struct {
 	Branch        string `json:"branch"` // full ref in the clone
 	SHA           string `json:"sha"`    // where it started
 	BranchCreated bool   `json:"branchCreated,omitempty"`
+	// Own: Dir is the loop's own clone of the layer (docker and bwrap
+	// loops), a repository only its sandbox works in, borrowing Clone's
+	// objects read-only; Branch is then a branch of that clone, not of
+	// Clone. Without it, Dir is a linked worktree of Clone (none-driver
+	// loops, and loops made before own clones).
+	Own bool `json:"own,omitempty"`
 }
 
 // Store is the loop state directory of one repository.

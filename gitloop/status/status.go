@@ -308,6 +308,20 @@ func unpromoted(ctx context.Context, s *workspace.Workspace, st *LoopStatus, m *
 		}
 	}
 	for _, c := range m.Contexts {
+		if c.Own {
+			// The loop's own clone: its branch read as data (no git
+			// there, no exec); commits the user's clone does not know
+			// are unpromoted.
+			sha, ok := contexts.ReadOwnRef(c)
+			if !ok || sha == c.SHA {
+				continue
+			}
+			n, err := s.Query.Line(ctx, git.Cmd{Dir: c.Clone, Args: []string{"rev-list", "--count", "-1", sha, "--not", "--remotes"}})
+			if err != nil || n != "0" {
+				out = append(out, c.Layer)
+			}
+			continue
+		}
 		sha, found, ok := workspace.ReadRef(filepath.Join(c.Clone, ".git"), c.Branch)
 		if !ok || !found || sha == c.SHA {
 			continue

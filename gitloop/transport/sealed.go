@@ -79,7 +79,7 @@ func Seed(ctx context.Context, s *workspace.Workspace, m *state.Meta, sha string
 	}
 	// The repository's hooks (git loop's shims: the push guard) work in
 	// the sandbox's clone as in a worktree; they run inside, as the agent.
-	if err := copyHooks(filepath.Join(s.Repo.CommonDir, "hooks"), filepath.Join(clone, ".git", "hooks")); err != nil {
+	if err := CopyHooks(filepath.Join(s.Repo.CommonDir, "hooks"), filepath.Join(clone, ".git", "hooks")); err != nil {
 		return fmt.Errorf("seed %s: %w", m.Name, err)
 	}
 	alt := filepath.Join(clone, ".git", "objects", "info", "alternates")
@@ -295,9 +295,10 @@ func RemoveCheckout(ctx context.Context, s *workspace.Workspace, name string) er
 	return s.Git.Run(ctx, git.Cmd{Dir: s.Repo.CommonDir, Label: name, Args: []string{"worktree", "remove", "--force", dir}})
 }
 
-// copyHooks copies the regular files of the host's hooks dir (never
+// CopyHooks copies the regular files of the host's hooks dir (never
 // through a link) into a new clone's.
-func copyHooks(src, dst string) error {
+// The context clones of a loop get them the same way.
+func CopyHooks(src, dst string) error {
 	entries, err := os.ReadDir(src)
 	if err != nil {
 		return nil // no hooks

@@ -33,7 +33,7 @@ var gitloopImports = map[string][]string{
 	"githooks":        {"workspace", "state", "config", "git"},
 	"worktreeinclude": {"workspace", "git"},
 	"sandboxspec":     {"agent", "workspace", "vault", "state", "config", "git"},
-	"contexts":        {"sandboxspec", "agent", "workspace", "compose", "state", "config", "git"},
+	"contexts":        {"transport", "sandboxspec", "agent", "workspace", "compose", "state", "config", "git"},
 	"transport":       {"sandboxspec", "workspace", "state", "config", "git"},
 	"session":         {"transport", "contexts", "agent", "sandboxspec", "workspace", "transcript", "state", "config", "git"},
 	"lifecycle":       {"transport", "worktreeinclude", "contexts", "sandboxspec", "agent", "workspace", "transcript", "compose", "vault", "state", "config", "git"},
