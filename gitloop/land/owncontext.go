@@ -232,13 +232,14 @@ func proposeOwn(ctx context.Context, s *workspace.Workspace, m *state.Meta, t ta
 	return pullRequest(ctx, s, t, res, opts)
 }
 
-// identityEnv is the user's identity for commits git makes inside a
-// sandbox on the user's behalf (a sync's merge, promote -a): the
-// sandbox's own git config has none, or the agent's.
-func identityEnv(ctx context.Context, s *workspace.Workspace, clone string) map[string]string {
-	env := map[string]string{}
+// identityEnv is the user's identity, as git config in dir has it, for
+// the commits git makes inside a sandbox on the user's behalf (a sync's
+// merge, promote -a, a merge of main): the sandbox's own git config has
+// none, or the agent's. Empty values are left to the sandbox.
+func identityEnv(ctx context.Context, s *workspace.Workspace, dir string) map[string]string {
+	env := map[string]string{"GIT_MERGE_AUTOEDIT": "no"}
 	for key, vars := range map[string][]string{"user.name": {"GIT_AUTHOR_NAME", "GIT_COMMITTER_NAME"}, "user.email": {"GIT_AUTHOR_EMAIL", "GIT_COMMITTER_EMAIL"}} {
-		if v, _ := s.Query.Line(ctx, git.Cmd{Dir: clone, Args: []string{"config", "--get", key}}); v != "" {
+		if v, _ := s.Query.Line(ctx, git.Cmd{Dir: dir, Args: []string{"config", "--get", key}}); v != "" {
 			for _, k := range vars {
 				env[k] = v
 			}
@@ -306,8 +307,8 @@ git diff --name-only -z --diff-filter=U | xargs -0 -r git add --
 git rev-parse -q --verify MERGE_HEAD >/dev/null || exit 0
 git commit -q --no-edit`
 
-// abortScript undoes a stopped merge inside the sandbox, back to $1.
-const abortScript = `exec 1>&2
+// ownAbortScript undoes a stopped merge inside the sandbox, back to $1.
+const ownAbortScript = `exec 1>&2
 git rev-parse -q --verify MERGE_HEAD >/dev/null && git merge --abort
 [ -z "$1" ] || [ "$(git rev-parse HEAD)" = "$1" ] || git reset -q "$1"`
 
@@ -339,7 +340,7 @@ func concludeOwn(ctx context.Context, s *workspace.Workspace, rs *RunState, m *s
 
 // abortOwn is abortRun in a loop's own context clone.
 func abortOwn(ctx context.Context, s *workspace.Workspace, rs *RunState, m *state.Meta, c *state.ContextWorktree) error {
-	if _, _, err := contexts.ExecIn(ctx, s, m, *c, nil, abortScript, rs.OrigHeads[string(rs.Layers[0])]); err != nil {
+	if _, _, err := contexts.ExecIn(ctx, s, m, *c, nil, ownAbortScript, rs.OrigHeads[string(rs.Layers[0])]); err != nil {
 		return err
 	}
 	clearRunState(s, rs.Loop)
