@@ -218,16 +218,29 @@ func proposeOwn(ctx context.Context, s *workspace.Workspace, m *state.Meta, t ta
 	if err := t.checkOwn(ctx, s, m.Name, res.Commit); err != nil {
 		return res, err
 	}
+	// The record of what was proposed (ProposalRef), in the user's clone
+	// where review looks for it.
+	record := func() error {
+		if err := s.Git.Run(ctx, git.Cmd{Dir: t.clone, Label: t.label(), Args: []string{"update-ref", ProposalRef(t.layer, m.Name), res.Commit}}); err != nil {
+			return fmt.Errorf("%s: recording the proposal: %w", t.layer, err)
+		}
+		return nil
+	}
 	if t.remote == "" || solo(ctx, s, t) {
 		// The proposal is a local branch of the user's clone.
-		err := s.Git.Run(ctx, git.Cmd{Dir: t.clone, Label: t.label(), Args: []string{"fetch", "-q", t.landing, "+" + tipRef(m.Name) + ":" + t.branch}})
-		return res, err
+		if err := s.Git.Run(ctx, git.Cmd{Dir: t.clone, Label: t.label(), Args: []string{"fetch", "-q", t.landing, "+" + tipRef(m.Name) + ":" + t.branch}}); err != nil {
+			return res, err
+		}
+		return res, record()
 	}
 	if err := t.share(ctx, s, m.Name); err != nil {
 		return res, err
 	}
 	if err := s.Git.Run(ctx, git.Cmd{Dir: t.clone, Label: t.label(), Env: t.env, Args: []string{"push", "-q", "--force-with-lease", t.remote, res.Commit + ":" + t.branch}}); err != nil {
 		return res, fmt.Errorf("%s: pushing the proposal: %w", t.layer, err)
+	}
+	if err := record(); err != nil {
+		return res, err
 	}
 	return pullRequest(ctx, s, t, res, opts)
 }
