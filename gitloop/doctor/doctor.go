@@ -83,6 +83,7 @@ func Doctor(ctx context.Context, s *workspace.Workspace, fix bool, driverReport 
 		checks = append(checks, Check{Name: "state", Status: CheckOK, Detail: "no interrupted operations"})
 	}
 	checks = append(checks, checkHooks(ctx, s, fix))
+	checks = append(checks, checkSealed(ctx, s, fix)...)
 	if dirs, err := lifecycle.Unadopted(ctx, s); err != nil {
 		checks = append(checks, Check{Name: "adopt", Status: CheckFail, Detail: err.Error()})
 	} else if len(dirs) > 0 && fix {
@@ -194,4 +195,32 @@ func checkHooks(ctx context.Context, s *workspace.Workspace, fix bool) Check {
 		return Check{Name: "hooks", Status: CheckOK, Detail: fmt.Sprintf("reinstalled %d %s", n, workspace.Plural(n, "hook", "hooks")), Fixed: true}
 	}
 	return Check{Name: "hooks", Status: CheckWarn, Detail: fmt.Sprintf("%d %s not current: %s (run \"git loop doctor --fix\" or \"git loop hooks install\")", n, workspace.Plural(n, "hook", "hooks"), strings.Join(problems, "; "))}
+}
+
+// checkSealed reports the docker and bwrap loops made before sealed loops
+// were the default (their sandbox shares a git dir with the host), while
+// the setting asks for sealed ones; with fix it seals each, or says why it
+// cannot yet. Nothing is said when there are none.
+func checkSealed(ctx context.Context, s *workspace.Workspace, fix bool) []Check {
+	if s.Config == nil || !s.Config.SandboxSealed() {
+		return nil
+	}
+	var checks []Check
+	for _, name := range lifecycle.Unsealed(s) {
+		if !fix {
+			checks = append(checks, Check{Name: "sealed", Status: CheckWarn, Detail: fmt.Sprintf("unsealed loop %s: its sandbox shares the repository's git dir; run \"git loop doctor --fix\" to seal it", name)})
+			continue
+		}
+		if err := lifecycle.Seal(ctx, s, name); err != nil {
+			status := CheckFail
+			var se *lifecycle.SealError
+			if errors.As(err, &se) {
+				status = CheckWarn
+			}
+			checks = append(checks, Check{Name: "sealed", Status: status, Detail: err.Error()})
+			continue
+		}
+		checks = append(checks, Check{Name: "sealed", Status: CheckOK, Fixed: true, Detail: fmt.Sprintf("sealed loop %s: its sandbox has a clone of its own, with its commits and uncommitted files; \"git loop checkout %s\" gives a host checkout", name, name)})
+	}
+	return checks
 }
