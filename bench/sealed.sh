@@ -85,6 +85,7 @@ if command -v bwrap >/dev/null && bwrap --unshare-all --share-net --ro-bind / / 
 	# The floor: ls of as many unsealed loops in a twin repository.
 	twin="$work/twin"
 	git init -q -b main "$twin" && cp -r "$repo/d"* "$twin/" && git -C "$twin" add -A && git -C "$twin" commit -qm init
+	git -C "$twin" config loop.sandbox.sealed false # sealed is the default
 	for i in $(seq 1 "$loops"); do git -C "$twin" loop new "l$i" --driver bwrap --detach -q >/dev/null; done
 	git -C "$twin" loop ls >/dev/null 2>&1; git -C "$twin" loop ls >/dev/null 2>&1
 	: > "$work/lsu.t"

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -66,14 +67,15 @@ func TestHostSecretsInEtc(t *testing.T) {
 // TestNewRefusesPlantedBranch: an agent creates loop/future in the shared
 // ref store, on a commit of its own; a later "git loop new future" on the
 // host refuses, naming the branch and its tip, makes nothing, and leaves
-// the branch where the agent put it.
+// the branch where the agent put it. The loop is unsealed, made so
+// explicitly: a sealed sandbox cannot plant it (TestSealedCannotPlantBranch).
 func TestNewRefusesPlantedBranch(t *testing.T) {
 	t.Parallel()
 	for _, d := range cmdtest.Drivers {
 		t.Run(d.Name, func(t *testing.T) {
 			t.Parallel()
 			repo := newRepo(t, d)
-			newLoop(t, repo, d, "a")
+			newUnsealedLoop(t, repo, d, "a")
 			evil := strings.TrimSpace(sh(t, repo, "a", `echo evil > planted && git add planted && git commit -qm planted-by-agent && sha=$(git rev-parse HEAD) && git update-ref refs/heads/loop/future "$sha" && echo "$sha"`))
 			if len(evil) != 40 {
 				t.Fatalf("the agent could not plant the branch: %q", evil)
@@ -95,6 +97,54 @@ func TestNewRefusesPlantedBranch(t *testing.T) {
 			}
 			if _, err := os.Stat(filepath.Join(repo, ".git", "worktrees", "future")); err == nil {
 				t.Error("a worktree for future was made")
+			}
+		})
+	}
+}
+
+// TestSealedCannotPlantBranch: from a sealed loop the planting attack
+// reaches no host ref. The agent makes loop/future in its own clone and
+// writes it at the host's ref paths (loose ref, packed-refs), at the
+// host's git dir's path as it sees it, then exec, ls, status and diff
+// fetch from it. No host ref but its own loop/a moves, loop/future does
+// not exist on the host, and "git loop new future" makes a loop on the
+// base, nowhere near the agent's commit.
+func TestSealedCannotPlantBranch(t *testing.T) {
+	t.Parallel()
+	for _, d := range cmdtest.Drivers {
+		t.Run(d.Name, func(t *testing.T) {
+			t.Parallel()
+			repo := newSealedRepo(t, d)
+			newLoop(t, repo, d, "a")
+			common := filepath.Join(repo, ".git")
+			before := gittest.Git(t, repo, "for-each-ref", "--format=%(refname) %(objectname)", "refs/heads/", "refs/tags/", "refs/remotes/")
+			evil := strings.TrimSpace(sh(t, repo, "a", "set -- "+quote(common)+"\n"+`echo evil > planted && git add planted && git commit -qm planted-by-agent && sha=$(git rev-parse HEAD) &&
+git update-ref refs/heads/loop/future "$sha" && git update-ref refs/gitloop/../heads/loop/future "$sha" 2>/dev/null;
+git update-ref refs/gitloop/future "$sha"; git tag v-evil "$sha";
+git reset -q --hard HEAD~1;
+for d in "$1/refs/heads/loop" "$1/refs/heads"; do mkdir -p "$d" 2>/dev/null; echo "$sha" > "$d/future" 2>/dev/null; done
+echo "$sha refs/heads/loop/future" >> "$1/packed-refs" 2>/dev/null
+git --git-dir="$1" update-ref refs/heads/loop/future "$sha" 2>/dev/null
+echo "$sha"`))
+			if len(evil) != 40 {
+				t.Fatalf("the agent could not make its commit: %q", evil)
+			}
+			for _, args := range [][]string{{"ls"}, {"status", "a"}, {"diff", "a"}} {
+				cmdtest.Run(t, repo, args...)
+			}
+			if out, err := exec.Command("git", "-C", repo, "rev-parse", "--verify", "-q", "refs/heads/loop/future").Output(); err == nil {
+				t.Fatalf("the sandbox planted loop/future on the host at %s", out)
+			}
+			after := gittest.Git(t, repo, "for-each-ref", "--format=%(refname) %(objectname)", "refs/heads/", "refs/tags/", "refs/remotes/")
+			if after != before {
+				t.Errorf("host refs moved from inside a sealed loop:\n%s\nwas\n%s", after, before)
+			}
+			r := cmdtest.MustRun(t, repo, "new", "future", "--driver", d.Name, "--detach")
+			if got, want := gittest.Git(t, repo, "rev-parse", "loop/future"), gittest.Git(t, repo, "rev-parse", "main"); got != want {
+				t.Errorf("the new loop future is at %s, want main's %s\n%s", got, want, r.Stderr)
+			}
+			if err := exec.Command("git", "-C", repo, "merge-base", "--is-ancestor", evil, "loop/future").Run(); err == nil {
+				t.Error("the agent's commit is in the new loop's history")
 			}
 		})
 	}

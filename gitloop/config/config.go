@@ -82,7 +82,7 @@ var Keys = []Key{
 	{Name: "sandbox.pids", Default: "4096", Help: `most processes alive at once in a loop's container (docker); "0" for the engine's default`, Validate: validCount},
 	{Name: "sandbox.memory", Default: "", Help: `memory limit of a loop's container (docker): "4g", "512m"; empty: the engine's (none)`, Validate: validSize},
 	{Name: "sandbox.cpus", Default: "", Help: `CPUs a loop's container may use (docker): "2", "1.5"; empty: the engine's (all)`, Validate: validCPUs},
-	{Name: "sandbox.sealed", Default: "false", Help: `"true": new docker and bwrap loops get a clone of their own that only the sandbox works in; commits come back through git's protocol (experimental)`, Validate: oneOf([]string{"true", "false"})},
+	{Name: "sandbox.sealed", Default: "true", Help: `new docker and bwrap loops get a clone of their own that only the sandbox works in; commits come back through git's protocol. "false": they share the repository's git dir, as before (none always runs on the host, trusted)`, Validate: oneOf([]string{"true", "false"})},
 	{Name: "knowledge.url", Default: "", Help: "remote of the team knowledge repo (default: a local bare origin, solo mode)"},
 	{Name: "notes.url", Default: "", Help: "remote of the team notes repo (default: a local bare origin, solo mode)"},
 	{Name: "vault.default", Default: "", Help: "vault of your personal repo that vault commands and new loops use when --vault is not given", Validate: validVaultName},
@@ -650,7 +650,8 @@ func (c *Config) Agent() string         { return c.Get("agent") }
 func (c *Config) SandboxDriver() string { return c.Get("sandbox.driver") }
 func (c *Config) SandboxImage() string  { return c.Get("sandbox.image") }
 
-// SandboxSealed: new docker and bwrap loops get a sealed clone.
+// SandboxSealed: new docker and bwrap loops get a sealed clone (the
+// default; none is never sealed: it is the host, trusted).
 func (c *Config) SandboxSealed() bool { return c.Get("sandbox.sealed") == "true" }
 func (c *Config) Setup() []string     { return c.GetList("setup") }
 

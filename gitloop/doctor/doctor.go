@@ -85,6 +85,7 @@ func Doctor(ctx context.Context, s *workspace.Workspace, fix bool, driverReport 
 		checks = append(checks, Check{Name: "state", Status: CheckOK, Detail: "no interrupted operations"})
 	}
 	checks = append(checks, checkHooks(ctx, s, fix))
+	checks = append(checks, checkSealed(ctx, s, fix)...)
 	if dirs, err := lifecycle.Unadopted(ctx, s); err != nil {
 		checks = append(checks, Check{Name: "adopt", Status: CheckFail, Detail: err.Error()})
 	} else if len(dirs) > 0 && fix {
@@ -246,4 +247,32 @@ func checkContexts(ctx context.Context, s *workspace.Workspace, fix bool) []Chec
 		return []Check{{Name: "contexts", Status: CheckFail, Detail: err.Error()}}
 	}
 	return []Check{{Name: "contexts", Status: CheckOK, Detail: fmt.Sprintf("gave %d %s context clones of their own", len(done), workspace.Plural(len(done), "loop", "loops")), Fixed: true}}
+}
+
+// checkSealed reports the docker and bwrap loops made before sealed loops
+// were the default (their sandbox shares a git dir with the host), while
+// the setting asks for sealed ones; with fix it seals each, or says why it
+// cannot yet. Nothing is said when there are none.
+func checkSealed(ctx context.Context, s *workspace.Workspace, fix bool) []Check {
+	if s.Config == nil || !s.Config.SandboxSealed() {
+		return nil
+	}
+	var checks []Check
+	for _, name := range lifecycle.Unsealed(s) {
+		if !fix {
+			checks = append(checks, Check{Name: "sealed", Status: CheckWarn, Detail: fmt.Sprintf("unsealed loop %s: its sandbox shares the repository's git dir; run \"git loop doctor --fix\" to seal it", name)})
+			continue
+		}
+		if err := lifecycle.Seal(ctx, s, name); err != nil {
+			status := CheckFail
+			var se *lifecycle.SealError
+			if errors.As(err, &se) {
+				status = CheckWarn
+			}
+			checks = append(checks, Check{Name: "sealed", Status: status, Detail: err.Error()})
+			continue
+		}
+		checks = append(checks, Check{Name: "sealed", Status: CheckOK, Fixed: true, Detail: fmt.Sprintf("sealed loop %s: its sandbox has a clone of its own, with its commits and uncommitted files; \"git loop checkout %s\" gives a host checkout", name, name)})
+	}
+	return checks
 }

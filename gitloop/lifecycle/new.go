@@ -532,6 +532,7 @@ func undoNew(ctx context.Context, s *workspace.Workspace, in state.Intent) error
 		return err
 	}
 	if in.BranchCreated {
+		clearStaleRefLock(s, in.Branch)
 		// Delete only if it still points where New put it: a commit made
 		// on it since is work, and work is never deleted by an undo.
 		sha, exists, err := s.RefSHA(ctx, in.Branch)

@@ -210,7 +210,7 @@ func (s Store) RemoveLoopDir(name string) error {
 // short: the next command holding the lock undoes ("new") or finishes
 // ("rm") it.
 type Intent struct {
-	Op            string `json:"op"` // "new" or "rm"
+	Op            string `json:"op"` // "new", "adopt", "rm" or "seal"
 	Loop          string `json:"loop"`
 	Branch        string `json:"branch"`
 	BranchCreated bool   `json:"branchCreated"` // "new" created the branch, so undo may delete it

@@ -112,9 +112,18 @@ func Refresh(ctx context.Context, s *workspace.Workspace, m *state.Meta) (FetchR
 			env = append(env, kv)
 		}
 	}
+	// One fetch per loop at a time, holding a host-only lock that its gits
+	// inherit: while it is held no git of an earlier fetch lives, so a ref
+	// lock in the loop's quarantine is one a killed fetch left, and goes.
+	lock, err := lockFetch(s, m.Name)
+	if err != nil {
+		return FetchResult{}, err
+	}
+	defer lock.Close()
+	clearQuarantineLocks(s, m.Name)
 	// The fetch itself is not logged: it runs after every exec and moves
 	// no host ref; the fast-forward that does is.
-	quiet := &git.Runner{Inherit: s.Git.Inherit, DryRun: s.Git.DryRun}
+	quiet := &git.Runner{Inherit: append(append([]*os.File{}, s.Git.Inherit...), lock), DryRun: s.Git.DryRun}
 	res, err := fetch(ctx, quiet, s.Git, FetchOptions{
 		GitDir:       s.Repo.CommonDir,
 		Name:         m.Name,
@@ -316,4 +325,36 @@ func CopyHooks(src, dst string) error {
 		}
 	}
 	return nil
+}
+
+// lockFetch takes (waiting) the loop's fetch lock: a flock on a host-only
+// file beside the clone, released when the returned file closes and every
+// process that inherited it is gone.
+func lockFetch(s *workspace.Workspace, name string) (*os.File, error) {
+	dir := filepath.Dir(ClonePath(s, name))
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("fetch %s: %w", name, err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "fetch.lock"), os.O_CREATE|os.O_RDWR|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("fetch %s: %w", name, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("fetch %s: lock: %w", name, err)
+	}
+	return f, nil
+}
+
+// clearQuarantineLocks removes the ref lock files under a loop's
+// quarantine (refs/gitloop/NAME/), which only its fetches write: called
+// holding the fetch lock, so each is what a killed fetch left.
+func clearQuarantineLocks(s *workspace.Workspace, name string) {
+	root := filepath.Join(s.Repo.CommonDir, filepath.FromSlash(Quarantine(name)))
+	_ = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() && strings.HasSuffix(p, ".lock") {
+			_ = os.Remove(p)
+		}
+		return nil
+	})
 }
