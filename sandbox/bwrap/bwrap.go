@@ -217,6 +217,14 @@ func (e *Engine) Exec(ctx context.Context, spec sandbox.Spec, x sandbox.Exec) (i
 		defer readyR.Close()
 		extra = append(extra, infoW, gateR, readyW)
 	}
+	filter, err := seccompPipe()
+	if err != nil {
+		for _, f := range extra {
+			f.Close()
+		}
+		return 127, fmt.Errorf("%s: %w", what, err)
+	}
+	extra = append(extra, filter)
 
 	cmd := exec.CommandContext(ctx, e.Path, args...)
 	cmd.Env = environ(spec, x)
@@ -315,9 +323,40 @@ func (e *Engine) Exec(ctx context.Context, spec sandbox.Spec, x sandbox.Exec) (i
 	return 127, fmt.Errorf("%s: sandbox setup failed: %s", what, msg)
 }
 
+// seccompPipe is the read end of a pipe holding the seccomp filter, the
+// whole of it (far below a pipe's buffer), its write end closed.
+func seccompPipe() (*os.File, error) {
+	prog, err := seccompProgram()
+	if err != nil {
+		return nil, err
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	_, err = w.Write(prog)
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
 // statusFD is the fd number the child of exec.Cmd sees its first
 // ExtraFiles entry as.
 const statusFD = "3"
+
+// seccompFD is the fd bwrap reads the seccomp filter from: after the
+// status fd and, with the isolated network, the three of network.go.
+func seccompFD(n sandbox.Network) string {
+	if n.Or() == sandbox.NetworkIsolated {
+		return "7"
+	}
+	return "4"
+}
 
 // buildArgs is bwrap's argv. It must never hold a secret: argv is world-
 // readable in /proc, which is why env travels in the process environment.
@@ -333,6 +372,9 @@ func buildArgs(spec sandbox.Spec, x sandbox.Exec) ([]string, error) {
 		"--unshare-all", "--cap-drop", "ALL", "--die-with-parent",
 		"--json-status-fd", statusFD,
 		"--hostname", hostname(spec.Loop),
+		// No setuid or setgid file (seccomp.go): the last of the fds
+		// Exec hands bwrap.
+		"--seccomp", seccompFD(spec.Network),
 	}
 	net, err := netArgs(spec.Network)
 	if err != nil {
