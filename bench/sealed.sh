@@ -86,6 +86,8 @@ if command -v bwrap >/dev/null && bwrap --unshare-all --share-net --ro-bind / / 
 	metric() { echo "$bl" | awk -v m="$1" '{for (i = 2; i <= NF; i++) if ($i == m) print $(i-1)}'; }
 	printf '%-52s %8sms %8sms %6sx\n' "fetch 1 commit (bwrap) as git loop does vs ext::" "$(metric direct-ms)" "$(metric ext-ms)" "$(metric ratio)"
 	printf '%-52s %8sms %8sms %6sx\n' "  the same in CPU time" "$(metric direct-cpu-ms)" "$(metric ext-cpu-ms)" "$(metric cpu-ratio)"
+	printf '%-52s %8sms %8sms %6sx\n' "  before: through git-remote-gitloop" "$(metric helper-ms)" "$(metric ext-ms)" "$(metric helper-ratio)"
+	printf '%-52s %8sms %8sms %6sx\n' "  before, in CPU time" "$(metric helper-cpu-ms)" "$(metric ext-cpu-ms)" "$(metric helper-cpu-ratio)"
 
 	# ls of many sealed loops (bwrap: no container per loop), nothing changed.
 	for i in $(seq 1 "$loops"); do git -C "$repo" loop new "l$i" --driver bwrap --detach -q >/dev/null; done
