@@ -454,9 +454,15 @@ func systemMounts() []string {
 			a = append(a, "--ro-bind", d, d)
 		}
 	}
-	a = append(a, etcMounts("/etc")...)
+	a = append(a, hostEtc()...)
 	return append(a, "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp")
 }
+
+// hostEtc is etcMounts of the host's /etc, walked once per process: a
+// command that runs an exec and then fetches from it (every exec of a
+// sealed loop) walks it once, not twice. A file added to /etc meanwhile
+// shows from the next command on.
+var hostEtc = sync.OnceValue(func() []string { return etcMounts("/etc") })
 
 // etcAllow is what a sandbox sees of the host's /etc: what the dynamic
 // linker, the shells, user and name lookups, TLS roots, git, ssh, curl
