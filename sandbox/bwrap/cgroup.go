@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -331,8 +332,18 @@ func cgroupRemove(name string) {
 		return
 	}
 	for _, h := range hs {
-		if parent := writableParent(h); parent != "" {
-			_ = os.Remove(filepath.Join(parent, name))
+		parent := writableParent(h)
+		if parent == "" {
+			continue
+		}
+		// The last exec's processes may still be on their way out (a pid
+		// namespace is torn down after its init ends): wait a little.
+		for range 20 {
+			err := os.Remove(filepath.Join(parent, name))
+			if err == nil || !errors.Is(err, unix.EBUSY) {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
 		}
 	}
 }
