@@ -24,10 +24,11 @@ const (
 )
 
 // Hardening is the version of what drivers do to every sandbox beyond its
-// spec (docker: no-new-privileges and the dropped capabilities). It is part
-// of the config hash: raise it when that changes, so existing sandboxes are
-// recreated with the new rules.
-const Hardening = 1
+// spec (docker: no-new-privileges, the dropped capabilities, the seccomp
+// profile refusing setuid and setgid modes). It is part of the config
+// hash: raise it when that changes, so existing sandboxes are recreated
+// with the new rules.
+const Hardening = 2
 
 // ErrEngineUnreachable is wrapped by drivers when their engine (daemon,
 // binary) cannot be reached; the command line maps it to exit code 3.

@@ -3,6 +3,8 @@ package sandboxe2e_test
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -197,5 +199,46 @@ func TestRepoRecreatedAtSamePath(t *testing.T) {
 				t.Errorf("the recreated repository has the deleted one's workspace id %s", oldID)
 			}
 		})
+	}
+}
+
+// TestNoSetIDFilesLeft: with git loop running as root (as in CI), a loop's
+// sandbox, unsealed and sealed, tries to leave a file that runs with its
+// privileges (setuid or setgid root), a device node or a file capability
+// in every writable mount it has (the worktree or its clone, $HOME, the
+// agent and context dirs, whatever else is bound); afterwards the host
+// finds none anywhere in the repository or the worktree, and a setuid
+// file, were there one, would not run as root for another user.
+func TestNoSetIDFilesLeft(t *testing.T) {
+	t.Parallel()
+	if os.Geteuid() != 0 {
+		sandboxtest.Require(t, errors.New("not root"), "root", "run the tests as root (as CI does): the attack matters when the sandbox would be uid 0")
+	}
+	// Every writable mount inside but the kernel's own filesystems and
+	// the private /tmp and /dev, listed from mountinfo.
+	const attack = `dirs=$(awk '$6 ~ /^rw/ { print $5 }' /proc/self/mountinfo | grep -Ev '^/(proc|sys|dev)(/|$)|^/(tmp)?$' | sort -u)
+for d in $dirs; do [ -d "$d" ] && [ -w "$d" ] && echo "writable $d" >&2; done
+sh -c "$1" sh $(for d in $dirs; do [ -d "$d" ] && [ -w "$d" ] && printf '%s ' "$d"; done)`
+	for _, d := range cmdtest.Drivers {
+		for _, sealed := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/sealed=%t", d.Name, sealed), func(t *testing.T) {
+				t.Parallel()
+				repo := newRepo(t, d)
+				gittest.Git(t, repo, "config", "loop.sandbox.sealed", fmt.Sprint(sealed))
+				wt := newLoop(t, repo, d, "a")
+				r := cmdtest.Run(t, repo, "exec", "a", "--", "sh", "-c", attack, "attack", sandboxtest.SetIDAttack)
+				t.Logf("the attack's mounts:\n%s", r.Stderr)
+				if r.Code != 0 || !strings.HasSuffix(r.Stdout, "done\n") {
+					t.Fatalf("attack: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+				}
+				if !strings.Contains(r.Stderr, "writable "+wt) {
+					t.Errorf("the attack did not reach the worktree %s", wt)
+				}
+				if got := strings.TrimSpace(r.Stdout); got != "done" {
+					t.Errorf("the attack succeeded:\n%s", got)
+				}
+				sandboxtest.AssertNoSetIDFiles(t, repo, wt)
+			})
+		}
 	}
 }

@@ -45,8 +45,17 @@ const EnvSnapshot = "GIT_LOOP_TRANSPORT_SNAPSHOT"
 // scratch index onto HEAD as SnapshotRef (deleted when there is nothing
 // uncommitted), then becomes upload-pack. Its own output goes to stderr:
 // stdout is the protocol's. The dates are fixed, so an unchanged tree
-// gives the same commit and the fetch sends nothing.
+// gives the same commit and the fetch sends nothing. A clean tree, the
+// common case at a fetch point, costs one git status (and no snapshot
+// ref to delete, unless one is there): the fetch's own cost is mostly
+// the processes it starts.
 const snapshotScript = `exec 3>&1 1>&2
+if changes=$(git --no-optional-locks status --porcelain 2>/dev/null) && [ -z "$changes" ]; then
+  if [ -e .git/` + SnapshotRef + ` ] || [ -e .git/packed-refs ] || [ ! -d .git ]; then
+    git update-ref -d ` + SnapshotRef + ` 2>/dev/null
+  fi
+  exec git upload-pack "$1" 1>&3 3>&-
+fi
 idx=$(mktemp) && trap 'rm -f "$idx"' EXIT
 cp "$(git rev-parse --git-path index)" "$idx" 2>/dev/null || rm -f "$idx"
 if tree=$(GIT_INDEX_FILE="$idx" git add -A && GIT_INDEX_FILE="$idx" git write-tree); then
@@ -107,11 +116,26 @@ func RemoveClone(s *workspace.Workspace, name string) error {
 // work into quarantine, and fast-forwards loop/NAME.
 func Refresh(ctx context.Context, s *workspace.Workspace, m *state.Meta) (FetchResult, error) {
 	env := []string{EnvSnapshot + "=1"}
+	opts := FetchOptions{
+		GitDir:       s.Repo.CommonDir,
+		Name:         m.Name,
+		SourceBranch: m.Branch,
+		Branch:       m.Branch,
+		Extra:        []string{"+refs/gitloop/*:" + Quarantine(m.Name) + "side/*"},
+		Snapshot:     true,
+		// The host's own environment may tighten them (a sandbox cannot
+		// set it).
+		Limits: LimitsFromEnv(),
+	}
 	if t, err := LoopTarget(ctx, s, m.Name); err == nil {
 		if kv, err := TargetEnv(m.Name, t); err == nil {
 			env = append(env, kv)
 		}
+		// Served from this process (FetchOptions.Direct): no
+		// git-remote-gitloop to start.
+		opts.Direct = &t
 	}
+	opts.Env = env
 	// One fetch per loop at a time, holding a host-only lock that its gits
 	// inherit: while it is held no git of an earlier fetch lives, so a ref
 	// lock in the loop's quarantine is one a killed fetch left, and goes.
@@ -124,17 +148,7 @@ func Refresh(ctx context.Context, s *workspace.Workspace, m *state.Meta) (FetchR
 	// The fetch itself is not logged: it runs after every exec and moves
 	// no host ref; the fast-forward that does is.
 	quiet := &git.Runner{Inherit: append(append([]*os.File{}, s.Git.Inherit...), lock), DryRun: s.Git.DryRun}
-	res, err := fetch(ctx, quiet, s.Git, FetchOptions{
-		GitDir:       s.Repo.CommonDir,
-		Name:         m.Name,
-		SourceBranch: m.Branch,
-		Branch:       m.Branch,
-		Extra:        []string{"+refs/gitloop/*:" + Quarantine(m.Name) + "side/*"},
-		Env:          env,
-		// The host's own environment may tighten them (a sandbox cannot
-		// set it).
-		Limits: LimitsFromEnv(),
-	})
+	res, err := fetch(ctx, quiet, s.Git, opts)
 	if err == nil {
 		writeSeen(s, m.Name, res.New)
 		forwardCheckout(ctx, s, m, res)

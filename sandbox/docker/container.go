@@ -233,6 +233,10 @@ func containerConfig(spec sandbox.Spec) (*container.Config, *container.HostConfi
 		// Loopback only: a loop's dev server is for this machine, not the LAN.
 		bindings[port] = append(bindings[port], network.PortBinding{HostIP: loopback, HostPort: hostPort})
 	}
+	profile, err := seccompProfile()
+	if err != nil {
+		return nil, nil, err
+	}
 	init := true
 	cfg := &container.Config{
 		Image:        spec.Image,
@@ -252,7 +256,9 @@ func containerConfig(spec sandbox.Spec) (*container.Config, *container.HostConfi
 		NetworkMode:  netMode,
 		// No process gains privileges it was not started with: a setuid
 		// binary in the image (sudo, su) runs as its caller.
-		SecurityOpt: []string{"no-new-privileges"},
+		// No file the container leaves on a bind mount is setuid or
+		// setgid (seccomp.go).
+		SecurityOpt: []string{"no-new-privileges", "seccomp=" + profile},
 		CapDrop:     droppedCaps,
 		Resources: container.Resources{
 			Memory:   spec.Limits.Memory,
