@@ -21,6 +21,7 @@ var gitloopImports = map[string][]string{
 	"vault":      {"git"},
 	"transcript": nil, // file formats only: no repository, no workspace
 	"gittest":    nil, // test helpers
+	"egress":     nil, // the host's model login and its proxy: files and HTTP only
 
 	// The core.
 	"workspace/workspacetest": {"workspace", "git"}, // test helper

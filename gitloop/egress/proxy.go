@@ -1,0 +1,168 @@
+package egress
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"os"
+	"path"
+	"strings"
+	"time"
+)
+
+// Proxy forwards a sandbox's model API requests to the login's upstream
+// with the host's credential on them. Whatever the request says (its Host
+// header, an absolute URL, its own credential headers), it goes to the
+// upstream's scheme and host, on an allowed path only; a redirect comes
+// back to the sandbox as it is and is never followed with the credential.
+type Proxy struct {
+	login *Login
+	rp    *httputil.ReverseProxy
+	now   func() time.Time
+}
+
+// NewProxy makes the proxy for a login. transport nil is a default
+// transport (the host's HTTPS proxy settings, the system's roots).
+func NewProxy(l *Login, transport http.RoundTripper) *Proxy {
+	if transport == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.ForceAttemptHTTP2 = true
+		transport = t
+	}
+	p := &Proxy{login: l, now: time.Now}
+	p.rp = &httputil.ReverseProxy{
+		Transport:     transport,
+		FlushInterval: -1, // server-sent events, as they come
+		Rewrite:       p.rewrite,
+		ModifyResponse: func(r *http.Response) error {
+			r.Header.Del("Set-Cookie")
+			return nil
+		},
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			// The upstream's address only: the error never carries the
+			// request's headers.
+			apiError(w, http.StatusBadGateway, fmt.Sprintf("git loop's egress proxy could not reach %s", l.Upstream.Host))
+		},
+	}
+	return p
+}
+
+// hopHeaders are the request headers that never go upstream: the
+// client's own credentials (the placeholder) and anything that would
+// tell the upstream about the sandbox or carry state from it.
+var hopHeaders = []string{
+	"Authorization", "X-Api-Key", "Proxy-Authorization", "Cookie",
+	"ChatGPT-Account-Id", "Forwarded", "X-Forwarded-For", "X-Forwarded-Host",
+	"X-Forwarded-Proto", "X-Real-Ip",
+}
+
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !p.allowed(r) {
+		apiError(w, http.StatusForbidden, fmt.Sprintf("git loop's egress proxy forwards only %s's model API (%s), not %s %s", p.login.Kind, strings.Join(p.login.Paths, ", "), r.Method, r.URL.EscapedPath()))
+		return
+	}
+	c, err := p.login.current()
+	if err != nil {
+		apiError(w, http.StatusUnauthorized, "git loop's egress proxy has no login to use: "+err.Error())
+		return
+	}
+	if !c.expires.IsZero() && p.now().After(c.expires) {
+		apiError(w, http.StatusUnauthorized, p.login.expired().Error())
+		return
+	}
+	r = r.WithContext(context.WithValue(r.Context(), credKey{}, c))
+	p.rp.ServeHTTP(w, r)
+}
+
+type credKey struct{}
+
+// allowed: a clean origin-form path under one of the login's paths. An
+// absolute-form request line ("POST http://elsewhere/…") is refused too,
+// though its host would be ignored anyway.
+func (p *Proxy) allowed(r *http.Request) bool {
+	if r.URL.IsAbs() || r.URL.Host != "" || r.URL.User != nil {
+		return false
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodPost, http.MethodHead:
+	default:
+		return false
+	}
+	ep := r.URL.EscapedPath()
+	if ep != r.URL.Path || path.Clean(ep) != ep || strings.Contains(ep, "//") {
+		return false // encoded or dot segments: the upstream might read them otherwise
+	}
+	for _, a := range p.login.Paths {
+		if ep == a || strings.HasPrefix(ep, a+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
+	up := p.login.Upstream
+	out := pr.Out
+	out.URL.Scheme = up.Scheme
+	out.URL.Host = up.Host
+	out.URL.User = nil
+	out.URL.Path = up.Path + strings.TrimPrefix(pr.In.URL.Path, p.login.Strip)
+	out.URL.RawPath = ""
+	out.URL.RawQuery = pr.In.URL.RawQuery
+	out.Host = up.Host
+	for _, h := range hopHeaders {
+		out.Header.Del(h)
+	}
+	c, _ := pr.In.Context().Value(credKey{}).(credential)
+	p.login.inject(out.Header, c)
+}
+
+func apiError(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	fmt.Fprintf(w, `{"type":"error","error":{"type":"git_loop_egress","message":%q}}`+"\n", msg)
+}
+
+// Server is a running proxy on a unix socket.
+type Server struct {
+	Socket string
+	srv    *http.Server
+	done   chan struct{}
+}
+
+// Listen serves p on a unix socket at socket (replacing a stale one), mode
+// 0600: only the user (the sandbox's uid) connects.
+func Listen(socket string, p *Proxy) (*Server, error) {
+	if len(socket) >= 108 {
+		return nil, fmt.Errorf("egress socket %s: path longer than a unix socket allows (107 bytes); move the repository to a shorter path", socket)
+	}
+	if err := os.Remove(socket); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("egress socket: %w", err)
+	}
+	l, err := net.Listen("unix", socket)
+	if err != nil {
+		return nil, fmt.Errorf("egress socket: %w", err)
+	}
+	if err := os.Chmod(socket, 0o600); err != nil {
+		l.Close()
+		return nil, fmt.Errorf("egress socket: %w", err)
+	}
+	s := &Server{Socket: socket, done: make(chan struct{}),
+		srv: &http.Server{Handler: p, ReadHeaderTimeout: 30 * time.Second}}
+	go func() {
+		defer close(s.done)
+		_ = s.srv.Serve(l)
+	}()
+	return s, nil
+}
+
+// Close stops the proxy, cutting open streams, and removes its socket.
+func (s *Server) Close() error {
+	err := s.srv.Close()
+	<-s.done
+	_ = os.Remove(s.Socket)
+	return err
+}
