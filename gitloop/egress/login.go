@@ -167,7 +167,9 @@ func findCodex(get func(string) string, home string) (*Login, error) {
 		l.Upstream, _ = url.Parse("https://chatgpt.com/backend-api/codex")
 	} else {
 		l.Source = l.file + " (API key)"
-		l.Upstream, _ = url.Parse("https://api.openai.com/v1")
+		if l.Upstream, err = upstream(get("OPENAI_BASE_URL"), "https://api.openai.com/v1"); err != nil {
+			return nil, fmt.Errorf("OPENAI_BASE_URL: %w", err)
+		}
 	}
 	return l, nil
 }

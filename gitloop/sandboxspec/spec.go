@@ -202,7 +202,21 @@ func hookSandbox(s *workspace.Workspace, m *state.Meta, spec *sandbox.Spec) {
 	if err != nil {
 		return
 	}
-	if real, err := filepath.EvalSymlinks(bin); err == nil {
-		spec.Mounts = append(spec.Mounts, sandbox.Mount{Source: real, Target: bin, ReadOnly: true})
+	real, err := filepath.EvalSymlinks(bin)
+	if err != nil {
+		return
 	}
+	spec.Mounts = append(spec.Mounts, sandbox.Mount{Source: real, Target: bin, ReadOnly: true})
+	// The door to the host's egress proxy (gitloop/egress): a dir of the
+	// loop's host-only part, read-only, where the proxy's socket appears
+	// while an agent runs. Made here, since docker binds only what exists;
+	// never for a loop whose host part is gone (rm).
+	if dir := EgressDir(s, m.Name); workspace.Exists(filepath.Dir(dir)) && os.MkdirAll(dir, 0o700) == nil {
+		spec.Mounts = append(spec.Mounts, sandbox.Mount{Source: dir, Target: dir, ReadOnly: true})
+	}
+}
+
+// EgressDir holds the socket of a loop's egress proxy.
+func EgressDir(s *workspace.Workspace, name string) string {
+	return filepath.Join(s.Store().HostDir(name), "egress")
 }

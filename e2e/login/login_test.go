@@ -1,0 +1,266 @@
+// Package login_test checks that a user logged in on the host runs the
+// real Claude Code and Codex clients in loops, on docker and bwrap,
+// without the sandbox ever holding the login: a fake host login
+// (credential files only), a stand-in for the model API on the host's
+// loopback (the host's ANTHROPIC_BASE_URL / OPENAI_BASE_URL, which the
+// egress proxy honours as its upstream), and assertions on what reached
+// the stand-in and on everything the sandbox could read.
+package login_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/gitloop-dev/git-loop/cmd/cmdtest"
+	"github.com/gitloop-dev/git-loop/gitloop/gittest"
+	"github.com/gitloop-dev/git-loop/internal/testagents"
+	"github.com/gitloop-dev/git-loop/sandbox"
+	"github.com/gitloop-dev/git-loop/sandbox/docker/dockertest"
+)
+
+func TestMain(m *testing.M) { cmdtest.Main(m, nil) }
+
+const (
+	claudeAccess  = "sk-ant-oat01-FAKE-HOST-ACCESS-3f9a"
+	claudeRefresh = "sk-ant-ort01-FAKE-HOST-REFRESH-77c1"
+	codexKey      = "sk-proj-FAKE-HOST-CODEX-KEY-5b20"
+	standInReply  = "hello from the stand-in"
+	placeholder   = "git-loop-egress-placeholder"
+)
+
+// standIn is the model API: it records each request's credential and the
+// environment of the agent processes alive while it answers (read from
+// the host's /proc: the sandbox's processes are the host's too), and
+// answers Claude's Messages API with one streamed text block.
+type standIn struct {
+	*httptest.Server
+	mu    sync.Mutex
+	auth  []string
+	paths []string
+	envs  []string // environ of the loop's processes, during a request
+	loop  string
+}
+
+func newStandIn(t *testing.T, loop string) *standIn {
+	s := &standIn{loop: loop}
+	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *standIn) serve(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	s.mu.Lock()
+	s.auth = append(s.auth, r.Header.Get("Authorization")+"|"+r.Header.Get("X-Api-Key"))
+	s.paths = append(s.paths, r.Method+" "+r.URL.Path)
+	s.envs = append(s.envs, loopEnvirons(s.loop)...)
+	s.mu.Unlock()
+	switch {
+	case r.URL.Path == "/v1/messages" && strings.Contains(string(body), `"stream":true`):
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, claudeStream)
+	case r.URL.Path == "/v1/messages":
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"id":"msg_1","type":"message","role":"assistant","model":"claude-standin","content":[{"type":"text","text":"`+standInReply+`"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":1,"output_tokens":1}}`)
+	default:
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		io.WriteString(w, `{"error":{"message":"the stand-in answers no more","type":"invalid_request_error"}}`)
+	}
+}
+
+const claudeStream = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-standin\",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":1,\"output_tokens\":1}}}\n\n" +
+	"event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n" +
+	"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"" + standInReply + "\"}}\n\n" +
+	"event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n" +
+	"event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":5}}\n\n" +
+	"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"
+
+// loopEnvirons are the environments of the processes running in loop's
+// sandbox (their env says GIT_LOOP_NAME=loop).
+func loopEnvirons(loop string) []string {
+	var out []string
+	procs, _ := filepath.Glob("/proc/[0-9]*/environ")
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		env := strings.ReplaceAll(string(b), "\x00", "\n")
+		if strings.Contains("\n"+env, "\nGIT_LOOP_NAME="+loop+"\n") {
+			cmd, _ := os.ReadFile(filepath.Join(filepath.Dir(p), "cmdline"))
+			out = append(out, "cmdline: "+strings.ReplaceAll(string(cmd), "\x00", " ")+"\n"+env)
+		}
+	}
+	return out
+}
+
+func (s *standIn) seen() (auth, paths, envs []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.auth...), append([]string(nil), s.paths...), append([]string(nil), s.envs...)
+}
+
+// fakeHome writes a fake login into a fresh $HOME for the host.
+func fakeHome(t *testing.T) string {
+	home := t.TempDir()
+	write := func(rel, body string) {
+		p := filepath.Join(home, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(".claude/.credentials.json", `{"claudeAiOauth":{"accessToken":"`+claudeAccess+`","refreshToken":"`+claudeRefresh+`","expiresAt":4102444800000,"scopes":["user:inference","user:profile"],"subscriptionType":"max"}}`)
+	write(".codex/auth.json", `{"OPENAI_API_KEY":"`+codexKey+`"}`)
+	// git's identity, as the hermetic home had it.
+	if b, err := os.ReadFile(filepath.Join(os.Getenv("HOME"), ".gitconfig")); err == nil {
+		write(".gitconfig", string(b))
+	}
+	return home
+}
+
+// noSecret fails when any of the fake login's values is in s.
+func noSecret(t *testing.T, where, s string) {
+	t.Helper()
+	for _, v := range []string{claudeAccess, claudeRefresh, codexKey} {
+		if strings.Contains(s, v) {
+			t.Errorf("%s holds the host's credential %.16s…", where, v)
+		}
+	}
+}
+
+// noSecretUnder scans every regular file under dir.
+func noSecretUnder(t *testing.T, dir string) {
+	t.Helper()
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return nil
+		}
+		if b, err := os.ReadFile(p); err == nil {
+			noSecret(t, p, string(b))
+		}
+		return nil
+	})
+}
+
+func TestHostLoginInLoops(t *testing.T) {
+	claude := testagents.Claude(t)
+	codex := codexNative(t, testagents.Codex(t))
+	for _, d := range cmdtest.Drivers {
+		t.Run(d.Name, func(t *testing.T) {
+			repo := gittest.Repo(t)
+			d.Prepare(t, repo)
+			t.Cleanup(func() {
+				ws, _ := os.ReadFile(filepath.Join(repo, ".git", "loop", "id"))
+				cmdtest.Run(t, repo, "uninstall", "--yes", "--force")
+				if api, err := dockertest.DialAPI(); err == nil && len(ws) > 0 {
+					api.RemoveLabelled(sandbox.LabelWorkspace, strings.TrimSpace(string(ws)))
+					api.Close()
+				}
+			})
+			t.Setenv("HOME", fakeHome(t))
+
+			t.Run("claude", func(t *testing.T) {
+				up := newStandIn(t, "c")
+				t.Setenv("ANTHROPIC_BASE_URL", up.URL)
+				gittest.Git(t, repo, "config", "loop.agent", claude)
+				cmdtest.MustRun(t, repo, "new", "c", "--driver", d.Name, "--detach")
+				r := cmdtest.Run(t, repo, "run", "c", "say hello")
+				auth, paths, envs := up.seen()
+				t.Logf("claude in %s: exit %d, requests %v\n%s", d.Name, r.Code, paths, r.Stderr)
+				if !strings.Contains(r.Stdout, standInReply) {
+					t.Errorf("claude did not get the stand-in's answer: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+				}
+				if len(auth) == 0 {
+					t.Fatal("no request reached the stand-in")
+				}
+				for _, a := range auth {
+					if a != "Bearer "+claudeAccess+"|" {
+						t.Errorf("the stand-in got credentials %q, want the host's OAuth token", a)
+					}
+				}
+				checkSandbox(t, d, repo, "c", r.Stdout+r.Stderr, envs)
+			})
+
+			t.Run("codex", func(t *testing.T) {
+				up := newStandIn(t, "x")
+				t.Setenv("OPENAI_BASE_URL", up.URL+"/v1")
+				gittest.Git(t, repo, "config", "loop.agent", codex)
+				cmdtest.MustRun(t, repo, "new", "x", "--driver", d.Name, "--detach")
+				r := cmdtest.Run(t, repo, "run", "x", "say hello")
+				auth, paths, envs := up.seen()
+				t.Logf("codex in %s: exit %d, requests %v", d.Name, r.Code, paths)
+				if len(auth) == 0 {
+					t.Fatalf("no request reached the stand-in: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+				}
+				for _, a := range auth {
+					if a != "Bearer "+codexKey+"|" {
+						t.Errorf("the stand-in got credentials %q, want the host's API key", a)
+					}
+				}
+				checkSandbox(t, d, repo, "x", r.Stdout+r.Stderr, envs)
+			})
+		})
+	}
+}
+
+// checkSandbox: the agent ran with the placeholder and never the
+// credential, in its environment, its files, its log, the container's
+// stored configuration; and a command in the sandbox finds it nowhere.
+func checkSandbox(t *testing.T, d cmdtest.Driver, repo, loop, output string, envs []string) {
+	t.Helper()
+	noSecret(t, "the run's output", output)
+	if len(envs) == 0 {
+		t.Error("no process of the loop was seen during a request")
+	}
+	sawPlaceholder := false
+	for _, e := range envs {
+		noSecret(t, "an agent process's environment", e)
+		sawPlaceholder = sawPlaceholder || strings.Contains(e, placeholder)
+	}
+	if !sawPlaceholder {
+		t.Errorf("no agent process held the placeholder:\n%s", strings.Join(envs, "\n---\n"))
+	}
+	noSecretUnder(t, filepath.Join(repo, ".git", "loop", "loops", loop))
+	noSecretUnder(t, filepath.Join(repo, ".git", "loop", "host", loop))
+	egressDir := filepath.Join(repo, ".git", "loop", "host", loop, "egress")
+	r := cmdtest.Run(t, repo, "exec", loop, "--", "sh", "-c", `env; cat ~/.claude/.credentials.json ~/.codex/auth.json 2>&1; ls -la "$1" 2>&1`, "sh", egressDir)
+	noSecret(t, "git loop exec", r.Stdout+r.Stderr)
+	if d.Name == "docker" {
+		ws, _ := os.ReadFile(filepath.Join(repo, ".git", "loop", "id"))
+		api := dockertest.NewAPI(t)
+		defer api.Close()
+		c, ok := api.Inspect(t, "gitloop-"+strings.TrimSpace(string(ws))+"-"+loop)
+		if !ok {
+			t.Fatal("no container")
+		}
+		noSecret(t, "docker inspect", c.Raw)
+	}
+}
+
+// codexNative is the platform binary the npm launcher runs: a static
+// binary, so it runs in the Debian test image, which has no node.
+func codexNative(t *testing.T, launcher string) string {
+	t.Helper()
+	real, err := filepath.EvalSymlinks(launcher)
+	if err != nil {
+		t.Fatal(err)
+	}
+	matches, _ := filepath.Glob(filepath.Join(filepath.Dir(real), "..", "..", "codex-linux-x64", "vendor", "*", "bin", "codex"))
+	if len(matches) == 0 {
+		matches, _ = filepath.Glob(filepath.Join(filepath.Dir(real), "..", "node_modules", "@openai", "codex-linux-x64", "vendor", "*", "bin", "codex"))
+	}
+	if len(matches) == 0 {
+		t.Fatalf("no codex platform binary beside %s", real)
+	}
+	return filepath.Clean(matches[0])
+}
