@@ -74,6 +74,6 @@ func withEgress(s *workspace.Workspace, inv *agent.Invocation, spec sandbox.Spec
 		at := len(cmd) - (len(inv.Argv) - 1)
 		cmd = slices.Insert(cmd, at, "-c", fmt.Sprintf("openai_base_url=%q", egress.BaseURL()+"/v1"))
 	}
-	x.Cmd = append([]string{bin, "egress-relay", "--listen", fmt.Sprintf("127.0.0.1:%d", egress.Port), "--socket", srv.Socket, "--"}, cmd...)
+	x.Cmd = append([]string{bin, "relay", "--listen", fmt.Sprintf("127.0.0.1:%d", egress.Port), "--socket", srv.Socket, "--"}, cmd...)
 	return func() { _ = srv.Close() }, nil
 }

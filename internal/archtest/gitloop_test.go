@@ -36,12 +36,12 @@ var gitloopImports = map[string][]string{
 	"sandboxspec":     {"agent", "workspace", "vault", "state", "config", "git"},
 	"contexts":        {"sandboxspec", "workspace", "compose", "state", "config", "git"},
 	"transport":       {"sandboxspec", "workspace", "state", "config", "git"},
-	"session":         {"transport", "agent", "sandboxspec", "workspace", "transcript", "state", "config", "git"},
+	"session":         {"egress", "transport", "agent", "sandboxspec", "workspace", "transcript", "state", "config", "git"},
 	"lifecycle":       {"transport", "worktreeinclude", "contexts", "sandboxspec", "agent", "workspace", "transcript", "compose", "vault", "state", "config", "git"},
 	"leakscan":        {"sandboxspec", "workspace", "vault", "git"},
 	"land":            {"transport", "leakscan", "lifecycle", "contexts", "sandboxspec", "workspace", "state", "config", "git"},
 	"status":          {"transport", "land", "lifecycle", "contexts", "workspace", "state", "config", "git"},
-	"doctor":          {"status", "lifecycle", "githooks", "workspace", "state", "config", "git"},
+	"doctor":          {"egress", "status", "lifecycle", "githooks", "workspace", "state", "config", "git"},
 }
 
 func TestGitloopLayering(t *testing.T) {

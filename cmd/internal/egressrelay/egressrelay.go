@@ -1,4 +1,4 @@
-// Package egressrelay implements "git loop egress-relay", which runs
+// Package egressrelay implements "git loop relay", which runs
 // inside a loop's sandbox: the agent's door to the host's egress proxy.
 package egressrelay
 
@@ -13,7 +13,7 @@ import (
 	"github.com/gitloop-dev/git-loop/gitloop/egress"
 )
 
-// RelayOptions are the inputs of "git loop egress-relay".
+// RelayOptions are the inputs of "git loop relay".
 type RelayOptions struct {
 	Listen string
 	Socket string
@@ -25,13 +25,13 @@ type RelayOptions struct {
 func NewCmdEgressRelay(f *cmdutil.Factory, runF func(context.Context, *RelayOptions) error) *cobra.Command {
 	opts := &RelayOptions{Stderr: f.IOStreams.ErrOut}
 	cmd := &cobra.Command{
-		Use:    "egress-relay --listen ADDR --socket PATH -- CMD [ARGS...]",
+		Use:    "relay --listen ADDR --socket PATH -- CMD [ARGS...]",
 		Short:  "Run CMD with the host's egress proxy reachable on the sandbox's loopback",
 		Hidden: true, // git loop runs it in the sandbox, around the agent
 		Args:   cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Listen == "" || opts.Socket == "" {
-				return cmdutil.FlagErrorf("egress-relay needs --listen and --socket")
+				return cmdutil.FlagErrorf("relay needs --listen and --socket")
 			}
 			opts.Cmd = args
 			if runF != nil {

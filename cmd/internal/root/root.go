@@ -191,7 +191,7 @@ func subcommands(f *cmdutil.Factory) []subcommand {
 		{"setup", []string{"completion"}, func() *cobra.Command { return completion.NewCmdCompletion(f, nil) }},
 		{"setup", []string{"version"}, func() *cobra.Command { return version.NewCmdVersion(f, nil) }},
 		{"", []string{"hook"}, func() *cobra.Command { return hookscmd.NewCmdHook(f, nil) }},
-		{"", []string{"egress-relay"}, func() *cobra.Command { return egressrelay.NewCmdEgressRelay(f, nil) }},
+		{"", []string{"relay"}, func() *cobra.Command { return egressrelay.NewCmdEgressRelay(f, nil) }},
 	}
 }
 
@@ -239,7 +239,7 @@ func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
 // inSandbox are the commands that run inside a loop's sandbox, where
 // git-loop is mounted for the hooks git runs there (see
 // sandboxspec.SandboxEnv).
-var inSandbox = []string{"hook", "egress-relay", "version", "help"}
+var inSandbox = []string{"hook", "relay", "version", "help"}
 
 // refuseInSandbox stops every other command there: the sandbox holds one
 // loop's files and hides the rest of git loop's state, so a command would
