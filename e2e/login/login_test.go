@@ -264,3 +264,23 @@ func codexNative(t *testing.T, launcher string) string {
 	}
 	return filepath.Clean(matches[0])
 }
+
+// TestDoctorLogin: doctor says whether the agent is logged in on the
+// host and whether the proxy that lends the login serves.
+func TestDoctorLogin(t *testing.T) {
+	claude := testagents.Claude(t)
+	repo := gittest.Repo(t)
+	gittest.Git(t, repo, "config", "loop.agent", claude)
+	t.Setenv("HOME", t.TempDir())
+	r := cmdtest.Run(t, repo, "doctor")
+	if !strings.Contains(r.Stdout+r.Stderr, "not logged in on the host") {
+		t.Errorf("doctor without a login:\n%s%s", r.Stdout, r.Stderr)
+	}
+	t.Setenv("HOME", fakeHome(t))
+	r = cmdtest.Run(t, repo, "doctor")
+	out := r.Stdout + r.Stderr
+	if !strings.Contains(out, "claude logged in on the host") || !strings.Contains(out, ".credentials.json (OAuth)") {
+		t.Errorf("doctor with a login:\n%s", out)
+	}
+	noSecret(t, "doctor", out)
+}

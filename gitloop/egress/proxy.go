@@ -9,6 +9,7 @@ import (
 	"net/http/httputil"
 	"os"
 	"path"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -165,4 +166,40 @@ func (s *Server) Close() error {
 	<-s.done
 	_ = os.Remove(s.Socket)
 	return err
+}
+
+// SelfTest serves a proxy for l on a socket in dir and asks it for a path
+// it must refuse: it shows the proxy can listen and answer there, without
+// a request leaving the machine.
+func SelfTest(l *Login, dir string) error {
+	srv, err := Listen(filepath.Join(dir, "selftest.sock"), NewProxy(l, nil))
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", srv.Socket)
+		}}}
+	resp, err := c.Get("http://127.0.0.1/git-loop/selftest")
+	if err != nil {
+		return fmt.Errorf("egress proxy: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		return fmt.Errorf("egress proxy: answered %s to a path it must refuse", resp.Status)
+	}
+	return nil
+}
+
+// KindOf is the client an agent program is, by its base name (Claude,
+// Codex), or "".
+func KindOf(program string) string {
+	switch filepath.Base(program) {
+	case Claude:
+		return Claude
+	case Codex:
+		return Codex
+	}
+	return ""
 }
