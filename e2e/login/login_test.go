@@ -282,6 +282,30 @@ func codexNative(t *testing.T, launcher string) string {
 	return filepath.Clean(matches[0])
 }
 
+// TestHostLoginNoneDriver: on the none driver the agent runs on the host
+// with the loop's own config dir; it reaches the API through the proxy on
+// the host's loopback, with a token of its session.
+func TestHostLoginNoneDriver(t *testing.T) {
+	claude := testagents.Claude(t)
+	repo := gittest.Repo(t)
+	t.Cleanup(func() { cmdtest.Run(t, repo, "uninstall", "--yes", "--force") })
+	t.Setenv("HOME", fakeHome(t))
+	up := newStandIn(t, "o")
+	t.Setenv("ANTHROPIC_BASE_URL", up.URL)
+	gittest.Git(t, repo, "config", "loop.agent", claude)
+	cmdtest.MustRun(t, repo, "new", "o", "--driver", "none", "--detach")
+	r := cmdtest.Run(t, repo, "run", "o", "say hello")
+	if !strings.Contains(r.Stdout, standInReply) {
+		t.Errorf("claude did not get the stand-in's answer: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+	auth, _, _ := up.seen()
+	if len(auth) == 0 || auth[len(auth)-1] != "Bearer "+claudeAccess+"|" {
+		t.Errorf("the stand-in got %q", auth)
+	}
+	noSecret(t, "the run's output", r.Stdout+r.Stderr)
+	noSecretUnder(t, filepath.Join(repo, ".git", "loop", "loops", "o"))
+}
+
 // TestDoctorLogin: doctor says whether the agent is logged in on the
 // host and whether the proxy that lends the login serves.
 func TestDoctorLogin(t *testing.T) {

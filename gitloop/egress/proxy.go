@@ -2,6 +2,7 @@ package egress
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net"
@@ -23,6 +24,25 @@ type Proxy struct {
 	login *Login
 	rp    *httputil.ReverseProxy
 	now   func() time.Time
+	token string // see RequireToken
+}
+
+// RequireToken makes the proxy serve only requests whose credential (the
+// client's Authorization bearer or X-Api-Key) is tok: for a proxy on a
+// TCP port, which every local process can reach, unlike a socket in a
+// directory only one sandbox sees.
+func (p *Proxy) RequireToken(tok string) { p.token = tok }
+
+func (p *Proxy) hasToken(r *http.Request) bool {
+	if p.token == "" {
+		return true
+	}
+	for _, got := range []string{strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "), r.Header.Get("X-Api-Key")} {
+		if subtle.ConstantTimeCompare([]byte(got), []byte(p.token)) == 1 {
+			return true
+		}
+	}
+	return false
 }
 
 // NewProxy makes the proxy for a login. transport nil is a default
@@ -63,6 +83,10 @@ var hopHeaders = []string{
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.IsAbs() || r.URL.Host != "" {
 		apiError(w, http.StatusForbidden, "git loop's egress proxy forwards to "+p.login.Kind+"'s model API only, not to another host")
+		return
+	}
+	if !p.hasToken(r) {
+		apiError(w, http.StatusUnauthorized, "git loop's egress proxy: this request does not carry the session's token")
 		return
 	}
 	if !p.allowed(r) {
@@ -131,11 +155,33 @@ func apiError(w http.ResponseWriter, code int, msg string) {
 	fmt.Fprintf(w, `{"type":"error","error":{"type":"git_loop_egress","message":%q}}`+"\n", msg)
 }
 
-// Server is a running proxy on a unix socket.
+// Server is a running proxy on a unix socket (Socket) or a TCP port
+// (Addr).
 type Server struct {
 	Socket string
+	Addr   string
 	srv    *http.Server
 	done   chan struct{}
+}
+
+// ListenTCP serves p on addr ("127.0.0.1:0"): for the none driver, whose
+// agent runs on the host. Give p a token first (RequireToken).
+func ListenTCP(addr string, p *Proxy) (*Server, error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("egress proxy: %w", err)
+	}
+	return serve(l, p, "", l.Addr().String()), nil
+}
+
+func serve(l net.Listener, p *Proxy, socket, addr string) *Server {
+	s := &Server{Socket: socket, Addr: addr, done: make(chan struct{}),
+		srv: &http.Server{Handler: p, ReadHeaderTimeout: 30 * time.Second}}
+	go func() {
+		defer close(s.done)
+		_ = s.srv.Serve(l)
+	}()
+	return s
 }
 
 // Listen serves p on a unix socket at socket (replacing a stale one), mode
@@ -155,20 +201,16 @@ func Listen(socket string, p *Proxy) (*Server, error) {
 		l.Close()
 		return nil, fmt.Errorf("egress socket: %w", err)
 	}
-	s := &Server{Socket: socket, done: make(chan struct{}),
-		srv: &http.Server{Handler: p, ReadHeaderTimeout: 30 * time.Second}}
-	go func() {
-		defer close(s.done)
-		_ = s.srv.Serve(l)
-	}()
-	return s, nil
+	return serve(l, p, socket, ""), nil
 }
 
 // Close stops the proxy, cutting open streams, and removes its socket.
 func (s *Server) Close() error {
 	err := s.srv.Close()
 	<-s.done
-	_ = os.Remove(s.Socket)
+	if s.Socket != "" {
+		_ = os.Remove(s.Socket)
+	}
 	return err
 }
 

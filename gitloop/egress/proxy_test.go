@@ -298,3 +298,36 @@ func mustURL(t *testing.T, s string) *url.URL {
 	}
 	return u
 }
+
+// On a TCP port (the none driver's), only the session's token is served.
+func TestTCPNeedsTheSessionToken(t *testing.T) {
+	srv, got := standIn(t, nil)
+	l, _ := claudeLogin(t, srv, time.Now().Add(time.Hour))
+	p := NewProxy(l, srv.Client().Transport)
+	p.RequireToken("session-token")
+	s, err := ListenTCP("127.0.0.1:0", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, tc := range []struct {
+		auth string
+		want int
+	}{{"", 401}, {"Bearer " + Placeholder, 401}, {"Bearer session-token", 200}} {
+		req, _ := http.NewRequest("POST", "http://"+s.Addr+"/v1/messages", nil)
+		if tc.auth != "" {
+			req.Header.Set("Authorization", tc.auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("%q: %d, want %d", tc.auth, resp.StatusCode, tc.want)
+		}
+	}
+	if r := got.all(); len(r) != 1 || r[0].Header.Get("Authorization") != "Bearer "+hostAccess {
+		t.Fatalf("upstream got %d requests", len(r))
+	}
+}

@@ -1,6 +1,8 @@
 package session
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -33,7 +35,7 @@ func withEgress(s *workspace.Workspace, inv *agent.Invocation, spec sandbox.Spec
 	driver := inv.Loop.Sandbox.Driver
 	stop = func() {}
 	kind := map[agent.Kind]string{agent.Claude: egress.Claude, agent.Codex: egress.Codex}[inv.Agent.Kind]
-	if kind == "" || (driver != "docker" && driver != "bwrap") {
+	if kind == "" || (driver != "docker" && driver != "bwrap" && driver != "none") {
 		return stop, nil
 	}
 	for _, k := range credentialEnv[inv.Agent.Kind] {
@@ -49,6 +51,9 @@ func withEgress(s *workspace.Workspace, inv *agent.Invocation, spec sandbox.Spec
 	if err != nil {
 		return stop, nil // the client says it is not logged in; doctor says why
 	}
+	if driver == "none" {
+		return egressOnHost(inv, login, x)
+	}
 	bin, err := s.HookBinary()
 	if err != nil {
 		return stop, nil // no git-loop to relay with inside (not Linux)
@@ -61,19 +66,47 @@ func withEgress(s *workspace.Workspace, inv *agent.Invocation, spec sandbox.Spec
 	if err != nil {
 		return stop, fmt.Errorf("loop %s: %w", inv.Loop.Name, err)
 	}
-	for k, v := range login.SandboxEnv {
-		x.Env[k] = v
+	cmd := pointAt(inv, login, x, egress.BaseURL(), egress.Placeholder)
+	x.Cmd = append([]string{bin, "relay", "--listen", fmt.Sprintf("127.0.0.1:%d", egress.Port), "--socket", srv.Socket, "--"}, cmd...)
+	return func() { _ = srv.Close() }, nil
+}
+
+// egressOnHost is the none driver's: the agent runs on the host, as you,
+// but with the loop's own config dir, where the host's login is not. The
+// proxy listens on the host's loopback, which every local process
+// reaches, so the client's credential is a token of this session's,
+// which the proxy requires.
+func egressOnHost(inv *agent.Invocation, login *egress.Login, x *sandbox.Exec) (stop func(), err error) {
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		return func() {}, err
+	}
+	tok := "git-loop-session-" + hex.EncodeToString(b)
+	p := egress.NewProxy(login, nil)
+	p.RequireToken(tok)
+	srv, err := egress.ListenTCP("127.0.0.1:0", p)
+	if err != nil {
+		return func() {}, fmt.Errorf("loop %s: %w", inv.Loop.Name, err)
+	}
+	x.Cmd = pointAt(inv, login, x, "http://"+srv.Addr, tok)
+	return func() { _ = srv.Close() }, nil
+}
+
+// pointAt points the client at the proxy (base) with cred as its
+// credential, and returns its command line.
+func pointAt(inv *agent.Invocation, login *egress.Login, x *sandbox.Exec, base, cred string) []string {
+	for k := range login.SandboxEnv {
+		x.Env[k] = cred
 	}
 	cmd := slices.Clone(x.Cmd)
 	switch inv.Agent.Kind {
 	case agent.Claude:
-		x.Env["ANTHROPIC_BASE_URL"] = egress.BaseURL()
+		x.Env["ANTHROPIC_BASE_URL"] = base
 	case agent.Codex:
 		// Codex takes its base URL from its config only: an override
 		// right after the program (the agent's own words end Cmd).
 		at := len(cmd) - (len(inv.Argv) - 1)
-		cmd = slices.Insert(cmd, at, "-c", fmt.Sprintf("openai_base_url=%q", egress.BaseURL()+"/v1"))
+		cmd = slices.Insert(cmd, at, "-c", fmt.Sprintf("openai_base_url=%q", base+"/v1"))
 	}
-	x.Cmd = append([]string{bin, "relay", "--listen", fmt.Sprintf("127.0.0.1:%d", egress.Port), "--socket", srv.Socket, "--"}, cmd...)
-	return func() { _ = srv.Close() }, nil
+	return cmd
 }
