@@ -54,9 +54,10 @@ type Login struct {
 	// path already ends with (codex's "/v1").
 	Strip string
 
-	value  string // a credential from the environment
-	file   string // a credential file the host's client keeps
-	inject func(h http.Header, c credential)
+	value   string // a credential from the environment
+	file    string // a credential file the host's client keeps
+	keyFile bool   // file is Claude's global config with a /login API key
+	inject  func(h http.Header, c credential)
 
 	mu      sync.Mutex
 	modTime time.Time
@@ -120,15 +121,42 @@ func findClaude(get func(string) string, home string) (*Login, error) {
 			dir = filepath.Join(home, ".claude")
 		}
 		l.file = filepath.Join(dir, ".credentials.json")
-		if _, err := readClaudeFile(l.file); err != nil {
-			return nil, fmt.Errorf("claude: %w: no ANTHROPIC_API_KEY, CLAUDE_CODE_OAUTH_TOKEN or %s (%v); run \"claude\" on the host and /login, or \"claude setup-token\"", ErrNotLoggedIn, l.file, err)
+		_, oauthErr := readClaudeFile(l.file)
+		if oauthErr == nil {
+			l.Source, l.inject = l.file+" (OAuth)", bearer
+			// The client then sends the OAuth headers (Bearer, the oauth
+			// beta) the API expects with this token.
+			l.SandboxEnv = map[string]string{"CLAUDE_CODE_OAUTH_TOKEN": Placeholder}
+			return l, nil
 		}
-		l.Source, l.inject = l.file+" (OAuth)", bearer
-		// The client then sends the OAuth headers (Bearer, the oauth
-		// beta) the API expects with this token.
-		l.SandboxEnv = map[string]string{"CLAUDE_CODE_OAUTH_TOKEN": Placeholder}
+		// A Console account's /login keeps an API key in the global
+		// config ("/login managed key").
+		global := filepath.Join(home, ".claude.json")
+		if get("CLAUDE_CONFIG_DIR") != "" {
+			global = filepath.Join(dir, ".claude.json")
+		}
+		if _, err := readClaudeKey(global); err == nil {
+			l.file, l.keyFile = global, true
+			l.Source, l.inject = global+" (API key from /login)", apiKey
+			l.SandboxEnv = map[string]string{"ANTHROPIC_API_KEY": Placeholder}
+			return l, nil
+		}
+		return nil, fmt.Errorf("claude: %w: no ANTHROPIC_API_KEY, CLAUDE_CODE_OAUTH_TOKEN or %s (%v); run \"claude\" on the host and /login, or \"claude setup-token\"", ErrNotLoggedIn, l.file, oauthErr)
 	}
 	return l, nil
+}
+
+func readClaudeKey(path string) (credential, error) {
+	var f struct {
+		Key string `json:"primaryApiKey"`
+	}
+	if err := readJSON(path, &f); err != nil {
+		return credential{}, err
+	}
+	if f.Key == "" {
+		return credential{}, fmt.Errorf("%s holds no API key", path)
+	}
+	return credential{token: f.Key}, nil
 }
 
 var codexPaths = []string{"/v1/responses", "/v1/models", "/v1/chat/completions"}
@@ -205,7 +233,11 @@ func (l *Login) current() (credential, error) {
 		var c credential
 		switch l.Kind {
 		case Claude:
-			c, err = readClaudeFile(l.file)
+			if l.keyFile {
+				c, err = readClaudeKey(l.file)
+			} else {
+				c, err = readClaudeFile(l.file)
+			}
 		case Codex:
 			c, _, err = readCodexFile(l.file)
 		}

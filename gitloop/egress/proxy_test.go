@@ -331,3 +331,26 @@ func TestTCPNeedsTheSessionToken(t *testing.T) {
 		t.Fatalf("upstream got %d requests", len(r))
 	}
 }
+
+// A Console account's /login keeps its API key in ~/.claude.json.
+func TestClaudeLoginManagedKey(t *testing.T) {
+	srv, got := standIn(t, nil)
+	home := t.TempDir()
+	os.WriteFile(filepath.Join(home, ".claude.json"), []byte(`{"primaryApiKey":"sk-ant-api03-MANAGED","hasCompletedOnboarding":true}`), 0o600)
+	l, err := Find(Claude, env("ANTHROPIC_BASE_URL", srv.URL), home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.SandboxEnv["ANTHROPIC_API_KEY"] != Placeholder {
+		t.Fatalf("%+v", l.SandboxEnv)
+	}
+	_, c := start(t, l, srv)
+	req, _ := http.NewRequest("POST", "http://x/v1/messages", nil)
+	req.Header.Set("X-Api-Key", Placeholder)
+	if _, err := c.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	if k := got.all()[0].Header.Get("X-Api-Key"); k != "sk-ant-api03-MANAGED" {
+		t.Fatalf("upstream got %q", k)
+	}
+}
