@@ -187,15 +187,20 @@ func serve(l net.Listener, p *Proxy, socket, addr string) *Server {
 // Listen serves p on a unix socket at socket (replacing a stale one), mode
 // 0600: only the user (the sandbox's uid) connects.
 func Listen(socket string, p *Proxy) (*Server, error) {
-	if len(socket) >= 108 {
-		return nil, fmt.Errorf("egress socket %s: path longer than a unix socket allows (107 bytes); move the repository to a shorter path", socket)
-	}
 	if err := os.Remove(socket); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("egress socket: %w", err)
 	}
-	l, err := net.Listen("unix", socket)
+	short, done, err := shortPath(socket)
 	if err != nil {
 		return nil, fmt.Errorf("egress socket: %w", err)
+	}
+	l, err := net.Listen("unix", short)
+	done()
+	if err != nil {
+		return nil, fmt.Errorf("egress socket: %w", err)
+	}
+	if ul, ok := l.(*net.UnixListener); ok {
+		ul.SetUnlinkOnClose(false) // Close removes it by its real path
 	}
 	if err := os.Chmod(socket, 0o600); err != nil {
 		l.Close()
@@ -248,4 +253,24 @@ func KindOf(program string) string {
 		return Codex
 	}
 	return ""
+}
+
+// shortPath is a name for path that fits a unix socket address (107
+// bytes): path itself, or else its name under /proc/self/fd/N, N an open
+// descriptor of its directory. Deep repositories and long loop names
+// make long paths. done closes the descriptor once bound or connected.
+func shortPath(path string) (short string, done func(), err error) {
+	if len(path) < 108 {
+		return path, func() {}, nil
+	}
+	dir, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return "", nil, err
+	}
+	short = fmt.Sprintf("/proc/self/fd/%d/%s", dir.Fd(), filepath.Base(path))
+	if len(short) >= 108 {
+		dir.Close()
+		return "", nil, fmt.Errorf("%s: name too long for a unix socket", path)
+	}
+	return short, func() { dir.Close() }, nil
 }

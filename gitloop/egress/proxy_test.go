@@ -354,3 +354,44 @@ func TestClaudeLoginManagedKey(t *testing.T) {
 		t.Fatalf("upstream got %q", k)
 	}
 }
+
+// A socket path longer than a unix address holds (a deep repository, a
+// long loop name) is bound and reached through its directory's fd.
+func TestLongSocketPath(t *testing.T) {
+	srv, got := standIn(t, nil)
+	l, _ := claudeLogin(t, srv, time.Now().Add(time.Hour))
+	dir := filepath.Join(t.TempDir(), strings.Repeat("d", 60), strings.Repeat("e", 60))
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(dir, "proxy.sock")
+	s, err := Listen(sock, NewProxy(l, srv.Client().Transport))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rl.Close()
+	go func() {
+		c, err := rl.Accept()
+		if err == nil {
+			pipe(c, sock)
+		}
+	}()
+	req, _ := http.NewRequest("POST", "http://"+rl.Addr().String()+"/v1/messages", nil)
+	req.Close = true
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || len(got.all()) != 1 {
+		t.Fatalf("%s, upstream got %d", resp.Status, len(got.all()))
+	}
+	s.Close()
+	if _, err := os.Stat(sock); !os.IsNotExist(err) {
+		t.Errorf("socket left behind: %v", err)
+	}
+}

@@ -78,7 +78,12 @@ func Relay(listen, socket string, cmd []string) (int, error) {
 
 func pipe(c net.Conn, socket string) {
 	defer c.Close()
-	u, err := net.Dial("unix", socket)
+	short, release, err := shortPath(socket)
+	if err != nil {
+		return
+	}
+	u, err := net.Dial("unix", short)
+	release()
 	if err != nil {
 		return
 	}
