@@ -249,7 +249,7 @@ func checkSandbox(t *testing.T, d cmdtest.Driver, repo, loop, output string, env
 	}
 	noSecretUnder(t, filepath.Join(repo, ".git", "loop", "loops", loop))
 	noSecretUnder(t, filepath.Join(repo, ".git", "loop", "host", loop))
-	egressDir := filepath.Join(repo, ".git", "loop", "host", loop, "egress")
+	egressDir := "/run/git-loop/egress"
 	r := cmdtest.Run(t, repo, "exec", loop, "--", "sh", "-c", `env; cat ~/.claude/.credentials.json ~/.codex/auth.json 2>&1; ls -la "$1" 2>&1`, "sh", egressDir)
 	noSecret(t, "git loop exec", r.Stdout+r.Stderr)
 	if d.Name == "docker" {
@@ -345,7 +345,7 @@ req "POST /api/oauth/claude_cli/create_api_key HTTP/1.1" 127.0.0.1
 req "POST /v1/messages/../../api/oauth/profile HTTP/1.1" 127.0.0.1
 req "POST /v1/messages/%2e%2e/%2e%2e/api/oauth/profile HTTP/1.1" 127.0.0.1
 req "POST /v1/messages/redirect HTTP/1.1" 127.0.0.1
-egress=$(dirname "$(dirname "$(dirname "$GIT_LOOP_AGENT_DIR")")")/host/$GIT_LOOP_NAME/egress
+egress=/run/git-loop/egress
 echo "== egress dir $egress"; ls -la "$egress"
 rm -f "$egress/proxy.sock" 2>/dev/null && [ ! -e "$egress/proxy.sock" ] && echo "REMOVED the proxy's socket"
 touch "$egress/planted" 2>/dev/null && echo "PLANTED a file beside the socket"

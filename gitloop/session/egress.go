@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 
@@ -14,6 +15,8 @@ import (
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 	"github.com/gitloop-dev/git-loop/sandbox"
 )
+
+const socketName = "proxy.sock"
 
 // credentialEnv are the variables by which each client takes a model
 // credential: one of them in the exec's env (a vault's) is the user's
@@ -62,12 +65,13 @@ func withEgress(s *workspace.Workspace, inv *agent.Invocation, spec sandbox.Spec
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return stop, fmt.Errorf("loop %s: egress proxy: %w", inv.Loop.Name, err)
 	}
-	srv, err := egress.Listen(filepath.Join(dir, "proxy.sock"), egress.NewProxy(login, nil))
+	srv, err := egress.Listen(filepath.Join(dir, socketName), egress.NewProxy(login, nil))
 	if err != nil {
 		return stop, fmt.Errorf("loop %s: %w", inv.Loop.Name, err)
 	}
 	cmd := pointAt(inv, login, x, egress.BaseURL(), egress.Placeholder)
-	x.Cmd = append([]string{bin, "relay", "--listen", fmt.Sprintf("127.0.0.1:%d", egress.Port), "--socket", srv.Socket, "--"}, cmd...)
+	inside := path.Join(sandboxspec.EgressMount, socketName)
+	x.Cmd = append([]string{bin, "relay", "--listen", fmt.Sprintf("127.0.0.1:%d", egress.Port), "--socket", inside, "--"}, cmd...)
 	return func() { _ = srv.Close() }, nil
 }
 
