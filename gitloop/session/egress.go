@@ -7,6 +7,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"slices"
 
 	"github.com/gitloop-dev/git-loop/gitloop/agent"
@@ -58,8 +59,8 @@ func withEgress(s *workspace.Workspace, inv *agent.Invocation, spec sandbox.Spec
 		return egressOnHost(inv, login, x)
 	}
 	bin, err := s.HookBinary()
-	if err != nil {
-		return stop, nil // no git-loop to relay with inside (not Linux)
+	if err != nil || runtime.GOOS != "linux" {
+		return stop, nil // no git-loop to relay with inside (see sandboxspec's hookSandbox)
 	}
 	dir := sandboxspec.EgressDir(s, inv.Loop.Name)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
