@@ -6,11 +6,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gitloop-dev/git-loop/gitloop/agent"
+	"github.com/gitloop-dev/git-loop/gitloop/egress"
 	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/githooks"
 	"github.com/gitloop-dev/git-loop/gitloop/lifecycle"
@@ -52,6 +55,9 @@ func Doctor(ctx context.Context, s *workspace.Workspace, fix bool, driverReport 
 		checks = append(checks, driverReport(ctx))
 	}
 	checks = append(checks, checkAgent(s))
+	if c, ok := checkLogin(s); ok {
+		checks = append(checks, c)
+	}
 	if s.Repo == nil {
 		return checks
 	}
@@ -179,6 +185,43 @@ func checkLoopAgents(s *workspace.Workspace) []Check {
 		}
 	}
 	return out
+}
+
+// checkLogin: a Claude or Codex agent is logged in on the host, and the
+// egress proxy that lends the login to loops serves. ok is false for
+// other agents.
+func checkLogin(s *workspace.Workspace) (c Check, ok bool) {
+	if s.Config == nil {
+		return Check{}, false
+	}
+	words := strings.Fields(s.Config.Agent())
+	if len(words) == 0 {
+		return Check{}, false
+	}
+	kind := egress.KindOf(words[0])
+	if kind == "" {
+		return Check{}, false
+	}
+	home, _ := os.UserHomeDir()
+	l, err := egress.Find(kind, os.LookupEnv, home)
+	if err != nil {
+		return Check{Name: "login", Status: CheckWarn, Detail: err.Error() + `; loops' agents are not logged in either (or give a loop its own key: "git loop vault set KEY")`}, true
+	}
+	if err := l.Check(time.Now()); err != nil {
+		return Check{Name: "login", Status: CheckWarn, Detail: err.Error()}, true
+	}
+	dir, err := os.MkdirTemp("", "git-loop-doctor-")
+	if err == nil {
+		defer os.RemoveAll(dir)
+		err = egress.SelfTest(l, dir)
+	}
+	if err != nil {
+		return Check{Name: "login", Status: CheckFail, Detail: fmt.Sprintf("%s is logged in on the host (%s), but the egress proxy does not serve: %v", kind, l.Source, err)}, true
+	}
+	if _, err := s.HookBinary(); err != nil {
+		return Check{Name: "login", Status: CheckWarn, Detail: fmt.Sprintf("%s is logged in on the host (%s), but no git-loop binary to relay it into sandboxes: put git-loop on PATH", kind, l.Source)}, true
+	}
+	return Check{Name: "login", Status: CheckOK, Detail: fmt.Sprintf("%s logged in on the host (%s); docker and bwrap loops use it through git loop's egress proxy, never holding it", kind, l.Source)}, true
 }
 
 // checkHooks is doctor's view of the hooks; with fix it installs what is

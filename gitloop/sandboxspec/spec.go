@@ -218,7 +218,27 @@ func hookSandbox(s *workspace.Workspace, m *state.Meta, spec *sandbox.Spec) {
 	if err != nil {
 		return
 	}
-	if real, err := filepath.EvalSymlinks(bin); err == nil {
-		spec.Mounts = append(spec.Mounts, sandbox.Mount{Source: real, Target: bin, ReadOnly: true})
+	real, err := filepath.EvalSymlinks(bin)
+	if err != nil {
+		return
 	}
+	spec.Mounts = append(spec.Mounts, sandbox.Mount{Source: real, Target: bin, ReadOnly: true})
+	// The door to the host's egress proxy (gitloop/egress): a dir of the
+	// loop's host-only part, where the proxy's socket appears while an
+	// agent runs, read-only at a fixed path of the sandbox's own (at its
+	// host path it would show the host-only part's layout). Made here,
+	// since docker binds only what exists; always, so the mount table
+	// (and a container's config hash) is the same from "new" on. (rm's
+	// spec names no driver and does not get here.)
+	dir := EgressDir(s, m.Name)
+	_ = os.MkdirAll(dir, 0o700)
+	spec.Mounts = append(spec.Mounts, sandbox.Mount{Source: dir, Target: EgressMount, ReadOnly: true})
 }
+
+// EgressDir holds the socket of a loop's egress proxy, on the host.
+func EgressDir(s *workspace.Workspace, name string) string {
+	return filepath.Join(s.Store().HostDir(name), "egress")
+}
+
+// EgressMount is where EgressDir is in the sandbox.
+const EgressMount = "/run/git-loop/egress"

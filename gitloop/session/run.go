@@ -251,6 +251,11 @@ func execAgent(ctx context.Context, s *workspace.Workspace, inv *agent.Invocatio
 		}
 		x.Env[k] = v
 	}
+	stop, err := withEgress(s, inv, spec, &x)
+	if err != nil {
+		return 0, err
+	}
+	defer stop()
 	if to, ok := eng.(sandbox.TerminalOwner); ok && x.TTY && to.AllocatesTTY() && raw != nil {
 		restore, sizes := raw()
 		defer restore()

@@ -21,6 +21,7 @@ var gitloopImports = map[string][]string{
 	"vault":      {"git"},
 	"transcript": nil, // file formats only: no repository, no workspace
 	"gittest":    nil, // test helpers
+	"egress":     nil, // the host's model login and its proxy: files and HTTP only
 
 	// The core.
 	"workspace/workspacetest": {"workspace", "git"}, // test helper
@@ -35,12 +36,12 @@ var gitloopImports = map[string][]string{
 	"sandboxspec":     {"agent", "workspace", "vault", "state", "config", "git"},
 	"contexts":        {"transport", "sandboxspec", "agent", "workspace", "compose", "state", "config", "git"},
 	"transport":       {"sandboxspec", "workspace", "state", "config", "git"},
-	"session":         {"transport", "contexts", "agent", "sandboxspec", "workspace", "transcript", "state", "config", "git"},
+	"session":         {"egress", "transport", "contexts", "agent", "sandboxspec", "workspace", "transcript", "state", "config", "git"},
 	"lifecycle":       {"transport", "worktreeinclude", "contexts", "sandboxspec", "agent", "workspace", "transcript", "compose", "vault", "state", "config", "git"},
 	"leakscan":        {"sandboxspec", "workspace", "vault", "git"},
 	"land":            {"transport", "leakscan", "lifecycle", "contexts", "sandboxspec", "workspace", "state", "config", "git"},
 	"status":          {"transport", "land", "lifecycle", "contexts", "workspace", "state", "config", "git"},
-	"doctor":          {"status", "lifecycle", "githooks", "agent", "workspace", "state", "config", "git"},
+	"doctor":          {"egress", "status", "lifecycle", "githooks", "agent", "workspace", "state", "config", "git"},
 }
 
 func TestGitloopLayering(t *testing.T) {
