@@ -341,3 +341,10 @@ func (e *ProgramError) Code() int {
 	}
 	return 127
 }
+
+// ImageResolver is implemented by drivers whose sandboxes run an image
+// (docker): the id of the image a reference names now, which changes when
+// the tag is rebuilt.
+type ImageResolver interface {
+	ImageID(ctx context.Context, ref string) (string, error)
+}

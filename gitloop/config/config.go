@@ -83,6 +83,7 @@ var Keys = []Key{
 	{Name: "sandbox.memory", Default: "", Help: `memory limit of a loop's container (docker): "4g", "512m"; empty: the engine's (none)`, Validate: validSize},
 	{Name: "sandbox.cpus", Default: "", Help: `CPUs a loop's container may use (docker): "2", "1.5"; empty: the engine's (all)`, Validate: validCPUs},
 	{Name: "sandbox.sealed", Default: "false", Help: `"true": new docker and bwrap loops get a clone of their own that only the sandbox works in; commits come back through git's protocol (experimental)`, Validate: oneOf([]string{"true", "false"})},
+	{Name: "sandbox.mise", Default: "", Help: `the host's mise binary, which installs a loop's toolchain (the composed mise.toml) in a sandbox; empty: "mise" on PATH`},
 	{Name: "knowledge.url", Default: "", Help: "remote of the team knowledge repo (default: a local bare origin, solo mode)"},
 	{Name: "notes.url", Default: "", Help: "remote of the team notes repo (default: a local bare origin, solo mode)"},
 	{Name: "vault.default", Default: "", Help: "vault of your personal repo that vault commands and new loops use when --vault is not given", Validate: validVaultName},

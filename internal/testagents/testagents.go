@@ -36,7 +36,9 @@ func Dir() string {
 }
 
 // Claude returns the path of the installed claude binary.
-func Claude(t testing.TB) string { return find(t, "claude", "@anthropic-ai/claude-code", ClaudeVersion) }
+func Claude(t testing.TB) string {
+	return find(t, "claude", "@anthropic-ai/claude-code", ClaudeVersion)
+}
 
 // Codex returns the path of the installed codex launcher (codex.js, which
 // finds its platform package beside it, as npm installs it).
