@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/gitloop-dev/git-loop/gitloop/compose"
 	"github.com/gitloop-dev/git-loop/gitloop/contexts"
 	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/sandboxspec"
@@ -220,6 +221,13 @@ func ensureToolchain(ctx context.Context, s *workspace.Workspace, eng sandbox.En
 		Base:     base,
 		Progress: s.Reporter(),
 	})
+	if te := (*toolchain.Error)(nil); errors.As(err, &te) {
+		if res, lerr := compose.Load(s.AgentDir(m.Name)); lerr == nil {
+			if f, ok := res.File(toolchain.File); ok {
+				te.Sources = f.Sources
+			}
+		}
+	}
 	if err != nil {
 		return err
 	}

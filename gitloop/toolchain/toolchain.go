@@ -58,6 +58,9 @@ type Error struct {
 	Output string
 	Code   int
 	Dir    string
+	// Sources are the tiers' mise.toml files the toolchain was composed
+	// from, where the fix goes.
+	Sources []string
 }
 
 func (e *Error) Error() string {
@@ -65,7 +68,11 @@ func (e *Error) Error() string {
 	if failed == "" {
 		failed = strings.TrimSpace(e.Output)
 	}
-	return fmt.Sprintf("toolchain: mise install failed (exit %d): %s; fix that tool's entry in the mise.toml of the tier that declares it (\"git loop compose NAME --print\" names the tier), or remove it", e.Code, failed)
+	where := "the mise.toml of the tier that declares it"
+	if len(e.Sources) > 0 {
+		where = strings.Join(e.Sources, " or ")
+	}
+	return fmt.Sprintf("toolchain: mise install failed (exit %d): %s; fix that tool's entry in %s, or remove it", e.Code, failed, where)
 }
 
 // failedLines are mise's error lines, which name the tool.
@@ -73,9 +80,15 @@ func failedLines(out string) string {
 	var lines []string
 	for l := range strings.SplitSeq(out, "\n") {
 		l = strings.TrimSpace(l)
-		if strings.Contains(l, "ERROR") && !strings.Contains(l, "Run with --verbose") {
-			lines = append(lines, strings.TrimSpace(strings.TrimPrefix(l, "mise ERROR")))
+		if !strings.Contains(l, "ERROR") {
+			continue
 		}
+		l = strings.TrimSpace(strings.TrimPrefix(l, "mise ERROR"))
+		// mise's own footer: its version and how to see more.
+		if strings.HasPrefix(l, "Version:") || strings.Contains(l, "Run with --verbose") || strings.Contains(l, "MISE_VERBOSE") {
+			continue
+		}
+		lines = append(lines, l)
 	}
 	return strings.Join(lines, "; ")
 }
