@@ -117,11 +117,20 @@ func TestToolchainInEveryLoop(t *testing.T) {
 			if r := u.Run("exec", "b", "--", "sh", "-c", `touch "$(dirname "$(readlink -f "$(command -v gitloop-hello)")")/planted"`); r.Code == 0 {
 				t.Errorf("a loop could write into the shared toolchain")
 			}
-			// Without a toolchain, no build and no mount: a loop whose
-			// tiers declare none is what it was before.
 			meta := cmdtest.ReadMeta(t, u.Repo, "a")
 			if meta.Sandbox.Toolchain == "" || !strings.HasPrefix(meta.Sandbox.ToolchainPath, meta.Sandbox.Toolchain+"/bin:") {
-				t.Errorf("record: toolchain %q, PATH %q", meta.Sandbox.Toolchain, meta.Sandbox.ToolchainPath)
+				t.Fatalf("record: toolchain %q, PATH %q", meta.Sandbox.Toolchain, meta.Sandbox.ToolchainPath)
+			}
+			// A cache cleared behind git loop's back: the next exec
+			// builds the toolchain again instead of failing on its mount.
+			if err := os.RemoveAll(meta.Sandbox.Toolchain); err != nil {
+				t.Fatal(err)
+			}
+			if r := u.Run("exec", "a", "--", "gitloop-hello"); r.Code != 0 || !strings.Contains(r.Stdout, "toolchain tool ok") {
+				t.Errorf("exec after the cache was cleared: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+			}
+			if n := ts.downloads(path); n != 2 {
+				t.Errorf("after the cache was cleared: %d downloads, want 2", n)
 			}
 		})
 	}

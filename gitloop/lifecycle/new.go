@@ -13,12 +13,10 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/gitloop-dev/git-loop/gitloop/compose"
 	"github.com/gitloop-dev/git-loop/gitloop/contexts"
 	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/sandboxspec"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
-	"github.com/gitloop-dev/git-loop/gitloop/toolchain"
 	"github.com/gitloop-dev/git-loop/gitloop/transport"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 	"github.com/gitloop-dev/git-loop/gitloop/worktreeinclude"
@@ -163,7 +161,7 @@ func New(ctx context.Context, s *workspace.Workspace, opts NewOptions) (*state.M
 				return err
 			}
 		}
-		if err := ensureToolchain(ctx, s, eng, m); err != nil {
+		if err := sandboxspec.EnsureToolchain(ctx, s, eng, m); err != nil {
 			return err
 		}
 		spec, err := sandboxspec.RunSpec(ctx, s, m)
@@ -197,42 +195,6 @@ func New(ctx context.Context, s *workspace.Workspace, opts NewOptions) (*state.M
 		return m, err
 	}
 	return m, nil
-}
-
-// ensureToolchain gives the loop the toolchain its tiers declare (the
-// composed mise.toml), built in a sandbox of its driver or found built by
-// an earlier loop. Without one it costs a stat.
-func ensureToolchain(ctx context.Context, s *workspace.Workspace, eng sandbox.Engine, m *state.Meta) error {
-	data, err := toolchain.Declared(s.AgentDir(m.Name))
-	if err != nil || data == nil {
-		return err
-	}
-	if eng.Name() != "docker" && eng.Name() != "bwrap" {
-		s.Reporter().Warn(fmt.Sprintf("loop %s runs on the host: its toolchain (mise.toml) is not installed; run \"mise install\" in %s yourself", m.Name, s.AgentDir(m.Name)))
-		return nil
-	}
-	base, err := sandboxspec.Spec(s, m)
-	if err != nil {
-		return err
-	}
-	tc, err := toolchain.Ensure(ctx, eng, data, toolchain.Options{
-		Mise:     s.Config.Get("sandbox.mise"),
-		Cache:    filepath.Join(s.Dirs.Cache, "toolchains"),
-		Base:     base,
-		Progress: s.Reporter(),
-	})
-	if te := (*toolchain.Error)(nil); errors.As(err, &te) {
-		if res, lerr := compose.Load(s.AgentDir(m.Name)); lerr == nil {
-			if f, ok := res.File(toolchain.File); ok {
-				te.Sources = f.Sources
-			}
-		}
-	}
-	if err != nil {
-		return err
-	}
-	m.Sandbox.Toolchain, m.Sandbox.ToolchainPath = tc.Dir, tc.Path
-	return nil
 }
 
 // furnish gives a loop whose worktree exists everything around it: the
