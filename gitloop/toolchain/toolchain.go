@@ -267,7 +267,10 @@ func build(ctx context.Context, eng sandbox.Engine, miseToml []byte, mise, dir s
 		return Toolchain{}, fmt.Errorf("toolchain: %w", err)
 	}
 	spec := o.Base
-	spec.Loop = "toolchain-" + filepath.Base(dir)[:12]
+	// Named as no loop can be (a loop's name never starts with '-'), so
+	// removing it never touches a loop's sandbox; labelled with the
+	// workspace, so uninstall finds one a killed build left.
+	spec.Loop = "-toolchain-" + filepath.Base(dir)[:12]
 	spec.Workdir, spec.Home = dir, filepath.Join(dir, "home")
 	spec.Mounts = []sandbox.Mount{
 		{Source: dir, Target: dir},
