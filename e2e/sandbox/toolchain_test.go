@@ -82,7 +82,10 @@ func toolchainUser(t *testing.T, d cmdtest.Driver, ts *toolServer, path string) 
 	u := cmdtest.NewUser(t, repo)
 	u.OK("init", "-q")
 	personal := filepath.Join(u.Home, "data", "personal")
-	gittest.WriteFile(t, personal, ".claude/mise.toml", fmt.Sprintf(`[tools]
+	gittest.WriteFile(t, personal, ".claude/mise.toml", fmt.Sprintf(`[env]
+GITLOOP_TEAM_VAR = "from the tier"
+
+[tools]
 "http:gitloop-hello" = { version = "1.0.0", url = %q, bin_path = "bin" }
 `, ts.URL+path))
 	gittest.Commit(t, personal, "toolchain")
@@ -105,6 +108,9 @@ func TestToolchainInEveryLoop(t *testing.T) {
 			r := u.OK("exec", "a", "--", "gitloop-hello")
 			if !strings.Contains(r.Stdout, "toolchain tool ok") {
 				t.Fatalf("exec a -- gitloop-hello: %q", r.Stdout)
+			}
+			if r := u.OK("exec", "a", "--", "sh", "-c", `echo "$GITLOOP_TEAM_VAR"`); strings.TrimSpace(r.Stdout) != "from the tier" {
+				t.Errorf("the tier's [env] in the loop: %q", r.Stdout)
 			}
 			u.OK("new", "b", "--driver", d.Name, "-d")
 			if r := u.OK("exec", "b", "--", "gitloop-hello"); !strings.Contains(r.Stdout, "toolchain tool ok") {

@@ -66,6 +66,11 @@ func Spec(s *workspace.Workspace, m *state.Meta) (sandbox.Spec, error) {
 		// Shared by every loop with the same toolchain: read-only.
 		spec.Mounts = append(spec.Mounts, sandbox.Mount{Source: m.Sandbox.Toolchain, Target: m.Sandbox.Toolchain, ReadOnly: true})
 		spec.Env["PATH"] = m.Sandbox.ToolchainPath
+		for k, v := range m.Sandbox.ToolchainEnv {
+			if _, set := spec.Env[k]; !set {
+				spec.Env[k] = v
+			}
+		}
 	}
 	// Network and limits are the host's policy, read from the settings on
 	// every exec (never from the loop's records): a change applies to

@@ -46,7 +46,7 @@ func EnsureToolchain(ctx context.Context, s *workspace.Workspace, eng sandbox.En
 	if err != nil {
 		return err
 	}
-	m.Sandbox.Toolchain, m.Sandbox.ToolchainPath = tc.Dir, tc.Path
+	m.Sandbox.Toolchain, m.Sandbox.ToolchainPath, m.Sandbox.ToolchainEnv = tc.Dir, tc.Path, tc.Env
 	return nil
 }
 
@@ -65,7 +65,7 @@ func restoreToolchain(ctx context.Context, s *workspace.Workspace, m *state.Meta
 		return err
 	}
 	was := m.Sandbox.Toolchain
-	m.Sandbox.Toolchain, m.Sandbox.ToolchainPath = "", ""
+	m.Sandbox.Toolchain, m.Sandbox.ToolchainPath, m.Sandbox.ToolchainEnv = "", "", nil
 	if err := EnsureToolchain(ctx, s, eng, m); err != nil {
 		return fmt.Errorf("loop %s: its toolchain %s is gone from the cache, and building it again failed: %w", m.Name, was, err)
 	}

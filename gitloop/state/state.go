@@ -44,6 +44,8 @@ type SandboxMeta struct {
 	// its tools first; empty when the tiers declare none.
 	Toolchain     string `json:"toolchain,omitempty"`
 	ToolchainPath string `json:"toolchainPath,omitempty"`
+	// ToolchainEnv is mise's environment beside PATH ([env], GOROOT…).
+	ToolchainEnv map[string]string `json:"toolchainEnv,omitempty"`
 }
 
 // Meta is a loop's record.

@@ -45,6 +45,9 @@ type Toolchain struct {
 	// first, then the PATH the sandbox had (the image's, or the host's
 	// for bwrap).
 	Path string `json:"path"`
+	// Env is what mise's environment adds beside PATH: the tiers' [env]
+	// and the tools' own variables (GOROOT, JAVA_HOME).
+	Env map[string]string `json:"env,omitempty"`
 }
 
 // ErrNoMise is returned when a loop declares a toolchain and the host has
@@ -236,6 +239,9 @@ func lock(path string) (func(), error) {
 // sandbox had.
 const pathMark = "gitloop-toolchain-path="
 
+// envMark starts the line with mise's environment, as JSON.
+const envMark = "gitloop-toolchain-env="
+
 // script installs the tools, links every tool's executables into bin/ (one
 // directory on PATH for all), drops mise's download cache, and prints the
 // sandbox's PATH.
@@ -247,6 +253,9 @@ for d in $("$GITLOOP_MISE" bin-paths); do
 		if [ -f "$f" ] && [ -x "$f" ]; then ln -sf "$f" bin/; fi
 	done
 done
+printf '` + envMark + `'
+"$GITLOOP_MISE" env --json | tr -d '\n'
+echo
 rm -rf "$MISE_CACHE_DIR" "$MISE_DATA_DIR/downloads"
 printf '` + pathMark + `%s\n' "$PATH"
 `
@@ -309,7 +318,30 @@ func build(ctx context.Context, eng sandbox.Engine, miseToml []byte, mise, dir s
 		}
 		return Toolchain{}, fmt.Errorf("toolchain: %w", err)
 	}
-	return Toolchain{Dir: dir, Path: filepath.Join(dir, "bin") + ":" + lines.path}, nil
+	return Toolchain{Dir: dir, Path: filepath.Join(dir, "bin") + ":" + lines.path, Env: sandboxEnv(lines.env)}, nil
+}
+
+// sandboxEnv is mise's environment for the loops: what the build printed,
+// read as data, without PATH (the loop's own, above) and without what git
+// loop sets itself (the user, $HOME, GIT_LOOP_*: the sandbox's settings).
+func sandboxEnv(data string) map[string]string {
+	var all map[string]string
+	if json.Unmarshal([]byte(data), &all) != nil {
+		return nil
+	}
+	env := map[string]string{}
+	for k, v := range all {
+		switch {
+		case k == "PATH", k == "HOME", k == "USER", k == "LOGNAME", strings.HasPrefix(k, "GIT_LOOP_"), strings.HasPrefix(k, "MISE_"):
+		case k == "" || strings.ContainsAny(k, "=\x00") || strings.ContainsRune(v, 0):
+		default:
+			env[k] = v
+		}
+	}
+	if len(env) == 0 {
+		return nil
+	}
+	return env
 }
 
 // lineWriter reports each line the build prints as a step, keeps the last
@@ -319,6 +351,7 @@ type lineWriter struct {
 	part []byte
 	last []string
 	path string
+	env  string
 }
 
 func (w *lineWriter) Write(b []byte) (int, error) {
@@ -341,6 +374,12 @@ func (w *lineWriter) line(l string) {
 		// bounded.
 		if len(v) <= 4096 {
 			w.path = v
+		}
+		return
+	}
+	if v, ok := strings.CutPrefix(l, envMark); ok {
+		if len(v) <= 64<<10 {
+			w.env = v
 		}
 		return
 	}

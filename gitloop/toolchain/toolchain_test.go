@@ -59,14 +59,17 @@ func TestDeclared(t *testing.T) {
 func TestLineWriter(t *testing.T) {
 	var steps []string
 	w := &lineWriter{step: func(s string) { steps = append(steps, s) }}
-	for _, part := range []string{"mise installing 1 tool\nmise ERROR Failed to ins", "tall http:x@1: 404\nmise ERROR Version: 2026\n", pathMark + "/usr/bin:/bin\n", "last"} {
+	for _, part := range []string{"mise installing 1 tool\nmise ERROR Failed to ins", "tall http:x@1: 404\nmise ERROR Version: 2026\n", pathMark + "/usr/bin:/bin\n", envMark + `{  "PATH": "/t/bin:/usr/bin",  "GOROOT": "/t/go", "GIT_LOOP_CODE_GATE": "direct", "MISE_X": "1"}` + "\n", "last"} {
 		_, _ = w.Write([]byte(part))
 	}
 	w.flush()
 	if w.path != "/usr/bin:/bin" {
 		t.Errorf("path %q", w.path)
 	}
-	if len(steps) != 4 || strings.Contains(strings.Join(steps, "\n"), pathMark) {
+	if env := sandboxEnv(w.env); len(env) != 1 || env["GOROOT"] != "/t/go" {
+		t.Errorf("env %q from %q", env, w.env)
+	}
+	if len(steps) != 4 || strings.Contains(strings.Join(steps, "\n"), pathMark) || strings.Contains(strings.Join(steps, "\n"), envMark) {
 		t.Errorf("steps %q", steps)
 	}
 	e := &Error{Output: w.tail(), Code: 1, Sources: []string{"/team/.claude/mise.toml"}}
