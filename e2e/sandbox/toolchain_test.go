@@ -127,6 +127,24 @@ func TestToolchainInEveryLoop(t *testing.T) {
 			if meta.Sandbox.Toolchain == "" || !strings.HasPrefix(meta.Sandbox.ToolchainPath, meta.Sandbox.Toolchain+"/bin:") {
 				t.Fatalf("record: toolchain %q, PATH %q", meta.Sandbox.Toolchain, meta.Sandbox.ToolchainPath)
 			}
+			// The attacker in loop a: plant a tool for loop b, or a record
+			// that points the host at a dir of its choosing. Neither the
+			// toolchain (read-only) nor its record (beside it, not mounted)
+			// can be written; b still runs the real tool.
+			before, _ := os.ReadFile(meta.Sandbox.Toolchain + ".json")
+			attack := fmt.Sprintf(`tc=%q; for f in "$tc/bin/gitloop-hello" "$tc/bin/planted" "$tc.json" "$(dirname "$tc")/evil.json"; do (echo '#!/bin/sh' > "$f") 2>/dev/null; done; true`, meta.Sandbox.Toolchain)
+			u.OK("exec", "a", "--", "sh", "-c", attack)
+			for _, f := range []string{"bin/planted", "../evil.json"} {
+				if _, err := os.Lstat(filepath.Join(meta.Sandbox.Toolchain, f)); err == nil {
+					t.Errorf("the sandbox planted %s on the host", f)
+				}
+			}
+			if after, _ := os.ReadFile(meta.Sandbox.Toolchain + ".json"); string(after) != string(before) || len(after) == 0 {
+				t.Errorf("the host's record changed: %s", after)
+			}
+			if r := u.OK("exec", "b", "--", "gitloop-hello"); !strings.Contains(r.Stdout, "toolchain tool ok") {
+				t.Errorf("loop b after the attack: %q", r.Stdout)
+			}
 			// A cache cleared behind git loop's back: the next exec
 			// builds the toolchain again instead of failing on its mount.
 			if err := os.RemoveAll(meta.Sandbox.Toolchain); err != nil {
