@@ -325,3 +325,35 @@ type Purger interface {
 type TerminalOwner interface {
 	AllocatesTTY() bool
 }
+
+// ProgramError is a command that never started in the sandbox: its program
+// is not there, or cannot be executed (the shell's 127 and 126). Drivers
+// return it with the code instead of passing on the engine's raw message
+// (docker's "OCI runtime exec failed …", bwrap's "execvp …"), so the
+// caller can say what would put the program there.
+type ProgramError struct {
+	Program string
+	// Reason is the engine's own words, e.g. "executable file not found
+	// in $PATH".
+	Reason string
+}
+
+func (e *ProgramError) Error() string {
+	return fmt.Sprintf("%q cannot be run in the sandbox: %s", e.Program, e.Reason)
+}
+
+// Code is the shell's exit code for the failure: 126 when the program is
+// there but cannot be executed, else 127.
+func (e *ProgramError) Code() int {
+	if strings.Contains(e.Reason, "permission denied") || strings.Contains(e.Reason, "Permission denied") {
+		return 126
+	}
+	return 127
+}
+
+// ImageResolver is implemented by drivers whose sandboxes run an image
+// (docker): the id of the image a reference names now, which changes when
+// the tag is rebuilt.
+type ImageResolver interface {
+	ImageID(ctx context.Context, ref string) (string, error)
+}

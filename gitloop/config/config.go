@@ -83,6 +83,7 @@ var Keys = []Key{
 	{Name: "sandbox.memory", Default: "", Help: `memory limit of a loop's sandbox (docker; bwrap through a cgroup): "4g", "512m"; empty: the engine's (none)`, Validate: validSize},
 	{Name: "sandbox.cpus", Default: "", Help: `CPUs a loop's sandbox may use (docker; bwrap through a cgroup): "2", "1.5"; empty: the engine's (all)`, Validate: validCPUs},
 	{Name: "sandbox.sealed", Default: "true", Help: `new docker and bwrap loops get a clone of their own that only the sandbox works in; commits come back through git's protocol. "false": they share the repository's git dir, as before (none always runs on the host, trusted)`, Validate: oneOf([]string{"true", "false"})},
+	{Name: "sandbox.mise", Default: "", Help: `the host's mise binary, which installs a loop's toolchain (the composed mise.toml) in a sandbox; empty: "mise" on PATH`},
 	{Name: "knowledge.url", Default: "", Help: "remote of the team knowledge repo (default: a local bare origin, solo mode)"},
 	{Name: "notes.url", Default: "", Help: "remote of the team notes repo (default: a local bare origin, solo mode)"},
 	{Name: "vault.default", Default: "", Help: "vault of your personal repo that vault commands and new loops use when --vault is not given", Validate: validVaultName},

@@ -169,6 +169,9 @@ func New(ctx context.Context, s *workspace.Workspace, opts NewOptions) (*state.M
 				return err
 			}
 		}
+		if err := sandboxspec.EnsureToolchain(ctx, s, eng, m); err != nil {
+			return err
+		}
 		spec, err := sandboxspec.RunSpec(ctx, s, m)
 		if err != nil {
 			return err

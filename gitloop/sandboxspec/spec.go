@@ -62,6 +62,16 @@ func Spec(s *workspace.Workspace, m *state.Meta) (sandbox.Spec, error) {
 		}
 	}
 	spec.Env["GIT_LOOP_AGENT_DIR"] = s.AgentDir(m.Name)
+	if m.Sandbox.Toolchain != "" {
+		// Shared by every loop with the same toolchain: read-only.
+		spec.Mounts = append(spec.Mounts, sandbox.Mount{Source: m.Sandbox.Toolchain, Target: m.Sandbox.Toolchain, ReadOnly: true})
+		spec.Env["PATH"] = m.Sandbox.ToolchainPath
+		for k, v := range m.Sandbox.ToolchainEnv {
+			if _, set := spec.Env[k]; !set {
+				spec.Env[k] = v
+			}
+		}
+	}
 	// Network and limits are the host's policy, read from the settings on
 	// every exec (never from the loop's records): a change applies to
 	// every loop, whose sandbox is recreated for it (they are in the

@@ -220,6 +220,9 @@ func DeliverVault(ctx context.Context, s *workspace.Workspace, m *state.Meta, sp
 // runSpec is the spec of a loop for running something in it: Spec plus
 // the vault's delivery.
 func RunSpec(ctx context.Context, s *workspace.Workspace, m *state.Meta) (sandbox.Spec, error) {
+	if err := restoreToolchain(ctx, s, m); err != nil {
+		return sandbox.Spec{}, err
+	}
 	spec, err := Spec(s, m)
 	if err != nil {
 		return spec, err

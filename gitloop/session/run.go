@@ -263,6 +263,10 @@ func execAgent(ctx context.Context, s *workspace.Workspace, inv *agent.Invocatio
 	}
 	code, err := eng.Exec(ctx, spec, x)
 	fetchBack(ctx, s, m)
+	if pe := (*sandbox.ProgramError)(nil); errors.As(err, &pe) {
+		// The agent's program could not start in the sandbox.
+		return code, &agent.MissingError{Loop: m.Name, Agent: inv.Agent, Err: pe}
+	}
 	if err != nil {
 		return code, err
 	}

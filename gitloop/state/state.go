@@ -39,6 +39,13 @@ type SandboxMeta struct {
 	// mounted at the worktree's path inside; the host never runs git in
 	// it, and commits come back only through the transport.
 	Sealed bool `json:"sealed,omitempty"`
+	// Toolchain is the host dir of the loop's toolchain (gitloop/toolchain),
+	// mounted read-only at its path, and ToolchainPath the PATH that puts
+	// its tools first; empty when the tiers declare none.
+	Toolchain     string `json:"toolchain,omitempty"`
+	ToolchainPath string `json:"toolchainPath,omitempty"`
+	// ToolchainEnv is mise's environment beside PATH ([env], GOROOT…).
+	ToolchainEnv map[string]string `json:"toolchainEnv,omitempty"`
 }
 
 // Meta is a loop's record.

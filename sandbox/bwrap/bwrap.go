@@ -334,13 +334,25 @@ func (e *Engine) Exec(ctx context.Context, spec sandbox.Spec, x sandbox.Exec) (i
 
 	switch {
 	case st.ExitCode != nil:
+		if code := *st.ExitCode; code == 126 || code == 127 {
+			// The shell that starts the command (the network gate) says
+			// 127 for a program it cannot find, as the program itself
+			// may: only a program the sandbox's PATH lacks is an error.
+			if pe := missingProgram(x.Cmd[0], cmd.Env); pe != nil {
+				return pe.Code(), pe
+			}
+		}
 		return *st.ExitCode, nil
 	case ctx.Err() != nil:
 		return 130, fmt.Errorf("%s: %w", what, ctx.Err())
 	}
 	// bwrap reports the exit code of every child that ran, so without one
-	// it failed while setting up (a mount source missing, say) or died.
+	// it failed while setting up (a mount source missing, say) or died,
+	// or could not start the program.
 	msg := strings.TrimSpace(tail.String())
+	if pe := programError(x.Cmd[0], msg, cmd.Env); pe != nil {
+		return pe.Code(), pe
+	}
 	if msg == "" {
 		msg = "see its message above"
 		if runErr != nil {
@@ -370,6 +382,48 @@ func seccompPipe() (*os.File, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// programError recognises bwrap's own report that the program could not
+// be started ("bwrap: execvp go: No such file or directory"). When that
+// went to a terminal unseen (stderr handed on as is), a program that is
+// on no directory of the sandbox's PATH is taken as the cause: the
+// sandbox sees the host's system directories and its mounts at their host
+// paths, so what the host lacks there, the sandbox lacks too.
+func programError(cmd0, msg string, env []string) *sandbox.ProgramError {
+	if i := strings.LastIndex(msg, "bwrap: execvp "); i >= 0 {
+		rest := strings.TrimSpace(msg[i+len("bwrap: execvp "):])
+		if _, reason, ok := strings.Cut(rest, ": "); ok {
+			return &sandbox.ProgramError{Program: cmd0, Reason: reason}
+		}
+	}
+	if msg != "" {
+		return nil
+	}
+	return missingProgram(cmd0, env)
+}
+
+// missingProgram is a ProgramError when cmd0 is on no directory of the
+// PATH in env (or, with a slash, does not exist), as the host sees them.
+func missingProgram(cmd0 string, env []string) *sandbox.ProgramError {
+	if strings.Contains(cmd0, "/") {
+		if _, err := os.Stat(cmd0); os.IsNotExist(err) {
+			return &sandbox.ProgramError{Program: cmd0, Reason: "No such file or directory"}
+		}
+		return nil
+	}
+	path := "/usr/bin:/bin"
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			path = v
+		}
+	}
+	for _, dir := range filepath.SplitList(path) {
+		if fi, err := os.Stat(filepath.Join(dir, cmd0)); err == nil && !fi.IsDir() {
+			return nil
+		}
+	}
+	return &sandbox.ProgramError{Program: cmd0, Reason: "executable file not found in $PATH"}
 }
 
 // statusFD is the fd number the child of exec.Cmd sees its first
