@@ -705,9 +705,6 @@ func environ(spec sandbox.Spec, x sandbox.Exec) []string {
 	if _, ok := base["PATH"]; !ok {
 		base["PATH"] = "/usr/local/bin:/usr/bin:/bin"
 	}
-	for _, p := range spec.Path {
-		base["PATH"] += ":" + p
-	}
 	name := userName(spec.User)
 	base["USER"], base["LOGNAME"] = name, name
 	if spec.Home != "" {
@@ -715,6 +712,10 @@ func environ(spec sandbox.Spec, x sandbox.Exec) []string {
 	}
 	for k, v := range spec.Env {
 		base[k] = v
+	}
+	// After spec.Env, whose PATH (a loop's toolchain first) it extends.
+	for _, p := range spec.Path {
+		base["PATH"] += ":" + p
 	}
 	return sandbox.MergeEnv(base, x.Env)
 }

@@ -148,7 +148,18 @@ func (e *Engine) create(ctx context.Context, spec sandbox.Spec) error {
 		return err
 	}
 	if len(spec.Path) > 0 {
-		cfg.Env = append(cfg.Env, "PATH="+e.imagePath(ctx, spec.Image)+":"+strings.Join(spec.Path, ":"))
+		// Extend the PATH spec.Env sets (a loop's toolchain first), else
+		// the image's.
+		extended := false
+		for i, kv := range cfg.Env {
+			if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+				cfg.Env[i] = "PATH=" + v + ":" + strings.Join(spec.Path, ":")
+				extended = true
+			}
+		}
+		if !extended {
+			cfg.Env = append(cfg.Env, "PATH="+e.imagePath(ctx, spec.Image)+":"+strings.Join(spec.Path, ":"))
+		}
 	}
 	res, err := e.cli.ContainerCreate(ctx, client.ContainerCreateOptions{
 		Name:       spec.Name(),
