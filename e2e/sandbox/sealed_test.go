@@ -169,3 +169,26 @@ func TestSealedHostileClone(t *testing.T) {
 		})
 	}
 }
+
+// TestSealedPath: on the host a sealed loop's worktree path is only its
+// clone's mount point, empty; "cd $(git loop path x)" would land there.
+// path says how to get at the files instead, and prints the host
+// checkout once there is one.
+func TestSealedPath(t *testing.T) {
+	t.Parallel()
+	for _, d := range cmdtest.Drivers {
+		t.Run(d.Name, func(t *testing.T) {
+			t.Parallel()
+			repo := newSealedRepo(t, d)
+			newLoop(t, repo, d, "p")
+			r := cmdtest.Run(t, repo, "path", "p")
+			if r.Code != 1 || !strings.Contains(r.Stderr, `"git loop shell p"`) || !strings.Contains(r.Stderr, `"git loop checkout p"`) || r.Stdout != "" {
+				t.Fatalf("path of a sealed loop without a checkout: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+			}
+			co := strings.TrimSpace(cmdtest.MustRun(t, repo, "checkout", "p").Stdout)
+			if got := strings.TrimSpace(cmdtest.MustRun(t, repo, "path", "p").Stdout); got == "" || got != co {
+				t.Errorf("path after checkout = %q, checkout printed %q", got, co)
+			}
+		})
+	}
+}

@@ -133,7 +133,11 @@ func newRun(ctx context.Context, opts *NewOptions) error {
 	if opts.Detach || !opts.IO.Interactive() {
 		fmt.Fprintln(opts.IO.Out, m.Worktree)
 		if !opts.IO.Quiet() && opts.IO.IsStderrTTY() {
-			fmt.Fprintf(opts.IO.ErrOut, "Enter it with: cd %q   or   git loop exec %s -- $SHELL\n", m.Worktree, m.Name)
+			if m.Sandbox.Sealed {
+				fmt.Fprintf(opts.IO.ErrOut, "Enter it with: git loop shell %s   (a host worktree for editors: git loop checkout %s)\n", m.Name, m.Name)
+			} else {
+				fmt.Fprintf(opts.IO.ErrOut, "Enter it with: cd %q   or   git loop exec %s -- $SHELL\n", m.Worktree, m.Name)
+			}
 		}
 		return nil
 	}

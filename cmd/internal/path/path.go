@@ -9,6 +9,7 @@ import (
 
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
+	"github.com/gitloop-dev/git-loop/gitloop/transport"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
@@ -24,7 +25,7 @@ func NewCmdPath(f *cmdutil.Factory, runF func(context.Context, *PathOptions) err
 	opts := &PathOptions{IO: f.IOStreams, Workspace: f.Workspace}
 	cmd := &cobra.Command{
 		Use:               "path NAME",
-		Short:             "Print a loop's worktree path",
+		Short:             "Print a loop's worktree path (a sealed loop's host checkout)",
 		Example:           `  cd "$(git loop path fix-login)"`,
 		Args:              cmdutil.ExactLoopName,
 		ValidArgsFunction: cmdutil.CompleteLoopNames(f),
@@ -48,6 +49,16 @@ func pathRun(ctx context.Context, opts *PathOptions) error {
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintln(opts.IO.Out, m.Worktree)
+	dir := m.Worktree
+	if m.Sandbox.Sealed {
+		// A sealed loop's files are its sandbox's: on the host its
+		// worktree path is only the clone's mount point. Its host
+		// checkout, when it has one, is where an editor (or a cd) goes.
+		dir = transport.CheckoutPath(ws, m.Name)
+		if dir == "" || !workspace.Exists(dir) {
+			return fmt.Errorf("loop %s is sealed: its files are in its sandbox (\"git loop shell %s\"); \"git loop checkout %s\" makes a host worktree of it, which this then prints", m.Name, m.Name, m.Name)
+		}
+	}
+	_, err = fmt.Fprintln(opts.IO.Out, dir)
 	return err
 }
