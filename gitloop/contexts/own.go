@@ -5,11 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/sandboxspec"
@@ -277,29 +275,11 @@ func ReadOwnRef(c state.ContextWorktree) (string, bool) {
 	// replace): a link anywhere below, .git or the context dir included,
 	// cannot lead out of the loop's own files.
 	loopDir := filepath.Dir(filepath.Dir(c.Dir))
-	root, err := os.OpenRoot(loopDir)
-	if err != nil {
-		return "", false
-	}
-	defer root.Close()
 	rel, err := filepath.Rel(loopDir, filepath.Join(c.Dir, ".git", filepath.FromSlash(c.Branch)))
 	if err != nil {
 		return "", false
 	}
-	f, err := root.OpenFile(rel, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return "", false
-	}
-	defer f.Close()
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
-		return "", false
-	}
-	b, err := io.ReadAll(io.LimitReader(f, 128))
-	if err != nil {
-		return "", false
-	}
-	sha := strings.TrimSpace(string(b))
-	return sha, workspace.IsSHA(sha)
+	return workspace.ReadRefFileUnder(loopDir, rel)
 }
 
 // convertScript runs inside the sandbox, in a context dir that was a

@@ -47,7 +47,7 @@ func PushIn(ctx context.Context, s *workspace.Workspace, m *state.Meta, shas []s
 	}
 	args := []string{"push", "-q", "--no-verify", "--force", "--no-recurse-submodules", URL(m.Name)}
 	for i, sha := range shas {
-		if _, ok := validSHA(sha); !ok {
+		if !workspace.IsSHA(sha) {
 			return fmt.Errorf("push into loop %s's sandbox: %q is not a commit", m.Name, sha)
 		}
 		args = append(args, fmt.Sprintf("%s:%s%d", sha, IncomingPrefix, i))

@@ -2,9 +2,7 @@ package transport
 
 import (
 	"context"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -167,30 +165,13 @@ func SnapshotQuarantine(name string) string { return Quarantine(name) + "side/sn
 // bounded, and valid only as one hex object name. ok is false when the
 // file cannot say (packed, absent, not a sha): the caller fetches.
 func ReadCloneRef(s *workspace.Workspace, m *state.Meta) (sha string, ok bool) {
-	p := filepath.Join(ClonePath(s, m.Name), ".git", filepath.FromSlash(m.Branch))
-	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
-	if err != nil {
+	if !strings.HasPrefix(m.Branch, "refs/heads/") || strings.Contains(m.Branch, "..") {
 		return "", false
 	}
-	defer f.Close()
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
-		return "", false
-	}
-	b, err := io.ReadAll(io.LimitReader(f, 128))
-	if err != nil {
-		return "", false
-	}
-	return validSHA(strings.TrimSpace(string(b)))
-}
-
-func validSHA(v string) (string, bool) {
-	if len(v) != 40 && len(v) != 64 {
-		return "", false
-	}
-	if _, err := hex.DecodeString(v); err != nil || strings.ToLower(v) != v {
-		return "", false
-	}
-	return v, true
+	// Rooted at the loop's sandbox dir, which the host made: a link the
+	// sandbox plants anywhere in its clone cannot lead the read out.
+	clone := ClonePath(s, m.Name)
+	return workspace.ReadRefFileUnder(filepath.Dir(clone), filepath.Join(filepath.Base(clone), ".git", filepath.FromSlash(m.Branch)))
 }
 
 // seenPath records, host-side, the clone ref the last fetch saw, so ls

@@ -3,9 +3,11 @@ package workspace
 import (
 	"bufio"
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // readRef resolves a full ref name to a sha by reading the files-backend
@@ -92,4 +94,33 @@ func IsSHA(s string) bool {
 		}
 	}
 	return true
+}
+
+// ReadRefFileUnder reads a loose ref file a sandbox can write as data:
+// rel is opened under an os.Root on root (a directory the sandbox cannot
+// replace), so no link anywhere below root leads out of it; only a
+// regular file is read (a FIFO cannot hang the open), at most 128 bytes,
+// and only one object name is an answer. ok is false when the file
+// cannot say (packed, absent, anything else): the caller then asks by a
+// fetch, never by running git there.
+func ReadRefFileUnder(root, rel string) (sha string, ok bool) {
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return "", false
+	}
+	defer r.Close()
+	f, err := r.OpenFile(rel, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return "", false
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return "", false
+	}
+	b, err := io.ReadAll(io.LimitReader(f, 128))
+	if err != nil {
+		return "", false
+	}
+	sha = strings.TrimSpace(string(b))
+	return sha, IsSHA(sha)
 }
