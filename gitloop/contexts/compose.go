@@ -247,7 +247,11 @@ func Recompose(s *workspace.Workspace, m *state.Meta, k agent.Kind) (done bool, 
 		_ = root.Rename(stale, rel)
 		return cannot(err)
 	}
-	s.Reporter().Warn(fmt.Sprintf("loop %s runs %s now: composed its agent config again, for %s (it was for %s; what the agents wrote there is kept)", m.Name, k, want, old.Format))
+	who := string(k)
+	if k == agent.Command {
+		who = "an agent of no known kind"
+	}
+	s.Reporter().Warn(fmt.Sprintf("loop %s runs %s now: its agent config is composed again, in the %s layout (it was %s; what the agents wrote there is kept)", m.Name, who, want, old.Format))
 	for _, w := range res.Warnings {
 		s.Reporter().Warn(w)
 	}
