@@ -509,7 +509,7 @@ func TestLoopFollowsAgentSetting(t *testing.T) {
 			t.Errorf("after codex: %s is still there", f)
 		}
 	}
-	if !strings.Contains(r.Stderr, "composed its agent config again, for codex (it was for claude") {
+	if !strings.Contains(r.Stderr, "its agent config is composed again, in the codex layout (it was claude") {
 		t.Errorf("run does not say it composed again:\n%s", r.Stderr)
 	}
 	// A one-off agent of another kind, behind a wrapper.
