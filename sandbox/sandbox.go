@@ -70,8 +70,12 @@ type Spec struct {
 	// empty means NetworkIsolated.
 	Network Network `json:"network,omitempty"`
 	// Limits bound its processes, where the driver can (docker).
-	Limits Limits            `json:"limits,omitzero"`
-	Env    map[string]string `json:"-"` // per-exec env every exec gets (not hashed, not stored)
+	Limits Limits `json:"limits,omitzero"`
+	// Placement is the host's policy on binding host paths (see
+	// Placement); empty means PlacementAuto. Not hashed: it decides
+	// whether a sandbox may be made, not what it is made of.
+	Placement Placement         `json:"-"`
+	Env       map[string]string `json:"-"` // per-exec env every exec gets (not hashed, not stored)
 }
 
 // Network is a sandbox's network policy (setting sandbox.network).
@@ -315,4 +319,49 @@ type Purger interface {
 // terminal as it is.
 type TerminalOwner interface {
 	AllocatesTTY() bool
+}
+
+// Placement says where a loop's files live relative to its engine
+// (setting sandbox.placement).
+type Placement string
+
+const (
+	// PlacementAuto asks the engine once whether it sees this host's
+	// paths (a nonce file in a host dir looked for from inside) and binds
+	// them only when it does.
+	PlacementAuto Placement = "auto"
+	// PlacementLocal trusts that the engine sees this host's paths (a
+	// local socket, a forwarded one): no probe.
+	PlacementLocal Placement = "local"
+	// PlacementRemote never binds a host path: the loop's clone and
+	// $HOME live on the engine.
+	PlacementRemote Placement = "remote"
+)
+
+// Placements are the settings, in the order they are documented.
+var Placements = []Placement{PlacementAuto, PlacementLocal, PlacementRemote}
+
+// Or returns p, or PlacementAuto when p is empty.
+func (p Placement) Or() Placement {
+	if p == "" {
+		return PlacementAuto
+	}
+	return p
+}
+
+// ErrHostPathsUnseen is wrapped when a sandbox would bind host paths on an
+// engine that cannot see them: on a remote engine a host path silently
+// becomes an empty directory of the engine's machine, so git loop refuses
+// instead.
+var ErrHostPathsUnseen = errors.New("the sandbox engine cannot see this host's files")
+
+// HostMounts are the mounts of spec that bind a host path (not tmpfs).
+func (s Spec) HostMounts() []Mount {
+	var out []Mount
+	for _, m := range s.Mounts {
+		if !m.Tmpfs && m.Source != "" {
+			out = append(out, m)
+		}
+	}
+	return out
 }

@@ -147,6 +147,9 @@ func (e *Engine) create(ctx context.Context, spec sandbox.Spec) error {
 	if err != nil {
 		return err
 	}
+	if err := e.checkPlacement(ctx, spec); err != nil {
+		return err
+	}
 	res, err := e.cli.ContainerCreate(ctx, client.ContainerCreateOptions{
 		Name:       spec.Name(),
 		Config:     cfg,
