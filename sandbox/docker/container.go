@@ -158,7 +158,7 @@ func (e *Engine) create(ctx context.Context, spec sandbox.Spec) error {
 	if err != nil {
 		if cerrdefs.IsNotFound(err) {
 			return fmt.Errorf("docker create %s: %w: image %q is not on the engine at %s: run \"git loop image build\" or set sandbox.image to an image you have (%v)",
-				spec.Name(), ErrImageNotFound, spec.Image, e.cli.DaemonHost(), err)
+				spec.Name(), ErrImageNotFound, spec.Image, e.host, err)
 		}
 		return e.wrap("docker create "+spec.Name(), err)
 	}

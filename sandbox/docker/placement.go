@@ -38,7 +38,7 @@ func (e *Engine) SeesHostPaths(ctx context.Context, p sandbox.Placement, image s
 	if err != nil {
 		return false, e.wrap("docker info", err)
 	}
-	key := sha256.Sum256([]byte(info.Info.ID + "\n" + e.cli.DaemonHost()))
+	key := sha256.Sum256([]byte(info.Info.ID + "\n" + e.host))
 	cache := ""
 	if e.cacheDir != "" {
 		cache = filepath.Join(e.cacheDir, "placement", hex.EncodeToString(key[:12]))
@@ -104,7 +104,7 @@ func (e *Engine) probeHostPaths(ctx context.Context, image string) (bool, error)
 	if err != nil {
 		if cerrdefs.IsNotFound(err) {
 			return false, fmt.Errorf("placement probe: %w: image %q is not on the engine at %s: run \"git loop image build\" or set sandbox.image (%v)",
-				ErrImageNotFound, image, e.cli.DaemonHost(), err)
+				ErrImageNotFound, image, e.host, err)
 		}
 		return false, e.wrap("placement probe: docker create", err)
 	}
@@ -153,5 +153,5 @@ func (e *Engine) checkPlacement(ctx context.Context, spec sandbox.Spec) error {
 		why = "sandbox.placement is remote"
 	}
 	return fmt.Errorf("docker: loop %q: %w: the docker engine at %s cannot bind %s: %s. Loops on a remote engine are not supported yet: use an engine on this machine (unset DOCKER_HOST, or \"docker context use default\"), another driver (--driver bwrap), or set sandbox.placement = local if this engine does see this host's files",
-		spec.Loop, sandbox.ErrHostPathsUnseen, e.cli.DaemonHost(), binds[0].Source, why)
+		spec.Loop, sandbox.ErrHostPathsUnseen, e.host, binds[0].Source, why)
 }
