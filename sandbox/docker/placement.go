@@ -148,10 +148,10 @@ func (e *Engine) checkPlacement(ctx context.Context, spec sandbox.Spec) error {
 	if sees {
 		return nil
 	}
-	why := "it does not see this host's files (a file written in " + os.TempDir() + " was not there inside)"
+	why := "a file written in " + os.TempDir() + " was not there inside"
 	if spec.Placement.Or() == sandbox.PlacementRemote {
-		why = "sandbox.placement is remote"
+		why = "sandbox.placement = remote"
 	}
-	return fmt.Errorf("docker: loop %q: %w: the docker engine at %s cannot bind %s: %s. Loops on a remote engine are not supported yet: use an engine on this machine (unset DOCKER_HOST, or \"docker context use default\"), another driver (--driver bwrap), or set sandbox.placement = local if this engine does see this host's files",
-		spec.Loop, sandbox.ErrHostPathsUnseen, e.host, binds[0].Source, why)
+	return fmt.Errorf("docker: loop %q: %w: the docker engine at %s (%s), so it cannot bind %s. Loops on a remote engine are not supported yet: use an engine on this machine (unset DOCKER_HOST, or \"docker context use default\"), another driver (--driver bwrap), or set sandbox.placement = local if this engine does see this host's files",
+		spec.Loop, sandbox.ErrHostPathsUnseen, e.host, why, binds[0].Source)
 }
