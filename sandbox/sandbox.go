@@ -199,6 +199,9 @@ const (
 	StateRunning State = "running"
 	StateStopped State = "stopped"
 	StateMissing State = "missing"
+	// StateUnreachable: its engine did not answer, so nothing is known
+	// of it (never taken for clean or stopped).
+	StateUnreachable State = "unreachable"
 )
 
 // Status describes one sandbox as its engine sees it.

@@ -48,3 +48,35 @@ func TestRemoteEngineRefusesBinds(t *testing.T) {
 		})
 	}
 }
+
+// TestUnreachableEngine: when a loop's engine does not answer, ls says
+// so, for its sandbox and, for a sealed loop (whose work lives in the
+// sandbox), for its changes: never "clean", never "not started".
+func TestUnreachableEngine(t *testing.T) {
+	d := cmdtest.DockerDriver.Sealed()
+	repo := newRepo(t, d)
+	cmdtest.MustRun(t, repo, "new", "x", "--driver", "docker", "--detach")
+	t.Setenv("DOCKER_HOST", "tcp://127.0.0.1:1")
+	r := cmdtest.Run(t, repo, "ls")
+	t.Logf("ls with the engine unreachable:\n%s%s", r.Stdout, r.Stderr)
+	if r.Code != 0 {
+		t.Fatalf("ls: exit %d\n%s", r.Code, r.Stderr)
+	}
+	row := ""
+	for _, l := range strings.Split(r.Stdout, "\n") {
+		if strings.HasPrefix(l, "x ") {
+			row = l
+		}
+	}
+	if !strings.Contains(row, "docker unreachable") || strings.Contains(row, "clean") || strings.Count(row, "unreachable") != 2 {
+		t.Errorf("ls row of x with its engine unreachable: %q\n%s", row, r.Stdout)
+	}
+	if !strings.Contains(r.Stderr, "tcp://127.0.0.1:1") {
+		t.Errorf("ls does not name the engine it could not reach:\n%s", r.Stderr)
+	}
+	for _, l := range cmdtest.LsJSON(t, repo) {
+		if l.Sandbox != "unreachable" || !l.ChangesUnknown || l.Placement != "local" {
+			t.Errorf("ls --json: sandbox %q, changesUnknown %v, placement %q", l.Sandbox, l.ChangesUnknown, l.Placement)
+		}
+	}
+}
