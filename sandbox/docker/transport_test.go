@@ -125,3 +125,37 @@ func TestDockerContext(t *testing.T) {
 		t.Errorf("missing context: %v", err)
 	}
 }
+
+// TestSSHRemoteEngine: the second engine reached over ssh:// (its own
+// sshd, its own docker CLI running dial-stdio) is a remote engine as git
+// loop sees it: the probe finds it blind to this host's files, binds are
+// refused, and a sandbox without binds runs there.
+func TestSSHRemoteEngine(t *testing.T) {
+	e := dockertest.Engine(t)
+	img := dockertest.BusyboxImage(t, e)
+	e2 := dockertest.Engine2(t, e, img)
+	host := dockertest.Engine2SSH(t, e2)
+	t.Setenv("DOCKER_HOST", host)
+	r, err := docker.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	r.SetCacheDir(t.TempDir())
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	sees, err := r.SeesHostPaths(ctx, sandbox.PlacementAuto, img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sees {
+		t.Fatal("the second engine, over ssh, sees this host's files")
+	}
+	dir := t.TempDir()
+	spec := sandbox.Spec{Workspace: "transport1", Loop: "sshbind", Image: img, Workdir: dir,
+		Mounts: []sandbox.Mount{{Source: dir, Target: dir}}}
+	if _, err := r.Ensure(ctx, spec); !errors.Is(err, sandbox.ErrHostPathsUnseen) || !strings.Contains(err.Error(), host) {
+		t.Errorf("Ensure with a bind over ssh: %v", err)
+	}
+	roundTrip(t, r, img, "ssh2")
+}

@@ -24,11 +24,14 @@ import (
 type SecondEngine struct {
 	// Host is its DOCKER_HOST (tcp://127.0.0.1:PORT).
 	Host string
+	// SSHAddr is its sshd's address on the host's loopback (root logs
+	// in with a key Engine2SSH installs).
+	SSHAddr string
 }
 
 // engineInclude are the packages of the engine image: dockerd and what it
 // runs, git for the sandbox images loaded into it.
-const engineInclude = "git,ca-certificates,docker.io,iptables,procps"
+const engineInclude = "git,ca-certificates,docker.io,iptables,procps,openssh-server"
 
 // engineContainer is the name of the second engine's container, kept
 // between test runs (as its /var/lib/docker volume is) so that only the
@@ -41,7 +44,8 @@ var engineChanges = []string{
 	"ENV LANG=C.UTF-8",
 	// No iptables rules: the outer host's firewall is not this engine's
 	// to change, and the tests need no published ports inside.
-	`CMD ["dockerd", "-H", "tcp://0.0.0.0:2375", "-H", "unix:///var/run/docker.sock", "--iptables=false", "--ip6tables=false"]`,
+	// sshd beside it, for ssh:// (keys are put in by Engine2SSH).
+	`CMD ["sh", "-c", "mkdir -p /run/sshd && ssh-keygen -A && /usr/sbin/sshd && exec dockerd -H tcp://0.0.0.0:2375 -H unix:///var/run/docker.sock --iptables=false --ip6tables=false"]`,
 }
 
 func engineRecipe() string {
@@ -82,7 +86,7 @@ func Engine2(t testing.TB, e *docker.Engine, images ...string) SecondEngine {
 	if state != "true "+tag {
 		_, _ = run(nil, "rm", "-f", engineContainer)
 		args := append([]string{"run", "-d", "--name", engineContainer, "--label", TestLabel + "=1",
-			"-p", "127.0.0.1::2375", "-v", engineContainer + "-lib:/var/lib/docker"}, strings.Fields(runEngineFlags)...)
+			"-p", "127.0.0.1::2375", "-p", "127.0.0.1::22", "-v", engineContainer + "-lib:/var/lib/docker"}, strings.Fields(runEngineFlags)...)
 		if _, err := run(nil, append(args, tag)...); err != nil {
 			t.Fatal(err)
 		}
@@ -121,7 +125,11 @@ func Engine2(t testing.TB, e *docker.Engine, images ...string) SecondEngine {
 		}
 		t.Logf("loaded %s into the second engine in %s", img, time.Since(start).Round(time.Millisecond))
 	}
-	return SecondEngine{Host: host}
+	sshAddr, err := run(nil, "port", engineContainer, "22/tcp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return SecondEngine{Host: host, SSHAddr: strings.TrimSpace(strings.Split(sshAddr, "\n")[0])}
 }
 
 func ensureEngineImage(ctx context.Context, e *docker.Engine, tag string, logf func(string, ...any)) error {
@@ -141,7 +149,7 @@ func ensureEngineImage(ctx context.Context, e *docker.Engine, tag string, logf f
 		return err
 	}
 	start := time.Now()
-	tarball, err := debianRootfs(ctx, dir, debianSuite, "dockerd", engineInclude)
+	tarball, err := debianRootfs(ctx, dir, debianSuite, "dockerd-"+engineRecipe(), engineInclude)
 	if err != nil {
 		return fmt.Errorf("build %s: %w", tag, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,8 +29,6 @@ func SSHHost(t *testing.T) string {
 		err = fmt.Errorf("sshd needs root")
 	}
 	sandboxtest.Require(t, err, "sshd", installSSH)
-	ssh, err := exec.LookPath("ssh")
-	sandboxtest.Require(t, err, "ssh", installSSH)
 	keygen, err := exec.LookPath("ssh-keygen")
 	sandboxtest.Require(t, err, "ssh-keygen", installSSH)
 	docker, err := exec.LookPath("docker")
@@ -86,8 +85,18 @@ func SSHHost(t *testing.T) string {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	client := fmt.Sprintf("Host gitloop-test-ssh\n  HostName 127.0.0.1\n  Port %d\n  IdentityFile %s\n  IdentitiesOnly yes\n  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n  LogLevel ERROR\n  BatchMode yes\n",
-		port, filepath.Join(dir, "user"))
+	return sshClient(t, dir, "127.0.0.1", strconv.Itoa(port), filepath.Join(dir, "user"))
+}
+
+// sshClient puts an "ssh" first on PATH that is the real ssh with a config
+// of the test's: host alias gitloop-test-ssh is addr:port, logged in with
+// key, no known_hosts. It returns the ssh:// address of root there.
+func sshClient(t *testing.T, dir, addr, port, key string) string {
+	t.Helper()
+	ssh, err := exec.LookPath("ssh")
+	sandboxtest.Require(t, err, "ssh", installSSH)
+	client := fmt.Sprintf("Host gitloop-test-ssh\n  HostName %s\n  Port %s\n  IdentityFile %s\n  IdentitiesOnly yes\n  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n  LogLevel ERROR\n  BatchMode yes\n",
+		addr, port, key)
 	if err := os.WriteFile(filepath.Join(dir, "ssh_config"), []byte(client), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -101,4 +110,33 @@ func SSHHost(t *testing.T) string {
 	}
 	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
 	return "ssh://root@gitloop-test-ssh"
+}
+
+// Engine2SSH lets the test in to the second engine's sshd as root with a
+// key of its own, and returns its ssh:// address (through the "ssh" that
+// sshClient puts on PATH): an engine on another machine reached as the
+// docker CLI reaches one.
+func Engine2SSH(t *testing.T, e2 SecondEngine) string {
+	t.Helper()
+	keygen, err := exec.LookPath("ssh-keygen")
+	sandboxtest.Require(t, err, "ssh-keygen", installSSH)
+	dir := t.TempDir()
+	key := filepath.Join(dir, "user")
+	if out, err := exec.Command(keygen, "-q", "-t", "ed25519", "-N", "", "-f", key).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v\n%s", err, out)
+	}
+	pub, err := os.ReadFile(key + ".pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	add := exec.Command("docker", "exec", "-i", engineContainer, "sh", "-c", "mkdir -p -m 700 /root/.ssh && cat >> /root/.ssh/authorized_keys")
+	add.Stdin = strings.NewReader(string(pub))
+	if out, err := add.CombinedOutput(); err != nil {
+		t.Fatalf("authorize the test's key on the second engine: %v\n%s", err, out)
+	}
+	addr, port, err := net.SplitHostPort(e2.SSHAddr)
+	if err != nil {
+		t.Fatalf("second engine's ssh address %q: %v", e2.SSHAddr, err)
+	}
+	return sshClient(t, dir, addr, port, key)
 }
