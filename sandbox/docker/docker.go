@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/moby/moby/client"
 
@@ -85,12 +86,23 @@ func Open(ctx context.Context) (sandbox.Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", sandbox.ErrEngineUnreachable, err)
 	}
+	if strings.HasPrefix(e.host, "ssh://") {
+		// An ssh:// engine answers after ssh's handshake (a second or
+		// so), past auto's probe of a local socket: the user named it,
+		// so it gets the time of a connection rather than a fallback.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), sshOpenTimeout)
+		defer cancel()
+	}
 	if err := e.Ping(ctx); err != nil {
 		_ = e.Close()
 		return nil, err
 	}
 	return e, nil
 }
+
+// sshOpenTimeout bounds Open's ping of an ssh:// engine.
+const sshOpenTimeout = 20 * time.Second
 
 // Candidate is the docker entry for sandbox.Auto.
 func Candidate() sandbox.Candidate {

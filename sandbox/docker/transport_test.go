@@ -64,6 +64,15 @@ func TestSSHEngine(t *testing.T) {
 	}
 	start = time.Now()
 	roundTrip(t, r, img, "ssh")
+	// auto's short probe (made for a local socket) waits for ssh's
+	// handshake instead of falling back to another driver.
+	pctx, pcancel := context.WithTimeout(ctx, sandbox.DefaultProbeTimeout)
+	if eng, err := docker.Open(pctx); err != nil {
+		t.Errorf("auto's probe of an ssh:// engine: %v", err)
+	} else {
+		_ = eng.(*docker.Engine).Close()
+	}
+	pcancel()
 	t.Logf("ensure, 1 MiB exec, remove over ssh: %s", time.Since(start).Round(time.Millisecond))
 	start = time.Now()
 
