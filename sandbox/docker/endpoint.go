@@ -173,8 +173,31 @@ func sshArgs(u *url.URL) ([]string, error) {
 	}
 	// -T: no terminal; a connect timeout so a dead host is an error,
 	// not a hang; "--" so the host name is never an option.
-	args = append(args, "-T", "-o", "ConnectTimeout=30", "--", u.Hostname(), "docker", "system", "dial-stdio")
+	args = append(args, "-T", "-o", "ConnectTimeout=30")
+	args = append(args, multiplex(args, u.Hostname())...)
+	args = append(args, "--", u.Hostname(), "docker", "system", "dial-stdio")
 	return args, nil
+}
+
+// multiplex are ssh options that share one connection between git loop's
+// dials: every exec's attach is a connection of its own, and a handshake
+// each cost an exec 0.8 s where a shared one costs 0.34 s. Only when the
+// user's ssh config leaves ControlMaster off ("ssh -G" says so): a
+// master of their own is theirs to keep.
+func multiplex(args []string, host string) []string {
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return nil
+	}
+	out, err := exec.Command("ssh", append(append([]string{"-G"}, args...), "--", host)...).Output()
+	if err != nil || !strings.Contains("\n"+string(out), "\ncontrolmaster false\n") {
+		return nil
+	}
+	dir := filepath.Join(cache, "git-loop", "ssh")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil
+	}
+	return []string{"-o", "ControlMaster=auto", "-o", "ControlPath=" + filepath.Join(dir, "%C"), "-o", "ControlPersist=60"}
 }
 
 // cmdConn is a process's stdio as a net.Conn: writes go to its stdin,

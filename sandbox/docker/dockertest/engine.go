@@ -27,6 +27,8 @@ type SecondEngine struct {
 	// SSHAddr is its sshd's address on the host's loopback (root logs
 	// in with a key Engine2SSH installs).
 	SSHAddr string
+	// outer is the DOCKER_HOST of the first engine, which runs it.
+	outer string
 }
 
 // engineInclude are the packages of the engine image: dockerd and what it
@@ -129,7 +131,7 @@ func Engine2(t testing.TB, e *docker.Engine, images ...string) SecondEngine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return SecondEngine{Host: host, SSHAddr: strings.TrimSpace(strings.Split(sshAddr, "\n")[0])}
+	return SecondEngine{Host: host, outer: os.Getenv("DOCKER_HOST"), SSHAddr: strings.TrimSpace(strings.Split(sshAddr, "\n")[0])}
 }
 
 func ensureEngineImage(ctx context.Context, e *docker.Engine, tag string, logf func(string, ...any)) error {

@@ -131,6 +131,8 @@ func Engine2SSH(t *testing.T, e2 SecondEngine) string {
 	}
 	add := exec.Command("docker", "exec", "-i", engineContainer, "sh", "-c", "mkdir -p -m 700 /root/.ssh && cat >> /root/.ssh/authorized_keys")
 	add.Stdin = strings.NewReader(string(pub))
+	// The first engine runs it, whatever DOCKER_HOST says by now.
+	add.Env = append(os.Environ(), "DOCKER_HOST="+e2.outer, "DOCKER_CONTEXT=")
 	if out, err := add.CombinedOutput(); err != nil {
 		t.Fatalf("authorize the test's key on the second engine: %v\n%s", err, out)
 	}
