@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -17,6 +18,9 @@ import (
 
 	"github.com/gitloop-dev/git-loop/sandbox"
 )
+
+// errInconclusive: the probe's image could not look for the file.
+var errInconclusive = errors.New("no answer from the image")
 
 // probeDir is where the probe's container sees the host's temp dir.
 const probeDir = "/.gitloop-probe"
@@ -52,6 +56,11 @@ func (e *Engine) SeesHostPaths(ctx context.Context, p sandbox.Placement, image s
 		}
 	}
 	sees, err := e.probeHostPaths(ctx, image)
+	if errors.Is(err, errInconclusive) {
+		// An image without a shell cannot answer: the address decides
+		// (a local socket sees this host), and nothing is cached.
+		return e.Capabilities().HostPaths, nil
+	}
 	if err != nil {
 		return false, err
 	}
@@ -125,7 +134,7 @@ func (e *Engine) probeHostPaths(ctx context.Context, image string) (bool, error)
 		case 1:
 			return false, nil
 		default:
-			return false, fmt.Errorf("placement probe: image %q cannot run /bin/sh -c test (exit %d)", image, r.StatusCode)
+			return false, fmt.Errorf("placement probe: image %q cannot run /bin/sh -c test (exit %d): %w", image, r.StatusCode, errInconclusive)
 		}
 	case err := <-wait.Error:
 		return false, e.wrap("placement probe: docker wait", err)
