@@ -367,17 +367,6 @@ func (p Placement) Or() Placement {
 // instead.
 var ErrHostPathsUnseen = errors.New("the sandbox engine cannot see this host's files")
 
-// HostMounts are the mounts of spec that bind a host path (not tmpfs).
-func (s Spec) HostMounts() []Mount {
-	var out []Mount
-	for _, m := range s.Mounts {
-		if !m.Tmpfs && m.Source != "" {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
 // ProgramError is a command that never started in the sandbox: its program
 // is not there, or cannot be executed (the shell's 127 and 126). Drivers
 // return it with the code instead of passing on the engine's raw message

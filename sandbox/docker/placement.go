@@ -146,7 +146,14 @@ func (e *Engine) probeHostPaths(ctx context.Context, image string) (bool, error)
 // checkPlacement refuses a spec that binds host paths on an engine that
 // does not see them, naming the engine and the ways out.
 func (e *Engine) checkPlacement(ctx context.Context, spec sandbox.Spec) error {
-	binds := spec.HostMounts()
+	// The binds the container would get: the spec's and the implicit
+	// workdir and $HOME.
+	var binds []sandbox.Mount
+	for _, m := range withImplicitMounts(spec) {
+		if !m.Tmpfs && m.Source != "" {
+			binds = append(binds, m)
+		}
+	}
 	if len(binds) == 0 {
 		return nil
 	}

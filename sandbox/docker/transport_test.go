@@ -22,7 +22,9 @@ func roundTrip(t *testing.T, r *docker.Engine, img, loop string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	spec := sandbox.Spec{Workspace: "transport1", Loop: loop, Image: img, Workdir: "/tmp", Placement: sandbox.PlacementRemote}
+	// Every docker sandbox binds its workdir: local placement is the
+	// test's word that the engine's own /tmp will do.
+	spec := sandbox.Spec{Workspace: "transport1", Loop: loop, Image: img, Workdir: "/tmp", Placement: sandbox.PlacementLocal}
 	t.Cleanup(func() { _ = r.Remove(context.Background(), spec) })
 	if _, err := r.Ensure(ctx, spec); err != nil {
 		t.Fatal(err)
@@ -138,7 +140,8 @@ func TestDockerContext(t *testing.T) {
 // TestSSHRemoteEngine: the second engine reached over ssh:// (its own
 // sshd, its own docker CLI running dial-stdio) is a remote engine as git
 // loop sees it: the probe finds it blind to this host's files, binds are
-// refused, and a sandbox without binds runs there.
+// refused (the implicit workdir bind included), and with placement local
+// (the user's word) a sandbox runs there.
 func TestSSHRemoteEngine(t *testing.T) {
 	e := dockertest.Engine(t)
 	img := dockertest.BusyboxImage(t, e)
@@ -165,6 +168,11 @@ func TestSSHRemoteEngine(t *testing.T) {
 		Mounts: []sandbox.Mount{{Source: dir, Target: dir}}}
 	if _, err := r.Ensure(ctx, spec); !errors.Is(err, sandbox.ErrHostPathsUnseen) || !strings.Contains(err.Error(), host) {
 		t.Errorf("Ensure with a bind over ssh: %v", err)
+	}
+	// No mounts but the workdir, which docker binds by itself.
+	spec.Mounts = nil
+	if _, err := r.Ensure(ctx, spec); !errors.Is(err, sandbox.ErrHostPathsUnseen) {
+		t.Errorf("Ensure with only the implicit workdir bind over ssh: %v", err)
 	}
 	roundTrip(t, r, img, "ssh2")
 }
