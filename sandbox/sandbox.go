@@ -72,6 +72,10 @@ type Spec struct {
 	Network Network `json:"network,omitempty"`
 	// Limits bound its processes, where the driver can (docker).
 	Limits Limits `json:"limits,omitzero"`
+	// Placement is the host's policy on binding host paths (see
+	// Placement); empty means PlacementAuto. Not hashed: it decides
+	// whether a sandbox may be made, not what it is made of.
+	Placement Placement `json:"-"`
 	// Path are dirs put at the end of every exec's PATH, after the
 	// image's (or the host's) own: where the loop's agent is linked, so it
 	// runs by name in a shell. The docker driver stores it in the
@@ -204,6 +208,9 @@ const (
 	StateRunning State = "running"
 	StateStopped State = "stopped"
 	StateMissing State = "missing"
+	// StateUnreachable: its engine did not answer, so nothing is known
+	// of it (never taken for clean or stopped).
+	StateUnreachable State = "unreachable"
 )
 
 // Status describes one sandbox as its engine sees it.
@@ -325,6 +332,40 @@ type Purger interface {
 type TerminalOwner interface {
 	AllocatesTTY() bool
 }
+
+// Placement says where a loop's files live relative to its engine
+// (setting sandbox.placement).
+type Placement string
+
+const (
+	// PlacementAuto asks the engine once whether it sees this host's
+	// paths (a nonce file in a host dir looked for from inside) and binds
+	// them only when it does.
+	PlacementAuto Placement = "auto"
+	// PlacementLocal trusts that the engine sees this host's paths (a
+	// local socket, a forwarded one): no probe.
+	PlacementLocal Placement = "local"
+	// PlacementRemote never binds a host path: the loop's clone and
+	// $HOME live on the engine.
+	PlacementRemote Placement = "remote"
+)
+
+// Placements are the settings, in the order they are documented.
+var Placements = []Placement{PlacementAuto, PlacementLocal, PlacementRemote}
+
+// Or returns p, or PlacementAuto when p is empty.
+func (p Placement) Or() Placement {
+	if p == "" {
+		return PlacementAuto
+	}
+	return p
+}
+
+// ErrHostPathsUnseen is wrapped when a sandbox would bind host paths on an
+// engine that cannot see them: on a remote engine a host path silently
+// becomes an empty directory of the engine's machine, so git loop refuses
+// instead.
+var ErrHostPathsUnseen = errors.New("the sandbox engine cannot see this host's files")
 
 // ProgramError is a command that never started in the sandbox: its program
 // is not there, or cannot be executed (the shell's 127 and 126). Drivers

@@ -67,6 +67,9 @@ var drivers = []string{"auto", "docker", "bwrap", "none"}
 // lists equal).
 var networks = []string{"isolated", "none", "host"}
 
+// placements are where loops' files may live (sandbox.placement).
+var placements = []string{"auto", "local", "remote"}
+
 // gates are the ways promote lands a layer (git-loop-promote(1)).
 var gates = []string{"review", "direct"}
 
@@ -79,6 +82,7 @@ var Keys = []Key{
 	{Name: "sandbox.driver", Default: "auto", Help: "sandbox driver: " + strings.Join(drivers, ", "), Validate: oneOf(drivers)},
 	{Name: "sandbox.image", Default: "gitloop/sandbox:latest", Help: "sandbox image (docker driver)", Validate: nonEmpty},
 	{Name: "sandbox.network", Default: "isolated", Help: `what sandboxes reach: "isolated" (outbound, not the host's loopback), "none" (loopback only) or "host" (all the host reaches; an explicit opt-in)`, Validate: oneOf(networks)},
+	{Name: "sandbox.placement", Default: "auto", Help: `where loops' files live for the docker engine: "auto" (bind host paths only where the engine sees them: probed once per engine), "local" (the engine sees this host's files) or "remote" (never bind host paths)`, Validate: oneOf(placements)},
 	{Name: "sandbox.pids", Default: "4096", Help: `most processes alive at once in a loop's sandbox (docker; bwrap through a cgroup, or RLIMIT_NPROC); "0" for the engine's default`, Validate: validCount},
 	{Name: "sandbox.memory", Default: "", Help: `memory limit of a loop's sandbox (docker; bwrap through a cgroup): "4g", "512m"; empty: the engine's (none)`, Validate: validSize},
 	{Name: "sandbox.cpus", Default: "", Help: `CPUs a loop's sandbox may use (docker; bwrap through a cgroup): "2", "1.5"; empty: the engine's (all)`, Validate: validCPUs},
@@ -655,6 +659,9 @@ func (c *Config) SandboxImage() string  { return c.Get("sandbox.image") }
 // default; none is never sealed: it is the host, trusted).
 func (c *Config) SandboxSealed() bool { return c.Get("sandbox.sealed") == "true" }
 func (c *Config) Setup() []string     { return c.GetList("setup") }
+
+// SandboxPlacement is where loops' files live relative to the engine.
+func (c *Config) SandboxPlacement() string { return c.Get("sandbox.placement") }
 
 // SandboxNetwork is the network policy of sandboxes.
 func (c *Config) SandboxNetwork() string { return c.Get("sandbox.network") }

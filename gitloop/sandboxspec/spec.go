@@ -77,6 +77,7 @@ func Spec(s *workspace.Workspace, m *state.Meta) (sandbox.Spec, error) {
 	// every loop, whose sandbox is recreated for it (they are in the
 	// config hash).
 	spec.Network = sandbox.Network(s.Config.SandboxNetwork())
+	spec.Placement = sandbox.Placement(s.Config.SandboxPlacement())
 	spec.Limits.Pids, spec.Limits.Memory, spec.Limits.NanoCPUs = s.Config.SandboxLimits()
 	for _, c := range m.Contexts {
 		if c.Own {

@@ -4,6 +4,7 @@ package status
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"runtime"
@@ -31,23 +32,30 @@ const (
 // LoopStatus is one loop as ls and status show it. Its JSON form is the
 // stable --json output.
 type LoopStatus struct {
-	Name      string            `json:"name"`
-	Branch    string            `json:"branch"`
-	Base      string            `json:"base"`
-	BaseSHA   string            `json:"baseSha"`
-	Head      string            `json:"head"`
-	Worktree  string            `json:"worktree"`
-	State     string            `json:"state"`
-	Problems  []string          `json:"problems,omitempty"`
-	Agent     string            `json:"agent"`
-	Driver    string            `json:"driver"`
-	Sandbox   sandbox.State     `json:"sandbox"`
-	SandboxID string            `json:"sandboxId,omitempty"`
-	Ports     []sandbox.Port    `json:"ports,omitempty"`
-	Ahead     int               `json:"ahead"`
-	Behind    int               `json:"behind"`
-	Dirty     bool              `json:"dirty"`
-	Changes   int               `json:"changes"`
+	Name      string         `json:"name"`
+	Branch    string         `json:"branch"`
+	Base      string         `json:"base"`
+	BaseSHA   string         `json:"baseSha"`
+	Head      string         `json:"head"`
+	Worktree  string         `json:"worktree"`
+	State     string         `json:"state"`
+	Problems  []string       `json:"problems,omitempty"`
+	Agent     string         `json:"agent"`
+	Driver    string         `json:"driver"`
+	Sandbox   sandbox.State  `json:"sandbox"`
+	SandboxID string         `json:"sandboxId,omitempty"`
+	Ports     []sandbox.Port `json:"ports,omitempty"`
+	Ahead     int            `json:"ahead"`
+	Behind    int            `json:"behind"`
+	Dirty     bool           `json:"dirty"`
+	Changes   int            `json:"changes"`
+	// ChangesUnknown: the loop's uncommitted work lives in a sandbox
+	// whose engine did not answer, so Dirty and Changes are not known
+	// (shown as "unreachable", never "clean").
+	ChangesUnknown bool `json:"changesUnknown,omitempty"`
+	// Placement is where the loop's files live: "local" (this host;
+	// every loop today) or "remote" (on its engine).
+	Placement string            `json:"placement"`
 	Created   time.Time         `json:"created"`
 	Versions  map[string]string `json:"versions,omitempty"`
 	// Unpromoted are the layers with commits not yet promoted.
@@ -121,6 +129,7 @@ func statuses(ctx context.Context, s *workspace.Workspace, metas []*state.Meta, 
 			Name: m.Name, Branch: m.ShortBranch(), Base: m.Base, BaseSHA: m.BaseSHA,
 			Worktree: m.Worktree, State: StateReady, Agent: agentSetting, Driver: m.Sandbox.Driver,
 			Created: m.Created, Versions: m.Versions, SandboxID: m.Sandbox.ID,
+			Placement: "local",
 		}
 		st.ContextBehind = contexts.Behind(m, moves)
 		st.Head = refs[m.Branch]
@@ -134,6 +143,7 @@ func statuses(ctx context.Context, s *workspace.Workspace, metas []*state.Meta, 
 		}
 		if sb, ok := sandboxes[m.Name]; ok {
 			st.Sandbox, st.Ports = sb.State, sb.Ports
+			st.ChangesUnknown = sb.State == sandbox.StateUnreachable && m.Sandbox.Sealed
 			if sb.ID != "" {
 				st.SandboxID = sb.ID
 			}
@@ -264,15 +274,28 @@ func sandboxStates(ctx context.Context, s *workspace.Workspace, metas []*state.M
 	if err != nil {
 		return out
 	}
+	// An engine that does not answer leaves its loops unreachable, not
+	// missing: their state (and a sealed loop's work) is unknown.
+	unreachable := func(d string, err error) {
+		s.Reporter().Warn(fmt.Sprintf("sandbox state unknown: %v", err))
+		if !errors.Is(err, sandbox.ErrEngineUnreachable) {
+			return
+		}
+		for _, m := range metas {
+			if m.Sandbox.Driver == d {
+				out[m.Name] = sandbox.Status{Driver: d, State: sandbox.StateUnreachable}
+			}
+		}
+	}
 	for d := range drivers {
 		eng, err := s.OpenEngine(ctx, d)
 		if err != nil {
-			s.Reporter().Warn(fmt.Sprintf("sandbox state unknown: %v", err))
+			unreachable(d, err)
 			continue
 		}
 		list, err := eng.List(ctx, map[string]string{sandbox.LabelWorkspace: id})
 		if err != nil {
-			s.Reporter().Warn(fmt.Sprintf("sandbox state unknown: %v", err))
+			unreachable(d, err)
 			continue
 		}
 		for _, st := range list {

@@ -148,8 +148,9 @@ func (e *Engine) ImageExists(ctx context.Context, ref string) (bool, error) {
 	}
 }
 
-// Preflight fails early when the spec's image is not on the engine, with
-// the same message Ensure would give.
+// Preflight fails early when the spec's image is not on the engine, or
+// when it binds host paths the engine cannot see, with the same message
+// Ensure would give.
 func (e *Engine) Preflight(ctx context.Context, spec sandbox.Spec) error {
 	ok, err := e.ImageExists(ctx, spec.Image)
 	if err != nil {
@@ -158,7 +159,7 @@ func (e *Engine) Preflight(ctx context.Context, spec sandbox.Spec) error {
 	if !ok {
 		return fmt.Errorf("%w: image %q is not on the engine at %s: run \"git loop image build\" or set sandbox.image to an image you have", ErrImageNotFound, spec.Image, e.Host())
 	}
-	return nil
+	return e.checkPlacement(ctx, spec)
 }
 
 // ImageID is the id of the image ref names on the engine.

@@ -147,6 +147,9 @@ func (e *Engine) create(ctx context.Context, spec sandbox.Spec) error {
 	if err != nil {
 		return err
 	}
+	if err := e.checkPlacement(ctx, spec); err != nil {
+		return err
+	}
 	if len(spec.Path) > 0 {
 		// Extend the PATH spec.Env sets (a loop's toolchain first), else
 		// the image's.
@@ -169,7 +172,7 @@ func (e *Engine) create(ctx context.Context, spec sandbox.Spec) error {
 	if err != nil {
 		if cerrdefs.IsNotFound(err) {
 			return fmt.Errorf("docker create %s: %w: image %q is not on the engine at %s: run \"git loop image build\" or set sandbox.image to an image you have (%v)",
-				spec.Name(), ErrImageNotFound, spec.Image, e.cli.DaemonHost(), err)
+				spec.Name(), ErrImageNotFound, spec.Image, e.host, err)
 		}
 		return e.wrap("docker create "+spec.Name(), err)
 	}

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/moby/moby/client"
 
@@ -35,6 +36,9 @@ var ErrImageNotFound = errors.New("sandbox image not found")
 // concurrent use; Close releases it.
 type Engine struct {
 	cli *client.Client
+	// host is the engine's address as the user named it (an ssh://
+	// engine's client talks to a placeholder over its own dialer).
+	host string
 	// cacheDir keeps what the driver learnt of images (see addUser);
 	// empty for none.
 	cacheDir string
@@ -42,16 +46,32 @@ type Engine struct {
 
 var _ sandbox.Engine = (*Engine)(nil)
 
-// New returns a driver for the engine the environment names (DOCKER_HOST,
-// else the local socket). It does not contact the engine: the first call
-// does, so constructing it stays free for commands that never need it.
+// New returns a driver for the engine the environment names, as the docker
+// CLI resolves it (DOCKER_HOST, else DOCKER_CONTEXT or the CLI's current
+// context, else the local socket; tcp://, unix:// and ssh://). It does
+// not contact the engine: the first call does, so constructing it stays
+// free for commands that never need it.
 func New() (*Engine, error) {
-	cli, err := client.New(client.FromEnv)
+	ep, err := ResolveEndpoint()
 	if err != nil {
-		// Only a malformed DOCKER_HOST or TLS setting gets here.
 		return nil, fmt.Errorf("docker client: %w", err)
 	}
-	e := &Engine{cli: cli}
+	opts, err := ep.clientOpts()
+	if err != nil {
+		return nil, fmt.Errorf("docker client: %w", err)
+	}
+	cli, err := client.New(opts...)
+	if err != nil {
+		// Only a malformed host or TLS setting gets here.
+		return nil, fmt.Errorf("docker client: %w", err)
+	}
+	e := &Engine{cli: cli, host: ep.Host}
+	if e.host == "" {
+		e.host = cli.DaemonHost()
+	}
+	if ep.Context != "" {
+		e.host += " (docker context " + ep.Context + ")"
+	}
 	if dir, err := os.UserCacheDir(); err == nil {
 		e.cacheDir = filepath.Join(dir, "git-loop", "docker")
 	}
@@ -66,12 +86,23 @@ func Open(ctx context.Context) (sandbox.Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", sandbox.ErrEngineUnreachable, err)
 	}
+	if strings.HasPrefix(e.host, "ssh://") {
+		// An ssh:// engine answers after ssh's handshake (a second or
+		// so), past auto's probe of a local socket: the user named it,
+		// so it gets the time of a connection rather than a fallback.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), sshOpenTimeout)
+		defer cancel()
+	}
 	if err := e.Ping(ctx); err != nil {
 		_ = e.Close()
 		return nil, err
 	}
 	return e, nil
 }
+
+// sshOpenTimeout bounds Open's ping of an ssh:// engine.
+const sshOpenTimeout = 20 * time.Second
 
 // Candidate is the docker entry for sandbox.Auto.
 func Candidate() sandbox.Candidate {
@@ -84,14 +115,14 @@ func (*Engine) Name() string { return DriverName }
 func (e *Engine) Close() error { return e.cli.Close() }
 
 // Host is the engine address in use, for doctor and error messages.
-func (e *Engine) Host() string { return e.cli.DaemonHost() }
+func (e *Engine) Host() string { return e.host }
 
 // Ping checks that the engine answers and settles the API version.
 func (e *Engine) Ping(ctx context.Context) error {
 	_, err := e.cli.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true})
 	if err != nil && ctx.Err() != nil {
 		// An engine too slow for auto's short probe is as good as none.
-		return fmt.Errorf("docker ping: %w: no answer from %s: %v", sandbox.ErrEngineUnreachable, e.cli.DaemonHost(), ctx.Err())
+		return fmt.Errorf("docker ping: %w: no answer from %s: %v", sandbox.ErrEngineUnreachable, e.host, ctx.Err())
 	}
 	return e.wrap("docker ping", err)
 }
@@ -108,11 +139,14 @@ func (e *Engine) wrap(op string, err error) error {
 	}
 	if client.IsErrConnectionFailed(err) {
 		remedy := `start it ("sudo systemctl start docker" or "dockerd")`
+		if !strings.HasPrefix(e.host, "unix://") && !strings.HasPrefix(e.host, "npipe://") {
+			remedy = "check that it runs and that this machine reaches it (for ssh://: \"ssh HOST docker version\" must work)"
+		}
 		if errors.Is(err, os.ErrPermission) || strings.Contains(err.Error(), "permission denied") {
 			remedy = `add your user to the "docker" group ("sudo usermod -aG docker $USER", then log in again)`
 		}
 		return fmt.Errorf("%s: %w at %s: %v; %s, set DOCKER_HOST to a running engine, or choose another driver (--driver bwrap|none)",
-			op, sandbox.ErrEngineUnreachable, e.cli.DaemonHost(), err, remedy)
+			op, sandbox.ErrEngineUnreachable, e.host, err, remedy)
 	}
 	return fmt.Errorf("%s: %w", op, err)
 }
@@ -127,7 +161,7 @@ func defaultUser() string {
 // local socket, since an engine reached over tcp:// or ssh:// binds paths
 // of its own machine, not this one's.
 func (e *Engine) Capabilities() sandbox.Capabilities {
-	host := e.cli.DaemonHost()
+	host := e.host
 	local := strings.HasPrefix(host, "unix://") || strings.HasPrefix(host, "npipe://")
 	return sandbox.Capabilities{HostPaths: local, Volumes: true, Isolated: true}
 }

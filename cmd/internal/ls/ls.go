@@ -78,6 +78,9 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 		if l.Dirty {
 			changes = iostreams.Painted(fmt.Sprintf("%d changed", l.Changes), cs.Yellow)
 		}
+		if l.ChangesUnknown {
+			changes = iostreams.Painted("unreachable", cs.Red)
+		}
 		if l.State != status.StateReady {
 			changes = iostreams.Plain("-")
 		}

@@ -116,7 +116,7 @@ func ensureDebian(ctx context.Context, e *docker.Engine, suite, tag string, logf
 		return err // another test binary built it meanwhile
 	}
 	start := time.Now()
-	tarball, err := debianRootfs(ctx, dir, suite)
+	tarball, err := debianRootfs(ctx, dir, suite, "git", debianInclude)
 	if err != nil {
 		return fmt.Errorf("build %s: %w", tag, err)
 	}
@@ -162,9 +162,9 @@ func lockFile(name string) (func(), error) {
 
 // debianRootfs returns the cached root filesystem tarball, making it with
 // debootstrap when it is not there yet. A missingError says a prerequisite
-// is missing.
-func debianRootfs(ctx context.Context, cache, suite string) (string, error) {
-	tarball := filepath.Join(cache, fmt.Sprintf("debian-%s-minbase-git-%s.tar", suite, runtime.GOARCH))
+// is missing. flavour names the include set in the tarball's name.
+func debianRootfs(ctx context.Context, cache, suite, flavour, include string) (string, error) {
+	tarball := filepath.Join(cache, fmt.Sprintf("debian-%s-minbase-%s-%s.tar", suite, flavour, runtime.GOARCH))
 	if _, err := os.Stat(tarball); err == nil {
 		return tarball, nil
 	}
@@ -195,7 +195,7 @@ func debianRootfs(ctx context.Context, cache, suite string) (string, error) {
 		}
 		return nil
 	}
-	if err := run(bin, "--variant=minbase", "--include="+debianInclude, suite, root, mirror); err != nil {
+	if err := run(bin, "--variant=minbase", "--include="+include, suite, root, mirror); err != nil {
 		return "", err
 	}
 	// What apt downloaded is of no use in a test image; git run by any

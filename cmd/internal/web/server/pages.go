@@ -152,7 +152,7 @@ type loopRow struct {
 	Name, Base, State, Sandbox, Driver, Agent string
 	Problems                                  []string
 	Ahead, Behind, Changes                    int
-	Dirty                                     bool
+	Dirty, ChangesUnknown                     bool
 	// Unpromoted names the layers with commits not yet promoted.
 	Unpromoted []string
 	// Proposed names the gated layers proposed and waiting for review.
@@ -215,7 +215,7 @@ func (s *Server) rows(r *http.Request) ([]loopRow, error) {
 		act := acts[i]
 		rows[i] = loopRow{
 			Name: l.Name, Base: l.Base, State: l.State, Sandbox: string(l.Sandbox), Driver: l.Driver, Agent: l.Agent,
-			Problems: l.Problems, Ahead: l.Ahead, Behind: l.Behind, Changes: l.Changes, Dirty: l.Dirty,
+			Problems: l.Problems, Ahead: l.Ahead, Behind: l.Behind, Changes: l.Changes, Dirty: l.Dirty, ChangesUnknown: l.ChangesUnknown,
 			Activity: ago(act), ActivityTitle: stamp(act), Created: ago(l.Created), CreatedTitle: stamp(l.Created),
 		}
 		rows[i].Unpromoted, rows[i].Proposed = l.Unpromoted, l.Proposed
