@@ -49,7 +49,9 @@ fi
 if command -v docker >/dev/null 2>&1 && ! docker info >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v dockerd >/dev/null 2>&1 && [ -z "${DOCKER_HOST:-}" ]; then
     echo "test.sh: starting dockerd" >&2
-    (dockerd >/tmp/gitloop-dockerd.log 2>&1 &)
+    # setsid: the engine outlives whoever started it (a killed test run
+    # takes its whole process group down, and the engine with it).
+    (setsid dockerd >/tmp/gitloop-dockerd.log 2>&1 &)
     for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 0.5; done
     docker info >/dev/null 2>&1 || { echo "test.sh: dockerd did not start; see /tmp/gitloop-dockerd.log" >&2; tail -20 /tmp/gitloop-dockerd.log >&2; }
   else
