@@ -61,7 +61,7 @@ func (k Key) EnvName() string {
 // GitName is the git config variable that sets k: loop.<name>.
 func (k Key) GitName() string { return "loop." + k.Name }
 
-var drivers = []string{"auto", "docker", "bwrap", "none"}
+var drivers = []string{"auto", "docker", "bwrap", "kubernetes", "none"}
 
 // networks are sandbox.Networks (config stays a leaf; a test keeps the
 // lists equal).
@@ -83,6 +83,10 @@ var Keys = []Key{
 	{Name: "sandbox.memory", Default: "", Help: `memory limit of a loop's container (docker): "4g", "512m"; empty: the engine's (none)`, Validate: validSize},
 	{Name: "sandbox.cpus", Default: "", Help: `CPUs a loop's container may use (docker): "2", "1.5"; empty: the engine's (all)`, Validate: validCPUs},
 	{Name: "sandbox.sealed", Default: "false", Help: `"true": new docker and bwrap loops get a clone of their own that only the sandbox works in; commits come back through git's protocol (experimental)`, Validate: oneOf([]string{"true", "false"})},
+	{Name: "sandbox.kube.context", Default: "", Help: "kubeconfig context of the kubernetes driver (default: the kubeconfig's current-context, as kubectl)"},
+	{Name: "sandbox.kube.namespace", Default: "", Help: "namespace of the kubernetes driver's pods and claims (default: the context's namespace, else default)"},
+	{Name: "sandbox.kube.storageClass", Default: "", Help: "storage class of each loop's claim (kubernetes; default: the cluster's default class)"},
+	{Name: "sandbox.kube.storage", Default: "10Gi", Help: `size each loop's claim requests (kubernetes): "10Gi"`, Validate: nonEmpty},
 	{Name: "knowledge.url", Default: "", Help: "remote of the team knowledge repo (default: a local bare origin, solo mode)"},
 	{Name: "notes.url", Default: "", Help: "remote of the team notes repo (default: a local bare origin, solo mode)"},
 	{Name: "vault.default", Default: "", Help: "vault of your personal repo that vault commands and new loops use when --vault is not given", Validate: validVaultName},
