@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes/scheme"
@@ -126,9 +127,16 @@ func (e *Engine) stream(ctx context.Context, pod string, cmd []string, in io.Rea
 	if err != nil {
 		return 127, err
 	}
-	opts := remotecommand.StreamOptions{Stdin: in, Stdout: out, Tty: tty}
+	// client-go copies stdout and stderr in two goroutines; callers hand
+	// the same writer for both (as docker's single demuxing copy allows),
+	// so every write goes through one lock.
+	var mu sync.Mutex
+	opts := remotecommand.StreamOptions{Stdin: in, Tty: tty}
+	if out != nil {
+		opts.Stdout = &lockedWriter{mu: &mu, w: out}
+	}
 	if errw != nil && !tty {
-		opts.Stderr = errw
+		opts.Stderr = &lockedWriter{mu: &mu, w: errw}
 	}
 	if tty && resize != nil {
 		opts.TerminalSizeQueue = sizeQueue{ctx: ctx, c: resize}
@@ -166,6 +174,17 @@ func (e *Engine) executor(u string) (remotecommand.Executor, error) {
 	return remotecommand.NewFallbackExecutor(ws, spdy, func(err error) bool {
 		return httpstream.IsUpgradeFailure(err) || httpstream.IsHTTPSProxyError(err)
 	})
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // sizeQueue hands the caller's terminal sizes to the executor.

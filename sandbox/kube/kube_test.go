@@ -60,6 +60,16 @@ func TestStreams(t *testing.T) {
 			e := engine(t, srv)
 			spec := newSpec(t, "streams-"+proto)
 			sandboxtest.RunStreams(t, e, spec)
+			// One writer for both streams, as callers of docker's single
+			// demuxing copy do: no write may interleave with another.
+			var both bytes.Buffer
+			script := `i=0; while [ $i -lt 2000 ]; do echo out-line; echo err-line >&2; i=$((i+1)); done`
+			if code, err := e.Exec(t.Context(), spec, sandbox.Exec{Cmd: []string{"sh", "-c", script}, Stdout: &both, Stderr: &both}); err != nil || code != 0 {
+				t.Fatalf("exec: %d, %v", code, err)
+			}
+			if n, m := strings.Count(both.String(), "out-line\n"), strings.Count(both.String(), "err-line\n"); n != 2000 || m != 2000 || both.Len() != 2000*18 {
+				t.Errorf("one writer for both streams: %d and %d lines, %d bytes", n, m, both.Len())
+			}
 			if srv.ExecCount(proto) == 0 {
 				t.Errorf("no exec went over %s", proto)
 			}

@@ -30,8 +30,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/version"
+	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	criexec "k8s.io/cri-streaming/pkg/streaming/remotecommand"
 	"k8s.io/streaming/pkg/httpstream/wsstream"
@@ -154,7 +156,7 @@ func (s *Server) crudPods(w http.ResponseWriter, r *http.Request, ns, name strin
 	switch {
 	case r.Method == http.MethodPost && name == "":
 		var p corev1.Pod
-		if err := json.NewDecoder(r.Body).Decode(&p); err != nil {
+		if err := decode(r, &p); err != nil {
 			status(w, http.StatusBadRequest, metav1.StatusReasonBadRequest, err.Error())
 			return
 		}
@@ -230,7 +232,7 @@ func (s *Server) crudClaims(w http.ResponseWriter, r *http.Request, ns, name str
 	switch {
 	case r.Method == http.MethodPost && name == "":
 		var c corev1.PersistentVolumeClaim
-		if err := json.NewDecoder(r.Body).Decode(&c); err != nil {
+		if err := decode(r, &c); err != nil {
 			status(w, http.StatusBadRequest, metav1.StatusReasonBadRequest, err.Error())
 			return
 		}
@@ -428,6 +430,17 @@ func serveWebSocketV5(w http.ResponseWriter, r *http.Request, ex *hostExecutor, 
 	}
 	b, _ := json.Marshal(st)
 	_, _ = streams[3].Write(b)
+}
+
+// decode reads an object as client-go sends it: protobuf by default,
+// JSON when the config asks for it.
+func decode(r *http.Request, into runtime.Object) error {
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		return err
+	}
+	_, _, err = scheme.Codecs.UniversalDeserializer().Decode(b, nil, into)
+	return err
 }
 
 func appendNew(list []string, s string) []string {
