@@ -19,6 +19,8 @@ img=gitloop-test/debian:1
 if ! docker image inspect "$img" >/dev/null 2>&1; then
 	(cd "$(dirname "$0")/.." && go test -count=1 -run '^TestRealEngines$' ./gitloop/transport >/dev/null)
 fi
+# The Go benchmark below runs with the caller's caches (lib.sh moves HOME).
+gocache=$(go env GOCACHE) gomodcache=$(go env GOMODCACHE)
 . "$(dirname "$0")/lib.sh"
 cleanup() {
 	git -C "$work/repo" loop uninstall --yes --force >/dev/null 2>&1 || true
@@ -76,6 +78,16 @@ if command -v bwrap >/dev/null && bwrap --unshare-all --share-net --ro-bind / / 
 	done
 	b_ms=$(median_ms < "$work/b.t"); bx_ms=$(median_ms < "$work/bx.t")
 	printf '%-52s %8sms %8sms %6sx\n' "fetch 1 commit (bwrap): gitloop:: vs ext::" "$b_ms" "$bx_ms" "$(ratio "$b_ms" "$bx_ms")"
+	# What git loop itself does at a fetch point: the connection served
+	# from its own process (git's fd:: helper, no git-remote-gitloop to
+	# start), with the snapshot of uncommitted work and the default
+	# limits, against the same floor (gitloop/transport/bench_test.go).
+	bl=$(cd "$here" && GOCACHE="$gocache" GOMODCACHE="$gomodcache" go test -run '^$' -bench '^BenchmarkFetchOneCommit$' -benchtime "${reps}x" ./gitloop/transport | grep '^BenchmarkFetchOneCommit')
+	metric() { echo "$bl" | awk -v m="$1" '{for (i = 2; i <= NF; i++) if ($i == m) print $(i-1)}'; }
+	printf '%-52s %8sms %8sms %6sx\n' "fetch 1 commit (bwrap) as git loop does vs ext::" "$(metric direct-ms)" "$(metric ext-ms)" "$(metric ratio)"
+	printf '%-52s %8sms %8sms %6sx\n' "  the same in CPU time" "$(metric direct-cpu-ms)" "$(metric ext-cpu-ms)" "$(metric cpu-ratio)"
+	printf '%-52s %8sms %8sms %6sx\n' "  before: through git-remote-gitloop" "$(metric helper-ms)" "$(metric ext-ms)" "$(metric helper-ratio)"
+	printf '%-52s %8sms %8sms %6sx\n' "  before, in CPU time" "$(metric helper-cpu-ms)" "$(metric ext-cpu-ms)" "$(metric helper-cpu-ratio)"
 
 	# ls of many sealed loops (bwrap: no container per loop), nothing changed.
 	for i in $(seq 1 "$loops"); do git -C "$repo" loop new "l$i" --driver bwrap --detach -q >/dev/null; done
@@ -85,6 +97,7 @@ if command -v bwrap >/dev/null && bwrap --unshare-all --share-net --ro-bind / / 
 	# The floor: ls of as many unsealed loops in a twin repository.
 	twin="$work/twin"
 	git init -q -b main "$twin" && cp -r "$repo/d"* "$twin/" && git -C "$twin" add -A && git -C "$twin" commit -qm init
+	git -C "$twin" config loop.sandbox.sealed false # sealed is the default
 	for i in $(seq 1 "$loops"); do git -C "$twin" loop new "l$i" --driver bwrap --detach -q >/dev/null; done
 	git -C "$twin" loop ls >/dev/null 2>&1; git -C "$twin" loop ls >/dev/null 2>&1
 	: > "$work/lsu.t"

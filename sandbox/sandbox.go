@@ -24,10 +24,11 @@ const (
 )
 
 // Hardening is the version of what drivers do to every sandbox beyond its
-// spec (docker: no-new-privileges and the dropped capabilities). It is part
-// of the config hash: raise it when that changes, so existing sandboxes are
-// recreated with the new rules.
-const Hardening = 1
+// spec (docker: no-new-privileges, the dropped capabilities, the seccomp
+// profile refusing setuid and setgid modes). It is part of the config
+// hash: raise it when that changes, so existing sandboxes are recreated
+// with the new rules.
+const Hardening = 2
 
 // ErrEngineUnreachable is wrapped by drivers when their engine (daemon,
 // binary) cannot be reached; the command line maps it to exit code 3.
@@ -70,8 +71,13 @@ type Spec struct {
 	// empty means NetworkIsolated.
 	Network Network `json:"network,omitempty"`
 	// Limits bound its processes, where the driver can (docker).
-	Limits Limits            `json:"limits,omitzero"`
-	Env    map[string]string `json:"-"` // per-exec env every exec gets (not hashed, not stored)
+	Limits Limits `json:"limits,omitzero"`
+	// Path are dirs put at the end of every exec's PATH, after the
+	// image's (or the host's) own: where the loop's agent is linked, so it
+	// runs by name in a shell. The docker driver stores it in the
+	// container's config, so it is hashed.
+	Path []string          `json:"path,omitempty"`
+	Env  map[string]string `json:"-"` // per-exec env every exec gets (not hashed, not stored)
 }
 
 // Network is a sandbox's network policy (setting sandbox.network).
@@ -148,6 +154,9 @@ func (s Spec) ConfigHash() string {
 	sort.Slice(ports, func(i, j int) bool { return ports[i].Container < ports[j].Container })
 	for _, p := range ports {
 		fmt.Fprintf(h, "port=%d:%d\n", p.Host, p.Container)
+	}
+	for _, p := range s.Path {
+		fmt.Fprintf(h, "path=%s\n", p)
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
@@ -315,4 +324,36 @@ type Purger interface {
 // terminal as it is.
 type TerminalOwner interface {
 	AllocatesTTY() bool
+}
+
+// ProgramError is a command that never started in the sandbox: its program
+// is not there, or cannot be executed (the shell's 127 and 126). Drivers
+// return it with the code instead of passing on the engine's raw message
+// (docker's "OCI runtime exec failed …", bwrap's "execvp …"), so the
+// caller can say what would put the program there.
+type ProgramError struct {
+	Program string
+	// Reason is the engine's own words, e.g. "executable file not found
+	// in $PATH".
+	Reason string
+}
+
+func (e *ProgramError) Error() string {
+	return fmt.Sprintf("%q cannot be run in the sandbox: %s", e.Program, e.Reason)
+}
+
+// Code is the shell's exit code for the failure: 126 when the program is
+// there but cannot be executed, else 127.
+func (e *ProgramError) Code() int {
+	if strings.Contains(e.Reason, "permission denied") || strings.Contains(e.Reason, "Permission denied") {
+		return 126
+	}
+	return 127
+}
+
+// ImageResolver is implemented by drivers whose sandboxes run an image
+// (docker): the id of the image a reference names now, which changes when
+// the tag is rebuilt.
+type ImageResolver interface {
+	ImageID(ctx context.Context, ref string) (string, error)
 }

@@ -20,7 +20,9 @@ import (
 
 	"github.com/gitloop-dev/git-loop/cmd/cmdtest"
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
+	"github.com/gitloop-dev/git-loop/sandbox"
 	"github.com/gitloop-dev/git-loop/sandbox/bwrap"
+	"github.com/gitloop-dev/git-loop/sandbox/docker/dockertest"
 	"github.com/gitloop-dev/git-loop/sandbox/sandboxtest"
 )
 
@@ -180,11 +182,12 @@ func TestClaudeRunAndLog(t *testing.T) {
 			t.Errorf("time %q: %v", e.Time, err)
 		}
 	}
-	if want := []string{"user/", "assistant/", "assistant/Bash", "tool/Bash", "assistant/"}; !reflect.DeepEqual(roles, want) {
+	// The last entry counts the lines left out (Claude's metadata).
+	if want := []string{"user/", "assistant/", "assistant/Bash", "tool/Bash", "assistant/", "system/"}; !reflect.DeepEqual(roles, want) {
 		t.Errorf("roles %v, want %v", roles, want)
 	}
-	if last := logJSON(t, repo, "fix", "-n", "2"); len(last) != 2 || last[1].Text != "Done: committed." || last[0].Role != "tool" {
-		t.Errorf("-n 2: %+v", last)
+	if last := logJSON(t, repo, "fix", "-n", "3"); len(last) != 3 || last[1].Text != "Done: committed." || last[0].Role != "tool" || !strings.HasSuffix(last[2].Text, "not shown") {
+		t.Errorf("-n 3: %+v", last)
 	}
 }
 
@@ -232,9 +235,10 @@ func TestCodex(t *testing.T) {
 	for _, e := range logJSON(t, repo, "cx") {
 		got = append(got, e.Role+"/"+e.Tool+"/"+e.Text)
 	}
-	want := []string{"user//-v fails", `assistant/shell/{"command":["bash","-lc","echo >> CHANGES.md"]}`, "tool/shell/ok", "assistant//Done: committed."}
-	if len(got) < 1 || !reflect.DeepEqual(got[1:], want) { // got[0]: Codex's environment context
-		t.Errorf("codex transcript:\n%s\nwant (after the context):\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	// Codex's environment context and its settings lines are counted, not shown.
+	want := []string{"user//-v fails", `assistant/shell/{"command":["bash","-lc","echo >> CHANGES.md"]}`, "tool/shell/ok", "assistant//Done: committed.", "system//+5 metadata lines not shown"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("codex transcript:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	r = cmdtest.RunWith(t, repo, cmdtest.Options{TTY: true}, "attach", "cx")
 	if args, _, _ := record(t, rec); r.Code != 0 || !reflect.DeepEqual(args, []string{"resume", "--last"}) {
@@ -303,6 +307,22 @@ func TestMissingAgent(t *testing.T) {
 		if !strings.Contains(r.Stderr, want) {
 			t.Errorf("run error lacks %q: %q", want, r.Stderr)
 		}
+	}
+	// doctor says so too, with the same lookup.
+	if d := cmdtest.Run(t, repo, "doctor"); !strings.Contains(d.Stdout+d.Stderr, `agent "/nonexistent/bin/claude" is not installed`) {
+		t.Errorf("doctor does not see the missing agent:\n%s%s", d.Stdout, d.Stderr)
+	}
+	// The loop is not stuck: the hint's --agent works, and so does setting
+	// an agent afterwards (issue 16).
+	if r := cmdtest.Run(t, repo, "run", "m", "--agent", "fake-generic", "hint"); r.Code != 0 {
+		t.Errorf("run --agent: exit %d\n%s", r.Code, r.Stderr)
+	}
+	gittest.Git(t, repo, "config", "loop.agent", "fake-generic")
+	if r := cmdtest.Run(t, repo, "run", "m", "after config set"); r.Code != 0 || !strings.Contains(r.Stdout, "fake-generic got: after config set") {
+		t.Errorf("run after config set agent: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+	if d := cmdtest.Run(t, repo, "doctor"); strings.Contains(d.Stdout+d.Stderr, "is not installed") {
+		t.Errorf("doctor and run disagree:\n%s%s", d.Stdout, d.Stderr)
 	}
 	gittest.Git(t, repo, "config", "loop.agent", "/nonexistent/codex")
 	r = cmdtest.Run(t, repo, "new", "m2", "--driver", "none", "-m", "hello")
@@ -456,5 +476,167 @@ func TestClaudeGetsComposedMCPServers(t *testing.T) {
 	args, _, _ := record(t, filepath.Join(agentDir(repo, "m"), "fake-claude.record"))
 	if len(args) < 2 || args[0] != "--mcp-config" || args[1] != mcp {
 		t.Errorf("claude argv %q lacks --mcp-config %s", args, mcp)
+	}
+}
+
+// TestLoopFollowsAgentSetting (issue 16): a loop made before an agent was
+// chosen runs the agent set later, its agent dir composed again for it,
+// and keeps what the first agent wrote there; --agent of another kind is
+// composed for too; new --agent records the loop's own.
+func TestLoopFollowsAgentSetting(t *testing.T) {
+	t.Parallel()
+	repo := gittest.Repo(t)
+	r := cmdtest.MustRun(t, repo, "new", "f", "--driver", "none", "--detach")
+	_ = r
+	dir := agentDir(repo, "f")
+	if _, err := os.Stat(filepath.Join(dir, "CLAUDE.md")); err != nil {
+		t.Fatalf("composed for the default agent, claude: %v", err)
+	}
+	cmdtest.MustRun(t, repo, "run", "f", "as claude")
+	gittest.Git(t, repo, "config", "loop.agent", "codex -c x=1")
+	r = cmdtest.MustRun(t, repo, "run", "f", "as codex")
+	args, env, _ := record(t, filepath.Join(dir, "fake-codex.record"))
+	if !reflect.DeepEqual(args, []string{"exec", "-c", "x=1", "as codex"}) || env["CODEX_HOME"] != dir {
+		t.Errorf("codex argv %q env %v", args, env)
+	}
+	for _, f := range []string{"AGENTS.md", "config.toml", "fake-claude.record", "projects"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("after codex: %s: %v", f, err)
+		}
+	}
+	for _, f := range []string{"CLAUDE.md", "settings.json"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			t.Errorf("after codex: %s is still there", f)
+		}
+	}
+	if !strings.Contains(r.Stderr, "composed its agent config again, for codex (it was for claude") {
+		t.Errorf("run does not say it composed again:\n%s", r.Stderr)
+	}
+	// A one-off agent of another kind, behind a wrapper.
+	cmdtest.MustRun(t, repo, "run", "f", "--agent", "env FAKE_WRAPPED=1 claude --model opus", "wrapped")
+	args, env, _ = record(t, filepath.Join(dir, "fake-claude.record"))
+	if env["FAKE_WRAPPED"] != "1" || args[0] != "--model" || args[len(args)-1] != "wrapped" {
+		t.Errorf("wrapped claude argv %q env %v", args, env)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "CLAUDE.md")); err != nil {
+		t.Errorf("not composed for claude again: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "sessions")); err != nil {
+		t.Errorf("codex's sessions were not kept: %v", err)
+	}
+	// new --agent records the loop's own agent, composed for from the start.
+	cmdtest.MustRun(t, repo, "new", "g", "--agent", "npx -y @openai/codex", "--driver", "none", "--detach")
+	if m := cmdtest.ReadMeta(t, repo, "g"); m.Agent != "npx -y @openai/codex" {
+		t.Errorf("recorded agent %q", m.Agent)
+	}
+	if _, err := os.Stat(filepath.Join(agentDir(repo, "g"), "config.toml")); err != nil {
+		t.Errorf("new --agent codex behind npx: not composed for codex: %v", err)
+	}
+	if r := cmdtest.Run(t, repo, "new", "h", "--agent", `"unterminated`, "--driver", "none", "--detach"); r.Code != 2 {
+		t.Errorf("a bad --agent: exit %d %s", r.Code, r.Stderr)
+	}
+}
+
+// TestMissingAgentOnDockerSaidOnce (issue 16): with neither the host nor
+// the image having the agent, the missing agent is reported once, by git
+// loop, not also by the script that looks for it in the container.
+func TestMissingAgentOnDockerSaidOnce(t *testing.T) {
+	t.Parallel()
+	repo := gittest.Repo(t)
+	cmdtest.DockerDriver.Prepare(t, repo)
+	t.Cleanup(func() { removeContainers(repo) })
+	gittest.Git(t, repo, "config", "loop.agent", "/nonexistent/bin/claude")
+	cmdtest.MustRun(t, repo, "new", "d", "--driver", "docker", "--detach")
+	r := cmdtest.Run(t, repo, "run", "d", "hello")
+	if r.Code == 0 || strings.Count(r.Stdout+r.Stderr, "not installed") != 1 {
+		t.Errorf("run: exit %d, want the missing agent said once:\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+}
+
+// TestAgentOverrideOnDocker (issue 16): "run --agent CMD", the hint's way
+// out, runs CMD on docker too, though the container was made for another
+// agent: its program is mounted for it.
+func TestAgentOverrideOnDocker(t *testing.T) {
+	t.Parallel()
+	repo := gittest.Repo(t)
+	cmdtest.DockerDriver.Prepare(t, repo)
+	t.Cleanup(func() { removeContainers(repo) })
+	cmdtest.MustRun(t, repo, "new", "o", "--driver", "docker", "--detach")
+	r := cmdtest.Run(t, repo, "run", "o", "--agent", "fake-generic", "override")
+	if r.Code != 0 || !strings.Contains(r.Stdout, "fake-generic got: override") {
+		t.Errorf("run --agent on docker: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+	// And the loop's own agent, on PATH by name in exec.
+	r = cmdtest.Run(t, repo, "exec", "o", "--", "sh", "-c", "command -v claude")
+	if r.Code != 0 || !strings.HasSuffix(strings.TrimSpace(r.Stdout), "/claude") {
+		t.Errorf("claude not on PATH in exec: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+}
+
+// TestRecomposeHostile: the agent dir is the sandbox's to write. When the
+// loop's agent changes kind, composing it again must not follow what the
+// sandbox planted there: a link in place of the dir, or a link inside it
+// to a host file, leads the host nowhere.
+func TestRecomposeHostile(t *testing.T) {
+	t.Parallel()
+	for _, d := range cmdtest.Drivers {
+		t.Run(d.Name, func(t *testing.T) {
+			t.Parallel()
+			repo := gittest.Repo(t)
+			d.Prepare(t, repo)
+			t.Cleanup(func() { removeContainers(repo) })
+			secret := t.TempDir()
+			canary := filepath.Join(secret, "canary")
+			if err := os.WriteFile(canary, []byte("host"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			for _, name := range []string{"inside", "instead"} {
+				cmdtest.MustRun(t, repo, "new", name, "--driver", d.Name, "--detach")
+			}
+			// The attack, from inside: a link to the host file in one agent
+			// dir, the other agent dir replaced by a link to the host dir.
+			cmdtest.MustRun(t, repo, "exec", "inside", "--", "sh", "-c", `ln -s `+canary+` "$GIT_LOOP_AGENT_DIR/evil"`)
+			cmdtest.MustRun(t, repo, "exec", "instead", "--", "sh", "-c", `d=$GIT_LOOP_AGENT_DIR; rm -rf "$d" && ln -s `+secret+` "$d"`)
+			gittest.Git(t, repo, "config", "loop.agent", "codex")
+			for _, name := range []string{"inside", "instead"} {
+				cmdtest.Run(t, repo, "run", name, "go")
+			}
+			entries, _ := os.ReadDir(secret)
+			if data, err := os.ReadFile(canary); err != nil || string(data) != "host" || len(entries) != 1 {
+				t.Errorf("the host dir changed: %v %q, %d entries", err, data, len(entries))
+			}
+			if target, err := os.Readlink(filepath.Join(agentDir(repo, "inside"), "evil")); err != nil || target != canary {
+				t.Errorf("the planted link was not kept as a link: %q %v", target, err)
+			}
+			if _, err := os.Stat(filepath.Join(agentDir(repo, "inside"), "AGENTS.md")); err != nil {
+				t.Errorf("not composed again for codex: %v", err)
+			}
+		})
+	}
+}
+
+// TestDoctorSeesLoopAgent: a loop's own agent (new --agent) that is not
+// installed is reported by doctor, as run finds it missing.
+func TestDoctorSeesLoopAgent(t *testing.T) {
+	t.Parallel()
+	repo := gittest.Repo(t)
+	cmdtest.MustRun(t, repo, "new", "own", "--agent", "/nonexistent/codex", "--driver", "none", "--detach")
+	d := cmdtest.Run(t, repo, "doctor")
+	if !strings.Contains(d.Stdout+d.Stderr, `loop own runs agent "/nonexistent/codex", which is not installed`) {
+		t.Errorf("doctor:\n%s%s", d.Stdout, d.Stderr)
+	}
+	if r := cmdtest.Run(t, repo, "run", "own", "hi"); r.Code == 0 {
+		t.Errorf("run with the missing agent succeeded")
+	}
+}
+
+// removeContainers removes the containers a test's loops left.
+func removeContainers(repo string) {
+	ws, _ := os.ReadFile(filepath.Join(repo, ".git", "loop", "id"))
+	if id := strings.TrimSpace(string(ws)); id != "" {
+		if api, err := dockertest.DialAPI(); err == nil {
+			api.RemoveLabelled(sandbox.LabelWorkspace, id)
+			_ = api.Close()
+		}
 	}
 }

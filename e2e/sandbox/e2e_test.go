@@ -60,6 +60,22 @@ func newLoop(t *testing.T, repo string, d cmdtest.Driver, name string) string {
 	return strings.TrimSpace(r.Stdout)
 }
 
+// newUnsealedLoop is newLoop for a loop made unsealed whatever the
+// settings (sandbox.sealed=false for its new): the tests of the shared git
+// dir's defences, and of what a sealed loop is migrated from.
+func newUnsealedLoop(t *testing.T, repo string, d cmdtest.Driver, name string) string {
+	t.Helper()
+	o := cmdtest.Options{Env: map[string]string{"GIT_LOOP_SANDBOX_SEALED": "false"}}
+	r := cmdtest.RunWith(t, repo, o, "new", name, "--driver", d.Name, "--detach")
+	if r.Code != 0 {
+		t.Fatalf("git loop new %s (unsealed): exit %d\n%s%s", name, r.Code, r.Stdout, r.Stderr)
+	}
+	if cmdtest.ReadMeta(t, repo, name).Sandbox.Sealed {
+		t.Fatalf("loop %s is sealed", name)
+	}
+	return strings.TrimSpace(r.Stdout)
+}
+
 // sh runs a shell script in a loop's sandbox with "git loop exec" and
 // returns its stdout; it fails the test unless the script exits 0.
 func sh(t *testing.T, repo, loop, script string) string {

@@ -3,7 +3,10 @@ package sandboxe2e_test
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -66,14 +69,15 @@ func TestHostSecretsInEtc(t *testing.T) {
 // TestNewRefusesPlantedBranch: an agent creates loop/future in the shared
 // ref store, on a commit of its own; a later "git loop new future" on the
 // host refuses, naming the branch and its tip, makes nothing, and leaves
-// the branch where the agent put it.
+// the branch where the agent put it. The loop is unsealed, made so
+// explicitly: a sealed sandbox cannot plant it (TestSealedCannotPlantBranch).
 func TestNewRefusesPlantedBranch(t *testing.T) {
 	t.Parallel()
 	for _, d := range cmdtest.Drivers {
 		t.Run(d.Name, func(t *testing.T) {
 			t.Parallel()
 			repo := newRepo(t, d)
-			newLoop(t, repo, d, "a")
+			newUnsealedLoop(t, repo, d, "a")
 			evil := strings.TrimSpace(sh(t, repo, "a", `echo evil > planted && git add planted && git commit -qm planted-by-agent && sha=$(git rev-parse HEAD) && git update-ref refs/heads/loop/future "$sha" && echo "$sha"`))
 			if len(evil) != 40 {
 				t.Fatalf("the agent could not plant the branch: %q", evil)
@@ -95,6 +99,54 @@ func TestNewRefusesPlantedBranch(t *testing.T) {
 			}
 			if _, err := os.Stat(filepath.Join(repo, ".git", "worktrees", "future")); err == nil {
 				t.Error("a worktree for future was made")
+			}
+		})
+	}
+}
+
+// TestSealedCannotPlantBranch: from a sealed loop the planting attack
+// reaches no host ref. The agent makes loop/future in its own clone and
+// writes it at the host's ref paths (loose ref, packed-refs), at the
+// host's git dir's path as it sees it, then exec, ls, status and diff
+// fetch from it. No host ref but its own loop/a moves, loop/future does
+// not exist on the host, and "git loop new future" makes a loop on the
+// base, nowhere near the agent's commit.
+func TestSealedCannotPlantBranch(t *testing.T) {
+	t.Parallel()
+	for _, d := range cmdtest.Drivers {
+		t.Run(d.Name, func(t *testing.T) {
+			t.Parallel()
+			repo := newSealedRepo(t, d)
+			newLoop(t, repo, d, "a")
+			common := filepath.Join(repo, ".git")
+			before := gittest.Git(t, repo, "for-each-ref", "--format=%(refname) %(objectname)", "refs/heads/", "refs/tags/", "refs/remotes/")
+			evil := strings.TrimSpace(sh(t, repo, "a", "set -- "+quote(common)+"\n"+`echo evil > planted && git add planted && git commit -qm planted-by-agent && sha=$(git rev-parse HEAD) &&
+git update-ref refs/heads/loop/future "$sha" && git update-ref refs/gitloop/../heads/loop/future "$sha" 2>/dev/null;
+git update-ref refs/gitloop/future "$sha"; git tag v-evil "$sha";
+git reset -q --hard HEAD~1;
+for d in "$1/refs/heads/loop" "$1/refs/heads"; do mkdir -p "$d" 2>/dev/null; echo "$sha" > "$d/future" 2>/dev/null; done
+echo "$sha refs/heads/loop/future" >> "$1/packed-refs" 2>/dev/null
+git --git-dir="$1" update-ref refs/heads/loop/future "$sha" 2>/dev/null
+echo "$sha"`))
+			if len(evil) != 40 {
+				t.Fatalf("the agent could not make its commit: %q", evil)
+			}
+			for _, args := range [][]string{{"ls"}, {"status", "a"}, {"diff", "a"}} {
+				cmdtest.Run(t, repo, args...)
+			}
+			if out, err := exec.Command("git", "-C", repo, "rev-parse", "--verify", "-q", "refs/heads/loop/future").Output(); err == nil {
+				t.Fatalf("the sandbox planted loop/future on the host at %s", out)
+			}
+			after := gittest.Git(t, repo, "for-each-ref", "--format=%(refname) %(objectname)", "refs/heads/", "refs/tags/", "refs/remotes/")
+			if after != before {
+				t.Errorf("host refs moved from inside a sealed loop:\n%s\nwas\n%s", after, before)
+			}
+			r := cmdtest.MustRun(t, repo, "new", "future", "--driver", d.Name, "--detach")
+			if got, want := gittest.Git(t, repo, "rev-parse", "loop/future"), gittest.Git(t, repo, "rev-parse", "main"); got != want {
+				t.Errorf("the new loop future is at %s, want main's %s\n%s", got, want, r.Stderr)
+			}
+			if err := exec.Command("git", "-C", repo, "merge-base", "--is-ancestor", evil, "loop/future").Run(); err == nil {
+				t.Error("the agent's commit is in the new loop's history")
 			}
 		})
 	}
@@ -147,5 +199,46 @@ func TestRepoRecreatedAtSamePath(t *testing.T) {
 				t.Errorf("the recreated repository has the deleted one's workspace id %s", oldID)
 			}
 		})
+	}
+}
+
+// TestNoSetIDFilesLeft: with git loop running as root (as in CI), a loop's
+// sandbox, unsealed and sealed, tries to leave a file that runs with its
+// privileges (setuid or setgid root), a device node or a file capability
+// in every writable mount it has (the worktree or its clone, $HOME, the
+// agent and context dirs, whatever else is bound); afterwards the host
+// finds none anywhere in the repository or the worktree, and a setuid
+// file, were there one, would not run as root for another user.
+func TestNoSetIDFilesLeft(t *testing.T) {
+	t.Parallel()
+	if os.Geteuid() != 0 {
+		sandboxtest.Require(t, errors.New("not root"), "root", "run the tests as root (as CI does): the attack matters when the sandbox would be uid 0")
+	}
+	// Every writable mount inside but the kernel's own filesystems and
+	// the private /tmp and /dev, listed from mountinfo.
+	const attack = `dirs=$(awk '$6 ~ /^rw/ { print $5 }' /proc/self/mountinfo | grep -Ev '^/(proc|sys|dev)(/|$)|^/(tmp)?$' | sort -u)
+for d in $dirs; do [ -d "$d" ] && [ -w "$d" ] && echo "writable $d" >&2; done
+sh -c "$1" sh $(for d in $dirs; do [ -d "$d" ] && [ -w "$d" ] && printf '%s ' "$d"; done)`
+	for _, d := range cmdtest.Drivers {
+		for _, sealed := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/sealed=%t", d.Name, sealed), func(t *testing.T) {
+				t.Parallel()
+				repo := newRepo(t, d)
+				gittest.Git(t, repo, "config", "loop.sandbox.sealed", fmt.Sprint(sealed))
+				wt := newLoop(t, repo, d, "a")
+				r := cmdtest.Run(t, repo, "exec", "a", "--", "sh", "-c", attack, "attack", sandboxtest.SetIDAttack)
+				t.Logf("the attack's mounts:\n%s", r.Stderr)
+				if r.Code != 0 || !strings.HasSuffix(r.Stdout, "done\n") {
+					t.Fatalf("attack: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+				}
+				if !strings.Contains(r.Stderr, "writable "+wt) {
+					t.Errorf("the attack did not reach the worktree %s", wt)
+				}
+				if got := strings.TrimSpace(r.Stdout); got != "done" {
+					t.Errorf("the attack succeeded:\n%s", got)
+				}
+				sandboxtest.AssertNoSetIDFiles(t, repo, wt)
+			})
+		}
 	}
 }

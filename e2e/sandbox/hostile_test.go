@@ -105,8 +105,8 @@ func TestHostileProcess(t *testing.T) {
 }
 
 // TestForkBomb: a fork bomb in a docker loop stops at sandbox.pids, as
-// the engine counts; the loop comes back with stop and exec. (bwrap has
-// no per-loop process limit, see docs/security.md: no bomb runs there.)
+// the engine counts; the loop comes back with stop and exec. (bwrap's
+// limit: TestForkBombBwrap.)
 func TestForkBomb(t *testing.T) {
 	t.Parallel()
 	d := cmdtest.DockerDriver
@@ -127,4 +127,40 @@ func TestForkBomb(t *testing.T) {
 		t.Errorf("after the bomb: %q", out)
 	}
 	cmdtest.MustRun(t, repo, "ls")
+}
+
+// TestForkBombBwrap: a fork bomb in a bwrap loop, as root (a cgroup per
+// loop), stops at sandbox.pids, counted inside without forking; the host
+// starts git loop meanwhile, and the loop runs again afterwards.
+func TestForkBombBwrap(t *testing.T) {
+	t.Parallel()
+	d := cmdtest.BwrapDriver
+	repo := newRepo(t, d)
+	gittest.Git(t, repo, "config", "loop.sandbox.pids", "100")
+	newLoop(t, repo, d, "bomb")
+	// The shell counts /proc's pids with builtins only: at the limit it
+	// could not fork a counter.
+	bomb := `for i in 1 2 3 4; do (while :; do sleep 100 & done) >/dev/null 2>&1 </dev/null & done
+sleep 2; set -- /proc/[0-9]*; echo "$#"`
+	done := make(chan cmdtest.Result, 1)
+	go func() { done <- cmdtest.Run(t, repo, "exec", "bomb", "--", "sh", "-c", bomb) }()
+	time.Sleep(time.Second)
+	start := time.Now()
+	cmdtest.MustRun(t, repo, "ls")
+	t.Logf("git loop ls took %s during the bomb", time.Since(start))
+	r := <-done
+	n, err := strconv.Atoi(strings.TrimSpace(r.Stdout))
+	if err != nil {
+		t.Fatalf("the bomb's count: %q, %v\n%s", r.Stdout, err, r.Stderr)
+	}
+	t.Logf("%d processes in the sandbox during the bomb (sandbox.pids = 100)", n)
+	if n < 80 || n > 100 {
+		t.Errorf("%d processes in the sandbox during the bomb, want it held at sandbox.pids = 100", n)
+	}
+	if strings.Contains(r.Stderr, "cannot enforce") {
+		t.Errorf("a warning as root: %s", r.Stderr)
+	}
+	if out := sh(t, repo, "bomb", "echo alive"); out != "alive\n" {
+		t.Errorf("after the bomb: %q", out)
+	}
 }

@@ -19,8 +19,8 @@ func newSealedRepo(t *testing.T, d cmdtest.Driver) string {
 	return repo
 }
 
-// isSealed reports whether loop name of repo is sealed (the suites run
-// sealed with GIT_LOOP_SANDBOX_SEALED=true).
+// isSealed reports whether loop name of repo is sealed (the default;
+// GIT_LOOP_SANDBOX_SEALED=false forces unsealed ones).
 func isSealed(t *testing.T, repo, name string) bool {
 	return cmdtest.ReadMeta(t, repo, name).Sandbox.Sealed
 }

@@ -19,7 +19,8 @@ func hostRefs(t *testing.T, repo, name string) string {
 	var keep []string
 	for _, l := range strings.Split(gittest.Git(t, repo, "for-each-ref", "--format=%(objectname) %(refname)"), "\n") {
 		_, ref, _ := strings.Cut(l, " ")
-		if ref == "refs/heads/loop/"+name || ref == "refs/remotes/origin/loop/"+name || strings.HasPrefix(ref, "refs/gitloop/"+name+"/") {
+		if ref == "refs/heads/loop/"+name || ref == "refs/remotes/origin/loop/"+name || strings.HasPrefix(ref, "refs/gitloop/"+name+"/") ||
+			(strings.HasPrefix(ref, "refs/loop-proposed/") && strings.HasSuffix(ref, "/"+name)) {
 			continue
 		}
 		keep = append(keep, l)

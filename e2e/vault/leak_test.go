@@ -15,12 +15,15 @@ import (
 // exec and commits the value, into a notes file and into code (the value
 // of the other vault too, which it must not even have: a loop with no
 // vault types it in as well). promote must refuse before pushing anything,
-// name the file and the variable, and never print the value.
+// name the file and the variable, and never print the value. The loops are
+// unsealed, made so explicitly: the promote of a sealed loop is tested
+// where it is built.
 func TestPromoteRefusesVaultValues(t *testing.T) {
 	for _, d := range append(append([]cmdtest.Driver{}, cmdtest.Drivers...), cmdtest.SealedDrivers...) {
 		t.Run(d.Name, func(t *testing.T) {
 			t.Parallel()
 			repo, e := newRepo(t, d)
+			e.Opts.Env["GIT_LOOP_SANDBOX_SEALED"] = "false"
 			fillVaults(t, repo, e)
 			driver := strings.TrimSuffix(d.Name, "-sealed")
 			e.OK("new", "leaky", "--driver", driver, "--vault", "work", "--detach")

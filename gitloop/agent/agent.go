@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/gitloop-dev/git-loop/gitloop/compose"
@@ -55,14 +56,24 @@ func (m Mode) String() string {
 // "my-agent --flag 'two words'").
 type Agent struct {
 	Setting string   // as configured
-	Kind    Kind     // claude and codex are known by the program's base name
+	Kind    Kind     // the agent program's, seen through paths and wrappers (see Parse)
 	Argv    []string // the setting split into words: the program, then its own arguments
+	// Prog is the index in Argv of the word naming the agent program
+	// (after wrappers: 2 in "env A=1 claude", 2 in "npx -y @openai/codex");
+	// the agent's own arguments follow it.
+	Prog int
+	// Run is the index of the program found on the host and shown in
+	// the sandbox: Prog behind env, the launcher itself (npx) otherwise.
+	Run int
 }
 
 // Parse splits an agent setting into words with shell-like quoting
-// (no shell runs it) and finds its kind: a program named claude or codex
-// (by base name, so "/opt/bin/claude --model opus" is Claude Code) or
-// any other command.
+// (no shell runs it) and finds its kind. This is the one place that
+// decides which agent a setting runs: a program named claude or codex (by
+// base name, so "/opt/bin/claude --model opus" is Claude Code), behind
+// wrappers ("env VAR=x claude", "npx -y @openai/codex", "node
+// …/@openai/codex/bin/codex.js"), or reached through a symlink into the
+// agent's npm package; anything else is a command.
 func Parse(setting string) (Agent, error) {
 	argv, err := splitCommandLine(setting)
 	if err != nil {
@@ -71,12 +82,15 @@ func Parse(setting string) (Agent, error) {
 	if len(argv) == 0 {
 		return Agent{}, &workspace.UsageError{Err: errors.New(`no agent configured; choose one with "git loop config set agent claude|codex|CMD"`)}
 	}
-	a := Agent{Setting: setting, Argv: argv, Kind: Command}
-	switch filepath.Base(argv[0]) {
-	case "claude":
-		a.Kind = Claude
-	case "codex":
-		a.Kind = Codex
+	a := Agent{Setting: setting, Argv: argv}
+	a.Prog, a.Kind = programIndex(argv)
+	if a.Kind == Command {
+		a.Kind = resolvedKind(argv[a.Prog])
+	}
+	if filepath.Base(argv[0]) == "env" {
+		if r := skipEnv(argv, 1); r < len(argv) {
+			a.Run = r
+		}
 	}
 	return a, nil
 }
@@ -87,8 +101,8 @@ func Parse(setting string) (Agent, error) {
 // never read as an option). Nothing but the setting's words and the prompt
 // is ever put in argv: secrets travel in the environment.
 func (a Agent) Command(mode Mode, prompt string) []string {
-	prog, extra := a.Argv[0], a.Argv[1:]
-	cmd := []string{prog}
+	cmd := append([]string(nil), a.Argv[:a.Prog+1]...)
+	extra := a.Argv[a.Prog+1:]
 	endOpts := func() {
 		if strings.HasPrefix(prompt, "-") {
 			cmd = append(cmd, "--")
@@ -184,11 +198,12 @@ type MissingError struct {
 
 func (e *MissingError) Error() string {
 	where := " on PATH"
-	if strings.ContainsRune(e.Agent.Argv[0], '/') {
+	prog := e.Agent.Argv[e.Agent.Run]
+	if strings.ContainsRune(prog, '/') {
 		where = ""
 	}
-	return fmt.Sprintf("agent %q of loop %s is not installed (%s not found%s): %s, or choose another with \"git loop config set agent CMD\" (new loops) or --agent CMD (this loop)",
-		e.Agent.Setting, e.Loop, e.Agent.Argv[0], where, e.Agent.Install())
+	return fmt.Sprintf("agent %q of loop %s is not installed (%s not found%s): %s, or choose another with \"git loop config set agent CMD\" or --agent CMD",
+		e.Agent.Setting, e.Loop, prog, where, e.Agent.Install())
 }
 
 func (e *MissingError) Unwrap() error { return e.Err }
@@ -208,8 +223,8 @@ func (e *BusyError) Error() string {
 	return fmt.Sprintf("loop %s already has an agent running%s; wait for it to end, or use \"git loop shell %s\" meanwhile", e.Loop, h, e.Loop)
 }
 
-// setting is the loop's agent: what new recorded, or the current
-// setting for loops recorded without one.
+// setting is the loop's agent: what "new --agent" recorded, or else the
+// agent setting as it is now (a loop follows it).
 func setting(s *workspace.Workspace, m *state.Meta) string {
 	if m.Agent != "" {
 		return m.Agent
@@ -249,11 +264,20 @@ func PathsOf(s *workspace.Workspace, m *state.Meta) Paths {
 	return p
 }
 
+// Find looks the agent's program up on the host, as run and attach do:
+// on PATH, or relative to worktree for a relative path with a slash.
+func (a Agent) Find(worktree string) (Binary, error) {
+	return findAgent(a.Argv[a.Run], worktree)
+}
+
 // Binary is an agent program found on the host.
 type Binary struct {
 	Path string // as found on PATH (or relative to the worktree)
 	Real string // Path with symlinks resolved: what runs in a sandbox
 	Root string // what to mount for it: Real, or its npm package dir
+	// Extra are more dirs it needs: the npm package's platform packages
+	// hoisted beside it (@openai/codex-linux-x64 beside @openai/codex).
+	Extra []string
 	// InWorktree: the program lives in the loop's worktree, which every
 	// sandbox has already.
 	InWorktree bool
@@ -284,7 +308,12 @@ func findAgent(prog, worktree string) (Binary, error) {
 	if err != nil {
 		return Binary{}, err
 	}
-	return Binary{Path: p, Real: real, Root: packageRoot(real)}, nil
+	root := packageRoot(real)
+	b := Binary{Path: p, Real: real, Root: root}
+	if root != real {
+		b.Extra = optionalSiblings(root)
+	}
+	return b, nil
 }
 
 // packageRoot is the npm package dir of a program installed by npm
@@ -321,55 +350,119 @@ func (b Binary) Mounts(driver string) []sandbox.Mount {
 	if b.InWorktree || b.Root == "" {
 		return nil
 	}
-	switch driver {
-	case "none", "":
+	if driver == "none" || driver == "" {
 		return nil
-	case "bwrap":
-		for _, d := range hostSystemDirs {
-			if pathUnder(b.Root, d) {
-				return nil
-			}
-		}
 	}
-	return []sandbox.Mount{{Source: b.Root, Target: b.Root, ReadOnly: true}}
+	var out []sandbox.Mount
+	for _, dir := range append([]string{b.Root}, b.Extra...) {
+		if driver == "bwrap" && slices.ContainsFunc(hostSystemDirs, func(d string) bool { return pathUnder(dir, d) }) {
+			continue // shown already
+		}
+		out = append(out, sandbox.Mount{Source: dir, Target: dir, ReadOnly: true})
+	}
+	return out
 }
 
 // Mounts are the read-only mounts that show the loop's agent program
-// inside its sandbox, at its host path (docs/sandbox.md). A missing agent
-// mounts nothing: only commands that run it complain.
-func Mounts(s *workspace.Workspace, m *state.Meta) []sandbox.Mount {
+// inside its sandbox, at its host path (docs/sandbox.md), and the dirs
+// to put on its PATH, so that the agent runs by name in "git loop exec"
+// and "git loop shell": a host-only dir of links to the program (which
+// the sandbox cannot write), mounted read-only. A missing agent mounts
+// nothing: only commands that run it complain.
+func Mounts(s *workspace.Workspace, m *state.Meta) (mounts []sandbox.Mount, path []string) {
 	if m.Sandbox.Driver == "none" || m.Sandbox.Driver == "" {
-		return nil // the host itself: no lookup on the path of every command
+		return nil, nil // the host itself: no lookup on the path of every command
 	}
+	a, err := Parse(setting(s, m))
+	if err != nil {
+		return nil, nil
+	}
+	b, err := a.Find(m.Worktree)
+	if err != nil {
+		return nil, nil
+	}
+	mounts = b.Mounts(m.Sandbox.Driver)
+	if b.InWorktree {
+		return mounts, nil
+	}
+	bin := filepath.Join(filepath.Dir(s.LogDir(m.Name)), "bin")
+	if err := linkProgram(bin, a, b); err != nil {
+		return mounts, nil
+	}
+	return append(mounts, sandbox.Mount{Source: bin, Target: bin, ReadOnly: true}), []string{bin}
+}
+
+// ConfigEnv is the config dir variable of the loop's agent
+// (CLAUDE_CONFIG_DIR, CODEX_HOME) set to its composed agent dir, for every
+// exec in the loop: the agent run by hand in "git loop exec" or "git loop
+// shell" reads the loop's composition as run and attach give it.
+func ConfigEnv(s *workspace.Workspace, m *state.Meta) map[string]string {
 	a, err := Parse(setting(s, m))
 	if err != nil {
 		return nil
 	}
-	b, err := findAgent(a.Argv[0], m.Worktree)
-	if err != nil {
-		return nil
+	switch a.Kind {
+	case Claude:
+		return map[string]string{"CLAUDE_CONFIG_DIR": s.AgentDir(m.Name)}
+	case Codex:
+		return map[string]string{"CODEX_HOME": s.AgentDir(m.Name)}
 	}
-	return b.Mounts(m.Sandbox.Driver)
+	return nil
+}
+
+// linkProgram makes bin hold links to the program under the names a user
+// types: the setting's own program name, and claude or codex for those
+// agents. Links already right are left alone (this runs on every exec).
+func linkProgram(bin string, a Agent, b Binary) error {
+	names := []string{filepath.Base(a.Argv[a.Run])}
+	if a.Run == a.Prog && (a.Kind == Claude || a.Kind == Codex) && names[0] != string(a.Kind) {
+		names = append(names, string(a.Kind))
+	}
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		return err
+	}
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+		p := filepath.Join(bin, n)
+		if cur, err := os.Readlink(p); err == nil && cur == b.Real {
+			continue
+		}
+		_ = os.Remove(p)
+		if err := os.Symlink(b.Real, p); err != nil {
+			return err
+		}
+	}
+	entries, _ := os.ReadDir(bin)
+	for _, e := range entries {
+		if !want[e.Name()] {
+			_ = os.Remove(filepath.Join(bin, e.Name())) // an agent no longer the loop's
+		}
+	}
+	return nil
 }
 
 // dockerAgentScript runs the image's own copy of the agent when it has
 // one, else the host's, mounted at its host path: sh -c SCRIPT NAME
-// HOSTPATH ARGS...
-const dockerAgentScript = `a=$0 h=$1; shift; if command -v "$a" >/dev/null 2>&1; then exec "$a" "$@"; fi; if [ -n "$h" ]; then exec "$h" "$@"; fi; echo "git loop: agent $a is not installed in this sandbox" >&2; exit 127`
+// HOSTPATH ARGS... With neither it exits 127 quietly: the caller reports
+// the missing agent once (MissingError).
+const dockerAgentScript = `a=$0 h=$1; shift; if command -v "$a" >/dev/null 2>&1; then exec "$a" "$@"; fi; if [ -n "$h" ]; then exec "$h" "$@"; fi; exit 127`
 
 // sandboxCommand turns the agent's argv into what the driver runs: the
 // program's host path on the host (none), its resolved path (bwrap,
 // where symlinks outside the mounts would dangle), or the image's copy
 // with the host's as the fallback (docker).
-func sandboxCommand(driver string, argv []string, b Binary) []string {
+func sandboxCommand(driver string, argv []string, run int, b Binary) []string {
+	cmd := append([]string(nil), argv[:run]...)
 	switch driver {
 	case "docker":
-		return append([]string{"/bin/sh", "-c", dockerAgentScript, filepath.Base(argv[0]), b.Real}, argv[1:]...)
+		cmd = append(cmd, "/bin/sh", "-c", dockerAgentScript, filepath.Base(argv[run]), b.Real)
 	case "bwrap":
-		return append([]string{b.Real}, argv[1:]...)
+		cmd = append(cmd, b.Real)
 	default:
-		return append([]string{b.Path}, argv[1:]...)
+		cmd = append(cmd, b.Path)
 	}
+	return append(cmd, argv[run+1:]...)
 }
 
 // Invocation is one agent process as it will be run.
@@ -401,7 +494,7 @@ func Prepare(s *workspace.Workspace, m *state.Meta, override string, mode Mode, 
 	if err != nil {
 		return nil, err
 	}
-	b, err := findAgent(a.Argv[0], m.Worktree)
+	b, err := findAgent(a.Argv[a.Run], m.Worktree)
 	if err != nil {
 		if m.Sandbox.Driver != "docker" {
 			return nil, &MissingError{Loop: m.Name, Agent: a, Err: err}
@@ -415,13 +508,13 @@ func Prepare(s *workspace.Workspace, m *state.Meta, override string, mode Mode, 
 	if mcp := filepath.Join(s.AgentDir(m.Name), compose.MCPConfigFile); a.Kind == Claude && workspace.Exists(mcp) {
 		// Claude Code reads MCP servers from --mcp-config, not from the
 		// settings.json in its config dir: pass the composed ones.
-		argv = append([]string{argv[0], "--mcp-config", mcp}, argv[1:]...)
+		argv = slices.Insert(argv, a.Prog+1, "--mcp-config", mcp)
 	}
 	inv := &Invocation{
 		Agent:   a,
 		Mode:    mode,
 		Argv:    argv,
-		Cmd:     sandboxCommand(m.Sandbox.Driver, argv, b),
+		Cmd:     sandboxCommand(m.Sandbox.Driver, argv, a.Run, b),
 		Env:     a.Env(PathsOf(s, m)),
 		Mounts:  b.Mounts(m.Sandbox.Driver),
 		Loop:    m,

@@ -45,13 +45,30 @@ func TestSplitCommandLine(t *testing.T) {
 func TestParseAgent(t *testing.T) {
 	t.Parallel()
 	for setting, kind := range map[string]Kind{
-		"claude":                      Claude,
-		"/opt/bin/claude --model x":   Claude,
-		"codex":                       Codex,
-		"codex -c model=o3":           Codex,
-		"aider --yes":                 Command,
-		"claude-wrapper":              Command,
-		"'/path with space/my agent'": Command,
+		"claude":                                          Claude,
+		"/opt/bin/claude --model x":                       Claude,
+		"codex":                                           Codex,
+		"codex -c model=o3":                               Codex,
+		"aider --yes":                                     Command,
+		"claude-wrapper":                                  Command,
+		"'/path with space/my agent'":                     Command,
+		"claude --model opus":                             Claude,
+		"./node_modules/.bin/codex":                       Codex,
+		"codex -s workspace-write":                        Codex,
+		"env ANTHROPIC_MODEL=x claude":                    Claude,
+		"env -i -u HOME A=1 codex exec":                   Codex,
+		"npx @anthropic-ai/claude-code":                   Claude,
+		"npx -y @openai/codex":                            Codex,
+		"npx -y @openai/codex@0.169.0 -m o3":              Codex,
+		"npm exec --yes -- @openai/codex":                 Codex,
+		"pnpm dlx @anthropic-ai/claude-code":              Claude,
+		"npx --package=@openai/codex codex":               Codex,
+		"npx -y cowsay":                                   Command,
+		"node /x/node_modules/@openai/codex/bin/codex.js": Codex,
+		"node --max-old-space-size=4096 /x/node_modules/@anthropic-ai/claude-code/cli.js": Claude,
+		"/x/node_modules/@anthropic-ai/claude-code/bin/claude.exe":                        Claude,
+		"env": Command,
+		"npx": Command,
 	} {
 		a, err := Parse(setting)
 		if err != nil {
@@ -67,6 +84,88 @@ func TestParseAgent(t *testing.T) {
 		if _, err := Parse(bad); !errors.As(err, &ue) {
 			t.Errorf("%q: got %v, want a usage error", bad, err)
 		}
+	}
+}
+
+// TestParseProgramIndex: the agent's own arguments follow the program
+// word, and what is found on the host is the program behind env or the
+// launcher itself.
+func TestParseProgramIndex(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		setting   string
+		prog, run int
+	}{
+		{"claude", 0, 0},
+		{"env A=1 claude --model x", 2, 2},
+		{"npx -y @openai/codex", 2, 0},
+		{"env A=1 npx -y @openai/codex -m o3", 4, 2},
+		{"env", 0, 0},
+	} {
+		a, err := Parse(tc.setting)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Prog != tc.prog || a.Run != tc.run {
+			t.Errorf("%q: prog %d run %d, want %d %d", tc.setting, a.Prog, a.Run, tc.prog, tc.run)
+		}
+	}
+	a, _ := Parse("npx -y @openai/codex -m o3")
+	if got := a.Command(Headless, "hi"); !reflect.DeepEqual(got, []string{"npx", "-y", "@openai/codex", "exec", "-m", "o3", "hi"}) {
+		t.Errorf("codex behind npx: %q", got)
+	}
+}
+
+// TestParseThroughSymlink: a program of another name that leads into an
+// agent's npm package is that agent.
+func TestParseThroughSymlink(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	pkg := filepath.Join(dir, "node_modules", "@openai", "codex", "bin")
+	if err := os.MkdirAll(pkg, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(pkg, "codex.js"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "my-agent")
+	if err := os.Symlink(filepath.Join(pkg, "codex.js"), link); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := Parse(link + " --flag"); err != nil || a.Kind != Codex {
+		t.Errorf("%s: %v %v, want codex", link, a.Kind, err)
+	}
+}
+
+// TestOptionalSiblings: the platform package npm hoists beside the
+// agent's package is mounted with it.
+func TestOptionalSiblings(t *testing.T) {
+	t.Parallel()
+	nm := filepath.Join(t.TempDir(), "node_modules")
+	root := filepath.Join(nm, "@openai", "codex")
+	for _, d := range []string{filepath.Join(root, "bin"), filepath.Join(nm, "@openai", "codex-linux-x64", "vendor")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	manifest := `{"optionalDependencies": {"@openai/codex-linux-x64": "1", "@openai/codex-darwin-arm64": "1", "../../etc": "1"}}`
+	if err := os.WriteFile(filepath.Join(root, "package.json"), []byte(manifest), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(root, "bin", "codex.js")
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b, err := findAgent(bin, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []sandbox.Mount{
+		{Source: root, Target: root, ReadOnly: true},
+		{Source: filepath.Join(nm, "@openai", "codex-linux-x64"), Target: filepath.Join(nm, "@openai", "codex-linux-x64"), ReadOnly: true},
+	}
+	if got := b.Mounts("bwrap"); !reflect.DeepEqual(got, want) {
+		t.Errorf("mounts %v, want %v", got, want)
 	}
 }
 
@@ -176,15 +275,20 @@ func TestAgentBinaryMounts(t *testing.T) {
 	}
 	// The command each driver runs.
 	argv := []string{"claude", "-p", "x"}
-	if got := sandboxCommand("none", argv, home); !reflect.DeepEqual(got, []string{home.Path, "-p", "x"}) {
+	if got := sandboxCommand("none", argv, 0, home); !reflect.DeepEqual(got, []string{home.Path, "-p", "x"}) {
 		t.Errorf("none: %q", got)
 	}
-	if got := sandboxCommand("bwrap", argv, home); !reflect.DeepEqual(got, []string{home.Real, "-p", "x"}) {
+	if got := sandboxCommand("bwrap", argv, 0, home); !reflect.DeepEqual(got, []string{home.Real, "-p", "x"}) {
 		t.Errorf("bwrap: %q", got)
 	}
-	got := sandboxCommand("docker", argv, home)
+	got := sandboxCommand("docker", argv, 0, home)
 	if len(got) != 7 || got[0] != "/bin/sh" || got[3] != "claude" || got[4] != home.Real || got[5] != "-p" {
 		t.Errorf("docker: %q", got)
+	}
+	// Behind env, the program is replaced and env stays in front.
+	wrapped := []string{"env", "A=1", "claude", "-p", "x"}
+	if got := sandboxCommand("bwrap", wrapped, 2, home); !reflect.DeepEqual(got, []string{"env", "A=1", home.Real, "-p", "x"}) {
+		t.Errorf("bwrap behind env: %q", got)
 	}
 }
 

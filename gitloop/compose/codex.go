@@ -1,6 +1,7 @@
 package compose
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -51,7 +52,7 @@ var (
 // bearer_token_env_var, env_http_headers) and the secret still only
 // exists in the vault and the exec's environment. Anything else is
 // copied verbatim with a warning, never resolved here.
-func codexConfig(servers map[string]json.RawMessage) (body []byte, written, warn []string, err error) {
+func codexConfig(servers map[string]json.RawMessage, settings []carried) (body []byte, written, warn []string, err error) {
 	out := map[string]codexServer{}
 	for _, name := range sortedKeys(servers) {
 		var s claudeServer
@@ -109,13 +110,20 @@ func codexConfig(servers map[string]json.RawMessage) (body []byte, written, warn
 		out[name] = c
 		written = append(written, name)
 	}
+	top := map[string]any{}
+	for _, c := range settings {
+		top[c.key] = c.val
+	}
 	if len(out) > 0 {
-		body, err = toml.Marshal(map[string]any{"mcp_servers": out})
+		top["mcp_servers"] = out
+	}
+	if len(top) > 0 {
+		body, err = toml.Marshal(top)
 		if err != nil {
 			return nil, nil, nil, err
 		}
 	}
-	head := "# Composed by git loop from the tiers' settings.json mcpServers; see " + ProvenanceFile + ".\n"
+	head := "# Composed by git loop from the tiers' settings.json; see " + ProvenanceFile + ".\n"
 	if len(body) > 0 {
 		head += "\n"
 	}
@@ -131,4 +139,144 @@ func mapHasRef(m map[string]string) bool {
 		}
 	}
 	return false
+}
+
+// CodexKey is the settings.json key whose object holds Codex's own
+// config.toml keys, for what no Claude setting says (model_reasoning_effort,
+// a profile, …): written to config.toml over the mapped settings.
+const CodexKey = "codex"
+
+// codexModes maps Claude's permissions.defaultMode to Codex's approval
+// policy and sandbox mode. Inside a loop git loop's sandbox is the
+// boundary; these say how far Codex goes on its own inside it.
+var codexModes = map[string][2]string{
+	"default":           {"on-request", "workspace-write"},
+	"acceptEdits":       {"on-request", "workspace-write"},
+	"plan":              {"on-request", "read-only"},
+	"dontAsk":           {"never", "workspace-write"},
+	"bypassPermissions": {"never", "danger-full-access"},
+}
+
+// carried is one config.toml key and the settings it came from.
+type carried struct {
+	key    string
+	val    any
+	origin Origin
+}
+
+// codexSettings maps the merged settings.json to Codex's config.toml
+// top-level keys: model, env (shell_environment_policy.set: what Codex's
+// commands get), permissions.defaultMode (approval_policy, sandbox_mode),
+// permissions.additionalDirectories (sandbox_workspace_write.writable_roots)
+// and the codex object verbatim. Every other setting is named in a
+// warning: Codex has nowhere to put it.
+func codexSettings(keys map[string]*mkey[json.RawMessage]) (out []carried, warn []string) {
+	for _, k := range sortedKeys(keys) {
+		e := keys[k]
+		from := " (from " + strings.Join(e.origin.Tiers, ", ") + ")"
+		switch k {
+		case "mcpServers", "autoMemoryEnabled", "autoMemoryDirectory":
+			// Servers are converted apart; memory is Claude's own.
+		case "model":
+			var model string
+			if json.Unmarshal(e.val, &model) != nil || model == "" {
+				warn = append(warn, "settings.json model"+from+" is not a model name; not carried to config.toml")
+				continue
+			}
+			out = append(out, carried{"model", model, e.origin})
+		case "env":
+			set := map[string]string{}
+			for _, name := range sortedKeys(e.obj) {
+				var v string
+				if json.Unmarshal(e.obj[name], &v) != nil {
+					warn = append(warn, "settings.json env."+name+from+" is not a string; not carried to config.toml")
+					continue
+				}
+				set[name] = v
+			}
+			if len(set) > 0 {
+				out = append(out, carried{"shell_environment_policy", map[string]any{"set": set}, e.origin})
+			}
+		case "permissions":
+			for _, sk := range sortedKeys(e.obj) {
+				o := *e.sub[sk]
+				sfrom := " (from " + strings.Join(o.Tiers, ", ") + ")"
+				switch sk {
+				case "defaultMode":
+					var mode string
+					_ = json.Unmarshal(e.obj[sk], &mode)
+					m, ok := codexModes[mode]
+					if !ok {
+						warn = append(warn, fmt.Sprintf("settings.json permissions.defaultMode %q%s has no Codex equivalent; not carried to config.toml", mode, sfrom))
+						continue
+					}
+					out = append(out, carried{"approval_policy", m[0], o}, carried{"sandbox_mode", m[1], o})
+				case "additionalDirectories":
+					var dirs []string
+					if json.Unmarshal(e.obj[sk], &dirs) != nil {
+						warn = append(warn, "settings.json permissions.additionalDirectories"+sfrom+" is not a list of paths; not carried to config.toml")
+						continue
+					}
+					out = append(out, carried{"sandbox_workspace_write", map[string]any{"writable_roots": dirs}, o})
+				default:
+					warn = append(warn, "settings.json permissions."+sk+sfrom+" is not carried to Codex's config.toml: Codex has no per-tool permission rules")
+				}
+			}
+		case CodexKey:
+			var own map[string]any
+			d := json.NewDecoder(bytes.NewReader(e.val))
+			d.UseNumber()
+			if d.Decode(&own) != nil {
+				warn = append(warn, "settings.json codex"+from+" is not an object of config.toml keys; not carried")
+				continue
+			}
+			for _, ck := range sortedKeys(own) {
+				if ck == "mcp_servers" {
+					warn = append(warn, "settings.json codex.mcp_servers"+from+" is ignored: MCP servers come from mcpServers")
+					continue
+				}
+				o := e.origin
+				if sub := e.sub[ck]; sub != nil {
+					o = *sub
+				}
+				out = append(out, carried{ck, tomlValue(own[ck]), o})
+			}
+		default:
+			warn = append(warn, "settings.json "+k+from+" is not carried to Codex's config.toml")
+		}
+	}
+	// The codex object comes last and wins over a mapped key.
+	seen := map[string]int{}
+	var dedup []carried
+	for _, c := range out {
+		if i, ok := seen[c.key]; ok {
+			dedup[i] = c
+			continue
+		}
+		seen[c.key] = len(dedup)
+		dedup = append(dedup, c)
+	}
+	return dedup, warn
+}
+
+// tomlValue turns decoded JSON into values TOML encodes as written:
+// integers stay integers.
+func tomlValue(v any) any {
+	switch v := v.(type) {
+	case json.Number:
+		if i, err := v.Int64(); err == nil {
+			return i
+		}
+		f, _ := v.Float64()
+		return f
+	case map[string]any:
+		for k, x := range v {
+			v[k] = tomlValue(x)
+		}
+	case []any:
+		for i, x := range v {
+			v[i] = tomlValue(x)
+		}
+	}
+	return v
 }

@@ -33,18 +33,6 @@ const (
 	Generic Format = "generic"
 )
 
-// FormatFor maps an agent setting ("claude", "codex" or any command) to
-// the layout that agent reads.
-func FormatFor(agent string) Format {
-	switch agent {
-	case "claude":
-		return Claude
-	case "codex":
-		return Codex
-	}
-	return Generic
-}
-
 // Injected is the provenance of settings git loop adds itself.
 const Injected = "git loop (injected)"
 

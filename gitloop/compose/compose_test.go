@@ -654,7 +654,7 @@ func TestGenericFormat(t *testing.T) {
 		"commands/ship.md":       "ship",
 		"mise.toml":              "[tools]\ngo = \"1.25\"\n",
 	})
-	res, dir := mustCompose(t, Options{Tiers: []Tier{team}, Format: FormatFor("my-agent --fast")})
+	res, dir := mustCompose(t, Options{Tiers: []Tier{team}, Format: Generic})
 	if res.Format != Generic {
 		t.Fatalf("format = %s", res.Format)
 	}
@@ -976,5 +976,65 @@ func TestFSTier(t *testing.T) {
 	}
 	if f := fileOf(t, res, "skills/promote/SKILL.md"); f.Sources[0] != filepath.Join("templates/doctrine", "skills/promote/SKILL.md") {
 		t.Errorf("source = %v", f.Sources)
+	}
+}
+
+// TestCodexSettings: model, env, the permission mode and extra dirs reach
+// Codex's config.toml, with the codex object over them; what Codex cannot
+// carry is named in a warning, as it is for a generic agent and for
+// Claude (the codex object).
+func TestCodexSettings(t *testing.T) {
+	base := t.TempDir()
+	team := tier(t, base, "team", map[string]string{
+		"settings.json": `{"model": "gpt-team", "env": {"CI": "1", "N": 2},
+  "permissions": {"defaultMode": "acceptEdits", "allow": ["Bash(go test:*)"], "additionalDirectories": ["/srv/data"]},
+  "hooks": {"Stop": []},
+  "mcpServers": {"gh": {"command": "gh-mcp"}}}`,
+	})
+	pers := tier(t, base, "personal", map[string]string{
+		"settings.json": `{"model": "gpt-5", "permissions": {"defaultMode": "bypassPermissions"},
+  "codex": {"model_reasoning_effort": "high", "model_context_window": 200000, "tools": {"web_search": true}}}`,
+	})
+	res, dir := mustCompose(t, Options{Tiers: []Tier{team, pers}, Format: Codex})
+	raw := read(t, filepath.Join(dir, "config.toml"))
+	var cfg map[string]any
+	if err := toml.Unmarshal([]byte(raw), &cfg); err != nil {
+		t.Fatalf("%v\n%s", err, raw)
+	}
+	for k, want := range map[string]any{
+		"model": "gpt-5", "approval_policy": "never", "sandbox_mode": "danger-full-access",
+		"model_reasoning_effort": "high", "model_context_window": int64(200000),
+	} {
+		if cfg[k] != want {
+			t.Errorf("%s = %#v, want %#v\n%s", k, cfg[k], want, raw)
+		}
+	}
+	if fmt.Sprint(cfg["shell_environment_policy"]) != "map[set:map[CI:1]]" ||
+		fmt.Sprint(cfg["sandbox_workspace_write"]) != "map[writable_roots:[/srv/data]]" ||
+		fmt.Sprint(cfg["tools"]) != "map[web_search:true]" || cfg["mcp_servers"] == nil {
+		t.Errorf("config.toml:\n%s", raw)
+	}
+	warn := strings.Join(res.Warnings, "\n")
+	for _, s := range []string{"env.N (from team)", "permissions.allow (from team)", "settings.json hooks (from team)"} {
+		if !strings.Contains(warn, s) {
+			t.Errorf("warnings lack %q:\n%s", s, warn)
+		}
+	}
+	f := fileOf(t, res, "config.toml")
+	eq(t, "model", keyOf(t, f, "model").Tiers, []string{"personal"})
+	eq(t, "model overrides", keyOf(t, f, "model").Overrides, []string{"team"})
+	eq(t, "sandbox_mode", keyOf(t, f, "sandbox_mode").Tiers, []string{"personal"})
+	eq(t, "model_reasoning_effort", keyOf(t, f, "model_reasoning_effort").Tiers, []string{"personal"})
+
+	res, _ = mustCompose(t, Options{Tiers: []Tier{team, pers}, Format: Generic})
+	warn = strings.Join(res.Warnings, "\n")
+	for _, s := range []string{"settings.json model (from personal)", "settings.json permissions (from team, personal)"} {
+		if !strings.Contains(warn, s) {
+			t.Errorf("generic warnings lack %q:\n%s", s, warn)
+		}
+	}
+	res, _ = mustCompose(t, Options{Tiers: []Tier{team, pers}, Format: Claude})
+	if warn := strings.Join(res.Warnings, "\n"); !strings.Contains(warn, "settings.json codex (from personal)") {
+		t.Errorf("claude warnings lack the codex object:\n%s", warn)
 	}
 }

@@ -23,7 +23,7 @@ func Example() {
 			{Name: "profile:go", Dir: filepath.Join(tmp, "knowledge", ".gitloop", "profiles", "go", ".claude")},
 			{Name: "personal", Dir: filepath.Join(tmp, "personal", ".claude")},
 		},
-		Format: compose.FormatFor("claude"),
+		Format: compose.Claude,
 		Data:   compose.Data{Loop: "fix-login", Workdir: "/src/app", Memory: "/home/me/personal/memory"},
 		Target: filepath.Join(tmp, "loops", "fix-login", "agent"),
 	})

@@ -424,33 +424,69 @@ func (p *plan) build(memory string) error {
 			}
 			servers, subs = k.obj, k.sub
 		}
-		data, written, warn, err := codexConfig(servers)
+		settings, swarn := codexSettings(p.settings.keys)
+		res.Warnings = append(res.Warnings, swarn...)
+		data, written, warn, err := codexConfig(servers, settings)
 		if err != nil {
 			return fmt.Errorf("compose: config.toml: %w", err)
 		}
 		res.Warnings = append(res.Warnings, warn...)
 		f := File{Path: "config.toml"}
-		if len(written) > 0 {
-			used := map[string]bool{}
-			var keys []Key
-			for _, n := range written {
-				o := *subs[n]
-				for _, t := range o.Tiers {
-					used[t] = true
-				}
-				keys = append(keys, Key{Key: "mcp_servers." + n, Parent: "mcp_servers", Origin: o})
+		used := map[string]bool{}
+		var keys, servKeys []Key
+		for _, c := range settings {
+			for _, t := range c.origin.Tiers {
+				used[t] = true
 			}
+			keys = append(keys, Key{Key: c.key, Origin: c.origin})
+		}
+		for _, n := range written {
+			o := *subs[n]
+			for _, t := range o.Tiers {
+				used[t] = true
+			}
+			servKeys = append(servKeys, Key{Key: "mcp_servers." + n, Parent: "mcp_servers", Origin: o})
+		}
+		for _, t := range p.order {
+			if used[t] {
+				f.Tiers = append(f.Tiers, t)
+			}
+		}
+		if len(servKeys) > 0 {
+			var servTiers []string
 			for _, t := range p.order {
-				if used[t] {
-					f.Tiers = append(f.Tiers, t)
+				for _, k := range servKeys {
+					if slices.Contains(k.Tiers, t) {
+						servTiers = append(servTiers, t)
+						break
+					}
 				}
 			}
-			f.Keys = append([]Key{{Key: "mcp_servers", Origin: Origin{Tiers: f.Tiers}}}, keys...)
+			keys = append(keys, Key{Key: "mcp_servers", Origin: Origin{Tiers: servTiers}})
+			keys = append(keys, servKeys...)
+		}
+		f.Keys = keys
+		if len(f.Tiers) > 0 {
 			f.Sources = p.settingsSources
 		} else {
 			f.Tiers = []string{Injected}
 		}
 		gen(f, data)
+	}
+
+	switch p.format {
+	case Generic:
+		// A generic agent reads no settings file: name what is lost.
+		for _, k := range sortedKeys(p.settings.keys) {
+			if k == "autoMemoryEnabled" || k == "autoMemoryDirectory" {
+				continue
+			}
+			res.Warnings = append(res.Warnings, "settings.json "+k+" (from "+strings.Join(p.settings.keys[k].origin.Tiers, ", ")+") is not carried: a generic agent reads no settings")
+		}
+	case Claude:
+		if k := p.settings.keys[CodexKey]; k != nil {
+			res.Warnings = append(res.Warnings, "settings.json "+CodexKey+" (from "+strings.Join(k.origin.Tiers, ", ")+") is Codex's own config.toml; Claude Code does not read it")
+		}
 	}
 
 	if len(p.miseSources) > 0 {

@@ -79,10 +79,11 @@ var Keys = []Key{
 	{Name: "sandbox.driver", Default: "auto", Help: "sandbox driver: " + strings.Join(drivers, ", "), Validate: oneOf(drivers)},
 	{Name: "sandbox.image", Default: "gitloop/sandbox:latest", Help: "sandbox image (docker driver)", Validate: nonEmpty},
 	{Name: "sandbox.network", Default: "isolated", Help: `what sandboxes reach: "isolated" (outbound, not the host's loopback), "none" (loopback only) or "host" (all the host reaches; an explicit opt-in)`, Validate: oneOf(networks)},
-	{Name: "sandbox.pids", Default: "4096", Help: `most processes alive at once in a loop's container (docker); "0" for the engine's default`, Validate: validCount},
-	{Name: "sandbox.memory", Default: "", Help: `memory limit of a loop's container (docker): "4g", "512m"; empty: the engine's (none)`, Validate: validSize},
-	{Name: "sandbox.cpus", Default: "", Help: `CPUs a loop's container may use (docker): "2", "1.5"; empty: the engine's (all)`, Validate: validCPUs},
-	{Name: "sandbox.sealed", Default: "false", Help: `"true": new docker and bwrap loops get a clone of their own that only the sandbox works in; commits come back through git's protocol (experimental)`, Validate: oneOf([]string{"true", "false"})},
+	{Name: "sandbox.pids", Default: "4096", Help: `most processes alive at once in a loop's sandbox (docker; bwrap through a cgroup, or RLIMIT_NPROC); "0" for the engine's default`, Validate: validCount},
+	{Name: "sandbox.memory", Default: "", Help: `memory limit of a loop's sandbox (docker; bwrap through a cgroup): "4g", "512m"; empty: the engine's (none)`, Validate: validSize},
+	{Name: "sandbox.cpus", Default: "", Help: `CPUs a loop's sandbox may use (docker; bwrap through a cgroup): "2", "1.5"; empty: the engine's (all)`, Validate: validCPUs},
+	{Name: "sandbox.sealed", Default: "true", Help: `new docker and bwrap loops get a clone of their own that only the sandbox works in; commits come back through git's protocol. "false": they share the repository's git dir, as before (none always runs on the host, trusted)`, Validate: oneOf([]string{"true", "false"})},
+	{Name: "sandbox.mise", Default: "", Help: `the host's mise binary, which installs a loop's toolchain (the composed mise.toml) in a sandbox; empty: "mise" on PATH`},
 	{Name: "sandbox.kube.context", Default: "", Help: "kubeconfig context of the kubernetes driver (default: the kubeconfig's current-context, as kubectl)"},
 	{Name: "sandbox.kube.namespace", Default: "", Help: "namespace of the kubernetes driver's pods and claims (default: the context's namespace, else default)"},
 	{Name: "sandbox.kube.storageClass", Default: "", Help: "storage class of each loop's claim (kubernetes; default: the cluster's default class)"},
@@ -654,7 +655,8 @@ func (c *Config) Agent() string         { return c.Get("agent") }
 func (c *Config) SandboxDriver() string { return c.Get("sandbox.driver") }
 func (c *Config) SandboxImage() string  { return c.Get("sandbox.image") }
 
-// SandboxSealed: new docker and bwrap loops get a sealed clone.
+// SandboxSealed: new docker and bwrap loops get a sealed clone (the
+// default; none is never sealed: it is the host, trusted).
 func (c *Config) SandboxSealed() bool { return c.Get("sandbox.sealed") == "true" }
 func (c *Config) Setup() []string     { return c.GetList("setup") }
 

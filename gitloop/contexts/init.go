@@ -49,7 +49,7 @@ func Init(ctx context.Context, s *workspace.Workspace, urls map[workspace.Layer]
 			tmp := info.Clone + ".tmp"
 			_ = os.RemoveAll(tmp) // a clone an earlier init was cut off in
 			if err := s.Git.Run(ctx, git.Cmd{Label: string(l), Args: []string{"clone", "-q", "--", remote, tmp}}); err != nil {
-				return out, fmt.Errorf("init %s: %w", l, err)
+				return out, fmt.Errorf("init %s: %w\ncheck the URL and your access (\"git ls-remote %s\"), then run \"git loop init\" again (\"--%s URL\" changes the URL)", l, err, remote, l)
 			}
 			// Clone into a temp dir and rename, so an interrupted clone is
 			// never mistaken for a finished one.

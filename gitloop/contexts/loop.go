@@ -124,20 +124,32 @@ func start(ctx context.Context, s *workspace.Workspace, l workspace.Layer, clone
 	rev := func(r string) (string, error) {
 		return s.Query.Line(ctx, git.Cmd{Dir: clone, Args: []string{"rev-parse", "--verify", "--quiet", r + "^{commit}"}})
 	}
+	// cached is the clone's current commit; a clone of a remote that had
+	// no commits yet (a new, empty team repo) is an empty layer.
+	cached := func() (string, error) {
+		sha, err := rev("HEAD")
+		if err == nil && sha != "" {
+			return sha, nil
+		}
+		if Unborn(ctx, s, clone) {
+			return EmptyLayer(ctx, s, l, clone)
+		}
+		return "", fmt.Errorf("%s: the clone %s has no commit to start from (%v); check it with \"git -C %s status\", or run \"git loop doctor\"", l, clone, err, clone)
+	}
 	switch mode {
 	case ContextCached:
-		return rev("HEAD")
+		return cached()
 	case ContextLatest:
 		fctx, cancel := context.WithTimeout(ctx, fetchTimeout)
 		defer cancel()
 		if err := s.Git.Run(fctx, git.Cmd{Dir: clone, Label: string(l), Args: []string{"fetch", "-q", "origin"}, Env: sandboxspec.GitEnv(ctx)}); err != nil {
 			s.Reporter().Warn(fmt.Sprintf("%s: fetch failed, starting from the cached commit: %v", l, workspace.FirstLine(err.Error())))
-			return rev("HEAD")
+			return cached()
 		}
 		if sha, err := rev("HEAD@{upstream}"); err == nil && sha != "" {
 			return sha, nil
 		}
-		return rev("HEAD")
+		return cached()
 	default:
 		if sha, err := rev(mode); err == nil && sha != "" {
 			return sha, nil
@@ -151,6 +163,47 @@ func start(ctx context.Context, s *workspace.Workspace, l workspace.Layer, clone
 	}
 }
 
+// Unborn reports whether clone's HEAD names a branch with no commit yet:
+// what cloning an empty repository leaves.
+func Unborn(ctx context.Context, s *workspace.Workspace, clone string) bool {
+	if head, _ := s.Query.Line(ctx, git.Cmd{Dir: clone, Args: []string{"symbolic-ref", "-q", "HEAD"}}); head == "" {
+		return false
+	}
+	ok, _ := s.Query.Succeeds(ctx, git.Cmd{Dir: clone, Args: []string{"rev-parse", "--verify", "-q", "HEAD"}})
+	return !ok
+}
+
+// emptyTree is git's empty tree object.
+const emptyTree = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+
+// EmptyLayer writes, in clone, the commit an empty layer starts from: no
+// files, no parent, and the same author, date and message everywhere, so
+// every user starting from one empty remote starts from one commit and
+// their first promotes share a root. The first promote pushes it as the
+// remote's main.
+func EmptyLayer(ctx context.Context, s *workspace.Workspace, l workspace.Layer, clone string) (string, error) {
+	const who, when = "git loop", "1970-01-01T00:00:00Z"
+	out, err := s.Git.Output(ctx, git.Cmd{Dir: clone, Label: string(l), Args: []string{"commit-tree", emptyTree, "-m", "Empty layer: the remote had no commits"},
+		Env: []string{"GIT_AUTHOR_NAME=" + who, "GIT_AUTHOR_EMAIL=git-loop@localhost", "GIT_AUTHOR_DATE=" + when,
+			"GIT_COMMITTER_NAME=" + who, "GIT_COMMITTER_EMAIL=git-loop@localhost", "GIT_COMMITTER_DATE=" + when}})
+	if err != nil {
+		return "", fmt.Errorf("%s: starting an empty layer in %s: %w", l, clone, err)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// Own marks the planned contexts of a loop on driver as clones of its
+// own (docker, bwrap): their branch is then the clone's, never made in
+// the user's clone.
+func Own(cws []state.ContextWorktree, driver string) {
+	if !OwnsContexts(driver) {
+		return
+	}
+	for i := range cws {
+		cws[i].Own, cws[i].BranchCreated = true, false
+	}
+}
+
 // addContexts creates the planned context worktrees of loop.
 func Add(ctx context.Context, s *workspace.Workspace, loop string, cws []state.ContextWorktree) error {
 	var waits []func() error
@@ -158,7 +211,12 @@ func Add(ctx context.Context, s *workspace.Workspace, loop string, cws []state.C
 		s.Reporter().Step(fmt.Sprintf("creating %s worktree at %s", c.Layer, c.Dir))
 		short := strings.TrimPrefix(c.Branch, "refs/heads/")
 		var wait func() error
-		if c.BranchCreated {
+		if c.Own {
+			c := c
+			done := make(chan error, 1)
+			go func() { done <- seedOwn(ctx, s, c) }()
+			wait = func() error { return <-done }
+		} else if c.BranchCreated {
 			wait = s.Git.StartWorktree(ctx, git.NewWorktree{
 				CommonDir: filepath.Join(c.Clone, ".git"),
 				Path:      c.Dir,
@@ -192,6 +250,15 @@ func Add(ctx context.Context, s *workspace.Workspace, loop string, cws []state.C
 // that are on no remote (undo passes false: it only deletes what it made).
 func Remove(ctx context.Context, s *workspace.Workspace, cws []state.ContextWorktree, undo bool) error {
 	for _, c := range cws {
+		if c.Own {
+			// The loop's own clone: deleted without following a link,
+			// without git (its landing repository goes with the loop's
+			// host part).
+			if err := os.RemoveAll(c.Dir); err != nil {
+				return err
+			}
+			continue
+		}
 		if !workspace.Exists(c.Clone) {
 			continue
 		}
@@ -231,6 +298,12 @@ func WorkAtRisk(ctx context.Context, s *workspace.Workspace, m *state.Meta) erro
 		if !workspace.Exists(c.Clone) {
 			continue
 		}
+		if c.Own {
+			if err := ownWorkAtRisk(ctx, s, m, c); err != nil {
+				return err
+			}
+			continue
+		}
 		if _, found, _ := workspace.ReadRef(c.Clone+"/.git", c.Branch); found {
 			out, err := s.Query.Line(ctx, git.Cmd{Dir: c.Clone, Args: []string{"rev-list", "--count", c.Branch, "--not", "--remotes"}})
 			if err != nil {
@@ -268,4 +341,48 @@ func Versions(s *workspace.Workspace, cws []state.ContextWorktree) map[string]st
 		}
 	}
 	return v
+}
+
+// ownWorkAtRisk is WorkAtRisk for a loop's own clone: its branch and
+// uncommitted work are fetched (never read by git in the clone), then
+// compared with what the user's clone knows of the remote.
+func ownWorkAtRisk(ctx context.Context, s *workspace.Workspace, m *state.Meta, c state.ContextWorktree) error {
+	if !workspace.Exists(c.Dir) {
+		return nil
+	}
+	f, err := FetchOwn(ctx, s, m, c, true)
+	if err != nil {
+		return &workspace.WorkAtRiskError{Loop: m.Name, Reason: fmt.Sprintf("has a %s context whose work could not be fetched (%s)", c.Layer, workspace.FirstLine(err.Error())), Hint: "use --force to remove it anyway"}
+	}
+	if f.Snapshot != "" {
+		return &workspace.WorkAtRiskError{Loop: m.Name, Reason: fmt.Sprintf("has uncommitted %s changes", c.Layer), Hint: fmt.Sprintf("commit them (git loop promote -a %s) or use --force", m.Name)}
+	}
+	if f.Head == "" || f.Head == c.SHA {
+		return nil
+	}
+	n, err := UnpromotedCount(ctx, s, c, f.Landing, f.Head)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return &workspace.WorkAtRiskError{Loop: m.Name, Reason: fmt.Sprintf("has %d %s %s not promoted", n, c.Layer, workspace.Plural(n, "commit", "commits")),
+			Hint: fmt.Sprintf("promote it first (git loop promote %s) or use --force", m.Name)}
+	}
+	return nil
+}
+
+// UnpromotedCount counts the commits of head (in the landing repository)
+// that no remote-tracking ref of the user's clone has.
+func UnpromotedCount(ctx context.Context, s *workspace.Workspace, c state.ContextWorktree, landing, head string) (int, error) {
+	out, err := s.Query.Output(ctx, git.Cmd{Dir: c.Clone, Args: []string{"for-each-ref", "--format=%(objectname)", "refs/remotes"}})
+	if err != nil {
+		return 0, err
+	}
+	args := []string{"rev-list", "--count", head, "--not"}
+	args = append(args, strings.Fields(string(out))...)
+	n, err := s.Query.Line(ctx, git.Cmd{Dir: landing, Args: args})
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(n)
 }

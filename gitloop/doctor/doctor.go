@@ -6,10 +6,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os/exec"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/gitloop-dev/git-loop/gitloop/agent"
+	"github.com/gitloop-dev/git-loop/gitloop/egress"
 	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/githooks"
 	"github.com/gitloop-dev/git-loop/gitloop/lifecycle"
@@ -51,9 +55,13 @@ func Doctor(ctx context.Context, s *workspace.Workspace, fix bool, driverReport 
 		checks = append(checks, driverReport(ctx))
 	}
 	checks = append(checks, checkAgent(s))
+	if c, ok := checkLogin(s); ok {
+		checks = append(checks, c)
+	}
 	if s.Repo == nil {
 		return checks
 	}
+	checks = append(checks, checkLoopAgents(s)...)
 	intents, err := s.Store().Intents()
 	legacy := s.Store().LegacyLoops()
 	switch {
@@ -83,6 +91,7 @@ func Doctor(ctx context.Context, s *workspace.Workspace, fix bool, driverReport 
 		checks = append(checks, Check{Name: "state", Status: CheckOK, Detail: "no interrupted operations"})
 	}
 	checks = append(checks, checkHooks(ctx, s, fix))
+	checks = append(checks, checkSealed(ctx, s, fix)...)
 	if dirs, err := lifecycle.Unadopted(ctx, s); err != nil {
 		checks = append(checks, Check{Name: "adopt", Status: CheckFail, Detail: err.Error()})
 	} else if len(dirs) > 0 && fix {
@@ -95,6 +104,7 @@ func Doctor(ctx context.Context, s *workspace.Workspace, fix bool, driverReport 
 	} else if len(dirs) > 0 {
 		checks = append(checks, Check{Name: "adopt", Status: CheckWarn, Detail: fmt.Sprintf("%d %s: %s (run \"git loop doctor --fix\")", len(dirs), workspace.Plural(len(dirs), "worktree on a loop branch is not a loop", "worktrees on loop branches are not loops"), workspace.Summarize(dirs, 3))})
 	}
+	checks = append(checks, checkContexts(ctx, s, fix)...)
 	if fix {
 		pruned, err := lifecycle.Prune(ctx, s, false)
 		if err != nil {
@@ -139,12 +149,79 @@ func checkAgent(s *workspace.Workspace) Check {
 	if s.Config == nil {
 		return Check{Name: "agent", Status: CheckWarn, Detail: "no configuration"}
 	}
-	agent := s.Config.Agent()
-	bin := strings.Fields(agent)[0]
-	if path, err := exec.LookPath(bin); err == nil {
-		return Check{Name: "agent", Status: CheckOK, Detail: fmt.Sprintf("%s (%s)", agent, path)}
+	// The same parse and lookup as run and attach (agent.Parse, Find), so
+	// doctor and run agree on whether the agent is there.
+	setting := s.Config.Agent()
+	a, err := agent.Parse(setting)
+	if err != nil {
+		return Check{Name: "agent", Status: CheckFail, Detail: err.Error()}
 	}
-	return Check{Name: "agent", Status: CheckWarn, Detail: fmt.Sprintf("agent %q is not installed: install it, or choose another with \"git loop config set agent CMD\"; loops open a shell until then", agent)}
+	if strings.ContainsRune(a.Argv[a.Run], '/') && !filepath.IsAbs(a.Argv[a.Run]) {
+		return Check{Name: "agent", Status: CheckOK, Detail: fmt.Sprintf("%s (%s, in each loop's worktree)", setting, a.Kind)}
+	}
+	b, err := a.Find("")
+	if err != nil {
+		return Check{Name: "agent", Status: CheckWarn, Detail: fmt.Sprintf("agent %q is not installed: %s, or choose another with \"git loop config set agent CMD\"; loops open a shell until then", setting, a.Install())}
+	}
+	return Check{Name: "agent", Status: CheckOK, Detail: fmt.Sprintf("%s (%s)", setting, b.Path)}
+}
+
+// checkLoopAgents checks the agents loops recorded with "new --agent"
+// (the others run the agent setting, checked above), as run would find
+// them.
+func checkLoopAgents(s *workspace.Workspace) []Check {
+	metas, _ := s.Store().List()
+	var out []Check
+	for _, m := range metas {
+		if m.Agent == "" || m.Sandbox.Driver == "docker" {
+			continue // the setting's, or maybe the image's own copy
+		}
+		a, err := agent.Parse(m.Agent)
+		if err == nil {
+			_, err = a.Find(m.Worktree)
+		}
+		if err != nil {
+			out = append(out, Check{Name: "agent", Status: CheckWarn, Detail: fmt.Sprintf("loop %s runs agent %q, which is not installed (%v): %s, or run it with --agent CMD", m.Name, m.Agent, err, a.Install())})
+		}
+	}
+	return out
+}
+
+// checkLogin: a Claude or Codex agent is logged in on the host, and the
+// egress proxy that lends the login to loops serves. ok is false for
+// other agents.
+func checkLogin(s *workspace.Workspace) (c Check, ok bool) {
+	if s.Config == nil {
+		return Check{}, false
+	}
+	words := strings.Fields(s.Config.Agent())
+	if len(words) == 0 {
+		return Check{}, false
+	}
+	kind := egress.KindOf(words[0])
+	if kind == "" {
+		return Check{}, false
+	}
+	home, _ := os.UserHomeDir()
+	l, err := egress.Find(kind, os.LookupEnv, home)
+	if err != nil {
+		return Check{Name: "login", Status: CheckWarn, Detail: err.Error() + `; loops' agents are not logged in either (or give a loop its own key: "git loop vault set KEY")`}, true
+	}
+	if err := l.Check(time.Now()); err != nil {
+		return Check{Name: "login", Status: CheckWarn, Detail: err.Error()}, true
+	}
+	dir, err := os.MkdirTemp("", "git-loop-doctor-")
+	if err == nil {
+		defer os.RemoveAll(dir)
+		err = egress.SelfTest(l, dir)
+	}
+	if err != nil {
+		return Check{Name: "login", Status: CheckFail, Detail: fmt.Sprintf("%s is logged in on the host (%s), but the egress proxy does not serve: %v", kind, l.Source, err)}, true
+	}
+	if _, err := s.HookBinary(); err != nil {
+		return Check{Name: "login", Status: CheckWarn, Detail: fmt.Sprintf("%s is logged in on the host (%s), but no git-loop binary to relay it into sandboxes: put git-loop on PATH", kind, l.Source)}, true
+	}
+	return Check{Name: "login", Status: CheckOK, Detail: fmt.Sprintf("%s logged in on the host (%s); docker and bwrap loops use it through git loop's egress proxy, never holding it", kind, l.Source)}, true
 }
 
 // checkHooks is doctor's view of the hooks; with fix it installs what is
@@ -194,4 +271,51 @@ func checkHooks(ctx context.Context, s *workspace.Workspace, fix bool) Check {
 		return Check{Name: "hooks", Status: CheckOK, Detail: fmt.Sprintf("reinstalled %d %s", n, workspace.Plural(n, "hook", "hooks")), Fixed: true}
 	}
 	return Check{Name: "hooks", Status: CheckWarn, Detail: fmt.Sprintf("%d %s not current: %s (run \"git loop doctor --fix\" or \"git loop hooks install\")", n, workspace.Plural(n, "hook", "hooks"), strings.Join(problems, "; "))}
+}
+
+// checkContexts reports docker and bwrap loops whose context dirs are
+// still worktrees of the shared clones, and converts them with fix.
+// Nothing is said when there are none.
+func checkContexts(ctx context.Context, s *workspace.Workspace, fix bool) []Check {
+	legacy := lifecycle.LegacyContexts(s)
+	if len(legacy) == 0 {
+		return nil
+	}
+	if !fix {
+		return []Check{{Name: "contexts", Status: CheckWarn, Detail: fmt.Sprintf("%d %s notes and knowledge in the shared context clones, where other loops can reach them: %s (converted on next use, or run \"git loop doctor --fix\")",
+			len(legacy), workspace.Plural(len(legacy), "loop keeps its", "loops keep their"), workspace.Summarize(legacy, 3))}}
+	}
+	done, err := lifecycle.ConvertContexts(ctx, s)
+	if err != nil {
+		return []Check{{Name: "contexts", Status: CheckFail, Detail: err.Error()}}
+	}
+	return []Check{{Name: "contexts", Status: CheckOK, Detail: fmt.Sprintf("gave %d %s context clones of their own", len(done), workspace.Plural(len(done), "loop", "loops")), Fixed: true}}
+}
+
+// checkSealed reports the docker and bwrap loops made before sealed loops
+// were the default (their sandbox shares a git dir with the host), while
+// the setting asks for sealed ones; with fix it seals each, or says why it
+// cannot yet. Nothing is said when there are none.
+func checkSealed(ctx context.Context, s *workspace.Workspace, fix bool) []Check {
+	if s.Config == nil || !s.Config.SandboxSealed() {
+		return nil
+	}
+	var checks []Check
+	for _, name := range lifecycle.Unsealed(s) {
+		if !fix {
+			checks = append(checks, Check{Name: "sealed", Status: CheckWarn, Detail: fmt.Sprintf("unsealed loop %s: its sandbox shares the repository's git dir; run \"git loop doctor --fix\" to seal it", name)})
+			continue
+		}
+		if err := lifecycle.Seal(ctx, s, name); err != nil {
+			status := CheckFail
+			var se *lifecycle.SealError
+			if errors.As(err, &se) {
+				status = CheckWarn
+			}
+			checks = append(checks, Check{Name: "sealed", Status: status, Detail: err.Error()})
+			continue
+		}
+		checks = append(checks, Check{Name: "sealed", Status: CheckOK, Fixed: true, Detail: fmt.Sprintf("sealed loop %s: its sandbox has a clone of its own, with its commits and uncommitted files; \"git loop checkout %s\" gives a host checkout", name, name)})
+	}
+	return checks
 }

@@ -31,6 +31,10 @@ type Cmd struct {
 	// the context ends: for a git whose children (a remote helper) would
 	// otherwise outlive it holding its output open.
 	Group bool
+	// Files are handed to git after the runner's Inherit (fd 3 +
+	// len(Inherit) onwards), and closed in this process once git has
+	// started (or failed to), so that git's end of a pipe is git's alone.
+	Files []*os.File
 }
 
 // String renders the command as a user would type it.
@@ -115,6 +119,14 @@ func run(ctx context.Context, c Cmd, stdout io.Writer, inherit []*os.File, extra
 func start(ctx context.Context, c Cmd, stdout io.Writer, inherit []*os.File, extraEnv ...string) (wait func() error) {
 	cmd := exec.CommandContext(ctx, "git", append(hostSafety[:len(hostSafety):len(hostSafety)], c.Args...)...)
 	cmd.ExtraFiles = inherit
+	if len(c.Files) > 0 {
+		cmd.ExtraFiles = append(append([]*os.File(nil), inherit...), c.Files...)
+		defer func() {
+			for _, f := range c.Files {
+				f.Close()
+			}
+		}()
+	}
 	cmd.Dir = c.Dir
 	cmd.Env = Env(append(append([]string(nil), extraEnv...), c.Env...)...)
 	cmd.Stdin = c.Stdin

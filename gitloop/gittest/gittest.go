@@ -36,8 +36,11 @@ func Hermetic(root string) error {
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
 		// Test control knobs, the switch that turns git loop's git
-		// shortcuts off, the one that makes every loop sealed (to run the
-		// suites sealed), and the Docker endpoint survive.
+		// shortcuts off, the one that forces sealed or unsealed loops
+		// whatever a repository's settings say (sealed is the default;
+		// GIT_LOOP_SANDBOX_SEALED=false runs the suites unsealed, where
+		// the tests that set sandbox.sealed for a sealed loop fail by
+		// premise), and the Docker endpoint survive.
 		if strings.HasPrefix(k, "GIT_LOOP_TEST") || k == "GIT_LOOP_PLAIN_GIT" || k == "GIT_LOOP_SANDBOX_SEALED" || k == "DOCKER_HOST" || k == "GOCOVERDIR" || k == "GOFLAGS" || k == "GOCACHE" || k == "GOPATH" || k == "GOMODCACHE" {
 			keep[k] = os.Getenv(k)
 		}

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gitloop-dev/git-loop/gitloop/contexts"
 	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/leakscan"
 	"github.com/gitloop-dev/git-loop/gitloop/sandboxspec"
@@ -78,6 +79,15 @@ type target struct {
 	// host's repository, the branch is landed from its ref, and what
 	// changes the branch runs inside the sandbox (sealed.go).
 	sealed *state.Meta
+	// own is set for a loop's own context clone (owncontext.go): dir is
+	// then never a place the host runs git; clone is the user's clone,
+	// landing the loop's landing repository, head the loop's branch as
+	// last fetched into it.
+	own     *state.ContextWorktree
+	meta    *state.Meta
+	clone   string
+	landing string
+	head    string
 }
 
 // ref is what t lands: HEAD of its worktree, or a sealed loop's branch as
@@ -113,8 +123,20 @@ func (t target) conflict(m *state.Meta, op string, files []string) error {
 	return &workspace.ConflictError{Loop: m.Name, Op: op, Layer: t.layer, Dir: t.stopDir(), Files: files, Sealed: t.sealed != nil}
 }
 
+// repo is where the host runs git for t: the user's clone for an own
+// context clone, else the worktree.
+func (t target) repo() string {
+	if t.own != nil {
+		return t.clone
+	}
+	return t.dir
+}
+
 // checkPush refuses to push HEAD of t when it carries a vault value.
 func (t target) checkPush(ctx context.Context, s *workspace.Workspace, loop string) error {
+	if t.own != nil {
+		return t.checkOwn(ctx, s, loop, t.head)
+	}
 	return t.leaks.Check(ctx, loop, t.layer, t.dir, t.track, revParse(ctx, s, t.dir, t.ref()))
 }
 
@@ -128,6 +150,9 @@ func targets(ctx context.Context, s *workspace.Workspace, m *state.Meta, layers 
 	if err != nil {
 		return nil, err
 	}
+	// A docker or bwrap loop made before own context clones gets them
+	// first: landing never runs git in a dir the sandbox writes.
+	contexts.EnsureOwn(ctx, s, m)
 	var out []target
 	for _, l := range layers {
 		switch l {
@@ -160,6 +185,14 @@ func targets(ctx context.Context, s *workspace.Workspace, m *state.Meta, layers 
 			}
 			if c == nil {
 				continue // the loop has no worktree of this layer
+			}
+			if c.Own {
+				t, err := ownTarget(ctx, s, m, c, sshEnv)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, t)
+				continue
 			}
 			t := target{layer: l, dir: c.Dir, common: filepath.Join(c.Clone, ".git"), branch: c.Branch, main: "refs/heads/main", env: sshEnv}
 			if err := fillRemote(ctx, s, &t, c.Clone); err != nil {
@@ -202,6 +235,17 @@ func fillRemote(ctx context.Context, s *workspace.Workspace, t *target, repo str
 		// No upstream configured, but origin has the branch: that is
 		// where it is shared. A branch only this clone has stays local.
 		t.remote, t.remoteMain, t.track = "origin", t.main, track
+	} else if t.layer != Code {
+		// A layer cloned from an empty remote: its main is unborn (or was
+		// born here, before any push), so for-each-ref has no upstream to
+		// show, but the clone's config names it. The first promote
+		// creates main there.
+		short := strings.TrimPrefix(t.main, "refs/heads/")
+		remote, _ := s.Query.Line(ctx, git.Cmd{Dir: repo, Args: []string{"config", "--get", "branch." + short + ".remote"}})
+		merge, _ := s.Query.Line(ctx, git.Cmd{Dir: repo, Args: []string{"config", "--get", "branch." + short + ".merge"}})
+		if remote != "" && remote != "." && strings.HasPrefix(merge, "refs/heads/") {
+			t.remote, t.remoteMain, t.track = remote, merge, "refs/remotes/"+remote+"/"+strings.TrimPrefix(merge, "refs/heads/")
+		}
 	}
 	if t.remote == "" {
 		t.track = t.main
@@ -217,7 +261,7 @@ func remoteURL(ctx context.Context, s *workspace.Workspace, t target) string {
 	if t.remote == "" {
 		return ""
 	}
-	u, _ := s.Query.Line(ctx, git.Cmd{Dir: t.dir, Args: []string{"config", "--get", "remote." + t.remote + ".url"}})
+	u, _ := s.Query.Line(ctx, git.Cmd{Dir: t.repo(), Args: []string{"config", "--get", "remote." + t.remote + ".url"}})
 	return u
 }
 
@@ -238,14 +282,24 @@ func fetch(ctx context.Context, s *workspace.Workspace, t target) error {
 	}
 	var err error
 	for i := range 4 {
-		if err = s.Git.Run(ctx, git.Cmd{Dir: t.dir, Label: t.label(), Env: t.env, Args: []string{"fetch", "-q", t.remote, "+" + t.remoteMain + ":" + t.track}}); err == nil {
+		if err = s.Git.Run(ctx, git.Cmd{Dir: t.repo(), Label: t.label(), Env: t.env, Args: []string{"fetch", "-q", t.remote, "+" + t.remoteMain + ":" + t.track}}); err == nil {
 			return nil
+		}
+		if i == 0 && remoteLacksMain(ctx, s, t) {
+			return nil // a new, empty remote: nothing to fetch, main comes with the first promote
 		}
 		if !sleepCtx(ctx, time.Duration(20*(i+1)+rand.IntN(50))*time.Millisecond) {
 			return ctx.Err()
 		}
 	}
-	return fmt.Errorf("%s: fetch: %w", t.layer, err)
+	return fmt.Errorf("%s: fetch: %w\ncheck that the remote is reachable (\"git -C %s remote -v\", \"git ls-remote %s\"), then run the command again", t.layer, err, t.dir, t.remote)
+}
+
+// remoteLacksMain reports whether t's remote answers and has no main (a
+// repository just made on a forge).
+func remoteLacksMain(ctx context.Context, s *workspace.Workspace, t target) bool {
+	out, err := s.Query.Output(ctx, git.Cmd{Dir: t.dir, Env: t.env, Args: []string{"ls-remote", "--heads", t.remote, t.remoteMain}})
+	return err == nil && len(strings.TrimSpace(string(out))) == 0
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) bool {
@@ -269,6 +323,9 @@ func isAncestor(ctx context.Context, s *workspace.Workspace, dir, a, b string) (
 // aheadBehind counts HEAD's commits not on track and track's not on
 // HEAD; a missing track (a remote without main yet) has nothing.
 func aheadBehind(ctx context.Context, s *workspace.Workspace, dir, ref, track string) (ahead, behind int, err error) {
+	if revParse(ctx, s, dir, ref) == "" {
+		return 0, 0, nil // an unborn branch (a clone of an empty remote) has nothing to promote
+	}
 	out, err := s.Query.Output(ctx, git.Cmd{Dir: dir, Args: []string{"rev-list", "--left-right", "--count", ref + "..." + track}})
 	if err != nil {
 		if revParse(ctx, s, dir, track) == "" {
@@ -298,6 +355,9 @@ func countRange(ctx context.Context, s *workspace.Workspace, dir, from, to strin
 // head is the commit of the loop's branch (checked out in t.dir), read
 // from the ref store without a git process when it can be.
 func head(ctx context.Context, s *workspace.Workspace, t target) string {
+	if t.own != nil {
+		return t.head
+	}
 	if t.common != "" {
 		if sha, found, ok := workspace.ReadRef(t.common, t.branch); ok && found {
 			return sha
@@ -560,6 +620,9 @@ func layerNames(ts []target) []workspace.Layer {
 }
 
 func promoteTarget(ctx context.Context, s *workspace.Workspace, m *state.Meta, t target, rs *RunState, resumed bool, opts PromoteOptions) (Landed, error) {
+	if t.own != nil {
+		return promoteOwn(ctx, s, m, t, rs, opts)
+	}
 	res := Landed{Layer: t.layer, Action: "nothing"}
 	if !resumed {
 		if rs.CommitAll {
@@ -700,6 +763,9 @@ func propose(ctx context.Context, s *workspace.Workspace, m *state.Meta, t targe
 		if err := t.checkPush(ctx, s, m.Name); err != nil {
 			return res, err
 		}
+		if err := startMain(ctx, s, t); err != nil {
+			return res, err
+		}
 		if err := s.Git.Run(ctx, git.Cmd{Dir: t.dir, Label: t.label(), Env: t.env, Args: []string{"push", "-q", "--force-with-lease", t.remote, t.ref() + ":" + t.branch}}); err != nil {
 			return res, fmt.Errorf("%s: pushing the proposal: %w", t.layer, err)
 		}
@@ -713,7 +779,13 @@ func propose(ctx context.Context, s *workspace.Workspace, m *state.Meta, t targe
 	if t.remote == "" || (t.layer != Code && url == s.Dirs.OriginPath(t.layer)) {
 		return res, nil // solo: the local branch is the proposal
 	}
-	web := hostRepoURL(url)
+	return pullRequest(ctx, s, t, res, opts)
+}
+
+// pullRequest opens the pull request of a pushed proposal on a known
+// host with gh, or gives its URL.
+func pullRequest(ctx context.Context, s *workspace.Workspace, t target, res Landed, opts PromoteOptions) (Landed, error) {
+	web := hostRepoURL(remoteURL(ctx, s, t))
 	if web == "" {
 		return res, nil
 	}
@@ -735,7 +807,7 @@ func propose(ctx context.Context, s *workspace.Workspace, m *state.Meta, t targe
 		return res, nil
 	}
 	cmd := exec.CommandContext(ctx, gh, "pr", "create", "--repo", strings.TrimPrefix(strings.TrimPrefix(web, "https://"), "http://"), "--head", head, "--base", base, "--fill")
-	cmd.Dir = t.dir
+	cmd.Dir = t.repo()
 	cmd.Env = git.Env()
 	outb, err := cmd.CombinedOutput()
 	if err != nil {
@@ -747,6 +819,26 @@ func propose(ctx context.Context, s *workspace.Workspace, m *state.Meta, t targe
 		res.URL = u
 	}
 	return res, nil
+}
+
+// startMain creates main on a context layer's empty remote before the
+// first proposal, so the proposal has a base to be reviewed and merged
+// against: main starts as the empty layer the loop started from.
+func startMain(ctx context.Context, s *workspace.Workspace, t target) error {
+	if t.layer == Code || revParse(ctx, s, t.dir, t.track) != "" {
+		return nil
+	}
+	empty, err := contexts.EmptyLayer(ctx, s, t.layer, t.dir)
+	if err != nil {
+		return err
+	}
+	if ok, _ := isAncestor(ctx, s, t.dir, empty, "HEAD"); !ok {
+		return nil // the loop did not start from an empty layer
+	}
+	if err := s.Git.Run(ctx, git.Cmd{Dir: t.dir, Label: t.label(), Env: t.env, Args: []string{"push", "-q", t.remote, empty + ":" + t.remoteMain}}); err != nil {
+		return fmt.Errorf("%s: creating %s on %s (the remote has no commits yet): %w", t.layer, strings.TrimPrefix(t.remoteMain, "refs/heads/"), t.remote, err)
+	}
+	return fetch(ctx, s, t)
 }
 
 func lastLine(s string) string {
@@ -790,6 +882,9 @@ func hostRepoURL(remote string) string {
 // resolved but not added (no conflict markers left) are added; files still
 // conflicted are refused.
 func concludeMerge(ctx context.Context, s *workspace.Workspace, rs *RunState) error {
+	if m, c := ownStopped(s, rs); c != nil {
+		return concludeOwn(ctx, s, rs, m, c)
+	}
 	dir := rs.Stopped
 	files, err := unmerged(ctx, s, dir)
 	if err != nil {
@@ -819,6 +914,9 @@ func concludeMerge(ctx context.Context, s *workspace.Workspace, rs *RunState) er
 // --commit-all made is undone, so the worktree is as it was. Layers that
 // landed before the conflict stay landed.
 func abortRun(ctx context.Context, s *workspace.Workspace, rs *RunState) error {
+	if m, c := ownStopped(s, rs); c != nil {
+		return abortOwn(ctx, s, rs, m, c)
+	}
 	dir := rs.Stopped
 	if revParse(ctx, s, dir, "MERGE_HEAD") != "" {
 		if err := s.Git.Run(ctx, git.Cmd{Dir: dir, Label: string(rs.Layers[0]), Args: []string{"merge", "--abort"}}); err != nil {

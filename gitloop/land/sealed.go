@@ -54,22 +54,6 @@ func insideLog(s *workspace.Workspace, t target, args ...string) {
 	_ = dry.Run(context.Background(), git.Cmd{Label: t.label() + " in its sandbox", Args: args})
 }
 
-// identityEnv is the host user's git identity, for the commits git makes
-// inside on the host's behalf (a merge of main, a commit-all), as the
-// host's own git would sign them. Empty values are left to the sandbox.
-func identityEnv(ctx context.Context, s *workspace.Workspace) map[string]string {
-	env := map[string]string{"GIT_MERGE_AUTOEDIT": "no"}
-	name, _ := s.Query.Line(ctx, git.Cmd{Dir: s.Repo.CommonDir, Args: []string{"config", "user.name"}})
-	email, _ := s.Query.Line(ctx, git.Cmd{Dir: s.Repo.CommonDir, Args: []string{"config", "user.email"}})
-	if name != "" {
-		env["GIT_AUTHOR_NAME"], env["GIT_COMMITTER_NAME"] = name, name
-	}
-	if email != "" {
-		env["GIT_AUTHOR_EMAIL"], env["GIT_COMMITTER_EMAIL"] = email, email
-	}
-	return env
-}
-
 // mergeInsideScript merges each incoming ref named in "$@" (after the
 // branch, $1) that HEAD lacks, in order, with the message after it. It
 // stops at the first conflict with the merge in progress, listing the
@@ -164,7 +148,7 @@ func mergeInside(ctx context.Context, s *workspace.Workspace, t target, revs []m
 	if s.Git.DryRun {
 		return nil, nil
 	}
-	res, err := transport.Inside(ctx, s, m, mergeInsideScript, identityEnv(ctx, s), args...)
+	res, err := transport.Inside(ctx, s, m, mergeInsideScript, identityEnv(ctx, s, s.Repo.CommonDir), args...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", t.layer, err)
 	}
@@ -234,7 +218,7 @@ func commitAllInside(ctx context.Context, s *workspace.Workspace, t target, msg 
 	if s.Git.DryRun {
 		return nil
 	}
-	res, err := transport.Inside(ctx, s, t.sealed, commitAllScript, identityEnv(ctx, s), msg)
+	res, err := transport.Inside(ctx, s, t.sealed, commitAllScript, identityEnv(ctx, s, s.Repo.CommonDir), msg)
 	if err != nil {
 		return fmt.Errorf("%s: %w", t.layer, err)
 	}
@@ -264,7 +248,7 @@ git commit -q --no-edit`
 func concludeInside(ctx context.Context, s *workspace.Workspace, m *state.Meta, rs *RunState) error {
 	t := target{layer: Code, dir: s.Repo.CommonDir, branch: m.Branch, sealed: m}
 	insideLog(s, t, "commit", "-q", "--no-edit")
-	res, err := transport.Inside(ctx, s, m, concludeScript, identityEnv(ctx, s))
+	res, err := transport.Inside(ctx, s, m, concludeScript, identityEnv(ctx, s, s.Repo.CommonDir))
 	if err != nil {
 		return err
 	}

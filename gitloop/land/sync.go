@@ -53,7 +53,12 @@ func SyncClones(ctx context.Context, s *workspace.Workspace) ([]CloneSync, error
 			continue
 		}
 		r.From, r.To = revParse(ctx, s, clone, "HEAD"), revParse(ctx, s, clone, t.track)
-		behind, _ := isAncestor(ctx, s, clone, "HEAD", t.track)
+		// An unborn main (a clone of a remote that was empty) is behind
+		// any main the remote has since.
+		behind := r.From == "" && r.To != ""
+		if !behind {
+			behind, _ = isAncestor(ctx, s, clone, "HEAD", t.track)
+		}
 		ahead, _ := isAncestor(ctx, s, clone, t.track, "HEAD")
 		switch {
 		case r.From == r.To || r.To == "":
@@ -112,6 +117,35 @@ func SyncLoop(ctx context.Context, s *workspace.Workspace, opts SyncOptions) ([]
 	versions := map[string]string{}
 	for i, t := range ts {
 		r := LoopSync{Layer: t.layer}
+		if t.own != nil {
+			// A loop's own context clone: main is merged in by git inside
+			// its sandbox (owncontext.go).
+			if !(opts.Continue && i == 0) {
+				rs.OrigHeads[string(t.layer)] = t.head
+			}
+			if err := fetch(ctx, s, t); err != nil {
+				return out, err
+			}
+			track := revParse(ctx, s, t.clone, t.track)
+			if in, _ := isAncestor(ctx, s, t.landing, track, t.head); track != "" && !in {
+				files, err := syncOwn(ctx, s, m, t, track)
+				if err != nil {
+					return out, err
+				}
+				if files != nil {
+					rs.Layers, rs.Stopped = layerNames(ts[i:]), t.dir
+					if werr := writeRunState(s, rs); werr != nil {
+						return out, werr
+					}
+					return out, &workspace.ConflictError{Loop: m.Name, Op: "sync", Layer: t.layer, Dir: t.dir, Files: files}
+				}
+				r.Merged = track
+			}
+			r.Head, _ = contexts.ReadOwnRef(*t.own)
+			versions[string(t.layer)] = track
+			out = append(out, r)
+			continue
+		}
 		if !(opts.Continue && i == 0) {
 			rs.OrigHeads[string(t.layer)] = head(ctx, s, t)
 			if err := fetch(ctx, s, t); err != nil {

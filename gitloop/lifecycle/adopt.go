@@ -61,7 +61,7 @@ func Adopt(ctx context.Context, s *workspace.Workspace, dir string) (*state.Meta
 	m := &state.Meta{
 		Name: name, Branch: ref, Base: baseName, BaseRef: baseRef, BaseSHA: baseSHA,
 		Created: s.Clock().UTC().Truncate(time.Second), Worktree: filepath.Clean(wt),
-		Agent: s.Config.Agent(), Vault: s.Config.VaultDefault(),
+		Vault:    s.Config.VaultDefault(),
 		Profiles: dedup(s.Config.GetList("default_profiles")),
 	}
 	eng, err := s.OpenEngine(ctx, s.Config.SandboxDriver())
@@ -77,6 +77,7 @@ func Adopt(ctx context.Context, s *workspace.Workspace, dir string) (*state.Meta
 	if err != nil {
 		return nil, fmt.Errorf("adopt %s: %w", name, err)
 	}
+	contexts.Own(cws, m.Sandbox.Driver)
 	m.Contexts, m.Versions = cws, contexts.Versions(s, cws)
 	intent := state.Intent{Op: "adopt", Loop: name, Branch: ref, Worktree: m.Worktree, Driver: m.Sandbox.Driver, Contexts: cws}
 	if err := s.Store().BeginIntent(intent); err != nil {

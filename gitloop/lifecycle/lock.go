@@ -44,6 +44,9 @@ func recoverLocked(ctx context.Context, s *workspace.Workspace) error {
 		case "rm":
 			s.Reporter().Warn(fmt.Sprintf("finishing removal of loop %q, which was interrupted", in.Loop))
 			err = finishRemove(ctx, s, in)
+		case "seal":
+			s.Reporter().Warn(fmt.Sprintf("finishing the sealing of loop %q, which was interrupted", in.Loop))
+			err = finishSeal(ctx, s, in)
 		default:
 			err = s.Store().EndIntent(in.Loop)
 		}

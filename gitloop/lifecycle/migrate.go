@@ -131,6 +131,9 @@ func checkLegacy(ctx context.Context, s *workspace.Workspace, name string) (*sta
 			dropped = append(dropped, fmt.Sprintf("context worktree %q dropped: not where the host puts this loop's", c.Dir))
 			continue
 		}
+		// Records in the old place predate own context clones: a flag
+		// saying otherwise is the sandbox's (the conversion decides).
+		c.Own = false
 		ctxs = append(ctxs, c)
 	}
 	m.Contexts = ctxs

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/gitloop-dev/git-loop/gitloop/agent"
 	"github.com/gitloop-dev/git-loop/gitloop/contexts"
 	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/sandboxspec"
@@ -41,7 +42,10 @@ type NewOptions struct {
 	Repos []string
 	// Vault is the personal vault the loop gets (empty: config
 	// vault.default, else none).
-	Vault  string
+	Vault string
+	// Agent is the agent the loop runs, recorded (empty: none recorded,
+	// the loop runs the agent setting as it is at each run).
+	Agent  string
 	DryRun bool
 	// SetupOutput receives the output of the setup commands (nil: discard).
 	SetupOutput io.Writer
@@ -78,6 +82,9 @@ func New(ctx context.Context, s *workspace.Workspace, opts NewOptions) (*state.M
 
 	m, intent, err := prepareNew(ctx, s, name, opts.Base)
 	if err != nil {
+		return nil, err
+	}
+	if m.Agent, err = recordedAgent(opts.Agent); err != nil {
 		return nil, err
 	}
 	m.Vault = vaultName
@@ -120,6 +127,7 @@ func New(ctx context.Context, s *workspace.Workspace, opts NewOptions) (*state.M
 	if err != nil {
 		return nil, fmt.Errorf("new %s: %w", name, err)
 	}
+	contexts.Own(cws, eng.Name())
 	intent.Contexts, m.Contexts = cws, cws
 	m.Versions = contexts.Versions(s, cws)
 	m.Profiles = dedup(append(s.Config.GetList("default_profiles"), opts.Profiles...))
@@ -160,6 +168,9 @@ func New(ctx context.Context, s *workspace.Workspace, opts NewOptions) (*state.M
 			if err := snapshotTranscript(s, opts.DistillFrom, tree); err != nil {
 				return err
 			}
+		}
+		if err := sandboxspec.EnsureToolchain(ctx, s, eng, m); err != nil {
+			return err
 		}
 		spec, err := sandboxspec.RunSpec(ctx, s, m)
 		if err != nil {
@@ -294,7 +305,6 @@ func prepareNew(ctx context.Context, s *workspace.Workspace, name, base string) 
 		BaseSHA:  baseSHA,
 		Created:  s.Clock().UTC().Truncate(1e9),
 		Worktree: wt,
-		Agent:    s.Config.Agent(),
 	}
 	in := state.Intent{Op: "new", Loop: name, Branch: branch, BranchCreated: true, BaseSHA: baseSHA, Worktree: wt}
 	return m, in, nil
@@ -315,6 +325,21 @@ func plantedBranch(ctx context.Context, s *workspace.Workspace, name, branch str
 	return &workspace.UsageError{Err: fmt.Errorf("branch %s already exists, at %s, but is not a loop git loop made (a loop's sandbox can create branches); "+
 		"look at it (\"git log %s\"), then delete it (\"git branch -D %s\") and run new again, or make it a loop deliberately (\"git worktree add PATH %s\")",
 		short, tip, short, short, short)}
+}
+
+// recordedAgent is the agent a new loop records: only the one asked for
+// with --agent. A loop without one follows the agent setting
+// (agent.ForLoop), so that a loop made before an agent was set up, or
+// while the setting named a program not installed, runs the agent set
+// later.
+func recordedAgent(asked string) (string, error) {
+	if asked == "" {
+		return "", nil
+	}
+	if _, err := agent.Parse(asked); err != nil {
+		return "", err
+	}
+	return asked, nil
 }
 
 // planNew prints (through the runner's log) what New would run.
@@ -510,6 +535,7 @@ func undoNew(ctx context.Context, s *workspace.Workspace, in state.Intent) error
 		return err
 	}
 	if in.BranchCreated {
+		clearStaleRefLock(s, in.Branch)
 		// Delete only if it still points where New put it: a commit made
 		// on it since is work, and work is never deleted by an undo.
 		sha, exists, err := s.RefSHA(ctx, in.Branch)

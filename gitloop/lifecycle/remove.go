@@ -233,6 +233,7 @@ func finishRemove(ctx context.Context, s *workspace.Workspace, in state.Intent) 
 		return err
 	}
 	if in.Branch != "" {
+		clearStaleRefLock(s, in.Branch)
 		if _, exists, err := s.RefSHA(ctx, in.Branch); err != nil {
 			return err
 		} else if exists {
@@ -330,4 +331,17 @@ func worktrees(ctx context.Context, s *workspace.Workspace) (map[string]string, 
 		}
 	}
 	return wts, nil
+}
+
+// clearStaleRefLock removes the lock file of a loop's branch that a git
+// killed mid-update left (git cannot clean up after SIGKILL), which would
+// refuse every later update of the branch. Only recovery calls it, holding
+// the state lock, which every git that git loop starts inherits: no git of
+// git loop's that could hold this lock is alive, and no other program
+// writes a loop branch that is being made or removed.
+func clearStaleRefLock(s *workspace.Workspace, ref string) {
+	if !strings.HasPrefix(ref, "refs/heads/") || strings.Contains(ref, "..") {
+		return
+	}
+	_ = os.Remove(filepath.Join(s.Repo.CommonDir, filepath.FromSlash(ref)+".lock"))
 }

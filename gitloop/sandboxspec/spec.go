@@ -62,6 +62,16 @@ func Spec(s *workspace.Workspace, m *state.Meta) (sandbox.Spec, error) {
 		}
 	}
 	spec.Env["GIT_LOOP_AGENT_DIR"] = s.AgentDir(m.Name)
+	if m.Sandbox.Toolchain != "" {
+		// Shared by every loop with the same toolchain: read-only.
+		spec.Mounts = append(spec.Mounts, sandbox.Mount{Source: m.Sandbox.Toolchain, Target: m.Sandbox.Toolchain, ReadOnly: true})
+		spec.Env["PATH"] = m.Sandbox.ToolchainPath
+		for k, v := range m.Sandbox.ToolchainEnv {
+			if _, set := spec.Env[k]; !set {
+				spec.Env[k] = v
+			}
+		}
+	}
 	// Network and limits are the host's policy, read from the settings on
 	// every exec (never from the loop's records): a change applies to
 	// every loop, whose sandbox is recreated for it (they are in the
@@ -69,9 +79,19 @@ func Spec(s *workspace.Workspace, m *state.Meta) (sandbox.Spec, error) {
 	spec.Network = sandbox.Network(s.Config.SandboxNetwork())
 	spec.Limits.Pids, spec.Limits.Memory, spec.Limits.NanoCPUs = s.Config.SandboxLimits()
 	for _, c := range m.Contexts {
-		// The context worktree lives in the loop dir; git inside it needs
-		// its clone's git dir.
-		spec.Mounts = append(spec.Mounts, gitDirMounts(c.Clone+"/.git", c.Dir)...)
+		if c.Own {
+			// The loop's own clone is in the loop dir; of the user's
+			// clone it sees only the objects it borrows, read-only: no
+			// ref, config or hook of it, so no other loop's notes and no
+			// main to move.
+			objects := filepath.Join(c.Clone, ".git", "objects")
+			spec.Mounts = append(spec.Mounts, sandbox.Mount{Source: objects, Target: objects, ReadOnly: true})
+		} else {
+			// A linked worktree of the user's clone (the none driver, or
+			// a loop not converted yet): git inside it needs the clone's
+			// git dir.
+			spec.Mounts = append(spec.Mounts, gitDirMounts(c.Clone+"/.git", c.Dir)...)
+		}
 		spec.Env["GIT_LOOP_"+strings.ToUpper(c.Layer)] = c.Dir
 	}
 	if clone, err := s.LayerClone(workspace.Personal); err == nil && len(m.Contexts) > 0 {
@@ -85,8 +105,14 @@ func Spec(s *workspace.Workspace, m *state.Meta) (sandbox.Spec, error) {
 	for _, clone := range m.Repos {
 		spec.Mounts = append(spec.Mounts, sandbox.Mount{Source: clone, Target: clone, ReadOnly: true})
 	}
-	// The agent program, read-only at its host path (see agentMounts).
-	spec.Mounts = append(spec.Mounts, agent.Mounts(s, m)...)
+	// The agent program, read-only at its host path, and on PATH (see
+	// agent.Mounts).
+	agentMounts, agentPath := agent.Mounts(s, m)
+	spec.Mounts = append(spec.Mounts, agentMounts...)
+	spec.Path = append(spec.Path, agentPath...)
+	for k, v := range agent.ConfigEnv(s, m) {
+		spec.Env[k] = v
+	}
 	hookSandbox(s, m, &spec)
 	for _, p := range m.Sandbox.Ports {
 		spec.Ports = append(spec.Ports, sandbox.Port{Host: p[0], Container: p[1]})
@@ -202,7 +228,27 @@ func hookSandbox(s *workspace.Workspace, m *state.Meta, spec *sandbox.Spec) {
 	if err != nil {
 		return
 	}
-	if real, err := filepath.EvalSymlinks(bin); err == nil {
-		spec.Mounts = append(spec.Mounts, sandbox.Mount{Source: real, Target: bin, ReadOnly: true})
+	real, err := filepath.EvalSymlinks(bin)
+	if err != nil {
+		return
 	}
+	spec.Mounts = append(spec.Mounts, sandbox.Mount{Source: real, Target: bin, ReadOnly: true})
+	// The door to the host's egress proxy (gitloop/egress): a dir of the
+	// loop's host-only part, where the proxy's socket appears while an
+	// agent runs, read-only at a fixed path of the sandbox's own (at its
+	// host path it would show the host-only part's layout). Made here,
+	// since docker binds only what exists; always, so the mount table
+	// (and a container's config hash) is the same from "new" on. (rm's
+	// spec names no driver and does not get here.)
+	dir := EgressDir(s, m.Name)
+	_ = os.MkdirAll(dir, 0o700)
+	spec.Mounts = append(spec.Mounts, sandbox.Mount{Source: dir, Target: EgressMount, ReadOnly: true})
 }
+
+// EgressDir holds the socket of a loop's egress proxy, on the host.
+func EgressDir(s *workspace.Workspace, name string) string {
+	return filepath.Join(s.Store().HostDir(name), "egress")
+}
+
+// EgressMount is where EgressDir is in the sandbox.
+const EgressMount = "/run/git-loop/egress"

@@ -31,7 +31,7 @@ func VaultName(s *workspace.Workspace, flag string) (string, error) {
 		name = s.Config.VaultDefault()
 	}
 	if name == "" {
-		return "", fmt.Errorf("no vault named: use --vault NAME or set a default (\"git loop config set vault.default NAME\")")
+		return "", fmt.Errorf("no vault named: use --vault NAME, or set a default (\"git loop config set --global vault.default NAME\"; \"git loop vault init\" makes %q the default)", vault.DefaultName)
 	}
 	return name, vault.ValidName(name)
 }
@@ -52,6 +52,11 @@ func CheckVault(ctx context.Context, s *workspace.Workspace, name string) error 
 	ok, err := v.Exists(ctx, name)
 	if err != nil {
 		return fmt.Errorf("vault %s: %w", name, err)
+	}
+	if !ok && s.Config != nil && name == s.Config.VaultDefault() {
+		// The default vault before anything is set in it ("vault init"
+		// names it): an empty vault, nothing to deliver.
+		return nil
 	}
 	if !ok {
 		return fmt.Errorf("vault %s does not exist (\"git loop vault status\" lists the vaults; \"git loop vault set VAR --vault %s\" makes it)", name, name)
@@ -145,6 +150,11 @@ func DeliverVault(ctx context.Context, s *workspace.Workspace, m *state.Meta, sp
 	if err != nil {
 		return err
 	}
+	if ok, err := v.Exists(ctx, m.Vault); err != nil {
+		return fmt.Errorf("loop %s: vault %s: %w", m.Name, m.Vault, err)
+	} else if !ok {
+		return nil // the default vault, nothing set in it yet (CheckVault allows only that)
+	}
 	env, err := v.Env(ctx, m.Vault)
 	if err != nil {
 		return fmt.Errorf("loop %s: vault %s: %w", m.Name, m.Vault, err)
@@ -210,6 +220,9 @@ func DeliverVault(ctx context.Context, s *workspace.Workspace, m *state.Meta, sp
 // runSpec is the spec of a loop for running something in it: Spec plus
 // the vault's delivery.
 func RunSpec(ctx context.Context, s *workspace.Workspace, m *state.Meta) (sandbox.Spec, error) {
+	if err := restoreToolchain(ctx, s, m); err != nil {
+		return sandbox.Spec{}, err
+	}
 	spec, err := Spec(s, m)
 	if err != nil {
 		return spec, err

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 
+	"github.com/gitloop-dev/git-loop/gitloop/contexts"
 	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/sandboxspec"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
@@ -44,6 +45,7 @@ func Exec(ctx context.Context, s *workspace.Workspace, opts ExecOptions) (int, e
 	if err != nil {
 		return 0, fmt.Errorf("exec in %s: %w", m.Name, err)
 	}
+	contexts.EnsureOwn(ctx, s, m)
 	spec, err := sandboxspec.RunSpec(ctx, s, m)
 	if err != nil {
 		return 0, err
@@ -56,10 +58,27 @@ func Exec(ctx context.Context, s *workspace.Workspace, opts ExecOptions) (int, e
 	}
 	code, err := eng.Exec(ctx, spec, x)
 	fetchBack(ctx, s, m)
+	if pe := (*sandbox.ProgramError)(nil); errors.As(err, &pe) {
+		return code, fmt.Errorf("exec in %s: %w; %s", m.Name, err, MissingProgramHint(m))
+	}
 	if err != nil {
 		return code, fmt.Errorf("exec in %s: %w", m.Name, err)
 	}
 	return code, nil
+}
+
+// MissingProgramHint says what puts a program into a loop's sandbox, for
+// a command that could not start there (sandbox.ProgramError).
+func MissingProgramHint(m *state.Meta) string {
+	const toolchain = "declare it in the toolchain (a mise.toml tier: see docs/toolchain.md)"
+	const setup = "or install it with a setup command (.gitloop.toml) and make a new loop"
+	switch m.Sandbox.Driver {
+	case "docker":
+		return fmt.Sprintf("%s, use an image that has it (sandbox.image, now %s; \"git loop image build --build-arg PACKAGES=…\"), %s", toolchain, m.Sandbox.Image, setup)
+	case "bwrap":
+		return fmt.Sprintf("%s, install it on the host (bwrap shows the host's /usr), %s", toolchain, setup)
+	}
+	return "install it on the host, or " + toolchain
 }
 
 // fetchBack brings a sealed loop's commits and uncommitted work to the

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/gitloop-dev/git-loop/gitloop/agent"
+	"github.com/gitloop-dev/git-loop/gitloop/contexts"
 	"github.com/gitloop-dev/git-loop/gitloop/sandboxspec"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
 	"github.com/gitloop-dev/git-loop/gitloop/transcript"
@@ -64,6 +65,9 @@ func Attach(ctx context.Context, s *workspace.Workspace, name string, opts Attac
 		return 0, err
 	}
 	defer release()
+	if inv, err = composedFor(s, inv, func() (*agent.Invocation, error) { return agent.Prepare(s, m, opts.Agent, mode, "") }); err != nil {
+		return 0, err
+	}
 	return execAgent(ctx, s, inv, opts.Env, sandbox.Exec{
 		TTY: opts.TTY, Stdin: opts.Stdin, Stdout: opts.Stdout, Stderr: opts.Stderr,
 	}, opts.RawTerminal)
@@ -121,6 +125,11 @@ func RunWith(ctx context.Context, s *workspace.Workspace, opts RunOptions) (RunR
 		return RunResult{}, err
 	}
 	defer release()
+	if inv, err = composedFor(s, inv, func() (*agent.Invocation, error) {
+		return agent.Prepare(s, m, opts.Agent, agent.Headless, opts.Prompt)
+	}); err != nil {
+		return RunResult{}, err
+	}
 
 	start := s.Clock()
 	f, err := createRunLog(s, m.Name, start)
@@ -167,6 +176,23 @@ func RunWith(ctx context.Context, s *workspace.Workspace, opts RunOptions) (RunR
 	return res, nil
 }
 
+// composedFor makes the loop's agent dir composed for the agent about to
+// run (contexts.Recompose), with the agent lock held, and prepares the
+// agent again when its dir changed (Claude's --mcp-config is read from it).
+func composedFor(s *workspace.Workspace, inv *agent.Invocation, again func() (*agent.Invocation, error)) (*agent.Invocation, error) {
+	done, warning, err := contexts.Recompose(s, inv.Loop, inv.Agent.Kind)
+	if err != nil {
+		return nil, err
+	}
+	if warning != "" {
+		s.Reporter().Warn(warning)
+	}
+	if !done {
+		return inv, nil
+	}
+	return again()
+}
+
 // bestEffortWriter passes writes on until one fails, then drops the rest
 // quietly.
 type bestEffortWriter struct {
@@ -203,16 +229,17 @@ func execAgent(ctx context.Context, s *workspace.Workspace, inv *agent.Invocatio
 	if err != nil {
 		return 0, fmt.Errorf("loop %s: %w", m.Name, err)
 	}
+	contexts.EnsureOwn(ctx, s, m)
 	spec, err := sandboxspec.RunSpec(ctx, s, m)
 	if err != nil {
 		return 0, err
 	}
-	if eng.Name() != "docker" {
-		// Namespaces are made per exec: the program can be shown for this
-		// exec alone. (A container's mounts are fixed when it is made, so
-		// docker takes them from Spec, or the config hash would flap.)
-		spec.Mounts = addMounts(spec.Mounts, inv.Mounts)
-	}
+	// The loop's own agent is in the spec already. Another one (--agent)
+	// is shown for this exec alone: bwrap makes its namespaces per exec,
+	// while a container's mounts are fixed when it is made, so docker
+	// recreates the container for it (and again when the loop's own agent
+	// runs next).
+	spec.Mounts = addMounts(spec.Mounts, inv.Mounts)
 	x.Cmd = inv.Cmd
 	x.Env = map[string]string{}
 	for k, v := range extra {
@@ -224,6 +251,11 @@ func execAgent(ctx context.Context, s *workspace.Workspace, inv *agent.Invocatio
 		}
 		x.Env[k] = v
 	}
+	stop, err := withEgress(s, inv, spec, &x)
+	if err != nil {
+		return 0, err
+	}
+	defer stop()
 	if to, ok := eng.(sandbox.TerminalOwner); ok && x.TTY && to.AllocatesTTY() && raw != nil {
 		restore, sizes := raw()
 		defer restore()
@@ -231,6 +263,10 @@ func execAgent(ctx context.Context, s *workspace.Workspace, inv *agent.Invocatio
 	}
 	code, err := eng.Exec(ctx, spec, x)
 	fetchBack(ctx, s, m)
+	if pe := (*sandbox.ProgramError)(nil); errors.As(err, &pe) {
+		// The agent's program could not start in the sandbox.
+		return code, &agent.MissingError{Loop: m.Name, Agent: inv.Agent, Err: pe}
+	}
 	if err != nil {
 		return code, err
 	}

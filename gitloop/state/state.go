@@ -39,6 +39,13 @@ type SandboxMeta struct {
 	// mounted at the worktree's path inside; the host never runs git in
 	// it, and commits come back only through the transport.
 	Sealed bool `json:"sealed,omitempty"`
+	// Toolchain is the host dir of the loop's toolchain (gitloop/toolchain),
+	// mounted read-only at its path, and ToolchainPath the PATH that puts
+	// its tools first; empty when the tiers declare none.
+	Toolchain     string `json:"toolchain,omitempty"`
+	ToolchainPath string `json:"toolchainPath,omitempty"`
+	// ToolchainEnv is mise's environment beside PATH ([env], GOROOT…).
+	ToolchainEnv map[string]string `json:"toolchainEnv,omitempty"`
 }
 
 // Meta is a loop's record.
@@ -77,6 +84,12 @@ type ContextWorktree struct {
 	Branch        string `json:"branch"` // full ref in the clone
 	SHA           string `json:"sha"`    // where it started
 	BranchCreated bool   `json:"branchCreated,omitempty"`
+	// Own: Dir is the loop's own clone of the layer (docker and bwrap
+	// loops), a repository only its sandbox works in, borrowing Clone's
+	// objects read-only; Branch is then a branch of that clone, not of
+	// Clone. Without it, Dir is a linked worktree of Clone (none-driver
+	// loops, and loops made before own clones).
+	Own bool `json:"own,omitempty"`
 }
 
 // Store is the loop state directory of one repository.
@@ -204,7 +217,7 @@ func (s Store) RemoveLoopDir(name string) error {
 // short: the next command holding the lock undoes ("new") or finishes
 // ("rm") it.
 type Intent struct {
-	Op            string `json:"op"` // "new" or "rm"
+	Op            string `json:"op"` // "new", "adopt", "rm" or "seal"
 	Loop          string `json:"loop"`
 	Branch        string `json:"branch"`
 	BranchCreated bool   `json:"branchCreated"` // "new" created the branch, so undo may delete it

@@ -113,9 +113,13 @@ func statuses(ctx context.Context, s *workspace.Workspace, metas []*state.Meta, 
 	moves := contexts.CloneMoves(s)
 	out := make([]LoopStatus, len(metas))
 	for i, m := range metas {
+		agentSetting := m.Agent
+		if agentSetting == "" && s.Config != nil {
+			agentSetting = s.Config.Agent() // the loop follows the setting
+		}
 		st := LoopStatus{
 			Name: m.Name, Branch: m.ShortBranch(), Base: m.Base, BaseSHA: m.BaseSHA,
-			Worktree: m.Worktree, State: StateReady, Agent: m.Agent, Driver: m.Sandbox.Driver,
+			Worktree: m.Worktree, State: StateReady, Agent: agentSetting, Driver: m.Sandbox.Driver,
 			Created: m.Created, Versions: m.Versions, SandboxID: m.Sandbox.ID,
 		}
 		st.ContextBehind = contexts.Behind(m, moves)
@@ -304,6 +308,20 @@ func unpromoted(ctx context.Context, s *workspace.Workspace, st *LoopStatus, m *
 		}
 	}
 	for _, c := range m.Contexts {
+		if c.Own {
+			// The loop's own clone: its branch read as data (no git
+			// there, no exec); commits the user's clone does not know
+			// are unpromoted.
+			sha, ok := contexts.ReadOwnRef(c)
+			if !ok || sha == c.SHA {
+				continue
+			}
+			n, err := s.Query.Line(ctx, git.Cmd{Dir: c.Clone, Args: []string{"rev-list", "--count", "-1", sha, "--not", "--remotes"}})
+			if err != nil || n != "0" {
+				out = append(out, c.Layer)
+			}
+			continue
+		}
 		sha, found, ok := workspace.ReadRef(filepath.Join(c.Clone, ".git"), c.Branch)
 		if !ok || !found || sha == c.SHA {
 			continue

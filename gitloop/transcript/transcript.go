@@ -38,8 +38,13 @@ type Entry struct {
 	Tool string `json:"tool,omitempty"`
 	// Source is the file and line the entry was read from.
 	Source string `json:"source"`
-	// Raw marks a line kept as it was because its shape is unknown.
+	// Raw marks a notice about the file itself (a line too long to
+	// show, a file cut short), not something the agent said.
 	Raw bool `json:"raw,omitempty"`
+	// Error marks a failure the run stopped on (an API or login error);
+	// Hint then says what to do next.
+	Error bool   `json:"error,omitempty"`
+	Hint  string `json:"hint,omitempty"`
 }
 
 // Format is the kind of file a transcript is read from.
@@ -210,14 +215,20 @@ func readFrom(r io.Reader, path string, format Format, yield func(Entry, error) 
 	var p lineParser
 	switch format {
 	case Codex:
-		p = &codexParser{tools: map[string]string{}}
+		p = &codexParser{tools: map[string]string{}, src: path}
 	case RunLog:
-		p = &runLogParser{out: NewOutputParser()}
+		p = &runLogParser{out: NewOutputParser(), src: path}
 	default:
-		p = &claudeParser{tools: map[string]string{}}
+		p = &claudeParser{tools: map[string]string{}, src: path}
 	}
 	more := true
+	var last time.Time // of the last entry: the end's summary gets it
 	emit := func(e Entry) bool {
+		if e.Time.IsZero() {
+			e.Time = last
+		} else {
+			last = e.Time
+		}
 		if more {
 			more = yield(e, nil)
 		}
@@ -299,8 +310,60 @@ type lineParser interface {
 	end() []Entry
 }
 
-func rawEntry(b []byte, src string) Entry {
-	return Entry{Role: RoleSystem, Raw: true, Text: string(b), Source: src}
+// skipped counts the lines a parser leaves out: metadata it knows and
+// lines of a type it does not. Neither is ever shown raw (the sandbox
+// writes these files); the count is, once per file.
+type skipped struct {
+	meta    int
+	unknown map[string]int // type (or "unreadable") → lines
+}
+
+func (k *skipped) skipMeta() { k.meta++ }
+
+func (k *skipped) skipUnknown(typ string) {
+	if k.unknown == nil {
+		k.unknown = map[string]int{}
+	}
+	if typ == "" {
+		typ = "unreadable"
+	}
+	// The type comes from the file: keep it short and plain.
+	if len(typ) > 40 || strings.ContainsFunc(typ, func(r rune) bool { return r < ' ' || r > '~' }) {
+		typ = "unreadable"
+	}
+	k.unknown[typ]++
+}
+
+// summary is the system entry saying what was skipped (none: nothing).
+func (k *skipped) summary(src string) []Entry {
+	var parts []string
+	if k.meta > 0 {
+		parts = append(parts, fmt.Sprintf("+%d metadata %s", k.meta, plural(k.meta, "line", "lines")))
+	}
+	if len(k.unknown) > 0 {
+		n := 0
+		var types []string
+		for t, c := range k.unknown {
+			n += c
+			types = append(types, t)
+		}
+		sort.Strings(types)
+		if len(types) > 5 {
+			types = append(types[:5], "…")
+		}
+		parts = append(parts, fmt.Sprintf("+%d %s of unknown type (%s)", n, plural(n, "line", "lines"), strings.Join(types, ", ")))
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	return []Entry{{Role: RoleSystem, Text: strings.Join(parts, ", ") + " not shown", Source: src}}
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 func parseTime(s string) time.Time {
@@ -379,6 +442,15 @@ type claudeLine struct {
 	IsError   bool            `json:"is_error"`
 	Model     string          `json:"model"`
 	NumTurns  int             `json:"num_turns"`
+	Result    string          `json:"result"`
+	// A failed request: the synthetic assistant message Claude Code
+	// writes carries these, and the result line of a failed run its
+	// status.
+	Error           json.RawMessage `json:"error"`
+	IsAPIError      bool            `json:"isApiErrorMessage"`
+	APIErrorStatus  int             `json:"apiErrorStatus"`
+	APIErrorStatus2 int             `json:"api_error_status"`
+	TerminalReason  string          `json:"terminal_reason"`
 }
 
 type claudeMessage struct {
@@ -397,19 +469,44 @@ type claudeBlock struct {
 	IsError   bool            `json:"is_error"`
 }
 
-// claudeNoise are line types that carry no conversation.
-var claudeNoise = map[string]bool{"file-history-snapshot": true, "queue-operation": true, "stream_event": true, "progress": true}
+// claudeMeta are the line types Claude Code (2.1) writes beside the
+// conversation: bookkeeping, request records, attachments of context it
+// injects. They are counted, not shown.
+var claudeMeta = map[string]bool{
+	"file-history-snapshot": true, "queue-operation": true, "stream_event": true, "progress": true,
+	"attachment": true, "atis-latch": true, "api-request-shape": true, "api-request-blob": true,
+	"api-request": true, "tools-used": true, "last-prompt": true, "cost-state": true,
+	"custom-title": true, "summary-title": true, "rate_limit_event": true, "control_request": true,
+	"control_response": true, "keep_alive": true, "tool_progress": true, "auth_status": true,
+}
+
+// claudeSystemMeta are system subtypes that are bookkeeping: a retry
+// record (the failure that ends the run is its own line), hook runs.
+var claudeSystemMeta = map[string]bool{
+	"api_error": true, "api_retry": true, "hook_response": true, "hook_started": true,
+	"hook_progress": true, "status": true, "turn_duration": true, "stop_hook_summary": true,
+}
 
 type claudeParser struct {
 	tools map[string]string // tool_use id → tool name
+	src   string            // the file, for the summary entry
+	skip  skipped
+	// lastErr is the last failure shown, so the result line of the run
+	// it ended does not repeat it.
+	lastErr string
 }
 
-func (p *claudeParser) end() []Entry { return nil }
+func (p *claudeParser) end() []Entry { return p.skip.summary(p.src) }
 
 func (p *claudeParser) line(b []byte, src string) []Entry {
 	es, ok := p.parse(b, src)
 	if !ok {
-		return []Entry{rawEntry(b, src)}
+		var l struct {
+			Type string `json:"type"`
+		}
+		_ = json.Unmarshal(b, &l)
+		p.skip.skipUnknown(l.Type)
+		return nil
 	}
 	return es
 }
@@ -428,27 +525,37 @@ func (p *claudeParser) parse(b []byte, src string) ([]Entry, bool) {
 		return Entry{Time: t, Role: role, Text: text, Tool: tool, Source: src}
 	}
 	switch {
-	case claudeNoise[l.Type]:
+	case claudeMeta[l.Type]:
+		p.skip.skipMeta()
 		return nil, true
 	case l.Type == "summary":
 		return []Entry{entry(RoleSystem, "summary: "+l.Summary, "")}, true
+	case l.Type == "system" && claudeSystemMeta[l.Subtype]:
+		p.skip.skipMeta()
+		return nil, true
 	case l.Type == "system":
 		text := contentText(l.Content)
 		if text == "" {
-			text = l.Subtype
-			if l.Subtype == "init" {
-				text = "session started"
-				if l.Model != "" {
-					text += " (model " + l.Model + ")"
-				}
+			if l.Subtype != "init" {
+				p.skip.skipMeta()
+				return nil, true
+			}
+			text = "session started"
+			if l.Model != "" {
+				text += " (model " + l.Model + ")"
 			}
 		}
 		return []Entry{entry(RoleSystem, text, "")}, true
 	case l.Type == "result":
-		text := "result: " + l.Subtype
 		if l.IsError {
-			text += " (error)"
+			if l.Result != "" && l.Result == p.lastErr {
+				return []Entry{entry(RoleSystem, "run failed (the error above)", "")}, true
+			}
+			e := entry(RoleSystem, "run failed: "+firstNonEmpty(l.Result, l.TerminalReason, l.Subtype), "")
+			e.Error, e.Hint = true, claudeHint(l.APIErrorStatus2, "", l.Result)
+			return []Entry{e}, true
 		}
+		text := "result: " + l.Subtype
 		if l.NumTurns > 0 {
 			text += fmt.Sprintf(", %d turns", l.NumTurns)
 		}
@@ -468,6 +575,23 @@ func (p *claudeParser) parse(b []byte, src string) ([]Entry, bool) {
 	var blocks []claudeBlock
 	if err := json.Unmarshal(l.Message.Content, &blocks); err != nil {
 		return nil, false
+	}
+	if l.Type == "assistant" && (l.IsAPIError || len(l.Error) > 0 && string(l.Error) != "null") {
+		// The message Claude Code writes in place of the model's answer
+		// when a request failed: an error, with what to do about it.
+		var parts []string
+		for _, bl := range blocks {
+			if bl.Text != "" {
+				parts = append(parts, bl.Text)
+			}
+		}
+		var code string
+		_ = json.Unmarshal(l.Error, &code)
+		text := strings.Join(parts, "\n")
+		e := entry(RoleSystem, "error: "+firstNonEmpty(text, code, "the request failed"), "")
+		e.Error, e.Hint = true, claudeHint(l.APIErrorStatus, code, text)
+		p.lastErr = text
+		return []Entry{e}, true
 	}
 	var out []Entry
 	for _, bl := range blocks {
@@ -490,15 +614,41 @@ func (p *claudeParser) parse(b []byte, src string) ([]Entry, bool) {
 		case "thinking", "redacted_thinking":
 			// Private reasoning: not part of the conversation shown.
 		default:
-			out = append(out, Entry{Time: t, Role: RoleSystem, Raw: true, Text: compactJSON(mustJSON(bl)), Source: src})
+			p.skip.skipUnknown(l.Type + "/" + bl.Type)
 		}
 	}
 	return out, true
 }
 
-func mustJSON(v any) json.RawMessage {
-	b, _ := json.Marshal(v)
-	return b
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// The next steps an error entry names. A loop gets keys from its vault
+// (delivered to every exec, so setting one fixes the loop's next run).
+const (
+	claudeLoginHint = `Claude Code has no valid login in this loop: set a key in the loop's vault ("git loop vault set ANTHROPIC_API_KEY", or CLAUDE_CODE_OAUTH_TOKEN from "claude setup-token"), or log in inside the loop ("git loop attach LOOP", then /login)`
+	codexLoginHint  = `Codex has no valid login in this loop: set a key in the loop's vault ("git loop vault set OPENAI_API_KEY"), or log in inside the loop ("git loop shell LOOP", then "codex login")`
+	apiHint         = `the model API did not answer: check the sandbox's network and the API's status, then run again ("git loop doctor" checks the setup)`
+	rateHint        = `the model API refused for rate or usage limits: wait, or use another key ("git loop vault set VAR")`
+)
+
+// claudeHint is the next step for a failed Claude request.
+func claudeHint(status int, code, text string) string {
+	low := strings.ToLower(code + " " + text)
+	switch {
+	case status == 401 || status == 403 || strings.Contains(low, "authentication") || strings.Contains(low, "api key") ||
+		strings.Contains(low, "not logged in") || strings.Contains(low, "/login") || strings.Contains(low, "oauth"):
+		return claudeLoginHint
+	case status == 429 || strings.Contains(low, "rate_limit") || strings.Contains(low, "rate limit") || strings.Contains(low, "usage limit"):
+		return rateHint
+	}
+	return apiHint
 }
 
 // OutputParser reads an agent's headless output line by line and
@@ -517,7 +667,21 @@ func (o *OutputParser) Line(line []byte) ([]Entry, bool) {
 	if !bytes.HasPrefix(bytes.TrimSpace(line), []byte("{")) {
 		return nil, false
 	}
-	return o.p.parse(line, "")
+	if es, ok := o.p.parse(line, ""); ok {
+		return es, true
+	}
+	// A stream-json line of a type this version does not know (a newer
+	// client): counted, not shown raw. Other JSON is plain output.
+	var l struct {
+		Type      string `json:"type"`
+		SessionID string `json:"session_id"`
+		UUID      string `json:"uuid"`
+	}
+	if json.Unmarshal(line, &l) == nil && l.Type != "" && (l.SessionID != "" || l.UUID != "") {
+		o.p.skip.skipUnknown(l.Type)
+		return nil, true
+	}
+	return nil, false
 }
 
 // Codex: rollout lines are {"timestamp", "type", "payload"}; the
@@ -546,16 +710,32 @@ type codexItem struct {
 	} `json:"action"`
 }
 
-var codexSkip = map[string]bool{"session_meta": true, "turn_context": true, "event_msg": true}
+// codexMeta are the rollout line types (Codex 0.169) beside the
+// conversation: session and turn settings, the world state, token
+// records. event_msg lines repeat the conversation as UI events; only
+// their errors are read.
+var codexMeta = map[string]bool{"session_meta": true, "turn_context": true, "world_state": true, "token_usage_record": true, "event_msg": true}
+
+// codexEvent is an event_msg payload, read for failures only.
+type codexEvent struct {
+	Type    string `json:"type"`
+	Message string `json:"message"`
+	Error   *struct {
+		Message string          `json:"message"`
+		Info    json.RawMessage `json:"codex_error_info"`
+	} `json:"error"`
+}
 
 // codexContextPrefixes start the user messages Codex injects itself.
-var codexContextPrefixes = []string{"<environment_context>", "<user_instructions>", "# AGENTS.md instructions"}
+var codexContextPrefixes = []string{"<environment_context>", "<user_instructions>", "# AGENTS.md instructions", "<skills_instructions>", "<permissions instructions>"}
 
 type codexParser struct {
 	tools map[string]string // call_id → tool name
+	src   string
+	skip  skipped
 }
 
-func (p *codexParser) end() []Entry { return nil }
+func (p *codexParser) end() []Entry { return p.skip.summary(p.src) }
 
 func (p *codexParser) line(b []byte, src string) []Entry {
 	if len(bytes.TrimSpace(b)) == 0 {
@@ -563,24 +743,30 @@ func (p *codexParser) line(b []byte, src string) []Entry {
 	}
 	var l codexLine
 	if err := json.Unmarshal(b, &l); err != nil {
-		return []Entry{rawEntry(b, src)}
+		p.skip.skipUnknown("")
+		return nil
 	}
 	t := parseTime(l.Timestamp)
 	payload := l.Payload
 	switch {
-	case codexSkip[l.Type]:
+	case l.Type == "event_msg":
+		return p.event(l.Payload, t, src)
+	case codexMeta[l.Type]:
+		p.skip.skipMeta()
 		return nil
 	case l.Type == "compacted":
 		return []Entry{{Time: t, Role: RoleSystem, Text: "context compacted", Source: src}}
 	case l.Type == "response_item":
-	case len(payload) == 0 && l.Type != "":
+	case len(payload) == 0 && l.Type != "" && l.Timestamp == "":
 		payload = b // older rollouts: the items themselves, one per line
 	default:
-		return []Entry{rawEntry(b, src)}
+		p.skip.skipUnknown(l.Type)
+		return nil
 	}
 	var it codexItem
 	if err := json.Unmarshal(payload, &it); err != nil {
-		return []Entry{rawEntry(b, src)}
+		p.skip.skipUnknown(l.Type)
+		return nil
 	}
 	entry := func(role, text, tool string) []Entry {
 		return []Entry{{Time: t, Role: role, Text: text, Tool: tool, Source: src}}
@@ -594,19 +780,22 @@ func (p *codexParser) line(b []byte, src string) []Entry {
 			}
 		}
 		text := strings.Join(parts, "\n")
-		role := RoleSystem
 		switch it.Role {
 		case "user":
-			role = RoleUser
 			for _, pre := range codexContextPrefixes {
 				if strings.HasPrefix(strings.TrimSpace(text), pre) {
-					role = RoleSystem
+					p.skip.skipMeta() // context Codex injects itself
+					return nil
 				}
 			}
+			return entry(RoleUser, text, "")
 		case "assistant":
-			role = RoleAssistant
+			return entry(RoleAssistant, text, "")
+		case "developer", "system":
+			p.skip.skipMeta() // instructions Codex sends the model
+			return nil
 		}
-		return entry(role, text, "")
+		return entry(RoleSystem, text, "")
 	case "function_call", "custom_tool_call":
 		if it.CallID != "" {
 			p.tools[it.CallID] = it.Name
@@ -625,7 +814,7 @@ func (p *codexParser) line(b []byte, src string) []Entry {
 		if strings.HasPrefix(out, "{") && json.Unmarshal([]byte(out), &inner) == nil && inner.Output != nil {
 			out = *inner.Output
 		}
-		return entry(RoleTool, out, p.tools[it.CallID])
+		return entry(RoleTool, execOutput(out), p.tools[it.CallID])
 	case "local_shell_call":
 		cmd := ""
 		if it.Action != nil {
@@ -642,9 +831,68 @@ func (p *codexParser) line(b []byte, src string) []Entry {
 		}
 		return entry(RoleAssistant, q, "web_search")
 	case "reasoning":
+		p.skip.skipMeta() // private reasoning
 		return nil
 	}
-	return []Entry{rawEntry(b, src)}
+	p.skip.skipUnknown("response_item/" + it.Type)
+	return nil
+}
+
+// execOutput is what a command printed, from Codex's exec_command
+// answer (a header of chunk id, wall time, exit code and token count,
+// then "Output:"); a failing exit code stays in front.
+func execOutput(s string) string {
+	if !strings.HasPrefix(s, "Chunk ID: ") {
+		return s
+	}
+	head, out, ok := strings.Cut(s, "\nOutput:\n")
+	if !ok {
+		return s
+	}
+	for _, l := range strings.Split(head, "\n") {
+		if code, ok := strings.CutPrefix(l, "Process exited with code "); ok && code != "0" {
+			return "exit " + code + "\n" + out
+		}
+	}
+	return out
+}
+
+// event reads an event_msg: a failure (a turn that ended on an error, an
+// error event) is an error entry; every other event repeats what the
+// response items hold, and is counted.
+func (p *codexParser) event(payload json.RawMessage, t time.Time, src string) []Entry {
+	var ev codexEvent
+	_ = json.Unmarshal(payload, &ev)
+	msg := ""
+	switch {
+	case ev.Type == "task_complete" && ev.Error != nil:
+		msg = ev.Error.Message
+	case ev.Type == "error" || ev.Type == "stream_error":
+		msg = ev.Message
+	}
+	if msg == "" {
+		p.skip.skipMeta()
+		return nil
+	}
+	// A URL in the message names the stand-in or proxy the client used:
+	// the status is what matters.
+	if i := strings.Index(msg, ", url: "); i > 0 {
+		msg = msg[:i]
+	}
+	return []Entry{{Time: t, Role: RoleSystem, Text: "error: " + msg, Source: src, Error: true, Hint: codexHint(msg)}}
+}
+
+// codexHint is the next step for a failed Codex turn.
+func codexHint(msg string) string {
+	low := strings.ToLower(msg)
+	switch {
+	case strings.Contains(low, "401") || strings.Contains(low, "403") || strings.Contains(low, "api key") ||
+		strings.Contains(low, "unauthorized") || strings.Contains(low, "not logged in") || strings.Contains(low, "login"):
+		return codexLoginHint
+	case strings.Contains(low, "429") || strings.Contains(low, "rate limit") || strings.Contains(low, "usage limit") || strings.Contains(low, "quota"):
+		return rateHint
+	}
+	return apiHint
 }
 
 // runLogParser reads git loop's run logs: the header becomes a user
@@ -652,6 +900,7 @@ func (p *codexParser) line(b []byte, src string) []Entry {
 // entries, other output is gathered into assistant entries, and the
 // trailer becomes a system entry.
 type runLogParser struct {
+	src     string
 	n       int
 	body    bool // past the header (or a file without one)
 	inPr    bool // in the prompt's continuation lines
@@ -731,7 +980,14 @@ func (p *runLogParser) flush() []Entry {
 	return []Entry{e}
 }
 
-func (p *runLogParser) end() []Entry { return p.flush() }
+func (p *runLogParser) end() []Entry {
+	out := p.flush()
+	for _, e := range p.out.p.skip.summary(p.src) {
+		e.Time = p.t
+		out = append(out, e)
+	}
+	return out
+}
 
 // RunLogSuffix ends the name of every run log.
 const RunLogSuffix = "-run.log"

@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -86,6 +87,16 @@ type FetchOptions struct {
 	// Config is "key=value" settings added to hostConfig (tests: the
 	// ext:: protocol for comparison).
 	Config []string
+	// Direct, when set, is the sandbox this process serves the
+	// connection to itself: git fetch reads and writes two pipes (git's
+	// own fd:: helper) that this process splices to upload-pack inside,
+	// with the same exec, size cap and timeout as git-remote-gitloop,
+	// but without starting a second git-loop (its start-up is most of
+	// what a fetch costs beyond the raw floor). Remote must be empty.
+	Direct *Target
+	// Snapshot records the sandbox's uncommitted work before a Direct
+	// fetch (snapshotScript), as EnvSnapshot does for the helper.
+	Snapshot bool
 }
 
 // FetchResult is what a fetch did to the host branch.
@@ -140,14 +151,30 @@ func fetch(ctx context.Context, r, move *git.Runner, opts FetchOptions) (FetchRe
 		ctx, cancel = context.WithTimeout(ctx, lim.Timeout+lim.Timeout/10+time.Second)
 		defer cancel()
 	}
+	config := append(append([]string{}, hostConfig...), opts.Config...)
+	var files []*os.File
+	served := func() error { return nil }
+	if opts.Direct != nil && opts.Remote == "" && !r.DryRun {
+		var err error
+		if remote, files, served, err = serveDirect(ctx, opts, lim, 3+len(r.Inherit)); err != nil {
+			return res, fmt.Errorf("fetch from loop %s's sandbox: %w", opts.Name, err)
+		}
+		config = append(config, "protocol.fd.allow=always")
+	}
 	args := []string{"fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules", "--no-auto-gc", "--prune", remote}
 	args = append(args, specs...)
-	env := append(append(lim.Env(), opts.Env...), configEnv(append(append([]string{}, hostConfig...), opts.Config...))...)
-	if dir := helperDir(); dir != "" {
+	env := append(append(lim.Env(), opts.Env...), configEnv(config)...)
+	if dir := helperDir(); dir != "" && opts.Direct == nil {
 		env = append(env, "PATH="+dir+string(os.PathListSeparator)+os.Getenv("PATH"))
 	}
-	if err := r.Run(ctx, git.Cmd{Dir: opts.GitDir, Args: args, Label: "loop/" + opts.Name, Env: env, Group: true}); err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
+	err := r.Run(ctx, git.Cmd{Dir: opts.GitDir, Args: args, Label: "loop/" + opts.Name, Env: env, Group: true, Files: files})
+	if serr := served(); serr != nil && (err == nil || errors.Is(serr, ErrTooLarge) || errors.Is(serr, errNoEnd)) {
+		// What the sandbox's side says comes first: git only saw its
+		// connection cut.
+		err = serr
+	}
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, errNoEnd) {
 			return res, fmt.Errorf("fetch from loop %s's sandbox: no end after %s", opts.Name, lim.Timeout)
 		}
 		return res, fmt.Errorf("fetch from loop %s's sandbox: %w", opts.Name, err)
@@ -156,8 +183,22 @@ func fetch(ctx context.Context, r, move *git.Runner, opts FetchOptions) (FetchRe
 		return res, nil
 	}
 	var gq git.Querier
-	res.New, _ = gq.Line(ctx, git.Cmd{Dir: opts.GitDir, Args: []string{"rev-parse", "--verify", "--quiet", head + "^{commit}"}})
-	res.Old, _ = gq.Line(ctx, git.Cmd{Dir: opts.GitDir, Args: []string{"rev-parse", "--verify", "--quiet", opts.Branch}})
+	// Both refs in one git: the fetched head counts only as a commit
+	// (the sandbox can point its branch at a tag, a tree or a blob).
+	out, err := gq.Output(ctx, git.Cmd{Dir: opts.GitDir, Args: []string{"for-each-ref", "--format=%(objectname) %(objecttype) %(refname)", head, opts.Branch}})
+	if err != nil {
+		return res, err
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) != 3:
+		case f[2] == head && f[1] == "commit":
+			res.New = f[0]
+		case f[2] == opts.Branch:
+			res.Old = f[0]
+		}
+	}
 	switch {
 	case res.New == "" || res.New == res.Old:
 		return res, nil
@@ -178,6 +219,52 @@ func fetch(ctx context.Context, r, move *git.Runner, opts FetchOptions) (FetchRe
 	}
 	res.Moved = true
 	return res, nil
+}
+
+// errNoEnd is wrapped when a Direct fetch's service ran past the timeout.
+var errNoEnd = errors.New("no end")
+
+// serveDirect starts serving a Direct fetch: it returns the URL git
+// fetches (fd::IN,OUT with IN and OUT the fd numbers git will see the two
+// files as, from base on), those files, and served, which waits for the
+// service to end and says what went wrong on the sandbox's side (its
+// stderr, control characters made visible, in the error).
+func serveDirect(ctx context.Context, opts FetchOptions, lim Limits, base int) (url string, files []*os.File, served func() error, err error) {
+	fromR, fromW, err := os.Pipe() // the sandbox's output, git's input
+	if err != nil {
+		return "", nil, nil, err
+	}
+	toR, toW, err := os.Pipe() // git's output, the sandbox's input
+	if err != nil {
+		fromR.Close()
+		fromW.Close()
+		return "", nil, nil, err
+	}
+	sctx, cancel := ctx, context.CancelFunc(func() {})
+	if lim.Timeout > 0 {
+		sctx, cancel = context.WithTimeout(ctx, lim.Timeout)
+	}
+	var stderr bytes.Buffer
+	done := make(chan error, 1)
+	go func() {
+		defer cancel()
+		// Protocol v0 (no GIT_PROTOCOL): upload-pack ends once it has sent
+		// the pack. A v2 one serves commands until its stdin ends, which
+		// here is never before git fetch does: every git it starts
+		// inherits git's end of the pipe.
+		err := splice(sctx, toR, fromW, &stderr, *opts.Direct, lim, "upload-pack", nil, opts.Snapshot, nil)
+		fromW.Close() // git sees the end of the sandbox's output
+		toR.Close()
+		if err != nil && sctx.Err() != nil && errors.Is(context.Cause(sctx), context.DeadlineExceeded) {
+			err = fmt.Errorf("%w: %w", errNoEnd, err)
+		}
+		if msg := strings.TrimSpace(stderr.String()); err != nil && msg != "" {
+			err = fmt.Errorf("%w\n%s", err, msg)
+		}
+		done <- err
+	}()
+	url = fmt.Sprintf("fd::%d,%d/%s", base, base+1, opts.Name)
+	return url, []*os.File{fromR, toW}, func() error { return <-done }, nil
 }
 
 // helperDir is a dir holding git-remote-gitloop for git to find when PATH

@@ -137,12 +137,24 @@ func Serve(ctx context.Context, in io.Reader, out, errOut io.Writer, t Target, l
 }
 
 func connect(ctx context.Context, in io.Reader, out, errOut io.Writer, t Target, lim Limits, svc string) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	env := map[string]string{}
 	if p := os.Getenv("GIT_PROTOCOL"); protocolRe.MatchString(p) {
 		env["GIT_PROTOCOL"] = p
 	}
+	return splice(ctx, in, out, errOut, t, lim, svc, env, os.Getenv(EnvSnapshot) == "1", func() error {
+		_, err := io.WriteString(out, "\n") // the helper protocol's "connected"
+		return err
+	})
+}
+
+// splice runs svc inside t's sandbox, with in copied to its stdin (its
+// end closes the service's stdin) and its stdout copied to out up to the
+// size cap, until it ends. ready, when set, is called once the service
+// has started and before any of its output is copied. With snapshot,
+// upload-pack is preceded by snapshotScript in the same exec.
+func splice(ctx context.Context, in io.Reader, out, errOut io.Writer, t Target, lim Limits, svc string, env map[string]string, snapshot bool, ready func() error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	stderr := &visible{w: errOut, left: 64 << 10}
 	cmd := []string{"git", svc, t.Dir}
 	if svc == "receive-pack" {
@@ -150,7 +162,7 @@ func connect(ctx context.Context, in io.Reader, out, errOut io.Writer, t Target,
 		// in the sandbox's clone, which only the sandbox maintains.
 		cmd = []string{"git", "-c", "receive.autogc=false", svc, t.Dir}
 	}
-	if svc == "upload-pack" && os.Getenv(EnvSnapshot) == "1" {
+	if svc == "upload-pack" && snapshot {
 		cmd = []string{"sh", "-c", snapshotScript, "sh", t.Dir}
 	}
 	st := sandbox.StartStream(ctx, t.Engine, t.Spec, sandbox.Exec{
@@ -162,10 +174,12 @@ func connect(ctx context.Context, in io.Reader, out, errOut io.Writer, t Target,
 		// so bwrap starts no pasta for it (~44 ms a fetch).
 		Offline: true,
 	})
-	if _, err := io.WriteString(out, "\n"); err != nil {
-		cancel()
-		_, _ = st.Wait()
-		return err
+	if ready != nil {
+		if err := ready(); err != nil {
+			cancel()
+			_, _ = st.Wait()
+			return err
+		}
 	}
 	go func() {
 		_, _ = io.Copy(st.Stdin, in)

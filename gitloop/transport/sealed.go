@@ -45,8 +45,17 @@ const EnvSnapshot = "GIT_LOOP_TRANSPORT_SNAPSHOT"
 // scratch index onto HEAD as SnapshotRef (deleted when there is nothing
 // uncommitted), then becomes upload-pack. Its own output goes to stderr:
 // stdout is the protocol's. The dates are fixed, so an unchanged tree
-// gives the same commit and the fetch sends nothing.
+// gives the same commit and the fetch sends nothing. A clean tree, the
+// common case at a fetch point, costs one git status (and no snapshot
+// ref to delete, unless one is there): the fetch's own cost is mostly
+// the processes it starts.
 const snapshotScript = `exec 3>&1 1>&2
+if changes=$(git --no-optional-locks status --porcelain 2>/dev/null) && [ -z "$changes" ]; then
+  if [ -e .git/` + SnapshotRef + ` ] || [ -e .git/packed-refs ] || [ ! -d .git ]; then
+    git update-ref -d ` + SnapshotRef + ` 2>/dev/null
+  fi
+  exec git upload-pack "$1" 1>&3 3>&-
+fi
 idx=$(mktemp) && trap 'rm -f "$idx"' EXIT
 cp "$(git rev-parse --git-path index)" "$idx" 2>/dev/null || rm -f "$idx"
 if tree=$(GIT_INDEX_FILE="$idx" git add -A && GIT_INDEX_FILE="$idx" git write-tree); then
@@ -79,7 +88,7 @@ func Seed(ctx context.Context, s *workspace.Workspace, m *state.Meta, sha string
 	}
 	// The repository's hooks (git loop's shims: the push guard) work in
 	// the sandbox's clone as in a worktree; they run inside, as the agent.
-	if err := copyHooks(filepath.Join(s.Repo.CommonDir, "hooks"), filepath.Join(clone, ".git", "hooks")); err != nil {
+	if err := CopyHooks(filepath.Join(s.Repo.CommonDir, "hooks"), filepath.Join(clone, ".git", "hooks")); err != nil {
 		return fmt.Errorf("seed %s: %w", m.Name, err)
 	}
 	alt := filepath.Join(clone, ".git", "objects", "info", "alternates")
@@ -107,25 +116,39 @@ func RemoveClone(s *workspace.Workspace, name string) error {
 // work into quarantine, and fast-forwards loop/NAME.
 func Refresh(ctx context.Context, s *workspace.Workspace, m *state.Meta) (FetchResult, error) {
 	env := []string{EnvSnapshot + "=1"}
-	if t, err := LoopTarget(ctx, s, m.Name); err == nil {
-		if kv, err := TargetEnv(m.Name, t); err == nil {
-			env = append(env, kv)
-		}
-	}
-	// The fetch itself is not logged: it runs after every exec and moves
-	// no host ref; the fast-forward that does is.
-	quiet := &git.Runner{Inherit: s.Git.Inherit, DryRun: s.Git.DryRun}
-	res, err := fetch(ctx, quiet, s.Git, FetchOptions{
+	opts := FetchOptions{
 		GitDir:       s.Repo.CommonDir,
 		Name:         m.Name,
 		SourceBranch: m.Branch,
 		Branch:       m.Branch,
 		Extra:        []string{"+refs/gitloop/*:" + Quarantine(m.Name) + "side/*"},
-		Env:          env,
+		Snapshot:     true,
 		// The host's own environment may tighten them (a sandbox cannot
 		// set it).
 		Limits: LimitsFromEnv(),
-	})
+	}
+	if t, err := LoopTarget(ctx, s, m.Name); err == nil {
+		if kv, err := TargetEnv(m.Name, t); err == nil {
+			env = append(env, kv)
+		}
+		// Served from this process (FetchOptions.Direct): no
+		// git-remote-gitloop to start.
+		opts.Direct = &t
+	}
+	opts.Env = env
+	// One fetch per loop at a time, holding a host-only lock that its gits
+	// inherit: while it is held no git of an earlier fetch lives, so a ref
+	// lock in the loop's quarantine is one a killed fetch left, and goes.
+	lock, err := lockFetch(s, m.Name)
+	if err != nil {
+		return FetchResult{}, err
+	}
+	defer lock.Close()
+	clearQuarantineLocks(s, m.Name)
+	// The fetch itself is not logged: it runs after every exec and moves
+	// no host ref; the fast-forward that does is.
+	quiet := &git.Runner{Inherit: append(append([]*os.File{}, s.Git.Inherit...), lock), DryRun: s.Git.DryRun}
+	res, err := fetch(ctx, quiet, s.Git, opts)
 	if err == nil {
 		writeSeen(s, m.Name, res.New)
 		forwardCheckout(ctx, s, m, res)
@@ -295,9 +318,10 @@ func RemoveCheckout(ctx context.Context, s *workspace.Workspace, name string) er
 	return s.Git.Run(ctx, git.Cmd{Dir: s.Repo.CommonDir, Label: name, Args: []string{"worktree", "remove", "--force", dir}})
 }
 
-// copyHooks copies the regular files of the host's hooks dir (never
+// CopyHooks copies the regular files of the host's hooks dir (never
 // through a link) into a new clone's.
-func copyHooks(src, dst string) error {
+// The context clones of a loop get them the same way.
+func CopyHooks(src, dst string) error {
 	entries, err := os.ReadDir(src)
 	if err != nil {
 		return nil // no hooks
@@ -315,4 +339,36 @@ func copyHooks(src, dst string) error {
 		}
 	}
 	return nil
+}
+
+// lockFetch takes (waiting) the loop's fetch lock: a flock on a host-only
+// file beside the clone, released when the returned file closes and every
+// process that inherited it is gone.
+func lockFetch(s *workspace.Workspace, name string) (*os.File, error) {
+	dir := filepath.Dir(ClonePath(s, name))
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("fetch %s: %w", name, err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "fetch.lock"), os.O_CREATE|os.O_RDWR|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("fetch %s: %w", name, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("fetch %s: lock: %w", name, err)
+	}
+	return f, nil
+}
+
+// clearQuarantineLocks removes the ref lock files under a loop's
+// quarantine (refs/gitloop/NAME/), which only its fetches write: called
+// holding the fetch lock, so each is what a killed fetch left.
+func clearQuarantineLocks(s *workspace.Workspace, name string) {
+	root := filepath.Join(s.Repo.CommonDir, filepath.FromSlash(Quarantine(name)))
+	_ = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() && strings.HasSuffix(p, ".lock") {
+			_ = os.Remove(p)
+		}
+		return nil
+	})
 }

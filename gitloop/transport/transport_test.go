@@ -42,7 +42,7 @@ func host(t *testing.T) string {
 }
 
 // engineEnv is what the test helper reads: which engine, which spec.
-func engineEnv(t *testing.T, engine string, spec sandbox.Spec) []string {
+func engineEnv(t testing.TB, engine string, spec sandbox.Spec) []string {
 	t.Helper()
 	b, err := json.Marshal(spec)
 	if err != nil {

@@ -413,6 +413,9 @@ func (r *Repo) MountDirs(ctx context.Context, name string) (map[string]bool, err
 	return out, nil
 }
 
+// DefaultName is the vault "git loop vault init" makes the default.
+const DefaultName = "default"
+
 // Exists reports whether the vault has any tracked entry.
 func (r *Repo) Exists(ctx context.Context, name string) (bool, error) {
 	e, err := r.List(ctx, name)
@@ -458,12 +461,16 @@ func (r *Repo) Get(ctx context.Context, name, v string) ([]byte, error) {
 		return nil, err
 	}
 	f := filepath.Join(r.vaultDir(name), "envs", v)
+	notFound := &NotFoundError{What: fmt.Sprintf("variable %s in vault %s (\"git loop vault ls --vault %s\" lists its variables; \"git loop vault set %s --vault %s\" sets it)", v, name, name, v, name)}
 	if err := r.inside(f); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, notFound // no vault holds anything yet
+		}
 		return nil, err
 	}
 	data, err := os.ReadFile(f)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, &NotFoundError{What: fmt.Sprintf("variable %s in vault %s", v, name)}
+		return nil, notFound
 	}
 	if err != nil {
 		return nil, err

@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
 
 	"github.com/gitloop-dev/git-loop/gitloop/config"
 	"github.com/gitloop-dev/git-loop/gitloop/git"
@@ -191,4 +194,48 @@ func SetConfig(ctx context.Context, r *git.Runner, repo *Repo, key, value, scope
 		return fmt.Errorf("config %s: %w", k.Name, err)
 	}
 	return nil
+}
+
+// SetUserFileDefault writes key = value into the user's settings file
+// (this machine's config.toml), for a key nothing sets yet (the caller
+// checks); an existing file keeps everything it has. Only a "section.name" key is
+// supported: it goes under the file's [section] table when it has one,
+// else on a dotted-key line at the top.
+func SetUserFileDefault(d UserDirs, key, value string) error {
+	section, name, ok := strings.Cut(key, ".")
+	if !ok || strings.Contains(name, ".") {
+		return fmt.Errorf("setting %s: not a section.name key", key)
+	}
+	path := d.ConfigFile()
+	data, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	quoted := strconv.Quote(value)
+	lines := strings.SplitAfter(string(data), "\n")
+	header := regexp.MustCompile(`^\s*\[\s*` + regexp.QuoteMeta(section) + `\s*\]\s*(#.*)?$`)
+	var out strings.Builder
+	done := false
+	for _, l := range lines {
+		out.WriteString(l)
+		if !done && header.MatchString(strings.TrimRight(l, "\r\n")) {
+			if !strings.HasSuffix(l, "\n") {
+				out.WriteString("\n")
+			}
+			out.WriteString(name + " = " + quoted + "\n")
+			done = true
+		}
+	}
+	text := out.String()
+	if !done {
+		text = section + "." + name + " = " + quoted + "\n" + string(data)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(text), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }

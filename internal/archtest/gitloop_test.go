@@ -21,6 +21,7 @@ var gitloopImports = map[string][]string{
 	"vault":      {"git"},
 	"transcript": nil, // file formats only: no repository, no workspace
 	"gittest":    nil, // test helpers
+	"egress":     nil, // the host's model login and its proxy: files and HTTP only
 
 	// The core.
 	"workspace/workspacetest": {"workspace", "git"}, // test helper
@@ -32,15 +33,16 @@ var gitloopImports = map[string][]string{
 	"notes":           {"workspace", "state", "config", "git"},
 	"githooks":        {"workspace", "state", "config", "git"},
 	"worktreeinclude": {"workspace", "git"},
-	"sandboxspec":     {"agent", "workspace", "vault", "state", "config", "git"},
-	"contexts":        {"sandboxspec", "workspace", "compose", "state", "config", "git"},
+	"toolchain":       {"workspace"},
+	"sandboxspec":     {"agent", "toolchain", "workspace", "compose", "vault", "state", "config", "git"},
+	"contexts":        {"transport", "sandboxspec", "agent", "workspace", "compose", "state", "config", "git"},
 	"transport":       {"sandboxspec", "workspace", "state", "config", "git"},
-	"session":         {"transport", "agent", "sandboxspec", "workspace", "transcript", "state", "config", "git"},
+	"session":         {"egress", "transport", "contexts", "agent", "sandboxspec", "workspace", "transcript", "state", "config", "git"},
 	"lifecycle":       {"transport", "worktreeinclude", "contexts", "sandboxspec", "agent", "workspace", "transcript", "compose", "vault", "state", "config", "git"},
 	"leakscan":        {"sandboxspec", "workspace", "vault", "git"},
 	"land":            {"transport", "leakscan", "lifecycle", "contexts", "sandboxspec", "workspace", "state", "config", "git"},
 	"status":          {"transport", "land", "lifecycle", "contexts", "workspace", "state", "config", "git"},
-	"doctor":          {"status", "lifecycle", "githooks", "workspace", "state", "config", "git"},
+	"doctor":          {"egress", "status", "lifecycle", "githooks", "agent", "workspace", "state", "config", "git"},
 }
 
 func TestGitloopLayering(t *testing.T) {

@@ -9,9 +9,14 @@
 // connected outward by pasta or slirp4netns, started for the exec and
 // stopped with it, with the host's loopback out of reach (network.go).
 //
+// Process limits (spec.Limits) go through a cgroup per loop that git loop
+// makes where the host lets it (cgroup.go); a seccomp filter keeps the
+// process from leaving setuid or setgid files (seccomp.go).
+//
 // What differs from the docker driver: the process runs the host's
-// binaries (there is no image); ports are not published; there are no
-// process limits (no cgroup of its own); spec.User only changes the ids
+// binaries (there is no image); ports are not published; the limits
+// need a cgroup git loop may write (root, or a delegated one), else only
+// the pids limit holds, as RLIMIT_NPROC; spec.User only changes the ids
 // the process sees (with a user namespace), files written to binds always
 // belong to the invoking user; the caller's terminal is handed to the
 // process as is, so there is no resize to forward.
@@ -52,6 +57,11 @@ type Engine struct {
 	// with the isolated network; empty when neither is installed, which
 	// only that policy needs.
 	NetTool, NetPath string
+	// Warn, when set, is told once per process which of spec.Limits
+	// this host cannot enforce (no cgroup git loop may write).
+	Warn func(msg string)
+
+	warned sync.Map // message -> true
 }
 
 var _ sandbox.Engine = (*Engine)(nil)
@@ -143,8 +153,21 @@ func (*Engine) Status(_ context.Context, spec sandbox.Spec) (sandbox.Status, err
 // Stop has nothing to stop: each exec's namespaces die with its process.
 func (*Engine) Stop(context.Context, sandbox.Spec) error { return nil }
 
-// Remove has nothing to remove; the workdir and $HOME are the caller's.
-func (*Engine) Remove(context.Context, sandbox.Spec) error { return nil }
+// Remove removes the loop's cgroups (cgroup.go); the workdir and $HOME
+// are the caller's.
+func (*Engine) Remove(_ context.Context, spec sandbox.Spec) error {
+	cgroupRemove(spec.Name())
+	return nil
+}
+
+func (e *Engine) warn(msg string) {
+	if e.Warn == nil {
+		return
+	}
+	if _, seen := e.warned.LoadOrStore(msg, true); !seen {
+		e.Warn(msg)
+	}
+}
 
 // List finds nothing: no sandbox outlives its exec, so none carries labels.
 func (*Engine) List(context.Context, map[string]string) ([]sandbox.Status, error) {
@@ -217,8 +240,20 @@ func (e *Engine) Exec(ctx context.Context, spec sandbox.Spec, x sandbox.Exec) (i
 		defer readyR.Close()
 		extra = append(extra, infoW, gateR, readyW)
 	}
+	filter, err := seccompPipe()
+	if err != nil {
+		for _, f := range extra {
+			f.Close()
+		}
+		return 127, fmt.Errorf("%s: %w", what, err)
+	}
+	extra = append(extra, filter)
 
-	cmd := exec.CommandContext(ctx, e.Path, args...)
+	argv, unenforced := limitedCommand(spec.Name(), spec.Limits, e.Path, args)
+	if len(unenforced) > 0 {
+		e.warn(fmt.Sprintf("bwrap cannot enforce %s here: no cgroup git loop may write (run as root, or in a delegated cgroup; see docs/security.md), or use docker", strings.Join(unenforced, ", ")))
+	}
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Env = environ(spec, x)
 	cmd.Stdout = x.Stdout
 	var stdin io.WriteCloser
@@ -299,13 +334,25 @@ func (e *Engine) Exec(ctx context.Context, spec sandbox.Spec, x sandbox.Exec) (i
 
 	switch {
 	case st.ExitCode != nil:
+		if code := *st.ExitCode; code == 126 || code == 127 {
+			// The shell that starts the command (the network gate) says
+			// 127 for a program it cannot find, as the program itself
+			// may: only a program the sandbox's PATH lacks is an error.
+			if pe := missingProgram(x.Cmd[0], cmd.Env); pe != nil {
+				return pe.Code(), pe
+			}
+		}
 		return *st.ExitCode, nil
 	case ctx.Err() != nil:
 		return 130, fmt.Errorf("%s: %w", what, ctx.Err())
 	}
 	// bwrap reports the exit code of every child that ran, so without one
-	// it failed while setting up (a mount source missing, say) or died.
+	// it failed while setting up (a mount source missing, say) or died,
+	// or could not start the program.
 	msg := strings.TrimSpace(tail.String())
+	if pe := programError(x.Cmd[0], msg, cmd.Env); pe != nil {
+		return pe.Code(), pe
+	}
 	if msg == "" {
 		msg = "see its message above"
 		if runErr != nil {
@@ -315,9 +362,82 @@ func (e *Engine) Exec(ctx context.Context, spec sandbox.Spec, x sandbox.Exec) (i
 	return 127, fmt.Errorf("%s: sandbox setup failed: %s", what, msg)
 }
 
+// seccompPipe is the read end of a pipe holding the seccomp filter, the
+// whole of it (far below a pipe's buffer), its write end closed.
+func seccompPipe() (*os.File, error) {
+	prog, err := seccompProgram()
+	if err != nil {
+		return nil, err
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	_, err = w.Write(prog)
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// programError recognises bwrap's own report that the program could not
+// be started ("bwrap: execvp go: No such file or directory"). When that
+// went to a terminal unseen (stderr handed on as is), a program that is
+// on no directory of the sandbox's PATH is taken as the cause: the
+// sandbox sees the host's system directories and its mounts at their host
+// paths, so what the host lacks there, the sandbox lacks too.
+func programError(cmd0, msg string, env []string) *sandbox.ProgramError {
+	if i := strings.LastIndex(msg, "bwrap: execvp "); i >= 0 {
+		rest := strings.TrimSpace(msg[i+len("bwrap: execvp "):])
+		if _, reason, ok := strings.Cut(rest, ": "); ok {
+			return &sandbox.ProgramError{Program: cmd0, Reason: reason}
+		}
+	}
+	if msg != "" {
+		return nil
+	}
+	return missingProgram(cmd0, env)
+}
+
+// missingProgram is a ProgramError when cmd0 is on no directory of the
+// PATH in env (or, with a slash, does not exist), as the host sees them.
+func missingProgram(cmd0 string, env []string) *sandbox.ProgramError {
+	if strings.Contains(cmd0, "/") {
+		if _, err := os.Stat(cmd0); os.IsNotExist(err) {
+			return &sandbox.ProgramError{Program: cmd0, Reason: "No such file or directory"}
+		}
+		return nil
+	}
+	path := "/usr/bin:/bin"
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			path = v
+		}
+	}
+	for _, dir := range filepath.SplitList(path) {
+		if fi, err := os.Stat(filepath.Join(dir, cmd0)); err == nil && !fi.IsDir() {
+			return nil
+		}
+	}
+	return &sandbox.ProgramError{Program: cmd0, Reason: "executable file not found in $PATH"}
+}
+
 // statusFD is the fd number the child of exec.Cmd sees its first
 // ExtraFiles entry as.
 const statusFD = "3"
+
+// seccompFD is the fd bwrap reads the seccomp filter from: after the
+// status fd and, with the isolated network, the three of network.go.
+func seccompFD(n sandbox.Network) string {
+	if n.Or() == sandbox.NetworkIsolated {
+		return "7"
+	}
+	return "4"
+}
 
 // buildArgs is bwrap's argv. It must never hold a secret: argv is world-
 // readable in /proc, which is why env travels in the process environment.
@@ -333,6 +453,9 @@ func buildArgs(spec sandbox.Spec, x sandbox.Exec) ([]string, error) {
 		"--unshare-all", "--cap-drop", "ALL", "--die-with-parent",
 		"--json-status-fd", statusFD,
 		"--hostname", hostname(spec.Loop),
+		// No setuid or setgid file (seccomp.go): the last of the fds
+		// Exec hands bwrap.
+		"--seccomp", seccompFD(spec.Network),
 	}
 	net, err := netArgs(spec.Network)
 	if err != nil {
@@ -385,9 +508,15 @@ func systemMounts() []string {
 			a = append(a, "--ro-bind", d, d)
 		}
 	}
-	a = append(a, etcMounts("/etc")...)
+	a = append(a, hostEtc()...)
 	return append(a, "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp")
 }
+
+// hostEtc is etcMounts of the host's /etc, walked once per process: a
+// command that runs an exec and then fetches from it (every exec of a
+// sealed loop) walks it once, not twice. A file added to /etc meanwhile
+// shows from the next command on.
+var hostEtc = sync.OnceValue(func() []string { return etcMounts("/etc") })
 
 // etcAllow is what a sandbox sees of the host's /etc: what the dynamic
 // linker, the shells, user and name lookups, TLS roots, git, ssh, curl
@@ -583,6 +712,10 @@ func environ(spec sandbox.Spec, x sandbox.Exec) []string {
 	}
 	for k, v := range spec.Env {
 		base[k] = v
+	}
+	// After spec.Env, whose PATH (a loop's toolchain first) it extends.
+	for _, p := range spec.Path {
+		base["PATH"] += ":" + p
 	}
 	return sandbox.MergeEnv(base, x.Env)
 }

@@ -160,3 +160,12 @@ func (e *Engine) Preflight(ctx context.Context, spec sandbox.Spec) error {
 	}
 	return nil
 }
+
+// ImageID is the id of the image ref names on the engine.
+func (e *Engine) ImageID(ctx context.Context, ref string) (string, error) {
+	img, err := e.cli.ImageInspect(ctx, ref)
+	if err != nil {
+		return "", e.wrap("docker image inspect "+ref, err)
+	}
+	return img.ID, nil
+}

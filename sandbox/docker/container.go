@@ -147,6 +147,20 @@ func (e *Engine) create(ctx context.Context, spec sandbox.Spec) error {
 	if err != nil {
 		return err
 	}
+	if len(spec.Path) > 0 {
+		// Extend the PATH spec.Env sets (a loop's toolchain first), else
+		// the image's.
+		extended := false
+		for i, kv := range cfg.Env {
+			if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+				cfg.Env[i] = "PATH=" + v + ":" + strings.Join(spec.Path, ":")
+				extended = true
+			}
+		}
+		if !extended {
+			cfg.Env = append(cfg.Env, "PATH="+e.imagePath(ctx, spec.Image)+":"+strings.Join(spec.Path, ":"))
+		}
+	}
 	res, err := e.cli.ContainerCreate(ctx, client.ContainerCreateOptions{
 		Name:       spec.Name(),
 		Config:     cfg,
@@ -167,6 +181,24 @@ func (e *Engine) create(ctx context.Context, spec sandbox.Spec) error {
 		return e.wrap("docker start "+spec.Name(), err)
 	}
 	return nil
+}
+
+// defaultPath is the PATH of an image that sets none.
+const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// imagePath is the PATH the image sets, which a container's own PATH
+// would otherwise replace.
+func (e *Engine) imagePath(ctx context.Context, ref string) string {
+	img, err := e.cli.ImageInspect(ctx, ref)
+	if err != nil || img.Config == nil {
+		return defaultPath
+	}
+	for _, kv := range img.Config.Env {
+		if p, ok := strings.CutPrefix(kv, "PATH="); ok {
+			return p
+		}
+	}
+	return defaultPath
 }
 
 // containerConfig is the stored config of a loop's container. It must hold
@@ -212,6 +244,10 @@ func containerConfig(spec sandbox.Spec) (*container.Config, *container.HostConfi
 		// Loopback only: a loop's dev server is for this machine, not the LAN.
 		bindings[port] = append(bindings[port], network.PortBinding{HostIP: loopback, HostPort: hostPort})
 	}
+	profile, err := seccompProfile()
+	if err != nil {
+		return nil, nil, err
+	}
 	init := true
 	cfg := &container.Config{
 		Image:        spec.Image,
@@ -231,7 +267,9 @@ func containerConfig(spec sandbox.Spec) (*container.Config, *container.HostConfi
 		NetworkMode:  netMode,
 		// No process gains privileges it was not started with: a setuid
 		// binary in the image (sudo, su) runs as its caller.
-		SecurityOpt: []string{"no-new-privileges"},
+		// No file the container leaves on a bind mount is setuid or
+		// setgid (seccomp.go).
+		SecurityOpt: []string{"no-new-privileges", "seccomp=" + profile},
 		CapDrop:     droppedCaps,
 		Resources: container.Resources{
 			Memory:   spec.Limits.Memory,

@@ -106,7 +106,8 @@ func (e *Engine) run(ctx context.Context, spec sandbox.Spec, x sandbox.Exec, id 
 		// before any input flows, so a process that reads first sees it.
 		e.resize(ctx, id, size)
 	}
-	stdout, stderr := orDiscard(x.Stdout), orDiscard(x.Stderr)
+	outF, errF := &startFilter{w: orDiscard(x.Stdout)}, &startFilter{w: orDiscard(x.Stderr)}
+	stdout, stderr := io.Writer(outF), io.Writer(errF)
 	if x.Stdin != nil {
 		in := x.Stdin
 		var si *stoppableInput
@@ -153,7 +154,17 @@ func (e *Engine) run(ctx context.Context, spec sandbox.Spec, x sandbox.Exec, id 
 	case <-ctx.Done():
 		return 130, fmt.Errorf("%s: %w", what, ctx.Err())
 	}
-	return e.exitCode(ctx, id, what)
+	code, err := e.exitCode(ctx, id, what)
+	if err == nil && (code == 126 || code == 127) {
+		for _, f := range []*startFilter{outF, errF} {
+			if pe := f.programError(x.Cmd[0]); pe != nil {
+				return pe.Code(), pe
+			}
+		}
+	}
+	outF.release()
+	errF.release()
+	return code, err
 }
 
 func (e *Engine) forwardResizes(ctx context.Context, id string, sizes <-chan sandbox.TermSize, stop <-chan struct{}) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gitloop-dev/git-loop/sandbox"
 	"github.com/gitloop-dev/git-loop/sandbox/docker/dockertest"
+	"github.com/gitloop-dev/git-loop/sandbox/sandboxtest"
 )
 
 // TestHardenedDebian: with no-new-privileges and the dropped capabilities,
@@ -116,4 +117,41 @@ func capSet(t *testing.T, status, name string) uint64 {
 	}
 	t.Fatalf("no %s in %q", name, status)
 	return 0
+}
+
+// TestNoSetIDFiles: nothing a container writes into its binds is setuid,
+// setgid, a device or carries a capability, checked from the host, as root
+// inside (git loop run as root) and as the invoking user.
+func TestNoSetIDFiles(t *testing.T) {
+	t.Parallel()
+	e := dockertest.Engine(t)
+	img := dockertest.DebianImage(t, e)
+	users := []string{""}
+	if os.Getuid() == 0 {
+		users = append(users, "4242:4243")
+	}
+	for _, usr := range users {
+		t.Run("user="+usr, func(t *testing.T) {
+			t.Parallel()
+			spec := newSpec(t, img)
+			spec.User = usr
+			if usr != "" {
+				for _, d := range []string{spec.Workdir, spec.Home} {
+					if err := os.Chown(d, 4242, 4243); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			removeAfter(t, e, spec)
+			var out, errOut strings.Builder
+			code, err := e.Exec(t.Context(), spec, sandbox.Exec{Cmd: []string{"sh", "-c", sandboxtest.SetIDAttack, "sh", spec.Workdir, spec.Home}, Stdout: &out, Stderr: &errOut})
+			if err != nil || code != 0 {
+				t.Fatalf("attack: exit %d, %v\n%s", code, err, errOut.String())
+			}
+			if got := strings.TrimSpace(out.String()); got != "done" {
+				t.Errorf("the attack succeeded:\n%s", got)
+			}
+			sandboxtest.AssertNoSetIDFiles(t, spec.Workdir, spec.Home)
+		})
+	}
 }

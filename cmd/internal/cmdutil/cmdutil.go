@@ -3,6 +3,7 @@ package cmdutil
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
 	"github.com/gitloop-dev/git-loop/gitloop/session"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
+	"github.com/gitloop-dev/git-loop/sandbox"
 )
 
 // ExactLoopName accepts exactly one argument, a loop name.
@@ -73,6 +75,12 @@ func RunInLoop(ctx context.Context, ws *workspace.Workspace, ios *iostreams.IOSt
 		Name: name, Cmd: cmd, TTY: tty,
 		Stdin: ios.In, Stdout: ios.Out, Stderr: ios.ErrOut, RawTerminal: RawTerminal,
 	})
+	if pe := (*sandbox.ProgramError)(nil); errors.As(err, &pe) {
+		// The shell's code for it (127, 126), as a shell in the sandbox
+		// would give, with the hint instead of the engine's raw words.
+		fmt.Fprintln(ios.ErrOut, ios.ErrColors().Red("error:")+" "+err.Error())
+		return &ExitCodeError{Code: pe.Code()}
+	}
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package cmdutil
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/gitloop-dev/git-loop/gitloop/doctor"
@@ -22,11 +23,14 @@ type Engines struct {
 	engines map[string]sandbox.Engine
 	// AutoReason says why "auto" picked what it picked (for doctor).
 	AutoReason string
+	// warn tells the user what a driver cannot enforce here (bwrap's
+	// limits without a cgroup).
+	warn func(string)
 }
 
 // NewEngines returns the driver registry of f.
 func NewEngines(f *Factory) *Engines {
-	return &Engines{f: f, engines: map[string]sandbox.Engine{}}
+	return &Engines{f: f, engines: map[string]sandbox.Engine{}, warn: func(msg string) { f.IOStreams.Progress().Warn(msg) }}
 }
 
 // Drivers are the names a user may choose.
@@ -63,6 +67,9 @@ func (e *Engines) For(ctx context.Context, driver string) (sandbox.Engine, error
 	if err != nil {
 		return nil, fmt.Errorf("sandbox driver %s: %w", driver, err)
 	}
+	if b, ok := eng.(*bwrap.Engine); ok && b.Warn == nil {
+		b.Warn = e.warn
+	}
 	e.engines[driver] = eng
 	e.engines[eng.Name()] = eng
 	return eng, nil
@@ -88,8 +95,8 @@ func (e *Engines) kubeOptions(ctx context.Context) kube.Options {
 
 // Report says which driver the setting resolves to, and why (doctor); for
 // bwrap with the isolated network, which tool connects it, or that none
-// is installed.
-func (e *Engines) Report(ctx context.Context, driver string, network sandbox.Network) doctor.Check {
+// is installed, and which of the limits it cannot enforce here.
+func (e *Engines) Report(ctx context.Context, driver string, network sandbox.Network, limits sandbox.Limits) doctor.Check {
 	eng, err := e.For(ctx, driver)
 	if err != nil {
 		return doctor.Check{Name: "sandbox", Status: doctor.CheckFail, Detail: err.Error()}
@@ -121,6 +128,12 @@ func (e *Engines) Report(ctx context.Context, driver string, network sandbox.Net
 				" for sandbox.network = isolated: install passt (pasta) or slirp4netns, or set sandbox.network = none (no network) or host (the host's, loopback included)"}
 		}
 		detail += " (network through " + b.NetTool + ")"
+	}
+	if b, ok := eng.(*bwrap.Engine); ok {
+		if un := b.Unenforced(limits); len(un) > 0 {
+			status = doctor.CheckWarn
+			detail += fmt.Sprintf("; %s not enforced: no cgroup git loop may write (run as root, or in a delegated cgroup), or use docker", strings.Join(un, ", "))
+		}
 	}
 	if eng.Name() == "none" {
 		status = doctor.CheckWarn

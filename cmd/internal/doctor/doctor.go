@@ -68,7 +68,7 @@ func doctorRun(ctx context.Context, opts *DoctorOptions) error {
 		}
 	}
 	checks := doctor.Doctor(ctx, ws, opts.Fix, func(ctx context.Context) doctor.Check {
-		return f.Engines.Report(ctx, driverSetting(ws.Config), networkSetting(ws.Config))
+		return f.Engines.Report(ctx, driverSetting(ws.Config), networkSetting(ws.Config), limitsSetting(ws.Config))
 	})
 	if err != nil {
 		checks = append(checks, doctor.Check{Name: "config", Status: doctor.CheckFail, Detail: err.Error()})
@@ -108,6 +108,14 @@ func networkSetting(cfg *config.Config) sandbox.Network {
 		return sandbox.NetworkIsolated
 	}
 	return sandbox.Network(cfg.SandboxNetwork())
+}
+
+func limitsSetting(cfg *config.Config) sandbox.Limits {
+	var l sandbox.Limits
+	if cfg != nil {
+		l.Pids, l.Memory, l.NanoCPUs = cfg.SandboxLimits()
+	}
+	return l
 }
 
 func driverSetting(cfg *config.Config) string {

@@ -56,6 +56,9 @@ false. Running init again changes nothing that exists.`,
 			for l, v := range map[workspace.Layer]string{workspace.Knowledge: knowledge, workspace.Notes: notes, workspace.Personal: personal} {
 				if v != "" {
 					opts.URLs[l] = v
+					// The URL holds for this run too (saved only in
+					// initRun): the hooks go into the clone made from it.
+					f.SetFlag(string(l)+".url", "--"+string(l), v)
 				}
 			}
 			if runF != nil {

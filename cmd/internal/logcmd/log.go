@@ -44,8 +44,11 @@ otherwise from the logs of "git loop run" (every run, oldest first).
 
 With --json, each entry is one JSON object on its own line, with the fields
 time (RFC 3339, absent when unknown), role (user, assistant, tool or system),
-text, tool (the tool called or answering), source (file:line it came from)
-and raw (true for a line whose shape git loop does not know, kept as is).`,
+text, tool (the tool called or answering), source (file:line it came from),
+error and hint (a failure the run stopped on, such as a refused login, and
+what to do about it) and raw (a notice about the file itself: a line too
+long to show, a file cut short). Lines the agent's client writes beside the
+conversation are not shown: a last system entry counts them.`,
 		Example: `  git loop log fix-login
   git loop log fix-login -n 20
   git loop log fix-login --json | jq -r 'select(.role == "assistant") | .text'`,
@@ -150,6 +153,16 @@ const maxInline = 200
 // Print writes one entry.
 func (p *Printer) Print(e transcript.Entry) {
 	switch {
+	case e.Error:
+		// A failure the run stopped on: never dimmed, with its next step.
+		if p.speaker != "" {
+			fmt.Fprintln(p.w)
+		}
+		p.speaker = ""
+		fmt.Fprintln(p.w, p.cs.Red("✗ "+shorten(oneLine(e.Text), 4*maxInline)))
+		if e.Hint != "" {
+			fmt.Fprintln(p.w, "  → "+e.Hint)
+		}
 	case e.Raw:
 		fmt.Fprintln(p.w, p.cs.Dim("· "+shorten(oneLine(e.Text), maxInline)))
 	case e.Role == transcript.RoleSystem:

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
 	"github.com/gitloop-dev/git-loop/gitloop/transcript"
+	"github.com/gitloop-dev/git-loop/internal/testagents"
 )
 
 func TestStreamRenderer(t *testing.T) {
@@ -57,5 +58,29 @@ func TestPrinter(t *testing.T) {
 		strings.Repeat("    line\n", 7) + "    … 4 more lines\n· exit 0\n· " + strings.Repeat("r", 200) + "…\n\nuser  04:04:05\n  next\n"
 	if out.String() != want {
 		t.Errorf("got:\n%s\nwant:\n%s", out.String(), want)
+	}
+}
+
+// TestPrinterFailedLogin: a session the real Claude Code wrote when its
+// login was refused prints as the prompt, the error with its next step,
+// and one line counting the metadata: no JSON.
+func TestPrinterFailedLogin(t *testing.T) {
+	var out strings.Builder
+	p := NewPrinter(&out, iostreams.Colors{})
+	transcript.ReadFile("../../../gitloop/transcript/testdata/claude-"+testagents.ClaudeVersion+"-auth-error.jsonl", transcript.Claude, func(e transcript.Entry, err error) bool {
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Print(e)
+		return true
+	})
+	got := out.String()
+	for _, want := range []string{"user", "  What does notes.txt say?", "✗ error: Invalid API key", `  → Claude Code has no valid login in this loop: set a key in the loop's vault ("git loop vault set ANTHROPIC_API_KEY"`, "· +19 metadata lines not shown"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, `"type"`) || strings.Count(got, "\n") > 8 {
+		t.Errorf("raw or long output:\n%s", got)
 	}
 }

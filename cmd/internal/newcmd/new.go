@@ -34,6 +34,7 @@ type NewOptions struct {
 	Profiles []string
 	Repos    []string
 	Vault    string
+	Agent    string
 	Detach   bool
 	DryRun   bool
 	JSON     bool
@@ -63,6 +64,7 @@ next git loop command (or "git loop doctor --fix") undoes the partial loop.`,
 		Example: `  git loop new fix-login
   git loop new spike --base origin/main --detach
   git loop new fix-login -m "make the login test pass"
+  git loop new review --agent "codex -m o3"
   git loop new try --driver none --dry-run`,
 		Args:              cmdutil.ExactLoopName,
 		ValidArgsFunction: cobra.NoFileCompletions,
@@ -93,6 +95,7 @@ next git loop command (or "git loop doctor --fix") undoes the partial loop.`,
 	cmd.Flags().StringArrayVar(&opts.Repos, "repo", nil, "mount a repository of the roster (repos setting) read-only (repeatable)")
 	cmd.Flags().StringVar(&opts.Vault, "vault", "", "give the loop this vault of your personal repo: its env vars and $HOME files (default: vault.default)")
 	_ = cmd.RegisterFlagCompletionFunc("vault", vault.CompleteVaultNames(f))
+	cmd.Flags().StringVar(&opts.Agent, "agent", "", "the agent this loop runs: claude, codex or a command line (default: the agent setting)")
 	cmd.Flags().BoolVarP(&opts.Detach, "detach", "d", false, "create the loop without opening it")
 	cmd.Flags().StringVarP(&opts.Message, "message", "m", "", "then run one headless agent turn with this PROMPT (see git loop run)")
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "print the git commands that would run, and run nothing")
@@ -109,7 +112,7 @@ func newRun(ctx context.Context, opts *NewOptions) error {
 	if opts.DryRun {
 		ws.Git.Log = opts.IO.DryRunLog()
 	}
-	m, err := lifecycle.New(ctx, ws, lifecycle.NewOptions{Name: opts.Name, Base: opts.Base, Driver: opts.Driver, DryRun: opts.DryRun, Context: opts.Context, Profiles: opts.Profiles, Repos: opts.Repos, Vault: opts.Vault, SetupOutput: opts.IO.ErrOut})
+	m, err := lifecycle.New(ctx, ws, lifecycle.NewOptions{Name: opts.Name, Base: opts.Base, Driver: opts.Driver, DryRun: opts.DryRun, Context: opts.Context, Profiles: opts.Profiles, Repos: opts.Repos, Vault: opts.Vault, Agent: opts.Agent, SetupOutput: opts.IO.ErrOut})
 	if err != nil {
 		return err
 	}

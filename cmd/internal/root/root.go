@@ -24,6 +24,7 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/diff"
 	"github.com/gitloop-dev/git-loop/cmd/internal/distill"
 	"github.com/gitloop-dev/git-loop/cmd/internal/doctor"
+	"github.com/gitloop-dev/git-loop/cmd/internal/egressrelay"
 	"github.com/gitloop-dev/git-loop/cmd/internal/execcmd"
 	"github.com/gitloop-dev/git-loop/cmd/internal/focus"
 	"github.com/gitloop-dev/git-loop/cmd/internal/hookscmd"
@@ -209,6 +210,7 @@ func subcommands(f *cmdutil.Factory) []subcommand {
 		{"setup", []string{"install-docs"}, func() *cobra.Command { return installdocs.NewCmdInstallDocs(f, NewDocRoot, nil) }},
 		{"setup", []string{"version"}, func() *cobra.Command { return version.NewCmdVersion(f, nil) }},
 		{"", []string{"hook"}, func() *cobra.Command { return hookscmd.NewCmdHook(f, nil) }},
+		{"", []string{"relay"}, func() *cobra.Command { return egressrelay.NewCmdEgressRelay(f, nil) }},
 	}
 }
 
@@ -259,7 +261,7 @@ func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
 // inSandbox are the commands that run inside a loop's sandbox, where
 // git-loop is mounted for the hooks git runs there (see
 // sandboxspec.SandboxEnv).
-var inSandbox = []string{"hook", "version", "help"}
+var inSandbox = []string{"hook", "relay", "version", "help"}
 
 // refuseInSandbox stops every other command there: the sandbox holds one
 // loop's files and hides the rest of git loop's state, so a command would

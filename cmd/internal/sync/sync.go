@@ -90,6 +90,10 @@ func syncRun(ctx context.Context, opts *SyncOptions) error {
 		for _, r := range res {
 			switch r.Action {
 			case "updated":
+				if r.From == "" { // a clone of a remote that was empty
+					fmt.Fprintf(w, "%-9s updated to %s (its first commits)\n", r.Layer, short(r.To))
+					break
+				}
 				fmt.Fprintf(w, "%-9s updated %s..%s\n", r.Layer, short(r.From), short(r.To))
 			case "current":
 				fmt.Fprintf(w, "%-9s up to date\n", r.Layer)

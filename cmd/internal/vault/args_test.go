@@ -9,7 +9,7 @@ import (
 
 func TestNewCmdVault(t *testing.T) {
 	type O = vault.Options
-	cmdtest.TestArgs(t, vault.NewCmdVault, func(o *O) { o.IO, o.Open, o.ReadSecret = nil, nil, nil }, []cmdtest.ArgsCase[O]{
+	cmdtest.TestArgs(t, vault.NewCmdVault, func(o *O) { o.IO, o.Open, o.ReadSecret, o.SetDefault = nil, nil, nil, nil }, []cmdtest.ArgsCase[O]{
 		{Name: "init", Args: []string{"init", "--export-key", "k"}, Want: O{Verb: "init", ExportKey: "k"}},
 		{Name: "unlock stdin", Args: []string{"unlock", "-"}, Want: O{Verb: "unlock", Arg: "-"}},
 		{Name: "unlock", Args: []string{"unlock"}, Want: O{Verb: "unlock"}},

@@ -32,6 +32,9 @@ type Options struct {
 	// ReadSecret reads a value without echo from the terminal (tests
 	// replace it).
 	ReadSecret func(prompt string) ([]byte, error)
+	// SetDefault makes a vault the default (vault.default in the user's
+	// settings file): init names its first vault so.
+	SetDefault func(ctx context.Context, name string) error
 
 	Verb      string // init, unlock, lock, status, ls, set, get, rm, mount-add, mount-rm, export-key
 	Vault     string // --vault
@@ -45,7 +48,10 @@ type Options struct {
 // NewCmdVault builds "git loop vault" and its subcommands; runF replaces
 // vaultRun in tests.
 func NewCmdVault(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	base := Options{IO: f.IOStreams, Open: openFor(f), ReadSecret: readSecretFor(f.IOStreams)}
+	base := Options{IO: f.IOStreams, Open: openFor(f), ReadSecret: readSecretFor(f.IOStreams), SetDefault: func(_ context.Context, name string) error {
+		getenv := func(k string) string { v, _ := f.LookupEnv(k); return v }
+		return workspace.SetUserFileDefault(workspace.UserDirsFromEnv(getenv), "vault.default", name)
+	}}
 	var vaultFlag string
 	run := func(verb string, fill func(*Options, []string)) func(*cobra.Command, []string) error {
 		return func(cmd *cobra.Command, args []string) error {
@@ -94,7 +100,11 @@ vaults/** under git-crypt (existing lines kept), "git-crypt init", a commit
 (pushed), and the symmetric key exported once: written to --export-key FILE
 (mode 0600), or printed as base64 on a terminal. Store the key now: a fresh
 clone cannot be unlocked without it. A repo that already tracks plaintext
-under vaults/ is refused.`,
+under vaults/ is refused.
+
+Without a default vault yet, init makes the vault "default" the default
+(vault.default in your settings file): set, ls, get and new use it without
+--vault.`,
 		Args: cobra.NoArgs,
 		RunE: run("init", none),
 	}
@@ -253,7 +263,7 @@ func vaultRun(ctx context.Context, opts *Options) error {
 	}
 	needName := func() error {
 		if name == "" {
-			return cmdutil.FlagErrorf("no vault named: use --vault NAME or set a default (\"git loop config set vault.default NAME\")")
+			return cmdutil.FlagErrorf("no vault named: use --vault NAME, or set a default (\"git loop config set --global vault.default NAME\"; \"git loop vault init\" makes %q the default)", gvault.DefaultName)
 		}
 		return gvault.ValidName(name)
 	}
@@ -263,7 +273,21 @@ func vaultRun(ctx context.Context, opts *Options) error {
 		if err != nil {
 			return err
 		}
-		return writeKey(opts, key, true)
+		if err := writeKey(opts, key, true); err != nil {
+			return err
+		}
+		if def != "" || opts.SetDefault == nil {
+			return nil
+		}
+		// The first vault is "default", and the default: set, ls, get and
+		// new use it without --vault.
+		if err := opts.SetDefault(ctx, gvault.DefaultName); err != nil {
+			return fmt.Errorf("making %q the default vault: %w (set it yourself: git loop config set --global vault.default %s)", gvault.DefaultName, err, gvault.DefaultName)
+		}
+		if !opts.IO.Quiet() {
+			fmt.Fprintf(opts.IO.ErrOut, "Created the vault %q, the default (vault.default in your settings file): add a variable with \"git loop vault set VAR\"\n", gvault.DefaultName)
+		}
+		return nil
 	case "export-key":
 		key, err := v.ExportKey(ctx)
 		if err != nil {
@@ -329,6 +353,9 @@ func vaultRun(ctx context.Context, opts *Options) error {
 				return err
 			}
 			list = append(list, e)
+			if len(e.Env)+len(e.Mounts) == 0 && !opts.IO.Quiet() {
+				fmt.Fprintf(opts.IO.ErrOut, "Vault %s is empty: add a variable with \"git loop vault set VAR\" or a file with \"git loop vault mount add PATH\"\n", name)
+			}
 		}
 		if opts.JSON {
 			if list == nil {

@@ -51,7 +51,17 @@ func TestVaultCommands(t *testing.T) {
 		t.Errorf("init without a terminal or --export-key: exit %d\n%s", r.Code, r.Stderr)
 	}
 	keyFile := filepath.Join(t.TempDir(), "vault.key")
-	run(t, repo, o, "vault", "init", "--export-key", keyFile)
+	// init makes the vault "default" the default: ls, set and get use
+	// it without --vault.
+	if r := run(t, repo, o, "vault", "init", "--export-key", keyFile); !strings.Contains(r.Stderr, `Created the vault "default"`) {
+		t.Errorf("vault init: %s", r.Stderr)
+	}
+	if r := run(t, repo, o, "vault", "ls"); !strings.Contains(r.Stderr, "Vault default is empty") {
+		t.Errorf("vault ls of the empty default: %s", r.Stderr)
+	}
+	if r := run(t, repo, o, "config", "get", "vault.default"); r.Stdout != "default\n" {
+		t.Errorf("vault.default after init: %q", r.Stdout)
+	}
 	if fi, err := os.Stat(keyFile); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("key file: %v %v", fi, err)
 	}
@@ -90,7 +100,7 @@ func TestVaultCommands(t *testing.T) {
 	// Names, never values.
 	for _, args := range [][]string{
 		{"vault", "ls", "--vault", "work"},
-		{"vault", "ls", "--json"},
+		{"vault", "ls", "--vault", "work", "--json"},
 		{"vault", "status"},
 		{"vault", "status", "--json"},
 	} {

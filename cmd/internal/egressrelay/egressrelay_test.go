@@ -1,0 +1,19 @@
+package egressrelay_test
+
+import (
+	"testing"
+
+	"github.com/gitloop-dev/git-loop/cmd/cmdtest"
+	"github.com/gitloop-dev/git-loop/cmd/internal/egressrelay"
+)
+
+func TestNewCmdEgressRelay(t *testing.T) {
+	type O = egressrelay.RelayOptions
+	cmdtest.TestArgs(t, egressrelay.NewCmdEgressRelay, func(o *O) { o.Stderr = nil }, []cmdtest.ArgsCase[O]{
+		{Name: "the agent's own flags stay its own",
+			Args: []string{"--listen", "127.0.0.1:1", "--socket", "/s", "--", "claude", "-p", "--listen", "x"},
+			Want: O{Listen: "127.0.0.1:1", Socket: "/s", Cmd: []string{"claude", "-p", "--listen", "x"}}},
+		{Name: "no command", Args: []string{"--listen", "127.0.0.1:1", "--socket", "/s"}, WantErr: "requires at least 1 arg"},
+		{Name: "no socket", Args: []string{"--listen", "127.0.0.1:1", "--", "true"}, WantErr: "needs --listen and --socket"},
+	})
+}

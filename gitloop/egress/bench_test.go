@@ -1,0 +1,72 @@
+package egress
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The proxy's cost per request, against the same request made straight
+// to the upstream (a local TLS stand-in, so the TLS handshake is paid
+// once per connection on both sides): go test -bench . ./gitloop/egress
+func BenchmarkRequest(b *testing.B) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		io.WriteString(w, `{"ok":true}`)
+	}))
+	defer srv.Close()
+	home := b.TempDir()
+	l, err := Find(Claude, env("ANTHROPIC_BASE_URL", srv.URL, "ANTHROPIC_API_KEY", "k"), home)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sock := filepath.Join(b.TempDir(), "s")
+	ps, err := Listen(sock, NewProxy(l, srv.Client().Transport))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ps.Close()
+	// The relay's hop: the sandbox's loopback to the socket.
+	rl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rl.Close()
+	go func() {
+		for {
+			c, err := rl.Accept()
+			if err != nil {
+				return
+			}
+			go pipe(c, sock)
+		}
+	}()
+	body := strings.Repeat("x", 48<<10) // a Claude Code request is ~48 KB
+	run := func(b *testing.B, c *http.Client, url string) {
+		for i := 0; i < b.N; i++ {
+			resp, err := c.Post(url+"/v1/messages", "application/json", strings.NewReader(body))
+			if err != nil {
+				b.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				b.Fatal(resp.Status)
+			}
+		}
+	}
+	b.Run("direct", func(b *testing.B) { run(b, srv.Client(), srv.URL) })
+	b.Run("proxy", func(b *testing.B) {
+		c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+		}}}
+		run(b, c, "http://127.0.0.1")
+	})
+	b.Run("relay+proxy", func(b *testing.B) { run(b, &http.Client{Timeout: 10 * time.Second}, "http://"+rl.Addr().String()) })
+}

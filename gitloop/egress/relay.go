@@ -1,0 +1,104 @@
+package egress
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"syscall"
+)
+
+// Port is where the relay listens on the sandbox's loopback. Each bwrap
+// exec has a network of its own and a docker loop's container runs one
+// agent at a time (the agent lock), so a fixed port does not collide; a
+// fixed port lets the base URL be written before the sandbox starts.
+const Port = 47813
+
+// BaseURL is the client's base URL inside the sandbox.
+func BaseURL() string { return fmt.Sprintf("http://127.0.0.1:%d", Port) }
+
+// Relay runs inside the sandbox: it listens on listen (the sandbox's
+// loopback) and carries each connection to the proxy's unix socket, while
+// it runs cmd, whose exit code it returns. Signals it gets go to cmd.
+func Relay(listen, socket string, cmd []string) (int, error) {
+	if len(cmd) == 0 {
+		return 2, errors.New("egress relay: no command")
+	}
+	l, err := net.Listen("tcp", listen)
+	if err != nil {
+		return 1, fmt.Errorf("egress relay: %w", err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go pipe(c, socket)
+		}
+	}()
+	c := exec.Command(cmd[0], cmd[1:]...)
+	c.Stdin, c.Stdout, c.Stderr = os.Stdin, os.Stdout, os.Stderr
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
+	defer signal.Stop(sigs)
+	if err := c.Start(); err != nil {
+		return 127, fmt.Errorf("egress relay: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		for {
+			select {
+			case s := <-sigs:
+				_ = c.Process.Signal(s)
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	err = c.Wait()
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return 0, nil
+	case errors.As(err, &exit):
+		if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return 128 + int(ws.Signal()), nil
+		}
+		return exit.ExitCode(), nil
+	}
+	return 1, fmt.Errorf("egress relay: %w", err)
+}
+
+func pipe(c net.Conn, socket string) {
+	defer c.Close()
+	short, release, err := shortPath(socket)
+	if err != nil {
+		return
+	}
+	u, err := net.Dial("unix", short)
+	release()
+	if err != nil {
+		return
+	}
+	defer u.Close()
+	done := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(u, c)
+		if cw, ok := u.(interface{ CloseWrite() error }); ok {
+			_ = cw.CloseWrite()
+		}
+		close(done)
+	}()
+	_, _ = io.Copy(c, u)
+	if cw, ok := c.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+	}
+	<-done
+}
