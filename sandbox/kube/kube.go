@@ -102,6 +102,13 @@ func New(opts Options) (*Engine, error) {
 
 // NewForConfig is New for a rest.Config already made (tests).
 func NewForConfig(cfg *rest.Config, namespace string, opts Options) (*Engine, error) {
+	cfg = rest.CopyConfig(cfg)
+	if cfg.QPS == 0 && cfg.RateLimiter == nil {
+		// client-go's default (5 a second) would make every exec after
+		// the tenth wait: each is a GET and a POST, and git loop runs
+		// several per command.
+		cfg.QPS, cfg.Burst = 50, 100
+	}
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client: %w", err)

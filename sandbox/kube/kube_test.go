@@ -305,3 +305,29 @@ func TestUnreachable(t *testing.T) {
 		t.Errorf("status on a closed server: %v", err)
 	}
 }
+
+// BenchmarkExec is one exec's round trip (true, no input) through the real
+// client-go executor and the fake API server, per protocol.
+func BenchmarkExec(b *testing.B) {
+	for _, proto := range []string{"websocket", "spdy"} {
+		b.Run(proto, func(b *testing.B) {
+			srv := kubetest.New(b)
+			srv.NoWebSocket.Store(proto == "spdy")
+			e, err := kube.NewForConfig(srv.Config(), ns, kube.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			root := b.TempDir()
+			spec := sandbox.Spec{Workspace: "tkube", Loop: "bench", Image: "debian:stable", Workdir: filepath.Join(root, "work")}
+			if _, err := e.Ensure(b.Context(), spec); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for b.Loop() {
+				if code, err := e.Exec(b.Context(), spec, sandbox.Exec{Cmd: []string{"true"}}); err != nil || code != 0 {
+					b.Fatalf("exec: %d, %v", code, err)
+				}
+			}
+		})
+	}
+}

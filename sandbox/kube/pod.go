@@ -36,6 +36,12 @@ func (e *Engine) Ensure(ctx context.Context, spec sandbox.Spec) (sandbox.Status,
 	if err != nil {
 		return sandbox.Status{}, err
 	}
+	// A running pod of this config: its claim is there (a pod cannot
+	// start without it), nothing more to ask.
+	if cur, err := e.cs.CoreV1().Pods(e.ns).Get(ctx, name, metav1.GetOptions{}); err == nil && cur.Status.Phase == corev1.PodRunning &&
+		cur.DeletionTimestamp == nil && cur.Labels[sandbox.LabelConfigHash] == labelValue(spec.ConfigHash()) {
+		return podStatus(cur), nil
+	}
 	if err := e.ensureClaim(ctx, spec, name); err != nil {
 		return sandbox.Status{}, err
 	}
@@ -47,7 +53,10 @@ func (e *Engine) Ensure(ctx context.Context, spec sandbox.Spec) (sandbox.Status,
 		return sandbox.Status{}, e.wrap("pod "+name, err)
 	default:
 		ended := cur.Status.Phase == corev1.PodSucceeded || cur.Status.Phase == corev1.PodFailed
-		if cur.Labels[sandbox.LabelConfigHash] == spec.ConfigHash() && !ended && cur.DeletionTimestamp == nil {
+		if cur.Labels[sandbox.LabelConfigHash] == labelValue(spec.ConfigHash()) && !ended && cur.DeletionTimestamp == nil {
+			if cur.Status.Phase == corev1.PodRunning {
+				return podStatus(cur), nil
+			}
 			return e.waitRunning(ctx, name)
 		}
 		if err := e.deletePod(ctx, name); err != nil {
