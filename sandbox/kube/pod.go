@@ -213,7 +213,7 @@ func mountTable(spec sandbox.Spec) ([]corev1.VolumeMount, []corev1.Volume, error
 			continue
 		}
 		if !m.Tmpfs {
-			return nil, nil, fmt.Errorf("kubernetes: loop %q mounts host path %s, which a cluster cannot see (a loop on kubernetes is sealed: its clone lives on the PVC)", spec.Loop, m.Source)
+			return nil, nil, fmt.Errorf("kubernetes: loop %q mounts host path %s, which a cluster cannot see: a loop on kubernetes keeps its clone and home on its claim, seeded by a push (see docs/kubernetes.md)", spec.Loop, m.Source)
 		}
 		v := fmt.Sprintf("tmp%d", i)
 		volumes = append(volumes, corev1.Volume{Name: v, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMediumMemory}}})
