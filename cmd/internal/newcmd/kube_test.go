@@ -24,6 +24,9 @@ func TestNewOnKubernetes(t *testing.T) {
 	if got := cmdtest.LoopBranches(t, repo); len(got) != 0 {
 		t.Errorf("loop branches left: %v", got)
 	}
+	if pods, claims := srv.Count(); pods != 0 || claims != 0 {
+		t.Errorf("%d pods and %d claims left", pods, claims)
+	}
 	if n := srv.ExecCount("websocket") + srv.ExecCount("spdy"); n != 0 {
 		t.Errorf("%d execs ran", n)
 	}

@@ -108,6 +108,13 @@ func (s *Server) Pod(ns, name string) *corev1.Pod {
 	return nil
 }
 
+// Count is how many pods and claims the server holds, in every namespace.
+func (s *Server) Count() (pods, claims int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.pods), len(s.claims)
+}
+
 // Claim returns a copy of a PVC as stored, or nil.
 func (s *Server) Claim(ns, name string) *corev1.PersistentVolumeClaim {
 	s.mu.Lock()
