@@ -66,12 +66,17 @@ func Remove(ctx context.Context, s *workspace.Workspace, opts RemoveOptions) err
 	var kept *Backup
 	if err := checkNoWorkAtRisk(ctx, s, m); err != nil {
 		var risk *workspace.WorkAtRiskError
-		if !opts.Force || !errors.As(err, &risk) {
+		switch {
+		case !opts.Force:
 			return err
+		case !errors.As(err, &risk):
+			// --force removes what cannot even be checked (a worktree
+			// gone wrong); the branch tip is still kept, as a backup.
+			risk = &workspace.WorkAtRiskError{Reason: fmt.Sprintf("could not be checked for work at risk (%v)", err)}
 		}
 		if !opts.DryRun {
 			if kept, err = keepBackup(ctx, s, m, risk.Reason); err != nil {
-				return fmt.Errorf("rm %s: keep a backup of its work: %w", m.Name, err)
+				s.Reporter().Warn(fmt.Sprintf("rm %s: no backup of its work kept: %v", m.Name, err))
 			}
 		}
 	}
@@ -121,8 +126,10 @@ func keepBackup(ctx context.Context, s *workspace.Workspace, m *state.Meta, reas
 			sha = snap
 		}
 	} else if dirty, err := s.DirtyFiles(ctx, m.Worktree); err == nil && len(dirty) > 0 {
-		if sha, err = commitWorktree(ctx, s, m, tip); err != nil {
-			return nil, err
+		if c, err := commitWorktree(ctx, s, m, tip); err == nil {
+			sha = c
+		} else {
+			s.Reporter().Warn(fmt.Sprintf("rm %s: its uncommitted changes could not be kept (%v); its commits are", m.Name, err))
 		}
 	}
 	ref := fmt.Sprintf("refs/loop-removed/%s/%d", m.Name, s.Clock().Unix())
