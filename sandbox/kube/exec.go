@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"regexp"
 	"sort"
 	"strings"
@@ -90,12 +91,30 @@ func (e *Engine) Exec(ctx context.Context, spec sandbox.Spec, x sandbox.Exec) (i
 			return 127, err
 		}
 		cmd := append([]string{"sh", "-c", ttyWrapper, dir, file}, x.Cmd...)
-		return e.stream(ctx, name, cmd, x.Stdin, x.Stdout, nil, true, x.Resize)
+		stdin := x.Stdin
+		if f, ok := x.Stdin.(*os.File); ok {
+			if si := newStoppableInput(f); si != nil {
+				defer si.release()
+				defer si.stop()
+				stdin = si
+			}
+		}
+		return e.stream(ctx, name, cmd, stdin, x.Stdout, nil, true, x.Resize)
 	}
 	header := fmt.Sprintf("%d\n%s", lines, script)
 	var in io.Reader = strings.NewReader(header)
 	if x.Stdin != nil {
-		in = io.MultiReader(in, x.Stdin)
+		stdin := x.Stdin
+		if f, ok := x.Stdin.(*os.File); ok {
+			if si := newStoppableInput(f); si != nil {
+				// client-go's copy of stdin outlives the process: stopped
+				// here, it leaves what is typed next to the next reader.
+				defer si.release()
+				defer si.stop()
+				stdin = si
+			}
+		}
+		in = io.MultiReader(in, stdin)
 	}
 	cmd := append([]string{"sh", "-c", wrapper, dir}, x.Cmd...)
 	return e.stream(ctx, name, cmd, in, x.Stdout, x.Stderr, false, nil)

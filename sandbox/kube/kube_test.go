@@ -1,6 +1,7 @@
 package kube_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -119,6 +120,39 @@ func TestExec(t *testing.T) {
 		if len(c.Env) != 0 {
 			t.Errorf("the pod stores env: %v", c.Env)
 		}
+	}
+}
+
+// TestStdinLeftForNext: an exec given a file (a terminal) as stdin whose
+// process never reads it leaves what is typed after it to the next reader.
+func TestStdinLeftForNext(t *testing.T) {
+	srv := kubetest.New(t)
+	e := engine(t, srv)
+	spec := newSpec(t, "stdin-next")
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	defer pw.Close()
+	if code, _, errs := run(t, e, spec, sandbox.Exec{Cmd: []string{"true"}, Stdin: pr}); code != 0 {
+		t.Fatalf("true: exit %d: %s", code, errs)
+	}
+	if _, err := pw.Write([]byte("typed after\n")); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(pr).ReadString('\n')
+		got <- line
+	}()
+	select {
+	case line := <-got:
+		if line != "typed after\n" {
+			t.Errorf("the next reader got %q", line)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the line typed after the exec ended never reached the next reader: the exec's stdin copy took it")
 	}
 }
 
