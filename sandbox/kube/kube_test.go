@@ -5,8 +5,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -363,5 +366,73 @@ func BenchmarkExec(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestPortForward: a port of the pod is reached on the host's loopback,
+// through the real client-go port-forwarder (SPDY, after the WebSocket
+// tunnel is refused), until the context ends.
+func TestPortForward(t *testing.T) {
+	srv := kubetest.New(t)
+	e := engine(t, srv)
+	spec := newSpec(t, "ports")
+	// The pod's server: on the fake, the pod's network is the host's.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				line, _ := bufio.NewReader(c).ReadString('\n')
+				_, _ = c.Write([]byte("pod says " + line))
+			}()
+		}
+	}()
+	podPort := ln.Addr().(*net.TCPAddr).Port
+	ctx, cancel := context.WithCancel(t.Context())
+	ready := make(chan []sandbox.Port, 1)
+	done := make(chan error, 1)
+	go func() { done <- e.PortForward(ctx, spec, []sandbox.Port{{Container: podPort}}, ready, nil) }()
+	var bound []sandbox.Port
+	select {
+	case bound = <-ready:
+	case err := <-done:
+		t.Fatalf("port-forward: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("port-forward never became ready")
+	}
+	if len(bound) != 1 || bound[0].Container != podPort || bound[0].Host == 0 {
+		t.Fatalf("bound %+v", bound)
+	}
+	for i := 0; i < 2; i++ {
+		c, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(bound[0].Host)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = c.Write([]byte("hi\n"))
+		got, _ := io.ReadAll(c)
+		c.Close()
+		if string(got) != "pod says hi\n" {
+			t.Errorf("connection %d through the forward: %q", i, got)
+		}
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("port-forward after cancel: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("port-forward did not end with its context")
+	}
+	if srv.ExecCount("portforward") == 0 {
+		t.Error("no port-forward reached the server")
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -35,6 +36,7 @@ import (
 	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	criportforward "k8s.io/cri-streaming/pkg/streaming/portforward"
 	criexec "k8s.io/cri-streaming/pkg/streaming/remotecommand"
 	"k8s.io/streaming/pkg/httpstream/wsstream"
 	utilexec "k8s.io/utils/exec"
@@ -147,6 +149,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case res == "pods" && sub == "exec":
 		s.exec(w, r, ns, name)
+	case res == "pods" && sub == "portforward":
+		s.portForward(w, r, ns, name)
 	case res == "pods" && sub == "":
 		s.crudPods(w, r, ns, name)
 	case res == "persistentvolumeclaims" && sub == "":
@@ -324,6 +328,45 @@ func (s *Server) exec(w http.ResponseWriter, r *http.Request, ns, name string) {
 	}
 	s.count("spdy")
 	criexec.ServeExec(w, r, ex, name, string(p.UID), q.Get("container"), cmd, opts, time.Minute, 30*time.Second, criexec.SupportedStreamingProtocols)
+}
+
+// portForward serves SPDY port-forwarding with the kubelet's code, each
+// stream dialled to the port on this host's loopback (the pod's network is
+// the host's). A WebSocket request (client-go's SPDY-over-WebSocket
+// tunnel, which the API server translates) is refused, so clients fall
+// back to SPDY: the tunnel itself is not served here.
+func (s *Server) portForward(w http.ResponseWriter, r *http.Request, ns, name string) {
+	s.mu.Lock()
+	p := s.pods[ns+"/"+name]
+	s.mu.Unlock()
+	if p == nil {
+		status(w, http.StatusNotFound, metav1.StatusReasonNotFound, fmt.Sprintf("pods %q not found", name))
+		return
+	}
+	if wsstream.IsWebSocketRequest(r) {
+		status(w, http.StatusBadRequest, metav1.StatusReasonBadRequest, "websocket port-forward not served by kubetest")
+		return
+	}
+	s.count("portforward")
+	criportforward.ServePortForward(w, r, hostForwarder{}, name, string(p.UID), &criportforward.V4Options{}, time.Minute, 30*time.Second, criportforward.SupportedProtocols)
+}
+
+// hostForwarder connects a forwarded stream to the port on loopback.
+type hostForwarder struct{}
+
+func (hostForwarder) PortForward(ctx context.Context, _, _ string, port int32, stream io.ReadWriteCloser) error {
+	defer stream.Close()
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(int(port))))
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	done := make(chan struct{}, 2)
+	go func() { _, _ = io.Copy(c, stream); done <- struct{}{} }()
+	go func() { _, _ = io.Copy(stream, c); done <- struct{}{} }()
+	<-done
+	return nil
 }
 
 func (s *Server) count(proto string) {
