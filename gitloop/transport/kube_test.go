@@ -2,8 +2,6 @@ package transport_test
 
 import (
 	"bytes"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -52,14 +50,11 @@ func TestKubernetes(t *testing.T) {
 				return strings.TrimSpace(out.String())
 			}
 			// Seeded by a push: the cluster never sees the host's objects.
-			sh(`git init -q -b loop/x . && git config receive.denyCurrentBranch updateInstead`)
-			push := exec.Command("git", "-c", "protocol.gitloop.allow=always", "push", "-q", transport.URL("x"), "loop/x:refs/heads/loop/x")
-			push.Dir = repo
-			push.Env = append(os.Environ(), env...)
-			if out, err := push.CombinedOutput(); err != nil {
-				t.Fatalf("seed push: %v\n%s", err, out)
+			if err := transport.SeedByPush(t.Context(), &git.Runner{}, common, "x", transport.Target{Engine: eng, Spec: spec, Dir: spec.Workdir},
+				"refs/heads/loop/x", base, env); err != nil {
+				t.Fatal(err)
 			}
-			if got := sh(`git rev-parse HEAD && cat .git/objects/info/alternates 2>/dev/null || true`); got != base {
+			if got := sh(`git rev-parse HEAD && git symbolic-ref HEAD && git status --porcelain && cat .git/objects/info/alternates 2>/dev/null || true`); got != base+"\nrefs/heads/loop/x" {
 				t.Fatalf("the seeded clone: %q, want %s and no alternates", got, base)
 			}
 			inside := sh(`echo inside > inside.txt && git add inside.txt &&
