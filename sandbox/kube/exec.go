@@ -94,7 +94,6 @@ func (e *Engine) Exec(ctx context.Context, spec sandbox.Spec, x sandbox.Exec) (i
 		stdin := x.Stdin
 		if f, ok := x.Stdin.(*os.File); ok {
 			if si := newStoppableInput(f); si != nil {
-				defer si.release()
 				defer si.stop()
 				stdin = si
 			}
@@ -109,7 +108,6 @@ func (e *Engine) Exec(ctx context.Context, spec sandbox.Spec, x sandbox.Exec) (i
 			if si := newStoppableInput(f); si != nil {
 				// client-go's copy of stdin outlives the process: stopped
 				// here, it leaves what is typed next to the next reader.
-				defer si.release()
 				defer si.stop()
 				stdin = si
 			}

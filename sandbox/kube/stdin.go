@@ -8,17 +8,20 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// stoppableInput (the docker driver's, copied: the drivers share no
-// code beyond package sandbox) reads a file only when it has input, and gives up
-// without reading once stop is called. Exec copies the caller's stdin to
-// the engine in a goroutine; with a plain read on the terminal that
-// goroutine stays blocked after the process ended and swallows the next
-// line the user types (into whatever git loop opens next, such as the
-// shell "new" falls back to when no agent is installed).
+// stoppableInput reads a file only when it has input, and gives up
+// without reading once stop is called (the docker driver's, adapted:
+// there the driver owns the copying goroutine; here client-go does and
+// never says when it is done, so the stop pipe is freed by whichever of
+// stop and the last Read comes second). client-go copies the caller's
+// stdin in a goroutine that outlives the process; with a plain read on a
+// terminal it stays blocked and swallows the next line the user types.
 type stoppableInput struct {
 	fd           int
 	stopR, stopW *os.File
-	closeOnce    sync.Once
+
+	mu               sync.Mutex
+	reading, stopped bool
+	released         bool
 }
 
 // newStoppableInput wraps f; nil when it cannot (the caller then copies f
@@ -32,6 +35,21 @@ func newStoppableInput(f *os.File) *stoppableInput {
 }
 
 func (s *stoppableInput) Read(p []byte) (int, error) {
+	s.mu.Lock()
+	if s.stopped {
+		s.mu.Unlock()
+		return 0, io.EOF
+	}
+	s.reading = true
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.reading = false
+		if s.stopped {
+			s.releaseLocked()
+		}
+		s.mu.Unlock()
+	}()
 	for {
 		fds := []unix.PollFd{{Fd: int32(s.fd), Events: unix.POLLIN}, {Fd: int32(s.stopR.Fd()), Events: unix.POLLIN}}
 		if _, err := unix.Poll(fds, -1); err == unix.EINTR {
@@ -59,7 +77,22 @@ func (s *stoppableInput) Read(p []byte) (int, error) {
 }
 
 // stop ends the current and every later Read without consuming input.
-func (s *stoppableInput) stop() { _ = s.stopW.Close() }
+func (s *stoppableInput) stop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return
+	}
+	s.stopped = true
+	_ = s.stopW.Close()
+	if !s.reading {
+		s.releaseLocked()
+	}
+}
 
-// release frees the stop pipe once the reading goroutine is done.
-func (s *stoppableInput) release() { s.closeOnce.Do(func() { _ = s.stopR.Close() }) }
+func (s *stoppableInput) releaseLocked() {
+	if !s.released {
+		s.released = true
+		_ = s.stopR.Close()
+	}
+}
