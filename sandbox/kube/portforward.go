@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strconv"
 
-	apihttpstream "k8s.io/apimachinery/pkg/util/httpstream"
 	"k8s.io/client-go/tools/portforward"
 	"k8s.io/client-go/transport/spdy"
 	"k8s.io/streaming/pkg/httpstream"
@@ -33,13 +32,13 @@ func (e *Engine) PortForward(ctx context.Context, spec sandbox.Spec, ports []san
 	if err != nil {
 		return fmt.Errorf("kubernetes port-forward: %w", err)
 	}
-	dialer := spdy.NewDialer(upgrader, &http.Client{Transport: rt}, http.MethodPost, u)
-	tunnel, err := portforward.NewSPDYOverWebsocketDialer(u, e.cfg)
+	dialer := spdy.NewDialerForStreaming(upgrader, &http.Client{Transport: rt}, http.MethodPost, u)
+	tunnel, err := portforward.NewSPDYOverWebsocketDialerForStreaming(u, e.cfg)
 	if err != nil {
 		return fmt.Errorf("kubernetes port-forward: %w", err)
 	}
-	dialer = portforward.NewFallbackDialer(tunnel, dialer, func(err error) bool {
-		return httpstream.IsUpgradeFailure(err) || apihttpstream.IsUpgradeFailure(err) || httpstream.IsHTTPSProxyError(err)
+	dialer = portforward.NewFallbackDialerForStreaming(tunnel, dialer, func(err error) bool {
+		return httpstream.IsUpgradeFailure(err) || httpstream.IsHTTPSProxyError(err)
 	})
 	specs := make([]string, len(ports))
 	for i, p := range ports {
@@ -55,7 +54,7 @@ func (e *Engine) PortForward(ctx context.Context, spec sandbox.Spec, ports []san
 	if errOut == nil {
 		errOut = io.Discard
 	}
-	fw, err := portforward.NewOnAddressesWithContext(ctx, dialer, []string{"127.0.0.1"}, specs, up, io.Discard, errOut)
+	fw, err := portforward.NewOnAddressesForStreamingWithContext(ctx, dialer, []string{"127.0.0.1"}, specs, up, io.Discard, errOut)
 	if err != nil {
 		return fmt.Errorf("kubernetes port-forward: %w", err)
 	}
