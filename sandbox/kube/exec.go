@@ -14,7 +14,6 @@ import (
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/remotecommand"
 	utilexec "k8s.io/client-go/util/exec"
 	"k8s.io/streaming/pkg/httpstream"
@@ -139,7 +138,7 @@ func (e *Engine) stream(ctx context.Context, pod string, cmd []string, in io.Rea
 		VersionedParams(&corev1.PodExecOptions{
 			Container: container, Command: cmd, TTY: tty,
 			Stdin: in != nil, Stdout: out != nil, Stderr: errw != nil && !tty,
-		}, scheme.ParameterCodec)
+		}, paramCodec)
 	ex, err := e.executor(req.URL().String())
 	if err != nil {
 		return 127, err

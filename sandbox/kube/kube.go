@@ -20,7 +20,6 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -55,7 +54,7 @@ const DefaultStorage = "10Gi"
 
 // Engine is the Kubernetes driver.
 type Engine struct {
-	cs        kubernetes.Interface
+	cs        coreClient
 	cfg       *rest.Config
 	ns        string
 	context   string
@@ -109,7 +108,7 @@ func NewForConfig(cfg *rest.Config, namespace string, opts Options) (*Engine, er
 		// several per command.
 		cfg.QPS, cfg.Burst = 50, 100
 	}
-	cs, err := kubernetes.NewForConfig(cfg)
+	cs, err := newCoreClient(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client: %w", err)
 	}
@@ -144,7 +143,7 @@ func (e *Engine) AllocatesTTY() bool { return true }
 // Ping asks the API server for its version, so that an unreachable cluster
 // is told apart from a missing pod.
 func (e *Engine) Ping(ctx context.Context) error {
-	if _, err := e.cs.Discovery().ServerVersion(); err != nil {
+	if err := e.cs.rc.Get().AbsPath("/version").Do(ctx).Error(); err != nil {
 		return e.unreachable(err)
 	}
 	return nil
