@@ -61,7 +61,7 @@ func (k Key) EnvName() string {
 // GitName is the git config variable that sets k: loop.<name>.
 func (k Key) GitName() string { return "loop." + k.Name }
 
-var drivers = []string{"auto", "docker", "bwrap", "none"}
+var drivers = []string{"auto", "docker", "bwrap", "kubernetes", "none"}
 
 // networks are sandbox.Networks (config stays a leaf; a test keeps the
 // lists equal).
@@ -88,6 +88,10 @@ var Keys = []Key{
 	{Name: "sandbox.cpus", Default: "", Help: `CPUs a loop's sandbox may use (docker; bwrap through a cgroup): "2", "1.5"; empty: the engine's (all)`, Validate: validCPUs},
 	{Name: "sandbox.sealed", Default: "true", Help: `new docker and bwrap loops get a clone of their own that only the sandbox works in; commits come back through git's protocol. "false": they share the repository's git dir, as before (none always runs on the host, trusted)`, Validate: oneOf([]string{"true", "false"})},
 	{Name: "sandbox.mise", Default: "", Help: `the host's mise binary, which installs a loop's toolchain (the composed mise.toml) in a sandbox; empty: "mise" on PATH`},
+	{Name: "sandbox.kube.context", Default: "", Help: "kubeconfig context of the kubernetes driver (default: the kubeconfig's current-context, as kubectl)"},
+	{Name: "sandbox.kube.namespace", Default: "", Help: "namespace of the kubernetes driver's pods and claims (default: the context's namespace, else default)"},
+	{Name: "sandbox.kube.storageClass", Default: "", Help: "storage class of each loop's claim (kubernetes; default: the cluster's default class)"},
+	{Name: "sandbox.kube.storage", Default: "10Gi", Help: `size each loop's claim requests (kubernetes): "10Gi"`, Validate: nonEmpty},
 	{Name: "knowledge.url", Default: "", Help: "remote of the team knowledge repo (default: a local bare origin, solo mode)"},
 	{Name: "notes.url", Default: "", Help: "remote of the team notes repo (default: a local bare origin, solo mode)"},
 	{Name: "vault.default", Default: "", Help: "vault of your personal repo that vault commands and new loops use when --vault is not given", Validate: validVaultName},

@@ -101,7 +101,7 @@ func New(ctx context.Context, s *workspace.Workspace, opts NewOptions) (*state.M
 	}
 	intent.Driver = eng.Name()
 	m.Sandbox.Driver = eng.Name()
-	if eng.Name() == "docker" {
+	if eng.Name() == "docker" || eng.Name() == "kubernetes" {
 		m.Sandbox.Image = s.Config.SandboxImage()
 		m.Sandbox.Ports = s.Config.Ports()
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/gitloop-dev/git-loop/sandbox"
 	"github.com/gitloop-dev/git-loop/sandbox/bwrap"
 	"github.com/gitloop-dev/git-loop/sandbox/docker"
+	"github.com/gitloop-dev/git-loop/sandbox/kube"
 	"github.com/gitloop-dev/git-loop/sandbox/none"
 	"github.com/gitloop-dev/git-loop/sandbox/sandboxtest"
 )
@@ -23,7 +24,7 @@ import (
 // the engine the test chose (in the environment git hands on), as the
 // git-loop binary does with a loop's.
 const (
-	envEngine = "GIT_LOOP_TEST_TRANSPORT_ENGINE" // none (default), hang, docker, bwrap
+	envEngine = "GIT_LOOP_TEST_TRANSPORT_ENGINE" // none (default), hang, docker, bwrap, kube
 	envSpec   = "GIT_LOOP_TEST_TRANSPORT_SPEC"   // the sandbox.Spec, JSON; its Workdir is the repository
 )
 
@@ -72,6 +73,9 @@ func testHelper() int {
 		eng, err = docker.New()
 	case "bwrap":
 		eng, err = bwrap.New()
+	case "kube":
+		// The fake cluster's kubeconfig comes in KUBECONFIG, as kubectl's.
+		eng, err = kube.New(kube.Options{})
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "test helper:", err)

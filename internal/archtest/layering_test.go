@@ -68,6 +68,9 @@ func TestLayering(t *testing.T) {
 			// The Docker client only in sandbox/docker.
 			case strings.HasPrefix(imp, "github.com/moby/moby/") && !under(p.ImportPath, "sandbox/docker"):
 				t.Errorf("%s imports %s: the Docker client belongs to sandbox/docker", rel, imp)
+			// The Kubernetes client only in sandbox/kube.
+			case strings.HasPrefix(imp, "k8s.io/") && !under(p.ImportPath, "sandbox/kube"):
+				t.Errorf("%s imports %s: the Kubernetes client belongs to sandbox/kube", rel, imp)
 			// viper only in gitloop/config.
 			case strings.HasPrefix(imp, "github.com/spf13/viper") && !under(p.ImportPath, "gitloop/config"):
 				t.Errorf("%s imports %s: viper belongs to gitloop/config", rel, imp)

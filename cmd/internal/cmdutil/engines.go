@@ -11,12 +11,14 @@ import (
 	"github.com/gitloop-dev/git-loop/sandbox"
 	"github.com/gitloop-dev/git-loop/sandbox/bwrap"
 	"github.com/gitloop-dev/git-loop/sandbox/docker"
+	"github.com/gitloop-dev/git-loop/sandbox/kube"
 	"github.com/gitloop-dev/git-loop/sandbox/none"
 )
 
 // Engines constructs sandbox drivers on first use and remembers them, so a
 // command that never needs an engine never contacts one.
 type Engines struct {
+	f       *Factory
 	mu      sync.Mutex
 	engines map[string]sandbox.Engine
 	// AutoReason says why "auto" picked what it picked (for doctor).
@@ -28,11 +30,11 @@ type Engines struct {
 
 // NewEngines returns the driver registry of f.
 func NewEngines(f *Factory) *Engines {
-	return &Engines{engines: map[string]sandbox.Engine{}, warn: func(msg string) { f.IOStreams.Progress().Warn(msg) }}
+	return &Engines{f: f, engines: map[string]sandbox.Engine{}, warn: func(msg string) { f.IOStreams.Progress().Warn(msg) }}
 }
 
 // Drivers are the names a user may choose.
-var Drivers = []string{"auto", "docker", "bwrap", "none"}
+var Drivers = []string{"auto", "docker", "bwrap", "kubernetes", "none"}
 
 // For returns the driver named driver; "auto" picks docker if an engine
 // answers quickly, else bwrap if it works here, else none.
@@ -51,6 +53,8 @@ func (e *Engines) For(ctx context.Context, driver string) (sandbox.Engine, error
 		eng, err = docker.New()
 	case "bwrap":
 		eng, err = bwrap.New()
+	case kube.Name, "kube":
+		eng, err = kube.New(e.kubeOptions(ctx))
 	case "auto":
 		var reason string
 		eng, reason, err = sandbox.Auto(ctx, sandbox.DefaultProbeTimeout,
@@ -58,7 +62,7 @@ func (e *Engines) For(ctx context.Context, driver string) (sandbox.Engine, error
 			sandbox.Candidate{Name: "none", Open: func(context.Context) (sandbox.Engine, error) { return none.New(), nil }})
 		e.AutoReason = reason
 	default:
-		return nil, &workspace.UsageError{Err: fmt.Errorf("sandbox driver %q does not exist (choose auto, docker, bwrap or none)", driver)}
+		return nil, &workspace.UsageError{Err: fmt.Errorf("sandbox driver %q does not exist (choose auto, docker, bwrap, kubernetes or none)", driver)}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sandbox driver %s: %w", driver, err)
@@ -69,6 +73,24 @@ func (e *Engines) For(ctx context.Context, driver string) (sandbox.Engine, error
 	e.engines[driver] = eng
 	e.engines[eng.Name()] = eng
 	return eng, nil
+}
+
+// kubeOptions are the sandbox.kube.* settings; without a configuration
+// (outside a repository, a broken file) kubectl's defaults apply.
+func (e *Engines) kubeOptions(ctx context.Context) kube.Options {
+	if e.f == nil {
+		return kube.Options{}
+	}
+	cfg, err := e.f.Config(ctx)
+	if err != nil || cfg == nil {
+		return kube.Options{}
+	}
+	return kube.Options{
+		Context:      cfg.Get("sandbox.kube.context"),
+		Namespace:    cfg.Get("sandbox.kube.namespace"),
+		StorageClass: cfg.Get("sandbox.kube.storageClass"),
+		Storage:      cfg.Get("sandbox.kube.storage"),
+	}
 }
 
 // Report says which driver the setting resolves to, and why (doctor); for
@@ -85,6 +107,12 @@ func (e *Engines) Report(ctx context.Context, driver string, network sandbox.Net
 			return doctor.Check{Name: "sandbox", Status: doctor.CheckFail, Detail: perr.Error()}
 		}
 		detail += fmt.Sprintf(" (engine %s, API %s)", d.Host(), d.APIVersion())
+	}
+	if k, ok := eng.(*kube.Engine); ok {
+		if perr := k.Ping(ctx); perr != nil {
+			return doctor.Check{Name: "sandbox", Status: doctor.CheckFail, Detail: perr.Error()}
+		}
+		detail += fmt.Sprintf(" (context %s, namespace %s, %s)", k.Context(), k.Namespace(), k.Host())
 	}
 	if driver == "auto" {
 		if e.AutoReason != "" {

@@ -89,7 +89,7 @@ next git loop command (or "git loop doctor --fix") undoes the partial loop.`,
 		},
 	}
 	cmd.Flags().StringVar(&opts.Base, "base", "", "branch, tag or commit to start from (default: the current branch)")
-	cmd.Flags().StringVar(&opts.Driver, "driver", "", "sandbox driver: auto, docker, bwrap or none (default: sandbox.driver)")
+	cmd.Flags().StringVar(&opts.Driver, "driver", "", "sandbox driver: auto, docker, bwrap, kubernetes or none (default: sandbox.driver)")
 	cmd.Flags().StringVar(&opts.Context, "context", "", "where context worktrees start: latest (fetch first; default), cached (no network), or a commit")
 	cmd.Flags().StringArrayVarP(&opts.Profiles, "profile", "p", nil, "add a profile tier from the knowledge repo (repeatable, in order)")
 	cmd.Flags().StringArrayVar(&opts.Repos, "repo", nil, "mount a repository of the roster (repos setting) read-only (repeatable)")
@@ -100,7 +100,7 @@ next git loop command (or "git loop doctor --fix") undoes the partial loop.`,
 	cmd.Flags().StringVarP(&opts.Message, "message", "m", "", "then run one headless agent turn with this PROMPT (see git loop run)")
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "print the git commands that would run, and run nothing")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the loop's record as JSON")
-	_ = cmd.RegisterFlagCompletionFunc("driver", cobra.FixedCompletions([]string{"auto", "docker", "bwrap", "none"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("driver", cobra.FixedCompletions(cmdutil.Drivers, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 

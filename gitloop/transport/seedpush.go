@@ -1,0 +1,71 @@
+package transport
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/gitloop-dev/git-loop/gitloop/git"
+	"github.com/gitloop-dev/git-loop/sandbox"
+)
+
+// seedRef is where SeedByPush's push lands in the sandbox's clone.
+const seedRef = IncomingPrefix + "seed"
+
+// SeedByPush makes a loop's clone where the engine cannot see the host's
+// files (a Kubernetes claim, a remote engine's volume), by git's protocol
+// only: an empty repository made inside at t.Dir, a push of sha to a side
+// ref over gitloop::NAME (received by the sandbox's own git), then branch
+// checked out inside at it. Nothing of the host's is mounted or borrowed:
+// the clone holds its own objects. extraEnv reaches the push's git and the
+// helper it runs (tests name their engine there); the target goes as
+// EnvTarget. A clone already there is checked out again at sha.
+//
+// This is the minimal seeding the kubernetes driver needs; new does not
+// call it yet (remote placement decides where a loop's clone lives).
+func SeedByPush(ctx context.Context, r *git.Runner, gitDir, name string, t Target, branch, sha string, extraEnv []string) error {
+	if _, ok := validSHA(sha); !ok {
+		return fmt.Errorf("seed %s: %q is not a commit", name, sha)
+	}
+	if !strings.HasPrefix(branch, "refs/heads/") {
+		return fmt.Errorf("seed %s: %q is not a branch", name, branch)
+	}
+	short := strings.TrimPrefix(branch, "refs/heads/")
+	if err := inside(ctx, t, `test -e .git || git init -q . && git symbolic-ref HEAD "refs/heads/$1"`, short); err != nil {
+		return fmt.Errorf("seed %s: %w", name, err)
+	}
+	kv, err := TargetEnv(name, t)
+	if err != nil {
+		return err
+	}
+	env := append(append(LimitsFromEnv().Env(), kv), configEnv(hostConfig)...)
+	if dir := helperDir(); dir != "" {
+		env = append(env, "PATH="+dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	}
+	env = append(env, extraEnv...)
+	args := []string{"push", "-q", "--no-verify", "--force", "--no-recurse-submodules", URL(name), sha + ":" + seedRef}
+	if err := r.Run(ctx, git.Cmd{Dir: gitDir, Label: short, Args: args, Env: env, Group: true}); err != nil {
+		return fmt.Errorf("seed %s: push: %w", name, err)
+	}
+	if err := inside(ctx, t, `git checkout -q -f -B "$1" "$2" && git update-ref -d "$2"`, short, seedRef); err != nil {
+		return fmt.Errorf("seed %s: %w", name, err)
+	}
+	return nil
+}
+
+// inside runs script in t.Dir in the sandbox, offline.
+func inside(ctx context.Context, t Target, script string, args ...string) error {
+	var errb bytes.Buffer
+	code, err := t.Engine.Exec(ctx, t.Spec, sandbox.Exec{
+		Cmd: append([]string{"sh", "-c", script, "sh"}, args...), Dir: t.Dir, Offline: true, Stderr: &errb,
+	})
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		return fmt.Errorf("in the sandbox: exit %d: %s", code, strings.TrimSpace(errb.String()))
+	}
+	return nil
+}
