@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/gitloop-dev/git-loop/gitloop/git"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 	"github.com/gitloop-dev/git-loop/sandbox"
 )
 
@@ -26,7 +27,7 @@ const seedRef = IncomingPrefix + "seed"
 // This is the minimal seeding the kubernetes driver needs; new does not
 // call it yet (remote placement decides where a loop's clone lives).
 func SeedByPush(ctx context.Context, r *git.Runner, gitDir, name string, t Target, branch, sha string, extraEnv []string) error {
-	if _, ok := validSHA(sha); !ok {
+	if !workspace.IsSHA(sha) {
 		return fmt.Errorf("seed %s: %q is not a commit", name, sha)
 	}
 	if !strings.HasPrefix(branch, "refs/heads/") {
