@@ -105,8 +105,12 @@ func (e *Engine) Probe(ctx context.Context) error {
 		return fmt.Errorf("bwrap probe: %w", err)
 	}
 	var stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, e.Path, "--unshare-all", "--cap-drop", "ALL", "--die-with-parent",
-		"--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "--", truePath)
+	// The system mounts a real sandbox has, not "/": a recursive bind of
+	// the whole tree also binds every mount under it, and one that another
+	// process is making at that moment (a container's overlay) fails the
+	// remount with EINVAL, which read as "bwrap cannot work here".
+	args := append([]string{"--unshare-all", "--cap-drop", "ALL", "--die-with-parent"}, systemMounts()...)
+	cmd := exec.CommandContext(ctx, e.Path, append(args, "--", truePath)...)
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
 		msg := strings.TrimSpace(stderr.String())
