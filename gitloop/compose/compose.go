@@ -55,6 +55,11 @@ type Tier struct {
 	Dir string
 	// FS, when set, is read instead of Dir (an embedded tier).
 	FS fs.FS
+	// Within, when set, is a dir Dir must lie in, whose content a sandbox
+	// writes (a loop's own knowledge clone): the tier is opened through an
+	// os.Root on Within, so a link on the way to Dir, or Dir itself as a
+	// link, cannot make the host read a dir outside it into the agent dir.
+	Within string
 	// Template, when set, is this tier's CLAUDE.md as a text/template
 	// rendered with Options.Data; it replaces any CLAUDE.md in the tier.
 	// The doctrine is given this way because it names the loop's paths.

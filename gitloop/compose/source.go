@@ -41,7 +41,7 @@ func openSource(t Tier) (*source, error) {
 			return nil, fmt.Errorf("compose: tier %s: %w", t.Name, err)
 		}
 		s.label = abs
-		r, err := os.OpenRoot(abs)
+		r, err := openTierRoot(t.Within, abs)
 		if errors.Is(err, fs.ErrNotExist) {
 			return s, nil // a layer without this tier: nothing to add
 		}
@@ -51,6 +51,33 @@ func openSource(t Tier) (*source, error) {
 		s.root, s.fsys, s.present = r, r.FS(), true
 	}
 	return s, nil
+}
+
+// openTierRoot opens the tier dir abs, through an os.Root on within when
+// it is set: a tier that leads out of within is an error, not a dir of
+// the host's.
+func openTierRoot(within, abs string) (*os.Root, error) {
+	if within == "" {
+		return os.OpenRoot(abs)
+	}
+	within, err := filepath.Abs(within)
+	if err != nil {
+		return nil, err
+	}
+	rel, err := filepath.Rel(within, abs)
+	if err != nil || !filepath.IsLocal(rel) {
+		return nil, fmt.Errorf("%s is not inside %s", abs, within)
+	}
+	outer, err := os.OpenRoot(within)
+	if err != nil {
+		return nil, err
+	}
+	defer outer.Close()
+	r, err := outer.OpenRoot(rel)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s: %w (a link out of %s is not followed)", abs, err, within)
+	}
+	return r, err
 }
 
 func (s *source) close() {

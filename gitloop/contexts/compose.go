@@ -54,13 +54,15 @@ func composeOptions(s *workspace.Workspace, m *state.Meta, extraProject string) 
 	tiers := []compose.Tier{{Name: "doctrine", Template: templates.Doctrine()}}
 	if knowledge != "" {
 		meta := knowledgeMeta(knowledge)
-		tiers = append(tiers, compose.Tier{Name: "team", Dir: filepath.Join(meta, ".claude")})
+		// The loop's own knowledge clone is the sandbox's to write: its
+		// tiers are read within it, never through a link out of it.
+		tiers = append(tiers, compose.Tier{Name: "team", Dir: filepath.Join(meta, ".claude"), Within: knowledge})
 		for _, p := range m.Profiles {
 			dir := filepath.Join(meta, "profiles", p, ".claude")
 			if !workspace.Exists(filepath.Join(meta, "profiles", p)) {
 				return compose.Options{}, &workspace.UsageError{Err: fmt.Errorf("no profile %q in the knowledge repo (%s); profiles: %s", p, filepath.Join(meta, "profiles"), strings.Join(profileNames(meta), ", "))}
 			}
-			tiers = append(tiers, compose.Tier{Name: "profile:" + p, Dir: dir})
+			tiers = append(tiers, compose.Tier{Name: "profile:" + p, Dir: dir, Within: knowledge})
 		}
 	} else if len(m.Profiles) > 0 {
 		return compose.Options{}, &workspace.UsageError{Err: fmt.Errorf("profiles come from the knowledge repo: run \"git loop init\" first")}

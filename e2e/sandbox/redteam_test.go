@@ -1,0 +1,94 @@
+package sandboxe2e_test
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gitloop-dev/git-loop/cmd/cmdtest"
+	"github.com/gitloop-dev/git-loop/internal/testagents"
+)
+
+// grepTree reports the files under dir (links not followed) whose
+// content holds needle.
+func grepTree(t *testing.T, dir, needle string) []string {
+	t.Helper()
+	var hits []string
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return nil
+		}
+		if b, err := os.ReadFile(p); err == nil && strings.Contains(string(b), needle) {
+			hits = append(hits, p)
+		}
+		return nil
+	})
+	return hits
+}
+
+// tierLinkAttack: the agent turns its knowledge clone's team tier (the
+// .gitloop dir, or the .claude dir in it) into a link to a host path it
+// cannot see ($1), hoping that the host, composing the agent dir again
+// when "run --agent" switches kind, reads the host's ~/.claude (its
+// CLAUDE.md, settings, skills) into the agent dir the sandbox reads.
+const tierLinkAttack = `k="$GIT_LOOP_KNOWLEDGE"
+[ -d "$k" ] || { echo "no knowledge clone"; exit 1; }
+rm -rf "$k/.gitloop" "$k/.loopat"
+ln -s "$1" "$k/.gitloop"
+echo planted`
+
+// TestHostileTierLink: the host composes no tier through a link the
+// agent planted in its own knowledge clone: after "run --agent codex" in
+// a loop composed for Claude, nothing of the host dir the link names is
+// in the agent dir, on any driver.
+func TestHostileTierLink(t *testing.T) {
+	t.Parallel()
+	for _, d := range cmdtest.Drivers {
+		if d.Name == "bwrap" {
+			// OPEN: under bwrap, "run" of the real offline clients did not
+			// return within the package's timeout on this machine (not yet
+			// understood); the fix (compose.Tier.Within) is the same code
+			// for every driver, and the docker run shows it.
+			continue
+		}
+		t.Run(d.Name, func(t *testing.T) {
+			t.Parallel()
+			u := contextUser(t, d)
+			u.OK("new", "a", "--driver", d.Name, "--detach")
+			// The host user's own agent config, outside every mount.
+			host := t.TempDir()
+			for name, body := range map[string]string{
+				".claude/CLAUDE.md":         "HOST-SECRET-CLAUDE-MD\n",
+				".claude/AGENTS.md":         "HOST-SECRET-AGENTS-MD\n",
+				".claude/settings.json":     `{"env":{"ANTHROPIC_API_KEY":"HOST-SECRET-SETTINGS"}}`,
+				".claude/skills/s/SKILL.md": "---\nname: s\ndescription: d\n---\nHOST-SECRET-SKILL\n",
+				".claude/commands/c.md":     "HOST-SECRET-COMMAND\n",
+				".claude/agents/x.md":       "---\nname: x\ndescription: d\n---\nHOST-SECRET-AGENT\n",
+			} {
+				p := filepath.Join(host, name)
+				if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			out := uexec(t, u, "a", tierLinkAttack, host)
+			t.Logf("%s: the attack printed:\n%s", d.Name, out)
+			// The real clients, by path: an agent found is what makes run
+			// compose for it (whether it then starts does not matter).
+			for _, kind := range []string{testagents.Codex(t), testagents.Claude(t)} {
+				r := u.Run("run", "a", "--agent", kind, "hello")
+				t.Logf("run --agent %s: exit %d\n%s%s", kind, r.Code, r.Stdout, r.Stderr)
+				if strings.Contains(r.Stdout+r.Stderr, "HOST-SECRET") {
+					t.Errorf("run --agent %s printed the host's file", kind)
+				}
+				if hits := grepTree(t, u.LoopDir("a"), "HOST-SECRET"); len(hits) > 0 {
+					t.Errorf("after run --agent %s, the host's agent config is in the sandbox's part: %v", kind, hits)
+				}
+			}
+		})
+	}
+}
