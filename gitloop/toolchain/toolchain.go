@@ -99,7 +99,7 @@ func failedLines(out string) string {
 // Declared returns the composed mise.toml of a loop's agent dir, nil
 // when the tiers declare no toolchain (a stat: no cost for loops without).
 func Declared(agentDir string) ([]byte, error) {
-	data, err := os.ReadFile(filepath.Join(agentDir, File))
+	data, err := readAgentFile(agentDir, File)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
@@ -108,6 +108,40 @@ func Declared(agentDir string) ([]byte, error) {
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, nil
+	}
+	return data, nil
+}
+
+// maxDeclared bounds the mise.toml read: a composed one is a few lines.
+const maxDeclared = 1 << 20
+
+// readAgentFile reads name in the agent dir as hostile data: the sandbox
+// writes there. It is opened under an os.Root on the loop dir (the
+// sandbox's mount point, which it cannot replace), so a link anywhere on
+// the way leads nowhere outside; only a regular file is read (a FIFO
+// cannot hang the open), up to maxDeclared.
+func readAgentFile(agentDir, name string) ([]byte, error) {
+	root, err := os.OpenRoot(filepath.Dir(agentDir))
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	f, err := root.OpenFile(filepath.Join(filepath.Base(agentDir), name), os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil {
+		return nil, err
+	} else if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s in %s is not a regular file", name, agentDir)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxDeclared+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxDeclared {
+		return nil, fmt.Errorf("%s in %s is over %d bytes", name, agentDir, maxDeclared)
 	}
 	return data, nil
 }
