@@ -110,17 +110,13 @@ func (e *Engine) run(ctx context.Context, spec sandbox.Spec, x sandbox.Exec, id 
 	stdout, stderr := io.Writer(outF), io.Writer(errF)
 	if x.Stdin != nil {
 		in := x.Stdin
-		var si *stoppableInput
 		if f, ok := in.(*os.File); ok {
-			if si = newStoppableInput(f); si != nil {
+			if si := sandbox.NewStoppableInput(f); si != nil {
 				in = si
-				defer si.stop()
+				defer si.Stop()
 			}
 		}
 		go func() {
-			if si != nil {
-				defer si.release()
-			}
 			_, _ = io.Copy(att.Conn, in)
 			// Without a TTY the process sees EOF only when we half-close
 			// the connection. With one, a half-close makes the engine drop

@@ -92,8 +92,8 @@ func (e *Engine) Exec(ctx context.Context, spec sandbox.Spec, x sandbox.Exec) (i
 		cmd := append([]string{"sh", "-c", ttyWrapper, dir, file}, x.Cmd...)
 		stdin := x.Stdin
 		if f, ok := x.Stdin.(*os.File); ok {
-			if si := newStoppableInput(f); si != nil {
-				defer si.stop()
+			if si := sandbox.NewStoppableInput(f); si != nil {
+				defer si.Stop()
 				stdin = si
 			}
 		}
@@ -104,10 +104,10 @@ func (e *Engine) Exec(ctx context.Context, spec sandbox.Spec, x sandbox.Exec) (i
 	if x.Stdin != nil {
 		stdin := x.Stdin
 		if f, ok := x.Stdin.(*os.File); ok {
-			if si := newStoppableInput(f); si != nil {
+			if si := sandbox.NewStoppableInput(f); si != nil {
 				// client-go's copy of stdin outlives the process: stopped
 				// here, it leaves what is typed next to the next reader.
-				defer si.stop()
+				defer si.Stop()
 				stdin = si
 			}
 		}

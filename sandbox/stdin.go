@@ -1,4 +1,4 @@
-package kube
+package sandbox
 
 import (
 	"io"
@@ -8,14 +8,15 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// stoppableInput reads a file only when it has input, and gives up
-// without reading once stop is called (the docker driver's, adapted:
-// there the driver owns the copying goroutine; here client-go does and
-// never says when it is done, so the stop pipe is freed by whichever of
-// stop and the last Read comes second). client-go copies the caller's
-// stdin in a goroutine that outlives the process; with a plain read on a
-// terminal it stays blocked and swallows the next line the user types.
-type stoppableInput struct {
+// StoppableInput reads a file (the terminal) only when it has input, and
+// gives up without reading once Stop is called. A driver copies the
+// caller's stdin to the engine in a goroutine (its own, or client-go's)
+// that may outlive the process; with a plain read on the terminal that
+// goroutine stays blocked and swallows the next line the user types (into
+// whatever git loop opens next, such as the shell "new" falls back to when
+// no agent is installed). The stop pipe is freed by whichever of Stop and
+// the last Read comes second.
+type StoppableInput struct {
 	fd           int
 	stopR, stopW *os.File
 
@@ -24,17 +25,17 @@ type stoppableInput struct {
 	released         bool
 }
 
-// newStoppableInput wraps f; nil when it cannot (the caller then copies f
+// NewStoppableInput wraps f; nil when it cannot (the caller then copies f
 // as it is).
-func newStoppableInput(f *os.File) *stoppableInput {
+func NewStoppableInput(f *os.File) *StoppableInput {
 	r, w, err := os.Pipe()
 	if err != nil {
 		return nil
 	}
-	return &stoppableInput{fd: int(f.Fd()), stopR: r, stopW: w}
+	return &StoppableInput{fd: int(f.Fd()), stopR: r, stopW: w}
 }
 
-func (s *stoppableInput) Read(p []byte) (int, error) {
+func (s *StoppableInput) Read(p []byte) (int, error) {
 	s.mu.Lock()
 	if s.stopped {
 		s.mu.Unlock()
@@ -76,8 +77,8 @@ func (s *stoppableInput) Read(p []byte) (int, error) {
 	}
 }
 
-// stop ends the current and every later Read without consuming input.
-func (s *stoppableInput) stop() {
+// Stop ends the current and every later Read without consuming input.
+func (s *StoppableInput) Stop() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.stopped {
@@ -90,7 +91,7 @@ func (s *stoppableInput) stop() {
 	}
 }
 
-func (s *stoppableInput) releaseLocked() {
+func (s *StoppableInput) releaseLocked() {
 	if !s.released {
 		s.released = true
 		_ = s.stopR.Close()
