@@ -3,6 +3,7 @@ package sandboxe2e_test
 import (
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -126,6 +127,53 @@ func TestHostileTerminalEscapes(t *testing.T) {
 				}); i >= 0 {
 					t.Errorf("%v printed a control character from the transcript: %q", args, out[max(0, i-20):min(len(out), i+20)])
 				}
+			}
+		})
+	}
+}
+
+// nestedRepoAttack: the personal clone's memory/ is the one host
+// repository's dir a sandbox writes (shared by every loop, mounted at its
+// host path). The agent makes a git repository in it whose config runs a
+// command ($1 is a host path it cannot see) as git's fsmonitor: once the
+// host commits the personal layer, it is a submodule, and every git
+// status there (git loop's, or the user's own) runs git inside it.
+const nestedRepoAttack = `m="$GIT_LOOP_PERSONAL/memory"
+[ -d "$m" ] || { echo "no personal memory"; exit 1; }
+mkdir -p "$m/notes" && cd "$m/notes" && git init -q . &&
+git -c user.name=a -c user.email=a@example.com commit -q --allow-empty -m x &&
+git config core.fsmonitor "touch '$1'; false" &&
+echo learned > "$m/today.md" && echo planted`
+
+// TestHostileNestedRepo: the host never records a git repository the
+// agent planted in personal memory as a submodule, so no git status in
+// the personal clone runs the planted repository's config, on any driver.
+func TestHostileNestedRepo(t *testing.T) {
+	t.Parallel()
+	for _, d := range cmdtest.Drivers {
+		t.Run(d.Name, func(t *testing.T) {
+			t.Parallel()
+			u := contextUser(t, d)
+			u.OK("new", "a", "--driver", d.Name, "--detach")
+			ran := filepath.Join(t.TempDir(), "fsmonitor-ran")
+			t.Logf("%s: the attack printed:\n%s", d.Name, uexec(t, u, "a", nestedRepoAttack, ran))
+			personal := u.Clone("personal")
+			r := u.Run("promote", "a", "-a", "-m", "work of a")
+			t.Logf("promote -a: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+			for _, args := range [][]string{{"promote", "a", "-a", "-m", "again"}, {"status", "a"}, {"ls"}} {
+				r := u.Run(args...)
+				t.Logf("%v: exit %d\n%s%s", args, r.Code, r.Stdout, r.Stderr)
+			}
+			// The user's own git in their personal clone.
+			cmd := exec.Command("git", "status", "--porcelain")
+			cmd.Dir = personal
+			out, _ := cmd.CombinedOutput()
+			t.Logf("git status in the personal clone:\n%s", out)
+			if _, err := os.Stat(ran); err == nil {
+				t.Errorf("a host git ran the fsmonitor of the repository the agent planted in personal memory")
+			}
+			if ls, err := exec.Command("git", "-C", personal, "ls-files", "-s", "memory").Output(); err == nil && strings.Contains(string(ls), "160000") {
+				t.Errorf("the personal layer recorded the planted repository as a submodule:\n%s", ls)
 			}
 		})
 	}

@@ -682,10 +682,49 @@ func commitAll(ctx context.Context, s *workspace.Workspace, t target, msg string
 	if err != nil || len(dirty) == 0 {
 		return err
 	}
+	if t.layer != Code {
+		if err := noNestedRepo(t); err != nil {
+			return err
+		}
+	}
 	for _, args := range [][]string{{"add", "-A"}, {"commit", "-q", "-m", msg}} {
 		if err := s.Git.Run(ctx, git.Cmd{Dir: t.dir, Label: t.label(), Args: args}); err != nil {
 			return fmt.Errorf("%s: %w", t.layer, err)
 		}
+	}
+	return nil
+}
+
+// noNestedRepo refuses to commit a context layer's worktree that holds a
+// git repository below its top: "add -A" would record it as a submodule,
+// and from then on every git status there (git loop's, the user's) runs
+// git inside it, with the config its writer chose (core.fsmonitor runs a
+// command). Sandboxes write such worktrees: every loop writes personal
+// memory/ in the user's clone. Links are not followed.
+func noNestedRepo(t target) error {
+	var found string
+	err := filepath.WalkDir(t.dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if d.Name() != ".git" {
+			return nil
+		}
+		if filepath.Dir(p) == t.dir {
+			if d.IsDir() {
+				return filepath.SkipDir // the layer's own git dir
+			}
+			return nil
+		}
+		found = p
+		return filepath.SkipAll
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", t.layer, err)
+	}
+	if found != "" {
+		rel, _ := filepath.Rel(t.dir, filepath.Dir(found))
+		return fmt.Errorf("%s: %s in %s is a git repository of its own, which a commit would record as a submodule whose config every git status there obeys (a sandbox may have planted it); nothing was committed: look at it, remove it (rm -rf %s), and promote again", t.layer, rel, t.dir, filepath.Join(t.dir, rel))
 	}
 	return nil
 }
