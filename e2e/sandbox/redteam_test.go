@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/gitloop-dev/git-loop/cmd/cmdtest"
+	"github.com/gitloop-dev/git-loop/gitloop/gittest"
 )
 
 // grepTree reports the files under dir (links not followed) whose
@@ -174,6 +175,49 @@ func TestHostileNestedRepo(t *testing.T) {
 			}
 			if ls, err := exec.Command("git", "-C", personal, "ls-files", "-s", "memory").Output(); err == nil && strings.Contains(string(ls), "160000") {
 				t.Errorf("the personal layer recorded the planted repository as a submodule:\n%s", ls)
+			}
+		})
+	}
+}
+
+// hooksAttack: the agent commits hooks where the repository's relative
+// core.hooksPath (.githooks, as many projects set it; husky's .husky/_
+// is one too) finds them in a checkout of its branch: post-checkout and
+// post-merge, which git runs when the host makes or fast-forwards the
+// loop's host checkout. $1 is a host path the sandbox cannot see.
+const hooksAttack = `mkdir -p .githooks &&
+printf '#!/bin/sh\necho "$0" >> %s\n' "'$1'" > .githooks/post-merge &&
+cp .githooks/post-merge .githooks/post-checkout && chmod +x .githooks/* &&
+git add .githooks && git -c user.name=a -c user.email=a@example.com commit -q -m hooks && echo committed`
+
+// TestHostileCheckoutHooks: making and fast-forwarding a sealed loop's
+// host checkout runs no hook the agent committed, on every driver.
+func TestHostileCheckoutHooks(t *testing.T) {
+	t.Parallel()
+	for _, d := range cmdtest.Drivers {
+		t.Run(d.Name, func(t *testing.T) {
+			t.Parallel()
+			repo := newRepo(t, d)
+			gittest.Git(t, repo, "config", "core.hooksPath", ".githooks")
+			ran := filepath.Join(t.TempDir(), "hook-ran")
+			// a: checked out before the attack, fast-forwarded after it.
+			newLoop(t, repo, d, "a")
+			cmdtest.MustRun(t, repo, "checkout", "a")
+			t.Logf("a: %s", sh(t, repo, "a", strings.ReplaceAll(hooksAttack, "$1", ran)))
+			cmdtest.Run(t, repo, "exec", "a", "--", "true")
+			// b: checked out after the attack.
+			newLoop(t, repo, d, "b")
+			t.Logf("b: %s", sh(t, repo, "b", strings.ReplaceAll(hooksAttack, "$1", ran)))
+			r := cmdtest.Run(t, repo, "checkout", "b")
+			t.Logf("checkout b: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+			for _, l := range []string{"a", "b"} {
+				dir := strings.TrimSpace(cmdtest.MustRun(t, repo, "path", l).Stdout)
+				if _, err := os.Stat(filepath.Join(dir, ".githooks", "post-merge")); err != nil {
+					t.Errorf("the host checkout of %s does not have the agent's commit: %v", l, err)
+				}
+			}
+			if b, err := os.ReadFile(ran); err == nil {
+				t.Errorf("the host ran hooks the agent committed:\n%s", b)
 			}
 		})
 	}
