@@ -13,11 +13,13 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/gitloop-dev/git-loop/cmd/cmdtest"
+	"github.com/gitloop-dev/git-loop/gitloop/egress"
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
 	"github.com/gitloop-dev/git-loop/internal/testagents"
 	"github.com/gitloop-dev/git-loop/sandbox"
@@ -425,6 +427,68 @@ func TestHostileAgentAndProxy(t *testing.T) {
 			}
 			if len(paths) != 2 {
 				t.Errorf("the API got %v, want the Host-header request and the redirect", paths)
+			}
+		})
+	}
+}
+
+// neighbour is what another loop on the host's network runs: it knocks
+// on the relay's fixed port of the host's loopback until the loop next
+// door has its agent session up, and asks for the model API there with no
+// credential of its own.
+const neighbour = `for i in $(seq 100); do
+  if exec 3<>/dev/tcp/127.0.0.1/$1; then
+    printf 'POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}' >&3
+    echo "== the relay next door answered:"; head -c 2000 <&3 | tr -d '\r'; exit 0
+  fi 2>/dev/null
+  sleep 0.1
+done
+echo "no relay to reach"`
+
+// TestHostNetworkRelay: with sandbox.network = host, a loop's relay
+// listens on the host's loopback, where every local process reaches it:
+// another loop (or another user of the machine) must not get the host's
+// login on its requests through it.
+func TestHostNetworkRelay(t *testing.T) {
+	for _, d := range cmdtest.Drivers {
+		t.Run(d.Name, func(t *testing.T) {
+			repo := gittest.Repo(t)
+			d.Prepare(t, repo)
+			t.Cleanup(func() {
+				ws, _ := os.ReadFile(filepath.Join(repo, ".git", "loop", "id"))
+				cmdtest.Run(t, repo, "uninstall", "--yes", "--force")
+				if api, err := dockertest.DialAPI(); err == nil && len(ws) > 0 {
+					api.RemoveLabelled(sandbox.LabelWorkspace, strings.TrimSpace(string(ws)))
+					api.Close()
+				}
+			})
+			t.Setenv("HOME", fakeHome(t))
+			up := newStandIn(t, "a")
+			t.Setenv("ANTHROPIC_BASE_URL", up.URL)
+			gittest.Git(t, repo, "config", "loop.sandbox.network", "host")
+			// The loop's agent: a session that lasts a few seconds and
+			// makes no request of its own.
+			bin := filepath.Join(t.TempDir(), "claude")
+			if err := os.WriteFile(bin, []byte("#!/bin/sh\nsleep 6\necho agent-done\n"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			gittest.Git(t, repo, "config", "loop.agent", bin)
+			cmdtest.MustRun(t, repo, "new", "a", "--driver", d.Name, "--detach")
+			cmdtest.MustRun(t, repo, "new", "b", "--driver", d.Name, "--detach")
+			done := make(chan cmdtest.Result, 1)
+			go func() { done <- cmdtest.Run(t, repo, "run", "a", "go") }()
+			r := cmdtest.Run(t, repo, "exec", "b", "--", "bash", "-c", neighbour, "sh", strconv.Itoa(egress.Port))
+			t.Logf("loop b in %s: exit %d\n%s%s", d.Name, r.Code, r.Stdout, r.Stderr)
+			ra := <-done
+			if !strings.Contains(ra.Stdout, "agent-done") {
+				t.Errorf("loop a's agent did not run: exit %d\n%s%s", ra.Code, ra.Stdout, ra.Stderr)
+			}
+			if !strings.Contains(r.Stdout, "the relay next door answered") {
+				t.Fatalf("loop b never reached loop a's relay (the attack did not run)")
+			}
+			noSecret(t, "loop b's output", r.Stdout+r.Stderr)
+			if auth, paths, _ := up.seen(); len(paths) != 0 {
+				t.Errorf("loop b's request reached the model API through loop a's relay: %v with credentials %v", paths, auth)
 			}
 		})
 	}

@@ -66,11 +66,24 @@ func withEgress(s *workspace.Workspace, inv *agent.Invocation, spec sandbox.Spec
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return stop, fmt.Errorf("loop %s: egress proxy: %w", inv.Loop.Name, err)
 	}
-	srv, err := egress.Listen(filepath.Join(dir, socketName), egress.NewProxy(login, nil))
+	p := egress.NewProxy(login, nil)
+	cred := egress.Placeholder
+	if spec.Network == sandbox.NetworkHost {
+		// The relay's port is then on the host's loopback, where every
+		// local process (another loop on the host's network, another
+		// user) reaches it: as on the none driver, the client's
+		// credential is a token of this session's, which the proxy
+		// requires.
+		if cred, err = sessionToken(); err != nil {
+			return stop, err
+		}
+		p.RequireToken(cred)
+	}
+	srv, err := egress.Listen(filepath.Join(dir, socketName), p)
 	if err != nil {
 		return stop, fmt.Errorf("loop %s: %w", inv.Loop.Name, err)
 	}
-	cmd := pointAt(inv, login, x, egress.BaseURL(), egress.Placeholder)
+	cmd := pointAt(inv, login, x, egress.BaseURL(), cred)
 	inside := path.Join(sandboxspec.EgressMount, socketName)
 	x.Cmd = append([]string{bin, "relay", "--listen", fmt.Sprintf("127.0.0.1:%d", egress.Port), "--socket", inside, "--"}, cmd...)
 	return func() { _ = srv.Close() }, nil
@@ -82,11 +95,10 @@ func withEgress(s *workspace.Workspace, inv *agent.Invocation, spec sandbox.Spec
 // reaches, so the client's credential is a token of this session's,
 // which the proxy requires.
 func egressOnHost(inv *agent.Invocation, login *egress.Login, x *sandbox.Exec) (stop func(), err error) {
-	b := make([]byte, 24)
-	if _, err := rand.Read(b); err != nil {
+	tok, err := sessionToken()
+	if err != nil {
 		return func() {}, err
 	}
-	tok := "git-loop-session-" + hex.EncodeToString(b)
 	p := egress.NewProxy(login, nil)
 	p.RequireToken(tok)
 	srv, err := egress.ListenTCP("127.0.0.1:0", p)
@@ -95,6 +107,15 @@ func egressOnHost(inv *agent.Invocation, login *egress.Login, x *sandbox.Exec) (
 	}
 	x.Cmd = pointAt(inv, login, x, "http://"+srv.Addr, tok)
 	return func() { _ = srv.Close() }, nil
+}
+
+// sessionToken is a random credential for one agent session's proxy.
+func sessionToken() (string, error) {
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("egress proxy: %w", err)
+	}
+	return "git-loop-session-" + hex.EncodeToString(b), nil
 }
 
 // pointAt points the client at the proxy (base) with cred as its

@@ -256,7 +256,7 @@ func Checkout(ctx context.Context, s *workspace.Workspace, m *state.Meta, dir st
 	if err != nil {
 		return "", err
 	}
-	if err := s.Git.Run(ctx, git.Cmd{Dir: s.Repo.CommonDir, Label: m.ShortBranch(), Args: []string{"worktree", "add", "-q", "--detach", dir, m.Branch}}); err != nil {
+	if err := s.Git.Run(ctx, git.Cmd{Dir: s.Repo.CommonDir, Label: m.ShortBranch(), Args: append(noHooks(), "worktree", "add", "-q", "--detach", dir, m.Branch)}); err != nil {
 		return "", fmt.Errorf("checkout %s: %w", m.Name, err)
 	}
 	if err := os.WriteFile(checkoutRecord(s, m.Name), []byte(dir+"\n"), 0o600); err != nil {
@@ -264,6 +264,13 @@ func Checkout(ctx context.Context, s *workspace.Workspace, m *state.Meta, dir st
 	}
 	return dir, nil
 }
+
+// noHooks are git's options for a checkout of the loop's commits that
+// git loop makes or moves on its own: no hook runs. A relative
+// core.hooksPath (.githooks, husky's .husky/_) finds its hooks in the
+// checkout, the agent's files: a post-merge it committed ran on the host
+// at every fetch. (The user's own hooks run when the user moves it.)
+func noHooks() []string { return []string{"-c", "core.hooksPath=/dev/null"} }
 
 // forwardCheckout moves a sealed loop's host checkout from old to new
 // when it sits at old with nothing of its own; otherwise it says why not.
@@ -284,7 +291,7 @@ func forwardCheckout(ctx context.Context, s *workspace.Workspace, m *state.Meta,
 		s.Reporter().Warn(fmt.Sprintf("loop %s: the checkout %s is not at the branch's last commit; left as it is", m.Name, dir))
 		return
 	}
-	if err := s.Git.Run(ctx, git.Cmd{Dir: dir, Label: m.ShortBranch(), Args: []string{"merge", "--ff-only", "-q", res.New}}); err != nil {
+	if err := s.Git.Run(ctx, git.Cmd{Dir: dir, Label: m.ShortBranch(), Args: append(noHooks(), "merge", "--ff-only", "-q", res.New)}); err != nil {
 		s.Reporter().Warn(fmt.Sprintf("loop %s: could not fast-forward the checkout %s: %v", m.Name, dir, err))
 	}
 }

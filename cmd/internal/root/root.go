@@ -32,6 +32,7 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/inbox"
 	"github.com/gitloop-dev/git-loop/cmd/internal/initcmd"
 	"github.com/gitloop-dev/git-loop/cmd/internal/installdocs"
+	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
 	"github.com/gitloop-dev/git-loop/cmd/internal/lifecycle"
 	"github.com/gitloop-dev/git-loop/cmd/internal/logcmd"
 	"github.com/gitloop-dev/git-loop/cmd/internal/ls"
@@ -304,7 +305,7 @@ func handleError(f *cmdutil.Factory, root *cobra.Command, args []string, err err
 		fmt.Fprintln(w, cs.Red("error:")+" interrupted")
 		return ExitInterrupted
 	case errors.As(err, &flagErr), errors.As(err, &usageErr), isCobraUsage(err):
-		fmt.Fprintln(w, cs.Red("error:")+" "+err.Error())
+		fmt.Fprintln(w, cs.Red("error:")+" "+iostreams.SafeText(err.Error()))
 		sub, _, _ := root.Find(args)
 		name := "git loop"
 		if sub != nil {
@@ -319,16 +320,16 @@ func handleError(f *cmdutil.Factory, root *cobra.Command, args []string, err err
 		}
 		return ExitUsage
 	case errors.Is(err, sandbox.ErrEngineUnreachable):
-		fmt.Fprintln(w, cs.Red("error:")+" "+err.Error())
+		fmt.Fprintln(w, cs.Red("error:")+" "+iostreams.SafeText(err.Error()))
 		return ExitEngine
 	case errors.As(err, &conflictErr):
-		fmt.Fprintln(w, cs.Red("error:")+" "+err.Error())
+		fmt.Fprintln(w, cs.Red("error:")+" "+iostreams.SafeText(err.Error()))
 		return ExitConflict
 	case errors.As(err, &riskErr), errors.As(err, &leakErr):
-		fmt.Fprintln(w, cs.Red("error:")+" "+err.Error())
+		fmt.Fprintln(w, cs.Red("error:")+" "+iostreams.SafeText(err.Error()))
 		return ExitWorkAtRisk
 	default:
-		fmt.Fprintln(w, cs.Red("error:")+" "+err.Error())
+		fmt.Fprintln(w, cs.Red("error:")+" "+iostreams.SafeText(err.Error()))
 		return ExitError
 	}
 }
