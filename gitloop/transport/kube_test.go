@@ -2,6 +2,7 @@ package transport_test
 
 import (
 	"bytes"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -30,63 +31,86 @@ func TestKubernetes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			repo := gittest.Repo(t)
-			common := filepath.Join(repo, ".git")
-			base := gittest.Git(t, repo, "rev-parse", "HEAD")
-			gittest.Git(t, repo, "branch", "loop/x", base)
 			root := t.TempDir()
 			spec := sandbox.Spec{Workspace: "ttransport", Loop: "kube-" + proto, Image: "debian:stable",
 				Workdir: filepath.Join(root, "clone"), Home: filepath.Join(root, "home")}
 			t.Cleanup(func() { _ = eng.Remove(t.Context(), spec) })
-			env := append(engineEnv(t, "kube", spec), "KUBECONFIG="+kubeconfig)
-
-			sh := func(script string) string {
-				t.Helper()
-				var out bytes.Buffer
-				code, err := eng.Exec(t.Context(), spec, sandbox.Exec{Cmd: []string{"sh", "-c", script}, Stdout: &out, Stderr: &out})
-				if err != nil || code != 0 {
-					t.Fatalf("%s: %d, %v\n%s", script, code, err, out.String())
-				}
-				return strings.TrimSpace(out.String())
-			}
-			// Seeded by a push: the cluster never sees the host's objects.
-			if err := transport.SeedByPush(t.Context(), &git.Runner{}, common, "x", transport.Target{Engine: eng, Spec: spec, Dir: spec.Workdir},
-				"refs/heads/loop/x", base, env); err != nil {
-				t.Fatal(err)
-			}
-			if got := sh(`git rev-parse HEAD && git symbolic-ref HEAD && git status --porcelain && cat .git/objects/info/alternates 2>/dev/null || true`); got != base+"\nrefs/heads/loop/x" {
-				t.Fatalf("the seeded clone: %q, want %s and no alternates", got, base)
-			}
-			inside := sh(`echo inside > inside.txt && git add inside.txt &&
-git -c user.name=Agent -c user.email=agent@example.com commit -q -m inside && git rev-parse HEAD`)
-
-			start := time.Now()
-			res, err := transport.Fetch(t.Context(), &git.Runner{}, transport.FetchOptions{
-				GitDir: common, Name: "x", SourceBranch: "refs/heads/loop/x", Branch: "refs/heads/loop/x", Env: env,
-			})
-			viaKube := time.Since(start)
-			if err != nil || !res.Moved {
-				t.Fatalf("fetch: %+v, %v", res, err)
-			}
-			if got := gittest.Git(t, repo, "rev-parse", "loop/x"); got != inside {
-				t.Errorf("loop/x is %s, want the commit made inside, %s", got, inside)
-			}
-			start = time.Now()
-			if _, err := transport.Fetch(t.Context(), &git.Runner{}, transport.FetchOptions{GitDir: common, Name: "y", Refspecs: allRefs("y"),
-				Remote: "ext::git %s " + spec.Workdir, Config: extAllowed}); err != nil {
-				t.Fatal(err)
-			}
-			viaExt := time.Since(start)
-			if _, err := transport.Fetch(t.Context(), &git.Runner{}, transport.FetchOptions{GitDir: common, Name: "z", Refspecs: allRefs("z"), Env: env}); err != nil {
-				t.Fatal(err)
-			}
-			if k, x := refs(t, common, "refs/gitloop/z/"), refs(t, common, "refs/gitloop/y/"); k != x || k == "" {
-				t.Errorf("refs through gitloop:: on kubernetes\n%s\nthrough ext::\n%s", k, x)
-			}
+			kubeRoundTrip(t, eng, spec, kubeconfig)
 			if srv.ExecCount(proto) == 0 {
 				t.Errorf("no exec over %s", proto)
 			}
-			t.Logf("fetch of one commit: gitloop:: over %s %v, ext:: %v", proto, viaKube, viaExt)
 		})
 	}
+}
+
+// TestKubernetesLocal is TestKubernetes on a real cluster (opt-in:
+// scripts/kube-local.sh, kubetest.EnvKubeLocal).
+func TestKubernetesLocal(t *testing.T) {
+	eng, spec := kubetest.LocalCluster(t, "transport")
+	kubeRoundTrip(t, eng, spec, os.Getenv("KUBECONFIG"))
+}
+
+// kubeRoundTrip seeds spec's clone by a push over gitloop::, makes a
+// commit inside and fetches it back, comparing the refs with ext::'s
+// (which runs git in the clone's directory on this host: on the fake
+// cluster, where pods see the host's files).
+func kubeRoundTrip(t *testing.T, eng *kube.Engine, spec sandbox.Spec, kubeconfig string) {
+	repo := gittest.Repo(t)
+	common := filepath.Join(repo, ".git")
+	base := gittest.Git(t, repo, "rev-parse", "HEAD")
+	gittest.Git(t, repo, "branch", "loop/x", base)
+	env := append(engineEnv(t, "kube", spec), "KUBECONFIG="+kubeconfig)
+
+	sh := func(script string) string {
+		t.Helper()
+		var out bytes.Buffer
+		code, err := eng.Exec(t.Context(), spec, sandbox.Exec{Cmd: []string{"sh", "-c", script}, Stdout: &out, Stderr: &out})
+		if err != nil || code != 0 {
+			t.Fatalf("%s: %d, %v\n%s", script, code, err, out.String())
+		}
+		return strings.TrimSpace(out.String())
+	}
+	// Seeded by a push: the cluster never sees the host's objects.
+	if err := transport.SeedByPush(t.Context(), &git.Runner{}, common, "x", transport.Target{Engine: eng, Spec: spec, Dir: spec.Workdir},
+		"refs/heads/loop/x", base, env); err != nil {
+		t.Fatal(err)
+	}
+	if got := sh(`git rev-parse HEAD && git symbolic-ref HEAD && git status --porcelain && cat .git/objects/info/alternates 2>/dev/null || true`); got != base+"\nrefs/heads/loop/x" {
+		t.Fatalf("the seeded clone: %q, want %s and no alternates", got, base)
+	}
+	inside := sh(`echo inside > inside.txt && git add inside.txt &&
+git -c user.name=Agent -c user.email=agent@example.com commit -q -m inside && git rev-parse HEAD`)
+
+	start := time.Now()
+	res, err := transport.Fetch(t.Context(), &git.Runner{}, transport.FetchOptions{
+		GitDir: common, Name: "x", SourceBranch: "refs/heads/loop/x", Branch: "refs/heads/loop/x", Env: env,
+	})
+	viaKube := time.Since(start)
+	if err != nil || !res.Moved {
+		t.Fatalf("fetch: %+v, %v", res, err)
+	}
+	if got := gittest.Git(t, repo, "rev-parse", "loop/x"); got != inside {
+		t.Errorf("loop/x is %s, want the commit made inside, %s", got, inside)
+	}
+	if _, err := transport.Fetch(t.Context(), &git.Runner{}, transport.FetchOptions{GitDir: common, Name: "z", Refspecs: allRefs("z"), Env: env}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(spec.Workdir); err != nil {
+		// A real cluster: its clone is not on this host for ext::.
+		if k := refs(t, common, "refs/gitloop/z/"); !strings.Contains(k, inside) {
+			t.Errorf("refs through gitloop:: on kubernetes lack %s:\n%s", inside, k)
+		}
+		t.Logf("fetch of one commit: gitloop:: %v", viaKube)
+		return
+	}
+	start = time.Now()
+	if _, err := transport.Fetch(t.Context(), &git.Runner{}, transport.FetchOptions{GitDir: common, Name: "y", Refspecs: allRefs("y"),
+		Remote: "ext::git %s " + spec.Workdir, Config: extAllowed}); err != nil {
+		t.Fatal(err)
+	}
+	viaExt := time.Since(start)
+	if k, x := refs(t, common, "refs/gitloop/z/"), refs(t, common, "refs/gitloop/y/"); k != x || k == "" {
+		t.Errorf("refs through gitloop:: on kubernetes\n%s\nthrough ext::\n%s", k, x)
+	}
+	t.Logf("fetch of one commit: gitloop:: %v, ext:: %v", viaKube, viaExt)
 }

@@ -47,6 +47,12 @@ type Options struct {
 	// cluster's default class and DefaultStorage.
 	StorageClass string
 	Storage      string
+	// NodeName and HostNetwork place each pod on a named node, on its
+	// host's network: for a cluster without a scheduler or a network
+	// plugin, such as scripts/kube-local.sh's. Not settings: a real
+	// cluster schedules and networks its pods.
+	NodeName    string
+	HostNetwork bool
 }
 
 // DefaultStorage is a loop PVC's requested size.

@@ -36,6 +36,7 @@ func (e *Engine) Ensure(ctx context.Context, spec sandbox.Spec) (sandbox.Status,
 	if err != nil {
 		return sandbox.Status{}, err
 	}
+	e.opts.place(pod)
 	// A running pod of this config: its claim is there (a pod cannot
 	// start without it), nothing more to ask.
 	if cur, err := e.cs.CoreV1().Pods(e.ns).Get(ctx, name, metav1.GetOptions{}); err == nil && cur.Status.Phase == corev1.PodRunning &&
@@ -169,6 +170,13 @@ func podFor(spec sandbox.Spec, name string) (*corev1.Pod, error) {
 		},
 	}
 	return pod, nil
+}
+
+// place applies the options that pin a pod to a node and its network.
+func (o Options) place(pod *corev1.Pod) *corev1.Pod {
+	pod.Spec.NodeName = o.NodeName
+	pod.Spec.HostNetwork = o.HostNetwork
+	return pod
 }
 
 // user parses "uid:gid"; empty or root becomes DefaultUser.
