@@ -11,6 +11,7 @@ import (
 
 	"github.com/gitloop-dev/git-loop/sandbox"
 	"github.com/gitloop-dev/git-loop/sandbox/kube"
+	"github.com/gitloop-dev/git-loop/sandbox/sandboxtest"
 )
 
 // EnvKubeLocal turns on the tests against a real cluster: the one
@@ -25,9 +26,7 @@ const EnvKubeLocal = "GIT_LOOP_TEST_KUBE_LOCAL"
 // provisioned one). It skips unless EnvKubeLocal is 1.
 func LocalCluster(t *testing.T, loop string) (*kube.Engine, sandbox.Spec) {
 	t.Helper()
-	if os.Getenv(EnvKubeLocal) != "1" {
-		t.Skip(EnvKubeLocal + "=1 runs this against scripts/kube-local.sh's cluster")
-	}
+	sandboxtest.OptIn(t, EnvKubeLocal, "kube-local", `against scripts/kube-local.sh's cluster: scripts/kube-local.sh up, then eval "$(scripts/kube-local.sh env)"`)
 	volumes, image := os.Getenv("GIT_LOOP_KUBE_LOCAL_VOLUMES"), os.Getenv("GIT_LOOP_KUBE_LOCAL_IMAGE")
 	if volumes == "" || image == "" {
 		t.Fatal(`set the environment of: eval "$(scripts/kube-local.sh env)"`)
