@@ -55,6 +55,10 @@ type Server struct {
 	// dirs are the host directories standing for each claim's contents.
 	dirs map[string][]string
 	seq  int
+	// sandboxVersion is the agent-sandbox CRD's served version, "" when
+	// it is not installed; sandboxes are its objects.
+	sandboxVersion string
+	sandboxes      map[string]*Sandbox
 
 	// Execs counts execs served, by protocol ("websocket", "spdy").
 	Execs sync.Map
@@ -134,6 +138,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	// /api/v1/namespaces/NS/RESOURCE[/NAME[/SUB]]
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	if len(parts) >= 2 && parts[0] == "apis" && parts[1] == sandboxGroup {
+		s.serveSandboxes(w, r, parts)
+		return
+	}
 	if len(parts) < 5 || parts[0] != "api" || parts[1] != "v1" || parts[2] != "namespaces" {
 		status(w, http.StatusNotFound, metav1.StatusReasonNotFound, "no route "+r.URL.Path)
 		return
@@ -171,37 +179,10 @@ func (s *Server) crudPods(w http.ResponseWriter, r *http.Request, ns, name strin
 			status(w, http.StatusBadRequest, metav1.StatusReasonBadRequest, err.Error())
 			return
 		}
-		key = ns + "/" + p.Name
-		if s.pods[key] != nil {
-			status(w, http.StatusConflict, metav1.StatusReasonAlreadyExists, fmt.Sprintf("pods %q already exists", p.Name))
+		if code, reason, msg := s.addPod(ns, &p); code != 0 {
+			status(w, code, reason, msg)
 			return
 		}
-		for _, v := range p.Spec.Volumes {
-			if c := v.PersistentVolumeClaim; c != nil && s.claims[ns+"/"+c.ClaimName] == nil {
-				status(w, http.StatusUnprocessableEntity, metav1.StatusReasonInvalid, "claim "+c.ClaimName+" not found")
-				return
-			}
-		}
-		// Volume mounts become host directories at their paths.
-		for _, c := range p.Spec.Containers {
-			for _, m := range c.VolumeMounts {
-				if err := os.MkdirAll(m.MountPath, 0o755); err != nil {
-					status(w, http.StatusInternalServerError, metav1.StatusReasonInternalError, err.Error())
-					return
-				}
-				for _, v := range p.Spec.Volumes {
-					if v.Name == m.Name && v.PersistentVolumeClaim != nil {
-						ck := ns + "/" + v.PersistentVolumeClaim.ClaimName
-						s.dirs[ck] = appendNew(s.dirs[ck], m.MountPath)
-					}
-				}
-			}
-		}
-		s.seq++
-		p.Namespace, p.UID, p.ResourceVersion = ns, types.UID(fmt.Sprintf("pod-%d", s.seq)), strconv.Itoa(s.seq)
-		p.CreationTimestamp = metav1.Now()
-		p.Status.Phase = corev1.PodRunning
-		s.pods[key] = &p
 		writeJSON(w, http.StatusCreated, &p)
 	case r.Method == http.MethodGet && name == "":
 		sel, err := labels.Parse(r.URL.Query().Get("labelSelector"))
@@ -234,6 +215,41 @@ func (s *Server) crudPods(w http.ResponseWriter, r *http.Request, ns, name strin
 	default:
 		status(w, http.StatusMethodNotAllowed, metav1.StatusReasonMethodNotAllowed, r.Method)
 	}
+}
+
+// addPod stores a pod as the API server and the kubelet would, its volume
+// mounts made as host directories; the caller holds s.mu. A failure is an
+// HTTP status, reason and message.
+func (s *Server) addPod(ns string, p *corev1.Pod) (int, metav1.StatusReason, string) {
+	key := ns + "/" + p.Name
+	if s.pods[key] != nil {
+		return http.StatusConflict, metav1.StatusReasonAlreadyExists, fmt.Sprintf("pods %q already exists", p.Name)
+	}
+	for _, v := range p.Spec.Volumes {
+		if c := v.PersistentVolumeClaim; c != nil && s.claims[ns+"/"+c.ClaimName] == nil {
+			return http.StatusUnprocessableEntity, metav1.StatusReasonInvalid, "claim " + c.ClaimName + " not found"
+		}
+	}
+	// Volume mounts become host directories at their paths.
+	for _, c := range p.Spec.Containers {
+		for _, m := range c.VolumeMounts {
+			if err := os.MkdirAll(m.MountPath, 0o755); err != nil {
+				return http.StatusInternalServerError, metav1.StatusReasonInternalError, err.Error()
+			}
+			for _, v := range p.Spec.Volumes {
+				if v.Name == m.Name && v.PersistentVolumeClaim != nil {
+					ck := ns + "/" + v.PersistentVolumeClaim.ClaimName
+					s.dirs[ck] = appendNew(s.dirs[ck], m.MountPath)
+				}
+			}
+		}
+	}
+	s.seq++
+	p.Namespace, p.UID, p.ResourceVersion = ns, types.UID(fmt.Sprintf("pod-%d", s.seq)), strconv.Itoa(s.seq)
+	p.CreationTimestamp = metav1.Now()
+	p.Status.Phase = corev1.PodRunning
+	s.pods[key] = p
+	return 0, "", ""
 }
 
 func (s *Server) crudClaims(w http.ResponseWriter, r *http.Request, ns, name string) {
