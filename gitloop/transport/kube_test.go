@@ -2,6 +2,8 @@ package transport_test
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -112,5 +114,92 @@ git -c user.name=Agent -c user.email=agent@example.com commit -q -m inside && gi
 	if k, x := refs(t, common, "refs/gitloop/z/"), refs(t, common, "refs/gitloop/y/"); k != x || k == "" {
 		t.Errorf("refs through gitloop:: on kubernetes\n%s\nthrough ext::\n%s", k, x)
 	}
-	t.Logf("fetch of one commit: gitloop:: %v, ext:: %v", viaKube, viaExt)
+	// As Refresh fetches (a loop's sealed fetch): served from this
+	// process, no git-remote-gitloop to start.
+	sh(`echo direct > direct.txt && git add direct.txt && git -c user.name=Agent -c user.email=agent@example.com commit -q -m direct`)
+	start = time.Now()
+	if _, err := transport.Fetch(t.Context(), &git.Runner{}, transport.FetchOptions{
+		GitDir: common, Name: "d", Refspecs: allRefs("d"),
+		Direct: &transport.Target{Engine: eng, Spec: spec, Dir: spec.Workdir},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	viaDirect := time.Since(start)
+	start = time.Now()
+	if _, err := transport.Fetch(t.Context(), &git.Runner{}, transport.FetchOptions{GitDir: common, Name: "e", Refspecs: allRefs("e"),
+		Remote: "ext::git %s " + spec.Workdir, Config: extAllowed}); err != nil {
+		t.Fatal(err)
+	}
+	viaExt2 := time.Since(start)
+	if d, e := refs(t, common, "refs/gitloop/d/"), refs(t, common, "refs/gitloop/e/"); d != e || d == "" {
+		t.Errorf("refs served in process\n%s\nthrough ext::\n%s", d, e)
+	}
+	t.Logf("fetch of one commit: gitloop:: %v (through git-remote-gitloop, and the branch moved), ext:: %v; the next commit: served in process (as Refresh does) %v, ext:: %v",
+		viaKube, viaExt, viaDirect, viaExt2)
+}
+
+// BenchmarkKubeFetch is BenchmarkFetchOneCommit on the fake cluster
+// (WebSocket exec; the pod's clone is a host directory there): a Direct
+// fetch as Refresh makes it, against git fetch over ext:: from the same
+// clone, and the fetch through git-remote-gitloop, alternating, each
+// after a commit made in the clone (untimed). Medians and ratios.
+func BenchmarkKubeFetch(b *testing.B) {
+	srv := kubetest.New(b)
+	kubeconfig := srv.Kubeconfig(b, "loops")
+	eng, err := kube.New(kube.Options{Kubeconfig: kubeconfig})
+	if err != nil {
+		b.Fatal(err)
+	}
+	repo := gittest.Repo(b)
+	for i := range 300 {
+		gittest.WriteFile(b, repo, fmt.Sprintf("d%d/f%d.txt", i%10, i), fmt.Sprintf("%d\n", i))
+	}
+	gittest.Commit(b, repo, "300 files")
+	common := filepath.Join(repo, ".git")
+	gittest.Git(b, repo, "branch", "loop/x")
+	root := b.TempDir()
+	spec := sandbox.Spec{Workspace: "tbench", Loop: "kube", Image: "debian:stable",
+		Workdir: filepath.Join(root, "clone"), Home: filepath.Join(root, "home")}
+	b.Cleanup(func() { _ = eng.Remove(context.Background(), spec) })
+	gittest.Git(b, "", "clone", "-q", common, spec.Workdir)
+	gittest.Git(b, spec.Workdir, "checkout", "-q", "loop/x")
+	if _, err := eng.Ensure(b.Context(), spec); err != nil {
+		b.Fatal(err)
+	}
+	commit := func(msg string) {
+		gittest.Git(b, spec.Workdir, "-c", "user.name=b", "-c", "user.email=b@example.com", "commit", "-q", "--allow-empty", "-m", msg)
+	}
+	r := &git.Runner{}
+	env := append(engineEnv(b, "kube", spec), "KUBECONFIG="+kubeconfig, transport.EnvSnapshot+"=1")
+	extra := []string{"+refs/gitloop/*:" + transport.Quarantine("x") + "side/*"}
+	var direct, floor, helper []time.Duration
+	for i := 0; b.Loop(); i++ {
+		commit(fmt.Sprint("a", i))
+		t0 := time.Now()
+		if _, err := transport.Fetch(b.Context(), r, transport.FetchOptions{GitDir: common, Name: "x", SourceBranch: "refs/heads/loop/x", Branch: "refs/heads/loop/x",
+			Extra: extra, Direct: &transport.Target{Engine: eng, Spec: spec, Dir: spec.Workdir}, Snapshot: true}); err != nil {
+			b.Fatal(err)
+		}
+		direct = append(direct, time.Since(t0))
+		commit(fmt.Sprint("b", i))
+		t0 = time.Now()
+		if _, err := transport.Fetch(b.Context(), r, transport.FetchOptions{GitDir: common, Name: "y", Remote: "ext::git %s " + spec.Workdir, Config: extAllowed,
+			Refspecs: []string{"+refs/heads/loop/x:" + transport.Quarantine("y") + "head"}}); err != nil {
+			b.Fatal(err)
+		}
+		floor = append(floor, time.Since(t0))
+		commit(fmt.Sprint("c", i))
+		t0 = time.Now()
+		if _, err := transport.Fetch(b.Context(), r, transport.FetchOptions{GitDir: common, Name: "x", SourceBranch: "refs/heads/loop/x", Branch: "refs/heads/loop/x",
+			Extra: extra, Env: env}); err != nil {
+			b.Fatal(err)
+		}
+		helper = append(helper, time.Since(t0))
+	}
+	d, f, h := median(direct), median(floor), median(helper)
+	b.ReportMetric(float64(d.Microseconds())/1000, "direct-ms")
+	b.ReportMetric(float64(f.Microseconds())/1000, "ext-ms")
+	b.ReportMetric(float64(h.Microseconds())/1000, "helper-ms")
+	b.ReportMetric(float64(d)/float64(f), "ratio")
+	b.ReportMetric(float64(h)/float64(f), "helper-ratio")
 }
