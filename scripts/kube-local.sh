@@ -6,6 +6,7 @@
 #                                 (about 18 min on 2 idle cores)
 #   scripts/kube-local.sh up      build if needed, then start etcd, containerd, the apiserver
 #                                 and the kubelet; write the kubeconfig; import the test image
+#   scripts/kube-local.sh runtime start containerd and import the images only (no build)
 #   scripts/kube-local.sh down    stop what `up` started
 #   scripts/kube-local.sh env     print the export line for the test (KUBECONFIG, ...)
 #
@@ -200,8 +201,7 @@ GO
 	fi
 }
 
-up() {
-	build
+runtime() {
 	need
 	mkdir -p "$RUN" "$CTRD" "$RUN/cni/net.d" "$RUN/pki" "$RUN/kubelet" "$RUN/volumes"
 	cd "$RUN"
@@ -257,6 +257,12 @@ EOF2
 	wait_for containerd 30 ctr --address "$SOCK" version
 	images
 
+}
+
+up() {
+	build
+	runtime
+	cd "$RUN"
 	start etcd etcd --data-dir "$RUN/etcd" --listen-client-urls "http://127.0.0.1:$ETCD_PORT" \
 		--advertise-client-urls "http://127.0.0.1:$ETCD_PORT" --listen-peer-urls http://127.0.0.1:12380
 	wait_for etcd 30 bash -c "exec 3<>/dev/tcp/127.0.0.1/$ETCD_PORT"
@@ -320,11 +326,12 @@ env_line() {
 
 case ${1:-} in
 build) build ;;
+runtime) runtime ;;
 up) up ;;
 down) down ;;
 env) env_line ;;
 *)
-	echo "usage: $0 build|up|down|env" >&2
+	echo "usage: $0 build|runtime|up|down|env" >&2
 	exit 2
 	;;
 esac
