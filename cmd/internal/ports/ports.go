@@ -14,6 +14,7 @@ import (
 	"github.com/gitloop-dev/git-loop/gitloop/sandboxspec"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 	"github.com/gitloop-dev/git-loop/sandbox"
+	"github.com/gitloop-dev/git-loop/sandbox/kube"
 )
 
 // PortsOptions are the inputs of "git loop ports".
@@ -117,5 +118,58 @@ func Forward(ctx context.Context, eng sandbox.Engine, spec sandbox.Spec, out, er
 func printPorts(out io.Writer, ports []sandbox.Port) {
 	for _, p := range ports {
 		fmt.Fprintf(out, "127.0.0.1:%d -> %d\n", p.Host, p.Container)
+	}
+}
+
+// Keep forwards a loop's declared ports in the background while a
+// command that uses them runs (attach): on a Forwarder only, for a loop
+// that declares ports; anything else is a no-op. Where the ports are is
+// said on errOut, as is a forward that fails: the command goes on
+// without it. stop ends the forwards.
+func Keep(ctx context.Context, ws *workspace.Workspace, name string, errOut io.Writer) (stop func()) {
+	m, err := ws.Get(name)
+	// Only a cluster's ports need a forward: docker publishes its own,
+	// and opening another engine would slow every attach.
+	if err != nil || len(m.Sandbox.Ports) == 0 || m.Sandbox.Driver != kube.Name {
+		return func() {}
+	}
+	spec, err := sandboxspec.Spec(ws, m)
+	if err != nil {
+		return func() {}
+	}
+	eng, err := ws.OpenEngine(ctx, m.Sandbox.Driver)
+	if err != nil {
+		return func() {}
+	}
+	return KeepEngine(ctx, eng, spec, errOut)
+}
+
+// KeepEngine is Keep for an engine and spec at hand.
+func KeepEngine(ctx context.Context, eng sandbox.Engine, spec sandbox.Spec, errOut io.Writer) (stop func()) {
+	fw, ok := eng.(Forwarder)
+	if !ok || len(spec.Ports) == 0 {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	ready := make(chan []sandbox.Port, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := fw.PortForward(ctx, spec, spec.Ports, ready, errOut); err != nil && ctx.Err() == nil {
+			fmt.Fprintf(errOut, "warning: ports of loop %s not forwarded: %v\n", spec.Loop, err)
+		}
+	}()
+	go func() {
+		select {
+		case bound := <-ready:
+			for _, p := range bound {
+				fmt.Fprintf(errOut, "loop %s: port %d on 127.0.0.1:%d while this runs\n", spec.Loop, p.Container, p.Host)
+			}
+		case <-done:
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
 	}
 }

@@ -158,3 +158,57 @@ func freePort(t *testing.T) int {
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
 }
+
+// TestKeepEngine: attach's forwards on the fake cluster live until stop.
+func TestKeepEngine(t *testing.T) {
+	srv := kubetest.New(t)
+	eng, err := kube.New(kube.Options{Kubeconfig: srv.Kubeconfig(t, "loops")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			fmt.Fprintln(c, "pod")
+			c.Close()
+		}
+	}()
+	host := freePort(t)
+	root := t.TempDir()
+	spec := sandbox.Spec{Workspace: "tports", Loop: "keep", Image: "debian:stable",
+		Workdir: filepath.Join(root, "work"), Home: filepath.Join(root, "home"),
+		Ports: []sandbox.Port{{Host: host, Container: ln.Addr().(*net.TCPAddr).Port}}}
+	t.Cleanup(func() { _ = eng.Remove(context.Background(), spec) })
+	var errOut syncBuffer
+	stop := ports.KeepEngine(t.Context(), eng, spec, &errOut)
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(errOut.String(), fmt.Sprintf("127.0.0.1:%d while this runs", host)) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no forward said: %q", errOut.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", host))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(c)
+	c.Close()
+	if string(b) != "pod\n" {
+		t.Errorf("through the forward: %q", b)
+	}
+	stop()
+	if _, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", host)); err == nil {
+		t.Error("still forwarding after stop")
+	}
+	// Another driver: nothing, at once.
+	ports.KeepEngine(t.Context(), &sandboxtest.Fake{}, spec, &errOut)()
+}
