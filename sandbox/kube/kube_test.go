@@ -370,10 +370,17 @@ func BenchmarkExec(b *testing.B) {
 }
 
 // TestPortForward: a port of the pod is reached on the host's loopback,
-// through the real client-go port-forwarder (SPDY, after the WebSocket
-// tunnel is refused), until the context ends.
+// through the real client-go port-forwarder, until the context ends: over
+// SPDY tunnelled in WebSocket, and over SPDY when the tunnel is refused.
 func TestPortForward(t *testing.T) {
+	for _, proto := range []string{"websocket", "spdy"} {
+		t.Run(proto, func(t *testing.T) { testPortForward(t, proto) })
+	}
+}
+
+func testPortForward(t *testing.T, proto string) {
 	srv := kubetest.New(t)
+	srv.NoWebSocket.Store(proto == "spdy")
 	e := engine(t, srv)
 	spec := newSpec(t, "ports")
 	// The pod's server: on the fake, the pod's network is the host's.
@@ -432,8 +439,9 @@ func TestPortForward(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("port-forward did not end with its context")
 	}
-	if srv.ExecCount("portforward") == 0 {
-		t.Error("no port-forward reached the server")
+	served := map[string]string{"websocket": "portforward-websocket", "spdy": "portforward"}[proto]
+	if srv.ExecCount(served) == 0 {
+		t.Errorf("no port-forward over %s reached the server", proto)
 	}
 }
 

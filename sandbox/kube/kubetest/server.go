@@ -12,6 +12,7 @@
 package kubetest
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -28,14 +29,17 @@ import (
 	"testing"
 	"time"
 
+	gwebsocket "github.com/gorilla/websocket"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	portforwardconst "k8s.io/apimachinery/pkg/util/portforward"
 	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/portforward"
 	criportforward "k8s.io/cri-streaming/pkg/streaming/portforward"
 	criexec "k8s.io/cri-streaming/pkg/streaming/remotecommand"
 	"k8s.io/streaming/pkg/httpstream/wsstream"
@@ -360,11 +364,52 @@ func (s *Server) portForward(w http.ResponseWriter, r *http.Request, ns, name st
 		return
 	}
 	if wsstream.IsWebSocketRequest(r) {
-		status(w, http.StatusBadRequest, metav1.StatusReasonBadRequest, "websocket port-forward not served by kubetest")
+		if s.NoWebSocket.Load() {
+			status(w, http.StatusBadRequest, metav1.StatusReasonBadRequest, "websocket upgrade refused (kubetest.NoWebSocket)")
+			return
+		}
+		s.tunnelPortForward(w, r, name, string(p.UID))
 		return
 	}
 	s.count("portforward")
 	criportforward.ServePortForward(w, r, hostForwarder{}, name, string(p.UID), &criportforward.V4Options{}, time.Minute, 30*time.Second, criportforward.SupportedProtocols)
+}
+
+// tunnelPortForward serves kubectl's port-forward over WebSocket, as the
+// API server does since 1.30: the WebSocket carries SPDY, which the
+// kubelet's port-forward code serves as if it had upgraded an HTTP
+// connection itself (the API server's tunnelling handler does the same).
+func (s *Server) tunnelPortForward(w http.ResponseWriter, r *http.Request, pod, uid string) {
+	up := gwebsocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true },
+		Subprotocols: []string{portforwardconst.WebsocketsSPDYTunnelingPortForwardV1}}
+	conn, err := up.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader answered
+	}
+	defer conn.Close()
+	s.count("portforward-websocket")
+	tunnel := portforward.NewTunnelingConnection("kubetest", conn)
+	req := r.Clone(r.Context())
+	req.Header = http.Header{}
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Upgrade", "SPDY/3.1")
+	req.Header.Set("X-Stream-Protocol-Version", portforwardconst.PortForwardV1Name)
+	criportforward.ServePortForward(&hijacked{conn: tunnel, header: http.Header{}}, req, hostForwarder{}, pod, uid,
+		&criportforward.V4Options{}, time.Minute, 30*time.Second, []string{portforwardconst.PortForwardV1Name})
+}
+
+// hijacked is the response writer of a connection upgraded already: what
+// an upgrade writes (its 101) goes nowhere, and Hijack hands the tunnel.
+type hijacked struct {
+	conn   net.Conn
+	header http.Header
+}
+
+func (h *hijacked) Header() http.Header         { return h.header }
+func (h *hijacked) Write(p []byte) (int, error) { return len(p), nil }
+func (h *hijacked) WriteHeader(int)             {}
+func (h *hijacked) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return h.conn, bufio.NewReadWriter(bufio.NewReader(h.conn), bufio.NewWriter(h.conn)), nil
 }
 
 // hostForwarder connects a forwarded stream to the port on loopback.
