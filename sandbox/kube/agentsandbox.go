@@ -86,7 +86,8 @@ func (e *Engine) agentSandboxes(ctx context.Context) (*sandboxAPI, error) {
 			return
 		}
 		raw, err := e.cs.rc.Get().AbsPath("/apis", sandboxGroup).DoRaw(ctx)
-		if apierrors.IsNotFound(err) {
+		if apierrors.IsNotFound(err) || apierrors.IsForbidden(err) {
+			// Not installed, or not for this user: Pods and claims.
 			return
 		}
 		if err != nil {
