@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
@@ -149,6 +150,7 @@ func Refresh(ctx context.Context, s *workspace.Workspace, m *state.Meta) (FetchR
 	res, err := fetch(ctx, quiet, s.Git, opts)
 	if err == nil {
 		writeSeen(s, m.Name, res.New)
+		writeLastFetch(s, m.Name, time.Now())
 		forwardCheckout(ctx, s, m, res)
 	}
 	if res.Rewritten {
@@ -185,6 +187,27 @@ func writeSeen(s *workspace.Workspace, name, sha string) {
 		return
 	}
 	_ = os.WriteFile(seenPath(s, name), []byte(sha+"\n"), 0o600)
+}
+
+// lastFetchPath records when the host last fetched from a loop's sandbox,
+// in the loop's host-only dir: no sandbox can make a loop look fresh.
+func lastFetchPath(s *workspace.Workspace, name string) string {
+	return filepath.Join(s.Store().HostDir(name), "last-fetch")
+}
+
+func writeLastFetch(s *workspace.Workspace, name string, t time.Time) {
+	_ = os.WriteFile(lastFetchPath(s, name), []byte(t.UTC().Format(time.RFC3339Nano)+"\n"), 0o600)
+}
+
+// LastFetch is when the host last fetched from the loop's sandbox (ok
+// false: never, as far as this host knows).
+func LastFetch(s *workspace.Workspace, name string) (t time.Time, ok bool) {
+	b, err := os.ReadFile(lastFetchPath(s, name))
+	if err != nil {
+		return time.Time{}, false
+	}
+	t, err = time.Parse(time.RFC3339Nano, strings.TrimSpace(string(b)))
+	return t, err == nil
 }
 
 // Moved reports whether the sandbox's branch may have moved since the

@@ -38,6 +38,7 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/ls"
 	"github.com/gitloop-dev/git-loop/cmd/internal/newcmd"
 	"github.com/gitloop-dev/git-loop/cmd/internal/path"
+	"github.com/gitloop-dev/git-loop/cmd/internal/ports"
 	"github.com/gitloop-dev/git-loop/cmd/internal/promote"
 	"github.com/gitloop-dev/git-loop/cmd/internal/prune"
 	"github.com/gitloop-dev/git-loop/cmd/internal/review"
@@ -185,6 +186,7 @@ func subcommands(f *cmdutil.Factory) []subcommand {
 		{"loop", []string{"exec"}, func() *cobra.Command { return execcmd.NewCmdExec(f, nil) }},
 		{"loop", []string{"shell"}, func() *cobra.Command { return shell.NewCmdShell(f, nil) }},
 		{"loop", []string{"attach"}, func() *cobra.Command { return attach.NewCmdAttach(f, nil) }},
+		{"loop", []string{"ports"}, func() *cobra.Command { return ports.NewCmdPorts(f, nil) }},
 		{"loop", []string{"run"}, func() *cobra.Command { return run.NewCmdRun(f, nil) }},
 		{"loop", []string{"log"}, func() *cobra.Command { return logcmd.NewCmdLog(f, nil) }},
 		{"loop", []string{"stop"}, func() *cobra.Command { return lifecycle.NewCmdStop(f, nil) }},
