@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gitloop-dev/git-loop/gitloop/git"
@@ -109,7 +110,7 @@ type FetchResult struct {
 	Rewritten bool
 }
 
-var refRe = regexp.MustCompile(`^refs/[A-Za-z0-9._/-]+$`)
+var refRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^refs/[A-Za-z0-9._/-]+$`) })
 
 // Fetch runs git fetch from the loop's sandbox into its quarantine refs,
 // with fsck, then fast-forwards Branch if, and only if, that is a fast
@@ -125,7 +126,7 @@ func fetch(ctx context.Context, r, move *git.Runner, opts FetchOptions) (FetchRe
 	head := q + "head"
 	specs := opts.Refspecs
 	if len(specs) == 0 {
-		if !refRe.MatchString(opts.SourceBranch) {
+		if !refRe().MatchString(opts.SourceBranch) {
 			return res, fmt.Errorf("fetch %s: source branch %q is not a ref", opts.Name, opts.SourceBranch)
 		}
 		specs = append([]string{"+" + opts.SourceBranch + ":" + head}, opts.Extra...)

@@ -20,6 +20,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -93,7 +94,8 @@ var services = map[string]string{
 }
 
 // protocolRe is the one form of GIT_PROTOCOL passed on to the service.
-var protocolRe = regexp.MustCompile(`^version=[0-9]$`)
+// It is compiled on first use, not in every git-loop process.
+var protocolRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^version=[0-9]$`) })
 
 // Serve speaks the remote-helper protocol (gitremote-helpers(7)) with git
 // on in and out for one connection: it answers capabilities with connect,
@@ -138,7 +140,7 @@ func Serve(ctx context.Context, in io.Reader, out, errOut io.Writer, t Target, l
 
 func connect(ctx context.Context, in io.Reader, out, errOut io.Writer, t Target, lim Limits, svc string) error {
 	env := map[string]string{}
-	if p := os.Getenv("GIT_PROTOCOL"); protocolRe.MatchString(p) {
+	if p := os.Getenv("GIT_PROTOCOL"); protocolRe().MatchString(p) {
 		env["GIT_PROTOCOL"] = p
 	}
 	return splice(ctx, in, out, errOut, t, lim, svc, env, os.Getenv(EnvSnapshot) == "1", func() error {

@@ -113,7 +113,7 @@ func (e *Engine) agentSandboxes(ctx context.Context) (*sandboxAPI, error) {
 		c.GroupVersion = &metav1.SchemeGroupVersion // replaced per request by AbsPath
 		c.ContentType = "application/json"          // a CRD speaks no protobuf
 		c.AcceptContentTypes = "application/json"
-		c.NegotiatedSerializer = coreCodecs.WithoutConversion()
+		c.NegotiatedSerializer = core().codecs.WithoutConversion()
 		a.rc, a.err = rest.RESTClientFor(c)
 	})
 	if a.err != nil || a.version == "" {

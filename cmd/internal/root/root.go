@@ -147,7 +147,11 @@ commands in one with "git loop exec NAME -- CMD", and remove it with
 		cmd.AddCommand(c)
 	}
 	cmd.SetHelpCommandGroupID("setup")
-	cmd.Version = version.String()
+	if only == "" {
+		// Only the root itself answers --version; a lone subcommand's tree
+		// skips reading the build info.
+		cmd.Version = version.String()
+	}
 	cmd.SetVersionTemplate("{{.Version}}\n")
 	return cmd
 }
