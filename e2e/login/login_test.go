@@ -230,6 +230,74 @@ func TestHostLoginInLoops(t *testing.T) {
 	}
 }
 
+// TestHostLoginByHand: a client a user runs by hand in "git loop exec"
+// (and so "shell") is logged in as in a session, through the same proxy,
+// and the sandbox never holds the login. Two at once in one sandbox (a
+// docker container is one network) each get their own relay.
+func TestHostLoginByHand(t *testing.T) {
+	claude := testagents.Claude(t)
+	codex := codexNative(t, testagents.Codex(t))
+	for _, d := range cmdtest.Drivers {
+		t.Run(d.Name, func(t *testing.T) {
+			repo := gittest.Repo(t)
+			d.Prepare(t, repo)
+			t.Cleanup(func() {
+				ws, _ := os.ReadFile(filepath.Join(repo, ".git", "loop", "id"))
+				cmdtest.Run(t, repo, "uninstall", "--yes", "--force")
+				if api, err := dockertest.DialAPI(); err == nil && len(ws) > 0 {
+					api.RemoveLabelled(sandbox.LabelWorkspace, strings.TrimSpace(string(ws)))
+					api.Close()
+				}
+			})
+			t.Setenv("HOME", fakeHome(t))
+
+			t.Run("claude", func(t *testing.T) {
+				up := newStandIn(t, "hc")
+				t.Setenv("ANTHROPIC_BASE_URL", up.URL)
+				cmdtest.MustRun(t, repo, "new", "hc", "--agent", claude, "--driver", d.Name, "--detach")
+				// Two clients at once in the one sandbox.
+				r := cmdtest.Run(t, repo, "exec", "hc", "--", "sh", "-c", `claude -p "say hello" > /tmp/one 2>&1 & claude -p "say hello"; wait; cat /tmp/one`)
+				auth, paths, envs := up.seen()
+				t.Logf("claude by hand in %s: exit %d, requests %v\n%s", d.Name, r.Code, paths, r.Stderr)
+				if strings.Count(r.Stdout, standInReply) != 2 {
+					t.Errorf("claude by hand did not get the stand-in's answer twice: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+				}
+				if len(auth) == 0 {
+					t.Fatal("no request reached the stand-in")
+				}
+				for _, a := range auth {
+					if a != "Bearer "+claudeAccess+"|" {
+						t.Errorf("the stand-in got credentials %q, want the host's OAuth token", a)
+					}
+				}
+				checkSandbox(t, d, repo, "hc", r.Stdout+r.Stderr, envs)
+				// The exec's proxy is gone with the exec.
+				if socks, _ := filepath.Glob(filepath.Join(repo, ".git", "loop", "host", "hc", "egress", "*.sock")); len(socks) != 0 {
+					t.Errorf("sockets left after the exec: %v", socks)
+				}
+			})
+
+			t.Run("codex", func(t *testing.T) {
+				up := newStandIn(t, "hx")
+				t.Setenv("OPENAI_BASE_URL", up.URL+"/v1")
+				cmdtest.MustRun(t, repo, "new", "hx", "--agent", codex, "--driver", d.Name, "--detach")
+				r := cmdtest.Run(t, repo, "exec", "hx", "--", "codex", "exec", "--skip-git-repo-check", "say hello")
+				auth, paths, envs := up.seen()
+				t.Logf("codex by hand in %s: exit %d, requests %v", d.Name, r.Code, paths)
+				if len(auth) == 0 {
+					t.Fatalf("no request reached the stand-in: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+				}
+				for _, a := range auth {
+					if a != "Bearer "+codexKey+"|" {
+						t.Errorf("the stand-in got credentials %q, want the host's API key", a)
+					}
+				}
+				checkSandbox(t, d, repo, "hx", r.Stdout+r.Stderr, envs)
+			})
+		})
+	}
+}
+
 // checkSandbox: the agent ran with the placeholder and never the
 // credential, in its environment, its files, its log, the container's
 // stored configuration; and a command in the sandbox finds it nowhere.
