@@ -216,6 +216,54 @@ func TestToolchainAdoptedLoop(t *testing.T) {
 	}
 }
 
+// TestToolchainCollected: "git loop prune" removes a toolchain once no
+// loop uses it (its loop removed, here), never one a live loop uses.
+func TestToolchainCollected(t *testing.T) {
+	t.Parallel()
+	ts := newToolServer(t)
+	for _, d := range cmdtest.Drivers {
+		t.Run(d.Name, func(t *testing.T) {
+			t.Parallel()
+			u := toolchainUser(t, d, ts, "/gc-"+d.Name+"/gitloop-hello-1.0.0.tar.gz")
+			u.OK("new", "a", "--driver", d.Name, "-d")
+			u.OK("new", "b", "--driver", d.Name, "-d")
+			old := cmdtest.ReadMeta(t, u.Repo, "a").Sandbox.Toolchain
+			// The tier changes: a new loop gets another toolchain.
+			personal := filepath.Join(u.Home, "data", "personal")
+			toml, _ := os.ReadFile(filepath.Join(personal, ".claude", "mise.toml"))
+			gittest.WriteFile(t, personal, ".claude/mise.toml", strings.Replace(string(toml), "[env]\n", "[env]\nGITLOOP_V2 = \"1\"\n", 1))
+			gittest.Commit(t, personal, "v2")
+			u.OK("new", "c", "--driver", d.Name, "-d")
+			cur := cmdtest.ReadMeta(t, u.Repo, "c").Sandbox.Toolchain
+			if cur == old || cur == "" {
+				t.Fatalf("toolchains %q and %q", old, cur)
+			}
+			if r := u.OK("prune"); strings.Contains(r.Stdout, "toolchain") {
+				t.Errorf("prune removed a toolchain loops use:\n%s", r.Stdout)
+			}
+			u.OK("rm", "a")
+			if r := u.OK("prune"); strings.Contains(r.Stdout, "toolchain") {
+				t.Errorf("prune removed a toolchain loop b uses:\n%s", r.Stdout)
+			}
+			u.OK("rm", "b")
+			r := u.OK("prune", "--dry-run")
+			if !strings.Contains(r.Stdout, "Would remove toolchain "+old) || strings.Contains(r.Stdout, cur) {
+				t.Errorf("prune --dry-run:\n%s", r.Stdout)
+			}
+			r = u.OK("prune")
+			if !strings.Contains(r.Stdout, "Removed toolchain "+old) {
+				t.Errorf("prune:\n%s", r.Stdout)
+			}
+			if _, err := os.Stat(old); !os.IsNotExist(err) {
+				t.Errorf("the unused toolchain is still there: %v", err)
+			}
+			if r := u.OK("exec", "c", "--", "gitloop-hello"); !strings.Contains(r.Stdout, "toolchain tool ok") {
+				t.Errorf("loop c after prune: %q", r.Stdout)
+			}
+		})
+	}
+}
+
 // TestToolchainFailureNamesTheTool: a tool mise cannot install stops new
 // with an error that names it and says where the fix is; no loop is left.
 func TestToolchainFailureNamesTheTool(t *testing.T) {
