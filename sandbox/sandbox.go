@@ -76,10 +76,11 @@ type Spec struct {
 	// Placement); empty means PlacementAuto. Not hashed: it decides
 	// whether a sandbox may be made, not what it is made of.
 	Placement Placement `json:"-"`
-	// Path are dirs put at the end of every exec's PATH, after the
-	// image's (or the host's) own: where the loop's agent is linked, so it
-	// runs by name in a shell. The docker driver stores it in the
-	// container's config, so it is hashed.
+	// Path are dirs put first on every exec's PATH, before the image's
+	// (or the host's) own and a loop's toolchain: where the loop's agent
+	// is linked or wrapped, so it runs by name in a shell as its sessions
+	// run it. The docker driver stores it in the container's config, so
+	// it is hashed.
 	Path []string          `json:"path,omitempty"`
 	Env  map[string]string `json:"-"` // per-exec env every exec gets (not hashed, not stored)
 }
@@ -160,7 +161,7 @@ func (s Spec) ConfigHash() string {
 		fmt.Fprintf(h, "port=%d:%d\n", p.Host, p.Container)
 	}
 	for _, p := range s.Path {
-		fmt.Fprintf(h, "path=%s\n", p)
+		fmt.Fprintf(h, "path-first=%s\n", p) // before the image's PATH since 2026-12
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }

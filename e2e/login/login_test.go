@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -47,6 +48,8 @@ type standIn struct {
 	paths []string
 	envs  []string // environ of the loop's processes, during a request
 	loop  string
+	// accounts are the ChatGPT-Account-Id of each request.
+	accounts []string
 }
 
 func newStandIn(t *testing.T, loop string) *standIn {
@@ -61,12 +64,17 @@ func (s *standIn) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.auth = append(s.auth, r.Header.Get("Authorization")+"|"+r.Header.Get("X-Api-Key"))
 	s.paths = append(s.paths, r.Method+" "+r.URL.Path)
+	s.accounts = append(s.accounts, r.Header.Get("ChatGPT-Account-Id"))
 	s.envs = append(s.envs, loopEnvirons(s.loop)...)
 	s.mu.Unlock()
 	switch {
 	case r.URL.Path == "/v1/messages" && strings.Contains(string(body), `"stream":true`):
 		w.Header().Set("Content-Type", "text/event-stream")
 		io.WriteString(w, claudeStream)
+	case r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/responses"):
+		// Codex tries a WebSocket first; refused, it falls back to
+		// POSTing the request, which then reaches here too.
+		w.WriteHeader(http.StatusUpgradeRequired)
 	case r.URL.Path == "/v1/messages":
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"id":"msg_1","type":"message","role":"assistant","model":"claude-standin","content":[{"type":"text","text":"`+standInReply+`"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":1,"output_tokens":1}}`)
@@ -228,6 +236,181 @@ func TestHostLoginInLoops(t *testing.T) {
 				}
 				checkSandbox(t, d, repo, "x", r.Stdout+r.Stderr, envs)
 			})
+		})
+	}
+}
+
+// TestHostLoginByHand: a client a user runs by hand in "git loop exec"
+// (and so "shell") is logged in as in a session, through the same proxy,
+// and the sandbox never holds the login. Two at once in one sandbox (a
+// docker container is one network) each get their own relay.
+func TestHostLoginByHand(t *testing.T) {
+	claude := testagents.Claude(t)
+	codex := codexNative(t, testagents.Codex(t))
+	for _, d := range cmdtest.Drivers {
+		t.Run(d.Name, func(t *testing.T) {
+			repo := gittest.Repo(t)
+			d.Prepare(t, repo)
+			t.Cleanup(func() {
+				ws, _ := os.ReadFile(filepath.Join(repo, ".git", "loop", "id"))
+				cmdtest.Run(t, repo, "uninstall", "--yes", "--force")
+				if api, err := dockertest.DialAPI(); err == nil && len(ws) > 0 {
+					api.RemoveLabelled(sandbox.LabelWorkspace, strings.TrimSpace(string(ws)))
+					api.Close()
+				}
+			})
+			t.Setenv("HOME", fakeHome(t))
+
+			t.Run("claude", func(t *testing.T) {
+				up := newStandIn(t, "hc")
+				t.Setenv("ANTHROPIC_BASE_URL", up.URL)
+				cmdtest.MustRun(t, repo, "new", "hc", "--agent", claude, "--driver", d.Name, "--detach")
+				// Two clients at once in the one sandbox.
+				r := cmdtest.Run(t, repo, "exec", "hc", "--", "sh", "-c", `claude -p "say hello" > /tmp/one 2>&1 & claude -p "say hello"; wait; cat /tmp/one`)
+				auth, paths, envs := up.seen()
+				t.Logf("claude by hand in %s: exit %d, requests %v\n%s", d.Name, r.Code, paths, r.Stderr)
+				if strings.Count(r.Stdout, standInReply) != 2 {
+					t.Errorf("claude by hand did not get the stand-in's answer twice: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+				}
+				if len(auth) == 0 {
+					t.Fatal("no request reached the stand-in")
+				}
+				for _, a := range auth {
+					if a != "Bearer "+claudeAccess+"|" {
+						t.Errorf("the stand-in got credentials %q, want the host's OAuth token", a)
+					}
+				}
+				checkSandbox(t, d, repo, "hc", r.Stdout+r.Stderr, envs)
+				// The exec's proxy is gone with the exec.
+				if socks, _ := filepath.Glob(filepath.Join(repo, ".git", "loop", "host", "hc", "egress", "*.sock")); len(socks) != 0 {
+					t.Errorf("sockets left after the exec: %v", socks)
+				}
+			})
+
+			t.Run("codex", func(t *testing.T) {
+				up := newStandIn(t, "hx")
+				t.Setenv("OPENAI_BASE_URL", up.URL+"/v1")
+				cmdtest.MustRun(t, repo, "new", "hx", "--agent", codex, "--driver", d.Name, "--detach")
+				r := cmdtest.Run(t, repo, "exec", "hx", "--", "codex", "exec", "--skip-git-repo-check", "say hello")
+				auth, paths, envs := up.seen()
+				t.Logf("codex by hand in %s: exit %d, requests %v", d.Name, r.Code, paths)
+				if len(auth) == 0 {
+					t.Fatalf("no request reached the stand-in: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+				}
+				for _, a := range auth {
+					if a != "Bearer "+codexKey+"|" {
+						t.Errorf("the stand-in got credentials %q, want the host's API key", a)
+					}
+				}
+				checkSandbox(t, d, repo, "hx", r.Stdout+r.Stderr, envs)
+			})
+		})
+	}
+}
+
+// TestCodexChatGPTLogin: a host logged in to Codex with ChatGPT (auth.json
+// with tokens, no API key). The loops' real Codex speaks the API-key
+// dialect to the proxy, which sends its requests to the host client's
+// ChatGPT backend (chatgpt_base_url of the host's config.toml, here the
+// stand-in) at /backend-api/codex/responses, with the host's access
+// token as bearer and its account id, and to nothing else (no account,
+// plugin or workspace endpoint). No loop can refresh: a refresh the host
+// makes reaches every loop at its next request, and no run changes the
+// host's auth.json (one loop's run never logs the others out).
+func TestCodexChatGPTLogin(t *testing.T) {
+	codex := codexNative(t, testagents.Codex(t))
+	const (
+		access1 = "eyJhbGciOiJSUzI1NiJ9.FAKE-CHATGPT-ACCESS-ONE.c2ln"
+		access2 = "eyJhbGciOiJSUzI1NiJ9.FAKE-CHATGPT-ACCESS-TWO.c2ln"
+		refresh = "rt-FAKE-CHATGPT-REFRESH-9e1d"
+		account = "acct-FAKE-4471"
+	)
+	for _, d := range cmdtest.Drivers {
+		t.Run(d.Name, func(t *testing.T) {
+			repo := gittest.Repo(t)
+			d.Prepare(t, repo)
+			t.Cleanup(func() {
+				ws, _ := os.ReadFile(filepath.Join(repo, ".git", "loop", "id"))
+				cmdtest.Run(t, repo, "uninstall", "--yes", "--force")
+				if api, err := dockertest.DialAPI(); err == nil && len(ws) > 0 {
+					api.RemoveLabelled(sandbox.LabelWorkspace, strings.TrimSpace(string(ws)))
+					api.Close()
+				}
+			})
+			home := fakeHome(t)
+			t.Setenv("HOME", home)
+			up := newStandIn(t, "g1")
+			auth := filepath.Join(home, ".codex", "auth.json")
+			login := func(access string) string {
+				body := `{"OPENAI_API_KEY":null,"tokens":{"id_token":"eyJhbGciOiJSUzI1NiJ9.e30.c2ln","access_token":"` + access + `","refresh_token":"` + refresh + `","account_id":"` + account + `"},"last_refresh":"2026-12-07T20:00:00Z"}`
+				if err := os.WriteFile(auth, []byte(body), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				return body
+			}
+			want := login(access1)
+			if err := os.WriteFile(filepath.Join(home, ".codex", "config.toml"), []byte("chatgpt_base_url = \""+up.URL+"/backend-api/\"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			check := func(what, access string, from int) {
+				t.Helper()
+				up.mu.Lock()
+				paths, auths, accounts := up.paths[from:], up.auth[from:], up.accounts[from:]
+				up.mu.Unlock()
+				t.Logf("%s: requests %v", what, paths)
+				if len(paths) == 0 {
+					t.Fatalf("%s: no request reached the stand-in", what)
+				}
+				if !slices.Contains(paths, "POST /backend-api/codex/responses") {
+					t.Errorf("%s: no POST of a turn reached the Codex backend", what)
+				}
+				for i, p := range paths {
+					if !strings.HasSuffix(p, " /backend-api/codex/responses") {
+						t.Errorf("%s: a request went to %s, not the Codex backend", what, p)
+					}
+					if auths[i] != "Bearer "+access+"|" || accounts[i] != account {
+						t.Errorf("%s: credentials %q, account %q; want the host's access token and account", what, auths[i], accounts[i])
+					}
+				}
+				if b, _ := os.ReadFile(auth); string(b) != want {
+					t.Errorf("%s: the host's auth.json changed:\n%s", what, b)
+				}
+			}
+			for _, name := range []string{"g1", "g2"} {
+				cmdtest.MustRun(t, repo, "new", name, "--agent", codex, "--driver", d.Name, "--detach")
+			}
+			r := cmdtest.Run(t, repo, "run", "g1", "say hello")
+			check("run g1", access1, 0)
+			// The host's client refreshes: every loop uses the new token.
+			n := len(up.paths)
+			want = login(access2)
+			r2 := cmdtest.Run(t, repo, "run", "g2", "say hello")
+			check("run g2 after the host's refresh", access2, n)
+			n = len(up.paths)
+			r3 := cmdtest.Run(t, repo, "exec", "g1", "--", "codex", "exec", "--skip-git-repo-check", "say hello")
+			check("codex by hand in g1", access2, n)
+			for _, out := range []string{r.Stdout + r.Stderr, r2.Stdout + r2.Stderr, r3.Stdout + r3.Stderr} {
+				for _, v := range []string{access1, access2, refresh} {
+					if strings.Contains(out, v) {
+						t.Errorf("output holds the host's token %.20s…", v)
+					}
+				}
+			}
+			for _, name := range []string{"g1", "g2"} {
+				for _, dir := range []string{filepath.Join(repo, ".git", "loop", "loops", name), filepath.Join(repo, ".git", "loop", "host", name)} {
+					filepath.WalkDir(dir, func(p string, de os.DirEntry, err error) error {
+						if err == nil && de.Type().IsRegular() {
+							b, _ := os.ReadFile(p)
+							for _, v := range []string{access1, access2, refresh} {
+								if strings.Contains(string(b), v) {
+									t.Errorf("%s holds the host's token %.20s…", p, v)
+								}
+							}
+						}
+						return nil
+					})
+				}
+			}
 		})
 	}
 }

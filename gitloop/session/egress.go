@@ -9,10 +9,12 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 
 	"github.com/gitloop-dev/git-loop/gitloop/agent"
 	"github.com/gitloop-dev/git-loop/gitloop/egress"
 	"github.com/gitloop-dev/git-loop/gitloop/sandboxspec"
+	"github.com/gitloop-dev/git-loop/gitloop/state"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 	"github.com/gitloop-dev/git-loop/sandbox"
 )
@@ -135,4 +137,65 @@ func pointAt(inv *agent.Invocation, login *egress.Login, x *sandbox.Exec, base, 
 		cmd = slices.Insert(cmd, at, "-c", fmt.Sprintf("openai_base_url=%q", base+"/v1"))
 	}
 	return cmd
+}
+
+// egressByHand serves the host's login to a Claude Code or Codex client
+// a user runs by hand in "git loop exec" or "shell", for as long as the
+// exec runs: it starts a proxy on a socket of this exec's own (a session
+// and other execs of the loop may be serving theirs) and names it in the
+// exec's env, where the loop's wrapper on PATH (agent.Mounts) finds it
+// and runs the client under "git loop relay --client". Nothing of the
+// login enters the sandbox. As withEgress: only the loop's own agent
+// kind, docker and bwrap, a login on the host, and no vault of the
+// client's own credential. The returned stop ends the proxy.
+func egressByHand(s *workspace.Workspace, m *state.Meta, spec sandbox.Spec, x *sandbox.Exec) (stop func(), err error) {
+	stop = func() {}
+	if m.Sandbox.Driver != "docker" && m.Sandbox.Driver != "bwrap" {
+		return stop, nil
+	}
+	a, err := agent.ForLoop(s, m, "")
+	if err != nil {
+		return stop, nil
+	}
+	kind := map[agent.Kind]string{agent.Claude: egress.Claude, agent.Codex: egress.Codex}[a.Kind]
+	if kind == "" {
+		return stop, nil
+	}
+	for _, k := range credentialEnv[a.Kind] {
+		if _, set := spec.Env[k]; set {
+			return stop, nil
+		}
+	}
+	if _, err := s.HookBinary(); err != nil || runtime.GOOS != "linux" {
+		return stop, nil // no relay inside
+	}
+	home, _ := os.UserHomeDir()
+	login, err := egress.Find(kind, os.LookupEnv, home)
+	if err != nil {
+		return stop, nil // the client says it is not logged in; doctor says why
+	}
+	dir := sandboxspec.EgressDir(s, m.Name)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return stop, fmt.Errorf("loop %s: egress proxy: %w", m.Name, err)
+	}
+	b := make([]byte, 6)
+	if _, err := rand.Read(b); err != nil {
+		return stop, err
+	}
+	name := "exec-" + hex.EncodeToString(b) + ".sock"
+	srv, err := egress.Listen(filepath.Join(dir, name), egress.NewProxy(login, nil))
+	if err != nil {
+		return stop, fmt.Errorf("loop %s: %w", m.Name, err)
+	}
+	if x.Env == nil {
+		x.Env = map[string]string{}
+	}
+	x.Env[agent.HandEgressEnv] = path.Join(sandboxspec.EgressMount, name)
+	names := make([]string, 0, len(login.SandboxEnv))
+	for k := range login.SandboxEnv {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	x.Env[agent.HandEgressCredEnv] = strings.Join(names, ",")
+	return func() { _ = srv.Close() }, nil
 }

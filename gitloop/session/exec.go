@@ -51,6 +51,12 @@ func Exec(ctx context.Context, s *workspace.Workspace, opts ExecOptions) (int, e
 		return 0, err
 	}
 	x := sandbox.Exec{Cmd: opts.Cmd, TTY: opts.TTY, Stdin: opts.Stdin, Stdout: opts.Stdout, Stderr: opts.Stderr}
+	// The agent run by hand is logged in as in a session (egressByHand).
+	stop, err := egressByHand(s, m, spec, &x)
+	if err != nil {
+		return 0, err
+	}
+	defer stop()
 	if to, ok := eng.(sandbox.TerminalOwner); ok && opts.TTY && to.AllocatesTTY() && opts.RawTerminal != nil {
 		restore, sizes := opts.RawTerminal()
 		defer restore()

@@ -717,9 +717,10 @@ func environ(spec sandbox.Spec, x sandbox.Exec) []string {
 	for k, v := range spec.Env {
 		base[k] = v
 	}
-	// After spec.Env, whose PATH (a loop's toolchain first) it extends.
-	for _, p := range spec.Path {
-		base["PATH"] += ":" + p
+	// After spec.Env, whose PATH (a loop's toolchain first) it goes
+	// before.
+	if len(spec.Path) > 0 {
+		base["PATH"] = strings.Join(spec.Path, ":") + ":" + base["PATH"]
 	}
 	return sandbox.MergeEnv(base, x.Env)
 }
