@@ -676,3 +676,68 @@ func TestHostNetworkRelay(t *testing.T) {
 		})
 	}
 }
+
+// scanner is a neighbour that does not know the port: it tries every
+// listening socket on the host's loopback it can see (with the host's
+// network, /proc/net/tcp is the host's), as a model API request.
+const scanner = `sleep 2
+for p in $(awk '$4 == "0A" && $2 ~ /^0100007F:/ { split($2, a, ":"); print a[2] }' /proc/net/tcp); do
+  port=$((16#$p))
+  if exec 3<>/dev/tcp/127.0.0.1/$port; then
+    printf 'POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}' >&3
+    timeout 3 head -c 300 <&3 >/dev/null; exec 3<&-
+    echo "tried $port"
+  fi 2>/dev/null
+done`
+
+// TestHostNetworkRelayByHand: with sandbox.network = host, a client run by
+// hand in "git loop exec" gets a relay on a free port of the host's
+// loopback; another loop scanning the host's listening sockets must not
+// get the host's login on its requests through it.
+func TestHostNetworkRelayByHand(t *testing.T) {
+	for _, d := range cmdtest.Drivers {
+		t.Run(d.Name, func(t *testing.T) {
+			repo := gittest.Repo(t)
+			d.Prepare(t, repo)
+			t.Cleanup(func() {
+				ws, _ := os.ReadFile(filepath.Join(repo, ".git", "loop", "id"))
+				cmdtest.Run(t, repo, "uninstall", "--yes", "--force")
+				if api, err := dockertest.DialAPI(); err == nil && len(ws) > 0 {
+					api.RemoveLabelled(sandbox.LabelWorkspace, strings.TrimSpace(string(ws)))
+					api.Close()
+				}
+			})
+			t.Setenv("HOME", fakeHome(t))
+			up := newStandIn(t, "a")
+			t.Setenv("ANTHROPIC_BASE_URL", up.URL)
+			gittest.Git(t, repo, "config", "loop.sandbox.network", "host")
+			// The client run by hand in loop a: it lasts a few seconds
+			// and makes no request of its own.
+			bin := filepath.Join(t.TempDir(), "claude")
+			if err := os.WriteFile(bin, []byte("#!/bin/sh\nsleep 8\necho by-hand-done\n"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			gittest.Git(t, repo, "config", "loop.agent", bin)
+			cmdtest.MustRun(t, repo, "new", "a", "--driver", d.Name, "--detach")
+			cmdtest.MustRun(t, repo, "new", "b", "--driver", d.Name, "--detach")
+			done := make(chan cmdtest.Result, 1)
+			go func() { done <- cmdtest.Run(t, repo, "exec", "a", "--", "claude") }()
+			r := cmdtest.Run(t, repo, "exec", "b", "--", "bash", "-c", scanner)
+			t.Logf("loop b in %s: exit %d\n%s%s", d.Name, r.Code, r.Stdout, r.Stderr)
+			ra := <-done
+			if !strings.Contains(ra.Stdout, "by-hand-done") {
+				t.Errorf("the client by hand in loop a did not run: exit %d\n%s%s", ra.Code, ra.Stdout, ra.Stderr)
+			}
+			if !strings.Contains(r.Stdout, "tried") {
+				t.Fatalf("loop b reached no socket on the host's loopback (the attack did not run)")
+			}
+			noSecret(t, "loop b's output", r.Stdout+r.Stderr)
+			auth, _, _ := up.seen()
+			for _, a := range auth {
+				if strings.Contains(a, claudeAccess) {
+					t.Errorf("loop b's request reached the model API with the host's login through loop a's relay: %q", a)
+				}
+			}
+		})
+	}
+}

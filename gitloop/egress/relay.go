@@ -37,6 +37,12 @@ func Relay(listen, socket string, cmd []string) (int, error) {
 	return relay(l, socket, exec.Command(cmd[0], cmd[1:]...))
 }
 
+// HandTokenEnv, when set in a client-by-hand relay's env, is the
+// credential the client sends instead of Placeholder: a token of that
+// exec's proxy, which requires it when the relay's port is on the host's
+// loopback (sandbox.network = host).
+const HandTokenEnv = "GIT_LOOP_EGRESS_TOKEN"
+
 // RelayHand is Relay for a client a user runs by hand in "git loop exec"
 // or "shell": several may run at once in one container, so it listens on
 // a free port of the sandbox's loopback and points the client there
@@ -55,9 +61,13 @@ func RelayHand(kind string, at int, socket string, credEnv, cmd []string) (int, 
 	defer l.Close()
 	base := "http://" + l.Addr().String()
 	env := os.Environ()
+	cred := Placeholder
+	if tok := os.Getenv(HandTokenEnv); tok != "" {
+		cred = tok // the proxy requires it (sandbox.network = host)
+	}
 	for _, k := range credEnv {
 		if k != "" {
-			env = append(env, k+"="+Placeholder)
+			env = append(env, k+"="+cred)
 		}
 	}
 	switch kind {

@@ -183,12 +183,24 @@ func egressByHand(s *workspace.Workspace, m *state.Meta, spec sandbox.Spec, x *s
 		return stop, err
 	}
 	name := "exec-" + hex.EncodeToString(b) + ".sock"
-	srv, err := egress.Listen(filepath.Join(dir, name), egress.NewProxy(login, nil))
-	if err != nil {
-		return stop, fmt.Errorf("loop %s: %w", m.Name, err)
-	}
+	p := egress.NewProxy(login, nil)
 	if x.Env == nil {
 		x.Env = map[string]string{}
+	}
+	if spec.Network == sandbox.NetworkHost {
+		// The relay's free port is then on the host's loopback, where
+		// every local process reaches it (as for sessions, withEgress):
+		// the proxy requires this exec's token, which the client sends.
+		tok, err := sessionToken()
+		if err != nil {
+			return stop, err
+		}
+		p.RequireToken(tok)
+		x.Env[egress.HandTokenEnv] = tok
+	}
+	srv, err := egress.Listen(filepath.Join(dir, name), p)
+	if err != nil {
+		return stop, fmt.Errorf("loop %s: %w", m.Name, err)
 	}
 	x.Env[agent.HandEgressEnv] = path.Join(sandboxspec.EgressMount, name)
 	names := make([]string, 0, len(login.SandboxEnv))
