@@ -107,6 +107,9 @@ type FetchResult struct {
 	// Rewritten: New does not contain Old. Nothing was applied; the
 	// sandbox's history stays in quarantine for the user to look at.
 	Rewritten bool
+	// Snapshot is the snapshot fetched with a Snapshot fetch (its
+	// quarantine ref), "none" when the sandbox had none, "" otherwise.
+	Snapshot string
 }
 
 var refRe = regexp.MustCompile(`^refs/[A-Za-z0-9._/-]+$`)
@@ -185,7 +188,14 @@ func fetch(ctx context.Context, r, move *git.Runner, opts FetchOptions) (FetchRe
 	var gq git.Querier
 	// Both refs in one git: the fetched head counts only as a commit
 	// (the sandbox can point its branch at a tag, a tree or a blob).
-	out, err := gq.Output(ctx, git.Cmd{Dir: opts.GitDir, Args: []string{"for-each-ref", "--format=%(objectname) %(objecttype) %(refname)", head, opts.Branch}})
+	feArgs := []string{"for-each-ref", "--format=%(objectname) %(objecttype) %(refname)", head, opts.Branch}
+	snapRef := ""
+	if opts.Snapshot {
+		snapRef = q + "side/snapshot"
+		feArgs = append(feArgs, snapRef)
+		res.Snapshot = noSnapshot
+	}
+	out, err := gq.Output(ctx, git.Cmd{Dir: opts.GitDir, Args: feArgs})
 	if err != nil {
 		return res, err
 	}
@@ -197,6 +207,8 @@ func fetch(ctx context.Context, r, move *git.Runner, opts FetchOptions) (FetchRe
 			res.New = f[0]
 		case f[2] == opts.Branch:
 			res.Old = f[0]
+		case snapRef != "" && f[2] == snapRef:
+			res.Snapshot = f[0]
 		}
 	}
 	switch {

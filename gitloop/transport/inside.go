@@ -132,6 +132,6 @@ func Accept(ctx context.Context, s *workspace.Workspace, m *state.Meta, sha, old
 	if err := s.Git.Run(ctx, git.Cmd{Dir: s.Repo.CommonDir, Label: m.ShortBranch(), Args: []string{"update-ref", "-m", why, m.Branch, sha, old}}); err != nil {
 		return err
 	}
-	writeSeen(s, m.Name, sha)
+	writeSeen(s, m.Name, sha, "")
 	return nil
 }
