@@ -89,7 +89,7 @@ const (
 // that records the snapshot of the clone at dir (the loop's worktree
 // path inside) when the command ends.
 func WrapExec(dir string, mode MissingMode, cmd []string) []string {
-	return append([]string{"sh", "-c", execWrapScript, "sh", dir, string(mode)}, cmd...)
+	return append([]string{"/bin/sh", "-c", execWrapScript, "sh", dir, string(mode)}, cmd...)
 }
 
 // ExecMissing says whether the exec wrapper found the command's program
