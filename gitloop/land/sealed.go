@@ -2,6 +2,7 @@ package land
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -148,22 +149,25 @@ func mergeInside(ctx context.Context, s *workspace.Workspace, t target, revs []m
 	if s.Git.DryRun {
 		return nil, nil
 	}
-	res, err := transport.Inside(ctx, s, m, mergeInsideScript, identityEnv(ctx, s, s.Repo.CommonDir), args...)
+	// The merge and the fetch of its result in one exec.
+	res, err := transport.RefreshAfter(ctx, s, m, &transport.Pre{Script: mergeInsideScript, Args: args, Env: identityEnv(ctx, s, s.Repo.CommonDir)})
+	if pe := (*transport.PreError)(nil); errors.As(err, &pe) {
+		if pe.Code == 3 {
+			files := namesFrom(strings.ReplaceAll(pe.Stdout, "\n", "\x00"))
+			if len(files) == 0 {
+				files = []string{"(the sandbox named none)"}
+			}
+			return files, nil
+		}
+		return nil, fmt.Errorf("%s: merging in loop %s's sandbox failed (exit %d): %s", t.layer, m.Name, pe.Code, workspace.FirstLine(pe.Stderr))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", t.layer, err)
 	}
-	switch res.Code {
-	case 0:
-	case 3:
-		files := namesFrom(res.Stdout)
-		if len(files) == 0 {
-			files = []string{"(the sandbox named none)"}
-		}
-		return files, nil
-	default:
-		return nil, fmt.Errorf("%s: merging in loop %s's sandbox failed (exit %d): %s", t.layer, m.Name, res.Code, workspace.FirstLine(res.Stderr))
+	if res.Rewritten {
+		return nil, rewrittenError(m, res)
 	}
-	return nil, fetchBack(ctx, s, t)
+	return nil, nil
 }
 
 // fetchBack fetches what git did inside, and refuses to go on when the

@@ -3,6 +3,7 @@ package transport
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -177,4 +178,90 @@ func AfterExec(ctx context.Context, s *workspace.Workspace, m *state.Meta) error
 	}
 	_, err := Refresh(ctx, s, m)
 	return err
+}
+
+// Pre is a script run inside a sealed loop's sandbox, in its clone, in
+// the same exec as a fetch's snapshot and upload-pack, ahead of them: a
+// merge inside and the fetch of its result in one exec (sync) instead of
+// two. It writes what it has to say for the host (conflicted files,
+// NUL-separated) on fd 3, its chatter on stdout or stderr; a non-zero
+// exit stops it there, with nothing fetched.
+type Pre struct {
+	Script string
+	Args   []string
+	Env    map[string]string
+}
+
+// PreError is a Pre that exited non-zero: its code, what it wrote on
+// stdout (NULs as newlines, bounded, as the sandbox's text) and its
+// stderr.
+type PreError struct {
+	Code   int
+	Stdout string
+	Stderr string
+}
+
+func (e *PreError) Error() string {
+	return fmt.Sprintf("the script in the sandbox exited %d: %s", e.Code, workspace.FirstLine(e.Stderr))
+}
+
+// preMark separates, on the exec's stderr, the Pre's chatter from what it
+// wrote on stdout (newline-separated there: a NUL would not pass as
+// text). preScript prints it.
+const preMark = "\n--- gitloop pre output ---\n"
+
+// preScript runs the Pre ($2, args after it) in the clone ($1), then,
+// when it succeeded, the snapshot and upload-pack; stdout is the
+// protocol's, so the Pre's goes through a temp file to stderr, after
+// preMark, when it failed.
+const preScript = "exec 3>&1 1>&2\n" + snapshotFunc + `
+d=$1 pre=$2; shift 2
+o=$(mktemp) || exit 125
+(sh -c "$pre" sh "$@" >"$o" </dev/null)
+c=$?
+if [ "$c" != 0 ]; then
+  printf '\n--- gitloop pre output ---\n'
+  tr '\0' '\n' <"$o"
+  rm -f "$o"
+  exit "$c"
+fi
+rm -f "$o"
+snapshot
+exec git upload-pack "$d" 1>&3 3>&-`
+
+// uploadCmd is what a snapshot fetch runs inside: the snapshot, then
+// upload-pack; with pre, pre first.
+func uploadCmd(dir string, pre *Pre) []string {
+	if pre == nil {
+		return []string{"sh", "-c", snapshotScript, "sh", dir}
+	}
+	return append([]string{"sh", "-c", preScript, "sh", dir, pre.Script}, pre.Args...)
+}
+
+// preError parses the exec's stderr of a failed Pre.
+func preError(code int, stderr string) *PreError {
+	e := &PreError{Code: code, Stderr: stderr}
+	if i := strings.LastIndex(stderr, preMark); i >= 0 {
+		e.Stderr, e.Stdout = stderr[:i], stderr[i+len(preMark):]
+	}
+	e.Stderr = strings.TrimSpace(e.Stderr)
+	return e
+}
+
+// RefreshAfter runs pre inside a sealed loop's sandbox, then fetches as
+// Refresh does, in one exec when the loop's target serves a direct fetch
+// (else an exec for pre, then Refresh). A failing pre returns *PreError
+// and fetches nothing.
+func RefreshAfter(ctx context.Context, s *workspace.Workspace, m *state.Meta, pre *Pre) (FetchResult, error) {
+	if _, err := LoopTarget(ctx, s, m.Name); err != nil || s.Git.DryRun {
+		res, err := Inside(ctx, s, m, pre.Script, pre.Env, pre.Args...)
+		if err != nil {
+			return FetchResult{}, err
+		}
+		if res.Code != 0 {
+			return FetchResult{}, &PreError{Code: res.Code, Stdout: strings.ReplaceAll(res.Stdout, "\x00", "\n"), Stderr: res.Stderr}
+		}
+		return Refresh(ctx, s, m)
+	}
+	return refresh(ctx, s, m, pre)
 }

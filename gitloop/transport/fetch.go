@@ -97,6 +97,10 @@ type FetchOptions struct {
 	// Snapshot records the sandbox's uncommitted work before a Direct
 	// fetch (snapshotScript), as EnvSnapshot does for the helper.
 	Snapshot bool
+	// Pre, with Direct and Snapshot, runs in the same exec before the
+	// snapshot: when it fails, nothing is fetched and the fetch returns a
+	// *PreError.
+	Pre *Pre
 }
 
 // FetchResult is what a fetch did to the host branch.
@@ -171,10 +175,13 @@ func fetch(ctx context.Context, r, move *git.Runner, opts FetchOptions) (FetchRe
 		env = append(env, "PATH="+dir+string(os.PathListSeparator)+os.Getenv("PATH"))
 	}
 	err := r.Run(ctx, git.Cmd{Dir: opts.GitDir, Args: args, Label: "loop/" + opts.Name, Env: env, Group: true, Files: files})
-	if serr := served(); serr != nil && (err == nil || errors.Is(serr, ErrTooLarge) || errors.Is(serr, errNoEnd)) {
+	if serr := served(); serr != nil && (err == nil || errors.Is(serr, ErrTooLarge) || errors.Is(serr, errNoEnd) || errors.As(serr, new(*PreError))) {
 		// What the sandbox's side says comes first: git only saw its
 		// connection cut.
 		err = serr
+	}
+	if pe := (*PreError)(nil); errors.As(err, &pe) {
+		return res, pe
 	}
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, errNoEnd) {
@@ -264,9 +271,21 @@ func serveDirect(ctx context.Context, opts FetchOptions, lim Limits, base int) (
 		// the pack. A v2 one serves commands until its stdin ends, which
 		// here is never before git fetch does: every git it starts
 		// inherits git's end of the pipe.
-		err := splice(sctx, toR, fromW, &stderr, *opts.Direct, lim, "upload-pack", nil, opts.Snapshot, nil)
+		var cmd []string
+		var env map[string]string
+		if opts.Snapshot {
+			cmd = uploadCmd(opts.Direct.Dir, opts.Pre)
+		}
+		if opts.Pre != nil {
+			env = opts.Pre.Env
+		}
+		err := splice(sctx, toR, fromW, &stderr, *opts.Direct, lim, "upload-pack", env, cmd, nil)
 		fromW.Close() // git sees the end of the sandbox's output
 		toR.Close()
+		if se := (*serviceExit)(nil); opts.Pre != nil && errors.As(err, &se) {
+			done <- preError(se.code, stderr.String())
+			return
+		}
 		if err != nil && sctx.Err() != nil && errors.Is(context.Cause(sctx), context.DeadlineExceeded) {
 			err = fmt.Errorf("%w: %w", errNoEnd, err)
 		}

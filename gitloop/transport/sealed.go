@@ -120,6 +120,10 @@ func RemoveClone(s *workspace.Workspace, name string) error {
 // Refresh fetches a sealed loop's branch and its snapshot of uncommitted
 // work into quarantine, and fast-forwards loop/NAME.
 func Refresh(ctx context.Context, s *workspace.Workspace, m *state.Meta) (FetchResult, error) {
+	return refresh(ctx, s, m, nil)
+}
+
+func refresh(ctx context.Context, s *workspace.Workspace, m *state.Meta, pre *Pre) (FetchResult, error) {
 	env := []string{EnvSnapshot + "=1"}
 	opts := FetchOptions{
 		GitDir:       s.Repo.CommonDir,
@@ -139,6 +143,9 @@ func Refresh(ctx context.Context, s *workspace.Workspace, m *state.Meta) (FetchR
 		// Served from this process (FetchOptions.Direct): no
 		// git-remote-gitloop to start.
 		opts.Direct = &t
+		opts.Pre = pre
+	} else if pre != nil {
+		return FetchResult{}, err
 	}
 	opts.Env = env
 	// One fetch per loop at a time, holding a host-only lock that its gits
