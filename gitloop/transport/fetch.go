@@ -193,35 +193,31 @@ func fetch(ctx context.Context, r, move *git.Runner, opts FetchOptions) (FetchRe
 		return res, nil
 	}
 	var gq git.Querier
-	// Both refs in one git: the fetched head counts only as a commit
-	// (the sandbox can point its branch at a tag, a tree or a blob).
-	feArgs := []string{"for-each-ref", "--format=%(objectname) %(objecttype) %(refname)", head, opts.Branch}
 	snapRef := ""
 	if opts.Snapshot {
 		snapRef = q + "side/snapshot"
-		feArgs = append(feArgs, snapRef)
-		res.Snapshot = noSnapshot
 	}
-	out, err := gq.Output(ctx, git.Cmd{Dir: opts.GitDir, Args: feArgs})
-	if err != nil {
-		return res, err
+	// The common case in one git: the fetched head listed among the refs
+	// that contain the host's branch is a commit that fast-forwards it.
+	// Anything else (a rewrite; a tag, tree or blob, which the sandbox
+	// can point its branch at; no branch yet) is told apart below.
+	ff := false
+	if out, err := gq.Output(ctx, git.Cmd{Dir: opts.GitDir, Args: refsArgs(opts.Branch, head, opts.Branch, snapRef)}); err == nil {
+		parseRefs(&res, string(out), head, opts.Branch, snapRef, true)
+		ff = res.New != "" && res.Old != ""
 	}
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		f := strings.Fields(line)
-		switch {
-		case len(f) != 3:
-		case f[2] == head && f[1] == "commit":
-			res.New = f[0]
-		case f[2] == opts.Branch:
-			res.Old = f[0]
-		case snapRef != "" && f[2] == snapRef:
-			res.Snapshot = f[0]
+	if !ff {
+		res = FetchResult{}
+		out, err := gq.Output(ctx, git.Cmd{Dir: opts.GitDir, Args: refsArgs("", head, opts.Branch, snapRef)})
+		if err != nil {
+			return res, err
 		}
+		parseRefs(&res, string(out), head, opts.Branch, snapRef, false)
 	}
 	switch {
 	case res.New == "" || res.New == res.Old:
 		return res, nil
-	case res.Old != "":
+	case res.Old != "" && !ff:
 		ok, err := gq.Succeeds(ctx, git.Cmd{Dir: opts.GitDir, Args: []string{"merge-base", "--is-ancestor", res.Old, res.New}})
 		if err != nil {
 			return res, err
@@ -238,6 +234,46 @@ func fetch(ctx context.Context, r, move *git.Runner, opts FetchOptions) (FetchRe
 	}
 	res.Moved = true
 	return res, nil
+}
+
+// refsArgs lists the fetched head, the host branch and the snapshot's
+// quarantine ref ("" for none), each with its object name and type; with
+// contains, only those that contain it.
+func refsArgs(contains, head, branch, snapRef string) []string {
+	args := []string{"for-each-ref", "--format=%(objectname) %(objecttype) %(refname)"}
+	if contains != "" {
+		args = append(args, "--contains", contains)
+	}
+	args = append(args, head, branch)
+	if snapRef != "" {
+		args = append(args, snapRef)
+	}
+	return args
+}
+
+// parseRefs reads refsArgs' output into res: the head only as a commit.
+// The snapshot is "none" when it is not listed, unless the listing was
+// filtered (then "": not known).
+func parseRefs(res *FetchResult, out, head, branch, snapRef string, filtered bool) {
+	if snapRef != "" && !filtered {
+		res.Snapshot = noSnapshot
+	}
+	snap := ""
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) != 3:
+		case f[2] == head && f[1] == "commit":
+			res.New = f[0]
+		case f[2] == branch:
+			res.Old = f[0]
+		case snapRef != "" && f[2] == snapRef:
+			snap = f[0]
+		}
+	}
+	if snap != "" {
+		res.Snapshot = snap
+	}
 }
 
 // errNoEnd is wrapped when a Direct fetch's service ran past the timeout.
