@@ -62,12 +62,17 @@ func insideLog(s *workspace.Workspace, t target, args ...string) {
 // to stderr.
 const mergeInsideScript = `exec 3>&1 1>&2
 branch=$1; shift
-[ "$(git symbolic-ref -q HEAD)" = "$branch" ] || { echo "the sandbox's clone is not on $branch (git switch ${branch#refs/heads/} inside)"; exit 10; }
-if git rev-parse -q --verify MERGE_HEAD >/dev/null; then echo "a merge is already in progress in the sandbox's clone"; exit 11; fi
+# HEAD and MERGE_HEAD read by the shell: each git started costs more
+# than the merge of a few commits (git when the clone's .git is not a
+# plain dir).
+head=
+if [ -d .git ] && [ -f .git/HEAD ]; then read -r head <.git/HEAD; head=${head#ref: }; else head=$(git symbolic-ref -q HEAD); fi
+[ "$head" = "$branch" ] || { echo "the sandbox's clone is not on $branch (git switch ${branch#refs/heads/} inside)"; exit 10; }
+if [ -e .git/MERGE_HEAD ] || { [ ! -d .git ] && git rev-parse -q --verify MERGE_HEAD >/dev/null; }; then echo "a merge is already in progress in the sandbox's clone"; exit 11; fi
 while [ $# -ge 2 ]; do
   ref=$1 msg=$2; shift 2
   if git merge-base --is-ancestor "$ref" HEAD; then git update-ref -d "$ref"; continue; fi
-  if ! git merge -q --no-edit -m "$msg" "$ref"; then
+  if ! git -c maintenance.auto=false -c gc.auto=0 merge -q --no-edit -m "$msg" "$ref"; then
     if git rev-parse -q --verify MERGE_HEAD >/dev/null; then git diff --name-only -z --diff-filter=U >&3; exit 3; fi
     exit 12
   fi

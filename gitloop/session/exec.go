@@ -67,7 +67,7 @@ func Exec(ctx context.Context, s *workspace.Workspace, opts ExecOptions) (int, e
 		if err == nil && transport.ExecMissing(s, m, code) {
 			code, err = missingProgram(eng, spec, missingMode(m, spec), opts.Cmd, code)
 		}
-		afterExec(ctx, s, m)
+		afterExec(ctx, s, m, err == nil)
 	} else {
 		fetchBack(ctx, s, m)
 	}
@@ -141,8 +141,8 @@ func missingProgram(eng sandbox.Engine, spec sandbox.Spec, mode transport.Missin
 // afterExec brings a sealed loop's work to the host after a wrapped exec:
 // a fetch only when its refs, read as data, moved. Like fetchBack it runs
 // whatever the command's outcome and only warns.
-func afterExec(ctx context.Context, s *workspace.Workspace, m *state.Meta) {
-	if err := transport.AfterExec(context.WithoutCancel(ctx), s, m); err != nil {
+func afterExec(ctx context.Context, s *workspace.Workspace, m *state.Meta, wrapped bool) {
+	if err := transport.AfterExec(context.WithoutCancel(ctx), s, m, wrapped); err != nil {
 		s.Reporter().Warn(fmt.Sprintf("loop %s: could not fetch from its sandbox: %v", m.Name, err))
 	}
 }

@@ -171,12 +171,14 @@ func Current(s *workspace.Workspace, m *state.Meta) bool {
 
 // AfterExec brings a sealed loop's work to the host after a wrapped exec
 // (WrapExec): nothing when the clone's refs did not move since the last
-// fetch, else a fetch through the quarantine.
-func AfterExec(ctx context.Context, s *workspace.Workspace, m *state.Meta) error {
+// fetch, else a fetch through the quarantine. wrapped says the wrapper
+// ran to its end (the exec returned its code): then the snapshot it made
+// is fetched as it is, without making another.
+func AfterExec(ctx context.Context, s *workspace.Workspace, m *state.Meta, wrapped bool) error {
 	if Current(s, m) {
 		return nil
 	}
-	_, err := Refresh(ctx, s, m)
+	_, err := refresh(ctx, s, m, nil, !wrapped)
 	return err
 }
 
@@ -216,16 +218,16 @@ const preMark = "\n--- gitloop pre output ---\n"
 // preMark, when it failed.
 const preScript = "exec 3>&1 1>&2\n" + snapshotFunc + `
 d=$1 pre=$2; shift 2
-o=$(mktemp) || exit 125
+# Its output in a file of the clone's git dir (no mktemp, no rm to
+# start): only this exec writes it.
+o="$d/.git/gitloop-pre-out"
 (sh -c "$pre" sh "$@" >"$o" </dev/null)
 c=$?
 if [ "$c" != 0 ]; then
   printf '\n--- gitloop pre output ---\n'
   tr '\0' '\n' <"$o"
-  rm -f "$o"
   exit "$c"
 fi
-rm -f "$o"
 snapshot
 exec git upload-pack "$d" 1>&3 3>&-`
 
@@ -263,5 +265,5 @@ func RefreshAfter(ctx context.Context, s *workspace.Workspace, m *state.Meta, pr
 		}
 		return Refresh(ctx, s, m)
 	}
-	return refresh(ctx, s, m, pre)
+	return refresh(ctx, s, m, pre, true)
 }

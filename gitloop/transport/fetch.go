@@ -97,6 +97,10 @@ type FetchOptions struct {
 	// Snapshot records the sandbox's uncommitted work before a Direct
 	// fetch (snapshotScript), as EnvSnapshot does for the helper.
 	Snapshot bool
+	// TrackSnapshot reports the snapshot's quarantine ref in the result
+	// (set with Snapshot, or when the snapshot was made otherwise, by the
+	// exec wrapper, and Extra fetches the side refs).
+	TrackSnapshot bool
 	// Pre, with Direct and Snapshot, runs in the same exec before the
 	// snapshot: when it fails, nothing is fetched and the fetch returns a
 	// *PreError.
@@ -163,7 +167,7 @@ func fetch(ctx context.Context, r, move *git.Runner, opts FetchOptions) (FetchRe
 	served := func() error { return nil }
 	if opts.Direct != nil && opts.Remote == "" && !r.DryRun {
 		var err error
-		if remote, files, served, err = serveDirect(ctx, opts, lim, 3+len(r.Inherit)); err != nil {
+		if remote, files, served, err = serveDirect(ctx, opts, lim, 3+len(r.Inherit), "upload-pack"); err != nil {
 			return res, fmt.Errorf("fetch from loop %s's sandbox: %w", opts.Name, err)
 		}
 		config = append(config, "protocol.fd.allow=always")
@@ -194,7 +198,7 @@ func fetch(ctx context.Context, r, move *git.Runner, opts FetchOptions) (FetchRe
 	}
 	var gq git.Querier
 	snapRef := ""
-	if opts.Snapshot {
+	if opts.Snapshot || opts.TrackSnapshot {
 		snapRef = q + "side/snapshot"
 	}
 	// The common case in one git: the fetched head listed among the refs
@@ -284,7 +288,7 @@ var errNoEnd = errors.New("no end")
 // files as, from base on), those files, and served, which waits for the
 // service to end and says what went wrong on the sandbox's side (its
 // stderr, control characters made visible, in the error).
-func serveDirect(ctx context.Context, opts FetchOptions, lim Limits, base int) (url string, files []*os.File, served func() error, err error) {
+func serveDirect(ctx context.Context, opts FetchOptions, lim Limits, base int, svc string) (url string, files []*os.File, served func() error, err error) {
 	fromR, fromW, err := os.Pipe() // the sandbox's output, git's input
 	if err != nil {
 		return "", nil, nil, err
@@ -309,13 +313,13 @@ func serveDirect(ctx context.Context, opts FetchOptions, lim Limits, base int) (
 		// inherits git's end of the pipe.
 		var cmd []string
 		var env map[string]string
-		if opts.Snapshot {
+		if opts.Snapshot && svc == "upload-pack" {
 			cmd = uploadCmd(opts.Direct.Dir, opts.Pre)
 		}
 		if opts.Pre != nil {
 			env = opts.Pre.Env
 		}
-		err := splice(sctx, toR, fromW, &stderr, *opts.Direct, lim, "upload-pack", env, cmd, nil)
+		err := splice(sctx, toR, fromW, &stderr, *opts.Direct, lim, svc, env, cmd, nil)
 		fromW.Close() // git sees the end of the sandbox's output
 		toR.Close()
 		if se := (*serviceExit)(nil); opts.Pre != nil && errors.As(err, &se) {

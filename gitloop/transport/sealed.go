@@ -48,9 +48,14 @@ const EnvSnapshot = "GIT_LOOP_TRANSPORT_SNAPSHOT"
 // it starts.
 const snapshotFunc = `snapshot() {
 if changes=$(git --no-optional-locks status --porcelain 2>/dev/null) && [ -z "$changes" ]; then
-  if [ -e .git/` + SnapshotRef + ` ] || [ -e .git/packed-refs ] || [ ! -d .git ]; then
-    git update-ref -d ` + SnapshotRef + ` 2>/dev/null
+  del=
+  { [ -e .git/` + SnapshotRef + ` ] || [ ! -d .git ]; } && del=1
+  # A packed one, looked for by the shell alone: no process for a clean
+  # tree with nothing to delete.
+  if [ -z "$del" ] && [ -f .git/packed-refs ]; then
+    while read -r _ r; do [ "$r" = ` + SnapshotRef + ` ] && del=1 && break; done <.git/packed-refs
   fi
+  [ -n "$del" ] && git update-ref -d ` + SnapshotRef + ` 2>/dev/null
   return 0
 fi
 idx=$(mktemp) || return 0
@@ -120,18 +125,26 @@ func RemoveClone(s *workspace.Workspace, name string) error {
 // Refresh fetches a sealed loop's branch and its snapshot of uncommitted
 // work into quarantine, and fast-forwards loop/NAME.
 func Refresh(ctx context.Context, s *workspace.Workspace, m *state.Meta) (FetchResult, error) {
-	return refresh(ctx, s, m, nil)
+	return refresh(ctx, s, m, nil, true)
 }
 
-func refresh(ctx context.Context, s *workspace.Workspace, m *state.Meta, pre *Pre) (FetchResult, error) {
-	env := []string{EnvSnapshot + "=1"}
+// refresh is Refresh with pre run first (RefreshAfter), and without
+// making the snapshot when the caller knows it was just made (an exec's
+// wrapper).
+func refresh(ctx context.Context, s *workspace.Workspace, m *state.Meta, pre *Pre, snapshot bool) (FetchResult, error) {
+	var env []string
+	if snapshot || pre != nil {
+		snapshot = true
+		env = append(env, EnvSnapshot+"=1")
+	}
 	opts := FetchOptions{
-		GitDir:       s.Repo.CommonDir,
-		Name:         m.Name,
-		SourceBranch: m.Branch,
-		Branch:       m.Branch,
-		Extra:        []string{"+refs/gitloop/*:" + Quarantine(m.Name) + "side/*"},
-		Snapshot:     true,
+		GitDir:        s.Repo.CommonDir,
+		Name:          m.Name,
+		SourceBranch:  m.Branch,
+		Branch:        m.Branch,
+		Extra:         []string{"+refs/gitloop/*:" + Quarantine(m.Name) + "side/*"},
+		Snapshot:      snapshot,
+		TrackSnapshot: true,
 		// The host's own environment may tighten them (a sandbox cannot
 		// set it).
 		Limits: LimitsFromEnv(),
