@@ -1,8 +1,11 @@
 package sandboxe2e_test
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gitloop-dev/git-loop/cmd/cmdtest"
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
@@ -76,8 +79,19 @@ func TestSealedExecAsUnsealed(t *testing.T) {
 			if files := gittest.Git(t, repo, "diff", "--name-only", "loop/s", snap); files != "wip.txt" {
 				t.Errorf("the snapshot when exec returns holds %q, want wip.txt", files)
 			}
-			// Nothing moved: the host's refs stay; a change moves them.
+			// Nothing moved: no fetch (each one rewrites the host-only
+			// record of what it saw), the host's refs stay; a change moves
+			// them.
+			seen := filepath.Join(repo, ".git", "loop", "sandbox", "s", "fetched")
+			before, err := os.Stat(seen)
+			if err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(20 * time.Millisecond)
 			cmdtest.MustRun(t, repo, "exec", "s", "--", "true")
+			if after, err := os.Stat(seen); err != nil || !after.ModTime().Equal(before.ModTime()) {
+				t.Errorf("exec -- true fetched though nothing moved (%v)", err)
+			}
 			if got := gittest.Git(t, repo, "rev-parse", "refs/gitloop/s/side/snapshot"); got != snap {
 				t.Errorf("the snapshot moved to %s on an exec that changed nothing", got)
 			}

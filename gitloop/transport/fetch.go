@@ -207,8 +207,15 @@ func fetch(ctx context.Context, r, move *git.Runner, opts FetchOptions) (FetchRe
 	// can point its branch at; no branch yet) is told apart below.
 	ff := false
 	if out, err := gq.Output(ctx, git.Cmd{Dir: opts.GitDir, Args: refsArgs(opts.Branch, head, opts.Branch, snapRef)}); err == nil {
-		parseRefs(&res, string(out), head, opts.Branch, snapRef, true)
+		parseRefs(&res, string(out), head, opts.Branch, snapRef)
 		ff = res.New != "" && res.Old != ""
+		if res.Snapshot == noSnapshot {
+			// Left out by the filter, or none: the host's own loose ref
+			// tells (a packed one it would not, and is taken for none).
+			if _, err := os.Lstat(filepath.Join(opts.GitDir, filepath.FromSlash(snapRef))); err == nil {
+				res.Snapshot = ""
+			}
+		}
 	}
 	if !ff {
 		res = FetchResult{}
@@ -216,7 +223,7 @@ func fetch(ctx context.Context, r, move *git.Runner, opts FetchOptions) (FetchRe
 		if err != nil {
 			return res, err
 		}
-		parseRefs(&res, string(out), head, opts.Branch, snapRef, false)
+		parseRefs(&res, string(out), head, opts.Branch, snapRef)
 	}
 	switch {
 	case res.New == "" || res.New == res.Old:
@@ -256,10 +263,11 @@ func refsArgs(contains, head, branch, snapRef string) []string {
 }
 
 // parseRefs reads refsArgs' output into res: the head only as a commit.
-// The snapshot is "none" when it is not listed, unless the listing was
-// filtered (then "": not known).
-func parseRefs(res *FetchResult, out, head, branch, snapRef string, filtered bool) {
-	if snapRef != "" && !filtered {
+// The snapshot is "none" when it is not listed (a listing filtered by
+// --contains also leaves out one made on a HEAD that lacks the branch:
+// the caller checks).
+func parseRefs(res *FetchResult, out, head, branch, snapRef string) {
+	if snapRef != "" {
 		res.Snapshot = noSnapshot
 	}
 	snap := ""
