@@ -393,6 +393,14 @@ func (e *ProgramError) Code() int {
 	return 127
 }
 
+// ProgramChecker is implemented by drivers that can tell from the host
+// whether an exec's program is there (bwrap: the sandbox sees the host's
+// system dirs): the ProgramError they give for a 126 or 127 exit of x, nil
+// when the program is there.
+type ProgramChecker interface {
+	MissingProgram(spec Spec, x Exec) *ProgramError
+}
+
 // ImageResolver is implemented by drivers whose sandboxes run an image
 // (docker): the id of the image a reference names now, which changes when
 // the tag is rebuilt.

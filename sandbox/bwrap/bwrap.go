@@ -407,6 +407,16 @@ func programError(cmd0, msg string, env []string) *sandbox.ProgramError {
 	return missingProgram(cmd0, env)
 }
 
+// MissingProgram is what Exec reports for x's program after a 126 or 127
+// exit (sandbox.ProgramChecker): a wrapped exec (a sealed loop's) asks it
+// for the command inside the wrapper.
+func (e *Engine) MissingProgram(spec sandbox.Spec, x sandbox.Exec) *sandbox.ProgramError {
+	if len(x.Cmd) == 0 {
+		return nil
+	}
+	return missingProgram(x.Cmd[0], environ(spec, x))
+}
+
 // missingProgram is a ProgramError when cmd0 is on no directory of the
 // PATH in env (or, with a slash, does not exist), as the host sees them.
 func missingProgram(cmd0 string, env []string) *sandbox.ProgramError {
