@@ -172,6 +172,11 @@ func New(ctx context.Context, s *workspace.Workspace, opts NewOptions) (*state.M
 		if err := sandboxspec.EnsureToolchain(ctx, s, eng, m); err != nil {
 			return err
 		}
+		// All of it made as root, when git loop is: the sandbox's user
+		// gets it before the sandbox starts.
+		if err := sandboxspec.GiveToSandbox(s, m, true); err != nil {
+			return err
+		}
 		spec, err := sandboxspec.RunSpec(ctx, s, m)
 		if err != nil {
 			return err

@@ -108,6 +108,9 @@ func Seal(ctx context.Context, s *workspace.Workspace, name string) error {
 	sealed := *m
 	sealed.Sandbox.Sealed = true
 	sealed.Sandbox.ID, sealed.Sandbox.ConfigHash = "", ""
+	if err := sandboxspec.GiveToSandbox(s, &sealed, true); err != nil {
+		return undo(err)
+	}
 	if err := s.Store().WriteMeta(&sealed); err != nil {
 		return undo(err)
 	}
@@ -289,6 +292,12 @@ func mirrorFiles(src, dst string) error {
 			}
 			return os.Symlink(target, to)
 		case fi.Mode().IsRegular():
+			if os.Getuid() == 0 {
+				// Copied: the clone is given to the sandbox's user, and
+				// a link would give the old worktree's inode (perhaps a
+				// host file the root sandbox linked there) with it.
+				return copyRegular(p, to, fi.Mode().Perm())
+			}
 			if err := os.Link(p, to); err == nil {
 				return nil
 			} else if !errors.Is(err, syscall.EXDEV) && !errors.Is(err, syscall.EPERM) {
@@ -316,3 +325,4 @@ func copyRegular(src, dst string, perm fs.FileMode) error {
 	}
 	return out.Close()
 }
+

@@ -70,6 +70,13 @@ func withEgress(s *workspace.Workspace, inv *agent.Invocation, spec sandbox.Spec
 	if err != nil {
 		return stop, fmt.Errorf("loop %s: %w", inv.Loop.Name, err)
 	}
+	if uid, gid, ok := workspace.ParseUser(spec.User); ok && os.Getuid() == 0 && uid != 0 {
+		// Mode 0600: the sandbox's user, not root, connects.
+		if err := os.Lchown(srv.Socket, uid, gid); err != nil {
+			_ = srv.Close()
+			return stop, fmt.Errorf("loop %s: egress proxy: %w", inv.Loop.Name, err)
+		}
+	}
 	cmd := pointAt(inv, login, x, egress.BaseURL(), egress.Placeholder)
 	inside := path.Join(sandboxspec.EgressMount, socketName)
 	x.Cmd = append([]string{bin, "relay", "--listen", fmt.Sprintf("127.0.0.1:%d", egress.Port), "--socket", inside, "--"}, cmd...)
