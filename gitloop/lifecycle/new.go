@@ -117,6 +117,11 @@ func New(ctx context.Context, s *workspace.Workspace, opts NewOptions) (*state.M
 			return nil, fmt.Errorf("new %s: %w", name, err)
 		}
 	}
+	if m.Sandbox.Sealed {
+		if err := CheckImageGit(ctx, s, eng, m.Sandbox.Image); err != nil {
+			return nil, fmt.Errorf("new %s: %w", name, err)
+		}
+	}
 	// The context fetch goes with the vault's ssh key, never the host's.
 	gctx, cleanup, err := sandboxspec.WithVaultSSH(ctx, s, vaultName)
 	if err != nil {
