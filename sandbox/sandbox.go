@@ -407,3 +407,14 @@ type ProgramChecker interface {
 type ImageResolver interface {
 	ImageID(ctx context.Context, ref string) (string, error)
 }
+
+// GitProber is implemented by drivers whose images may lack git (docker):
+// a sealed loop's sandbox runs git in a clone of its own, so its image
+// must have it. ImageID keys a cache of the answer (an id's content never
+// changes).
+type GitProber interface {
+	ImageID(ctx context.Context, ref string) (string, error)
+	// ImageHasGit says whether ref has git on the usual paths, without
+	// starting anything from it.
+	ImageHasGit(ctx context.Context, ref string) (bool, error)
+}

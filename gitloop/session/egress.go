@@ -85,6 +85,9 @@ func withEgress(s *workspace.Workspace, inv *agent.Invocation, spec sandbox.Spec
 	if err != nil {
 		return stop, fmt.Errorf("loop %s: %w", inv.Loop.Name, err)
 	}
+	if err := giveSocket(srv, spec); err != nil {
+		return stop, fmt.Errorf("loop %s: egress proxy: %w", inv.Loop.Name, err)
+	}
 	cmd := pointAt(inv, login, x, egress.BaseURL(), cred)
 	inside := path.Join(sandboxspec.EgressMount, socketName)
 	x.Cmd = append([]string{bin, "relay", "--listen", fmt.Sprintf("127.0.0.1:%d", egress.Port), "--socket", inside, "--"}, cmd...)
@@ -202,6 +205,9 @@ func egressByHand(s *workspace.Workspace, m *state.Meta, spec sandbox.Spec, x *s
 	if err != nil {
 		return stop, fmt.Errorf("loop %s: %w", m.Name, err)
 	}
+	if err := giveSocket(srv, spec); err != nil {
+		return stop, fmt.Errorf("loop %s: egress proxy: %w", m.Name, err)
+	}
 	x.Env[agent.HandEgressEnv] = path.Join(sandboxspec.EgressMount, name)
 	names := make([]string, 0, len(login.SandboxEnv))
 	for k := range login.SandboxEnv {
@@ -210,4 +216,19 @@ func egressByHand(s *workspace.Workspace, m *state.Meta, spec sandbox.Spec, x *s
 	slices.Sort(names)
 	x.Env[agent.HandEgressCredEnv] = strings.Join(names, ",")
 	return func() { _ = srv.Close() }, nil
+}
+
+// giveSocket gives a proxy's socket (mode 0600) to the sandbox's user
+// when git loop runs as root and the sandbox does not: that user, not
+// root, connects. On failure the proxy is closed.
+func giveSocket(srv *egress.Server, spec sandbox.Spec) error {
+	uid, gid, ok := workspace.ParseUser(spec.User)
+	if !ok || os.Getuid() != 0 || uid == 0 {
+		return nil
+	}
+	if err := os.Lchown(srv.Socket, uid, gid); err != nil {
+		_ = srv.Close()
+		return err
+	}
+	return nil
 }

@@ -315,6 +315,12 @@ func build(ctx context.Context, eng sandbox.Engine, miseToml []byte, mise, dir s
 		return Toolchain{}, fmt.Errorf("toolchain: %w", err)
 	}
 	spec := o.Base
+	if uid, gid, ok := workspace.ParseUser(spec.User); ok {
+		// Built by the sandbox's user (not root, when git loop is root).
+		if err := workspace.OwnAll(dir, uid, gid); err != nil {
+			return Toolchain{}, fmt.Errorf("toolchain: %w", err)
+		}
+	}
 	// Named as no loop can be (a loop's name never starts with '-'), so
 	// removing it never touches a loop's sandbox; labelled with the
 	// workspace, so uninstall finds one a killed build left.
