@@ -25,7 +25,7 @@ DIR=${GIT_LOOP_KUBE_LOCAL_DIR:-/var/tmp/git-loop-kube-local}
 BIN=$DIR/bin
 RUN=$DIR/run
 APISERVER_PORT=${GIT_LOOP_KUBE_LOCAL_PORT:-16443}
-TEST_IMAGE=${GIT_LOOP_KUBE_LOCAL_IMAGE:-}
+TEST_IMAGE=${GIT_LOOP_TEST_KUBE_LOCAL_IMAGE:-}
 
 log() { printf '%s kube-local: %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 
@@ -268,7 +268,7 @@ up() {
 	wait_for etcd 30 bash -c "exec 3<>/dev/tcp/127.0.0.1/$ETCD_PORT"
 
 	start apiserver "$BIN/kube-apiserver" --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
-		--bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$APISERVER_PORT" \
+		--bind-address 127.0.0.1 --advertise-address 127.0.0.1 --endpoint-reconciler-type none --secure-port "$APISERVER_PORT" \
 		--cert-dir "$RUN/pki/apiserver" --token-auth-file "$RUN/pki/tokens.csv" \
 		--authorization-mode AlwaysAllow \
 		--service-account-issuer https://kubernetes.default.svc --service-account-key-file "$RUN/pki/sa.pub" \
@@ -321,7 +321,7 @@ down() {
 }
 
 env_line() {
-	echo "export KUBECONFIG=$KUBECONFIG_OUT GIT_LOOP_TEST_KUBE_LOCAL=1 GIT_LOOP_KUBE_LOCAL_VOLUMES=$RUN/volumes GIT_LOOP_KUBE_LOCAL_IMAGE=${TEST_IMAGE:-gitloop-test/debian:1}"
+	echo "export KUBECONFIG=$KUBECONFIG_OUT GIT_LOOP_TEST_KUBECONFIG=$KUBECONFIG_OUT GIT_LOOP_TEST_KUBE_LOCAL=1 GIT_LOOP_TEST_KUBE_LOCAL_VOLUMES=$RUN/volumes GIT_LOOP_TEST_KUBE_LOCAL_IMAGE=${TEST_IMAGE:-gitloop-test/debian:1}"
 }
 
 case ${1:-} in

@@ -49,7 +49,7 @@ func TestKubernetes(t *testing.T) {
 // scripts/kube-local.sh, kubetest.EnvKubeLocal).
 func TestKubernetesLocal(t *testing.T) {
 	eng, spec := kubetest.LocalCluster(t, "transport")
-	kubeRoundTrip(t, eng, spec, os.Getenv("KUBECONFIG"))
+	kubeRoundTrip(t, eng, spec, os.Getenv("KUBECONFIG")) // set by LocalCluster
 }
 
 // kubeRoundTrip seeds spec's clone by a push over gitloop::, makes a

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 
 	"k8s.io/client-go/tools/portforward"
 	"k8s.io/client-go/transport/spdy"
@@ -50,31 +51,51 @@ func (e *Engine) PortForward(ctx context.Context, spec sandbox.Spec, ports []san
 			specs[i] = ":" + strconv.Itoa(p.Container)
 		}
 	}
-	up := make(chan struct{})
 	if errOut == nil {
 		errOut = io.Discard
 	}
-	fw, err := portforward.NewOnAddressesForStreamingWithContext(ctx, dialer, []string{"127.0.0.1"}, specs, up, io.Discard, errOut)
-	if err != nil {
-		return fmt.Errorf("kubernetes port-forward: %w", err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- fw.ForwardPorts() }()
-	select {
-	case <-up:
-		if ready != nil {
-			bound, _ := fw.GetPorts()
-			out := make([]sandbox.Port, len(bound))
-			for i, b := range bound {
-				out[i] = sandbox.Port{Host: int(b.Local), Container: int(b.Remote)}
-			}
-			ready <- out
+	// client-go's forwarder ends at the first connection the pod refuses
+	// (a browser or a test tool trying before the loop's server listens,
+	// seen on a real cluster): the forward is then made again on the
+	// same host ports, so it lasts as long as the caller wants it.
+	first := true
+	for delay := 100 * time.Millisecond; ; delay = min(2*delay, 2*time.Second) {
+		up := make(chan struct{})
+		fw, err := portforward.NewOnAddressesForStreamingWithContext(ctx, dialer, []string{"127.0.0.1"}, specs, up, io.Discard, errOut)
+		if err != nil {
+			return fmt.Errorf("kubernetes port-forward: %w", err)
 		}
-	case err := <-done:
-		return e.wrap("port-forward to pod "+name, err)
+		done := make(chan error, 1)
+		go func() { done <- fw.ForwardPorts() }()
+		select {
+		case <-up:
+			bound, _ := fw.GetPorts()
+			for i, b := range bound {
+				specs[i] = strconv.Itoa(int(b.Local)) + ":" + strconv.Itoa(int(b.Remote))
+			}
+			if first && ready != nil {
+				out := make([]sandbox.Port, len(bound))
+				for i, b := range bound {
+					out[i] = sandbox.Port{Host: int(b.Local), Container: int(b.Remote)}
+				}
+				ready <- out
+			}
+			first = false
+			delay = 100 * time.Millisecond
+		case err := <-done:
+			return e.wrap("port-forward to pod "+name, err)
+		}
+		err = <-done
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(delay):
+		}
 	}
-	if err := <-done; err != nil && ctx.Err() == nil {
-		return e.wrap("port-forward to pod "+name, err)
-	}
-	return nil
 }

@@ -27,7 +27,12 @@ const EnvKubeLocal = "GIT_LOOP_TEST_KUBE_LOCAL"
 func LocalCluster(t *testing.T, loop string) (*kube.Engine, sandbox.Spec) {
 	t.Helper()
 	sandboxtest.OptIn(t, EnvKubeLocal, "kube-local", `against scripts/kube-local.sh's cluster: scripts/kube-local.sh up, then eval "$(scripts/kube-local.sh env)"`)
-	volumes, image := os.Getenv("GIT_LOOP_KUBE_LOCAL_VOLUMES"), os.Getenv("GIT_LOOP_KUBE_LOCAL_IMAGE")
+	// Test mains that clean the environment keep only GIT_LOOP_TEST*:
+	// the kubeconfig comes back from there.
+	if kc := os.Getenv("GIT_LOOP_TEST_KUBECONFIG"); kc != "" {
+		t.Setenv("KUBECONFIG", kc)
+	}
+	volumes, image := os.Getenv("GIT_LOOP_TEST_KUBE_LOCAL_VOLUMES"), os.Getenv("GIT_LOOP_TEST_KUBE_LOCAL_IMAGE")
 	if volumes == "" || image == "" {
 		t.Fatal(`set the environment of: eval "$(scripts/kube-local.sh env)"`)
 	}
