@@ -177,6 +177,10 @@ func (e *Engine) create(ctx context.Context, spec sandbox.Spec) error {
 		return e.wrap("docker create "+spec.Name(), err)
 	}
 	e.addUser(ctx, res.ID, cfg.User, spec.Home)
+	if err := e.ownVolumes(ctx, res.ID, cfg.User, spec); err != nil {
+		_, _ = e.cli.ContainerRemove(context.WithoutCancel(ctx), res.ID, client.ContainerRemoveOptions{Force: true})
+		return err
+	}
 	if _, err := e.cli.ContainerStart(ctx, res.ID, client.ContainerStartOptions{}); err != nil {
 		// Leave no half-made container behind: the next Ensure would find it
 		// with the right hash and try to start the same broken config.
@@ -320,6 +324,10 @@ func mountTable(spec sandbox.Spec) ([]mount.Mount, error) {
 			out = append(out, mount.Mount{Type: mount.TypeTmpfs, Target: target})
 			continue
 		}
+		if m.Volume {
+			out = append(out, volumeMount(spec, target))
+			continue
+		}
 		if !filepath.IsAbs(m.Source) {
 			return nil, fmt.Errorf("docker: mount source %q is not an absolute path", m.Source)
 		}
@@ -388,9 +396,13 @@ func (e *Engine) Stop(ctx context.Context, spec sandbox.Spec) error {
 }
 
 // Remove removes the loop's container, running or not; a missing one is
-// fine. Its $HOME and workdir live on the host and are left alone.
+// fine. A local loop's $HOME and workdir live on the host and are left
+// alone; a remote loop's volumes (its clone and home) go with it.
 func (e *Engine) Remove(ctx context.Context, spec sandbox.Spec) error {
-	return e.removeContainer(ctx, spec.Name())
+	if err := e.removeContainer(ctx, spec.Name()); err != nil {
+		return err
+	}
+	return e.removeVolumes(ctx, spec)
 }
 
 func (e *Engine) removeContainer(ctx context.Context, id string) error {
