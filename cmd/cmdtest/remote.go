@@ -84,6 +84,12 @@ func RemoteLoopLife(t *testing.T, repo string, l RemoteLife) {
 	if got := gittest.Git(t, repo, "rev-parse", "loop/kx"); got != inside {
 		t.Errorf("loop/kx is %s after the exec, want the commit made inside, %s", got, inside)
 	}
+	// The agent's sessions come out after each exec, for log and the
+	// viewer.
+	sh(`mkdir -p "$GIT_LOOP_AGENT_DIR/projects/p" && echo '{"type":"x"}' > "$GIT_LOOP_AGENT_DIR/projects/p/s.jsonl"`)
+	if b, err := os.ReadFile(filepath.Join(repo, ".git", "loop", "loops", "kx", "agent", "projects", "p", "s.jsonl")); err != nil || string(b) != "{\"type\":\"x\"}\n" {
+		t.Errorf("the agent's session on the host: %q, %v", b, err)
+	}
 	sh(`echo wip > wip.txt`)
 	if diff := run("diff", "kx"); !strings.Contains(diff, "a.txt") || !strings.Contains(diff, "wip.txt") {
 		t.Errorf("diff kx: %q, want the commit and the uncommitted file", diff)

@@ -92,6 +92,12 @@ func fetchBack(ctx context.Context, s *workspace.Workspace, m *state.Meta) {
 	if _, err := transport.Refresh(context.WithoutCancel(ctx), s, m); err != nil {
 		s.Reporter().Warn(fmt.Sprintf("loop %s: could not fetch from its sandbox: %v", m.Name, err))
 	}
+	if m.Sandbox.Remote() {
+		// The agent's sessions, for log and the web viewer.
+		if err := transport.PullTranscripts(context.WithoutCancel(ctx), s, m); err != nil {
+			s.Reporter().Warn(fmt.Sprintf("loop %s: could not copy its transcripts from its sandbox: %v", m.Name, err))
+		}
+	}
 }
 
 // Diff writes the loop's changes against the merge base of its branch and

@@ -4,12 +4,14 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/gitloop-dev/git-loop/gitloop/state"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
@@ -113,4 +115,165 @@ func writeTar(w io.Writer, src string) error {
 // .worktreeinclude copies before they are streamed in).
 func StagingDir(s *workspace.Workspace, name string) string {
 	return filepath.Join(filepath.Dir(ClonePath(s, name)), "staging")
+}
+
+// TranscriptDirs are the dirs of a loop's agent dir where the agents keep
+// their sessions (Claude's projects/, Codex's sessions/): what GetDirs
+// brings out of a remote loop for log and the web viewer.
+var TranscriptDirs = []string{"projects", "sessions"}
+
+// MaxTranscriptBytes caps what one GetDirs reads from a sandbox.
+const MaxTranscriptBytes = 64 << 20
+
+// getScript writes a tar of the named dirs under $1 (those that are
+// dirs, not links) to stdout; nothing when there are none.
+const getScript = `cd "$1" 2>/dev/null || exit 0
+shift
+n=$#
+for d; do if [ -d "$d" ] && [ ! -L "$d" ]; then set -- "$@" "$d"; fi; done
+shift $n
+[ $# -gt 0 ] || exit 0
+exec tar -c -f - -- "$@"`
+
+// GetDirs copies the named dirs under src in the sandbox into the host
+// dir dst, by a tar stream on one exec's stdout, read as hostile data:
+// at most max bytes of it; only dirs and regular files, each under one
+// of the named dirs, by a name with no ".." and no leading "/", written
+// through an os.Root at dst so no link (of the stream's or dst's) is
+// followed; links, devices and the rest are skipped. dst must be a dir
+// the sandbox cannot write (a remote loop's host agent dir).
+func GetDirs(ctx context.Context, t Target, src string, dirs []string, dst string, max int64) error {
+	pr, pw := io.Pipe()
+	var errb bytes.Buffer
+	done := make(chan error, 1)
+	go func() {
+		code, err := t.Engine.Exec(ctx, t.Spec, sandbox.Exec{
+			Cmd: append([]string{"sh", "-c", getScript, "sh", src}, dirs...), Dir: "/", Offline: true, Stdout: pw, Stderr: &errb,
+		})
+		if err == nil && code != 0 {
+			err = fmt.Errorf("exit %d: %s", code, strings.TrimSpace(errb.String()))
+		}
+		pw.CloseWithError(err)
+		done <- err
+	}()
+	err := readTar(io.LimitReader(pr, max+1), dst, dirs, max)
+	// Drain what is left so the exec can end, then close.
+	_ = pr.CloseWithError(errStop)
+	if eerr := <-done; err == nil && eerr != nil && !errors.Is(eerr, errStop) {
+		err = eerr
+	}
+	if err != nil {
+		return fmt.Errorf("copy %s out of the sandbox: %w", src, err)
+	}
+	return nil
+}
+
+var errStop = errors.New("read stopped")
+
+// readTar unpacks r into dst as GetDirs says.
+func readTar(r io.Reader, dst string, dirs []string, max int64) error {
+	if err := os.MkdirAll(dst, 0o700); err != nil {
+		return err
+	}
+	root, err := os.OpenRoot(dst)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	cr := &countReader{r: r}
+	tr := tar.NewReader(cr)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			if cr.n > max {
+				return fmt.Errorf("more than %d bytes", max)
+			}
+			return err
+		}
+		name, ok := tarName(h.Name, dirs)
+		if !ok {
+			continue
+		}
+		switch h.Typeflag {
+		case tar.TypeDir:
+			if err := root.MkdirAll(name, 0o700); err != nil {
+				return err
+			}
+		case tar.TypeReg:
+			if d := filepath.Dir(name); d != "." {
+				if err := root.MkdirAll(d, 0o700); err != nil {
+					return err
+				}
+			}
+			// Written aside, then renamed over: a reader of the old file
+			// (log, the viewer) never sees half of it.
+			tmp := name + ".gitloop-tmp"
+			f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|syscall.O_NOFOLLOW, 0o600)
+			if err != nil {
+				return err
+			}
+			_, err = io.Copy(f, tr)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err == nil && cr.n > max {
+				err = fmt.Errorf("more than %d bytes", max)
+			}
+			if err == nil {
+				err = root.Rename(tmp, name)
+			}
+			if err != nil {
+				_ = root.Remove(tmp)
+				return err
+			}
+		}
+	}
+}
+
+// tarName is a stream's entry name made relative and clean, when it is
+// under one of dirs.
+func tarName(n string, dirs []string) (string, bool) {
+	n = strings.TrimPrefix(n, "./")
+	if n == "" || strings.HasPrefix(n, "/") || filepath.IsAbs(n) {
+		return "", false
+	}
+	c := filepath.Clean(n)
+	for _, part := range strings.Split(c, string(filepath.Separator)) {
+		if part == ".." || part == "" {
+			return "", false
+		}
+	}
+	top, _, _ := strings.Cut(c, string(filepath.Separator))
+	for _, d := range dirs {
+		if top == d {
+			return c, true
+		}
+	}
+	return "", false
+}
+
+type countReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// PullTranscripts brings a remote loop's agent sessions to its host agent
+// dir (host-only for a remote loop), where log and the web viewer read
+// them as any loop's.
+func PullTranscripts(ctx context.Context, s *workspace.Workspace, m *state.Meta) error {
+	t, err := LoopTarget(ctx, s, m.Name)
+	if err != nil {
+		return err
+	}
+	dir := s.AgentDir(m.Name)
+	return GetDirs(ctx, t, dir, TranscriptDirs, dir, MaxTranscriptBytes)
 }
