@@ -164,6 +164,9 @@ func (e *Engine) create(ctx context.Context, spec sandbox.Spec) error {
 			cfg.Env = append(cfg.Env, "PATH="+e.imagePath(ctx, spec.Image)+":"+strings.Join(spec.Path, ":"))
 		}
 	}
+	if err := e.ownVolumes(ctx, cfg.User, spec); err != nil {
+		return err
+	}
 	res, err := e.cli.ContainerCreate(ctx, client.ContainerCreateOptions{
 		Name:       spec.Name(),
 		Config:     cfg,
@@ -177,10 +180,6 @@ func (e *Engine) create(ctx context.Context, spec sandbox.Spec) error {
 		return e.wrap("docker create "+spec.Name(), err)
 	}
 	e.addUser(ctx, res.ID, cfg.User, spec.Home)
-	if err := e.ownVolumes(ctx, res.ID, cfg.User, spec); err != nil {
-		_, _ = e.cli.ContainerRemove(context.WithoutCancel(ctx), res.ID, client.ContainerRemoveOptions{Force: true})
-		return err
-	}
 	if _, err := e.cli.ContainerStart(ctx, res.ID, client.ContainerStartOptions{}); err != nil {
 		// Leave no half-made container behind: the next Ensure would find it
 		// with the right hash and try to start the same broken config.

@@ -1,17 +1,17 @@
 package docker
 
 import (
-	"archive/tar"
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strconv"
 	"strings"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/client"
 
@@ -56,12 +56,14 @@ func volumeMount(spec sandbox.Spec, target string) mount.Mount {
 		VolumeOptions: &mount.VolumeOptions{NoCopy: true, Labels: volumeLabels(spec, target)}}
 }
 
-// ownVolumes gives the sandbox's user the root of each of its volumes,
-// before the container starts: the engine makes a new volume's root
-// owned by root, where a non-root user could not write its clone. One
-// archive call per volume, through the engine's own copy (the dir entry's
-// owner applied), so no process runs as root inside.
-func (e *Engine) ownVolumes(ctx context.Context, id, usr string, spec sandbox.Spec) error {
+// ownVolumes gives a non-root sandbox user the roots of its volumes
+// before its container is made: the engine makes a new volume's root
+// owned by root, where that user could not write its clone, and an exec
+// as root in the loop's container holds no capability to chown. So a
+// throwaway container of the image, as root, binding only those volumes,
+// chowns their roots (never recursively), once: volumes that exist
+// already were given at their creation.
+func (e *Engine) ownVolumes(ctx context.Context, usr string, spec sandbox.Spec) error {
 	uidS, gidS, _ := strings.Cut(usr, ":")
 	uid, err := strconv.Atoi(uidS)
 	if err != nil || uid == 0 {
@@ -73,24 +75,49 @@ func (e *Engine) ownVolumes(ctx context.Context, id, usr string, spec sandbox.Sp
 			return nil
 		}
 	}
-	for _, m := range spec.Mounts {
+	cmd := []string{"chown", "--", strconv.Itoa(uid) + ":" + strconv.Itoa(gid)}
+	var mounts []mount.Mount
+	for i, m := range spec.Mounts {
 		if !m.Volume {
 			continue
 		}
-		t := filepath.Clean(m.Target)
-		var buf bytes.Buffer
-		tw := tar.NewWriter(&buf)
-		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: filepath.Base(t) + "/", Mode: 0o755, Uid: uid, Gid: gid}); err != nil {
-			return err
+		if _, err := e.cli.VolumeInspect(ctx, volumeName(spec, m.Target), client.VolumeInspectOptions{}); err == nil {
+			continue
 		}
-		if err := tw.Close(); err != nil {
-			return err
-		}
-		if _, err := e.cli.CopyToContainer(ctx, id, client.CopyToContainerOptions{DestinationPath: filepath.Dir(t), Content: &buf, CopyUIDGID: true}); err != nil {
-			return e.wrap("docker: give the sandbox user its volume at "+t, err)
-		}
+		vm := volumeMount(spec, filepath.Clean(m.Target))
+		vm.Target = fmt.Sprintf("/v%d", i)
+		mounts = append(mounts, vm)
+		cmd = append(cmd, vm.Target)
 	}
-	return nil
+	if len(mounts) == 0 {
+		return nil
+	}
+	what := "docker: give the sandbox user its volumes"
+	res, err := e.cli.ContainerCreate(ctx, client.ContainerCreateOptions{
+		Config:     &container.Config{Image: spec.Image, Entrypoint: cmd, User: "0:0", Labels: map[string]string{sandbox.LabelWorkspace: spec.Workspace, LabelVolume: "chown"}},
+		HostConfig: &container.HostConfig{Mounts: mounts, NetworkMode: "none"},
+	})
+	if err != nil {
+		return e.wrap(what, err)
+	}
+	defer func() {
+		_, _ = e.cli.ContainerRemove(context.WithoutCancel(ctx), res.ID, client.ContainerRemoveOptions{Force: true})
+	}()
+	wait := e.cli.ContainerWait(ctx, res.ID, client.ContainerWaitOptions{Condition: container.WaitConditionNextExit})
+	if _, err := e.cli.ContainerStart(ctx, res.ID, client.ContainerStartOptions{}); err != nil {
+		return e.wrap(what, err)
+	}
+	select {
+	case r := <-wait.Result:
+		if r.StatusCode != 0 {
+			return fmt.Errorf("%s: chown in image %s: exit %d", what, spec.Image, r.StatusCode)
+		}
+		return nil
+	case err := <-wait.Error:
+		return e.wrap(what, err)
+	case <-ctx.Done():
+		return fmt.Errorf("%s: %w", what, ctx.Err())
+	}
 }
 
 // removeVolumes removes the named volumes of a loop (its remote clone
