@@ -628,36 +628,25 @@ func startRemoteBranch(ctx context.Context, s *workspace.Workspace, m *state.Met
 }
 
 // seedRemote fills a remote loop's sandbox, which runs: its clone by a
-// push of the branch, then its .worktreeinclude copies, $HOME and agent
-// dir by tar streams, and says when the image lacks the agent.
+// push of the branch, its .worktreeinclude copies, $HOME and agent dir by
+// a tar stream, and says when the image lacks the agent.
 func seedRemote(ctx context.Context, s *workspace.Workspace, eng sandbox.Engine, m *state.Meta, spec sandbox.Spec, staging string) error {
 	s.Reporter().Step(fmt.Sprintf("seeding the clone of %s on %s", m.ShortBranch(), eng.Name()))
 	t := transport.Target{Engine: eng, Spec: spec, Dir: m.Worktree}
-	if err := transport.SeedRemote(ctx, s, m, t, m.BaseSHA); err != nil {
+	prog := ""
+	if a, err := agent.ForLoop(s, m, ""); err == nil && len(a.Argv) > a.Run {
+		prog = filepath.Base(a.Argv[a.Run])
+	}
+	puts := [][2]string{{staging, m.Worktree}, {s.HomeDir(m.Name), s.HomeDir(m.Name)}, {s.AgentDir(m.Name), s.AgentDir(m.Name)}}
+	found, err := transport.SeedRemote(ctx, s, m, t, m.BaseSHA, puts, prog)
+	if err != nil {
 		return err
 	}
-	for _, d := range [][2]string{{staging, m.Worktree}, {s.HomeDir(m.Name), s.HomeDir(m.Name)}, {s.AgentDir(m.Name), s.AgentDir(m.Name)}} {
-		if err := transport.PutDir(ctx, t, d[0], d[1]); err != nil {
-			return err
-		}
-	}
 	_ = os.RemoveAll(staging)
-	checkRemoteAgent(ctx, s, eng, m, spec)
+	if !found {
+		// Nothing of the host's is mounted on a remote engine: the image
+		// must have the agent.
+		s.Reporter().Warn(fmt.Sprintf("loop %s is on a remote engine, where the agent program %q is not in the image %s (programs on this host are not copied there): use an image that has it (\"git loop image build\" with it installed, or sandbox.image)", m.Name, prog, spec.Image))
+	}
 	return nil
-}
-
-// checkRemoteAgent warns when the loop's agent program is not in its
-// image: nothing of the host's is mounted on a remote engine, so the
-// image must have it.
-func checkRemoteAgent(ctx context.Context, s *workspace.Workspace, eng sandbox.Engine, m *state.Meta, spec sandbox.Spec) {
-	a, err := agent.ForLoop(s, m, "")
-	if err != nil || len(a.Argv) == 0 || a.Run >= len(a.Argv) {
-		return
-	}
-	prog := filepath.Base(a.Argv[a.Run])
-	code, err := eng.Exec(ctx, spec, sandbox.Exec{Cmd: []string{"sh", "-c", `command -v "$1" >/dev/null`, "sh", prog}, Dir: "/", Offline: true})
-	if err != nil || code == 0 {
-		return
-	}
-	s.Reporter().Warn(fmt.Sprintf("loop %s is on a remote engine, where the agent program %q is not in the image %s (programs on this host are not copied there): use an image that has it (\"git loop image build\" with it installed, or sandbox.image)", m.Name, prog, spec.Image))
 }

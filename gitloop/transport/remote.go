@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -25,10 +26,57 @@ import (
 // (GetFiles).
 
 // SeedRemote makes a remote loop's clone inside its sandbox, on m.Branch
-// at sha, by a push over gitloop::. t is the loop's target (new has no
-// record to read it from yet).
-func SeedRemote(ctx context.Context, s *workspace.Workspace, m *state.Meta, t Target, sha string) error {
-	return SeedByPush(ctx, s.Git, s.Repo.CommonDir, m.Name, t, m.Branch, sha, nil)
+// at sha, by a push over gitloop::, with puts (host dir → dir inside:
+// its .worktreeinclude copies, $HOME, agent dir) streamed in by the same
+// exec that makes the empty repository, which also looks for prog (the
+// agent program, "" for none) on the sandbox's PATH: three round trips
+// to the engine in all (that exec, the push, the checkout). t is the
+// loop's target (new has no record to read it from yet). found is false
+// when prog is not there.
+func SeedRemote(ctx context.Context, s *workspace.Workspace, m *state.Meta, t Target, sha string, puts [][2]string, prog string) (found bool, err error) {
+	if !workspace.IsSHA(sha) || !strings.HasPrefix(m.Branch, "refs/heads/") {
+		return false, fmt.Errorf("seed %s: %q at %q is not a branch at a commit", m.Name, m.Branch, sha)
+	}
+	short := strings.TrimPrefix(m.Branch, "refs/heads/")
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(writeTars(pw, puts)) }()
+	defer pr.Close()
+	var out, errb bytes.Buffer
+	code, err := t.Engine.Exec(ctx, t.Spec, sandbox.Exec{
+		Cmd: []string{"sh", "-c", seedScript, "sh", t.Dir, short, prog}, Dir: "/", Offline: true, Stdin: pr, Stdout: &out, Stderr: &errb,
+	})
+	if err != nil {
+		return false, fmt.Errorf("seed %s: %w", m.Name, err)
+	}
+	if code != 0 {
+		return false, fmt.Errorf("seed %s: in the sandbox: exit %d: %s (the image needs sh, git and tar)", m.Name, code, strings.TrimSpace(errb.String()))
+	}
+	if err := pushSeed(ctx, s.Git, s.Repo.CommonDir, m.Name, t, short, sha, nil); err != nil {
+		return false, err
+	}
+	return prog == "" || strings.TrimSpace(out.String()) != "missing", nil
+}
+
+// seedScript makes the empty repository at $1 on branch $2, unpacks the
+// tar stream on stdin at / as the sandbox's user, and prints "missing"
+// when the program $3 is not on PATH.
+const seedScript = `mkdir -p "$1" && cd "$1" && { test -e .git || git init -q .; } && git symbolic-ref HEAD "refs/heads/$2" &&
+tar -x -f - -C / --no-same-owner || exit 1
+if [ -n "$3" ] && ! command -v "$3" >/dev/null 2>&1; then echo missing; fi`
+
+// writeTars writes each host dir of puts under its dir inside (a path
+// from /) into one tar stream, as writeTar does.
+func writeTars(w io.Writer, puts [][2]string) error {
+	tw := tar.NewWriter(w)
+	for _, p := range puts {
+		if _, err := os.Lstat(p[0]); err != nil {
+			continue
+		}
+		if err := addTree(tw, p[0], strings.TrimPrefix(filepath.Clean(p[1]), "/")); err != nil {
+			return err
+		}
+	}
+	return tw.Close()
 }
 
 // putScript unpacks a tar stream from stdin into $1 inside the sandbox,
@@ -65,17 +113,29 @@ func PutDir(ctx context.Context, t Target, src, dst string) error {
 // writeTar writes the tree under src, regular files and dirs only, never
 // following a link.
 func writeTar(w io.Writer, src string) error {
+	tw := tar.NewWriter(w)
+	if err := addTree(tw, src, ""); err != nil {
+		return err
+	}
+	return tw.Close()
+}
+
+// addTree adds the regular files and dirs under src to tw, named under
+// prefix ("" for none), never following a link.
+func addTree(tw *tar.Writer, src, prefix string) error {
 	root, err := os.OpenRoot(src)
 	if err != nil {
 		return err
 	}
 	defer root.Close()
-	tw := tar.NewWriter(w)
-	err = fs.WalkDir(root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
+	return fs.WalkDir(root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if p == "." {
+		name := p
+		if prefix != "" {
+			name = path.Join(prefix, p)
+		} else if p == "." {
 			return nil
 		}
 		fi, err := d.Info()
@@ -84,7 +144,7 @@ func writeTar(w io.Writer, src string) error {
 		}
 		switch {
 		case fi.IsDir():
-			return tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: p + "/", Mode: int64(fi.Mode().Perm()), ModTime: fi.ModTime()})
+			return tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: name + "/", Mode: int64(fi.Mode().Perm()), ModTime: fi.ModTime()})
 		case fi.Mode().IsRegular():
 			f, err := root.OpenFile(p, os.O_RDONLY, 0)
 			if err != nil {
@@ -97,7 +157,7 @@ func writeTar(w io.Writer, src string) error {
 			if err != nil || !st.Mode().IsRegular() {
 				return err
 			}
-			if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: p, Mode: int64(st.Mode().Perm()), Size: st.Size(), ModTime: st.ModTime()}); err != nil {
+			if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: int64(st.Mode().Perm()), Size: st.Size(), ModTime: st.ModTime()}); err != nil {
 				return err
 			}
 			_, err = io.CopyN(tw, f, st.Size())
@@ -105,10 +165,6 @@ func writeTar(w io.Writer, src string) error {
 		}
 		return nil // a link or a special file: left out
 	})
-	if err != nil {
-		return err
-	}
-	return tw.Close()
 }
 
 // StagingDir is a host-only scratch dir of a remote loop (its

@@ -37,6 +37,12 @@ func SeedByPush(ctx context.Context, r *git.Runner, gitDir, name string, t Targe
 	if err := inside(ctx, t, `test -e .git || git init -q . && git symbolic-ref HEAD "refs/heads/$1"`, short); err != nil {
 		return fmt.Errorf("seed %s: %w", name, err)
 	}
+	return pushSeed(ctx, r, gitDir, name, t, short, sha, extraEnv)
+}
+
+// pushSeed is SeedByPush once the empty repository is there: the push of
+// sha to a side ref, then the branch short checked out inside at it.
+func pushSeed(ctx context.Context, r *git.Runner, gitDir, name string, t Target, short, sha string, extraEnv []string) error {
 	kv, err := TargetEnv(name, t)
 	if err != nil {
 		return err
