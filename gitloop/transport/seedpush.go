@@ -23,9 +23,8 @@ const seedRef = IncomingPrefix + "seed"
 // the clone holds its own objects. extraEnv reaches the push's git and the
 // helper it runs (tests name their engine there); the target goes as
 // EnvTarget. A clone already there is checked out again at sha.
-//
-// This is the minimal seeding the kubernetes driver needs; new does not
-// call it yet (remote placement decides where a loop's clone lives).
+// new seeds a remote loop with SeedRemote, which does the same with the
+// loop's files streamed in by the first exec.
 func SeedByPush(ctx context.Context, r *git.Runner, gitDir, name string, t Target, branch, sha string, extraEnv []string) error {
 	if !workspace.IsSHA(sha) {
 		return fmt.Errorf("seed %s: %q is not a commit", name, sha)

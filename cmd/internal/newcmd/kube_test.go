@@ -1,6 +1,7 @@
 package newcmd_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/gitloop-dev/git-loop/cmd/cmdtest"
@@ -22,5 +23,9 @@ func TestKubernetesLoopLife(t *testing.T) {
 	})
 	if n := srv.ExecCount("websocket"); n == 0 {
 		t.Errorf("no exec over websocket")
+	}
+	r := cmdtest.RunWith(t, repo, cmdtest.Options{Env: map[string]string{"GIT_LOOP_SANDBOX_DRIVER": "kubernetes"}}, "doctor")
+	if !strings.Contains(r.Stdout, "driver kubernetes (context fake, namespace loops, "+srv.URL+")") {
+		t.Errorf("doctor does not name the cluster:\n%s%s", r.Stdout, r.Stderr)
 	}
 }
