@@ -22,6 +22,10 @@ type RemoteLife struct {
 	Stores int
 	// AfterNew, when set, looks at the engine once loop kx is made.
 	AfterNew func(t *testing.T)
+	// SharedDirs: the engine's dirs are this host's at the same paths
+	// (the fake cluster), so what the sandbox plants is on the host
+	// anyway, and the attack on the transcript copy says nothing.
+	SharedDirs bool
 }
 
 // RemoteLoopLife runs a whole loop life on an engine that cannot see
@@ -89,6 +93,25 @@ func RemoteLoopLife(t *testing.T, repo string, l RemoteLife) {
 	sh(`mkdir -p "$GIT_LOOP_AGENT_DIR/projects/p" && echo '{"type":"x"}' > "$GIT_LOOP_AGENT_DIR/projects/p/s.jsonl"`)
 	if b, err := os.ReadFile(filepath.Join(repo, ".git", "loop", "loops", "kx", "agent", "projects", "p", "s.jsonl")); err != nil || string(b) != "{\"type\":\"x\"}\n" {
 		t.Errorf("the agent's session on the host: %q, %v", b, err)
+	}
+	if !l.SharedDirs {
+		// The agent plants links in its sessions dir, to a host file and
+		// to a host dir: the copy out makes neither, and writes nothing
+		// through them.
+		victim := filepath.Join(t.TempDir(), "victim")
+		if err := os.WriteFile(victim, []byte("host\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		sh(`cd "$GIT_LOOP_AGENT_DIR/projects/p" && ln -s ` + victim + ` evil.jsonl && ln -s ` + filepath.Dir(victim) + ` d && echo '{}' > s.jsonl`)
+		host := filepath.Join(repo, ".git", "loop", "loops", "kx", "agent", "projects", "p")
+		for _, n := range []string{"evil.jsonl", "d"} {
+			if fi, err := os.Lstat(filepath.Join(host, n)); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+				t.Errorf("the copy out made the sandbox's link %s on the host", n)
+			}
+		}
+		if b, _ := os.ReadFile(victim); string(b) != "host\n" {
+			t.Errorf("a host file was written through a planted link: %q", b)
+		}
 	}
 	sh(`echo wip > wip.txt`)
 	if diff := run("diff", "kx"); !strings.Contains(diff, "a.txt") || !strings.Contains(diff, "wip.txt") {

@@ -20,6 +20,8 @@ func TestKubernetesLoopLife(t *testing.T) {
 		Driver: "kubernetes",
 		Count:  func(*testing.T) (int, int) { return srv.Count() },
 		Stores: 1,
+		// The fake's pod dirs are this host's.
+		SharedDirs: true,
 	})
 	if n := srv.ExecCount("websocket"); n == 0 {
 		t.Errorf("no exec over websocket")
