@@ -113,6 +113,11 @@ func RemoteLoopLife(t *testing.T, repo string, l RemoteLife) {
 			t.Errorf("a host file was written through a planted link: %q", b)
 		}
 	}
+	// The agent runs from the image, by name: nothing of this host's is
+	// mounted (here "true", which every image has).
+	if r := RunWith(t, repo, l.Options, "run", "kx", "--agent", "true", "hello"); r.Code != 0 {
+		t.Errorf("run on the remote loop: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
 	sh(`echo wip > wip.txt`)
 	if diff := run("diff", "kx"); !strings.Contains(diff, "a.txt") || !strings.Contains(diff, "wip.txt") {
 		t.Errorf("diff kx: %q, want the commit and the uncommitted file", diff)
