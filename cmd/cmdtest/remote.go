@@ -80,6 +80,9 @@ func RemoteLoopLife(t *testing.T, repo string, l RemoteLife) {
 	if !strings.Contains(r.Stdout, `"placement": "remote"`) {
 		t.Errorf("ls --json does not say placement remote:\n%s", r.Stdout)
 	}
+	if r := RunWith(t, repo, l.Options, "doctor"); r.Code != 0 {
+		t.Errorf("doctor with a remote loop: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
 	base := gittest.Git(t, repo, "rev-parse", "main")
 	if got := sh(`git rev-parse HEAD; git symbolic-ref HEAD; cat .env; grep -c email "$HOME/.gitconfig"; test -d "$GIT_LOOP_AGENT_DIR" && echo agentdir; test -e .git/objects/info/alternates || echo own-objects`); got != base+"\nrefs/heads/loop/kx\nSECRET=1\n1\nagentdir\nown-objects" {
 		t.Errorf("the seeded clone inside: %q", got)
