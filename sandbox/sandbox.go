@@ -81,10 +81,11 @@ type Spec struct {
 	// Placement); empty means PlacementAuto. Not hashed: it decides
 	// whether a sandbox may be made, not what it is made of.
 	Placement Placement `json:"-"`
-	// Path are dirs put at the end of every exec's PATH, after the
-	// image's (or the host's) own: where the loop's agent is linked, so it
-	// runs by name in a shell. The docker driver stores it in the
-	// container's config, so it is hashed.
+	// Path are dirs put first on every exec's PATH, before the image's
+	// (or the host's) own and a loop's toolchain: where the loop's agent
+	// is linked or wrapped, so it runs by name in a shell as its sessions
+	// run it. The docker driver stores it in the container's config, so
+	// it is hashed.
 	Path []string          `json:"path,omitempty"`
 	Env  map[string]string `json:"-"` // per-exec env every exec gets (not hashed, not stored)
 }
@@ -170,7 +171,7 @@ func (s Spec) ConfigHash() string {
 		fmt.Fprintf(h, "port=%d:%d\n", p.Host, p.Container)
 	}
 	for _, p := range s.Path {
-		fmt.Fprintf(h, "path=%s\n", p)
+		fmt.Fprintf(h, "path-first=%s\n", p) // before the image's PATH since 2026-12
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
@@ -404,9 +405,28 @@ func (e *ProgramError) Code() int {
 	return 127
 }
 
+// ProgramChecker is implemented by drivers that can tell from the host
+// whether an exec's program is there (bwrap: the sandbox sees the host's
+// system dirs): the ProgramError they give for a 126 or 127 exit of x, nil
+// when the program is there.
+type ProgramChecker interface {
+	MissingProgram(spec Spec, x Exec) *ProgramError
+}
+
 // ImageResolver is implemented by drivers whose sandboxes run an image
 // (docker): the id of the image a reference names now, which changes when
 // the tag is rebuilt.
 type ImageResolver interface {
 	ImageID(ctx context.Context, ref string) (string, error)
+}
+
+// GitProber is implemented by drivers whose images may lack git (docker):
+// a sealed loop's sandbox runs git in a clone of its own, so its image
+// must have it. ImageID keys a cache of the answer (an id's content never
+// changes).
+type GitProber interface {
+	ImageID(ctx context.Context, ref string) (string, error)
+	// ImageHasGit says whether ref has git on the usual paths, without
+	// starting anything from it.
+	ImageHasGit(ctx context.Context, ref string) (bool, error)
 }

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gitloop-dev/git-loop/cmd/internal/docgen"
+	"github.com/gitloop-dev/git-loop/man"
 	"github.com/gitloop-dev/git-loop/sandbox/sandboxtest"
 	"github.com/spf13/cobra"
 )
@@ -78,6 +80,29 @@ func TestManUpToDate(t *testing.T) {
 		// man/ is left alone by gen-docs and ignored here.
 		if _, ok := want[name]; !ok && (strings.HasPrefix(name, "man1/") || strings.HasPrefix(name, "completions/")) {
 			t.Errorf("%s: man/%s belongs to no command", staleMsg, name)
+		}
+	}
+}
+
+// TestEmbeddedPagesAsRendered: "git loop install-docs" writes the pages
+// embedded from man/ (package man) instead of rendering the tree, so what
+// it writes for any date must be what rendering writes for that date.
+func TestEmbeddedPagesAsRendered(t *testing.T) {
+	date := time.Date(2031, time.March, 5, 12, 0, 0, 0, time.UTC)
+	rendered, embedded := t.TempDir(), t.TempDir()
+	if err := docgen.ManPages(newRoot, rendered, date); err != nil {
+		t.Fatal(err)
+	}
+	if err := man.Write(embedded, date); err != nil {
+		t.Fatal(err)
+	}
+	want, got := readTree(t, rendered), readTree(t, embedded)
+	if len(got) != len(want) {
+		t.Errorf("%s: %d embedded pages, the tree renders %d", staleMsg, len(got), len(want))
+	}
+	for _, name := range sortedKeys(want) {
+		if !bytes.Equal(got[name], want[name]) {
+			t.Errorf("%s: %s as install-docs writes it differs from the rendered page%s", staleMsg, name, firstDiff(got[name], want[name]))
 		}
 	}
 }

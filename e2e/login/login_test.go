@@ -13,11 +13,14 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/gitloop-dev/git-loop/cmd/cmdtest"
+	"github.com/gitloop-dev/git-loop/gitloop/egress"
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
 	"github.com/gitloop-dev/git-loop/internal/testagents"
 	"github.com/gitloop-dev/git-loop/sandbox"
@@ -45,6 +48,8 @@ type standIn struct {
 	paths []string
 	envs  []string // environ of the loop's processes, during a request
 	loop  string
+	// accounts are the ChatGPT-Account-Id of each request.
+	accounts []string
 }
 
 func newStandIn(t *testing.T, loop string) *standIn {
@@ -59,12 +64,17 @@ func (s *standIn) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.auth = append(s.auth, r.Header.Get("Authorization")+"|"+r.Header.Get("X-Api-Key"))
 	s.paths = append(s.paths, r.Method+" "+r.URL.Path)
+	s.accounts = append(s.accounts, r.Header.Get("ChatGPT-Account-Id"))
 	s.envs = append(s.envs, loopEnvirons(s.loop)...)
 	s.mu.Unlock()
 	switch {
 	case r.URL.Path == "/v1/messages" && strings.Contains(string(body), `"stream":true`):
 		w.Header().Set("Content-Type", "text/event-stream")
 		io.WriteString(w, claudeStream)
+	case r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/responses"):
+		// Codex tries a WebSocket first; refused, it falls back to
+		// POSTing the request, which then reaches here too.
+		w.WriteHeader(http.StatusUpgradeRequired)
 	case r.URL.Path == "/v1/messages":
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"id":"msg_1","type":"message","role":"assistant","model":"claude-standin","content":[{"type":"text","text":"`+standInReply+`"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":1,"output_tokens":1}}`)
@@ -226,6 +236,181 @@ func TestHostLoginInLoops(t *testing.T) {
 				}
 				checkSandbox(t, d, repo, "x", r.Stdout+r.Stderr, envs)
 			})
+		})
+	}
+}
+
+// TestHostLoginByHand: a client a user runs by hand in "git loop exec"
+// (and so "shell") is logged in as in a session, through the same proxy,
+// and the sandbox never holds the login. Two at once in one sandbox (a
+// docker container is one network) each get their own relay.
+func TestHostLoginByHand(t *testing.T) {
+	claude := testagents.Claude(t)
+	codex := codexNative(t, testagents.Codex(t))
+	for _, d := range cmdtest.Drivers {
+		t.Run(d.Name, func(t *testing.T) {
+			repo := gittest.Repo(t)
+			d.Prepare(t, repo)
+			t.Cleanup(func() {
+				ws, _ := os.ReadFile(filepath.Join(repo, ".git", "loop", "id"))
+				cmdtest.Run(t, repo, "uninstall", "--yes", "--force")
+				if api, err := dockertest.DialAPI(); err == nil && len(ws) > 0 {
+					api.RemoveLabelled(sandbox.LabelWorkspace, strings.TrimSpace(string(ws)))
+					api.Close()
+				}
+			})
+			t.Setenv("HOME", fakeHome(t))
+
+			t.Run("claude", func(t *testing.T) {
+				up := newStandIn(t, "hc")
+				t.Setenv("ANTHROPIC_BASE_URL", up.URL)
+				cmdtest.MustRun(t, repo, "new", "hc", "--agent", claude, "--driver", d.Name, "--detach")
+				// Two clients at once in the one sandbox.
+				r := cmdtest.Run(t, repo, "exec", "hc", "--", "sh", "-c", `claude -p "say hello" > /tmp/one 2>&1 & claude -p "say hello"; wait; cat /tmp/one`)
+				auth, paths, envs := up.seen()
+				t.Logf("claude by hand in %s: exit %d, requests %v\n%s", d.Name, r.Code, paths, r.Stderr)
+				if strings.Count(r.Stdout, standInReply) != 2 {
+					t.Errorf("claude by hand did not get the stand-in's answer twice: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+				}
+				if len(auth) == 0 {
+					t.Fatal("no request reached the stand-in")
+				}
+				for _, a := range auth {
+					if a != "Bearer "+claudeAccess+"|" {
+						t.Errorf("the stand-in got credentials %q, want the host's OAuth token", a)
+					}
+				}
+				checkSandbox(t, d, repo, "hc", r.Stdout+r.Stderr, envs)
+				// The exec's proxy is gone with the exec.
+				if socks, _ := filepath.Glob(filepath.Join(repo, ".git", "loop", "host", "hc", "egress", "*.sock")); len(socks) != 0 {
+					t.Errorf("sockets left after the exec: %v", socks)
+				}
+			})
+
+			t.Run("codex", func(t *testing.T) {
+				up := newStandIn(t, "hx")
+				t.Setenv("OPENAI_BASE_URL", up.URL+"/v1")
+				cmdtest.MustRun(t, repo, "new", "hx", "--agent", codex, "--driver", d.Name, "--detach")
+				r := cmdtest.Run(t, repo, "exec", "hx", "--", "codex", "exec", "--skip-git-repo-check", "say hello")
+				auth, paths, envs := up.seen()
+				t.Logf("codex by hand in %s: exit %d, requests %v", d.Name, r.Code, paths)
+				if len(auth) == 0 {
+					t.Fatalf("no request reached the stand-in: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+				}
+				for _, a := range auth {
+					if a != "Bearer "+codexKey+"|" {
+						t.Errorf("the stand-in got credentials %q, want the host's API key", a)
+					}
+				}
+				checkSandbox(t, d, repo, "hx", r.Stdout+r.Stderr, envs)
+			})
+		})
+	}
+}
+
+// TestCodexChatGPTLogin: a host logged in to Codex with ChatGPT (auth.json
+// with tokens, no API key). The loops' real Codex speaks the API-key
+// dialect to the proxy, which sends its requests to the host client's
+// ChatGPT backend (chatgpt_base_url of the host's config.toml, here the
+// stand-in) at /backend-api/codex/responses, with the host's access
+// token as bearer and its account id, and to nothing else (no account,
+// plugin or workspace endpoint). No loop can refresh: a refresh the host
+// makes reaches every loop at its next request, and no run changes the
+// host's auth.json (one loop's run never logs the others out).
+func TestCodexChatGPTLogin(t *testing.T) {
+	codex := codexNative(t, testagents.Codex(t))
+	const (
+		access1 = "eyJhbGciOiJSUzI1NiJ9.FAKE-CHATGPT-ACCESS-ONE.c2ln"
+		access2 = "eyJhbGciOiJSUzI1NiJ9.FAKE-CHATGPT-ACCESS-TWO.c2ln"
+		refresh = "rt-FAKE-CHATGPT-REFRESH-9e1d"
+		account = "acct-FAKE-4471"
+	)
+	for _, d := range cmdtest.Drivers {
+		t.Run(d.Name, func(t *testing.T) {
+			repo := gittest.Repo(t)
+			d.Prepare(t, repo)
+			t.Cleanup(func() {
+				ws, _ := os.ReadFile(filepath.Join(repo, ".git", "loop", "id"))
+				cmdtest.Run(t, repo, "uninstall", "--yes", "--force")
+				if api, err := dockertest.DialAPI(); err == nil && len(ws) > 0 {
+					api.RemoveLabelled(sandbox.LabelWorkspace, strings.TrimSpace(string(ws)))
+					api.Close()
+				}
+			})
+			home := fakeHome(t)
+			t.Setenv("HOME", home)
+			up := newStandIn(t, "g1")
+			auth := filepath.Join(home, ".codex", "auth.json")
+			login := func(access string) string {
+				body := `{"OPENAI_API_KEY":null,"tokens":{"id_token":"eyJhbGciOiJSUzI1NiJ9.e30.c2ln","access_token":"` + access + `","refresh_token":"` + refresh + `","account_id":"` + account + `"},"last_refresh":"2026-12-07T20:00:00Z"}`
+				if err := os.WriteFile(auth, []byte(body), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				return body
+			}
+			want := login(access1)
+			if err := os.WriteFile(filepath.Join(home, ".codex", "config.toml"), []byte("chatgpt_base_url = \""+up.URL+"/backend-api/\"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			check := func(what, access string, from int) {
+				t.Helper()
+				up.mu.Lock()
+				paths, auths, accounts := up.paths[from:], up.auth[from:], up.accounts[from:]
+				up.mu.Unlock()
+				t.Logf("%s: requests %v", what, paths)
+				if len(paths) == 0 {
+					t.Fatalf("%s: no request reached the stand-in", what)
+				}
+				if !slices.Contains(paths, "POST /backend-api/codex/responses") {
+					t.Errorf("%s: no POST of a turn reached the Codex backend", what)
+				}
+				for i, p := range paths {
+					if !strings.HasSuffix(p, " /backend-api/codex/responses") {
+						t.Errorf("%s: a request went to %s, not the Codex backend", what, p)
+					}
+					if auths[i] != "Bearer "+access+"|" || accounts[i] != account {
+						t.Errorf("%s: credentials %q, account %q; want the host's access token and account", what, auths[i], accounts[i])
+					}
+				}
+				if b, _ := os.ReadFile(auth); string(b) != want {
+					t.Errorf("%s: the host's auth.json changed:\n%s", what, b)
+				}
+			}
+			for _, name := range []string{"g1", "g2"} {
+				cmdtest.MustRun(t, repo, "new", name, "--agent", codex, "--driver", d.Name, "--detach")
+			}
+			r := cmdtest.Run(t, repo, "run", "g1", "say hello")
+			check("run g1", access1, 0)
+			// The host's client refreshes: every loop uses the new token.
+			n := len(up.paths)
+			want = login(access2)
+			r2 := cmdtest.Run(t, repo, "run", "g2", "say hello")
+			check("run g2 after the host's refresh", access2, n)
+			n = len(up.paths)
+			r3 := cmdtest.Run(t, repo, "exec", "g1", "--", "codex", "exec", "--skip-git-repo-check", "say hello")
+			check("codex by hand in g1", access2, n)
+			for _, out := range []string{r.Stdout + r.Stderr, r2.Stdout + r2.Stderr, r3.Stdout + r3.Stderr} {
+				for _, v := range []string{access1, access2, refresh} {
+					if strings.Contains(out, v) {
+						t.Errorf("output holds the host's token %.20s…", v)
+					}
+				}
+			}
+			for _, name := range []string{"g1", "g2"} {
+				for _, dir := range []string{filepath.Join(repo, ".git", "loop", "loops", name), filepath.Join(repo, ".git", "loop", "host", name)} {
+					filepath.WalkDir(dir, func(p string, de os.DirEntry, err error) error {
+						if err == nil && de.Type().IsRegular() {
+							b, _ := os.ReadFile(p)
+							for _, v := range []string{access1, access2, refresh} {
+								if strings.Contains(string(b), v) {
+									t.Errorf("%s holds the host's token %.20s…", p, v)
+								}
+							}
+						}
+						return nil
+					})
+				}
+			}
 		})
 	}
 }
@@ -425,6 +610,133 @@ func TestHostileAgentAndProxy(t *testing.T) {
 			}
 			if len(paths) != 2 {
 				t.Errorf("the API got %v, want the Host-header request and the redirect", paths)
+			}
+		})
+	}
+}
+
+// neighbour is what another loop on the host's network runs: it knocks
+// on the relay's fixed port of the host's loopback until the loop next
+// door has its agent session up, and asks for the model API there with no
+// credential of its own.
+const neighbour = `for i in $(seq 100); do
+  if exec 3<>/dev/tcp/127.0.0.1/$1; then
+    printf 'POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}' >&3
+    echo "== the relay next door answered:"; head -c 2000 <&3 | tr -d '\r'; exit 0
+  fi 2>/dev/null
+  sleep 0.1
+done
+echo "no relay to reach"`
+
+// TestHostNetworkRelay: with sandbox.network = host, a loop's relay
+// listens on the host's loopback, where every local process reaches it:
+// another loop (or another user of the machine) must not get the host's
+// login on its requests through it.
+func TestHostNetworkRelay(t *testing.T) {
+	for _, d := range cmdtest.Drivers {
+		t.Run(d.Name, func(t *testing.T) {
+			repo := gittest.Repo(t)
+			d.Prepare(t, repo)
+			t.Cleanup(func() {
+				ws, _ := os.ReadFile(filepath.Join(repo, ".git", "loop", "id"))
+				cmdtest.Run(t, repo, "uninstall", "--yes", "--force")
+				if api, err := dockertest.DialAPI(); err == nil && len(ws) > 0 {
+					api.RemoveLabelled(sandbox.LabelWorkspace, strings.TrimSpace(string(ws)))
+					api.Close()
+				}
+			})
+			t.Setenv("HOME", fakeHome(t))
+			up := newStandIn(t, "a")
+			t.Setenv("ANTHROPIC_BASE_URL", up.URL)
+			gittest.Git(t, repo, "config", "loop.sandbox.network", "host")
+			// The loop's agent: a session that lasts a few seconds and
+			// makes no request of its own.
+			bin := filepath.Join(t.TempDir(), "claude")
+			if err := os.WriteFile(bin, []byte("#!/bin/sh\nsleep 6\necho agent-done\n"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			gittest.Git(t, repo, "config", "loop.agent", bin)
+			cmdtest.MustRun(t, repo, "new", "a", "--driver", d.Name, "--detach")
+			cmdtest.MustRun(t, repo, "new", "b", "--driver", d.Name, "--detach")
+			done := make(chan cmdtest.Result, 1)
+			go func() { done <- cmdtest.Run(t, repo, "run", "a", "go") }()
+			r := cmdtest.Run(t, repo, "exec", "b", "--", "bash", "-c", neighbour, "sh", strconv.Itoa(egress.Port))
+			t.Logf("loop b in %s: exit %d\n%s%s", d.Name, r.Code, r.Stdout, r.Stderr)
+			ra := <-done
+			if !strings.Contains(ra.Stdout, "agent-done") {
+				t.Errorf("loop a's agent did not run: exit %d\n%s%s", ra.Code, ra.Stdout, ra.Stderr)
+			}
+			if !strings.Contains(r.Stdout, "the relay next door answered") {
+				t.Fatalf("loop b never reached loop a's relay (the attack did not run)")
+			}
+			noSecret(t, "loop b's output", r.Stdout+r.Stderr)
+			if auth, paths, _ := up.seen(); len(paths) != 0 {
+				t.Errorf("loop b's request reached the model API through loop a's relay: %v with credentials %v", paths, auth)
+			}
+		})
+	}
+}
+
+// scanner is a neighbour that does not know the port: it tries every
+// listening socket on the host's loopback it can see (with the host's
+// network, /proc/net/tcp is the host's), as a model API request.
+const scanner = `sleep 2
+for p in $(awk '$4 == "0A" && $2 ~ /^0100007F:/ { split($2, a, ":"); print a[2] }' /proc/net/tcp); do
+  port=$((16#$p))
+  if exec 3<>/dev/tcp/127.0.0.1/$port; then
+    printf 'POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}' >&3
+    timeout 3 head -c 300 <&3 >/dev/null; exec 3<&-
+    echo "tried $port"
+  fi 2>/dev/null
+done`
+
+// TestHostNetworkRelayByHand: with sandbox.network = host, a client run by
+// hand in "git loop exec" gets a relay on a free port of the host's
+// loopback; another loop scanning the host's listening sockets must not
+// get the host's login on its requests through it.
+func TestHostNetworkRelayByHand(t *testing.T) {
+	for _, d := range cmdtest.Drivers {
+		t.Run(d.Name, func(t *testing.T) {
+			repo := gittest.Repo(t)
+			d.Prepare(t, repo)
+			t.Cleanup(func() {
+				ws, _ := os.ReadFile(filepath.Join(repo, ".git", "loop", "id"))
+				cmdtest.Run(t, repo, "uninstall", "--yes", "--force")
+				if api, err := dockertest.DialAPI(); err == nil && len(ws) > 0 {
+					api.RemoveLabelled(sandbox.LabelWorkspace, strings.TrimSpace(string(ws)))
+					api.Close()
+				}
+			})
+			t.Setenv("HOME", fakeHome(t))
+			up := newStandIn(t, "a")
+			t.Setenv("ANTHROPIC_BASE_URL", up.URL)
+			gittest.Git(t, repo, "config", "loop.sandbox.network", "host")
+			// The client run by hand in loop a: it lasts a few seconds
+			// and makes no request of its own.
+			bin := filepath.Join(t.TempDir(), "claude")
+			if err := os.WriteFile(bin, []byte("#!/bin/sh\nsleep 8\necho by-hand-done\n"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			gittest.Git(t, repo, "config", "loop.agent", bin)
+			cmdtest.MustRun(t, repo, "new", "a", "--driver", d.Name, "--detach")
+			cmdtest.MustRun(t, repo, "new", "b", "--driver", d.Name, "--detach")
+			done := make(chan cmdtest.Result, 1)
+			go func() { done <- cmdtest.Run(t, repo, "exec", "a", "--", "claude") }()
+			r := cmdtest.Run(t, repo, "exec", "b", "--", "bash", "-c", scanner)
+			t.Logf("loop b in %s: exit %d\n%s%s", d.Name, r.Code, r.Stdout, r.Stderr)
+			ra := <-done
+			if !strings.Contains(ra.Stdout, "by-hand-done") {
+				t.Errorf("the client by hand in loop a did not run: exit %d\n%s%s", ra.Code, ra.Stdout, ra.Stderr)
+			}
+			if !strings.Contains(r.Stdout, "tried") {
+				t.Fatalf("loop b reached no socket on the host's loopback (the attack did not run)")
+			}
+			noSecret(t, "loop b's output", r.Stdout+r.Stderr)
+			auth, _, _ := up.seen()
+			for _, a := range auth {
+				if strings.Contains(a, claudeAccess) {
+					t.Errorf("loop b's request reached the model API with the host's login through loop a's relay: %q", a)
+				}
 			}
 		})
 	}

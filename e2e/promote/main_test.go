@@ -82,7 +82,9 @@ func branches(t *testing.T, repo string) []string {
 
 func isAncestor(t *testing.T, repo, a, b string) bool {
 	t.Helper()
-	return exec.Command("git", "-C", repo, "merge-base", "--is-ancestor", a, b).Run() == nil
+	// A sealed loop's own context clone is its sandbox user's (as root,
+	// not root's), which git refuses as dubious: the test reads it anyway.
+	return exec.Command("git", "-c", "safe.directory=*", "-C", repo, "merge-base", "--is-ancestor", a, b).Run() == nil
 }
 
 // cmdtestRunIn runs git loop in another directory with e's user dirs.

@@ -141,6 +141,14 @@ func TestRealClaude(t *testing.T) {
 					if r.Code != 0 || !strings.Contains(r.Stdout, testagents.ClaudeVersion) || !strings.Contains(r.Stdout, "dir="+filepath.Join(repo, ".git", "loop", "loops", name, "agent")) {
 						t.Errorf("claude by hand: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
 					}
+					// By hand, the composed MCP servers too (the wrapper on
+					// PATH adds the --mcp-config the session adds).
+					r = cmdtest.RunWith(t, repo, o, "exec", name, "--", "claude", "-p", "--output-format", "stream-json", "--verbose", "hello")
+					var hand claudeInit
+					firstLine(t, r.Stdout, &hand)
+					if len(hand.MCPServers) != 1 || hand.MCPServers[0].Name != "probe" || hand.MCPServers[0].Status != "connected" {
+						t.Errorf("claude by hand: mcp servers %+v, want probe connected\n%s", hand.MCPServers, r.Stderr)
+					}
 				})
 			}
 		})

@@ -150,15 +150,16 @@ func TestGitInside(t *testing.T) {
 				t.Errorf("git log inside: %q", got)
 			}
 			tree := hostTree(t, repo, "x", wt)
+			uid, name := sandboxUser(t, repo, "x", me.Username)
 			for _, p := range []string{filepath.Join(tree, "made"), filepath.Join(tree, "made", "file")} {
-				if uid := owner(t, p); uid != os.Getuid() {
-					t.Errorf("%s belongs to uid %d on the host, want %d", p, uid, os.Getuid())
+				if got := owner(t, p); got != uid {
+					t.Errorf("%s belongs to uid %d on the host, want %d", p, got, uid)
 				}
 			}
 			// The user is known by name, and $HOME is the loop's.
 			home := filepath.Join(repo, ".git", "loop", "loops", "x", "home")
-			if got := sh(t, repo, "x", `whoami; id -un; echo "$HOME"`); got != me.Username+"\n"+me.Username+"\n"+home+"\n" {
-				t.Errorf("whoami, id -un, $HOME: %q, want %s twice and %s", got, me.Username, home)
+			if got := sh(t, repo, "x", `whoami; id -un; echo "$HOME"`); got != name+"\n"+name+"\n"+home+"\n" {
+				t.Errorf("whoami, id -un, $HOME: %q, want %s twice and %s", got, name, home)
 			}
 		})
 	}
@@ -552,8 +553,8 @@ func TestSetup(t *testing.T) {
 			if got, err := os.ReadFile(filepath.Join(wt, "setup.txt")); err != nil || string(got) != "hello\n" {
 				t.Errorf("setup.txt: %q, %v", got, err)
 			}
-			if uid := owner(t, filepath.Join(wt, "setup.txt")); uid != os.Getuid() {
-				t.Errorf("setup.txt belongs to uid %d, want %d", uid, os.Getuid())
+			if uid, want := owner(t, filepath.Join(wt, "setup.txt")), sandboxUID(t, repo, "s"); uid != want {
+				t.Errorf("setup.txt belongs to uid %d, want %d", uid, want)
 			}
 			sh(t, repo, "s", "true")
 			cmdtest.MustRun(t, repo, "start", "s")

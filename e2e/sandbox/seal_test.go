@@ -11,23 +11,25 @@ import (
 )
 
 // unsealedWork is what an agent leaves in an unsealed loop: a commit,
-// then uncommitted work of every kind (a change, a staged change, a new
-// file in a new dir, a deletion, a link, an executable).
+// then uncommitted work of every kind (a change, a staged new file with a
+// further unstaged change, a new file in a new dir, a staged deletion, a
+// link, an executable).
 const unsealedWork = `set -e
 echo one > one.txt && git add one.txt && git commit -qm committed
 echo changed >> README.md
-echo staged > staged.txt && git add staged.txt
+echo staged > staged.txt && git add staged.txt && echo more >> staged.txt
 mkdir -p new/dir && echo new > new/dir/file.txt
 git rm -q one.txt
 ln -s README.md link
 printf '#!/bin/sh\necho run\n' > tool.sh && chmod +x tool.sh
 git rev-parse HEAD`
 
-// checkWorkInside asserts that the loop's sandbox holds unsealedWork.
+// checkWorkInside asserts that the loop's sandbox holds unsealedWork,
+// what was staged still staged.
 func checkWorkInside(t *testing.T, repo, name string) {
 	t.Helper()
-	got := sh(t, repo, name, "git status --porcelain --untracked-files=all | sort; readlink link; ./tool.sh; cat new/dir/file.txt staged.txt; tail -1 README.md")
-	want := " D one.txt\n M README.md\n?? link\n?? new/dir/file.txt\n?? staged.txt\n?? tool.sh\nREADME.md\nrun\nnew\nstaged\nchanged\n"
+	got := sh(t, repo, name, "git status --porcelain --untracked-files=all | LC_ALL=C sort; readlink link; ./tool.sh; cat new/dir/file.txt staged.txt; tail -1 README.md")
+	want := " M README.md\n?? link\n?? new/dir/file.txt\n?? tool.sh\nAM staged.txt\nD  one.txt\nREADME.md\nrun\nnew\nstaged\nmore\nchanged\n"
 	if got != want {
 		t.Errorf("inside the sealed loop:\n%s\nwant\n%s", got, want)
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -155,6 +156,109 @@ func TestToolchainInEveryLoop(t *testing.T) {
 			}
 			if n := ts.downloads(path); n != 2 {
 				t.Errorf("after the cache was cleared: %d downloads, want 2", n)
+			}
+		})
+	}
+}
+
+// TestToolchainAdoptedLoop: a loop adopted by the post-checkout hook
+// (plain "git worktree add -b loop/NAME") gets its toolchain as new gives
+// it, reusing the build; a tool that cannot be installed leaves the
+// worktree alone and says so, and doctor --fix adopts it once fixed.
+func TestToolchainAdoptedLoop(t *testing.T) {
+	t.Parallel()
+	ts := newToolServer(t)
+	for _, d := range cmdtest.Drivers {
+		t.Run(d.Name, func(t *testing.T) {
+			t.Parallel()
+			path := "/adopt-" + d.Name + "/gitloop-hello-1.0.0.tar.gz"
+			u := toolchainUser(t, d, ts, path)
+			u.OK("config", "set", "sandbox.driver", d.Name)
+			git := func(args ...string) string {
+				cmd := exec.Command("git", append([]string{"-C", u.Repo}, args...)...)
+				cmd.Env = append(os.Environ(), "GIT_LOOP_HOME="+u.Home)
+				out, err := cmd.CombinedOutput()
+				if err != nil {
+					t.Fatalf("git %v: %v\n%s", args, err, out)
+				}
+				return string(out)
+			}
+			u.OK("new", "a", "--driver", d.Name, "-d")
+			out := git("worktree", "add", "-b", "loop/h", filepath.Join(t.TempDir(), "h"))
+			if !strings.Contains(out, `is loop "h"`) {
+				t.Fatalf("not adopted:\n%s", out)
+			}
+			if r := u.OK("exec", "h", "--", "gitloop-hello"); !strings.Contains(r.Stdout, "toolchain tool ok") {
+				t.Fatalf("exec h -- gitloop-hello in the adopted loop: %q", r.Stdout)
+			}
+			if a, h := cmdtest.ReadMeta(t, u.Repo, "a"), cmdtest.ReadMeta(t, u.Repo, "h"); h.Sandbox.Toolchain != a.Sandbox.Toolchain {
+				t.Errorf("adopted loop's toolchain %q, new's %q: the same tiers give the same one", h.Sandbox.Toolchain, a.Sandbox.Toolchain)
+			}
+			if n := ts.downloads(path); n != 1 {
+				t.Errorf("%d downloads for new and an adoption, want 1", n)
+			}
+			// A tier whose tool cannot be installed: the checkout goes
+			// through, the hook names the tool, and no loop is left.
+			personal := filepath.Join(u.Home, "data", "personal")
+			toml, _ := os.ReadFile(filepath.Join(personal, ".claude", "mise.toml"))
+			gittest.WriteFile(t, personal, ".claude/mise.toml", strings.ReplaceAll(string(toml), "gitloop-hello-1.0.0", "missing"))
+			gittest.Commit(t, personal, "a broken tool")
+			out = git("worktree", "add", "-b", "loop/bad", filepath.Join(t.TempDir(), "bad"))
+			for _, want := range []string{"toolchain", "gitloop-hello", "doctor --fix"} {
+				if !strings.Contains(out, want) {
+					t.Errorf("the hook's output lacks %q:\n%s", want, out)
+				}
+			}
+			if _, ok := u.Loops()["bad"]; ok {
+				t.Errorf("a loop was left by the failed adoption")
+			}
+		})
+	}
+}
+
+// TestToolchainCollected: "git loop prune" removes a toolchain once no
+// loop uses it (its loop removed, here), never one a live loop uses.
+func TestToolchainCollected(t *testing.T) {
+	t.Parallel()
+	ts := newToolServer(t)
+	for _, d := range cmdtest.Drivers {
+		t.Run(d.Name, func(t *testing.T) {
+			t.Parallel()
+			u := toolchainUser(t, d, ts, "/gc-"+d.Name+"/gitloop-hello-1.0.0.tar.gz")
+			u.OK("new", "a", "--driver", d.Name, "-d")
+			u.OK("new", "b", "--driver", d.Name, "-d")
+			old := cmdtest.ReadMeta(t, u.Repo, "a").Sandbox.Toolchain
+			// The tier changes: a new loop gets another toolchain.
+			personal := filepath.Join(u.Home, "data", "personal")
+			toml, _ := os.ReadFile(filepath.Join(personal, ".claude", "mise.toml"))
+			gittest.WriteFile(t, personal, ".claude/mise.toml", strings.Replace(string(toml), "[env]\n", "[env]\nGITLOOP_V2 = \"1\"\n", 1))
+			gittest.Commit(t, personal, "v2")
+			u.OK("new", "c", "--driver", d.Name, "-d")
+			cur := cmdtest.ReadMeta(t, u.Repo, "c").Sandbox.Toolchain
+			if cur == old || cur == "" {
+				t.Fatalf("toolchains %q and %q", old, cur)
+			}
+			if r := u.OK("prune"); strings.Contains(r.Stdout, "toolchain") {
+				t.Errorf("prune removed a toolchain loops use:\n%s", r.Stdout)
+			}
+			u.OK("rm", "a")
+			if r := u.OK("prune"); strings.Contains(r.Stdout, "toolchain") {
+				t.Errorf("prune removed a toolchain loop b uses:\n%s", r.Stdout)
+			}
+			u.OK("rm", "b")
+			r := u.OK("prune", "--dry-run")
+			if !strings.Contains(r.Stdout, "Would remove toolchain "+old) || strings.Contains(r.Stdout, cur) {
+				t.Errorf("prune --dry-run:\n%s", r.Stdout)
+			}
+			r = u.OK("prune")
+			if !strings.Contains(r.Stdout, "Removed toolchain "+old) {
+				t.Errorf("prune:\n%s", r.Stdout)
+			}
+			if _, err := os.Stat(old); !os.IsNotExist(err) {
+				t.Errorf("the unused toolchain is still there: %v", err)
+			}
+			if r := u.OK("exec", "c", "--", "gitloop-hello"); !strings.Contains(r.Stdout, "toolchain tool ok") {
+				t.Errorf("loop c after prune: %q", r.Stdout)
 			}
 		})
 	}

@@ -199,7 +199,8 @@ func TestLoopGitUsesVaultKey(t *testing.T) {
 	// with the vault's key: the loop starts from the fresh commit. Without
 	// the key it falls back to the cached commit, with a warning.
 	e.OK("new", "latest", "--vault", "work", "--driver", d.Name, "--detach", "--context", "latest")
-	if got := gittest.Git(t, filepath.Join(repo, ".git", "loop", "loops", "latest", "context", "knowledge"), "rev-parse", "HEAD"); got != want {
+	// (safe.directory: as root the loop's own clone is its sandbox user's.)
+	if got := gittest.Git(t, filepath.Join(repo, ".git", "loop", "loops", "latest", "context", "knowledge"), "-c", "safe.directory=*", "rev-parse", "HEAD"); got != want {
 		t.Errorf("loop made with the vault's key starts knowledge at %s, want %s", got, want)
 	}
 	gittest.Git(t, clone, "update-ref", "-d", "refs/remotes/origin/main")
@@ -207,7 +208,7 @@ func TestLoopGitUsesVaultKey(t *testing.T) {
 	if !strings.Contains(rn.Stderr, "fetch failed") {
 		t.Errorf("new without the key: no fetch warning\n%s", rn.Stderr)
 	}
-	if got := gittest.Git(t, filepath.Join(repo, ".git", "loop", "loops", "stale", "context", "knowledge"), "rev-parse", "HEAD"); got == want {
+	if got := gittest.Git(t, filepath.Join(repo, ".git", "loop", "loops", "stale", "context", "knowledge"), "-c", "safe.directory=*", "rev-parse", "HEAD"); got == want {
 		t.Errorf("a loop without the vault's key fetched the fresh commit")
 	}
 

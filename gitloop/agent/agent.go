@@ -365,10 +365,11 @@ func (b Binary) Mounts(driver string) []sandbox.Mount {
 
 // Mounts are the read-only mounts that show the loop's agent program
 // inside its sandbox, at its host path (docs/sandbox.md), and the dirs
-// to put on its PATH, so that the agent runs by name in "git loop exec"
-// and "git loop shell": a host-only dir of links to the program (which
-// the sandbox cannot write), mounted read-only. A missing agent mounts
-// nothing: only commands that run it complain.
+// to put first on its PATH, so that the agent runs by name in "git loop
+// exec" and "git loop shell": a host-only dir (which the sandbox cannot
+// write), mounted read-only, of links to the program, or for Claude Code
+// and Codex of wrappers that run it as a session does (see handWrapper).
+// A missing agent mounts nothing: only commands that run it complain.
 func Mounts(s *workspace.Workspace, m *state.Meta) (mounts []sandbox.Mount, path []string) {
 	if m.Sandbox.Driver == "none" || m.Sandbox.Driver == "" {
 		return nil, nil // the host itself: no lookup on the path of every command
@@ -385,11 +386,24 @@ func Mounts(s *workspace.Workspace, m *state.Meta) (mounts []sandbox.Mount, path
 	if b.InWorktree {
 		return mounts, nil
 	}
-	bin := filepath.Join(filepath.Dir(s.LogDir(m.Name)), "bin")
-	if err := linkProgram(bin, a, b); err != nil {
+	bin := HandDir(s, m.Name)
+	var hand Hand
+	if a.Kind == Claude || a.Kind == Codex {
+		hand = Hand{Driver: m.Sandbox.Driver, Program: b.Real}
+		hand.Relay, _ = s.HookBinary()
+		if a.Kind == Claude {
+			hand.MCPConfig = filepath.Join(s.AgentDir(m.Name), compose.MCPConfigFile)
+		}
+	}
+	if err := linkProgram(bin, a, b, hand); err != nil {
 		return mounts, nil
 	}
 	return append(mounts, sandbox.Mount{Source: bin, Target: bin, ReadOnly: true}), []string{bin}
+}
+
+// HandDir is the host-only dir of a loop's agent on PATH (see Mounts).
+func HandDir(s *workspace.Workspace, name string) string {
+	return filepath.Join(filepath.Dir(s.LogDir(name)), "bin")
 }
 
 // ConfigEnv is the config dir variable of the loop's agent
@@ -410,12 +424,88 @@ func ConfigEnv(s *workspace.Workspace, m *state.Meta) map[string]string {
 	return nil
 }
 
-// linkProgram makes bin hold links to the program under the names a user
-// types: the setting's own program name, and claude or codex for those
-// agents. Links already right are left alone (this runs on every exec).
-func linkProgram(bin string, a Agent, b Binary) error {
-	names := []string{filepath.Base(a.Argv[a.Run])}
-	if a.Run == a.Prog && (a.Kind == Claude || a.Kind == Codex) && names[0] != string(a.Kind) {
+// Hand is what a Claude Code or Codex wrapper on the loop's PATH adds to
+// the client run by hand, so that it runs as a session runs it.
+type Hand struct {
+	Driver  string
+	Program string // the host's program (Binary.Real), mounted at its path
+	// Relay is the mounted git-loop ("" when there is none: no login by
+	// hand then).
+	Relay string
+	// MCPConfig is Claude's composed MCP servers file, passed as
+	// --mcp-config when it exists (Claude reads them only from there).
+	MCPConfig string
+}
+
+// HandEgressEnv names the per-exec variable that carries the socket of
+// the exec's egress proxy (in the sandbox), set by "git loop exec" and
+// "shell" when the host has a login to lend; HandEgressCredEnv lists the
+// variables the client takes its placeholder credential from.
+const (
+	HandEgressEnv     = "GIT_LOOP_EGRESS"
+	HandEgressCredEnv = "GIT_LOOP_EGRESS_CRED"
+)
+
+// handWrapper is the sh script run for the client's name. On docker it
+// runs the image's own copy when the image has one (as the session's
+// dockerAgentScript does), else the host's; on bwrap the host's. It adds
+// Claude's --mcp-config (in its one-value "=" form: the spaced form
+// takes every following word, "mcp list" included) unless the caller
+// passed one, which the session does; and, when the exec carries an
+// egress socket, it runs the client under "git loop relay --client",
+// which points it at the proxy with a placeholder. An agent session's
+// exec carries none (its own relay is around it), so a session that
+// finds this wrapper on PATH runs the client as before.
+func handWrapper(path string, a Agent, h Hand) string {
+	q := shellQuote
+	words := func(ws []string) string {
+		var out string
+		for _, x := range ws {
+			out += q(x) + " "
+		}
+		return out
+	}
+	// The session's words around the program (env A=1 before it; npx's
+	// "-y @openai/codex" after it), without the setting's own flags.
+	pre, post := words(a.Argv[:a.Run]), words(a.Argv[a.Run+1:a.Prog+1])
+	var w strings.Builder
+	w.WriteString("#!/bin/sh\n# git loop: " + string(a.Kind) + " run by hand in this loop, as its sessions run it (written by the host on every exec).\n")
+	w.WriteString("p=" + q(h.Program) + "\n")
+	if h.Driver == "docker" {
+		n := q(filepath.Base(a.Argv[a.Run]))
+		fmt.Fprintf(&w, "d=%s\nIFS=:\nfor x in $PATH; do\n  if [ \"$x\" != \"$d\" ] && [ -f \"$x\"/%s ] && [ -x \"$x\"/%s ]; then p=$x/%s; break; fi\ndone\nunset IFS\n",
+			q(filepath.Dir(path)), n, n, n)
+	}
+	if h.MCPConfig != "" {
+		fmt.Fprintf(&w, "m=%s\nfor x in \"$@\"; do case $x in --mcp-config|--mcp-config=*) m=;; esac; done\nif [ -n \"$m\" ] && [ -f \"$m\" ]; then set -- \"--mcp-config=$m\" \"$@\"; fi\n", q(h.MCPConfig))
+	}
+	if h.Relay != "" {
+		// The relay puts Codex's base URL flag right after the program's
+		// words (--at), where the session puts it.
+		fmt.Fprintf(&w, "if [ -n \"$%s\" ]; then exec %s relay --client %s --at %d -- %s\"$p\" %s\"$@\"; fi\n",
+			HandEgressEnv, q(h.Relay), a.Kind, a.Prog+1, pre, post)
+	}
+	fmt.Fprintf(&w, "exec %s\"$p\" %s\"$@\"\n", pre, post)
+	return w.String()
+}
+
+// shellQuote quotes s for sh: a single-quoted word.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// linkProgram makes bin hold what a user types to run the agent: for
+// Claude Code and Codex a wrapper (handWrapper) named after the client,
+// and after the setting's program when that is not a launcher (npx,
+// env: never shadowed); for another agent a link named after its
+// program. Entries already right are left alone (this runs on every
+// exec), others removed.
+func linkProgram(bin string, a Agent, b Binary, h Hand) error {
+	var names []string
+	if a.Run == a.Prog {
+		names = append(names, filepath.Base(a.Argv[a.Run]))
+	}
+	if (a.Kind == Claude || a.Kind == Codex) && !slices.Contains(names, string(a.Kind)) {
 		names = append(names, string(a.Kind))
 	}
 	if err := os.MkdirAll(bin, 0o755); err != nil {
@@ -425,11 +515,23 @@ func linkProgram(bin string, a Agent, b Binary) error {
 	for _, n := range names {
 		want[n] = true
 		p := filepath.Join(bin, n)
-		if cur, err := os.Readlink(p); err == nil && cur == b.Real {
+		if h.Program == "" {
+			if cur, err := os.Readlink(p); err == nil && cur == b.Real {
+				continue
+			}
+			_ = os.Remove(p)
+			if err := os.Symlink(b.Real, p); err != nil {
+				return err
+			}
 			continue
 		}
-		_ = os.Remove(p)
-		if err := os.Symlink(b.Real, p); err != nil {
+		script := handWrapper(p, a, h)
+		if cur, err := os.ReadFile(p); err == nil && string(cur) == script {
+			if fi, err := os.Lstat(p); err == nil && fi.Mode().IsRegular() {
+				continue
+			}
+		}
+		if err := writeFileAtomic(p, []byte(script), 0o755); err != nil {
 			return err
 		}
 	}
@@ -440,6 +542,29 @@ func linkProgram(bin string, a Agent, b Binary) error {
 		}
 	}
 	return nil
+}
+
+// writeFileAtomic replaces path with data by a rename, so an exec running
+// the old wrapper never reads half a file.
+func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-")
+	if err != nil {
+		return err
+	}
+	_, err = tmp.Write(data)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), mode)
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		_ = os.Remove(tmp.Name())
+	}
+	return err
 }
 
 // dockerAgentScript runs the image's own copy of the agent when it has

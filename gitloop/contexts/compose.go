@@ -249,6 +249,14 @@ func Recompose(s *workspace.Workspace, m *state.Meta, k agent.Kind) (done bool, 
 		_ = root.Rename(stale, rel)
 		return cannot(err)
 	}
+	// Composed by the host: the sandbox's user gets it (as root, it would
+	// be root's and read-only to the agent).
+	uid, gid := s.SandboxUser()
+	if OwnsContexts(m.Sandbox.Driver) && m.Sandbox.Sealed {
+		if err := workspace.OwnAll(dir, uid, gid); err != nil {
+			return false, "", err
+		}
+	}
 	who := string(k)
 	if k == agent.Command {
 		who = "an agent of no known kind"

@@ -359,6 +359,13 @@ func ConvertLegacy(ctx context.Context, s *workspace.Workspace, m *state.Meta) (
 		changed = true
 		s.Reporter().Warn(fmt.Sprintf("loop %s: its %s context is now a clone of its own, out of reach of other loops (it was a worktree of %s, whose branch %s is kept: delete it once promoted)", m.Name, c.Layer, c.Clone, strings.TrimPrefix(c.Branch, "refs/heads/")))
 	}
+	if changed {
+		// Made by the host, as root when git loop is: the sandbox's user
+		// gets them.
+		if err := sandboxspec.GiveToSandbox(s, m, true); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	return changed, errors.Join(errs...)
 }
 

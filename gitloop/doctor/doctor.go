@@ -6,8 +6,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -92,6 +94,7 @@ func Doctor(ctx context.Context, s *workspace.Workspace, fix bool, driverReport 
 	}
 	checks = append(checks, checkHooks(ctx, s, fix))
 	checks = append(checks, checkSealed(ctx, s, fix)...)
+	checks = append(checks, checkImageGit(ctx, s)...)
 	if dirs, err := lifecycle.Unadopted(ctx, s); err != nil {
 		checks = append(checks, Check{Name: "adopt", Status: CheckFail, Detail: err.Error()})
 	} else if len(dirs) > 0 && fix {
@@ -316,6 +319,42 @@ func checkSealed(ctx context.Context, s *workspace.Workspace, fix bool) []Check 
 			continue
 		}
 		checks = append(checks, Check{Name: "sealed", Status: CheckOK, Fixed: true, Detail: fmt.Sprintf("sealed loop %s: its sandbox has a clone of its own, with its commits and uncommitted files; \"git loop checkout %s\" gives a host checkout", name, name)})
+	}
+	return checks
+}
+
+// checkImageGit says which docker images sealed loops use (or new ones
+// would) lack git, which a sealed loop runs inside; nothing when the
+// engine cannot be reached (the driver check says so) or every image has
+// it. Answers are cached per image id.
+func checkImageGit(ctx context.Context, s *workspace.Workspace) []Check {
+	if s.Config == nil {
+		return nil
+	}
+	images := map[string]bool{}
+	metas, _ := s.Store().List()
+	for _, m := range metas {
+		if m.Sandbox.Sealed && m.Sandbox.Driver == "docker" && m.Sandbox.Image != "" {
+			images[m.Sandbox.Image] = true
+		}
+	}
+	if d := s.Config.Get("sandbox.driver"); s.Config.SandboxSealed() && (d == "docker" || d == "auto" || d == "") {
+		images[s.Config.SandboxImage()] = true
+	}
+	if len(images) == 0 {
+		return nil
+	}
+	eng, err := s.OpenEngine(ctx, "docker")
+	if err != nil {
+		return nil
+	}
+	var checks []Check
+	for _, img := range slices.Sorted(maps.Keys(images)) {
+		// Another error (an image not built yet) is the driver
+		// check's and new's to report.
+		if err := lifecycle.CheckImageGit(ctx, s, eng, img); errors.Is(err, lifecycle.ErrImageNoGit) {
+			checks = append(checks, Check{Name: "image", Status: CheckFail, Detail: err.Error()})
+		}
 	}
 	return checks
 }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -69,4 +70,29 @@ func BenchmarkRequest(b *testing.B) {
 		run(b, c, "http://127.0.0.1")
 	})
 	b.Run("relay+proxy", func(b *testing.B) { run(b, &http.Client{Timeout: 10 * time.Second}, "http://"+rl.Addr().String()) })
+}
+
+// What "git loop exec" pays to lend the host's login to a client run by
+// hand: find the login (a credential file read), serve a proxy on a
+// socket of its own, and close it when the exec ends.
+func BenchmarkExecProxy(b *testing.B) {
+	home := b.TempDir()
+	if err := os.MkdirAll(filepath.Join(home, ".claude"), 0o700); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(home, ".claude", ".credentials.json"), []byte(`{"claudeAiOauth":{"accessToken":"a","refreshToken":"r","expiresAt":4102444800000}}`), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	dir := b.TempDir()
+	for i := 0; i < b.N; i++ {
+		l, err := Find(Claude, env(), home)
+		if err != nil {
+			b.Fatal(err)
+		}
+		s, err := Listen(filepath.Join(dir, "exec-x.sock"), NewProxy(l, nil))
+		if err != nil {
+			b.Fatal(err)
+		}
+		s.Close()
+	}
 }

@@ -22,6 +22,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/pelletier/go-toml/v2"
 )
 
 // Placeholder is the credential the client in the sandbox carries: it has
@@ -192,7 +194,12 @@ func findCodex(get func(string) string, home string) (*Login, error) {
 		// in the sandbox speaks the API-key dialect to the proxy, which
 		// sends it there.
 		l.Source = l.file + " (ChatGPT login)"
-		l.Upstream, _ = url.Parse("https://chatgpt.com/backend-api/codex")
+		// Where the host's own client sends it: chatgpt_base_url in its
+		// config.toml, as Codex reads it, then "codex" under it.
+		base := chatgptBaseURL(filepath.Join(dir, "config.toml"))
+		if l.Upstream, err = upstream(strings.TrimRight(base, "/")+"/codex", ""); err != nil {
+			return nil, fmt.Errorf("chatgpt_base_url in %s: %w", filepath.Join(dir, "config.toml"), err)
+		}
 	} else {
 		l.Source = l.file + " (API key)"
 		if l.Upstream, err = upstream(get("OPENAI_BASE_URL"), "https://api.openai.com/v1"); err != nil {
@@ -200,6 +207,23 @@ func findCodex(get func(string) string, home string) (*Login, error) {
 		}
 	}
 	return l, nil
+}
+
+// chatgptBaseURL is the chatgpt_base_url of the host's Codex config (a
+// file of the host user's own, never the sandbox's), or Codex's default.
+func chatgptBaseURL(config string) string {
+	const def = "https://chatgpt.com/backend-api/"
+	data, err := os.ReadFile(config)
+	if err != nil || len(data) > maxCredentialFile {
+		return def
+	}
+	var c struct {
+		Base string `toml:"chatgpt_base_url"`
+	}
+	if toml.Unmarshal(data, &c) != nil || c.Base == "" {
+		return def
+	}
+	return c.Base
 }
 
 // upstream parses a base URL setting, or def when it is empty.

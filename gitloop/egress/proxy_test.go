@@ -208,6 +208,11 @@ func TestCodexChatGPTLogin(t *testing.T) {
 	if r.URL.Path != "/backend-api/codex/responses" || r.Header.Get("Authorization") != "Bearer CHATGPT-ACCESS" || r.Header.Get("ChatGPT-Account-Id") != "acct-1" {
 		t.Fatalf("upstream got %s %v", r.URL, r.Header)
 	}
+	// The host client's chatgpt_base_url is where its login goes.
+	os.WriteFile(filepath.Join(home, ".codex", "config.toml"), []byte("model = \"x\"\nchatgpt_base_url = \"https://backend.example/api/\"\n"), 0o600)
+	if l, err := Find(Codex, env(), home); err != nil || l.Upstream.String() != "https://backend.example/api/codex" {
+		t.Fatalf("with chatgpt_base_url: %v %v", l.Upstream, err)
+	}
 }
 
 func TestNotLoggedIn(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"slices"
 	"syscall"
 )
 
@@ -33,16 +34,65 @@ func Relay(listen, socket string, cmd []string) (int, error) {
 		return 1, fmt.Errorf("egress relay: %w", err)
 	}
 	defer l.Close()
+	return relay(l, socket, exec.Command(cmd[0], cmd[1:]...))
+}
+
+// HandTokenEnv, when set in a client-by-hand relay's env, is the
+// credential the client sends instead of Placeholder: a token of that
+// exec's proxy, which requires it when the relay's port is on the host's
+// loopback (sandbox.network = host).
+const HandTokenEnv = "GIT_LOOP_EGRESS_TOKEN"
+
+// RelayHand is Relay for a client a user runs by hand in "git loop exec"
+// or "shell": several may run at once in one container, so it listens on
+// a free port of the sandbox's loopback and points the client there
+// itself, as a session's command line does with the fixed Port: Claude by
+// ANTHROPIC_BASE_URL, Codex by "-c openai_base_url=…" inserted at index
+// at of cmd (after the program's words). credEnv name the variables that
+// get the placeholder (the kind the host's login needs).
+func RelayHand(kind string, at int, socket string, credEnv, cmd []string) (int, error) {
+	if len(cmd) == 0 || at < 1 || at > len(cmd) {
+		return 2, errors.New("egress relay: no command, or --at outside it")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 1, fmt.Errorf("egress relay: %w", err)
+	}
+	defer l.Close()
+	base := "http://" + l.Addr().String()
+	env := os.Environ()
+	cred := Placeholder
+	if tok := os.Getenv(HandTokenEnv); tok != "" {
+		cred = tok // the proxy requires it (sandbox.network = host)
+	}
+	for _, k := range credEnv {
+		if k != "" {
+			env = append(env, k+"="+cred)
+		}
+	}
+	switch kind {
+	case Claude:
+		env = append(env, "ANTHROPIC_BASE_URL="+base)
+	case Codex:
+		cmd = slices.Insert(slices.Clone(cmd), at, "-c", fmt.Sprintf("openai_base_url=%q", base+"/v1"))
+	default:
+		return 2, fmt.Errorf("egress relay: client %q is not claude or codex", kind)
+	}
+	c := exec.Command(cmd[0], cmd[1:]...)
+	c.Env = env
+	return relay(l, socket, c)
+}
+
+func relay(l net.Listener, socket string, c *exec.Cmd) (int, error) {
 	go func() {
 		for {
-			c, err := l.Accept()
+			conn, err := l.Accept()
 			if err != nil {
 				return
 			}
-			go pipe(c, socket)
+			go pipe(conn, socket)
 		}
 	}()
-	c := exec.Command(cmd[0], cmd[1:]...)
 	c.Stdin, c.Stdout, c.Stderr = os.Stdin, os.Stdout, os.Stderr
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
@@ -62,7 +112,7 @@ func Relay(listen, socket string, cmd []string) (int, error) {
 			}
 		}
 	}()
-	err = c.Wait()
+	err := c.Wait()
 	var exit *exec.ExitError
 	switch {
 	case err == nil:

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -683,11 +684,63 @@ func commitAll(ctx context.Context, s *workspace.Workspace, t target, msg string
 		return err
 	}
 	for _, args := range [][]string{{"add", "-A"}, {"commit", "-q", "-m", msg}} {
+		if args[0] == "commit" && t.layer != Code {
+			if err := noNewSubmodule(ctx, s, t); err != nil {
+				return err
+			}
+		}
 		if err := s.Git.Run(ctx, git.Cmd{Dir: t.dir, Label: t.label(), Args: args}); err != nil {
 			return fmt.Errorf("%s: %w", t.layer, err)
 		}
 	}
 	return nil
+}
+
+// noNewSubmodule refuses to commit what "add -A" staged in a context
+// layer when it recorded a git repository below the top as a submodule:
+// from then on every git status there (git loop's, the user's) would run
+// git inside it, with the config its writer chose (core.fsmonitor runs a
+// command). Sandboxes write such worktrees: every loop writes personal
+// memory/ in the user's clone. Checked in the index, after the add, so a
+// repository planted while the add runs is caught too; what was staged
+// for it is unstaged.
+func noNewSubmodule(ctx context.Context, s *workspace.Workspace, t target) error {
+	gitlinks := func(args ...string) (map[string]bool, error) {
+		out, err := s.Query.Output(ctx, git.Cmd{Dir: t.dir, Args: args})
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", t.layer, err)
+		}
+		links := map[string]bool{}
+		for rec := range strings.SplitSeq(string(out), "\x00") {
+			// "MODE SHA STAGE\tPATH" (ls-files) or "MODE TYPE SHA\tPATH" (ls-tree)
+			if meta, path, ok := strings.Cut(rec, "\t"); ok && strings.HasPrefix(meta, "160000 ") {
+				links[path] = true
+			}
+		}
+		return links, nil
+	}
+	staged, err := gitlinks("ls-files", "--stage", "-z")
+	if err != nil || len(staged) == 0 {
+		return err
+	}
+	had := map[string]bool{}
+	if revParse(ctx, s, t.dir, "HEAD") != "" {
+		if had, err = gitlinks("ls-tree", "-r", "-z", "HEAD"); err != nil {
+			return err
+		}
+	}
+	var added []string
+	for p := range staged {
+		if !had[p] {
+			added = append(added, p)
+		}
+	}
+	if len(added) == 0 {
+		return nil
+	}
+	sort.Strings(added)
+	_ = s.Git.Run(ctx, git.Cmd{Dir: t.dir, Label: t.label(), Args: append([]string{"reset", "-q", "--"}, added...)})
+	return fmt.Errorf("%s: %s in %s is a git repository of its own, which a commit would record as a submodule whose config every git status there obeys (a sandbox may have planted it); nothing was committed: look at it, remove it (rm -rf %s), and promote again", t.layer, added[0], t.dir, filepath.Join(t.dir, added[0]))
 }
 
 // land pushes HEAD to main; a push rejected because main moved is

@@ -2,6 +2,7 @@ package land
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -61,12 +62,17 @@ func insideLog(s *workspace.Workspace, t target, args ...string) {
 // to stderr.
 const mergeInsideScript = `exec 3>&1 1>&2
 branch=$1; shift
-[ "$(git symbolic-ref -q HEAD)" = "$branch" ] || { echo "the sandbox's clone is not on $branch (git switch ${branch#refs/heads/} inside)"; exit 10; }
-if git rev-parse -q --verify MERGE_HEAD >/dev/null; then echo "a merge is already in progress in the sandbox's clone"; exit 11; fi
+# HEAD and MERGE_HEAD read by the shell: each git started costs more
+# than the merge of a few commits (git when the clone's .git is not a
+# plain dir).
+head=
+if [ -d .git ] && [ -f .git/HEAD ]; then read -r head <.git/HEAD; head=${head#ref: }; else head=$(git symbolic-ref -q HEAD); fi
+[ "$head" = "$branch" ] || { echo "the sandbox's clone is not on $branch (git switch ${branch#refs/heads/} inside)"; exit 10; }
+if [ -e .git/MERGE_HEAD ] || { [ ! -d .git ] && git rev-parse -q --verify MERGE_HEAD >/dev/null; }; then echo "a merge is already in progress in the sandbox's clone"; exit 11; fi
 while [ $# -ge 2 ]; do
   ref=$1 msg=$2; shift 2
   if git merge-base --is-ancestor "$ref" HEAD; then git update-ref -d "$ref"; continue; fi
-  if ! git merge -q --no-edit -m "$msg" "$ref"; then
+  if ! git -c maintenance.auto=false -c gc.auto=0 merge -q --no-edit -m "$msg" "$ref"; then
     if git rev-parse -q --verify MERGE_HEAD >/dev/null; then git diff --name-only -z --diff-filter=U >&3; exit 3; fi
     exit 12
   fi
@@ -148,22 +154,25 @@ func mergeInside(ctx context.Context, s *workspace.Workspace, t target, revs []m
 	if s.Git.DryRun {
 		return nil, nil
 	}
-	res, err := transport.Inside(ctx, s, m, mergeInsideScript, identityEnv(ctx, s, s.Repo.CommonDir), args...)
+	// The merge and the fetch of its result in one exec.
+	res, err := transport.RefreshAfter(ctx, s, m, &transport.Pre{Script: mergeInsideScript, Args: args, Env: identityEnv(ctx, s, s.Repo.CommonDir)})
+	if pe := (*transport.PreError)(nil); errors.As(err, &pe) {
+		if pe.Code == 3 {
+			files := namesFrom(strings.ReplaceAll(pe.Stdout, "\n", "\x00"))
+			if len(files) == 0 {
+				files = []string{"(the sandbox named none)"}
+			}
+			return files, nil
+		}
+		return nil, fmt.Errorf("%s: merging in loop %s's sandbox failed (exit %d): %s", t.layer, m.Name, pe.Code, workspace.FirstLine(pe.Stderr))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", t.layer, err)
 	}
-	switch res.Code {
-	case 0:
-	case 3:
-		files := namesFrom(res.Stdout)
-		if len(files) == 0 {
-			files = []string{"(the sandbox named none)"}
-		}
-		return files, nil
-	default:
-		return nil, fmt.Errorf("%s: merging in loop %s's sandbox failed (exit %d): %s", t.layer, m.Name, res.Code, workspace.FirstLine(res.Stderr))
+	if res.Rewritten {
+		return nil, rewrittenError(m, res)
 	}
-	return nil, fetchBack(ctx, s, t)
+	return nil, nil
 }
 
 // fetchBack fetches what git did inside, and refuses to go on when the

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gitloop-dev/git-loop/gitloop/contexts"
 	"github.com/gitloop-dev/git-loop/gitloop/git"
+	"github.com/gitloop-dev/git-loop/gitloop/sandboxspec"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
@@ -21,8 +22,9 @@ const adoptLockWait = 10 * time.Second
 
 // Adopt makes the worktree at dir, created by plain git on a loop branch
 // ("git worktree add -b loop/x PATH"), a loop: the record, the context
-// (from the cached clones: no network in a checkout), the agent dir and
-// the sandbox home; and, when loop.autostart is true, its sandbox. A
+// (from the cached clones: no network in a checkout), the agent dir, the
+// sandbox home and the toolchain (which mise may download); and, when
+// loop.autostart is true, its sandbox. A
 // worktree that is not on a loop branch, or already a loop, is left alone
 // (nil, nil). The worktree and branch are the user's: an interrupted or
 // failed adoption undoes only what it added.
@@ -84,6 +86,13 @@ func Adopt(ctx context.Context, s *workspace.Workspace, dir string) (*state.Meta
 		return nil, fmt.Errorf("adopt %s: %w", name, err)
 	}
 	err = furnish(ctx, s, m, "")
+	if err == nil {
+		// The toolchain the tiers declare, built or reused as new does; a
+		// tool that cannot be installed undoes the adoption, naming it,
+		// and "git loop doctor --fix" adopts the worktree again once the
+		// tier is fixed.
+		err = sandboxspec.EnsureToolchain(ctx, s, eng, m)
+	}
 	if err == nil {
 		err = s.Store().WriteMeta(m)
 	}

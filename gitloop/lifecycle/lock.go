@@ -28,6 +28,7 @@ func Lock(ctx context.Context, s *workspace.Workspace) (*state.Lock, error) {
 // a command that died: its lock went with it.
 func recoverLocked(ctx context.Context, s *workspace.Workspace) error {
 	migrateLocked(ctx, s)
+	clearStaleLocks(s)
 	intents, err := s.Store().Intents()
 	if err != nil {
 		return fmt.Errorf("recover: %w", err)

@@ -129,6 +129,11 @@ func New(ctx context.Context, s *workspace.Workspace, opts NewOptions) (*state.M
 			return nil, fmt.Errorf("new %s: %w", name, err)
 		}
 	}
+	if m.Sandbox.Sealed {
+		if err := CheckImageGit(ctx, s, eng, m.Sandbox.Image); err != nil {
+			return nil, fmt.Errorf("new %s: %w", name, err)
+		}
+	}
 	// The context fetch goes with the vault's ssh key, never the host's.
 	gctx, cleanup, err := sandboxspec.WithVaultSSH(ctx, s, vaultName)
 	if err != nil {
@@ -192,6 +197,11 @@ func New(ctx context.Context, s *workspace.Workspace, opts NewOptions) (*state.M
 			}
 		}
 		if err := sandboxspec.EnsureToolchain(ctx, s, eng, m); err != nil {
+			return err
+		}
+		// All of it made as root, when git loop is: the sandbox's user
+		// gets it before the sandbox starts.
+		if err := sandboxspec.GiveToSandbox(s, m, true); err != nil {
 			return err
 		}
 		spec, err := sandboxspec.RunSpec(ctx, s, m)

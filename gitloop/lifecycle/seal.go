@@ -25,7 +25,8 @@ import (
 // committed work is the branch, which stays; its uncommitted work is the
 // worktree's files, carried into the clone as files (no git ever runs in
 // the old worktree: its .git is the sandbox's to write), so it comes back
-// as the snapshot at the next fetch. Staged changes come back unstaged.
+// as the snapshot at the next fetch. What was staged stays staged: the
+// old index is carried over as data (keepIndex).
 //
 // The record is the commit point: until it says sealed, the old worktree
 // is untouched and an interruption is undone (the half clone dropped);
@@ -105,9 +106,13 @@ func Seal(ctx context.Context, s *workspace.Workspace, name string) error {
 	if err := mirrorFiles(m.Worktree, transport.ClonePath(s, m.Name)); err != nil {
 		return undo(err)
 	}
+	keepIndex(ctx, s, m)
 	sealed := *m
 	sealed.Sandbox.Sealed = true
 	sealed.Sandbox.ID, sealed.Sandbox.ConfigHash = "", ""
+	if err := sandboxspec.GiveToSandbox(s, &sealed, true); err != nil {
+		return undo(err)
+	}
 	if err := s.Store().WriteMeta(&sealed); err != nil {
 		return undo(err)
 	}
@@ -289,6 +294,12 @@ func mirrorFiles(src, dst string) error {
 			}
 			return os.Symlink(target, to)
 		case fi.Mode().IsRegular():
+			if os.Getuid() == 0 {
+				// Copied: the clone is given to the sandbox's user, and
+				// a link would give the old worktree's inode (perhaps a
+				// host file the root sandbox linked there) with it.
+				return copyRegular(p, to, fi.Mode().Perm())
+			}
 			if err := os.Link(p, to); err == nil {
 				return nil
 			} else if !errors.Is(err, syscall.EXDEV) && !errors.Is(err, syscall.EPERM) {
@@ -315,4 +326,81 @@ func copyRegular(src, dst string, perm fs.FileMode) error {
 		return err
 	}
 	return out.Close()
+}
+
+// maxIndex bounds the old index keepIndex carries over.
+const maxIndex = 256 << 20
+
+// keepIndex carries an unsealed loop's index (what was staged) into its
+// new clone, whose seeded index would show it all unstaged. The index is
+// found by the host's own admin dir (the one whose read-only gitdir file
+// names the worktree, never the worktree's writable .git file), read
+// without following a link, bounded, and taken only when git in the clone
+// can write a tree from it (its blobs are in the object store the clone
+// borrows); else the seeded index stays, and a warning says so. No git
+// runs in the old worktree.
+func keepIndex(ctx context.Context, s *workspace.Workspace, m *state.Meta) {
+	clone := transport.ClonePath(s, m.Name)
+	warn := func(why string) {
+		s.Reporter().Warn(fmt.Sprintf("loop %s: its staged changes come back unstaged (%s)", m.Name, why))
+	}
+	admins, _ := filepath.Glob(filepath.Join(s.Repo.CommonDir, "worktrees", "*", "gitdir"))
+	admin := ""
+	for _, g := range admins {
+		data, err := readBounded(g, 4096)
+		if err == nil && filepath.Clean(strings.TrimSpace(string(data))) == filepath.Join(m.Worktree, ".git") {
+			admin = filepath.Dir(g)
+			break
+		}
+	}
+	if admin == "" {
+		return // no admin dir, no index to keep
+	}
+	data, err := readBounded(filepath.Join(admin, "index"), maxIndex)
+	if errors.Is(err, os.ErrNotExist) {
+		return
+	}
+	if err != nil {
+		warn(err.Error())
+		return
+	}
+	tmp := filepath.Join(clone, ".git", "index.sealing")
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		warn(err.Error())
+		return
+	}
+	defer os.Remove(tmp)
+	// The clone is the host's still (the sandbox has not run on it).
+	if err := s.Git.Run(ctx, git.Cmd{Dir: clone, Label: m.ShortBranch(), Env: []string{"GIT_INDEX_FILE=" + tmp}, Args: []string{"write-tree"}}); err != nil {
+		warn("its index is not one git can use")
+		return
+	}
+	if err := os.Rename(tmp, filepath.Join(clone, ".git", "index")); err != nil {
+		warn(err.Error())
+	}
+}
+
+// readBounded reads a regular file, without following a link, up to max
+// bytes (more is an error).
+func readBounded(path string, max int64) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > max {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, max)
+	}
+	return data, nil
 }

@@ -64,6 +64,14 @@ func Spec(s *workspace.Workspace, m *state.Meta) (sandbox.Spec, error) {
 			{Source: objects, Target: objects, ReadOnly: true},
 		}
 	}
+	if sealedLocal(m) {
+		// As root, never root inside (workspace.SandboxUser): the files
+		// it works in are given to its user first. An unsealed loop
+		// (made before sealing, until doctor --fix seals it) shares the
+		// host's worktree and git dir, which the host's git must go on
+		// trusting: it runs as you, as it did.
+		spec.User = s.SandboxUserSpec()
+	}
 	spec.Env["GIT_LOOP_AGENT_DIR"] = s.AgentDir(m.Name)
 	if m.Sandbox.Toolchain != "" {
 		// Shared by every loop with the same toolchain: read-only.
@@ -124,7 +132,45 @@ func Spec(s *workspace.Workspace, m *state.Meta) (sandbox.Spec, error) {
 	// The selected vault's mounts/home entries, read-only at $HOME (see
 	// vault.go; values and env come per exec from DeliverVault).
 	vaultMounts(s, m, &spec)
+	if err := GiveToSandbox(s, m, false); err != nil {
+		return sandbox.Spec{}, err
+	}
 	return spec, nil
+}
+
+// GiveToSandbox makes what a loop's sandbox works in its user's: the
+// loop dir (agent dir, $HOME, context clones), its sealed clone and the
+// egress dir (whose socket it connects to). Only as root, and only for
+// sealed docker and bwrap loops; the host's own state stays root's. With all false it
+// stops at a dir whose top is given already (the common case: a stat
+// each); the host calls it with all true after it wrote into them (new,
+// a seal, a recomposed agent dir), and a loop made before sandboxes ran
+// as a user is given on its first use.
+func GiveToSandbox(s *workspace.Workspace, m *state.Meta, all bool) error {
+	if os.Getuid() != 0 || !sealedLocal(m) {
+		return nil
+	}
+	uid, gid := s.SandboxUser()
+	own := workspace.Own
+	if all {
+		own = workspace.OwnAll
+	}
+	dirs := []string{s.Store().LoopDir(m.Name), EgressDir(s, m.Name)}
+	if m.Sandbox.Sealed {
+		dirs = append(dirs, s.SealedClone(m.Name))
+	}
+	for _, d := range dirs {
+		if err := own(d, uid, gid); err != nil {
+			return fmt.Errorf("loop %s: %w", m.Name, err)
+		}
+	}
+	return nil
+}
+
+// sealedLocal says m is a sealed docker or bwrap loop: one whose sandbox
+// runs as SandboxUser.
+func sealedLocal(m *state.Meta) bool {
+	return m.Sandbox.Sealed && (m.Sandbox.Driver == "docker" || m.Sandbox.Driver == "bwrap")
 }
 
 // gitDirMounts exposes a repository's git dir to the sandbox so git works

@@ -39,6 +39,7 @@ func EnsureToolchain(ctx context.Context, s *workspace.Workspace, eng sandbox.En
 		Cache:    filepath.Join(s.Dirs.Cache, "toolchains"),
 		Base:     base,
 		Progress: s.Reporter(),
+		User:     s.Store().MetaPath(m.Name),
 	})
 	if te := (*toolchain.Error)(nil); errors.As(err, &te) {
 		if res, lerr := compose.Load(s.AgentDir(m.Name)); lerr == nil {
@@ -61,7 +62,13 @@ func EnsureToolchain(ctx context.Context, s *workspace.Workspace, eng sandbox.En
 // on its next use. The record is updated when the build landed elsewhere (a new
 // image or mise since).
 func restoreToolchain(ctx context.Context, s *workspace.Workspace, m *state.Meta) error {
-	if m.Sandbox.Toolchain == "" || workspace.Exists(m.Sandbox.Toolchain) {
+	if m.Sandbox.Toolchain == "" {
+		return nil
+	}
+	if workspace.Exists(m.Sandbox.Toolchain) {
+		// A loop given its toolchain before users were recorded is
+		// counted now (a stat when it is already).
+		_ = toolchain.AddUser(m.Sandbox.Toolchain, s.Store().MetaPath(m.Name))
 		return nil
 	}
 	eng, err := s.OpenEngine(ctx, m.Sandbox.Driver)
@@ -86,4 +93,11 @@ func restoreToolchain(ctx context.Context, s *workspace.Workspace, m *state.Meta
 		return s.Store().WriteMeta(m)
 	}
 	return nil
+}
+
+// CollectToolchains removes the toolchains of the user's cache that no
+// loop uses any more (toolchain.Collect), in every repository: each loop
+// given one is recorded beside it.
+func CollectToolchains(s *workspace.Workspace, dryRun bool) ([]toolchain.Collected, error) {
+	return toolchain.Collect(filepath.Join(s.Dirs.Cache, "toolchains"), "", dryRun)
 }

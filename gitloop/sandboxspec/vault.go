@@ -200,6 +200,15 @@ func DeliverVault(ctx context.Context, s *workspace.Workspace, m *state.Meta, sp
 		}
 	}
 	onHost := m.Sandbox.Driver == "none"
+	if !onHost && spec.User != "" {
+		// Mounted read-only at $HOME, mode 0600: the sandbox's user (not
+		// root, when git loop runs as root) must own the copy to read it.
+		if uid, gid, ok := workspace.ParseUser(spec.User); ok {
+			if err := workspace.OwnAll(dir, uid, gid); err != nil {
+				return fmt.Errorf("loop %s: vault %s: %w", m.Name, m.Vault, err)
+			}
+		}
+	}
 	if key := vaultSSHKey(dir); key != "" {
 		keyPath := filepath.Join(spec.Home, ".ssh", filepath.Base(key))
 		if onHost {

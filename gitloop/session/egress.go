@@ -9,10 +9,12 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 
 	"github.com/gitloop-dev/git-loop/gitloop/agent"
 	"github.com/gitloop-dev/git-loop/gitloop/egress"
 	"github.com/gitloop-dev/git-loop/gitloop/sandboxspec"
+	"github.com/gitloop-dev/git-loop/gitloop/state"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 	"github.com/gitloop-dev/git-loop/sandbox"
 )
@@ -66,11 +68,27 @@ func withEgress(s *workspace.Workspace, inv *agent.Invocation, spec sandbox.Spec
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return stop, fmt.Errorf("loop %s: egress proxy: %w", inv.Loop.Name, err)
 	}
-	srv, err := egress.Listen(filepath.Join(dir, socketName), egress.NewProxy(login, nil))
+	p := egress.NewProxy(login, nil)
+	cred := egress.Placeholder
+	if spec.Network == sandbox.NetworkHost {
+		// The relay's port is then on the host's loopback, where every
+		// local process (another loop on the host's network, another
+		// user) reaches it: as on the none driver, the client's
+		// credential is a token of this session's, which the proxy
+		// requires.
+		if cred, err = sessionToken(); err != nil {
+			return stop, err
+		}
+		p.RequireToken(cred)
+	}
+	srv, err := egress.Listen(filepath.Join(dir, socketName), p)
 	if err != nil {
 		return stop, fmt.Errorf("loop %s: %w", inv.Loop.Name, err)
 	}
-	cmd := pointAt(inv, login, x, egress.BaseURL(), egress.Placeholder)
+	if err := giveSocket(srv, spec); err != nil {
+		return stop, fmt.Errorf("loop %s: egress proxy: %w", inv.Loop.Name, err)
+	}
+	cmd := pointAt(inv, login, x, egress.BaseURL(), cred)
 	inside := path.Join(sandboxspec.EgressMount, socketName)
 	x.Cmd = append([]string{bin, "relay", "--listen", fmt.Sprintf("127.0.0.1:%d", egress.Port), "--socket", inside, "--"}, cmd...)
 	return func() { _ = srv.Close() }, nil
@@ -82,11 +100,10 @@ func withEgress(s *workspace.Workspace, inv *agent.Invocation, spec sandbox.Spec
 // reaches, so the client's credential is a token of this session's,
 // which the proxy requires.
 func egressOnHost(inv *agent.Invocation, login *egress.Login, x *sandbox.Exec) (stop func(), err error) {
-	b := make([]byte, 24)
-	if _, err := rand.Read(b); err != nil {
+	tok, err := sessionToken()
+	if err != nil {
 		return func() {}, err
 	}
-	tok := "git-loop-session-" + hex.EncodeToString(b)
 	p := egress.NewProxy(login, nil)
 	p.RequireToken(tok)
 	srv, err := egress.ListenTCP("127.0.0.1:0", p)
@@ -95,6 +112,15 @@ func egressOnHost(inv *agent.Invocation, login *egress.Login, x *sandbox.Exec) (
 	}
 	x.Cmd = pointAt(inv, login, x, "http://"+srv.Addr, tok)
 	return func() { _ = srv.Close() }, nil
+}
+
+// sessionToken is a random credential for one agent session's proxy.
+func sessionToken() (string, error) {
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("egress proxy: %w", err)
+	}
+	return "git-loop-session-" + hex.EncodeToString(b), nil
 }
 
 // pointAt points the client at the proxy (base) with cred as its
@@ -114,4 +140,95 @@ func pointAt(inv *agent.Invocation, login *egress.Login, x *sandbox.Exec, base, 
 		cmd = slices.Insert(cmd, at, "-c", fmt.Sprintf("openai_base_url=%q", base+"/v1"))
 	}
 	return cmd
+}
+
+// egressByHand serves the host's login to a Claude Code or Codex client
+// a user runs by hand in "git loop exec" or "shell", for as long as the
+// exec runs: it starts a proxy on a socket of this exec's own (a session
+// and other execs of the loop may be serving theirs) and names it in the
+// exec's env, where the loop's wrapper on PATH (agent.Mounts) finds it
+// and runs the client under "git loop relay --client". Nothing of the
+// login enters the sandbox. As withEgress: only the loop's own agent
+// kind, docker and bwrap, a login on the host, and no vault of the
+// client's own credential. The returned stop ends the proxy.
+func egressByHand(s *workspace.Workspace, m *state.Meta, spec sandbox.Spec, x *sandbox.Exec) (stop func(), err error) {
+	stop = func() {}
+	if m.Sandbox.Driver != "docker" && m.Sandbox.Driver != "bwrap" {
+		return stop, nil
+	}
+	a, err := agent.ForLoop(s, m, "")
+	if err != nil {
+		return stop, nil
+	}
+	kind := map[agent.Kind]string{agent.Claude: egress.Claude, agent.Codex: egress.Codex}[a.Kind]
+	if kind == "" {
+		return stop, nil
+	}
+	for _, k := range credentialEnv[a.Kind] {
+		if _, set := spec.Env[k]; set {
+			return stop, nil
+		}
+	}
+	if _, err := s.HookBinary(); err != nil || runtime.GOOS != "linux" {
+		return stop, nil // no relay inside
+	}
+	home, _ := os.UserHomeDir()
+	login, err := egress.Find(kind, os.LookupEnv, home)
+	if err != nil {
+		return stop, nil // the client says it is not logged in; doctor says why
+	}
+	dir := sandboxspec.EgressDir(s, m.Name)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return stop, fmt.Errorf("loop %s: egress proxy: %w", m.Name, err)
+	}
+	b := make([]byte, 6)
+	if _, err := rand.Read(b); err != nil {
+		return stop, err
+	}
+	name := "exec-" + hex.EncodeToString(b) + ".sock"
+	p := egress.NewProxy(login, nil)
+	if x.Env == nil {
+		x.Env = map[string]string{}
+	}
+	if spec.Network == sandbox.NetworkHost {
+		// The relay's free port is then on the host's loopback, where
+		// every local process reaches it (as for sessions, withEgress):
+		// the proxy requires this exec's token, which the client sends.
+		tok, err := sessionToken()
+		if err != nil {
+			return stop, err
+		}
+		p.RequireToken(tok)
+		x.Env[egress.HandTokenEnv] = tok
+	}
+	srv, err := egress.Listen(filepath.Join(dir, name), p)
+	if err != nil {
+		return stop, fmt.Errorf("loop %s: %w", m.Name, err)
+	}
+	if err := giveSocket(srv, spec); err != nil {
+		return stop, fmt.Errorf("loop %s: egress proxy: %w", m.Name, err)
+	}
+	x.Env[agent.HandEgressEnv] = path.Join(sandboxspec.EgressMount, name)
+	names := make([]string, 0, len(login.SandboxEnv))
+	for k := range login.SandboxEnv {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	x.Env[agent.HandEgressCredEnv] = strings.Join(names, ",")
+	return func() { _ = srv.Close() }, nil
+}
+
+// giveSocket gives a proxy's socket (mode 0600) to the sandbox's user
+// when git loop runs as root and the sandbox does not: that user, not
+// root, connects. On failure the proxy is closed.
+func giveSocket(srv *egress.Server, spec sandbox.Spec) error {
+	uid, gid, ok := workspace.ParseUser(spec.User)
+	if !ok || os.Getuid() != 0 || uid == 0 {
+		return nil
+	}
+	if err := os.Lchown(srv.Socket, uid, gid); err != nil {
+		_ = srv.Close()
+		return err
+	}
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strings"
 
 	"github.com/gitloop-dev/git-loop/gitloop/contexts"
 	"github.com/gitloop-dev/git-loop/gitloop/git"
@@ -51,13 +52,31 @@ func Exec(ctx context.Context, s *workspace.Workspace, opts ExecOptions) (int, e
 		return 0, err
 	}
 	x := sandbox.Exec{Cmd: opts.Cmd, TTY: opts.TTY, Stdin: opts.Stdin, Stdout: opts.Stdout, Stderr: opts.Stderr}
+	// The agent run by hand is logged in as in a session (egressByHand).
+	stop, err := egressByHand(s, m, spec, &x)
+	if err != nil {
+		return 0, err
+	}
+	defer stop()
+	if m.Sandbox.Sealed && len(opts.Cmd) > 0 {
+		// The snapshot is recorded in the exec's own session, so what
+		// follows needs no second exec unless something moved.
+		x.Cmd = transport.WrapExec(m.Worktree, missingMode(m, spec), opts.Cmd)
+	}
 	if to, ok := eng.(sandbox.TerminalOwner); ok && opts.TTY && to.AllocatesTTY() && opts.RawTerminal != nil {
 		restore, sizes := opts.RawTerminal()
 		defer restore()
 		x.Resize = sizes
 	}
 	code, err := eng.Exec(ctx, spec, x)
-	fetchBack(ctx, s, m)
+	if m.Sandbox.Sealed && len(opts.Cmd) > 0 {
+		if err == nil && transport.ExecMissing(s, m, code) {
+			code, err = missingProgram(eng, spec, missingMode(m, spec), opts.Cmd, code)
+		}
+		afterExec(ctx, s, m, err == nil)
+	} else {
+		fetchBack(ctx, s, m)
+	}
 	if pe := (*sandbox.ProgramError)(nil); errors.As(err, &pe) {
 		return code, fmt.Errorf("exec in %s: %w; %s", m.Name, err, MissingProgramHint(m))
 	}
@@ -79,6 +98,59 @@ func MissingProgramHint(m *state.Meta) string {
 		return fmt.Sprintf("%s, install it on the host (bwrap shows the host's /usr), %s", toolchain, setup)
 	}
 	return "install it on the host, or " + toolchain
+}
+
+// missingMode is how the exec wrapper of a sealed loop reports a program
+// that is not there: as the engine does for a bare command.
+func missingMode(m *state.Meta, spec sandbox.Spec) transport.MissingMode {
+	switch {
+	case m.Sandbox.Driver != "bwrap":
+		return transport.MissingQuiet
+	case spec.Network.Or() == sandbox.NetworkIsolated:
+		return transport.MissingExec // its network gate's shell says it
+	}
+	return transport.MissingExecvp
+}
+
+// missingProgram is the code and error the engine gives for a program it
+// could not start (sandbox.ProgramError, in the engine's words), for one
+// the exec wrapper found missing (127) or not executable (126), and never
+// ran.
+func missingProgram(eng sandbox.Engine, spec sandbox.Spec, mode transport.MissingMode, cmd []string, code int) (int, error) {
+	program := cmd[0]
+	if mode == transport.MissingExec {
+		if pc, ok := eng.(sandbox.ProgramChecker); ok {
+			if pe := pc.MissingProgram(spec, sandbox.Exec{Cmd: cmd}); pe != nil {
+				return pe.Code(), pe
+			}
+			return code, nil
+		}
+	}
+	reason := "executable file not found in $PATH"
+	switch {
+	case mode != transport.MissingQuiet && code == 126:
+		reason = "Permission denied"
+	case mode != transport.MissingQuiet:
+		reason = "No such file or directory"
+	case code == 126:
+		reason = "permission denied"
+	case strings.Contains(program, "/"):
+		reason = fmt.Sprintf("stat %s: no such file or directory", program)
+	}
+	pe := &sandbox.ProgramError{Program: program, Reason: reason}
+	if mode == transport.MissingQuiet {
+		return code, pe
+	}
+	return pe.Code(), pe
+}
+
+// afterExec brings a sealed loop's work to the host after a wrapped exec:
+// a fetch only when its refs, read as data, moved. Like fetchBack it runs
+// whatever the command's outcome and only warns.
+func afterExec(ctx context.Context, s *workspace.Workspace, m *state.Meta, wrapped bool) {
+	if err := transport.AfterExec(context.WithoutCancel(ctx), s, m, wrapped); err != nil {
+		s.Reporter().Warn(fmt.Sprintf("loop %s: could not fetch from its sandbox: %v", m.Name, err))
+	}
 }
 
 // fetchBack brings a sealed loop's commits and uncommitted work to the

@@ -55,7 +55,10 @@ type LoopStatus struct {
 	ChangesUnknown bool `json:"changesUnknown,omitempty"`
 	// Placement is where the loop's files live: "local" (this host;
 	// every loop today) or "remote" (on its engine).
-	Placement string            `json:"placement"`
+	Placement string `json:"placement"`
+	// LastFetch is when the host last fetched a sealed loop's work from
+	// its sandbox (absent: never, or not sealed).
+	LastFetch time.Time         `json:"lastFetch,omitzero"`
 	Created   time.Time         `json:"created"`
 	Versions  map[string]string `json:"versions,omitempty"`
 	// Unpromoted are the layers with commits not yet promoted.
@@ -130,6 +133,9 @@ func statuses(ctx context.Context, s *workspace.Workspace, metas []*state.Meta, 
 			Worktree: m.Worktree, State: StateReady, Agent: agentSetting, Driver: m.Sandbox.Driver,
 			Created: m.Created, Versions: m.Versions, SandboxID: m.Sandbox.ID,
 			Placement: placementOf(m),
+		}
+		if m.Sandbox.Sealed {
+			st.LastFetch, _ = transport.LastFetch(s, m.Name)
 		}
 		st.ContextBehind = contexts.Behind(m, moves)
 		st.Head = refs[m.Branch]

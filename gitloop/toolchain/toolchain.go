@@ -158,6 +158,9 @@ type Options struct {
 	Base sandbox.Spec
 	// Progress gets one step per line mise prints.
 	Progress workspace.Progress
+	// User is the record of the loop given the toolchain (AddUser), so
+	// Collect knows it is used; "" records none.
+	User string
 }
 
 // Ensure returns the toolchain for mise.toml on eng, building it when no
@@ -183,12 +186,14 @@ func Ensure(ctx context.Context, eng sandbox.Engine, miseToml []byte, o Options)
 	}
 	dir := filepath.Join(o.Cache, key)
 	record := dir + ".json"
-	if tc, ok := read(record, dir); ok {
+	if tc, ok := read(record, dir); ok && o.User == "" {
 		return tc, nil
 	}
 	if err := os.MkdirAll(o.Cache, 0o755); err != nil {
 		return Toolchain{}, fmt.Errorf("toolchain: %w", err)
 	}
+	// Under the lock Collect takes too: a toolchain is never removed
+	// between being found and its user being recorded.
 	unlock, err := lock(dir + ".lock")
 	if err != nil {
 		return Toolchain{}, err
@@ -196,7 +201,7 @@ func Ensure(ctx context.Context, eng sandbox.Engine, miseToml []byte, o Options)
 	defer unlock()
 	// Another command may have built it while this one waited.
 	if tc, ok := read(record, dir); ok {
-		return tc, nil
+		return tc, addUser(dir, o.User)
 	}
 	tc, err := build(ctx, eng, miseToml, mise, dir, o)
 	if err != nil {
@@ -208,7 +213,7 @@ func Ensure(ctx context.Context, eng sandbox.Engine, miseToml []byte, o Options)
 	if err := os.WriteFile(record, data, 0o644); err != nil {
 		return Toolchain{}, fmt.Errorf("toolchain: %w", err)
 	}
-	return tc, nil
+	return tc, addUser(dir, o.User)
 }
 
 // Key names a toolchain by what decides its content: the driver and the
@@ -310,6 +315,12 @@ func build(ctx context.Context, eng sandbox.Engine, miseToml []byte, mise, dir s
 		return Toolchain{}, fmt.Errorf("toolchain: %w", err)
 	}
 	spec := o.Base
+	if uid, gid, ok := workspace.ParseUser(spec.User); ok {
+		// Built by the sandbox's user (not root, when git loop is root).
+		if err := workspace.OwnAll(dir, uid, gid); err != nil {
+			return Toolchain{}, fmt.Errorf("toolchain: %w", err)
+		}
+	}
 	// Named as no loop can be (a loop's name never starts with '-'), so
 	// removing it never touches a loop's sandbox; labelled with the
 	// workspace, so uninstall finds one a killed build left.

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gitloop-dev/git-loop/gitloop/git"
@@ -97,6 +98,14 @@ type FetchOptions struct {
 	// Snapshot records the sandbox's uncommitted work before a Direct
 	// fetch (snapshotScript), as EnvSnapshot does for the helper.
 	Snapshot bool
+	// TrackSnapshot reports the snapshot's quarantine ref in the result
+	// (set with Snapshot, or when the snapshot was made otherwise, by the
+	// exec wrapper, and Extra fetches the side refs).
+	TrackSnapshot bool
+	// Pre, with Direct and Snapshot, runs in the same exec before the
+	// snapshot: when it fails, nothing is fetched and the fetch returns a
+	// *PreError.
+	Pre *Pre
 }
 
 // FetchResult is what a fetch did to the host branch.
@@ -107,9 +116,12 @@ type FetchResult struct {
 	// Rewritten: New does not contain Old. Nothing was applied; the
 	// sandbox's history stays in quarantine for the user to look at.
 	Rewritten bool
+	// Snapshot is the snapshot fetched with a Snapshot fetch (its
+	// quarantine ref), "none" when the sandbox had none, "" otherwise.
+	Snapshot string
 }
 
-var refRe = regexp.MustCompile(`^refs/[A-Za-z0-9._/-]+$`)
+var refRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^refs/[A-Za-z0-9._/-]+$`) })
 
 // Fetch runs git fetch from the loop's sandbox into its quarantine refs,
 // with fsck, then fast-forwards Branch if, and only if, that is a fast
@@ -125,7 +137,7 @@ func fetch(ctx context.Context, r, move *git.Runner, opts FetchOptions) (FetchRe
 	head := q + "head"
 	specs := opts.Refspecs
 	if len(specs) == 0 {
-		if !refRe.MatchString(opts.SourceBranch) {
+		if !refRe().MatchString(opts.SourceBranch) {
 			return res, fmt.Errorf("fetch %s: source branch %q is not a ref", opts.Name, opts.SourceBranch)
 		}
 		specs = append([]string{"+" + opts.SourceBranch + ":" + head}, opts.Extra...)
@@ -156,7 +168,7 @@ func fetch(ctx context.Context, r, move *git.Runner, opts FetchOptions) (FetchRe
 	served := func() error { return nil }
 	if opts.Direct != nil && opts.Remote == "" && !r.DryRun {
 		var err error
-		if remote, files, served, err = serveDirect(ctx, opts, lim, 3+len(r.Inherit)); err != nil {
+		if remote, files, served, err = serveDirect(ctx, opts, lim, 3+len(r.Inherit), "upload-pack"); err != nil {
 			return res, fmt.Errorf("fetch from loop %s's sandbox: %w", opts.Name, err)
 		}
 		config = append(config, "protocol.fd.allow=always")
@@ -168,10 +180,13 @@ func fetch(ctx context.Context, r, move *git.Runner, opts FetchOptions) (FetchRe
 		env = append(env, "PATH="+dir+string(os.PathListSeparator)+os.Getenv("PATH"))
 	}
 	err := r.Run(ctx, git.Cmd{Dir: opts.GitDir, Args: args, Label: "loop/" + opts.Name, Env: env, Group: true, Files: files})
-	if serr := served(); serr != nil && (err == nil || errors.Is(serr, ErrTooLarge) || errors.Is(serr, errNoEnd)) {
+	if serr := served(); serr != nil && (err == nil || errors.Is(serr, ErrTooLarge) || errors.Is(serr, errNoEnd) || errors.As(serr, new(*PreError))) {
 		// What the sandbox's side says comes first: git only saw its
 		// connection cut.
 		err = serr
+	}
+	if pe := (*PreError)(nil); errors.As(err, &pe) {
+		return res, pe
 	}
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, errNoEnd) {
@@ -183,26 +198,38 @@ func fetch(ctx context.Context, r, move *git.Runner, opts FetchOptions) (FetchRe
 		return res, nil
 	}
 	var gq git.Querier
-	// Both refs in one git: the fetched head counts only as a commit
-	// (the sandbox can point its branch at a tag, a tree or a blob).
-	out, err := gq.Output(ctx, git.Cmd{Dir: opts.GitDir, Args: []string{"for-each-ref", "--format=%(objectname) %(objecttype) %(refname)", head, opts.Branch}})
-	if err != nil {
-		return res, err
+	snapRef := ""
+	if opts.Snapshot || opts.TrackSnapshot {
+		snapRef = q + "side/snapshot"
 	}
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		f := strings.Fields(line)
-		switch {
-		case len(f) != 3:
-		case f[2] == head && f[1] == "commit":
-			res.New = f[0]
-		case f[2] == opts.Branch:
-			res.Old = f[0]
+	// The common case in one git: the fetched head listed among the refs
+	// that contain the host's branch is a commit that fast-forwards it.
+	// Anything else (a rewrite; a tag, tree or blob, which the sandbox
+	// can point its branch at; no branch yet) is told apart below.
+	ff := false
+	if out, err := gq.Output(ctx, git.Cmd{Dir: opts.GitDir, Args: refsArgs(opts.Branch, head, opts.Branch, snapRef)}); err == nil {
+		parseRefs(&res, string(out), head, opts.Branch, snapRef)
+		ff = res.New != "" && res.Old != ""
+		if res.Snapshot == noSnapshot {
+			// Left out by the filter, or none: the host's own loose ref
+			// tells (a packed one it would not, and is taken for none).
+			if _, err := os.Lstat(filepath.Join(opts.GitDir, filepath.FromSlash(snapRef))); err == nil {
+				res.Snapshot = ""
+			}
 		}
+	}
+	if !ff {
+		res = FetchResult{}
+		out, err := gq.Output(ctx, git.Cmd{Dir: opts.GitDir, Args: refsArgs("", head, opts.Branch, snapRef)})
+		if err != nil {
+			return res, err
+		}
+		parseRefs(&res, string(out), head, opts.Branch, snapRef)
 	}
 	switch {
 	case res.New == "" || res.New == res.Old:
 		return res, nil
-	case res.Old != "":
+	case res.Old != "" && !ff:
 		ok, err := gq.Succeeds(ctx, git.Cmd{Dir: opts.GitDir, Args: []string{"merge-base", "--is-ancestor", res.Old, res.New}})
 		if err != nil {
 			return res, err
@@ -221,6 +248,47 @@ func fetch(ctx context.Context, r, move *git.Runner, opts FetchOptions) (FetchRe
 	return res, nil
 }
 
+// refsArgs lists the fetched head, the host branch and the snapshot's
+// quarantine ref ("" for none), each with its object name and type; with
+// contains, only those that contain it.
+func refsArgs(contains, head, branch, snapRef string) []string {
+	args := []string{"for-each-ref", "--format=%(objectname) %(objecttype) %(refname)"}
+	if contains != "" {
+		args = append(args, "--contains", contains)
+	}
+	args = append(args, head, branch)
+	if snapRef != "" {
+		args = append(args, snapRef)
+	}
+	return args
+}
+
+// parseRefs reads refsArgs' output into res: the head only as a commit.
+// The snapshot is "none" when it is not listed (a listing filtered by
+// --contains also leaves out one made on a HEAD that lacks the branch:
+// the caller checks).
+func parseRefs(res *FetchResult, out, head, branch, snapRef string) {
+	if snapRef != "" {
+		res.Snapshot = noSnapshot
+	}
+	snap := ""
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) != 3:
+		case f[2] == head && f[1] == "commit":
+			res.New = f[0]
+		case f[2] == branch:
+			res.Old = f[0]
+		case snapRef != "" && f[2] == snapRef:
+			snap = f[0]
+		}
+	}
+	if snap != "" {
+		res.Snapshot = snap
+	}
+}
+
 // errNoEnd is wrapped when a Direct fetch's service ran past the timeout.
 var errNoEnd = errors.New("no end")
 
@@ -229,7 +297,7 @@ var errNoEnd = errors.New("no end")
 // files as, from base on), those files, and served, which waits for the
 // service to end and says what went wrong on the sandbox's side (its
 // stderr, control characters made visible, in the error).
-func serveDirect(ctx context.Context, opts FetchOptions, lim Limits, base int) (url string, files []*os.File, served func() error, err error) {
+func serveDirect(ctx context.Context, opts FetchOptions, lim Limits, base int, svc string) (url string, files []*os.File, served func() error, err error) {
 	fromR, fromW, err := os.Pipe() // the sandbox's output, git's input
 	if err != nil {
 		return "", nil, nil, err
@@ -252,9 +320,21 @@ func serveDirect(ctx context.Context, opts FetchOptions, lim Limits, base int) (
 		// the pack. A v2 one serves commands until its stdin ends, which
 		// here is never before git fetch does: every git it starts
 		// inherits git's end of the pipe.
-		err := splice(sctx, toR, fromW, &stderr, *opts.Direct, lim, "upload-pack", nil, opts.Snapshot, nil)
+		var cmd []string
+		var env map[string]string
+		if opts.Snapshot && svc == "upload-pack" {
+			cmd = uploadCmd(opts.Direct.Dir, opts.Pre)
+		}
+		if opts.Pre != nil {
+			env = opts.Pre.Env
+		}
+		err := splice(sctx, toR, fromW, &stderr, *opts.Direct, lim, svc, env, cmd, nil)
 		fromW.Close() // git sees the end of the sandbox's output
 		toR.Close()
+		if se := (*serviceExit)(nil); opts.Pre != nil && errors.As(err, &se) {
+			done <- preError(se.code, stderr.String())
+			return
+		}
 		if err != nil && sctx.Err() != nil && errors.Is(context.Cause(sctx), context.DeadlineExceeded) {
 			err = fmt.Errorf("%w: %w", errNoEnd, err)
 		}

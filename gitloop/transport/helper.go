@@ -20,6 +20,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -93,7 +94,8 @@ var services = map[string]string{
 }
 
 // protocolRe is the one form of GIT_PROTOCOL passed on to the service.
-var protocolRe = regexp.MustCompile(`^version=[0-9]$`)
+// It is compiled on first use, not in every git-loop process.
+var protocolRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^version=[0-9]$`) })
 
 // Serve speaks the remote-helper protocol (gitremote-helpers(7)) with git
 // on in and out for one connection: it answers capabilities with connect,
@@ -138,10 +140,14 @@ func Serve(ctx context.Context, in io.Reader, out, errOut io.Writer, t Target, l
 
 func connect(ctx context.Context, in io.Reader, out, errOut io.Writer, t Target, lim Limits, svc string) error {
 	env := map[string]string{}
-	if p := os.Getenv("GIT_PROTOCOL"); protocolRe.MatchString(p) {
+	if p := os.Getenv("GIT_PROTOCOL"); protocolRe().MatchString(p) {
 		env["GIT_PROTOCOL"] = p
 	}
-	return splice(ctx, in, out, errOut, t, lim, svc, env, os.Getenv(EnvSnapshot) == "1", func() error {
+	var cmd []string
+	if svc == "upload-pack" && os.Getenv(EnvSnapshot) == "1" {
+		cmd = uploadCmd(t.Dir, nil)
+	}
+	return splice(ctx, in, out, errOut, t, lim, svc, env, cmd, func() error {
 		_, err := io.WriteString(out, "\n") // the helper protocol's "connected"
 		return err
 	})
@@ -150,20 +156,20 @@ func connect(ctx context.Context, in io.Reader, out, errOut io.Writer, t Target,
 // splice runs svc inside t's sandbox, with in copied to its stdin (its
 // end closes the service's stdin) and its stdout copied to out up to the
 // size cap, until it ends. ready, when set, is called once the service
-// has started and before any of its output is copied. With snapshot,
-// upload-pack is preceded by snapshotScript in the same exec.
-func splice(ctx context.Context, in io.Reader, out, errOut io.Writer, t Target, lim Limits, svc string, env map[string]string, snapshot bool, ready func() error) error {
+// has started and before any of its output is copied. cmd, when set, is
+// what runs for svc (uploadCmd: the snapshot, or more, in the same exec).
+func splice(ctx context.Context, in io.Reader, out, errOut io.Writer, t Target, lim Limits, svc string, env map[string]string, cmd []string, ready func() error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stderr := &visible{w: errOut, left: 64 << 10}
-	cmd := []string{"git", svc, t.Dir}
-	if svc == "receive-pack" {
+	switch {
+	case cmd != nil:
+	case svc == "receive-pack":
 		// A host push (sync's new base) is a few commits: no gc after it
 		// in the sandbox's clone, which only the sandbox maintains.
 		cmd = []string{"git", "-c", "receive.autogc=false", svc, t.Dir}
-	}
-	if svc == "upload-pack" && snapshot {
-		cmd = []string{"sh", "-c", snapshotScript, "sh", t.Dir}
+	default:
+		cmd = []string{"git", svc, t.Dir}
 	}
 	st := sandbox.StartStream(ctx, t.Engine, t.Spec, sandbox.Exec{
 		Cmd:    cmd,
@@ -201,10 +207,18 @@ func splice(ctx context.Context, in io.Reader, out, errOut io.Writer, t Target, 
 	case err != nil:
 		return fmt.Errorf("%s: %s in %s: %w", HelperName, svc, t.Spec.Name(), err)
 	case code != 0:
-		return fmt.Errorf("%s: git %s in %s exited %d", HelperName, svc, t.Spec.Name(), code)
+		return &serviceExit{msg: fmt.Sprintf("%s: git %s in %s exited %d", HelperName, svc, t.Spec.Name(), code), code: code}
 	}
 	return nil
 }
+
+// serviceExit is a service inside that ended with a non-zero code.
+type serviceExit struct {
+	msg  string
+	code int
+}
+
+func (e *serviceExit) Error() string { return e.msg }
 
 // capped writes through to w until max bytes (0: no cap), then fails.
 type capped struct {

@@ -41,11 +41,24 @@ func PushIn(ctx context.Context, s *workspace.Workspace, m *state.Meta, shas []s
 		return err
 	}
 	lim := LimitsFromEnv()
-	env := append(append(lim.Env(), kv), configEnv(hostConfig)...)
-	if dir := helperDir(); dir != "" {
+	if lim == (Limits{}) {
+		lim = DefaultLimits
+	}
+	// Served from this process, as a fetch is (FetchOptions.Direct): git
+	// pushes over git's own fd:: helper, no git-remote-gitloop to start.
+	url, files, served := URL(m.Name), []*os.File(nil), func() error { return nil }
+	config := hostConfig
+	if !s.Git.DryRun {
+		if url, files, served, err = serveDirect(ctx, FetchOptions{Name: m.Name, Direct: &t}, lim, 3+len(s.Git.Inherit), "receive-pack"); err != nil {
+			return fmt.Errorf("push into loop %s's sandbox: %w", m.Name, err)
+		}
+		config = append(append([]string{}, hostConfig...), "protocol.fd.allow=always")
+	}
+	env := append(append(lim.Env(), kv), configEnv(config)...)
+	if dir := helperDir(); dir != "" && s.Git.DryRun {
 		env = append(env, "PATH="+dir+string(os.PathListSeparator)+os.Getenv("PATH"))
 	}
-	args := []string{"push", "-q", "--no-verify", "--force", "--no-recurse-submodules", URL(m.Name)}
+	args := []string{"push", "-q", "--no-verify", "--force", "--no-recurse-submodules", url}
 	for i, sha := range shas {
 		if !workspace.IsSHA(sha) {
 			return fmt.Errorf("push into loop %s's sandbox: %q is not a commit", m.Name, sha)
@@ -57,7 +70,21 @@ func PushIn(ctx context.Context, s *workspace.Workspace, m *state.Meta, shas []s
 		ctx, cancel = context.WithTimeout(ctx, lim.Timeout+lim.Timeout/10+1e9)
 		defer cancel()
 	}
-	if err := s.Git.Run(ctx, git.Cmd{Dir: s.Repo.CommonDir, Label: m.ShortBranch(), Args: args, Env: env, Group: true}); err != nil {
+	c := git.Cmd{Dir: s.Repo.CommonDir, Label: m.ShortBranch(), Args: args, Env: env, Group: true, Files: files}
+	if s.Git.Log != nil {
+		// Logged as the user would type it: the fd:: URL is this
+		// process's plumbing.
+		shown := c
+		shown.Args = append(append([]string{}, args[:5]...), URL(m.Name))
+		shown.Args = append(shown.Args, args[6:]...)
+		fmt.Fprintln(s.Git.Log, shown.String())
+	}
+	quiet := &git.Runner{Inherit: s.Git.Inherit, DryRun: s.Git.DryRun}
+	err = quiet.Run(ctx, c)
+	if serr := served(); serr != nil && (err == nil || errors.Is(serr, ErrTooLarge) || errors.Is(serr, errNoEnd)) {
+		err = serr
+	}
+	if err != nil {
 		return fmt.Errorf("push into loop %s's sandbox: %w", m.Name, err)
 	}
 	return nil
@@ -132,6 +159,6 @@ func Accept(ctx context.Context, s *workspace.Workspace, m *state.Meta, sha, old
 	if err := s.Git.Run(ctx, git.Cmd{Dir: s.Repo.CommonDir, Label: m.ShortBranch(), Args: []string{"update-ref", "-m", why, m.Branch, sha, old}}); err != nil {
 		return err
 	}
-	writeSeen(s, m.Name, sha)
+	writeSeen(s, m.Name, sha, "")
 	return nil
 }

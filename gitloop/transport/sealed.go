@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/gitloop-dev/git-loop/gitloop/git"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
@@ -38,23 +39,28 @@ const SnapshotRef = "refs/gitloop/snapshot"
 // fetch; Refresh sets it.
 const EnvSnapshot = "GIT_LOOP_TRANSPORT_SNAPSHOT"
 
-// snapshotScript runs inside the sandbox, in the clone, ahead of
-// upload-pack and in the same exec: it commits the working tree through a
-// scratch index onto HEAD as SnapshotRef (deleted when there is nothing
-// uncommitted), then becomes upload-pack. Its own output goes to stderr:
-// stdout is the protocol's. The dates are fixed, so an unchanged tree
-// gives the same commit and the fetch sends nothing. A clean tree, the
-// common case at a fetch point, costs one git status (and no snapshot
-// ref to delete, unless one is there): the fetch's own cost is mostly
-// the processes it starts.
-const snapshotScript = `exec 3>&1 1>&2
+// snapshotFunc is a shell function, run inside the sandbox in the clone:
+// it commits the working tree through a scratch index onto HEAD as
+// SnapshotRef (deleted when there is nothing uncommitted). The dates are
+// fixed, so an unchanged tree gives the same commit: the fetch sends
+// nothing, and the host, reading the ref as data, sees it did not move.
+// A clean tree, the common case, costs one git status (and no snapshot
+// ref to delete, unless one is there): the cost is mostly the processes
+// it starts.
+const snapshotFunc = `snapshot() {
 if changes=$(git --no-optional-locks status --porcelain 2>/dev/null) && [ -z "$changes" ]; then
-  if [ -e .git/` + SnapshotRef + ` ] || [ -e .git/packed-refs ] || [ ! -d .git ]; then
-    git update-ref -d ` + SnapshotRef + ` 2>/dev/null
+  del=
+  { [ -e .git/` + SnapshotRef + ` ] || [ ! -d .git ]; } && del=1
+  # A packed one, looked for by the shell alone: no process for a clean
+  # tree with nothing to delete.
+  if [ -z "$del" ] && [ -f .git/packed-refs ]; then
+    while read -r _ r; do [ "$r" = ` + SnapshotRef + ` ] && del=1 && break; done <.git/packed-refs
   fi
-  exec git upload-pack "$1" 1>&3 3>&-
+  [ -n "$del" ] && git update-ref -d ` + SnapshotRef + ` 2>/dev/null
+  return 0
 fi
-idx=$(mktemp) && trap 'rm -f "$idx"' EXIT
+idx=$(mktemp) || return 0
+trap 'rm -f "$idx"' EXIT
 cp "$(git rev-parse --git-path index)" "$idx" 2>/dev/null || rm -f "$idx"
 if tree=$(GIT_INDEX_FILE="$idx" git add -A && GIT_INDEX_FILE="$idx" git write-tree); then
   head=$(git rev-parse -q --verify 'HEAD^{commit}')
@@ -67,6 +73,13 @@ if tree=$(GIT_INDEX_FILE="$idx" git add -A && GIT_INDEX_FILE="$idx" git write-tr
   fi
 fi
 rm -f "$idx"
+}`
+
+// snapshotScript runs inside the sandbox, in the clone, ahead of
+// upload-pack and in the same exec: it records the snapshot, then becomes
+// upload-pack. Its own output goes to stderr: stdout is the protocol's.
+const snapshotScript = "exec 3>&1 1>&2\n" + snapshotFunc + `
+snapshot
 exec git upload-pack "$1" 1>&3 3>&-`
 
 // Seed makes a sealed loop's clone on branch m.Branch at sha, borrowing
@@ -113,14 +126,26 @@ func RemoveClone(s *workspace.Workspace, name string) error {
 // Refresh fetches a sealed loop's branch and its snapshot of uncommitted
 // work into quarantine, and fast-forwards loop/NAME.
 func Refresh(ctx context.Context, s *workspace.Workspace, m *state.Meta) (FetchResult, error) {
-	env := []string{EnvSnapshot + "=1"}
+	return refresh(ctx, s, m, nil, true)
+}
+
+// refresh is Refresh with pre run first (RefreshAfter), and without
+// making the snapshot when the caller knows it was just made (an exec's
+// wrapper).
+func refresh(ctx context.Context, s *workspace.Workspace, m *state.Meta, pre *Pre, snapshot bool) (FetchResult, error) {
+	var env []string
+	if snapshot || pre != nil {
+		snapshot = true
+		env = append(env, EnvSnapshot+"=1")
+	}
 	opts := FetchOptions{
-		GitDir:       s.Repo.CommonDir,
-		Name:         m.Name,
-		SourceBranch: m.Branch,
-		Branch:       m.Branch,
-		Extra:        []string{"+refs/gitloop/*:" + Quarantine(m.Name) + "side/*"},
-		Snapshot:     true,
+		GitDir:        s.Repo.CommonDir,
+		Name:          m.Name,
+		SourceBranch:  m.Branch,
+		Branch:        m.Branch,
+		Extra:         []string{"+refs/gitloop/*:" + Quarantine(m.Name) + "side/*"},
+		Snapshot:      snapshot,
+		TrackSnapshot: true,
 		// The host's own environment may tighten them (a sandbox cannot
 		// set it).
 		Limits: LimitsFromEnv(),
@@ -132,6 +157,9 @@ func Refresh(ctx context.Context, s *workspace.Workspace, m *state.Meta) (FetchR
 		// Served from this process (FetchOptions.Direct): no
 		// git-remote-gitloop to start.
 		opts.Direct = &t
+		opts.Pre = pre
+	} else if pre != nil {
+		return FetchResult{}, err
 	}
 	opts.Env = env
 	// One fetch per loop at a time, holding a host-only lock that its gits
@@ -148,7 +176,8 @@ func Refresh(ctx context.Context, s *workspace.Workspace, m *state.Meta) (FetchR
 	quiet := &git.Runner{Inherit: append(append([]*os.File{}, s.Git.Inherit...), lock), DryRun: s.Git.DryRun}
 	res, err := fetch(ctx, quiet, s.Git, opts)
 	if err == nil {
-		writeSeen(s, m.Name, res.New)
+		writeSeen(s, m.Name, res.New, res.Snapshot)
+		writeLastFetch(s, m.Name, time.Now())
 		forwardCheckout(ctx, s, m, res)
 	}
 	if res.Rewritten {
@@ -180,11 +209,50 @@ func seenPath(s *workspace.Workspace, name string) string {
 	return filepath.Join(s.Repo.StateDir(), "sandbox", name, "fetched")
 }
 
-func writeSeen(s *workspace.Workspace, name, sha string) {
-	if sha == "" {
+// writeSeen records branch, and the snapshot fetched with it (noSnapshot
+// for none; "" when not fetched, so the next exec fetches).
+func writeSeen(s *workspace.Workspace, name, branch, snapshot string) {
+	if branch == "" {
 		return
 	}
-	_ = os.WriteFile(seenPath(s, name), []byte(sha+"\n"), 0o600)
+	_ = os.WriteFile(seenPath(s, name), []byte(branch+"\n"+snapshot+"\n"), 0o600)
+}
+
+// readSeen is what writeSeen recorded ("" for what it did not).
+func readSeen(s *workspace.Workspace, name string) (branch, snapshot string) {
+	b, err := os.ReadFile(seenPath(s, name))
+	if err != nil {
+		return "", ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) > 0 {
+		branch = f[0]
+	}
+	if len(f) > 1 {
+		snapshot = f[1]
+	}
+	return branch, snapshot
+}
+
+// lastFetchPath records when the host last fetched from a loop's sandbox,
+// in the loop's host-only dir: no sandbox can make a loop look fresh.
+func lastFetchPath(s *workspace.Workspace, name string) string {
+	return filepath.Join(s.Store().HostDir(name), "last-fetch")
+}
+
+func writeLastFetch(s *workspace.Workspace, name string, t time.Time) {
+	_ = os.WriteFile(lastFetchPath(s, name), []byte(t.UTC().Format(time.RFC3339Nano)+"\n"), 0o600)
+}
+
+// LastFetch is when the host last fetched from the loop's sandbox (ok
+// false: never, as far as this host knows).
+func LastFetch(s *workspace.Workspace, name string) (t time.Time, ok bool) {
+	b, err := os.ReadFile(lastFetchPath(s, name))
+	if err != nil {
+		return time.Time{}, false
+	}
+	t, err = time.Parse(time.RFC3339Nano, strings.TrimSpace(string(b)))
+	return t, err == nil
 }
 
 // Moved reports whether the sandbox's branch may have moved since the
@@ -194,11 +262,8 @@ func Moved(s *workspace.Workspace, m *state.Meta) bool {
 	if !ok {
 		return true
 	}
-	b, err := os.ReadFile(seenPath(s, m.Name))
-	if err != nil {
-		return true
-	}
-	return strings.TrimSpace(string(b)) != now
+	seen, _ := readSeen(s, m.Name)
+	return seen != now
 }
 
 // DropQuarantine deletes a loop's quarantine refs (rm).
@@ -256,7 +321,7 @@ func Checkout(ctx context.Context, s *workspace.Workspace, m *state.Meta, dir st
 	if err != nil {
 		return "", err
 	}
-	if err := s.Git.Run(ctx, git.Cmd{Dir: s.Repo.CommonDir, Label: m.ShortBranch(), Args: []string{"worktree", "add", "-q", "--detach", dir, m.Branch}}); err != nil {
+	if err := s.Git.Run(ctx, git.Cmd{Dir: s.Repo.CommonDir, Label: m.ShortBranch(), Args: append(noHooks(), "worktree", "add", "-q", "--detach", dir, m.Branch)}); err != nil {
 		return "", fmt.Errorf("checkout %s: %w", m.Name, err)
 	}
 	if err := os.WriteFile(checkoutRecord(s, m.Name), []byte(dir+"\n"), 0o600); err != nil {
@@ -264,6 +329,13 @@ func Checkout(ctx context.Context, s *workspace.Workspace, m *state.Meta, dir st
 	}
 	return dir, nil
 }
+
+// noHooks are git's options for a checkout of the loop's commits that
+// git loop makes or moves on its own: no hook runs. A relative
+// core.hooksPath (.githooks, husky's .husky/_) finds its hooks in the
+// checkout, the agent's files: a post-merge it committed ran on the host
+// at every fetch. (The user's own hooks run when the user moves it.)
+func noHooks() []string { return []string{"-c", "core.hooksPath=/dev/null"} }
 
 // forwardCheckout moves a sealed loop's host checkout from old to new
 // when it sits at old with nothing of its own; otherwise it says why not.
@@ -284,7 +356,7 @@ func forwardCheckout(ctx context.Context, s *workspace.Workspace, m *state.Meta,
 		s.Reporter().Warn(fmt.Sprintf("loop %s: the checkout %s is not at the branch's last commit; left as it is", m.Name, dir))
 		return
 	}
-	if err := s.Git.Run(ctx, git.Cmd{Dir: dir, Label: m.ShortBranch(), Args: []string{"merge", "--ff-only", "-q", res.New}}); err != nil {
+	if err := s.Git.Run(ctx, git.Cmd{Dir: dir, Label: m.ShortBranch(), Args: append(noHooks(), "merge", "--ff-only", "-q", res.New)}); err != nil {
 		s.Reporter().Warn(fmt.Sprintf("loop %s: could not fast-forward the checkout %s: %v", m.Name, dir, err))
 	}
 }

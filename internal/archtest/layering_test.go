@@ -88,6 +88,16 @@ func TestLayering(t *testing.T) {
 				t.Errorf("%s imports %s: flags belong to cmd/", rel, imp)
 			}
 		}
+		// The man page renderer (cobra/doc on go-md2man and blackfriday)
+		// only in gen-docs: git-loop writes the pages it rendered (package
+		// man), and whatever it links initialises in every process.
+		if p.ImportPath == module+"/cmd/git-loop" {
+			for _, d := range p.Deps {
+				if strings.HasPrefix(d, "github.com/spf13/cobra/doc") {
+					t.Errorf("cmd/git-loop depends on %s: install-docs writes the embedded pages of package man", d)
+				}
+			}
+		}
 		// cobra and go-isatty only under cmd/, even indirectly.
 		if !under(p.ImportPath, "cmd") {
 			for _, d := range p.Deps {

@@ -25,6 +25,8 @@ package bwrap
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -38,6 +40,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gitloop-dev/git-loop/sandbox"
@@ -407,6 +410,16 @@ func programError(cmd0, msg string, env []string) *sandbox.ProgramError {
 	return missingProgram(cmd0, env)
 }
 
+// MissingProgram is what Exec reports for x's program after a 126 or 127
+// exit (sandbox.ProgramChecker): a wrapped exec (a sealed loop's) asks it
+// for the command inside the wrapper.
+func (e *Engine) MissingProgram(spec sandbox.Spec, x sandbox.Exec) *sandbox.ProgramError {
+	if len(x.Cmd) == 0 {
+		return nil
+	}
+	return missingProgram(x.Cmd[0], environ(spec, x))
+}
+
 // missingProgram is a ProgramError when cmd0 is on no directory of the
 // PATH in env (or, with a slash, does not exist), as the host sees them.
 func missingProgram(cmd0 string, env []string) *sandbox.ProgramError {
@@ -453,14 +466,25 @@ func buildArgs(spec sandbox.Spec, x sandbox.Exec) ([]string, error) {
 	// Every capability goes, also when git loop runs as root: with them
 	// the process could unmount the tmpfs hiding other loops' state, or
 	// remount the read-only binds.
-	a := []string{
-		"--unshare-all", "--cap-drop", "ALL", "--die-with-parent",
+	drop, err := dropTo(spec.User)
+	if err != nil {
+		return nil, err
+	}
+	unshare := []string{"--unshare-all"}
+	if drop != nil {
+		// Not the user namespace: root's would map uid 0 alone, and
+		// setpriv could not become the user. Its capabilities are
+		// dropped all the same.
+		unshare = []string{"--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"}
+	}
+	a := append(unshare,
+		"--cap-drop", "ALL", "--die-with-parent",
 		"--json-status-fd", statusFD,
 		"--hostname", hostname(spec.Loop),
 		// No setuid or setgid file (seccomp.go): the last of the fds
 		// Exec hands bwrap.
 		"--seccomp", seccompFD(spec.Network),
-	}
+	)
 	net, err := netArgs(spec.Network)
 	if err != nil {
 		return nil, err
@@ -469,7 +493,13 @@ func buildArgs(spec sandbox.Spec, x sandbox.Exec) ([]string, error) {
 	if !x.TTY {
 		a = append(a, "--new-session")
 	}
-	if spec.User != "" && spec.User != invokingUser() {
+	if drop != nil {
+		// As root, with the capabilities setpriv needs to become the
+		// sandbox's user and empty the bounding set; it loses them in
+		// doing so (a uid other than 0 keeps none), before anything of
+		// the loop's runs.
+		a = append(a, "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_SETPCAP")
+	} else if spec.User != "" && spec.User != invokingUser() {
 		uid, gid, _ := strings.Cut(spec.User, ":")
 		if _, err := strconv.Atoi(uid); err != nil {
 			return nil, fmt.Errorf("user %q: bwrap needs numeric uid:gid", spec.User)
@@ -483,12 +513,16 @@ func buildArgs(spec sandbox.Spec, x sandbox.Exec) ([]string, error) {
 		}
 	}
 	a = append(a, systemMounts()...)
+	if drop != nil {
+		a = append(a, userEtc(spec.User, spec.Home)...)
+	}
 	mounts, err := mountArgs(spec)
 	if err != nil {
 		return nil, err
 	}
 	a = append(a, mounts...)
 	a = append(a, "--chdir", dir, "--")
+	a = append(a, drop...)
 	if spec.Network.Or() == sandbox.NetworkIsolated {
 		a = append(a, "/bin/sh", "-c", gateScript, "sh")
 	}
@@ -513,7 +547,67 @@ func systemMounts() []string {
 		}
 	}
 	a = append(a, hostEtc()...)
-	return append(a, "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp")
+	// 1777 as on the host: a sandbox run as a user writes its temp files.
+	return append(a, "--dev", "/dev", "--proc", "/proc", "--perms", "1777", "--tmpfs", "/tmp")
+}
+
+// userEtc gives a sandbox that root runs as another user (dropTo) a
+// passwd and group entry for it when the host has none (the fallback
+// uid): git, ssh and whoami look the user up. The files are the host's
+// with the entry added, written once per content to a root-owned dir
+// of the host's temp dir and bound read-only over the host's.
+func userEtc(userSpec, home string) []string {
+	uid, gid, _ := strings.Cut(userSpec, ":")
+	if _, err := user.LookupId(uid); err == nil {
+		return nil
+	}
+	passwd, err1 := os.ReadFile("/etc/passwd")
+	group, err2 := os.ReadFile("/etc/group")
+	if err1 != nil || err2 != nil {
+		return nil
+	}
+	if home == "" {
+		home = "/"
+	}
+	add := func(data []byte, line string) []byte {
+		if len(data) > 0 && data[len(data)-1] != '\n' {
+			data = append(data, '\n')
+		}
+		return append(data, line+"\n"...)
+	}
+	passwd = add(passwd, "loop:x:"+uid+":"+gid+":git loop:"+home+":/bin/sh")
+	if _, err := user.LookupGroupId(gid); err != nil {
+		group = add(group, "loop:x:"+gid+":")
+	}
+	var a []string
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{"passwd", passwd}, {"group", group}} {
+		sum := sha256.Sum256(f.data)
+		dir := filepath.Join(os.TempDir(), "git-loop-0-etc")
+		path := filepath.Join(dir, f.name+"-"+hex.EncodeToString(sum[:8]))
+		if fi, err := os.Lstat(path); err != nil || !fi.Mode().IsRegular() {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return nil
+			}
+			if fi, err := os.Lstat(dir); err != nil || !fi.IsDir() || fi.Sys().(*syscall.Stat_t).Uid != 0 {
+				return nil // not ours: a planted dir is not trusted
+			}
+			tmp, err := os.CreateTemp(dir, ".tmp-*")
+			if err != nil {
+				return nil
+			}
+			_, werr := tmp.Write(f.data)
+			cerr := tmp.Close()
+			if werr != nil || cerr != nil || os.Chmod(tmp.Name(), 0o644) != nil || os.Rename(tmp.Name(), path) != nil {
+				_ = os.Remove(tmp.Name())
+				return nil
+			}
+		}
+		a = append(a, "--ro-bind", path, "/etc/"+f.name)
+	}
+	return a
 }
 
 // hostEtc is etcMounts of the host's /etc, walked once per process: a
@@ -671,11 +765,28 @@ func mountArgs(spec sandbox.Spec) ([]string, error) {
 		return strings.Count(filepath.Clean(ms[i].Target), "/") < strings.Count(filepath.Clean(ms[j].Target), "/")
 	})
 	var a []string
+	// The system's binds (systemMounts) and the tmpfs dirs it makes.
+	binds := []string{"/usr", "/etc", "/dev", "/proc"}
+	made := map[string]bool{"/tmp": true}
 	for _, m := range ms {
 		if !filepath.IsAbs(m.Target) {
 			return nil, fmt.Errorf("mount target %q is not an absolute path", m.Target)
 		}
 		target := filepath.Clean(m.Target)
+		// The dirs bwrap makes for a mount's target are 0700 (root's, as
+		// root): made 0755 first, so a sandbox run as a user reaches its
+		// mounts. Not below a bind, whose dirs are the host's.
+		var dirs []string
+		for d := filepath.Dir(target); d != "/" && !made[d] && !underBind(binds, d); d = filepath.Dir(d) {
+			dirs = append(dirs, d)
+		}
+		for i := len(dirs) - 1; i >= 0; i-- {
+			made[dirs[i]] = true
+			a = append(a, "--perms", "0755", "--dir", dirs[i])
+		}
+		if !m.Tmpfs {
+			binds = append(binds, target)
+		}
 		switch {
 		case m.Tmpfs:
 			a = append(a, "--tmpfs", target)
@@ -688,6 +799,16 @@ func mountArgs(spec sandbox.Spec) ([]string, error) {
 		}
 	}
 	return a, nil
+}
+
+// underBind says d is a bind target of binds or below one.
+func underBind(binds []string, d string) bool {
+	for _, b := range binds {
+		if d == b || strings.HasPrefix(d, b+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 func environ(spec sandbox.Spec, x sandbox.Exec) []string {
@@ -717,11 +838,44 @@ func environ(spec sandbox.Spec, x sandbox.Exec) []string {
 	for k, v := range spec.Env {
 		base[k] = v
 	}
-	// After spec.Env, whose PATH (a loop's toolchain first) it extends.
-	for _, p := range spec.Path {
-		base["PATH"] += ":" + p
+	// After spec.Env, whose PATH (a loop's toolchain first) it goes
+	// before.
+	if len(spec.Path) > 0 {
+		base["PATH"] = strings.Join(spec.Path, ":") + ":" + base["PATH"]
 	}
 	return sandbox.MergeEnv(base, x.Env)
+}
+
+// dropTo is the command that makes a sandbox started by root run as
+// userSpec ("uid:gid") instead: setpriv, from the host's /usr, which the
+// sandbox sees read-only. Nil when not root, or when the user is root.
+// The host's mounts stay bound by root, so sources it alone may reach
+// (the state dir, 0700) still bind; what the sandbox writes in them is
+// given to the user beforehand (gitloop/workspace.Own).
+func dropTo(userSpec string) ([]string, error) {
+	if os.Getuid() != 0 || userSpec == "" {
+		return nil, nil
+	}
+	uid, gid, ok := strings.Cut(userSpec, ":")
+	u, err1 := strconv.Atoi(uid)
+	_, err2 := strconv.Atoi(gid)
+	if !ok || err1 != nil || err2 != nil {
+		return nil, fmt.Errorf("user %q: bwrap needs numeric uid:gid", userSpec)
+	}
+	if u == 0 {
+		return nil, nil
+	}
+	setpriv := ""
+	for _, p := range []string{"/usr/bin/setpriv", "/usr/sbin/setpriv"} {
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
+			setpriv = p
+			break
+		}
+	}
+	if setpriv == "" {
+		return nil, fmt.Errorf("bwrap run as root needs setpriv in /usr (Debian's util-linux) to run the sandbox as user %s, not root", userSpec)
+	}
+	return []string{setpriv, "--reuid", uid, "--regid", gid, "--clear-groups", "--inh-caps", "-all", "--bounding-set", "-all", "--"}, nil
 }
 
 func invokingUser() string {

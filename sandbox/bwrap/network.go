@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -81,6 +82,7 @@ func childPid(r io.Reader) (int, error) {
 // netStack is a user-mode network stack serving one sandbox.
 type netStack struct {
 	stop func()
+	pid  int // the stack's process, for tests
 }
 
 // connect starts tool (pasta or slirp4netns, at path) on the network
@@ -137,23 +139,48 @@ func connectPasta(ctx context.Context, path string, pid int) (*netStack, error) 
 		args = append(args, "--userns", "/proc/self/fd/3", "--netns", "/proc/"+strconv.Itoa(pid)+"/ns/net")
 	}
 	var stderr bytes.Buffer
-	// Without a terminal pasta forks into the background once the
-	// namespace is configured: its return is the ready signal. It does not
-	// notice the namespace ending (not in Debian 12's version), so stop
-	// kills it by the pid it wrote.
-	cmd := exec.CommandContext(ctx, path, args...)
+	// In the foreground, as a child of this process with a parent-death
+	// signal: pasta (Debian 12's) does not notice the namespace it serves
+	// ending, and a git loop killed with SIGKILL would leave it running.
+	// It writes its pid file once the namespace is configured (in the
+	// background it would fork then): that is the ready signal.
+	cmd := exec.Command(path, append(args, "--foreground")...)
 	cmd.Stderr = &stderr
 	cmd.ExtraFiles = extra
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("pasta: %v: %s", err, lastLine(stderr.String()))
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL}
+	// The parent-death signal fires when the thread that started the
+	// child ends: this one is kept until pasta is started.
+	runtime.LockOSThread()
+	err = cmd.Start()
+	runtime.UnlockOSThread()
+	if err != nil {
+		return nil, fmt.Errorf("pasta: %w", err)
 	}
-	data, err := os.ReadFile(pidFile.Name())
-	daemon, convErr := strconv.Atoi(strings.TrimSpace(string(data)))
-	if err != nil || convErr != nil || daemon <= 0 {
-		return nil, fmt.Errorf("pasta: no pid in %s: %v", pidFile.Name(), errors.Join(err, convErr))
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	stop := func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(2 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
 	}
-	return &netStack{stop: func() { _ = syscall.Kill(daemon, syscall.SIGTERM) }}, nil
+	for delay := 200 * time.Microsecond; ; delay = min(2*delay, 20*time.Millisecond) {
+		if data, err := os.ReadFile(pidFile.Name()); err == nil && len(bytes.TrimSpace(data)) > 0 {
+			return &netStack{stop: stop, pid: cmd.Process.Pid}, nil
+		}
+		select {
+		case err := <-exited:
+			exited <- err
+			return nil, fmt.Errorf("pasta: %v: %s", err, lastLine(stderr.String()))
+		case <-ctx.Done():
+			stop()
+			return nil, fmt.Errorf("pasta: %w", ctx.Err())
+		case <-time.After(delay):
+		}
+	}
 }
 
 // TunDevice is the device both network tools create the sandbox's

@@ -1,13 +1,16 @@
 package bwrap_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -108,13 +111,16 @@ func TestIsolatedNetwork(t *testing.T) {
 	}
 }
 
-// waitNoOrphanStack fails if a pasta or slirp4netns serves a namespace
-// whose process is gone: each exec must stop the stack it started.
+// waitNoOrphanStack fails if a pasta or slirp4netns this process
+// started is still running: each exec must stop the stack it started.
+// Only this process's children count (the stacks are, since they die
+// with it), so other tests' and other programs' sandboxes on the machine
+// cannot make it fail.
 func waitNoOrphanStack(t *testing.T) {
 	t.Helper()
 	var orphans []string
 	for range 40 {
-		orphans = orphanStacks()
+		orphans = stacksOf(os.Getpid())
 		if len(orphans) == 0 {
 			return
 		}
@@ -123,28 +129,105 @@ func waitNoOrphanStack(t *testing.T) {
 	t.Errorf("network stacks outlive their sandbox: %v", orphans)
 }
 
-func orphanStacks() []string {
-	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+// stacksOf lists the pasta and slirp4netns processes whose parent is
+// pid, as "PID cmdline".
+func stacksOf(pid int) []string {
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
 	var out []string
-	for _, p := range procs {
+	for _, p := range stats {
 		data, err := os.ReadFile(p)
-		if err != nil || len(data) == 0 {
+		if err != nil {
 			continue
 		}
-		args := strings.Split(strings.TrimRight(string(data), "\x00"), "\x00")
-		base := filepath.Base(args[0])
-		if !strings.HasPrefix(base, "pasta") && base != "slirp4netns" {
+		i := strings.LastIndexByte(string(data), ')')
+		j := strings.IndexByte(string(data), '(')
+		if i < 0 || j < 0 {
 			continue
 		}
-		for _, a := range args[1:] {
-			// The target: a pid, or its namespace's path.
-			a = strings.TrimSuffix(strings.TrimPrefix(a, "/proc/"), "/ns/net")
-			if pid, err := strconv.Atoi(a); err == nil && pid > 1 {
-				if _, err := os.Stat("/proc/" + a); err != nil {
-					out = append(out, strings.Join(args, " "))
+		comm := string(data[j+1 : i])
+		f := strings.Fields(string(data[i+1:]))
+		if len(f) < 2 || f[1] != strconv.Itoa(pid) || f[0] == "Z" {
+			continue
+		}
+		if strings.HasPrefix(comm, "pasta") || strings.HasPrefix(comm, "passt") || comm == "slirp4netns" {
+			out = append(out, strings.TrimSuffix(strings.TrimPrefix(filepath.Dir(p), "/proc/"), "/stat")+" "+comm)
+		}
+	}
+	return out
+}
+
+// TestStackDiesWithGitLoop: a git loop killed with SIGKILL mid-exec
+// (here a copy of the test binary running an exec of "sleep") takes its
+// network stack with it: pasta is its child with a parent-death signal
+// (Debian 12's pasta does not notice the namespace ending by itself).
+func TestStackDiesWithGitLoop(t *testing.T) {
+	if os.Getenv("GITLOOP_TEST_STACK_HELPER") == "1" {
+		e := withTool(t, os.Getenv("GITLOOP_TEST_STACK_TOOL"), "")
+		code, err := e.Exec(context.Background(), newSpec(t), sandbox.Exec{Cmd: []string{"sleep", "60"}, Stdout: os.Stdout, Stderr: os.Stderr})
+		t.Logf("exec: %d %v", code, err)
+		return
+	}
+	for _, tc := range []struct{ tool, pkg string }{{"pasta", "passt"}, {"slirp4netns", "slirp4netns"}} {
+		t.Run(tc.tool, func(t *testing.T) {
+			t.Parallel()
+			withTool(t, tc.tool, tc.pkg)
+			cmd := exec.Command(os.Args[0], "-test.run=^TestStackDiesWithGitLoop$", "-test.count=1")
+			cmd.Env = append(os.Environ(), "GITLOOP_TEST_STACK_HELPER=1", "GITLOOP_TEST_STACK_TOOL="+tc.tool)
+			var out strings.Builder
+			cmd.Stdout, cmd.Stderr = &out, &out
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+			var stacks []string
+			for deadline := time.Now().Add(30 * time.Second); len(stacks) == 0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+				stacks = stacksOf(cmd.Process.Pid)
+			}
+			if len(stacks) == 0 {
+				t.Fatalf("the helper started no network stack:\n%s", out.String())
+			}
+			// Its command line names a pid file (pasta) or a pid (slirp4netns)
+			// of this exec's alone: whatever process carries it, forked or
+			// not, is this exec's stack.
+			pid, _ := strconv.Atoi(strings.Fields(stacks[0])[0])
+			argv, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Process.Kill(); err != nil {
+				t.Fatal(err)
+			}
+			_ = cmd.Wait()
+			var alive []int
+			for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+				if alive = withCmdline(argv); len(alive) == 0 {
+					return
 				}
 			}
+			t.Errorf("%s outlived the killed git loop: pids %v", tc.tool, alive)
+			for _, p := range alive {
+				_ = syscall.Kill(p, syscall.SIGKILL)
+			}
+		})
+	}
+}
+
+// withCmdline lists the live (not zombie) processes whose command line is
+// argv.
+func withCmdline(argv []byte) []int {
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	var out []int
+	for _, p := range procs {
+		data, err := os.ReadFile(p)
+		if err != nil || string(data) != string(argv) {
+			continue
 		}
+		dir := filepath.Dir(p)
+		if stat, err := os.ReadFile(dir + "/stat"); err == nil && strings.Contains(string(stat), ") Z ") {
+			continue
+		}
+		pid, _ := strconv.Atoi(filepath.Base(dir))
+		out = append(out, pid)
 	}
 	return out
 }

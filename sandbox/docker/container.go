@@ -151,17 +151,17 @@ func (e *Engine) create(ctx context.Context, spec sandbox.Spec) error {
 		return err
 	}
 	if len(spec.Path) > 0 {
-		// Extend the PATH spec.Env sets (a loop's toolchain first), else
+		// Before the PATH spec.Env sets (a loop's toolchain first), else
 		// the image's.
 		extended := false
 		for i, kv := range cfg.Env {
 			if v, ok := strings.CutPrefix(kv, "PATH="); ok {
-				cfg.Env[i] = "PATH=" + v + ":" + strings.Join(spec.Path, ":")
+				cfg.Env[i] = "PATH=" + strings.Join(spec.Path, ":") + ":" + v
 				extended = true
 			}
 		}
 		if !extended {
-			cfg.Env = append(cfg.Env, "PATH="+e.imagePath(ctx, spec.Image)+":"+strings.Join(spec.Path, ":"))
+			cfg.Env = append(cfg.Env, "PATH="+strings.Join(spec.Path, ":")+":"+e.imagePath(ctx, spec.Image))
 		}
 	}
 	if err := e.ownVolumes(ctx, cfg.User, spec); err != nil {

@@ -45,14 +45,16 @@ exec "$@"`
 // envDir is a memory-backed volume in every pod, for a TTY exec's env.
 const envDir = "/run/gitloop-env"
 
-var envKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+// envKey is compiled on first use: a package-level regexp is built in
+// every git-loop process.
+var envKey = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`) })
 
 // envScript is the env as shell, and its line count.
 func envScript(env []string) (string, int, error) {
 	var b strings.Builder
 	for _, kv := range env {
 		k, v, _ := strings.Cut(kv, "=")
-		if !envKey.MatchString(k) {
+		if !envKey().MatchString(k) {
 			return "", 0, fmt.Errorf("kubernetes exec: env name %q cannot be passed", k)
 		}
 		fmt.Fprintf(&b, "export %s='%s'\n", k, strings.ReplaceAll(v, "'", `'\''`))
@@ -138,7 +140,7 @@ func (e *Engine) stream(ctx context.Context, pod string, cmd []string, in io.Rea
 		VersionedParams(&corev1.PodExecOptions{
 			Container: container, Command: cmd, TTY: tty,
 			Stdin: in != nil, Stdout: out != nil, Stderr: errw != nil && !tty,
-		}, paramCodec)
+		}, core().params)
 	ex, err := e.executor(req.URL().String())
 	if err != nil {
 		return 127, err

@@ -47,6 +47,15 @@ type Options struct {
 	// cluster's default class and DefaultStorage.
 	StorageClass string
 	Storage      string
+	// NodeName and HostNetwork place each pod on a named node, on its
+	// host's network: for a cluster without a scheduler or a network
+	// plugin, such as scripts/kube-local.sh's. Not settings: a real
+	// cluster schedules and networks its pods.
+	NodeName    string
+	HostNetwork bool
+	// NoAgentSandbox makes bare Pods and claims even where the
+	// agent-sandbox CRD is installed.
+	NoAgentSandbox bool
 }
 
 // DefaultStorage is a loop PVC's requested size.
@@ -61,6 +70,7 @@ type Engine struct {
 	host      string
 	opts      Options
 	readyWait time.Duration
+	sandboxes sandboxAPI
 }
 
 // New reads the kubeconfig with client-go's default loading rules (those
@@ -190,6 +200,18 @@ func (e *Engine) Status(ctx context.Context, spec sandbox.Spec) (sandbox.Status,
 	if !apierrors.IsNotFound(err) {
 		return sandbox.Status{}, e.wrap("pod "+name, err)
 	}
+	if a, err := e.agentSandboxes(ctx); err != nil {
+		return sandbox.Status{}, err
+	} else if a != nil {
+		sb, err := a.get(ctx, e.ns, name)
+		if err == nil {
+			return sandbox.Status{Driver: Name, ID: name, State: sandbox.StateStopped, Labels: restoreLoop(sb.Labels, sb.Annotations),
+				ConfigHash: sb.Labels[sandbox.LabelConfigHash]}, nil
+		}
+		if !apierrors.IsNotFound(err) {
+			return sandbox.Status{}, e.wrap("sandbox "+name, err)
+		}
+	}
 	pvc, err := e.cs.CoreV1().PersistentVolumeClaims(e.ns).Get(ctx, name, metav1.GetOptions{})
 	if err == nil {
 		return sandbox.Status{Driver: Name, ID: name, State: sandbox.StateStopped, Labels: pvc.Labels,
@@ -220,8 +242,26 @@ func (e *Engine) List(ctx context.Context, labels map[string]string) ([]sandbox.
 		byName[st.ID] = st
 		order = append(order, st.ID)
 	}
+	sandboxClaims := map[string]bool{}
+	if a, err := e.agentSandboxes(ctx); err != nil {
+		return nil, err
+	} else if a != nil {
+		sbs, err := a.list(ctx, e.ns, sel)
+		if err != nil {
+			return nil, e.wrap("list sandboxes", err)
+		}
+		for _, sb := range sbs {
+			sandboxClaims[sandboxClaim(sb.Name)] = true
+			if _, ok := byName[sb.Name]; ok {
+				continue
+			}
+			byName[sb.Name] = sandbox.Status{Driver: Name, ID: sb.Name, State: sandbox.StateStopped, Labels: restoreLoop(sb.Labels, sb.Annotations),
+				ConfigHash: sb.Labels[sandbox.LabelConfigHash]}
+			order = append(order, sb.Name)
+		}
+	}
 	for _, c := range pvcs.Items {
-		if _, ok := byName[c.Name]; ok {
+		if _, ok := byName[c.Name]; ok || sandboxClaims[c.Name] {
 			continue
 		}
 		byName[c.Name] = sandbox.Status{Driver: Name, ID: c.Name, State: sandbox.StateStopped, Labels: restoreLoop(c.Labels, c.Annotations),

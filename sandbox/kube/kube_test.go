@@ -370,10 +370,17 @@ func BenchmarkExec(b *testing.B) {
 }
 
 // TestPortForward: a port of the pod is reached on the host's loopback,
-// through the real client-go port-forwarder (SPDY, after the WebSocket
-// tunnel is refused), until the context ends.
+// through the real client-go port-forwarder, until the context ends: over
+// SPDY tunnelled in WebSocket, and over SPDY when the tunnel is refused.
 func TestPortForward(t *testing.T) {
+	for _, proto := range []string{"websocket", "spdy"} {
+		t.Run(proto, func(t *testing.T) { testPortForward(t, proto) })
+	}
+}
+
+func testPortForward(t *testing.T, proto string) {
 	srv := kubetest.New(t)
+	srv.NoWebSocket.Store(proto == "spdy")
 	e := engine(t, srv)
 	spec := newSpec(t, "ports")
 	// The pod's server: on the fake, the pod's network is the host's.
@@ -432,7 +439,80 @@ func TestPortForward(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("port-forward did not end with its context")
 	}
-	if srv.ExecCount("portforward") == 0 {
-		t.Error("no port-forward reached the server")
+	served := map[string]string{"websocket": "portforward-websocket", "spdy": "portforward"}[proto]
+	if srv.ExecCount(served) == 0 {
+		t.Errorf("no port-forward over %s reached the server", proto)
+	}
+}
+
+// TestAgentSandbox: where the agent-sandbox CRD is served (either
+// version), a loop is a Sandbox object with the loop's labels; its
+// controller's pod (named as the Sandbox) runs the execs and its claim
+// (data-NAME) holds the clone. Stop suspends it and keeps the claim,
+// a config change remakes the pod on the same claim, Remove and the purge
+// by label delete it all. The fake refuses any field the CRD lacks.
+func TestAgentSandbox(t *testing.T) {
+	for _, version := range []string{"v1alpha1", "v1beta1"} {
+		t.Run(version, func(t *testing.T) {
+			srv := kubetest.New(t)
+			srv.InstallAgentSandbox(version)
+			e := engine(t, srv)
+			spec := newSpec(t, "sb")
+			code, out, errs := run(t, e, spec, sandbox.Exec{Cmd: []string{"sh", "-c", `echo "$GREETING" > file && pwd`}})
+			if code != 0 || strings.TrimSpace(out) != spec.Workdir {
+				t.Fatalf("exec: %d %q %q", code, out, errs)
+			}
+			name := "gitloop-tkube-sb"
+			sb := srv.Sandbox(ns, name)
+			if sb == nil {
+				t.Fatalf("no Sandbox %s", name)
+			}
+			if sb.Labels[sandbox.LabelLoop] != "sb" || sb.Spec.PodTemplate.Metadata.Labels[sandbox.LabelWorkspace] != "tkube" {
+				t.Errorf("Sandbox labels %v, pod template labels %v", sb.Labels, sb.Spec.PodTemplate.Metadata.Labels)
+			}
+			if pods, claims := srv.Count(); pods != 1 || claims != 1 || srv.Claim(ns, "data-"+name) == nil || srv.Pod(ns, name) == nil {
+				t.Fatalf("%d pods, %d claims; want the pod %s and the claim data-%s", pods, claims, name, name)
+			}
+			if c := srv.Claim(ns, "data-"+name); c.Labels[sandbox.LabelLoop] != "sb" {
+				t.Errorf("claim labels %v", c.Labels)
+			}
+
+			if err := e.Stop(t.Context(), spec); err != nil {
+				t.Fatal(err)
+			}
+			if st, err := e.Status(t.Context(), spec); err != nil || st.State != sandbox.StateStopped {
+				t.Fatalf("after stop: %+v, %v", st, err)
+			}
+			if srv.Pod(ns, name) != nil || srv.Claim(ns, "data-"+name) == nil {
+				t.Fatal("stop: want the pod gone and the claim kept")
+			}
+			if l, err := e.List(t.Context(), map[string]string{sandbox.LabelWorkspace: "tkube"}); err != nil || len(l) != 1 || l[0].ID != name || l[0].State != sandbox.StateStopped {
+				t.Fatalf("list after stop: %+v, %v", l, err)
+			}
+			// Back on the same claim, and after a config change too.
+			spec.Limits.Memory = 256 << 20
+			if _, out, _ := run(t, e, spec, sandbox.Exec{Cmd: []string{"cat", "file"}}); out != "hello\n" {
+				t.Fatalf("after resume and a config change: %q", out)
+			}
+			if p := srv.Pod(ns, name); p == nil || p.Spec.Containers[0].Resources.Limits.Memory().Value() != 256<<20 {
+				t.Fatalf("pod after the config change: %+v", p)
+			}
+
+			spec2 := newSpec(t, "sb2")
+			run(t, e, spec2, sandbox.Exec{Cmd: []string{"true"}})
+			if err := e.Remove(t.Context(), spec); err != nil {
+				t.Fatal(err)
+			}
+			if srv.Sandbox(ns, name) != nil || srv.Pod(ns, name) != nil || srv.Claim(ns, "data-"+name) != nil {
+				t.Fatal("remove left something")
+			}
+			res, err := e.Purge(t.Context(), map[string]string{sandbox.LabelWorkspace: "tkube"})
+			if err != nil || len(res.Containers) == 0 || res.Containers[0] != "sandbox/gitloop-tkube-sb2" {
+				t.Fatalf("purge: %v, %v", res, err)
+			}
+			if pods, claims := srv.Count(); pods != 0 || claims != 0 || srv.Sandbox(ns, "gitloop-tkube-sb2") != nil {
+				t.Fatalf("after purge: %d pods, %d claims", pods, claims)
+			}
+		})
 	}
 }

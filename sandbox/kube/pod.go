@@ -38,11 +38,25 @@ func (e *Engine) Ensure(ctx context.Context, spec sandbox.Spec) (sandbox.Status,
 	if err != nil {
 		return sandbox.Status{}, err
 	}
+	e.opts.place(pod)
 	// A running pod of this config: its claim is there (a pod cannot
 	// start without it), nothing more to ask.
 	if cur, err := e.cs.CoreV1().Pods(e.ns).Get(ctx, name, metav1.GetOptions{}); err == nil && cur.Status.Phase == corev1.PodRunning &&
 		cur.DeletionTimestamp == nil && cur.Labels[sandbox.LabelConfigHash] == labelValue(spec.ConfigHash()) {
 		return podStatus(cur), nil
+	}
+	if a, err := e.agentSandboxes(ctx); err != nil {
+		return sandbox.Status{}, err
+	} else if a != nil {
+		// A loop made as a bare Pod and claim before the CRD was
+		// installed stays one: its clone is on that claim.
+		_, err := e.cs.CoreV1().PersistentVolumeClaims(e.ns).Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return e.ensureSandbox(ctx, a, spec, pod)
+		}
+		if err != nil {
+			return sandbox.Status{}, e.wrap("claim "+name, err)
+		}
 	}
 	if err := e.ensureClaim(ctx, spec, name); err != nil {
 		return sandbox.Status{}, err
@@ -78,13 +92,29 @@ func (e *Engine) ensureClaim(ctx context.Context, spec sandbox.Spec, name string
 	} else if !apierrors.IsNotFound(err) {
 		return e.wrap("claim "+name, err)
 	}
+	pvc, err := e.claimFor(spec, name)
+	if err != nil {
+		return err
+	}
+	if _, err := claims.Create(ctx, pvc, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return e.wrap("create claim "+name, err)
+	}
+	return nil
+}
+
+func meta(spec sandbox.Spec, name string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{Name: name, Labels: objectLabels(spec), Annotations: map[string]string{AnnotationLoop: spec.Loop}}
+}
+
+// claimFor is the loop's claim: its size and class from the options.
+func (e *Engine) claimFor(spec sandbox.Spec, name string) (*corev1.PersistentVolumeClaim, error) {
 	size := e.opts.Storage
 	if size == "" {
 		size = DefaultStorage
 	}
 	q, err := resource.ParseQuantity(size)
 	if err != nil {
-		return fmt.Errorf("sandbox.kube.storage %q: %w", size, err)
+		return nil, fmt.Errorf("sandbox.kube.storage %q: %w", size, err)
 	}
 	pvc := &corev1.PersistentVolumeClaim{
 		ObjectMeta: meta(spec, name),
@@ -96,14 +126,7 @@ func (e *Engine) ensureClaim(ctx context.Context, spec sandbox.Spec, name string
 	if e.opts.StorageClass != "" {
 		pvc.Spec.StorageClassName = &e.opts.StorageClass
 	}
-	if _, err := claims.Create(ctx, pvc, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return e.wrap("create claim "+name, err)
-	}
-	return nil
-}
-
-func meta(spec sandbox.Spec, name string) metav1.ObjectMeta {
-	return metav1.ObjectMeta{Name: name, Labels: objectLabels(spec), Annotations: map[string]string{AnnotationLoop: spec.Loop}}
+	return pvc, nil
 }
 
 // podFor is the loop's pod: its image running sleep, as a non-root user
@@ -171,6 +194,13 @@ func podFor(spec sandbox.Spec, name string) (*corev1.Pod, error) {
 		},
 	}
 	return pod, nil
+}
+
+// place applies the options that pin a pod to a node and its network.
+func (o Options) place(pod *corev1.Pod) *corev1.Pod {
+	pod.Spec.NodeName = o.NodeName
+	pod.Spec.HostNetwork = o.HostNetwork
+	return pod
 }
 
 // user parses "uid:gid"; empty or root becomes DefaultUser.
@@ -251,14 +281,22 @@ func hostname(loop string) string {
 	return s
 }
 
+// missingWait is how long a pod may be missing while it is waited for.
+const missingWait = time.Minute
+
 // waitRunning polls the pod until it runs (an image pull, a volume bind
 // take their time), failing early on a pod that cannot start.
 func (e *Engine) waitRunning(ctx context.Context, name string) (sandbox.Status, error) {
 	ctx, cancel := context.WithTimeout(ctx, e.readyWait)
 	defer cancel()
+	start := time.Now()
 	delay := 20 * time.Millisecond
 	for {
 		pod, err := e.cs.CoreV1().Pods(e.ns).Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) && time.Since(start) < missingWait {
+			// A Sandbox's controller makes the pod in its own time.
+			pod, err = &corev1.Pod{}, nil
+		}
 		if err != nil {
 			return sandbox.Status{}, e.wrap("pod "+name, err)
 		}
@@ -317,18 +355,50 @@ func (e *Engine) deletePod(ctx context.Context, name string) error {
 // Stop implements sandbox.Engine: a pod cannot be paused, so it is
 // deleted; the PVC (clone and home) stays, and Ensure makes the pod again.
 func (e *Engine) Stop(ctx context.Context, spec sandbox.Spec) error {
-	return e.deletePod(ctx, objectName(spec))
+	name := objectName(spec)
+	a, err := e.agentSandboxes(ctx)
+	if err != nil {
+		return err
+	}
+	if a != nil {
+		// A Sandbox is suspended, so that its controller does not make
+		// the pod again; its claim stays.
+		sb, err := a.get(ctx, e.ns, name)
+		if err != nil && !apierrors.IsNotFound(err) {
+			return e.wrap("sandbox "+name, err)
+		}
+		if err == nil && a.running(sb) {
+			a.setRunning(sb, false)
+			if err := a.update(ctx, e.ns, sb); err != nil {
+				return e.wrap("suspend sandbox "+name, err)
+			}
+		}
+	}
+	return e.deletePod(ctx, name)
 }
 
 // Remove implements sandbox.Engine: the pod and the PVC.
 func (e *Engine) Remove(ctx context.Context, spec sandbox.Spec) error {
 	name := objectName(spec)
+	claims := []string{name}
+	a, err := e.agentSandboxes(ctx)
+	if err != nil {
+		return err
+	}
+	if a != nil {
+		if err := a.delete(ctx, e.ns, name); err != nil {
+			return e.wrap("delete sandbox "+name, err)
+		}
+		claims = append(claims, sandboxClaim(name))
+	}
 	if err := e.deletePod(ctx, name); err != nil {
 		return err
 	}
-	err := e.cs.CoreV1().PersistentVolumeClaims(e.ns).Delete(ctx, name, metav1.DeleteOptions{})
-	if err != nil && !apierrors.IsNotFound(err) {
-		return e.wrap("delete claim "+name, err)
+	for _, c := range claims {
+		err := e.cs.CoreV1().PersistentVolumeClaims(e.ns).Delete(ctx, c, metav1.DeleteOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return e.wrap("delete claim "+c, err)
+		}
 	}
 	return nil
 }
@@ -356,6 +426,20 @@ func (e *Engine) Resources(ctx context.Context, labels map[string]string) (sandb
 		return out, errors.New("kubernetes resources: no labels given")
 	}
 	sel := selector(labels)
+	// Sandboxes first: deleted after their pods, they would make them again.
+	a, err := e.agentSandboxes(ctx)
+	if err != nil {
+		return out, err
+	}
+	if a != nil {
+		sbs, err := a.list(ctx, e.ns, sel)
+		if err != nil {
+			return out, e.wrap("list sandboxes", err)
+		}
+		for _, sb := range sbs {
+			out.Containers = append(out.Containers, "sandbox/"+sb.Name)
+		}
+	}
 	pods, err := e.cs.CoreV1().Pods(e.ns).List(ctx, metav1.ListOptions{LabelSelector: sel})
 	if err != nil {
 		return out, e.wrap("list pods", err)
@@ -385,9 +469,15 @@ func (e *Engine) Purge(ctx context.Context, labels map[string]string) (sandbox.R
 	for _, r := range res.Containers {
 		kind, name, _ := strings.Cut(r, "/")
 		var err error
-		if kind == "pod" {
+		switch kind {
+		case "sandbox":
+			var a *sandboxAPI
+			if a, err = e.agentSandboxes(ctx); a != nil {
+				err = a.delete(ctx, e.ns, name)
+			}
+		case "pod":
 			err = e.deletePod(ctx, name)
-		} else {
+		default:
 			err = e.cs.CoreV1().PersistentVolumeClaims(e.ns).Delete(ctx, name, metav1.DeleteOptions{})
 			if apierrors.IsNotFound(err) {
 				err = nil

@@ -39,6 +39,23 @@ func Long(t testing.TB, why string) {
 	}
 }
 
+// OptIn stops a test that needs what a CI run does not have (a cluster
+// built for an hour, say) unless env is "1". Unlike Require, RequireEnv's
+// "all" does not make it a failure; naming what in RequireEnv does.
+func OptIn(t testing.TB, env, what, how string) {
+	t.Helper()
+	if os.Getenv(env) == "1" {
+		return
+	}
+	msg := "opt-in test: " + env + "=1 runs it (" + how + ")"
+	for _, w := range strings.Split(os.Getenv(RequireEnv), ",") {
+		if strings.TrimSpace(w) == what {
+			t.Fatalf("%s [%s=%s]", msg, RequireEnv, os.Getenv(RequireEnv))
+		}
+	}
+	t.Skip(msg)
+}
+
 func stop(t testing.TB, what, msg string) {
 	t.Helper()
 	if required(what) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
+	"github.com/gitloop-dev/git-loop/cmd/internal/ports"
 	"github.com/gitloop-dev/git-loop/gitloop/session"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
@@ -65,6 +66,8 @@ func attachRun(ctx context.Context, opts *AttachOptions) error {
 	if err != nil {
 		return err
 	}
+	// A cluster publishes no port: forwarded while the session runs.
+	defer ports.Keep(ctx, ws, opts.Name, opts.IO.ErrOut)()
 	return Session(ctx, ws, opts.IO, opts.Name, session.AttachOptions{Agent: opts.Agent, New: opts.New})
 }
 

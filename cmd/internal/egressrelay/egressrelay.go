@@ -6,10 +6,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
+	"github.com/gitloop-dev/git-loop/gitloop/agent"
 	"github.com/gitloop-dev/git-loop/gitloop/egress"
 )
 
@@ -17,6 +20,10 @@ import (
 type RelayOptions struct {
 	Listen string
 	Socket string
+	// Client and At: a client run by hand (egress.RelayHand); the socket
+	// and the placeholder's variables then come from the exec's env.
+	Client string
+	At     int
 	Cmd    []string
 	Stderr io.Writer
 }
@@ -25,13 +32,13 @@ type RelayOptions struct {
 func NewCmdEgressRelay(f *cmdutil.Factory, runF func(context.Context, *RelayOptions) error) *cobra.Command {
 	opts := &RelayOptions{Stderr: f.IOStreams.ErrOut}
 	cmd := &cobra.Command{
-		Use:    "relay --listen ADDR --socket PATH -- CMD [ARGS...]",
+		Use:    "relay (--listen ADDR --socket PATH | --client claude|codex --at N) -- CMD [ARGS...]",
 		Short:  "Run CMD with the host's egress proxy reachable on the sandbox's loopback",
 		Hidden: true, // git loop runs it in the sandbox, around the agent
 		Args:   cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if opts.Listen == "" || opts.Socket == "" {
-				return cmdutil.FlagErrorf("relay needs --listen and --socket")
+			if opts.Client == "" && (opts.Listen == "" || opts.Socket == "") {
+				return cmdutil.FlagErrorf("relay needs --listen and --socket, or --client")
 			}
 			opts.Cmd = args
 			if runF != nil {
@@ -42,12 +49,24 @@ func NewCmdEgressRelay(f *cmdutil.Factory, runF func(context.Context, *RelayOpti
 	}
 	cmd.Flags().StringVar(&opts.Listen, "listen", "", "loopback address to listen on")
 	cmd.Flags().StringVar(&opts.Socket, "socket", "", "the proxy's unix socket")
+	cmd.Flags().StringVar(&opts.Client, "client", "", "the client run by hand (claude, codex): a free port, and the socket in $"+agent.HandEgressEnv)
+	cmd.Flags().IntVar(&opts.At, "at", 1, "with --client: where the program's words end in CMD")
 	cmd.Flags().SetInterspersed(false)
 	return cmd
 }
 
 func relayRun(opts *RelayOptions) error {
-	code, err := egress.Relay(opts.Listen, opts.Socket, opts.Cmd)
+	var code int
+	var err error
+	if opts.Client != "" {
+		socket := opts.Socket
+		if socket == "" {
+			socket = os.Getenv(agent.HandEgressEnv)
+		}
+		code, err = egress.RelayHand(opts.Client, opts.At, socket, strings.Split(os.Getenv(agent.HandEgressCredEnv), ","), opts.Cmd)
+	} else {
+		code, err = egress.Relay(opts.Listen, opts.Socket, opts.Cmd)
+	}
 	if err != nil && code != 0 {
 		// 127 when the agent is not there: the caller's "missing agent".
 		fmt.Fprintln(opts.Stderr, err)

@@ -12,7 +12,10 @@ func TestNewCmdEgressRelay(t *testing.T) {
 	cmdtest.TestArgs(t, egressrelay.NewCmdEgressRelay, func(o *O) { o.Stderr = nil }, []cmdtest.ArgsCase[O]{
 		{Name: "the agent's own flags stay its own",
 			Args: []string{"--listen", "127.0.0.1:1", "--socket", "/s", "--", "claude", "-p", "--listen", "x"},
-			Want: O{Listen: "127.0.0.1:1", Socket: "/s", Cmd: []string{"claude", "-p", "--listen", "x"}}},
+			Want: O{Listen: "127.0.0.1:1", Socket: "/s", At: 1, Cmd: []string{"claude", "-p", "--listen", "x"}}},
+		{Name: "a client by hand",
+			Args: []string{"--client", "codex", "--at", "3", "--", "env", "A=1", "codex", "exec"},
+			Want: O{Client: "codex", At: 3, Cmd: []string{"env", "A=1", "codex", "exec"}}},
 		{Name: "no command", Args: []string{"--listen", "127.0.0.1:1", "--socket", "/s"}, WantErr: "requires at least 1 arg"},
 		{Name: "no socket", Args: []string{"--listen", "127.0.0.1:1", "--", "true"}, WantErr: "needs --listen and --socket"},
 	})

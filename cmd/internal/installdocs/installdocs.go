@@ -18,8 +18,8 @@ import (
 
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/completion"
-	"github.com/gitloop-dev/git-loop/cmd/internal/docgen"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
+	"github.com/gitloop-dev/git-loop/man"
 )
 
 // Options are the inputs of "git loop install-docs".
@@ -30,8 +30,9 @@ type Options struct {
 	Now     func() time.Time
 }
 
-// NewCmdInstallDocs builds the command. newRoot builds a fresh command
-// tree to render (the pages rewrite its text); runF replaces run in tests.
+// NewCmdInstallDocs builds the command. newRoot builds the command tree
+// the completions are written from (the man pages are the ones gen-docs
+// rendered from it, embedded); runF replaces run in tests.
 func NewCmdInstallDocs(f *cmdutil.Factory, newRoot func() *cobra.Command, runF func(context.Context, *Options) error) *cobra.Command {
 	opts := &Options{IO: f.IOStreams, NewRoot: newRoot, Now: time.Now}
 	cmd := &cobra.Command{
@@ -91,7 +92,9 @@ func run(opts *Options) error {
 		return fmt.Errorf("install-docs: %w", err)
 	}
 	manDir := filepath.Join(prefix, "share", "man", "man1")
-	if err := docgen.ManPages(opts.NewRoot, manDir, opts.Now().UTC()); err != nil {
+	// The pages gen-docs rendered from this tree, embedded: rendering them
+	// here would link the markdown renderer into every git-loop process.
+	if err := man.Write(manDir, opts.Now().UTC()); err != nil {
 		return fmt.Errorf("install-docs: %s: %w", manDir, err)
 	}
 	compRoot := opts.NewRoot()

@@ -90,7 +90,8 @@ func (c Colors) Cyan(t string) string   { return c.wrap("36", t) }
 
 // Progress renders a domain operation's steps on stderr: on a TTY each
 // step is shown; otherwise steps are silent, so scripts see only results.
-// Warnings always show (unless quiet).
+// Warnings always show (unless quiet). Both may carry a sandbox's output (a
+// toolchain build's lines): they go out through SafeText.
 type Progress struct{ s *IOStreams }
 
 func (s *IOStreams) Progress() *Progress { return &Progress{s: s} }
@@ -101,13 +102,13 @@ func (p *Progress) Step(msg string) {
 	}
 	p.s.mu.Lock()
 	defer p.s.mu.Unlock()
-	fmt.Fprintln(p.s.ErrOut, p.s.ErrColors().Dim("  "+msg))
+	fmt.Fprintln(p.s.ErrOut, p.s.ErrColors().Dim("  "+SafeText(msg)))
 }
 
 func (p *Progress) Warn(msg string) {
 	p.s.mu.Lock()
 	defer p.s.mu.Unlock()
-	fmt.Fprintln(p.s.ErrOut, p.s.ErrColors().Yellow("warning:")+" "+strings.TrimSpace(msg))
+	fmt.Fprintln(p.s.ErrOut, p.s.ErrColors().Yellow("warning:")+" "+SafeText(strings.TrimSpace(msg)))
 }
 
 // GitLog is where mutating git commands are echoed: stderr with

@@ -150,8 +150,10 @@ func NewPrinter(w io.Writer, cs iostreams.Colors) *Printer {
 // maxInline bounds a tool call or raw line shown on one line.
 const maxInline = 200
 
-// Print writes one entry.
+// Print writes one entry. Its text is the agent's (the sandbox writes
+// the transcript): it reaches the terminal without control characters.
 func (p *Printer) Print(e transcript.Entry) {
+	e.Text, e.Tool, e.Role, e.Hint = iostreams.SafeText(e.Text), iostreams.SafeText(e.Tool), iostreams.SafeText(e.Role), iostreams.SafeText(e.Hint)
 	switch {
 	case e.Error:
 		// A failure the run stopped on: never dimmed, with its next step.

@@ -68,7 +68,7 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 	}
 	cs := opts.IO.Colors()
 	var t iostreams.Table
-	t.Row(cells("NAME", "STATE", "SANDBOX", "BASE", "AHEAD/BEHIND", "UNPROMOTED", "CONTEXT", "CHANGES", "AGE")...)
+	t.Row(cells("NAME", "STATE", "SANDBOX", "BASE", "AHEAD/BEHIND", "UNPROMOTED", "CONTEXT", "CHANGES", "FETCHED", "AGE")...)
 	for _, l := range loops {
 		state := iostreams.Plain(l.State)
 		if l.State != status.StateReady {
@@ -88,9 +88,13 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 		if len(l.ContextBehind) > 0 {
 			context.Paint = cs.Yellow
 		}
+		fetched := "-"
+		if !l.LastFetch.IsZero() {
+			fetched = Age(opts.Now().Sub(l.LastFetch))
+		}
 		t.Row(iostreams.Painted(l.Name, cs.Bold), state, iostreams.Plain(SandboxText(l)), iostreams.Plain(l.Base),
 			iostreams.Plain(fmt.Sprintf("+%d/-%d", l.Ahead, l.Behind)), iostreams.Plain(UnpromotedText(l)), context, changes,
-			iostreams.Plain(Age(opts.Now().Sub(l.Created))))
+			iostreams.Plain(fetched), iostreams.Plain(Age(opts.Now().Sub(l.Created))))
 	}
 	return t.Write(opts.IO.Out)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/cmdutil"
 	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
 	"github.com/gitloop-dev/git-loop/gitloop/lifecycle"
+	"github.com/gitloop-dev/git-loop/gitloop/sandboxspec"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 )
 
@@ -26,10 +27,13 @@ func NewCmdPrune(f *cmdutil.Factory, runF func(context.Context, *PruneOptions) e
 	opts := &PruneOptions{IO: f.IOStreams, Workspace: f.Workspace}
 	cmd := &cobra.Command{
 		Use:   "prune",
-		Short: "Remove loops whose worktree or branch vanished",
+		Short: "Remove loops whose worktree or branch vanished, and unused toolchains",
 		Long: `Remove the records and sandboxes of loops whose worktree or branch was deleted
 behind git loop's back. What may hold work is kept: the branch of a loop whose
-worktree is gone, and the files of a worktree with uncommitted changes.`,
+worktree is gone, and the files of a worktree with uncommitted changes.
+
+Then remove the toolchains (docs/toolchain.md) in your cache that no loop of any
+repository uses any more.`,
 		Example: `  git loop prune --dry-run
   git loop prune`,
 		Args: cobra.NoArgs,
@@ -54,6 +58,12 @@ func pruneRun(ctx context.Context, opts *PruneOptions) error {
 	if err != nil {
 		return err
 	}
+	// Then the toolchains no loop uses any more, of any repository (the
+	// cache is the user's): after the loops, whose removal may free some.
+	collected, err := sandboxspec.CollectToolchains(ws, opts.DryRun)
+	if err != nil {
+		return err
+	}
 	if opts.JSON {
 		if pruned == nil {
 			pruned = []lifecycle.Pruned{}
@@ -71,7 +81,14 @@ func pruneRun(ctx context.Context, opts *PruneOptions) error {
 		}
 		fmt.Fprintln(opts.IO.Out)
 	}
-	if len(pruned) == 0 && opts.IO.IsStdoutTTY() {
+	for _, c := range collected {
+		verb := "Removed"
+		if opts.DryRun {
+			verb = "Would remove"
+		}
+		fmt.Fprintf(opts.IO.Out, "%s toolchain %s (%.1f MB): no loop uses it\n", verb, c.Dir, float64(c.Bytes)/1e6)
+	}
+	if len(pruned) == 0 && len(collected) == 0 && opts.IO.IsStdoutTTY() {
 		fmt.Fprintln(opts.IO.ErrOut, "Nothing to prune.")
 	}
 	return nil

@@ -32,11 +32,13 @@ import (
 	"github.com/gitloop-dev/git-loop/cmd/internal/inbox"
 	"github.com/gitloop-dev/git-loop/cmd/internal/initcmd"
 	"github.com/gitloop-dev/git-loop/cmd/internal/installdocs"
+	"github.com/gitloop-dev/git-loop/cmd/internal/iostreams"
 	"github.com/gitloop-dev/git-loop/cmd/internal/lifecycle"
 	"github.com/gitloop-dev/git-loop/cmd/internal/logcmd"
 	"github.com/gitloop-dev/git-loop/cmd/internal/ls"
 	"github.com/gitloop-dev/git-loop/cmd/internal/newcmd"
 	"github.com/gitloop-dev/git-loop/cmd/internal/path"
+	"github.com/gitloop-dev/git-loop/cmd/internal/ports"
 	"github.com/gitloop-dev/git-loop/cmd/internal/promote"
 	"github.com/gitloop-dev/git-loop/cmd/internal/prune"
 	"github.com/gitloop-dev/git-loop/cmd/internal/review"
@@ -145,7 +147,11 @@ commands in one with "git loop exec NAME -- CMD", and remove it with
 		cmd.AddCommand(c)
 	}
 	cmd.SetHelpCommandGroupID("setup")
-	cmd.Version = version.String()
+	if only == "" {
+		// Only the root itself answers --version; a lone subcommand's tree
+		// skips reading the build info.
+		cmd.Version = version.String()
+	}
 	cmd.SetVersionTemplate("{{.Version}}\n")
 	return cmd
 }
@@ -184,6 +190,7 @@ func subcommands(f *cmdutil.Factory) []subcommand {
 		{"loop", []string{"exec"}, func() *cobra.Command { return execcmd.NewCmdExec(f, nil) }},
 		{"loop", []string{"shell"}, func() *cobra.Command { return shell.NewCmdShell(f, nil) }},
 		{"loop", []string{"attach"}, func() *cobra.Command { return attach.NewCmdAttach(f, nil) }},
+		{"loop", []string{"ports"}, func() *cobra.Command { return ports.NewCmdPorts(f, nil) }},
 		{"loop", []string{"run"}, func() *cobra.Command { return run.NewCmdRun(f, nil) }},
 		{"loop", []string{"log"}, func() *cobra.Command { return logcmd.NewCmdLog(f, nil) }},
 		{"loop", []string{"stop"}, func() *cobra.Command { return lifecycle.NewCmdStop(f, nil) }},
@@ -304,7 +311,7 @@ func handleError(f *cmdutil.Factory, root *cobra.Command, args []string, err err
 		fmt.Fprintln(w, cs.Red("error:")+" interrupted")
 		return ExitInterrupted
 	case errors.As(err, &flagErr), errors.As(err, &usageErr), isCobraUsage(err):
-		fmt.Fprintln(w, cs.Red("error:")+" "+err.Error())
+		fmt.Fprintln(w, cs.Red("error:")+" "+iostreams.SafeText(err.Error()))
 		sub, _, _ := root.Find(args)
 		name := "git loop"
 		if sub != nil {
@@ -319,16 +326,16 @@ func handleError(f *cmdutil.Factory, root *cobra.Command, args []string, err err
 		}
 		return ExitUsage
 	case errors.Is(err, sandbox.ErrEngineUnreachable):
-		fmt.Fprintln(w, cs.Red("error:")+" "+err.Error())
+		fmt.Fprintln(w, cs.Red("error:")+" "+iostreams.SafeText(err.Error()))
 		return ExitEngine
 	case errors.As(err, &conflictErr):
-		fmt.Fprintln(w, cs.Red("error:")+" "+err.Error())
+		fmt.Fprintln(w, cs.Red("error:")+" "+iostreams.SafeText(err.Error()))
 		return ExitConflict
 	case errors.As(err, &riskErr), errors.As(err, &leakErr):
-		fmt.Fprintln(w, cs.Red("error:")+" "+err.Error())
+		fmt.Fprintln(w, cs.Red("error:")+" "+iostreams.SafeText(err.Error()))
 		return ExitWorkAtRisk
 	default:
-		fmt.Fprintln(w, cs.Red("error:")+" "+err.Error())
+		fmt.Fprintln(w, cs.Red("error:")+" "+iostreams.SafeText(err.Error()))
 		return ExitError
 	}
 }

@@ -12,6 +12,7 @@
 package kubetest
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -28,14 +29,17 @@ import (
 	"testing"
 	"time"
 
+	gwebsocket "github.com/gorilla/websocket"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	portforwardconst "k8s.io/apimachinery/pkg/util/portforward"
 	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/portforward"
 	criportforward "k8s.io/cri-streaming/pkg/streaming/portforward"
 	criexec "k8s.io/cri-streaming/pkg/streaming/remotecommand"
 	"k8s.io/streaming/pkg/httpstream/wsstream"
@@ -55,6 +59,10 @@ type Server struct {
 	// dirs are the host directories standing for each claim's contents.
 	dirs map[string][]string
 	seq  int
+	// sandboxVersion is the agent-sandbox CRD's served version, "" when
+	// it is not installed; sandboxes are its objects.
+	sandboxVersion string
+	sandboxes      map[string]*Sandbox
 
 	// Execs counts execs served, by protocol ("websocket", "spdy").
 	Execs sync.Map
@@ -134,6 +142,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	// /api/v1/namespaces/NS/RESOURCE[/NAME[/SUB]]
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	if len(parts) >= 2 && parts[0] == "apis" && parts[1] == sandboxGroup {
+		s.serveSandboxes(w, r, parts)
+		return
+	}
 	if len(parts) < 5 || parts[0] != "api" || parts[1] != "v1" || parts[2] != "namespaces" {
 		status(w, http.StatusNotFound, metav1.StatusReasonNotFound, "no route "+r.URL.Path)
 		return
@@ -171,37 +183,10 @@ func (s *Server) crudPods(w http.ResponseWriter, r *http.Request, ns, name strin
 			status(w, http.StatusBadRequest, metav1.StatusReasonBadRequest, err.Error())
 			return
 		}
-		key = ns + "/" + p.Name
-		if s.pods[key] != nil {
-			status(w, http.StatusConflict, metav1.StatusReasonAlreadyExists, fmt.Sprintf("pods %q already exists", p.Name))
+		if code, reason, msg := s.addPod(ns, &p); code != 0 {
+			status(w, code, reason, msg)
 			return
 		}
-		for _, v := range p.Spec.Volumes {
-			if c := v.PersistentVolumeClaim; c != nil && s.claims[ns+"/"+c.ClaimName] == nil {
-				status(w, http.StatusUnprocessableEntity, metav1.StatusReasonInvalid, "claim "+c.ClaimName+" not found")
-				return
-			}
-		}
-		// Volume mounts become host directories at their paths.
-		for _, c := range p.Spec.Containers {
-			for _, m := range c.VolumeMounts {
-				if err := os.MkdirAll(m.MountPath, 0o755); err != nil {
-					status(w, http.StatusInternalServerError, metav1.StatusReasonInternalError, err.Error())
-					return
-				}
-				for _, v := range p.Spec.Volumes {
-					if v.Name == m.Name && v.PersistentVolumeClaim != nil {
-						ck := ns + "/" + v.PersistentVolumeClaim.ClaimName
-						s.dirs[ck] = appendNew(s.dirs[ck], m.MountPath)
-					}
-				}
-			}
-		}
-		s.seq++
-		p.Namespace, p.UID, p.ResourceVersion = ns, types.UID(fmt.Sprintf("pod-%d", s.seq)), strconv.Itoa(s.seq)
-		p.CreationTimestamp = metav1.Now()
-		p.Status.Phase = corev1.PodRunning
-		s.pods[key] = &p
 		writeJSON(w, http.StatusCreated, &p)
 	case r.Method == http.MethodGet && name == "":
 		sel, err := labels.Parse(r.URL.Query().Get("labelSelector"))
@@ -234,6 +219,41 @@ func (s *Server) crudPods(w http.ResponseWriter, r *http.Request, ns, name strin
 	default:
 		status(w, http.StatusMethodNotAllowed, metav1.StatusReasonMethodNotAllowed, r.Method)
 	}
+}
+
+// addPod stores a pod as the API server and the kubelet would, its volume
+// mounts made as host directories; the caller holds s.mu. A failure is an
+// HTTP status, reason and message.
+func (s *Server) addPod(ns string, p *corev1.Pod) (int, metav1.StatusReason, string) {
+	key := ns + "/" + p.Name
+	if s.pods[key] != nil {
+		return http.StatusConflict, metav1.StatusReasonAlreadyExists, fmt.Sprintf("pods %q already exists", p.Name)
+	}
+	for _, v := range p.Spec.Volumes {
+		if c := v.PersistentVolumeClaim; c != nil && s.claims[ns+"/"+c.ClaimName] == nil {
+			return http.StatusUnprocessableEntity, metav1.StatusReasonInvalid, "claim " + c.ClaimName + " not found"
+		}
+	}
+	// Volume mounts become host directories at their paths.
+	for _, c := range p.Spec.Containers {
+		for _, m := range c.VolumeMounts {
+			if err := os.MkdirAll(m.MountPath, 0o755); err != nil {
+				return http.StatusInternalServerError, metav1.StatusReasonInternalError, err.Error()
+			}
+			for _, v := range p.Spec.Volumes {
+				if v.Name == m.Name && v.PersistentVolumeClaim != nil {
+					ck := ns + "/" + v.PersistentVolumeClaim.ClaimName
+					s.dirs[ck] = appendNew(s.dirs[ck], m.MountPath)
+				}
+			}
+		}
+	}
+	s.seq++
+	p.Namespace, p.UID, p.ResourceVersion = ns, types.UID(fmt.Sprintf("pod-%d", s.seq)), strconv.Itoa(s.seq)
+	p.CreationTimestamp = metav1.Now()
+	p.Status.Phase = corev1.PodRunning
+	s.pods[key] = p
+	return 0, "", ""
 }
 
 func (s *Server) crudClaims(w http.ResponseWriter, r *http.Request, ns, name string) {
@@ -344,11 +364,52 @@ func (s *Server) portForward(w http.ResponseWriter, r *http.Request, ns, name st
 		return
 	}
 	if wsstream.IsWebSocketRequest(r) {
-		status(w, http.StatusBadRequest, metav1.StatusReasonBadRequest, "websocket port-forward not served by kubetest")
+		if s.NoWebSocket.Load() {
+			status(w, http.StatusBadRequest, metav1.StatusReasonBadRequest, "websocket upgrade refused (kubetest.NoWebSocket)")
+			return
+		}
+		s.tunnelPortForward(w, r, name, string(p.UID))
 		return
 	}
 	s.count("portforward")
 	criportforward.ServePortForward(w, r, hostForwarder{}, name, string(p.UID), &criportforward.V4Options{}, time.Minute, 30*time.Second, criportforward.SupportedProtocols)
+}
+
+// tunnelPortForward serves kubectl's port-forward over WebSocket, as the
+// API server does since 1.30: the WebSocket carries SPDY, which the
+// kubelet's port-forward code serves as if it had upgraded an HTTP
+// connection itself (the API server's tunnelling handler does the same).
+func (s *Server) tunnelPortForward(w http.ResponseWriter, r *http.Request, pod, uid string) {
+	up := gwebsocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true },
+		Subprotocols: []string{portforwardconst.WebsocketsSPDYTunnelingPortForwardV1}}
+	conn, err := up.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader answered
+	}
+	defer conn.Close()
+	s.count("portforward-websocket")
+	tunnel := portforward.NewTunnelingConnection("kubetest", conn)
+	req := r.Clone(r.Context())
+	req.Header = http.Header{}
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Upgrade", "SPDY/3.1")
+	req.Header.Set("X-Stream-Protocol-Version", portforwardconst.PortForwardV1Name)
+	criportforward.ServePortForward(&hijacked{conn: tunnel, header: http.Header{}}, req, hostForwarder{}, pod, uid,
+		&criportforward.V4Options{}, time.Minute, 30*time.Second, []string{portforwardconst.PortForwardV1Name})
+}
+
+// hijacked is the response writer of a connection upgraded already: what
+// an upgrade writes (its 101) goes nowhere, and Hijack hands the tunnel.
+type hijacked struct {
+	conn   net.Conn
+	header http.Header
+}
+
+func (h *hijacked) Header() http.Header         { return h.header }
+func (h *hijacked) Write(p []byte) (int, error) { return len(p), nil }
+func (h *hijacked) WriteHeader(int)             {}
+func (h *hijacked) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return h.conn, bufio.NewReadWriter(bufio.NewReader(h.conn), bufio.NewWriter(h.conn)), nil
 }
 
 // hostForwarder connects a forwarded stream to the port on loopback.

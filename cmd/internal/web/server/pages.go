@@ -156,9 +156,10 @@ type loopRow struct {
 	// Unpromoted names the layers with commits not yet promoted.
 	Unpromoted []string
 	// Proposed names the gated layers proposed and waiting for review.
-	Proposed                []string
-	Activity, ActivityTitle string
-	Created, CreatedTitle   string
+	Proposed                  []string
+	Activity, ActivityTitle   string
+	Created, CreatedTitle     string
+	LastFetch, LastFetchTitle string // a sealed loop's last fetch from its sandbox
 }
 
 // activity is when the loop last did something: its newest transcript or
@@ -219,6 +220,9 @@ func (s *Server) rows(r *http.Request) ([]loopRow, error) {
 			Activity: ago(act), ActivityTitle: stamp(act), Created: ago(l.Created), CreatedTitle: stamp(l.Created),
 		}
 		rows[i].Unpromoted, rows[i].Proposed = l.Unpromoted, l.Proposed
+		if !l.LastFetch.IsZero() {
+			rows[i].LastFetch, rows[i].LastFetchTitle = ago(l.LastFetch), stamp(l.LastFetch)
+		}
 	}
 	return rows, nil
 }
