@@ -46,6 +46,11 @@ type Mount struct {
 	// Tmpfs mounts an empty, private tmpfs at Target (Source is ignored);
 	// used to hide a directory, e.g. other loops' state.
 	Tmpfs bool `json:"tmpfs,omitempty"`
+	// Volume keeps a dir of the engine's own at Target (a named volume, a
+	// sub-path of the loop's claim), labelled with the sandbox, kept across
+	// Stop and recreation and removed by Remove (Source is ignored): where
+	// a loop's files live on an engine that cannot see this host.
+	Volume bool `json:"volume,omitempty"`
 }
 
 // Port publishes a sandbox port on the host's loopback.
@@ -154,6 +159,11 @@ func (s Spec) ConfigHash() string {
 	sort.Slice(mounts, func(i, j int) bool { return mounts[i].Target < mounts[j].Target })
 	for _, m := range mounts {
 		fmt.Fprintf(h, "mount=%s:%s:%t:%t\n", m.Source, m.Target, m.ReadOnly, m.Tmpfs)
+		if m.Volume {
+			// Only when set, so that the hash of every other mount (and
+			// of the sandboxes made before volumes) stays as it was.
+			fmt.Fprintf(h, "volume=%s\n", m.Target)
+		}
 	}
 	ports := append([]Port(nil), s.Ports...)
 	sort.Slice(ports, func(i, j int) bool { return ports[i].Container < ports[j].Container })
@@ -312,11 +322,13 @@ type Resources struct {
 	Containers []string `json:"containers"`
 	Images     []string `json:"images"`
 	Networks   []string `json:"networks"`
+	// Volumes hold remote loops' clones and homes (docker).
+	Volumes []string `json:"volumes,omitempty"`
 }
 
 // Empty reports whether there is nothing.
 func (r Resources) Empty() bool {
-	return len(r.Containers) == 0 && len(r.Images) == 0 && len(r.Networks) == 0
+	return len(r.Containers) == 0 && len(r.Images) == 0 && len(r.Networks) == 0 && len(r.Volumes) == 0
 }
 
 // Purger is implemented by drivers that keep resources: uninstall lists

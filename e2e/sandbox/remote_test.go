@@ -1,20 +1,23 @@
 package sandboxe2e_test
 
 import (
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/gitloop-dev/git-loop/cmd/cmdtest"
+	"github.com/gitloop-dev/git-loop/gitloop/gittest"
 	"github.com/gitloop-dev/git-loop/sandbox/docker/dockertest"
 )
 
-// TestRemoteEngineRefusesBinds: on a second, real Docker engine that does
-// not see this host's files (dockerd in a container, reached over tcp),
-// new refuses before it changes anything, naming the engine and the fix,
-// where it used to start a sandbox whose worktree was an empty directory;
-// a loop made on the local engine is refused there too. Sealed or not:
-// remote placement is not built yet.
+// TestRemoteEngineRefusesBinds: a loop made with host paths (on the
+// local engine, sealed or not) is refused on a second, real Docker engine
+// that does not see this host's files (dockerd in a container, reached
+// over tcp), naming the engine and the fix, where it used to start a
+// sandbox whose worktree was an empty directory. (A loop made on that
+// engine keeps its files there: TestRemoteEngineLoopLife.)
 func TestRemoteEngineRefusesBinds(t *testing.T) {
 	e := dockertest.Engine(t)
 	img := dockertest.DebianImage(t, e)
@@ -24,24 +27,17 @@ func TestRemoteEngineRefusesBinds(t *testing.T) {
 			repo := newRepo(t, d)
 			cmdtest.MustRun(t, repo, "new", "local", "--driver", "docker", "--detach")
 			t.Setenv("DOCKER_HOST", e2.Host)
-			r := cmdtest.Run(t, repo, "new", "x", "--driver", "docker", "--detach")
+			r := cmdtest.Run(t, repo, "exec", "local", "--", "true")
 			if r.Code == 0 {
-				t.Fatalf("new on the second engine succeeded:\n%s%s", r.Stdout, r.Stderr)
+				t.Fatalf("exec of a local loop on the second engine succeeded:\n%s%s", r.Stdout, r.Stderr)
 			}
-			t.Logf("new on the second engine: %s", r.Stderr)
+			t.Logf("exec on the second engine: %s", r.Stderr)
 			for _, want := range []string{e2.Host, "cannot see this host's files", "sandbox.placement"} {
 				if !strings.Contains(r.Stderr, want) {
-					t.Errorf("new's error does not say %q:\n%s", want, r.Stderr)
+					t.Errorf("exec's error does not say %q:\n%s", want, r.Stderr)
 				}
 			}
-			if got := cmdtest.LoopBranches(t, repo); len(got) != 1 {
-				t.Errorf("loop branches after the refused new: %v", got)
-			}
-			r = cmdtest.Run(t, repo, "exec", "local", "--", "true")
-			if r.Code == 0 || !strings.Contains(r.Stderr, e2.Host) {
-				t.Errorf("exec of a local loop on the second engine: exit %d\n%s", r.Code, r.Stderr)
-			}
-			out, err := exec.Command("docker", "-H", e2.Host, "ps", "-aq", "--filter", "label=dev.gitloop.loop").Output()
+			out, err := exec.Command("docker", "-H", e2.Host, "ps", "-aq", "--filter", "label=dev.gitloop.loop=local").Output()
 			if err != nil || strings.TrimSpace(string(out)) != "" {
 				t.Errorf("containers left on the second engine: %q %v", out, err)
 			}
@@ -78,5 +74,66 @@ func TestUnreachableEngine(t *testing.T) {
 		if l.Sandbox != "unreachable" || !l.ChangesUnknown || l.Placement != "local" {
 			t.Errorf("ls --json: sandbox %q, changesUnknown %v, placement %q", l.Sandbox, l.ChangesUnknown, l.Placement)
 		}
+	}
+}
+
+// TestRemoteEngineLoopLife: a whole loop life on engines that cannot
+// see this host's files, every file of the loop on the engine (named
+// volumes labelled dev.gitloop.*) and no host path bound: the local
+// engine told sandbox.placement = remote, and the second, real engine
+// reached over tcp, told so or found so by the probe (auto).
+func TestRemoteEngineLoopLife(t *testing.T) {
+	e := dockertest.Engine(t)
+	img := dockertest.DebianImage(t, e)
+	cases := []struct {
+		name, placement string
+		second          bool
+	}{
+		{"local-engine-remote", "remote", false},
+		{"engine2-remote", "remote", true},
+		{"engine2-auto", "auto", true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			host := os.Getenv("DOCKER_HOST")
+			if c.second {
+				host = dockertest.Engine2(t, e, img).Host
+				t.Setenv("DOCKER_HOST", host)
+			}
+			repo := newRepo(t, cmdtest.DockerDriver)
+			gittest.Git(t, repo, "config", "loop.sandbox.placement", c.placement)
+			count := func(t *testing.T) (int, int) {
+				t.Helper()
+				ws, _ := os.ReadFile(filepath.Join(repo, ".git", "loop", "id"))
+				label := "label=dev.gitloop.workspace=" + strings.TrimSpace(string(ws))
+				args := []string{}
+				if host != "" {
+					args = append(args, "-H", host)
+				}
+				cs, err := exec.Command("docker", append(args, "ps", "-q", "--filter", label)...).Output()
+				if err != nil {
+					t.Fatal(err)
+				}
+				vs, err := exec.Command("docker", append(args, "volume", "ls", "-q", "--filter", label)...).Output()
+				if err != nil {
+					t.Fatal(err)
+				}
+				return len(strings.Fields(string(cs))), len(strings.Fields(string(vs)))
+			}
+			// Nothing of this host's is bound: the clone, $HOME and agent
+			// dir are volumes, the rest tmpfs or nothing.
+			noBinds := func(t *testing.T) {
+				ws, _ := os.ReadFile(filepath.Join(repo, ".git", "loop", "id"))
+				args := []string{}
+				if host != "" {
+					args = append(args, "-H", host)
+				}
+				out, err := exec.Command("docker", append(args, "inspect", "-f", "{{range .Mounts}}{{.Type}} {{end}}", "gitloop-"+strings.TrimSpace(string(ws))+"-kx")...).Output()
+				if err != nil || strings.Contains(string(out), "bind") || strings.Count(string(out), "volume") != 3 {
+					t.Errorf("the remote loop's mounts: %q, %v; want 3 volumes and no bind", out, err)
+				}
+			}
+			cmdtest.RemoteLoopLife(t, repo, cmdtest.RemoteLife{Driver: "docker", Count: count, Stores: 3, AfterNew: noBinds})
+		})
 	}
 }

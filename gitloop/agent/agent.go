@@ -619,8 +619,13 @@ func Prepare(s *workspace.Workspace, m *state.Meta, override string, mode Mode, 
 	if err != nil {
 		return nil, err
 	}
-	b, err := findAgent(a.Argv[a.Run], m.Worktree)
-	if err != nil {
+	driver := m.Sandbox.Driver
+	var b Binary
+	if m.Sandbox.Remote() {
+		// Nothing of this host's reaches a remote engine: the image's
+		// copy, run by name as on docker, or "not found" there.
+		driver = "docker"
+	} else if b, err = findAgent(a.Argv[a.Run], m.Worktree); err != nil {
 		if m.Sandbox.Driver != "docker" {
 			return nil, &MissingError{Loop: m.Name, Agent: a, Err: err}
 		}
@@ -639,9 +644,9 @@ func Prepare(s *workspace.Workspace, m *state.Meta, override string, mode Mode, 
 		Agent:   a,
 		Mode:    mode,
 		Argv:    argv,
-		Cmd:     sandboxCommand(m.Sandbox.Driver, argv, a.Run, b),
+		Cmd:     sandboxCommand(driver, argv, a.Run, b),
 		Env:     a.Env(PathsOf(s, m)),
-		Mounts:  b.Mounts(m.Sandbox.Driver),
+		Mounts:  b.Mounts(driver),
 		Loop:    m,
 		Program: b,
 	}

@@ -106,6 +106,18 @@ func New(ctx context.Context, s *workspace.Workspace, opts NewOptions) (*state.M
 		m.Sandbox.Ports = s.Config.Ports()
 	}
 	m.Sandbox.Sealed = s.Config.SandboxSealed() && (eng.Name() == "docker" || eng.Name() == "bwrap")
+	remote, err := remotePlacement(ctx, s, eng)
+	if err != nil {
+		return nil, fmt.Errorf("new %s: %w", name, err)
+	}
+	if remote {
+		// The engine cannot see this host: the loop's files live there,
+		// sealed, whatever sandbox.sealed says.
+		if len(opts.Repos) > 0 {
+			return nil, &workspace.UsageError{Err: fmt.Errorf("new %s: roster repositories (--repo) are not given to a loop on a remote engine yet", name)}
+		}
+		m.Sandbox.Sealed, m.Sandbox.Placement = true, state.PlacementRemote
+	}
 	if pf, ok := eng.(sandbox.Preflighter); ok {
 		// Fail before any change: a missing image must not cost a
 		// worktree made and undone.
@@ -132,6 +144,10 @@ func New(ctx context.Context, s *workspace.Workspace, opts NewOptions) (*state.M
 	if err != nil {
 		return nil, fmt.Errorf("new %s: %w", name, err)
 	}
+	if remote && len(cws) > 0 {
+		p.Warn(fmt.Sprintf("loop %s is on a remote engine: its context layers (knowledge, notes) are not given to it yet", name))
+		cws = nil
+	}
 	contexts.Own(cws, eng.Name())
 	intent.Contexts, m.Contexts = cws, cws
 	m.Versions = contexts.Versions(s, cws)
@@ -153,7 +169,13 @@ func New(ctx context.Context, s *workspace.Workspace, opts NewOptions) (*state.M
 		// loaded machine that is most of new's own time.
 		tree := m.Worktree
 		var wait func() error
-		if m.Sandbox.Sealed {
+		if remote {
+			// Made on the engine once the sandbox runs; here, the
+			// branch, and a host-only staging dir for what goes in by
+			// tar stream.
+			tree = transport.StagingDir(s, m.Name)
+			wait = startRemoteBranch(ctx, s, m, tree)
+		} else if m.Sandbox.Sealed {
 			tree = s.SealedClone(m.Name)
 			wait = startSealedClone(ctx, s, m, intent.BranchCreated)
 		} else {
@@ -192,6 +214,11 @@ func New(ctx context.Context, s *workspace.Workspace, opts NewOptions) (*state.M
 			return err
 		}
 		m.Sandbox.ID, m.Sandbox.ConfigHash = st.ID, spec.ConfigHash()
+		if remote {
+			if err := seedRemote(ctx, s, eng, m, spec, tree); err != nil {
+				return err
+			}
+		}
 		return s.Store().WriteMeta(m)
 	}()
 	if err != nil {
@@ -562,4 +589,74 @@ func undoNew(ctx context.Context, s *workspace.Workspace, in state.Intent) error
 		return err
 	}
 	return s.Store().EndIntent(in.Loop)
+}
+
+// hostPathsProber is implemented by engines that can tell whether they
+// see this host's files (docker, by a probe).
+type hostPathsProber interface {
+	SeesHostPaths(ctx context.Context, p sandbox.Placement, image string) (bool, error)
+}
+
+// remotePlacement decides where a new loop's files live: on its engine
+// when the engine cannot see this host (a cluster; a docker engine the
+// setting or the probe says is remote), else here.
+func remotePlacement(ctx context.Context, s *workspace.Workspace, eng sandbox.Engine) (bool, error) {
+	p := sandbox.Placement(s.Config.SandboxPlacement()).Or()
+	caps := eng.Capabilities()
+	if !caps.Volumes {
+		if p == sandbox.PlacementRemote {
+			return false, fmt.Errorf("sandbox.placement = remote needs an engine that keeps a loop's files (docker, kubernetes), not %s", eng.Name())
+		}
+		return false, nil
+	}
+	if pr, ok := eng.(hostPathsProber); ok {
+		if caps.HostPaths && p != sandbox.PlacementRemote {
+			return false, nil // a local socket: its creates check again
+		}
+		sees, err := pr.SeesHostPaths(ctx, p, s.Config.SandboxImage())
+		return !sees, err
+	}
+	return !caps.HostPaths, nil
+}
+
+// startRemoteBranch makes a remote loop's branch on the host and an
+// empty staging dir for its .worktreeinclude copies, and the loop's
+// worktree path as an empty dir (as a sealed loop's: nothing a host git
+// could be led into).
+func startRemoteBranch(ctx context.Context, s *workspace.Workspace, m *state.Meta, staging string) (wait func() error) {
+	err := s.Git.Run(ctx, git.Cmd{Dir: s.Repo.CommonDir, Label: m.ShortBranch(), Args: []string{"update-ref", m.Branch, m.BaseSHA, ""}})
+	if err == nil {
+		err = os.RemoveAll(staging)
+	}
+	if err == nil {
+		err = os.MkdirAll(staging, 0o700)
+	}
+	if err == nil {
+		err = os.MkdirAll(m.Worktree, 0o755)
+	}
+	return func() error { return err }
+}
+
+// seedRemote fills a remote loop's sandbox, which runs: its clone by a
+// push of the branch, its .worktreeinclude copies, $HOME and agent dir by
+// a tar stream, and says when the image lacks the agent.
+func seedRemote(ctx context.Context, s *workspace.Workspace, eng sandbox.Engine, m *state.Meta, spec sandbox.Spec, staging string) error {
+	s.Reporter().Step(fmt.Sprintf("seeding the clone of %s on %s", m.ShortBranch(), eng.Name()))
+	t := transport.Target{Engine: eng, Spec: spec, Dir: m.Worktree}
+	prog := ""
+	if a, err := agent.ForLoop(s, m, ""); err == nil && len(a.Argv) > a.Run {
+		prog = filepath.Base(a.Argv[a.Run])
+	}
+	puts := [][2]string{{staging, m.Worktree}, {s.HomeDir(m.Name), s.HomeDir(m.Name)}, {s.AgentDir(m.Name), s.AgentDir(m.Name)}}
+	found, err := transport.SeedRemote(ctx, s, m, t, m.BaseSHA, puts, prog)
+	if err != nil {
+		return err
+	}
+	_ = os.RemoveAll(staging)
+	if !found {
+		// Nothing of the host's is mounted on a remote engine: the image
+		// must have the agent.
+		s.Reporter().Warn(fmt.Sprintf("loop %s is on a remote engine, where the agent program %q is not in the image %s (programs on this host are not copied there): use an image that has it (\"git loop image build\" with it installed, or sandbox.image)", m.Name, prog, spec.Image))
+	}
+	return nil
 }

@@ -119,6 +119,7 @@ func PlanUninstall(ctx context.Context, s *workspace.Workspace, drivers []string
 		p.Resources.Containers = append(p.Resources.Containers, r.Containers...)
 		p.Resources.Images = append(p.Resources.Images, r.Images...)
 		p.Resources.Networks = append(p.Resources.Networks, r.Networks...)
+		p.Resources.Volumes = append(p.Resources.Volumes, r.Volumes...)
 	}
 	sort.Strings(p.Resources.Containers)
 	return p, nil

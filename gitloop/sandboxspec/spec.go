@@ -49,6 +49,9 @@ func Spec(s *workspace.Workspace, m *state.Meta) (sandbox.Spec, error) {
 			"GIT_LOOP_BRANCH":  m.ShortBranch(),
 		},
 	}
+	if m.Sandbox.Remote() {
+		return remoteSpec(s, m, spec), nil
+	}
 	if m.Sandbox.Sealed {
 		// The sandbox's own clone at the worktree's path, and the host's
 		// objects it borrows, read-only: no git dir of the host's, so
@@ -299,3 +302,33 @@ func EgressDir(s *workspace.Workspace, name string) string {
 
 // EgressMount is where EgressDir is in the sandbox.
 const EgressMount = "/run/git-loop/egress"
+
+// remoteSpec is the spec of a loop whose engine cannot see this host: no
+// host path at all. Its clone, $HOME and agent dir are dirs of the
+// engine's own (volumes, a claim's sub-paths) at the same paths as on a
+// local loop, filled by a push and by tar streams (transport.SeedByPush,
+// PutDir); the agent program and git come from the image. Context
+// clones, roster repositories, the toolchain, the hooks' binary, the
+// egress proxy and vault files are not given to it (new says so).
+func remoteSpec(s *workspace.Workspace, m *state.Meta, spec sandbox.Spec) sandbox.Spec {
+	spec.Mounts = []sandbox.Mount{
+		{Target: m.Worktree, Volume: true},
+		{Target: s.HomeDir(m.Name), Volume: true},
+		{Target: s.AgentDir(m.Name), Volume: true},
+	}
+	spec.Env["GIT_LOOP_AGENT_DIR"] = s.AgentDir(m.Name)
+	spec.Network = sandbox.Network(s.Config.SandboxNetwork())
+	spec.Placement = sandbox.PlacementRemote
+	spec.Limits.Pids, spec.Limits.Memory, spec.Limits.NanoCPUs = s.Config.SandboxLimits()
+	for k, v := range agent.ConfigEnv(s, m) {
+		spec.Env[k] = v
+	}
+	spec.Env[SandboxEnv] = m.Sandbox.Driver
+	if m.BaseRef != "" {
+		spec.Env[BaseRefEnv] = m.BaseRef
+	}
+	for _, p := range m.Sandbox.Ports {
+		spec.Ports = append(spec.Ports, sandbox.Port{Host: p[0], Container: p[1]})
+	}
+	return spec
+}

@@ -22,6 +22,10 @@ func EnsureToolchain(ctx context.Context, s *workspace.Workspace, eng sandbox.En
 	if err != nil || data == nil {
 		return err
 	}
+	if m.Sandbox.Remote() {
+		s.Reporter().Warn(fmt.Sprintf("loop %s is on a remote engine: its toolchain (mise.toml) is not installed there yet; use an image that has the tools, or install them with a setup command", m.Name))
+		return nil
+	}
 	if eng.Name() != "docker" && eng.Name() != "bwrap" {
 		s.Reporter().Warn(fmt.Sprintf("loop %s runs on the host: its toolchain (mise.toml) is not installed; run \"mise install\" in %s yourself", m.Name, s.AgentDir(m.Name)))
 		return nil

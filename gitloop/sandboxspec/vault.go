@@ -175,6 +175,12 @@ func DeliverVault(ctx context.Context, s *workspace.Workspace, m *state.Meta, sp
 	if len(mounts) == 0 {
 		return nil
 	}
+	if m.Sandbox.Remote() {
+		// No host path reaches a remote engine: the env goes, the files
+		// do not.
+		s.Reporter().Warn(fmt.Sprintf("loop %s is on a remote engine: vault %s's home files are not given to it (its env is)", m.Name, m.Vault))
+		return nil
+	}
 	dir := vaultRuntimeDir(s, spec.Workspace, m.Name)
 	if err := privateDir(dir); err != nil {
 		return err

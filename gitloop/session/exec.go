@@ -151,6 +151,18 @@ func afterExec(ctx context.Context, s *workspace.Workspace, m *state.Meta, wrapp
 	if err := transport.AfterExec(context.WithoutCancel(ctx), s, m, wrapped); err != nil {
 		s.Reporter().Warn(fmt.Sprintf("loop %s: could not fetch from its sandbox: %v", m.Name, err))
 	}
+	pullTranscripts(ctx, s, m)
+}
+
+// pullTranscripts copies a remote loop's agent sessions to the host, for
+// log and the web viewer (nothing for another loop).
+func pullTranscripts(ctx context.Context, s *workspace.Workspace, m *state.Meta) {
+	if !m.Sandbox.Remote() {
+		return
+	}
+	if err := transport.PullTranscripts(context.WithoutCancel(ctx), s, m); err != nil {
+		s.Reporter().Warn(fmt.Sprintf("loop %s: could not copy its transcripts from its sandbox: %v", m.Name, err))
+	}
 }
 
 // fetchBack brings a sealed loop's commits and uncommitted work to the
@@ -164,6 +176,7 @@ func fetchBack(ctx context.Context, s *workspace.Workspace, m *state.Meta) {
 	if _, err := transport.Refresh(context.WithoutCancel(ctx), s, m); err != nil {
 		s.Reporter().Warn(fmt.Sprintf("loop %s: could not fetch from its sandbox: %v", m.Name, err))
 	}
+	pullTranscripts(ctx, s, m)
 }
 
 // Diff writes the loop's changes against the merge base of its branch and

@@ -22,6 +22,7 @@ import (
 	"github.com/gitloop-dev/git-loop/gitloop/sandboxspec"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
 	"github.com/gitloop-dev/git-loop/gitloop/transcript"
+	"github.com/gitloop-dev/git-loop/gitloop/transport"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
 	"github.com/gitloop-dev/git-loop/sandbox"
 )
@@ -65,7 +66,7 @@ func Attach(ctx context.Context, s *workspace.Workspace, name string, opts Attac
 		return 0, err
 	}
 	defer release()
-	if inv, err = composedFor(s, inv, func() (*agent.Invocation, error) { return agent.Prepare(s, m, opts.Agent, mode, "") }); err != nil {
+	if inv, err = composedFor(ctx, s, inv, func() (*agent.Invocation, error) { return agent.Prepare(s, m, opts.Agent, mode, "") }); err != nil {
 		return 0, err
 	}
 	return execAgent(ctx, s, inv, opts.Env, sandbox.Exec{
@@ -125,7 +126,7 @@ func RunWith(ctx context.Context, s *workspace.Workspace, opts RunOptions) (RunR
 		return RunResult{}, err
 	}
 	defer release()
-	if inv, err = composedFor(s, inv, func() (*agent.Invocation, error) {
+	if inv, err = composedFor(ctx, s, inv, func() (*agent.Invocation, error) {
 		return agent.Prepare(s, m, opts.Agent, agent.Headless, opts.Prompt)
 	}); err != nil {
 		return RunResult{}, err
@@ -179,7 +180,7 @@ func RunWith(ctx context.Context, s *workspace.Workspace, opts RunOptions) (RunR
 // composedFor makes the loop's agent dir composed for the agent about to
 // run (contexts.Recompose), with the agent lock held, and prepares the
 // agent again when its dir changed (Claude's --mcp-config is read from it).
-func composedFor(s *workspace.Workspace, inv *agent.Invocation, again func() (*agent.Invocation, error)) (*agent.Invocation, error) {
+func composedFor(ctx context.Context, s *workspace.Workspace, inv *agent.Invocation, again func() (*agent.Invocation, error)) (*agent.Invocation, error) {
 	done, warning, err := contexts.Recompose(s, inv.Loop, inv.Agent.Kind)
 	if err != nil {
 		return nil, err
@@ -189,6 +190,17 @@ func composedFor(s *workspace.Workspace, inv *agent.Invocation, again func() (*a
 	}
 	if !done {
 		return inv, nil
+	}
+	if inv.Loop.Sandbox.Remote() {
+		// The composition is made here and goes in as a tar stream: the
+		// engine does not see this host's agent dir.
+		t, err := transport.LoopTarget(ctx, s, inv.Loop.Name)
+		if err != nil {
+			return nil, err
+		}
+		if err := transport.PutDir(ctx, t, s.AgentDir(inv.Loop.Name), s.AgentDir(inv.Loop.Name)); err != nil {
+			return nil, err
+		}
 	}
 	return again()
 }

@@ -39,6 +39,10 @@ type SandboxMeta struct {
 	// mounted at the worktree's path inside; the host never runs git in
 	// it, and commits come back only through the transport.
 	Sealed bool `json:"sealed,omitempty"`
+	// Placement is "remote" for a loop whose files live on its engine (a
+	// remote docker engine's volumes, a Kubernetes claim): sealed, seeded
+	// by a push, with no host path mounted. Empty is this host.
+	Placement string `json:"placement,omitempty"`
 	// Toolchain is the host dir of the loop's toolchain (gitloop/toolchain),
 	// mounted read-only at its path, and ToolchainPath the PATH that puts
 	// its tools first; empty when the tiers declare none.
@@ -47,6 +51,12 @@ type SandboxMeta struct {
 	// ToolchainEnv is mise's environment beside PATH ([env], GOROOT…).
 	ToolchainEnv map[string]string `json:"toolchainEnv,omitempty"`
 }
+
+// PlacementRemote is SandboxMeta.Placement of a loop kept on its engine.
+const PlacementRemote = "remote"
+
+// Remote reports whether the loop's files live on its engine, not here.
+func (sm SandboxMeta) Remote() bool { return sm.Placement == PlacementRemote }
 
 // Meta is a loop's record.
 type Meta struct {

@@ -132,7 +132,7 @@ func statuses(ctx context.Context, s *workspace.Workspace, metas []*state.Meta, 
 			Name: m.Name, Branch: m.ShortBranch(), Base: m.Base, BaseSHA: m.BaseSHA,
 			Worktree: m.Worktree, State: StateReady, Agent: agentSetting, Driver: m.Sandbox.Driver,
 			Created: m.Created, Versions: m.Versions, SandboxID: m.Sandbox.ID,
-			Placement: "local",
+			Placement: placementOf(m),
 		}
 		if m.Sandbox.Sealed {
 			st.LastFetch, _ = transport.LastFetch(s, m.Name)
@@ -446,4 +446,12 @@ func sealedChanges(ctx context.Context, s *workspace.Workspace, head, snapshot s
 		return 0, err
 	}
 	return strings.Count(string(out), "\x00"), nil
+}
+
+// placementOf is where a loop's files live, as ls --json says it.
+func placementOf(m *state.Meta) string {
+	if m.Sandbox.Remote() {
+		return "remote"
+	}
+	return "local"
 }

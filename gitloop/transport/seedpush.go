@@ -23,9 +23,8 @@ const seedRef = IncomingPrefix + "seed"
 // the clone holds its own objects. extraEnv reaches the push's git and the
 // helper it runs (tests name their engine there); the target goes as
 // EnvTarget. A clone already there is checked out again at sha.
-//
-// This is the minimal seeding the kubernetes driver needs; new does not
-// call it yet (remote placement decides where a loop's clone lives).
+// new seeds a remote loop with SeedRemote, which does the same with the
+// loop's files streamed in by the first exec.
 func SeedByPush(ctx context.Context, r *git.Runner, gitDir, name string, t Target, branch, sha string, extraEnv []string) error {
 	if !workspace.IsSHA(sha) {
 		return fmt.Errorf("seed %s: %q is not a commit", name, sha)
@@ -37,6 +36,12 @@ func SeedByPush(ctx context.Context, r *git.Runner, gitDir, name string, t Targe
 	if err := inside(ctx, t, `test -e .git || git init -q . && git symbolic-ref HEAD "refs/heads/$1"`, short); err != nil {
 		return fmt.Errorf("seed %s: %w", name, err)
 	}
+	return pushSeed(ctx, r, gitDir, name, t, short, sha, extraEnv)
+}
+
+// pushSeed is SeedByPush once the empty repository is there: the push of
+// sha to a side ref, then the branch short checked out inside at it.
+func pushSeed(ctx context.Context, r *git.Runner, gitDir, name string, t Target, short, sha string, extraEnv []string) error {
 	kv, err := TargetEnv(name, t)
 	if err != nil {
 		return err

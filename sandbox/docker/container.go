@@ -164,6 +164,9 @@ func (e *Engine) create(ctx context.Context, spec sandbox.Spec) error {
 			cfg.Env = append(cfg.Env, "PATH="+strings.Join(spec.Path, ":")+":"+e.imagePath(ctx, spec.Image))
 		}
 	}
+	if err := e.ownVolumes(ctx, cfg.User, spec); err != nil {
+		return err
+	}
 	res, err := e.cli.ContainerCreate(ctx, client.ContainerCreateOptions{
 		Name:       spec.Name(),
 		Config:     cfg,
@@ -320,6 +323,10 @@ func mountTable(spec sandbox.Spec) ([]mount.Mount, error) {
 			out = append(out, mount.Mount{Type: mount.TypeTmpfs, Target: target})
 			continue
 		}
+		if m.Volume {
+			out = append(out, volumeMount(spec, target))
+			continue
+		}
 		if !filepath.IsAbs(m.Source) {
 			return nil, fmt.Errorf("docker: mount source %q is not an absolute path", m.Source)
 		}
@@ -388,9 +395,13 @@ func (e *Engine) Stop(ctx context.Context, spec sandbox.Spec) error {
 }
 
 // Remove removes the loop's container, running or not; a missing one is
-// fine. Its $HOME and workdir live on the host and are left alone.
+// fine. A local loop's $HOME and workdir live on the host and are left
+// alone; a remote loop's volumes (its clone and home) go with it.
 func (e *Engine) Remove(ctx context.Context, spec sandbox.Spec) error {
-	return e.removeContainer(ctx, spec.Name())
+	if err := e.removeContainer(ctx, spec.Name()); err != nil {
+		return err
+	}
+	return e.removeVolumes(ctx, spec)
 }
 
 func (e *Engine) removeContainer(ctx context.Context, id string) error {

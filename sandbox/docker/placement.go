@@ -150,7 +150,7 @@ func (e *Engine) checkPlacement(ctx context.Context, spec sandbox.Spec) error {
 	// workdir and $HOME.
 	var binds []sandbox.Mount
 	for _, m := range withImplicitMounts(spec) {
-		if !m.Tmpfs && m.Source != "" {
+		if !m.Tmpfs && !m.Volume && m.Source != "" {
 			binds = append(binds, m)
 		}
 	}
@@ -168,6 +168,6 @@ func (e *Engine) checkPlacement(ctx context.Context, spec sandbox.Spec) error {
 	if spec.Placement.Or() == sandbox.PlacementRemote {
 		why = "sandbox.placement = remote"
 	}
-	return fmt.Errorf("docker: loop %q: %w: the docker engine at %s (%s), so it cannot bind %s. Loops on a remote engine are not supported yet: use an engine on this machine (unset DOCKER_HOST, or \"docker context use default\"), another driver (--driver bwrap), or set sandbox.placement = local if this engine does see this host's files",
+	return fmt.Errorf("docker: loop %q: %w: the docker engine at %s (%s), so it cannot bind %s. A loop made for such an engine keeps its files there (made by \"git loop new\" on it); this one was made with host paths: use an engine on this machine (unset DOCKER_HOST, or \"docker context use default\"), another driver (--driver bwrap), or set sandbox.placement = local if this engine does see this host's files",
 		spec.Loop, sandbox.ErrHostPathsUnseen, e.host, why, binds[0].Source)
 }

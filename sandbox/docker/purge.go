@@ -17,6 +17,7 @@ type Removed struct {
 	Containers []string // names without the leading slash, else ids
 	Images     []string // tags, else ids
 	Networks   []string // names
+	Volumes    []string // names
 }
 
 // RemoveByLabels removes every container, then image, then network
@@ -32,6 +33,9 @@ func (e *Engine) RemoveByLabels(ctx context.Context, labels map[string]string) (
 	var errs []error
 	var err error
 	if out.Containers, err = e.RemoveContainersByLabels(ctx, labels); err != nil {
+		errs = append(errs, err)
+	}
+	if out.Volumes, err = e.RemoveVolumesByLabels(ctx, labels); err != nil {
 		errs = append(errs, err)
 	}
 	if out.Images, err = e.RemoveImagesByLabels(ctx, labels); err != nil {
@@ -163,11 +167,14 @@ func (e *Engine) Resources(ctx context.Context, labels map[string]string) (sandb
 	for _, n := range nets.Items {
 		out.Networks = append(out.Networks, n.Name)
 	}
+	if out.Volumes, err = e.volumesByLabels(ctx, labels); err != nil {
+		return out, err
+	}
 	return out, nil
 }
 
 // Purge removes what Resources lists.
 func (e *Engine) Purge(ctx context.Context, labels map[string]string) (sandbox.Resources, error) {
 	r, err := e.RemoveByLabels(ctx, labels)
-	return sandbox.Resources{Containers: r.Containers, Images: r.Images, Networks: r.Networks}, err
+	return sandbox.Resources{Containers: r.Containers, Images: r.Images, Networks: r.Networks, Volumes: r.Volumes}, err
 }

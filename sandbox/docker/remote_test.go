@@ -81,3 +81,44 @@ func TestPlacementRemoteEngine(t *testing.T) {
 		t.Fatalf("placement local refused: %v", err)
 	}
 }
+
+// TestVolumesOwnedByUser: a remote loop's dirs are named volumes, which
+// the engine makes owned by root; a non-root sandbox user owns and writes
+// them, they outlive a recreated container, and Remove deletes them.
+func TestVolumesOwnedByUser(t *testing.T) {
+	e := dockertest.Engine(t)
+	img := dockertest.DebianImage(t, e)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dir := "/srv/gitloop-test/" + strings.ReplaceAll(t.Name(), "/", "-")
+	spec := sandbox.Spec{Workspace: "tvolumes", Loop: "v", Image: img, Workdir: dir + "/work", Home: dir + "/home", User: "1000:1000",
+		Placement: sandbox.PlacementRemote,
+		Mounts:    []sandbox.Mount{{Target: dir + "/work", Volume: true}, {Target: dir + "/home", Volume: true}}}
+	t.Cleanup(func() { _ = e.Remove(context.Background(), spec) })
+	sh := func(spec sandbox.Spec, script string) string {
+		t.Helper()
+		var out strings.Builder
+		code, err := e.Exec(ctx, spec, sandbox.Exec{Cmd: []string{"sh", "-c", script}, Stdout: &out, Stderr: &out})
+		if err != nil || code != 0 {
+			t.Fatalf("%s: %d %v\n%s", script, code, err, out.String())
+		}
+		return strings.TrimSpace(out.String())
+	}
+	if got := sh(spec, `echo kept > x && echo h > "$HOME/h" && id -u && stat -c %u . "$HOME"`); got != "1000\n1000\n1000" {
+		t.Errorf("as uid 1000 in its volumes: %q", got)
+	}
+	spec.Limits.Pids = 300 // another config hash: the container is made again
+	if got := sh(spec, `cat x "$HOME/h"`); got != "kept\nh" {
+		t.Errorf("after the container was recreated: %q", got)
+	}
+	res, err := e.Resources(ctx, map[string]string{sandbox.LabelWorkspace: "tvolumes"})
+	if err != nil || len(res.Volumes) != 2 {
+		t.Errorf("volumes listed: %v, %v", res.Volumes, err)
+	}
+	if err := e.Remove(ctx, spec); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := e.Resources(ctx, map[string]string{sandbox.LabelWorkspace: "tvolumes"}); err != nil || !res.Empty() {
+		t.Errorf("left after Remove: %+v, %v", res, err)
+	}
+}

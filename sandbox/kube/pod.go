@@ -2,6 +2,8 @@ package kube
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -240,6 +242,13 @@ func mountTable(spec sandbox.Spec) ([]corev1.VolumeMount, []corev1.Volume, error
 		t := filepath.Clean(m.Target)
 		if t == filepath.Clean(spec.Workdir) || t == filepath.Clean(spec.Home) {
 			// The loop's own clone and home: on the PVC already.
+			continue
+		}
+		if m.Volume {
+			// Another dir of the loop's own (its agent dir): a sub-path
+			// of the claim named by the target.
+			sum := sha256.Sum256([]byte(t))
+			mounts = append(mounts, corev1.VolumeMount{Name: "data", MountPath: t, SubPath: "v-" + hex.EncodeToString(sum[:])[:12]})
 			continue
 		}
 		if !m.Tmpfs {

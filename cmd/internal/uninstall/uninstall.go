@@ -178,6 +178,7 @@ func printPlan(io *iostreams.IOStreams, p *lifecycle.UninstallPlan, hookDirs, se
 	list("containers", p.Resources.Containers)
 	list("images", p.Resources.Images)
 	list("networks", p.Resources.Networks)
+	list("volumes (clones and homes of loops on a remote engine)", p.Resources.Volumes)
 	fmt.Fprintf(w, "  state directory:\n    %s\n", p.StateDir)
 	list("hooks (chained hooks are restored)", hookDirs)
 	list("settings in this repository's git config", settings)

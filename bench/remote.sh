@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Remote-placement benchmarks against the raw floor, in one run, as
+# medians and ratios (issue 17), on a Docker engine that cannot see this
+# host (the second test engine: dockerd in a container, over tcp):
+#   new   : git loop new --driver docker --detach, placement remote (a
+#           container with its clone, $HOME and agent dir on volumes, the
+#           branch pushed in over gitloop::, the rest as tar streams)
+#           vs  docker -H … create + start (a volume at the clone's path)
+#               + git init and a push of the branch over ext::docker exec
+#   fetch : bringing back one new commit through gitloop:: (the helper,
+#           fsck, upload-pack inside over the engine's exec)
+#           vs  git fetch over ext::docker -H … exec -i
+# Targets: new <= 1.3x, fetch <= 1.3x.
+# Usage: bench/remote.sh [REPS] [DOCKER_HOST]   (default 9, and the second
+# test engine, which "go test ./e2e/sandbox -run TestRemoteEngineLoopLife"
+# starts and loads the Debian test image into)
+set -euo pipefail
+reps=${1:-9}
+host=${2:-}
+img=gitloop-test/debian:1
+if [ -z "$host" ]; then
+	port=$(docker port gitloop-test-engine2 2375 2>/dev/null | head -1 | sed 's/.*://')
+	[ -n "$port" ] || { echo "no second engine: run go test ./e2e/sandbox -run TestRemoteEngineLoopLife first, or give a DOCKER_HOST" >&2; exit 2; }
+	host="tcp://127.0.0.1:$port"
+fi
+docker -H "$host" image inspect "$img" >/dev/null
+. "$(dirname "$0")/lib.sh"
+export DOCKER_HOST="$host"
+cleanup() {
+	git -C "$work/repo" loop uninstall --yes --force >/dev/null 2>&1 || true
+	docker ps -aq --filter label=dev.gitloop.bench="$$" | xargs -r docker rm -f >/dev/null
+	docker volume ls -q --filter label=dev.gitloop.bench="$$" | xargs -r docker volume rm -f >/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+repo="$work/repo"
+git init -q -b main "$repo"
+for i in $(seq 1 300); do mkdir -p "$repo/d$((i % 10))"; echo "$i" > "$repo/d$((i % 10))/f$i.txt"; done
+git -C "$repo" add -A && git -C "$repo" commit -qm init
+git -C "$repo" config loop.sandbox.image "$img"
+git -C "$repo" config loop.sandbox.placement remote
+git -C "$repo" loop new warm --driver docker --detach -q >/dev/null
+ws=$(cat "$repo/.git/loop/id")
+wt="$repo/.git/loop/loops/warm/workdir"
+ctr="gitloop-$ws-warm"
+
+# new vs its floor, alternating; what each made goes between rounds
+# (untimed) so the engine's load stays flat.
+: > "$work/new.t"; : > "$work/floor.t"
+for i in $(seq 1 "$reps"); do
+	fw="/srv/floor-$i"
+	t0=$(now)
+	c=$(docker create --init --label dev.gitloop.bench=$$ --mount "type=volume,src=bench-$$-$i,dst=$fw,volume-label=dev.gitloop.bench=$$" -w "$fw" "$img" sleep infinity)
+	docker start "$c" >/dev/null
+	git -C "$repo" branch -q "floor/$i" main
+	git -C "$repo" -c protocol.ext.allow=always push -q "ext::docker exec -i $c sh -c git% init% -q% $fw% &&% exec% git-receive-pack% $fw" "floor/$i:refs/heads/floor"
+	t1=$(now)
+	echo $((t1 - t0)) >> "$work/floor.t"
+	t0=$(now); git -C "$repo" loop new "n$i" --driver docker --detach -q >/dev/null; t1=$(now)
+	echo $((t1 - t0)) >> "$work/new.t"
+	docker rm -f "$c" >/dev/null; docker volume rm -f "bench-$$-$i" >/dev/null
+	git -C "$repo" loop rm "n$i" --force -q >/dev/null 2>&1
+done
+new_ms=$(median_ms < "$work/new.t"); floor_ms=$(median_ms < "$work/floor.t")
+
+# fetch of one new commit: each timed fetch has one new commit to bring,
+# made inside (untimed), alternating the two transports.
+fetch() { git -C "$repo" -c protocol.allow=never -c "protocol.$1.allow=always" -c transfer.fsckObjects=true \
+	fetch -q --no-tags --no-write-fetch-head "$2" "+refs/heads/loop/warm:$3"; }
+: > "$work/f.t"; : > "$work/fx.t"
+for i in $(seq 1 "$reps"); do
+	docker exec -w "$wt" "$ctr" git -c user.name=b -c user.email=b@example.com commit -q --allow-empty -m "a$i"
+	t0=$(now); fetch gitloop gitloop::warm refs/gitloop/warm/head; t1=$(now); echo $((t1 - t0)) >> "$work/f.t"
+	docker exec -w "$wt" "$ctr" git -c user.name=b -c user.email=b@example.com commit -q --allow-empty -m "b$i"
+	t0=$(now); fetch ext "ext::docker exec -i -w $wt $ctr git %s $wt" refs/bench/head; t1=$(now); echo $((t1 - t0)) >> "$work/fx.t"
+done
+f_ms=$(median_ms < "$work/f.t"); fx_ms=$(median_ms < "$work/fx.t")
+
+printf '%-58s %10s %10s %7s\n' "benchmark on $host (median of $reps, $(nproc) cores)" "git loop" "floor" "ratio"
+printf '%-58s %8sms %8sms %6sx\n' "new, placement remote, vs create+start+init+push" "$new_ms" "$floor_ms" "$(ratio "$new_ms" "$floor_ms")"
+printf '%-58s %8sms %8sms %6sx\n' "fetch 1 commit: gitloop:: vs ext::docker exec" "$f_ms" "$fx_ms" "$(ratio "$f_ms" "$fx_ms")"

@@ -1,0 +1,335 @@
+package transport
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/gitloop-dev/git-loop/gitloop/state"
+	"github.com/gitloop-dev/git-loop/gitloop/workspace"
+	"github.com/gitloop-dev/git-loop/sandbox"
+)
+
+// A remote loop (state.PlacementRemote) keeps its clone, $HOME and agent
+// dir on its engine, which cannot see this host: the clone is seeded by a
+// push (SeedByPush), files go in as tar streams on an exec's stdin
+// (PutDir), and transcripts come out the same way, read as data
+// (GetFiles).
+
+// SeedRemote makes a remote loop's clone inside its sandbox, on m.Branch
+// at sha, by a push over gitloop::, with puts (host dir → dir inside:
+// its .worktreeinclude copies, $HOME, agent dir) streamed in by the same
+// exec that makes the empty repository, which also looks for prog (the
+// agent program, "" for none) on the sandbox's PATH: three round trips
+// to the engine in all (that exec, the push, the checkout). t is the
+// loop's target (new has no record to read it from yet). found is false
+// when prog is not there.
+func SeedRemote(ctx context.Context, s *workspace.Workspace, m *state.Meta, t Target, sha string, puts [][2]string, prog string) (found bool, err error) {
+	if !workspace.IsSHA(sha) || !strings.HasPrefix(m.Branch, "refs/heads/") {
+		return false, fmt.Errorf("seed %s: %q at %q is not a branch at a commit", m.Name, m.Branch, sha)
+	}
+	short := strings.TrimPrefix(m.Branch, "refs/heads/")
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(writeTars(pw, puts)) }()
+	defer pr.Close()
+	var out, errb bytes.Buffer
+	code, err := t.Engine.Exec(ctx, t.Spec, sandbox.Exec{
+		Cmd: []string{"sh", "-c", seedScript, "sh", t.Dir, short, prog}, Dir: "/", Offline: true, Stdin: pr, Stdout: &out, Stderr: &errb,
+	})
+	if err != nil {
+		return false, fmt.Errorf("seed %s: %w", m.Name, err)
+	}
+	if code != 0 {
+		return false, fmt.Errorf("seed %s: in the sandbox: exit %d: %s (the image needs sh, git and tar)", m.Name, code, strings.TrimSpace(errb.String()))
+	}
+	if err := pushSeed(ctx, s.Git, s.Repo.CommonDir, m.Name, t, short, sha, nil); err != nil {
+		return false, err
+	}
+	return prog == "" || strings.TrimSpace(out.String()) != "missing", nil
+}
+
+// seedScript makes the empty repository at $1 on branch $2, unpacks the
+// tar stream on stdin at / as the sandbox's user, and prints "missing"
+// when the program $3 is not on PATH.
+const seedScript = `mkdir -p "$1" && cd "$1" && { test -e .git || git init -q .; } && git symbolic-ref HEAD "refs/heads/$2" &&
+tar -x -f - -C / --no-same-owner || exit 1
+if [ -n "$3" ] && ! command -v "$3" >/dev/null 2>&1; then echo missing; fi`
+
+// writeTars writes each host dir of puts under its dir inside (a path
+// from /) into one tar stream, as writeTar does.
+func writeTars(w io.Writer, puts [][2]string) error {
+	tw := tar.NewWriter(w)
+	for _, p := range puts {
+		if _, err := os.Lstat(p[0]); err != nil {
+			continue
+		}
+		if err := addTree(tw, p[0], strings.TrimPrefix(filepath.Clean(p[1]), "/")); err != nil {
+			return err
+		}
+	}
+	return tw.Close()
+}
+
+// putScript unpacks a tar stream from stdin into $1 inside the sandbox,
+// as the sandbox's user (no owner taken from the stream).
+const putScript = `mkdir -p "$1" && exec tar -x -f - -C "$1" --no-same-owner`
+
+// PutDir streams the regular files and dirs under the host dir src into
+// dst in the sandbox (made when missing), over one exec's stdin. Links
+// and special files are left out: the sandbox gets content, never a
+// pointer. A missing src puts nothing.
+func PutDir(ctx context.Context, t Target, src, dst string) error {
+	if _, err := os.Lstat(src); err != nil {
+		return nil
+	}
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(writeTar(pw, src)) }()
+	defer pr.Close()
+	var errb bytes.Buffer
+	code, err := t.Engine.Exec(ctx, t.Spec, sandbox.Exec{
+		Cmd: []string{"sh", "-c", putScript, "sh", dst}, Dir: "/", Offline: true, Stdin: pr, Stderr: &errb,
+	})
+	if err != nil {
+		return fmt.Errorf("copy %s into the sandbox: %w", src, err)
+	}
+	if code != 0 {
+		if code == 127 {
+			return fmt.Errorf("copy %s into the sandbox: the image has no tar: %s (add tar to sandbox.image)", src, strings.TrimSpace(errb.String()))
+		}
+		return fmt.Errorf("copy %s into the sandbox: exit %d: %s", src, code, strings.TrimSpace(errb.String()))
+	}
+	return nil
+}
+
+// writeTar writes the tree under src, regular files and dirs only, never
+// following a link.
+func writeTar(w io.Writer, src string) error {
+	tw := tar.NewWriter(w)
+	if err := addTree(tw, src, ""); err != nil {
+		return err
+	}
+	return tw.Close()
+}
+
+// addTree adds the regular files and dirs under src to tw, named under
+// prefix ("" for none), never following a link.
+func addTree(tw *tar.Writer, src, prefix string) error {
+	root, err := os.OpenRoot(src)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	return fs.WalkDir(root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		name := p
+		if prefix != "" {
+			name = path.Join(prefix, p)
+		} else if p == "." {
+			return nil
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		switch {
+		case fi.IsDir():
+			return tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: name + "/", Mode: int64(fi.Mode().Perm()), ModTime: fi.ModTime()})
+		case fi.Mode().IsRegular():
+			f, err := root.OpenFile(p, os.O_RDONLY, 0)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			// The size read from the open file: what is written is what
+			// was opened.
+			st, err := f.Stat()
+			if err != nil || !st.Mode().IsRegular() {
+				return err
+			}
+			if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: int64(st.Mode().Perm()), Size: st.Size(), ModTime: st.ModTime()}); err != nil {
+				return err
+			}
+			_, err = io.CopyN(tw, f, st.Size())
+			return err
+		}
+		return nil // a link or a special file: left out
+	})
+}
+
+// StagingDir is a host-only scratch dir of a remote loop (its
+// .worktreeinclude copies before they are streamed in).
+func StagingDir(s *workspace.Workspace, name string) string {
+	return filepath.Join(filepath.Dir(ClonePath(s, name)), "staging")
+}
+
+// TranscriptDirs are the dirs of a loop's agent dir where the agents keep
+// their sessions (Claude's projects/, Codex's sessions/): what GetDirs
+// brings out of a remote loop for log and the web viewer.
+var TranscriptDirs = []string{"projects", "sessions"}
+
+// MaxTranscriptBytes caps what one GetDirs reads from a sandbox.
+const MaxTranscriptBytes = 64 << 20
+
+// getScript writes a tar of the named dirs under $1 (those that are
+// dirs, not links) to stdout; nothing when there are none.
+const getScript = `cd "$1" 2>/dev/null || exit 0
+shift
+n=$#
+for d; do if [ -d "$d" ] && [ ! -L "$d" ]; then set -- "$@" "$d"; fi; done
+shift $n
+[ $# -gt 0 ] || exit 0
+exec tar -c -f - -- "$@"`
+
+// GetDirs copies the named dirs under src in the sandbox into the host
+// dir dst, by a tar stream on one exec's stdout, read as hostile data:
+// at most max bytes of it; only dirs and regular files, each under one
+// of the named dirs, by a name with no ".." and no leading "/", written
+// through an os.Root at dst so no link (of the stream's or dst's) is
+// followed; links, devices and the rest are skipped. dst must be a dir
+// the sandbox cannot write (a remote loop's host agent dir).
+func GetDirs(ctx context.Context, t Target, src string, dirs []string, dst string, max int64) error {
+	pr, pw := io.Pipe()
+	var errb bytes.Buffer
+	done := make(chan error, 1)
+	go func() {
+		code, err := t.Engine.Exec(ctx, t.Spec, sandbox.Exec{
+			Cmd: append([]string{"sh", "-c", getScript, "sh", src}, dirs...), Dir: "/", Offline: true, Stdout: pw, Stderr: &errb,
+		})
+		if err == nil && code != 0 {
+			err = fmt.Errorf("exit %d: %s", code, strings.TrimSpace(errb.String()))
+		}
+		pw.CloseWithError(err)
+		done <- err
+	}()
+	err := readTar(io.LimitReader(pr, max+1), dst, dirs, max)
+	// Drain what is left so the exec can end, then close.
+	_ = pr.CloseWithError(errStop)
+	if eerr := <-done; err == nil && eerr != nil && !errors.Is(eerr, errStop) {
+		err = eerr
+	}
+	if err != nil {
+		return fmt.Errorf("copy %s out of the sandbox: %w", src, err)
+	}
+	return nil
+}
+
+var errStop = errors.New("read stopped")
+
+// readTar unpacks r into dst as GetDirs says.
+func readTar(r io.Reader, dst string, dirs []string, max int64) error {
+	if err := os.MkdirAll(dst, 0o700); err != nil {
+		return err
+	}
+	root, err := os.OpenRoot(dst)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	cr := &countReader{r: r}
+	tr := tar.NewReader(cr)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			if cr.n > max {
+				return fmt.Errorf("more than %d bytes", max)
+			}
+			return err
+		}
+		name, ok := tarName(h.Name, dirs)
+		if !ok {
+			continue
+		}
+		switch h.Typeflag {
+		case tar.TypeDir:
+			if err := root.MkdirAll(name, 0o700); err != nil {
+				return err
+			}
+		case tar.TypeReg:
+			if d := filepath.Dir(name); d != "." {
+				if err := root.MkdirAll(d, 0o700); err != nil {
+					return err
+				}
+			}
+			// Written aside, then renamed over: a reader of the old file
+			// (log, the viewer) never sees half of it.
+			tmp := name + ".gitloop-tmp"
+			f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|syscall.O_NOFOLLOW, 0o600)
+			if err != nil {
+				return err
+			}
+			_, err = io.Copy(f, tr)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err == nil && cr.n > max {
+				err = fmt.Errorf("more than %d bytes", max)
+			}
+			if err == nil {
+				err = root.Rename(tmp, name)
+			}
+			if err != nil {
+				_ = root.Remove(tmp)
+				return err
+			}
+		}
+	}
+}
+
+// tarName is a stream's entry name made relative and clean, when it is
+// under one of dirs.
+func tarName(n string, dirs []string) (string, bool) {
+	n = strings.TrimPrefix(n, "./")
+	if n == "" || strings.HasPrefix(n, "/") || filepath.IsAbs(n) {
+		return "", false
+	}
+	c := filepath.Clean(n)
+	for _, part := range strings.Split(c, string(filepath.Separator)) {
+		if part == ".." || part == "" {
+			return "", false
+		}
+	}
+	top, _, _ := strings.Cut(c, string(filepath.Separator))
+	for _, d := range dirs {
+		if top == d {
+			return c, true
+		}
+	}
+	return "", false
+}
+
+type countReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// PullTranscripts brings a remote loop's agent sessions to its host agent
+// dir (host-only for a remote loop), where log and the web viewer read
+// them as any loop's.
+func PullTranscripts(ctx context.Context, s *workspace.Workspace, m *state.Meta) error {
+	t, err := LoopTarget(ctx, s, m.Name)
+	if err != nil {
+		return err
+	}
+	dir := s.AgentDir(m.Name)
+	return GetDirs(ctx, t, dir, TranscriptDirs, dir, MaxTranscriptBytes)
+}
