@@ -130,6 +130,19 @@ func TestHostileMemory(t *testing.T) {
 			if out, err := grep.Output(); err == nil || len(out) > 0 {
 				t.Errorf("the personal remote holds the host file behind the link: %s", out)
 			}
+			// A loop that swaps its own memory dir for a link to a host dir
+			// (one it cannot see, named by the host's path): promote never
+			// takes the host's files for memory.
+			u.OK("new", "f", "--driver", d.Name, "--detach")
+			uexec(t, u, "f", `l=$(dirname "$GIT_LOOP_AGENT_DIR"); rm -rf "$l/personal" && ln -s "$1" "$l/personal" && echo swapped`, host)
+			r = u.Run("promote", "f", "--layer", "personal")
+			t.Logf("promote f: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+			if out := gittest.Git(t, personal, "log", "-p", "--all"); strings.Contains(out, "HOST-PRIVATE-KEY") {
+				t.Error("promote took a host file for loop f's memory")
+			}
+			if strings.Contains(snapshot(t, personal), "HOST-PRIVATE-KEY") {
+				t.Error("a host file was written into the personal clone")
+			}
 			// Promoted, it is the user's: a loop made now starts with it,
 			// and a second promote of a lands nothing more.
 			u.OK("new", "e", "--driver", d.Name, "--detach")

@@ -40,17 +40,28 @@ type Memory struct {
 	Skipped []string
 }
 
-// ReadMemory reads the memory dir at dir as data, through an os.Root (no
-// link leads out of it, and a link inside is skipped, not followed). A
-// missing dir is an empty memory.
-func ReadMemory(dir string) (Memory, error) {
+// ReadMemory reads the memory dir rel under base as data, through an
+// os.Root at base (a dir the sandbox cannot replace, such as the loop
+// dir it is mounted at): no link on the way to rel or inside it leads
+// out of base, and a link inside is skipped, not followed. A missing dir
+// is an empty memory.
+func ReadMemory(base, rel string) (Memory, error) {
 	mem := Memory{Files: map[string][]byte{}}
-	root, err := os.OpenRoot(dir)
+	dir := filepath.Join(base, rel)
+	top, err := os.OpenRoot(base)
 	if errors.Is(err, fs.ErrNotExist) {
 		return mem, nil
 	}
 	if err != nil {
 		return mem, err
+	}
+	defer top.Close()
+	root, err := top.OpenRoot(rel)
+	if errors.Is(err, fs.ErrNotExist) {
+		return mem, nil
+	}
+	if err != nil {
+		return mem, fmt.Errorf("reading memory %s: %w", dir, err)
 	}
 	defer root.Close()
 	total := 0
@@ -162,7 +173,7 @@ func SeedMemory(s *workspace.Workspace, m *state.Meta) error {
 	if err != nil {
 		return err
 	}
-	mem, err := ReadMemory(filepath.Join(clone, "memory"))
+	mem, err := ReadMemory(clone, "memory")
 	if err != nil {
 		return fmt.Errorf("personal: %w", err)
 	}
@@ -199,6 +210,24 @@ func ensureMemory(s *workspace.Workspace, m *state.Meta) (bool, error) {
 	}
 	s.Reporter().Warn(fmt.Sprintf("loop %s: its personal memory is now a copy of its own, out of reach of other loops (\"git loop promote %s --layer personal\" lands it in yours)", m.Name, m.Name))
 	return true, nil
+}
+
+// ReadLoopMemory reads loop name's own memory, rooted at its loop dir.
+func ReadLoopMemory(s *workspace.Workspace, name string) (Memory, error) {
+	return readUnder(s.Store().LoopDir(name), s.MemoryDir(name))
+}
+
+// ReadMemoryBase reads the host-only base of loop name's memory.
+func ReadMemoryBase(s *workspace.Workspace, name string) (Memory, error) {
+	return readUnder(s.Store().HostDir(name), s.MemoryBaseDir(name))
+}
+
+func readUnder(base, dir string) (Memory, error) {
+	rel, err := filepath.Rel(base, dir)
+	if err != nil {
+		return Memory{}, err
+	}
+	return ReadMemory(base, rel)
 }
 
 // MemoryPath is p, a file of a memory dir, as a path of the personal

@@ -38,10 +38,10 @@ type memoryChanges struct {
 func readMemoryChanges(s *workspace.Workspace, m *state.Meta) (memoryChanges, error) {
 	var ch memoryChanges
 	var err error
-	if ch.loop, err = contexts.ReadMemory(s.MemoryDir(m.Name)); err != nil {
+	if ch.loop, err = contexts.ReadLoopMemory(s, m.Name); err != nil {
 		return ch, fmt.Errorf("personal: loop %s: %w: nothing landed", m.Name, err)
 	}
-	if ch.base, err = contexts.ReadMemory(s.MemoryBaseDir(m.Name)); err != nil {
+	if ch.base, err = contexts.ReadMemoryBase(s, m.Name); err != nil {
 		return ch, fmt.Errorf("personal: loop %s: %w", m.Name, err)
 	}
 	ch.write = map[string][]byte{}
@@ -92,7 +92,7 @@ func landMemory(ctx context.Context, s *workspace.Workspace, m *state.Meta, t ta
 	if s.Git.DryRun {
 		return nil
 	}
-	user, err := contexts.ReadMemory(filepath.Join(t.dir, "memory"))
+	user, err := contexts.ReadMemory(t.dir, "memory")
 	if err != nil {
 		return fmt.Errorf("personal: %w", err)
 	}
