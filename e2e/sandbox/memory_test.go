@@ -159,8 +159,7 @@ func TestHostileMemory(t *testing.T) {
 }
 
 // TestMemoryPromoteMerges: two loops that both add to MEMORY.md land both
-// lines, and a vault value written into memory is refused before it
-// reaches the user's clone.
+// lines; rm refuses a loop whose memory is not promoted.
 func TestMemoryPromoteMerges(t *testing.T) {
 	t.Parallel()
 	for _, d := range cmdtest.Drivers {
@@ -171,8 +170,12 @@ func TestMemoryPromoteMerges(t *testing.T) {
 			u.OK("new", "b", "--driver", d.Name, "--detach")
 			uexec(t, u, "a", `echo "- from a" >> "$GIT_LOOP_PERSONAL/memory/MEMORY.md"`)
 			uexec(t, u, "b", `echo "- from b" >> "$GIT_LOOP_PERSONAL/memory/MEMORY.md"`)
+			if r := u.Run("rm", "a"); r.Code != 5 || !strings.Contains(r.Stderr, "personal memory not promoted (MEMORY.md)") {
+				t.Errorf("rm with unpromoted memory: exit %d\n%s", r.Code, r.Stderr)
+			}
 			u.OK("promote", "a", "--layer", "personal")
 			u.OK("promote", "b", "--layer", "personal")
+			u.OK("rm", "a")
 			got := cmdtest.OriginFile(t, u.Origin("personal"), "memory/MEMORY.md")
 			if !strings.Contains(got, "- from a") || !strings.Contains(got, "- from b") {
 				t.Errorf("MEMORY.md after both promotes:\n%s", got)

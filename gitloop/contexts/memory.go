@@ -230,6 +230,36 @@ func readUnder(base, dir string) (Memory, error) {
 	return ReadMemory(base, rel)
 }
 
+// MemoryChanged lists the files of loop m's own memory that differ from
+// its base (what promote would land), sorted. A memory that cannot be
+// read as data lands nothing, and so has nothing at risk.
+func MemoryChanged(s *workspace.Workspace, m *state.Meta) []string {
+	if !sandboxspec.OwnMemory(m) {
+		return nil
+	}
+	loop, err := ReadLoopMemory(s, m.Name)
+	if err != nil {
+		return nil
+	}
+	base, err := ReadMemoryBase(s, m.Name)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for p, b := range loop.Files {
+		if old, ok := base.Files[p]; !ok || string(old) != string(b) {
+			out = append(out, p)
+		}
+	}
+	for p := range base.Files {
+		if _, ok := loop.Files[p]; !ok {
+			out = append(out, p)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 // MemoryPath is p, a file of a memory dir, as a path of the personal
 // repository.
 func MemoryPath(p string) string { return path.Join("memory", p) }
