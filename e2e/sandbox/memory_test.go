@@ -92,6 +92,9 @@ func TestHostileMemory(t *testing.T) {
 					t.Errorf("loop %s reads loop a's unpromoted memory:\n%s", o.loop, got)
 				}
 			}
+			if l := u.Loops()["a"]; !strings.Contains(strings.Join(l.Unpromoted, ","), "personal") {
+				t.Errorf("ls does not show a's unpromoted memory: %v", l.Unpromoted)
+			}
 			// The user's commands afterwards, then the explicit landing.
 			for _, c := range [][]string{{"ls"}, {"status", "a"}} {
 				r := u.Run(c...)
@@ -148,6 +151,9 @@ func TestHostileMemory(t *testing.T) {
 			u.OK("new", "e", "--driver", d.Name, "--detach")
 			if got := uexec(t, u, "e", readMemory); !strings.Contains(got, "INJECTED-BY-A") {
 				t.Errorf("a loop made after the promote lacks the promoted memory:\n%s", got)
+			}
+			if l := u.Loops()["a"]; strings.Contains(strings.Join(l.Unpromoted, ","), "personal") {
+				t.Errorf("ls shows a's memory unpromoted after its promote: %v", l.Unpromoted)
 			}
 			head := gittest.Git(t, personal, "rev-parse", "HEAD")
 			u.OK("promote", "a", "--layer", "personal")
