@@ -29,6 +29,7 @@ echo x > "$p/planted.md" 2>/dev/null && echo "wrote beside memory in the persona
 git -C "$p" update-ref refs/heads/main HEAD 2>/dev/null && echo "moved the personal main"
 echo refused-reach
 ln -sf "$secret" "$m/leak.md"
+printf '* filter=git-crypt diff=git-crypt\n' > "$m/.gitattributes"
 mkdir -p "$m/nested" && (cd "$m/nested" && git init -q . &&
   git -c user.name=a -c user.email=a@x commit -q --allow-empty -m x &&
   git config core.fsmonitor "touch '$marker'; false" && echo nested-note > note.md)
@@ -116,6 +117,9 @@ func TestHostileMemory(t *testing.T) {
 			}
 			if _, err := os.Lstat(filepath.Join(personal, "memory", "nested", ".git")); err == nil {
 				t.Error("promote landed the planted git repository")
+			}
+			if _, err := os.Lstat(filepath.Join(personal, "memory", ".gitattributes")); err == nil {
+				t.Error("promote landed the planted .gitattributes")
 			}
 			if ls := gittest.Git(t, personal, "ls-files", "-s", "memory"); strings.Contains(ls, "160000") || strings.Contains(ls, "120000") {
 				t.Errorf("the personal layer recorded a submodule or a link:\n%s", ls)

@@ -72,9 +72,11 @@ func ReadMemory(base, rel string) (Memory, error) {
 		if p == "." {
 			return nil
 		}
-		if strings.EqualFold(d.Name(), ".git") {
+		if strings.HasPrefix(strings.ToLower(d.Name()), ".git") {
 			// A repository (or a .git file) planted in memory would be
-			// a submodule in the user's clone: never landed.
+			// a submodule in the user's clone, and .gitattributes would
+			// choose the filters and drivers git runs on its files
+			// there (git-crypt's is configured): never landed.
 			mem.Skipped = append(mem.Skipped, p)
 			if d.IsDir() {
 				return fs.SkipDir

@@ -18,7 +18,7 @@ func TestReadMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "memory")
-	for p, data := range map[string]string{"MEMORY.md": "index", "topics/a.md": "a", "nested/.git/config": "[core]", "sub/.GIT": "gitdir: x"} {
+	for p, data := range map[string]string{"MEMORY.md": "index", "topics/a.md": "a", "nested/.git/config": "[core]", "sub/.GIT": "gitdir: x", "t/.gitattributes": "* filter=git-crypt"} {
 		f := filepath.Join(dir, filepath.FromSlash(p))
 		if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
 			t.Fatal(err)
@@ -37,7 +37,7 @@ func TestReadMemory(t *testing.T) {
 	if len(mem.Files) != 2 || string(mem.Files["MEMORY.md"]) != "index" || string(mem.Files["topics/a.md"]) != "a" {
 		t.Errorf("files: %q", mem.Files)
 	}
-	if got := strings.Join(mem.Skipped, ","); got != "fifo,leak.md,linkdir,nested/.git,sub/.GIT" {
+	if got := strings.Join(mem.Skipped, ","); got != "fifo,leak.md,linkdir,nested/.git,sub/.GIT,t/.gitattributes" {
 		t.Errorf("skipped: %s", got)
 	}
 	// A link on the way to the memory dir (the sandbox replaced a dir of

@@ -65,6 +65,12 @@ func checkMemory(ctx context.Context, s *workspace.Workspace, m *state.Meta, lea
 	if err != nil {
 		return err
 	}
+	return ch.check(ctx, m, leaks)
+}
+
+// check refuses ch when what it would write holds a vault value: the
+// very bytes then written (the sandbox may change its files meanwhile).
+func (ch memoryChanges) check(ctx context.Context, m *state.Meta, leaks *leakscan.Scan) error {
 	files := map[string][]byte{}
 	for p, b := range ch.write {
 		files[contexts.MemoryPath(p)] = b
@@ -85,7 +91,7 @@ func landMemory(ctx context.Context, s *workspace.Workspace, m *state.Meta, t ta
 	if len(ch.write) == 0 && len(ch.remove) == 0 {
 		return nil
 	}
-	if err := checkMemory(ctx, s, m, t.leaks); err != nil {
+	if err := ch.check(ctx, m, t.leaks); err != nil {
 		return err
 	}
 	s.Reporter().Step(fmt.Sprintf("landing loop %s's personal memory in %s", m.Name, t.dir))
