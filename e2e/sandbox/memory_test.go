@@ -219,3 +219,40 @@ func snapshot(t *testing.T, dir string) string {
 	}
 	return b.String()
 }
+
+// TestMemoryMigration: a sealed loop made before memory was per loop
+// (no memory of its own: it shared the user's) gets its copy at its next
+// exec, with a message, and from then on writes only that copy.
+func TestMemoryMigration(t *testing.T) {
+	t.Parallel()
+	for _, d := range cmdtest.Drivers {
+		t.Run(d.Name, func(t *testing.T) {
+			t.Parallel()
+			u := contextUser(t, d)
+			u.OK("new", "old", "--driver", d.Name, "--detach")
+			for _, dir := range []string{filepath.Join(u.LoopDir("old"), "personal"), filepath.Join(u.HostDir("old"), "personal")} {
+				if err := os.RemoveAll(dir); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// Its container, made with the memory dir just removed as a
+			// bind source, starts again (an old loop's had the user's
+			// memory as its source: its config hash differs, and it is
+			// made again).
+			u.OK("stop", "old")
+			personal := u.Clone("personal")
+			gittest.WriteFile(t, personal, "memory/before.md", "learned before\n")
+			r := u.OK("exec", "old", "--", "sh", "-c", `cat "$GIT_LOOP_PERSONAL/memory/before.md" && echo mine > "$GIT_LOOP_PERSONAL/memory/after.md"`)
+			if !strings.Contains(r.Stdout, "learned before") || !strings.Contains(r.Stderr, "personal memory is now a copy of its own") {
+				t.Errorf("exec after the upgrade:\n%s%s", r.Stdout, r.Stderr)
+			}
+			if _, err := os.Stat(filepath.Join(personal, "memory", "after.md")); err == nil {
+				t.Error("the upgraded loop wrote the user's memory")
+			}
+			u.OK("promote", "old", "--layer", "personal")
+			if got := cmdtest.OriginFile(t, u.Origin("personal"), "memory/after.md"); got != "mine" {
+				t.Errorf("after.md on the personal remote: %q", got)
+			}
+		})
+	}
+}
