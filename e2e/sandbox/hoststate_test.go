@@ -149,7 +149,7 @@ func TestHostStateAttacks(t *testing.T) {
 			gittest.WriteFile(t, secrets, "victim", "untouched\n")
 			secret := filepath.Join(secrets, "id_ed25519")
 			victim := filepath.Join(secrets, "victim")
-			hostBefore := hashTree(t, filepath.Join(state, "host"), "status-cache.json")
+			hostBefore := hashTree(t, filepath.Join(state, "host"), "status-cache.json", "last-fetch")
 			secretsBefore := hashTree(t, secrets)
 			descBefore := hashTree(t, filepath.Join(repo, ".git"), "index", "status-cache.json")
 
@@ -199,7 +199,7 @@ func TestHostStateAttacks(t *testing.T) {
 			if m.Worktree != wt || m.Vault != "" || m.Sandbox.Driver != d.Name {
 				t.Errorf("record after the attack: worktree %s vault %q driver %s", m.Worktree, m.Vault, m.Sandbox.Driver)
 			}
-			sameTree(t, "host-only state", hostBefore, hashTree(t, filepath.Join(state, "host"), "status-cache.json"))
+			sameTree(t, "host-only state", hostBefore, hashTree(t, filepath.Join(state, "host"), "status-cache.json", "last-fetch"))
 			sameTree(t, "host files", secretsBefore, hashTree(t, secrets))
 			if _, err := os.Stat(filepath.Join(state, "intents", "a.json")); err == nil {
 				t.Errorf("an intent planted from the sandbox reached the host")
