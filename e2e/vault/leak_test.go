@@ -107,3 +107,35 @@ func hashObject(t *testing.T, content string) string {
 	}
 	return strings.TrimSpace(string(out))
 }
+
+// TestMemoryRefusesVaultValues: a sealed loop's agent writes its vault
+// variable into its personal memory; promote refuses before anything of
+// it is written into the user's personal clone, naming the file and the
+// variable, never the value.
+func TestMemoryRefusesVaultValues(t *testing.T) {
+	for _, d := range cmdtest.Drivers {
+		t.Run(d.Name, func(t *testing.T) {
+			t.Parallel()
+			repo, e := newRepo(t, d)
+			fillVaults(t, repo, e)
+			e.OK("new", "leaky", "--driver", d.Name, "--vault", "work", "--detach")
+			if r := e.Run("exec", "leaky", "--", "sh", "-c", `printf 'remember: %s\n' "$API_TOKEN" > "$GIT_LOOP_PERSONAL/memory/leak.md"`); r.Code != 0 {
+				t.Fatalf("exec: exit %d\n%s", r.Code, r.Stderr)
+			}
+			personal := e.Clone("personal")
+			head := gittest.Git(t, personal, "rev-parse", "HEAD")
+			for _, args := range [][]string{{"promote", "leaky", "--layer", "personal"}, {"promote", "leaky"}} {
+				r := e.Run(args...)
+				if r.Code != 5 || !strings.Contains(r.Stderr, "memory/leak.md: work/API_TOKEN") || strings.Contains(r.Stdout+r.Stderr, token) {
+					t.Errorf("%v: exit %d, want 5 naming memory/leak.md\n%s%s", args, r.Code, r.Stdout, r.Stderr)
+				}
+			}
+			if _, err := exec.Command("test", "-e", filepath.Join(personal, "memory", "leak.md")).Output(); err == nil {
+				t.Error("the leaked memory file was written into the personal clone")
+			}
+			if got := gittest.Git(t, personal, "rev-parse", "HEAD"); got != head {
+				t.Error("the personal clone got a commit")
+			}
+		})
+	}
+}

@@ -322,6 +322,10 @@ func WorkAtRisk(ctx context.Context, s *workspace.Workspace, m *state.Meta) erro
 			return &workspace.WorkAtRiskError{Loop: m.Name, Reason: fmt.Sprintf("has uncommitted %s changes (%s)", c.Layer, workspace.Summarize(dirty, 3)), Hint: "commit them or use --force"}
 		}
 	}
+	if changed := MemoryChanged(s, m); len(changed) > 0 {
+		return &workspace.WorkAtRiskError{Loop: m.Name, Reason: fmt.Sprintf("has personal memory not promoted (%s)", workspace.Summarize(changed, 3)),
+			Hint: fmt.Sprintf("promote it (git loop promote %s --layer personal) or use --force", m.Name)}
+	}
 	return nil
 }
 

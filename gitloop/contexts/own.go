@@ -377,6 +377,13 @@ func EnsureOwn(ctx context.Context, s *workspace.Workspace, m *state.Meta) {
 	if err != nil {
 		s.Reporter().Warn(err.Error() + " (it keeps its worktree of the shared clone, which other loops can reach)")
 	}
+	if seeded, err := ensureMemory(s, m); err != nil {
+		s.Reporter().Warn(fmt.Sprintf("loop %s: %v (its sandbox gets no personal memory)", m.Name, err))
+	} else if seeded {
+		if err := sandboxspec.GiveToSandbox(s, m, true); err != nil {
+			s.Reporter().Warn(err.Error())
+		}
+	}
 	if changed {
 		if err := s.Store().WriteMeta(m); err != nil {
 			s.Reporter().Warn(fmt.Sprintf("loop %s: could not record its own context clones: %v", m.Name, err))

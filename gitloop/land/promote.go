@@ -89,6 +89,10 @@ type target struct {
 	clone   string
 	landing string
 	head    string
+	// memory is set on the personal layer of a loop with personal
+	// memory of its own (memory.go): its changes land in the user's
+	// clone first.
+	memory bool
 }
 
 // ref is what t lands: HEAD of its worktree, or a sealed loop's branch as
@@ -213,6 +217,7 @@ func targets(ctx context.Context, s *workspace.Workspace, m *state.Meta, layers 
 				return nil, fmt.Errorf("personal: the clone %s is not on a branch; check out main first (git -C %s switch main)", clone, clone)
 			}
 			t := target{layer: workspace.Personal, dir: clone, common: filepath.Join(clone, ".git"), branch: head, main: head, env: sshEnv}
+			t.memory = sandboxspec.OwnMemory(m) && workspace.Exists(s.MemoryDir(m.Name))
 			if err := fillRemote(ctx, s, &t, clone); err != nil {
 				return nil, err
 			}
@@ -575,6 +580,9 @@ func Promote(ctx context.Context, s *workspace.Workspace, opts PromoteOptions) (
 	for i := range ts {
 		ts[i].leaks = leaks
 		err := ts[i].checkPush(ctx, s, m.Name)
+		if err == nil && ts[i].memory {
+			err = checkMemory(ctx, s, m, leaks)
+		}
 		var le *workspace.SecretLeakError
 		if errors.As(err, &le) {
 			all.Leaks = append(all.Leaks, le.Leaks...)
@@ -626,6 +634,11 @@ func promoteTarget(ctx context.Context, s *workspace.Workspace, m *state.Meta, t
 	}
 	res := Landed{Layer: t.layer, Action: "nothing"}
 	if !resumed {
+		if t.memory {
+			if err := landMemory(ctx, s, m, t, rs.Message); err != nil {
+				return res, err
+			}
+		}
 		if rs.CommitAll {
 			if err := commitAll(ctx, s, t, rs.Message); err != nil {
 				return res, err

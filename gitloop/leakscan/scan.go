@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -239,4 +240,42 @@ func (l *Scan) match(r io.Reader, buf []byte) ([]int, error) {
 		}
 	}
 	return out, nil
+}
+
+// CheckFiles refuses files (by the path they would have in layer) that
+// hold a vault value: what promote is about to write into a repository
+// of the user's from a place a sandbox wrote (a loop's own memory), before
+// it becomes a commit there.
+func (l *Scan) CheckFiles(ctx context.Context, loop string, layer workspace.Layer, files map[string][]byte) error {
+	if l == nil {
+		return nil
+	}
+	if err := l.load(ctx); err != nil || len(l.sec) == 0 {
+		return err
+	}
+	e := &workspace.SecretLeakError{Loop: loop}
+	buf := make([]byte, 64<<10)
+	for p, b := range files {
+		hits, err := l.match(bytes.NewReader(b), buf)
+		if err != nil {
+			return err
+		}
+		for _, i := range hits {
+			e.Leaks = append(e.Leaks, workspace.Leak{Layer: layer, Where: p, Secret: l.sec[i].Name})
+		}
+		// A value in a file's name would be in the tree git stores.
+		if hits, _ := l.match(strings.NewReader(p), buf); len(hits) > 0 {
+			for _, i := range hits {
+				e.Leaks = append(e.Leaks, workspace.Leak{Layer: layer, Where: "a file name in " + path.Dir(p) + "/", Secret: l.sec[i].Name})
+			}
+		}
+	}
+	if len(e.Leaks) == 0 {
+		return nil
+	}
+	sort.Slice(e.Leaks, func(i, j int) bool {
+		a, b := e.Leaks[i], e.Leaks[j]
+		return a.Where < b.Where || a.Where == b.Where && a.Secret < b.Secret
+	})
+	return e
 }

@@ -261,6 +261,9 @@ func furnishBeside(ctx context.Context, s *workspace.Workspace, m *state.Meta, p
 	if err := contexts.Add(ctx, s, m.Name, m.Contexts); err != nil {
 		return err
 	}
+	if err := contexts.SeedMemory(s, m); err != nil {
+		return err
+	}
 	if err := contexts.ComposeAgent(s, m, project); err != nil {
 		return err
 	}

@@ -108,9 +108,18 @@ func Spec(s *workspace.Workspace, m *state.Meta) (sandbox.Spec, error) {
 	}
 	if clone, err := s.LayerClone(workspace.Personal); err == nil && len(m.Contexts) > 0 {
 		spec.Env["GIT_LOOP_PERSONAL"] = clone
-		if mem := clone + "/memory"; workspace.Exists(mem) {
+		if mem := clone + "/memory"; OwnMemory(m) {
+			// A sealed loop's own copy, at the user's memory path (where
+			// its agent's settings point): it never sees what other
+			// loops wrote, nor writes the user's clone; its memory lands
+			// there by promote.
+			if own := s.MemoryDir(m.Name); workspace.Exists(own) {
+				spec.Mounts = append(spec.Mounts, sandbox.Mount{Source: own, Target: mem})
+			}
+		} else if workspace.Exists(mem) {
 			// Only memory/: never the personal repo's .git, git-crypt key
-			// or vaults.
+			// or vaults. The none driver, and loops made unsealed, share
+			// the user's memory.
 			spec.Mounts = append(spec.Mounts, sandbox.Mount{Source: mem, Target: mem})
 		}
 	}
@@ -165,6 +174,13 @@ func GiveToSandbox(s *workspace.Workspace, m *state.Meta, all bool) error {
 		}
 	}
 	return nil
+}
+
+// OwnMemory reports whether loop m has personal memory of its own
+// (workspace.MemoryDir) rather than the user's: a sealed docker or bwrap
+// loop on this host, with context layers.
+func OwnMemory(m *state.Meta) bool {
+	return sealedLocal(m) && !m.Sandbox.Remote() && len(m.Contexts) > 0
 }
 
 // sealedLocal says m is a sealed docker or bwrap loop: one whose sandbox

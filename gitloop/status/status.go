@@ -363,6 +363,11 @@ func unpromoted(ctx context.Context, s *workspace.Workspace, st *LoopStatus, m *
 			out = append(out, c.Layer)
 		}
 	}
+	// A sealed loop's own memory, read as data against its base: two
+	// small dirs, no git.
+	if len(contexts.MemoryChanged(s, m)) > 0 {
+		out = append(out, string(workspace.Personal))
+	}
 	return out, nil
 }
 

@@ -50,6 +50,19 @@ func (s *Workspace) ContextDir(name string, l Layer) string {
 	return filepath.Join(s.Store().LoopDir(name), "context", string(l))
 }
 
+// MemoryDir is a sealed loop's own personal memory: a copy of the user's
+// memory/ as of new, which its sandbox sees at the user's memory path and
+// writes instead of the user's (see contexts.SeedMemory).
+func (s *Workspace) MemoryDir(name string) string {
+	return filepath.Join(s.Store().LoopDir(name), "personal", "memory")
+}
+
+// MemoryBaseDir is the host-only copy of what a loop's own memory started
+// from, or was last promoted as: promote lands what changed since.
+func (s *Workspace) MemoryBaseDir(name string) string {
+	return filepath.Join(s.Store().HostDir(name), "personal", "memory")
+}
+
 // OriginPath is the solo-mode bare origin of a layer.
 func (d UserDirs) OriginPath(l Layer) string {
 	return filepath.Join(d.Data, "origins", string(l)+".git")
