@@ -1,11 +1,13 @@
 package sandboxe2e_test
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gitloop-dev/git-loop/cmd/cmdtest"
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
@@ -133,7 +135,25 @@ func TestRemoteEngineLoopLife(t *testing.T) {
 					t.Errorf("the remote loop's mounts: %q, %v; want 3 volumes and no bind", out, err)
 				}
 			}
-			cmdtest.RemoteLoopLife(t, repo, cmdtest.RemoteLife{Driver: "docker", Count: count, Stores: 3, AfterNew: noBinds})
+			// Execs into the workspace's containers, from the engine's
+			// events since the test began.
+			since := fmt.Sprintf("%.3f", float64(time.Now().UnixMilli())/1000-1)
+			execs := func(t *testing.T) int {
+				t.Helper()
+				ws, _ := os.ReadFile(filepath.Join(repo, ".git", "loop", "id"))
+				args := []string{}
+				if host != "" {
+					args = append(args, "-H", host)
+				}
+				until := fmt.Sprintf("%.3f", float64(time.Now().UnixMilli())/1000)
+				out, err := exec.Command("docker", append(args, "events", "--since", since, "--until", until, "--filter", "event=exec_create",
+					"--filter", "label=dev.gitloop.workspace="+strings.TrimSpace(string(ws)), "--format", "{{.ID}}")...).Output()
+				if err != nil {
+					t.Fatal(err)
+				}
+				return len(strings.Fields(string(out)))
+			}
+			cmdtest.RemoteLoopLife(t, repo, cmdtest.RemoteLife{Driver: "docker", Count: count, Stores: 3, AfterNew: noBinds, Execs: execs})
 		})
 	}
 }

@@ -299,7 +299,7 @@ func sandboxStates(ctx context.Context, s *workspace.Workspace, metas []*state.M
 			unreachable(d, err)
 			continue
 		}
-		list, err := eng.List(ctx, map[string]string{sandbox.LabelWorkspace: id})
+		list, err := listBounded(ctx, eng, id)
 		if err != nil {
 			unreachable(d, err)
 			continue
@@ -318,6 +318,23 @@ func sandboxStates(ctx context.Context, s *workspace.Workspace, metas []*state.M
 		}
 	}
 	return out
+}
+
+// listTimeout bounds the one list call ls makes per engine: an engine
+// that does not answer by then (a dead remote host, a blackholed address)
+// leaves its loops "unreachable" rather than ls hanging on it.
+const listTimeout = 5 * time.Second
+
+// listBounded lists the workspace's sandboxes on eng within listTimeout;
+// no answer in time is sandbox.ErrEngineUnreachable.
+func listBounded(ctx context.Context, eng sandbox.Engine, id string) ([]sandbox.Status, error) {
+	lctx, cancel := context.WithTimeout(ctx, listTimeout)
+	defer cancel()
+	list, err := eng.List(lctx, map[string]string{sandbox.LabelWorkspace: id})
+	if err != nil && ctx.Err() == nil && errors.Is(lctx.Err(), context.DeadlineExceeded) && !errors.Is(err, sandbox.ErrEngineUnreachable) {
+		err = fmt.Errorf("%s list: %w: no answer in %s: %v", eng.Name(), sandbox.ErrEngineUnreachable, listTimeout, err)
+	}
+	return list, err
 }
 
 // unpromoted lists the layers of a loop holding commits its layer's main
@@ -399,10 +416,13 @@ func codeLanded(ctx context.Context, s *workspace.Workspace, st *LoopStatus, m *
 // refreshSealed fetches the sealed loops whose sandbox branch moved since
 // their last fetch, as read from the clone's ref file (data, no exec); the
 // others cost nothing. Uncommitted work made since is seen at the next
-// exec's or diff's fetch, or with "git loop status NAME".
+// exec's or diff's fetch, or with "git loop status NAME". A remote loop's
+// clone is on its engine, where no ref file can be read: ls shows it as
+// the host last fetched it (loop/NAME, the snapshot, the FETCHED age) and
+// never execs into it; status NAME (always) fetches.
 func refreshSealed(ctx context.Context, s *workspace.Workspace, metas []*state.Meta, always bool) {
 	for _, m := range metas {
-		if !m.Sandbox.Sealed || (!always && !transport.Moved(s, m)) {
+		if !m.Sandbox.Sealed || (!always && (m.Sandbox.Remote() || !transport.Moved(s, m))) {
 			continue
 		}
 		if _, err := transport.Refresh(ctx, s, m); err != nil {
