@@ -102,7 +102,9 @@ func RemoteLoopLife(t *testing.T, repo string, l RemoteLife) {
 		// exec (issue 14: ls stays cheap, whatever the engine's
 		// distance); the age of that fetch says how stale it is.
 		before := l.Execs(t)
-		run("ls")
+		if out := run("ls"); !strings.Contains(out, "remote "+l.Driver+" running") {
+			t.Errorf("ls does not say the loop is remote:\n%s", out)
+		}
 		var ls []status.LoopStatus
 		if err := json.Unmarshal([]byte(run("ls", "--json")), &ls); err != nil {
 			t.Fatal(err)

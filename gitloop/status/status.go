@@ -83,23 +83,38 @@ func List(ctx context.Context, s *workspace.Workspace) ([]LoopStatus, error) {
 	for _, err := range errs {
 		s.Reporter().Warn(err.Error())
 	}
-	return statuses(ctx, s, metas, false)
+	return statuses(ctx, s, metas, false, false)
 }
 
-// Status returns one loop's status.
+// Status returns one loop's status, fetched from its sandbox first when
+// it is sealed (status NAME: the current state, wherever it lives).
 func Status(ctx context.Context, s *workspace.Workspace, name string) (LoopStatus, error) {
+	return one(ctx, s, name, true)
+}
+
+// View is Status for the web viewer, which must stay cheap: a remote
+// loop is shown as the host last fetched it (with the age of that
+// fetch), with no exec into it.
+func View(ctx context.Context, s *workspace.Workspace, name string) (LoopStatus, error) {
+	return one(ctx, s, name, false)
+}
+
+func one(ctx context.Context, s *workspace.Workspace, name string, remote bool) (LoopStatus, error) {
 	m, err := s.Get(name)
 	if err != nil {
 		return LoopStatus{}, err
 	}
-	st, err := statuses(ctx, s, []*state.Meta{m}, true)
+	st, err := statuses(ctx, s, []*state.Meta{m}, true, remote)
 	if err != nil {
 		return LoopStatus{}, err
 	}
 	return st[0], nil
 }
 
-func statuses(ctx context.Context, s *workspace.Workspace, metas []*state.Meta, fetchAll bool) ([]LoopStatus, error) {
+// statuses are metas' rows. fetchAll fetches every running sealed loop
+// (else those whose branch moved, read as data); remote lets that reach
+// remote loops too (else they are shown as last fetched, no exec).
+func statuses(ctx context.Context, s *workspace.Workspace, metas []*state.Meta, fetchAll, remote bool) ([]LoopStatus, error) {
 	if len(metas) == 0 {
 		return []LoopStatus{}, nil
 	}
@@ -112,7 +127,7 @@ func statuses(ctx context.Context, s *workspace.Workspace, metas []*state.Meta, 
 			running = append(running, m)
 		}
 	}
-	refreshSealed(ctx, s, running, fetchAll)
+	refreshSealed(ctx, s, running, fetchAll, remote)
 	refs, err := s.Refs(ctx)
 	if err != nil {
 		return nil, err
@@ -419,10 +434,17 @@ func codeLanded(ctx context.Context, s *workspace.Workspace, st *LoopStatus, m *
 // exec's or diff's fetch, or with "git loop status NAME". A remote loop's
 // clone is on its engine, where no ref file can be read: ls shows it as
 // the host last fetched it (loop/NAME, the snapshot, the FETCHED age) and
-// never execs into it; status NAME (always) fetches.
-func refreshSealed(ctx context.Context, s *workspace.Workspace, metas []*state.Meta, always bool) {
+// never execs into it unless remote (status NAME).
+func refreshSealed(ctx context.Context, s *workspace.Workspace, metas []*state.Meta, always, remote bool) {
 	for _, m := range metas {
-		if !m.Sandbox.Sealed || (!always && (m.Sandbox.Remote() || !transport.Moved(s, m))) {
+		switch {
+		case !m.Sandbox.Sealed:
+			continue
+		case m.Sandbox.Remote():
+			if !remote {
+				continue
+			}
+		case !always && !transport.Moved(s, m):
 			continue
 		}
 		if _, err := transport.Refresh(ctx, s, m); err != nil {
