@@ -298,6 +298,12 @@ var errNoEnd = errors.New("no end")
 // service to end and says what went wrong on the sandbox's side (its
 // stderr, control characters made visible, in the error).
 func serveDirect(ctx context.Context, opts FetchOptions, lim Limits, base int, svc string) (url string, files []*os.File, served func() error, err error) {
+	return serveDirectCmd(ctx, opts, lim, base, svc, nil)
+}
+
+// serveDirectCmd is serveDirect running cmd inside for the service (nil:
+// git's own, as splice chooses).
+func serveDirectCmd(ctx context.Context, opts FetchOptions, lim Limits, base int, svc string, cmd []string) (url string, files []*os.File, served func() error, err error) {
 	fromR, fromW, err := os.Pipe() // the sandbox's output, git's input
 	if err != nil {
 		return "", nil, nil, err
@@ -320,9 +326,8 @@ func serveDirect(ctx context.Context, opts FetchOptions, lim Limits, base int, s
 		// the pack. A v2 one serves commands until its stdin ends, which
 		// here is never before git fetch does: every git it starts
 		// inherits git's end of the pipe.
-		var cmd []string
 		var env map[string]string
-		if opts.Snapshot && svc == "upload-pack" {
+		if cmd == nil && opts.Snapshot && svc == "upload-pack" {
 			cmd = uploadCmd(opts.Direct.Dir, opts.Pre)
 		}
 		if opts.Pre != nil {

@@ -29,8 +29,10 @@ import (
 // at sha, by a push over gitloop::, with puts (host dir → dir inside:
 // its .worktreeinclude copies, $HOME, agent dir) streamed in by the same
 // exec that makes the empty repository, which also looks for prog (the
-// agent program, "" for none) on the sandbox's PATH: three round trips
-// to the engine in all (that exec, the push, the checkout). t is the
+// agent program, "" for none) on the sandbox's PATH: two round trips
+// to the engine in all (that exec, and the push, whose exec also checks
+// the branch out), and no helper process (the push is served from this
+// process over git's fd::, as PushIn's is). t is the
 // loop's target (new has no record to read it from yet). found is false
 // when prog is not there.
 func SeedRemote(ctx context.Context, s *workspace.Workspace, m *state.Meta, t Target, sha string, puts [][2]string, prog string) (found bool, err error) {
@@ -51,7 +53,7 @@ func SeedRemote(ctx context.Context, s *workspace.Workspace, m *state.Meta, t Ta
 	if code != 0 {
 		return false, fmt.Errorf("seed %s: in the sandbox: exit %d: %s (the image needs sh, git and tar)", m.Name, code, strings.TrimSpace(errb.String()))
 	}
-	if err := pushSeed(ctx, s.Git, s.Repo.CommonDir, m.Name, t, short, sha, nil); err != nil {
+	if err := pushSeedDirect(ctx, s, m.Name, t, short, sha); err != nil {
 		return false, err
 	}
 	return prog == "" || strings.TrimSpace(out.String()) != "missing", nil

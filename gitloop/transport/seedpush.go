@@ -3,6 +3,7 @@ package transport
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -57,6 +58,59 @@ func pushSeed(ctx context.Context, r *git.Runner, gitDir, name string, t Target,
 	}
 	if err := inside(ctx, t, `git checkout -q -f -B "$1" "$2" && git update-ref -d "$2"`, short, seedRef); err != nil {
 		return fmt.Errorf("seed %s: %w", name, err)
+	}
+	return nil
+}
+
+// seedCheckout is the command of pushSeedDirect's exec: receive-pack
+// takes the push ($1 the clone, no gc after it), then, in the same exec
+// once the push is in, the branch $2 is checked out at the side ref $3,
+// which goes. -q: the checkout prints nothing on the stdout git push
+// reads.
+const seedCheckout = `git -c receive.autogc=false receive-pack "$1" && cd "$1" && git checkout -q -f -B "$2" "$3" && git update-ref -d "$3"`
+
+// pushSeedDirect is pushSeed in one exec and no helper process: the push
+// of sha served from this process over git's fd:: (as PushIn's), received
+// inside by an exec that also checks the branch short out at it.
+func pushSeedDirect(ctx context.Context, s *workspace.Workspace, name string, t Target, short, sha string) error {
+	if s.Git.DryRun {
+		return pushSeed(ctx, s.Git, s.Repo.CommonDir, name, t, short, sha, nil)
+	}
+	kv, err := TargetEnv(name, t)
+	if err != nil {
+		return err
+	}
+	lim := LimitsFromEnv()
+	if lim == (Limits{}) {
+		lim = DefaultLimits
+	}
+	cmd := []string{"sh", "-c", seedCheckout, "sh", t.Dir, short, seedRef}
+	url, files, served, err := serveDirectCmd(ctx, FetchOptions{Name: name, Direct: &t}, lim, 3+len(s.Git.Inherit), "receive-pack", cmd)
+	if err != nil {
+		return fmt.Errorf("seed %s: push: %w", name, err)
+	}
+	env := append(append(lim.Env(), kv), configEnv(append(append([]string{}, hostConfig...), "protocol.fd.allow=always"))...)
+	args := []string{"push", "-q", "--no-verify", "--force", "--no-recurse-submodules", url, sha + ":" + seedRef}
+	if lim.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, lim.Timeout+lim.Timeout/10+1e9)
+		defer cancel()
+	}
+	c := git.Cmd{Dir: s.Repo.CommonDir, Label: short, Args: args, Env: env, Group: true, Files: files}
+	if s.Git.Log != nil {
+		// Logged as the user would type it: the fd:: URL is this
+		// process's plumbing.
+		shown := c
+		shown.Args = append(append(append([]string{}, args[:5]...), URL(name)), args[6:]...)
+		fmt.Fprintln(s.Git.Log, shown.String())
+	}
+	quiet := &git.Runner{Inherit: s.Git.Inherit}
+	err = quiet.Run(ctx, c)
+	if serr := served(); serr != nil && (err == nil || errors.Is(serr, ErrTooLarge) || errors.Is(serr, errNoEnd)) {
+		err = serr
+	}
+	if err != nil {
+		return fmt.Errorf("seed %s: push: %w", name, err)
 	}
 	return nil
 }
