@@ -73,6 +73,13 @@ const seedCheckout = `git -c receive.autogc=false receive-pack "$1" && cd "$1" &
 // of sha served from this process over git's fd:: (as PushIn's), received
 // inside by an exec that also checks the branch short out at it.
 func pushSeedDirect(ctx context.Context, s *workspace.Workspace, name string, t Target, short, sha string) error {
+	cmd := []string{"sh", "-c", seedCheckout, "sh", t.Dir, short, seedRef}
+	return pushSeedWith(ctx, s, name, t, short, sha, directExtra{cmd: cmd})
+}
+
+// pushSeedWith pushes sha to seedRef over fd::, served by x.cmd inside
+// (which checks the branch out).
+func pushSeedWith(ctx context.Context, s *workspace.Workspace, name string, t Target, short, sha string, x directExtra) error {
 	if s.Git.DryRun {
 		return pushSeed(ctx, s.Git, s.Repo.CommonDir, name, t, short, sha, nil)
 	}
@@ -84,8 +91,7 @@ func pushSeedDirect(ctx context.Context, s *workspace.Workspace, name string, t 
 	if lim == (Limits{}) {
 		lim = DefaultLimits
 	}
-	cmd := []string{"sh", "-c", seedCheckout, "sh", t.Dir, short, seedRef}
-	url, files, served, err := serveDirectCmd(ctx, FetchOptions{Name: name, Direct: &t}, lim, 3+len(s.Git.Inherit), "receive-pack", cmd)
+	url, files, served, err := serveDirectCmd(ctx, FetchOptions{Name: name, Direct: &t}, lim, 3+len(s.Git.Inherit), "receive-pack", x)
 	if err != nil {
 		return fmt.Errorf("seed %s: push: %w", name, err)
 	}
