@@ -62,26 +62,13 @@ func pushSeed(ctx context.Context, r *git.Runner, gitDir, name string, t Target,
 	return nil
 }
 
-// seedCheckout is the command of pushSeedDirect's exec: receive-pack
-// takes the push ($1 the clone, no gc after it), then, in the same exec
-// once the push is in, the branch $2 is checked out at the side ref $3,
-// which goes. -q: the checkout prints nothing on the stdout git push
-// reads.
-const seedCheckout = `git -c receive.autogc=false receive-pack "$1" && cd "$1" && git checkout -q -f -B "$2" "$3" && git update-ref -d "$3"`
-
-// pushSeedDirect is pushSeed in one exec and no helper process: the push
-// of sha served from this process over git's fd:: (as PushIn's), received
-// inside by an exec that also checks the branch short out at it.
-func pushSeedDirect(ctx context.Context, s *workspace.Workspace, name string, t Target, short, sha string) error {
-	cmd := []string{"sh", "-c", seedCheckout, "sh", t.Dir, short, seedRef}
-	return pushSeedWith(ctx, s, name, t, short, sha, directExtra{cmd: cmd})
-}
-
-// pushSeedWith pushes sha to seedRef over fd::, served by x.cmd inside
-// (which checks the branch out).
+// pushSeedWith is pushSeed with no helper process and x.cmd inside: the
+// push of sha to seedRef served from this process over git's fd:: (as
+// PushIn's is), received inside by x.cmd, which also checks the branch
+// out (SeedRemote's one exec).
 func pushSeedWith(ctx context.Context, s *workspace.Workspace, name string, t Target, short, sha string, x directExtra) error {
 	if s.Git.DryRun {
-		return pushSeed(ctx, s.Git, s.Repo.CommonDir, name, t, short, sha, nil)
+		return nil // a dry run pushes nothing (new plans before any sandbox)
 	}
 	kv, err := TargetEnv(name, t)
 	if err != nil {
