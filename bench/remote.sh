@@ -3,8 +3,9 @@
 # medians and ratios (issue 17), on a Docker engine that cannot see this
 # host (the second test engine: dockerd in a container, over tcp):
 #   new   : git loop new --driver docker --detach, placement remote (a
-#           container with its clone, $HOME and agent dir on volumes, the
-#           branch pushed in over gitloop::, the rest as tar streams)
+#           container with its clone, $HOME and agent dir on volumes,
+#           seeded by one exec: a tar stream of the files, then the push
+#           of the branch over fd:: and its checkout)
 #           vs  docker -H … create + start (a volume at the clone's path)
 #               + git init and a push of the branch over ext::docker exec
 #   fetch : bringing back one new commit through gitloop:: (the helper,
