@@ -2,6 +2,7 @@ package sandboxe2e_test
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -155,5 +156,39 @@ func TestRemoteEngineLoopLife(t *testing.T) {
 			}
 			cmdtest.RemoteLoopLife(t, repo, cmdtest.RemoteLife{Driver: "docker", Count: count, Stores: 3, AfterNew: noBinds, Execs: execs})
 		})
+	}
+}
+
+// TestSilentEngine: an engine address that accepts connections and never
+// answers (a hung or blackholed remote host) does not hang ls: its one
+// list call gets a few seconds, then the loop reads unreachable, as for
+// an engine that refuses.
+func TestSilentEngine(t *testing.T) {
+	d := cmdtest.DockerDriver.Sealed()
+	repo := newRepo(t, d)
+	cmdtest.MustRun(t, repo, "new", "x", "--driver", "docker", "--detach")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { c.Close() }) // held open, never answered
+		}
+	}()
+	t.Setenv("DOCKER_HOST", "tcp://"+ln.Addr().String())
+	start := time.Now()
+	r := cmdtest.Run(t, repo, "ls")
+	took := time.Since(start)
+	if r.Code != 0 || took > 20*time.Second {
+		t.Fatalf("ls against a silent engine: exit %d after %s\n%s%s", r.Code, took, r.Stdout, r.Stderr)
+	}
+	if !strings.Contains(r.Stdout, "docker unreachable") || strings.Contains(r.Stdout, "clean") {
+		t.Errorf("ls with the engine silent (%s):\n%s%s", took, r.Stdout, r.Stderr)
 	}
 }
