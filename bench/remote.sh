@@ -3,8 +3,9 @@
 # medians and ratios (issue 17), on a Docker engine that cannot see this
 # host (the second test engine: dockerd in a container, over tcp):
 #   new   : git loop new --driver docker --detach, placement remote (a
-#           container with its clone, $HOME and agent dir on volumes, the
-#           branch pushed in over gitloop::, the rest as tar streams)
+#           container with its clone, $HOME and agent dir on volumes,
+#           seeded by one exec: a tar stream of the files, then the push
+#           of the branch over fd:: and its checkout)
 #           vs  docker -H … create + start (a volume at the clone's path)
 #               + git init and a push of the branch over ext::docker exec
 #   fetch : bringing back one new commit through gitloop:: (the helper,
@@ -14,6 +15,9 @@
 # Usage: bench/remote.sh [REPS] [DOCKER_HOST]   (default 9, and the second
 # test engine, which "go test ./e2e/sandbox -run TestRemoteEngineLoopLife"
 # starts and loads the Debian test image into)
+# With BASE=/path/to/an/older/git-loop, each round also times that
+# binary's new, in turn with this tree's and the floor's (an A/B on the
+# same machine state).
 set -euo pipefail
 reps=${1:-9}
 host=${2:-}
@@ -40,6 +44,10 @@ for i in $(seq 1 300); do mkdir -p "$repo/d$((i % 10))"; echo "$i" > "$repo/d$((
 git -C "$repo" add -A && git -C "$repo" commit -qm init
 git -C "$repo" config loop.sandbox.image "$img"
 git -C "$repo" config loop.sandbox.placement remote
+if [ -n "${BASE:-}" ]; then
+	mkdir -p "$work/base" && cp "$BASE" "$work/base/git-loop" && ln -sf git-loop "$work/base/git-remote-gitloop"
+	: > "$work/base.t"
+fi
 git -C "$repo" loop new warm --driver docker --detach -q >/dev/null
 ws=$(cat "$repo/.git/loop/id")
 wt="$repo/.git/loop/loops/warm/workdir"
@@ -59,10 +67,16 @@ for i in $(seq 1 "$reps"); do
 	echo $((t1 - t0)) >> "$work/floor.t"
 	t0=$(now); git -C "$repo" loop new "n$i" --driver docker --detach -q >/dev/null; t1=$(now)
 	echo $((t1 - t0)) >> "$work/new.t"
+	if [ -n "${BASE:-}" ]; then
+		t0=$(now); PATH="$work/base:$PATH" git -C "$repo" loop new "b$i" --driver docker --detach -q >/dev/null; t1=$(now)
+		echo $((t1 - t0)) >> "$work/base.t"
+		git -C "$repo" loop rm "b$i" --force -q >/dev/null 2>&1
+	fi
 	docker rm -f "$c" >/dev/null; docker volume rm -f "bench-$$-$i" >/dev/null
 	git -C "$repo" loop rm "n$i" --force -q >/dev/null 2>&1
 done
 new_ms=$(median_ms < "$work/new.t"); floor_ms=$(median_ms < "$work/floor.t")
+[ -z "${BASE:-}" ] || base_ms=$(median_ms < "$work/base.t")
 
 # fetch of one new commit: each timed fetch has one new commit to bring,
 # made inside (untimed), alternating the two transports.
@@ -79,4 +93,5 @@ f_ms=$(median_ms < "$work/f.t"); fx_ms=$(median_ms < "$work/fx.t")
 
 printf '%-58s %10s %10s %7s\n' "benchmark on $host (median of $reps, $(nproc) cores)" "git loop" "floor" "ratio"
 printf '%-58s %8sms %8sms %6sx\n' "new, placement remote, vs create+start+init+push" "$new_ms" "$floor_ms" "$(ratio "$new_ms" "$floor_ms")"
+[ -z "${BASE:-}" ] || printf '%-58s %8sms %8sms %6sx\n' "new with BASE ($BASE)" "$base_ms" "$floor_ms" "$(ratio "$base_ms" "$floor_ms")"
 printf '%-58s %8sms %8sms %6sx\n' "fetch 1 commit: gitloop:: vs ext::docker exec" "$f_ms" "$fx_ms" "$(ratio "$f_ms" "$fx_ms")"

@@ -1,12 +1,14 @@
 package cmdtest
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
+	"github.com/gitloop-dev/git-loop/gitloop/status"
 )
 
 // RemoteLife is what RemoteLoopLife needs of the engine under test.
@@ -26,6 +28,10 @@ type RemoteLife struct {
 	// (the fake cluster), so what the sandbox plants is on the host
 	// anyway, and the attack on the transcript copy says nothing.
 	SharedDirs bool
+	// Execs, when set, counts the execs the engine has served so far:
+	// ls must make none on a remote loop (it shows what the host last
+	// fetched), status NAME fetches.
+	Execs func(t *testing.T) int
 }
 
 // RemoteLoopLife runs a whole loop life on an engine that cannot see
@@ -90,6 +96,30 @@ func RemoteLoopLife(t *testing.T, repo string, l RemoteLife) {
 	inside := sh(`echo a > a.txt && git add a.txt && git commit -qm inside && git rev-parse HEAD`)
 	if got := gittest.Git(t, repo, "rev-parse", "loop/kx"); got != inside {
 		t.Errorf("loop/kx is %s after the exec, want the commit made inside, %s", got, inside)
+	}
+	if l.Execs != nil {
+		// ls shows a remote loop as the host last fetched it, with no
+		// exec (issue 14: ls stays cheap, whatever the engine's
+		// distance); the age of that fetch says how stale it is.
+		before := l.Execs(t)
+		if out := run("ls"); !strings.Contains(out, "remote "+l.Driver+" running") {
+			t.Errorf("ls does not say the loop is remote:\n%s", out)
+		}
+		var ls []status.LoopStatus
+		if err := json.Unmarshal([]byte(run("ls", "--json")), &ls); err != nil {
+			t.Fatal(err)
+		}
+		if n := l.Execs(t) - before; n != 0 {
+			t.Errorf("ls and ls --json made %d execs into the remote loop, want none", n)
+		}
+		if len(ls) != 1 || ls[0].LastFetch.IsZero() || ls[0].Head != inside || ls[0].Placement != "remote" {
+			t.Errorf("ls --json of the remote loop: %+v, want its last fetch and head %s", ls, inside)
+		}
+		before = l.Execs(t)
+		run("status", "kx")
+		if l.Execs(t) == before {
+			t.Errorf("status kx made no exec: it must fetch a remote loop's current state")
+		}
 	}
 	// The agent's sessions come out after each exec, for log and the
 	// viewer.

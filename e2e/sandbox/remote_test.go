@@ -1,11 +1,14 @@
 package sandboxe2e_test
 
 import (
+	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gitloop-dev/git-loop/cmd/cmdtest"
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
@@ -133,7 +136,59 @@ func TestRemoteEngineLoopLife(t *testing.T) {
 					t.Errorf("the remote loop's mounts: %q, %v; want 3 volumes and no bind", out, err)
 				}
 			}
-			cmdtest.RemoteLoopLife(t, repo, cmdtest.RemoteLife{Driver: "docker", Count: count, Stores: 3, AfterNew: noBinds})
+			// Execs into the workspace's containers, from the engine's
+			// events since the test began.
+			since := fmt.Sprintf("%.3f", float64(time.Now().UnixMilli())/1000-1)
+			execs := func(t *testing.T) int {
+				t.Helper()
+				ws, _ := os.ReadFile(filepath.Join(repo, ".git", "loop", "id"))
+				args := []string{}
+				if host != "" {
+					args = append(args, "-H", host)
+				}
+				until := fmt.Sprintf("%.3f", float64(time.Now().UnixMilli())/1000)
+				out, err := exec.Command("docker", append(args, "events", "--since", since, "--until", until, "--filter", "event=exec_create",
+					"--filter", "label=dev.gitloop.workspace="+strings.TrimSpace(string(ws)), "--format", "{{.ID}}")...).Output()
+				if err != nil {
+					t.Fatal(err)
+				}
+				return len(strings.Fields(string(out)))
+			}
+			cmdtest.RemoteLoopLife(t, repo, cmdtest.RemoteLife{Driver: "docker", Count: count, Stores: 3, AfterNew: noBinds, Execs: execs})
 		})
+	}
+}
+
+// TestSilentEngine: an engine address that accepts connections and never
+// answers (a hung or blackholed remote host) does not hang ls: its one
+// list call gets a few seconds, then the loop reads unreachable, as for
+// an engine that refuses.
+func TestSilentEngine(t *testing.T) {
+	d := cmdtest.DockerDriver.Sealed()
+	repo := newRepo(t, d)
+	cmdtest.MustRun(t, repo, "new", "x", "--driver", "docker", "--detach")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { c.Close() }) // held open, never answered
+		}
+	}()
+	t.Setenv("DOCKER_HOST", "tcp://"+ln.Addr().String())
+	start := time.Now()
+	r := cmdtest.Run(t, repo, "ls")
+	took := time.Since(start)
+	if r.Code != 0 || took > 20*time.Second {
+		t.Fatalf("ls against a silent engine: exit %d after %s\n%s%s", r.Code, took, r.Stdout, r.Stderr)
+	}
+	if !strings.Contains(r.Stdout, "docker unreachable") || strings.Contains(r.Stdout, "clean") {
+		t.Errorf("ls with the engine silent (%s):\n%s%s", took, r.Stdout, r.Stderr)
 	}
 }

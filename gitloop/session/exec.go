@@ -183,11 +183,22 @@ func fetchBack(ctx context.Context, s *workspace.Workspace, m *state.Meta) {
 // its base's current commit (uncommitted work included) to stdout, as git
 // diff prints them; extra args go to git diff.
 func Diff(ctx context.Context, s *workspace.Workspace, name string, extra []string, stdout, stderr io.Writer) error {
+	return diff(ctx, s, name, extra, stdout, stderr, true)
+}
+
+// DiffSeen is Diff for the web viewer, which must stay cheap: a remote
+// loop's diff is of what the host last fetched (its branch and snapshot),
+// with no exec into it. Other loops are diffed as Diff does.
+func DiffSeen(ctx context.Context, s *workspace.Workspace, name string, extra []string, stdout, stderr io.Writer) error {
+	return diff(ctx, s, name, extra, stdout, stderr, false)
+}
+
+func diff(ctx context.Context, s *workspace.Workspace, name string, extra []string, stdout, stderr io.Writer, fetchRemote bool) error {
 	m, err := s.Get(name)
 	if err != nil {
 		return err
 	}
-	if m.Sandbox.Sealed {
+	if m.Sandbox.Sealed && (fetchRemote || !m.Sandbox.Remote()) {
 		if _, err := transport.Refresh(ctx, s, m); err != nil {
 			return fmt.Errorf("diff %s: %w", name, err)
 		}

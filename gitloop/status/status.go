@@ -83,23 +83,38 @@ func List(ctx context.Context, s *workspace.Workspace) ([]LoopStatus, error) {
 	for _, err := range errs {
 		s.Reporter().Warn(err.Error())
 	}
-	return statuses(ctx, s, metas, false)
+	return statuses(ctx, s, metas, false, false)
 }
 
-// Status returns one loop's status.
+// Status returns one loop's status, fetched from its sandbox first when
+// it is sealed (status NAME: the current state, wherever it lives).
 func Status(ctx context.Context, s *workspace.Workspace, name string) (LoopStatus, error) {
+	return one(ctx, s, name, true)
+}
+
+// View is Status for the web viewer, which must stay cheap: a remote
+// loop is shown as the host last fetched it (with the age of that
+// fetch), with no exec into it.
+func View(ctx context.Context, s *workspace.Workspace, name string) (LoopStatus, error) {
+	return one(ctx, s, name, false)
+}
+
+func one(ctx context.Context, s *workspace.Workspace, name string, remote bool) (LoopStatus, error) {
 	m, err := s.Get(name)
 	if err != nil {
 		return LoopStatus{}, err
 	}
-	st, err := statuses(ctx, s, []*state.Meta{m}, true)
+	st, err := statuses(ctx, s, []*state.Meta{m}, true, remote)
 	if err != nil {
 		return LoopStatus{}, err
 	}
 	return st[0], nil
 }
 
-func statuses(ctx context.Context, s *workspace.Workspace, metas []*state.Meta, fetchAll bool) ([]LoopStatus, error) {
+// statuses are metas' rows. fetchAll fetches every running sealed loop
+// (else those whose branch moved, read as data); remote lets that reach
+// remote loops too (else they are shown as last fetched, no exec).
+func statuses(ctx context.Context, s *workspace.Workspace, metas []*state.Meta, fetchAll, remote bool) ([]LoopStatus, error) {
 	if len(metas) == 0 {
 		return []LoopStatus{}, nil
 	}
@@ -112,7 +127,7 @@ func statuses(ctx context.Context, s *workspace.Workspace, metas []*state.Meta, 
 			running = append(running, m)
 		}
 	}
-	refreshSealed(ctx, s, running, fetchAll)
+	refreshSealed(ctx, s, running, fetchAll, remote)
 	refs, err := s.Refs(ctx)
 	if err != nil {
 		return nil, err
@@ -299,7 +314,7 @@ func sandboxStates(ctx context.Context, s *workspace.Workspace, metas []*state.M
 			unreachable(d, err)
 			continue
 		}
-		list, err := eng.List(ctx, map[string]string{sandbox.LabelWorkspace: id})
+		list, err := listBounded(ctx, eng, id)
 		if err != nil {
 			unreachable(d, err)
 			continue
@@ -318,6 +333,23 @@ func sandboxStates(ctx context.Context, s *workspace.Workspace, metas []*state.M
 		}
 	}
 	return out
+}
+
+// listTimeout bounds the one list call ls makes per engine: an engine
+// that does not answer by then (a dead remote host, a blackholed address)
+// leaves its loops "unreachable" rather than ls hanging on it.
+const listTimeout = 5 * time.Second
+
+// listBounded lists the workspace's sandboxes on eng within listTimeout;
+// no answer in time is sandbox.ErrEngineUnreachable.
+func listBounded(ctx context.Context, eng sandbox.Engine, id string) ([]sandbox.Status, error) {
+	lctx, cancel := context.WithTimeout(ctx, listTimeout)
+	defer cancel()
+	list, err := eng.List(lctx, map[string]string{sandbox.LabelWorkspace: id})
+	if err != nil && ctx.Err() == nil && errors.Is(lctx.Err(), context.DeadlineExceeded) && !errors.Is(err, sandbox.ErrEngineUnreachable) {
+		err = fmt.Errorf("%s list: %w: no answer in %s: %v", eng.Name(), sandbox.ErrEngineUnreachable, listTimeout, err)
+	}
+	return list, err
 }
 
 // unpromoted lists the layers of a loop holding commits its layer's main
@@ -404,10 +436,20 @@ func codeLanded(ctx context.Context, s *workspace.Workspace, st *LoopStatus, m *
 // refreshSealed fetches the sealed loops whose sandbox branch moved since
 // their last fetch, as read from the clone's ref file (data, no exec); the
 // others cost nothing. Uncommitted work made since is seen at the next
-// exec's or diff's fetch, or with "git loop status NAME".
-func refreshSealed(ctx context.Context, s *workspace.Workspace, metas []*state.Meta, always bool) {
+// exec's or diff's fetch, or with "git loop status NAME". A remote loop's
+// clone is on its engine, where no ref file can be read: ls shows it as
+// the host last fetched it (loop/NAME, the snapshot, the FETCHED age) and
+// never execs into it unless remote (status NAME).
+func refreshSealed(ctx context.Context, s *workspace.Workspace, metas []*state.Meta, always, remote bool) {
 	for _, m := range metas {
-		if !m.Sandbox.Sealed || (!always && !transport.Moved(s, m)) {
+		switch {
+		case !m.Sandbox.Sealed:
+			continue
+		case m.Sandbox.Remote():
+			if !remote {
+				continue
+			}
+		case !always && !transport.Moved(s, m):
 			continue
 		}
 		if _, err := transport.Refresh(ctx, s, m); err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -298,6 +299,19 @@ var errNoEnd = errors.New("no end")
 // service to end and says what went wrong on the sandbox's side (its
 // stderr, control characters made visible, in the error).
 func serveDirect(ctx context.Context, opts FetchOptions, lim Limits, base int, svc string) (url string, files []*os.File, served func() error, err error) {
+	return serveDirectCmd(ctx, opts, lim, base, svc, directExtra{})
+}
+
+// directExtra changes what serveDirectCmd runs inside.
+type directExtra struct {
+	cmd    []string      // the command run for the service (nil: git's own, as splice chooses)
+	prefix io.Reader     // read to the sandbox's stdin before git's output
+	stderr *bytes.Buffer // where the sandbox's stderr goes (nil: a buffer of its own)
+}
+
+// serveDirectCmd is serveDirect with x.
+func serveDirectCmd(ctx context.Context, opts FetchOptions, lim Limits, base int, svc string, x directExtra) (url string, files []*os.File, served func() error, err error) {
+	cmd := x.cmd
 	fromR, fromW, err := os.Pipe() // the sandbox's output, git's input
 	if err != nil {
 		return "", nil, nil, err
@@ -312,7 +326,14 @@ func serveDirect(ctx context.Context, opts FetchOptions, lim Limits, base int, s
 	if lim.Timeout > 0 {
 		sctx, cancel = context.WithTimeout(ctx, lim.Timeout)
 	}
-	var stderr bytes.Buffer
+	stderr := x.stderr
+	if stderr == nil {
+		stderr = new(bytes.Buffer)
+	}
+	var in io.Reader = toR
+	if x.prefix != nil {
+		in = io.MultiReader(x.prefix, toR)
+	}
 	done := make(chan error, 1)
 	go func() {
 		defer cancel()
@@ -320,15 +341,14 @@ func serveDirect(ctx context.Context, opts FetchOptions, lim Limits, base int, s
 		// the pack. A v2 one serves commands until its stdin ends, which
 		// here is never before git fetch does: every git it starts
 		// inherits git's end of the pipe.
-		var cmd []string
 		var env map[string]string
-		if opts.Snapshot && svc == "upload-pack" {
+		if cmd == nil && opts.Snapshot && svc == "upload-pack" {
 			cmd = uploadCmd(opts.Direct.Dir, opts.Pre)
 		}
 		if opts.Pre != nil {
 			env = opts.Pre.Env
 		}
-		err := splice(sctx, toR, fromW, &stderr, *opts.Direct, lim, svc, env, cmd, nil)
+		err := splice(sctx, in, fromW, stderr, *opts.Direct, lim, svc, env, cmd, nil)
 		fromW.Close() // git sees the end of the sandbox's output
 		toR.Close()
 		if se := (*serviceExit)(nil); opts.Pre != nil && errors.As(err, &se) {

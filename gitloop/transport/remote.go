@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -27,10 +28,13 @@ import (
 
 // SeedRemote makes a remote loop's clone inside its sandbox, on m.Branch
 // at sha, by a push over gitloop::, with puts (host dir → dir inside:
-// its .worktreeinclude copies, $HOME, agent dir) streamed in by the same
-// exec that makes the empty repository, which also looks for prog (the
-// agent program, "" for none) on the sandbox's PATH: three round trips
-// to the engine in all (that exec, the push, the checkout). t is the
+// its .worktreeinclude copies, $HOME, agent dir) streamed in ahead of
+// the push on the same exec's stdin. That one exec makes the empty
+// repository, unpacks the files, looks for prog (the agent program, ""
+// for none) on the sandbox's PATH, receives the push and checks the
+// branch out: one round trip to the engine after the container's start,
+// as a plain push over ext:: takes, and no helper process (the push is
+// served from this process over git's fd::, as PushIn's is). t is the
 // loop's target (new has no record to read it from yet). found is false
 // when prog is not there.
 func SeedRemote(ctx context.Context, s *workspace.Workspace, m *state.Meta, t Target, sha string, puts [][2]string, prog string) (found bool, err error) {
@@ -38,31 +42,42 @@ func SeedRemote(ctx context.Context, s *workspace.Workspace, m *state.Meta, t Ta
 		return false, fmt.Errorf("seed %s: %q at %q is not a branch at a commit", m.Name, m.Branch, sha)
 	}
 	short := strings.TrimPrefix(m.Branch, "refs/heads/")
-	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(writeTars(pw, puts)) }()
-	defer pr.Close()
-	var out, errb bytes.Buffer
-	code, err := t.Engine.Exec(ctx, t.Spec, sandbox.Exec{
-		Cmd: []string{"sh", "-c", seedScript, "sh", t.Dir, short, prog}, Dir: "/", Offline: true, Stdin: pr, Stdout: &out, Stderr: &errb,
-	})
-	if err != nil {
+	// The tar stream is measured first, so that the script reads exactly
+	// its bytes (head -c) and receive-pack the rest.
+	var tarBuf bytes.Buffer
+	if err := writeTars(&tarBuf, puts); err != nil {
 		return false, fmt.Errorf("seed %s: %w", m.Name, err)
 	}
-	if code != 0 {
-		return false, fmt.Errorf("seed %s: in the sandbox: exit %d: %s (the image needs sh, git and tar)", m.Name, code, strings.TrimSpace(errb.String()))
+	var errb bytes.Buffer
+	at := t
+	at.Dir = "/" // the clone's dir is made by the script
+	x := directExtra{
+		cmd:    []string{"sh", "-c", seedScript, "sh", t.Dir, short, seedRef, prog, strconv.Itoa(tarBuf.Len())},
+		prefix: &tarBuf,
+		stderr: &errb,
 	}
-	if err := pushSeed(ctx, s.Git, s.Repo.CommonDir, m.Name, t, short, sha, nil); err != nil {
+	if err := pushSeedWith(ctx, s, m.Name, at, short, sha, x); err != nil {
+		if strings.Contains(err.Error(), "exited 127") || strings.Contains(errb.String(), "not found") {
+			err = fmt.Errorf("%w (the image needs sh, git, head and tar)", err)
+		}
 		return false, err
 	}
-	return prog == "" || strings.TrimSpace(out.String()) != "missing", nil
+	return prog == "" || !strings.Contains(errb.String(), seedMissing), nil
 }
 
+// seedMissing is what seedScript says on stderr when the agent program
+// is not on the sandbox's PATH (stdout is git's protocol).
+const seedMissing = "gitloop-seed: agent program missing"
+
 // seedScript makes the empty repository at $1 on branch $2, unpacks the
-// tar stream on stdin at / as the sandbox's user, and prints "missing"
-// when the program $3 is not on PATH.
+// $5 bytes of tar stream that come first on stdin at / as the sandbox's
+// user, says seedMissing when the program $4 is not on PATH, then
+// receives the push (the rest of stdin) and checks $2 out at the side
+// ref $3, which goes.
 const seedScript = `mkdir -p "$1" && cd "$1" && { test -e .git || git init -q .; } && git symbolic-ref HEAD "refs/heads/$2" &&
-tar -x -f - -C / --no-same-owner || exit 1
-if [ -n "$3" ] && ! command -v "$3" >/dev/null 2>&1; then echo missing; fi`
+head -c "$5" | tar -x -f - -C / --no-same-owner || exit 1
+if [ -n "$4" ] && ! command -v "$4" >/dev/null 2>&1; then echo "` + seedMissing + `" >&2; fi
+git -c receive.autogc=false receive-pack "$1" && git checkout -q -f -B "$2" "$3" && git update-ref -d "$3"`
 
 // writeTars writes each host dir of puts under its dir inside (a path
 // from /) into one tar stream, as writeTar does.

@@ -3,6 +3,7 @@ package transport
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -57,6 +58,52 @@ func pushSeed(ctx context.Context, r *git.Runner, gitDir, name string, t Target,
 	}
 	if err := inside(ctx, t, `git checkout -q -f -B "$1" "$2" && git update-ref -d "$2"`, short, seedRef); err != nil {
 		return fmt.Errorf("seed %s: %w", name, err)
+	}
+	return nil
+}
+
+// pushSeedWith is pushSeed with no helper process and x.cmd inside: the
+// push of sha to seedRef served from this process over git's fd:: (as
+// PushIn's is), received inside by x.cmd, which also checks the branch
+// out (SeedRemote's one exec).
+func pushSeedWith(ctx context.Context, s *workspace.Workspace, name string, t Target, short, sha string, x directExtra) error {
+	if s.Git.DryRun {
+		return nil // a dry run pushes nothing (new plans before any sandbox)
+	}
+	kv, err := TargetEnv(name, t)
+	if err != nil {
+		return err
+	}
+	lim := LimitsFromEnv()
+	if lim == (Limits{}) {
+		lim = DefaultLimits
+	}
+	url, files, served, err := serveDirectCmd(ctx, FetchOptions{Name: name, Direct: &t}, lim, 3+len(s.Git.Inherit), "receive-pack", x)
+	if err != nil {
+		return fmt.Errorf("seed %s: push: %w", name, err)
+	}
+	env := append(append(lim.Env(), kv), configEnv(append(append([]string{}, hostConfig...), "protocol.fd.allow=always"))...)
+	args := []string{"push", "-q", "--no-verify", "--force", "--no-recurse-submodules", url, sha + ":" + seedRef}
+	if lim.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, lim.Timeout+lim.Timeout/10+1e9)
+		defer cancel()
+	}
+	c := git.Cmd{Dir: s.Repo.CommonDir, Label: short, Args: args, Env: env, Group: true, Files: files}
+	if s.Git.Log != nil {
+		// Logged as the user would type it: the fd:: URL is this
+		// process's plumbing.
+		shown := c
+		shown.Args = append(append(append([]string{}, args[:5]...), URL(name)), args[6:]...)
+		fmt.Fprintln(s.Git.Log, shown.String())
+	}
+	quiet := &git.Runner{Inherit: s.Git.Inherit}
+	err = quiet.Run(ctx, c)
+	if serr := served(); serr != nil && (err == nil || errors.Is(serr, ErrTooLarge) || errors.Is(serr, errNoEnd)) {
+		err = serr
+	}
+	if err != nil {
+		return fmt.Errorf("seed %s: push: %w", name, err)
 	}
 	return nil
 }

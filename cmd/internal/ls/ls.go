@@ -144,6 +144,11 @@ func SandboxText(l status.LoopStatus) string {
 		state = "not started"
 	}
 	s := l.Driver + " " + state
+	if l.Placement == "remote" {
+		// Its files live on its engine: what ls shows is what the host
+		// last fetched (FETCHED says when).
+		s = "remote " + s
+	}
 	for _, p := range l.Ports {
 		s += fmt.Sprintf(" :%d", p.Host)
 	}

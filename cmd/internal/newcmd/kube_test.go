@@ -22,6 +22,9 @@ func TestKubernetesLoopLife(t *testing.T) {
 		Stores: 1,
 		// The fake's pod dirs are this host's.
 		SharedDirs: true,
+		Execs: func(*testing.T) int {
+			return int(srv.ExecCount("websocket") + srv.ExecCount("spdy"))
+		},
 	})
 	if n := srv.ExecCount("websocket"); n == 0 {
 		t.Errorf("no exec over websocket")

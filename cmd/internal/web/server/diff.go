@@ -58,7 +58,7 @@ func (s *Server) diff(r *http.Request, name string, page int) (*diffPage, error)
 	var stderr bytes.Buffer
 	errc := make(chan error, 1)
 	go func() {
-		err := session.Diff(r.Context(), s.ws, name, diffArgs, pw, &stderr)
+		err := session.DiffSeen(r.Context(), s.ws, name, diffArgs, pw, &stderr)
 		pw.CloseWithError(err)
 		errc <- err
 	}()

@@ -150,6 +150,7 @@ func ago(t time.Time) string {
 // calls are most of the cost of a page of hundreds of loops.
 type loopRow struct {
 	Name, Base, State, Sandbox, Driver, Agent string
+	Placement                                 string // local, or remote: the loop's files on its engine
 	Problems                                  []string
 	Ahead, Behind, Changes                    int
 	Dirty, ChangesUnknown                     bool
@@ -215,7 +216,7 @@ func (s *Server) rows(r *http.Request) ([]loopRow, error) {
 	for i, l := range loops {
 		act := acts[i]
 		rows[i] = loopRow{
-			Name: l.Name, Base: l.Base, State: l.State, Sandbox: string(l.Sandbox), Driver: l.Driver, Agent: l.Agent,
+			Name: l.Name, Base: l.Base, State: l.State, Sandbox: string(l.Sandbox), Driver: l.Driver, Agent: l.Agent, Placement: l.Placement,
 			Problems: l.Problems, Ahead: l.Ahead, Behind: l.Behind, Changes: l.Changes, Dirty: l.Dirty, ChangesUnknown: l.ChangesUnknown,
 			Activity: ago(act), ActivityTitle: stamp(act), Created: ago(l.Created), CreatedTitle: stamp(l.Created),
 		}
@@ -319,7 +320,7 @@ func (s *Server) loopPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := m.Name
-	st, err := status.Status(r.Context(), s.ws, name)
+	st, err := status.View(r.Context(), s.ws, name)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -574,7 +575,7 @@ func (s *Server) apiLoop(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	st, err := status.Status(r.Context(), s.ws, name)
+	st, err := status.View(r.Context(), s.ws, name)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -591,7 +592,7 @@ func (s *Server) apiDiff(w http.ResponseWriter, r *http.Request) {
 	name := m.Name
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	var stderr bytes.Buffer
-	if err := session.Diff(r.Context(), s.ws, name, diffArgs, w, &stderr); err != nil {
+	if err := session.DiffSeen(r.Context(), s.ws, name, diffArgs, w, &stderr); err != nil {
 		fmt.Fprintf(w, "\n[git loop web: %v %s]\n", err, strings.TrimSpace(stderr.String()))
 	}
 }
