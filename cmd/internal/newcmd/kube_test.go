@@ -31,3 +31,21 @@ func TestKubernetesLoopLife(t *testing.T) {
 		t.Errorf("doctor does not name the cluster:\n%s%s", r.Stdout, r.Stderr)
 	}
 }
+
+// TestKubernetesContextLife: a loop on a cluster gets clones of its own
+// of knowledge and notes in its claim, seeded by a push; a note made
+// there lands by promote, and main comes in by sync: see
+// cmdtest.RemoteContextLife.
+func TestKubernetesContextLife(t *testing.T) {
+	srv := kubetest.New(t)
+	t.Setenv("KUBECONFIG", srv.Kubeconfig(t, "loops"))
+	repo, o, home := cmdtest.InitRepo(t)
+	cmdtest.RemoteContextLife(t, repo, home, cmdtest.RemoteLife{
+		Driver:  "kubernetes",
+		Options: o,
+		Count:   func(*testing.T) (int, int) { return srv.Count() },
+		Stores:  1,
+		// The fake's pod dirs are this host's.
+		SharedDirs: true,
+	})
+}
