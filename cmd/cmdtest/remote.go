@@ -229,3 +229,41 @@ func RemoteContextLife(t *testing.T, repo, home string, l RemoteLife) {
 		t.Errorf("%d sandboxes and %d stores after rm, want none", n, st)
 	}
 }
+
+// RemoteSeedUndo: new on an engine that cannot see this host, whose
+// seeding push fails (the transport's timeout set to nothing), leaves
+// nothing behind: no sandbox, no store (volume, claim), no record, no
+// branch, no pending intent; and the same new then succeeds.
+func RemoteSeedUndo(t *testing.T, repo string, l RemoteLife) {
+	t.Helper()
+	t.Setenv("GIT_LOOP_TRANSPORT_TIMEOUT", "1ns")
+	r := RunWith(t, repo, l.Options, "new", "ku", "--driver", l.Driver, "--detach")
+	if r.Code == 0 {
+		t.Fatalf("new with a seeding push that cannot finish succeeded:\n%s%s", r.Stdout, r.Stderr)
+	}
+	t.Logf("new with a failing seed: exit %d: %s", r.Code, r.Stderr)
+	if strings.Contains(r.Stderr, "could not undo") {
+		t.Errorf("new could not undo:\n%s", r.Stderr)
+	}
+	if n, st := l.Count(t); n != 0 || st != 0 {
+		t.Errorf("%d sandboxes and %d stores left by the failed new, want none", n, st)
+	}
+	if out := gittest.Git(t, repo, "branch", "--list", "loop/ku"); out != "" {
+		t.Errorf("branch left by the failed new: %q", out)
+	}
+	for _, p := range []string{filepath.Join("host", "ku"), filepath.Join("loops", "ku"), filepath.Join("intents", "ku.json")} {
+		if _, err := os.Lstat(filepath.Join(repo, ".git", "loop", p)); err == nil {
+			t.Errorf("the failed new left .git/loop/%s", p)
+		}
+	}
+	t.Setenv("GIT_LOOP_TRANSPORT_TIMEOUT", "")
+	if r := RunWith(t, repo, l.Options, "new", "ku", "--driver", l.Driver, "--detach"); r.Code != 0 {
+		t.Fatalf("new after the failed one: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	if r := RunWith(t, repo, l.Options, "rm", "ku"); r.Code != 0 {
+		t.Errorf("rm ku: exit %d\n%s", r.Code, r.Stderr)
+	}
+	if n, st := l.Count(t); n != 0 || st != 0 {
+		t.Errorf("%d sandboxes and %d stores after rm, want none", n, st)
+	}
+}

@@ -49,3 +49,18 @@ func TestKubernetesContextLife(t *testing.T) {
 		SharedDirs: true,
 	})
 }
+
+// TestKubernetesSeedUndo: a new whose seeding push fails leaves no pod,
+// claim, record or branch on the cluster or here, and runs again: see
+// cmdtest.RemoteSeedUndo.
+func TestKubernetesSeedUndo(t *testing.T) {
+	srv := kubetest.New(t)
+	t.Setenv("KUBECONFIG", srv.Kubeconfig(t, "loops"))
+	repo, o, _ := cmdtest.InitRepo(t)
+	cmdtest.RemoteSeedUndo(t, repo, cmdtest.RemoteLife{
+		Driver:  "kubernetes",
+		Options: o,
+		Count:   func(*testing.T) (int, int) { return srv.Count() },
+		Stores:  1,
+	})
+}
