@@ -1,6 +1,8 @@
 package newcmd_test
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -63,4 +65,29 @@ func TestKubernetesSeedUndo(t *testing.T) {
 		Count:   func(*testing.T) (int, int) { return srv.Count() },
 		Stores:  1,
 	})
+}
+
+// TestKubernetesToolchainWarned: a remote loop whose tiers declare a
+// toolchain is made without it (nothing of this host's cache or mise
+// reaches the cluster), and new says so and what to do.
+func TestKubernetesToolchainWarned(t *testing.T) {
+	srv := kubetest.New(t)
+	t.Setenv("KUBECONFIG", srv.Kubeconfig(t, "loops"))
+	repo, o, home := cmdtest.InitRepo(t)
+	personal := filepath.Join(home, "data", "personal")
+	if err := os.MkdirAll(filepath.Join(personal, ".claude"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(personal, ".claude", "mise.toml"), []byte("[tools]\ngo = \"1.24\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := cmdtest.MustRunWith(t, repo, o, "new", "kt", "--driver", "kubernetes", "--detach")
+	if !strings.Contains(r.Stderr, "toolchain (mise.toml) is not installed there") || !strings.Contains(r.Stderr, "image that has the tools") {
+		t.Errorf("new of a remote loop with a toolchain declared does not say it is not given:\n%s", r.Stderr)
+	}
+	if m := cmdtest.ReadMeta(t, repo, "kt"); m.Sandbox.Toolchain != "" {
+		t.Errorf("the remote loop's record names a toolchain: %q", m.Sandbox.Toolchain)
+	}
+	cmdtest.MustRunWith(t, repo, o, "exec", "kt", "--", "true")
+	cmdtest.MustRunWith(t, repo, o, "rm", "kt")
 }
