@@ -208,6 +208,15 @@ func RemoteContextLife(t *testing.T, repo, home string, l RemoteLife) {
 		}
 	}
 	sh(`cd "$GIT_LOOP_NOTES" && echo remote > r.md && git add r.md && git -c user.name=agent -c user.email=agent@example.com commit -qm "note r"`)
+	marker := filepath.Join(t.TempDir(), "ran-on-the-host")
+	if !l.SharedDirs {
+		// The agent plants in its notes clone what would make a host
+		// git run a command: an fsmonitor and hooks (which succeed, so
+		// that git inside goes on). promote, sync and rm must run
+		// nothing of it here.
+		touch := `mkdir -p ` + filepath.Dir(marker) + `; touch ` + marker + `; exit 0`
+		sh(`cd "$GIT_LOOP_NOTES" && git config core.fsmonitor '` + touch + `' && mkdir -p .git/hooks && for h in pre-commit post-merge post-checkout reference-transaction pre-push post-receive; do printf '#!/bin/sh\n%s\n' '` + touch + `' > .git/hooks/$h; chmod +x .git/hooks/$h; done`)
+	}
 	if r := RunWith(t, repo, l.Options, "rm", "kc"); r.Code != 5 || !strings.Contains(r.Stderr, "notes") {
 		t.Errorf("rm with an unpromoted note on the engine: exit %d, want 5 naming notes\n%s", r.Code, r.Stderr)
 	}
@@ -227,6 +236,9 @@ func RemoteContextLife(t *testing.T, repo, home string, l RemoteLife) {
 	run("rm", "kc")
 	if n, st := l.Count(t); n != 0 || st != 0 {
 		t.Errorf("%d sandboxes and %d stores after rm, want none", n, st)
+	}
+	if _, err := os.Lstat(marker); err == nil {
+		t.Errorf("a command the agent planted in its notes clone ran on the host")
 	}
 }
 
