@@ -650,19 +650,30 @@ func seedRemote(ctx context.Context, s *workspace.Workspace, eng sandbox.Engine,
 		prog = filepath.Base(a.Argv[a.Run])
 	}
 	puts := [][2]string{{staging, m.Worktree}, {s.HomeDir(m.Name), s.HomeDir(m.Name)}, {s.AgentDir(m.Name), s.AgentDir(m.Name)}}
-	found, err := transport.SeedRemote(ctx, s, m, t, m.BaseSHA, puts, prog)
-	if err != nil {
-		return err
-	}
+	// Each context layer as the code: an empty repository made inside,
+	// the loop's start commit pushed from the user's clone over
+	// gitloop::, checked out inside; it borrows nothing. The layers and
+	// the code are repositories of their own, on volumes of their own:
+	// seeded side by side (their round trips overlap).
+	layers := make(chan error, len(m.Contexts))
 	for _, c := range m.Contexts {
-		// Each layer as the code: an empty repository made inside, the
-		// loop's start commit pushed from the user's clone over
-		// gitloop::, checked out inside. It borrows nothing.
 		s.Reporter().Step(fmt.Sprintf("seeding the %s clone of %s on %s", c.Layer, m.Name, eng.Name()))
-		ct := transport.Target{Engine: eng, Spec: spec, Dir: c.Dir}
-		if err := transport.SeedByPush(ctx, s.Git, filepath.Join(c.Clone, ".git"), m.Name, ct, c.Branch, c.SHA, nil); err != nil {
-			return fmt.Errorf("%s: %w", c.Layer, err)
-		}
+		go func() {
+			ct := transport.Target{Engine: eng, Spec: spec, Dir: c.Dir}
+			if err := transport.SeedByPush(ctx, s.Git, filepath.Join(c.Clone, ".git"), m.Name, ct, c.Branch, c.SHA, nil); err != nil {
+				layers <- fmt.Errorf("%s: %w", c.Layer, err)
+				return
+			}
+			layers <- nil
+		}()
+	}
+	found, err := transport.SeedRemote(ctx, s, m, t, m.BaseSHA, puts, prog)
+	errs := []error{err}
+	for range m.Contexts {
+		errs = append(errs, <-layers)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
 	}
 	_ = os.RemoveAll(staging)
 	if !found {
