@@ -194,7 +194,7 @@ func multiplex(args []string, host string) []string {
 		return nil
 	}
 	dir := filepath.Join(cache, "git-loop", "ssh")
-	if len(dir)+len("/%C")-len("%C")+maxControlName >= maxSocketPath {
+	if len(dir)+len("/")+maxControlName >= maxSocketPath {
 		// ssh's socket there would not fit in a unix socket's path
 		// (it then fails the dial, not just the sharing): no sharing.
 		return nil
