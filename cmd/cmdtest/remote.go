@@ -186,3 +186,126 @@ func RemoteLoopLife(t *testing.T, repo string, l RemoteLife) {
 	run("uninstall", "--yes", "--force")
 	count("after uninstall", 0, 0)
 }
+
+// RemoteContextLife runs the context layers' part of a remote loop's
+// life, in repo after "git loop init" with opts.Env's user dirs (home):
+// new gives the loop a clone of its own of knowledge and notes on the
+// engine, seeded by a push (no alternates, nothing of the user's clone
+// seen); a note committed inside is refused by rm, then lands on the
+// notes origin by promote; main moved on the host comes in by sync
+// (pushed, merged inside); rm then removes every store.
+func RemoteContextLife(t *testing.T, repo, home string, l RemoteLife) {
+	t.Helper()
+	run := func(args ...string) Result {
+		t.Helper()
+		r := RunWith(t, repo, l.Options, args...)
+		if r.Code != 0 {
+			t.Fatalf("git loop %s: exit %d\n%s%s", strings.Join(args, " "), r.Code, r.Stdout, r.Stderr)
+		}
+		return r
+	}
+	sh := func(script string) string {
+		t.Helper()
+		return strings.TrimSpace(run("exec", "kc", "--", "sh", "-c", script).Stdout)
+	}
+	r := run("new", "kc", "--driver", l.Driver, "--detach")
+	if strings.Contains(r.Stderr, "context layers") {
+		t.Errorf("new still says the context layers are not given:\n%s", r.Stderr)
+	}
+	if n, st := l.Count(t); n != 1 || st != l.Stores {
+		t.Errorf("%d sandboxes and %d stores after new, want 1 and %d", n, st, l.Stores)
+	}
+	m := ReadMeta(t, repo, "kc")
+	if !m.Sandbox.Remote() || len(m.Contexts) != 2 {
+		t.Fatalf("loop kc: placement %q, contexts %+v", m.Sandbox.Placement, m.Contexts)
+	}
+	clones, _ := filepath.Glob(filepath.Join(home, "data", "context", "notes-*"))
+	if len(clones) != 1 {
+		t.Fatalf("notes clone: %v", clones)
+	}
+	notesClone := clones[0]
+	origin := filepath.Join(home, "data", "origins", "notes.git")
+	for _, layer := range []string{"KNOWLEDGE", "NOTES"} {
+		want, script := "refs/heads/loop/kc", `cd "$GIT_LOOP_`+layer+`" && git symbolic-ref HEAD && git status --porcelain`
+		if !l.SharedDirs {
+			// (On the fake cluster the engine's dirs are this host's:
+			// it sees the host's copy at the same path.)
+			want += "\nown-objects"
+			script += ` && { test -e .git/objects/info/alternates || echo own-objects; }; test -e "` + notesClone + `" && echo sees-the-user-clone; true`
+		}
+		if got := sh(script); got != want {
+			t.Errorf("the %s clone inside: %q, want %q", layer, got, want)
+		}
+	}
+	sh(`cd "$GIT_LOOP_NOTES" && echo remote > r.md && git add r.md && git -c user.name=agent -c user.email=agent@example.com commit -qm "note r"`)
+	marker := filepath.Join(t.TempDir(), "ran-on-the-host")
+	if !l.SharedDirs {
+		// The agent plants in its notes clone what would make a host
+		// git run a command: an fsmonitor and hooks (which succeed, so
+		// that git inside goes on). promote, sync and rm must run
+		// nothing of it here.
+		touch := `mkdir -p ` + filepath.Dir(marker) + `; touch ` + marker + `; exit 0`
+		sh(`cd "$GIT_LOOP_NOTES" && git config core.fsmonitor '` + touch + `' && mkdir -p .git/hooks && for h in pre-commit post-merge post-checkout reference-transaction pre-push post-receive; do printf '#!/bin/sh\n%s\n' '` + touch + `' > .git/hooks/$h; chmod +x .git/hooks/$h; done`)
+	}
+	if r := RunWith(t, repo, l.Options, "rm", "kc"); r.Code != 5 || !strings.Contains(r.Stderr, "notes") {
+		t.Errorf("rm with an unpromoted note on the engine: exit %d, want 5 naming notes\n%s", r.Code, r.Stderr)
+	}
+	if st := run("status", "kc").Stdout; !strings.Contains(st, "notes") {
+		t.Errorf("status after rm's fetch does not say notes is unpromoted:\n%s", st)
+	}
+	run("promote", "kc", "--layer", "notes")
+	if got := gittest.Git(t, origin, "show", "main:r.md"); got != "remote" {
+		t.Errorf("r.md on the notes origin after promote: %q", got)
+	}
+	// main moves on the host; sync pushes it in and merges it inside.
+	run("inbox", "from the host")
+	run("sync", "kc")
+	if got := sh(`cd "$GIT_LOOP_NOTES" && cat inbox.md r.md`); !strings.Contains(got, "from the host") || !strings.Contains(got, "remote") {
+		t.Errorf("the notes inside after sync: %q", got)
+	}
+	run("rm", "kc")
+	if n, st := l.Count(t); n != 0 || st != 0 {
+		t.Errorf("%d sandboxes and %d stores after rm, want none", n, st)
+	}
+	if _, err := os.Lstat(marker); err == nil {
+		t.Errorf("a command the agent planted in its notes clone ran on the host")
+	}
+}
+
+// RemoteSeedUndo: new on an engine that cannot see this host, whose
+// seeding push fails (the transport's timeout set to nothing), leaves
+// nothing behind: no sandbox, no store (volume, claim), no record, no
+// branch, no pending intent; and the same new then succeeds.
+func RemoteSeedUndo(t *testing.T, repo string, l RemoteLife) {
+	t.Helper()
+	t.Setenv("GIT_LOOP_TRANSPORT_TIMEOUT", "1ns")
+	r := RunWith(t, repo, l.Options, "new", "ku", "--driver", l.Driver, "--detach")
+	if r.Code == 0 {
+		t.Fatalf("new with a seeding push that cannot finish succeeded:\n%s%s", r.Stdout, r.Stderr)
+	}
+	t.Logf("new with a failing seed: exit %d: %s", r.Code, r.Stderr)
+	if strings.Contains(r.Stderr, "could not undo") {
+		t.Errorf("new could not undo:\n%s", r.Stderr)
+	}
+	if n, st := l.Count(t); n != 0 || st != 0 {
+		t.Errorf("%d sandboxes and %d stores left by the failed new, want none", n, st)
+	}
+	if out := gittest.Git(t, repo, "branch", "--list", "loop/ku"); out != "" {
+		t.Errorf("branch left by the failed new: %q", out)
+	}
+	for _, p := range []string{filepath.Join("host", "ku"), filepath.Join("loops", "ku"), filepath.Join("intents", "ku.json")} {
+		if _, err := os.Lstat(filepath.Join(repo, ".git", "loop", p)); err == nil {
+			t.Errorf("the failed new left .git/loop/%s", p)
+		}
+	}
+	t.Setenv("GIT_LOOP_TRANSPORT_TIMEOUT", "")
+	if r := RunWith(t, repo, l.Options, "new", "ku", "--driver", l.Driver, "--detach"); r.Code != 0 {
+		t.Fatalf("new after the failed one: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	if r := RunWith(t, repo, l.Options, "rm", "ku"); r.Code != 0 {
+		t.Errorf("rm ku: exit %d\n%s", r.Code, r.Stderr)
+	}
+	if n, st := l.Count(t); n != 0 || st != 0 {
+		t.Errorf("%d sandboxes and %d stores after rm, want none", n, st)
+	}
+}

@@ -90,18 +90,27 @@ func TestRemoteEngineLoopLife(t *testing.T) {
 	img := dockertest.DebianImage(t, e)
 	cases := []struct {
 		name, placement string
-		second          bool
+		second, ssh     bool
 	}{
-		{"local-engine-remote", "remote", false},
-		{"engine2-remote", "remote", true},
-		{"engine2-auto", "auto", true},
+		{"local-engine-remote", "remote", false, false},
+		{"engine2-remote", "remote", true, false},
+		{"engine2-auto", "auto", true, false},
+		// Over ssh://, through "docker system dial-stdio" on the engine's
+		// machine (its sshd), as the docker CLI reaches it.
+		{"engine2-ssh-auto", "auto", true, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			host := os.Getenv("DOCKER_HOST")
 			if c.second {
-				host = dockertest.Engine2(t, e, img).Host
-				t.Setenv("DOCKER_HOST", host)
+				e2 := dockertest.Engine2(t, e, img)
+				// The test counts over tcp; git loop talks over ssh.
+				host = e2.Host
+				if c.ssh {
+					t.Setenv("DOCKER_HOST", dockertest.Engine2SSH(t, e2))
+				} else {
+					t.Setenv("DOCKER_HOST", host)
+				}
 			}
 			repo := newRepo(t, cmdtest.DockerDriver)
 			gittest.Git(t, repo, "config", "loop.sandbox.placement", c.placement)
@@ -191,4 +200,53 @@ func TestSilentEngine(t *testing.T) {
 	if !strings.Contains(r.Stdout, "docker unreachable") || strings.Contains(r.Stdout, "clean") {
 		t.Errorf("ls with the engine silent (%s):\n%s%s", took, r.Stdout, r.Stderr)
 	}
+}
+
+// TestRemoteEngineContextLife: a loop on the second, real engine gets
+// clones of its own of knowledge and notes in volumes of its own, seeded
+// by a push (no alternates, the user's clones out of sight); a note made
+// there is refused by rm, lands by promote, and main comes in by sync:
+// see cmdtest.RemoteContextLife.
+func TestRemoteEngineContextLife(t *testing.T) {
+	e := dockertest.Engine(t)
+	img := dockertest.DebianImage(t, e)
+	e2 := dockertest.Engine2(t, e, img)
+	t.Setenv("DOCKER_HOST", e2.Host)
+	repo := newRepo(t, cmdtest.DockerDriver)
+	gittest.Git(t, repo, "config", "loop.sandbox.placement", "remote")
+	o, home := cmdtest.WithHome(t)
+	cmdtest.MustRunWith(t, repo, o, "init", "-q")
+	cmdtest.RemoteContextLife(t, repo, home, cmdtest.RemoteLife{Driver: "docker", Options: o, Count: engineCount(repo, e2.Host), Stores: 5})
+}
+
+// engineCount counts the running containers and the volumes of repo's
+// workspace on the engine at host.
+func engineCount(repo, host string) func(t *testing.T) (int, int) {
+	return func(t *testing.T) (int, int) {
+		t.Helper()
+		ws, _ := os.ReadFile(filepath.Join(repo, ".git", "loop", "id"))
+		label := "label=dev.gitloop.workspace=" + strings.TrimSpace(string(ws))
+		cs, err := exec.Command("docker", "-H", host, "ps", "-q", "--filter", label).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		vs, err := exec.Command("docker", "-H", host, "volume", "ls", "-q", "--filter", label).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(strings.Fields(string(cs))), len(strings.Fields(string(vs)))
+	}
+}
+
+// TestRemoteEngineSeedUndo: on the second, real engine, a new whose
+// seeding push fails leaves no container, volume, record or branch, and
+// runs again: see cmdtest.RemoteSeedUndo.
+func TestRemoteEngineSeedUndo(t *testing.T) {
+	e := dockertest.Engine(t)
+	img := dockertest.DebianImage(t, e)
+	e2 := dockertest.Engine2(t, e, img)
+	t.Setenv("DOCKER_HOST", e2.Host)
+	repo := newRepo(t, cmdtest.DockerDriver)
+	gittest.Git(t, repo, "config", "loop.sandbox.placement", "remote")
+	cmdtest.RemoteSeedUndo(t, repo, cmdtest.RemoteLife{Driver: "docker", Count: engineCount(repo, e2.Host), Stores: 3})
 }

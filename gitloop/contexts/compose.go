@@ -47,7 +47,11 @@ func composeOptions(s *workspace.Workspace, m *state.Meta, extraProject string) 
 	personal, _ := s.LayerClone(workspace.Personal)
 	memory := ""
 	if personal != "" && len(m.Contexts) > 0 {
-		memory = filepath.Join(personal, "memory")
+		if !m.Sandbox.Remote() {
+			// A remote loop's engine does not see this host's personal
+			// repo: its agent keeps the memory of its own agent dir.
+			memory = filepath.Join(personal, "memory")
+		}
 	} else {
 		personal = ""
 	}

@@ -199,6 +199,13 @@ func Own(cws []state.ContextWorktree, driver string) {
 	if !OwnsContexts(driver) {
 		return
 	}
+	OwnAll(cws)
+}
+
+// OwnAll marks the planned contexts as clones of the loop's own,
+// whatever its driver: a remote loop's (docker or kubernetes), whose
+// clones live on its engine, seeded by a push (SeedRemote).
+func OwnAll(cws []state.ContextWorktree) {
 	for i := range cws {
 		cws[i].Own, cws[i].BranchCreated = true, false
 	}

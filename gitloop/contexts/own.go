@@ -210,6 +210,24 @@ func target(ctx context.Context, s *workspace.Workspace, m *state.Meta, c state.
 	return transport.Target{Engine: eng, Spec: spec, Dir: c.Dir}, nil
 }
 
+// GiveCommit makes sha, a commit of the user's clone, reachable in a
+// loop's own context clone before git inside merges it: a local loop's
+// clone borrows the user's objects already; a remote loop's gets it by a
+// push over gitloop:: (receive-pack inside, nothing run here).
+func GiveCommit(ctx context.Context, s *workspace.Workspace, m *state.Meta, c state.ContextWorktree, sha string) error {
+	if !m.Sandbox.Remote() || sha == "" {
+		return nil
+	}
+	t, err := target(ctx, s, m, c)
+	if err != nil {
+		return err
+	}
+	if err := transport.PushCommit(ctx, s.Git, filepath.Join(c.Clone, ".git"), m.Name, t, c.Layer+":"+strings.TrimPrefix(c.Branch, "refs/heads/"), sha); err != nil {
+		return fmt.Errorf("%s: %w", c.Layer, err)
+	}
+	return nil
+}
+
 // ExecIn runs the shell script in a loop's context clone, inside its
 // sandbox: how the host changes that clone (a merge, a commit) without
 // ever running git there itself. Its stdout comes back bounded, as data.
@@ -262,6 +280,19 @@ func visible(s string) string {
 		}
 		return r
 	}, s)
+}
+
+// LastFetched is a remote loop's branch of layer c as the host last
+// fetched it (promote, rm, diff), read from its host-only landing
+// repository: its clone is on the engine, and the dir at c.Dir here is
+// the host's copy at the start commit. ok is false before any fetch.
+func LastFetched(ctx context.Context, s *workspace.Workspace, m *state.Meta, c state.ContextWorktree) (string, bool) {
+	landing := LandingDir(s, m.Name, workspace.Layer(c.Layer))
+	if !workspace.Exists(filepath.Join(landing, "objects", "info", "alternates")) {
+		return "", false
+	}
+	sha, err := s.Query.Line(ctx, git.Cmd{Dir: landing, Args: []string{"rev-parse", "--verify", "--quiet", transport.Quarantine(m.Name) + "head^{commit}"}})
+	return sha, err == nil && sha != ""
 }
 
 // ReadOwnRef reads a loop's branch in its own clone as data (no git, no

@@ -290,6 +290,9 @@ exit 1`
 // progress.
 func syncOwn(ctx context.Context, s *workspace.Workspace, m *state.Meta, t target, track string) ([]string, error) {
 	msg := fmt.Sprintf("Merge %s into %s", strings.TrimPrefix(t.track, "refs/remotes/"), strings.TrimPrefix(t.branch, "refs/heads/"))
+	if err := contexts.GiveCommit(ctx, s, m, *t.own, track); err != nil {
+		return nil, err
+	}
 	out, code, err := contexts.ExecIn(ctx, s, m, *t.own, identityEnv(ctx, s, t.clone), syncScript, track, msg)
 	if err != nil {
 		return nil, err

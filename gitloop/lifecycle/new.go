@@ -144,11 +144,13 @@ func New(ctx context.Context, s *workspace.Workspace, opts NewOptions) (*state.M
 	if err != nil {
 		return nil, fmt.Errorf("new %s: %w", name, err)
 	}
-	if remote && len(cws) > 0 {
-		p.Warn(fmt.Sprintf("loop %s is on a remote engine: its context layers (knowledge, notes) are not given to it yet", name))
-		cws = nil
-	}
 	contexts.Own(cws, eng.Name())
+	if remote {
+		// Clones of its own on the engine, seeded by a push
+		// (seedRemote); the host keeps a copy at the start commit at
+		// the same path, which no sandbox sees, to compose from.
+		contexts.OwnAll(cws)
+	}
 	intent.Contexts, m.Contexts = cws, cws
 	m.Versions = contexts.Versions(s, cws)
 	m.Profiles = dedup(append(s.Config.GetList("default_profiles"), opts.Profiles...))
@@ -651,8 +653,29 @@ func seedRemote(ctx context.Context, s *workspace.Workspace, eng sandbox.Engine,
 		prog = filepath.Base(a.Argv[a.Run])
 	}
 	puts := [][2]string{{staging, m.Worktree}, {s.HomeDir(m.Name), s.HomeDir(m.Name)}, {s.AgentDir(m.Name), s.AgentDir(m.Name)}}
+	// Each context layer as the code: an empty repository made inside,
+	// the loop's start commit pushed from the user's clone over
+	// gitloop::, checked out inside; it borrows nothing. The layers and
+	// the code are repositories of their own, on volumes of their own:
+	// seeded side by side (their round trips overlap).
+	layers := make(chan error, len(m.Contexts))
+	for _, c := range m.Contexts {
+		s.Reporter().Step(fmt.Sprintf("seeding the %s clone of %s on %s", c.Layer, m.Name, eng.Name()))
+		go func() {
+			ct := transport.Target{Engine: eng, Spec: spec, Dir: c.Dir}
+			if err := transport.SeedByPush(ctx, s.Git, filepath.Join(c.Clone, ".git"), m.Name, ct, c.Branch, c.SHA, nil); err != nil {
+				layers <- fmt.Errorf("%s: %w", c.Layer, err)
+				return
+			}
+			layers <- nil
+		}()
+	}
 	found, err := transport.SeedRemote(ctx, s, m, t, m.BaseSHA, puts, prog)
-	if err != nil {
+	errs := []error{err}
+	for range m.Contexts {
+		errs = append(errs, <-layers)
+	}
+	if err := errors.Join(errs...); err != nil {
 		return err
 	}
 	_ = os.RemoveAll(staging)

@@ -323,14 +323,22 @@ const EgressMount = "/run/git-loop/egress"
 // host path at all. Its clone, $HOME and agent dir are dirs of the
 // engine's own (volumes, a claim's sub-paths) at the same paths as on a
 // local loop, filled by a push and by tar streams (transport.SeedByPush,
-// PutDir); the agent program and git come from the image. Context
-// clones, roster repositories, the toolchain, the hooks' binary, the
-// egress proxy and vault files are not given to it (new says so).
+// PutDir); the agent program and git come from the image. Its context
+// clones (knowledge, notes) are dirs of the engine's too, seeded by a
+// push. Personal memory, roster repositories, the toolchain, the hooks'
+// binary, the egress proxy and vault files are not given to it (new says
+// so).
 func remoteSpec(s *workspace.Workspace, m *state.Meta, spec sandbox.Spec) sandbox.Spec {
 	spec.Mounts = []sandbox.Mount{
 		{Target: m.Worktree, Volume: true},
 		{Target: s.HomeDir(m.Name), Volume: true},
 		{Target: s.AgentDir(m.Name), Volume: true},
+	}
+	for _, c := range m.Contexts {
+		// The loop's own clone of the layer, on the engine: nothing of
+		// the user's clone is seen (it holds its own objects).
+		spec.Mounts = append(spec.Mounts, sandbox.Mount{Target: c.Dir, Volume: true})
+		spec.Env["GIT_LOOP_"+strings.ToUpper(c.Layer)] = c.Dir
 	}
 	spec.Env["GIT_LOOP_AGENT_DIR"] = s.AgentDir(m.Name)
 	spec.Network = sandbox.Network(s.Config.SandboxNetwork())

@@ -374,6 +374,9 @@ func unpromoted(ctx context.Context, s *workspace.Workspace, st *LoopStatus, m *
 			// there, no exec); commits the user's clone does not know
 			// are unpromoted.
 			sha, ok := contexts.ReadOwnRef(c)
+			if m.Sandbox.Remote() {
+				sha, ok = contexts.LastFetched(ctx, s, m, c)
+			}
 			if !ok || sha == c.SHA {
 				continue
 			}

@@ -43,17 +43,7 @@ func SeedByPush(ctx context.Context, r *git.Runner, gitDir, name string, t Targe
 // pushSeed is SeedByPush once the empty repository is there: the push of
 // sha to a side ref, then the branch short checked out inside at it.
 func pushSeed(ctx context.Context, r *git.Runner, gitDir, name string, t Target, short, sha string, extraEnv []string) error {
-	kv, err := TargetEnv(name, t)
-	if err != nil {
-		return err
-	}
-	env := append(append(LimitsFromEnv().Env(), kv), configEnv(hostConfig)...)
-	if dir := helperDir(); dir != "" {
-		env = append(env, "PATH="+dir+string(os.PathListSeparator)+os.Getenv("PATH"))
-	}
-	env = append(env, extraEnv...)
-	args := []string{"push", "-q", "--no-verify", "--force", "--no-recurse-submodules", URL(name), sha + ":" + seedRef}
-	if err := r.Run(ctx, git.Cmd{Dir: gitDir, Label: short, Args: args, Env: env, Group: true}); err != nil {
+	if err := pushTo(ctx, r, gitDir, name, t, short, sha, seedRef, extraEnv); err != nil {
 		return fmt.Errorf("seed %s: push: %w", name, err)
 	}
 	if err := inside(ctx, t, `git checkout -q -f -B "$1" "$2" && git update-ref -d "$2"`, short, seedRef); err != nil {
@@ -119,6 +109,36 @@ func inside(ctx context.Context, t Target, script string, args ...string) error 
 	}
 	if code != 0 {
 		return fmt.Errorf("in the sandbox: exit %d: %s", code, strings.TrimSpace(errb.String()))
+	}
+	return nil
+}
+
+// pushTo pushes sha from the repository at gitDir to ref in the clone at
+// t.Dir over gitloop::NAME: receive-pack runs inside the sandbox; on the
+// host no hook runs and no ref moves.
+func pushTo(ctx context.Context, r *git.Runner, gitDir, name string, t Target, label, sha, ref string, extraEnv []string) error {
+	kv, err := TargetEnv(name, t)
+	if err != nil {
+		return err
+	}
+	env := append(append(LimitsFromEnv().Env(), kv), configEnv(hostConfig)...)
+	if dir := helperDir(); dir != "" {
+		env = append(env, "PATH="+dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	}
+	env = append(env, extraEnv...)
+	args := []string{"push", "-q", "--no-verify", "--force", "--no-recurse-submodules", URL(name), sha + ":" + ref}
+	return r.Run(ctx, git.Cmd{Dir: gitDir, Label: label, Args: args, Env: env, Group: true})
+}
+
+// PushCommit gives the clone at t.Dir (a remote loop's context clone,
+// which borrows no object store) the commit sha of the repository at
+// gitDir, at IncomingPrefix+"context": what git run inside then merges.
+func PushCommit(ctx context.Context, r *git.Runner, gitDir, name string, t Target, label, sha string) error {
+	if !workspace.IsSHA(sha) {
+		return fmt.Errorf("push into loop %s's sandbox: %q is not a commit", name, sha)
+	}
+	if err := pushTo(ctx, r, gitDir, name, t, label, sha, IncomingPrefix+"context", nil); err != nil {
+		return fmt.Errorf("push into loop %s's sandbox: %w", name, err)
 	}
 	return nil
 }

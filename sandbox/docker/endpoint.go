@@ -194,11 +194,26 @@ func multiplex(args []string, host string) []string {
 		return nil
 	}
 	dir := filepath.Join(cache, "git-loop", "ssh")
+	if len(dir)+len("/")+maxControlName >= maxSocketPath {
+		// ssh's socket there would not fit in a unix socket's path
+		// (it then fails the dial, not just the sharing): no sharing.
+		return nil
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil
 	}
 	return []string{"-o", "ControlMaster=auto", "-o", "ControlPath=" + filepath.Join(dir, "%C"), "-o", "ControlPersist=60"}
 }
+
+// maxSocketPath is the smallest room for a unix socket's path among the
+// systems ssh runs on (104 bytes on macOS and the BSDs, 108 on Linux),
+// counting its final NUL; maxControlName is how long the name ssh makes
+// of "%C" can be while it binds: 40 hex digits, then a dot and a random
+// suffix of 16 characters.
+const (
+	maxSocketPath  = 104
+	maxControlName = 40 + 1 + 16
+)
 
 // cmdConn is a process's stdio as a net.Conn: writes go to its stdin,
 // reads come from its stdout. CloseWrite closes its stdin (the half-close

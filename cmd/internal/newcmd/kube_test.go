@@ -1,6 +1,8 @@
 package newcmd_test
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -33,4 +35,62 @@ func TestKubernetesLoopLife(t *testing.T) {
 	if !strings.Contains(r.Stdout, "driver kubernetes (context fake, namespace loops, "+srv.URL+")") {
 		t.Errorf("doctor does not name the cluster:\n%s%s", r.Stdout, r.Stderr)
 	}
+}
+
+// TestKubernetesContextLife: a loop on a cluster gets clones of its own
+// of knowledge and notes in its claim, seeded by a push; a note made
+// there lands by promote, and main comes in by sync: see
+// cmdtest.RemoteContextLife.
+func TestKubernetesContextLife(t *testing.T) {
+	srv := kubetest.New(t)
+	t.Setenv("KUBECONFIG", srv.Kubeconfig(t, "loops"))
+	repo, o, home := cmdtest.InitRepo(t)
+	cmdtest.RemoteContextLife(t, repo, home, cmdtest.RemoteLife{
+		Driver:  "kubernetes",
+		Options: o,
+		Count:   func(*testing.T) (int, int) { return srv.Count() },
+		Stores:  1,
+		// The fake's pod dirs are this host's.
+		SharedDirs: true,
+	})
+}
+
+// TestKubernetesSeedUndo: a new whose seeding push fails leaves no pod,
+// claim, record or branch on the cluster or here, and runs again: see
+// cmdtest.RemoteSeedUndo.
+func TestKubernetesSeedUndo(t *testing.T) {
+	srv := kubetest.New(t)
+	t.Setenv("KUBECONFIG", srv.Kubeconfig(t, "loops"))
+	repo, o, _ := cmdtest.InitRepo(t)
+	cmdtest.RemoteSeedUndo(t, repo, cmdtest.RemoteLife{
+		Driver:  "kubernetes",
+		Options: o,
+		Count:   func(*testing.T) (int, int) { return srv.Count() },
+		Stores:  1,
+	})
+}
+
+// TestKubernetesToolchainWarned: a remote loop whose tiers declare a
+// toolchain is made without it (nothing of this host's cache or mise
+// reaches the cluster), and new says so and what to do.
+func TestKubernetesToolchainWarned(t *testing.T) {
+	srv := kubetest.New(t)
+	t.Setenv("KUBECONFIG", srv.Kubeconfig(t, "loops"))
+	repo, o, home := cmdtest.InitRepo(t)
+	personal := filepath.Join(home, "data", "personal")
+	if err := os.MkdirAll(filepath.Join(personal, ".claude"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(personal, ".claude", "mise.toml"), []byte("[tools]\ngo = \"1.24\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := cmdtest.MustRunWith(t, repo, o, "new", "kt", "--driver", "kubernetes", "--detach")
+	if !strings.Contains(r.Stderr, "toolchain (mise.toml) is not installed there") || !strings.Contains(r.Stderr, "image that has the tools") {
+		t.Errorf("new of a remote loop with a toolchain declared does not say it is not given:\n%s", r.Stderr)
+	}
+	if m := cmdtest.ReadMeta(t, repo, "kt"); m.Sandbox.Toolchain != "" {
+		t.Errorf("the remote loop's record names a toolchain: %q", m.Sandbox.Toolchain)
+	}
+	cmdtest.MustRunWith(t, repo, o, "exec", "kt", "--", "true")
+	cmdtest.MustRunWith(t, repo, o, "rm", "kt")
 }
