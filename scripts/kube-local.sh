@@ -279,7 +279,7 @@ up() {
 	start controller-manager "$BIN/kube-controller-manager" --kubeconfig "$KUBECONFIG_OUT" \
 		--bind-address 127.0.0.1 --secure-port 10257 --leader-elect=false \
 		--service-account-private-key-file "$RUN/pki/sa.key" \
-		--controllers 'serviceaccount-controller,serviceaccount-token-controller,persistentvolume-binder-controller,garbage-collector-controller,namespace-controller'
+		--controllers 'serviceaccount-controller,serviceaccount-token-controller,persistentvolume-binder-controller,persistentvolumeclaim-protection-controller,persistentvolume-protection-controller,garbage-collector-controller,namespace-controller'
 	wait_for controller-manager 60 kc get serviceaccount default
 
 	cat >"$RUN/kubelet.yaml" <<EOF2

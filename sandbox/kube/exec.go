@@ -79,7 +79,18 @@ func (e *Engine) Exec(ctx context.Context, spec sandbox.Spec, x sandbox.Exec) (i
 	if dir == "" {
 		dir = "."
 	}
-	env := sandbox.MergeEnv(spec.Env, x.Env)
+	// HOME is the loop's home on the claim, as docker and bwrap set it:
+	// the pod's user has no passwd entry in most images, and the runtime
+	// then gives "/", where the loop's .gitconfig is not (seen on a real
+	// cluster: commits inside had no author).
+	base := map[string]string{}
+	if spec.Home != "" {
+		base["HOME"] = spec.Home
+	}
+	for k, v := range spec.Env {
+		base[k] = v
+	}
+	env := sandbox.MergeEnv(base, x.Env)
 	sort.Strings(env)
 	script, lines, err := envScript(env)
 	if err != nil {
