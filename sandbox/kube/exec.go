@@ -13,9 +13,11 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/tools/remotecommand"
 	utilexec "k8s.io/client-go/util/exec"
+	"k8s.io/klog/v2"
 	"k8s.io/streaming/pkg/httpstream"
 
 	"github.com/gitloop-dev/git-loop/sandbox"
@@ -170,7 +172,11 @@ func (e *Engine) stream(ctx context.Context, pod string, cmd []string, in io.Rea
 	if tty && resize != nil {
 		opts.TerminalSizeQueue = sizeQueue{ctx: ctx, c: resize}
 	}
-	err = ex.StreamWithContext(ctx, opts)
+	// client-go logs the ordinary end of a stream ("Copying stdout
+	// failed: read stopped", seen on every git fetch on a real cluster)
+	// to the process's stderr, the user's terminal: its logger here
+	// discards, and what fails comes back as the error.
+	err = ex.StreamWithContext(klog.NewContext(ctx, logr.Discard()), opts)
 	if err == nil {
 		return 0, nil
 	}
