@@ -13,10 +13,12 @@
 # Nothing is fetched beyond the Go module proxy and Debian's apt: kube-apiserver and kubelet
 # are built from k8s.io/kubernetes off the module proxy, with every staging module replaced by
 # its published version (k8s.io/kubernetes's own go.mod points them at ./staging, which a
-# module download does not carry). etcd, containerd and the CNI plugins are Debian's. No
-# scheduler: the test's pods run on the host network with nodeName set. The controller
-# manager runs for what a real cluster does between the driver and the kubelet: binding a
-# claim to a volume and making each namespace's default service account.
+# module download does not carry). etcd, containerd and the CNI plugins are Debian's; pods
+# get addresses of their own on the bridge network below. No scheduler: git loop's pods name
+# their node (sandbox.kube.node = localhost). No provisioner: the tests make a hostPath volume
+# per claim. The controller manager runs for what a real cluster does between the driver and
+# the kubelet: binding a claim to a volume, removing the protection finalizers of deleted
+# claims and volumes, and making each namespace's default service account.
 set -euo pipefail
 
 K8S_VERSION=${K8S_VERSION:-v1.37.2}
