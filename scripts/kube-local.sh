@@ -13,10 +13,12 @@
 # Nothing is fetched beyond the Go module proxy and Debian's apt: kube-apiserver and kubelet
 # are built from k8s.io/kubernetes off the module proxy, with every staging module replaced by
 # its published version (k8s.io/kubernetes's own go.mod points them at ./staging, which a
-# module download does not carry). etcd, containerd and the CNI plugins are Debian's. No
-# scheduler: the test's pods run on the host network with nodeName set. The controller
-# manager runs for what a real cluster does between the driver and the kubelet: binding a
-# claim to a volume and making each namespace's default service account.
+# module download does not carry). etcd, containerd and the CNI plugins are Debian's; pods
+# get addresses of their own on the bridge network below. No scheduler: git loop's pods name
+# their node (sandbox.kube.node = localhost). No provisioner: the tests make a hostPath volume
+# per claim. The controller manager runs for what a real cluster does between the driver and
+# the kubelet: binding a claim to a volume, removing the protection finalizers of deleted
+# claims and volumes, and making each namespace's default service account.
 set -euo pipefail
 
 K8S_VERSION=${K8S_VERSION:-v1.37.2}
@@ -279,7 +281,7 @@ up() {
 	start controller-manager "$BIN/kube-controller-manager" --kubeconfig "$KUBECONFIG_OUT" \
 		--bind-address 127.0.0.1 --secure-port 10257 --leader-elect=false \
 		--service-account-private-key-file "$RUN/pki/sa.key" \
-		--controllers 'serviceaccount-controller,serviceaccount-token-controller,persistentvolume-binder-controller,garbage-collector-controller,namespace-controller'
+		--controllers 'serviceaccount-controller,serviceaccount-token-controller,persistentvolume-binder-controller,persistentvolumeclaim-protection-controller,persistentvolume-protection-controller,garbage-collector-controller,namespace-controller'
 	wait_for controller-manager 60 kc get serviceaccount default
 
 	cat >"$RUN/kubelet.yaml" <<EOF2

@@ -147,11 +147,16 @@ func addTree(tw *tar.Writer, src, prefix string) error {
 		if err != nil {
 			return err
 		}
+		// The root itself is not in the stream: inside, it is a mount
+		// point (a claim's sub-path the kubelet made as root, a volume)
+		// that the sandbox's user may write in but not chmod or utime,
+		// which tar would try, and fail on.
+		if p == "." {
+			return nil
+		}
 		name := p
 		if prefix != "" {
 			name = path.Join(prefix, p)
-		} else if p == "." {
-			return nil
 		}
 		fi, err := d.Info()
 		if err != nil {

@@ -64,3 +64,33 @@ func TestReadTarHostile(t *testing.T) {
 		t.Errorf("a stream over the cap was taken")
 	}
 }
+
+// TestWriteTarsNoRoot: the stream that seeds a remote loop carries what
+// is under each dir, not the dir itself, which is a mount point inside
+// (on a real cluster, a claim's sub-path the kubelet made as root: tar
+// running as the pod's user failed to chmod and utime it, and new failed).
+func TestWriteTarsNoRoot(t *testing.T) {
+	home := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(home, "d"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(home, "d", "f"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := writeTars(&buf, [][2]string{{home, "/loop/home"}, {t.TempDir(), "/loop/agent"}}); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	tr := tar.NewReader(&buf)
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			break
+		}
+		names = append(names, h.Name)
+	}
+	if got := strings.Join(names, " "); got != "loop/home/d/ loop/home/d/f" {
+		t.Errorf("the seed stream: %q, want the dirs' contents only", got)
+	}
+}

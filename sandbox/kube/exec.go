@@ -13,9 +13,11 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/tools/remotecommand"
 	utilexec "k8s.io/client-go/util/exec"
+	"k8s.io/klog/v2"
 	"k8s.io/streaming/pkg/httpstream"
 
 	"github.com/gitloop-dev/git-loop/sandbox"
@@ -79,7 +81,18 @@ func (e *Engine) Exec(ctx context.Context, spec sandbox.Spec, x sandbox.Exec) (i
 	if dir == "" {
 		dir = "."
 	}
-	env := sandbox.MergeEnv(spec.Env, x.Env)
+	// HOME is the loop's home on the claim, as docker and bwrap set it:
+	// the pod's user has no passwd entry in most images, and the runtime
+	// then gives "/", where the loop's .gitconfig is not (seen on a real
+	// cluster: commits inside had no author).
+	base := map[string]string{}
+	if spec.Home != "" {
+		base["HOME"] = spec.Home
+	}
+	for k, v := range spec.Env {
+		base[k] = v
+	}
+	env := sandbox.MergeEnv(base, x.Env)
 	sort.Strings(env)
 	script, lines, err := envScript(env)
 	if err != nil {
@@ -159,7 +172,11 @@ func (e *Engine) stream(ctx context.Context, pod string, cmd []string, in io.Rea
 	if tty && resize != nil {
 		opts.TerminalSizeQueue = sizeQueue{ctx: ctx, c: resize}
 	}
-	err = ex.StreamWithContext(ctx, opts)
+	// client-go logs the ordinary end of a stream ("Copying stdout
+	// failed: read stopped", seen on every git fetch on a real cluster)
+	// to the process's stderr, the user's terminal: its logger here
+	// discards, and what fails comes back as the error.
+	err = ex.StreamWithContext(klog.NewContext(ctx, logr.Discard()), opts)
 	if err == nil {
 		return 0, nil
 	}

@@ -104,6 +104,11 @@ func TestExec(t *testing.T) {
 	if _, out, _ := run(t, e, spec, sandbox.Exec{Cmd: []string{"pwd"}, Dir: sub}); out != sub+"\n" {
 		t.Errorf("pwd in Dir: %q", out)
 	}
+	// HOME is the loop's home, whatever the runtime would give a user
+	// without a passwd entry.
+	if _, out, _ := run(t, e, spec, sandbox.Exec{Cmd: []string{"sh", "-c", `echo "$HOME"`}}); out != spec.Home+"\n" {
+		t.Errorf("HOME in the exec: %q, want %q", out, spec.Home)
+	}
 	// Stdin after the env header is the process's, byte for byte.
 	if _, out, _ := run(t, e, spec, sandbox.Exec{Cmd: []string{"cat"}, Stdin: strings.NewReader("3\nnot a header\n")}); out != "3\nnot a header\n" {
 		t.Errorf("stdin: %q", out)

@@ -90,6 +90,7 @@ func (e *Engines) kubeOptions(ctx context.Context) kube.Options {
 		Namespace:    cfg.Get("sandbox.kube.namespace"),
 		StorageClass: cfg.Get("sandbox.kube.storageClass"),
 		Storage:      cfg.Get("sandbox.kube.storage"),
+		NodeName:     cfg.Get("sandbox.kube.node"),
 	}
 }
 

@@ -94,3 +94,27 @@ func TestKubernetesToolchainWarned(t *testing.T) {
 	cmdtest.MustRunWith(t, repo, o, "exec", "kt", "--", "true")
 	cmdtest.MustRunWith(t, repo, o, "rm", "kt")
 }
+
+// TestKubernetesNodeSetting: sandbox.kube.node places the loop's pod on
+// that node (spec.nodeName), for a cluster without a scheduler (as
+// scripts/kube-local.sh's, where a pod without it stays Pending).
+func TestKubernetesNodeSetting(t *testing.T) {
+	srv := kubetest.New(t)
+	t.Setenv("KUBECONFIG", srv.Kubeconfig(t, "loops"))
+	repo := gittest.Repo(t)
+	gittest.Git(t, repo, "config", "loop.sandbox.kube.node", "node-a")
+	if r := cmdtest.Run(t, repo, "new", "kn", "--driver", "kubernetes", "--detach"); r.Code != 0 {
+		t.Fatalf("new: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	id, err := os.ReadFile(filepath.Join(repo, ".git", "loop", "id"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod := srv.Pod("loops", "gitloop-"+strings.TrimSpace(string(id))+"-kn")
+	if pod == nil {
+		t.Fatal("no pod for loop kn")
+	}
+	if pod.Spec.NodeName != "node-a" || pod.Spec.HostNetwork {
+		t.Errorf("pod on node %q, host network %v; want node-a on the pod network", pod.Spec.NodeName, pod.Spec.HostNetwork)
+	}
+}

@@ -1,6 +1,7 @@
 package kubetest
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -32,32 +33,52 @@ func LocalCluster(t *testing.T, loop string) (*kube.Engine, sandbox.Spec) {
 	if kc := os.Getenv("GIT_LOOP_TEST_KUBECONFIG"); kc != "" {
 		t.Setenv("KUBECONFIG", kc)
 	}
-	volumes, image := os.Getenv("GIT_LOOP_TEST_KUBE_LOCAL_VOLUMES"), os.Getenv("GIT_LOOP_TEST_KUBE_LOCAL_IMAGE")
-	if volumes == "" || image == "" {
+	if os.Getenv("GIT_LOOP_TEST_KUBE_LOCAL_IMAGE") == "" {
 		t.Fatal(`set the environment of: eval "$(scripts/kube-local.sh env)"`)
 	}
-	class := "gitloop-local"
-	e, err := kube.New(kube.Options{StorageClass: class, Storage: "1Gi", NodeName: "localhost", HostNetwork: true})
+	e, err := kube.New(kube.Options{StorageClass: LocalClass, Storage: "1Gi", NodeName: "localhost"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec := sandbox.Spec{Workspace: "tkubelocal", Loop: loop, Image: image,
+	spec := sandbox.Spec{Workspace: "tkubelocal", Loop: loop, Image: os.Getenv("GIT_LOOP_TEST_KUBE_LOCAL_IMAGE"),
 		Workdir: "/loop/clone", Home: "/loop/home"}
-	t.Cleanup(func() { _ = e.Remove(t.Context(), spec) })
-	// The volume's directories as the pod's user needs them: a hostPath
-	// volume takes no fsGroup, and the kubelet makes a missing sub-path
-	// root's.
-	pv := fmt.Sprintf("gitloop-local-%s-%d", loop, time.Now().UnixNano())
-	dir := filepath.Join(volumes, pv)
-	for _, sub := range []string{"work", "home"} {
-		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chown(filepath.Join(dir, sub), 1000, 1000); err != nil {
-			t.Fatal(err)
-		}
+	// Not t.Context(): it is cancelled before the cleanups run, and a
+	// Remove on it leaves the pod and claim on the cluster.
+	t.Cleanup(func() { _ = e.Remove(context.Background(), spec) })
+	LocalVolumes(t, loop, 1)
+	return e, spec
+}
+
+// LocalClass is the storage class of LocalVolumes' volumes.
+const LocalClass = "gitloop-local"
+
+// LocalVolumes makes n hostPath PersistentVolumes of LocalClass, 1Gi
+// each, for claims to bind to (kube-local.sh's cluster has no
+// provisioner: the controller manager binds a claim to one of these as
+// it would to a provisioned one), deleted when the test ends. Each
+// directory is what a provisioner with fsGroup support gives a pod of
+// gid 1000: group 1000, group-writable, setgid, so that the sub-paths the
+// kubelet makes in it as root (a hostPath volume takes no fsGroup) are
+// the group's and writable by the pod's user.
+func LocalVolumes(t *testing.T, prefix string, n int) {
+	t.Helper()
+	volumes := os.Getenv("GIT_LOOP_TEST_KUBE_LOCAL_VOLUMES")
+	if volumes == "" {
+		t.Fatal(`set the environment of: eval "$(scripts/kube-local.sh env)"`)
 	}
-	Kubectl(t, "", "apply", "-f", "-", fmt.Sprintf(`apiVersion: v1
+	for i := 0; i < n; i++ {
+		pv := fmt.Sprintf("gitloop-local-%s-%d-%d", prefix, time.Now().UnixNano(), i)
+		dir := filepath.Join(volumes, pv)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(dir, 0, 1000); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(dir, 0o775|os.ModeSetgid); err != nil {
+			t.Fatal(err)
+		}
+		Kubectl(t, "", "apply", "-f", "-", fmt.Sprintf(`apiVersion: v1
 kind: PersistentVolume
 metadata: {name: %s}
 spec:
@@ -66,9 +87,12 @@ spec:
   storageClassName: %s
   persistentVolumeReclaimPolicy: Retain
   hostPath: {path: %s, type: Directory}
-`, pv, class, dir))
-	t.Cleanup(func() { Kubectl(t, "", "delete", "pv", pv, "--wait=false") })
-	return e, spec
+`, pv, LocalClass, dir))
+		t.Cleanup(func() {
+			Kubectl(t, "", "delete", "pv", pv, "--wait=false")
+			_ = os.RemoveAll(dir)
+		})
+	}
 }
 
 // Kubectl runs kubectl on the cluster KUBECONFIG names; a last argument
