@@ -57,9 +57,10 @@ func (e *Engine) PortForward(ctx context.Context, spec sandbox.Spec, ports []san
 	// client-go's forwarder ends at the first connection the pod refuses
 	// (a browser or a test tool trying before the loop's server listens,
 	// seen on a real cluster): the forward is then made again on the
-	// same host ports, so it lasts as long as the caller wants it.
+	// same host ports, so it lasts as long as the caller wants it. One that
+	// does not come up again is an error.
 	first := true
-	for delay := 100 * time.Millisecond; ; delay = min(2*delay, 2*time.Second) {
+	for {
 		up := make(chan struct{})
 		fw, err := portforward.NewOnAddressesForStreamingWithContext(ctx, dialer, []string{"127.0.0.1"}, specs, up, io.Discard, errOut)
 		if err != nil {
@@ -81,7 +82,6 @@ func (e *Engine) PortForward(ctx context.Context, spec sandbox.Spec, ports []san
 				ready <- out
 			}
 			first = false
-			delay = 100 * time.Millisecond
 		case err := <-done:
 			return e.wrap("port-forward to pod "+name, err)
 		}
@@ -95,7 +95,7 @@ func (e *Engine) PortForward(ctx context.Context, spec sandbox.Spec, ports []san
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-time.After(delay):
+		case <-time.After(100 * time.Millisecond): // a forward that came up: no backoff needed
 		}
 	}
 }
