@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"bytes"
+	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -57,7 +58,11 @@ func staleLockCandidates(s *workspace.Workspace) []string {
 // repository. The caller holds the state lock.
 func clearStaleLocks(s *workspace.Workspace) {
 	locks := staleLockCandidates(s)
-	if len(locks) == 0 || gitAlive(s) {
+	if len(locks) == 0 {
+		return
+	}
+	if pid := gitAlive(s); pid != "" {
+		s.Reporter().Step("kept " + strings.Join(locks, ", ") + ": git process " + pid + " may hold them")
 		return
 	}
 	for _, l := range locks {
@@ -67,9 +72,9 @@ func clearStaleLocks(s *workspace.Workspace) {
 	}
 }
 
-// gitAlive says whether a git process that may work in s's repository
-// is alive (as far as /proc shows this process).
-func gitAlive(s *workspace.Workspace) bool {
+// gitAlive names a git process that may work in s's repository and is
+// alive (as far as /proc shows this process), or returns "".
+func gitAlive(s *workspace.Workspace) string {
 	dirs := []string{s.Repo.CommonDir}
 	if s.Repo.MainWorktree != "" {
 		dirs = append(dirs, s.Repo.MainWorktree)
@@ -90,7 +95,7 @@ func gitAlive(s *workspace.Workspace) bool {
 	}
 	procs, err := os.ReadDir("/proc")
 	if err != nil {
-		return true // cannot tell: leave the locks
+		return "?" // cannot tell: leave the locks
 	}
 	self := os.Getpid()
 	for _, e := range procs {
@@ -113,19 +118,29 @@ func gitAlive(s *workspace.Workspace) bool {
 			// This process's own gits (a cat-file --batch it keeps) are
 			// readers, or hold the state lock with it.
 			if _, rest, ok := bytes.Cut(stat, []byte(") ")); ok {
-				if f := strings.Fields(string(rest)); len(f) > 1 && f[1] == strconv.Itoa(self) {
+				f := strings.Fields(string(rest))
+				if len(f) > 1 && f[1] == strconv.Itoa(self) {
+					continue
+				}
+				// A zombie (dead, not yet reaped by its parent: common
+				// while other processes run many gits) holds nothing.
+				if len(f) > 0 && (f[0] == "Z" || f[0] == "X") {
 					continue
 				}
 			}
 		}
-		if cwd, err := os.Readlink("/proc/" + pid + "/cwd"); err != nil || under(cwd) {
-			return true // unreadable: it may be one
+		cwd, err := os.Readlink("/proc/" + pid + "/cwd")
+		if errors.Is(err, os.ErrNotExist) {
+			continue // gone since the listing, or a zombie
+		}
+		if err != nil || under(cwd) {
+			return pid // unreadable: it may be one
 		}
 		if env, err := os.ReadFile("/proc/" + pid + "/environ"); err == nil {
 			for _, kv := range bytes.Split(env, []byte{0}) {
 				k, v, _ := strings.Cut(string(kv), "=")
 				if (k == "GIT_DIR" || k == "GIT_COMMON_DIR" || k == "GIT_WORK_TREE") && under(filepath.Clean(v)) {
-					return true
+					return pid
 				}
 			}
 		}
@@ -133,11 +148,11 @@ func gitAlive(s *workspace.Workspace) bool {
 			for _, arg := range bytes.Split(cmd, []byte{0}) {
 				for _, d := range dirs {
 					if bytes.Contains(arg, []byte(d)) {
-						return true
+						return pid
 					}
 				}
 			}
 		}
 	}
-	return false
+	return ""
 }

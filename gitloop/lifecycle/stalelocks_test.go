@@ -94,7 +94,7 @@ func TestStaleRefLocksAfterKill(t *testing.T) {
 	}
 	// Killed: the next command clears them and works.
 	if err := lifecycle.Remove(ctx, svc, lifecycle.RemoveOptions{Name: "k", Force: true}); err != nil {
-		t.Fatalf("rm after the killed git: %v", err)
+		t.Fatalf("rm after the killed git: %v (git processes: %s)", err, gitProcs())
 	}
 	for _, p := range locks {
 		if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
@@ -104,4 +104,20 @@ func TestStaleRefLocksAfterKill(t *testing.T) {
 	if out := gittest.Git(t, repo, "branch", "--list", "loop/k"); out != "" {
 		t.Errorf("loop/k left: %q", out)
 	}
+}
+
+// gitProcs lists the git processes /proc shows, for a failure's message.
+func gitProcs() string {
+	var out []string
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		comm, err := os.ReadFile("/proc/" + e.Name() + "/comm")
+		if err != nil || !strings.HasPrefix(string(comm), "git") {
+			continue
+		}
+		stat, _ := os.ReadFile("/proc/" + e.Name() + "/stat")
+		cwd, cerr := os.Readlink("/proc/" + e.Name() + "/cwd")
+		out = append(out, fmt.Sprintf("%s %q cwd=%s err=%v", e.Name(), strings.TrimSpace(string(stat)), cwd, cerr))
+	}
+	return strings.Join(out, "; ")
 }
