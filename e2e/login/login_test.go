@@ -635,29 +635,9 @@ echo "no relay to reach"`
 func TestHostNetworkRelay(t *testing.T) {
 	for _, d := range cmdtest.Drivers {
 		t.Run(d.Name, func(t *testing.T) {
-			repo := gittest.Repo(t)
-			d.Prepare(t, repo)
-			t.Cleanup(func() {
-				ws, _ := os.ReadFile(filepath.Join(repo, ".git", "loop", "id"))
-				cmdtest.Run(t, repo, "uninstall", "--yes", "--force")
-				if api, err := dockertest.DialAPI(); err == nil && len(ws) > 0 {
-					api.RemoveLabelled(sandbox.LabelWorkspace, strings.TrimSpace(string(ws)))
-					api.Close()
-				}
-			})
-			t.Setenv("HOME", fakeHome(t))
-			up := newStandIn(t, "a")
-			t.Setenv("ANTHROPIC_BASE_URL", up.URL)
-			gittest.Git(t, repo, "config", "loop.sandbox.network", "host")
 			// The loop's agent: a session that lasts a few seconds and
 			// makes no request of its own.
-			bin := filepath.Join(t.TempDir(), "claude")
-			if err := os.WriteFile(bin, []byte("#!/bin/sh\nsleep 6\necho agent-done\n"), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			gittest.Git(t, repo, "config", "loop.agent", bin)
-			cmdtest.MustRun(t, repo, "new", "a", "--driver", d.Name, "--detach")
-			cmdtest.MustRun(t, repo, "new", "b", "--driver", d.Name, "--detach")
+			repo, up := hostNetworkPair(t, d, "#!/bin/sh\nsleep 6\necho agent-done\n")
 			done := make(chan cmdtest.Result, 1)
 			go func() { done <- cmdtest.Run(t, repo, "run", "a", "go") }()
 			r := cmdtest.Run(t, repo, "exec", "b", "--", "bash", "-c", neighbour, "sh", strconv.Itoa(egress.Port))
@@ -699,29 +679,9 @@ done`
 func TestHostNetworkRelayByHand(t *testing.T) {
 	for _, d := range cmdtest.Drivers {
 		t.Run(d.Name, func(t *testing.T) {
-			repo := gittest.Repo(t)
-			d.Prepare(t, repo)
-			t.Cleanup(func() {
-				ws, _ := os.ReadFile(filepath.Join(repo, ".git", "loop", "id"))
-				cmdtest.Run(t, repo, "uninstall", "--yes", "--force")
-				if api, err := dockertest.DialAPI(); err == nil && len(ws) > 0 {
-					api.RemoveLabelled(sandbox.LabelWorkspace, strings.TrimSpace(string(ws)))
-					api.Close()
-				}
-			})
-			t.Setenv("HOME", fakeHome(t))
-			up := newStandIn(t, "a")
-			t.Setenv("ANTHROPIC_BASE_URL", up.URL)
-			gittest.Git(t, repo, "config", "loop.sandbox.network", "host")
 			// The client run by hand in loop a: it lasts a few seconds
 			// and makes no request of its own.
-			bin := filepath.Join(t.TempDir(), "claude")
-			if err := os.WriteFile(bin, []byte("#!/bin/sh\nsleep 8\necho by-hand-done\n"), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			gittest.Git(t, repo, "config", "loop.agent", bin)
-			cmdtest.MustRun(t, repo, "new", "a", "--driver", d.Name, "--detach")
-			cmdtest.MustRun(t, repo, "new", "b", "--driver", d.Name, "--detach")
+			repo, up := hostNetworkPair(t, d, "#!/bin/sh\nsleep 8\necho by-hand-done\n")
 			done := make(chan cmdtest.Result, 1)
 			go func() { done <- cmdtest.Run(t, repo, "exec", "a", "--", "claude") }()
 			r := cmdtest.Run(t, repo, "exec", "b", "--", "bash", "-c", scanner)
@@ -742,4 +702,34 @@ func TestHostNetworkRelayByHand(t *testing.T) {
 			}
 		})
 	}
+}
+
+// hostNetworkPair makes loops a and b on driver d with sandbox.network =
+// host, the host logged in to Claude with a stand-in model API, and the
+// loops' agent a "claude" script of the given text; it returns the
+// repository and the stand-in.
+func hostNetworkPair(t *testing.T, d cmdtest.Driver, agentScript string) (string, *standIn) {
+	t.Helper()
+	repo := gittest.Repo(t)
+	d.Prepare(t, repo)
+	t.Cleanup(func() {
+		ws, _ := os.ReadFile(filepath.Join(repo, ".git", "loop", "id"))
+		cmdtest.Run(t, repo, "uninstall", "--yes", "--force")
+		if api, err := dockertest.DialAPI(); err == nil && len(ws) > 0 {
+			api.RemoveLabelled(sandbox.LabelWorkspace, strings.TrimSpace(string(ws)))
+			api.Close()
+		}
+	})
+	t.Setenv("HOME", fakeHome(t))
+	up := newStandIn(t, "a")
+	t.Setenv("ANTHROPIC_BASE_URL", up.URL)
+	gittest.Git(t, repo, "config", "loop.sandbox.network", "host")
+	bin := filepath.Join(t.TempDir(), "claude")
+	if err := os.WriteFile(bin, []byte(agentScript), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	gittest.Git(t, repo, "config", "loop.agent", bin)
+	cmdtest.MustRun(t, repo, "new", "a", "--driver", d.Name, "--detach")
+	cmdtest.MustRun(t, repo, "new", "b", "--driver", d.Name, "--detach")
+	return repo, up
 }

@@ -76,10 +76,9 @@ func withEgress(s *workspace.Workspace, inv *agent.Invocation, spec sandbox.Spec
 		// user) reaches it: as on the none driver, the client's
 		// credential is a token of this session's, which the proxy
 		// requires.
-		if cred, err = sessionToken(); err != nil {
+		if cred, err = requireSessionToken(p); err != nil {
 			return stop, err
 		}
-		p.RequireToken(cred)
 	}
 	srv, err := egress.Listen(filepath.Join(dir, socketName), p)
 	if err != nil {
@@ -100,12 +99,11 @@ func withEgress(s *workspace.Workspace, inv *agent.Invocation, spec sandbox.Spec
 // reaches, so the client's credential is a token of this session's,
 // which the proxy requires.
 func egressOnHost(inv *agent.Invocation, login *egress.Login, x *sandbox.Exec) (stop func(), err error) {
-	tok, err := sessionToken()
+	p := egress.NewProxy(login, nil)
+	tok, err := requireSessionToken(p)
 	if err != nil {
 		return func() {}, err
 	}
-	p := egress.NewProxy(login, nil)
-	p.RequireToken(tok)
 	srv, err := egress.ListenTCP("127.0.0.1:0", p)
 	if err != nil {
 		return func() {}, fmt.Errorf("loop %s: %w", inv.Loop.Name, err)
@@ -114,13 +112,16 @@ func egressOnHost(inv *agent.Invocation, login *egress.Login, x *sandbox.Exec) (
 	return func() { _ = srv.Close() }, nil
 }
 
-// sessionToken is a random credential for one agent session's proxy.
-func sessionToken() (string, error) {
+// requireSessionToken makes p require a random credential of its own
+// (for one session or exec) and returns it, for the client to send.
+func requireSessionToken(p *egress.Proxy) (string, error) {
 	b := make([]byte, 24)
 	if _, err := rand.Read(b); err != nil {
 		return "", fmt.Errorf("egress proxy: %w", err)
 	}
-	return "git-loop-session-" + hex.EncodeToString(b), nil
+	tok := "git-loop-session-" + hex.EncodeToString(b)
+	p.RequireToken(tok)
+	return tok, nil
 }
 
 // pointAt points the client at the proxy (base) with cred as its
@@ -194,11 +195,10 @@ func egressByHand(s *workspace.Workspace, m *state.Meta, spec sandbox.Spec, x *s
 		// The relay's free port is then on the host's loopback, where
 		// every local process reaches it (as for sessions, withEgress):
 		// the proxy requires this exec's token, which the client sends.
-		tok, err := sessionToken()
+		tok, err := requireSessionToken(p)
 		if err != nil {
 			return stop, err
 		}
-		p.RequireToken(tok)
 		x.Env[egress.HandTokenEnv] = tok
 	}
 	srv, err := egress.Listen(filepath.Join(dir, name), p)
