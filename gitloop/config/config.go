@@ -92,6 +92,7 @@ var Keys = []Key{
 	{Name: "sandbox.kube.namespace", Default: "", Help: "namespace of the kubernetes driver's pods and claims (default: the context's namespace, else default)"},
 	{Name: "sandbox.kube.storageClass", Default: "", Help: "storage class of each loop's claim (kubernetes; default: the cluster's default class)"},
 	{Name: "sandbox.kube.node", Default: "", Help: "node every loop's pod is placed on, for a cluster without a scheduler (kubernetes; default: the scheduler chooses)"},
+	{Name: "sandbox.kube.agentSandbox", Default: "auto", Help: `"auto": new loops are agent-sandbox Sandbox objects where the cluster serves that CRD, else a Pod and a claim; "off": always a Pod and a claim (kubernetes; a loop keeps what it was made as)`, Validate: oneOf([]string{"auto", "off"})},
 	{Name: "sandbox.kube.storage", Default: "10Gi", Help: `size each loop's claim requests (kubernetes): "10Gi"`, Validate: nonEmpty},
 	{Name: "knowledge.url", Default: "", Help: "remote of the team knowledge repo (default: a local bare origin, solo mode)"},
 	{Name: "notes.url", Default: "", Help: "remote of the team notes repo (default: a local bare origin, solo mode)"},

@@ -82,9 +82,6 @@ type sandboxAPI struct {
 func (e *Engine) agentSandboxes(ctx context.Context) (*sandboxAPI, error) {
 	a := &e.sandboxes
 	a.once.Do(func() {
-		if e.opts.NoAgentSandbox {
-			return
-		}
 		raw, err := e.cs.rc.Get().AbsPath("/apis", sandboxGroup).DoRaw(ctx)
 		if apierrors.IsNotFound(err) || apierrors.IsForbidden(err) {
 			// Not installed, or not for this user: Pods and claims.
@@ -120,6 +117,24 @@ func (e *Engine) agentSandboxes(ctx context.Context) (*sandboxAPI, error) {
 		return nil, a.err
 	}
 	return a, nil
+}
+
+// wantsSandbox says whether the loop without a claim of its own is to be
+// a Sandbox object: always where the CRD is served, unless the user chose
+// bare Pods; a loop that already is one stays one whatever the setting (its
+// clone is on the Sandbox's claim).
+func (e *Engine) wantsSandbox(ctx context.Context, a *sandboxAPI, name string) (bool, error) {
+	if !e.opts.NoAgentSandbox {
+		return true, nil
+	}
+	_, err := a.get(ctx, e.ns, name)
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, e.wrap("sandbox "+name, err)
+	}
+	return true, nil
 }
 
 func (a *sandboxAPI) path(ns string, name ...string) []string {

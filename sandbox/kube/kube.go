@@ -53,8 +53,9 @@ type Options struct {
 	// cluster schedules and networks its pods.
 	NodeName    string
 	HostNetwork bool
-	// NoAgentSandbox makes bare Pods and claims even where the
-	// agent-sandbox CRD is installed.
+	// NoAgentSandbox makes new loops bare Pods and claims even where the
+	// agent-sandbox CRD is installed (sandbox.kube.agentSandbox = off); a
+	// loop that is a Sandbox object already stays one.
 	NoAgentSandbox bool
 }
 

@@ -521,3 +521,37 @@ func TestAgentSandbox(t *testing.T) {
 		})
 	}
 }
+
+// TestAgentSandboxOff: sandbox.kube.agentSandbox = off makes new loops a
+// bare Pod and claim where the CRD is served, and leaves a loop that is a
+// Sandbox object already as one (its clone is on that Sandbox's claim).
+func TestAgentSandboxOff(t *testing.T) {
+	srv := kubetest.New(t)
+	srv.InstallAgentSandbox("v1beta1")
+	auto := engine(t, srv)
+	old := newSpec(t, "was")
+	run(t, auto, old, sandbox.Exec{Cmd: []string{"sh", "-c", "echo kept > file"}})
+
+	off, err := kube.NewForConfig(srv.Config(), ns, kube.Options{NoAgentSandbox: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := newSpec(t, "bare")
+	if code, _, errs := run(t, off, spec, sandbox.Exec{Cmd: []string{"true"}}); code != 0 {
+		t.Fatalf("exec: %d %q", code, errs)
+	}
+	name := "gitloop-tkube-bare"
+	if srv.Sandbox(ns, name) != nil || srv.Pod(ns, name) == nil || srv.Claim(ns, name) == nil {
+		t.Fatalf("off: want a bare pod and claim %s and no Sandbox", name)
+	}
+	// The loop made as a Sandbox: stopped, then resumed by the off engine.
+	if err := off.Stop(t.Context(), old); err != nil {
+		t.Fatal(err)
+	}
+	if _, out, _ := run(t, off, old, sandbox.Exec{Cmd: []string{"cat", "file"}}); out != "kept\n" {
+		t.Fatalf("the Sandbox loop under off: %q", out)
+	}
+	if srv.Sandbox(ns, "gitloop-tkube-was") == nil || srv.Claim(ns, "gitloop-tkube-was") != nil {
+		t.Fatal("the Sandbox loop under off: want it still a Sandbox, with no bare claim")
+	}
+}

@@ -51,11 +51,17 @@ func (e *Engine) Ensure(ctx context.Context, spec sandbox.Spec) (sandbox.Status,
 		// A loop made as a bare Pod and claim before the CRD was
 		// installed stays one: its clone is on that claim.
 		_, err := e.cs.CoreV1().PersistentVolumeClaims(e.ns).Get(ctx, name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			return e.ensureSandbox(ctx, a, spec, pod)
+		if err != nil && !apierrors.IsNotFound(err) {
+			return sandbox.Status{}, e.wrap("claim "+name, err)
 		}
 		if err != nil {
-			return sandbox.Status{}, e.wrap("claim "+name, err)
+			sandboxed, err := e.wantsSandbox(ctx, a, name)
+			if err != nil {
+				return sandbox.Status{}, err
+			}
+			if sandboxed {
+				return e.ensureSandbox(ctx, a, spec, pod)
+			}
 		}
 	}
 	if err := e.ensureClaim(ctx, spec, name); err != nil {

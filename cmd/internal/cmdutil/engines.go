@@ -91,6 +91,9 @@ func (e *Engines) kubeOptions(ctx context.Context) kube.Options {
 		StorageClass: cfg.Get("sandbox.kube.storageClass"),
 		Storage:      cfg.Get("sandbox.kube.storage"),
 		NodeName:     cfg.Get("sandbox.kube.node"),
+		// A typo is refused when the config is read; anything but "off"
+		// keeps the default.
+		NoAgentSandbox: cfg.Get("sandbox.kube.agentSandbox") == "off",
 	}
 }
 

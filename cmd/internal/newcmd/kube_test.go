@@ -118,3 +118,34 @@ func TestKubernetesNodeSetting(t *testing.T) {
 		t.Errorf("pod on node %q, host network %v; want node-a on the pod network", pod.Spec.NodeName, pod.Spec.HostNetwork)
 	}
 }
+
+// TestKubernetesAgentSandboxSetting: where the agent-sandbox CRD is
+// served, a loop is a Sandbox object, and sandbox.kube.agentSandbox = off
+// makes it a bare Pod and claim.
+func TestKubernetesAgentSandboxSetting(t *testing.T) {
+	srv := kubetest.New(t)
+	srv.InstallAgentSandbox("v1beta1")
+	t.Setenv("KUBECONFIG", srv.Kubeconfig(t, "loops"))
+	repo := gittest.Repo(t)
+	id := func() string {
+		b, err := os.ReadFile(filepath.Join(repo, ".git", "loop", "id"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(string(b))
+	}
+	if r := cmdtest.Run(t, repo, "new", "sb", "--driver", "kubernetes", "--detach"); r.Code != 0 {
+		t.Fatalf("new: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	if srv.Sandbox("loops", "gitloop-"+id()+"-sb") == nil {
+		t.Fatal("auto: no Sandbox for loop sb")
+	}
+	gittest.Git(t, repo, "config", "loop.sandbox.kube.agentSandbox", "off")
+	if r := cmdtest.Run(t, repo, "new", "bare", "--driver", "kubernetes", "--detach"); r.Code != 0 {
+		t.Fatalf("new: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	name := "gitloop-" + id() + "-bare"
+	if srv.Sandbox("loops", name) != nil || srv.Pod("loops", name) == nil || srv.Claim("loops", name) == nil {
+		t.Fatal("off: want a bare pod and claim and no Sandbox")
+	}
+}
