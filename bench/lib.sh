@@ -43,3 +43,23 @@ time_new_docker() {
 		docker rm -f "$c" "gitloop-$ws-n$i" >/dev/null
 	done
 }
+
+# time_fetch REPO LOOP REPS INSIDE EXT OUT: bringing back one new commit of
+# loop LOOP through gitloop:: (the transport alone: git fetch with fsck,
+# the helper, upload-pack inside) against its floor, git fetch over the
+# ext:: URL EXT through the same exec, alternating the two; each timed
+# fetch has one new commit to bring, made inside (untimed) by the command
+# prefix INSIDE run in the loop's clone. Writes the times to $work/OUT.t
+# and the floor's to $work/OUTx.t.
+time_fetch() {
+	local repo=$1 loop=$2 reps=$3 inside=$4 ext=$5 out=$6 i t0 t1
+	fetch_loop() { git -C "$repo" -c protocol.allow=never -c "protocol.$1.allow=always" -c transfer.fsckObjects=true \
+		fetch -q --no-tags --no-write-fetch-head "$2" "+refs/heads/loop/$loop:$3"; }
+	: > "$work/$out.t"; : > "$work/${out}x.t"
+	for i in $(seq 1 "$reps"); do
+		$inside git -c user.name=b -c user.email=b@example.com commit -q --allow-empty -m "a$i"
+		t0=$(now); fetch_loop gitloop "gitloop::$loop" "refs/gitloop/$loop/head"; t1=$(now); echo $((t1 - t0)) >> "$work/$out.t"
+		$inside git -c user.name=b -c user.email=b@example.com commit -q --allow-empty -m "b$i"
+		t0=$(now); fetch_loop ext "$ext" "refs/bench/$loop"; t1=$(now); echo $((t1 - t0)) >> "$work/${out}x.t"
+	done
+}

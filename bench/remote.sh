@@ -78,17 +78,8 @@ done
 new_ms=$(median_ms < "$work/new.t"); floor_ms=$(median_ms < "$work/floor.t")
 [ -z "${BASE:-}" ] || base_ms=$(median_ms < "$work/base.t")
 
-# fetch of one new commit: each timed fetch has one new commit to bring,
-# made inside (untimed), alternating the two transports.
-fetch() { git -C "$repo" -c protocol.allow=never -c "protocol.$1.allow=always" -c transfer.fsckObjects=true \
-	fetch -q --no-tags --no-write-fetch-head "$2" "+refs/heads/loop/warm:$3"; }
-: > "$work/f.t"; : > "$work/fx.t"
-for i in $(seq 1 "$reps"); do
-	docker exec -w "$wt" "$ctr" git -c user.name=b -c user.email=b@example.com commit -q --allow-empty -m "a$i"
-	t0=$(now); fetch gitloop gitloop::warm refs/gitloop/warm/head; t1=$(now); echo $((t1 - t0)) >> "$work/f.t"
-	docker exec -w "$wt" "$ctr" git -c user.name=b -c user.email=b@example.com commit -q --allow-empty -m "b$i"
-	t0=$(now); fetch ext "ext::docker exec -i -w $wt $ctr git %s $wt" refs/bench/head; t1=$(now); echo $((t1 - t0)) >> "$work/fx.t"
-done
+# fetch of one new commit (time_fetch in lib.sh).
+time_fetch "$repo" warm "$reps" "docker exec -w $wt $ctr" "ext::docker exec -i -w $wt $ctr git %s $wt" f
 f_ms=$(median_ms < "$work/f.t"); fx_ms=$(median_ms < "$work/fx.t")
 
 printf '%-58s %10s %10s %7s\n' "benchmark on $host (median of $reps, $(nproc) cores)" "git loop" "floor" "ratio"

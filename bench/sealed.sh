@@ -40,18 +40,9 @@ ws=$(cat "$repo/.git/loop/id")
 user="$(id -u):$(id -g)"
 wt=$(git -C "$repo" loop status warm --json 2>/dev/null | sed -n 's/.*"worktree": *"\([^"]*\)".*/\1/p')
 ctr="gitloop-$ws-warm"
-fetch() { git -C "$repo" -c protocol.allow=never -c "protocol.$1.allow=always" -c transfer.fsckObjects=true \
-	fetch -q --no-tags --no-write-fetch-head "$2" "+refs/heads/loop/warm:$3"; }
 
-# fetch of one new commit, docker: each timed fetch has one new commit to
-# bring, made inside (untimed), alternating the two transports.
-: > "$work/f.t"; : > "$work/fx.t"
-for i in $(seq 1 "$reps"); do
-	docker exec -w "$wt" "$ctr" git -c user.name=b -c user.email=b@example.com commit -q --allow-empty -m "a$i"
-	t0=$(now); fetch gitloop gitloop::warm refs/gitloop/warm/head; t1=$(now); echo $((t1 - t0)) >> "$work/f.t"
-	docker exec -w "$wt" "$ctr" git -c user.name=b -c user.email=b@example.com commit -q --allow-empty -m "b$i"
-	t0=$(now); fetch ext "ext::docker exec -i -w $wt $ctr git %s $wt" refs/bench/head; t1=$(now); echo $((t1 - t0)) >> "$work/fx.t"
-done
+# fetch of one new commit, docker (time_fetch in lib.sh).
+time_fetch "$repo" warm "$reps" "docker exec -w $wt $ctr" "ext::docker exec -i -w $wt $ctr git %s $wt" f
 f_ms=$(median_ms < "$work/f.t"); fx_ms=$(median_ms < "$work/fx.t")
 
 # new, sealed, vs the floor (time_new_docker in lib.sh).
@@ -67,15 +58,7 @@ if command -v bwrap >/dev/null && bwrap --unshare-all --share-net --ro-bind / / 
 	bwt=$(git -C "$repo" loop status bw --json 2>/dev/null | sed -n 's/.*"worktree": *"\([^"]*\)".*/\1/p')
 	clone="$repo/.git/loop/sandbox/bw/clone"
 	jail="bwrap --unshare-all --share-net --die-with-parent --ro-bind / / --bind $clone $bwt --proc /proc --dev /dev --chdir $bwt"
-	fetchbw() { git -C "$repo" -c protocol.allow=never -c "protocol.$1.allow=always" -c transfer.fsckObjects=true \
-		fetch -q --no-tags --no-write-fetch-head "$2" "+refs/heads/loop/bw:$3"; }
-	: > "$work/b.t"; : > "$work/bx.t"
-	for i in $(seq 1 "$reps"); do
-		$jail git -c user.name=b -c user.email=b@example.com commit -q --allow-empty -m "a$i"
-		t0=$(now); fetchbw gitloop gitloop::bw refs/gitloop/bw/head; t1=$(now); echo $((t1 - t0)) >> "$work/b.t"
-		$jail git -c user.name=b -c user.email=b@example.com commit -q --allow-empty -m "b$i"
-		t0=$(now); fetchbw ext "ext::$jail git %s $bwt" refs/bench/bw; t1=$(now); echo $((t1 - t0)) >> "$work/bx.t"
-	done
+	time_fetch "$repo" bw "$reps" "$jail" "ext::$jail git %s $bwt" b
 	b_ms=$(median_ms < "$work/b.t"); bx_ms=$(median_ms < "$work/bx.t")
 	printf '%-52s %8sms %8sms %6sx\n' "fetch 1 commit (bwrap): gitloop:: vs ext::" "$b_ms" "$bx_ms" "$(ratio "$b_ms" "$bx_ms")"
 	# What git loop itself does after an exec: the connection served from

@@ -20,9 +20,7 @@ import (
 
 	"github.com/gitloop-dev/git-loop/cmd/cmdtest"
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
-	"github.com/gitloop-dev/git-loop/sandbox"
 	"github.com/gitloop-dev/git-loop/sandbox/bwrap"
-	"github.com/gitloop-dev/git-loop/sandbox/docker/dockertest"
 	"github.com/gitloop-dev/git-loop/sandbox/sandboxtest"
 )
 
@@ -544,7 +542,7 @@ func TestMissingAgentOnDockerSaidOnce(t *testing.T) {
 	t.Parallel()
 	repo := gittest.Repo(t)
 	cmdtest.DockerDriver.Prepare(t, repo)
-	t.Cleanup(func() { removeContainers(repo) })
+	cmdtest.RemoveContainers(t, repo)
 	gittest.Git(t, repo, "config", "loop.agent", "/nonexistent/bin/claude")
 	cmdtest.MustRun(t, repo, "new", "d", "--driver", "docker", "--detach")
 	r := cmdtest.Run(t, repo, "run", "d", "hello")
@@ -560,7 +558,7 @@ func TestAgentOverrideOnDocker(t *testing.T) {
 	t.Parallel()
 	repo := gittest.Repo(t)
 	cmdtest.DockerDriver.Prepare(t, repo)
-	t.Cleanup(func() { removeContainers(repo) })
+	cmdtest.RemoveContainers(t, repo)
 	cmdtest.MustRun(t, repo, "new", "o", "--driver", "docker", "--detach")
 	r := cmdtest.Run(t, repo, "run", "o", "--agent", "fake-generic", "override")
 	if r.Code != 0 || !strings.Contains(r.Stdout, "fake-generic got: override") {
@@ -584,7 +582,7 @@ func TestRecomposeHostile(t *testing.T) {
 			t.Parallel()
 			repo := gittest.Repo(t)
 			d.Prepare(t, repo)
-			t.Cleanup(func() { removeContainers(repo) })
+			cmdtest.RemoveContainers(t, repo)
 			secret := t.TempDir()
 			canary := filepath.Join(secret, "canary")
 			if err := os.WriteFile(canary, []byte("host"), 0o600); err != nil {
@@ -627,16 +625,5 @@ func TestDoctorSeesLoopAgent(t *testing.T) {
 	}
 	if r := cmdtest.Run(t, repo, "run", "own", "hi"); r.Code == 0 {
 		t.Errorf("run with the missing agent succeeded")
-	}
-}
-
-// removeContainers removes the containers a test's loops left.
-func removeContainers(repo string) {
-	ws, _ := os.ReadFile(filepath.Join(repo, ".git", "loop", "id"))
-	if id := strings.TrimSpace(string(ws)); id != "" {
-		if api, err := dockertest.DialAPI(); err == nil {
-			api.RemoveLabelled(sandbox.LabelWorkspace, id)
-			_ = api.Close()
-		}
 	}
 }

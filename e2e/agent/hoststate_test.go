@@ -24,7 +24,7 @@ func TestRunWritesOnlyHostOnly(t *testing.T) {
 			d.Prepare(t, repo)
 			gittest.Git(t, repo, "config", "loop.agent", "claude")
 			cmdtest.MustRun(t, repo, "new", "a", "--driver", d.Name, "--detach")
-			t.Cleanup(func() { cmdtest.Run(t, repo, "uninstall", "--yes", "--force") })
+			cmdtest.CleanUp(t, repo, nil)
 			victimDir := t.TempDir()
 			victim := filepath.Join(victimDir, "victim")
 			gittest.WriteFile(t, victimDir, "victim", "untouched\n")

@@ -28,7 +28,7 @@ func TestSealedFetchPoints(t *testing.T) {
 			d.Prepare(t, repo)
 			gittest.Git(t, repo, "config", "loop.agent", "claude")
 			gittest.Git(t, repo, "config", "loop.sandbox.sealed", "true")
-			t.Cleanup(func() { cmdtest.Run(t, repo, "uninstall", "--yes", "--force") })
+			cmdtest.CleanUp(t, repo, nil)
 			cmdtest.MustRun(t, repo, "new", "x", "--driver", d.Name, "--detach")
 			if !cmdtest.ReadMeta(t, repo, "x").Sandbox.Sealed {
 				t.Fatal("loop x is not sealed")

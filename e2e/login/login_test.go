@@ -23,7 +23,6 @@ import (
 	"github.com/gitloop-dev/git-loop/gitloop/egress"
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
 	"github.com/gitloop-dev/git-loop/internal/testagents"
-	"github.com/gitloop-dev/git-loop/sandbox"
 	"github.com/gitloop-dev/git-loop/sandbox/docker/dockertest"
 )
 
@@ -169,14 +168,7 @@ func TestHostLoginInLoops(t *testing.T) {
 		t.Run(d.Name, func(t *testing.T) {
 			repo := gittest.Repo(t)
 			d.Prepare(t, repo)
-			t.Cleanup(func() {
-				ws, _ := os.ReadFile(filepath.Join(repo, ".git", "loop", "id"))
-				cmdtest.Run(t, repo, "uninstall", "--yes", "--force")
-				if api, err := dockertest.DialAPI(); err == nil && len(ws) > 0 {
-					api.RemoveLabelled(sandbox.LabelWorkspace, strings.TrimSpace(string(ws)))
-					api.Close()
-				}
-			})
+			cmdtest.CleanUp(t, repo, nil)
 			t.Setenv("HOME", fakeHome(t))
 
 			t.Run("claude", func(t *testing.T) {
@@ -251,14 +243,7 @@ func TestHostLoginByHand(t *testing.T) {
 		t.Run(d.Name, func(t *testing.T) {
 			repo := gittest.Repo(t)
 			d.Prepare(t, repo)
-			t.Cleanup(func() {
-				ws, _ := os.ReadFile(filepath.Join(repo, ".git", "loop", "id"))
-				cmdtest.Run(t, repo, "uninstall", "--yes", "--force")
-				if api, err := dockertest.DialAPI(); err == nil && len(ws) > 0 {
-					api.RemoveLabelled(sandbox.LabelWorkspace, strings.TrimSpace(string(ws)))
-					api.Close()
-				}
-			})
+			cmdtest.CleanUp(t, repo, nil)
 			t.Setenv("HOME", fakeHome(t))
 
 			t.Run("claude", func(t *testing.T) {
@@ -329,14 +314,7 @@ func TestCodexChatGPTLogin(t *testing.T) {
 		t.Run(d.Name, func(t *testing.T) {
 			repo := gittest.Repo(t)
 			d.Prepare(t, repo)
-			t.Cleanup(func() {
-				ws, _ := os.ReadFile(filepath.Join(repo, ".git", "loop", "id"))
-				cmdtest.Run(t, repo, "uninstall", "--yes", "--force")
-				if api, err := dockertest.DialAPI(); err == nil && len(ws) > 0 {
-					api.RemoveLabelled(sandbox.LabelWorkspace, strings.TrimSpace(string(ws)))
-					api.Close()
-				}
-			})
+			cmdtest.CleanUp(t, repo, nil)
 			home := fakeHome(t)
 			t.Setenv("HOME", home)
 			up := newStandIn(t, "g1")
@@ -473,7 +451,7 @@ func codexNative(t *testing.T, launcher string) string {
 func TestHostLoginNoneDriver(t *testing.T) {
 	claude := testagents.Claude(t)
 	repo := gittest.Repo(t)
-	t.Cleanup(func() { cmdtest.Run(t, repo, "uninstall", "--yes", "--force") })
+	cmdtest.CleanUp(t, repo, nil)
 	t.Setenv("HOME", fakeHome(t))
 	up := newStandIn(t, "o")
 	t.Setenv("ANTHROPIC_BASE_URL", up.URL)
@@ -548,14 +526,7 @@ func TestHostileAgentAndProxy(t *testing.T) {
 		t.Run(d.Name, func(t *testing.T) {
 			repo := gittest.Repo(t)
 			d.Prepare(t, repo)
-			t.Cleanup(func() {
-				ws, _ := os.ReadFile(filepath.Join(repo, ".git", "loop", "id"))
-				cmdtest.Run(t, repo, "uninstall", "--yes", "--force")
-				if api, err := dockertest.DialAPI(); err == nil && len(ws) > 0 {
-					api.RemoveLabelled(sandbox.LabelWorkspace, strings.TrimSpace(string(ws)))
-					api.Close()
-				}
-			})
+			cmdtest.CleanUp(t, repo, nil)
 			t.Setenv("HOME", fakeHome(t))
 			attacker := newStandIn(t, "nobody")
 			up := newStandIn(t, "h")
@@ -712,14 +683,7 @@ func hostNetworkPair(t *testing.T, d cmdtest.Driver, agentScript string) (string
 	t.Helper()
 	repo := gittest.Repo(t)
 	d.Prepare(t, repo)
-	t.Cleanup(func() {
-		ws, _ := os.ReadFile(filepath.Join(repo, ".git", "loop", "id"))
-		cmdtest.Run(t, repo, "uninstall", "--yes", "--force")
-		if api, err := dockertest.DialAPI(); err == nil && len(ws) > 0 {
-			api.RemoveLabelled(sandbox.LabelWorkspace, strings.TrimSpace(string(ws)))
-			api.Close()
-		}
-	})
+	cmdtest.CleanUp(t, repo, nil)
 	t.Setenv("HOME", fakeHome(t))
 	up := newStandIn(t, "a")
 	t.Setenv("ANTHROPIC_BASE_URL", up.URL)

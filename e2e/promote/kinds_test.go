@@ -46,11 +46,7 @@ func forEach(t *testing.T, ks []kind, f func(t *testing.T, e *env, k kind)) {
 			e := setup(t)
 			if k.driver != nil {
 				k.driver.Prepare(t, e.Repo)
-				t.Cleanup(func() {
-					if r := e.Run("uninstall", "--yes", "--force"); r.Code != 0 {
-						t.Errorf("cleanup: git loop uninstall: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
-					}
-				})
+				cmdtest.CleanUp(t, e.Repo, e.Run)
 			}
 			e.kind = k
 			f(t, e, k)

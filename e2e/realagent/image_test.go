@@ -9,13 +9,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/gitloop-dev/git-loop/cmd/cmdtest"
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
-	"github.com/gitloop-dev/git-loop/sandbox"
 	"github.com/gitloop-dev/git-loop/sandbox/docker"
 	"github.com/gitloop-dev/git-loop/sandbox/docker/dockertest"
 	"github.com/gitloop-dev/git-loop/sandbox/sandboxtest"
@@ -31,7 +29,7 @@ func drivers() []cmdtest.Driver {
 		{Name: "docker", Prepare: func(t *testing.T, repo string) {
 			e := dockertest.Engine(t)
 			gittest.Git(t, repo, "config", "loop.sandbox.image", nodeImage(t, e))
-			t.Cleanup(func() { removeContainers(repo) })
+			cmdtest.RemoveContainers(t, repo)
 		}},
 		cmdtest.BwrapDriver,
 	}
@@ -78,17 +76,6 @@ func nodeImage(t *testing.T, e *docker.Engine) string {
 		t.Fatal(err)
 	}
 	return tag
-}
-
-// removeContainers removes the containers the test's loops left.
-func removeContainers(repo string) {
-	ws, _ := os.ReadFile(filepath.Join(repo, ".git", "loop", "id"))
-	if id := strings.TrimSpace(string(ws)); id != "" {
-		if api, err := dockertest.DialAPI(); err == nil {
-			api.RemoveLabelled(sandbox.LabelWorkspace, id)
-			_ = api.Close()
-		}
-	}
 }
 
 func copyFile(src, dst string) error {

@@ -29,7 +29,7 @@ func also(t *testing.T, u *cmdtest.User, d cmdtest.Driver) *cmdtest.User {
 	d.Prepare(t, repo)
 	o := *u
 	o.Repo = repo
-	t.Cleanup(func() { o.Run("uninstall", "--yes", "--force") })
+	cmdtest.CleanUp(t, repo, o.Run)
 	return &o
 }
 

@@ -32,24 +32,8 @@ func newRepo(t *testing.T, d cmdtest.Driver) string {
 	t.Helper()
 	repo := gittest.Repo(t)
 	d.Prepare(t, repo)
-	t.Cleanup(func() { uninstall(t, repo) })
+	cmdtest.CleanUp(t, repo, nil)
 	return repo
-}
-
-// uninstall removes all git loop made for repo, and as a last resort
-// anything on the engine still labelled with its workspace.
-func uninstall(t *testing.T, repo string) {
-	t.Helper()
-	ws, _ := os.ReadFile(filepath.Join(repo, ".git", "loop", "id"))
-	if r := cmdtest.Run(t, repo, "uninstall", "--yes", "--force"); r.Code != 0 {
-		t.Errorf("cleanup: git loop uninstall: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
-	}
-	if id := strings.TrimSpace(string(ws)); id != "" {
-		if api, err := dockertest.DialAPI(); err == nil {
-			api.RemoveLabelled(sandbox.LabelWorkspace, id)
-			_ = api.Close()
-		}
-	}
 }
 
 // newLoop runs "git loop new NAME --driver D --detach" and returns the

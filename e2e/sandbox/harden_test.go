@@ -13,8 +13,6 @@ import (
 
 	"github.com/gitloop-dev/git-loop/cmd/cmdtest"
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
-	"github.com/gitloop-dev/git-loop/sandbox"
-	"github.com/gitloop-dev/git-loop/sandbox/docker/dockertest"
 	"github.com/gitloop-dev/git-loop/sandbox/sandboxtest"
 )
 
@@ -172,12 +170,7 @@ func TestRepoRecreatedAtSamePath(t *testing.T) {
 				t.Fatal("the lingering process did not start in the docker loop")
 			}
 			oldID := workspaceID(t, repo)
-			t.Cleanup(func() {
-				if api, err := dockertest.DialAPI(); err == nil {
-					api.RemoveLabelled(sandbox.LabelWorkspace, oldID)
-					_ = api.Close()
-				}
-			})
+			t.Cleanup(func() { cmdtest.RemoveWorkspace(oldID) })
 			if err := os.RemoveAll(repo); err != nil {
 				t.Fatal(err)
 			}

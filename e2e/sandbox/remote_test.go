@@ -208,15 +208,22 @@ func TestSilentEngine(t *testing.T) {
 // there is refused by rm, lands by promote, and main comes in by sync:
 // see cmdtest.RemoteContextLife.
 func TestRemoteEngineContextLife(t *testing.T) {
-	e := dockertest.Engine(t)
-	img := dockertest.DebianImage(t, e)
-	e2 := dockertest.Engine2(t, e, img)
-	t.Setenv("DOCKER_HOST", e2.Host)
-	repo := newRepo(t, cmdtest.DockerDriver)
-	gittest.Git(t, repo, "config", "loop.sandbox.placement", "remote")
+	repo, e2 := remoteRepo(t)
 	o, home := cmdtest.WithHome(t)
 	cmdtest.MustRunWith(t, repo, o, "init", "-q")
 	cmdtest.RemoteContextLife(t, repo, home, cmdtest.RemoteLife{Driver: "docker", Options: o, Count: engineCount(repo, e2.Host), Stores: 5})
+}
+
+// remoteRepo is a repository whose docker loops are made on the second
+// engine (DOCKER_HOST, for t), with placement remote.
+func remoteRepo(t *testing.T) (string, dockertest.SecondEngine) {
+	t.Helper()
+	e := dockertest.Engine(t)
+	e2 := dockertest.Engine2(t, e, dockertest.DebianImage(t, e))
+	t.Setenv("DOCKER_HOST", e2.Host)
+	repo := newRepo(t, cmdtest.DockerDriver)
+	gittest.Git(t, repo, "config", "loop.sandbox.placement", "remote")
+	return repo, e2
 }
 
 // engineCount counts the running containers and the volumes of repo's
@@ -242,11 +249,6 @@ func engineCount(repo, host string) func(t *testing.T) (int, int) {
 // seeding push fails leaves no container, volume, record or branch, and
 // runs again: see cmdtest.RemoteSeedUndo.
 func TestRemoteEngineSeedUndo(t *testing.T) {
-	e := dockertest.Engine(t)
-	img := dockertest.DebianImage(t, e)
-	e2 := dockertest.Engine2(t, e, img)
-	t.Setenv("DOCKER_HOST", e2.Host)
-	repo := newRepo(t, cmdtest.DockerDriver)
-	gittest.Git(t, repo, "config", "loop.sandbox.placement", "remote")
+	repo, e2 := remoteRepo(t)
 	cmdtest.RemoteSeedUndo(t, repo, cmdtest.RemoteLife{Driver: "docker", Count: engineCount(repo, e2.Host), Stores: 3})
 }

@@ -29,18 +29,7 @@ func newRepo(t *testing.T, d cmdtest.Driver) (string, *cmdtest.User) {
 	repo := gittest.Repo(t)
 	d.Prepare(t, repo)
 	e := cmdtest.NewUser(t, repo)
-	t.Cleanup(func() {
-		ws, _ := os.ReadFile(filepath.Join(repo, ".git", "loop", "id"))
-		if r := e.Run("uninstall", "--yes", "--force"); r.Code != 0 {
-			t.Errorf("cleanup: git loop uninstall: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
-		}
-		if id := strings.TrimSpace(string(ws)); id != "" {
-			if api, err := dockertest.DialAPI(); err == nil {
-				api.RemoveLabelled(sandbox.LabelWorkspace, id)
-				_ = api.Close()
-			}
-		}
-	})
+	cmdtest.CleanUp(t, repo, e.Run)
 	e.OK("init")
 	return repo, e
 }

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -30,67 +31,32 @@ var credentialEnv = map[agent.Kind][]string{
 }
 
 // withEgress lets a Claude or Codex agent in a docker or bwrap sandbox
-// use the host's login without holding it: it starts the loop's egress
-// proxy on its socket, wraps x.Cmd in the relay that reaches it from the
-// sandbox's loopback, and points the client there with a placeholder
-// credential. The host's login is read on the host, per request; nothing
-// of it enters the sandbox, its env or its argv. No login on the host, a
-// vault that gives the client its own credential, or another driver
-// leave x as it is. The returned stop ends the proxy.
+// use the host's login without holding it: it lends the login (lendLogin)
+// on the loop's session socket, wraps x.Cmd in the relay that reaches it
+// from the sandbox's loopback, and points the client there with a
+// placeholder credential. The host's login is read on the host, per
+// request; nothing of it enters the sandbox, its env or its argv. No
+// login on the host, a vault that gives the client its own credential,
+// or another driver leave x as it is. The returned stop ends the proxy.
 func withEgress(s *workspace.Workspace, inv *agent.Invocation, spec sandbox.Spec, x *sandbox.Exec) (stop func(), err error) {
-	driver := inv.Loop.Sandbox.Driver
 	stop = func() {}
-	kind := map[agent.Kind]string{agent.Claude: egress.Claude, agent.Codex: egress.Codex}[inv.Agent.Kind]
-	if kind == "" || (driver != "docker" && driver != "bwrap" && driver != "none") {
+	switch inv.Loop.Sandbox.Driver {
+	case "none":
+		if login := hostLogin(inv.Agent.Kind, x.Env, spec.Env); login != nil {
+			return egressOnHost(inv, login, x)
+		}
+		return stop, nil
+	case "docker", "bwrap":
+	default:
 		return stop, nil
 	}
-	for _, k := range credentialEnv[inv.Agent.Kind] {
-		if _, set := x.Env[k]; set {
-			return stop, nil
-		}
-		if _, set := spec.Env[k]; set {
-			return stop, nil
-		}
+	l, err := lendLogin(s, inv.Loop.Name, inv.Agent.Kind, spec, x.Env, socketName)
+	if l == nil || err != nil {
+		return stop, err
 	}
-	home, _ := os.UserHomeDir()
-	login, err := egress.Find(kind, os.LookupEnv, home)
-	if err != nil {
-		return stop, nil // the client says it is not logged in; doctor says why
-	}
-	if driver == "none" {
-		return egressOnHost(inv, login, x)
-	}
-	bin, err := s.HookBinary()
-	if err != nil || runtime.GOOS != "linux" {
-		return stop, nil // no git-loop to relay with inside (see sandboxspec's hookSandbox)
-	}
-	dir := sandboxspec.EgressDir(s, inv.Loop.Name)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return stop, fmt.Errorf("loop %s: egress proxy: %w", inv.Loop.Name, err)
-	}
-	p := egress.NewProxy(login, nil)
-	cred := egress.Placeholder
-	if spec.Network == sandbox.NetworkHost {
-		// The relay's port is then on the host's loopback, where every
-		// local process (another loop on the host's network, another
-		// user) reaches it: as on the none driver, the client's
-		// credential is a token of this session's, which the proxy
-		// requires.
-		if cred, err = requireSessionToken(p); err != nil {
-			return stop, err
-		}
-	}
-	srv, err := egress.Listen(filepath.Join(dir, socketName), p)
-	if err != nil {
-		return stop, fmt.Errorf("loop %s: %w", inv.Loop.Name, err)
-	}
-	if err := giveSocket(srv, spec); err != nil {
-		return stop, fmt.Errorf("loop %s: egress proxy: %w", inv.Loop.Name, err)
-	}
-	cmd := pointAt(inv, login, x, egress.BaseURL(), cred)
-	inside := path.Join(sandboxspec.EgressMount, socketName)
-	x.Cmd = append([]string{bin, "relay", "--listen", fmt.Sprintf("127.0.0.1:%d", egress.Port), "--socket", inside, "--"}, cmd...)
-	return func() { _ = srv.Close() }, nil
+	cmd := pointAt(inv, l.login, x, egress.BaseURL(), cmp.Or(l.token, egress.Placeholder))
+	x.Cmd = append([]string{l.relay, "relay", "--listen", fmt.Sprintf("127.0.0.1:%d", egress.Port), "--socket", l.socket, "--"}, cmd...)
+	return l.stop, nil
 }
 
 // egressOnHost is the none driver's: the agent runs on the host, as you,
@@ -145,13 +111,14 @@ func pointAt(inv *agent.Invocation, login *egress.Login, x *sandbox.Exec, base, 
 
 // egressByHand serves the host's login to a Claude Code or Codex client
 // a user runs by hand in "git loop exec" or "shell", for as long as the
-// exec runs: it starts a proxy on a socket of this exec's own (a session
-// and other execs of the loop may be serving theirs) and names it in the
-// exec's env, where the loop's wrapper on PATH (agent.Mounts) finds it
-// and runs the client under "git loop relay --client". Nothing of the
-// login enters the sandbox. As withEgress: only the loop's own agent
-// kind, docker and bwrap, a login on the host, and no vault of the
-// client's own credential. The returned stop ends the proxy.
+// exec runs: it lends the login (lendLogin) on a socket of this exec's
+// own (a session and other execs of the loop may be serving theirs) and
+// names it in the exec's env, where the loop's wrapper on PATH
+// (agent.Mounts) finds it and runs the client under "git loop relay
+// --client". Nothing of the login enters the sandbox. As withEgress:
+// only the loop's own agent kind, docker and bwrap, a login on the host,
+// and no vault of the client's own credential. The returned stop ends
+// the proxy.
 func egressByHand(s *workspace.Workspace, m *state.Meta, spec sandbox.Spec, x *sandbox.Exec) (stop func(), err error) {
 	stop = func() {}
 	if m.Sandbox.Driver != "docker" && m.Sandbox.Driver != "bwrap" {
@@ -161,61 +128,102 @@ func egressByHand(s *workspace.Workspace, m *state.Meta, spec sandbox.Spec, x *s
 	if err != nil {
 		return stop, nil
 	}
-	kind := map[agent.Kind]string{agent.Claude: egress.Claude, agent.Codex: egress.Codex}[a.Kind]
-	if kind == "" {
-		return stop, nil
-	}
-	for _, k := range credentialEnv[a.Kind] {
-		if _, set := spec.Env[k]; set {
-			return stop, nil
-		}
-	}
-	if _, err := s.HookBinary(); err != nil || runtime.GOOS != "linux" {
-		return stop, nil // no relay inside
-	}
-	home, _ := os.UserHomeDir()
-	login, err := egress.Find(kind, os.LookupEnv, home)
-	if err != nil {
-		return stop, nil // the client says it is not logged in; doctor says why
-	}
-	dir := sandboxspec.EgressDir(s, m.Name)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return stop, fmt.Errorf("loop %s: egress proxy: %w", m.Name, err)
-	}
 	b := make([]byte, 6)
 	if _, err := rand.Read(b); err != nil {
 		return stop, err
 	}
-	name := "exec-" + hex.EncodeToString(b) + ".sock"
-	p := egress.NewProxy(login, nil)
+	l, err := lendLogin(s, m.Name, a.Kind, spec, x.Env, "exec-"+hex.EncodeToString(b)+".sock")
+	if l == nil || err != nil {
+		return stop, err
+	}
 	if x.Env == nil {
 		x.Env = map[string]string{}
 	}
-	if spec.Network == sandbox.NetworkHost {
-		// The relay's free port is then on the host's loopback, where
-		// every local process reaches it (as for sessions, withEgress):
-		// the proxy requires this exec's token, which the client sends.
-		tok, err := requireSessionToken(p)
-		if err != nil {
-			return stop, err
-		}
-		x.Env[egress.HandTokenEnv] = tok
+	if l.token != "" {
+		x.Env[egress.HandTokenEnv] = l.token
 	}
-	srv, err := egress.Listen(filepath.Join(dir, name), p)
-	if err != nil {
-		return stop, fmt.Errorf("loop %s: %w", m.Name, err)
-	}
-	if err := giveSocket(srv, spec); err != nil {
-		return stop, fmt.Errorf("loop %s: egress proxy: %w", m.Name, err)
-	}
-	x.Env[agent.HandEgressEnv] = path.Join(sandboxspec.EgressMount, name)
-	names := make([]string, 0, len(login.SandboxEnv))
-	for k := range login.SandboxEnv {
+	x.Env[agent.HandEgressEnv] = l.socket
+	names := make([]string, 0, len(l.login.SandboxEnv))
+	for k := range l.login.SandboxEnv {
 		names = append(names, k)
 	}
 	slices.Sort(names)
 	x.Env[agent.HandEgressCredEnv] = strings.Join(names, ",")
-	return func() { _ = srv.Close() }, nil
+	return l.stop, nil
+}
+
+// hostLogin is the host's login of a Claude or Codex client, or nil: for
+// another client, with no login on the host (the client says it is not
+// logged in; doctor says why), or when one of envs gives the client a
+// credential of its own (credentialEnv).
+func hostLogin(k agent.Kind, envs ...map[string]string) *egress.Login {
+	kind := map[agent.Kind]string{agent.Claude: egress.Claude, agent.Codex: egress.Codex}[k]
+	if kind == "" {
+		return nil
+	}
+	for _, v := range credentialEnv[k] {
+		for _, env := range envs {
+			if _, set := env[v]; set {
+				return nil
+			}
+		}
+	}
+	home, _ := os.UserHomeDir()
+	login, err := egress.Find(kind, os.LookupEnv, home)
+	if err != nil {
+		return nil
+	}
+	return login
+}
+
+// loan is the host's login lent to one exec in a docker or bwrap sandbox.
+type loan struct {
+	login  *egress.Login
+	srv    *egress.Server
+	relay  string // the git-loop that relays inside the sandbox
+	socket string // the proxy's socket, as the sandbox sees it
+	token  string // the credential the proxy requires; "" off the host's network
+}
+
+func (l *loan) stop() { _ = l.srv.Close() }
+
+// lendLogin is the one step by which a session (withEgress) and a client
+// run by hand (egressByHand) use the host's login without holding it: it
+// starts a proxy of the host's login (hostLogin) on socket sock of the
+// loop's egress dir, which the sandbox mounts, and gives the socket to
+// the sandbox's user. On the host's network the relay's port is on the
+// host's loopback, where every local process (another loop on the host's
+// network, another user) reaches it: the proxy then requires a token of
+// this exec's own, which the client sends as its credential. It returns
+// nil when there is nothing to lend (hostLogin) or no git-loop to relay
+// with inside (see sandboxspec's hookSandbox).
+func lendLogin(s *workspace.Workspace, loop string, k agent.Kind, spec sandbox.Spec, env map[string]string, sock string) (*loan, error) {
+	login := hostLogin(k, env, spec.Env)
+	if login == nil {
+		return nil, nil
+	}
+	bin, err := s.HookBinary()
+	if err != nil || runtime.GOOS != "linux" {
+		return nil, nil
+	}
+	dir := sandboxspec.EgressDir(s, loop)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("loop %s: egress proxy: %w", loop, err)
+	}
+	l := &loan{login: login, relay: bin, socket: path.Join(sandboxspec.EgressMount, sock)}
+	p := egress.NewProxy(login, nil)
+	if spec.Network == sandbox.NetworkHost {
+		if l.token, err = requireSessionToken(p); err != nil {
+			return nil, err
+		}
+	}
+	if l.srv, err = egress.Listen(filepath.Join(dir, sock), p); err != nil {
+		return nil, fmt.Errorf("loop %s: %w", loop, err)
+	}
+	if err := giveSocket(l.srv, spec); err != nil {
+		return nil, fmt.Errorf("loop %s: egress proxy: %w", loop, err)
+	}
+	return l, nil
 }
 
 // giveSocket gives a proxy's socket (mode 0600) to the sandbox's user

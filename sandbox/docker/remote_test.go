@@ -12,6 +12,32 @@ import (
 	"github.com/gitloop-dev/git-loop/sandbox/docker/dockertest"
 )
 
+// remoteEngine returns git loop's engine as DOCKER_HOST names the second
+// engine at host (its tcp address, or Engine2SSH's ssh:// one) for t,
+// with a probe cache of its own. It fails t unless the probe finds that
+// engine blind to this host's files, as a remote one is. (Here, not in
+// dockertest: SetCacheDir is this package's test export.)
+func remoteEngine(t *testing.T, host, img string) *docker.Engine {
+	t.Helper()
+	t.Setenv("DOCKER_HOST", host)
+	r, err := docker.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.Close() })
+	r.SetCacheDir(t.TempDir())
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	sees, err := r.SeesHostPaths(ctx, sandbox.PlacementAuto, img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sees {
+		t.Fatalf("the second engine at %s sees this host's files", host)
+	}
+	return r
+}
+
 // TestPlacementLocal: the engine of the environment (a local socket) sees
 // a nonce file of the host, and says so once, then from its cache.
 func TestPlacementLocal(t *testing.T) {
@@ -44,27 +70,14 @@ func TestPlacementRemoteEngine(t *testing.T) {
 	e := dockertest.Engine(t)
 	img := dockertest.BusyboxImage(t, e)
 	e2 := dockertest.Engine2(t, e, img)
-	t.Setenv("DOCKER_HOST", e2.Host)
-	r, err := docker.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	r.SetCacheDir(t.TempDir())
+	r := remoteEngine(t, e2.Host, img)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	sees, err := r.SeesHostPaths(ctx, sandbox.PlacementAuto, img)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if sees {
-		t.Fatal("the second engine sees this host's files")
-	}
 	dir := t.TempDir()
 	spec := sandbox.Spec{Workspace: "remote1", Loop: "bind", Image: img, Workdir: dir,
 		Mounts: []sandbox.Mount{{Source: dir, Target: dir}}}
 	defer r.Remove(context.Background(), spec)
-	_, err = r.Ensure(ctx, spec)
+	_, err := r.Ensure(ctx, spec)
 	if !errors.Is(err, sandbox.ErrHostPathsUnseen) {
 		t.Fatalf("Ensure with a bind on the second engine: %v, want ErrHostPathsUnseen", err)
 	}

@@ -7,11 +7,9 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 )
 
@@ -111,77 +109,50 @@ func (s *Server) serveSandboxes(w http.ResponseWriter, r *http.Request, parts []
 	if len(parts) == 7 {
 		name = parts[6]
 	}
-	key := ns + "/" + name
-	switch {
-	case r.Method == http.MethodPost && name == "", r.Method == http.MethodPut && name != "":
-		sb, err := s.decodeSandbox(r, v)
-		if err != nil {
-			status(w, http.StatusBadRequest, metav1.StatusReasonBadRequest, err.Error())
-			return
-		}
-		key = ns + "/" + sb.Name
-		old := s.sandboxes[key]
-		switch {
-		case r.Method == http.MethodPost && old != nil:
-			status(w, http.StatusConflict, metav1.StatusReasonAlreadyExists, fmt.Sprintf("sandboxes.%s %q already exists", sandboxGroup, sb.Name))
-			return
-		case r.Method == http.MethodPut && old == nil:
-			status(w, http.StatusNotFound, metav1.StatusReasonNotFound, fmt.Sprintf("sandboxes.%s %q not found", sandboxGroup, name))
-			return
-		case r.Method == http.MethodPut && sb.Name != name:
-			status(w, http.StatusBadRequest, metav1.StatusReasonBadRequest, "name does not match the URL")
-			return
-		}
-		s.seq++
-		sb.Namespace, sb.ResourceVersion = ns, strconv.Itoa(s.seq)
-		if old != nil {
-			sb.UID, sb.CreationTimestamp = old.UID, old.CreationTimestamp
-		} else {
-			sb.UID, sb.CreationTimestamp = types.UID(fmt.Sprintf("sandbox-%d", s.seq)), metav1.Now()
-		}
-		s.sandboxes[key] = sb
-		if code, reason, msg := s.reconcileSandbox(sb); code != 0 {
-			status(w, code, reason, msg)
-			return
-		}
-		writeJSON(w, map[bool]int{true: http.StatusCreated, false: http.StatusOK}[old == nil], sb)
-	case r.Method == http.MethodGet && name == "":
-		sel, err := labels.Parse(r.URL.Query().Get("labelSelector"))
-		if err != nil {
-			status(w, http.StatusBadRequest, metav1.StatusReasonBadRequest, err.Error())
-			return
-		}
-		list := struct {
-			metav1.TypeMeta `json:",inline"`
-			Items           []*Sandbox `json:"items"`
-		}{TypeMeta: metav1.TypeMeta{Kind: "SandboxList", APIVersion: sandboxGroup + "/" + v}, Items: []*Sandbox{}}
-		for k, sb := range s.sandboxes {
-			if strings.HasPrefix(k, ns+"/") && sel.Matches(labels.Set(sb.Labels)) {
-				list.Items = append(list.Items, sb)
-			}
-		}
-		writeJSON(w, http.StatusOK, &list)
-	case r.Method == http.MethodGet:
-		sb := s.sandboxes[key]
-		if sb == nil {
-			status(w, http.StatusNotFound, metav1.StatusReasonNotFound, fmt.Sprintf("sandboxes.%s %q not found", sandboxGroup, name))
-			return
-		}
-		writeJSON(w, http.StatusOK, sb)
-	case r.Method == http.MethodDelete:
-		sb := s.sandboxes[key]
-		if sb == nil {
-			status(w, http.StatusNotFound, metav1.StatusReasonNotFound, fmt.Sprintf("sandboxes.%s %q not found", sandboxGroup, name))
-			return
-		}
-		delete(s.sandboxes, key)
-		// The pod is the Sandbox's (its owner reference): the garbage
-		// collector takes it. Claims are left, as a StatefulSet's are.
-		delete(s.pods, ns+"/"+name)
-		writeJSON(w, http.StatusOK, sb)
-	default:
-		status(w, http.StatusMethodNotAllowed, metav1.StatusReasonMethodNotAllowed, r.Method)
+	if (r.Method != http.MethodPost || name != "") && (r.Method != http.MethodPut || name == "") {
+		serveObjects(w, r, ns, name, "sandboxes."+sandboxGroup, s.sandboxes, func(items []*Sandbox) any {
+			return &struct {
+				metav1.TypeMeta `json:",inline"`
+				Items           []*Sandbox `json:"items"`
+			}{TypeMeta: metav1.TypeMeta{Kind: "SandboxList", APIVersion: sandboxGroup + "/" + v}, Items: append([]*Sandbox{}, items...)}
+		}, func(string) {
+			// The pod is the Sandbox's (its owner reference): the garbage
+			// collector takes it. Claims are left, as a StatefulSet's are.
+			delete(s.pods, ns+"/"+name)
+		})
+		return
 	}
+	sb, err := s.decodeSandbox(r, v)
+	if err != nil {
+		status(w, http.StatusBadRequest, metav1.StatusReasonBadRequest, err.Error())
+		return
+	}
+	key := ns + "/" + sb.Name
+	old := s.sandboxes[key]
+	switch {
+	case r.Method == http.MethodPost && old != nil:
+		status(w, http.StatusConflict, metav1.StatusReasonAlreadyExists, fmt.Sprintf("sandboxes.%s %q already exists", sandboxGroup, sb.Name))
+		return
+	case r.Method == http.MethodPut && old == nil:
+		status(w, http.StatusNotFound, metav1.StatusReasonNotFound, fmt.Sprintf("sandboxes.%s %q not found", sandboxGroup, name))
+		return
+	case r.Method == http.MethodPut && sb.Name != name:
+		status(w, http.StatusBadRequest, metav1.StatusReasonBadRequest, "name does not match the URL")
+		return
+	}
+	s.seq++
+	sb.Namespace, sb.ResourceVersion = ns, strconv.Itoa(s.seq)
+	if old != nil {
+		sb.UID, sb.CreationTimestamp = old.UID, old.CreationTimestamp
+	} else {
+		sb.UID, sb.CreationTimestamp = types.UID(fmt.Sprintf("sandbox-%d", s.seq)), metav1.Now()
+	}
+	s.sandboxes[key] = sb
+	if code, reason, msg := s.reconcileSandbox(sb); code != 0 {
+		status(w, code, reason, msg)
+		return
+	}
+	writeJSON(w, map[bool]int{true: http.StatusCreated, false: http.StatusOK}[old == nil], sb)
 }
 
 // decodeSandbox reads a Sandbox of version v, refusing unknown fields and

@@ -175,49 +175,63 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 func (s *Server) crudPods(w http.ResponseWriter, r *http.Request, ns, name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if r.Method != http.MethodPost || name != "" {
+		serveObjects(w, r, ns, name, "pods", s.pods, func(ps []*corev1.Pod) any {
+			list := corev1.PodList{TypeMeta: metav1.TypeMeta{Kind: "PodList", APIVersion: "v1"}}
+			for _, p := range ps {
+				list.Items = append(list.Items, *p)
+			}
+			return &list
+		}, nil)
+		return
+	}
+	var p corev1.Pod
+	if err := decode(r, &p); err != nil {
+		status(w, http.StatusBadRequest, metav1.StatusReasonBadRequest, err.Error())
+		return
+	}
+	if code, reason, msg := s.addPod(ns, &p); code != 0 {
+		status(w, code, reason, msg)
+		return
+	}
+	writeJSON(w, http.StatusCreated, &p)
+}
+
+// serveObjects answers what the kinds of object share: the list of those
+// of namespace ns in objs whose labels match the request's selector, made
+// into the kind's list object by list; a get; a delete (gone, when not
+// nil, takes what the object's deletion takes with it); and 405 for other
+// methods. res names the resource in messages. The caller holds s.mu.
+func serveObjects[T interface{ GetLabels() map[string]string }](w http.ResponseWriter, r *http.Request, ns, name, res string,
+	objs map[string]T, list func([]T) any, gone func(key string)) {
 	key := ns + "/" + name
+	o, found := objs[key]
 	switch {
-	case r.Method == http.MethodPost && name == "":
-		var p corev1.Pod
-		if err := decode(r, &p); err != nil {
-			status(w, http.StatusBadRequest, metav1.StatusReasonBadRequest, err.Error())
-			return
-		}
-		if code, reason, msg := s.addPod(ns, &p); code != 0 {
-			status(w, code, reason, msg)
-			return
-		}
-		writeJSON(w, http.StatusCreated, &p)
 	case r.Method == http.MethodGet && name == "":
 		sel, err := labels.Parse(r.URL.Query().Get("labelSelector"))
 		if err != nil {
 			status(w, http.StatusBadRequest, metav1.StatusReasonBadRequest, err.Error())
 			return
 		}
-		list := corev1.PodList{TypeMeta: metav1.TypeMeta{Kind: "PodList", APIVersion: "v1"}}
-		for k, p := range s.pods {
-			if strings.HasPrefix(k, ns+"/") && sel.Matches(labels.Set(p.Labels)) {
-				list.Items = append(list.Items, *p)
+		var items []T
+		for k, o := range objs {
+			if strings.HasPrefix(k, ns+"/") && sel.Matches(labels.Set(o.GetLabels())) {
+				items = append(items, o)
 			}
 		}
-		writeJSON(w, http.StatusOK, &list)
-	case r.Method == http.MethodGet:
-		p := s.pods[key]
-		if p == nil {
-			status(w, http.StatusNotFound, metav1.StatusReasonNotFound, fmt.Sprintf("pods %q not found", name))
-			return
-		}
-		writeJSON(w, http.StatusOK, p)
-	case r.Method == http.MethodDelete:
-		p := s.pods[key]
-		if p == nil {
-			status(w, http.StatusNotFound, metav1.StatusReasonNotFound, fmt.Sprintf("pods %q not found", name))
-			return
-		}
-		delete(s.pods, key)
-		writeJSON(w, http.StatusOK, p)
-	default:
+		writeJSON(w, http.StatusOK, list(items))
+	case r.Method != http.MethodGet && r.Method != http.MethodDelete:
 		status(w, http.StatusMethodNotAllowed, metav1.StatusReasonMethodNotAllowed, r.Method)
+	case !found:
+		status(w, http.StatusNotFound, metav1.StatusReasonNotFound, fmt.Sprintf("%s %q not found", res, name))
+	case r.Method == http.MethodGet:
+		writeJSON(w, http.StatusOK, o)
+	default:
+		if gone != nil {
+			gone(key)
+		}
+		delete(objs, key)
+		writeJSON(w, http.StatusOK, o)
 	}
 }
 
@@ -259,60 +273,37 @@ func (s *Server) addPod(ns string, p *corev1.Pod) (int, metav1.StatusReason, str
 func (s *Server) crudClaims(w http.ResponseWriter, r *http.Request, ns, name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	key := ns + "/" + name
-	switch {
-	case r.Method == http.MethodPost && name == "":
-		var c corev1.PersistentVolumeClaim
-		if err := decode(r, &c); err != nil {
-			status(w, http.StatusBadRequest, metav1.StatusReasonBadRequest, err.Error())
-			return
-		}
-		key = ns + "/" + c.Name
-		if s.claims[key] != nil {
-			status(w, http.StatusConflict, metav1.StatusReasonAlreadyExists, fmt.Sprintf("persistentvolumeclaims %q already exists", c.Name))
-			return
-		}
-		s.seq++
-		c.Namespace, c.UID, c.ResourceVersion = ns, types.UID(fmt.Sprintf("pvc-%d", s.seq)), strconv.Itoa(s.seq)
-		c.Status.Phase = corev1.ClaimBound
-		s.claims[key] = &c
-		writeJSON(w, http.StatusCreated, &c)
-	case r.Method == http.MethodGet && name == "":
-		sel, err := labels.Parse(r.URL.Query().Get("labelSelector"))
-		if err != nil {
-			status(w, http.StatusBadRequest, metav1.StatusReasonBadRequest, err.Error())
-			return
-		}
-		list := corev1.PersistentVolumeClaimList{TypeMeta: metav1.TypeMeta{Kind: "PersistentVolumeClaimList", APIVersion: "v1"}}
-		for k, c := range s.claims {
-			if strings.HasPrefix(k, ns+"/") && sel.Matches(labels.Set(c.Labels)) {
+	if r.Method != http.MethodPost || name != "" {
+		serveObjects(w, r, ns, name, "persistentvolumeclaims", s.claims, func(cs []*corev1.PersistentVolumeClaim) any {
+			list := corev1.PersistentVolumeClaimList{TypeMeta: metav1.TypeMeta{Kind: "PersistentVolumeClaimList", APIVersion: "v1"}}
+			for _, c := range cs {
 				list.Items = append(list.Items, *c)
 			}
-		}
-		writeJSON(w, http.StatusOK, &list)
-	case r.Method == http.MethodGet:
-		c := s.claims[key]
-		if c == nil {
-			status(w, http.StatusNotFound, metav1.StatusReasonNotFound, fmt.Sprintf("persistentvolumeclaims %q not found", name))
-			return
-		}
-		writeJSON(w, http.StatusOK, c)
-	case r.Method == http.MethodDelete:
-		c := s.claims[key]
-		if c == nil {
-			status(w, http.StatusNotFound, metav1.StatusReasonNotFound, fmt.Sprintf("persistentvolumeclaims %q not found", name))
-			return
-		}
-		// The claim's contents go with it.
-		for _, d := range s.dirs[key] {
-			_ = os.RemoveAll(d)
-		}
-		delete(s.dirs, key)
-		delete(s.claims, key)
-		writeJSON(w, http.StatusOK, c)
-	default:
-		status(w, http.StatusMethodNotAllowed, metav1.StatusReasonMethodNotAllowed, r.Method)
+			return &list
+		}, func(key string) {
+			// The claim's contents go with it.
+			for _, d := range s.dirs[key] {
+				_ = os.RemoveAll(d)
+			}
+			delete(s.dirs, key)
+		})
+		return
 	}
+	var c corev1.PersistentVolumeClaim
+	if err := decode(r, &c); err != nil {
+		status(w, http.StatusBadRequest, metav1.StatusReasonBadRequest, err.Error())
+		return
+	}
+	key := ns + "/" + c.Name
+	if s.claims[key] != nil {
+		status(w, http.StatusConflict, metav1.StatusReasonAlreadyExists, fmt.Sprintf("persistentvolumeclaims %q already exists", c.Name))
+		return
+	}
+	s.seq++
+	c.Namespace, c.UID, c.ResourceVersion = ns, types.UID(fmt.Sprintf("pvc-%d", s.seq)), strconv.Itoa(s.seq)
+	c.Status.Phase = corev1.ClaimBound
+	s.claims[key] = &c
+	writeJSON(w, http.StatusCreated, &c)
 }
 
 func (s *Server) exec(w http.ResponseWriter, r *http.Request, ns, name string) {
