@@ -1,11 +1,14 @@
 package sandboxe2e_test
 
 import (
+	"net"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/gitloop-dev/git-loop/cmd/cmdtest"
+	"github.com/gitloop-dev/git-loop/sandbox/docker"
 )
 
 // serveAttack starts a server in loop a's sandbox that outlives the exec
@@ -49,5 +52,31 @@ func TestHostileCrossLoopNetwork(t *testing.T) {
 		if got := strings.TrimSpace(sh(t, o.repo, o.loop, "set -- "+ip[0]+"\n"+reachAttack)); got != "refused" {
 			t.Errorf("loop %s reached loop a's server: %q", o.loop, got)
 		}
+	}
+	// Traffic out of the sandbox still flows: a server the host binds on
+	// all addresses is reached through the network's gateway, as from any
+	// machine (docs/security.md, Network).
+	l, err := net.Listen("tcp", "0.0.0.0:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			_ = c.Close()
+		}
+	}()
+	gw, err := exec.Command("docker", "network", "inspect", "-f", "{{range .IPAM.Config}}{{.Gateway}} {{end}}", docker.IsolatedNetwork).Output()
+	if err != nil || len(strings.Fields(string(gw))) == 0 {
+		t.Fatalf("the network's gateway: %q, %v", gw, err)
+	}
+	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	out2 := sh(t, repo, "b", `if timeout 5 bash -c 'exec 3<>/dev/tcp/`+strings.Fields(string(gw))[0]+`/`+port+`'; then echo out; else echo blocked; fi`)
+	if strings.TrimSpace(out2) != "out" {
+		t.Errorf("loop b does not reach a host server through its network's gateway: %q", out2)
 	}
 }
