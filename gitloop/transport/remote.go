@@ -218,7 +218,19 @@ exec tar -c -f - -- "$@"`
 // through an os.Root at dst so no link (of the stream's or dst's) is
 // followed; links, devices and the rest are skipped. dst must be a dir
 // the sandbox cannot write (a remote loop's host agent dir).
+//
+// The stream's tar is the sandbox's (its image, a dir first on its PATH
+// it can write): it gets the transport's timeout (LimitsFromEnv), and
+// the exec is ended as soon as the stream is read or refused, so a tar
+// that never ends or never speaks holds no host command.
 func GetDirs(ctx context.Context, t Target, src string, dirs []string, dst string, max int64) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if lim := LimitsFromEnv(); lim.Timeout > 0 {
+		var stop context.CancelFunc
+		ctx, stop = context.WithTimeout(ctx, lim.Timeout)
+		defer stop()
+	}
 	pr, pw := io.Pipe()
 	var errb bytes.Buffer
 	done := make(chan error, 1)
@@ -233,9 +245,16 @@ func GetDirs(ctx context.Context, t Target, src string, dirs []string, dst strin
 		done <- err
 	}()
 	err := readTar(io.LimitReader(pr, max+1), dst, dirs, max)
-	// Drain what is left so the exec can end, then close.
+	// Whatever is left is not read: the exec ends.
 	_ = pr.CloseWithError(errStop)
-	if eerr := <-done; err == nil && eerr != nil && !errors.Is(eerr, errStop) {
+	if err != nil {
+		cancel()
+	}
+	eerr := <-done
+	if ctx.Err() == context.DeadlineExceeded {
+		return fmt.Errorf("copy %s out of the sandbox: no end after %s", src, LimitsFromEnv().Timeout)
+	}
+	if err == nil && eerr != nil && !errors.Is(eerr, errStop) {
 		err = eerr
 	}
 	if err != nil {
@@ -258,6 +277,10 @@ func readTar(r io.Reader, dst string, dirs []string, max int64) error {
 	defer root.Close()
 	cr := &countReader{r: r}
 	tr := tar.NewReader(cr)
+	// written bounds what lands on the host's disk, which the stream's
+	// length does not: a sparse entry (PAX's GNU.sparse.*, which the
+	// reader expands) is a few bytes of stream for any size of holes.
+	var written int64
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
@@ -291,11 +314,19 @@ func readTar(r io.Reader, dst string, dirs []string, max int64) error {
 			if err != nil {
 				return err
 			}
-			_, err = io.Copy(f, tr)
+			// h.Size is the file's size once unpacked (holes included).
+			over := h.Size > max-written
+			var n int64
+			if !over {
+				n, err = io.CopyN(f, tr, max-written+1)
+				if err == io.EOF {
+					err = nil
+				}
+			}
 			if cerr := f.Close(); err == nil {
 				err = cerr
 			}
-			if err == nil && cr.n > max {
+			if written += n; err == nil && (over || cr.n > max || written > max) {
 				err = fmt.Errorf("more than %d bytes", max)
 			}
 			if err == nil {

@@ -3,10 +3,16 @@ package transport
 import (
 	"archive/tar"
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/gitloop-dev/git-loop/sandbox"
+	"github.com/gitloop-dev/git-loop/sandbox/none"
 )
 
 // TestReadTarHostile: the transcript stream of a remote loop is the
@@ -92,5 +98,151 @@ func TestWriteTarsNoRoot(t *testing.T) {
 	}
 	if got := strings.Join(names, " "); got != "loop/home/d/ loop/home/d/f" {
 		t.Errorf("the seed stream: %q, want the dirs' contents only", got)
+	}
+}
+
+// ustarBlock is a ustar header block: name, typeflag and size.
+func ustarBlock(name string, typ byte, size int64) []byte {
+	h := make([]byte, 512)
+	copy(h[0:], name)
+	octal := func(b []byte, n int64) {
+		s := strconv.FormatInt(n, 8)
+		for len(s) < len(b)-1 {
+			s = "0" + s
+		}
+		copy(b, s)
+	}
+	octal(h[100:108], 0o644)
+	octal(h[108:116], 0)
+	octal(h[116:124], 0)
+	octal(h[124:136], size)
+	octal(h[136:148], 0)
+	h[156] = typ
+	copy(h[257:], "ustar\x0000")
+	for i := 148; i < 156; i++ {
+		h[i] = ' '
+	}
+	sum := 0
+	for _, c := range h {
+		sum += int(c)
+	}
+	copy(h[148:], fmt.Sprintf("%06o\x00 ", sum))
+	return h
+}
+
+// pad512 pads b to a whole number of tar blocks.
+func pad512(b []byte) []byte {
+	if r := len(b) % 512; r != 0 {
+		b = append(b, make([]byte, 512-r)...)
+	}
+	return b
+}
+
+// paxSparse is one PAX sparse entry (GNU's format 1.0, what GNU tar
+// --sparse --format=posix writes) named name: one 512-byte data block at
+// the end of a file of realsize bytes, the rest a hole. About 2 KiB of
+// stream that an unpacker writing what it reads turns into realsize
+// bytes on disk.
+func paxSparse(name string, realsize int64) []byte {
+	var recs []byte
+	for _, kv := range [][2]string{{"GNU.sparse.major", "1"}, {"GNU.sparse.minor", "0"}, {"GNU.sparse.name", name}, {"GNU.sparse.realsize", strconv.FormatInt(realsize, 10)}} {
+		r := " " + kv[0] + "=" + kv[1] + "\n"
+		n := len(r)
+		for len(strconv.Itoa(n))+len(r) != n {
+			n = len(strconv.Itoa(n)) + len(r)
+		}
+		recs = append(recs, strconv.Itoa(n)+r...)
+	}
+	out := ustarBlock("PaxHeaders/x", 'x', int64(len(recs)))
+	out = append(out, pad512(recs)...)
+	sparseMap := pad512([]byte(fmt.Sprintf("1\n%d\n512\n", realsize-512)))
+	out = append(out, ustarBlock("GNUSparseFile.0/x", '0', int64(len(sparseMap)+512))...)
+	out = append(out, sparseMap...)
+	out = append(out, bytes.Repeat([]byte("x"), 512)...)
+	return append(out, make([]byte, 1024)...) // end of archive
+}
+
+// TestReadTarSparse: a sparse entry (what a tar in the sandbox, the
+// agent's own or one it put first on PATH, may write) is a few hundred
+// bytes of stream that unpack to as much as its header says. The cap is
+// on what lands on the host's disk, not only on what crossed the wire.
+func TestReadTarSparse(t *testing.T) {
+	dst := t.TempDir()
+	const max = 1 << 20
+	stream := paxSparse("projects/big.jsonl", 64<<20)
+	if int64(len(stream)) > max {
+		t.Fatalf("the stream is %d bytes, over the cap: the test says nothing", len(stream))
+	}
+	err := readTar(bytes.NewReader(stream), dst, []string{"projects"}, max)
+	t.Logf("readTar: %v", err)
+	var n int64
+	_ = filepath.Walk(dst, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && fi.Mode().IsRegular() {
+			n += fi.Size()
+		}
+		return nil
+	})
+	if n > max {
+		t.Errorf("%d bytes written on the host from a %d-byte stream, over the cap of %d", n, len(stream), max)
+	}
+	if err == nil {
+		t.Errorf("a stream that unpacks past the cap was taken")
+	}
+}
+
+// TestReadTarCapSum: the cap is on the sum of the files: many files each
+// under it, together over it, are refused, and none is left empty in
+// place of what it was.
+func TestReadTarCapSum(t *testing.T) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, n := range []string{"projects/a", "projects/b", "projects/c"} {
+		_ = tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: n, Mode: 0o644, Size: 400})
+		_, _ = tw.Write(bytes.Repeat([]byte("x"), 400))
+	}
+	_ = tw.Close()
+	dst := t.TempDir()
+	if err := readTar(&buf, dst, []string{"projects"}, 1000); err == nil {
+		t.Errorf("1200 bytes of files taken under a cap of 1000")
+	}
+	for _, n := range []string{"a", "b", "c"} {
+		if fi, err := os.Stat(filepath.Join(dst, "projects", n)); err == nil && fi.Size() != 400 {
+			t.Errorf("projects/%s is %d bytes on the host", n, fi.Size())
+		}
+	}
+}
+
+// TestGetDirsHostileTar: the stream comes from a tar the sandbox may
+// have put first on its PATH (its own image, a dir it can write). One
+// that never ends, or never says anything, does not hold the host's
+// command (exec, run, attach copy transcripts out after each): the copy
+// ends at the cap, or at the transport's timeout, with an error.
+func TestGetDirsHostileTar(t *testing.T) {
+	src := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(src, "projects"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ name, tar string }{
+		{"endless", "#!/bin/sh\nexec yes\n"},
+		{"silent", "#!/bin/sh\nexec sleep 600\n"},
+		{"garbage-then-silent", "#!/bin/sh\nhead -c 512 /dev/zero | tr '\\0' x\nexec sleep 600\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			bin := t.TempDir()
+			if err := os.WriteFile(filepath.Join(bin, "tar"), []byte(c.tar), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			t.Setenv(EnvTimeout, "2s")
+			tg := Target{Engine: none.New(), Spec: sandbox.Spec{Workspace: "t", Loop: "x", Env: map[string]string{"PATH": bin + ":" + os.Getenv("PATH")}}}
+			start := time.Now()
+			err := GetDirs(t.Context(), tg, src, TranscriptDirs, t.TempDir(), 1<<20)
+			t.Logf("GetDirs after %s: %v", time.Since(start).Round(time.Millisecond), err)
+			if err == nil {
+				t.Errorf("a stream that never ended was taken")
+			}
+			if d := time.Since(start); d > 20*time.Second {
+				t.Errorf("GetDirs took %s", d)
+			}
+		})
 	}
 }

@@ -167,6 +167,11 @@ func (e *Engine) create(ctx context.Context, spec sandbox.Spec) error {
 	if err := e.ownVolumes(ctx, cfg.User, spec); err != nil {
 		return err
 	}
+	if hostCfg.NetworkMode == IsolatedNetwork {
+		if err := e.ensureIsolatedNetwork(ctx); err != nil {
+			return err
+		}
+	}
 	res, err := e.cli.ContainerCreate(ctx, client.ContainerCreateOptions{
 		Name:       spec.Name(),
 		Config:     cfg,
@@ -226,8 +231,10 @@ func containerConfig(spec sandbox.Spec) (*container.Config, *container.HostConfi
 	ports := spec.Ports
 	switch spec.Network.Or() {
 	case sandbox.NetworkIsolated:
-		// The engine's default bridge: outbound traffic, and the host's
-		// loopback is the container's own.
+		// A bridge as the engine's default one (outbound traffic, the
+		// host's loopback is the container's own), with no traffic
+		// between its containers (IsolatedNetwork).
+		netMode = container.NetworkMode(IsolatedNetwork)
 	case sandbox.NetworkNone:
 		// Nothing to publish on: docker refuses ports without a network.
 		netMode, ports = network.NetworkNone, nil

@@ -237,8 +237,8 @@ func TestStoredConfig(t *testing.T) {
 		t.Errorf("limits: pids %v, memory %d (swap %d), nano CPUs %d; want 321, 256 MiB (no swap), 0.5 CPU",
 			c.HostConfig.PidsLimit, c.HostConfig.Memory, c.HostConfig.MemorySwap, c.HostConfig.NanoCpus)
 	}
-	if c.HostConfig.NetworkMode != "" && c.HostConfig.NetworkMode != "bridge" && c.HostConfig.NetworkMode != "default" {
-		t.Errorf("network mode %q, want the engine's bridge", c.HostConfig.NetworkMode)
+	if c.HostConfig.NetworkMode != docker.IsolatedNetwork {
+		t.Errorf("network mode %q, want %s (a bridge with no traffic between containers)", c.HostConfig.NetworkMode, docker.IsolatedNetwork)
 	}
 	for port, bs := range c.HostConfig.PortBindings {
 		for _, b := range bs {
