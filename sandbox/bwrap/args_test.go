@@ -140,3 +140,26 @@ func TestEtcAllowList(t *testing.T) {
 		}
 	}
 }
+
+// TestDevPaths: a loop under /dev/shm gets its dirs made 0755 in bwrap's
+// own /dev (its binds come after --dev, so they are not hidden); a path
+// in the sandbox's /proc or /dev/pts is refused with an error.
+func TestDevPaths(t *testing.T) {
+	spec := sandbox.Spec{Workspace: "w", Loop: "l", Workdir: "/dev/shm/r/work", Home: "/dev/shm/r/home", Network: sandbox.NetworkNone}
+	args, err := buildArgs(spec, sandbox.Exec{Cmd: []string{"true"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	joined := strings.Join(args, " ")
+	dev := strings.Index(joined, "--dev /dev")
+	for _, want := range []string{"--perms 0755 --dir /dev/shm/r", "--bind /dev/shm/r/work /dev/shm/r/work"} {
+		if i := strings.Index(joined, want); i < 0 || i < dev {
+			t.Errorf("argv lacks %q after --dev /dev: %s", want, joined)
+		}
+	}
+	for _, p := range []string{"/proc/1/root", "/dev/pts/x", "/dev"} {
+		if _, err := buildArgs(sandbox.Spec{Workspace: "w", Loop: "l", Workdir: p, Network: sandbox.NetworkNone}, sandbox.Exec{Cmd: []string{"true"}}); err == nil || !strings.Contains(err.Error(), "cannot serve") {
+			t.Errorf("workdir %s: %v, want an error that says bwrap cannot serve it", p, err)
+		}
+	}
+}
