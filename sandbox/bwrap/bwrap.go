@@ -610,12 +610,6 @@ func userEtc(userSpec, home string) []string {
 	return a
 }
 
-// hostEtc is etcMounts of the host's /etc, walked once per process: a
-// command that runs an exec and then fetches from it (every exec of a
-// sealed loop) walks it once, not twice. A file added to /etc meanwhile
-// shows from the next command on.
-var hostEtc = sync.OnceValue(func() []string { return etcMounts("/etc") })
-
 // etcAllow is what a sandbox sees of the host's /etc: what the dynamic
 // linker, the shells, user and name lookups, TLS roots, git, ssh, curl
 // and the common language runtimes read to start. It is an allow-list,
