@@ -10,6 +10,7 @@ import (
 
 	"github.com/gitloop-dev/git-loop/cmd/cmdtest"
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
+	"github.com/gitloop-dev/git-loop/sandbox/sandboxtest"
 )
 
 // newSealedRepo is newRepo with sandbox.sealed on.
@@ -209,14 +210,9 @@ func TestSealedPath(t *testing.T) {
 // in it, and a commit made inside is fetched back to loop/NAME.
 func TestSealedUnderDevShm(t *testing.T) {
 	t.Parallel()
-	if fi, err := os.Stat("/dev/shm"); err != nil || !fi.IsDir() {
-		t.Skip("no /dev/shm on this host")
-	}
 	d := cmdtest.BwrapDriver
 	root, err := os.MkdirTemp("/dev/shm", "gitloop-e2e-")
-	if err != nil {
-		t.Skipf("/dev/shm is not writable here: %v", err)
-	}
+	sandboxtest.Require(t, err, "/dev/shm", "a writable /dev/shm (the tmpfs every Linux mounts there)")
 	t.Cleanup(func() { _ = os.RemoveAll(root) })
 	repo := filepath.Join(root, "repo")
 	gittest.Git(t, "", "init", "-q", "-b", "main", repo)
