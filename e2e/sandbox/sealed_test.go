@@ -10,6 +10,7 @@ import (
 
 	"github.com/gitloop-dev/git-loop/cmd/cmdtest"
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
+	"github.com/gitloop-dev/git-loop/sandbox/sandboxtest"
 )
 
 // newSealedRepo is newRepo with sandbox.sealed on.
@@ -199,5 +200,39 @@ func TestSealedPath(t *testing.T) {
 				t.Errorf("path after checkout = %q, checkout printed %q", got, co)
 			}
 		})
+	}
+}
+
+// TestSealedUnderDevShm: a sealed bwrap loop of a repository in /dev/shm
+// reaches its own workdir (bwrap's --dev replaces the host's /dev, and
+// the dirs it made there for the loop's binds were root's 0700, out of
+// reach of the sandbox's user when git loop runs as root); an exec works
+// in it, and a commit made inside is fetched back to loop/NAME.
+func TestSealedUnderDevShm(t *testing.T) {
+	t.Parallel()
+	d := cmdtest.BwrapDriver
+	root, err := os.MkdirTemp("/dev/shm", "gitloop-e2e-")
+	sandboxtest.Require(t, err, "/dev/shm", "a writable /dev/shm (the tmpfs every Linux mounts there)")
+	t.Cleanup(func() { _ = os.RemoveAll(root) })
+	repo := filepath.Join(root, "repo")
+	gittest.Git(t, "", "init", "-q", "-b", "main", repo)
+	gittest.WriteFile(t, repo, "README", "shm\n")
+	gittest.Commit(t, repo, "init")
+	d.Prepare(t, repo)
+	gittest.Git(t, repo, "config", "loop.sandbox.sealed", "true")
+	cmdtest.CleanUp(t, repo, nil)
+	wt := newLoop(t, repo, d, "x")
+	if !isSealed(t, repo, "x") {
+		t.Fatal("loop x is not sealed")
+	}
+	if got := sh(t, repo, "x", "pwd && cat README"); got != wt+"\nshm\n" {
+		t.Errorf("pwd and README inside: %q, want %q", got, wt+"\nshm\n")
+	}
+	inside := strings.TrimSpace(sh(t, repo, "x", "echo a > a.txt && git add a.txt && git commit -qm inside && git rev-parse HEAD"))
+	if got := gittest.Git(t, repo, "rev-parse", "loop/x"); got != inside {
+		t.Errorf("loop/x is %s after the exec, want the commit made inside, %s", got, inside)
+	}
+	if diff := cmdtest.MustRun(t, repo, "diff", "x").Stdout; !strings.Contains(diff, "a.txt") {
+		t.Errorf("git loop diff x: %q, want the commit made inside", diff)
 	}
 }

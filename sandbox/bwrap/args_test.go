@@ -140,3 +140,110 @@ func TestEtcAllowList(t *testing.T) {
 		}
 	}
 }
+
+// TestDevPaths: a loop under /dev/shm gets its dirs made 0755 in bwrap's
+// own /dev (its binds come after --dev, so they are not hidden); a path
+// in the sandbox's /proc or /dev/pts is refused with an error.
+func TestDevPaths(t *testing.T) {
+	spec := sandbox.Spec{Workspace: "w", Loop: "l", Workdir: "/dev/shm/r/work", Home: "/dev/shm/r/home", Network: sandbox.NetworkNone}
+	args, err := buildArgs(spec, sandbox.Exec{Cmd: []string{"true"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	joined := strings.Join(args, " ")
+	dev := strings.Index(joined, "--dev /dev")
+	for _, want := range []string{"--perms 0755 --dir /dev/shm/r", "--bind /dev/shm/r/work /dev/shm/r/work"} {
+		if i := strings.Index(joined, want); i < 0 || i < dev {
+			t.Errorf("argv lacks %q after --dev /dev: %s", want, joined)
+		}
+	}
+	for _, p := range []string{"/proc/1/root", "/dev/pts/x", "/dev"} {
+		if _, err := buildArgs(sandbox.Spec{Workspace: "w", Loop: "l", Workdir: p, Network: sandbox.NetworkNone}, sandbox.Exec{Cmd: []string{"true"}}); err == nil || !strings.Contains(err.Error(), "cannot serve") {
+			t.Errorf("workdir %s: %v, want an error that says bwrap cannot serve it", p, err)
+		}
+	}
+}
+
+// TestEtcCopy: the copy bound as the sandbox's /etc holds what the binds
+// showed (the listed entries everyone may read, links kept as links) and
+// nothing else; it is made once per content, and a change on the host
+// makes a new one.
+func TestEtcCopy(t *testing.T) {
+	etc, base := t.TempDir(), filepath.Join(t.TempDir(), "cache")
+	write := func(rel, content string, mode os.FileMode) {
+		p := filepath.Join(etc, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("passwd", "root:x:0:0::/root:/bin/sh\n", 0o644)
+	write("shadow", "root:secret", 0o640)
+	write("gitconfig", "secret", 0o600)
+	write("ssh/ssh_config", "Host *\n", 0o644)
+	write("ssh/ssh_host_ed25519_key", "secret", 0o600)
+	write("ssl/certs/ca.pem", "ca", 0o644)
+	write("ssl/certs/stray.key", "secret", 0o600)
+	write("ssl/private/server.key", "secret", 0o600)
+	write("docker/key.json", "secret", 0o600)
+	write("unlisted", "x", 0o644)
+	if err := os.Symlink("ca.pem", filepath.Join(etc, "ssl/certs/link.pem")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/usr/share/zoneinfo/UTC", filepath.Join(etc, "localtime")); err != nil {
+		t.Fatal(err)
+	}
+	args, err := etcCopyArgs(etc, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(args) != 3 || args[0] != "--ro-bind" || args[2] != etc {
+		t.Fatalf("etc copy args: %q, want one read-only bind over %s", args, etc)
+	}
+	dir := args[1]
+	var got []string
+	_ = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && p != dir {
+			rel, _ := filepath.Rel(dir, p)
+			got = append(got, rel)
+		}
+		return nil
+	})
+	want := []string{"localtime", "passwd", "ssh", "ssh/ssh_config", "ssl", "ssl/certs", "ssl/certs/ca.pem", "ssl/certs/link.pem"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("the copy holds %q, want %q", got, want)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "ssl/certs/link.pem")); err != nil || string(b) != "ca" {
+		t.Errorf("link.pem in the copy: %q, %v", b, err)
+	}
+	if target, err := os.Readlink(filepath.Join(dir, "localtime")); err != nil || target != "/usr/share/zoneinfo/UTC" {
+		t.Errorf("localtime in the copy: %q, %v; want the link kept", target, err)
+	}
+	for _, p := range []string{dir, filepath.Join(dir, "ssh"), filepath.Join(dir, "passwd")} {
+		if fi, err := os.Stat(p); err != nil || fi.Mode().Perm()&0o005 == 0 && fi.IsDir() || fi.Mode().Perm()&0o004 == 0 {
+			t.Errorf("%s in the copy is not world-readable: %v", p, err)
+		}
+	}
+	again, err := etcCopyArgs(etc, base)
+	if err != nil || again[1] != dir {
+		t.Errorf("the same /etc made another copy: %q, %v", again, err)
+	}
+	write("passwd", "root:x:0:0::/root:/bin/bash\n", 0o644)
+	changed, err := etcCopyArgs(etc, base)
+	if err != nil || changed[1] == dir {
+		t.Fatalf("a changed /etc kept the old copy: %q, %v", changed, err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(changed[1], "passwd")); !strings.Contains(string(b), "/bin/bash") {
+		t.Errorf("the new copy's passwd: %q", b)
+	}
+	// A base another user could write is not used.
+	if err := os.Chmod(base, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	write("passwd", "changed again\n", 0o644)
+	if _, err := etcCopyArgs(etc, base); err == nil {
+		t.Error("a world-writable cache dir was used for the copy")
+	}
+}

@@ -610,12 +610,6 @@ func userEtc(userSpec, home string) []string {
 	return a
 }
 
-// hostEtc is etcMounts of the host's /etc, walked once per process: a
-// command that runs an exec and then fetches from it (every exec of a
-// sealed loop) walks it once, not twice. A file added to /etc meanwhile
-// shows from the next command on.
-var hostEtc = sync.OnceValue(func() []string { return etcMounts("/etc") })
-
 // etcAllow is what a sandbox sees of the host's /etc: what the dynamic
 // linker, the shells, user and name lookups, TLS roots, git, ssh, curl
 // and the common language runtimes read to start. It is an allow-list,
@@ -765,14 +759,22 @@ func mountArgs(spec sandbox.Spec) ([]string, error) {
 		return strings.Count(filepath.Clean(ms[i].Target), "/") < strings.Count(filepath.Clean(ms[j].Target), "/")
 	})
 	var a []string
-	// The system's binds (systemMounts) and the tmpfs dirs it makes.
-	binds := []string{"/usr", "/etc", "/dev", "/proc"}
-	made := map[string]bool{"/tmp": true}
+	// The system's binds (systemMounts) and the dirs it makes. /dev is
+	// no bind but a tmpfs of bwrap's (--dev), which hides the host's:
+	// a loop whose paths are under it (a repository in /dev/shm) gets
+	// its dirs made there, reachable, and its binds on top.
+	binds := []string{"/usr", "/etc", "/proc"}
+	made := map[string]bool{"/tmp": true, "/dev": true, "/dev/shm": true}
 	for _, m := range ms {
 		if !filepath.IsAbs(m.Target) {
 			return nil, fmt.Errorf("mount target %q is not an absolute path", m.Target)
 		}
 		target := filepath.Clean(m.Target)
+		if underBind([]string{"/proc", "/dev/pts"}, target) || target == "/dev" {
+			// The sandbox's own /proc and devices: a path there cannot be
+			// served (bwrap would fail or hide them).
+			return nil, fmt.Errorf("mount target %s: bwrap cannot serve a path in the sandbox's own /proc or /dev/pts; move the repository elsewhere", target)
+		}
 		// The dirs bwrap makes for a mount's target are 0700 (root's, as
 		// root): made 0755 first, so a sandbox run as a user reaches its
 		// mounts. Not below a bind, whose dirs are the host's.
