@@ -207,19 +207,15 @@ func fetch(ctx context.Context, r, move *git.Runner, opts FetchOptions) (FetchRe
 	// that contain the host's branch is a commit that fast-forwards it.
 	// Anything else (a rewrite; a tag, tree or blob, which the sandbox
 	// can point its branch at; no branch yet) is told apart below.
-	// Before any git, the same read as data (ffdata.go): when that proves
-	// a fast-forward, no git runs but the move's.
-	res, ff := refsByData(opts.GitDir, head, opts.Branch, snapRef)
-	if !ff {
-		if out, err := gq.Output(ctx, git.Cmd{Dir: opts.GitDir, Args: refsArgs(opts.Branch, head, opts.Branch, snapRef)}); err == nil {
-			parseRefs(&res, string(out), head, opts.Branch, snapRef)
-			ff = res.New != "" && res.Old != ""
-			if res.Snapshot == noSnapshot {
-				// Left out by the filter, or none: the host's own loose ref
-				// tells (a packed one it would not, and is taken for none).
-				if _, err := os.Lstat(filepath.Join(opts.GitDir, filepath.FromSlash(snapRef))); err == nil {
-					res.Snapshot = ""
-				}
+	ff := false
+	if out, err := gq.Output(ctx, git.Cmd{Dir: opts.GitDir, Args: refsArgs(opts.Branch, head, opts.Branch, snapRef)}); err == nil {
+		parseRefs(&res, string(out), head, opts.Branch, snapRef)
+		ff = res.New != "" && res.Old != ""
+		if res.Snapshot == noSnapshot {
+			// Left out by the filter, or none: the host's own loose ref
+			// tells (a packed one it would not, and is taken for none).
+			if _, err := os.Lstat(filepath.Join(opts.GitDir, filepath.FromSlash(snapRef))); err == nil {
+				res.Snapshot = ""
 			}
 		}
 	}
