@@ -5,8 +5,9 @@
 #          vs  git worktree add -b + docker create + docker start (CLI)
 #   exec : git loop exec LOOP -- true   vs  docker exec CONTAINER true,
 #          for a sealed loop (the default: the exec's wrapper records the
-#          snapshot, the host reads the clone's refs as data) and an
-#          unsealed one
+#          snapshot, the host reads the clone's refs as data), a sealed
+#          one with uncommitted work (the snapshot is there and stays),
+#          and an unsealed one
 #          git loop exec LOOP -- true   vs  bare bwrap true   (bwrap driver,
 #          each sandbox.network: isolated starts pasta per exec; sealed
 #          and unsealed)
@@ -38,6 +39,8 @@ git -C "$repo" add -A && git -C "$repo" commit -qm init
 git -C "$repo" config loop.sandbox.image "$img"
 git -C "$repo" loop new warm --driver docker --detach -q >/dev/null # workspace id, engine warm; sealed
 GIT_LOOP_SANDBOX_SEALED=false git -C "$repo" loop new warmu --driver docker --detach -q >/dev/null
+git -C "$repo" loop new warmd --driver docker --detach -q >/dev/null
+git -C "$repo" loop exec warmd -- sh -c 'echo wip >> d1/f1.txt; echo new > new.txt'
 ws=$(cat "$repo/.git/loop/id")
 user="$(id -u):$(id -g)"
 
@@ -47,17 +50,19 @@ new_ms=$(median_ms < "$work/new.t"); floor_ms=$(median_ms < "$work/floor.t")
 
 # exec vs docker exec, in the loops' own containers and a plain one.
 c=$(docker run -d --init --label dev.gitloop.bench=$$ --user "$user" "$img" sleep infinity)
-: > "$work/exec.t"; : > "$work/execu.t"; : > "$work/dexec.t"
+: > "$work/exec.t"; : > "$work/execu.t"; : > "$work/execd.t"; : > "$work/dexec.t"
 for i in $(seq 1 "$reps"); do
 	t0=$(now); docker exec "$c" true; t1=$(now); echo $((t1 - t0)) >> "$work/dexec.t"
 	t0=$(now); git -C "$repo" loop exec warm -- true; t1=$(now); echo $((t1 - t0)) >> "$work/exec.t"
 	t0=$(now); git -C "$repo" loop exec warmu -- true; t1=$(now); echo $((t1 - t0)) >> "$work/execu.t"
+	t0=$(now); git -C "$repo" loop exec warmd -- true; t1=$(now); echo $((t1 - t0)) >> "$work/execd.t"
 done
-exec_ms=$(median_ms < "$work/exec.t"); execu_ms=$(median_ms < "$work/execu.t"); dexec_ms=$(median_ms < "$work/dexec.t")
+exec_ms=$(median_ms < "$work/exec.t"); execu_ms=$(median_ms < "$work/execu.t"); execd_ms=$(median_ms < "$work/execd.t"); dexec_ms=$(median_ms < "$work/dexec.t")
 
 printf '%-56s %10s %10s %7s\n' "benchmark (median of $reps, $(nproc) cores)" "git loop" "floor" "ratio"
 printf '%-56s %8sms %8sms %6sx\n' "new --driver docker vs worktree+create+start" "$new_ms" "$floor_ms" "$(ratio "$new_ms" "$floor_ms")"
 printf '%-56s %8sms %8sms %6sx\n' "exec -- true (docker, sealed) vs docker exec" "$exec_ms" "$dexec_ms" "$(ratio "$exec_ms" "$dexec_ms")"
+printf '%-56s %8sms %8sms %6sx\n' "exec -- true (docker, sealed, uncommitted) vs docker exec" "$execd_ms" "$dexec_ms" "$(ratio "$execd_ms" "$dexec_ms")"
 printf '%-56s %8sms %8sms %6sx\n' "exec -- true (docker, unsealed) vs docker exec" "$execu_ms" "$dexec_ms" "$(ratio "$execu_ms" "$dexec_ms")"
 
 if command -v bwrap >/dev/null && bwrap --unshare-all --share-net --ro-bind / / true 2>/dev/null; then

@@ -69,9 +69,9 @@ if [ -n "$m" ]; then
 fi
 trap : INT QUIT
 (exec "$@" 2>&9 9>&-)
-c=$?
-(cd "$d" && snapshot) </dev/null >/dev/null
-exit "$c"`
+rc=$?
+cd "$d" && snapshot </dev/null >/dev/null
+exit "$rc"`
 
 // MissingMode says how the exec wrapper reports a program that is not
 // there, as the engine would for the command run bare.

@@ -46,7 +46,10 @@ const EnvSnapshot = "GIT_LOOP_TRANSPORT_SNAPSHOT"
 // nothing, and the host, reading the ref as data, sees it did not move.
 // A clean tree, the common case, costs one git status (and no snapshot
 // ref to delete, unless one is there): the cost is mostly the processes
-// it starts.
+// it starts. So does uncommitted work: one cat-file reads HEAD and the
+// snapshot there is, and when that snapshot already holds this tree on
+// this HEAD (an exec that changed nothing of it) no commit is made and
+// no ref written.
 const snapshotFunc = `snapshot() {
 if changes=$(git --no-optional-locks status --porcelain 2>/dev/null) && [ -z "$changes" ]; then
   del=
@@ -63,16 +66,32 @@ idx=$(mktemp) || return 0
 trap 'rm -f "$idx"' EXIT
 cp "$(git rev-parse --git-path index)" "$idx" 2>/dev/null || rm -f "$idx"
 if tree=$(GIT_INDEX_FILE="$idx" git add -A && GIT_INDEX_FILE="$idx" git write-tree); then
-  head=$(git rev-parse -q --verify 'HEAD^{commit}')
-  if [ -n "$head" ] && [ "$tree" = "$(git rev-parse 'HEAD^{tree}')" ]; then
-    git update-ref -d ` + SnapshotRef + ` 2>/dev/null
-  else
+  # Each line "TYPE SHA", or "NAME missing": 8 words, split unglobbed.
+  r=$(git cat-file --batch-check='%(objecttype) %(objectname)' 2>/dev/null <<IN
+HEAD^{commit}
+HEAD^{tree}
+` + SnapshotRef + `^{tree}
+` + SnapshotRef + `^1
+IN
+)
+  set -f
+  set -- $r
+  set +f
+  head= htree= stree= sparent=
+  [ "$1" = commit ] && head=$2
+  [ "$3" = tree ] && htree=$4
+  [ "$5" = tree ] && stree=$6
+  [ "$7" = commit ] && sparent=$8
+  if [ -n "$head" ] && [ "$tree" = "$htree" ]; then
+    [ -n "$stree" ] && git update-ref -d ` + SnapshotRef + ` 2>/dev/null
+  elif [ "$tree" != "$stree" ] || [ "$head" != "$sparent" ]; then
     c=$(GIT_AUTHOR_NAME='git loop' GIT_AUTHOR_EMAIL=loop@localhost GIT_COMMITTER_NAME='git loop' GIT_COMMITTER_EMAIL=loop@localhost \
       GIT_AUTHOR_DATE='@0 +0000' GIT_COMMITTER_DATE='@0 +0000' git commit-tree "$tree" ${head:+-p "$head"} -m 'git loop: uncommitted work') &&
       git update-ref ` + SnapshotRef + ` "$c"
   fi
 fi
 rm -f "$idx"
+trap - EXIT
 }`
 
 // snapshotScript runs inside the sandbox, in the clone, ahead of

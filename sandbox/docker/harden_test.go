@@ -2,6 +2,7 @@ package docker_test
 
 import (
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,8 +16,8 @@ import (
 // TestHardenedDebian: with no-new-privileges and the dropped capabilities,
 // what an agent does still works in a Debian image, as root inside and as
 // an unknown uid: a shell, git (init, commit, branch), a script that
-// writes files and runs pipelines; while raw sockets are gone and a
-// setuid binary grants nothing.
+// writes files and runs pipelines; while raw sockets are gone, a setuid
+// binary grants nothing and an x32 syscall ends its process.
 func TestHardenedDebian(t *testing.T) {
 	t.Parallel()
 	e := dockertest.Engine(t)
@@ -48,6 +49,10 @@ for i in 1 2 3; do echo "line $i"; done | grep -c line | (read n; test "$n" = 3)
 perl -e 'open(F, ">", "p") or die; print F "ok"' && test "$(cat p)" = ok
 grep -E '^(CapBnd|NoNewPrivs):' /proc/self/status
 if su -c true root </dev/null 2>/dev/null; then echo su-worked; fi
+if [ "$(uname -m)" = x86_64 ]; then
+  perl -e 'syscall(39) > 0 or die' && echo native-syscall
+  if perl -e 'syscall(0x40000000 + 39)' 2>/dev/null; then echo x32-ran; else echo "x32 $?"; fi
+fi
 `
 			var out, errOut strings.Builder
 			code, err := e.Exec(t.Context(), spec, sandbox.Exec{Cmd: []string{"bash", "-c", script}, Stdout: &out, Stderr: &errOut})
@@ -59,6 +64,11 @@ if su -c true root </dev/null 2>/dev/null; then echo su-worked; fi
 			}
 			if !strings.Contains(out.String(), "NoNewPrivs:\t1") {
 				t.Errorf("no-new-privileges not set: %s", out.String())
+			}
+			// The x32 ABI is out of the profile (as in bwrap's filter):
+			// its syscalls end the process, the native ones run.
+			if runtime.GOARCH == "amd64" && (!strings.Contains(out.String(), "native-syscall") || !strings.Contains(out.String(), "x32 159")) {
+				t.Errorf("want native syscalls to run and x32 ones to end the process (SIGSYS, 159): %s", out.String())
 			}
 			bnd := capSet(t, out.String(), "CapBnd")
 			const netRaw, mknod = 13, 27
