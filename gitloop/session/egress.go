@@ -1,6 +1,7 @@
 package session
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -37,11 +38,12 @@ var credentialEnv = map[agent.Kind][]string{
 // of it enters the sandbox, its env or its argv. No login on the host, a
 // vault that gives the client its own credential, or another driver
 // leave x as it is. The returned stop ends the proxy.
-func withEgress(s *workspace.Workspace, inv *agent.Invocation, spec sandbox.Spec, x *sandbox.Exec) (stop func(), err error) {
+func withEgress(ctx context.Context, s *workspace.Workspace, eng sandbox.Engine, inv *agent.Invocation, spec sandbox.Spec, x *sandbox.Exec) (stop func(), err error) {
 	driver := inv.Loop.Sandbox.Driver
+	remote := inv.Loop.Sandbox.Remote()
 	stop = func() {}
 	kind := map[agent.Kind]string{agent.Claude: egress.Claude, agent.Codex: egress.Codex}[inv.Agent.Kind]
-	if kind == "" || (driver != "docker" && driver != "bwrap" && driver != "none") {
+	if kind == "" || (driver != "docker" && driver != "bwrap" && driver != "none" && !remote) {
 		return stop, nil
 	}
 	for _, k := range credentialEnv[inv.Agent.Kind] {
@@ -59,6 +61,11 @@ func withEgress(s *workspace.Workspace, inv *agent.Invocation, spec sandbox.Spec
 	}
 	if driver == "none" {
 		return egressOnHost(inv, login, x)
+	}
+	if remote {
+		return remoteEgress(ctx, s, inv.Loop, login, eng, spec, x, func(base, cred string) {
+			x.Cmd = pointAt(inv, login, x, base, cred)
+		})
 	}
 	bin, err := s.HookBinary()
 	if err != nil || runtime.GOOS != "linux" {
@@ -135,6 +142,11 @@ func pointAt(inv *agent.Invocation, login *egress.Login, x *sandbox.Exec, base, 
 	case agent.Claude:
 		x.Env["ANTHROPIC_BASE_URL"] = base
 	case agent.Codex:
+		if cred != egress.Placeholder {
+			// A proxy that requires a token: Codex sends OPENAI_API_KEY
+			// only after a login, while CODEX_API_KEY it always sends.
+			x.Env["CODEX_API_KEY"] = cred
+		}
 		// Codex takes its base URL from its config only: an override
 		// right after the program (the agent's own words end Cmd).
 		at := len(cmd) - (len(inv.Argv) - 1)
