@@ -92,9 +92,30 @@ func TestHostLoginRemoteLoops(t *testing.T) {
 				}
 				checkRemote(t, repo, c.loop, r.Stdout+r.Stderr, envs)
 			}
+			// A client run by hand in "git loop exec" is logged in too.
+			_, before, _ := up.seen()
+			hand := []string{"exec", c.loop, "--", "claude", "-p", "say hello"}
+			if c.agent == "codex" {
+				hand = []string{"exec", c.loop, "--", "codex", "exec", "--skip-git-repo-check", "say hello"}
+			}
+			r := cmdtest.Run(t, repo, hand...)
+			auth, paths, envs := up.seen()
+			t.Logf("%s by hand: exit %d, requests %v", c.agent, r.Code, paths[len(before):])
+			if len(auth) == len(before) {
+				t.Errorf("%s by hand: no request reached the stand-in: exit %d\n%s\n%s", c.agent, r.Code, r.Stdout, r.Stderr)
+			}
+			for _, a := range auth[len(before):] {
+				if !strings.Contains(a, claudeAccess) && !strings.Contains(a, codexKey) {
+					t.Errorf("%s by hand: the stand-in got credentials %q, want the host's", c.agent, a)
+				}
+			}
+			if c.agent == "claude" && !strings.Contains(r.Stdout, standInReply) {
+				t.Errorf("claude by hand did not get the stand-in's answer: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+			}
+			checkRemote(t, repo, c.loop, r.Stdout+r.Stderr, envs)
 			// One copy of the relay in the loop's home, made by the first
 			// run; none left running after the runs.
-			r := cmdtest.Run(t, repo, "exec", c.loop, "--", "sh", "-c", `ls "$HOME/.cache/git-loop/relay"; ps -eo args 2>/dev/null | grep -c "[r]elay --stdio" || true`)
+			r = cmdtest.Run(t, repo, "exec", c.loop, "--", "sh", "-c", `ls "$HOME/.cache/git-loop/relay"; ps -eo args 2>/dev/null | grep -c "[r]elay --stdio" || true`)
 			if f := strings.Fields(r.Stdout); len(f) != 2 || !strings.HasPrefix(f[0], "git-loop-") || f[1] != "0" {
 				t.Errorf("the relay in the loop's home and its processes after the runs: %q (exit %d, %s)", r.Stdout, r.Code, r.Stderr)
 			}

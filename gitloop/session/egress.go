@@ -164,9 +164,9 @@ func pointAt(inv *agent.Invocation, login *egress.Login, x *sandbox.Exec, base, 
 // login enters the sandbox. As withEgress: only the loop's own agent
 // kind, docker and bwrap, a login on the host, and no vault of the
 // client's own credential. The returned stop ends the proxy.
-func egressByHand(s *workspace.Workspace, m *state.Meta, spec sandbox.Spec, x *sandbox.Exec) (stop func(), err error) {
+func egressByHand(ctx context.Context, s *workspace.Workspace, eng sandbox.Engine, m *state.Meta, spec sandbox.Spec, x *sandbox.Exec) (stop func(), err error) {
 	stop = func() {}
-	if m.Sandbox.Driver != "docker" && m.Sandbox.Driver != "bwrap" {
+	if m.Sandbox.Driver != "docker" && m.Sandbox.Driver != "bwrap" && !m.Sandbox.Remote() {
 		return stop, nil
 	}
 	a, err := agent.ForLoop(s, m, "")
@@ -189,6 +189,9 @@ func egressByHand(s *workspace.Workspace, m *state.Meta, spec sandbox.Spec, x *s
 	login, err := egress.Find(kind, os.LookupEnv, home)
 	if err != nil {
 		return stop, nil // the client says it is not logged in; doctor says why
+	}
+	if m.Sandbox.Remote() {
+		return handRemote(ctx, s, m, a.Kind, login, eng, spec, x)
 	}
 	dir := sandboxspec.EgressDir(s, m.Name)
 	if err := os.MkdirAll(dir, 0o700); err != nil {

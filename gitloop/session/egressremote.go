@@ -13,9 +13,11 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/gitloop-dev/git-loop/gitloop/agent"
 	"github.com/gitloop-dev/git-loop/gitloop/egress"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
@@ -58,6 +60,10 @@ mkdir -p "$1" && rm -f "$1"/git-loop-* && exec tar -x -f - -C "$1" --no-same-own
 // the relay and the proxy.
 func remoteEgress(ctx context.Context, s *workspace.Workspace, m *state.Meta, login *egress.Login, eng sandbox.Engine, spec sandbox.Spec, x *sandbox.Exec, point func(base, cred string)) (stop func(), err error) {
 	stop = func() {}
+	if runtime.GOOS != "linux" {
+		s.Reporter().Warn(fmt.Sprintf("loop %s: the host's model login is not relayed: this git-loop is built for %s, not linux; give the agent an API key in the loop's vault instead", m.Name, runtime.GOOS))
+		return stop, nil
+	}
 	bin, err := s.HookBinary()
 	if err != nil {
 		s.Reporter().Warn(fmt.Sprintf("loop %s: no git-loop binary to relay the host's model login with (%v): the agent runs without it", m.Name, err))
@@ -201,4 +207,37 @@ func (b *limitedBuffer) Write(p []byte) (int, error) {
 		b.Buffer.Write(p[:min(len(p), room)])
 	}
 	return len(p), nil
+}
+
+// handRemote is egressByHand for a remote loop. There is no wrapper on
+// the sandbox's PATH to find a client run by hand, and a relay costs an
+// exec of its own, so it is started for the clients this exec names: a
+// terminal (shell, exec -t) or a command "claude" for Claude Code, which
+// takes its base URL from the env; a command "codex" for Codex, which
+// takes it as a "-c" override after the program.
+func handRemote(ctx context.Context, s *workspace.Workspace, m *state.Meta, kind agent.Kind, login *egress.Login, eng sandbox.Engine, spec sandbox.Spec, x *sandbox.Exec) (stop func(), err error) {
+	prog := ""
+	if len(x.Cmd) > 0 {
+		prog = path.Base(x.Cmd[0])
+	}
+	switch {
+	case kind == agent.Claude && (x.TTY || prog == egress.Claude):
+	case kind == agent.Codex && prog == egress.Codex:
+	default:
+		return func() {}, nil
+	}
+	if x.Env == nil {
+		x.Env = map[string]string{}
+	}
+	return remoteEgress(ctx, s, m, login, eng, spec, x, func(base, cred string) {
+		for k := range login.SandboxEnv {
+			x.Env[k] = cred
+		}
+		if kind == agent.Claude {
+			x.Env["ANTHROPIC_BASE_URL"] = base
+			return
+		}
+		x.Env["CODEX_API_KEY"] = cred
+		x.Cmd = slices.Insert(slices.Clone(x.Cmd), 1, "-c", fmt.Sprintf("openai_base_url=%q", base+"/v1"))
+	})
 }
