@@ -326,8 +326,8 @@ const EgressMount = "/run/git-loop/egress"
 // PutDir); the agent program and git come from the image. Its context
 // clones (knowledge, notes) are dirs of the engine's too, seeded by a
 // push. Personal memory, roster repositories, the toolchain, the hooks'
-// binary, the egress proxy and vault files are not given to it (new says
-// so).
+// binary and vault files are not given to it (new says so); the egress
+// proxy is reached through a relay over an exec (session.remoteEgress).
 func remoteSpec(s *workspace.Workspace, m *state.Meta, spec sandbox.Spec) sandbox.Spec {
 	spec.Mounts = []sandbox.Mount{
 		{Target: m.Worktree, Volume: true},
