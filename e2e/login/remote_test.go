@@ -12,6 +12,7 @@ import (
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
 	"github.com/gitloop-dev/git-loop/internal/testagents"
 	"github.com/gitloop-dev/git-loop/sandbox/docker/dockertest"
+	"github.com/gitloop-dev/git-loop/sandbox/kube/kubetest"
 )
 
 // TestHostLoginRemoteLoops: a remote loop (its files on an engine that
@@ -90,7 +91,7 @@ func TestHostLoginRemoteLoops(t *testing.T) {
 				if c.agent == "claude" && !strings.Contains(r.Stdout, standInReply) {
 					t.Errorf("claude did not get the stand-in's answer: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
 				}
-				checkRemote(t, repo, c.loop, r.Stdout+r.Stderr, envs)
+				checkRemote(t, repo, c.loop, r.Stdout+r.Stderr, envs, true)
 			}
 			// A client run by hand in "git loop exec" is logged in too.
 			_, before, _ := up.seen()
@@ -112,7 +113,7 @@ func TestHostLoginRemoteLoops(t *testing.T) {
 			if c.agent == "claude" && !strings.Contains(r.Stdout, standInReply) {
 				t.Errorf("claude by hand did not get the stand-in's answer: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
 			}
-			checkRemote(t, repo, c.loop, r.Stdout+r.Stderr, envs)
+			checkRemote(t, repo, c.loop, r.Stdout+r.Stderr, envs, true)
 			// One copy of the relay in the loop's home, made by the first
 			// run; none left running after the runs.
 			r = cmdtest.Run(t, repo, "exec", c.loop, "--", "sh", "-c", `ls "$HOME/.cache/git-loop/relay"; ps -eo args 2>/dev/null | grep -c "[r]elay --stdio" || true`)
@@ -127,7 +128,7 @@ func TestHostLoginRemoteLoops(t *testing.T) {
 // credential) in its environment; nothing in the loop's files here, the
 // container's stored configuration or a command in the sandbox holds
 // the host's login.
-func checkRemote(t *testing.T, repo, loop, output string, envs []string) {
+func checkRemote(t *testing.T, repo, loop, output string, envs []string, docker bool) {
 	t.Helper()
 	noSecret(t, "the run's output", output)
 	if len(envs) == 0 {
@@ -149,6 +150,9 @@ func checkRemote(t *testing.T, repo, loop, output string, envs []string) {
 	if r.Code != 0 || strings.TrimSpace(r.Stdout) != "" {
 		t.Errorf("files in the loop's home or agent dir hold the host's credential (exit %d):\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}
+	if !docker {
+		return
+	}
 	ws, _ := os.ReadFile(filepath.Join(repo, ".git", "loop", "id"))
 	api := dockertest.NewAPI(t)
 	defer api.Close()
@@ -157,4 +161,43 @@ func checkRemote(t *testing.T, repo, loop, output string, envs []string) {
 		t.Fatal("no container")
 	}
 	noSecret(t, "docker inspect", c.Raw)
+}
+
+// TestHostLoginKubernetes: the same on the Kubernetes driver (the test
+// API server, whose execs run here over the real WebSocket exec
+// protocol): Claude Code in a session and by hand reaches the stand-in
+// with the host's login through the relay over the pod's exec.
+func TestHostLoginKubernetes(t *testing.T) {
+	claude := testagents.Claude(t)
+	srv := kubetest.New(t)
+	t.Setenv("KUBECONFIG", srv.Kubeconfig(t, "loops"))
+	repo := gittest.Repo(t)
+	t.Cleanup(func() { cmdtest.Run(t, repo, "uninstall", "--yes", "--force") })
+	t.Setenv("HOME", fakeHome(t))
+	up := newStandIn(t, "kc")
+	t.Setenv("ANTHROPIC_BASE_URL", up.URL)
+	// The fake's pods run this host's programs, on this PATH: the
+	// client is found there by name, as in an image that has it.
+	t.Setenv("PATH", filepath.Dir(claude)+string(os.PathListSeparator)+os.Getenv("PATH"))
+	gittest.Git(t, repo, "config", "loop.agent", "claude")
+	cmdtest.MustRun(t, repo, "new", "kc", "--driver", "kubernetes", "--detach")
+	for _, args := range [][]string{{"run", "kc", "say hello"}, {"exec", "kc", "--", "claude", "-p", "say hello"}} {
+		execs := srv.ExecCount("websocket") + srv.ExecCount("spdy")
+		_, before, _ := up.seen()
+		r := cmdtest.Run(t, repo, args...)
+		auth, paths, envs := up.seen()
+		t.Logf("%s: exit %d, requests %v, %d execs", args[0], r.Code, paths[len(before):], srv.ExecCount("websocket")+srv.ExecCount("spdy")-execs)
+		if !strings.Contains(r.Stdout, standInReply) {
+			t.Errorf("%s: claude did not get the stand-in's answer: exit %d\n%s\n%s", args[0], r.Code, r.Stdout, r.Stderr)
+		}
+		if len(auth) == len(before) {
+			t.Fatalf("%s: no request reached the stand-in", args[0])
+		}
+		for _, a := range auth[len(before):] {
+			if a != "Bearer "+claudeAccess+"|" {
+				t.Errorf("%s: the stand-in got credentials %q, want the host's", args[0], a)
+			}
+		}
+		checkRemote(t, repo, "kc", r.Stdout+r.Stderr, envs, false)
+	}
 }
