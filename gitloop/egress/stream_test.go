@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/net/http2"
 )
 
 // relayPair runs RelayStream and ServeStream on two ends of a pair of
@@ -135,5 +137,70 @@ func TestServeStreamNotReady(t *testing.T) {
 		if _, _, err := ServeStream(context.Background(), &Proxy{}, strings.NewReader(said), inW); err == nil {
 			t.Errorf("served a relay that said %q", said)
 		}
+	}
+}
+
+// TestHostileRelay: what runs inside is as hostile as the agent, so the
+// host serves a relay's HTTP/2 stream the proxy's rules alone: a request
+// for another host, a path off the API, or without the session's token
+// is refused and never reaches the upstream; garbage ends the stream.
+func TestHostileRelay(t *testing.T) {
+	srv, seen := standIn(t, nil)
+	home := t.TempDir()
+	writeClaudeLogin(t, home, hostAccess, time.Now().Add(time.Hour))
+	l, err := Find(Claude, env("ANTHROPIC_BASE_URL", srv.URL), home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := NewProxy(l, srv.Client().Transport)
+	p.RequireToken("tok")
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go fmt.Fprintf(outW, "%s%d\n", readyPrefix, 1)
+	_, done, err := ServeStream(ctx, p, outR, inW)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc, err := (&http2.Transport{AllowHTTP: true}).NewClientConn(newStreamConn(inR, outW))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		url, tok string
+		want     int
+	}{
+		{"http://evil.example/v1/messages", "tok", 200}, // the host is the upstream's, whatever it says
+		{"http://x/api/oauth/claude_cli/create_api_key", "tok", 403},
+		{"http://x/v1/messages/../../api/oauth/profile", "tok", 403},
+		{"http://x/v1/messages", "", 401},
+		{"http://x/v1/messages", Placeholder, 401},
+	} {
+		req, _ := http.NewRequest("POST", c.url, strings.NewReader("{}"))
+		if c.tok != "" {
+			req.Header.Set("X-Api-Key", c.tok)
+		}
+		resp, err := cc.RoundTrip(req)
+		if err != nil {
+			t.Fatalf("%s: %v", c.url, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.want {
+			t.Errorf("%s with %q: %d, want %d", c.url, c.tok, resp.StatusCode, c.want)
+		}
+	}
+	reqs := seen.all()
+	if len(reqs) != 1 || reqs[0].URL.Path != "/v1/messages" {
+		t.Errorf("the upstream got %d requests, want the one allowed", len(reqs))
+	}
+	// Garbage on the stream ends it, and the host's side with it.
+	cc.Close()
+	go outW.Write([]byte("this is not HTTP/2 at all"))
+	outW.Close()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Error("the host's side did not end with the stream")
 	}
 }
