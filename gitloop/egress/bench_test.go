@@ -70,6 +70,13 @@ func BenchmarkRequest(b *testing.B) {
 		run(b, c, "http://127.0.0.1")
 	})
 	b.Run("relay+proxy", func(b *testing.B) { run(b, &http.Client{Timeout: 10 * time.Second}, "http://"+rl.Addr().String()) })
+	// A remote loop's relay: HTTP/2 over a pair of pipes standing in for
+	// the exec's stdin and stdout (the engine's own hop not counted).
+	b.Run("stream-relay+proxy", func(b *testing.B) {
+		base, stop := relayPair(b, NewProxy(l, srv.Client().Transport))
+		defer stop()
+		run(b, &http.Client{Timeout: 10 * time.Second}, base)
+	})
 }
 
 // What "git loop exec" pays to lend the host's login to a client run by

@@ -653,6 +653,13 @@ func seedRemote(ctx context.Context, s *workspace.Workspace, eng sandbox.Engine,
 		prog = filepath.Base(a.Argv[a.Run])
 	}
 	puts := [][2]string{{staging, m.Worktree}, {s.HomeDir(m.Name), s.HomeDir(m.Name)}, {s.AgentDir(m.Name), s.AgentDir(m.Name)}}
+	if dir := sandboxspec.RemoteVaultHome(s, m, spec); dir != "" {
+		// The vault's home files, from the private copy RunSpec made,
+		// over the same exec's stdin: never in argv or the container's
+		// config. Unlike a local loop's read-only mount, they sit in the
+		// loop's writable $HOME.
+		puts = append(puts, [2]string{dir, s.HomeDir(m.Name)})
+	}
 	// Each context layer as the code: an empty repository made inside,
 	// the loop's start commit pushed from the user's clone over
 	// gitloop::, checked out inside; it borrows nothing. The layers and

@@ -325,9 +325,10 @@ const EgressMount = "/run/git-loop/egress"
 // local loop, filled by a push and by tar streams (transport.SeedByPush,
 // PutDir); the agent program and git come from the image. Its context
 // clones (knowledge, notes) are dirs of the engine's too, seeded by a
-// push. Personal memory, roster repositories, the toolchain, the hooks'
-// binary, the egress proxy and vault files are not given to it (new says
-// so).
+// push. Personal memory, roster repositories, the toolchain and the
+// hooks' binary are not given to it (new says so); the vault's home files
+// go in with new's seed (RemoteVaultHome), and the egress proxy is
+// reached through a relay over an exec (session.remoteEgress).
 func remoteSpec(s *workspace.Workspace, m *state.Meta, spec sandbox.Spec) sandbox.Spec {
 	spec.Mounts = []sandbox.Mount{
 		{Target: m.Worktree, Volume: true},

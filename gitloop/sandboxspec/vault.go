@@ -73,6 +73,16 @@ func CheckVault(ctx context.Context, s *workspace.Workspace, name string) error 
 // vaultRuntimeDir is the private host dir holding a loop's copies of its
 // vault's mounts, with the modes ssh insists on: never the git-crypt
 // checkout itself, and outside every other loop's mount table.
+// RemoteVaultHome is the host's private copy of a remote loop's vault
+// home files (filled by DeliverVault), which new streams into the loop's
+// $HOME on its engine; "" when the loop has no vault.
+func RemoteVaultHome(s *workspace.Workspace, m *state.Meta, spec sandbox.Spec) string {
+	if m.Vault == "" || !m.Sandbox.Remote() {
+		return ""
+	}
+	return vaultRuntimeDir(s, spec.Workspace, m.Name)
+}
+
 func vaultRuntimeDir(s *workspace.Workspace, workspace, loop string) string {
 	base := os.Getenv("XDG_RUNTIME_DIR")
 	if base == "" {
@@ -175,12 +185,6 @@ func DeliverVault(ctx context.Context, s *workspace.Workspace, m *state.Meta, sp
 	if len(mounts) == 0 {
 		return nil
 	}
-	if m.Sandbox.Remote() {
-		// No host path reaches a remote engine: the env goes, the files
-		// do not.
-		s.Reporter().Warn(fmt.Sprintf("loop %s is on a remote engine: vault %s's home files are not given to it (its env is)", m.Name, m.Vault))
-		return nil
-	}
 	dir := vaultRuntimeDir(s, spec.Workspace, m.Name)
 	if err := privateDir(dir); err != nil {
 		return err
@@ -200,6 +204,16 @@ func DeliverVault(ctx context.Context, s *workspace.Workspace, m *state.Meta, sp
 		}
 	}
 	onHost := m.Sandbox.Driver == "none"
+	if m.Sandbox.Remote() {
+		// No host path reaches a remote engine: the private copy goes
+		// into the loop's $HOME on the engine in new's seed (the tar
+		// stream on its exec's stdin: RemoteVaultHome), and its ssh key
+		// is used there.
+		if key := vaultSSHKey(dir); key != "" {
+			spec.Env["GIT_SSH_COMMAND"] = SSHCommand(filepath.Join(spec.Home, ".ssh", filepath.Base(key)))
+		}
+		return nil
+	}
 	if !onHost && spec.User != "" {
 		// Mounted read-only at $HOME, mode 0600: the sandbox's user (not
 		// root, when git loop runs as root) must own the copy to read it.

@@ -2,6 +2,7 @@ package session
 
 import (
 	"cmp"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -34,19 +35,28 @@ var credentialEnv = map[agent.Kind][]string{
 // use the host's login without holding it: it lends the login (lendLogin)
 // on the loop's session socket, wraps x.Cmd in the relay that reaches it
 // from the sandbox's loopback, and points the client there with a
-// placeholder credential. The host's login is read on the host, per
-// request; nothing of it enters the sandbox, its env or its argv. No
+// placeholder credential; a remote loop's relay reaches the proxy over an
+// exec of its own (remoteEgress). The host's login is read on the host,
+// per request; nothing of it enters the sandbox, its env or its argv. No
 // login on the host, a vault that gives the client its own credential,
 // or another driver leave x as it is. The returned stop ends the proxy.
-func withEgress(s *workspace.Workspace, inv *agent.Invocation, spec sandbox.Spec, x *sandbox.Exec) (stop func(), err error) {
+func withEgress(ctx context.Context, s *workspace.Workspace, eng sandbox.Engine, inv *agent.Invocation, spec sandbox.Spec, x *sandbox.Exec) (stop func(), err error) {
 	stop = func() {}
-	switch inv.Loop.Sandbox.Driver {
-	case "none":
+	switch {
+	case inv.Loop.Sandbox.Remote():
+		login := hostLogin(inv.Agent.Kind, x.Env, spec.Env)
+		if login == nil {
+			return stop, nil
+		}
+		return remoteEgress(ctx, s, inv.Loop, login, eng, spec, x, func(base, cred string) {
+			x.Cmd = pointAt(inv, login, x, base, cred)
+		})
+	case inv.Loop.Sandbox.Driver == "none":
 		if login := hostLogin(inv.Agent.Kind, x.Env, spec.Env); login != nil {
 			return egressOnHost(inv, login, x)
 		}
 		return stop, nil
-	case "docker", "bwrap":
+	case inv.Loop.Sandbox.Driver == "docker", inv.Loop.Sandbox.Driver == "bwrap":
 	default:
 		return stop, nil
 	}
@@ -101,6 +111,11 @@ func pointAt(inv *agent.Invocation, login *egress.Login, x *sandbox.Exec, base, 
 	case agent.Claude:
 		x.Env["ANTHROPIC_BASE_URL"] = base
 	case agent.Codex:
+		if cred != egress.Placeholder {
+			// A proxy that requires a token: Codex sends OPENAI_API_KEY
+			// only after a login, while CODEX_API_KEY it always sends.
+			x.Env["CODEX_API_KEY"] = cred
+		}
 		// Codex takes its base URL from its config only: an override
 		// right after the program (the agent's own words end Cmd).
 		at := len(cmd) - (len(inv.Argv) - 1)
@@ -115,18 +130,26 @@ func pointAt(inv *agent.Invocation, login *egress.Login, x *sandbox.Exec, base, 
 // own (a session and other execs of the loop may be serving theirs) and
 // names it in the exec's env, where the loop's wrapper on PATH
 // (agent.Mounts) finds it and runs the client under "git loop relay
-// --client". Nothing of the login enters the sandbox. As withEgress:
-// only the loop's own agent kind, docker and bwrap, a login on the host,
-// and no vault of the client's own credential. The returned stop ends
-// the proxy.
-func egressByHand(s *workspace.Workspace, m *state.Meta, spec sandbox.Spec, x *sandbox.Exec) (stop func(), err error) {
+// --client"; a remote loop's client gets a relay over an exec of its own
+// (handRemote). Nothing of the login enters the sandbox. As withEgress:
+// only the loop's own agent kind, docker, bwrap or a remote loop, a login
+// on the host, and no vault of the client's own credential. The returned
+// stop ends the proxy.
+func egressByHand(ctx context.Context, s *workspace.Workspace, eng sandbox.Engine, m *state.Meta, spec sandbox.Spec, x *sandbox.Exec) (stop func(), err error) {
 	stop = func() {}
-	if m.Sandbox.Driver != "docker" && m.Sandbox.Driver != "bwrap" {
+	if m.Sandbox.Driver != "docker" && m.Sandbox.Driver != "bwrap" && !m.Sandbox.Remote() {
 		return stop, nil
 	}
 	a, err := agent.ForLoop(s, m, "")
 	if err != nil {
 		return stop, nil
+	}
+	if m.Sandbox.Remote() {
+		login := hostLogin(a.Kind, x.Env, spec.Env)
+		if login == nil {
+			return stop, nil
+		}
+		return handRemote(ctx, s, m, a.Kind, login, eng, spec, x)
 	}
 	b := make([]byte, 6)
 	if _, err := rand.Read(b); err != nil {

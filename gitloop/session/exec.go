@@ -53,7 +53,7 @@ func Exec(ctx context.Context, s *workspace.Workspace, opts ExecOptions) (int, e
 	}
 	x := sandbox.Exec{Cmd: opts.Cmd, TTY: opts.TTY, Stdin: opts.Stdin, Stdout: opts.Stdout, Stderr: opts.Stderr}
 	// The agent run by hand is logged in as in a session (egressByHand).
-	stop, err := egressByHand(s, m, spec, &x)
+	stop, err := egressByHand(ctx, s, eng, m, spec, &x)
 	if err != nil {
 		return 0, err
 	}
@@ -61,7 +61,7 @@ func Exec(ctx context.Context, s *workspace.Workspace, opts ExecOptions) (int, e
 	if m.Sandbox.Sealed && len(opts.Cmd) > 0 {
 		// The snapshot is recorded in the exec's own session, so what
 		// follows needs no second exec unless something moved.
-		x.Cmd = transport.WrapExec(m.Worktree, missingMode(m, spec), opts.Cmd)
+		x.Cmd = transport.WrapExec(m.Worktree, missingMode(m, spec), x.Cmd)
 	}
 	if to, ok := eng.(sandbox.TerminalOwner); ok && opts.TTY && to.AllocatesTTY() && opts.RawTerminal != nil {
 		restore, sizes := opts.RawTerminal()

@@ -263,7 +263,7 @@ func execAgent(ctx context.Context, s *workspace.Workspace, inv *agent.Invocatio
 		}
 		x.Env[k] = v
 	}
-	stop, err := withEgress(s, inv, spec, &x)
+	stop, err := withEgress(ctx, s, eng, inv, spec, &x)
 	if err != nil {
 		return 0, err
 	}

@@ -24,6 +24,9 @@ type RelayOptions struct {
 	// and the placeholder's variables then come from the exec's env.
 	Client string
 	At     int
+	// Stdio: a remote loop's relay (egress.RelayStream), which reaches
+	// the host over its own stdin and stdout and runs no command.
+	Stdio  bool
 	Cmd    []string
 	Stderr io.Writer
 }
@@ -32,12 +35,20 @@ type RelayOptions struct {
 func NewCmdEgressRelay(f *cmdutil.Factory, runF func(context.Context, *RelayOptions) error) *cobra.Command {
 	opts := &RelayOptions{Stderr: f.IOStreams.ErrOut}
 	cmd := &cobra.Command{
-		Use:    "relay (--listen ADDR --socket PATH | --client claude|codex --at N) -- CMD [ARGS...]",
+		Use:    "relay (--listen ADDR --socket PATH | --client claude|codex --at N) -- CMD [ARGS...] | relay --stdio",
 		Short:  "Run CMD with the host's egress proxy reachable on the sandbox's loopback",
 		Hidden: true, // git loop runs it in the sandbox, around the agent
-		Args:   cobra.MinimumNArgs(1),
+		Args: func(cmd *cobra.Command, args []string) error {
+			if opts.Stdio {
+				return cobra.NoArgs(cmd, args)
+			}
+			return cobra.MinimumNArgs(1)(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if opts.Client == "" && (opts.Listen == "" || opts.Socket == "") {
+			if opts.Stdio && (opts.Client != "" || opts.Listen != "" || opts.Socket != "") {
+				return cmdutil.FlagErrorf("--stdio takes no other flag")
+			}
+			if !opts.Stdio && opts.Client == "" && (opts.Listen == "" || opts.Socket == "") {
 				return cmdutil.FlagErrorf("relay needs --listen and --socket, or --client")
 			}
 			opts.Cmd = args
@@ -50,6 +61,7 @@ func NewCmdEgressRelay(f *cmdutil.Factory, runF func(context.Context, *RelayOpti
 	cmd.Flags().StringVar(&opts.Listen, "listen", "", "loopback address to listen on")
 	cmd.Flags().StringVar(&opts.Socket, "socket", "", "the proxy's unix socket")
 	cmd.Flags().StringVar(&opts.Client, "client", "", "the client run by hand (claude, codex): a free port, and the socket in $"+agent.HandEgressEnv)
+	cmd.Flags().BoolVar(&opts.Stdio, "stdio", false, "a remote loop's relay: reach the host's proxy over stdin and stdout")
 	cmd.Flags().IntVar(&opts.At, "at", 1, "with --client: where the program's words end in CMD")
 	cmd.Flags().SetInterspersed(false)
 	return cmd
@@ -58,6 +70,9 @@ func NewCmdEgressRelay(f *cmdutil.Factory, runF func(context.Context, *RelayOpti
 func relayRun(opts *RelayOptions) error {
 	var code int
 	var err error
+	if opts.Stdio {
+		return egress.RelayStream(egress.Stdio())
+	}
 	if opts.Client != "" {
 		socket := opts.Socket
 		if socket == "" {

@@ -17,6 +17,9 @@ func TestNewCmdEgressRelay(t *testing.T) {
 			Args: []string{"--client", "codex", "--at", "3", "--", "env", "A=1", "codex", "exec"},
 			Want: O{Client: "codex", At: 3, Cmd: []string{"env", "A=1", "codex", "exec"}}},
 		{Name: "no command", Args: []string{"--listen", "127.0.0.1:1", "--socket", "/s"}, WantErr: "requires at least 1 arg"},
+		{Name: "a remote loop's relay", Args: []string{"--stdio"}, Want: O{Stdio: true, At: 1, Cmd: []string{}}},
+		{Name: "stdio runs no command", Args: []string{"--stdio", "--", "true"}, WantErr: "unknown command"},
+		{Name: "stdio alone", Args: []string{"--stdio", "--client", "claude"}, WantErr: "takes no other flag"},
 		{Name: "no socket", Args: []string{"--listen", "127.0.0.1:1", "--", "true"}, WantErr: "needs --listen and --socket"},
 	})
 }
