@@ -66,7 +66,13 @@ if command -v bwrap >/dev/null && bwrap --unshare-all --share-net --ro-bind / / 
 	git -C "$repo" loop new bw --driver bwrap --detach -q >/dev/null
 	bwt=$(git -C "$repo" loop status bw --json 2>/dev/null | sed -n 's/.*"worktree": *"\([^"]*\)".*/\1/p')
 	clone="$repo/.git/loop/sandbox/bw/clone"
-	jail="bwrap --unshare-all --share-net --die-with-parent --ro-bind / / --bind $clone $bwt --proc /proc --dev /dev --chdir $bwt"
+	# As root, the clone is the sandbox user's (git loop runs git there as
+	# that user): the jail's git runs as root, trusting it, and without a
+	# user namespace (as git loop's bwrap as root), where root could not
+	# write a file of an unmapped uid.
+	unshare="--unshare-all"
+	[ "$(id -u)" = 0 ] && unshare="--unshare-ipc --unshare-pid --unshare-uts --unshare-cgroup-try"
+	jail="bwrap $unshare --share-net --die-with-parent --ro-bind / / --bind $clone $bwt --proc /proc --dev /dev --chdir $bwt --setenv GIT_CONFIG_COUNT 1 --setenv GIT_CONFIG_KEY_0 safe.directory --setenv GIT_CONFIG_VALUE_0 $bwt"
 	fetchbw() { git -C "$repo" -c protocol.allow=never -c "protocol.$1.allow=always" -c transfer.fsckObjects=true \
 		fetch -q --no-tags --no-write-fetch-head "$2" "+refs/heads/loop/bw:$3"; }
 	: > "$work/b.t"; : > "$work/bx.t"
