@@ -72,7 +72,7 @@ if command -v bwrap >/dev/null && bwrap --unshare-all --share-net --ro-bind / / 
 	# write a file of an unmapped uid.
 	unshare="--unshare-all"
 	[ "$(id -u)" = 0 ] && unshare="--unshare-ipc --unshare-pid --unshare-uts --unshare-cgroup-try"
-	jail="bwrap $unshare --share-net --die-with-parent --ro-bind / / --bind $clone $bwt --proc /proc --dev /dev --chdir $bwt --setenv GIT_CONFIG_COUNT 1 --setenv GIT_CONFIG_KEY_0 safe.directory --setenv GIT_CONFIG_VALUE_0 $bwt"
+	jail="bwrap $unshare --share-net --die-with-parent --ro-bind / / --bind $clone $bwt --proc /proc --dev /dev --chdir $bwt --setenv GIT_CONFIG_COUNT 2 --setenv GIT_CONFIG_KEY_0 safe.directory --setenv GIT_CONFIG_VALUE_0 $bwt --setenv GIT_CONFIG_KEY_1 safe.directory --setenv GIT_CONFIG_VALUE_1 $bwt/.git"
 	fetchbw() { git -C "$repo" -c protocol.allow=never -c "protocol.$1.allow=always" -c transfer.fsckObjects=true \
 		fetch -q --no-tags --no-write-fetch-head "$2" "+refs/heads/loop/bw:$3"; }
 	: > "$work/b.t"; : > "$work/bx.t"
