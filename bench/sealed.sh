@@ -57,12 +57,14 @@ if command -v bwrap >/dev/null && bwrap --unshare-all --share-net --ro-bind / / 
 	git -C "$repo" loop new bw --driver bwrap --detach -q >/dev/null
 	bwt=$(git -C "$repo" loop status bw --json 2>/dev/null | sed -n 's/.*"worktree": *"\([^"]*\)".*/\1/p')
 	clone="$repo/.git/loop/sandbox/bw/clone"
-	# As root the clone is the sandbox user's (never root inside): the
-	# floor's upload-pack, root in the jail, is told the clone is safe,
-	# and the commits made "inside" (untimed) are made by root on the
-	# host, then given to the clone's owner.
-	safe="--setenv GIT_CONFIG_COUNT 2 --setenv GIT_CONFIG_KEY_0 safe.directory --setenv GIT_CONFIG_VALUE_0 $bwt --setenv GIT_CONFIG_KEY_1 safe.directory --setenv GIT_CONFIG_VALUE_1 $bwt/.git"
-	jail="bwrap --unshare-all --share-net --die-with-parent --ro-bind / / --bind $clone $bwt --proc /proc --dev /dev $safe --chdir $bwt"
+	# As root, the clone is the sandbox user's (git loop runs git there as
+	# that user): the floor's git runs as root, trusting it, and without a
+	# user namespace (as git loop's bwrap as root); the commits made
+	# "inside" (untimed) are made by root on the host, then given to the
+	# clone's owner.
+	unshare="--unshare-all"
+	[ "$(id -u)" = 0 ] && unshare="--unshare-ipc --unshare-pid --unshare-uts --unshare-cgroup-try"
+	jail="bwrap $unshare --share-net --die-with-parent --ro-bind / / --bind $clone $bwt --proc /proc --dev /dev --chdir $bwt --setenv GIT_CONFIG_COUNT 2 --setenv GIT_CONFIG_KEY_0 safe.directory --setenv GIT_CONFIG_VALUE_0 $bwt --setenv GIT_CONFIG_KEY_1 safe.directory --setenv GIT_CONFIG_VALUE_1 $bwt/.git"
 	inbw() { # git ARGS...
 		if [ "$(id -u)" = 0 ]; then
 			shift

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gitloop-dev/git-loop/cmd/cmdtest"
 	"github.com/gitloop-dev/git-loop/gitloop/gittest"
@@ -252,6 +253,48 @@ func TestMemoryMigration(t *testing.T) {
 			u.OK("promote", "old", "--layer", "personal")
 			if got := cmdtest.OriginFile(t, u.Origin("personal"), "memory/after.md"); got != "mine" {
 				t.Errorf("after.md on the personal remote: %q", got)
+			}
+		})
+	}
+}
+
+// TestMemoryChangeSeenByLs: ls keeps whether a loop's memory changed,
+// with a stamp of what lstat says of it. An agent that rewrites a memory
+// file in place, at the same size, and puts its time back, is still seen
+// (the stamp has the ctime no process can set), as is one that swaps a
+// file for another.
+func TestMemoryChangeSeenByLs(t *testing.T) {
+	t.Parallel()
+	for _, d := range cmdtest.Drivers {
+		t.Run(d.Name, func(t *testing.T) {
+			t.Parallel()
+			u := contextUser(t, d)
+			u.OK("new", "a", "--driver", d.Name, "--detach")
+			unpromoted := func(when string, want bool) {
+				t.Helper()
+				for i := range 2 { // the second from the record the first kept
+					l := u.Loops()["a"]
+					if got := strings.Contains(strings.Join(l.Unpromoted, ","), "personal"); got != want {
+						t.Fatalf("%s, ls %d: personal unpromoted %v, want %v (%v)", when, i+1, got, want, l.Unpromoted)
+					}
+				}
+			}
+			// Past the window in which a change is too recent to keep.
+			time.Sleep(2500 * time.Millisecond)
+			unpromoted("as made", false)
+			uexec(t, u, "a", `m=$GIT_LOOP_PERSONAL/memory; f=$m/MEMORY.md
+[ -s "$f" ] || { echo "no MEMORY.md"; exit 1; }
+touch -r "$f" /tmp/when; size=$(wc -c < "$f")
+head -c "$size" /dev/zero | tr '\0' 'x' > /tmp/same && cat /tmp/same > "$f" && touch -r /tmp/when "$f"
+[ "$(wc -c < "$f")" = "$size" ] || echo "size changed"`)
+			unpromoted("rewritten in place at the same size and time", true)
+			u.OK("new", "b", "--driver", d.Name, "--detach")
+			time.Sleep(2500 * time.Millisecond)
+			u.OK("ls")
+			uexec(t, u, "b", `m=$GIT_LOOP_PERSONAL/memory; f=$m/MEMORY.md
+cp -p "$f" /tmp/keep && sed 's/./y/' /tmp/keep > /tmp/new && touch -r /tmp/keep /tmp/new && mv /tmp/new "$f" 2>/dev/null || { cp -p /tmp/new "$f"; }`)
+			if l := u.Loops()["b"]; !strings.Contains(strings.Join(l.Unpromoted, ","), "personal") {
+				t.Errorf("a file swapped for another: ls shows %v", l.Unpromoted)
 			}
 		})
 	}

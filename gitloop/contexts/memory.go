@@ -1,6 +1,9 @@
 package contexts
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +13,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/gitloop-dev/git-loop/gitloop/sandboxspec"
 	"github.com/gitloop-dev/git-loop/gitloop/state"
@@ -260,6 +265,80 @@ func MemoryChanged(s *workspace.Workspace, m *state.Meta) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// MemoryChangedSeen is MemoryChanged for ls, which asks it of every loop
+// each time: the answer is kept in host-only state with a stamp of both
+// dirs (each entry's name, kind, size, inode and change times, read with
+// lstat, nothing opened), and given again while the stamp holds. The
+// kernel sets a file's ctime on every write, rename or chmod and no
+// process in the sandbox can set it back, so a changed memory always
+// changes the stamp; a stamp with an entry changed in the last
+// memoryRacy is not kept (what changes again within the clock's tick
+// could keep it), as git does with racy index entries.
+func MemoryChangedSeen(s *workspace.Workspace, m *state.Meta) []string {
+	if !sandboxspec.OwnMemory(m) {
+		return nil
+	}
+	stamp, racy := memoryStamp(s, m.Name)
+	rec := filepath.Join(s.Store().HostDir(m.Name), "personal", "memory.seen")
+	if data, err := os.ReadFile(rec); err == nil {
+		var r memorySeen
+		if json.Unmarshal(data, &r) == nil && r.Stamp == stamp {
+			return r.Changed
+		}
+	}
+	changed := MemoryChanged(s, m)
+	if !racy {
+		if data, err := json.Marshal(memorySeen{Stamp: stamp, Changed: changed}); err == nil {
+			if os.MkdirAll(filepath.Dir(rec), 0o755) == nil {
+				_ = state.WriteFileAtomic(rec, data, 0o644) // only a cache
+			}
+		}
+	}
+	return changed
+}
+
+// memorySeen is MemoryChangedSeen's record.
+type memorySeen struct {
+	Stamp   string   `json:"stamp"`
+	Changed []string `json:"changed,omitempty"`
+}
+
+// memoryRacy is how recent a change keeps a stamp from being recorded.
+const memoryRacy = 2 * time.Second
+
+// memoryStamp sums what lstat says of every entry of loop name's memory
+// and of its base; racy when one changed within memoryRacy.
+func memoryStamp(s *workspace.Workspace, name string) (stamp string, racy bool) {
+	h := sha256.New()
+	recent := time.Now().Add(-memoryRacy).UnixNano()
+	for _, dir := range []string{s.MemoryDir(name), s.MemoryBaseDir(name)} {
+		fmt.Fprintf(h, "dir %s\n", dir)
+		_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				fmt.Fprintf(h, "err %q %v\n", p, err)
+				return nil
+			}
+			fi, err := d.Info()
+			if err != nil {
+				fmt.Fprintf(h, "err %q %v\n", p, err)
+				return nil
+			}
+			st, ok := fi.Sys().(*syscall.Stat_t)
+			if !ok {
+				racy = true // nothing to tell a change by
+				return nil
+			}
+			ctime, mtime := st.Ctim.Nano(), st.Mtim.Nano()
+			if ctime >= recent || mtime >= recent {
+				racy = true
+			}
+			fmt.Fprintf(h, "%q %v %d %d %d %d %d\n", p, fi.Mode(), fi.Size(), st.Dev, st.Ino, ctime, mtime)
+			return nil
+		})
+	}
+	return hex.EncodeToString(h.Sum(nil)), racy
 }
 
 // MemoryPath is p, a file of a memory dir, as a path of the personal

@@ -399,8 +399,8 @@ func unpromoted(ctx context.Context, s *workspace.Workspace, st *LoopStatus, m *
 		}
 	}
 	// A sealed loop's own memory, read as data against its base: two
-	// small dirs, no git.
-	if len(contexts.MemoryChanged(s, m)) > 0 {
+	// small dirs, no git; only when lstat says they changed since.
+	if len(contexts.MemoryChangedSeen(s, m)) > 0 {
 		out = append(out, string(workspace.Personal))
 	}
 	return out, nil

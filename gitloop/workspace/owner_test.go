@@ -43,8 +43,23 @@ func TestOwnAllAsAttacker(t *testing.T) {
 		t.Fatal(err)
 	}
 	const uid = workspace.SandboxFallbackUID
+	// A setuid file the sandbox's user made (its own already) loses the
+	// bit: every entry is given again.
+	suid := filepath.Join(dir, "sub", "suid")
+	if err := os.WriteFile(suid, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(suid, uid, uid); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(suid, 0o4755); err != nil {
+		t.Fatal(err)
+	}
 	if err := workspace.OwnAll(dir, uid, uid); err != nil {
 		t.Fatal(err)
+	}
+	if fi, err := os.Lstat(suid); err != nil || fi.Mode()&os.ModeSetuid != 0 {
+		t.Errorf("%s: %v, %v: want the setuid bit cleared", suid, fi.Mode(), err)
 	}
 	owner := func(p string) int {
 		fi, err := os.Lstat(p)

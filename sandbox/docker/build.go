@@ -159,7 +159,8 @@ func (e *Engine) Preflight(ctx context.Context, spec sandbox.Spec) error {
 	if !ok {
 		return fmt.Errorf("%w: image %q is not on the engine at %s: run \"git loop image build\" or set sandbox.image to an image you have", ErrImageNotFound, spec.Image, e.Host())
 	}
-	return e.checkPlacement(ctx, spec)
+	_, err = e.checkPlacement(ctx, spec)
+	return err
 }
 
 // ImageID is the id of the image ref names on the engine.

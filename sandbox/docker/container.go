@@ -136,6 +136,11 @@ func (e *Engine) start(ctx context.Context, spec sandbox.Spec, c container.Inspe
 		// A dead container cannot be started again; treat it as gone.
 		return e.recreate(ctx, spec, c.ID)
 	}
+	if e.etcMissing(c) {
+		// Its passwd and group were cleaned from the cache: made anew,
+		// they are written again.
+		return e.recreate(ctx, spec, c.ID)
+	}
 	if _, err := e.cli.ContainerStart(ctx, c.ID, client.ContainerStartOptions{}); err != nil {
 		return e.wrap("docker start "+spec.Name(), err)
 	}
@@ -143,11 +148,18 @@ func (e *Engine) start(ctx context.Context, spec sandbox.Spec, c container.Inspe
 }
 
 func (e *Engine) create(ctx context.Context, spec sandbox.Spec) error {
+	return e.createWith(ctx, spec, true)
+}
+
+// createWith makes and starts the container; etcFromHost lets etcBinds
+// give the sandbox's user its entry (else addUser copies it in).
+func (e *Engine) createWith(ctx context.Context, spec sandbox.Spec, etcFromHost bool) error {
 	cfg, hostCfg, err := containerConfig(spec)
 	if err != nil {
 		return err
 	}
-	if err := e.checkPlacement(ctx, spec); err != nil {
+	seen, err := e.checkPlacement(ctx, spec)
+	if err != nil {
 		return err
 	}
 	if len(spec.Path) > 0 {
@@ -172,6 +184,16 @@ func (e *Engine) create(ctx context.Context, spec sandbox.Spec) error {
 			return err
 		}
 	}
+	// The engine binds this host's files: the user's entry too, when the
+	// image's users are known (see etcBinds).
+	var etcImage string
+	etcBound := false
+	if seen && etcFromHost {
+		var etc []mount.Mount
+		if etc, etcImage, etcBound = e.etcBinds(ctx, spec, cfg.User); etcBound {
+			hostCfg.Mounts = append(hostCfg.Mounts, etc...)
+		}
+	}
 	res, err := e.cli.ContainerCreate(ctx, client.ContainerCreateOptions{
 		Name:       spec.Name(),
 		Config:     cfg,
@@ -184,7 +206,18 @@ func (e *Engine) create(ctx context.Context, spec sandbox.Spec) error {
 		}
 		return e.wrap("docker create "+spec.Name(), err)
 	}
-	e.addUser(ctx, res.ID, cfg.User, spec.Home)
+	if etcBound && etcImage != "" {
+		// The tag named another image by the time of the create: the
+		// files were made of the wrong one.
+		c, err := e.cli.ContainerInspect(ctx, res.ID, client.ContainerInspectOptions{})
+		if err != nil || c.Container.Image != etcImage {
+			_, _ = e.cli.ContainerRemove(context.WithoutCancel(ctx), res.ID, client.ContainerRemoveOptions{Force: true})
+			return e.createWith(ctx, spec, false)
+		}
+	}
+	if !etcBound {
+		e.addUser(ctx, res.ID, cfg.User, spec.Home)
+	}
 	if _, err := e.cli.ContainerStart(ctx, res.ID, client.ContainerStartOptions{}); err != nil {
 		// Leave no half-made container behind: the next Ensure would find it
 		// with the right hash and try to start the same broken config.
@@ -408,6 +441,7 @@ func (e *Engine) Remove(ctx context.Context, spec sandbox.Spec) error {
 	if err := e.removeContainer(ctx, spec.Name()); err != nil {
 		return err
 	}
+	e.removeEtc(spec.Name())
 	return e.removeVolumes(ctx, spec)
 }
 

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/moby/moby/client"
@@ -42,6 +43,10 @@ type Engine struct {
 	// cacheDir keeps what the driver learnt of images (see addUser);
 	// empty for none.
 	cacheDir string
+	// placeMu guards SeesHostPaths's last answer (seenHostPaths).
+	placeMu   sync.Mutex
+	placeSees bool
+	placeAt   time.Time
 }
 
 var _ sandbox.Engine = (*Engine)(nil)

@@ -434,3 +434,75 @@ func BenchmarkExec(b *testing.B) {
 		}
 	}
 }
+
+// TestUserEntryBound: once an image's users are cached, a new container
+// gets the sandbox user's entry as host files bound read-only over
+// /etc/passwd and /etc/group (no copy into it), which no one inside can
+// change; a container whose files were cleaned from the cache is made
+// anew when it starts again, and Remove takes its files away.
+func TestUserEntryBound(t *testing.T) {
+	t.Parallel()
+	e := dockertest.Engine(t)
+	img := dockertest.BusyboxImage(t, e)
+	cache := t.TempDir()
+	e.SetCacheDir(cache)
+	sh := func(spec sandbox.Spec, script string) (string, int) {
+		t.Helper()
+		var out strings.Builder
+		code, err := e.Exec(t.Context(), spec, sandbox.Exec{Cmd: []string{"sh", "-c", script}, Stdout: &out, Stderr: &out})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.String(), code
+	}
+	first := newSpec(t, img)
+	first.User = "4242:4242"
+	removeAfter(t, e, first)
+	if out, code := sh(first, "whoami"); code != 0 || out != "loop\n" {
+		t.Fatalf("first container: exit %d, %q", code, out)
+	}
+	spec := newSpec(t, img)
+	spec.Loop = "bound"
+	spec.User = "4242:4242"
+	removeAfter(t, e, spec)
+	want := "loop\nloop:x:4242:4242::" + spec.Home + ":/bin/sh\nloop:x:4242:\n"
+	check := func(when string) {
+		t.Helper()
+		out, code := sh(spec, "whoami; grep ^loop: /etc/passwd; grep ^loop: /etc/group")
+		if code != 0 || out != want {
+			t.Fatalf("%s: exit %d, %q, want %q", when, code, out, want)
+		}
+		if out, _ := sh(spec, "grep -c -E ' /etc/(passwd|group) ro[, ]' /proc/self/mountinfo"); out != "2\n" {
+			t.Errorf("%s: /etc/passwd and /etc/group are not read-only binds (%q)", when, out)
+		}
+		if out, code := sh(spec, "echo 'evil:x:0:0::/:/bin/sh' >> /etc/passwd; echo 'evil:x:0:' >> /etc/group"); code == 0 {
+			t.Errorf("%s: the sandbox wrote /etc/passwd or /etc/group: %q", when, out)
+		}
+		files, _ := filepath.Glob(filepath.Join(cache, "etc", spec.Name(), "*", "*"))
+		if len(files) != 2 {
+			t.Fatalf("%s: host files %v, want passwd and group", when, files)
+		}
+		for _, f := range files {
+			if data, err := os.ReadFile(f); err != nil || strings.Contains(string(data), "evil") {
+				t.Errorf("%s: %s: %q, %v", when, f, data, err)
+			}
+		}
+	}
+	check("made from the cache")
+	if err := e.Stop(t.Context(), spec); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(cache, "etc")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Ensure(t.Context(), spec); err != nil {
+		t.Fatalf("started again after its files were cleaned: %v", err)
+	}
+	check("started again after its files were cleaned")
+	if err := e.Remove(t.Context(), spec); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(cache, "etc", spec.Name())); !os.IsNotExist(err) {
+		t.Errorf("after Remove: %v, want its files gone", err)
+	}
+}

@@ -38,6 +38,9 @@ func (e *Engine) SeesHostPaths(ctx context.Context, p sandbox.Placement, image s
 	case sandbox.PlacementRemote:
 		return false, nil
 	}
+	if sees, ok := e.seenHostPaths(); ok {
+		return sees, nil
+	}
 	info, err := e.cli.Info(ctx, client.InfoOptions{})
 	if err != nil {
 		return false, e.wrap("docker info", err)
@@ -49,8 +52,10 @@ func (e *Engine) SeesHostPaths(ctx context.Context, p sandbox.Placement, image s
 		if b, err := os.ReadFile(cache); err == nil {
 			switch strings.TrimSpace(string(b)) {
 			case "local":
+				e.rememberHostPaths(true)
 				return true, nil
 			case "remote":
+				e.rememberHostPaths(false)
 				return false, nil
 			}
 		}
@@ -64,6 +69,7 @@ func (e *Engine) SeesHostPaths(ctx context.Context, p sandbox.Placement, image s
 	if err != nil {
 		return false, err
 	}
+	e.rememberHostPaths(sees)
 	if cache != "" {
 		val := "remote\n"
 		if sees {
@@ -74,6 +80,29 @@ func (e *Engine) SeesHostPaths(ctx context.Context, p sandbox.Placement, image s
 		}
 	}
 	return sees, nil
+}
+
+// hostPathsMemo is how long SeesHostPaths's answer is taken without
+// asking the engine who it is again: a docker info costs the engine some
+// 10 ms, and one new asks twice (its preflight, then the create), while a
+// long-lived process (git loop web) must notice another engine behind the
+// same address.
+const hostPathsMemo = 10 * time.Second
+
+// seenHostPaths is SeesHostPaths's answer of the last hostPathsMemo.
+func (e *Engine) seenHostPaths() (sees, ok bool) {
+	e.placeMu.Lock()
+	defer e.placeMu.Unlock()
+	if e.placeAt.IsZero() || time.Since(e.placeAt) > hostPathsMemo {
+		return false, false
+	}
+	return e.placeSees, true
+}
+
+func (e *Engine) rememberHostPaths(sees bool) {
+	e.placeMu.Lock()
+	defer e.placeMu.Unlock()
+	e.placeSees, e.placeAt = sees, time.Now()
 }
 
 // probeHostPaths writes a nonce file in the host's temp dir and runs a
@@ -144,8 +173,10 @@ func (e *Engine) probeHostPaths(ctx context.Context, image string) (bool, error)
 }
 
 // checkPlacement refuses a spec that binds host paths on an engine that
-// does not see them, naming the engine and the ways out.
-func (e *Engine) checkPlacement(ctx context.Context, spec sandbox.Spec) error {
+// does not see them, naming the engine and the ways out. seen reports
+// that the engine was found to see them (false too for a spec with no
+// host path to bind, where nothing was asked).
+func (e *Engine) checkPlacement(ctx context.Context, spec sandbox.Spec) (seen bool, err error) {
 	// The binds the container would get: the spec's and the implicit
 	// workdir and $HOME.
 	var binds []sandbox.Mount
@@ -155,19 +186,19 @@ func (e *Engine) checkPlacement(ctx context.Context, spec sandbox.Spec) error {
 		}
 	}
 	if len(binds) == 0 {
-		return nil
+		return false, nil
 	}
 	sees, err := e.SeesHostPaths(ctx, spec.Placement, spec.Image)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if sees {
-		return nil
+		return true, nil
 	}
 	why := "a file written in " + os.TempDir() + " was not there inside"
 	if spec.Placement.Or() == sandbox.PlacementRemote {
 		why = "sandbox.placement = remote"
 	}
-	return fmt.Errorf("docker: loop %q: %w: the docker engine at %s (%s), so it cannot bind %s. A loop made for such an engine keeps its files there (made by \"git loop new\" on it); this one was made with host paths: use an engine on this machine (unset DOCKER_HOST, or \"docker context use default\"), another driver (--driver bwrap), or set sandbox.placement = local if this engine does see this host's files",
+	return false, fmt.Errorf("docker: loop %q: %w: the docker engine at %s (%s), so it cannot bind %s. A loop made for such an engine keeps its files there (made by \"git loop new\" on it); this one was made with host paths: use an engine on this machine (unset DOCKER_HOST, or \"docker context use default\"), another driver (--driver bwrap), or set sandbox.placement = local if this engine does see this host's files",
 		spec.Loop, sandbox.ErrHostPathsUnseen, e.host, why, binds[0].Source)
 }

@@ -67,6 +67,7 @@ func (e *Engine) RemoveContainersByLabels(ctx context.Context, labels map[string
 			errs = append(errs, err)
 			continue
 		}
+		e.removeEtc(name)
 		removed = append(removed, name)
 	}
 	return removed, errors.Join(errs...)
