@@ -199,12 +199,19 @@ func unameOf(arch string) string {
 }
 
 // limitedBuffer keeps the first 4 KiB written to it: a hostile process's
-// stderr is read for a message, never kept whole.
+// stderr is read for a message, never kept whole, and what it keeps goes
+// into messages on the user's terminal, so a control character (an
+// escape sequence) is kept as "?".
 type limitedBuffer struct{ bytes.Buffer }
 
 func (b *limitedBuffer) Write(p []byte) (int, error) {
 	if room := 4096 - b.Len(); room > 0 {
-		b.Buffer.Write(p[:min(len(p), room)])
+		for _, c := range p[:min(len(p), room)] {
+			if (c < 0x20 && c != '\n' && c != '\t') || c == 0x7f {
+				c = '?'
+			}
+			b.Buffer.WriteByte(c)
+		}
 	}
 	return len(p), nil
 }
