@@ -46,6 +46,11 @@ const relayWrongArch = 124
 // relayReadyTimeout bounds the wait for the relay to listen.
 const relayReadyTimeout = 30 * time.Second
 
+// relayPutTimeout bounds the copy of the relay into the sandbox: the
+// copy runs the sandbox's sh and tar (a tar first on its PATH may never
+// read or exit), and a run or shell waits on it.
+const relayPutTimeout = 3 * time.Minute
+
 // relayRun runs the relay binary $1 when it is there, else exits 125.
 const relayRun = `b=$1; shift; [ -x "$b" ] || exit 125; exec "$b" "$@"`
 
@@ -164,6 +169,8 @@ func putRelay(ctx context.Context, eng sandbox.Engine, spec sandbox.Spec, bin, i
 	if err != nil {
 		return fmt.Errorf("egress relay: %w", err)
 	}
+	ctx, cancel := context.WithTimeout(ctx, relayPutTimeout)
+	defer cancel()
 	pr, pw := io.Pipe()
 	go func() {
 		tw := tar.NewWriter(pw)
@@ -182,6 +189,8 @@ func putRelay(ctx context.Context, eng sandbox.Engine, spec sandbox.Spec, bin, i
 		Cmd: []string{"sh", "-c", relayPut, "sh", path.Dir(inside), unameOf(runtime.GOARCH)}, Dir: "/", Offline: true, Stdin: pr, Stderr: &errb,
 	})
 	switch {
+	case ctx.Err() == context.DeadlineExceeded:
+		return fmt.Errorf("egress relay: copy into the sandbox: no end after %s", relayPutTimeout)
 	case err != nil:
 		return fmt.Errorf("egress relay: copy into the sandbox: %w", err)
 	case code == relayWrongArch:
