@@ -133,8 +133,13 @@ func startRelay(ctx context.Context, eng sandbox.Engine, spec sandbox.Spec, p *e
 	port, done, err := egress.ServeStream(rctx, p, st.Stdout, st.Stdin)
 	timer.Stop()
 	if err != nil {
+		// A relay that said something else may not end when its stdin
+		// does, and rctx is cut from the caller's: it gets a moment to
+		// exit (125 says the binary is not there), then is ended.
 		_ = st.Stdin.Close()
+		end := time.AfterFunc(5*time.Second, cancel)
 		code, werr := st.Wait()
+		end.Stop()
 		cancel()
 		switch {
 		case code == relayNotThere:
