@@ -70,9 +70,6 @@ func CheckVault(ctx context.Context, s *workspace.Workspace, name string) error 
 	return nil
 }
 
-// vaultRuntimeDir is the private host dir holding a loop's copies of its
-// vault's mounts, with the modes ssh insists on: never the git-crypt
-// checkout itself, and outside every other loop's mount table.
 // RemoteVaultHome is the host's private copy of a remote loop's vault
 // home files (filled by DeliverVault), which new streams into the loop's
 // $HOME on its engine; "" when the loop has no vault.
@@ -83,6 +80,9 @@ func RemoteVaultHome(s *workspace.Workspace, m *state.Meta, spec sandbox.Spec) s
 	return vaultRuntimeDir(s, spec.Workspace, m.Name)
 }
 
+// vaultRuntimeDir is the private host dir holding a loop's copies of its
+// vault's mounts, with the modes ssh insists on: never the git-crypt
+// checkout itself, and outside every other loop's mount table.
 func vaultRuntimeDir(s *workspace.Workspace, workspace, loop string) string {
 	base := os.Getenv("XDG_RUNTIME_DIR")
 	if base == "" {

@@ -46,6 +46,11 @@ const relayWrongArch = 124
 // relayReadyTimeout bounds the wait for the relay to listen.
 const relayReadyTimeout = 30 * time.Second
 
+// relayPutTimeout bounds the copy of the relay into the sandbox: the
+// copy runs the sandbox's sh and tar (a tar first on its PATH may never
+// read or exit), and a run or shell waits on it.
+const relayPutTimeout = 3 * time.Minute
+
 // relayRun runs the relay binary $1 when it is there, else exits 125.
 const relayRun = `b=$1; shift; [ -x "$b" ] || exit 125; exec "$b" "$@"`
 
@@ -128,8 +133,13 @@ func startRelay(ctx context.Context, eng sandbox.Engine, spec sandbox.Spec, p *e
 	port, done, err := egress.ServeStream(rctx, p, st.Stdout, st.Stdin)
 	timer.Stop()
 	if err != nil {
+		// A relay that said something else may not end when its stdin
+		// does, and rctx is cut from the caller's: it gets a moment to
+		// exit (125 says the binary is not there), then is ended.
 		_ = st.Stdin.Close()
+		end := time.AfterFunc(5*time.Second, cancel)
 		code, werr := st.Wait()
+		end.Stop()
 		cancel()
 		switch {
 		case code == relayNotThere:
@@ -164,6 +174,8 @@ func putRelay(ctx context.Context, eng sandbox.Engine, spec sandbox.Spec, bin, i
 	if err != nil {
 		return fmt.Errorf("egress relay: %w", err)
 	}
+	ctx, cancel := context.WithTimeout(ctx, relayPutTimeout)
+	defer cancel()
 	pr, pw := io.Pipe()
 	go func() {
 		tw := tar.NewWriter(pw)
@@ -182,6 +194,8 @@ func putRelay(ctx context.Context, eng sandbox.Engine, spec sandbox.Spec, bin, i
 		Cmd: []string{"sh", "-c", relayPut, "sh", path.Dir(inside), unameOf(runtime.GOARCH)}, Dir: "/", Offline: true, Stdin: pr, Stderr: &errb,
 	})
 	switch {
+	case ctx.Err() == context.DeadlineExceeded:
+		return fmt.Errorf("egress relay: copy into the sandbox: no end after %s", relayPutTimeout)
 	case err != nil:
 		return fmt.Errorf("egress relay: copy into the sandbox: %w", err)
 	case code == relayWrongArch:
@@ -199,12 +213,19 @@ func unameOf(arch string) string {
 }
 
 // limitedBuffer keeps the first 4 KiB written to it: a hostile process's
-// stderr is read for a message, never kept whole.
+// stderr is read for a message, never kept whole, and what it keeps goes
+// into messages on the user's terminal, so a control character (an
+// escape sequence) is kept as "?".
 type limitedBuffer struct{ bytes.Buffer }
 
 func (b *limitedBuffer) Write(p []byte) (int, error) {
 	if room := 4096 - b.Len(); room > 0 {
-		b.Buffer.Write(p[:min(len(p), room)])
+		for _, c := range p[:min(len(p), room)] {
+			if (c < 0x20 && c != '\n' && c != '\t') || c == 0x7f {
+				c = '?'
+			}
+			b.Buffer.WriteByte(c)
+		}
 	}
 	return len(p), nil
 }

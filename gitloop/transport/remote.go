@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/gitloop-dev/git-loop/gitloop/state"
 	"github.com/gitloop-dev/git-loop/gitloop/workspace"
@@ -111,7 +112,7 @@ func PutDir(ctx context.Context, t Target, src, dst string) error {
 	defer pr.Close()
 	var errb bytes.Buffer
 	code, err := t.Engine.Exec(ctx, t.Spec, sandbox.Exec{
-		Cmd: []string{"sh", "-c", putScript, "sh", dst}, Dir: "/", Offline: true, Stdin: pr, Stderr: &errb,
+		Cmd: []string{"sh", "-c", putScript, "sh", dst}, Dir: "/", Offline: true, Stdin: pr, Stderr: &visible{w: &errb, left: 16 << 10},
 	})
 	if err != nil {
 		return fmt.Errorf("copy %s into the sandbox: %w", src, err)
@@ -232,11 +233,13 @@ func GetDirs(ctx context.Context, t Target, src string, dirs []string, dst strin
 		defer stop()
 	}
 	pr, pw := io.Pipe()
+	// The sandbox's stderr goes into the error: bounded, and no control
+	// character reaches the user's terminal.
 	var errb bytes.Buffer
 	done := make(chan error, 1)
 	go func() {
 		code, err := t.Engine.Exec(ctx, t.Spec, sandbox.Exec{
-			Cmd: append([]string{"sh", "-c", getScript, "sh", src}, dirs...), Dir: "/", Offline: true, Stdout: pw, Stderr: &errb,
+			Cmd: append([]string{"sh", "-c", getScript, "sh", src}, dirs...), Dir: "/", Offline: true, Stdout: pw, Stderr: &visible{w: &errb, left: 16 << 10},
 		})
 		if err == nil && code != 0 {
 			err = fmt.Errorf("exit %d: %s", code, strings.TrimSpace(errb.String()))
@@ -247,10 +250,22 @@ func GetDirs(ctx context.Context, t Target, src string, dirs []string, dst strin
 	err := readTar(io.LimitReader(pr, max+1), dst, dirs, max)
 	// Whatever is left is not read: the exec ends.
 	_ = pr.CloseWithError(errStop)
+	var eerr error
 	if err != nil {
 		cancel()
+		eerr = <-done
+	} else {
+		// The stream is whole. A tar that then stays, holding its stdout
+		// and saying nothing, has nothing more to give: it gets a moment
+		// to exit (its status still counts), not the whole timeout.
+		select {
+		case eerr = <-done:
+		case <-time.After(tarExitGrace):
+			cancel()
+			<-done
+			return nil
+		}
 	}
-	eerr := <-done
 	if ctx.Err() == context.DeadlineExceeded {
 		return fmt.Errorf("copy %s out of the sandbox: no end after %s", src, LimitsFromEnv().Timeout)
 	}
@@ -264,6 +279,11 @@ func GetDirs(ctx context.Context, t Target, src string, dirs []string, dst strin
 }
 
 var errStop = errors.New("read stopped")
+
+// tarExitGrace is how long GetDirs waits for the sandbox's tar to exit
+// once its stream has ended; a real tar exits at once, and a remote
+// engine reports it within a round trip.
+const tarExitGrace = 5 * time.Second
 
 // readTar unpacks r into dst as GetDirs says.
 func readTar(r io.Reader, dst string, dirs []string, max int64) error {

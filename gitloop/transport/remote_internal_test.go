@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -244,5 +245,42 @@ func TestGetDirsHostileTar(t *testing.T) {
 				t.Errorf("GetDirs took %s", d)
 			}
 		})
+	}
+}
+
+// TestGetDirsWholeThenSilent: a tar that writes a whole stream and then
+// stays, holding its stdout, gives what it wrote and holds the host's
+// command for a moment (tarExitGrace), not for the transport's timeout.
+func TestGetDirsWholeThenSilent(t *testing.T) {
+	realTar, err := exec.LookPath("tar")
+	if err != nil {
+		t.Fatalf("no tar on this host: %v", err)
+	}
+	src := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(src, "projects"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(src, "projects", "s.jsonl"), []byte("{}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bin := t.TempDir()
+	if err := os.WriteFile(filepath.Join(bin, "tar"), []byte("#!/bin/sh\n"+realTar+" \"$@\"\nexec sleep 600\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(EnvTimeout, "60s")
+	tg := Target{Engine: none.New(), Spec: sandbox.Spec{Workspace: "t", Loop: "x", Env: map[string]string{"PATH": bin + ":" + os.Getenv("PATH")}}}
+	dst := t.TempDir()
+	start := time.Now()
+	err = GetDirs(t.Context(), tg, src, TranscriptDirs, dst, 1<<20)
+	d := time.Since(start)
+	t.Logf("GetDirs after %s: %v", d.Round(time.Millisecond), err)
+	if err != nil {
+		t.Errorf("a whole stream was refused: %v", err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dst, "projects", "s.jsonl")); err != nil || string(b) != "{}\n" {
+		t.Errorf("the transcript: %q, %v", b, err)
+	}
+	if d > tarExitGrace+10*time.Second {
+		t.Errorf("GetDirs took %s", d)
 	}
 }

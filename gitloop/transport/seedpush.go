@@ -102,7 +102,7 @@ func pushSeedWith(ctx context.Context, s *workspace.Workspace, name string, t Ta
 func inside(ctx context.Context, t Target, script string, args ...string) error {
 	var errb bytes.Buffer
 	code, err := t.Engine.Exec(ctx, t.Spec, sandbox.Exec{
-		Cmd: append([]string{"sh", "-c", script, "sh"}, args...), Dir: t.Dir, Offline: true, Stderr: &errb,
+		Cmd: append([]string{"sh", "-c", script, "sh"}, args...), Dir: t.Dir, Offline: true, Stderr: &visible{w: &errb, left: 16 << 10},
 	})
 	if err != nil {
 		return err
