@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gitloop-dev/git-loop/sandbox"
 )
@@ -245,5 +246,39 @@ func TestEtcCopy(t *testing.T) {
 	write("passwd", "changed again\n", 0o644)
 	if _, err := etcCopyArgs(etc, base); err == nil {
 		t.Error("a world-writable cache dir was used for the copy")
+	}
+}
+
+// TestEtcCopiesDropped: a new copy removes the copies no sandbox took for
+// a month, and keeps one taken since, however old it is.
+func TestEtcCopiesDropped(t *testing.T) {
+	etc, base := t.TempDir(), filepath.Join(t.TempDir(), "cache")
+	passwd := filepath.Join(etc, "passwd")
+	copyOf := func(content string) string {
+		if err := os.WriteFile(passwd, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		args, err := etcCopyArgs(etc, base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return args[1]
+	}
+	old, taken := copyOf("a\n"), copyOf("bb\n")
+	long := time.Now().Add(-2 * etcCopyAge)
+	for _, d := range []string{old, taken} {
+		if err := os.Chtimes(d, long, long); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Taken again (the same /etc): its time renewed.
+	if args, err := etcCopyArgs(etc, base); err != nil || args[1] != taken {
+		t.Fatalf("the same /etc: %q, %v; want the copy %s", args, err, taken)
+	}
+	current := copyOf("ccc\n")
+	for d, want := range map[string]bool{old: false, taken: true, current: true} {
+		if _, err := os.Stat(d); (err == nil) != want {
+			t.Errorf("%s there: %v, want %v", filepath.Base(d), err == nil, want)
+		}
 	}
 }

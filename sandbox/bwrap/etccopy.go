@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // Each bind costs bwrap a mount and a walk of the mount table (~0.15 ms
@@ -139,6 +140,10 @@ func (p etcPlan) digest() string {
 func etcCopy(etc, base string, p etcPlan) (string, error) {
 	dir := filepath.Join(base, "etc-"+p.digest())
 	if fi, err := os.Lstat(dir); err == nil && fi.IsDir() && owned(fi) {
+		if time.Since(fi.ModTime()) > etcCopyTouch {
+			// Its time says when a sandbox last took it (dropOldEtcCopies).
+			_ = os.Chtimes(dir, time.Time{}, time.Now())
+		}
 		return dir, nil
 	}
 	if err := os.MkdirAll(base, 0o755); err != nil {
@@ -176,7 +181,37 @@ func etcCopy(etc, base string, p etcPlan) (string, error) {
 		}
 		return "", err
 	}
+	dropOldEtcCopies(base, dir)
 	return dir, nil
+}
+
+// A copy no sandbox has taken for etcCopyAge is removed when a new one is
+// made (every change of the host's /etc makes one, so they would pile up).
+// Not sooner: a sandbox that took a copy (a session, which may run for
+// days) sees its files until it ends, and removing them would empty its
+// /etc. A copy's time is renewed when it is taken, at most every
+// etcCopyTouch.
+const (
+	etcCopyAge   = 30 * 24 * time.Hour
+	etcCopyTouch = time.Hour
+)
+
+// dropOldEtcCopies removes base's copies but keep that no sandbox took
+// for etcCopyAge.
+func dropOldEtcCopies(base, keep string) {
+	ents, err := os.ReadDir(base)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		path := filepath.Join(base, e.Name())
+		if !strings.HasPrefix(e.Name(), "etc-") || !e.IsDir() || path == keep {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && owned(fi) && time.Since(fi.ModTime()) > etcCopyAge {
+			_ = os.RemoveAll(path)
+		}
+	}
 }
 
 func copyFile(src, dst string, perm os.FileMode) error {
