@@ -34,7 +34,7 @@ time_new_docker() {
 		wt="$work/floor-$i"
 		t0=$(now)
 		git -C "$repo" worktree add -q -b "floor/$i" "$wt" main
-		c=$(docker create --init --label dev.gitloop.bench=$$ --user "$user" -v "$wt:$wt" -w "$wt" "$img" sleep infinity)
+		c=$(docker create --init --label dev.gitloop.bench=$$ ${BENCH_FLOOR_NETWORK:+--network "$BENCH_FLOOR_NETWORK"} --user "$user" -v "$wt:$wt" -w "$wt" "$img" sleep infinity)
 		docker start "$c" >/dev/null
 		t1=$(now)
 		echo $((t1 - t0)) >> "$work/floor.t"
