@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -98,7 +97,9 @@ func ReadMemory(base, rel string) (Memory, error) {
 		if len(mem.Files) >= maxMemoryFiles {
 			return fmt.Errorf("more than %d files", maxMemoryFiles)
 		}
-		b, err := readRegular(root, p)
+		// A file swapped for something else since the walk saw it is
+		// refused.
+		b, err := state.ReadUntrusted(root, filepath.FromSlash(p), maxMemoryFile)
 		if err != nil {
 			return err
 		}
@@ -113,31 +114,6 @@ func ReadMemory(base, rel string) (Memory, error) {
 	}
 	sort.Strings(mem.Skipped)
 	return mem, nil
-}
-
-// readRegular reads a regular file under root, bounded: a file swapped
-// for something else since the walk saw it is refused.
-func readRegular(root *os.Root, p string) ([]byte, error) {
-	f, err := root.Open(filepath.FromSlash(p))
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", p)
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxMemoryFile+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > maxMemoryFile {
-		return nil, fmt.Errorf("%s: over %d MiB", p, maxMemoryFile>>20)
-	}
-	return b, nil
 }
 
 // WriteMemory makes rel (a dir under base) hold exactly files, through an

@@ -49,6 +49,29 @@ type passwdEdit struct {
 	passwdMode, groupMode int64
 }
 
+// editedFile is one of /etc's files as a passwdEdit writes it.
+type editedFile struct {
+	name string
+	data []byte
+	mode int64
+}
+
+// files are the edit's files to write (passwd, group: those it changes),
+// each with its mode (0644 when the image's was not known).
+func (e passwdEdit) files() []editedFile {
+	var fs []editedFile
+	for _, f := range []editedFile{{"passwd", e.passwd, e.passwdMode}, {"group", e.group, e.groupMode}} {
+		if f.data == nil {
+			continue
+		}
+		if f.mode == 0 {
+			f.mode = 0o644
+		}
+		fs = append(fs, f)
+	}
+	return fs
+}
+
 // addUser makes spec's uid and gid known in the created (not yet started)
 // container id. It is best effort: a failure leaves the image's files as
 // they are, since the sandbox works without the entry, only less well.
@@ -132,17 +155,7 @@ func (e *Engine) etcBinds(ctx context.Context, spec sandbox.Spec, userSpec strin
 	// still running, was made with.
 	sum := sha256.Sum256(append(append(append([]byte(nil), edit.passwd...), 0), edit.group...))
 	dir = filepath.Join(dir, hex.EncodeToString(sum[:12]))
-	for _, f := range []struct {
-		name string
-		data []byte
-		mode int64
-	}{{"passwd", edit.passwd, edit.passwdMode}, {"group", edit.group, edit.groupMode}} {
-		if f.data == nil {
-			continue
-		}
-		if f.mode == 0 {
-			f.mode = 0o644
-		}
+	for _, f := range edit.files() {
 		// Readable by the sandbox's user, whoever owns the cache; the
 		// bind is read-only, so no one inside changes it.
 		file := filepath.Join(dir, f.name)
@@ -413,17 +426,7 @@ func (e *Engine) writeEtc(ctx context.Context, id string, edit passwdEdit, withD
 			return err
 		}
 	}
-	for _, f := range []struct {
-		name string
-		data []byte
-		mode int64
-	}{{"passwd", edit.passwd, edit.passwdMode}, {"group", edit.group, edit.groupMode}} {
-		if f.data == nil {
-			continue
-		}
-		if f.mode == 0 {
-			f.mode = 0o644
-		}
+	for _, f := range edit.files() {
 		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: prefix + f.name, Mode: f.mode, Size: int64(len(f.data)), ModTime: now}); err != nil {
 			return err
 		}
