@@ -139,9 +139,11 @@ func TestForkBombBwrap(t *testing.T) {
 	gittest.Git(t, repo, "config", "loop.sandbox.pids", "100")
 	newLoop(t, repo, d, "bomb")
 	// The shell counts /proc's pids with builtins only: at the limit it
-	// could not fork a counter.
-	bomb := `for i in 1 2 3 4; do (while :; do sleep 100 & done) >/dev/null 2>&1 </dev/null & done
-sleep 2; set -- /proc/[0-9]*; echo "$#"`
+	// could not fork a counter, nor its own sleep (started before the
+	// bomb, then waited for with the builtin).
+	bomb := `sleep 2 & s=$!
+for i in 1 2 3 4; do (while :; do sleep 100 & done) >/dev/null 2>&1 </dev/null & done
+wait "$s"; set -- /proc/[0-9]*; echo "$#"`
 	done := make(chan cmdtest.Result, 1)
 	go func() { done <- cmdtest.Run(t, repo, "exec", "bomb", "--", "sh", "-c", bomb) }()
 	time.Sleep(time.Second)
